@@ -1,0 +1,56 @@
+# paper-repro: `make reproduce` regenerates every figure and claims table; `make test` runs all tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SCALE ?= default
+JOBS ?= 2
+SHARED_DATA := $(abspath $(CURDIR)/../shared/data)
+ifeq ($(PAPER_REPRO_DATA),)
+ifneq ($(wildcard $(SHARED_DATA)/MANIFEST.md),)
+export PAPER_REPRO_DATA := $(SHARED_DATA)
+endif
+endif
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup browser test reproduce report check-report lab clean
+
+setup: $(STAMP)
+
+# The venv is rebuilt only when pyproject.toml changes. uv (installed into the venv) is used for
+# speed; plain pip is the fallback.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	if $(PY) -m pip install -q uv && $(VENV)/bin/uv --version >/dev/null 2>&1; then \
+	  $(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev,lab]'; \
+	else \
+	  $(PY) -m pip install -q -e '.[dev,lab]'; \
+	fi
+	touch $(STAMP)
+
+# Headless Chromium + ChromeDriver (Debian packages) for the report's browser check.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: setup browser
+	PAPER_REPRO_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -q -p no:cacheprovider
+
+reproduce: setup browser
+	$(PY) -m support run --scale $(SCALE) --jobs $(JOBS) --no-report || status=$$?; \
+	$(PY) -m support report && $(PY) -m support.browser_check reports/index.html reports/00_tour/00_tour.html; \
+	exit $${status:-0}
+
+report: setup
+	$(PY) -m support report
+
+check-report: setup browser
+	$(PY) -m support.browser_check reports/index.html
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf reports build .pytest_cache .ruff_cache $(VENV)

@@ -1,0 +1,5 @@
+"""``python -m support`` is the ``paper-repro`` command."""
+
+from support.cli import main
+
+raise SystemExit(main())

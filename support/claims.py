@@ -1,0 +1,275 @@
+"""Claims: what a paper says, what we measured, and a verdict computed by a declared rule.
+
+Each paper declares its claims once (``support/<slug>/claims.py``) as a :class:`ClaimSet`. Its
+notebook records measured values through a :class:`ClaimRecorder`; the verdict comes from the
+claim's :class:`Rule`, never typed by hand. Results land in ``results.json`` and as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+SCALES = ("smoke", "default", "paper")
+
+
+class Verdict(str, Enum):
+    REPRODUCED = "reproduced"
+    PARTLY = "partly"
+    NOT_REPRODUCED = "not reproduced"
+    NOT_APPLICABLE = "not applicable here"
+
+
+def _num(x: Any) -> float:
+    if isinstance(x, bool):
+        return float(x)
+    if isinstance(x, (int, float)):
+        return float(x)
+    raise TypeError(f"expected a number, got {x!r}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Turns a measured value (and the paper's value) into a verdict."""
+
+    def verdict(self, measured: Any, paper_value: Any) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self, paper_value: Any) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Within(Rule):
+    """Reproduced when ``|measured - paper| <= rel * |paper|``; partly within ``partly_rel``."""
+
+    rel: float
+    partly_rel: float | None = None
+
+    def verdict(self, measured: Any, paper_value: Any) -> Verdict:
+        m, p = _num(measured), _num(paper_value)
+        if not math.isfinite(m):
+            return Verdict.NOT_REPRODUCED
+        err = abs(m - p) / abs(p) if p != 0 else abs(m)
+        if err <= self.rel:
+            return Verdict.REPRODUCED
+        if self.partly_rel is not None and err <= self.partly_rel:
+            return Verdict.PARTLY
+        return Verdict.NOT_REPRODUCED
+
+    def describe(self, paper_value: Any) -> str:
+        s = f"within ±{self.rel:.0%} of {paper_value}"
+        return s + (f" (partly: ±{self.partly_rel:.0%})" if self.partly_rel is not None else "")
+
+
+@dataclass(frozen=True)
+class AtLeast(Rule):
+    """Reproduced when ``measured >= threshold``; partly when ``measured >= partly``."""
+
+    threshold: float
+    partly: float | None = None
+
+    def verdict(self, measured: Any, paper_value: Any) -> Verdict:
+        m = _num(measured)
+        if m >= self.threshold:
+            return Verdict.REPRODUCED
+        if self.partly is not None and m >= self.partly:
+            return Verdict.PARTLY
+        return Verdict.NOT_REPRODUCED
+
+    def describe(self, paper_value: Any) -> str:
+        return f">= {self.threshold:g}" + (f" (partly: >= {self.partly:g})" if self.partly is not None else "")
+
+
+@dataclass(frozen=True)
+class AtMost(Rule):
+    """Reproduced when ``measured <= threshold``; partly when ``measured <= partly``."""
+
+    threshold: float
+    partly: float | None = None
+
+    def verdict(self, measured: Any, paper_value: Any) -> Verdict:
+        m = _num(measured)
+        if m <= self.threshold:
+            return Verdict.REPRODUCED
+        if self.partly is not None and m <= self.partly:
+            return Verdict.PARTLY
+        return Verdict.NOT_REPRODUCED
+
+    def describe(self, paper_value: Any) -> str:
+        return f"<= {self.threshold:g}" + (f" (partly: <= {self.partly:g})" if self.partly is not None else "")
+
+
+@dataclass(frozen=True)
+class IsTrue(Rule):
+    """Reproduced when the measured value is True (an exact check that held)."""
+
+    def verdict(self, measured: Any, paper_value: Any) -> Verdict:
+        if not isinstance(measured, (bool, int)):
+            raise TypeError(f"IsTrue expects a boolean measurement, got {measured!r}")
+        return Verdict.REPRODUCED if bool(measured) else Verdict.NOT_REPRODUCED
+
+    def describe(self, paper_value: Any) -> str:
+        return "holds"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One headline statement of a paper, with where it is stated and how it is judged."""
+
+    name: str
+    statement: str
+    paper_value: Any
+    unit: str
+    source: str
+    rule: Rule
+    scales: tuple[str, ...] = SCALES  # scales at which the claim can be checked
+
+    def judge(self, measured: Any) -> Verdict:
+        return self.rule.verdict(measured, self.paper_value)
+
+
+class ClaimSet(Mapping[str, Claim]):
+    """The claims of one paper, declared once next to its implementation."""
+
+    def __init__(self, paper: str, claims: Iterable[Claim]):
+        self.paper = paper
+        self._claims: dict[str, Claim] = {}
+        for c in claims:
+            if c.name in self._claims:
+                raise ValueError(f"{paper}: claim {c.name!r} declared twice")
+            bad = set(c.scales) - set(SCALES)
+            if bad:
+                raise ValueError(f"{paper}: claim {c.name!r} has unknown scales {sorted(bad)}")
+            self._claims[c.name] = c
+
+    def __getitem__(self, name: str) -> Claim:
+        try:
+            return self._claims[name]
+        except KeyError:
+            raise KeyError(f"{self.paper} declares no claim {name!r}; known: {', '.join(self._claims)}") from None
+
+    def __iter__(self):
+        return iter(self._claims)
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+
+@dataclass
+class Measurement:
+    """A claim as measured in one run."""
+
+    name: str
+    statement: str
+    paper_value: Any
+    unit: str
+    source: str
+    rule: str
+    measured: Any
+    verdict: str
+    note: str = ""
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
+        return x.item()  # numpy / cupy scalars
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+@dataclass
+class ClaimRecorder:
+    """Collects measurements for a notebook run and writes them to ``results.json``."""
+
+    claims: ClaimSet
+    scale: str
+    out_dir: Path
+    params: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, Measurement] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, name: str, measured: Any, note: str = "") -> Verdict:
+        """Record the measured value of claim ``name``; the verdict follows from its rule."""
+        c = self.claims[name]
+        measured = _jsonable(measured)
+        if self.scale not in c.scales:
+            v = Verdict.NOT_APPLICABLE
+            note = (note + "; " if note else "") + f"checked only at scale {'/'.join(c.scales)}"
+        else:
+            v = c.judge(measured)
+        self.measurements[name] = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
+                                              c.rule.describe(c.paper_value), measured, v.value, note)
+        self.save()
+        return v
+
+    def not_applicable(self, name: str, reason: str) -> None:
+        """Mark claim ``name`` as not checkable in this run, with the reason."""
+        c = self.claims[name]
+        self.measurements[name] = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
+                                              c.rule.describe(c.paper_value), None,
+                                              Verdict.NOT_APPLICABLE.value, reason)
+        self.save()
+
+    def metric(self, name: str, value: Any) -> None:
+        """Record an extra measured number (a timing, a size) that is not itself a claim."""
+        self.metrics[name] = _jsonable(value)
+        self.save()
+
+    def rows(self) -> list[Measurement]:
+        """Every declared claim, in declaration order; unrecorded ones say so."""
+        out = []
+        for name, c in self.claims.items():
+            m = self.measurements.get(name)
+            if m is None:
+                m = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
+                                c.rule.describe(c.paper_value), None, Verdict.NOT_APPLICABLE.value,
+                                "not measured in this run")
+            out.append(m)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"paper": self.claims.paper, "scale": self.scale, "params": self.params,
+                "claims": [asdict(m) for m in self.rows()], "metrics": self.metrics}
+
+    def save(self) -> Path:
+        """Write ``results.json`` atomically (a reader never sees half a file)."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / "results.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=2, default=str))
+        tmp.replace(path)
+        return path
+
+    def table(self):
+        """The claims table as a pandas DataFrame (also saved to results.json)."""
+        import pandas as pd
+
+        self.save()
+        rows = [{"claim": m.statement, "source": m.source, "paper": _fmt(m.paper_value, m.unit),
+                 "ours": _fmt(m.measured, m.unit), "rule": m.rule, "verdict": m.verdict, "note": m.note}
+                for m in self.rows()]
+        return pd.DataFrame(rows)
+
+
+def _fmt(v: Any, unit: str) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        s = f"{v:.4g}"
+    else:
+        s = str(v)
+    return f"{s} {unit}".strip()
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read a ``results.json`` written by :class:`ClaimRecorder`."""
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,175 @@
+"""``paper-repro``: list papers, run their notebooks headless (locally or on Dask), build the report.
+
+Bad input (unknown paper or parameter, bad value or scale, unreachable scheduler, ``--gpu``
+without a GPU) prints one line and exits 2; a failed notebook exits 1 after the others ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="paper-repro", description="Reproduce the papers' figures and claims from notebooks.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="papers, notebooks and the status of their last run")
+    run = sub.add_parser("run", help="execute notebooks headless (papermill) into reports/")
+    run.add_argument("papers", nargs="*", metavar="SLUG", help="papers to run (slug, NN_slug or number); "
+                                                              "default: every paper with a notebook")
+    run.add_argument("--scale", choices=None, help="smoke | default | paper (sets the 'scale' parameter)")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a notebook parameter; comma-separated values sweep (seed=0,1,2)")
+    run.add_argument("--grid", type=Path, help="JSON/YAML file mapping parameter names to lists of values")
+    run.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run at once in local processes")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
+    run.add_argument("--gpu", action="store_true", help="run with backend=cupy (needs a CUDA GPU)")
+    run.add_argument("--force", action="store_true", help="re-execute even when a cached result matches")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    run.add_argument("--no-report", action="store_true", help="do not rebuild reports/index.html afterwards")
+    sub.add_parser("report", help="build reports/index.html from the runs on disk")
+    return ap
+
+
+def cmd_list() -> int:
+    from support.papers import PAPERS
+    from support.paths import REPORTS_DIR
+
+    print(f"{'#':>2}  {'slug':<16} {'arXiv':<11} {'notebook':<9} {'last run':<9} title")
+    for p in PAPERS:
+        status = "—"
+        try:
+            status = json.loads((REPORTS_DIR / p.stem / "run.json").read_text())["status"]
+        except (OSError, ValueError, KeyError):
+            pass
+        print(f"{p.number:>2}  {p.slug:<16} {p.arxiv or '—':<11} {'yes' if p.notebook.is_file() else 'no':<9} "
+              f"{status:<9} {p.title}")
+    return EXIT_OK
+
+
+def _specs(args) -> tuple[list, dict[str, list[str]]]:
+    from support import params as P
+    from support.papers import UnknownPaper, resolve, with_notebooks
+    from support.runner import RUNS_SUBDIR, RunSpec
+
+    try:
+        papers = [resolve(n) for n in args.papers] if args.papers else with_notebooks()
+    except UnknownPaper as e:
+        raise UsageError(str(e)) from None
+    missing = [p.stem for p in papers if not p.notebook.is_file()]
+    if missing:
+        raise UsageError(f"no notebook yet for {', '.join(missing)}")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    specs, sweeps = [], {}
+    for paper in papers:
+        try:
+            specs_nb = P.notebook_parameters(paper.notebook)
+            values = P.load_grid(args.grid) if args.grid else {}
+            values.update(P.parse_overrides(args.param, specs_nb, paper.notebook.name))
+            if args.scale is not None:
+                values["scale"] = [args.scale]
+            if args.gpu:
+                values["backend"] = ["cupy"]
+            P.check_values(values, specs_nb, paper.notebook.name)
+        except (P.ParameterError, OSError) as e:
+            raise UsageError(str(e)) from None
+        swept = [n for n, v in values.items() if len(v) > 1]
+        nb_bytes = paper.notebook.read_bytes()
+        for combo in P.expand(values):
+            run_dir = f"{paper.stem}/{RUNS_SUBDIR}/{P.tag(combo, swept)}" if swept else paper.stem
+            specs.append(RunSpec(paper.stem, nb_bytes, combo, run_dir, args.timeout))
+        if swept:
+            sweeps[paper.stem] = swept
+    return specs, sweeps
+
+
+def cmd_run(args) -> int:
+    from support.paths import REPORTS_DIR
+    from support.progress import progress_bar
+    from support.runner import RUNS_SUBDIR, SchedulerUnreachable, run_all
+    from support.xp import gpu_available
+
+    if args.gpu and not args.scheduler and not gpu_available():
+        raise UsageError("--gpu: no CUDA GPU found here (CuPy and a device are needed; pip install -e .[gpu])")
+    specs, sweeps = _specs(args)
+    bar = progress_bar(len(specs), desc="notebooks", file=sys.stderr)
+    failed = []
+
+    def on_done(r) -> None:
+        bar.update(1)
+        label = r.run_dir.replace(f"/{RUNS_SUBDIR}/", " [") + ("]" if f"/{RUNS_SUBDIR}/" in r.run_dir else "")
+        if r.status == "failed":
+            failed.append(r)
+            bar.write(f"FAILED {label}: {r.error}", file=sys.stderr)
+        else:
+            bar.write(f"{r.status:<6} {label} ({r.wall_s:.1f} s)", file=sys.stderr)
+
+    try:
+        run_all(specs, jobs=args.jobs, scheduler=args.scheduler, force=args.force, on_done=on_done)
+    except SchedulerUnreachable as e:
+        raise UsageError(str(e)) from None
+    finally:
+        bar.close()
+    for stem, swept in sweeps.items():
+        folder = REPORTS_DIR / stem / RUNS_SUBDIR
+        folder.mkdir(parents=True, exist_ok=True)
+        runs = [s.run_dir for s in specs if s.stem == stem]
+        (folder / "sweep.json").write_text(json.dumps({"swept": swept, "runs": runs, "at": datetime.now(
+            timezone.utc).isoformat(timespec="seconds")}, indent=2))
+    if not args.no_report:
+        from support.report import build_index
+
+        print(f"report: {build_index()}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} of {len(specs)} notebook runs failed", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_report() -> int:
+    from support.report import build_index, text_summary
+
+    path = build_index()
+    print(text_summary())
+    print(f"report: {path}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            if args.scale is not None:
+                from support.claims import SCALES
+
+                if args.scale not in SCALES:
+                    raise UsageError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
+            return cmd_run(args)
+        return cmd_report()
+    except UsageError as e:
+        print(f"paper-repro: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("paper-repro: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The one call a notebook makes first: validate parameters, seed, pick the backend, open the recorder.
+
+``nb = start("04_dpor_estimate", CLAIMS, scale=scale, seed=seed, backend=backend)`` gives a
+:class:`NotebookRun` with ``rng``, ``xp``, ``record``, ``figure`` and ``claims_table``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from support.claims import SCALES, ClaimRecorder, ClaimSet, Verdict
+from support.paths import output_dir
+from support.plotting import apply_style, save_figure
+from support.seeding import seed_everything
+from support.xp import BACKENDS, device_info, get_xp
+
+
+@dataclass
+class NotebookRun:
+    """State of one notebook execution: parameters, RNG, backend and the claims recorder."""
+
+    stem: str
+    scale: str
+    seed: int
+    backend: str
+    xp: ModuleType
+    rng: np.random.Generator
+    out_dir: Path
+    recorder: ClaimRecorder
+    device: dict[str, Any]
+    started: float = field(default_factory=time.perf_counter)
+
+    def pick(self, **by_scale: Any) -> Any:
+        """The value for the current scale: ``nb.pick(smoke=10, default=100, paper=1000)``."""
+        missing = set(SCALES) - set(by_scale)
+        if missing:
+            raise ValueError(f"pick() needs a value for every scale; missing {sorted(missing)}")
+        return by_scale[self.scale]
+
+    def record(self, name: str, measured: Any, note: str = "") -> Verdict:
+        return self.recorder.record(name, measured, note)
+
+    def not_applicable(self, name: str, reason: str) -> None:
+        self.recorder.not_applicable(name, reason)
+
+    def metric(self, name: str, value: Any) -> None:
+        self.recorder.metric(name, value)
+
+    def figure(self, fig, name: str) -> None:
+        """Save a figure into this run's ``figures/`` folder (PNG + SVG, deterministic); it still shows inline."""
+        save_figure(fig, name, self.out_dir)
+
+    def claims_table(self):
+        """The final claims table (a DataFrame); also written to ``results.json``."""
+        self.recorder.metric("notebook_wall_s", round(time.perf_counter() - self.started, 3))
+        return self.recorder.table()
+
+
+def start(stem: str, claims: ClaimSet, *, scale: str, seed: int, backend: str = "auto",
+          **params: Any) -> NotebookRun:
+    """Check the notebook's parameters, seed every RNG, choose the array backend, open the recorder."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    rng = seed_everything(seed)
+    xp = get_xp(backend)
+    out = output_dir(stem)
+    apply_style()
+    dev = device_info(backend)
+    recorder = ClaimRecorder(claims, scale, out, params={"scale": scale, "seed": seed, "backend": backend,
+                                                          **params})
+    recorder.metric("device", dev["device"])
+    recorder.metric("backend", dev["backend"])
+    return NotebookRun(stem, scale, seed, backend, xp, rng, out, recorder, dev)

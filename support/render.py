@@ -1,0 +1,26 @@
+"""Executed notebook -> self-contained HTML that needs no network (no CDN scripts, images embedded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.paths import PACKAGE_DIR
+
+TEMPLATES = PACKAGE_DIR / "templates"
+
+
+def notebook_to_html(nb) -> str:
+    """Render an executed ``NotebookNode`` with the project's offline template."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def render_file(ipynb: Path, html: Path) -> None:
+    import nbformat
+
+    html.write_text(notebook_to_html(nbformat.read(ipynb, as_version=4)))

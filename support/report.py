@@ -1,0 +1,206 @@
+"""``reports/index.html``: one row per paper (status, time, scale, device, commit, versions) and its claims.
+
+Sweeps (``reports/<stem>/runs/sweep.json``) are aggregated per claim: mean, spread and how many
+runs reproduced it. The page is plain HTML and CSS: no scripts, nothing fetched from a network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from support.papers import PAPERS, Paper
+from support.paths import REPORTS_DIR
+from support.runner import RUNS_SUBDIR
+
+
+@dataclass
+class RunView:
+    folder: Path
+    meta: dict[str, Any]
+    results: dict[str, Any] | None
+
+    @property
+    def html_name(self) -> str:
+        return f"{self.meta.get('stem', self.folder.name)}.html"
+
+
+@dataclass
+class PaperView:
+    paper: Paper
+    main: RunView | None
+    sweep: list[RunView] = field(default_factory=list)
+    swept: list[str] = field(default_factory=list)
+
+
+def _read_run(folder: Path) -> RunView | None:
+    try:
+        meta = json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        results = json.loads((folder / "results.json").read_text())
+    except (OSError, ValueError):
+        results = None
+    return RunView(folder, meta, results)
+
+
+def collect(reports: Path = REPORTS_DIR) -> list[PaperView]:
+    """Every paper that has a main run or a sweep under ``reports``."""
+    views = []
+    for paper in PAPERS:
+        folder = reports / paper.stem
+        main = _read_run(folder)
+        sweep, swept = [], []
+        manifest = folder / RUNS_SUBDIR / "sweep.json"
+        if manifest.is_file():
+            m = json.loads(manifest.read_text())
+            swept = m.get("swept", [])
+            sweep = [r for r in (_read_run(reports / d) for d in m.get("runs", [])) if r is not None]
+        if main or sweep:
+            views.append(PaperView(paper, main, sweep, swept))
+    return views
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
+    """Per claim over the runs of a sweep: mean, standard deviation, n, and verdict counts."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for c in (run.results or {}).get("claims", []):
+            row = rows.setdefault(c["name"], {**{k: c[k] for k in ("name", "statement", "paper_value", "unit",
+                                                                    "source", "rule")}, "values": [], "verdicts": []})
+            if c["measured"] is not None:
+                row["values"].append(c["measured"])
+            row["verdicts"].append(c["verdict"])
+    out = []
+    for row in rows.values():
+        nums = [x for x in map(_num, row["values"]) if x is not None]
+        row["mean"] = statistics.fmean(nums) if nums else None
+        row["std"] = statistics.stdev(nums) if len(nums) > 1 else 0.0 if nums else None
+        row["n"] = len(row["verdicts"])
+        row["reproduced"] = sum(v == "reproduced" for v in row["verdicts"])
+        out.append(row)
+    return out
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem;color:#222;max-width:1200px}
+h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
+table{border-collapse:collapse;margin:.6rem 0 1.4rem 0;width:100%;font-size:.92rem}
+th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums}
+.v-reproduced{color:#17692a;font-weight:600} .v-partly{color:#9a6700;font-weight:600}
+.v-not-reproduced{color:#b3261e;font-weight:600} .v-not-applicable-here{color:#666}
+.s-ok,.s-cached{color:#17692a} .s-failed{color:#b3261e;font-weight:600}
+details{font-size:.85rem;color:#444} code{font-size:.85rem}
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        s = "yes" if v else "no"
+    elif isinstance(v, float):
+        s = f"{v:.4g}"
+    else:
+        s = str(v)
+    return _e(f"{s} {unit}".strip())
+
+
+def _verdict(v: str) -> str:
+    return f'<span class="v-{v.replace(" ", "-")}">{_e(v)}</span>'
+
+
+def _claims_table(results: dict[str, Any] | None) -> str:
+    if not results or not results.get("claims"):
+        return "<p><em>No claims recorded (the run failed before its claims table).</em></p>"
+    rows = "".join(
+        f"<tr><td>{_e(c['statement'])}</td><td>{_e(c['source'])}</td><td>{_fmt(c['paper_value'], c['unit'])}</td>"
+        f"<td>{_fmt(c['measured'], c['unit'])}</td><td>{_verdict(c['verdict'])}</td><td>{_e(c.get('note', ''))}</td></tr>"
+        for c in results["claims"])
+    return ("<table><tr><th>claim</th><th>where</th><th>paper</th><th>ours</th><th>verdict</th><th>note</th></tr>"
+            f"{rows}</table>")
+
+
+def _sweep_table(view: PaperView) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(r['statement'])}</td><td>{_fmt(r['paper_value'], r['unit'])}</td>"
+        f"<td class=num>{_fmt(r['mean'], r['unit'])}</td><td class=num>{_fmt(r['std'])}</td>"
+        f"<td class=num>{r['reproduced']}/{r['n']}</td></tr>" for r in aggregate(view.sweep))
+    links = " · ".join(f'<a href="{_e(view.paper.stem)}/{RUNS_SUBDIR}/{_e(r.folder.name)}/{_e(r.html_name)}">'
+                       f'{_e(r.folder.name)}</a>' for r in view.sweep)
+    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({len(view.sweep)} runs)</h4><p>{links}</p>"
+            "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th></tr>"
+            f"{rows}</table>")
+
+
+def _summary_row(view: PaperView) -> str:
+    p, run = view.paper, view.main or (view.sweep[0] if view.sweep else None)
+    meta = run.meta if run else {}
+    res = (run.results or {}) if run else {}
+    metrics = res.get("metrics", {})
+    title = (f'<a href="{_e(p.arxiv_url)}">{_e(p.title)}</a>' if p.arxiv_url else _e(p.title))
+    nb_link = f'<a href="{_e(p.stem)}/{_e(run.html_name)}">notebook</a>' if view.main else ""
+    status = meta.get("status", "—")
+    vers = meta.get("versions", {})
+    vtxt = ", ".join(f"{k} {v}" for k, v in vers.items())
+    commit = f"{meta.get('commit', '?')}{' (dirty)' if meta.get('dirty') else ''}"
+    err = f"<br><small>{_e(meta['error'])}</small>" if meta.get("error") else ""
+    return (f"<tr><td class=num>{p.number:02d}</td><td>{title}</td><td class='s-{_e(status)}'>{_e(status)}{err}</td>"
+            f"<td class=num>{_fmt(meta.get('wall_s'))} s</td><td>{_e(res.get('params', {}).get('scale', '—'))}</td>"
+            f"<td>{_e(metrics.get('backend', '—'))} / {_e(metrics.get('device', '—'))}</td><td><code>{_e(commit)}</code></td>"
+            f"<td><details><summary>versions</summary>{_e(vtxt)}</details></td><td>{nb_link}</td></tr>")
+
+
+def build_index(reports: Path = REPORTS_DIR) -> Path:
+    """Write ``reports/index.html`` from whatever runs are on disk; return its path."""
+    views = collect(reports)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    head = ("<tr><th>#</th><th>paper</th><th>status</th><th>wall time</th><th>scale</th><th>backend / device</th>"
+            "<th>commit</th><th>packages</th><th>report</th></tr>")
+    summary = "".join(_summary_row(v) for v in views)
+    sections = []
+    for v in views:
+        body = _claims_table(v.main.results) if v.main else ""
+        if v.sweep:
+            body += _sweep_table(v)
+        sections.append(f'<h2 id="{_e(v.paper.stem)}">{v.paper.number:02d} · {_e(v.paper.title)}</h2>{body}')
+    page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>paper-repro report</title>"
+            f"<style>{_CSS}</style></head><body><h1>paper-repro: reproduction report</h1>"
+            f"<p class=sub>Generated {now}. Verdicts are computed from measured values by each claim's rule.</p>"
+            f"<table>{head}{summary}</table>{''.join(sections)}</body></html>")
+    reports.mkdir(parents=True, exist_ok=True)
+    out = reports / "index.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page)
+    tmp.replace(out)
+    return out
+
+
+def text_summary(reports: Path = REPORTS_DIR) -> str:
+    """A plain-text version of the index for terminals and CI logs."""
+    lines = []
+    for v in collect(reports):
+        run = v.main or v.sweep[0]
+        claims = (run.results or {}).get("claims", [])
+        counts: dict[str, int] = {}
+        for c in claims:
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+        verdicts = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no claims"
+        lines.append(f"{v.paper.stem:<22} {run.meta.get('status', '?'):<7} {run.meta.get('wall_s', 0):>7.1f} s  "
+                     f"{verdicts}" + (f"  (+ sweep of {len(v.sweep)})" if v.sweep else ""))
+    return "\n".join(lines)

@@ -1,0 +1,270 @@
+"""Execute notebooks headless with papermill, locally (process pool) or on a Dask cluster.
+
+A :class:`RunSpec` carries everything a worker needs (notebook bytes, parameters), so a remote
+Dask worker needs only the installed package. The worker returns the produced files as bytes and
+the caller writes them into ``reports/`` (staged, then moved in: nothing half-written). Unchanged
+notebook + parameters + ``support/`` source + data registry => the cached result is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from support.paths import OUT_ENV, PACKAGE_DIR, REPO_ROOT, REPORTS_DIR
+from support.provenance import git_commit, versions
+
+RUNS_SUBDIR = "runs"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One notebook execution: which notebook, with which parameters, into which report folder."""
+
+    stem: str
+    notebook: bytes
+    params: dict[str, Any]
+    run_dir: str  # relative to reports/: "00_tour" or "00_tour/runs/seed=1"
+    timeout_s: int | None = None
+
+    @property
+    def label(self) -> str:
+        sub = self.run_dir.split("/", 2)[2] if self.run_dir.count("/") >= 2 else ""
+        return f"{self.stem} [{sub}]" if sub else self.stem
+
+
+@dataclass
+class RunResult:
+    """What came back from a worker: status, timing, a one-line error, and the files produced."""
+
+    stem: str
+    run_dir: str
+    params: dict[str, Any]
+    status: str  # ok | failed | cached
+    wall_s: float
+    error: str = ""
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+
+def _source_files(stem: str) -> list[Path]:
+    """The ``support/`` files a notebook can depend on: shared cores and its own paper's subpackage.
+
+    Other papers' subpackages are left out, so editing paper A does not invalidate paper B's cache.
+    """
+    from support.papers import PAPERS
+
+    own = stem.split("_", 1)[1] if "_" in stem else stem
+    others = {p.slug for p in PAPERS} - {own}
+    files = []
+    for p in sorted(PACKAGE_DIR.rglob("*")):
+        rel = p.relative_to(PACKAGE_DIR)
+        if (p.is_file() and p.suffix in (".py", ".cu", ".cuh", ".json", ".j2", ".toml")
+                and "__pycache__" not in rel.parts and not (len(rel.parts) > 1 and rel.parts[0] in others)):
+            files.append(p)
+    return files
+
+
+def cache_key(spec: RunSpec) -> str:
+    """sha256 over the notebook, its parameters, the ``support/`` sources it can use and pyproject.toml."""
+    h = hashlib.sha256()
+    h.update(spec.notebook)
+    h.update(json.dumps(spec.params, sort_keys=True, default=str).encode())
+    for p in _source_files(spec.stem):
+        h.update(str(p.relative_to(PACKAGE_DIR)).encode())
+        h.update(p.read_bytes())
+    pyproject = REPO_ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        h.update(pyproject.read_bytes())
+    return h.hexdigest()
+
+
+def _kernel_manager_class(extra_env: dict[str, str], ipc_dir: Path, stderr):
+    """A KernelManager subclass whose kernels start with ``extra_env`` added (thread-safe: one class per run).
+
+    It talks to the kernel over IPC sockets in ``ipc_dir`` rather than loopback TCP: nothing listens on
+    a port, and ipykernel does not warn about unencrypted TCP on every start.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _EnvKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.transport = "ipc"
+            self.ip = str(ipc_dir / "kernel")
+
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **kw.get("env", {}), **extra_env}
+            kw["stderr"] = stderr  # the kernel's own log (it reports a KeyboardInterrupt at every shutdown)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return _EnvKernelManager
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def execute(spec: RunSpec) -> RunResult:
+    """Run one notebook (in this process: a pool worker or a Dask worker) and return its files."""
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from support.render import notebook_to_html
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="paper-repro-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="pr-ipc-") as ipc:
+        out = Path(tmp)
+        nb = nbformat.reads(spec.notebook.decode(), as_version=4)
+        out_nb = out / f"{spec.stem}.ipynb"
+        status, error = "ok", ""
+        kernel_log = Path(ipc) / "kernel-stderr.log"
+        try:
+            pm.execute_notebook(nb, str(out_nb), parameters=spec.params, kernel_name="python3",
+                                language="python", progress_bar=False, log_output=False,
+                                execution_timeout=spec.timeout_s,
+                                kernel_manager_class=_kernel_manager_class(
+                                    {OUT_ENV: str(out), "PAPER_REPRO_QUIET": "1", "PYTHONHASHSEED": "0",
+                                     "MPLBACKEND": "module://matplotlib_inline.backend_inline"}, Path(ipc),
+                                    kernel_log.open("wb")))
+        except PapermillExecutionError as e:
+            status, error = "failed", _one_line(f"cell {e.exec_count}: {e.ename}: {e.evalue}")
+        except Exception as e:  # kernel died, timeout, bad notebook
+            status, error = "failed", _one_line(f"{type(e).__name__}: {e}")
+        if status == "failed" and kernel_log.is_file() and kernel_log.stat().st_size:
+            (out / "kernel-stderr.log").write_bytes(kernel_log.read_bytes())  # why a kernel died
+        if out_nb.is_file():
+            try:
+                (out / f"{spec.stem}.html").write_text(notebook_to_html(nbformat.read(out_nb, as_version=4)))
+            except Exception as e:
+                status = "failed"
+                error = error or _one_line(f"HTML rendering: {type(e).__name__}: {e}")
+        files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+                 if p.is_file() and not p.name.endswith(".tmp")}
+    return RunResult(spec.stem, spec.run_dir, spec.params, status, round(time.perf_counter() - t0, 2), error,
+                     files)
+
+
+def _run_json(result: RunResult, key: str, scheduler: str | None) -> dict[str, Any]:
+    return {"stem": result.stem, "params": result.params, "status": result.status, "wall_s": result.wall_s,
+            "error": result.error, "cache_key": key, "finished_at": datetime.now(timezone.utc).isoformat(
+                timespec="seconds"), "executor": scheduler or "local", **git_commit(), "versions": versions()}
+
+
+def write_result(result: RunResult, key: str, scheduler: str | None = None,
+                 reports: Path = REPORTS_DIR) -> Path:
+    """Write a run's files into ``reports/<run_dir>/``: staged beside it, then moved in, old files dropped."""
+    target = reports / result.run_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    try:
+        for rel, data in result.files.items():
+            p = stage / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        (stage / "run.json").write_text(json.dumps(_run_json(result, key, scheduler), indent=2))
+        target.mkdir(exist_ok=True)
+        for old in target.iterdir():  # keep the sweep runs nested under a main run folder
+            if old.name != RUNS_SUBDIR:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+        for new in stage.iterdir():
+            new.replace(target / new.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return target
+
+
+def cached(spec: RunSpec, key: str, reports: Path = REPORTS_DIR) -> RunResult | None:
+    """The earlier successful run of exactly this spec, if its outputs are still there."""
+    folder = reports / spec.run_dir
+    try:
+        meta = json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("cache_key") != key or meta.get("status") != "ok" or not (folder / f"{spec.stem}.html").is_file():
+        return None
+    return RunResult(spec.stem, spec.run_dir, spec.params, "cached", meta.get("wall_s", 0.0))
+
+
+class SchedulerUnreachable(ConnectionError):
+    """``--scheduler ADDRESS`` names no reachable Dask scheduler."""
+
+
+def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None, force: bool = False,
+            on_done: Callable[[RunResult], None] | None = None, reports: Path = REPORTS_DIR) -> list[RunResult]:
+    """Execute ``specs`` (cached ones skipped unless ``force``) and write each result as it completes."""
+    client = connect(scheduler) if scheduler else None  # fail fast, before anything is served from cache
+    keys = {s.run_dir: cache_key(s) for s in specs}
+    results: list[RunResult] = []
+    todo = []
+    for s in specs:
+        hit = None if force else cached(s, keys[s.run_dir], reports)
+        if hit is not None:
+            results.append(hit)
+            if on_done:
+                on_done(hit)
+        else:
+            todo.append(s)
+
+    def finish(r: RunResult) -> None:
+        write_result(r, keys[r.run_dir], scheduler, reports)
+        r.files = {}
+        results.append(r)
+        if on_done:
+            on_done(r)
+
+    if client is not None:
+        try:
+            _run_dask(todo, client, finish)
+        finally:
+            client.close()
+    elif jobs <= 1 or len(todo) <= 1:
+        for s in todo:
+            finish(execute(s))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(execute, s) for s in todo]
+            for f in as_completed(futures):
+                finish(f.result())
+    return results
+
+
+def connect(address: str):
+    """A Dask client for ``address``, or :class:`SchedulerUnreachable` with a one-line reason."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise SchedulerUnreachable(f"cannot reach Dask scheduler at {address}: {_one_line(str(e), 120)}") from None
+
+
+def _run_dask(specs: Iterable[RunSpec], client, finish: Callable[[RunResult], None]) -> None:
+    """Submit every spec to the cluster (``pure=False``: a repeated sweep really re-runs)."""
+    from distributed import as_completed
+
+    futures = [client.submit(execute, s, pure=False, key=f"paper-repro-{s.run_dir}-{time.time_ns()}")
+               for s in specs]
+    for f in as_completed(futures):
+        finish(f.result())
+
+
+def spec_record(spec: RunSpec) -> dict[str, Any]:
+    """The JSON-able part of a spec (for sweep manifests)."""
+    d = asdict(spec)
+    d.pop("notebook")
+    return d

@@ -1,0 +1,1 @@
+"""The tour: a tiny worked example of the notebook shape (the birthday problem), with an exact oracle."""

@@ -1,0 +1,49 @@
+"""paper-repro's command line: one clear line and exit 2 on bad input; list shows every paper."""
+
+import pytest
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "nosuch"], "unknown paper 'nosuch'"),
+    (["run", "tuor"], "did you mean 'tour'"),
+    (["run", "tour", "-p", "nosuch=1"], "no parameter 'nosuch'"),
+    (["run", "tour", "-p", "seed=abc"], "expects int"),
+    (["run", "tour", "--scale", "huge"], "--scale must be one of"),
+    (["run", "tour", "-p", "scale=huge"], "scale must be one of"),
+    (["run", "tour", "--jobs", "0"], "--jobs must be at least 1"),
+    (["run", "tour", "--bogus"], "unrecognized arguments"),
+])
+def test_bad_input_exits_2_with_one_line(cli, args, needle):
+    r = cli(args, timeout=60)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_gpu_flag_without_gpu_exits_2():
+    from support.xp import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is present")
+    from support.cli import main
+
+    assert main(["run", "tour", "--gpu"]) == 2
+
+
+def test_unreachable_scheduler_exits_2(cli):
+    import socket
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = cli(["run", "tour", "--scheduler", f"tcp://127.0.0.1:{port}"], timeout=120)
+    assert r.returncode == 2 and "cannot reach Dask scheduler" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_list_shows_all_thirteen_papers_and_the_tour(cli):
+    r = cli(["list"], timeout=60)
+    assert r.returncode == 0
+    rows = r.stdout.strip().splitlines()[1:]
+    assert len(rows) == 14
+    assert any("2512.23996" in row and "dpor_estimate" in row for row in rows)

@@ -1,0 +1,87 @@
+"""Backend selection, seeding, figure determinism and the notebook start() checks."""
+
+import numpy as np
+import pytest
+
+from support import xp as X
+from support.seeding import derive, seed_everything
+
+
+def test_numpy_backend_is_numpy_and_unknown_backend_is_refused():
+    assert X.get_xp("numpy") is np
+    with pytest.raises(ValueError, match="unknown backend"):
+        X.get_xp("tpu")
+
+
+def test_cupy_backend_without_gpu_raises_a_clear_error():
+    if X.gpu_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(X.BackendUnavailable, match="CUDA"):
+        X.get_xp("cupy")
+    assert X.get_xp("auto") is np
+    assert X.device_info("auto")["backend"] == "numpy"
+
+
+@pytest.mark.gpu
+def test_cupy_backend_runs_on_the_device():
+    cp = X.get_xp("cupy")
+    a = cp.arange(10)
+    assert int(a.sum()) == 45
+    assert X.to_numpy(a).tolist() == list(range(10))
+    assert X.device_info("cupy")["backend"] == "cupy"
+
+
+def test_seed_everything_makes_runs_repeatable():
+    import random
+
+    a = seed_everything(7)
+    r1, n1, g1 = random.random(), np.random.rand(), a.random()
+    b = seed_everything(7)
+    assert (random.random(), np.random.rand(), b.random()) == (r1, n1, g1)
+    with pytest.raises(ValueError):
+        seed_everything(-1)
+
+
+def test_derived_streams_are_repeatable_and_distinct():
+    assert derive(1, "net", 3).random() == derive(1, "net", 3).random()
+    assert derive(1, "net", 3).random() != derive(1, "net", 4).random()
+    assert derive(1, "net").random() != derive(2, "net").random()
+
+
+def test_save_figure_gives_identical_bytes_for_identical_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from support.plotting import apply_style, save_figure
+
+    apply_style()
+    digests = []
+    for i in range(2):
+        fig, ax = plt.subplots()
+        ax.plot(np.arange(10), np.arange(10) ** 2, label="x^2")
+        ax.legend()
+        paths = save_figure(fig, "sq", tmp_path / str(i))
+        plt.close(fig)
+        digests.append([p.read_bytes() for p in paths])
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert digests[0] == digests[1]
+    with pytest.raises(ValueError):
+        save_figure(fig, "../escape", tmp_path)
+
+
+def test_start_rejects_bad_scale_and_backend(tmp_path, monkeypatch):
+    from support.notebook import start
+    from support.tour.claims import CLAIMS
+
+    monkeypatch.setenv("PAPER_REPRO_OUT", str(tmp_path))
+    with pytest.raises(ValueError, match="scale must be one of"):
+        start("00_tour", CLAIMS, scale="huge", seed=0)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        start("00_tour", CLAIMS, scale="smoke", seed=0, backend="tpu")
+    nb = start("00_tour", CLAIMS, scale="default", seed=3, backend="numpy")
+    assert nb.pick(smoke=1, default=2, paper=3) == 2
+    with pytest.raises(ValueError, match="missing"):
+        nb.pick(smoke=1)
+    assert (tmp_path / "results.json").is_file()

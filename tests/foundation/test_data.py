@@ -1,0 +1,78 @@
+"""support.data: mirror first, sha256 checked, one clear error naming file, mirror path and URL."""
+
+import json
+import shutil
+
+import pytest
+
+from support import data as D
+
+
+def test_registry_entries_have_sha256_size_and_license():
+    reg = D._registry()
+    assert len(reg) >= 40
+    for entry in reg.values():
+        assert len(entry.sha256) == 64 and entry.size > 0 and entry.license
+        assert entry.url is None or entry.url.startswith("https://")
+
+
+def test_registry_matches_the_mirror_manifests():
+    root = D.mirror_root()
+    if root is None or not (root / "MANIFEST.md").is_file():
+        pytest.skip("no data mirror here")
+    assert D.registry_from_manifests(root) == json.loads(D.REGISTRY_PATH.read_text())
+
+
+def test_fetch_returns_the_mirror_copy_after_checking_its_hash():
+    root = D.mirror_root()
+    if root is None:
+        pytest.skip("no data mirror here")
+    p = D.fetch("acvp/SLH-DSA-keyGen-FIPS205/prompt.json")
+    assert p.is_file() and D.sha256_of(p) == D._registry()["acvp/SLH-DSA-keyGen-FIPS205/prompt.json"].sha256
+
+
+def test_corrupt_mirror_copy_is_reported_with_path_and_url(tmp_path, monkeypatch):
+    key = "loghub/LICENSE"
+    (tmp_path / "loghub").mkdir()
+    (tmp_path / key).write_text("tampered")
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
+    with pytest.raises(D.DataError) as e:
+        D.fetch(key)
+    msg = str(e.value)
+    assert "corrupt" in msg and str(tmp_path / key) in msg and "raw.githubusercontent.com" in msg
+
+
+def test_missing_file_with_failed_download_names_file_mirror_and_url(tmp_path, monkeypatch):
+    import pooch
+
+    def refuse(*a, **k):
+        raise ConnectionError("network unreachable")
+
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
+    monkeypatch.setattr(pooch, "retrieve", refuse)
+    with pytest.raises(D.DataError) as e:
+        D.fetch("azure/LICENSE")
+    msg = str(e.value)
+    assert "azure/LICENSE" in msg and str(tmp_path / "azure/LICENSE") in msg and "https://" in msg
+
+
+def test_mirror_only_file_without_mirror_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
+    with pytest.raises(D.DataError, match="only in the project mirror"):
+        D.fetch("taubench/retail/tool_schemas.json")
+
+
+def test_unknown_key_suggests_close_names():
+    with pytest.raises(D.DataError, match="did you mean"):
+        D.fetch("loghub/LICENCE")
+
+
+def test_good_copy_in_a_custom_mirror_is_used(tmp_path, monkeypatch):
+    root = D.mirror_root()
+    if root is None:
+        pytest.skip("no data mirror here")
+    key = "loghub/LICENSE"
+    (tmp_path / "loghub").mkdir()
+    shutil.copy(root / key, tmp_path / key)
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
+    assert D.fetch(key) == tmp_path / key
