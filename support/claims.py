@@ -68,41 +68,47 @@ class Within(Rule):
 
 
 @dataclass(frozen=True)
-class AtLeast(Rule):
-    """Reproduced when ``measured >= threshold``; partly when ``measured >= partly``."""
+class _Bound(Rule):
+    """Reproduced when ``measured`` is on the right side of ``threshold``; partly past ``partly``."""
 
     threshold: float
     partly: float | None = None
+    _symbol = ""
+
+    def _ok(self, m: float, bound: float) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def verdict(self, measured: Any, paper_value: Any) -> Verdict:
         m = _num(measured)
-        if m >= self.threshold:
+        if self._ok(m, self.threshold):
             return Verdict.REPRODUCED
-        if self.partly is not None and m >= self.partly:
+        if self.partly is not None and self._ok(m, self.partly):
             return Verdict.PARTLY
         return Verdict.NOT_REPRODUCED
 
     def describe(self, paper_value: Any) -> str:
-        return f">= {self.threshold:g}" + (f" (partly: >= {self.partly:g})" if self.partly is not None else "")
+        s = f"{self._symbol} {self.threshold:g}"
+        return s + (f" (partly: {self._symbol} {self.partly:g})" if self.partly is not None else "")
 
 
 @dataclass(frozen=True)
-class AtMost(Rule):
+class AtLeast(_Bound):
+    """Reproduced when ``measured >= threshold``; partly when ``measured >= partly``."""
+
+    _symbol = ">="
+
+    def _ok(self, m: float, bound: float) -> bool:
+        return m >= bound
+
+
+@dataclass(frozen=True)
+class AtMost(_Bound):
     """Reproduced when ``measured <= threshold``; partly when ``measured <= partly``."""
 
-    threshold: float
-    partly: float | None = None
+    _symbol = "<="
 
-    def verdict(self, measured: Any, paper_value: Any) -> Verdict:
-        m = _num(measured)
-        if m <= self.threshold:
-            return Verdict.REPRODUCED
-        if self.partly is not None and m <= self.partly:
-            return Verdict.PARTLY
-        return Verdict.NOT_REPRODUCED
-
-    def describe(self, paper_value: Any) -> str:
-        return f"<= {self.threshold:g}" + (f" (partly: <= {self.partly:g})" if self.partly is not None else "")
+    def _ok(self, m: float, bound: float) -> bool:
+        return m <= bound
 
 
 @dataclass(frozen=True)
