@@ -1,0 +1,471 @@
+"""What the notebook calls (notes §4): each function runs one experiment and returns tables/arrays;
+``plot_*`` draw the figures. No claim verdicts here: the notebook records measured values.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import inspect
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from support.factors import elimination as E
+from support.factors import filtering as F
+from support.factors import gaussian as G
+from support.factors import grid as GR
+from support.factors import models as M
+from support.factors import ops, queries, reference, sum_product
+from support.factors.project import Grid, discretize
+from support.progress import progress
+from support.seeding import derive
+
+
+def _timed(fn, *a, **k):
+    t = time.perf_counter()
+    out = fn(*a, **k)
+    return out, time.perf_counter() - t
+
+
+# ----------------------------------------------------------------------------- A1: the interface
+
+ENGINE_MODULES = ("elimination", "filtering", "sum_product")
+REPRESENTATION_MODULES = {"table", "gaussian", "particles", "density", "project"}
+
+
+def engine_imports() -> dict[str, list[str]]:
+    """Per engine module, the support.factors modules it imports (should be only ``ops`` and errors)."""
+    import importlib
+
+    out = {}
+    for name in ENGINE_MODULES:
+        src = inspect.getsource(importlib.import_module(f"support.factors.{name}"))
+        used = set()
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("support.factors"):
+                used.add(node.module.split(".")[-1] if node.module != "support.factors" else "")
+                used.update(a.name for a in node.names if node.module == "support.factors")
+        out[name] = sorted(u for u in used if u)
+    return out
+
+
+def interface_check(seed: int = 0) -> tuple[bool, pd.DataFrame]:
+    """Run each engine under op counting; True when engines import no representation module, use the
+    five ops, and exact runs make no ``project`` call."""
+    imports = engine_imports()
+    clean = all(not (set(v) & REPRESENTATION_MODULES) for v in imports.values())
+    rows = []
+    bn = M.load_discrete("asia")
+    fs, heads = bn.factors()
+    with ops.counted() as c:
+        E.variable_elimination(fs, ["lung"], {"xray": 0, "smoke": 0}, heads)
+    rows.append({"engine": "variable_elimination (asia)", **c})
+    m = M.slds_1d(2)
+    _, _, y = m.simulate(6, derive(seed, "iface"))
+    m = m.with_data(y)
+    for rmap in (F.EXACT, F.GPB1, F.rbpf(50), F.bootstrap_pf(50)):
+        with ops.counted() as c:
+            F.forward_filter(m, rmap, rng=derive(seed, "iface", rmap.name))
+        rows.append({"engine": f"forward_filter ({rmap.name})", **c})
+    chain = lgssm_chain(5, derive(seed, "chain"))
+    with ops.counted() as c:
+        sum_product.sum_product(chain)
+    rows.append({"engine": "sum_product (Gaussian chain)", **c})
+    df = pd.DataFrame(rows).fillna(0)
+    exact_rows = df[df.engine.str.contains("elimination|exact|sum_product")]
+    ok = clean and bool((df[list(ops.OPS[:4])].sum(axis=1) > 0).all()) and bool((exact_rows.project == 0).all())
+    module_of = {"variable_elimination": "elimination", "forward_filter": "filtering", "sum_product": "sum_product"}
+    df["imports"] = [", ".join(imports[module_of[e.split(" ")[0]]]) for e in df.engine]
+    return ok, df
+
+
+def lgssm_chain(T: int, rng: np.random.Generator, a: float = 0.9, q: float = 0.3, r: float = 0.5) -> list:
+    """Factors of a 1-D linear Gaussian state-space model with simulated data (synthetic)."""
+    x, ys = rng.standard_normal(), []
+    for _ in range(T):
+        ys.append(x + np.sqrt(r) * rng.standard_normal())
+        x = a * x + np.sqrt(q) * rng.standard_normal()
+    fs = [G.from_moments((), (("x1", 1),), [0.0], [[1.0]])]
+    for t in range(2, T + 1):
+        fs.append(G.linear_gaussian((f"x{t}", 1), [(f"x{t - 1}", 1)], [[a]], [0.0], [[q]]))
+    for t in range(1, T + 1):
+        lik = G.linear_gaussian((f"y{t}", 1), [(f"x{t}", 1)], [[1.0]], [0.0], [[r]])
+        fs.append(G.condition(lik, {f"y{t}": ys[t - 1]}))
+    return fs
+
+
+# ----------------------------------------------------------------------------- A2: discrete BNs
+
+def _pgmpy_model(name: str):
+    from pgmpy.readwrite import BIFReader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with gzip.open(M._pgmpy_file(name)) as fh:
+            return BIFReader(string=fh.read().decode("utf-8")).get_model()
+
+
+def discrete_bn_table(names, n_queries: int = 3, n_evidence: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Per network: our VE vs pgmpy VE (pgmpy's own BIF reader), time and max |diff| of posteriors."""
+    from pgmpy.inference import VariableElimination
+
+    rows = []
+    for name in progress(names, desc="discrete BNs"):
+        bn = M.load_discrete(name)
+        fs, heads = bn.factors()
+        sizes = {v: len(s) for v, s in bn.states.items()}
+        pm = _pgmpy_model(name)
+        ve = VariableElimination(pm)
+        rng = derive(seed, "bn", name)
+        queries_ = [M.sample_evidence(bn, n_evidence, 1, rng) for _ in range(n_queries)]
+        ours = theirs = diff = 0.0
+        for ev, qs in queries_:
+            r, t1 = _timed(E.variable_elimination, fs, qs, ev, heads, sizes)
+            ours += t1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pr, t2 = _timed(ve.query, qs, evidence={k: bn.states[k][v] for k, v in ev.items()},
+                                show_progress=False)
+            theirs += t2
+            order = [pr.state_names[qs[0]].index(s) for s in bn.states[qs[0]]]
+            diff = max(diff, float(np.abs(np.exp(r.posterior.logp) - pr.values[order]).max()))
+        tracemalloc.start()  # separate pass: tracing slows allocation-heavy code
+        for ev, qs in queries_:
+            E.variable_elimination(fs, qs, ev, heads, sizes)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows.append({"network": name, "nodes": len(bn.states), "ours_s": ours, "pgmpy_s": theirs,
+                     "ours/pgmpy": ours / theirs, "max_abs_diff": diff, "peak_MiB": peak / 2**20})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- A3: Gaussian BNs, Kalman
+
+def gaussian_bn_table(names, n_evidence: int = 5, n_query: int = 3, seed: int = 0) -> pd.DataFrame:
+    """VE on canonical-form CPDs vs the closed form from pgmpy's ``to_joint_gaussian`` (Schur complement)."""
+    from pgmpy.utils import get_example_model
+
+    rows = []
+    for name in progress(names, desc="Gaussian BNs"):
+        bn = M.load_gaussian(name)
+        fs, heads = bn.factors()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm = get_example_model(name)
+            mean, cov = pm.to_joint_gaussian()
+        import networkx as nx
+
+        order = list(nx.topological_sort(pm))
+        ix = {v: i for i, v in enumerate(order)}
+        rng = derive(seed, "gbn", name)
+        pick = rng.permutation(len(order))
+        ev_names = [order[i] for i in pick[:n_evidence]]
+        q_names = [order[i] for i in pick[n_evidence:n_evidence + n_query]]
+        e_idx = [ix[v] for v in ev_names]
+        q_idx = [ix[v] for v in q_names]
+        vals = mean[e_idx] + rng.standard_normal(n_evidence) * np.sqrt(np.diag(cov)[e_idx])
+        r, t1 = _timed(E.variable_elimination, fs, q_names, {v: [vals[i]] for i, v in enumerate(ev_names)}, heads)
+        S_qe = cov[np.ix_(q_idx, e_idx)]
+        S_ee = cov[np.ix_(e_idx, e_idx)]
+        m_ref = mean[q_idx] + S_qe @ np.linalg.solve(S_ee, vals - mean[e_idx])
+        C_ref = cov[np.ix_(q_idx, q_idx)] - S_qe @ np.linalg.solve(S_ee, S_qe.T)
+        post = r.posterior
+        _, m_ours, C_ours = G.moments(post)
+        perm = post.index(q_names)
+        m_ours, C_ours = m_ours[perm], C_ours[np.ix_(perm, perm)]
+        rows.append({"network": name, "nodes": len(order), "ours_s": t1,
+                     "max_abs_diff_mean": float(np.abs(m_ours - m_ref).max()),
+                     "max_abs_diff_cov": float(np.abs(C_ours - C_ref).max())})
+    return pd.DataFrame(rows)
+
+
+def kalman_check(T: int = 50, seed: int = 0) -> float:
+    """Max relative error of the forward filter (exact map) on a 4-D constant-velocity LGSSM vs a
+    covariance-form Kalman filter (log Z, filtered means and covariances)."""
+    base = M.slds_cv(1)
+    _, _, y = base.simulate(T, derive(seed, "kf"))
+    m = base.with_data(y)
+    res = F.forward_filter(m, F.EXACT)
+    ll, means, covs = reference.kalman(m.A[0], m.Q[0], m.H[0], m.R[0], m.m0, m.P0, y)
+    err = abs(res.log_z - ll) / abs(ll)
+    for t, b in enumerate(res.beliefs, start=1):
+        mu, P = queries.state_moments(b, m.x(t))
+        err = max(err, float(np.abs(mu - means[t - 1]).max() / np.abs(means[t - 1]).max()),
+                  float(np.abs(P - covs[t - 1]).max() / np.abs(covs[t - 1]).max()))
+    return float(err)
+
+
+# ----------------------------------------------------------------------------- A4/A5: SLDS vs enumeration, funsor
+
+def _summaries(belief, m) -> dict:
+    T = m.T
+    mean, cov = queries.state_moments(belief, m.x(T))
+    return {"mode_posterior": queries.mode_posterior(belief, m.s(T), m.x(T)), "mean": mean, "cov": cov}
+
+
+def _err(a: dict, b: dict) -> float:
+    return max(abs(a["log_z"] - b["log_z"]), float(np.abs(a["mode_posterior"] - b["mode_posterior"]).max()),
+               float(np.abs(a["mean"] - b["mean"]).max()), float(np.abs(a["cov"] - b["cov"]).max()))
+
+
+def slds_instance(K: int, T: int, seed: int, kind: str = "1d") -> M.SLDS:
+    """A synthetic SLDS with data simulated from it (fixed per (K, T, seed))."""
+    base = M.slds_1d(K) if kind == "1d" else M.slds_cv(K)
+    _, _, y = base.simulate(T, derive(seed, "slds", kind, K, T))
+    return base.with_data(y)
+
+
+def slds_sweep(cases, maps, seed: int = 0, funsor: bool = True, repeats: int = 1) -> pd.DataFrame:
+    """For each (K, T): every representation map and (optionally) funsor eager / moment matching:
+    runtime (best of ``repeats``) and error vs enumeration (max over log Z, P(s_T|y), E/Cov[x_T|y])."""
+    from support.factors import funsor_ref
+
+    rows = []
+    for K, T in progress(list(cases), desc="SLDS sweep"):
+        m = slds_instance(K, T, seed)
+        ref = reference.slds_enumerate(m)
+        for name, n in maps:
+            rmap = F.representation_map(name, n)
+            best = np.inf
+            for rep in range(repeats):
+                res, dt = _timed(F.forward_filter, m, rmap, rng=derive(seed, "map", name, K, T, rep))
+                best = min(best, dt)
+            s = {"log_z": res.log_z, **_summaries(res.beliefs[-1], m)}
+            rows.append({"K": K, "T": T, "method": name if not n else f"{name} (N={n})", "impl": "ours",
+                         "seconds": best, "abs_err_log_z": abs(s["log_z"] - ref["log_z"]), "max_err": _err(s, ref),
+                         "log_z": s["log_z"]})
+        if funsor:
+            for interp, label in (("eager", "exact"), ("moment_matching", "gpb2"), ("gpb1", "gpb1")):
+                best = np.inf
+                for _ in range(repeats):
+                    fr, dt = _timed(funsor_ref.slds_filter, m, interp)
+                    best = min(best, dt)
+                s = {"log_z": fr.log_z, "mode_posterior": fr.mode_posterior, "mean": fr.mean, "cov": fr.cov}
+                rows.append({"K": K, "T": T, "method": label, "impl": "funsor", "seconds": best,
+                             "abs_err_log_z": abs(fr.log_z - ref["log_z"]), "max_err": _err(s, ref),
+                             "log_z": fr.log_z})
+    return pd.DataFrame(rows)
+
+
+def funsor_agreement(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Ours vs funsor on the same instance and method: |Δ log Z| and runtime ratio (funsor / ours)."""
+    o = sweep[sweep.impl == "ours"].set_index(["K", "T", "method"])
+    f = sweep[sweep.impl == "funsor"].set_index(["K", "T", "method"])
+    j = o.join(f, lsuffix="_ours", rsuffix="_funsor", how="inner")
+    out = pd.DataFrame({"abs_diff_log_z": (j.log_z_ours - j.log_z_funsor).abs(),
+                        "ours_s": j.seconds_ours, "funsor_s": j.seconds_funsor,
+                        "funsor/ours": j.seconds_funsor / j.seconds_ours})
+    return out.reset_index()
+
+
+def slds_vs_funsor_summaries(cases, seed: int = 0) -> float:
+    """Max difference of every summary (log Z, P(s_T|y), E/Cov[x_T|y]) between ours and funsor for the
+    exact, GPB2 and GPB1 maps."""
+    from support.factors import funsor_ref
+
+    worst = 0.0
+    for K, T in cases:
+        m = slds_instance(K, T, seed)
+        for name, interp in (("exact", "eager"), ("gpb2", "moment_matching"), ("gpb1", "gpb1")):
+            res = F.forward_filter(m, F.representation_map(name))
+            s = {"log_z": res.log_z, **_summaries(res.beliefs[-1], m)}
+            fr = funsor_ref.slds_filter(m, interp)
+            worst = max(worst, _err(s, {"log_z": fr.log_z, "mode_posterior": fr.mode_posterior,
+                                        "mean": fr.mean, "cov": fr.cov}))
+    return worst
+
+
+def mixed_matrix(maps, K: int = 2, T: int = 10, seed: int = 0, kind: str = "cv") -> pd.DataFrame:
+    """One model, one engine, rows = representation map: error vs enumeration, runtime, op counts."""
+    m = slds_instance(K, T, seed, kind)
+    ref = reference.slds_enumerate(m)
+    rows = []
+    for name, n in maps:
+        rmap = F.representation_map(name, n)
+        with ops.counted() as c:
+            res, dt = _timed(F.forward_filter, m, rmap, rng=derive(seed, "mixed", name))
+        s = {"log_z": res.log_z, **_summaries(res.beliefs[-1], m)}
+        rows.append({"map": rmap.name, "discrete": rmap.discrete, "continuous": rmap.continuous,
+                     "collapse": rmap.collapse, "N": n, "abs_err_log_z": abs(s["log_z"] - ref["log_z"]),
+                     "err_P(s_T)": float(np.abs(s["mode_posterior"] - ref["mode_posterior"]).max()),
+                     "err_E[x_T]": float(np.abs(s["mean"] - ref["mean"]).max()), "seconds": dt,
+                     "project_calls": c["project"]})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- A6: particles
+
+def pf_error_vs_n(Ns, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0) -> pd.DataFrame:
+    """Bootstrap PF |Δ log Z| vs enumeration over seeds, per N."""
+    m = slds_instance(K, T, seed)
+    ref = reference.slds_enumerate(m)["log_z"]
+    rows = []
+    for n in progress(list(Ns), desc="PF error vs N"):
+        for s in range(n_seeds):
+            res = F.forward_filter(m, F.bootstrap_pf(n), rng=derive(seed, "pf", n, s), keep_beliefs=False)
+            rows.append({"N": n, "seed": s, "abs_err_log_z": abs(res.log_z - ref)})
+    return pd.DataFrame(rows)
+
+
+def loglog_slope(df: pd.DataFrame) -> float:
+    """Least-squares slope of log(mean error) vs log N."""
+    g = df.groupby("N").abs_err_log_z.mean()
+    return float(np.polyfit(np.log(g.index.values.astype(float)), np.log(g.values), 1)[0])
+
+
+# ----------------------------------------------------------------------------- A7: circular observations
+
+@dataclass
+class CircularRun:
+    """Per seed: TV to the grid over time (PF, Gaussian), posterior-mean errors, and one example run."""
+
+    tv_pf: np.ndarray
+    tv_gauss: np.ndarray
+    mean_err_pf: np.ndarray
+    mean_err_gauss: np.ndarray
+    example: dict
+
+
+def circular_experiment(T: int, n_seeds: int, n_particles: int, grid_n: int = 256, bins: int = 32,
+                        box: float = 7.0, seed: int = 0) -> CircularRun:
+    """Single-beacon range tracking: PF and Gaussian ADF (same engine, two maps) vs a grid filter."""
+    if grid_n % bins:
+        raise ValueError(f"grid_n ({grid_n}) must be a multiple of bins ({bins})")
+    tv_pf, tv_g, me_pf, me_g = [], [], [], []
+    example = {}
+    for s in progress(range(n_seeds), desc="circular"):
+        base = M.range_tracking()
+        x, r = base.simulate(T, derive(seed, "circ", s))
+        m = base.with_data(r)
+        ref = GR.grid_filter(m, -box, box, grid_n)
+        pf = F.forward_filter(m, F.bootstrap_pf(n_particles), rng=derive(seed, "circ-pf", s))
+        ad = F.forward_filter(m, F.adf(n_particles), rng=derive(seed, "circ-adf", s))
+        coarse = GR.coarsen(ref.mass, grid_n // bins)
+        c = ref.centers
+        tp, tg, ep, eg = [], [], [], []
+        for t in range(T):
+            grid = Grid(m.x(t + 1), (np.linspace(-box, box, bins + 1),) * 2)
+            p_pf = np.exp(discretize(pf.beliefs[t], grid).logp)
+            p_g = np.exp(discretize(ad.beliefs[t], grid).logp)
+            tp.append(GR.total_variation(coarse[t], p_pf))
+            tg.append(GR.total_variation(coarse[t], p_g))
+            ref_mean = np.array([ref.mass[t].sum(axis=1) @ c, ref.mass[t].sum(axis=0) @ c])
+            ep.append(np.linalg.norm(queries.state_moments(pf.beliefs[t], m.x(t + 1))[0] - ref_mean))
+            eg.append(np.linalg.norm(queries.state_moments(ad.beliefs[t], m.x(t + 1))[0] - ref_mean))
+        tv_pf.append(tp)
+        tv_g.append(tg)
+        me_pf.append(ep)
+        me_g.append(eg)
+        if s == 0:
+            ref_means = np.stack([np.array([mm.sum(axis=1) @ c, mm.sum(axis=0) @ c]) for mm in ref.mass])
+            example = {"truth": x, "grid_mean": ref_means,
+                       "pf_mean": np.stack([queries.state_moments(b, m.x(t + 1))[0] for t, b in enumerate(pf.beliefs)]),
+                       "gauss_mean": np.stack([queries.state_moments(b, m.x(t + 1))[0]
+                                               for t, b in enumerate(ad.beliefs)]),
+                       "grid_final": ref.mass[-1], "centers": c, "pf_final": pf.beliefs[-1].values[m.x(T)],
+                       "pf_final_w": np.exp(pf.beliefs[-1].logw), "gauss_final": queries.state_moments(
+                           ad.beliefs[-1], m.x(T)), "beacon": m.beacon}
+    return CircularRun(np.array(tv_pf), np.array(tv_g), np.array(me_pf), np.array(me_g), example)
+
+
+# ----------------------------------------------------------------------------- scaling
+
+def chain_scaling(Ts, seed: int = 0) -> pd.DataFrame:
+    """Runtime of the forward filter vs chain length per representation map (K=2 1-D SLDS)."""
+    rows = []
+    for T in progress(list(Ts), desc="chain scaling"):
+        m = slds_instance(2, T, seed)
+        for name, n in (("exact", 0), ("gpb1", 0), ("rbpf", 200), ("pf", 2000)):
+            if name == "exact" and T > 16:
+                continue
+            _, dt = _timed(F.forward_filter, m, F.representation_map(name, n), rng=derive(seed, "chain", name, T),
+                           keep_beliefs=False)
+            rows.append({"T": T, "map": name, "seconds": dt})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- figures
+
+def plot_slds(sweep: pd.DataFrame):
+    """Error vs T and runtime vs T per method (ours solid, funsor dashed)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for (method, impl), g in sweep.groupby(["method", "impl"]):
+        g = g.sort_values("T")
+        ls = "--" if impl == "funsor" else "-"
+        lbl = f"{method} [{impl}]"
+        axes[0].plot(g["T"], np.maximum(g.abs_err_log_z, 1e-16), ls, marker="o", label=lbl)
+        axes[1].plot(g["T"], g.seconds, ls, marker="o", label=lbl)
+    axes[0].set(yscale="log", xlabel="time steps T", ylabel="|log Z − log Z_enum|", title="accuracy")
+    axes[1].set(yscale="log", xlabel="time steps T", ylabel="runtime (s)", title="cost")
+    axes[1].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_circular(run: CircularRun):
+    """Example trajectory and final posterior, and TV to the grid over time (mean ± sd over seeds)."""
+    import matplotlib.pyplot as plt
+
+    ex = run.example
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    c = ex["centers"]
+    axes[0].contourf(c, c, ex["grid_final"].T, levels=20, cmap="Greys")
+    idx = np.random.default_rng(0).choice(len(ex["pf_final"]), size=min(500, len(ex["pf_final"])), replace=False)
+    axes[0].scatter(ex["pf_final"][idx, 0], ex["pf_final"][idx, 1], s=3, alpha=0.4, label="PF particles")
+    mu, P = ex["gauss_final"]
+    th = np.linspace(0, 2 * np.pi, 100)
+    ell = mu[:, None] + 2 * np.linalg.cholesky(P) @ np.stack([np.cos(th), np.sin(th)])
+    axes[0].plot(ell[0], ell[1], "r-", label="Gaussian ADF (2σ)")
+    axes[0].plot(*ex["truth"][-1], "k*", ms=12, label="truth")
+    axes[0].plot(*ex["beacon"], "g^", ms=10, label="beacon")
+    axes[0].set(xlabel="x position (m)", ylabel="y position (m)", title="final posterior (grid in grey)")
+    axes[0].legend(fontsize=7)
+    axes[1].plot(*ex["truth"].T, "k-", label="truth")
+    axes[1].plot(*ex["grid_mean"].T, "b-", label="grid mean")
+    axes[1].plot(*ex["pf_mean"].T, "C1--", label="PF mean")
+    axes[1].plot(*ex["gauss_mean"].T, "r:", label="Gaussian mean")
+    axes[1].plot(*ex["beacon"], "g^", ms=10)
+    axes[1].set(xlabel="x position (m)", ylabel="y position (m)", title="mean marginal over t = 1..T")
+    axes[1].legend(fontsize=7)
+    t = np.arange(1, run.tv_pf.shape[1] + 1)
+    for arr, lbl in ((run.tv_pf, "particles"), (run.tv_gauss, "Gaussian (ADF)")):
+        m, s = arr.mean(0), arr.std(0)
+        axes[2].plot(t, m, label=lbl)
+        axes[2].fill_between(t, m - s, m + s, alpha=0.2)
+    axes[2].set(xlabel="time step t", ylabel="total variation to grid", title="TV distance over time", ylim=(0, 1))
+    axes[2].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_scaling(pf_df: pd.DataFrame, chain_df: pd.DataFrame, bn_df: pd.DataFrame | None = None):
+    """PF error vs N (log-log, with an N^-1/2 guide), runtime vs chain length, runtime vs BN size."""
+    import matplotlib.pyplot as plt
+
+    ncols = 3 if bn_df is not None else 2
+    fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 4))
+    g = pf_df.groupby("N").abs_err_log_z.mean()
+    axes[0].loglog(g.index, g.values, "o-", label="bootstrap PF")
+    axes[0].loglog(g.index, g.values[0] * (g.index / g.index[0]) ** -0.5, "k:", label="N^-1/2")
+    axes[0].set(xlabel="particles N", ylabel="mean |Δ log Z|", title="PF error vs N")
+    axes[0].legend()
+    for name, gg in chain_df.groupby("map"):
+        axes[1].semilogy(gg["T"], gg.seconds, "o-", label=name)
+    axes[1].set(xlabel="chain length T", ylabel="runtime (s)", title="forward filter runtime")
+    axes[1].legend()
+    if bn_df is not None:
+        axes[2].loglog(bn_df.nodes, bn_df.ours_s, "o", label="ours")
+        axes[2].loglog(bn_df.nodes, bn_df.pgmpy_s, "s", label="pgmpy")
+        for _, r in bn_df.iterrows():
+            axes[2].annotate(r.network, (r.nodes, r.ours_s), fontsize=7)
+        axes[2].set(xlabel="network nodes", ylabel="VE runtime, all queries (s)", title="discrete BN VE")
+        axes[2].legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,125 @@
+"""Ops 1-4 on Table and Gaussian/CLG are exact: checked against dense NumPy and covariance-form algebra."""
+
+import numpy as np
+import pytest
+
+from support.factors import gaussian as G
+from support.factors import ops
+from support.factors.errors import FactorError, NotClosedError
+from support.factors.table import Table
+
+
+def rand_table(rng, names, cards):
+    return Table(tuple(names), np.log(rng.random(cards)))
+
+
+def test_table_ops_match_dense_numpy():
+    rng = np.random.default_rng(0)
+    a = rand_table(rng, ["a", "b"], (2, 3))
+    b = rand_table(rng, ["c", "b"], (4, 3))
+    p = ops.product(a, b)
+    dense = np.exp(a.logp)[:, :, None] * np.exp(b.logp).T[None, :, :]  # (a, b, c)
+    got = np.exp(np.transpose(p.logp, [p.names.index(n) for n in ("a", "b", "c")]))
+    assert np.allclose(got, dense, rtol=1e-13)
+    m = ops.marginalize(p, ["b"])
+    got = np.exp(np.transpose(m.logp, [m.names.index(n) for n in ("a", "c")]))
+    assert np.allclose(got, dense.sum(axis=1), rtol=1e-13)
+    c = ops.condition(p, {"c": 2})
+    assert np.allclose(np.exp(c.logp), dense[:, :, 2] if c.names == ("a", "b") else dense[:, :, 2].T)
+    n, logz = ops.normalize(p)
+    assert np.isclose(logz, np.log(dense.sum()), rtol=1e-14)
+    assert np.isclose(np.exp(n.logp).sum(), 1.0)
+
+
+def test_table_errors_name_the_problem():
+    t = Table(("a",), np.zeros(2))
+    with pytest.raises(FactorError, match="out of range"):
+        ops.condition(t, {"a": 5})
+    with pytest.raises(FactorError, match="not in the factor's scope"):
+        ops.condition(t, {"zz": 0})
+    with pytest.raises(FactorError, match="cardinality"):
+        ops.product(t, Table(("a",), np.zeros(3)))
+    with pytest.raises(FactorError, match="zero total mass"):
+        ops.normalize(Table(("a",), np.full(2, -np.inf)))
+
+
+def random_spd(rng, n):
+    A = rng.standard_normal((n, n))
+    return A @ A.T + n * np.eye(n)
+
+
+def log_mvn(x, m, S):
+    d = x - m
+    return -0.5 * d @ np.linalg.solve(S, d) - 0.5 * np.linalg.slogdet(2 * np.pi * S)[1]
+
+
+def test_gaussian_marginalize_condition_normalize_closed_form():
+    rng = np.random.default_rng(1)
+    m, S = rng.standard_normal(5), random_spd(rng, 5)
+    f = G.from_moments((), (("u", 2), ("v", 3)), m, S, log_mass=0.7)
+    _, logz = ops.normalize(f)
+    assert np.isclose(logz, 0.7, atol=1e-12)
+    # marginal of v
+    mv = ops.marginalize(f, ["u"])
+    _, mean, cov = G.moments(mv)
+    assert np.allclose(mean, m[2:], atol=1e-12) and np.allclose(cov, S[2:, 2:], atol=1e-12)
+    # conditional of u given v = val (Schur complement in covariance form)
+    val = rng.standard_normal(3)
+    c = ops.condition(f, {"v": val})
+    lz, mean, cov = G.moments(c)
+    Suv, Svv = S[:2, 2:], S[2:, 2:]
+    assert np.allclose(mean, m[:2] + Suv @ np.linalg.solve(Svv, val - m[2:]), atol=1e-12)
+    assert np.allclose(cov, S[:2, :2] - Suv @ np.linalg.solve(Svv, Suv.T), atol=1e-12)
+    assert np.isclose(lz, 0.7 + log_mvn(val, m[2:], Svv), atol=1e-12)  # mass = p(v = val)
+
+
+def test_linear_gaussian_density_and_rank_deficient_likelihood():
+    rng = np.random.default_rng(2)
+    A, b, Q = rng.standard_normal((2, 3)), rng.standard_normal(2), random_spd(rng, 2)
+    f = G.linear_gaussian(("y", 2), [("x", 3)], A, b, Q)
+    x, y = rng.standard_normal(3), rng.standard_normal(2)
+    val = ops.condition(f, {"x": x, "y": y})
+    assert np.isclose(float(val.logp), log_mvn(y, A @ x + b, Q), atol=1e-12)
+    lik = ops.condition(f, {"y": y})  # rank 2 over x in R^3: allowed as a factor
+    with pytest.raises(NotClosedError, match="rank-deficient"):
+        ops.marginalize(lik, ["x"])
+    prior = G.from_moments((), (("x", 3),), np.zeros(3), np.eye(3))
+    _, logz = ops.normalize(ops.product(prior, lik))  # now full rank
+    assert np.isclose(logz, log_mvn(y, b, A @ A.T + Q), atol=1e-12)
+
+
+def test_clg_discrete_sum_is_exact_or_raises():
+    f = G.Gaussian(("s",), (("x", 1),), np.log([0.3, 0.7]), np.array([[0.0], [1.0]]), np.array([[[1.0]], [[2.0]]]))
+    with pytest.raises(NotClosedError, match="mixture"):
+        ops.marginalize(f, ["s"])
+    same = G.Gaussian(("s",), (("x", 1),), np.log([0.3, 0.7]), np.zeros((2, 1)), np.ones((2, 1, 1)))
+    out = ops.marginalize(same, ["s"])
+    assert np.isclose(out.g, 0.0)
+
+
+def test_collapse_keeps_mass_and_first_two_moments():
+    rng = np.random.default_rng(3)
+    means, covs, w = rng.standard_normal((3, 2)), np.stack([random_spd(rng, 2) for _ in range(3)]), rng.random(3)
+    f = G.from_moments(("s",), (("x", 2),), means, covs, np.log(w))
+    c = ops.project(f, "gaussian", over=["s"])
+    lz, mean, cov = G.moments(c)
+    p = w / w.sum()
+    mbar = p @ means
+    Sbar = sum(p[i] * (covs[i] + np.outer(means[i] - mbar, means[i] - mbar)) for i in range(3))
+    assert np.isclose(lz, np.log(w.sum()), atol=1e-12)
+    assert np.allclose(mean, mbar, atol=1e-12) and np.allclose(cov, Sbar, atol=1e-12)
+    k = ops.project(f, "gaussian", over=["s"], keep_weights=True)  # GPB1 product form
+    lzk, meank, _ = G.moments(k)
+    assert np.allclose(np.exp(lzk), w, atol=1e-12) and np.allclose(meank, mbar, atol=1e-12)
+
+
+def test_product_commutes_and_aligns_names():
+    rng = np.random.default_rng(4)
+    f = G.from_moments(("s",), (("x", 1), ("y", 2)), rng.standard_normal((2, 3)),
+                       np.stack([random_spd(rng, 3)] * 2), np.log([0.4, 0.6]))
+    g = G.linear_gaussian(("z", 1), [("y", 2)], rng.standard_normal((3, 1, 2)), np.zeros((3, 1)),
+                          np.ones((3, 1, 1)), discrete=("t",))
+    ab, ba = ops.product(f, g), ops.product(g, f)
+    _, za = ops.normalize(ab)
+    _, zb = ops.normalize(ba)
+    assert np.isclose(za, zb, atol=1e-12) and np.isclose(za, np.log(3.0), atol=1e-12)
