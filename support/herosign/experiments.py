@@ -1,0 +1,309 @@
+"""What the notebook calls: correctness oracles, CPU throughput beside slh-dsa and pqcrypto, the GPU study.
+
+Each function returns plain data (dicts / DataFrames); figures are built by the ``plot_*`` helpers.
+Published GPU numbers of prior work are cited constants (not re-run), from the notes §4.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections import Counter
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pqcrypto
+
+from support.herosign import kat
+from support.herosign import slhdsa as ours
+from support.herosign.params import get_params
+from support.progress import progress
+
+# Published GPU signing throughput (sig/s), SHA-256 simple, as quoted by GRASP and CUSPX (notes §4).
+PUBLISHED_GPU = pd.DataFrame([
+    ("Kim et al. (TCAS-I'24)", "RTX 3090", 44391, 24997, 11401),
+    ("Kim et al., re-run by GRASP", "RTX 4090", 106631, 46127, 25578),
+    ("GRASP", "RTX 4090", 146363, 82621, 40489),
+    ("CUSPX (IEEE TC'24)", "RTX 3090", 49532, 24262, 9427),
+], columns=["implementation", "gpu", "128f", "192f", "256f"])
+
+
+def kat_digests(names, fors_order: str = "fips205") -> pd.DataFrame:
+    """Reproduce the 100-entry PQCsignKAT .rsp per set; compare SHA-256 with the published digest."""
+    rows = []
+    for name in progress(names, desc="KAT"):
+        t = time.process_time()
+        d = kat.rsp_digest(name, fors_order=fors_order)
+        want = kat.PUBLISHED_DIGESTS[name] if fors_order == "fips205" else kat.PUBLISHED_DIGESTS_31_PREFIX[name]
+        rows.append({"set": name, "order": fors_order, "digest": d[:16] + "...", "match": d.startswith(want),
+                     "cpu_s": round(time.process_time() - t, 2)})
+    return pd.DataFrame(rows)
+
+
+def slhdsa_oracle(names, count: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``count`` random (seeds, message, context, opt_rand) per set: our signatures vs slh-dsa's, byte for byte."""
+    import slhdsa as ref
+    from slhdsa.lowlevel import slhdsa as ref_ll
+    from slhdsa.lowlevel.addresses import Address
+    from slhdsa.lowlevel.xmss import XMSS
+
+    rows = []
+    for name in progress(names, desc="slh-dsa oracle"):
+        p = get_params(name)
+        par = getattr(ref, name.replace("-", "_"))
+        cases = [(tuple(rng.bytes(p.n) for _ in range(3)), rng.bytes(int(rng.integers(0, 300))),
+                  rng.bytes(int(rng.integers(0, 64))), rng.bytes(p.n)) for _ in range(count)]
+        keys = ours.keygen_internal_batch(p, [c[0] for c in cases])
+        wrapped = [ours.pure_message(c[1], c[2]) for c in cases]
+        det = ours.sign_internal_batch(p, [k[0] for k in keys], wrapped)
+        hed = ours.sign_internal_batch(p, [k[0] for k in keys], wrapped, [c[3] for c in cases])
+        eq_pk = eq_det = eq_hed = 0
+        orig = ref_ll.token_bytes
+        try:
+            for (seeds, msg, ctx, rnd), (sk, pk), sd, sh in zip(cases, keys, det, hed):
+                root = XMSS(par).node(seeds[0], 0, par.h_m, seeds[2], Address(par.d - 1, 0))
+                rsk = ref.SecretKey((seeds[0], seeds[1], seeds[2], root), par)
+                eq_pk += rsk.pubkey.digest() == pk
+                eq_det += rsk.sign_pure(msg, False, ctx) == sd
+                ref_ll.token_bytes = lambda n, _r=rnd: _r
+                eq_hed += rsk.sign_pure(msg, True, ctx) == sh
+                ref_ll.token_bytes = orig
+        finally:
+            ref_ll.token_bytes = orig
+        rows.append({"set": name, "cases": count, "pk_equal": eq_pk, "deterministic_equal": eq_det,
+                     "hedged_equal": eq_hed})
+    return pd.DataFrame(rows)
+
+
+def pqcrypto_cross(names, rounds: int = 2) -> pd.DataFrame:
+    """pqcrypto verifies ours, ours verifies pqcrypto's (and both reject a wrong context)."""
+    rows = []
+    for name in progress(names, desc="pqcrypto"):
+        mod = importlib.import_module("pqcrypto.sign.slh_dsa_" + name.replace("-", "_"))
+        p = get_params(name)
+        a = b = rej = 0
+        for i in range(rounds):
+            msg, ctx = f"message {i}".encode(), b"hero"
+            sk, pk = ours.keygen(p)
+            sig = ours.sign(p, sk, msg, ctx)
+            try:
+                mod.verify(pk, msg, sig, context=ctx)
+                a += 1
+            except pqcrypto.InvalidSignatureError:
+                pass
+            pk2, sk2 = mod.keygen()
+            sig2 = mod.sign(sk2, msg, context=ctx)
+            b += ours.verify(p, pk2, msg, sig2, ctx)
+            rej += not ours.verify(p, pk2, msg, sig2, b"other")
+        rows.append({"set": name, "rounds": rounds, "pqcrypto_accepts_ours": a, "ours_accepts_pqcrypto": b,
+                     "wrong_ctx_rejected": rej})
+    return pd.DataFrame(rows)
+
+
+def acvp_keygen(sets) -> pd.DataFrame:
+    """NIST ACVP keyGen vectors (support.data mirror): expected sk/pk from the three seeds."""
+    from support.data import fetch
+
+    prompt = json.loads(fetch("acvp/SLH-DSA-keyGen-FIPS205/prompt.json").read_text())
+    expected = json.loads(fetch("acvp/SLH-DSA-keyGen-FIPS205/expectedResults.json").read_text())
+    want = {t["tcId"]: t for g in expected["testGroups"] for t in g["tests"]}
+    rows = []
+    for g in progress([g for g in prompt["testGroups"] if get_params(g["parameterSet"]).short in sets],
+                      desc="ACVP keyGen"):
+        p = get_params(g["parameterSet"])
+        got = ours.keygen_internal_batch(p, [(bytes.fromhex(t["skSeed"]), bytes.fromhex(t["skPrf"]),
+                                              bytes.fromhex(t["pkSeed"])) for t in g["tests"]])
+        ok = sum(pk.hex().upper() == want[t["tcId"]]["pk"].upper() and sk.hex().upper() == want[t["tcId"]]["sk"].upper()
+                 for t, (sk, pk) in zip(g["tests"], got))
+        rows.append({"set": p.short, "cases": len(g["tests"]), "match": ok})
+    return pd.DataFrame(rows)
+
+
+def bitflips(name: str, rng: np.random.Generator, random_flips: int = 16) -> dict:
+    """Flip single bits in R, FORS auth nodes and WOTS chain values; count how many verify (should be 0)."""
+    p = get_params(name)
+    sk, pk = ours.keygen(p, rng.bytes)
+    msg = b"flip me"
+    sig = ours.sign_internal(p, sk, msg)
+    n = p.n
+    regions = {"R": (0, n), "FORS auth": (2 * n, n + p.fors_sig_bytes),
+               "WOTS chains": (n + p.fors_sig_bytes, p.sig_bytes)}
+    sigs, labels = [], []
+    for label, (lo, hi) in regions.items():
+        for pos in rng.integers(lo, hi, random_flips):
+            b = bytearray(sig)
+            b[int(pos)] ^= 1 << int(rng.integers(0, 8))
+            sigs.append(bytes(b))
+            labels.append(label)
+    ok = ours.verify_internal_batch(p, [pk] * len(sigs), [msg] * len(sigs), sigs)
+    return {"original_valid": ours.verify_internal(p, pk, msg, sig), "flips": len(sigs), "accepted": int(sum(ok)),
+            "by_region": {r: int(sum(o for o, l in zip(ok, labels) if l == r)) for r in regions}}
+
+
+def hash_calls(names) -> pd.DataFrame:
+    """Hash calls per signature by function, counted on an instrumented run (batch of one)."""
+    rows = []
+    for name in names:
+        p = get_params(name)
+        sk, _ = ours.keygen(p)
+        c = Counter()
+        ours.sign_internal_batch(p, [sk], [b"count"], calls=c)
+        rows.append({"set": name, **dict(c), "total": sum(c.values()), "formula": sum(p.hash_calls().values())})
+    return pd.DataFrame(rows)
+
+
+def phase_shares(names) -> pd.DataFrame:
+    """Share of hash calls in FORS_Sign, TREE_Sign (all chains, T_len, XMSS) and H_msg (the GPU kernel split)."""
+    rows = []
+    for name in names:
+        p = get_params(name)
+        fl = p.k << p.a
+        leaves = p.d << p.hp
+        fors_c = 2 * fl + p.k * ((1 << p.a) - 1) + 1
+        tree_c = leaves * p.len * p.w + leaves + p.d * ((1 << p.hp) - 1)
+        tot = fors_c + tree_c + 2
+        rows.append({"set": name, "FORS": fors_c / tot, "TREE+WOTS": tree_c / tot, "message": 2 / tot})
+    return pd.DataFrame(rows)
+
+
+def _each(fn, items) -> None:
+    for x in items:
+        fn(x)
+
+
+def _rate(fn, count: int) -> float:
+    t = time.process_time()
+    fn()
+    return count / max(time.process_time() - t, 1e-9)
+
+
+def cpu_throughput(names, batch: int, peer_sigs: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Signatures per CPU-second (one core): ours (NumPy lanes, batch), slh-dsa and pqcrypto, same run."""
+    import slhdsa as ref
+
+    rows = []
+    for name in progress(names, desc="CPU throughput"):
+        p = get_params(name)
+        sk, _ = ours.keygen(p, rng.bytes)
+        msgs = [rng.bytes(32) for _ in range(batch)]
+        r_ours = _rate(partial(ours.sign_internal_batch, p, [sk] * batch, msgs), batch)
+        rsk = ref.SecretKey.from_digest(sk, getattr(ref, name.replace("-", "_")))
+        r_ref = _rate(partial(_each, partial(rsk.sign, randomize=False), msgs[:peer_sigs]), peer_sigs)
+        mod = importlib.import_module("pqcrypto.sign.slh_dsa_" + name.replace("-", "_"))
+        _, psk = mod.keygen()
+        r_pq = _rate(partial(_each, partial(mod.sign, psk), msgs[: 4 * peer_sigs]), 4 * peer_sigs)
+        rows.append({"set": name, "batch": batch, "ours_sig_s": r_ours, "slh-dsa_sig_s": r_ref,
+                     "pqcrypto_sig_s": r_pq, "ours/slh-dsa": r_ours / r_ref, "ours/pqcrypto": r_ours / r_pq})
+    return pd.DataFrame(rows)
+
+
+def batch_scaling(name: str, batches, rng: np.random.Generator) -> pd.DataFrame:
+    """Our CPU signer's signatures per CPU-second vs batch size (lanes amortise NumPy's per-call cost)."""
+    p = get_params(name)
+    sk, _ = ours.keygen(p, rng.bytes)
+    rows = []
+    for b in progress(batches, desc="batch scaling"):
+        msgs = [rng.bytes(32) for _ in range(b)]
+        rows.append({"batch": b, "sig_s": _rate(partial(ours.sign_internal_batch, p, [sk] * b, msgs), b)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------- GPU study
+
+def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
+    """On a CUDA device: build selection, tree tuning, fused vs naive, graph vs per-kernel, throughput.
+
+    Returns ``{}`` when no device is present (the notebook then marks the GPU claims not applicable).
+    """
+    from support.xp import gpu_available
+
+    if not gpu_available():
+        return {}
+    from support.herosign.gpu import GpuSigner
+
+    out: dict = {"sets": {}}
+    for name in sets:
+        g = GpuSigner(name)
+        res = {"builds": g.select_builds(batch=min(256, tune_batch)), "tuning": g.tune(batch=tune_batch)}
+        naive = GpuSigner(name, config=g.cfg, fors_mode="naive")
+        naive.kern.update({k: v for k, v in g.kern.items() if not k.startswith("fors")})
+        res["throughput"] = []
+        for b in batches:
+            fused_t = g.throughput(b)
+            naive_t = naive.throughput(b)
+            kf = g.kernel_times(b, 2)["fors"]
+            kn = naive.kernel_times(b, 2)["fors"]
+            res["throughput"].append({"batch": b, "fused_sig_s": fused_t, "naive_sig_s": naive_t,
+                                      "fors_fused_s": kf, "fors_naive_s": kn})
+        res["graph"] = g.launch_overhead()
+        res["graph_naive"] = naive.launch_overhead()
+        res["device"] = g.device_name
+        out["sets"][name] = res
+    return out
+
+
+def plot_cpu_throughput(df: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = np.arange(len(df))
+    for i, (col, lab) in enumerate([("ours_sig_s", "ours (NumPy lanes)"), ("slh-dsa_sig_s", "slh-dsa (mypyc)"),
+                                    ("pqcrypto_sig_s", "pqcrypto (Rust)")]):
+        ax.bar(x + (i - 1) * 0.27, df[col], 0.27, label=lab)
+    ax.set_xticks(x, df["set"])
+    ax.set_yscale("log")
+    ax.set_ylabel("signatures / CPU-second (one core)")
+    ax.set_xlabel("parameter set")
+    ax.legend()
+    ax.set_title("CPU signing throughput, same run")
+    return fig
+
+
+def plot_phase_shares(df: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    bottom = np.zeros(len(df))
+    for col in ("FORS", "TREE+WOTS", "message"):
+        ax.bar(df["set"], df[col] * 100, bottom=bottom, label=col)
+        bottom += df[col].to_numpy() * 100
+    ax.set_ylabel("share of hash calls (%)")
+    ax.set_xlabel("parameter set")
+    ax.legend(loc="lower right")
+    ax.set_title("Work per kernel (FORS_Sign vs TREE_Sign + WOTS+_Sign)")
+    return fig
+
+
+def plot_batch_scaling(df: pd.DataFrame, name: str):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(df["batch"], df["sig_s"], "o-")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("batch size (signatures per pass)")
+    ax.set_ylabel("signatures / CPU-second")
+    ax.set_title(f"{name}: lanes amortise per-call cost")
+    return fig
+
+
+def plot_gpu_anchors(study: dict):
+    """Published GPU throughput (cited) beside ours when a GPU study ran."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    df = PUBLISHED_GPU.copy()
+    labels = [f"{a}\n{g}" for a, g in zip(df["implementation"], df["gpu"])]
+    vals = list(df["128f"])
+    colors = ["0.6"] * len(vals)
+    for name, res in study.get("sets", {}).items():
+        if name == "sha2-128f":
+            best = max(r["fused_sig_s"] for r in res["throughput"])
+            labels.append(f"ours (fused)\n{res['device']}")
+            vals.append(best)
+            colors.append("C0")
+    ax.barh(labels, vals, color=colors)
+    ax.set_xlabel("SLH-DSA-128f signatures / s")
+    ax.set_title("GPU signing throughput: published (grey, cited) and ours")
+    return fig
