@@ -1,0 +1,230 @@
+"""The standard DPOR benchmarks, written in the DSL from their published sources, with exact counts.
+
+Sources: GenMC ``tests/correct/synthetic/*`` (big0, big1, fib_bench, lastzero, readers, inc, casrot,
+indexer, cinc, ainc, N-writers), Nidhugg from_TRACER (CO-2+2W); used by the paper's evaluation (§7).
+Published counts are GenMC's ``expected.sc.mo.in`` (SC, Mazurkiewicz classes) or closed forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from math import factorial
+
+from support.dpor_estimate.dsl import CAS, FAI, Lock, Program, Read, Unlock, Write
+
+
+def _reader(name: str, locs: str):
+    def t():
+        for loc in locs:
+            yield Read(loc)
+    t.__name__ = name
+    return t
+
+
+def _pair_writer(name: str, a: str, b: str, values=(1, 2, 3)):
+    def t():
+        for v in values:
+            yield Write(a, v)
+            yield Write(b, v)
+    t.__name__ = name
+    return t
+
+
+def big0() -> Program:
+    """GenMC synthetic/big0: two readers (7 and 3 reads) and two writers of x,y and z,w (GenMC order)."""
+    return Program("big0", [_reader("r1", "xyzwxyz"), _reader("r2", "xyz"),
+                            _pair_writer("w_xy", "x", "y"), _pair_writer("w_zw", "z", "w")],
+                   {"x": 0, "y": 0, "z": 0, "w": 0})
+
+
+def big1() -> Program:
+    """GenMC synthetic/big1: as big0 with longer readers (8 and 6 reads)."""
+    return Program("big1", [_reader("r1", "xyzwxyzw"), _reader("r2", "xyzwxy"),
+                            _pair_writer("w_xy", "x", "y"), _pair_writer("w_zw", "z", "w")],
+                   {"x": 0, "y": 0, "z": 0, "w": 0})
+
+
+def fib_bench(num: int) -> Program:
+    """SV-COMP/GenMC fib_bench: t1 does x := x + y, t2 y := x + y, NUM times; t3 checks x, y > 144."""
+    def t1():
+        for _ in range(num):
+            a = yield Read("x")
+            b = yield Read("y")
+            yield Write("x", a + b)
+
+    def t2():
+        for _ in range(num):
+            a = yield Read("x")
+            b = yield Read("y")
+            yield Write("y", a + b)
+
+    def t3():  # the final check `x > 144 || y > 144` (short-circuit: y is read only if x <= 144)
+        a = yield Read("x")
+        if a <= 144:
+            yield Read("y")
+
+    return Program(f"fib_bench({num})", [t1, t2, t3], {"x": 1, "y": 1})
+
+
+def lastzero(n: int) -> Program:
+    """Concuerror/GenMC lastzero(N): a reader scans a[N..0] for the last zero; writer j: a[j] = a[j-1] + 1."""
+    def reader():
+        i = n
+        while (yield Read(f"a{i}")) != 0:
+            i -= 1
+
+    def writer(j: int):
+        def t():
+            v = yield Read(f"a{j - 1}")
+            yield Write(f"a{j}", v + 1)
+        t.__name__ = f"writer{j}"
+        return t
+
+    return Program(f"lastzero({n})", [reader] + [writer(j) for j in range(1, n + 1)],
+                   {f"a{i}": 0 for i in range(n + 1)})
+
+
+def readers(n: int) -> Program:
+    """GenMC/RCMC readers(N): one writer of x, N readers of x; 2^N classes."""
+    def writer():
+        yield Write("x", 42)
+    return Program(f"readers({n})", [writer] + [_reader(f"r{i}", "x") for i in range(n)], {"x": 0})
+
+
+def inc(n: int) -> Program:
+    """GenMC synthetic/inc: N threads do a non-atomic x := x + 1 (read then write); (N!)^2 classes."""
+    def t():
+        v = yield Read("x")
+        yield Write("x", v + 1)
+    return Program(f"inc({n})", [t] * n, {"x": 0}, [f"inc{i}" for i in range(n)])
+
+
+def co_2_2w(n: int) -> Program:
+    """Nidhugg from_TRACER CO-2+2W(N): N threads each write x twice; (2N)!/2^N classes (co orders)."""
+    def th(i: int):
+        def t():
+            yield Write("x", 2 * i + 1)
+            yield Write("x", 2 * i + 2)
+        t.__name__ = f"w{i}"
+        return t
+    return Program(f"CO-2+2W({n})", [th(i) for i in range(n)], {"x": 0})
+
+
+def n_writers(n: int) -> Program:
+    """GenMC synthetic/N-writers (N writers, a reader): (N+1)! classes."""
+    def w(i: int):
+        def t():
+            yield Write("x", i + 1)
+        t.__name__ = f"w{i}"
+        return t
+    return Program(f"N-writers({n})", [w(i) for i in range(n)] + [_reader("reader", "x")], {"x": 0})
+
+
+def casrot(n: int) -> Program:
+    """GenMC synthetic/casrot(N): thread i does CAS(x, i-1, i); a failed CAS is a read."""
+    def th(new: int):
+        def t():
+            yield CAS("x", new - 1, new)
+        t.__name__ = f"cas{new}"
+        return t
+    return Program(f"casrot({n})", [th(i + 1) for i in range(n)], {"x": 0})
+
+
+def indexer(n: int, size: int = 128, max_ins: int = 4) -> Program:
+    """SV-COMP/GenMC indexer(N): N threads insert 4 keys each into a hash table with a CAS probe loop."""
+    def th(tid: int):
+        def t():
+            for m in range(1, max_ins + 1):
+                w = m * 11 + tid
+                h = (w * 7) % size
+                while not (yield CAS(f"t{h}", 0, w)):
+                    h = (h + 1) % size
+        t.__name__ = f"ins{tid}"
+        return t
+    return Program(f"indexer({n})", [th(i) for i in range(n)], {f"t{h}": 0 for h in range(size)})
+
+
+def cinc(n: int) -> Program:
+    """GenMC synthetic/cinc: N threads each fetch-and-add x, y, z; (N!)^3 classes."""
+    def t():
+        yield FAI("x")
+        yield FAI("y")
+        yield FAI("z")
+    return Program(f"cinc({n})", [t] * n, {"x": 0, "y": 0, "z": 0}, [f"cinc{i}" for i in range(n)])
+
+
+def ainc(n: int) -> Program:
+    """GenMC synthetic/ainc: N threads fetch-and-add x; N! classes."""
+    def t():
+        yield FAI("x")
+    return Program(f"ainc({n})", [t] * n, {"x": 0}, [f"ainc{i}" for i in range(n)])
+
+
+def lockinc(n: int) -> Program:
+    """GenMC synthetic/lockinc: N threads increment x under a mutex; N! complete classes."""
+    def t():
+        yield Lock("m")
+        v = yield Read("x")
+        yield Write("x", v + 1)
+        yield Unlock("m")
+    return Program(f"lockinc({n})", [t] * n, {"m": 0, "x": 0}, [f"lock{i}" for i in range(n)])
+
+
+CASROT = {2: 2, 3: 5, 4: 14, 5: 43, 6: 144, 7: 523, 8: 2048, 9: 8597}
+FIB_BENCH = {1: 11, 2: 140, 3: 1698, 4: 19605, 5: 218243}
+LASTZERO = {2: 5, 3: 12, 4: 28, 5: 64, 10: 3328, 15: 147456}
+
+
+def published_count(name: str, n: int | None = None) -> int | None:
+    """The published exact #classes (GenMC expected.sc.mo.in or closed form), or None if unknown."""
+    fixed = {"big0": 69_112, "big1": 1_820_474}
+    if name in fixed:
+        return fixed[name]
+    table: dict[str, Callable[[int], int | None]] = {
+        "fib_bench": FIB_BENCH.get, "lastzero": LASTZERO.get, "casrot": CASROT.get,
+        "readers": lambda k: 2 ** k, "inc": lambda k: factorial(k) ** 2,
+        "co_2_2w": lambda k: factorial(2 * k) // 2 ** k, "n_writers": lambda k: factorial(k + 1),
+        "cinc": lambda k: factorial(k) ** 3, "ainc": factorial, "lockinc": factorial,
+        "indexer": lambda k: 8 if k == 12 else None,
+    }
+    if name not in table:
+        return None
+    return table[name](n)
+
+
+BUILDERS: dict[str, Callable[..., Program]] = {
+    "big0": big0, "big1": big1, "fib_bench": fib_bench, "lastzero": lastzero, "readers": readers,
+    "inc": inc, "co_2_2w": co_2_2w, "n_writers": n_writers, "casrot": casrot, "indexer": indexer,
+    "cinc": cinc, "ainc": ainc, "lockinc": lockinc,
+}
+
+
+def make(spec: str) -> Program:
+    """Build a benchmark from a spec such as ``"big0"`` or ``"lastzero(10)"``."""
+    spec = spec.strip()
+    if "(" in spec:
+        if not spec.endswith(")"):
+            raise ValueError(f"malformed benchmark spec {spec!r}; use e.g. 'lastzero(10)'")
+        name, arg = spec[:-1].split("(", 1)
+        try:
+            n = int(arg)
+        except ValueError:
+            raise ValueError(f"malformed benchmark spec {spec!r}: {arg!r} is not an integer") from None
+        if name not in BUILDERS or name in ("big0", "big1"):
+            raise ValueError(f"unknown parameterised benchmark {name!r}; known: {', '.join(sorted(BUILDERS))}")
+        if n < 1:
+            raise ValueError(f"benchmark {spec!r}: parameter must be >= 1")
+        return BUILDERS[name](n)
+    if spec not in ("big0", "big1"):
+        raise ValueError(f"unknown benchmark {spec!r}; known: big0, big1, or NAME(N) with NAME in "
+                         f"{', '.join(sorted(set(BUILDERS) - {'big0', 'big1'}))}")
+    return BUILDERS[spec]()
+
+
+def spec_count(spec: str) -> int | None:
+    """Published count for a spec string (see :func:`published_count`)."""
+    spec = spec.strip()
+    if "(" in spec:
+        name, arg = spec[:-1].split("(", 1)
+        return published_count(name, int(arg))
+    return published_count(spec)

@@ -1,0 +1,302 @@
+"""The experiments the notebook calls: exact counts, estimator runs, bands, variance, cost, order ablation.
+
+Each function maps to a table or figure of the paper's evaluation (arXiv 2512.23996, §7) or of our
+ablations; all randomness comes from ``support.seeding.derive(seed, ...)`` so a seed fixes every number.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from support.dpor_estimate.benchmarks import make, spec_count
+from support.dpor_estimate.knuth import knuth_probe
+from support.dpor_estimate.order import thread_order, with_order
+from support.dpor_estimate.stochastic_enumeration import se_trial
+from support.dpor_estimate.trust import Exploration, explore
+from support.progress import progress
+from support.seeding import derive
+
+BAND = 0.20
+
+
+def _k(s: str) -> int:
+    """A stable integer key for a string (``derive`` only looks at the first 8 bytes of a string)."""
+    return zlib.crc32(s.encode())
+
+
+# --------------------------------------------------------------------------------------------- exact
+def exhaustive_table(specs: list[str], policy: str) -> tuple[pd.DataFrame, dict[str, Exploration]]:
+    """T1: exhaustive TruSt on each benchmark: published vs our count, explored graphs, seconds (§7)."""
+    rows, runs = [], {}
+    for spec in progress(specs, desc="exhaustive TruSt"):
+        p = make(spec)
+        ex = explore(with_order(p, policy))
+        runs[spec] = ex
+        pub = spec_count(spec)
+        rows.append({"benchmark": spec, "threads": p.n_threads, "published": pub, "ours": ex.complete,
+                     "match": pub == ex.complete, "explored graphs": ex.nodes,
+                     "seconds": round(ex.seconds, 2)})
+    return pd.DataFrame(rows), runs
+
+
+# ---------------------------------------------------------------------------------------- estimation
+@dataclass(frozen=True)
+class RunSet:
+    """``runs`` independent estimation runs of ``trials`` trials each (per-trial values kept)."""
+
+    spec: str
+    policy: str
+    budget: int  # 1 = Knuth (Algorithm T); > 1 = stochastic enumeration (Algorithm S)
+    classes: np.ndarray  # (runs, trials) per-trial class estimates
+    nodes: np.ndarray  # (runs, trials) per-trial explored-graph estimates
+    seconds: np.ndarray  # (runs,) wall time of each run
+
+    @property
+    def label(self) -> str:
+        return "Knuth (T)" if self.budget == 1 else f"SE(B={self.budget})"
+
+    @property
+    def runs(self) -> int:
+        return self.classes.shape[0]
+
+    @property
+    def trials(self) -> int:
+        return self.classes.shape[1]
+
+    def running_mean(self) -> np.ndarray:
+        """(runs, trials): the estimate after 1..trials trials."""
+        return np.cumsum(self.classes, axis=1) / np.arange(1, self.trials + 1)
+
+
+def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, seed: int) -> RunSet:
+    """Run the estimator ``runs`` times with ``trials`` trials each on benchmark ``spec`` (§4-§5)."""
+    p = with_order(make(spec), policy)
+    cls = np.empty((runs, trials))
+    nod = np.empty((runs, trials))
+    secs = np.empty(runs)
+    for r in progress(range(runs), desc=f"{spec} B={budget}"):
+        rng = derive(seed, _k(spec), _k(policy), budget, r)
+        t0 = time.perf_counter()
+        for i in range(trials):
+            if budget == 1:
+                pr = knuth_probe(p, rng)
+                cls[r, i], nod[r, i] = pr.classes, pr.nodes
+            else:
+                s = se_trial(p, budget, rng)
+                cls[r, i], nod[r, i] = s.classes, s.nodes
+        secs[r] = time.perf_counter() - t0
+    return RunSet(spec, policy, budget, cls, nod, secs)
+
+
+def band_row(rs: RunSet, exact: float, after: int | None = None) -> dict:
+    """Fraction of runs within +/-20 % after ``after`` trials, median error and 10-90 % quantiles."""
+    n = rs.trials if after is None else after
+    est = rs.classes[:, :n].mean(axis=1)
+    err = est / exact - 1
+    return {"benchmark": rs.spec, "order": rs.policy, "estimator": rs.label, "trials": n, "runs": rs.runs,
+            "within ±20%": float(np.mean(np.abs(err) <= BAND)), "median err": float(np.median(err)),
+            "p10 err": float(np.quantile(err, 0.1)), "p90 err": float(np.quantile(err, 0.9)),
+            "s/run": float(np.median(rs.seconds) * n / rs.trials)}
+
+
+def unbiasedness_z(rs: RunSet, exact: float) -> float:
+    """|pooled mean - exact| in standard errors, over every trial of every run."""
+    x = rs.classes.ravel()
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    return float(abs(x.mean() - exact) / se) if se > 0 else (0.0 if x.mean() == exact else float("inf"))
+
+
+def variance_row(t: RunSet, s: RunSet, exact: float) -> dict:
+    """Per-trial CV^2 of Knuth vs SE, their ratio, and the equal-time efficiency 1/(CV^2 * s/trial)."""
+    cv2_t = float(t.classes.var() / exact**2)
+    cv2_s = float(s.classes.var() / exact**2)
+    spt_t = float(t.seconds.sum() / t.classes.size)
+    spt_s = float(s.seconds.sum() / s.classes.size)
+    return {"benchmark": t.spec, "CV² Knuth": cv2_t, f"CV² {s.label}": cv2_s, "var ratio S/T": cv2_s / cv2_t,
+            "ms/trial Knuth": 1e3 * spt_t, f"ms/trial {s.label}": 1e3 * spt_s,
+            "efficiency gain S/T (equal time)": (cv2_t * spt_t) / (cv2_s * spt_s)}
+
+
+def budget_sweep(spec: str, policy: str, budgets: list[int], trials: int, seed: int, exact: float) -> pd.DataFrame:
+    """F3: per-trial CV^2 and work-normalised efficiency of SE for several budgets B (B = 1: Knuth)."""
+    rows = []
+    for b in budgets:
+        rs = estimate_runs(spec, policy, b, trials, 1, seed)
+        cv2 = float(rs.classes.var() / exact**2)
+        spt = float(rs.seconds.sum() / trials)
+        rows.append({"benchmark": spec, "budget B": b, "CV² per trial": cv2, "ms/trial": 1e3 * spt,
+                     "efficiency 1/(CV²·s)": 1.0 / (cv2 * spt) if cv2 > 0 else float("inf"),
+                     "mean/exact": float(rs.classes.mean() / exact)})
+    return pd.DataFrame(rows)
+
+
+def time_to_band(rs: RunSet, exact: float, frac: float = 0.8) -> dict:
+    """Trials (and seconds) after which >= ``frac`` of runs are within +/-20 % and stay there."""
+    err = np.abs(rs.running_mean() / exact - 1)
+    ok = (err <= BAND).mean(axis=0) >= frac
+    # the first n from which the criterion holds up to the last trial
+    bad = np.flatnonzero(~ok)
+    n = None if ok.size == 0 or not ok[-1] else (int(bad[-1]) + 2 if bad.size else 1)
+    spt = float(np.median(rs.seconds) / rs.trials)
+    return {"benchmark": rs.spec, "estimator": rs.label, "trials to band": n,
+            "seconds to band": None if n is None else n * spt, "seconds per run": float(np.median(rs.seconds))}
+
+
+def cost_rows(rs: RunSet, exact_nodes: int, exact_seconds: float) -> dict:
+    """F5: median (over runs) explored-graph estimate vs the exhaustive node count, and predicted time."""
+    est = rs.nodes.mean(axis=1)
+    spn = exact_seconds / exact_nodes
+    med = float(np.median(est))
+    return {"benchmark": rs.spec, "probes/run": rs.trials, "runs": rs.runs, "exact graphs": exact_nodes,
+            "median estimate": med, "rel. error": med / exact_nodes - 1,
+            "p10": float(np.quantile(est, 0.1)), "p90": float(np.quantile(est, 0.9)),
+            "predicted exhaustive s": med * spn, "actual exhaustive s": exact_seconds}
+
+
+def order_table(spec: str) -> pd.DataFrame:
+    """The thread order each policy gives (thread names in addition order)."""
+    p = make(spec)
+    from support.dpor_estimate.order import POLICIES
+    return pd.DataFrame([{"policy": pol, "threads in order": ", ".join(p.thread_names[i]
+                                                                         for i in thread_order(p, pol))}
+                         for pol in POLICIES])
+
+
+# -------------------------------------------------------------------------------------------- figures
+def convergence_figure(sets: list[RunSet], exacts: dict[str, float]):
+    """F1: running estimate / exact vs #trials (median and 10-90 % band over runs) with the 20 % band."""
+    import matplotlib.pyplot as plt
+
+    specs = list(dict.fromkeys(s.spec for s in sets))
+    fig, axes = plt.subplots(1, len(specs), figsize=(4.2 * len(specs), 3.6), sharey=True, squeeze=False)
+    for ax, spec in zip(axes[0], specs):
+        for rs in (s for s in sets if s.spec == spec):
+            rm = rs.running_mean() / exacts[spec]
+            x = np.arange(1, rs.trials + 1)
+            med = np.median(rm, axis=0)
+            line, = ax.plot(x, med, label=rs.label)
+            ax.fill_between(x, np.quantile(rm, 0.1, axis=0), np.quantile(rm, 0.9, axis=0),
+                            color=line.get_color(), alpha=0.2)
+        ax.axhline(1.0, color="k", lw=1)
+        ax.axhspan(1 - BAND, 1 + BAND, color="green", alpha=0.08)
+        ax.set_xscale("log")
+        ax.set_ylim(0, 2.5)
+        ax.set_title(f"{spec} (exact {exacts[spec]:,.0f})")
+        ax.set_xlabel("trials")
+    axes[0][0].set_ylabel("estimate / exact count")
+    axes[0][-1].legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def error_box_figure(sets: list[RunSet], exacts: dict[str, float], title: str = ""):
+    """F2 / F6: distribution over runs of the final relative error, per benchmark and estimator/order."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(sets)), 3.8))
+    data = [s.classes.mean(axis=1) / exacts[s.spec] - 1 for s in sets]
+    labels = [f"{s.spec}\n{s.label}" + ("" if s.policy == "writers_first" else f"\n{s.policy}") for s in sets]
+    ax.boxplot(data, showfliers=True)
+    ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=8)
+    ax.axhspan(-BAND, BAND, color="green", alpha=0.1)
+    ax.axhline(0, color="k", lw=1)
+    ax.set_ylabel("relative error of a run's estimate")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def variance_figure(sweep: pd.DataFrame):
+    """F3: per-trial CV^2 and equal-time efficiency vs SE budget B (B = 1 is Knuth)."""
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for spec, d in sweep.groupby("benchmark", sort=False):
+        a1.plot(d["budget B"], d["CV² per trial"], marker="o", label=spec)
+        a2.plot(d["budget B"], d["efficiency 1/(CV²·s)"], marker="o", label=spec)
+    for a in (a1, a2):
+        a.set_xscale("log", base=2)
+        a.set_yscale("log")
+        a.set_xlabel("SE budget B (1 = Knuth)")
+    a1.set_ylabel("per-trial variance / exact² (CV²)")
+    a2.set_ylabel("efficiency 1/(CV² · seconds per trial)")
+    a1.legend()
+    fig.tight_layout()
+    return fig
+
+
+def time_figure(rows: pd.DataFrame):
+    """F4: time to a +/-20 % estimate vs exhaustive time (log-log), with the 2 % line."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    d = rows.dropna(subset=["estimate s"])
+    ax.scatter(d["exhaustive s"], d["estimate s"])
+    for _, r in d.iterrows():
+        ax.annotate(r["benchmark"], (r["exhaustive s"], r["estimate s"]), fontsize=8)
+    lo = max(1e-3, min(d["exhaustive s"].min(), d["estimate s"].min()) / 2) if len(d) else 1e-2
+    hi = max(d["exhaustive s"].max(), d["estimate s"].max()) * 2 if len(d) else 1e3
+    xs = np.array([lo, hi])
+    ax.plot(xs, xs, "k-", lw=1, label="equal time")
+    ax.plot(xs, 0.02 * xs, "r--", lw=1, label="2 % of exhaustive")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("exhaustive TruSt time [s]")
+    ax.set_ylabel("time to a ±20% estimate [s]")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def cost_figure(rows: pd.DataFrame):
+    """F5: estimated vs exact explored graphs (median and 10-90 % over runs), log-log with y = x."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    x = rows["exact graphs"].to_numpy(float)
+    y = rows["median estimate"].to_numpy(float)
+    yerr = np.vstack([y - rows["p10"].to_numpy(float), rows["p90"].to_numpy(float) - y])
+    ax.errorbar(x, y, yerr=yerr, fmt="o", capsize=3)
+    for xi, yi, name in zip(x, y, rows["benchmark"]):
+        ax.annotate(name, (xi, yi), fontsize=8)
+    xs = np.array([x.min() / 2, x.max() * 2])
+    ax.plot(xs, xs, "k-", lw=1)
+    ax.fill_between(xs, 0.85 * xs, 1.15 * xs, color="green", alpha=0.1, label="±15%")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("explored graphs, exhaustive TruSt")
+    ax.set_ylabel("estimated explored graphs (Knuth)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def exact_unbiasedness(specs: list[str]) -> pd.DataFrame:
+    """§4: the exact expectation of Knuth's estimator (all probe paths, Fractions) vs the exact count."""
+    from support.dpor_estimate.knuth import exact_expectation
+
+    rows = []
+    for spec in specs:
+        p = make(spec)
+        e = exact_expectation(p, "classes")
+        ex = explore(p)
+        en = exact_expectation(p, "nodes")
+        rows.append({"benchmark": spec, "classes": ex.complete, "E[Knuth classes]": str(e),
+                     "equal": e == ex.complete, "explored graphs": ex.nodes, "E[Knuth nodes]": str(en),
+                     "equal (nodes)": en == ex.nodes})
+    return pd.DataFrame(rows)
+
+
+def se_mean_check(spec: str, budget: int, trials: int, seed: int) -> dict:
+    """SE mean over ``trials`` trials vs the exact count, in standard errors (§5 unbiasedness)."""
+    rs = estimate_runs(spec, "program", budget, trials, 1, seed)
+    exact = spec_count(spec)
+    x = rs.classes.ravel()
+    se = float(x.std(ddof=1) / np.sqrt(x.size))
+    return {"benchmark": spec, "budget": budget, "trials": trials, "exact": exact, "mean": float(x.mean()),
+            "s.e.": se, "z": abs(float(x.mean()) - exact) / se if se > 0 else 0.0}

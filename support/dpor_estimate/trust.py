@@ -1,0 +1,417 @@
+"""TruSt-style optimal DPOR for sequential consistency: the exploration tree the estimators sample.
+
+The paper (arXiv 2512.23996, §4 "From optimal DPOR to an estimator") views a stateless optimal DPOR
+(TruSt, Kokologiannakis et al. POPL'22) as a tree whose leaves are the Mazurkiewicz classes. Here a
+node is a consistent execution graph (events in po order, rf, co, addition stamps); its children are
+computable locally (rf choices of a read, co placements of a write, backward revisits that pass the
+maximality check), so a random probe knows its branching factor. RMWs (FAI, successful CAS, lock
+acquire) are a read part followed by an exclusive write part placed immediately co-after its rf.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from support.dpor_estimate.dsl import CAS, FAI, Lock, Op, Program, Read, result_of, rmw_succeeds, write_value
+
+# event tuple layout: (kind, loc, val, rf, stamp, op, excl)
+R, W = 0, 1
+K, LOC, VAL, RF, ST, OP, EX = range(7)
+_READ_OPS = (Read, CAS, FAI, Lock)
+
+EventId = tuple[int, int]  # (thread, index in thread); None stands for the initialisation write
+
+
+class Graph:
+    """An execution graph: per-thread event tuples, per-location coherence order, next stamp (§4)."""
+
+    __slots__ = ("co", "ev", "hist", "nstamp")
+
+    def __init__(self, ev: tuple, co: dict, nstamp: int, hist: tuple | None = None):
+        self.ev = ev
+        self.co = co
+        self.nstamp = nstamp
+        # per thread, the results its ops received (what its generator is replayed with)
+        self.hist = tuple(_hist(t) for t in ev) if hist is None else hist
+
+    def n_events(self) -> int:
+        return sum(len(t) for t in self.ev)
+
+    def key(self) -> tuple:
+        """A canonical, hashable form of the graph (rf and co, no stamps): one per trace class."""
+        evs = tuple(tuple((e[K], e[LOC], e[VAL], e[RF]) for e in t) for t in self.ev)
+        return evs, tuple(sorted(self.co.items()))
+
+
+def root(program: Program) -> Graph:
+    """The empty graph: the root of the exploration tree."""
+    return Graph(tuple(() for _ in range(program.n_threads)), {}, 0)
+
+
+def _hist(evs: tuple) -> tuple:
+    out = []
+    for e in evs:
+        if e[K] == R:
+            out.append(result_of(e[OP], e[VAL]))
+        elif not e[EX]:
+            out.append(None)
+    return tuple(out)
+
+
+def _blocked(evs: tuple) -> bool:
+    if not evs:
+        return False
+    last = evs[-1]
+    return last[K] == R and not last[EX] and isinstance(last[OP], Lock)
+
+
+def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
+    """The next event to add: a pending RMW write part first, else the lowest-index thread's next op.
+
+    Returns (thread, op, is_write_part) or None when every thread has finished or is blocked.
+    """
+    hist = g.hist
+    cache = program._next
+    found = None
+    for t, evs in enumerate(g.ev):
+        if evs:
+            last = evs[-1]
+            if last[K] == R:
+                if last[EX]:
+                    return t, last[OP], True
+                if type(last[OP]) is Lock:
+                    continue  # blocked on a held lock
+        if found is None:
+            key = (t, hist[t])
+            op = cache[key] if key in cache else program.next_op(t, hist[t])
+            if op is not None:
+                found = (t, op, False)
+    return found
+
+
+def is_blocked(g: Graph) -> bool:
+    """A leaf where some thread waits forever on a held lock (value 0 for the estimators)."""
+    return any(_blocked(evs) for evs in g.ev)
+
+
+def _write_val(program: Program, g: Graph, w: EventId | None, loc: str) -> int:
+    return program.init[loc] if w is None else g.ev[w[0]][w[1]][VAL]
+
+
+def _adjacency(g: Graph) -> tuple[dict, dict, dict]:
+    """Successor lists of po ∪ rf ∪ co ∪ fr (fr to the immediate co-successor), readers, co-next."""
+    readers: dict = {}
+    for t, evs in enumerate(g.ev):
+        for i, e in enumerate(evs):
+            if e[K] == R:
+                readers.setdefault((e[LOC], e[RF]), []).append((t, i))
+    co_next: dict = {}
+    co_first: dict = {}
+    for loc, lst in g.co.items():
+        if lst:
+            co_first[loc] = lst[0]
+        for j in range(len(lst) - 1):
+            co_next[lst[j]] = lst[j + 1]
+    adj: dict = {}
+    for t, evs in enumerate(g.ev):
+        n = len(evs)
+        for i, e in enumerate(evs):
+            eid = (t, i)
+            s = [(t, i + 1)] if i + 1 < n else []
+            if e[K] == W:
+                nx = co_next.get(eid)
+                if nx is not None:
+                    s.append(nx)
+                rs = readers.get((e[LOC], eid))
+                if rs:
+                    s.extend(rs)
+            else:
+                rf = e[RF]
+                f = co_first.get(e[LOC]) if rf is None else co_next.get(rf)
+                if f is not None:
+                    s.append(f)
+            adj[eid] = s
+    return adj, readers, co_next
+
+
+def _reaches(adj: dict, src: EventId, targets: set) -> bool:
+    if src in targets:
+        return True
+    seen = {src}
+    stack = [src]
+    while stack:
+        x = stack.pop()
+        for y in adj[x]:
+            if y in targets:
+                return True
+            if y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return False
+
+
+class _LazyAdjacency:
+    """Successors in po ∪ rf ∪ co ∪ fr computed on demand (a DFS usually touches few events)."""
+
+    __slots__ = ("_cache", "_readers", "g")
+
+    def __init__(self, g: Graph):
+        self.g = g
+        self._readers = None
+        self._cache: dict = {}
+
+    def readers(self) -> dict:
+        if self._readers is None:
+            rd: dict = {}
+            for t, evs in enumerate(self.g.ev):
+                for i, e in enumerate(evs):
+                    if e[K] == R:
+                        rd.setdefault((e[LOC], e[RF]), []).append((t, i))
+            self._readers = rd
+        return self._readers
+
+    def __getitem__(self, eid: EventId) -> list:
+        s = self._cache.get(eid)
+        if s is not None:
+            return s
+        t, i = eid
+        g = self.g
+        evs = g.ev[t]
+        e = evs[i]
+        s = [(t, i + 1)] if i + 1 < len(evs) else []
+        lst = g.co.get(e[LOC], ())
+        if e[K] == W:
+            j = lst.index(eid)
+            if j + 1 < len(lst):
+                s.append(lst[j + 1])
+            rs = self.readers().get((e[LOC], eid))
+            if rs:
+                s.extend(rs)
+        else:
+            rf = e[RF]
+            j = 0 if rf is None else lst.index(rf) + 1
+            if j < len(lst):
+                s.append(lst[j])
+        self._cache[eid] = s
+        return s
+
+
+def consistent(g: Graph) -> bool:
+    """SC consistency: acyclic(po ∪ rf ∪ co ∪ fr) plus RMW atomicity (full check, §2)."""
+    adj, readers, _ = _adjacency(g)
+    # atomicity: at most one successful RMW read per write; write part immediately co-after its rf
+    for rs in readers.values():
+        if sum(1 for (t, i) in rs if g.ev[t][i][EX]) > 1:
+            return False
+    for lst in g.co.values():
+        for j, (t, i) in enumerate(lst):
+            e = g.ev[t][i]
+            if e[EX]:
+                rf = g.ev[t][i - 1][RF]
+                if (lst[j - 1] if j > 0 else None) != rf:
+                    return False
+    indeg = dict.fromkeys(adj, 0)
+    for s in adj.values():
+        for y in s:
+            indeg[y] += 1
+    queue = [x for x, d in indeg.items() if d == 0]
+    seen = 0
+    while queue:
+        x = queue.pop()
+        seen += 1
+        for y in adj[x]:
+            indeg[y] -= 1
+            if indeg[y] == 0:
+                queue.append(y)
+    return seen == len(adj)
+
+
+def _porf(g: Graph, a: EventId) -> list[int]:
+    """porf-prefix of ``a`` as per-thread prefix lengths (po ∪ rf backward closure)."""
+    v = [0] * len(g.ev)
+    stack = [a]
+    while stack:
+        t, i = stack.pop()
+        if i < v[t]:
+            continue
+        evs = g.ev[t]
+        for j in range(v[t], i + 1):
+            e = evs[j]
+            if e[K] == R and e[RF] is not None:
+                stack.append(e[RF])
+        v[t] = i + 1
+    return v
+
+
+def _maximally_added(g: Graph, e: EventId, a: EventId, pv: list[int]) -> bool:
+    """TruSt's maximality check (§4): ``e`` was added reading from / as the co-maximal write of its view."""
+    ev = g.ev
+    kind, loc, _, rf, st = ev[e[0]][e[1]][:5]
+
+    def prev(x: EventId | None) -> bool:
+        return x is None or x[1] < pv[x[0]] or ev[x[0]][x[1]][ST] <= st
+
+    if kind == W:
+        for t, evs in enumerate(ev):
+            for i, x in enumerate(evs):
+                if x[K] == R and x[RF] == e and prev((t, i)):
+                    return False
+        ew = e
+    else:
+        ew = rf
+    if not prev(ew):
+        return False
+    lst = [w for w in g.co.get(loc, ()) if w != a]
+    pos = 0 if ew is None else lst.index(ew) + 1
+    return not any(prev(w) for w in lst[pos:])
+
+
+def _co_positions(g: Graph, a: EventId, loc: str, excl_rf) -> range:
+    lst = g.co.get(loc, ())
+    if excl_rf is not False:  # an exclusive write part goes immediately after its rf
+        p = 0 if excl_rf is None else lst.index(excl_rf) + 1
+        return range(p, p + 1)
+    return range(len(lst) + 1)
+
+
+def _placed(g: Graph, a: EventId, loc: str, p: int) -> Graph:
+    lst = g.co.get(loc, ())
+    co = dict(g.co)
+    co[loc] = lst[:p] + (a,) + lst[p:]
+    return Graph(g.ev, co, g.nstamp, g.hist)
+
+
+def children(program: Program, g: Graph) -> list[Graph] | None:
+    """All children of node ``g`` in the TruSt tree, or None if ``g`` is a leaf (complete or blocked).
+
+    §4: the next event's rf options (read), co placements and backward revisits (write), each kept
+    only if SC-consistent; revisits only if every deleted event was added maximally.
+    """
+    nxt = next_event(program, g)
+    if nxt is None:
+        return None
+    t, op, is_wpart = nxt
+    evs = g.ev[t]
+    idx = len(evs)
+    a = (t, idx)
+    loc = op.loc
+    out: list[Graph] = []
+    adj = _LazyAdjacency(g)
+    co_lst = g.co.get(loc, ())
+    if not is_wpart and isinstance(op, _READ_OPS):
+        popred = (t, idx - 1) if idx else None
+        for w in (None,) + co_lst:
+            val = _write_val(program, g, w, loc)
+            ex = rmw_succeeds(op, val)
+            # an RMW read may read from a write another RMW already read: its write part's forward
+            # placement is then inconsistent, but its backward revisits can repair the conflict (TruSt).
+            j = 0 if w is None else co_lst.index(w) + 1
+            if j < len(co_lst) and popred is not None and _reaches(adj, co_lst[j], {popred}):
+                continue
+            ev = list(g.ev)
+            ev[t] = evs + ((R, loc, val, w, g.nstamp, op, ex),)
+            hist = list(g.hist)
+            hist[t] = hist[t] + (result_of(op, val),)
+            out.append(Graph(tuple(ev), g.co, g.nstamp + 1, tuple(hist)))
+        return out
+
+    # a write (plain write, unlock, or the exclusive write part of an RMW)
+    if is_wpart:
+        rpart = evs[-1]
+        excl_rf = rpart[RF]
+        val = write_value(op, rpart[VAL])
+    else:
+        excl_rf = False
+        val = write_value(op, None)
+    ev = list(g.ev)
+    ev[t] = evs + ((W, loc, val, None, g.nstamp, op, is_wpart),)
+    hist = g.hist
+    if not is_wpart:
+        hist = list(hist)
+        hist[t] = hist[t] + (None,)
+        hist = tuple(hist)
+    g1 = Graph(tuple(ev), g.co, g.nstamp + 1, hist)
+    popred = (t, idx - 1) if idx else None
+    for p in _co_positions(g, a, loc, excl_rf):
+        wp = co_lst[p - 1] if p > 0 else None
+        ws = co_lst[p] if p < len(co_lst) else None
+        if ws is not None:
+            wt, wi = ws
+            if g.ev[wt][wi][EX] and g.ev[wt][wi - 1][RF] == wp:
+                continue  # would split an RMW from the write it read
+            targets = set(adj.readers().get((loc, wp), ()))
+            if popred is not None:
+                targets.add(popred)
+            if wp is not None:
+                targets.add(wp)
+            if _reaches(adj, ws, targets):
+                continue
+        out.append(_placed(g1, a, loc, p))
+
+    # backward revisits: reads of loc not in porf(a)
+    pv = _porf(g1, a)
+    for rt, revs in enumerate(g1.ev):
+        for ri, re in enumerate(revs):
+            if re[K] != R or re[LOC] != loc or ri < pv[rt]:
+                continue
+            sr = re[ST]
+            # deleted: stamp > sr and not in porf(a); per thread this is a suffix
+            keep = []
+            deleted = []
+            for tt, tevs in enumerate(g1.ev):
+                k = len(tevs)
+                while k > pv[tt] and tevs[k - 1][ST] > sr:
+                    k -= 1
+                keep.append(k)
+                deleted.extend((tt, j) for j in range(k, len(tevs)))
+            if not _maximally_added(g1, (rt, ri), a, pv):
+                continue
+            if not all(_maximally_added(g1, d, a, pv) for d in deleted):
+                continue
+            dset = set(deleted)
+            new_ev = [tevs[:keep[tt]] for tt, tevs in enumerate(g1.ev)]
+            ex = rmw_succeeds(re[OP], val)
+            new_ev[rt] = new_ev[rt][:ri] + ((R, loc, val, a, sr, re[OP], ex),)
+            co = {lc: tuple(w for w in lst if w not in dset) for lc, lst in g.co.items()} if dset else dict(g.co)
+            g2 = Graph(tuple(new_ev), co, g1.nstamp)
+            for p in _co_positions(g2, a, loc, excl_rf):
+                g3 = _placed(g2, a, loc, p)
+                if consistent(g3):
+                    out.append(g3)
+    return out
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """Result of an exhaustive exploration of the TruSt tree."""
+
+    program: str
+    complete: int  # Mazurkiewicz classes (complete leaves)
+    blocked: int  # leaves where a thread waits forever on a lock
+    nodes: int  # explored graphs, root and leaves included (the model-checking cost)
+    seconds: float
+
+
+def explore(program: Program, limit: int | None = None) -> Exploration:
+    """Exhaustive DFS of the TruSt tree: exact class count and node count (§4, exact mode).
+
+    ``limit`` stops with an error after that many nodes (to protect a notebook budget).
+    """
+    t0 = time.perf_counter()
+    stack = [root(program)]
+    complete = blocked = nodes = 0
+    while stack:
+        g = stack.pop()
+        nodes += 1
+        if limit is not None and nodes > limit:
+            raise RuntimeError(f"explore({program.name}) exceeded {limit} nodes")
+        ch = children(program, g)
+        if ch is None:
+            if is_blocked(g):
+                blocked += 1
+            else:
+                complete += 1
+        else:
+            stack.extend(ch)
+    return Exploration(program.name, complete, blocked, nodes, time.perf_counter() - t0)

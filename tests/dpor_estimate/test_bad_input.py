@@ -1,0 +1,67 @@
+"""Malformed programs and bad parameters raise one clear error naming the problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from support.dpor_estimate.benchmarks import make
+from support.dpor_estimate.dsl import MalformedProgram, Program, Read, Write
+from support.dpor_estimate.knuth import knuth_trials
+from support.dpor_estimate.order import with_order
+from support.dpor_estimate.stochastic_enumeration import se_trial
+from support.dpor_estimate.trust import explore
+
+
+def test_thread_yielding_a_non_event_names_thread_and_step():
+    def good():
+        yield Write("x", 1)
+
+    def bad():
+        yield Read("x")
+        yield "not an event"
+
+    p = Program("prog", [good, bad], {"x": 0})
+    with pytest.raises(MalformedProgram, match=r"thread 1 \(bad\).*'not an event' at step 1"):
+        explore(p)
+
+
+def test_unknown_location_names_thread_step_and_location():
+    def t():
+        yield Write("x", 1)
+        yield Read("nowhere")
+
+    with pytest.raises(MalformedProgram, match=r"thread 0 \(t\).*unknown location 'nowhere' at step 1"):
+        explore(Program("prog", [t], {"x": 0}))
+
+
+def test_thread_body_exception_is_reported_with_thread_and_step():
+    def t():
+        v = yield Read("x")
+        yield Write("x", 1 // v)
+
+    with pytest.raises(MalformedProgram, match=r"thread 0 \(t\).*ZeroDivisionError.*step 1"):
+        explore(Program("prog", [t], {"x": 0}))
+
+
+def test_empty_and_non_callable_programs_are_rejected():
+    with pytest.raises(MalformedProgram, match="no threads"):
+        Program("p", [], {})
+    with pytest.raises(MalformedProgram, match="thread 0"):
+        Program("p", [42], {})
+
+
+@pytest.mark.parametrize("spec", ["nosuch", "lastzero(x)", "lastzero(0)", "lastzero(3", "big0(2)"])
+def test_bad_benchmark_spec(spec):
+    with pytest.raises(ValueError, match="benchmark"):
+        make(spec)
+
+
+def test_bad_policy_budget_and_trials():
+    p = make("inc(2)")
+    with pytest.raises(ValueError, match="order policy"):
+        with_order(p, "sideways")
+    with pytest.raises(ValueError, match="budget"):
+        se_trial(p, 0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="trials"):
+        knuth_trials(p, 0, np.random.default_rng(0))
