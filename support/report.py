@@ -97,11 +97,12 @@ body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;mar
 h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
 table{border-collapse:collapse;margin:.6rem 0 1.4rem 0;width:100%;font-size:.92rem}
 th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .v-reproduced{color:#17692a;font-weight:600} .v-partly{color:#9a6700;font-weight:600}
 .v-not-reproduced{color:#b3261e;font-weight:600} .v-not-applicable-here{color:#666}
 .s-ok,.s-cached{color:#17692a} .s-failed{color:#b3261e;font-weight:600}
 details{font-size:.85rem;color:#444} code{font-size:.85rem}
+.figs{display:flex;gap:.6rem;flex-wrap:wrap} .thumb{height:180px;border:1px solid #ddd}
 """
 
 
@@ -134,6 +135,17 @@ def _claims_table(results: dict[str, Any] | None) -> str:
         for c in results["claims"])
     return ("<table><tr><th>claim</th><th>where</th><th>paper</th><th>ours</th><th>verdict</th><th>note</th></tr>"
             f"{rows}</table>")
+
+
+def _figures(run: RunView, limit: int = 3) -> str:
+    """Thumbnails of a run's first figures, each linking to the full notebook report."""
+    pngs = sorted((run.folder / "figures").glob("*.png"))[:limit]
+    if not pngs:
+        return ""
+    stem = run.meta.get("stem", run.folder.name)
+    imgs = "".join(f'<a href="{_e(stem)}/{_e(run.html_name)}"><img src="{_e(stem)}/figures/{_e(p.name)}" '
+                   f'alt="{_e(p.stem)}" class=thumb></a>' for p in pngs)
+    return f"<div class=figs>{imgs}</div>"
 
 
 def _sweep_table(view: PaperView) -> str:
@@ -175,7 +187,7 @@ def build_index(reports: Path = REPORTS_DIR) -> Path:
     summary = "".join(_summary_row(v) for v in views)
     sections = []
     for v in views:
-        body = _claims_table(v.main.results) if v.main else ""
+        body = _figures(v.main) + _claims_table(v.main.results) if v.main else ""
         if v.sweep:
             body += _sweep_table(v)
         sections.append(f'<h2 id="{_e(v.paper.stem)}">{v.paper.number:02d} · {_e(v.paper.title)}</h2>{body}')
