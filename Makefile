@@ -13,8 +13,11 @@ export PAPER_REPRO_DATA := $(SHARED_DATA)
 endif
 endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# PyTorch (CPU) is a peer baseline for papers 09 and 12. pip takes a local CPU wheel of this version on
+# the project's machines; uv would download a multi-GB CUDA build, so torch is installed by pip first.
+TORCH ?= torch==2.13.0
 
-.PHONY: setup browser test reproduce report check-report lab clean
+.PHONY: setup system test reproduce report check-report lab clean
 
 setup: $(STAMP)
 
@@ -23,6 +26,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
 	if $(PY) -m pip install -q uv && $(VENV)/bin/uv --version >/dev/null 2>&1; then \
 	  $(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev,lab]'; \
 	else \
@@ -30,15 +34,18 @@ $(STAMP): pyproject.toml
 	fi
 	touch $(STAMP)
 
-# Headless Chromium + ChromeDriver (Debian packages) for the report's browser check.
-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+# Debian packages: headless Chromium + ChromeDriver (the report's browser check), iproute2 and
+# nftables (paper 12's network-namespace testbed and its one-direction-drop fault).
+SYSTEM_PKGS := chromium:chromium chromedriver:chromium-driver ip:iproute2 nft:nftables
+system:
+	@missing=$$(for p in $(SYSTEM_PKGS); do command -v $${p%%:*} >/dev/null || echo $${p#*:}; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
-test: setup browser
+test: setup system
 	PAPER_REPRO_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -q -p no:cacheprovider
 
-reproduce: setup browser
+reproduce: setup system
 	$(PY) -m support run --scale $(SCALE) --jobs $(JOBS) --no-report || status=$$?; \
 	$(PY) -m support report && $(PY) -m support.browser_check reports/index.html reports/00_tour/00_tour.html; \
 	exit $${status:-0}
@@ -46,7 +53,7 @@ reproduce: setup browser
 report: setup
 	$(PY) -m support report
 
-check-report: setup browser
+check-report: setup system
 	$(PY) -m support.browser_check reports/index.html
 
 lab: setup

@@ -12,7 +12,7 @@ def test_index_and_notebook_pages_load_cleanly_in_chromium(cli, reports_dir):
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         if os.environ.get("PAPER_REPRO_REQUIRE_BROWSER"):
             pytest.fail("chromium/chromedriver missing although `make test` installs them")
-        pytest.skip("chromium and chromedriver are not installed (make browser)")
+        pytest.skip("chromium and chromedriver are not installed (make system)")
     r = cli(["run", "tour", "--scale", "smoke"])
     assert r.returncode == 0, r.stderr
     pages = [reports_dir / "index.html", reports_dir / "00_tour/00_tour.html"]
@@ -22,7 +22,7 @@ def test_index_and_notebook_pages_load_cleanly_in_chromium(cli, reports_dir):
 
 def test_the_check_catches_a_broken_image_and_link(tmp_path):
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("chromium and chromedriver are not installed (make browser)")
+        pytest.skip("chromium and chromedriver are not installed (make system)")
     page = tmp_path / "bad.html"
     page.write_text('<html><body><a href="missing.html">x</a><img src="nope.png"></body></html>')
     problems = check_pages([page], screenshots=False)

@@ -1,0 +1,295 @@
+"""What the notebook and the benchmark call: campaigns on the testbed, the gloo peer, the simulator."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from support.progress import progress
+from support.r2ccl import simulator as sim
+from support.r2ccl.testbed import FAULT_KINDS, Fault, Testbed, nft_available, run_job
+from support.r2ccl.transport import TransportConfig
+
+METHODS = ("hot_repair", "balance", "resilient")
+OPS = ("allreduce", "reduce_scatter", "allgather", "broadcast")
+
+
+def fault_kinds(tb: Testbed) -> list[str]:
+    """Fault kinds this testbed can inject (nftables only when ``nft`` is installed)."""
+    if tb.mode != "netns":
+        return ["transport"]
+    return [k for k in FAULT_KINDS if k != "nft_drop" or nft_available()]
+
+
+def fast_cfg(reliable: bool = True, **kw) -> TransportConfig:
+    base = dict(reliable=reliable, t_det=0.3, hb_interval=0.05, op_timeout=30.0, chunk_bytes=32 * 1024)
+    base.update(kw)
+    return TransportConfig(**base)
+
+
+# ---------------------------------------------------------------------------- correctness under faults
+
+def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems: int = 40_000,
+                   ops_per_job: int = 4, faults_per_job: int = 2) -> pd.DataFrame:
+    """Inject ``n_faults`` failures (random method, kind, NIC, op and time within the op), each job
+    checked bit for bit against the NumPy oracle on every rank. One row per fault."""
+    kinds = fault_kinds(tb)
+    rows = []
+    done = 0
+    bar = progress(range(10**6), desc="fault campaign", total=n_faults)
+    it = iter(bar)
+    while done < n_faults:
+        method = METHODS[int(rng.integers(len(METHODS)))]
+        nf = int(min(faults_per_job, n_faults - done, tb.nics - 1))
+        host_nics = []
+        hosts = rng.permutation(tb.hosts)
+        nics = rng.permutation(tb.nics)[:nf]  # distinct NICs: some path always survives
+        for j in range(nf):
+            host_nics.append((int(hosts[j % tb.hosts]), int(nics[j])))
+        ops = [{"kind": OPS[int(rng.integers(len(OPS)))], "n": n_elems, "root": int(rng.integers(tb.hosts))}
+               for _ in range(ops_per_job)]
+        faults = [Fault(kinds[int(rng.integers(len(kinds)))], h, i, at_op=int(rng.integers(1, ops_per_job)),
+                        frac=float(rng.uniform(0.05, 0.95))) for h, i in host_nics]
+        r = run_job(tb, ops, method, faults, seed=int(rng.integers(2**31)), cfg=fast_cfg(), timeout=60)
+        migr = sum(len(x["migrations"]) for x in r.ranks if x) if not r.errors else 0
+        resent = sum(x["frames_resent"] for x in r.ranks if x) if not r.errors else 0
+        dups = sum(x["dup_dropped"] for x in r.ranks if x) if not r.errors else 0
+        for f in faults:
+            rows.append({"method": method, "fault": f.kind, "host": f.host, "nic": f.nic, "op": ops[f.at_op]["kind"],
+                         "at_frac": round(f.frac, 2), "completed": not r.errors, "exact": r.exact,
+                         "migrations": migr, "frames_resent": resent, "dups_dropped": dups,
+                         "errors": "; ".join(r.errors.values())})
+            done += 1
+            next(it, None)
+    bar.close()
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- throughput, no faults
+
+def no_fault_overhead(tb: Testbed, n_elems: int, reps: int, rounds: int = 3) -> dict:
+    """Median allreduce time with failover on (balance) and off (``none``), interleaved in rounds."""
+    on, off = [], []
+    for _ in range(rounds):
+        for pol, acc in (("none", off), ("balance", on)):
+            r = run_job(tb, [{"kind": "allreduce", "n": n_elems}] * reps, pol,
+                        cfg=fast_cfg(reliable=pol != "none", op_timeout=60.0), timeout=120)
+            if r.errors or not r.exact:
+                raise RuntimeError(f"healthy run failed: {r.errors}")
+            acc += [r.op_seconds(j) for j in range(1, reps)]  # op 0 warms up
+    t_on, t_off = float(np.median(on)), float(np.median(off))
+    nbytes = n_elems * 4
+    return {"t_on": t_on, "t_off": t_off, "overhead_pct": 100 * (t_on / t_off - 1),
+            "algbw_on_mbit": nbytes * 8 / t_on / 1e6, "algbw_off_mbit": nbytes * 8 / t_off / 1e6,
+            "samples_on": on, "samples_off": off}
+
+
+# ---------------------------------------------------------------------------- one failed NIC
+
+def failover_run(tb: Testbed, method: str, n_elems: int, before: int, after: int, host: int = 0,
+                 nic: int | None = None, kind: str | None = None, frac: float = 0.3, seed: int = 0):
+    """``before`` healthy allreduces, a fault during the next one, ``after`` more. Returns the job."""
+    nic = tb.nics - 1 if nic is None else nic
+    kind = kind or ("link_down" if tb.mode == "netns" else "transport")
+    ops = [{"kind": "allreduce", "n": n_elems}] * (before + 1 + after)
+    f = Fault(kind, host, nic, at_op=before, frac=frac)
+    return run_job(tb, ops, method, [f], seed=seed, cfg=fast_cfg(op_timeout=60.0), timeout=180)
+
+
+def failover_slowdowns(tb: Testbed, n_elems: int, before: int = 3, after: int = 4,
+                       methods=METHODS) -> tuple[pd.DataFrame, dict]:
+    """Per method: healthy median, failure-op time, post-failure median, slowdown, recovery latency."""
+    rows, jobs = [], {}
+    for m in progress(methods, desc="failover"):
+        r = failover_run(tb, m, n_elems, before, after, host=1 if tb.hosts > 2 else 0)
+        if r.errors:
+            raise RuntimeError(f"{m}: {r.errors}")
+        jobs[m] = r
+        t = [r.op_seconds(j) for j in range(before + 1 + after)]
+        healthy = float(np.median(t[1:before])) if before > 1 else t[0]
+        post = float(np.median(t[before + 2:])) if after > 1 else t[-1]
+        inj = r.faults[0].injected_at
+        resend = [x["first_resend"] for x in r.ranks if x["first_resend"]]
+        dets = [d[0] for x in r.ranks for d in x["detections"]]
+        rows.append({"method": m, "healthy_s": healthy, "failure_op_s": t[before], "post_s": post,
+                     "slowdown": post / healthy, "exact": r.exact,
+                     "detect_s": (min(dets) - inj) if dets and inj else np.nan,
+                     "recovery_s": (min(resend) - inj) if resend and inj else np.nan,
+                     "algo_after": r.ranks[0]["ops"][-1]["algo"]})
+    return pd.DataFrame(rows), jobs
+
+
+def nic_timeseries(job, rank: int = 0) -> pd.DataFrame:
+    """Per-NIC send throughput (Mbit/s) of one rank over its job, from the transport's byte counters."""
+    s = job.ranks[rank]["samples"]
+    t = np.array([x[0] for x in s])
+    b = np.array([x[1] for x in s], float)
+    rate = np.diff(b, axis=0) * 8 / 1e6 / np.diff(t)[:, None]
+    t0 = job.faults[0].injected_at if job.faults and job.faults[0].injected_at else t[0]
+    df = pd.DataFrame(rate, columns=[f"nic{i}" for i in range(b.shape[1])])
+    df.insert(0, "t_s", t[1:] - t0)
+    return df
+
+
+# ---------------------------------------------------------------------------- the gloo peer
+
+def gloo_compare(tb: Testbed, n_elems: int, iters: int = 4, fault: bool = True, pg_timeout: float = 3.0) -> dict:
+    """gloo allreduce on one NIC: healthy times, then (netns) a link-down during iteration ``iters-1``."""
+    from support.r2ccl.gloo_baseline import run_gloo
+
+    f = Fault("link_down", 0, 0, at_op=iters - 1, frac=0.3) if (fault and tb.mode == "netns") else None
+    r = run_gloo(tb, n_elems, iters=iters, nic=0, fault=f, pg_timeout=pg_timeout)
+    if r["errors"]:
+        raise RuntimeError(f"gloo: {r['errors']}")
+    times = [max(x) for x in zip(*[rk["times"] for rk in r["ranks"]])]
+    healthy = float(np.median(times[1:])) if len(times) > 1 else float(times[0])
+    rk = r["ranks"][0]
+    return {"t_healthy": healthy, "algbw_mbit": n_elems * 4 * 8 / healthy / 1e6,
+            "exact": all(x["exact"] for x in r["ranks"]), "fault_injected": f is not None,
+            "error": rk["error"], "error_after_s": rk["error_after_s"], "pg_dead": rk["pg_dead"],
+            "pg_timeout": pg_timeout}
+
+
+# ---------------------------------------------------------------------------- simulator
+
+def calibrate_on_testbed(tb: Testbed, sizes: list[int], reps: int = 3) -> tuple[sim.Cluster, list]:
+    """Fit the simulator's alpha and per-NIC bandwidth on healthy allreduces of several sizes."""
+    samples = []
+    chunk = fast_cfg().chunk_bytes
+    for n in sizes:
+        r = run_job(tb, [{"kind": "allreduce", "n": n}] * (reps + 1), "balance", cfg=fast_cfg(op_timeout=60.0),
+                    timeout=120)
+        if r.errors:
+            raise RuntimeError(r.errors)
+        samples += [(n * 4, "healthy", r.op_seconds(j)) for j in range(1, reps + 1)]
+    return sim.calibrate(samples, tb.hosts, tb.nics, chunk), samples
+
+
+def predicted_slowdowns(cl: sim.Cluster, nbytes: float, methods=METHODS) -> dict:
+    return {m: sim.slowdown(cl, m, nbytes) for m in methods}
+
+
+def scale_sweep(servers=(2, 4, 8, 16, 32, 64, 128), nics: int = 8, size: float = 1 << 30) -> pd.DataFrame:
+    """Collective overhead (%) under one failed NIC vs cluster size, per policy (paper hardware)."""
+    rows = []
+    for n in servers:
+        cl = sim.Cluster(n, nics, sim.PAPER.bw, sim.PAPER.alpha, sim.PAPER.chunk)
+        for m in METHODS:
+            rows.append({"servers": n, "gpus": n * cl.gpus_per_server, "method": m,
+                         "overhead_pct": 100 * (sim.slowdown(cl, m, size) - 1)})
+    return pd.DataFrame(rows)
+
+
+def split_sweep(servers: int = 32, nics: int = 8, grid: int = 101) -> pd.DataFrame:
+    """Busiest-NIC load of the resilient split vs f (relative to healthy)."""
+    from support.r2ccl.balance import resilient_loads
+
+    healthy = sim.nic_load("healthy", servers, nics)
+    rows = []
+    for f in np.linspace(0.5, 1.0, grid):
+        h = servers
+        a = 2 * f * (h - 1) / h + (1 - f)
+        b = 2 * (1 - f) * (h - 2) / (h - 1)
+        w = min(1.0, (a + b) / (nics * b)) if b > 0 else 0.0
+        rows.append({"f": f, "time_rel": max(resilient_loads(f, w, h, nics)) / healthy})
+    return pd.DataFrame(rows)
+
+
+def paper_overheads(cl: sim.Cluster = sim.PAPER) -> dict:
+    """Training (DP 2.7B; exposure calibrated on the README's Balance -1.3 %) and inference overheads."""
+    job = sim.calibrate_compute(sim.DP_2P7B, cl, "balance", 1.3)
+    train = {m: sim.training_overhead(job, cl, m) for m in METHODS}
+    serve = {m: sim.inference_overhead(sim.ServingJob(), cl, m) for m in METHODS}
+    big = sim.Cluster(32, cl.nics, cl.bw, cl.alpha, cl.chunk)
+    train_big = {m: sim.training_overhead(job, big, m) for m in METHODS}
+    return {"compute_s": job.compute_s, "train": train, "serve": serve, "train_256gpu": train_big,
+            "crash": sim.crash_overhead(job, cl)}
+
+
+def timed(fn, *a, **kw):
+    t0 = time.perf_counter()
+    out = fn(*a, **kw)
+    return out, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------- one call per scale
+
+def testbed_suite(hosts: int, nics: int, rate_mbit: float, n_elems: int, n_faults: int,
+                  rng: np.random.Generator, reps: int = 4, rounds: int = 2, gloo: bool = True) -> dict:
+    """Everything measured on one testbed: fault campaign, overhead without faults, slowdowns under
+    one failed NIC, simulator calibration and prediction, and the gloo peer. The testbed is torn
+    down at the end, also on error."""
+    out: dict = {}
+    with Testbed(hosts, nics, rate_mbit=rate_mbit) as tb:
+        out["mode"], out["note"] = tb.mode, tb.note
+        out["campaign"], out["t_campaign"] = timed(fault_campaign, tb, n_faults, rng,
+                                                   n_elems=max(10_000, n_elems // 10), ops_per_job=3,
+                                                   faults_per_job=max(1, nics - 1))
+        out["overhead"], out["t_overhead"] = timed(no_fault_overhead, tb, n_elems, reps, rounds)
+        (out["slowdowns"], jobs), out["t_slowdowns"] = timed(failover_slowdowns, tb, n_elems)
+        out["timeseries"] = {m: nic_timeseries(j, rank=1 if hosts > 2 else 0) for m, j in jobs.items()}
+        (cl, samples), out["t_calibration"] = timed(calibrate_on_testbed, tb, [n_elems // 4, n_elems], reps=2)
+        out["cluster"], out["calib_samples"] = cl, samples
+        out["predicted"] = predicted_slowdowns(cl, n_elems * 4)
+        if gloo:
+            try:
+                out["gloo"], out["t_gloo"] = timed(gloo_compare, tb, n_elems)
+            except RuntimeError as e:  # torch missing: say so
+                out["gloo"] = {"error_setup": str(e)}
+    out["leftovers"] = tb.leftovers()  # after tear-down: must be empty
+    return out
+
+
+def plot_timeseries(ts: dict):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(ts), figsize=(4.2 * len(ts), 3.4), sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, (m, df) in zip(axes, ts.items()):
+        for c in df.columns[1:]:
+            ax.plot(df["t_s"], df[c].rolling(3, min_periods=1).mean(), label=c)
+        ax.axvline(0, color="k", ls="--", lw=1)
+        ax.set_title(m)
+        ax.set_xlabel("time since NIC failure (s)")
+    axes[0].set_ylabel("send rate per NIC (Mbit/s)")
+    axes[-1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_slowdowns(measured: pd.DataFrame, predicted: dict, nics: int):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    x = np.arange(len(measured))
+    ax.bar(x - 0.2, measured["slowdown"], 0.4, label="measured (testbed)")
+    ax.bar(x + 0.2, [predicted[m] for m in measured["method"]], 0.4, label="simulator (calibrated on healthy)")
+    ax.axhline(2.0, color="C3", ls=":", lw=1, label="hot-repair theory (2x)")
+    ax.axhline(nics / (nics - 1), color="C2", ls=":", lw=1, label=f"balance theory ({nics}/{nics - 1})")
+    ax.set_xticks(x, measured["method"])
+    ax.set_ylabel("allreduce time after failure / healthy (x)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scale(df: pd.DataFrame, split: pd.DataFrame, nics: int):
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for m, g in df.groupby("method"):
+        a.plot(g["gpus"], g["overhead_pct"], marker="o", label=m)
+    a.set_xscale("log", base=2)
+    a.set_xlabel("GPUs (8 per server, 8 x 400 Gb/s NICs)")
+    a.set_ylabel("allreduce slowdown, 1 GiB, one failed NIC (%)")
+    a.legend()
+    b.plot(split["f"], split["time_rel"])
+    b.axvline((2 * nics - 3) / (2 * nics - 1), color="C2", ls="--", lw=1, label="f* = (2k-3)/(2k-1)")
+    b.axvline((nics - 1) / nics, color="C3", ls=":", lw=1, label="public code: (k-1)/k")
+    b.set_xlabel("split ratio f (fraction on the global ring)")
+    b.set_ylabel("time / healthy (x)")
+    b.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,518 @@
+"""Per-NIC TCP channels between rank processes.
+
+Every pair of ranks holds one TCP connection per NIC (rail), each bound to that NIC's address on both
+ends, plus one out-of-band (OOB) connection over a management link that is never failed. All
+connections are set up before the first collective: the backup of every channel is pre-connected,
+as R2CCL pre-registers buffers on a backup NIC.
+
+Data moves in *frames* on logical *lanes*. A lane is one ordered stream per (peer, lane id); frames
+carry ``(lane, collective id, sequence number, tag)``. In reliable mode (failover enabled):
+
+- the sender keeps each frame until the receiver acknowledges it (retain-until-acked: TCP "sent" is
+  not "delivered", the data of a dead link sits in its kernel buffer);
+- the receiver delivers frames strictly in sequence order and drops duplicates;
+- each connection carries heartbeats when idle, so silence (all a dead link produces; no RST, no
+  socket error) can be told apart from an idle channel; :mod:`.hot_repair` acts on it.
+
+With ``reliable=False`` (failover disabled: the same library without the machinery) there is no
+retention, no acks, no heartbeats; a dead link stalls until the watchdog ``op_timeout`` fires.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import select
+import socket
+import struct
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+
+HDR = struct.Struct("!BHIQII")  # type, lane, coll, seq, tag, payload length
+DATA, ACK, HB = 1, 2, 3
+HELLO = struct.Struct("!II")  # rank, nic
+
+
+class CollectiveTimeout(RuntimeError):
+    """A receive waited longer than the watchdog ``op_timeout`` (a stalled link without failover)."""
+
+
+class ProtocolError(RuntimeError):
+    """A frame arrived out of its expected place: would mean data lost or duplicated."""
+
+
+class AllNicsFailed(RuntimeError):
+    """Every NIC towards a peer is dead; R2CCL does not handle losing all NICs of a server."""
+
+
+@dataclass
+class TransportConfig:
+    """Knobs of the transport; all times in seconds."""
+
+    reliable: bool = True  # retention + acks + heartbeats + failover
+    t_det: float = 0.6  # silence on a connection longer than this declares it dead
+    hb_interval: float = 0.1  # heartbeat period on idle connections
+    op_timeout: float = 60.0  # watchdog on any single receive
+    chunk_bytes: int = 64 * 1024  # pipelining unit of the collectives
+    connect_timeout: float = 20.0
+    sample_interval: float = 0.05  # per-NIC byte counter sampling (0 = off)
+    pace_mbit: float = 0.0  # user-space per-NIC rate cap (loopback fallback has no tc); 0 = none
+
+    def __post_init__(self):
+        if self.t_det <= 2 * self.hb_interval:
+            raise ValueError(f"t_det ({self.t_det}) must exceed twice hb_interval ({self.hb_interval})")
+        if self.chunk_bytes < 64 or self.op_timeout <= 0:
+            raise ValueError("chunk_bytes must be >= 64 and op_timeout > 0")
+
+
+@dataclass
+class Stats:
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    frames_resent: int = 0
+    bytes_resent: int = 0
+    dup_dropped: int = 0
+    stale_dropped: int = 0
+    frames_delivered: int = 0
+    migrations: list = field(default_factory=list)  # (wall time, peer, from nic, to nic, lanes)
+    detections: list = field(default_factory=list)  # (wall time, peer, nic, reason)
+    first_resend_time: float | None = None
+    nic_bytes: list = field(default_factory=list)  # per nic cumulative sent bytes
+    samples: list = field(default_factory=list)  # (wall time, [bytes per nic])
+
+
+class Conn:
+    """One TCP connection to ``peer`` on NIC ``nic``: a reader thread and a writer thread."""
+
+    def __init__(self, tr: Transport, peer: int, nic: int, sock: socket.socket):
+        self.tr, self.peer, self.nic, self.sock = tr, peer, nic, sock
+        self.wq: queue.Queue = queue.Queue()
+        self.dead = threading.Event()
+        self.last_rx = time.monotonic()
+        self.threads = [threading.Thread(target=self._reader, daemon=True, name=f"rd{peer}.{nic}"),
+                        threading.Thread(target=self._writer, daemon=True, name=f"wr{peer}.{nic}")]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def kill(self):
+        """Stop using this connection (declared dead or closing): unblocks both threads."""
+        self.dead.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.wq.put(None)
+
+    # -- writer: frames from the queue, heartbeats when idle
+    def _writer(self):
+        tr = self.tr
+        hb = HDR.pack(HB, 0, 0, 0, 0, 0)
+        while not self.dead.is_set():
+            try:
+                item = self.wq.get(timeout=tr.cfg.hb_interval)
+            except queue.Empty:
+                item = hb if tr.cfg.reliable else None
+                if item is None:
+                    continue
+            if item is None:
+                break
+            if tr.fault_out(self.nic):
+                continue  # injected fault: the bytes vanish on the wire
+            if tr.pacers is not None:
+                tr.pacers[self.nic].take(len(item[0]) + len(item[1]) if isinstance(item, tuple) else len(item))
+            try:
+                if isinstance(item, tuple):
+                    self.sock.sendall(item[0])
+                    self.sock.sendall(item[1])
+                    n = len(item[0]) + len(item[1])
+                else:
+                    self.sock.sendall(item)
+                    n = len(item)
+                tr.stats.nic_bytes[self.nic] += n
+            except OSError:
+                if not self.dead.is_set():
+                    tr._conn_failed(self, "send error")
+                break
+
+    # -- reader: frames, silence detection
+    def _reader(self):
+        tr = self.tr
+        buf = bytearray()
+        while not self.dead.is_set():
+            if tr.fault_in(self.nic):
+                r = []
+                time.sleep(0.02)
+            else:
+                try:
+                    r, _, _ = select.select([self.sock], [], [], 0.05)
+                except (OSError, ValueError):
+                    break
+            now = time.monotonic()
+            if not r:
+                if tr.cfg.reliable and not tr.closing and now - self.last_rx > tr.cfg.t_det:
+                    tr._conn_failed(self, "silence")
+                    break
+                continue
+            try:
+                data = self.sock.recv(1 << 20)
+            except OSError:
+                data = b""
+            if not data:
+                if not self.dead.is_set() and not tr.closing:
+                    tr._conn_failed(self, "closed")
+                break
+            self.last_rx = now
+            buf += data
+            while len(buf) >= HDR.size:
+                typ, lane, coll, seq, tag, n = HDR.unpack_from(buf)
+                if len(buf) < HDR.size + n:
+                    break
+                payload = bytes(buf[HDR.size:HDR.size + n])
+                del buf[:HDR.size + n]
+                if typ == DATA:
+                    tr._on_data(self, lane, coll, seq, tag, payload)
+                elif typ == ACK:
+                    tr._on_ack(self.peer, lane, seq)
+
+
+class Pacer:
+    """Token bucket shared by the writers of one NIC (user-space stand-in for tc tbf)."""
+
+    def __init__(self, mbit: float, burst: int = 32 * 1024):
+        self.rate = mbit * 1e6 / 8
+        self.burst = burst
+        self.tokens = float(burst)
+        self.t = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self, n: int):
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
+            self.t = now
+            self.tokens -= n
+            wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+
+
+class _Lane:
+    """Sender state of one (peer, lane) stream."""
+
+    def __init__(self, route: int):
+        self.lock = threading.Lock()
+        self.next_seq = 0
+        self.retained: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self.route = route
+
+
+class Transport:
+    """Full mesh of per-NIC connections for one rank. ``nic_addrs[r][i]`` is rank r's NIC i address."""
+
+    def __init__(self, rank: int, nic_addrs: list[list[str]], mgmt_addrs: list[str], cfg: TransportConfig,
+                 fault_flags=None):
+        from support.r2ccl.hot_repair import HotRepair
+
+        self.rank, self.world = rank, len(nic_addrs)
+        self.k = len(nic_addrs[0])
+        if any(len(a) != self.k for a in nic_addrs):
+            raise ValueError("every rank must have the same number of NICs")
+        if self.k > 16:
+            raise ValueError("at most 16 NICs per rank")
+        self.nic_addrs, self.mgmt_addrs, self.cfg = nic_addrs, mgmt_addrs, cfg
+        self.fault_flags = fault_flags  # shared array: [rank*k + nic] = 0 ok, 1 dead, 2 outgoing dropped
+        self.stats = Stats(nic_bytes=[0] * self.k)
+        self.pacers = [Pacer(cfg.pace_mbit) for _ in range(self.k)] if cfg.pace_mbit > 0 else None
+        self.conns: dict[tuple[int, int], Conn] = {}
+        self.oob: dict[int, socket.socket] = {}
+        self.oob_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
+        self.lanes: dict[tuple[int, int], _Lane] = {}
+        self.lanes_lock = threading.Lock()
+        self.rx_lock = threading.Lock()
+        self.rx_expected: dict[tuple[int, int], int] = defaultdict(int)
+        self.rx_queues: dict[tuple[int, int], queue.Queue] = defaultdict(queue.Queue)
+        self.cv = threading.Condition()
+        self.agree_box: dict[int, dict[int, list]] = defaultdict(dict)
+        self.closing = False
+        self.error: Exception | None = None  # a fatal transport error (all NICs to a peer dead)
+        self.listeners: list[socket.socket] = []
+        self.repair = HotRepair(self)
+        self._threads: list[threading.Thread] = []
+
+    # ---------------------------------------------------------------- fault injection (loopback)
+    def _flag(self, nic: int) -> int:
+        if self.fault_flags is None:
+            return 0
+        return self.fault_flags[self.rank * self.k + nic]
+
+    def fault_in(self, nic: int) -> bool:
+        return self._flag(nic) == 1
+
+    def fault_out(self, nic: int) -> bool:
+        return self._flag(nic) in (1, 2)
+
+    # ---------------------------------------------------------------- setup
+    def listen(self) -> dict:
+        """Bind one listener per NIC address and one on the management address; return their ports."""
+        ports = {"nic": [], "mgmt": None}
+        for i in range(self.k):
+            s = socket.create_server((self.nic_addrs[self.rank][i], 0), backlog=64)
+            self.listeners.append(s)
+            ports["nic"].append(s.getsockname()[1])
+        s = socket.create_server((self.mgmt_addrs[self.rank], 0), backlog=64)
+        self.listeners.append(s)
+        ports["mgmt"] = s.getsockname()[1]
+        return ports
+
+    def connect(self, ports: list[dict]):
+        """Build the full mesh: lower rank connects, each socket bound to its own NIC address."""
+        deadline = time.monotonic() + self.cfg.connect_timeout
+        want = (self.world - 1) * (self.k + 1)
+        accepted: list = []
+
+        def acceptor(ls: socket.socket, mgmt: bool):
+            try:
+                ls.settimeout(0.2)
+            except OSError:
+                return
+            while time.monotonic() < deadline and not self.closing:
+                try:
+                    c, _ = ls.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                c.settimeout(5.0)
+                hello = _recv_exact(c, HELLO.size)
+                c.settimeout(None)
+                r, nic = HELLO.unpack(hello)
+                accepted.append((r, None if mgmt else nic, c))
+                with self.cv:
+                    self.cv.notify_all()
+
+        acc = [threading.Thread(target=acceptor, args=(ls, j == self.k), daemon=True)
+               for j, ls in enumerate(self.listeners)]
+        for t in acc:
+            t.start()
+        for p in range(self.rank + 1, self.world):
+            for i in range(self.k + 1):
+                mgmt = i == self.k
+                src = self.mgmt_addrs[self.rank] if mgmt else self.nic_addrs[self.rank][i]
+                dst = (self.mgmt_addrs[p], ports[p]["mgmt"]) if mgmt else (self.nic_addrs[p][i], ports[p]["nic"][i])
+                s = _connect_bound(src, dst, deadline)
+                s.sendall(HELLO.pack(self.rank, i))
+                accepted.append((p, None if mgmt else i, s))
+        with self.cv:
+            while len(accepted) < want:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"rank {self.rank}: only {len(accepted)}/{want} connections after "
+                                       f"{self.cfg.connect_timeout}s")
+                self.cv.wait(timeout=min(left, 0.2))
+        for r, nic, s in accepted:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if nic is None:
+                self.oob[r] = s
+                t = threading.Thread(target=self._oob_reader, args=(r, s), daemon=True, name=f"oob{r}")
+                self._threads.append(t)
+            else:
+                self.conns[(r, nic)] = Conn(self, r, nic, s)
+        for ls in self.listeners:
+            ls.close()
+        for c in self.conns.values():
+            c.start()
+        for t in self._threads:
+            t.start()
+        if self.cfg.sample_interval > 0:
+            t = threading.Thread(target=self._sampler, daemon=True, name="sampler")
+            t.start()
+
+    def _sampler(self):
+        while not self.closing:
+            self.stats.samples.append((time.time(), list(self.stats.nic_bytes)))
+            time.sleep(self.cfg.sample_interval)
+
+    # ---------------------------------------------------------------- data path
+    def lane(self, peer: int, lane: int) -> _Lane:
+        key = (peer, lane)
+        st = self.lanes.get(key)
+        if st is None:
+            with self.lanes_lock:
+                st = self.lanes.setdefault(key, _Lane(route=lane % 16))
+        return st
+
+    def send(self, dst: int, lane: int, coll: int, tag: int, payload: bytes):
+        """Queue one frame to ``dst`` on ``lane``; returns at once (the frame is copied/retained)."""
+        st = self.lane(dst, lane)
+        with st.lock:
+            seq = st.next_seq
+            st.next_seq += 1
+            hdr = HDR.pack(DATA, lane, coll, seq, tag, len(payload))
+            if self.cfg.reliable:
+                st.retained[seq] = (hdr, payload)
+            conn = self.conns[(dst, st.route)]
+            if self.cfg.reliable and conn.dead.is_set() and len(st.retained) == 1:
+                # nothing of this lane is unacknowledged: the peer expects exactly this frame, so the
+                # lane moves to a backup NIC without a resync
+                conn = self.repair.migrate_idle(dst, st)
+            self.stats.frames_sent += 1
+            self.stats.bytes_sent += len(payload)
+            if not (self.cfg.reliable and conn.dead.is_set()):
+                conn.wq.put((hdr, payload))
+
+    def recv(self, src: int, lane: int, coll: int, tag: int) -> bytes:
+        """The next frame of ``(src, lane)``; it must be ``(coll, tag)`` or the stream is corrupt."""
+        q = self.rx_queues[(src, lane)]
+        deadline = time.monotonic() + self.cfg.op_timeout
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                c, t, payload = q.get(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+                break
+            except queue.Empty:
+                if time.monotonic() < deadline:
+                    continue
+            raise CollectiveTimeout(f"rank {self.rank}: no frame from rank {src} lane {lane} (coll {coll}, "
+                                    f"tag {tag}) within {self.cfg.op_timeout}s") from None
+        if (c, t) != (coll, tag):
+            raise ProtocolError(f"rank {self.rank}: expected (coll {coll}, tag {tag}) from {src} lane {lane}, "
+                                f"got (coll {c}, tag {t})")
+        return payload
+
+    def _on_data(self, conn: Conn, lane: int, coll: int, seq: int, tag: int, payload: bytes):
+        key = (conn.peer, lane)
+        with self.rx_lock:
+            if conn.dead.is_set():
+                return  # a dead connection's late bytes are ignored; they will be resent
+            exp = self.rx_expected[key]
+            if not self.cfg.reliable:
+                self.rx_expected[key] = seq + 1
+            elif seq < exp:
+                self.stats.dup_dropped += 1
+                return
+            elif seq > exp:
+                self.stats.stale_dropped += 1
+                return
+            else:
+                self.rx_expected[key] = exp + 1
+            self.stats.frames_delivered += 1
+            self.rx_queues[key].put((coll, tag, payload))
+        if self.cfg.reliable:
+            conn.wq.put(HDR.pack(ACK, lane, 0, seq + 1, 0, 0))
+
+    def _on_ack(self, peer: int, lane: int, upto: int):
+        st = self.lane(peer, lane)
+        with st.lock:
+            _drop_below(st.retained, upto)
+
+    def _conn_failed(self, conn: Conn, reason: str):
+        if self.closing:
+            conn.kill()
+            return
+        if not self.cfg.reliable:
+            conn.kill()
+            return
+        self.repair.on_dead(conn, reason)
+
+    # ---------------------------------------------------------------- OOB
+    def oob_send(self, peer: int, msg: dict):
+        data = json.dumps(msg).encode() + b"\n"
+        with self.oob_locks[peer]:
+            self.oob[peer].sendall(data)
+
+    def _oob_reader(self, peer: int, s: socket.socket):
+        f = s.makefile("rb")
+        for line in f:
+            msg = json.loads(line)
+            t = msg["t"]
+            if t == "resync":
+                self.repair.on_resync(peer, msg)
+            elif t in ("agree", "bye"):
+                with self.cv:
+                    self.agree_box[msg["coll"]][peer] = msg.get("dead", [])
+                    self.cv.notify_all()
+
+    def dead_edges(self) -> list:
+        return sorted({(min(self.rank, p), max(self.rank, p), nic) for (p, nic), c in self.conns.items()
+                       if c.dead.is_set()})
+
+    def allgather_oob(self, coll: int, payload: list, kind: str = "agree") -> dict[int, list]:
+        """Exchange a small list with every rank over the management link (the bootstrap allgather)."""
+        for p in self.oob:
+            self.oob_send(p, {"t": kind, "coll": coll, "dead": payload})
+        deadline = time.monotonic() + self.cfg.op_timeout
+        with self.cv:
+            while len(self.agree_box[coll]) < self.world - 1:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CollectiveTimeout(f"rank {self.rank}: OOB allgather {coll} incomplete")
+                self.cv.wait(timeout=min(left, 0.2))
+            got = self.agree_box.pop(coll)
+        got[self.rank] = payload
+        return got
+
+    # ---------------------------------------------------------------- teardown
+    def unacked(self) -> int:
+        return sum(len(st.retained) for st in list(self.lanes.values()))
+
+    def close(self, drain_timeout: float = 20.0):
+        """Wait until every frame is acknowledged, meet every rank (OOB barrier), then close."""
+        if self.cfg.reliable:
+            deadline = time.monotonic() + drain_timeout
+            while self.unacked() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        self.closing = True  # from here a peer closing its sockets is not a failure
+        try:
+            self.allgather_oob(-1, [], kind="bye")
+        except (CollectiveTimeout, OSError):
+            pass
+        self.closing = True
+        for c in self.conns.values():
+            c.kill()
+        for s in self.oob.values():
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+
+def _drop_below(retained: OrderedDict, upto: int):
+    while retained:
+        seq = next(iter(retained))
+        if seq >= upto:
+            break
+        retained.popitem(last=False)
+
+
+def _recv_exact(s: socket.socket, n: int) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        b = s.recv(n - len(out))
+        if not b:
+            raise ConnectionError("peer closed during handshake")
+        out += b
+    return bytes(out)
+
+
+def _connect_bound(src: str, dst: tuple[str, int], deadline: float) -> socket.socket:
+    """Connect to ``dst`` from the local address ``src`` (the NIC this channel belongs to)."""
+    last = None
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((src, 0))
+        s.settimeout(2.0)
+        try:
+            s.connect(dst)
+            s.settimeout(None)
+            return s
+        except OSError as e:
+            last = e
+            s.close()
+            time.sleep(0.05)
+    raise TimeoutError(f"could not connect {src} -> {dst[0]}:{dst[1]}: {last}")

@@ -1,0 +1,82 @@
+"""The testbed leaves nothing behind; bad input gets one clear error."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import subprocess
+
+import pytest
+
+from support.r2ccl.balance import agree, shares
+from support.r2ccl.collectives import Communicator
+from support.r2ccl.testbed import Fault, Testbed, run_job
+from support.r2ccl.transport import TransportConfig
+
+
+def _netns_names():
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    return r.stdout.split() if r.returncode == 0 else []
+
+
+def test_namespaces_links_and_processes_are_gone_afterwards():
+    with Testbed(2, 2, rate_mbit=100) as tb:
+        prefix = tb.prefix
+        if tb.mode == "netns":
+            assert any(n.startswith(prefix) for n in _netns_names())
+        r = run_job(tb, [{"kind": "allreduce", "n": 1000}], "balance", timeout=20)
+        assert r.exact
+    assert not [n for n in _netns_names() if n.startswith(prefix)]
+    assert not mp.active_children()
+
+
+def test_cleanup_also_on_error():
+    with pytest.raises(RuntimeError, match="boom"), Testbed(2, 2) as tb:
+        prefix = tb.prefix
+        raise RuntimeError("boom")
+    assert not [n for n in _netns_names() if n.startswith(prefix)]
+
+
+def test_rank_processes_are_reaped_when_a_job_times_out():
+    with Testbed(2, 1, rate_mbit=10) as tb:
+        kind = "link_down" if tb.mode == "netns" else "transport"
+        cfg = TransportConfig(reliable=False, op_timeout=30.0)
+        with pytest.raises(TimeoutError):
+            run_job(tb, [{"kind": "allreduce", "n": 100_000}] * 2, "none", [Fault(kind, 0, 0, 1, 0.1)],
+                    cfg=cfg, timeout=3)
+    assert not mp.active_children()
+
+
+@pytest.mark.parametrize("bad,match", [
+    (lambda: Testbed(1, 2), "hosts >= 2"),
+    (lambda: Testbed(2, 2, rate_mbit=0), "rate_mbit"),
+    (lambda: Testbed(2, 2, mode="cloud"), "mode"),
+    (lambda: Fault("meteor", 0, 0, 0), "fault kind"),
+    (lambda: Fault("link_down", 0, 0, 0, frac=2.0), "frac"),
+    (lambda: TransportConfig(t_det=0.1, hb_interval=0.1), "t_det"),
+    (lambda: shares([1, 1], {0, 1}), "no surviving NIC"),
+])
+def test_bad_input_is_named(bad, match):
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        bad()
+
+
+def test_bad_policy_and_buffer():
+    class T:
+        rank, world, k = 0, 2, 2
+        cfg = TransportConfig()
+
+    with pytest.raises(ValueError, match="policy"):
+        Communicator(T(), "magic")
+    with pytest.raises(ValueError, match="1-D"):
+        Communicator(T(), "balance")._check([[1, 2]])
+
+
+def test_fault_outside_the_job_is_rejected():
+    with Testbed(2, 2, mode="loopback") as tb, pytest.raises(ValueError, match="fault at op 5"):
+        run_job(tb, [{"kind": "allreduce", "n": 10}], "balance", [Fault("transport", 0, 0, 5)])
+
+
+def test_agreement_localizes_the_degraded_host():
+    v = agree(4, 3, {0: [[0, 2, 1]], 1: [[1, 2, 1]], 2: [[0, 2, 1], [1, 2, 1], [2, 3, 1]], 3: []})
+    assert v.failed_rails == {1} and v.degraded == {1: 2} and v.healthy_rails == [0, 2]
+    assert agree(2, 2, {0: [[0, 1, 0]], 1: []}).degraded == {}  # two hosts: ambiguous

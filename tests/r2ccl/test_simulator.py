@@ -1,0 +1,59 @@
+"""The simulator against closed-form alpha-beta costs."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.r2ccl import simulator as sim
+from support.r2ccl.balance import resilient_split
+
+
+def t0(size, n, k, bw):
+    return 2 * (n - 1) / n * size / (k * bw)
+
+
+@pytest.mark.parametrize("k", [3, 4, 8])
+def test_bandwidth_terms_match_closed_forms(k):
+    cl = sim.Cluster(servers=1024, nics=k, bw=50e9, alpha=0.0, chunk=1)
+    s = 8e9
+    base = t0(s, 1024, k, 50e9)
+    assert sim.collective_time(s, cl, "healthy") == pytest.approx(base, rel=1e-6)
+    assert sim.collective_time(s, cl, "hot_repair") == pytest.approx(2 * base, rel=1e-6)
+    assert sim.collective_time(s, cl, "balance") == pytest.approx(k / (k - 1) * base, rel=1e-6)
+    assert sim.collective_time(s, cl, "resilient") == pytest.approx(2 * k / (2 * k - 1) * base, rel=0.01)
+
+
+@pytest.mark.parametrize("k", [3, 4, 8])
+def test_split_ratio_tends_to_2k_minus_3_over_2k_minus_1(k):
+    f, _ = resilient_split(4096, k, grid=4001)
+    assert f == pytest.approx((2 * k - 3) / (2 * k - 1), abs=2e-3)
+
+
+def test_two_failures_balance_and_alpha_term():
+    cl = sim.Cluster(servers=8, nics=8, bw=1e9, alpha=1e-5, chunk=1)
+    s = 1e9
+    assert sim.collective_time(s, cl, "balance", failed=2) == pytest.approx(
+        14 * 1e-5 + 2 * 7 / 8 * s / (6 * 1e9) + 1 / 1e9, rel=1e-9)
+    assert sim.collective_time(0, cl, "healthy") == pytest.approx(14 * 1e-5)
+
+
+def test_calibration_recovers_alpha_and_bandwidth():
+    truth = sim.Cluster(servers=3, nics=3, bw=2.5e6, alpha=4e-3, chunk=32768)
+    samples = [(s, "healthy", sim.collective_time(s, truth, "healthy") - min(truth.chunk, s / 9) / truth.bw)
+               for s in (2e5, 1e6, 4e6)]
+    cl = sim.calibrate(samples, 3, 3, 32768)
+    assert cl.bw == pytest.approx(2.5e6, rel=1e-6) and cl.alpha == pytest.approx(4e-3, rel=1e-6)
+
+
+def test_failure_during_a_collective_costs_detection_and_hot_repair_rate():
+    cl = sim.Cluster(servers=2, nics=2, bw=1e9, alpha=0.0, chunk=1)
+    t = sim.failure_collective_time(1e9, cl, 0.5, t_det=0.5, window_bytes=0)
+    h = sim.collective_time(1e9, cl, "healthy")
+    assert t == pytest.approx(0.5 * h + 0.5 + 0.5 * 2 * h, rel=1e-6)
+
+
+def test_training_calibration_reproduces_its_target():
+    job = sim.calibrate_compute(sim.DP_2P7B, sim.PAPER, "balance", 1.3)
+    assert sim.training_overhead(job, sim.PAPER, "balance") == pytest.approx(1.3, rel=1e-9)
+    with pytest.raises(ValueError):
+        sim.nic_load("balance", 4, 4, failed=4)
