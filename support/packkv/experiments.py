@@ -1,0 +1,521 @@
+"""What the PackKV notebook calls: load the model and texts, capture real KV caches, sweep compression settings,
+find turning points, measure sizes, check the fused operators, run the growing cache, time mat-vecs.
+
+Every number comes from running :mod:`support.lm` on real text; nothing is fitted or hard-coded.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+
+from support.lm.model import Llama, blas_threads, smollm2
+from support.lm.text import get_text
+from support.lm.tokenizer import smollm2_tokenizer
+from support.packkv import accuracy, bitpack, fused, kivi
+from support.packkv.blocks import compress_layer
+from support.packkv.quantize import head_major, token_major
+from support.progress import progress
+from support.xp import gpu_available
+
+METHODS = ("packkv", "kivi", "channel-rel")
+
+
+@dataclass
+class Setup:
+    model: Llama
+    calib: list  # accuracy.Window on the calibration text
+    heldback: list  # accuracy.Window on the held-back text
+    recent: int = 128
+    block: int = 64
+    pack: int = 16
+    info: dict = field(default_factory=dict)
+    threads: int | None = 1
+
+
+def _threads(fn):
+    """Run ``fn(st, ...)`` with BLAS limited to ``st.threads`` threads."""
+
+    @functools.wraps(fn)
+    def run(st, *a, **kw):
+        with blas_threads(st.threads):
+            return fn(st, *a, **kw)
+
+    return run
+
+
+def setup(context: int, n_eval: int, calib_windows: int, heldback_windows: int, calib_text: str = "macbeth",
+          heldback_text: str = "python-license", recent: int = 128, block: int = 64, pack: int = 16,
+          xp: ModuleType = np, threads: int | None = 1) -> Setup:
+    """SmolLM2-135M on ``xp`` and evaluation windows (``context`` tokens prefilled exactly, then ``n_eval``
+    evaluated tokens) cut from ``calib_text`` and, disjoint in domain, ``heldback_text``."""
+    if context < recent + block:
+        raise ValueError(f"context={context} leaves no compressed block (need >= recent + block = {recent + block})")
+    if n_eval < 2:
+        raise ValueError(f"n_eval must be at least 2, got {n_eval}")
+    with blas_threads(threads):
+        return _setup(context, n_eval, calib_windows, heldback_windows, calib_text, heldback_text, recent, block,
+                      pack, xp, threads)
+
+
+def _setup(context, n_eval, calib_windows, heldback_windows, calib_text, heldback_text, recent, block, pack, xp,
+           threads) -> Setup:
+    t0 = time.perf_counter()
+    model = smollm2(xp)
+    tok = smollm2_tokenizer()
+    load_s = time.perf_counter() - t0
+    from support.lm.text import windows
+
+    L = context + n_eval
+    calib = [accuracy.prepare_window(model, w[:context], w[context:], recent, block)
+             for w in progress(windows(tok.encode(get_text(calib_text)), L, calib_windows), desc="calibration")]
+    held = [accuracy.prepare_window(model, w[:context], w[context:], recent, block)
+            for w in progress(windows(tok.encode(get_text(heldback_text)), L, heldback_windows), desc="held-back")]
+    info = {"load_s": round(load_s, 2), "prefill_s": round(time.perf_counter() - t0 - load_s, 2),
+            "calib_text": calib_text, "heldback_text": heldback_text, "context": context, "n_eval": n_eval,
+            "n_compressed": calib[0].n_compressed, "calib_windows": calib_windows,
+            "heldback_windows": heldback_windows, "ppl_calib": float(np.exp(np.mean([w.nll for w in calib]))),
+            "ppl_heldback": float(np.exp(np.mean([w.nll for w in held]))) if held else None}
+    return Setup(model, calib, held, recent, block, pack, info, threads)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One compression setting of one tensor: PackKV (per-token, ``rel``), KIVI (``bits``, ``group``) or the
+    repository's channel quantizer (``rel``, ``group``). The other tensor stays exact."""
+
+    method: str
+    tensor: str  # "K" or "V"
+    rel: float | None = None
+    bits: int | None = None
+    group: int | None = None
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {self.method!r}")
+        if self.tensor not in ("K", "V"):
+            raise ValueError(f"tensor must be 'K' or 'V'; got {self.tensor!r}")
+        if self.method == "kivi" and (self.bits is None or self.group is None):
+            raise ValueError("a KIVI setting needs bits and group")
+        if self.method in ("packkv", "channel-rel") and self.rel is None:
+            raise ValueError(f"a {self.method} setting needs rel")
+
+    @property
+    def label(self) -> str:
+        if self.method == "kivi":
+            return f"KIVI {self.bits}-bit G{self.group}"
+        if self.method == "channel-rel":
+            return f"channel rel {self.rel:g} G{self.group}"
+        return f"PackKV rel {self.rel:g}"
+
+    def _quant(self, x: np.ndarray) -> np.ndarray:
+        """Fake-quantize a token-major ``(n, C)`` slab."""
+        if self.method == "packkv":
+            from support.packkv.quantize import fake_quantize_tokens
+
+            return fake_quantize_tokens(x, self.rel)
+        if self.method == "channel-rel":
+            return kivi.quantize_channel_rel(x, self.rel, self.group).dequantize()
+        if self.tensor == "K":
+            return kivi.quantize_kivi_k(x, self.bits, self.group).dequantize()
+        return kivi.quantize_kivi_v(x, self.bits, self.group).dequantize()
+
+    def transform(self, layer: int, k: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(K, V)`` ``(H, T, D)`` as stored with the first ``n`` tokens compressed by this setting."""
+        from support.xp import to_numpy
+
+        k, v = to_numpy(k), to_numpy(v)
+        if n == 0:
+            return k, v
+        x = k if self.tensor == "K" else v
+        y = np.array(x, np.float32)
+        y[:, :n] = head_major(self._quant(token_major(x[:, :n])), x.shape[0])
+        return (y, v) if self.tensor == "K" else (k, y)
+
+    def sizes(self, windows, block: int = 64, pack: int = 16) -> dict[str, float]:
+        """Compression ratios (fp16 bytes / stored bytes) over the compressed context tokens of every layer."""
+        fp16 = packed = quant_only = median = 0
+        for win in windows:
+            n = win.n_compressed
+            for k, v in zip(win.k, win.v):
+                x = (k if self.tensor == "K" else v)[:, :n]
+                fp16 += 2 * x.size
+                if self.method == "packkv":
+                    w = "k" if self.tensor == "K" else "v"
+                    pl = compress_layer(k[:, :n], v[:, :n], self.rel, self.rel, block, pack)
+                    pm = compress_layer(k[:, :n], v[:, :n], self.rel, self.rel, block, pack, reorder="median")
+                    packed += pl.nbytes_k if w == "k" else pl.nbytes_v
+                    median += pm.nbytes_k if w == "k" else pm.nbytes_v
+                    quant_only += pl.quant_only_nbytes(w)
+                    continue
+                xt = token_major(x)
+                if self.method == "channel-rel":
+                    q = kivi.quantize_channel_rel(xt, self.rel, self.group)
+                elif self.tensor == "K":
+                    q = kivi.quantize_kivi_k(xt, self.bits, self.group)
+                else:
+                    q = kivi.quantize_kivi_v(xt, self.bits, self.group)
+                packed += q.nbytes
+        out = {"cr": fp16 / packed}
+        if self.method == "packkv":
+            out.update(cr_quant_only=fp16 / quant_only, cr_median=fp16 / median)
+        return out
+
+
+def default_settings(scale_grid: str = "default") -> list[Setting]:
+    """The sweep grids: K and V rel for PackKV, nominal 2/3/4-bit KIVI with groups 32 and 64 for K."""
+    if scale_grid == "smoke":
+        k_rels, v_rels, groups, chan = (0.03, 0.06, 0.1, 0.2), (0.1, 0.2, 0.3, 0.5), (64,), ()
+    else:
+        k_rels, v_rels, groups, chan = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2), \
+            (0.1, 0.2, 0.3, 0.4, 0.5, 0.68), (32, 64), (0.1, 0.2, 0.333)
+    s = [Setting("packkv", "K", rel=r) for r in k_rels]
+    s += [Setting("kivi", "K", bits=b, group=g) for b in (4, 3, 2) for g in groups]
+    s += [Setting("channel-rel", "K", rel=r, group=64) for r in chan]
+    s += [Setting("packkv", "V", rel=r) for r in v_rels]
+    return s
+
+
+@_threads
+def sweep(st: Setup, settings: list[Setting], forward: bool = True) -> pd.DataFrame:
+    """One row per setting: KL, top-1, perplexity change (if ``forward``), attention error, compression ratios."""
+    rows = []
+    for s in progress(settings, desc="settings"):
+        row = {"method": s.method, "tensor": s.tensor, "setting": s.label, "rel": s.rel, "bits": s.bits,
+               "group": s.group}
+        row["attn_err"] = accuracy.attention_error(st.calib, s.transform)
+        if forward:
+            row.update(accuracy.evaluate(st.model, st.calib, s.transform))
+        row.update(s.sizes(st.calib[:1], st.block, st.pack))  # sizes: the first window's compressed context
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def turning_points(df: pd.DataFrame, threshold: float = accuracy.KL_THRESHOLD) -> pd.DataFrame:
+    """Per (method, tensor): the highest-CR setting whose mean KL is within ``threshold``."""
+    rows = []
+    for (m, t), g in df.groupby(["method", "tensor"], sort=False):
+        g = g.reset_index(drop=True)
+        i = accuracy.turning_point(g["kl"].tolist(), threshold, g["cr"].tolist())
+        if i is None:
+            rows.append({"method": m, "tensor": t, "setting": None, "kl": np.nan, "cr": np.nan})
+            continue
+        r = g.iloc[i]
+        rows.append({k: r[k] for k in ("method", "tensor", "setting", "rel", "bits", "group", "kl", "top1", "dppl",
+                                      "attn_err", "cr") if k in r} |
+                    ({"cr_quant_only": r["cr_quant_only"], "cr_median": r["cr_median"]} if m == "packkv" else {}))
+    return pd.DataFrame(rows)
+
+
+def setting_of(row) -> Setting:
+    g = None if pd.isna(row.get("group")) else int(row["group"])
+    b = None if pd.isna(row.get("bits")) else int(row["bits"])
+    r = None if pd.isna(row.get("rel")) else float(row["rel"])
+    return Setting(row["method"], row["tensor"], rel=r, bits=b, group=g)
+
+
+@_threads
+def heldback_check(st: Setup, tps: pd.DataFrame) -> pd.DataFrame:
+    """Perplexity change and KL on the held-back windows at every turning point (pre-registered limit +5 %)."""
+    rows = []
+    for _, r in tps.iterrows():
+        if not isinstance(r["setting"], str):
+            continue
+        s = setting_of(r)
+        m = accuracy.evaluate(st.model, st.heldback, s.transform)
+        rows.append({"method": s.method, "tensor": s.tensor, "setting": s.label, **m})
+    return pd.DataFrame(rows)
+
+
+def v_gain(df: pd.DataFrame) -> pd.DataFrame:
+    """V: packing gain over quantization alone, per rel (``cr / cr_quant_only - 1``, also with MEDIAN)."""
+    v = df[(df.method == "packkv") & (df.tensor == "V")].copy()
+    v["gain"] = v["cr"] / v["cr_quant_only"] - 1
+    v["gain_median"] = v["cr_median"] / v["cr_quant_only"] - 1
+    return v[["rel", "kl", "cr_quant_only", "cr", "cr_median", "gain", "gain_median"]].reset_index(drop=True)
+
+
+def gain_grows(v: pd.DataFrame) -> tuple[bool, float]:
+    """Does the packing gain grow with the error bound? (Spearman rank correlation of gain vs rel > 0.5)."""
+    if len(v) < 3:
+        return False, float("nan")
+    rho = float(pd.Series(v["gain"].to_numpy()).corr(pd.Series(v["rel"].to_numpy()), method="spearman"))
+    return bool(rho > 0.5), rho
+
+
+def layer_kv(st: Setup, windows=None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(q, K, V) per layer of the first calibration window: last evaluated query, the compressed context K and V."""
+    win = (windows or st.calib)[0]
+    n = win.n_compressed
+    return [(q, k[:, :n], v[:, :n]) for (q, _, _), k, v in zip(win.captured, win.k, win.v)]
+
+
+def pack_reorder_table(captured, rel_k: float = 0.1, rel_v: float = 0.2, packs=(8, 16, 32),
+                       reorders=("none", "median", "greedy"), layers=None, block: int = 64) -> pd.DataFrame:
+    """Compression ratio of K and V (packed + scale/zero) for each pack size and reordering method."""
+    layers = range(len(captured)) if layers is None else layers
+    rows = []
+    for pack in packs:
+        for ro in reorders:
+            fp, bk, bv = 0, 0, 0
+            for li in layers:
+                _, k, v = captured[li]
+                pl = compress_layer(k, v, rel_k, rel_v, block, pack, ro)
+                fp += 2 * k.size
+                bk += pl.nbytes_k
+                bv += pl.nbytes_v
+            rows.append({"pack": pack, "reorder": ro, "cr_k": fp / bk, "cr_v": fp / bv})
+    return pd.DataFrame(rows)
+
+
+def block_view(captured, layer: int, block_index: int = 0, rel_k: float = 0.1, rel_v: float = 0.2,
+               block: int = 64) -> dict:
+    """One block's V codes before and after MEDIAN reordering, and the width histograms of K and V."""
+    _, k, v = captured[layer]
+    plain = compress_layer(k, v, rel_k, rel_v, block)
+    med = compress_layer(k, v, rel_k, rel_v, block, reorder="median")
+    sl = slice(block_index * block, (block_index + 1) * block)
+    return {"v_codes": plain.vq.codes[sl], "v_codes_median": med.vq.codes[sl],
+            "k_widths": plain.k.width_histogram(), "v_widths": plain.v.width_histogram(),
+            "v_widths_median": med.v.width_histogram(), "k_raw_bits": plain.k.raw_bits,
+            "v_raw_bits": plain.v.raw_bits}
+
+
+def integrity(captured, rel_k: float, rel_v: float, block: int = 64, pack: int = 16,
+              rng: np.random.Generator | None = None) -> dict:
+    """Exactness checks on every captured layer: lossless packing, the error bound, fused == decompress+matmul,
+    byte-identical re-encoding (determinism)."""
+    rng = rng or np.random.default_rng(0)
+    lossless, bound_ok, worst, qk_err, wv_err = True, True, 0.0, 0.0, 0.0
+    h = hashlib.sha256()
+    for q, k, v in captured:
+        n = k.shape[1]
+        for ro in ("none", "median"):
+            pl = compress_layer(k, v, rel_k, rel_v, block, pack, ro)
+            for p, tq in ((pl.k, pl.kq), (pl.v, pl.vq)):
+                lossless &= bool(np.array_equal(bitpack.decode(bitpack.PackedTiles.from_bytes(p.to_bytes())),
+                                                tq.codes))
+            kh, vh = pl.dequantize()
+            for x, xh, tq in ((k, kh, pl.kq), (v, vh, pl.vq)):
+                inv = np.argsort(pl.order)
+                bound = tq.error_bound()[inv]
+                err = np.abs(token_major(x) - token_major(xh))
+                tol = bound * (1 + 1e-6) + 1e-6 * np.abs(token_major(x))
+                bound_ok &= bool(np.all(err <= tol))
+                worst = max(worst, float(np.max(err / np.maximum(bound, 1e-30))))
+            qv = q[:, -1].astype(np.float64)
+            w = rng.random((q.shape[0], n))
+            a, b = fused.qk_packed(qv, pl), fused.qk_dense(qv, pl)
+            qk_err = max(qk_err, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+            a, b = fused.wv_packed(w, pl), fused.wv_dense(w, pl)
+            wv_err = max(wv_err, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+            if ro == "none":
+                h.update(pl.k.to_bytes()), h.update(pl.v.to_bytes())
+    return {"lossless": lossless, "error_bound": bound_ok, "worst_err_over_bound": worst, "fused_qk_rel_err": qk_err,
+            "fused_wv_rel_err": wv_err, "sha256": h.hexdigest()}
+
+
+def cpu_matvec(captured, rel_k: float = 0.1, rel_v: float = 0.2, layer: int = 0, repeat: int = 8,
+               reps: int = 5, block: int = 64) -> dict:
+    """CPU timing of the NumPy fused operators vs NumPy matmul on the decompressed float32 cache (not a claim:
+    the NumPy fused path is a reference, the speed claim is about GPU kernels)."""
+    q, k, v = captured[layer]
+    kk = np.tile(k, (1, repeat, 1))
+    vv = np.tile(v, (1, repeat, 1))
+    pl = compress_layer(kk, vv, rel_k, rel_v, block)
+    K, V = pl.dequantize(original_order=False)
+    g = q.shape[0] // k.shape[0]
+    qv = q[:, -1].astype(np.float32)
+    w = np.full((q.shape[0], kk.shape[1]), 1.0 / kk.shape[1], np.float32)
+
+    def t(fn):
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return float(np.median(ts))
+
+    qg = qv.reshape(k.shape[0], g, -1)
+    wg = w.reshape(k.shape[0], g, -1)
+    res = {"tokens": int(kk.shape[1]),
+           "t_dense_qk_s": t(lambda: qg @ K.transpose(0, 2, 1)), "t_fused_qk_s": t(lambda: fused.qk_packed(qv, pl)),
+           "t_dense_wv_s": t(lambda: wg @ V), "t_fused_wv_s": t(lambda: fused.wv_packed(w, pl))}
+    res["ratio_qk"] = res["t_dense_qk_s"] / res["t_fused_qk_s"]
+    res["ratio_wv"] = res["t_dense_wv_s"] / res["t_fused_wv_s"]
+    return res
+
+
+@_threads
+def growing_cache(st: Setup, prompt_len: int, n_new: int, rel_k: float, rel_v: float) -> dict:
+    """Greedy decoding with the dense cache and with :class:`PackKVCache` (fused attention on packed blocks):
+    bytes held after every step and agreement of the generated tokens."""
+    from support.packkv.blocks import PackKVCache
+
+    m = st.model
+    prompt = st.calib[0].ctx[:prompt_len]
+    dense = m.generate(prompt, n_new)
+    cache = PackKVCache(m.config.n_layers, rel_k, rel_v, st.recent, st.block, st.pack)
+    rows, toks = [], []
+    lg = m.forward(prompt, cache=cache, logits="last")
+    for step in range(n_new + 1):
+        b = cache.nbytes()
+        rows.append({"tokens": cache.length(0), "fp16_bytes": b["fp16_equivalent"],
+                     "packkv_bytes": b["packed_k"] + b["packed_v"] + b["fp_window"],
+                     "packed_bytes": b["packed_k"] + b["packed_v"], "window_bytes": b["fp_window"],
+                     "window_tokens": cache.buffer_length(0)})
+        if step == n_new:
+            break
+        t = int(np.argmax(np.asarray(lg[-1])))
+        toks.append(t)
+        lg = m.forward([t], cache=cache, logits="last")
+    toks = np.asarray(toks)
+    return {"bytes": pd.DataFrame(rows), "dense_tokens": dense, "packkv_tokens": toks,
+            "agreement": float(np.mean(dense == toks)),
+            "window_in_range": bool(all(st.recent <= r["window_tokens"] < st.recent + st.block for r in rows))}
+
+
+def llama_like(captured, n_kv: int = 8, head_dim: int = 128, tensor: int = 1) -> np.ndarray:
+    """Real SmolLM2 K (``tensor=1``) or V (2) rearranged into ``n_kv`` heads of ``head_dim`` channels: the 64-channel
+    heads of consecutive layers are concatenated in pairs (Llama-3.1-8B geometry for the throughput runs)."""
+    heads = [x[tensor][h] for x in captured for h in range(x[tensor].shape[0])]
+    per = head_dim // heads[0].shape[1]
+    if len(heads) < n_kv * per:
+        raise ValueError(f"need {n_kv * per} captured heads, have {len(heads)}")
+    return np.stack([np.concatenate(heads[i * per:(i + 1) * per], axis=1) for i in range(n_kv)])
+
+
+def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64) -> dict:
+    """CuPy kernels vs the NumPy fused path on real layers: max error / max|ref| (acceptance: <= 1e-3)."""
+    import cupy as cp
+
+    from support.packkv import gpu
+
+    e_qk = e_wv = 0.0
+    for q, k, v in captured[:4]:
+        n = k.shape[1]
+        pl = compress_layer(k, v, rel_k, rel_v, block)
+        H, D = q.shape[0], q.shape[2]
+        Hkv = k.shape[0]
+        qv = q[:, -1].astype(np.float64)
+        w = np.random.default_rng(1).random((H, n))
+        ref_qk = fused.qk_packed(qv, pl)
+        ref_wv = fused.wv_packed(w, pl)
+        dk, dv = gpu.to_device([pl], "k"), gpu.to_device([pl], "v")
+        got_qk = cp.asnumpy(gpu.qk(dk, cp.asarray(qv.reshape(1, Hkv, H // Hkv, D)))).reshape(H, n)
+        got_wv = cp.asnumpy(gpu.wv(dv, cp.asarray(w.reshape(1, Hkv, H // Hkv, n)))).reshape(H, D)
+        e_qk = max(e_qk, float(np.abs(got_qk - ref_qk).max() / np.abs(ref_qk).max()))
+        e_wv = max(e_wv, float(np.abs(got_wv - ref_wv).max() / np.abs(ref_wv).max()))
+    return {"gpu_qk_rel_err": e_qk, "gpu_wv_rel_err": e_wv}
+
+
+def gpu_throughput(captured, contexts=(1024, 4096, 16384, 32768), batches=(1, 8), rel_k: float = 0.1,
+                   rel_v: float = 0.2, n_kv: int = 8, head_dim: int = 128, gq: int = 4, reps: int = 20,
+                   block: int = 64) -> pd.DataFrame:
+    """Fused PackKV kernels vs cuBLAS fp16 mat-vec (``cupy.matmul``) on the decompressed cache, same run, same card.
+
+    KV: real SmolLM2 K/V in Llama-3.1-8B geometry (:func:`llama_like`), compressed once, tiles repeated to reach
+    each context. Timings: median of ``reps`` CUDA-event timings after warm-up. Speedup = t_cuBLAS / t_PackKV.
+    """
+    import cupy as cp
+
+    from support.packkv import gpu
+
+    K, V = llama_like(captured, n_kv, head_dim, 1), llama_like(captured, n_kv, head_dim, 2)
+    n = K.shape[1]
+    pl = compress_layer(K, V, rel_k, rel_v, block)
+    name = gpu.device_name()
+    peak = gpu.peak_bandwidth(name)
+    rows = []
+    for B in batches:
+        for ctx in contexts:
+            rep = max(1, -(-ctx // n))
+            dk, dv = gpu.to_device([pl] * B, "k", rep), gpu.to_device([pl] * B, "v", rep)
+            T = dk.n_tokens
+            K16, V16 = gpu.dense_fp16([pl] * B, "k", rep), gpu.dense_fp16([pl] * B, "v", rep)
+            q = cp.random.standard_normal((B, n_kv, gq, head_dim), dtype=cp.float32)
+            w = cp.random.random((B, n_kv, gq, T), dtype=cp.float32)
+            w /= w.sum(axis=-1, keepdims=True)
+            q16 = q.reshape(B * n_kv, gq, head_dim).astype(cp.float16)
+            w16 = w.reshape(B * n_kv, gq, T).astype(cp.float16)
+            t_qk = gpu.time_ms(functools.partial(gpu.qk, dk, q), reps)
+            t_wv = gpu.time_ms(functools.partial(gpu.wv, dv, w), reps)
+            b_qk = gpu.time_ms(functools.partial(gpu.baseline_qk, K16, q16), reps)
+            b_wv = gpu.time_ms(functools.partial(gpu.baseline_wv, V16, w16), reps)
+            ref = cp.asnumpy(gpu.baseline_qk(K16, q16).astype(cp.float32))
+            got = cp.asnumpy(gpu.qk(dk, q)).reshape(ref.shape)
+            fp16_bytes = 2 * K16.size
+            rows.append({"device": name, "batch": B, "context": T, "t_packkv_k_ms": t_qk, "t_cublas_k_ms": b_qk,
+                         "t_packkv_v_ms": t_wv, "t_cublas_v_ms": b_wv, "speedup_k": b_qk / t_qk,
+                         "speedup_v": b_wv / t_wv, "packkv_k_GBps": dk.nbytes / t_qk / 1e6,
+                         "packkv_v_GBps": dv.nbytes / t_wv / 1e6, "cublas_k_GBps": fp16_bytes / b_qk / 1e6,
+                         "cublas_v_GBps": fp16_bytes / b_wv / 1e6, "peak_GBps": peak / 1e9 if peak else None,
+                         "cr_k": fp16_bytes / dk.nbytes, "cr_v": fp16_bytes / dv.nbytes,
+                         "max_err_vs_cublas": float(np.abs(got - ref).max() / np.abs(ref).max())})
+    return pd.DataFrame(rows)
+
+
+def summarize(df: pd.DataFrame, tps: pd.DataFrame, hb: pd.DataFrame) -> dict:
+    """Measured values for the claims, with notes saying where they come from."""
+    def tp(method, tensor):
+        r = tps[(tps.method == method) & (tps.tensor == tensor)]
+        return None if r.empty or not isinstance(r.iloc[0]["setting"], str) else r.iloc[0]
+
+    out: dict = {}
+    pk, kv = tp("packkv", "K"), tp("kivi", "K")
+    if pk is not None and kv is not None:
+        note = (f"{pk['setting']} CR {pk['cr']:.2f} (KL {pk['kl']:.4f}) vs "
+                f"{kv['setting']} CR {kv['cr']:.2f} (KL {kv['kl']:.4f})")
+        out["k_cr_gain_vs_kivi"] = (100 * (pk["cr"] / kv["cr"] - 1), note)
+    else:
+        out["k_cr_gain_vs_kivi"] = (float("nan"), "no K turning point within the threshold")
+    pv = tp("packkv", "V")
+    if pv is not None:
+        note = (f"{pv['setting']}: quant-only CR {pv['cr_quant_only']:.2f} -> packed {pv['cr']:.2f} "
+                f"(MEDIAN reorder {pv['cr_median']:.2f})")
+        out["v_cr_gain_vs_quant"] = (100 * (pv["cr"] / pv["cr_quant_only"] - 1), note)
+    else:
+        out["v_cr_gain_vs_quant"] = (float("nan"), "no V turning point within the threshold")
+    vg = v_gain(df)
+    grows, rho = gain_grows(vg)
+    gains = ", ".join(f"rel {r:g}: {100 * g:+.0f} %" for r, g in zip(vg.rel, vg.gain))
+    out["v_gain_grows_with_rel"] = (grows, f"gains {gains}; Spearman rho {rho:.2f}")
+    p = hb[hb.method == "packkv"] if len(hb) else hb
+    if len(p):
+        worst = p.loc[p["dppl"].idxmax()]
+        note = (f"worst PackKV turning point on held-back text: {worst['setting']} ({worst['tensor']}), "
+                f"PPL {worst['ppl_ref']:.2f} -> {worst['ppl']:.2f}")
+        out["heldback_dppl"] = (100 * float(p["dppl"].max()), note)
+    else:
+        out["heldback_dppl"] = (float("nan"), "no PackKV turning point")
+    return out
+
+
+__all__ = [
+    "Setting",
+    "Setup",
+    "block_view",
+    "cpu_matvec",
+    "default_settings",
+    "gain_grows",
+    "gpu_available",
+    "gpu_check",
+    "gpu_throughput",
+    "growing_cache",
+    "heldback_check",
+    "integrity",
+    "layer_kv",
+    "llama_like",
+    "pack_reorder_table",
+    "setup",
+    "summarize",
+    "sweep",
+    "turning_points",
+    "v_gain",
+]

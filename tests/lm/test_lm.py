@@ -1,0 +1,136 @@
+"""The shared LM core: a correct GGUF load gives a low perplexity on plain English, attention matches an
+independent loop implementation, incremental decoding equals a full pass."""
+
+import numpy as np
+import pytest
+
+from support.lm import gguf_loader, text
+from support.lm.model import Llama, apply_rope, attention, rope_tables
+from support.lm.perplexity import perplexity
+
+
+def llama_cpp_permute(w, n_head):
+    """llama.cpp convert script's permutation (HF rotate-half rows -> GGUF interleaved rows)."""
+    out, d_in = w.shape
+    return w.reshape(n_head, 2, out // n_head // 2, d_in).swapaxes(1, 2).reshape(out, d_in)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    """Small products: one BLAS thread avoids spin-waiting on a shared 2-core machine."""
+    from support.lm.model import blas_threads
+
+    with blas_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return gguf_loader.load_smollm2()
+
+
+@pytest.fixture(scope="module")
+def model(weights):
+    return Llama(weights)
+
+
+@pytest.fixture(scope="module")
+def license_ids():
+    from support.lm.tokenizer import smollm2_tokenizer
+
+    return smollm2_tokenizer().encode(text.python_license())
+
+
+def test_unpermute_inverts_llama_cpp_permutation():
+    w = np.random.default_rng(0).normal(size=(3 * 64, 10))
+    np.testing.assert_array_equal(gguf_loader.unpermute_qk(llama_cpp_permute(w, 3), 3), w)
+
+
+def test_config_is_smollm2_135m(weights):
+    c = weights.config
+    assert (c.n_layers, c.d_model, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size) == (30, 576, 9, 3, 64, 49152)
+
+
+def test_perplexity_near_12_on_plain_english_and_hundreds_without_unpermute(weights, model, license_ids):
+    ids = license_ids[:256]
+    assert perplexity(model, ids) < 20  # measured 12.8
+    import copy
+
+    bad = copy.copy(weights)
+    bad.layers = [copy.copy(lw) for lw in weights.layers]
+    for lw in bad.layers:  # put the GGUF row order back: the un-permutation skipped
+        lw.wq = llama_cpp_permute(lw.wq, 9)
+        lw.wk = llama_cpp_permute(lw.wk, 3)
+    assert perplexity(Llama(bad), ids) > 100
+
+
+def reference_attention(q, k, v, n_past):
+    H, n, D = q.shape
+    g = H // k.shape[0]
+    out = np.zeros_like(q, dtype=np.float64)
+    for h in range(H):
+        for i in range(n):
+            s = [float(q[h, i] @ k[h // g, j]) / np.sqrt(D) for j in range(n_past + i + 1)]
+            w = np.exp(np.array(s) - max(s))
+            w /= w.sum()
+            out[h, i] = sum(w[j] * v[h // g, j] for j in range(len(w)))
+    return out
+
+
+@pytest.mark.parametrize("n_past", [0, 5])
+def test_attention_matches_loop_reference(n_past):
+    rng = np.random.default_rng(1)
+    q = rng.normal(size=(6, 4, 8)).astype(np.float32)
+    k = rng.normal(size=(2, n_past + 4, 8)).astype(np.float32)
+    v = rng.normal(size=(2, n_past + 4, 8)).astype(np.float32)
+    np.testing.assert_allclose(attention(q, k, v, n_past), reference_attention(q, k, v, n_past), atol=1e-5)
+
+
+def test_rope_scores_depend_only_on_relative_position():
+    rng = np.random.default_rng(2)
+    q, k = rng.normal(size=(1, 1, 64)), rng.normal(size=(1, 1, 64))
+
+    def score(m, n):
+        cm, sm = rope_tables([m], 64, 1e5)
+        cn, sn = rope_tables([n], 64, 1e5)
+        return float((apply_rope(q, cm, sm) * apply_rope(k, cn, sn)).sum())
+
+    assert score(10, 3) == pytest.approx(score(107, 100), rel=1e-4)
+
+
+def test_incremental_decoding_equals_full_pass(model, license_ids):
+    ids = license_ids[:20]
+    full = model.forward(ids)
+    cache = model.new_cache()
+    a = model.forward(ids[:12], cache=cache)
+    steps = [model.forward([t], cache=cache) for t in ids[12:]]
+    np.testing.assert_allclose(np.concatenate([a, *steps]), full, atol=2e-3, rtol=1e-3)
+    assert cache.length(0) == 20 and cache.k[0].shape == (3, 20, 64)
+
+
+def test_tokenizer_round_trip():
+    from support.lm.tokenizer import smollm2_tokenizer
+
+    tok = smollm2_tokenizer()
+    s = "When shall we three meet again\nIn thunder, lightning, or in rain? 1603"
+    assert tok.decode(tok.encode(s)) == s
+
+
+def test_texts_are_real_and_windows_checked():
+    assert "Macbeth" in text.shakespeare("macbeth")[:200]
+    assert len(text.plays()) >= 37 and "hamlet" in text.plays()
+    with pytest.raises(text.TextUnavailable, match="unknown play"):
+        text.shakespeare("no-such-play")
+    with pytest.raises(ValueError, match="need"):
+        text.windows(np.arange(10), 8, 2)
+
+
+def test_bad_inputs_give_one_clear_error(model, tmp_path):
+    with pytest.raises(ValueError, match="token ids"):
+        model.forward([60000])
+    bad = tmp_path / "x.gguf"
+    bad.write_bytes(b"not a gguf file at all")
+    with pytest.raises(gguf_loader.ModelFileError):
+        gguf_loader.load_gguf(bad)
+    with pytest.raises(gguf_loader.ModelFileError, match="not found"):
+        gguf_loader.load_gguf(tmp_path / "missing.gguf")

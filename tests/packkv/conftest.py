@@ -1,0 +1,3 @@
+import os
+
+os.environ.setdefault("PAPER_REPRO_QUIET", "1")

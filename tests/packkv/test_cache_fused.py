@@ -1,0 +1,89 @@
+"""Blocks, reordering and the growing cache; fused operators equal decompress-then-matmul."""
+
+import numpy as np
+import pytest
+
+from support.lm.model import attention
+from support.packkv import fused
+from support.packkv.blocks import (
+    PackKVCache,
+    compress_layer,
+    greedy_order,
+    median_order,
+    n_compressed,
+    raw_bits_for,
+)
+
+
+def kv(rng, H=3, T=256, D=64):
+    k = rng.normal(size=(H, T, D)).astype(np.float32)
+    k[:, :, 3] += 6.0  # an outlier channel
+    return k, rng.normal(size=(H, T, D)).astype(np.float32)
+
+
+def test_window_rule_keeps_128_to_191_tokens():
+    for T in range(1000):
+        n = n_compressed(T)
+        assert n % 64 == 0 and (T - n < 192) and (T - n >= 128 or n == 0)
+
+
+def test_reorderings_are_permutations():
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 8, size=(64, 384))
+    for p in (median_order(c[:, 192:]), greedy_order(c[:, :192], c[:, 192:], 16)):
+        assert sorted(p.tolist()) == list(range(64))
+    med = np.median(c[:, 192:][median_order(c[:, 192:])], axis=1)
+    assert np.all(np.diff(med) <= 0)
+
+
+@pytest.mark.parametrize("reorder", ["none", "median", "greedy"])
+@pytest.mark.parametrize("per_head", [False, True])
+def test_fused_equals_decompress_then_matmul(reorder, per_head):
+    rng = np.random.default_rng(1)
+    k, v = kv(rng, T=128)
+    pl = compress_layer(k, v, 0.1, 0.2, reorder=reorder, per_head=per_head)
+    q = rng.normal(size=(9, 64))
+    w = rng.random((9, 128))
+    ref_qk, ref_wv = fused.qk_dense(q, pl), fused.wv_dense(w, pl)
+    assert np.max(np.abs(fused.qk_packed(q, pl) - ref_qk)) <= 1e-6 * np.max(np.abs(ref_qk))
+    assert np.max(np.abs(fused.wv_packed(w, pl) - ref_wv)) <= 1e-6 * np.max(np.abs(ref_wv))
+    kh, _ = pl.dequantize()  # original order: within the bound of the input
+    assert np.max(np.abs(kh - k)) <= 0.5 * 0.1 * np.ptp(k.transpose(1, 0, 2).reshape(128, -1), axis=1).max() * 1.01
+
+
+def test_growing_cache_is_schedule_invariant_and_windowed():
+    rng = np.random.default_rng(2)
+    k, v = kv(rng, T=1000)
+    cache = PackKVCache(1, 0.05, 0.2, reorder="median")
+    cache.append(0, k[:, :700], v[:, :700])
+    for t in range(700, 1000):
+        cache.append(0, k[:, t:t + 1], v[:, t:t + 1])
+        assert 128 <= cache.buffer_length(0) < 192
+    K, V, pos = cache.materialize(0)
+    n = n_compressed(1000)
+    once = compress_layer(k[:, :n], v[:, :n], 0.05, 0.2, reorder="median")
+    Kr, Vr = once.dequantize(original_order=False)
+    np.testing.assert_array_equal(K[:, :n], Kr)
+    np.testing.assert_array_equal(V[:, :n], Vr)
+    np.testing.assert_array_equal(np.sort(pos), np.arange(1000))
+    assert raw_bits_for(0.05) == 5
+
+
+def test_cache_attention_equals_reference_on_the_decoded_cache():
+    rng = np.random.default_rng(3)
+    k, v = kv(rng, T=300)
+    cache = PackKVCache(1, 0.1, 0.2)
+    cache.attend(0, rng.normal(size=(9, 299, 64)).astype(np.float32), k[:, :299], v[:, :299])
+    q = rng.normal(size=(9, 1, 64)).astype(np.float32)
+    got = cache.attend(0, q, k[:, 299:], v[:, 299:])
+    K, V, pos = cache.materialize(0)
+    order = np.argsort(pos)
+    ref = attention(q, K[:, order], V[:, order], n_past=299)
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_bad_configuration_is_refused():
+    with pytest.raises(ValueError, match="reorder"):
+        PackKVCache(1, 0.1, 0.1, reorder="random")
+    with pytest.raises(ValueError, match="blocks"):
+        compress_layer(np.zeros((3, 100, 64)), np.zeros((3, 100, 64)), 0.1, 0.1)

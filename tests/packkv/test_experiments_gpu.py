@@ -1,0 +1,86 @@
+"""Turning points, settings, claims; the CUDA kernels build with nvcc and (on a GPU) match the NumPy path."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support.packkv import accuracy
+from support.packkv.claims import CLAIMS
+from support.packkv.experiments import Setting
+
+
+def test_turning_point_is_the_coarsest_setting_within_the_threshold():
+    assert accuracy.turning_point([0.001, 0.01, 0.03, 0.015], 0.02, [3, 4, 5, 4.5]) == 3
+    assert accuracy.turning_point([0.05, 0.1], 0.02, [3, 4]) is None
+
+
+def test_settings_validate():
+    with pytest.raises(ValueError, match="bits"):
+        Setting("kivi", "K", rel=0.1)
+    with pytest.raises(ValueError, match="method"):
+        Setting("zip", "K", rel=0.1)
+    rng = np.random.default_rng(0)
+    k = rng.normal(size=(3, 256, 64)).astype(np.float32)
+    v = rng.normal(size=(3, 256, 64)).astype(np.float32)
+    kh, vh = Setting("kivi", "K", bits=2, group=32).transform(0, k, v, 128)
+    np.testing.assert_array_equal(kh[:, 128:], k[:, 128:])  # the recent tokens stay exact
+    assert np.all(vh == v) and not np.allclose(kh[:, :128], k[:, :128])
+
+
+def test_claims_declared_once_with_paper_values():
+    assert CLAIMS["k_cr_gain_vs_kivi"].paper_value == 153.2
+    assert CLAIMS["v_cr_gain_vs_quant"].paper_value == 179.6
+    assert {"k_throughput_gain", "v_throughput_gain"} <= set(CLAIMS)
+
+
+NVCC = shutil.which("nvcc") or ("/usr/local/bin/nvcc" if Path("/usr/local/bin/nvcc").exists() else None)
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc not installed")
+@pytest.mark.parametrize("head_dim", [64, 128])
+def test_kernels_compile_with_nvcc(head_dim, tmp_path):
+    from support.packkv.gpu import nvcc_compile
+
+    assert nvcc_compile(head_dim, "sm_90", tmp_path).stat().st_size > 0
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("reorder", ["none", "median"])
+def test_gpu_kernels_match_numpy(reorder):
+    import cupy as cp
+
+    from support.packkv import fused, gpu
+    from support.packkv.blocks import compress_layer
+
+    rng = np.random.default_rng(0)
+    k = rng.normal(size=(3, 256, 64)).astype(np.float32)
+    k[:, :, 7] += 5
+    v = rng.normal(size=(3, 256, 64)).astype(np.float32)
+    pl = compress_layer(k, v, 0.1, 0.2, reorder=reorder)
+    q = rng.normal(size=(9, 64))
+    w = rng.random((9, 256))
+    ref_qk, ref_wv = fused.qk_packed(q, pl), fused.wv_packed(w, pl)
+    got_qk = cp.asnumpy(gpu.qk(gpu.to_device([pl], "k"), cp.asarray(q.reshape(1, 3, 3, 64)))).reshape(9, 256)
+    got_wv = cp.asnumpy(gpu.wv(gpu.to_device([pl], "v"), cp.asarray(w.reshape(1, 3, 3, 256)))).reshape(9, 64)
+    assert np.abs(got_qk - ref_qk).max() <= 1e-3 * np.abs(ref_qk).max()
+    assert np.abs(got_wv - ref_wv).max() <= 1e-3 * np.abs(ref_wv).max()
+
+
+@pytest.mark.gpu
+def test_gpu_batch_and_repeat_layout():
+    import cupy as cp
+
+    from support.packkv import fused, gpu
+    from support.packkv.blocks import compress_layer
+
+    rng = np.random.default_rng(1)
+    pls = [compress_layer(rng.normal(size=(2, 128, 128)).astype(np.float32),
+                          rng.normal(size=(2, 128, 128)).astype(np.float32), 0.1, 0.2) for _ in range(2)]
+    q = rng.normal(size=(2, 2, 4, 128))
+    got = cp.asnumpy(gpu.qk(gpu.to_device(pls, "k", repeat=2), cp.asarray(q)))
+    for s, pl in enumerate(pls):
+        ref = fused.qk_packed(q[s].reshape(8, 128), pl).reshape(2, 4, 128)
+        np.testing.assert_allclose(got[s][..., :128], ref, atol=1e-3 * np.abs(ref).max())
+        np.testing.assert_allclose(got[s][..., 128:], ref, atol=1e-3 * np.abs(ref).max())

@@ -1,0 +1,101 @@
+"""Quantization is error-bounded, packing is lossless and byte-honest, the KIVI baseline counts the same bytes."""
+
+import numpy as np
+import pytest
+
+from support.packkv import bitpack, kivi
+from support.packkv.quantize import head_major, quantize_tokens, token_major
+
+
+def kv_like(rng, T=128, C=192):
+    """Heavy-tailed values with per-channel offsets (outlier channels, as in post-RoPE K)."""
+    return (rng.standard_t(3, size=(T, C)) + rng.normal(0, 4, size=C) * (rng.random(C) < 0.1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rel", [0.01, 0.05, 0.1, 0.333, 0.5, 1.0])
+@pytest.mark.parametrize("per_head", [False, True])
+def test_every_element_within_the_bound(rel, per_head):
+    x = kv_like(np.random.default_rng(0))
+    q = quantize_tokens(x, rel, per_head=per_head, n_heads=3)
+    err = np.abs(q.dequantize() - x)
+    assert np.all(err <= q.error_bound() * (1 + 1e-6) + 1e-6 * np.abs(x))
+    xv = x.reshape(x.shape[0], 3 if per_head else 1, -1)
+    rng_ = (xv.max(-1) - xv.min(-1)).reshape(q.scale.shape)
+    assert np.all(q.scale.astype(np.float64) <= rel * rng_ * (1 + 2 ** -10) + 1e-12)
+    assert q.codes.min() >= 0 and int(q.codes.max()) <= np.floor(1 / rel * (1 + 2 ** -10)) + 1
+
+
+def test_layout_helpers_invert():
+    x = np.random.default_rng(1).normal(size=(3, 10, 4))
+    np.testing.assert_array_equal(head_major(token_major(x), 3), x)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5, float("nan")])
+def test_bad_rel_is_refused(bad):
+    with pytest.raises(ValueError, match="rel"):
+        quantize_tokens(np.ones((4, 8), np.float32), bad)
+
+
+def brute_force_packed_payload_bytes(codes, n_heads, block, pack):
+    """Payload bytes counted pack by pack: pack * bit_length(max - min) bits."""
+    T, C = codes.shape
+    total = 0
+    for t0 in range(0, T, pack):
+        for c in range(C):
+            r = int(codes[t0:t0 + pack, c].max()) - int(codes[t0:t0 + pack, c].min())
+            total += pack * r.bit_length() // 8
+    return total
+
+
+@pytest.mark.parametrize("pack", [8, 16, 32])
+def test_packing_round_trips_exactly_and_counts_real_bytes(pack):
+    rng = np.random.default_rng(pack)
+    T, C = 128, 192
+    codes = rng.integers(0, 12, size=(T, C)).astype(np.uint8)
+    codes[:16, :5] = 7  # constant channel packs: width 0
+    codes[16:32, 5] = rng.integers(3, 5, 16)  # width 1
+    p = bitpack.encode(codes, 3, block=64, pack=pack)
+    np.testing.assert_array_equal(bitpack.decode(p), codes)
+    buf = p.to_bytes()
+    assert p.nbytes == len(buf)
+    np.testing.assert_array_equal(bitpack.decode(bitpack.PackedTiles.from_bytes(buf)), codes)
+    assert p.planes.nbytes == brute_force_packed_payload_bytes(codes, 3, 64, pack)
+    G = 64 // pack
+    meta = (T // 64) * 3 * ((G * 64 * p.raw_bits + 7) // 8 + (G * 64 * p.width_bits + 7) // 8)
+    assert p.mins.nbytes + p.widths.nbytes == meta
+    if pack <= 16:
+        assert p.width_histogram()[0] >= 5  # the constant 16-token channel packs cost no payload
+
+
+def test_fixed_fields_round_trip():
+    v = np.random.default_rng(3).integers(0, 32, 1001)
+    np.testing.assert_array_equal(bitpack.unpack_fields(bitpack.pack_fields(v, 5), 5, v.size), v)
+
+
+def test_malformed_inputs():
+    with pytest.raises(ValueError, match="blocks"):
+        bitpack.encode(np.zeros((100, 192), np.uint8), 3)
+    with pytest.raises(ValueError, match="pack size"):
+        bitpack.encode(np.zeros((64, 192), np.uint8), 3, pack=12)
+    p = bitpack.encode(np.ones((64, 192), np.uint8), 3)
+    with pytest.raises(ValueError, match="PackKV"):
+        bitpack.PackedTiles.from_bytes(b"XXXX" + p.to_bytes()[4:])
+    with pytest.raises(ValueError, match="length"):
+        bitpack.PackedTiles.from_bytes(p.to_bytes() + b"\0")
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4])
+def test_kivi_bound_bytes_and_nominal_ratio(bits):
+    x = kv_like(np.random.default_rng(bits), T=256)
+    for q in (kivi.quantize_kivi_k(x, bits, 32), kivi.quantize_kivi_v(x, bits, 64)):
+        s = q._expand(q.scale)
+        m = q._expand(q.offset)
+        mn = x.reshape(q.scale.shape[0], q.g_tok, q.scale.shape[1], q.g_ch).min(axis=(1, 3))
+        slack = np.abs(m - q._expand(mn.astype(np.float32)))  # float16 rounding of the stored minimum
+        assert np.all(np.abs(q.dequantize() - x) <= s / 2 * (1 + 1e-3) + slack + 1e-6 * np.abs(x))
+        assert q.nbytes == len(q.to_bytes())
+        back = kivi.GroupQuantized.from_bytes(q.to_bytes())
+        np.testing.assert_array_equal(back.codes, q.codes)
+    k = kivi.quantize_kivi_k(x, bits, 32)
+    cr = 2 * x.size / k.nbytes
+    assert cr == pytest.approx(16 / (bits + 32 / 32), rel=1e-3)  # KIVI-2 with G=32: 5.33
