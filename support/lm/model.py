@@ -99,6 +99,14 @@ class DenseKVCache:
     def length(self, layer: int = 0) -> int:
         return 0 if self.k[layer] is None else int(self.k[layer].shape[1])
 
+    def truncate(self, n: int) -> None:
+        """Forget every position from ``n`` on in all layers (backtracking); no-op where fewer are cached."""
+        n = max(int(n), 0)
+        for layer in range(len(self.k)):
+            if self.k[layer] is not None and self.k[layer].shape[1] > n:
+                self.k[layer] = self.k[layer][:, :n]
+                self.v[layer] = self.v[layer][:, :n]
+
     def append(self, layer: int, k, v) -> None:
         xp = self.xp
         self.k[layer] = k if self.k[layer] is None else xp.concatenate([self.k[layer], k], axis=1)

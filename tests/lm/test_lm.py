@@ -108,6 +108,36 @@ def test_incremental_decoding_equals_full_pass(model, license_ids):
     assert cache.length(0) == 20 and cache.k[0].shape == (3, 20, 64)
 
 
+def test_truncate_then_reforward_equals_fresh_cache(model, license_ids):
+    """Backtracking: cut the cache back, feed different tokens, get what a fresh cache gives."""
+    ids, alt = license_ids[:14], license_ids[20:24]
+    cache = model.new_cache()
+    model.forward(ids, cache=cache, logits="none")
+    cache.truncate(100)  # beyond the end: nothing changes
+    assert cache.length() == 14
+    cache.truncate(9)
+    assert cache.length(0) == cache.length(29) == 9 and cache.v[5].shape == (3, 9, 64)
+    got = model.forward(alt, cache=cache)
+    step = model.forward(alt[:1], cache=cache, logits="last")
+    fresh = model.new_cache()
+    ref = model.forward(np.concatenate([ids[:9], alt]), cache=fresh)
+    np.testing.assert_allclose(got, ref[9:], atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(step, model.forward(alt[:1], cache=fresh, logits="last"), atol=1e-4, rtol=1e-4)
+    cache.truncate(0)
+    assert cache.length() == 0
+    np.testing.assert_allclose(model.forward(ids[:3], cache=cache), ref[:3], atol=1e-4, rtol=1e-4)
+
+
+def test_chat_special_tokens_are_single_ids():
+    from support.lm.tokenizer import smollm2_tokenizer
+
+    tok = smollm2_tokenizer()
+    ids = tok.encode("<|im_start|>user\nhi<|im_end|>\n").tolist()
+    im_start, im_end = tok.hf.token_to_id("<|im_start|>"), tok.hf.token_to_id("<|im_end|>")
+    assert ids[0] == im_start and im_end in ids and len(ids) <= 6
+    assert tok.decode(tok.encode("plain text")) == "plain text"
+
+
 def test_tokenizer_round_trip():
     from support.lm.tokenizer import smollm2_tokenizer
 

@@ -128,13 +128,13 @@ class CallDecoder:
         self.L, self.LN = L, LN
         self.model, self.tok, self.policy = model, tokenizer, policy
         self.tools = tools
-        self.llt = L.LLTokenizer(tokenizer.to_str())
+        self.llt = L.LLTokenizer(tokenizer.hf.to_str())
         self.grammar = L.LLMatcher.grammar_from_json_schema(json.dumps(call_schema(tools)),
                                                             defaults={"whitespace_flexible": False})
         self.max_backtracks = max_backtracks
         self.temperature = temperature
         self.vocab = self.llt.vocab_size
-        self.n_logits = model.cfg.vocab
+        self.n_logits = model.config.vocab_size
 
     def _mask(self, m) -> np.ndarray:
         bm = self.LN.allocate_token_bitmask(1, self.vocab)
@@ -147,8 +147,8 @@ class CallDecoder:
         t_start = time.perf_counter()
         xp = self.model.xp
         m = self.L.LLMatcher(self.llt, self.grammar)
-        base = cache.n
-        logits = self.model.forward(prompt_ids[-1:], cache)
+        base = cache.length()
+        logits = self.model.forward(prompt_ids[-1:], cache=cache, logits="last")[0]
         mon = SmtMonitor(self.policy) if enforce else None
         if mon is not None:
             mon.reset(prefix)
@@ -164,7 +164,7 @@ class CallDecoder:
             pos = len(out)
             lg = step_logits.get(pos)
             if lg is None:
-                lg = self.model.forward([out[-1]], cache)
+                lg = self.model.forward([out[-1]], cache=cache, logits="last")[0]
             lg = np.asarray(lg.get() if hasattr(lg, "get") else lg, dtype=np.float64)[: self.vocab]
             allow = self._mask(m)
             for b in banned.get(pos, ()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass
 
 import jsonschema
@@ -15,14 +16,16 @@ from support.agentc.dsl import Event, builtin_policy, normalize_tools
 from support.agentc.taubench.data import tasks, tool_schemas
 from support.agentc.taubench.env import Env, parse_ret
 from support.agentc.token_track.decode import CallDecoder
-from support.agentc.token_track.model import Llama, load_tokenizer, single_thread_blas
 from support.agentc.traces import user_event
+from support.lm.model import blas_threads, smollm2
+from support.lm.tokenizer import smollm2_tokenizer
 from support.seeding import derive
 
 SYSTEM = ("You are a retail customer-service agent. Policy: first authenticate the user with "
           "find_user_id_by_email or find_user_id_by_name_zip; only then look up user or order details; "
           "before any change get an explicit yes from the user. Answer with exactly one tool call as JSON "
           '{"name": ..., "arguments": {...}}.\nTools:\n')
+MAX_CONTEXT = 1024  # tokens per episode (system prompt, turns, calls, tool results)
 FALLBACK = Event("transfer_to_human_agents", {"summary": "The request needs a human agent under the policy."})
 
 
@@ -43,28 +46,28 @@ def run_token_track(n_tasks: int, n_seeds: int, calls_per_episode: int, max_toke
     """Rows (one per generated call) for ``n_tasks`` retail test tasks x ``n_seeds`` seeds x {off, on}."""
     pol = builtin_policy("retail")
     tools = normalize_tools(tool_schemas("retail"))
-    tok = load_tokenizer()
-    model = Llama(xp=xp, max_len=1024)
+    tok = smollm2_tokenizer()
+    model = smollm2(xp)
     dec = CallDecoder(model, tok, pol, tools)
     system = SYSTEM + _tool_lines(tools)
-    sys_ids = tok.encode(f"<|im_start|>system\n{system}<|im_end|>\n").ids
+    sys_ids = tok.encode(f"<|im_start|>system\n{system}<|im_end|>\n").tolist()
     T = tasks("retail", "test")
     idx = derive(seed, "token-tasks").choice(len(T), n_tasks, replace=False)
     rows = []
-    with single_thread_blas():
+    with blas_threads(int(os.environ.get("AGENTC_BLAS_THREADS", "1"))):
         shared = model.new_cache()
-        model.forward(sys_ids, shared)  # the system prompt is prefilled once and reused
-        n_sys = shared.n
+        model.forward(sys_ids, cache=shared, logits="none")  # the system prompt is prefilled once and reused
+        n_sys = shared.length()
         jobs = [(int(i), s, e) for i in idx for s in range(n_seeds) for e in (False, True)]
         for ti, s, enforce in (progress(jobs, desc="token track") if progress else jobs):
             task = T[ti]
             env = Env("retail", task)
             prefix = [user_event(task["instruction"])]
             turn = f"<|im_start|>user\n{task['instruction']}<|im_end|>\n<|im_start|>assistant\n"
-            ids = tok.encode(turn).ids
+            ids = tok.encode(turn).tolist()
             cache = shared
             cache.truncate(n_sys)
-            model.forward(ids[:-1], cache) if len(ids) > 1 else None
+            model.forward(ids[:-1], cache=cache, logits="none") if len(ids) > 1 else None
             rng = derive(seed, "token", ti, s)
             for c in range(calls_per_episode):
                 g = dec.generate(ids, cache, prefix, rng, enforce, max_tokens=max_tokens)
@@ -91,9 +94,9 @@ def run_token_track(n_tasks: int, n_seeds: int, calls_per_episode: int, max_toke
                 # feed the call and its result back for the next step
                 nxt = (g.text if not g.fallback else json.dumps({"name": call.name, "arguments": call.args}))
                 follow = f"{nxt}<|im_end|>\n<|im_start|>user\nTool result: {str(ret)[:300]}<|im_end|>\n<|im_start|>assistant\n"
-                more = tok.encode(follow).ids
-                if cache.n + len(more) + max_tokens + 8 > cache.max_len:
+                more = tok.encode(follow).tolist()
+                if cache.length() + len(more) + max_tokens + 8 > MAX_CONTEXT:
                     break
-                model.forward(more[:-1], cache)
+                model.forward(more[:-1], cache=cache, logits="none")
                 ids = more
     return rows
