@@ -1,0 +1,232 @@
+"""cgroup v1/v2 detection, quota and limit setters, a cleaning context manager, a runner."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PERIOD_US = 100_000
+
+
+class CgroupError(RuntimeError):
+    """cgroups are unavailable or an operation on them failed; the message names the file involved."""
+
+
+@dataclass(frozen=True)
+class CgroupInfo:
+    """What :func:`detect` found."""
+
+    version: int | None  # 1, 2 or None (no usable cgroup filesystem)
+    cpu_parent: Path | None  # where child groups with a CPU quota are created
+    memory_parent: Path | None  # where child groups with a memory limit are created (v1: own memory cgroup)
+    writable: bool
+    reason: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.version is not None and self.writable
+
+
+def _own_paths(proc_cgroup: str) -> dict[str, str]:
+    out = {}
+    for line in proc_cgroup.strip().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        for c in (ctrls.split(",") if ctrls else [""]):
+            out[c] = path
+    return out
+
+
+def detect(root: Path = CGROUP_ROOT) -> CgroupInfo:
+    """Detect the cgroup layout and whether child groups can be created here (needs root)."""
+    root = Path(root)
+    try:
+        own = _own_paths(Path("/proc/self/cgroup").read_text())
+    except OSError as e:
+        return CgroupInfo(None, None, None, False, f"cannot read /proc/self/cgroup: {e}")
+    # v2: a unified hierarchy with cpu.max / memory.max available to children
+    if (root / "cgroup.controllers").is_file():
+        ctrls = (root / "cgroup.controllers").read_text().split()
+        if "cpu" in ctrls and "memory" in ctrls:
+            parent = root / own.get("", "/").lstrip("/")
+            return CgroupInfo(2, parent, parent, os.access(parent, os.W_OK),
+                              "" if os.access(parent, os.W_OK) else f"{parent} not writable")
+    cpu_dir, mem_dir = root / "cpu", root / "memory"
+    if (cpu_dir / "cpu.cfs_quota_us").is_file():
+        cpu_parent = cpu_dir / own.get("cpu", "/").lstrip("/")
+        mem_parent = None
+        if (mem_dir / "memory.limit_in_bytes").is_file():
+            mem_parent = mem_dir / own.get("memory", "/").lstrip("/")  # nest under our own memory group
+        writable = os.access(cpu_parent, os.W_OK) and (mem_parent is None or os.access(mem_parent, os.W_OK))
+        return CgroupInfo(1, cpu_parent, mem_parent, writable,
+                          "" if writable else f"{cpu_parent} or {mem_parent} not writable (need root)")
+    return CgroupInfo(None, None, None, False, f"no cgroup v2 cpu/memory controllers and no v1 cpu hierarchy under {root}")
+
+
+def _write(path: Path, value) -> None:
+    try:
+        path.write_text(str(value))
+    except OSError as e:
+        raise CgroupError(f"cannot write {value!r} to {path}: {e}") from None
+
+
+@dataclass
+class Group:
+    """A child cgroup (one directory per hierarchy) made by :func:`limited`."""
+
+    name: str
+    version: int
+    dirs: list[Path] = field(default_factory=list)
+    cpus: float | None = None
+    mem_bytes: int | None = None
+
+    def _procs_files(self) -> list[Path]:
+        return [d / "cgroup.procs" for d in self.dirs]
+
+    def add_pid(self, pid: int) -> None:
+        """Move process ``pid`` (all its threads) into this group."""
+        for f in self._procs_files():
+            _write(f, pid)
+
+    def popen_kwargs(self) -> dict:
+        """``subprocess.Popen`` keyword arguments that start the child inside this group."""
+        files = [str(f) for f in self._procs_files()]
+
+        def enter():  # runs in the child between fork and exec
+            for f in files:
+                with open(f, "w") as fh:
+                    fh.write("0")
+
+        return {"preexec_fn": enter}
+
+    def cpu_stat(self) -> dict[str, int]:
+        """Throttling counters (nr_periods, nr_throttled, throttled time) of the CPU controller."""
+        d = self.dirs[0]
+        try:
+            lines = (d / "cpu.stat").read_text().split("\n")
+        except OSError:
+            return {}
+        return {k: int(v) for k, v in (ln.split() for ln in lines if ln.strip())}
+
+    def memory_peak(self) -> int | None:
+        """Peak memory charged to the group in bytes (v1 max_usage_in_bytes, v2 memory.peak)."""
+        for d in self.dirs:
+            for f in ("memory.max_usage_in_bytes", "memory.peak"):
+                if (d / f).is_file():
+                    return int((d / f).read_text())
+        return None
+
+
+def _cleanup(dirs: list[Path], parents: list[Path]) -> list[str]:
+    errors = []
+    for d, parent in zip(reversed(dirs), reversed(parents)):
+        if not d.exists():
+            continue
+        try:  # move any leftover processes out, then remove
+            procs = (d / "cgroup.procs").read_text().split()
+            for p in procs:
+                with contextlib.suppress(OSError):
+                    (parent / "cgroup.procs").write_text(p)
+        except OSError:
+            pass
+        for _ in range(50):
+            try:
+                d.rmdir()
+                break
+            except OSError as e:
+                last = e
+                time.sleep(0.02)
+        else:
+            errors.append(f"{d}: {last}")
+    return errors
+
+
+@contextlib.contextmanager
+def limited(cpus: float | None = None, mem_bytes: int | None = None, name: str | None = None,
+            info: CgroupInfo | None = None, weight: int | None = None, period_us: int = PERIOD_US):
+    """Create a child cgroup with a CPU quota of ``cpus`` CPUs and a memory limit of ``mem_bytes``.
+
+    ``weight`` (v1 ``cpu.shares``, default 1024 = one ordinary task; v2 ``cpu.weight`` = weight/10.24)
+    raises the group's priority against other load on a shared machine, so that the quota, not
+    contention, is what limits the workload. ``period_us`` is the CFS period (default 100 ms, as
+    Docker and Kubernetes use); a shorter period makes short jobs' latency less quantized by throttling.
+    Yields a :class:`Group`. Everything created is removed on exit, also when the body raises.
+    Raises :class:`CgroupError` when cgroups are not usable here (callers fall back to a recorded profile).
+    """
+    info = info or detect()
+    if not info.usable:
+        raise CgroupError(f"cgroups not usable here: {info.reason}")
+    if cpus is not None and not (0.01 <= cpus <= 1024):
+        raise ValueError(f"cpus must be in [0.01, 1024], got {cpus}")
+    if mem_bytes is not None and mem_bytes < 4 << 20:
+        raise ValueError(f"mem_bytes must be >= 4 MiB, got {mem_bytes}")
+    name = name or f"paper-repro-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    g = Group(name, info.version, cpus=cpus, mem_bytes=mem_bytes)
+    parents: list[Path] = []
+    try:
+        if info.version == 2:
+            d = info.cpu_parent / name
+            d.mkdir()
+            g.dirs.append(d); parents.append(info.cpu_parent)
+            if weight is not None:
+                _write(d / "cpu.weight", max(1, min(10000, int(weight / 10.24))))
+            if cpus is not None:
+                _write(d / "cpu.max", f"{round(cpus * period_us)} {period_us}")
+            if mem_bytes is not None:
+                _write(d / "memory.max", int(mem_bytes))
+        else:
+            d = info.cpu_parent / name
+            d.mkdir()
+            g.dirs.append(d); parents.append(info.cpu_parent)
+            _write(d / "cpu.cfs_period_us", period_us)
+            _write(d / "cpu.cfs_quota_us", -1 if cpus is None else round(cpus * period_us))
+            if weight is not None:
+                _write(d / "cpu.shares", max(2, min(262144, int(weight))))
+            if mem_bytes is not None:
+                if info.memory_parent is None:
+                    raise CgroupError("no v1 memory hierarchy to set a memory limit in")
+                dm = info.memory_parent / name
+                dm.mkdir()
+                g.dirs.append(dm); parents.append(info.memory_parent)
+                _write(dm / "memory.limit_in_bytes", int(mem_bytes))
+        yield g
+    finally:
+        errs = _cleanup(g.dirs, parents)
+        if errs:
+            raise CgroupError("could not remove cgroup(s): " + "; ".join(errs))
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+    cpu_s: float  # user + system CPU time of the child
+    throttled: dict[str, int]
+    mem_peak: int | None
+
+
+def run_limited(argv: list[str], cpus: float | None = None, mem_bytes: int | None = None, timeout: float = 120.0,
+                env: dict | None = None, info: CgroupInfo | None = None, weight: int | None = None,
+                period_us: int = PERIOD_US) -> RunResult:
+    """Run ``argv`` in a fresh group (see :func:`limited`) and measure wall and CPU time."""
+    with limited(cpus, mem_bytes, info=info, weight=weight, period_us=period_us) as g:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             **g.popen_kwargs())
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            raise CgroupError(f"{argv[:3]} exceeded {timeout} s under cpus={cpus}, mem={mem_bytes}") from None
+        wall = time.perf_counter() - t0
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative; caller diffs if needed
+        return RunResult(p.returncode, out, err, wall, ru.ru_utime + ru.ru_stime, g.cpu_stat(), g.memory_peak())

@@ -1,0 +1,316 @@
+"""What the CRMS notebook calls: profiling + fit, the default scenario against baselines, oracles,
+runtime scaling, the quasi-dynamic epoch study on the Azure trace, and the DES check.
+
+Every function returns plain pandas DataFrames / dicts; figures are drawn in the notebook.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from support.cgroups.profile import load_profile
+from support.crms import baselines as B
+from support.crms.des import simulate_allocation
+from support.crms.latency_model import adjusted_r2, fit_monotone, fit_paper, r2
+from support.crms.oracles import grid_dp_optimum, scip_optimum
+from support.crms.problem import App, Problem, Server, evaluate
+from support.crms.profiling import RECORDED, holdout_split, median_table, profile
+from support.crms.solver import Stage1, crms
+from support.crms.traces import epoch_rates, load_azure, scaled_rates
+from support.opt import InfeasibleError, OptError
+from support.progress import progress
+from support.seeding import derive
+from support.sim import lindley, simulate_fifo
+
+# ----------------------------------------------------------------------------------------------- profiling + fit
+
+GRIDS = {  # (cpus, mem_mb, reps, size) per scale
+    "smoke": ((0.5, 1.0), (128, 512), 1, 0.3),
+    "default": ((0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0), (128, 256, 384, 512), 3, 1.0),
+    "paper": ((0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0), (128, 192, 256, 384, 512), 5, 1.0),
+}
+
+
+def run_profile(scale: str, seed: int = 0):
+    """Live profile at the scale's grid (recorded profile if cgroups are not usable here)."""
+    cpus, mem, reps, size = GRIDS[scale]
+    return profile(cpus=cpus, mem_mb=mem, reps=reps, size=size, seed=seed)
+
+
+def recorded_profile() -> pd.DataFrame:
+    """The recorded full-grid profile (written earlier by :func:`support.crms.profiling.profile`)."""
+    return load_profile(RECORDED)
+
+
+def fit_profiles(df: pd.DataFrame, holdout_frac: float, rng: np.random.Generator, stat: str = "median"):
+    """Fit both latency forms per workload on the non-held-back grid cells; score on the held-back cells.
+
+    Returns ``(table, models, cells)``: one row per workload with adjusted R^2 (train, held-back), R^2
+    of the paper's form; the fitted :class:`MonotoneLatency` per workload (c in CPUs, m in GB, d in s);
+    and the per-cell medians with predictions and a ``held_back`` flag.
+    """
+    cells = median_table(df, stat)
+    cells["m_gb"] = cells.mem_mb / 1024
+    cells["held_back"] = holdout_split(cells, holdout_frac, rng) if holdout_frac > 0 else False
+    spread = (df.groupby(["workload", "cpus", "mem_mb"]).cpu_s.agg(lambda x: x.max() / x.min())
+              .groupby("workload").median())
+    rows, models, parts = [], {}, []
+    for w, g in cells.groupby("workload", sort=False):
+        tr, te = g[~g.held_back], g[g.held_back]
+        mono = fit_monotone(tr.cpus, tr.m_gb, tr.latency_s)
+        pap = fit_paper(tr.cpus, tr.m_gb, tr.latency_s)
+        g = g.assign(pred=mono(g.cpus, g.m_gb), pred_paper=pap(g.cpus, g.m_gb))
+        parts.append(g)
+        row = {"workload": w, "train_cells": len(tr), "held_back_cells": len(te),
+               "adj_r2_train": adjusted_r2(tr.latency_s, mono(tr.cpus, tr.m_gb), 6) if len(tr) > 7 else np.nan,
+               "adj_r2_held_back": adjusted_r2(te.latency_s, mono(te.cpus, te.m_gb), 6) if len(te) > 7 else np.nan,
+               "r2_held_back": r2(te.latency_s, mono(te.cpus, te.m_gb)) if len(te) > 1 else np.nan,
+               "paper_form_r2_train": r2(tr.latency_s, pap(tr.cpus, tr.m_gb)),
+               "paper_form_r2_held_back": r2(te.latency_s, pap(te.cpus, te.m_gb)) if len(te) > 1 else np.nan,
+               "cpu_sensitivity": float(mono(0.25, 0.5) / mono(1.0, 0.5)),
+               "mem_sensitivity": float(mono(1.0, 0.125) / mono(1.0, 0.5)),
+               "cpu_time_spread": float(spread.get(w, np.nan))}
+        row.update({k: v for k, v in zip(("a", "b", "beta", "h", "g", "gamma"), mono.as_tuple())})
+        row.update({"k1": pap.k1, "k2": pap.k2, "k3": pap.k3})
+        rows.append(row)
+        models[w] = mono
+    return pd.DataFrame(rows), models, pd.concat(parts, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------------------- scenario
+
+def default_server(**kw) -> Server:
+    base = {"cpu": 4.0, "mem": 2.0, "c_min": 0.15, "c_max": 1.0, "m_min": 0.125, "m_max": 0.5, "n_max": 8}
+    base.update(kw)
+    return Server(**base)
+
+
+def trace_rates(epoch_s: float = 300.0):
+    """Azure trace request rates per epoch and class (4 classes: code/conv x short/long context)."""
+    return epoch_rates(load_azure(), epoch_s)
+
+
+def scenario(models: dict, rates_row: np.ndarray, rates_all: np.ndarray, classes: list[str], server: Server,
+             load: float, w_pow: float) -> Problem:
+    """Apps = workloads (one per trace class) with rates = this epoch's trace rates, scaled to ``load``."""
+    names = list(models)
+    if len(names) != len(classes):
+        raise ValueError(f"{len(names)} workloads but {len(classes)} trace classes")
+    work = np.array([float(models[w](1.0, 0.256)) for w in names])  # CPU-s per request at 1 CPU
+    scale = scaled_rates(rates_all, work, server.cpu, load)[0] / rates_all[0]
+    lam = rates_row * scale
+    apps = tuple(App(f"{w} <- {c}", models[w], float(max(x, 1e-3))) for w, c, x in zip(names, classes, lam))
+    return Problem(apps, server, w_pow=w_pow)
+
+
+def compare(p: Problem, seed: int, search: bool = True, budget_s: float | None = None) -> pd.DataFrame:
+    """CRMS against every baseline on one problem; search baselines get CRMS's wall-clock time."""
+    res = [crms(p)]
+    res += [f(p) for f in B.HEURISTICS.values()]
+    budget = res[0].seconds if budget_s is None else budget_s
+    if search:
+        res.append(B.random_search(p, budget, derive(seed, "random search")))
+        res.append(B.annealing(p, budget, seed))
+    lam_tot = float(p.lam.sum())
+    return pd.DataFrame([{"method": a.method, "latency_s": a.latency, "power_w": a.power, "objective": a.objective,
+                          "requests_per_joule": lam_tot / a.power, "cpu_alloc": a.cpu_used, "mem_alloc": a.mem_used,
+                          "containers": int(np.sum(a.n)), "seconds": a.seconds} for a in res])
+
+
+def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5, 0.7), epoch_s: float = 300.0):
+    """Per seed: a random trace epoch and load level; CRMS vs all baselines. Returns (per-method rows, per-seed summary)."""
+    rates, classes, _ = trace_rates(epoch_s)
+    rows, summ = [], []
+    for seed in progress(list(seeds), desc="seeds"):
+        rng = derive(seed, "crms headline")
+        e = int(rng.integers(rates.shape[0]))
+        load = float(rng.uniform(*load_range))
+        p = scenario(models, rates[e], rates, classes, server, load, w_pow)
+        t = compare(p, seed).assign(seed=seed, epoch=e, load=load)
+        rows.append(t)
+        crm = t[t.method == "CRMS"].iloc[0]
+        heur = t[t.method.isin(list(B.HEURISTICS))]
+        best_h = heur.loc[heur.latency_s.idxmin()]
+        srch = t[t.method.isin(["random search", "simulated annealing"])]
+        best_s = srch.loc[srch.latency_s.idxmin()]
+        summ.append({"seed": seed, "epoch": e, "load": load, "best_heuristic": best_h.method,
+                     "heuristics_all_unstable": bool(not np.isfinite(best_h.latency_s)),
+                     "reduction_vs_heuristic": 1 - crm.latency_s / best_h.latency_s,
+                     "reduction_vs_search": 1 - crm.latency_s / best_s.latency_s,
+                     "power_ratio": crm.power_w / best_h.power_w,
+                     "efficiency_ratio": crm.requests_per_joule / best_h.requests_per_joule,
+                     "crms_seconds": crm.seconds})
+    return pd.concat(rows, ignore_index=True), pd.DataFrame(summ)
+
+
+def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per method: mean latency over the seeds where it is stable, how many seeds it is unstable on,
+    mean power, requests per joule, containers and wall time."""
+    fin = rows.assign(stable=np.isfinite(rows.latency_s))
+    g = fin.groupby("method")
+    out = pd.DataFrame({"latency_s (stable seeds)": g.apply(lambda d: d.latency_s[d.stable].mean(), include_groups=False),
+                        "unstable_seeds": g.apply(lambda d: int((~d.stable).sum()), include_groups=False),
+                        "power_w": g.power_w.mean(), "requests_per_joule": g.requests_per_joule.mean(),
+                        "containers": g.containers.mean(), "seconds": g.seconds.mean()})
+    return out.sort_values(["unstable_seeds", "latency_s (stable seeds)"])
+
+
+# ----------------------------------------------------------------------------------------------- oracles
+
+def random_small_problem(models: dict, rng: np.random.Generator, n_apps=(2, 4), n_max: int = 4) -> Problem:
+    """A small instance: apps drawn from the fitted models (random speed factor 0.5-2), rates so that each
+    app needs 1-3 containers, a server sized for a random load 0.5-0.8."""
+    names = list(models)
+    N = int(rng.integers(n_apps[0], n_apps[1] + 1))
+    apps = []
+    for i in range(N):
+        mdl = models[names[int(rng.integers(len(names)))]].scaled(float(rng.uniform(0.5, 2.0)))
+        dmin = float(mdl(1.0, 0.5))
+        apps.append(App(f"app{i}", mdl, float(rng.uniform(0.4, 2.6)) / dmin))
+    work = sum(a.lam * float(a.model(1.0, 0.256)) for a in apps)
+    load = float(rng.uniform(0.5, 0.8))
+    server = default_server(cpu=float(np.clip(work / load, 0.5 * N, 1.5 * N * n_max)),
+                            mem=float(rng.uniform(0.25, 0.6)) * N * n_max * 0.5, n_max=n_max)
+    return Problem(tuple(apps), server, w_pow=float(rng.uniform(0.0, 0.004)))
+
+
+def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: float = 30.0) -> pd.DataFrame:
+    """CRMS vs the SCIP global optimum (and the exact grid DP for N <= 3) on random small instances."""
+    rows = []
+    for k in progress(range(n_instances), desc="oracle instances"):
+        rng = derive(seed, "oracle", k)
+        p = random_small_problem(models, rng)
+        try:
+            a = crms(p)
+        except InfeasibleError as e:
+            rows.append({"instance": k, "N": p.N, "infeasible": e.binding})
+            continue
+        try:
+            s = scip_optimum(p, time_limit=scip_time_limit)
+        except OptError as e:  # SCIP's own numerical failure: the instance has no oracle value
+            rows.append({"instance": k, "N": p.N, "infeasible": None, "scip_status": f"error: {e}"[:200]})
+            continue
+        row = {"instance": k, "N": p.N, "crms": a.objective, "scip": s.objective, "scip_status": s.info["status"],
+               "gap": (a.objective - s.objective) / s.objective, "crms_s": a.seconds, "scip_s": s.seconds,
+               "crms_n": a.n.tolist(), "scip_n": s.n.tolist(), "infeasible": None}
+        if p.N <= 3:
+            g = grid_dp_optimum(p)
+            row.update(dp=g.objective, gap_dp=(a.objective - g.objective) / g.objective)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def synthetic_problem(models: dict, N: int, rng: np.random.Generator, load: float = 0.6) -> Problem:
+    """N apps drawn from the fitted models with random speed factors; server of N CPUs and N/2 GB."""
+    names = list(models)
+    apps = []
+    for i in range(N):
+        mdl = models[names[i % len(names)]].scaled(float(rng.uniform(0.5, 2.0)))
+        apps.append(App(f"app{i}", mdl, 1.0))
+    server = default_server(cpu=float(N), mem=0.5 * N)
+    w = rng.uniform(0.5, 1.5, N)
+    work = np.array([float(a.model(1.0, 0.256)) for a in apps])
+    lam = w / np.sum(w * work) * server.cpu * load
+    return Problem(tuple(apps), server).with_rates(lam)
+
+
+def runtime_vs_n(models: dict, Ns, seed: int, reps: int = 1) -> pd.DataFrame:
+    """Wall time of CRMS (including compiling stage 1) vs the number of apps."""
+    rows = []
+    for N in progress(list(Ns), desc="runtime vs N"):
+        for r in range(reps):
+            p = synthetic_problem(models, N, derive(seed, "runtime", N, r))
+            t0 = time.perf_counter()
+            a = crms(p)
+            rows.append({"N": N, "rep": r, "seconds": time.perf_counter() - t0, "iterations": a.info["iterations"],
+                         "convex_solves": a.info["convex_solves"], "objective": a.objective})
+    return pd.DataFrame(rows)
+
+
+def loglog_slope(df: pd.DataFrame) -> float:
+    g = df.groupby("N").seconds.median()
+    return float(np.polyfit(np.log(g.index.to_numpy(float)), np.log(g.to_numpy()), 1)[0])
+
+
+# ----------------------------------------------------------------------------------------------- quasi-dynamic
+
+def epoch_study(models: dict, server: Server, w_pow: float, load: float, epoch_s: float = 300.0,
+                max_epochs: int | None = None) -> pd.DataFrame:
+    """Re-solve CRMS every epoch as the trace's rates change (warm-started from the previous counts) and
+    compare with the heuristics re-applied each epoch, plus CRMS's first-epoch allocation kept static."""
+    rates, classes, starts = trace_rates(epoch_s)
+    E = rates.shape[0] if max_epochs is None else min(max_epochs, rates.shape[0])
+    rows, prev, st, first = [], None, None, None
+    for e in progress(range(E), desc="epochs"):
+        p = scenario(models, rates[e], rates, classes, server, load, w_pow)
+        if st is None:
+            st = Stage1(p)
+        t0 = time.perf_counter()
+        a = crms(p, stage1=st, n0=prev)
+        dt = time.perf_counter() - t0
+        prev = a.n
+        first = a if first is None else first
+        stat = evaluate(p, first.n, first.c, first.m)
+        row = {"epoch": e, "t_min": starts[e] / 60, "total_rate": float(p.lam.sum()), "CRMS": a.latency,
+               "CRMS power": a.power, "CRMS static (epoch 0)": stat.latency, "resolve_s": dt,
+               "containers": int(a.n.sum())}
+        for name, f in B.HEURISTICS.items():
+            h = f(p)
+            row[name] = h.latency
+            row[name + " power"] = h.power
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["best heuristic"] = df[list(B.HEURISTICS)].min(axis=1)
+    return df
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+def des_check(p: Problem, a, jobs_per_app: int, seed: int) -> pd.DataFrame:
+    return pd.DataFrame(simulate_allocation(p, a, jobs_per_app, seed))
+
+
+def lindley_vs_simpy(n_jobs: int, seed: int, lam: float = 0.8, mu: float = 1.0) -> dict:
+    """The same M/M/1 streams through simpy and the Lindley recursion."""
+    rng = derive(seed, "lindley vs simpy")
+    ia = rng.exponential(1 / lam, n_jobs); sv = rng.exponential(1 / mu, n_jobs)
+    t0 = time.perf_counter(); x = simulate_fifo(ia, sv); t_simpy = time.perf_counter() - t0
+    t0 = time.perf_counter(); y = lindley(ia, sv); t_lind = time.perf_counter() - t0
+    return {"jobs": n_jobs, "simpy_mean": float(x.mean()), "lindley_mean": float(y.mean()),
+            "analytic": 1 / (mu - lam), "max_abs_diff": float(np.max(np.abs(x - y))),
+            "equal": bool(np.allclose(x, y, rtol=1e-9, atol=1e-9)), "simpy_s": t_simpy, "lindley_s": t_lind}
+
+
+def infeasible_check(p: Problem, factor: float = 20.0) -> dict:
+    """Scale the demand far above capacity and report the error CRMS raises."""
+    q = p.with_rates(p.lam * factor)
+    q = replace(q, server=replace(q.server, n_max=64))
+    try:
+        crms(q)
+    except InfeasibleError as e:
+        return {"raised": True, "binding": e.binding, "message": str(e)}
+    return {"raised": False, "binding": None, "message": ""}
+
+
+def stage1_dcp(p: Problem) -> bool:
+    st = Stage1(p)
+    return bool(st.is_dcp and st.is_dpp)
+
+
+def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3) -> dict:
+    """Live-profile at the scale's grid, then fit. At ``smoke`` the live grid is too small to fit six
+    coefficients and hold points back, so the fit uses the recorded full-grid profile (labelled)."""
+    t0 = time.perf_counter()
+    prof = run_profile(scale, seed)
+    t_prof = time.perf_counter() - t0
+    if scale == "smoke" or not prof.source.startswith("live"):
+        fit_df, fit_source = recorded_profile(), f"recorded full-grid profile ({RECORDED.name})"
+    else:
+        fit_df, fit_source = prof.data, f"this run's {prof.source} profile"
+    table, models, cells = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"))
+    return {"profile": prof, "profile_seconds": t_prof, "fit_source": fit_source, "fit_data": fit_df,
+            "table": table, "models": models, "cells": cells}

@@ -1,0 +1,80 @@
+"""Scalar root finding / minimization and a successive convex approximation (SCA) loop."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def bisect(g: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10, max_iter: int = 200) -> float:
+    """Root of a monotone ``g`` on ``[lo, hi]`` (``g(lo)`` and ``g(hi)`` must differ in sign)."""
+    glo, ghi = g(lo), g(hi)
+    if glo == 0:
+        return lo
+    if ghi == 0:
+        return hi
+    if (glo > 0) == (ghi > 0):
+        raise ValueError(f"bisect: g({lo})={glo:.3g} and g({hi})={ghi:.3g} have the same sign; no bracketed root")
+    for _ in range(max_iter):
+        mid = 0.5 * (lo + hi)
+        gm = g(mid)
+        if (gm > 0) == (glo > 0):
+            lo, glo = mid, gm
+        else:
+            hi = mid
+        if hi - lo <= tol * max(1.0, abs(lo)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def golden_section(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-9,
+                   max_iter: int = 300) -> float:
+    """Minimizer of a unimodal ``f`` on ``[lo, hi]``."""
+    r = (math.sqrt(5) - 1) / 2
+    a, b = lo, hi
+    c, d = b - r * (b - a), a + r * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(max_iter):
+        if b - a <= tol * max(1.0, abs(a)):
+            break
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - r * (b - a); fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + r * (b - a); fd = f(d)
+    return 0.5 * (a + b)
+
+
+@dataclass
+class SCAResult:
+    x: np.ndarray
+    value: float
+    iterations: int
+    history: list[float] = field(default_factory=list)
+    converged: bool = False
+
+
+def sca(step: Callable[[np.ndarray], np.ndarray], objective: Callable[[np.ndarray], float], x0,
+        tol: float = 1e-8, max_iter: int = 100) -> SCAResult:
+    """Successive convex approximation: ``x_{k+1} = step(x_k)``, the minimizer of a convex surrogate
+    that upper-bounds ``objective`` and touches it at ``x_k`` (majorize-minimize), so the objective
+    never increases. Stops when the decrease is below ``tol`` (relative)."""
+    x = np.asarray(x0, float)
+    f = float(objective(x))
+    hist = [f]
+    for k in range(1, max_iter + 1):
+        xn = np.asarray(step(x), float)
+        fn = float(objective(xn))
+        hist.append(fn)
+        if fn > f + 1e-9 * max(1.0, abs(f)):
+            raise RuntimeError(f"SCA: objective increased at iteration {k} ({f:.6g} -> {fn:.6g}); "
+                               "the surrogate is not a majorizer")
+        done = f - fn <= tol * max(1.0, abs(f))
+        x, f = xn, fn
+        if done:
+            return SCAResult(x, f, k, hist, True)
+    return SCAResult(x, f, max_iter, hist, False)

@@ -1,0 +1,110 @@
+"""Formulas behind :mod:`support.queueing` (scalar or NumPy-array inputs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check(lam, mu, c=1):
+    lam, mu = np.asarray(lam, float), np.asarray(mu, float)
+    if np.any(lam < 0):
+        raise ValueError(f"arrival rate must be >= 0, got {lam}")
+    if np.any(mu <= 0):
+        raise ValueError(f"service rate must be > 0, got {mu}")
+    rho = lam / (c * mu)
+    if np.any(rho >= 1):
+        raise ValueError(f"unstable queue: load lam/(c*mu) = {np.max(rho):.4g} >= 1 (lam={lam}, mu={mu}, c={c})")
+    return lam, mu, rho
+
+
+def _out(x):
+    x = np.asarray(x, float)
+    return float(x) if x.ndim == 0 else x
+
+
+def utilization(lam, mu, c: int = 1):
+    """Server utilization rho = lam / (c mu) (must be < 1 for stability)."""
+    return _out(_check(lam, mu, c)[2])
+
+
+def mm1_sojourn(lam, mu):
+    """Mean time in system of an M/M/1 queue: 1 / (mu - lam)."""
+    lam, mu, _ = _check(lam, mu)
+    return _out(1.0 / (mu - lam))
+
+
+def mm1_wait(lam, mu):
+    """Mean waiting time in queue of an M/M/1 queue: rho / (mu - lam)."""
+    lam, mu, rho = _check(lam, mu)
+    return _out(rho / (mu - lam))
+
+
+def mm1_number(lam, mu):
+    """Mean number in system of an M/M/1 queue: rho / (1 - rho)."""
+    _, _, rho = _check(lam, mu)
+    return _out(rho / (1 - rho))
+
+
+def mm1_sojourn_quantile(lam, mu, q: float):
+    """q-quantile of the M/M/1 sojourn time (exponential with rate mu - lam)."""
+    lam, mu, _ = _check(lam, mu)
+    if not 0 < q < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {q}")
+    return _out(-np.log1p(-q) / (mu - lam))
+
+
+def erlang_b(c: int, a: float) -> float:
+    """Erlang-B blocking probability for c servers and offered load a = lam/mu (stable recursion)."""
+    if int(c) != c or c < 1:
+        raise ValueError(f"number of servers must be a positive integer, got {c}")
+    b = 1.0
+    for k in range(1, int(c) + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+def erlang_c(c: int, lam: float, mu: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue (Erlang C)."""
+    _, _, rho = _check(lam, mu, c)
+    a = lam / mu
+    b = erlang_b(c, a)
+    return float(b / (1 - rho * (1 - b)))
+
+
+def mmc_wait(c: int, lam: float, mu: float) -> float:
+    """Mean waiting time in queue of an M/M/c queue: C(c, a) / (c mu - lam)."""
+    return erlang_c(c, lam, mu) / (c * mu - lam)
+
+
+def mmc_sojourn(c: int, lam: float, mu: float) -> float:
+    """Mean time in system of an M/M/c queue: W_q + 1/mu."""
+    return mmc_wait(c, lam, mu) + 1.0 / mu
+
+
+def mg1_wait(lam, mean_s, scv):
+    """Mean wait of an M/G/1 queue (Pollaczek-Khinchine): rho E[S] (1 + scv) / (2 (1 - rho)).
+
+    ``scv`` is the squared coefficient of variation of service time (1 = exponential, 0 = deterministic).
+    """
+    lam, _, rho = _check(lam, 1.0 / np.asarray(mean_s, float))
+    if np.any(np.asarray(scv) < 0):
+        raise ValueError(f"squared coefficient of variation must be >= 0, got {scv}")
+    return _out(rho * np.asarray(mean_s) * (1 + np.asarray(scv)) / (2 * (1 - rho)))
+
+
+def mg1_sojourn(lam, mean_s, scv):
+    """Mean time in system of an M/G/1 queue: P-K wait + E[S]."""
+    return _out(mg1_wait(lam, mean_s, scv) + np.asarray(mean_s, float))
+
+
+def little_L(lam, W):
+    """Little's law: mean number in system L = lam W."""
+    return _out(np.asarray(lam, float) * np.asarray(W, float))
+
+
+def little_W(L, lam):
+    """Little's law solved for the mean time in system: W = L / lam."""
+    lam = np.asarray(lam, float)
+    if np.any(lam <= 0):
+        raise ValueError("Little's law W = L/lam needs lam > 0")
+    return _out(np.asarray(L, float) / lam)

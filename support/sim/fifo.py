@@ -1,0 +1,75 @@
+"""FIFO queues: simpy simulation and the exact Lindley recursion on the same input streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from support.sim.recorder import Recorder
+
+
+def simulate_fifo(interarrivals, services, servers: int = 1, recorder: Recorder | None = None) -> np.ndarray:
+    """Simulate a FIFO queue with ``servers`` identical servers in simpy.
+
+    Job k arrives ``interarrivals[k]`` after job k-1 and needs ``services[k]`` time units. Returns the
+    sojourn time (wait + service) of every job in arrival order; also records them as ``sojourn`` and
+    ``wait`` in ``recorder`` if given.
+    """
+    ia = np.asarray(interarrivals, float)
+    sv = np.asarray(services, float)
+    if ia.shape != sv.shape:
+        raise ValueError(f"interarrivals and services differ in length ({ia.size} vs {sv.size})")
+    if servers < 1:
+        raise ValueError(f"servers must be >= 1, got {servers}")
+    env = simpy.Environment()
+    res = simpy.Resource(env, capacity=servers)
+    out = np.empty(ia.size)
+
+    def job(k, t_arr):
+        with res.request() as req:
+            yield req
+            wait = env.now - t_arr
+            yield env.timeout(sv[k])
+        out[k] = env.now - t_arr
+        if recorder is not None:
+            recorder.record("wait", wait)
+            recorder.record("sojourn", out[k])
+
+    def source():
+        for k in range(ia.size):
+            yield env.timeout(ia[k])
+            env.process(job(k, env.now))
+
+    env.process(source())
+    env.run()
+    return out
+
+
+def lindley(interarrivals, services) -> np.ndarray:
+    """Sojourn times of a single-server FIFO queue by the Lindley recursion
+    ``W_{k+1} = max(0, W_k + S_k - A_{k+1})``, sojourn = W + S (exact, O(n))."""
+    ia = np.asarray(interarrivals, float)
+    sv = np.asarray(services, float)
+    if ia.shape != sv.shape:
+        raise ValueError(f"interarrivals and services differ in length ({ia.size} vs {sv.size})")
+    n = ia.size
+    w = np.empty(n)
+    prev = 0.0
+    for k in range(n):  # plain loop: ~1e6 jobs/s, exact float semantics of the simpy run
+        if k == 0:
+            prev = 0.0
+        else:
+            prev = max(0.0, prev + sv[k - 1] - ia[k])
+        w[k] = prev
+    return w + sv
+
+
+def simulate_mm1(lam: float, mu: float, n_jobs: int, rng: np.random.Generator, method: str = "lindley"):
+    """Sojourn times of ``n_jobs`` in an M/M/1 queue (``method`` = "lindley" or "simpy")."""
+    ia = rng.exponential(1.0 / lam, n_jobs)
+    sv = rng.exponential(1.0 / mu, n_jobs)
+    if method == "lindley":
+        return lindley(ia, sv)
+    if method == "simpy":
+        return simulate_fifo(ia, sv)
+    raise ValueError(f"method must be 'lindley' or 'simpy', got {method!r}")

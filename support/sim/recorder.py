@@ -1,0 +1,59 @@
+"""Metrics recorder for simulations: samples per metric, summaries with a 95% confidence interval."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    ci95: float  # half-width (batch means when n is large, else normal approximation)
+    p50: float
+    p95: float
+    p99: float
+
+
+def summarize(x, batches: int = 20) -> Summary:
+    """Mean and a batch-means 95% CI half-width (robust to the autocorrelation of queueing samples)."""
+    x = np.asarray(x, float)
+    n = x.size
+    if n == 0:
+        raise ValueError("summarize: no samples")
+    if n >= 10 * batches:
+        m = x[: n - n % batches].reshape(batches, -1).mean(axis=1)
+        half = 2.093 * m.std(ddof=1) / np.sqrt(batches)  # t_{0.975, 19}
+    else:
+        half = 1.96 * x.std(ddof=1) / np.sqrt(n) if n > 1 else float("inf")
+    q = np.quantile(x, [0.5, 0.95, 0.99])
+    return Summary(n, float(x.mean()), float(half), float(q[0]), float(q[1]), float(q[2]))
+
+
+class Recorder:
+    """``rec.record("sojourn", t)`` during a run; ``rec.summary("sojourn")`` after it."""
+
+    def __init__(self):
+        self._data: dict[str, list[float]] = defaultdict(list)
+        self.events: list[tuple[float, str, dict]] = []
+
+    def record(self, metric: str, value: float) -> None:
+        self._data[metric].append(float(value))
+
+    def log(self, time: float, kind: str, **info) -> None:
+        """Append an event (time, kind, info) to the event log."""
+        self.events.append((float(time), kind, info))
+
+    def values(self, metric: str) -> np.ndarray:
+        if metric not in self._data:
+            raise KeyError(f"no samples recorded for {metric!r}; have {sorted(self._data)}")
+        return np.asarray(self._data[metric])
+
+    def summary(self, metric: str, warmup: int = 0) -> Summary:
+        return summarize(self.values(metric)[warmup:])
+
+    def metrics(self) -> list[str]:
+        return sorted(self._data)

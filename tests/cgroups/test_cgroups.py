@@ -1,0 +1,76 @@
+"""support.cgroups: detection, limits that bite, and groups removed even on error. Skips where not root."""
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from support.cgroups import CgroupError, detect, limited, run_limited
+from support.cgroups.profile import load_profile, save_profile
+
+INFO = detect()
+needs_cgroups = pytest.mark.skipif(not INFO.usable, reason=f"cgroups not usable here: {INFO.reason}")
+
+LOOP = "import time;t=time.perf_counter();s=0\nfor k in range(1_500_000): s+=k\nprint(time.perf_counter()-t)"
+
+
+def test_detect_reports_a_version_or_a_reason():
+    assert INFO.version in (1, 2, None)
+    assert INFO.usable or INFO.reason
+
+
+@needs_cgroups
+def test_group_is_created_with_the_quota_and_removed_afterwards():
+    name = f"pr-test-{os.getpid()}-a"
+    with limited(cpus=0.5, mem_bytes=64 << 20, name=name) as g:
+        dirs = list(g.dirs)
+        assert all(d.is_dir() for d in dirs)
+        if g.version == 1:
+            assert (dirs[0] / "cpu.cfs_quota_us").read_text().strip() == "50000"
+            assert int((dirs[1] / "memory.limit_in_bytes").read_text()) == 64 << 20
+    assert not any(d.exists() for d in dirs)
+
+
+@needs_cgroups
+def test_group_is_removed_even_when_the_body_raises():
+    name = f"pr-test-{os.getpid()}-b"
+    with pytest.raises(RuntimeError, match="boom"), limited(cpus=0.3, name=name) as g:
+        dirs = list(g.dirs)
+        raise RuntimeError("boom")
+    assert not any(Path(d).exists() for d in dirs)
+
+
+@needs_cgroups
+def test_cpu_quota_slows_a_cpu_bound_job_and_throttles():
+    fast = run_limited([sys.executable, "-c", LOOP], cpus=1.0, weight=8192)
+    slow = run_limited([sys.executable, "-c", LOOP], cpus=0.2, weight=8192)
+    t_fast, t_slow = float(fast.stdout), float(slow.stdout)
+    assert t_slow > 2.5 * t_fast  # 5x less CPU; allow for noise on a shared VM
+    assert slow.throttled.get("nr_throttled", 0) > 0
+
+
+@needs_cgroups
+def test_memory_limit_is_enforced():
+    r = run_limited([sys.executable, "-c", "x = bytearray(200 << 20); print(len(x))"], mem_bytes=64 << 20)
+    assert r.returncode != 0  # OOM-killed (no swap) or MemoryError
+
+
+def test_bad_limits_are_refused():
+    if not INFO.usable:
+        with pytest.raises(CgroupError, match="not usable"), limited(cpus=0.5):
+            pass
+        return
+    with pytest.raises(ValueError, match="cpus"), limited(cpus=0.0):
+        pass
+
+
+def test_recorded_profile_roundtrip_and_malformed_file(tmp_path):
+    df = pd.DataFrame({"workload": ["w"], "cpus": [0.5], "mem_mb": [128], "rep": [0], "latency_s": [0.1],
+                       "cpu_s": [0.05], "nr_throttled": [3]})
+    p = save_profile(df, tmp_path / "p.csv")
+    assert load_profile(p).latency_s.iloc[0] == 0.1
+    (tmp_path / "bad.csv").write_text("workload,cpus\nw,1\n")
+    with pytest.raises(ValueError, match="lacks columns"):
+        load_profile(tmp_path / "bad.csv")

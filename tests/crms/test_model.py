@@ -1,0 +1,60 @@
+"""Latency model fit and the MINLP's evaluation: known-answer checks."""
+
+import numpy as np
+import pytest
+
+from support.crms.latency_model import MonotoneLatency, adjusted_r2, fit_monotone, fit_paper
+from support.crms.problem import App, Problem, Server, evaluate
+from support.power import LinearPowerModel
+from support.queueing import mm1_sojourn
+
+
+def test_fit_recovers_a_known_model_with_r2_above_099(models):
+    rng = np.random.default_rng(0)
+    truth = models["mem_join"]
+    c, m = np.meshgrid(np.linspace(0.15, 1.0, 8), np.linspace(0.125, 0.5, 4))
+    c, m = c.ravel(), m.ravel()
+    y = truth(c, m) * (1 + 0.01 * rng.standard_normal(c.size))
+    fit = fit_monotone(c, m, y)
+    cc, mm = rng.uniform(0.15, 1.0, 50), rng.uniform(0.125, 0.5, 50)  # held-back points
+    yy = truth(cc, mm) * (1 + 0.01 * rng.standard_normal(50))
+    assert adjusted_r2(yy, fit(cc, mm), 6) >= 0.99
+
+
+def test_paper_form_keeps_its_quoted_signs(models):
+    c, m = np.meshgrid(np.linspace(0.15, 1.0, 6), np.linspace(0.125, 0.5, 4))
+    f = fit_paper(c.ravel(), m.ravel(), models["cpu_bound"](c.ravel(), m.ravel()))
+    assert f.k1 <= 0 and f.k2 >= 0 and f.k3 >= 0
+
+
+def test_adjusted_r2_known_value_and_small_sample_refused():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0]); yhat = y + np.array([0.1, -0.1, 0.1, -0.1, 0.0])
+    r2 = 1 - 0.04 / 10.0
+    assert adjusted_r2(y, yhat, 1) == pytest.approx(1 - (1 - r2) * 4 / 3)
+    with pytest.raises(ValueError, match="more than"):
+        adjusted_r2(y, yhat, 4)
+
+
+def test_negative_coefficients_are_refused():
+    with pytest.raises(ValueError, match=">= 0"):
+        MonotoneLatency(a=-1, b=0, beta=1, h=0, g=0, gamma=1)
+
+
+def test_evaluate_is_mm1_per_container_plus_linear_power(models):
+    p = Problem((App("x", models["cpu_bound"], 10.0), App("y", models["mem_join"], 4.0)),
+                Server(cpu=4.0, mem=2.0, p_idle=20.0, p_max=80.0, beta_mem=1.0), w_pow=0.01)
+    n, c, m = np.array([2, 1]), np.array([0.8, 1.0]), np.array([0.25, 0.5])
+    a = evaluate(p, n, c, m)
+    d = p.d(c, m)
+    T = [mm1_sojourn(10.0 / 2, 1 / d[0]), mm1_sojourn(4.0, 1 / d[1])]
+    assert a.latency == pytest.approx((10 * T[0] + 4 * T[1]) / 14)
+    assert a.power == pytest.approx(LinearPowerModel(20.0, 80.0, 4.0, 1.0).power(2.6, 1.0))
+    assert a.objective == pytest.approx(a.latency + 0.01 * a.power)
+
+
+def test_unstable_allocation_is_infinite_and_strict_mode_names_it(models):
+    p = Problem((App("x", models["cpu_bound"], 50.0),), Server())
+    a = evaluate(p, [1], [0.5], [0.25])
+    assert a.objective == np.inf
+    with pytest.raises(ValueError, match="stability of app 'x'"):
+        evaluate(p, [1], [0.5], [0.25], strict=True)

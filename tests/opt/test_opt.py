@@ -1,0 +1,125 @@
+"""support.opt: every wrapper agrees with an independent reference (scipy, closed forms, brute force)."""
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from support.opt import (
+    InfeasibleError,
+    NotDCPError,
+    bisect,
+    brute_force_min,
+    golden_section,
+    grid_knapsack_dp,
+    sca,
+    solve_convex,
+    solve_lp,
+    solve_minlp,
+)
+
+
+def test_convex_solution_matches_closed_form_and_names_the_solver():
+    # min (x-3)^2 + exp(-x): stationary point where 2(x-3) = exp(-x)
+    x = cp.Variable()
+    r = solve_convex(cp.Problem(cp.Minimize(cp.square(x - 3) + cp.exp(-x))))
+    root = bisect(lambda t: 2 * (t - 3) - np.exp(-t), 0, 5)
+    assert r.solver == "CLARABEL"
+    assert x.value == pytest.approx(root, abs=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["CLARABEL", "ECOS", "SCS"])
+def test_every_solver_in_the_chain_gives_the_same_optimum(solver):
+    x = cp.Variable(2)
+    prob = cp.Problem(cp.Minimize(cp.inv_pos(x[0]) + cp.exp(-x[1]) + x[0] + x[1]), [x[0] + x[1] <= 3])
+    r = solve_convex(prob, (solver,))
+    assert r.value == pytest.approx(2.0 + (0.0 + 1.0), rel=1e-3)  # x0=1 -> 2, x1=0 -> 1
+
+
+def test_fallback_skips_missing_solvers_and_reports_attempts():
+    x = cp.Variable()
+    r = solve_convex(cp.Problem(cp.Minimize(cp.abs(x - 1))), ("NO_SUCH_SOLVER", "ECOS"))
+    assert r.solver == "ECOS" and r.attempts[0] == ("NO_SUCH_SOLVER", "not installed")
+
+
+def test_non_dcp_problem_is_refused_with_the_failing_part():
+    x = cp.Variable()
+    with pytest.raises(NotDCPError, match="objective"):
+        solve_convex(cp.Problem(cp.Minimize(cp.sqrt(x))))
+
+
+def test_infeasible_convex_problem_raises():
+    x = cp.Variable()
+    with pytest.raises(InfeasibleError):
+        solve_convex(cp.Problem(cp.Minimize(x), [x >= 2, x <= 1]))
+
+
+def test_lp_matches_scipy_linprog_including_duals():
+    rng = np.random.default_rng(0)
+    A = rng.uniform(0, 1, (6, 4)); b = rng.uniform(1, 2, 6); c = -rng.uniform(0.5, 1.5, 4)
+    ours = solve_lp(c, A, b)
+    ref = linprog(c, A_ub=A, b_ub=b, bounds=(0, None), method="highs")
+    assert ours.value == pytest.approx(ref.fun, rel=1e-9)
+    np.testing.assert_allclose(ours.duals_ub, ref.ineqlin.marginals, atol=1e-9)
+
+
+def test_milp_matches_scipy_milp():
+    c = np.array([-5.0, -4.0, -3.0]); A = np.array([[2.0, 3.0, 1.0], [4.0, 1.0, 2.0], [3.0, 4.0, 2.0]])
+    b = np.array([5.0, 11.0, 8.0])
+    ours = solve_lp(c, A, b, bounds=(0, 10), integrality=[1, 1, 1])
+    ref = milp(c, constraints=LinearConstraint(A, -np.inf, b), bounds=Bounds(0, 10), integrality=np.ones(3))
+    assert ours.value == pytest.approx(ref.fun)
+
+
+def test_lp_infeasible_is_named():
+    with pytest.raises(InfeasibleError):
+        solve_lp([1.0], A_ub=[[1.0]], b_ub=[-1.0], bounds=(0, None))
+
+
+def test_scip_finds_the_global_minimum_of_a_nonconvex_minlp():
+    # min (x - 2.6)^2 * (y+1) + sin-free nonconvexity: -x*y, x in [0,4], y integer 0..3; brute force on a fine grid
+    def build(m):
+        x = m.addVar("x", lb=0, ub=4); y = m.addVar("y", vtype="I", lb=0, ub=3); t = m.addVar("t", lb=None)
+        m.addCons(t >= (x - 2.6) ** 2 * (y + 1) - x * y)
+        m.setObjective(t, "minimize")
+        return {"x": x, "y": y}
+
+    r = solve_minlp(build)
+    val, _ = brute_force_min(lambda x, y: (x - 2.6) ** 2 * (y + 1) - x * y, [np.linspace(0, 4, 40001), np.arange(4)])
+    assert r.value == pytest.approx(val, abs=1e-5)
+
+
+def test_brute_force_respects_feasibility():
+    val, arg = brute_force_min(lambda x, y: x + y, [np.arange(5), np.arange(5)], feasible=lambda x, y: x * y >= 6)
+    assert val == 5 and sorted(arg) == [2, 3]
+
+
+def test_knapsack_dp_equals_brute_force_enumeration():
+    rng = np.random.default_rng(3)
+    costs = [rng.uniform(0, 10, 5) for _ in range(3)]
+    usages = [rng.integers(0, 4, (5, 2)) for _ in range(3)]
+    cap = (6, 5)
+    val, choice = grid_knapsack_dp(costs, usages, cap)
+    best = min((costs[0][i] + costs[1][j] + costs[2][k], (i, j, k)) for i in range(5) for j in range(5)
+               for k in range(5) if np.all(usages[0][i] + usages[1][j] + usages[2][k] <= cap))
+    assert val == pytest.approx(best[0]) and tuple(choice) == best[1]
+
+
+def test_knapsack_dp_reports_infeasible():
+    assert grid_knapsack_dp([np.array([1.0])], [np.array([[5]])], (3,)) == (np.inf, None)
+
+
+def test_bisect_and_golden_section():
+    assert bisect(lambda x: x ** 3 - 2, 0, 2) == pytest.approx(2 ** (1 / 3), abs=1e-9)
+    assert golden_section(lambda x: (x - 0.7) ** 2, -3, 3) == pytest.approx(0.7, abs=1e-7)
+    with pytest.raises(ValueError, match="same sign"):
+        bisect(lambda x: x * x + 1, -1, 1)
+
+
+def test_sca_on_a_difference_of_convex_function_reaches_the_known_minimum():
+    # f(x) = x^4 - 3x^2: majorize -3x^2 by its tangent; surrogate minimizer: 4x^3 = 6 x_k
+    f = lambda x: float(x[0] ** 4 - 3 * x[0] ** 2)
+    step = lambda x: np.array([np.cbrt(6 * x[0] / 4)])
+    r = sca(step, f, [0.3], tol=1e-12, max_iter=500)
+    assert r.converged and r.x[0] == pytest.approx(np.sqrt(1.5), abs=1e-5)
+    assert all(b <= a + 1e-12 for a, b in zip(r.history, r.history[1:]))

@@ -1,0 +1,69 @@
+"""support.sim: simpy DES against closed forms (within 5% at load <= 0.8) and against the Lindley recursion."""
+
+import numpy as np
+import pytest
+
+from support.queueing import mm1_sojourn, mmc_sojourn
+from support.sim import Recorder, Streams, lindley, nhpp_arrivals, poisson_split, simulate_fifo, simulate_mm1
+
+
+def test_lindley_equals_simpy_on_the_same_streams():
+    st = Streams(7)
+    ia = st["arrivals"].exponential(1 / 0.8, 20_000)
+    sv = st["service"].exponential(1.0, 20_000)
+    np.testing.assert_allclose(simulate_fifo(ia, sv), lindley(ia, sv), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_simpy_mm1_matches_the_formula_within_5_percent(rho):
+    x = simulate_mm1(rho, 1.0, 60_000, Streams(1)["mm1"], method="simpy")
+    assert x[3000:].mean() == pytest.approx(mm1_sojourn(rho, 1.0), rel=0.05)
+
+
+def test_simpy_mmc_matches_erlang_c_within_5_percent():
+    rng = Streams(2)["mmc"]
+    lam, mu, c = 2.4, 1.0, 3
+    x = simulate_fifo(rng.exponential(1 / lam, 60_000), rng.exponential(1 / mu, 60_000), servers=c)
+    assert x[3000:].mean() == pytest.approx(mmc_sojourn(c, lam, mu), rel=0.05)
+
+
+def test_streams_are_reproducible_and_independent():
+    a, b = Streams(3), Streams(3)
+    assert a["x"].random() == b["x"].random()
+    assert Streams(3)["x"].random() != Streams(3)["y"].random()
+    s = Streams(3); _ = s["other"].random(100)
+    assert s["x"].random() == Streams(3)["x"].random()  # other components do not shift a stream
+
+
+def test_recorder_summary_has_a_confidence_interval():
+    rec = Recorder()
+    rng = np.random.default_rng(0)
+    for v in rng.normal(1.0, 0.1, 10_000):
+        rec.record("t", v)
+    s = rec.summary("t")
+    assert abs(s.mean - 1.0) < 3 * s.ci95 + 1e-3 and s.ci95 < 0.01
+    with pytest.raises(KeyError, match="no samples"):
+        rec.values("missing")
+
+
+def test_simpy_run_fills_the_recorder():
+    rec = Recorder()
+    simulate_fifo([1.0, 1.0], [0.5, 3.0], recorder=rec)
+    np.testing.assert_allclose(rec.values("sojourn"), [0.5, 3.0])
+
+
+def test_nhpp_thinning_matches_the_piecewise_rates():
+    rng = np.random.default_rng(4)
+    t = nhpp_arrivals([0, 100, 200], [2.0, 0.5], rng)
+    assert np.sum(t < 100) == pytest.approx(200, rel=0.15) and np.sum(t >= 100) == pytest.approx(50, rel=0.3)
+
+
+def test_poisson_split_keeps_every_arrival():
+    t = np.sort(np.random.default_rng(5).uniform(0, 10, 1000))
+    parts = poisson_split(t, 3, np.random.default_rng(6))
+    assert sum(p.size for p in parts) == 1000
+
+
+def test_length_mismatch_is_refused():
+    with pytest.raises(ValueError, match="differ in length"):
+        lindley([1.0], [1.0, 2.0])
