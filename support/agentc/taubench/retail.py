@@ -156,27 +156,38 @@ def _price_diff(db, order, item_ids, new_item_ids):
     return round(diff, 2), None
 
 
+def _check_item_swap(db, order_id: str, item_ids: list, new_item_ids: list, payment_method_id: str,
+                     status: str, status_msg: str, balance_msg: str):
+    """Checks shared by exchange (delivered) and modify (pending) item swaps: (diff, pm, error or None)."""
+    if order_id not in db["orders"]:
+        return None, None, _err("order not found")
+    order = db["orders"][order_id]
+    if order["status"] != status:
+        return None, None, _err(status_msg)
+    bad = _check_items(order, item_ids)
+    if bad:
+        return None, None, bad
+    if len(item_ids) != len(new_item_ids):
+        return None, None, _err("the number of items to be exchanged should match")
+    diff, bad = _price_diff(db, order, item_ids, new_item_ids)
+    if bad:
+        return None, None, bad
+    pm = _pm(db, order["user_id"], payment_method_id)
+    if pm is None:
+        return None, None, _err("payment method not found")
+    if pm["source"] == "gift_card" and pm["balance"] < diff:
+        return None, None, _err(balance_msg)
+    return diff, pm, None
+
+
 @tool("retail")
 def exchange_delivered_order_items(db, order_id: str, item_ids: list, new_item_ids: list,
                                    payment_method_id: str) -> str:
-    if order_id not in db["orders"]:
-        return _err("order not found")
-    order = db["orders"][order_id]
-    if order["status"] != "delivered":
-        return _err("non-delivered order cannot be exchanged")
-    bad = _check_items(order, item_ids)
+    diff, pm, bad = _check_item_swap(db, order_id, item_ids, new_item_ids, payment_method_id, "delivered",
+                                     "non-delivered order cannot be exchanged",
+                                     "insufficient gift card balance to pay for the price difference")
     if bad:
         return bad
-    if len(item_ids) != len(new_item_ids):
-        return _err("the number of items to be exchanged should match")
-    diff, bad = _price_diff(db, order, item_ids, new_item_ids)
-    if bad:
-        return bad
-    pm = _pm(db, order["user_id"], payment_method_id)
-    if pm is None:
-        return _err("payment method not found")
-    if pm["source"] == "gift_card" and pm["balance"] < diff:
-        return _err("insufficient gift card balance to pay for the price difference")
     order = db["orders"].mut(order_id)
     order["status"] = "exchange requested"
     order["exchange_items"] = sorted(item_ids)
@@ -202,24 +213,11 @@ def modify_pending_order_address(db, order_id: str, address1: str, address2: str
 @tool("retail")
 def modify_pending_order_items(db, order_id: str, item_ids: list, new_item_ids: list,
                                payment_method_id: str) -> str:
-    if order_id not in db["orders"]:
-        return _err("order not found")
-    order = db["orders"][order_id]
-    if order["status"] != "pending":
-        return _err("non-pending order cannot be modified")
-    bad = _check_items(order, item_ids)
+    diff, pm, bad = _check_item_swap(db, order_id, item_ids, new_item_ids, payment_method_id, "pending",
+                                     "non-pending order cannot be modified",
+                                     "insufficient gift card balance to pay for the new item")
     if bad:
         return bad
-    if len(item_ids) != len(new_item_ids):
-        return _err("the number of items to be exchanged should match")
-    diff, bad = _price_diff(db, order, item_ids, new_item_ids)
-    if bad:
-        return bad
-    pm = _pm(db, order["user_id"], payment_method_id)
-    if pm is None:
-        return _err("payment method not found")
-    if pm["source"] == "gift_card" and pm["balance"] < diff:
-        return _err("insufficient gift card balance to pay for the new item")
     order = db["orders"].mut(order_id)
     order["payment_history"].append({"transaction_type": "payment" if diff > 0 else "refund",
                                      "amount": abs(diff), "payment_method_id": payment_method_id})
