@@ -183,9 +183,9 @@ def _check_item_swap(db, order_id: str, item_ids: list, new_item_ids: list, paym
 @tool("retail")
 def exchange_delivered_order_items(db, order_id: str, item_ids: list, new_item_ids: list,
                                    payment_method_id: str) -> str:
-    diff, pm, bad = _check_item_swap(db, order_id, item_ids, new_item_ids, payment_method_id, "delivered",
-                                     "non-delivered order cannot be exchanged",
-                                     "insufficient gift card balance to pay for the price difference")
+    diff, _, bad = _check_item_swap(db, order_id, item_ids, new_item_ids, payment_method_id, "delivered",
+                                    "non-delivered order cannot be exchanged",
+                                    "insufficient gift card balance to pay for the price difference")
     if bad:
         return bad
     order = db["orders"].mut(order_id)
