@@ -286,10 +286,15 @@ class Transport:
                     continue
                 except OSError:
                     return
-                c.settimeout(5.0)
-                hello = _recv_exact(c, HELLO.size)
-                c.settimeout(None)
-                r, nic = HELLO.unpack(hello)
+                try:
+                    c.settimeout(5.0)
+                    r, nic = HELLO.unpack(_recv_exact(c, HELLO.size))
+                    c.settimeout(None)
+                except OSError:
+                    # A peer's connect that timed out and was retried can leave an orphan here that closes
+                    # before its hello: drop it and keep accepting (the retry arrives on this listener).
+                    c.close()
+                    continue
                 accepted.append((r, None if mgmt else nic, c))
                 with self.cv:
                     self.cv.notify_all()
@@ -310,8 +315,11 @@ class Transport:
             while len(accepted) < want:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    have = {(r, nic) for r, nic, _ in accepted}
+                    missing = [(p, "mgmt" if i == self.k else i) for p in range(self.world) if p != self.rank
+                               for i in range(self.k + 1) if (p, None if i == self.k else i) not in have]
                     raise TimeoutError(f"rank {self.rank}: only {len(accepted)}/{want} connections after "
-                                       f"{self.cfg.connect_timeout}s")
+                                       f"{self.cfg.connect_timeout}s; missing (peer, nic): {missing}")
                 self.cv.wait(timeout=min(left, 0.2))
         for r, nic, s in accepted:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -14,9 +14,9 @@ N_FAULTS = {(3, 4): 34, (2, 3): 16}  # 50 in total
 
 
 @pytest.mark.budget(120)
-# The 3x4 campaign (34 faults) has timed out in connection setup twice in ~6 runs on a loaded machine
-# (cause not found yet), so it stays out of CI; together with 2x3 it covers the >= 50 failures.
-@pytest.mark.parametrize("hosts,nics", [pytest.param(3, 4, marks=pytest.mark.slow), (2, 3)])
+# Together the two campaigns inject 50 failures. (The 3x4 one used to time out in connection setup under
+# load: an acceptor thread died on an orphaned connection whose peer had retried; see Transport.connect.)
+@pytest.mark.parametrize("hosts,nics", [(3, 4), (2, 3)])
 def test_random_failures_are_lossless(hosts, nics):
     rng = np.random.default_rng(hosts * 100 + nics)
     with Testbed(hosts, nics, rate_mbit=60) as tb:
