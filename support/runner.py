@@ -55,8 +55,12 @@ class RunResult:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
+SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".json", ".j2", ".toml", ".yaml", ".rego", ".lark", ".txt")
+
+
 def _source_files(stem: str) -> list[Path]:
-    """The ``support/`` files a notebook can depend on: shared cores and its own paper's subpackage.
+    """The files a notebook can depend on: shared cores, its own paper's subpackage, and ``data/<slug>/``
+    (inputs we own, e.g. policy rule files: a new rule file must re-run the notebook).
 
     Other papers' subpackages are left out, so editing paper A does not invalidate paper B's cache.
     """
@@ -67,9 +71,12 @@ def _source_files(stem: str) -> list[Path]:
     files = []
     for p in sorted(PACKAGE_DIR.rglob("*")):
         rel = p.relative_to(PACKAGE_DIR)
-        if (p.is_file() and p.suffix in (".py", ".cu", ".cuh", ".json", ".j2", ".toml")
+        if (p.is_file() and p.suffix in SOURCE_SUFFIXES
                 and "__pycache__" not in rel.parts and not (len(rel.parts) > 1 and rel.parts[0] in others)):
             files.append(p)
+    own_data = REPO_ROOT / "data" / own
+    if own_data.is_dir():
+        files += sorted(p for p in own_data.rglob("*") if p.is_file())
     return files
 
 
@@ -79,7 +86,7 @@ def cache_key(spec: RunSpec) -> str:
     h.update(spec.notebook)
     h.update(json.dumps(spec.params, sort_keys=True, default=str).encode())
     for p in _source_files(spec.stem):
-        h.update(str(p.relative_to(PACKAGE_DIR)).encode())
+        h.update(str(p.relative_to(REPO_ROOT)).encode())
         h.update(p.read_bytes())
     pyproject = REPO_ROOT / "pyproject.toml"
     if pyproject.is_file():

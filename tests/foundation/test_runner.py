@@ -75,6 +75,19 @@ def test_cache_key_changes_with_parameters_and_notebook_but_not_other_papers_sou
     assert cache_key(a) != cache_key(RunSpec("00_tour", b"{ }", {"seed": 0}, "00_tour"))
 
 
+def test_cache_key_covers_the_papers_own_data_dir_and_rule_files_but_not_other_papers():
+    from support.paths import PACKAGE_DIR, REPO_ROOT
+    from support.runner import _source_files
+
+    files = {str(p.relative_to(REPO_ROOT)) for p in _source_files("05_pipeline_agents")}
+    own_data = [p for p in (REPO_ROOT / "data" / "pipeline_agents").rglob("*") if p.is_file()]
+    assert own_data and {str(p.relative_to(REPO_ROOT)) for p in own_data} <= files
+    assert not any(f.startswith("support/multicluster/") for f in files)
+    rule_files = sorted((PACKAGE_DIR / "multicluster").rglob("*.yaml"))
+    mine = {str(p.relative_to(REPO_ROOT)) for p in _source_files("11_multicluster")}
+    assert rule_files and {str(p.relative_to(REPO_ROOT)) for p in rule_files} <= mine
+
+
 def test_unknown_paper_via_api_names_it():
     from support.papers import UnknownPaper, resolve
 

@@ -1,0 +1,207 @@
+"""The Kubernetes HorizontalPodAutoscaler (autoscaling/v2) replica algorithm, step for step.
+
+Mirrors ``pkg/controller/podautoscaler`` (horizontal.go, replica_calculator.go): the ratio rule
+``desired = ceil(current * metric / target)`` with a tolerance (0.1), the per-HPA recommendation history
+used for stabilisation windows (scale-down default 300 s, scale-up 0 s), the scale-event history used by
+the rate policies (default scale-up ``max(100 %, 4 pods) per 15 s``, scale-down ``100 % per 15 s``) and
+min/max replicas. The controller is called once per sync period (default 15 s). All pods are assumed
+ready and reporting metrics (the missing-pod / unready-pod corrections are not modelled).
+Reactive baseline of paper 11 (arXiv 2512.24914).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+class HPAConfigError(ValueError):
+    """An HPA spec that Kubernetes would reject (bad policy type, negative window, min > max ...)."""
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    """One HPAScalingPolicy: ``kind`` "Pods" or "Percent", ``value`` > 0 per ``period_s`` (1..1800 s)."""
+
+    kind: str
+    value: int
+    period_s: int
+
+    def __post_init__(self):
+        if self.kind not in ("Pods", "Percent"):
+            raise HPAConfigError(f"policy type must be 'Pods' or 'Percent', got {self.kind!r}")
+        if self.value <= 0:
+            raise HPAConfigError(f"policy value must be > 0, got {self.value}")
+        if not 0 < self.period_s <= 1800:
+            raise HPAConfigError(f"policy periodSeconds must be in (0, 1800], got {self.period_s}")
+
+
+@dataclass(frozen=True)
+class ScalingRules:
+    """HPAScalingRules: stabilisation window, policies and ``select`` ("Max", "Min" or "Disabled")."""
+
+    window_s: int
+    policies: tuple[ScalingPolicy, ...]
+    select: str = "Max"
+
+    def __post_init__(self):
+        if not 0 <= self.window_s <= 3600:
+            raise HPAConfigError(f"stabilizationWindowSeconds must be in [0, 3600], got {self.window_s}")
+        if self.select not in ("Max", "Min", "Disabled"):
+            raise HPAConfigError(f"selectPolicy must be Max, Min or Disabled, got {self.select!r}")
+        if not self.policies and self.select != "Disabled":
+            raise HPAConfigError("at least one scaling policy is needed unless selectPolicy is Disabled")
+
+
+def default_scale_up() -> ScalingRules:
+    """Kubernetes default: no window; max(100 % , 4 pods) every 15 s."""
+    return ScalingRules(0, (ScalingPolicy("Percent", 100, 15), ScalingPolicy("Pods", 4, 15)), "Max")
+
+
+def default_scale_down() -> ScalingRules:
+    """Kubernetes default: 300 s window; 100 % every 15 s."""
+    return ScalingRules(300, (ScalingPolicy("Percent", 100, 15),), "Max")
+
+
+@dataclass(frozen=True)
+class HPAConfig:
+    """An HPA spec: utilisation ``target`` (0.7 = 70 %), min/max replicas, tolerance, sync period, behaviour."""
+
+    target: float
+    min_replicas: int = 1
+    max_replicas: int = 10
+    tolerance: float = 0.1
+    sync_s: int = 15
+    scale_up: ScalingRules = field(default_factory=default_scale_up)
+    scale_down: ScalingRules = field(default_factory=default_scale_down)
+
+    def __post_init__(self):
+        if not self.target > 0:
+            raise HPAConfigError(f"target metric value must be > 0, got {self.target}")
+        if self.min_replicas < 1 or self.max_replicas < self.min_replicas:
+            raise HPAConfigError(f"need 1 <= minReplicas <= maxReplicas, got {self.min_replicas}, {self.max_replicas}")
+        if not 0 <= self.tolerance < 1:
+            raise HPAConfigError(f"tolerance must be in [0, 1), got {self.tolerance}")
+        if self.sync_s <= 0:
+            raise HPAConfigError(f"sync period must be > 0 s, got {self.sync_s}")
+
+
+def replica_recommendation(current: int, metric: float, target: float, tolerance: float = 0.1) -> int:
+    """Replica calculator: ``ceil(current * metric / target)``, or ``current`` when the usage ratio is
+    within ``tolerance`` of 1 (replica_calculator.go, GetResourceReplicas with all pods ready)."""
+    if current < 0:
+        raise ValueError(f"current replicas must be >= 0, got {current}")
+    if target <= 0 or metric < 0 or not math.isfinite(metric):
+        raise ValueError(f"need target > 0 and a finite metric >= 0, got metric={metric}, target={target}")
+    ratio = metric / target
+    if abs(ratio - 1.0) <= tolerance:
+        return current
+    return math.ceil(ratio * current)
+
+
+class HPA:
+    """One HorizontalPodAutoscaler with its controller state (recommendations and scale events).
+
+    ``step(now_s, current, metric)`` is one reconcile at time ``now_s`` and returns the replica count the
+    controller writes to the scale subresource.
+    """
+
+    def __init__(self, config: HPAConfig):
+        self.cfg = config
+        self.recommendations: list[list[float]] = []  # [timestamp, recommendation]
+        self.up_events: list[tuple[float, int]] = []
+        self.down_events: list[tuple[float, int]] = []
+        self._initialised = False
+
+    # ---- horizontal.go: reconcileAutoscaler ----
+    def step(self, now_s: float, current: int, metric: float) -> int:
+        cfg = self.cfg
+        if not self._initialised:  # maybeInitScaleDownStabilizationWindow
+            if cfg.scale_down.window_s > 0:
+                self.recommendations.append([now_s, current])
+            self._initialised = True
+        if current == 0 and cfg.min_replicas != 0:
+            return 0  # autoscaling disabled for a scaled-to-zero target
+        if current > cfg.max_replicas:
+            desired = cfg.max_replicas
+        elif current < cfg.min_replicas:
+            desired = cfg.min_replicas
+        else:
+            proposal = replica_recommendation(current, metric, cfg.target, cfg.tolerance)
+            desired = self._normalize(now_s, current, proposal)
+        if desired != current:
+            self._store_event(now_s, current, desired)
+        return desired
+
+    # ---- normalizeDesiredReplicasWithBehaviors ----
+    def _normalize(self, now: float, current: int, proposal: int) -> int:
+        stabilized = self._stabilize(now, current, proposal)
+        return self._rate_limit(now, current, stabilized)
+
+    def _stabilize(self, now: float, current: int, proposal: int) -> int:
+        up_cut = now - self.cfg.scale_up.window_s
+        down_cut = now - self.cfg.scale_down.window_s
+        up_rec, down_rec = proposal, proposal
+        old_index = None
+        for i, (ts, rec) in enumerate(self.recommendations):
+            if ts > up_cut:
+                up_rec = min(rec, up_rec)
+            if ts > down_cut:
+                down_rec = max(rec, down_rec)
+            if ts < up_cut and ts < down_cut:
+                old_index = i
+        recommendation = current
+        recommendation = max(recommendation, up_rec)
+        recommendation = min(recommendation, down_rec)
+        if old_index is not None:
+            self.recommendations[old_index] = [now, proposal]
+        else:
+            self.recommendations.append([now, proposal])
+        return int(recommendation)
+
+    @staticmethod
+    def _changes(period_s: float, now: float, events) -> int:
+        cut = now - period_s
+        return sum(change for ts, change in events if ts > cut)
+
+    def _scale_up_limit(self, now: float, current: int) -> int:
+        rules = self.cfg.scale_up
+        if rules.select == "Disabled":
+            return current
+        pick, result = (min, math.inf) if rules.select == "Min" else (max, -math.inf)
+        for p in rules.policies:
+            start = current - self._changes(p.period_s, now, self.up_events) + self._changes(p.period_s, now,
+                                                                                              self.down_events)
+            proposed = start + p.value if p.kind == "Pods" else math.ceil(start * (1 + p.value / 100))
+            result = pick(result, proposed)
+        return int(result)
+
+    def _scale_down_limit(self, now: float, current: int) -> int:
+        rules = self.cfg.scale_down
+        if rules.select == "Disabled":
+            return current
+        pick, result = (max, -math.inf) if rules.select == "Min" else (min, math.inf)
+        for p in rules.policies:
+            start = current - self._changes(p.period_s, now, self.up_events) + self._changes(p.period_s, now,
+                                                                                              self.down_events)
+            proposed = start - p.value if p.kind == "Pods" else int(start * (1 - p.value / 100))
+            result = pick(result, proposed)
+        return int(result)
+
+    def _rate_limit(self, now: float, current: int, desired: int) -> int:
+        cfg = self.cfg
+        if desired > current:
+            limit = max(self._scale_up_limit(now, current), current)
+            return min(desired, min(cfg.max_replicas, limit))
+        if desired < current:
+            limit = min(self._scale_down_limit(now, current), current)
+            return max(desired, max(cfg.min_replicas, limit))
+        return desired
+
+    def _store_event(self, now: float, prev: int, new: int) -> None:
+        longest_up = max((p.period_s for p in self.cfg.scale_up.policies), default=0)
+        longest_down = max((p.period_s for p in self.cfg.scale_down.policies), default=0)
+        if new > prev:
+            self.up_events = [e for e in self.up_events if e[0] > now - longest_up] + [(now, new - prev)]
+        else:
+            self.down_events = [e for e in self.down_events if e[0] > now - longest_down] + [(now, prev - new)]

@@ -1,0 +1,41 @@
+"""Claims of arXiv 2512.24914 (AI-driven multi-cluster resource optimization) and the acceptance of issue 14.
+
+Only the abstract and introduction were available. The abstract's claims are qualitative ("improved
+resource efficiency, faster stabilization during workload fluctuations, reduced performance variability
+compared to conventional reactive approaches"); the numbers below are the issue's reconstruction
+thresholds, and the balance score 0.88 vs 0.71 comes from an unverified third-party summary.
+"""
+
+from support.claims import AtLeast, AtMost, Claim, ClaimSet, IsTrue, Within
+
+ABS = "arXiv 2512.24914, abstract (qualitative)"
+SUM = "arXiv 2512.24914 as quoted by a third-party summary (unverified)"
+ISSUE = "issue 14 acceptance"
+
+CLAIMS = ClaimSet("11_multicluster", [
+    Claim("efficiency_gain", "Resource efficiency (used / allocated replica-seconds) of the proactive controller "
+          "(ridge forecaster) over the Kubernetes HPA baseline, worst trace (cluster) of the held-back 30 %: "
+          "relative gain", 0.15, "", ABS + "; threshold " + ISSUE + " (summary: +25 %)", AtLeast(0.15, partly=0.05)),
+    Claim("stabilization", "Stabilisation time after demand bursts, proactive vs HPA: relative change (negative = "
+          "faster)", -0.25, "", ABS + "; threshold " + ISSUE, AtMost(-0.25, partly=0.0)),
+    Claim("latency_cv", "Performance variability: CV of per-step mean latency, proactive vs HPA: relative change",
+          -0.20, "", ABS + "; threshold " + ISSUE, AtMost(-0.20, partly=0.0)),
+    Claim("balance_higher", "Cross-cluster balance (Jain's index of cluster utilisations), proactive minus HPA",
+          0.17, "", SUM + " (0.88 vs 0.71); " + ISSUE + ": higher", AtLeast(0.0)),
+    Claim("balance_score", "Balance score of the proactive controller (1 - CV of cluster utilisations; the "
+          "paper's definition is unknown)", 0.88, "", SUM, Within(0.1, partly_rel=0.2)),
+    Claim("fewer_events", "Scaling events per hour, proactive vs HPA: relative change (negative = fewer)", 0.0,
+          "", SUM + " (3.1 instability events/h); " + ISSUE, AtMost(-0.001)),
+    Claim("slo_not_worse", "SLO-violation share, proactive minus HPA (percentage points as a fraction)", 0.01, "",
+          ISSUE, AtMost(0.01, partly=0.03)),
+    Claim("oracle_bound", "No realistic forecaster beats the perfect-foresight controller on both efficiency and "
+          "SLO violations", True, "", ISSUE, IsTrue()),
+    Claim("policies_hold", "Every executed proactive action satisfies the policies (direct check, and the "
+          "declarative rules compiled to z3 agree)", True, "", ABS + " (policy-aware decisions)", IsTrue()),
+    Claim("hpa_docs", "The HPA implementation reproduces the Kubernetes documentation's worked examples", True, "",
+          ISSUE, IsTrue()),
+    Claim("milp_brute_force", "Decision MILP optimum equals brute-force enumeration (2-3 clusters, small ranges)",
+          True, "", ISSUE, IsTrue()),
+    Claim("erlang_des", "Erlang-C mean response time vs the simpy DES: worst relative error", 0.05, "", ISSUE,
+          AtMost(0.05, partly=0.08)),
+])

@@ -1,0 +1,211 @@
+"""What the paper-11 notebook calls: oracle checks (HPA documentation examples, MILP vs brute force,
+Erlang C vs DES), the federation runs (HPA vs proactive controllers on the held-back 30 % of the three real
+traces), the HPA target sweep and the headline numbers. Figures are drawn in the notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from support.control.forecast import make_forecaster
+from support.control.hpa import HPA, HPAConfig, ScalingPolicy, ScalingRules, replica_recommendation
+from support.multicluster.decision import FederationPolicy, Weights, anchors_for, decide
+from support.multicluster.federation import FederationConfig, load_federation
+from support.multicluster.latency import mean_latency, secant_at, slo_load
+from support.multicluster.metrics import summarize
+from support.multicluster.oracles import brute_force_decision, des_mean_response
+from support.multicluster.simulate import run_hpa, run_proactive
+from support.progress import progress
+
+FORECASTERS = {"seasonal_naive": "seasonal naive", "holt_winters": "Holt-Winters", "ridge": "ridge",
+               "oracle": "perfect foresight"}
+HEADLINE = "ridge"  # the realistic forecaster behind the headline comparison (declared before any run)
+
+# ------------------------------------------------------------------------------------------------ oracles
+
+
+def hpa_documented_examples() -> pd.DataFrame:
+    """The worked examples of the Kubernetes HPA documentation, run through :mod:`support.control.hpa`."""
+    rows = []
+
+    def add(name, expected, got):
+        rows.append({"example": name, "expected": expected, "got": got, "ok": expected == got})
+
+    add("metric 200m vs target 100m doubles 5 replicas", 10, replica_recommendation(5, 200, 100))
+    add("metric 50m vs target 100m halves 10 replicas", 5, replica_recommendation(10, 50, 100))
+    add("ratio 1.05 is within the 0.1 tolerance: no change", 10, replica_recommendation(10, 105, 100))
+    add("50 replicas at 90 % vs target 75 % -> 60", 60, replica_recommendation(50, 0.9, 0.75))
+    down = ScalingRules(300, (ScalingPolicy("Pods", 4, 60), ScalingPolicy("Percent", 10, 60)), "Max")
+    h = HPA(HPAConfig(0.5, 1, 100, scale_down=replace(down, window_s=0)))
+    a = h.step(0, 80, 0.0625)
+    b = h.step(60, a, 0.0625 * 80 / a)
+    add("80 -> 10 with Pods 4 / Percent 10 per 60 s: first step removes 8", 72, a)
+    add("... next step at 72 removes 8 (10 % = 7.2, rounded up)", 64, b)
+    h = HPA(HPAConfig(0.5, 1, 100, scale_down=ScalingRules(0, (ScalingPolicy("Percent", 10, 60),
+                                                               ScalingPolicy("Pods", 5, 60)), "Min")))
+    add("selectPolicy Min (Percent 10, Pods 5 per 60 s) from 80: remove 5", 75, h.step(0, 80, 0.05))
+    h = HPA(HPAConfig(0.5, 1, 100))
+    ups = [h.step(0, 1, 10.0)]
+    for s in (15, 30):
+        ups.append(h.step(s, ups[-1], 10.0 / ups[-1] if ups[-1] < 20 else 0.5))
+    add("default scale-up max(100 %, 4 pods)/15 s: 1 -> 5 -> 10 -> 20", [5, 10, 20], ups)
+    h = HPA(HPAConfig(0.5, 1, 100))
+    seq = [h.step(0, 10, 0.5), h.step(15, 10, 0.25), h.step(285, 10, 0.25), h.step(300, 10, 0.25)]
+    add("default 300 s scale-down window: 10 is kept until the t=0 recommendation leaves the window",
+        [10, 10, 10, 5], seq)
+    return pd.DataFrame(rows)
+
+
+def milp_vs_brute_force(n_cases: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Random 2-3-cluster decision problems with small replica ranges: MILP (HiGHS) vs enumeration."""
+    curve = slo_load(40, 10.0, 0.15)
+    rows = []
+    for i in range(n_cases):
+        K = 2 + i % 2
+        cap = tuple(int(x) for x in rng.integers(5, 12, K))
+        cost = tuple(float(x) for x in rng.uniform(0.8, 1.2, K).round(2))
+        pol = FederationPolicy(cap, (1,) * K, tuple(float(x) for x in rng.uniform(0, 1, K).round(2)), cost,
+                               (3,) * K, float(rng.uniform(0.6, 1.0) * np.dot(cost, cap)))
+        D = rng.uniform(5, 60, K)
+        prev = np.array([rng.integers(1, c + 1) for c in cap])
+        anchors = anchors_for(D[None], curve)
+        w = Weights(w_net=float(rng.uniform(0, 0.05)), w_change=float(rng.uniform(0, 0.2)))
+        best, n_bf = brute_force_decision(D, prev, pol, secant_at(curve, anchors[0]), w)
+        try:
+            d = decide(D[None], prev, pol, curve, w, anchors=anchors, refine=False)
+            val, n = d.objective, d.n[0].tolist()
+        except ValueError:
+            val, n = np.inf, None
+        rows.append({"K": K, "brute_force": best, "milp": val, "n_bf": None if n_bf is None else n_bf.tolist(),
+                     "n_milp": n, "match": bool(np.isclose(best, val, rtol=1e-6, atol=1e-6)
+                                                or (np.isinf(best) and np.isinf(val)))})
+    return pd.DataFrame(rows)
+
+
+def erlang_vs_des(configs, n_jobs: int, rng: np.random.Generator, mu: float = 10.0) -> pd.DataFrame:
+    """Mean response time of M/M/c: Erlang C (as the simulation uses it) vs the simpy DES."""
+    rows = []
+    for c, rho in configs:
+        lam = rho * c * mu
+        des = des_mean_response(c, lam, mu, n_jobs, rng)
+        ana = float(mean_latency(c, lam, mu, np.inf))
+        rows.append({"servers": c, "utilisation": rho, "erlang_c_ms": 1000 * ana, "des_ms": 1000 * des,
+                     "rel_error": abs(des - ana) / ana})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------- federation runs
+
+
+def run_window(cfg: FederationConfig, offsets, forecasters, test_intervals: int | None = None,
+               label: str = "") -> tuple[list[dict], dict]:
+    """HPA and the proactive controller with each forecaster on one aligned window of the three traces."""
+    fed = load_federation(cfg, offsets=offsets)
+    stop = fed.rates.shape[0] - 1 if test_intervals is None else min(fed.t0 + test_intervals,
+                                                                      fed.rates.shape[0] - 1)
+    runs = {"hpa": run_hpa(fed, stop=stop)}
+    for f in progress(forecasters, desc=f"forecasters {label}"):
+        runs[f] = run_proactive(fed, lambda f=f: make_forecaster(f, 288, cfg.horizon), stop=stop,
+                                name=f"proactive ({FORECASTERS[f]})")
+    rows = []
+    for key, tr in runs.items():
+        m = summarize(tr, fed.rates, fed.t0, cfg.mu, cfg.slo_s, cfg.interval_s)
+        pol = tr.audit.summary()
+        m.update({"key": key, "window": label, "policy_actions": pol["actions"],
+                  "policy_violations": pol["violating_actions"], "z3_disagreements": pol.get("z3_disagreements"),
+                  "rego_disagreements": pol.get("rego_disagreements"), "violations_by_rule": pol["violations_by_rule"]})
+        rows.append(m)
+    return rows, {"fed": fed, "runs": runs}
+
+
+def hpa_target_sweep(cfg: FederationConfig, offsets, targets, test_intervals: int | None = None) -> pd.DataFrame:
+    """Efficiency vs SLO violations of the HPA baseline for several utilisation targets (same window)."""
+    fed = load_federation(cfg, offsets=offsets)
+    stop = fed.rates.shape[0] - 1 if test_intervals is None else min(fed.t0 + test_intervals,
+                                                                      fed.rates.shape[0] - 1)
+    rows = []
+    for tg in targets:
+        m = summarize(run_hpa(fed, stop=stop, target=tg), fed.rates, fed.t0, cfg.mu, cfg.slo_s, cfg.interval_s)
+        rows.append({"target": tg, **{k: m[k] for k in ("efficiency", "slo_violation", "latency_cv", "jain",
+                                                         "events_per_hour", "stabilization_s")}})
+    return pd.DataFrame(rows)
+
+
+def per_cluster_table(rows: list[dict], names) -> pd.DataFrame:
+    """Long table: one row per (window, controller, cluster) with efficiency, latency CV, SLO violations."""
+    out = []
+    for r in rows:
+        for k, n in enumerate(names):
+            out.append({"window": r["window"], "controller": r["key"], "cluster": n,
+                        "efficiency": r["efficiency_per_cluster"][k], "latency_cv": r["latency_cv_per_cluster"][k],
+                        "slo_violation": r["slo_violation_per_cluster"][k]})
+    return pd.DataFrame(out)
+
+
+def summary_table(rows: list[dict]) -> pd.DataFrame:
+    """Federation-level metrics per controller, averaged over windows."""
+    cols = ["efficiency", "stabilization_s", "latency_cv", "mean_latency_ms", "jain", "one_minus_cv",
+            "events_per_hour", "slo_violation", "policy_actions", "policy_violations"]
+    df = pd.DataFrame([{c: r[c] for c in ["key", "controller", *cols]} for r in rows])
+    return df.groupby(["key", "controller"], sort=False)[cols].mean().reset_index()
+
+
+def headline(rows: list[dict], names, key: str = HEADLINE) -> dict:
+    """The claim values: proactive (``key``) relative to HPA, over all windows."""
+    per = per_cluster_table(rows, names)
+    piv = per.pivot_table(index=["window", "cluster"], columns="controller", values="efficiency")
+    eff_gain_worst = float((piv[key] / piv["hpa"] - 1).min())
+    s = summary_table(rows).set_index("key")
+    P, B = s.loc[key], s.loc["hpa"]
+    oracle = s.loc["oracle"] if "oracle" in s.index else None
+    dominated = []
+    if oracle is not None:
+        for k in s.index:
+            if k in ("hpa", "oracle"):
+                continue
+            dominated.append(bool(s.loc[k, "efficiency"] > oracle["efficiency"] + 1e-9
+                                  and s.loc[k, "slo_violation"] < oracle["slo_violation"] - 1e-9))
+    pro = [r for r in rows if r["key"] != "hpa"]
+    return {
+        "efficiency_gain_worst": eff_gain_worst,
+        "efficiency_gain_mean": float(P.efficiency / B.efficiency - 1),
+        "stabilization": float(P.stabilization_s / B.stabilization_s - 1),
+        "latency_cv": float(P.latency_cv / B.latency_cv - 1),
+        "balance_higher": float(P.jain - B.jain),
+        "balance_score": float(P.one_minus_cv),
+        "fewer_events": float(P.events_per_hour / B.events_per_hour - 1) if B.events_per_hour > 0 else float("inf"),
+        "slo_not_worse": float(P.slo_violation - B.slo_violation),
+        "oracle_bound": (not any(dominated)) if oracle is not None else None,
+        "policies_hold": bool(all(r["policy_violations"] == 0 and not r["z3_disagreements"] for r in pro)),
+    }
+
+
+#: what each scale runs: aligned windows (row offsets of Alibaba, Google, Azure), forecasters, test length
+SCALES = {
+    "smoke": {"windows": [(0, 0, 0)], "forecasters": ["ridge", "oracle"], "test_intervals": 96,
+              "brute_force_cases": 4, "des_jobs": 40000, "sweep": (0.5, 0.7, 0.9)},
+    "default": {"windows": [(0, 0, 0)],
+                "forecasters": ["seasonal_naive", "holt_winters", "ridge", "oracle"], "test_intervals": None,
+                "brute_force_cases": 12, "des_jobs": 100000, "sweep": (0.5, 0.6, 0.7, 0.8, 0.9)},
+    "paper": {"windows": [(0, 0, 0), (0, 2243, 2243), (0, 4486, 4486)],
+              "forecasters": ["seasonal_naive", "holt_winters", "ridge", "oracle"], "test_intervals": None,
+              "brute_force_cases": 24, "des_jobs": 300000, "sweep": (0.5, 0.6, 0.7, 0.8, 0.9)},
+}
+
+
+def matched_slo_efficiency(sweep: pd.DataFrame, slo_violation: float) -> float:
+    """Efficiency the HPA reaches at the given SLO-violation share, interpolated along its target sweep
+    (piecewise linear in the sweep's order of targets; nan outside the swept range)."""
+    s = sweep.sort_values("target")
+    x, y = s.slo_violation.to_numpy(), s.efficiency.to_numpy()
+    for a in range(len(s) - 1):
+        lo, hi = sorted((x[a], x[a + 1]))
+        if lo <= slo_violation <= hi:
+            if hi == lo:
+                return float(max(y[a], y[a + 1]))
+            w = (slo_violation - x[a]) / (x[a + 1] - x[a])
+            return float(y[a] + w * (y[a + 1] - y[a]))
+    return float("nan")

@@ -1,0 +1,77 @@
+"""Per-cluster latency model: M/M/c (Erlang C) on arrays, and the SLO capacity curve used by the LP.
+
+Each cluster is an M/M/c queue (c = ready replicas, mu = requests/s one replica serves). The LP needs
+the largest load a cluster of n replicas can carry within the mean-latency SLO, ``L*(n)``; being convex
+in n, it is represented by one secant through integers near the operating point (below ``L*`` at every
+integer).
+Performance layer of paper 11 (arXiv 2512.24914), checked against :mod:`support.queueing` and a DES.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def erlang_c_array(c, lam, mu: float) -> np.ndarray:
+    """Erlang-C waiting probability for arrays of server counts ``c`` and loads ``lam`` (nan if unstable)."""
+    c = np.asarray(c, dtype=np.int64)
+    lam = np.asarray(lam, float)
+    c, lam = np.broadcast_arrays(c, lam)
+    if mu <= 0:
+        raise ValueError(f"service rate mu must be > 0, got {mu}")
+    if np.any(lam < 0) or np.any(c < 0):
+        raise ValueError("loads and server counts must be >= 0")
+    a = lam / mu
+    b = np.ones(c.shape)
+    cmax = int(c.max()) if c.size else 0
+    for k in range(1, cmax + 1):  # Erlang-B recursion B(k) = a B(k-1) / (k + a B(k-1)), stopped at k = c
+        upd = k <= c
+        b = np.where(upd, a * b / (k + a * b), b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(c > 0, lam / (np.maximum(c, 1) * mu), np.inf)
+        out = b / (1 - rho * (1 - b))
+    return np.where((rho < 1) & (c > 0), out, np.nan)
+
+
+def mean_latency(c, lam, mu: float, cap_s: float) -> np.ndarray:
+    """Mean response time W_q + 1/mu of M/M/c; ``cap_s`` (a request timeout) where c*mu <= lam or c = 0."""
+    c = np.asarray(c, dtype=np.int64)
+    lam = np.asarray(lam, float)
+    pc = erlang_c_array(c, lam, mu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = pc / (c * mu - lam) + 1.0 / mu
+    w = np.where(np.isfinite(w), w, cap_s)
+    w = np.where(lam <= 0, 1.0 / mu, w)
+    return np.minimum(w, cap_s)
+
+
+def slo_load(n_max: int, mu: float, slo_s: float, iters: int = 60) -> np.ndarray:
+    """``L*(n)`` for n = 0..n_max: the largest arrival rate with mean M/M/n latency <= slo_s (bisection)."""
+    if slo_s <= 1.0 / mu:
+        raise ValueError(f"SLO {slo_s} s is not above the bare service time {1 / mu} s")
+    n = np.arange(0, n_max + 1)
+    lo, hi = np.zeros(n.size), n * mu * (1 - 1e-12)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        ok = mean_latency(n, mid, mu, cap_s=np.inf) <= slo_s
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    lo[0] = 0.0
+    return lo
+
+
+def min_replicas_for(load, curve: np.ndarray) -> np.ndarray:
+    """Smallest n with ``curve[n] >= load`` (``len(curve)`` if none): replicas needed to meet the SLO."""
+    load = np.asarray(load, float)
+    return np.searchsorted(curve, load, side="left")
+
+
+def secant_at(curve: np.ndarray, anchor) -> np.ndarray:
+    """Rows (slope, intercept) of the secant of ``curve`` through integers ``anchor`` and ``anchor + 1``.
+
+    ``L*(n)`` is convex in n for a mean-latency SLO (``n mu`` minus a shrinking queueing allowance), so
+    this one line lies on or below the curve at every integer n: ``load <= slope n + intercept`` is a
+    safe linear SLO constraint, exact at the two anchor points (where the LP's choice lands)."""
+    a = np.clip(np.asarray(anchor, dtype=np.int64), 0, curve.size - 2)
+    slope = curve[a + 1] - curve[a]
+    return np.stack([slope, curve[a] - slope * a], axis=-1)

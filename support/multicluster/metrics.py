@@ -1,0 +1,93 @@
+"""Metrics of a federation run (paper 11, "resource efficiency, stabilization, performance variability").
+
+* efficiency = busy replica-seconds / requested replica-seconds (used / allocated);
+* stabilisation time after a burst = time until the requested replicas stay within +-5 % (at least one
+  replica) of their settled value, the settled value being the mean over the last ``settle_intervals``
+  of a ``window_intervals`` window after the burst;
+* latency variability = coefficient of variation of the per-step mean response time of each cluster;
+* balance = Jain's index of the cluster utilisations (and 1 - CV), averaged over steps;
+* scaling events per hour (changes of the requested replicas), SLO violations (share of cluster-steps whose
+  M/M/c mean response time exceeds the SLO).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from support.multicluster.simulate import Trajectory
+
+
+def jain(x, axis=-1) -> np.ndarray:
+    """Jain's fairness index (sum x)^2 / (n sum x^2): 1 when all equal, 1/n when one takes everything."""
+    x = np.asarray(x, float)
+    if np.any(x < 0):
+        raise ValueError("Jain's index needs non-negative values")
+    n = x.shape[axis]
+    s2 = (x ** 2).sum(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s2 > 0, x.sum(axis) ** 2 / (n * s2), 1.0)
+
+
+def one_minus_cv(x, axis=-1) -> np.ndarray:
+    """1 - coefficient of variation across clusters (1 when all equal)."""
+    x = np.asarray(x, float)
+    m = x.mean(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(m > 0, 1 - x.std(axis) / m, 1.0)
+
+
+def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = 0.975) -> list[tuple[int, int]]:
+    """Boundaries t (and cluster k) in [start, stop) where origin demand jumps: |log R[t+1] - log R[t]| in the
+    top (1 - quantile) of that cluster's held-back changes."""
+    out = []
+    d = np.abs(np.diff(np.log(rates[start:stop + 1]), axis=0))
+    for k in range(rates.shape[1]):
+        thr = np.quantile(d[:, k], quantile)
+        out += [(start + int(i), k) for i in np.nonzero(d[:, k] >= thr)[0]]
+    return sorted(out)
+
+
+def settle_time(spec: np.ndarray, dt: float, band: float = 0.05) -> float:
+    """Seconds until ``spec`` (one cluster, after a burst) stays within the band around its settled value."""
+    final = spec[-max(1, spec.size // 3):].mean()
+    tol = max(band * final, 1.0)
+    out = np.nonzero(np.abs(spec - final) > tol)[0]
+    return 0.0 if out.size == 0 else float((out[-1] + 1) * dt)
+
+
+def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: float, interval_s: int,
+              window_intervals: int = 3, quantile: float = 0.975) -> dict:
+    """All metrics of one trajectory (per cluster and over the federation)."""
+    busy = np.minimum(tr.load / mu, tr.ready)
+    dt = float(tr.t[1] - tr.t[0]) if tr.t.size > 1 else float(interval_s)
+    steps = round(interval_s / dt)
+    eff_k = busy.sum(0) / np.maximum(tr.spec.sum(0), 1)
+    util = busy / np.maximum(tr.spec, 1)
+    lat = tr.latency
+    cv_k = lat.std(0) / lat.mean(0)
+    viol = lat > slo_s + 1e-12
+    changes = (np.diff(tr.spec, axis=0) != 0).sum(0)
+    hours = tr.t.size * dt / 3600
+    stop = start + tr.t.size // steps
+    settle = []
+    for t, k in burst_times(rates, start, stop - window_intervals, quantile):
+        a = (t - start) * steps
+        seg = tr.spec[a:a + window_intervals * steps, k]
+        if seg.size == window_intervals * steps:
+            settle.append(settle_time(seg, dt))
+    return {
+        "controller": tr.name,
+        "efficiency": float(busy.sum() / max(tr.spec.sum(), 1)),
+        "efficiency_per_cluster": eff_k,
+        "latency_cv": float(cv_k.mean()),
+        "latency_cv_per_cluster": cv_k,
+        "mean_latency_ms": float(1000 * lat.mean()),
+        "slo_violation": float(viol.mean()),
+        "slo_violation_per_cluster": viol.mean(0),
+        "jain": float(jain(util, axis=1).mean()),
+        "one_minus_cv": float(one_minus_cv(util, axis=1).mean()),
+        "events_per_hour": float(changes.sum() / hours / tr.spec.shape[1]),
+        "stabilization_s": float(np.mean(settle)) if settle else float("nan"),
+        "bursts": len(settle),
+        "replica_hours": float(tr.spec.sum() * dt / 3600),
+    }

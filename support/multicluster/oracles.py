@@ -1,0 +1,69 @@
+"""Independent oracles for the decision layer and the latency model (paper 11, issue 14 acceptance).
+
+* :func:`brute_force_decision` — enumerate every integer replica vector in the policy ranges and solve the
+  remaining routing LP with SciPy (``linprog``, its own formulation), keeping the cheapest.
+* :func:`des_mean_response` — mean response time of an M/M/c queue by discrete-event simulation (simpy).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.optimize import linprog
+
+from support.multicluster.decision import FederationPolicy, Weights
+from support.sim import simulate_fifo
+
+
+def brute_force_decision(demand, prev_n, policy: FederationPolicy, lines: np.ndarray, w: Weights):
+    """Optimum of the one-step decision problem by enumeration of n (``lines[k] = (slope, intercept)``).
+
+    Returns ``(best value, best n)``; ``(inf, None)`` if no n is feasible.
+    """
+    D = np.asarray(demand, float)
+    K = D.size
+    prev_n = np.asarray(prev_n, int)
+    ranges = [range(max(policy.ha_min[k], prev_n[k] - policy.max_change[k]),
+                    min(policy.capacity[k], prev_n[k] + policy.max_change[k]) + 1) for k in range(K)]
+    best, arg = np.inf, None
+    # routing variables x[j, k] (K*K) then slack s[k] (K)
+    nx = K * K
+    c = np.zeros(nx + K)
+    for j in range(K):
+        for k in range(K):
+            c[j * K + k] = w.w_net if j != k else 0.0
+    c[nx:] = w.w_slo
+    A_eq = np.zeros((K, nx + K))
+    for j in range(K):
+        A_eq[j, j * K:(j + 1) * K] = 1.0
+    for n in itertools.product(*ranges):
+        n = np.array(n)
+        if float(np.dot(policy.cost, n)) > policy.budget + 1e-9:
+            continue
+        A_ub, b_ub = [], []
+        for k in range(K):
+            r = np.zeros(nx + K)
+            r[[j * K + k for j in range(K)]] = 1.0
+            r[nx + k] = -1.0
+            A_ub.append(r); b_ub.append(lines[k, 0] * n[k] + lines[k, 1])
+        bounds = [(0, None)] * (nx + K)
+        for j in range(K):
+            bounds[j * K + j] = (policy.residency[j] * D[j], None)
+        res = linprog(c, A_ub=np.array(A_ub), b_ub=np.array(b_ub), A_eq=A_eq, b_eq=D, bounds=bounds,
+                      method="highs-ds")
+        if res.status != 0:
+            continue
+        val = res.fun + float(np.dot(policy.cost, n)) + w.w_change * float(np.abs(n - prev_n).sum())
+        if val < best - 1e-9:
+            best, arg = val, n
+    return best, arg
+
+
+def des_mean_response(c: int, lam: float, mu: float, n_jobs: int, rng: np.random.Generator,
+                      warmup: float = 0.1) -> float:
+    """Mean response time of M/M/c from the simpy FIFO queue (first ``warmup`` share of jobs discarded)."""
+    ia = rng.exponential(1 / lam, n_jobs)
+    sv = rng.exponential(1 / mu, n_jobs)
+    soj = simulate_fifo(ia, sv, servers=c)
+    return float(soj[int(warmup * n_jobs):].mean())

@@ -1,0 +1,256 @@
+"""What the paper-05 notebook calls: real inputs (TPC-H stage timings, schema drift outcomes, Azure arrivals,
+calibrated fault rates), paired static/agentic runs over seeds, the fault-rate sweep, the hand-computed
+scenario, the policy checks. Functions return plain DataFrames/dicts; figures are drawn in the notebook.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from support.paths import REPO_ROOT
+from support.pipeline_agents import calibration, schema, tpch
+from support.pipeline_agents.des import Scenario, World
+from support.pipeline_agents.metrics import cost_from_log, episodes, summarize
+from support.pipeline_agents.params import FAILURE_KINDS, FaultTable, Params
+from support.policy import load_policy
+from support.progress import progress
+from support.sim import FaultSpec, Streams, fault_schedule, rate_profile, resample_arrivals
+from support.traces.azure import load_azure
+
+POLICY_DIR = REPO_ROOT / "data" / "pipeline_agents" / "policies"
+
+
+@dataclass
+class Inputs:
+    """Real inputs shared by every run."""
+
+    profile: tpch.StageProfile
+    drifts: pd.DataFrame
+    trace_edges: np.ndarray  # 1-min rate profile of the Azure trace (requests/s)
+    trace_rates: np.ndarray
+    faults: FaultTable
+    evidence: dict
+
+
+def load_inputs(sf: float = 0.01, reps: int = 3, assumed: dict | None = None, workers: int = 8) -> Inputs:
+    """TPC-H generated and run in DuckDB; drift applied for real; Azure trace profile; calibrated faults."""
+    prof = tpch.profile_stages(sf, reps)
+    drifts = schema.drift_outcomes(tpch.generate(sf))
+    az = load_azure()
+    edges, rates = rate_profile(az.t.to_numpy(), 60.0)
+    table, ev = calibration.calibrate(workers=workers, attempts_per_hour=len(tpch.STAGES), assumed=assumed)
+    return Inputs(prof, drifts, edges, rates, table, ev)
+
+
+def static_stream_workers(inp: Inputs, p: Params) -> int:
+    """Static provisioning: the trace's peak 1-minute rate at the target utilization."""
+    peak = inp.trace_rates.max() * p.events_per_request
+    return int(min(p.max_stream_workers, math.ceil(peak / (p.worker_rate * p.target_util))))
+
+
+def scenario(inp: Inputs, p: Params, faults: FaultTable, seed: int) -> Scenario:
+    """One seed's common random numbers: arrivals, fault schedules, human and delay draws."""
+    st = Streams(seed)
+    horizon = p.horizon_h * 3600.0
+    work = inp.profile.fractions() * p.batch_run_s * p.batch_workers
+    t = resample_arrivals(inp.trace_edges, inp.trace_rates, st["arrivals"], horizon_s=horizon)
+    nwin = math.ceil(horizon / p.window_s)
+    arr = np.histogram(t, bins=np.arange(nwin + 1) * p.window_s)[0] * p.events_per_request
+    specs = faults.specs(FAILURE_KINDS)
+    hum = (st["oncall"].lognormal(np.log(p.oncall_median_s), p.oncall_sigma, 4000)
+           + st["fix"].lognormal(np.log(p.fix_median_s), p.fix_sigma, 4000))
+    up = st["upstream"].lognormal(np.log(p.upstream_median_s), p.upstream_sigma, 4000)
+    return Scenario(
+        stage_work=work, stage_names=inp.profile.stages, arrivals=arr.astype(float),
+        batch_faults=fault_schedule(specs, horizon, st["batch_faults"]),
+        stream_faults=fault_schedule(specs, horizon, st["stream_faults"]),
+        spikes=fault_schedule([FaultSpec("cost_spike", faults.rates["cost_spike"])], horizon, st["spikes"]),
+        drift_table=inp.drifts.to_dict("records"), human_s=hum, upstream_s=up,
+        static_stream_workers=static_stream_workers(inp, p))
+
+
+def run_pair(inp: Inputs, p: Params, faults: FaultTable, seed: int, policy=None):
+    """Static and agentic on the same scenario; returns (rows, worlds)."""
+    policy = policy or load_policy(POLICY_DIR)
+    sc = scenario(inp, p, faults, seed)
+    rows, worlds = [], {}
+    for ctl in ("static", "agentic"):
+        t0 = time.perf_counter()
+        w = World(p, sc, ctl, policy if ctl == "agentic" else None).run()
+        r = summarize(w)
+        r.update(seed=seed, controller=ctl, sim_wall_s=time.perf_counter() - t0)
+        rows.append(r)
+        worlds[ctl] = w
+    return rows, worlds
+
+
+def headline(inp: Inputs, p: Params, faults: FaultTable, seeds, policy=None, desc="seeds"):
+    """Per-seed metrics of both controllers, plus the audit re-validation of every executed action."""
+    policy = policy or load_policy(POLICY_DIR)
+    rows, bad, executed, eps = [], 0, 0, []
+    for s in progress(list(seeds), desc=desc):
+        r, w = run_pair(inp, p, faults, s, policy)
+        rows += r
+        bad += len(w["agentic"].audit.revalidate(policy, "rego"))
+        executed += len(w["agentic"].audit.executed())
+        for ctl in ("static", "agentic"):
+            e = episodes(w[ctl].rec.events).assign(controller=ctl, seed=s)
+            eps.append(e)
+    return pd.DataFrame(rows), {"executed_actions": executed, "executed_violations": bad}, pd.concat(eps)
+
+
+def reductions(df: pd.DataFrame) -> dict:
+    """Relative reductions of the seed means (agentic vs static) and freshness differences in pp."""
+    m = df.groupby("controller").mean(numeric_only=True)
+    s, a = m.loc["static"], m.loc["agentic"]
+    red = lambda k: float(1 - a[k] / s[k]) if s[k] else float("nan")
+    return {"mttr": red("mttr_s"), "mttr_batch": red("mttr_batch_s"), "mttr_stream": red("mttr_stream_s"),
+            "cost": red("cost"), "cost_batch": red("cost_batch"), "cost_stream": red("cost_stream"),
+            "manual": red("manual"),
+            "batch_fresh_pp": 100 * float(a["batch_fresh"] - s["batch_fresh"]),
+            "stream_fresh_pp": 100 * float(a["stream_fresh"] - s["stream_fresh"])}
+
+
+def sweep(inp: Inputs, p: Params, faults: FaultTable, factors, seeds, policy=None) -> pd.DataFrame:
+    """Reductions at each fault-rate multiplier."""
+    rows = []
+    for f in factors:
+        df, chk, _ = headline(inp, p, faults.scaled(f), seeds, policy, desc=f"x{f:g}")
+        rows.append({"factor": f, **reductions(df), **chk})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ hand-computed scenario
+
+HAND = {"work": (600.0, 1200.0, 300.0), "workers": 2, "fault_t": 400.0, "retry_delay_s": 300.0,
+        "detect_s": 30.0, "actuate_s": 15.0, "checkpoint_s": 30.0, "price": 1.5}
+
+
+def hand_scenario(controller: str, policy=None):
+    """3-stage batch DAG (600/1200/300 worker-s on 2 workers = 300/600/150 s), one worker loss at t = 400 s,
+    no other faults, no streaming. Returns (mttr_s, cost_usd, done_s)."""
+    h = HAND
+    p = Params(horizon_h=0.5, batch_workers=h["workers"], retry_delay_s=h["retry_delay_s"], detect_s=h["detect_s"],
+               actuate_s=h["actuate_s"], checkpoint_s=h["checkpoint_s"], spot_price=h["price"])
+    from support.sim import Fault
+    sc = Scenario(np.array(h["work"]), ("ingest", "schema_validate", "transform_join"), np.zeros(1),
+                  [Fault(h["fault_t"], "worker_loss", None, 0, 0.5, {})], [], [], [], np.array([1.0]),
+                  np.array([1.0]), 0)
+    w = World(p, sc, controller, policy or (load_policy(POLICY_DIR) if controller == "agentic" else None),
+              stream=False).run()
+    ep = episodes(w.rec.events)
+    done = next(i["done"] for t, k, i in w.rec.events if k == "run")
+    return float(ep.ttr_s.iloc[0]), cost_from_log(w.rec.events)["batch"], done
+
+
+def hand_expected(controller: str) -> tuple[float, float, float]:
+    """The same scenario computed by hand (see the notebook for the arithmetic)."""
+    h = HAND
+    w, price = h["workers"], h["price"]
+    d = [x / w for x in h["work"]]  # 300, 600, 150 s
+    progress_at_fault = h["fault_t"] - d[0]  # 100 s of stage 2 done
+    if controller == "static":
+        mttr = h["retry_delay_s"]  # retry after retry_delay, stage restarts from scratch
+        busy = d[0] + progress_at_fault + d[1] + d[2]
+    else:
+        mttr = h["detect_s"] + h["actuate_s"]
+        ckpt = math.floor(progress_at_fault / h["checkpoint_s"]) * h["checkpoint_s"]  # 90 s
+        busy = d[0] + progress_at_fault + (d[1] - ckpt) + d[2]
+    return mttr, busy * w * price / 3600.0, d[0] + progress_at_fault + mttr + (busy - d[0] - progress_at_fault)
+
+
+def policy_table(directory: Path = POLICY_DIR) -> pd.DataFrame:
+    return pd.DataFrame(load_policy(directory).describe())
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+def des_checks(n_jobs: int, seed: int) -> dict:
+    """simpy vs closed forms (M/M/1 at rho 0.8, M/M/3 at rho 0.8) and vs Lindley on the same streams."""
+    from support.queueing import mm1_sojourn, mmc_sojourn
+    from support.sim import lindley, simulate_fifo
+    st = Streams(seed)
+    ia, sv = st["mm1_a"].exponential(1 / 0.8, n_jobs), st["mm1_s"].exponential(1.0, n_jobs)
+    x1 = simulate_fifo(ia, sv)
+    same = bool(np.allclose(x1, lindley(ia, sv), rtol=1e-9, atol=1e-9))
+    warm = n_jobs // 20
+    e1 = abs(x1[warm:].mean() / mm1_sojourn(0.8, 1.0) - 1)
+    ia3, sv3 = st["mmc_a"].exponential(1 / 2.4, n_jobs), st["mmc_s"].exponential(1.0, n_jobs)
+    x3 = simulate_fifo(ia3, sv3, servers=3)
+    e3 = abs(x3[warm:].mean() / mmc_sojourn(3, 2.4, 1.0) - 1)
+    return {"lindley_equal": same, "mm1_rel_err": float(e1), "mmc_rel_err": float(e3), "jobs": n_jobs}
+
+
+def differential(n_pairs: int, seed: int, directory: Path = POLICY_DIR) -> dict:
+    """z3 vs Rego on ``n_pairs`` random pairs: mismatches and the verdict mix."""
+    pol = load_policy(directory)
+    pairs = pol.sample_pairs(n_pairs, np.random.default_rng(seed))
+    t0 = time.perf_counter()
+    z = pol.check_many(pairs)
+    tz = time.perf_counter() - t0
+    r = []
+    t0 = time.perf_counter()
+    for i in range(0, len(pairs), 2500):
+        r += pol.check_rego_many(pairs[i:i + 2500])
+    tr = time.perf_counter() - t0
+    mism = sum((a.verdict, a.violated) != (b.verdict, b.violated) for a, b in zip(z, r))
+    mix = pd.Series([d.verdict for d in z]).value_counts().to_dict()
+    return {"pairs": n_pairs, "mismatches": int(mism), "z3_ms_per_pair": 1e3 * tz / n_pairs,
+            "rego_ms_per_pair": 1e3 * tr / n_pairs, **{f"n_{k}": int(v) for k, v in mix.items()}}
+
+
+NEW_RULE = ("id: memory_cap\neffect: deny\ndescription: added at run time - no memory increase above 1.5x\n"
+            "when: \"action.kind == 'raise_memory'\"\nrequire: \"action.memory_factor <= 1.5\"\n")
+
+
+def new_rule_check(inp: Inputs, p: Params, faults: FaultTable, seeds, tmp_dir: Path) -> dict:
+    """Copy the policy directory, add one rule file, re-run the same seeds: the new rule must deny every
+    raise-memory proposal (and nothing it forbids may execute). Returns counts before and after."""
+    import shutil
+    d = Path(tmp_dir) / "policies_plus"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(POLICY_DIR, d)
+    (d / "memory_cap.yaml").write_text(NEW_RULE)
+    out = {}
+    for tag, pol in (("before", load_policy(POLICY_DIR)), ("after", load_policy(d))):
+        ent = []
+        for seed in seeds:
+            w = World(p, scenario(inp, p, faults, seed), "agentic", pol).run()
+            ent += [e for e in w.audit.entries if e.kind == "raise_memory"]
+        out[f"raise_memory_{tag}"] = len(ent)
+        out[f"raise_memory_executed_{tag}"] = sum(e.executed for e in ent)
+        out[f"memory_cap_hits_{tag}"] = sum("memory_cap" in e.violated for e in ent)
+    out["enforced"] = bool(out["raise_memory_after"] > 0 and out["raise_memory_executed_after"] == 0
+                           and out["memory_cap_hits_after"] == out["raise_memory_after"]
+                           and out["memory_cap_hits_before"] == 0)
+    return out
+
+
+def directions_hold(sw: pd.DataFrame) -> bool:
+    """MTTR, cost and manual interventions down and freshness not worse than -1 pp at every multiplier."""
+    return bool(((sw.mttr > 0) & (sw.cost > 0) & (sw.manual > 0) & (sw.batch_fresh_pp >= -1)
+                 & (sw.stream_fresh_pp >= -1)).all())
+
+
+def timeline(inp: Inputs, p: Params, faults: FaultTable, seed: int, policy=None):
+    """Streaming windows (t, workers, arrivals, backlog, lag) and fault episodes of both controllers."""
+    _rows, worlds = run_pair(inp, p, faults, seed, policy)
+    win, eps = [], []
+    for ctl, w in worlds.items():
+        win += [{"controller": ctl, "t": t, **i} for t, k, i in w.rec.events if k == "window"]
+        eps.append(episodes(w.rec.events).assign(controller=ctl))
+    return pd.DataFrame(win), pd.concat(eps, ignore_index=True), worlds
+
+
+def audit_frame(world) -> pd.DataFrame:
+    """The agentic audit log as a table (time, agent, action, verdict, violated rules, executed)."""
+    return pd.DataFrame([{"t_s": e.t, "agent": e.agent, "action": e.kind, "verdict": e.verdict,
+                          "violated": ",".join(e.violated), "executed": e.executed, "reason": e.reason}
+                         for e in world.audit.entries])

@@ -1,0 +1,54 @@
+"""Alibaba cluster traces (alibaba/clusterdata; research/study use, see MANIFEST): failure statistics.
+
+* :func:`load_openb_pods` — ``cluster-trace-gpu-v2023/openb_pod_list_default.csv`` (8,152 pods, ~149 days):
+  phase (Running/Failed/Pending/Succeeded), creation/deletion/scheduled times (s).
+* :func:`pod_failure_rate` — failed pods per pod-hour of observed lifetime (a worker-loss rate).
+* :func:`load_lora_requests` — ``cluster-trace-v2026-GenAI/lora_request_trace.csv`` (26,823 requests, status
+  and execution time): the per-request failure probability of a serving task.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from support.data import fetch
+
+OPENB = "alibaba/cluster-trace-gpu-v2023/openb_pod_list_default.csv"
+LORA = "alibaba/cluster-trace-v2026-GenAI/lora_request_trace.csv"
+
+
+def _need(df: pd.DataFrame, cols: set[str], key: str) -> pd.DataFrame:
+    if not cols <= set(df.columns):
+        raise ValueError(f"{key}: expected columns {sorted(cols)}, got {list(df.columns)}")
+    return df
+
+
+def load_openb_pods() -> pd.DataFrame:
+    """The openb pod list with a ``life_s`` column (deletion - creation, s; NaN if never deleted)."""
+    df = _need(pd.read_csv(fetch(OPENB)), {"pod_phase", "creation_time", "deletion_time", "scheduled_time"}, OPENB)
+    return df.assign(life_s=(df.deletion_time - df.creation_time).clip(lower=0))
+
+
+def pod_failure_rate(df: pd.DataFrame | None = None) -> dict[str, float]:
+    """``failed``, ``pod_hours`` and ``per_pod_hour`` = failed pods / total observed pod-hours."""
+    df = load_openb_pods() if df is None else df
+    failed = int((df.pod_phase == "Failed").sum())
+    hours = float(df.life_s.fillna(0).sum() / 3600.0)
+    if hours <= 0:
+        raise ValueError("openb pod list has no observed lifetime")
+    return {"failed": failed, "pods": len(df), "pod_hours": hours, "per_pod_hour": failed / hours}
+
+
+def load_lora_requests() -> pd.DataFrame:
+    """LoRA serving requests: ``gmt_create`` (datetime), ``predict_status``, ``exec_time_seconds``."""
+    df = _need(pd.read_csv(fetch(LORA)), {"gmt_create", "predict_status", "exec_time_seconds"}, LORA)
+    return df.assign(gmt_create=pd.to_datetime(df.gmt_create))
+
+
+def request_failure_probability(df: pd.DataFrame | None = None) -> dict[str, float]:
+    """Fraction of finished requests (SUCCEED or FAILED) that failed, and the median time to fail (s)."""
+    df = load_lora_requests() if df is None else df
+    fin = df[df.predict_status.isin(["SUCCEED", "FAILED"])]
+    bad = fin[fin.predict_status == "FAILED"]
+    return {"requests": len(fin), "failed": len(bad), "p_fail": len(bad) / len(fin),
+            "median_fail_s": float(bad.exec_time_seconds.median())}

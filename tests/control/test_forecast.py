@@ -1,0 +1,90 @@
+"""Forecasters against independent references: statsmodels Holt-Winters, scikit-learn Ridge, exact seasonality."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from support.control.forecast import ForecastError, HoltWinters, PerfectForesight, RidgeLags, SeasonalNaive
+
+
+def _series(n=400, m=24, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 10 + 0.01 * t + 3 * np.sin(2 * np.pi * t / m) + rng.normal(0, 0.3, n)
+
+
+def test_seasonal_naive_repeats_an_exactly_periodic_series():
+    m = 12
+    y = np.tile(np.arange(m, dtype=float), 10)
+    F = SeasonalNaive(m).fit(y[:60]).rolling(y, 60, 3)
+    np.testing.assert_array_equal(F[:-2, 0], y[60:-2])
+    np.testing.assert_array_equal(F[:-2, 2], y[62:])
+
+
+def test_holt_winters_filter_matches_statsmodels_with_the_same_parameters():
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    m, y = 12, _series(240, 12)
+    hw = HoltWinters(m, 0.3, 0.05, 0.2).fit(y)
+    level, trend, season = hw._init_state(y)
+    F = hw.rolling(y, m + 1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ExponentialSmoothing(y[m:], trend="add", seasonal="add", seasonal_periods=m,
+                                   initialization_method="known", initial_level=level, initial_trend=trend,
+                                   initial_seasonal=season).fit(smoothing_level=0.3, smoothing_trend=0.05,
+                                                                smoothing_seasonal=0.2, optimized=False)
+        np.testing.assert_allclose(F[:, 0], ref.fittedvalues[1:], rtol=1e-10)
+        cut = 150  # 3-step forecast from the state after y[:cut]
+        ref2 = ExponentialSmoothing(y[m:cut], trend="add", seasonal="add", seasonal_periods=m,
+                                    initialization_method="known", initial_level=level, initial_trend=trend,
+                                    initial_seasonal=season).fit(smoothing_level=0.3, smoothing_trend=0.05,
+                                                                 smoothing_seasonal=0.2, optimized=False)
+    np.testing.assert_allclose(F[cut - (m + 1)], ref2.forecast(3), rtol=1e-10)
+
+
+def test_holt_winters_fit_beats_seasonal_naive_on_a_noisy_seasonal_series():
+    m, y = 24, _series(600, 24, 1)
+    hw = HoltWinters(m).fit(y[:400])
+    e_hw = np.abs(hw.rolling(y, 400, 1)[:, 0] - y[400:]).mean()
+    e_sn = np.abs(SeasonalNaive(m).fit(y[:400]).rolling(y, 400, 1)[:, 0] - y[400:]).mean()
+    assert e_hw < e_sn
+
+
+def test_ridge_matches_sklearn_ridge_on_the_same_standardised_design():
+    from sklearn.linear_model import Ridge
+    m, y = 24, _series(500, 24, 2)
+    r = RidgeLags(m, lags=4, ridge=2.0, horizon=2).fit(y[:400])
+    for h in range(2):
+        t = np.arange(r._min_t(), 400 - h)
+        X = r._design(y, t, h)
+        Z = (X - X.mean(0)) / X.std(0)
+        sk = Ridge(alpha=2.0).fit(Z, y[t + h])
+        tt = np.arange(400, 498)
+        Zt = (r._design(y, tt, h) - X.mean(0)) / X.std(0)
+        np.testing.assert_allclose(r.predict_rows(y, tt, h), sk.predict(Zt), rtol=1e-8)
+
+
+def test_rolling_forecasts_use_only_past_data():
+    m, y = 24, _series(500, 24, 3)
+    r = RidgeLags(m, horizon=2).fit(y[:400])
+    F1 = r.rolling(y, 420, 2)
+    y2 = y.copy()
+    y2[450:] += 100.0  # changing the future must not change forecasts made before t = 450
+    F2 = r.rolling(y2, 420, 2)
+    np.testing.assert_array_equal(F1[:30], F2[:30])
+    assert not np.allclose(F1[31:], F2[31:])
+
+
+def test_perfect_foresight_returns_the_truth():
+    y = np.arange(10.0)
+    np.testing.assert_array_equal(PerfectForesight().fit(y).rolling(y, 3, 2)[:-1], np.stack([y[3:9], y[4:10]], 1))
+
+
+def test_bad_inputs_raise_forecast_error():
+    with pytest.raises(ForecastError, match="at least"):
+        HoltWinters(24).fit(np.ones(10))
+    with pytest.raises(ForecastError, match="horizon"):
+        SeasonalNaive(4).fit(np.ones(10)).rolling(np.ones(10), 5, 0)
+    with pytest.raises(ForecastError, match="non-finite"):
+        SeasonalNaive(2).fit(np.array([1.0, np.nan, 2.0]))

@@ -1,0 +1,77 @@
+"""Kubernetes HPA algorithm against the worked examples of the Kubernetes documentation (known answers)."""
+
+import pytest
+
+from support.control.hpa import (
+    HPA,
+    HPAConfig,
+    HPAConfigError,
+    ScalingPolicy,
+    ScalingRules,
+    replica_recommendation,
+)
+
+
+def test_ratio_rule_doubles_and_halves_as_documented():
+    # docs: current 200m vs desired 100m -> replicas doubled; 50m -> halved
+    assert replica_recommendation(5, 200, 100) == 10
+    assert replica_recommendation(10, 50, 100) == 5
+
+
+def test_hpa_matches_documented_scale_up_example_50_replicas_90_vs_75_percent():
+    assert replica_recommendation(50, 0.90, 0.75) == 60
+
+
+def test_ratio_within_tolerance_skips_scaling_and_just_outside_scales():
+    assert replica_recommendation(10, 1.09, 1.0) == 10
+    assert replica_recommendation(10, 0.91, 1.0) == 10
+    assert replica_recommendation(10, 1.11, 1.0) == 12  # ceil(11.1)
+
+
+def test_documented_scale_down_policies_80_replicas_remove_8_then_8():
+    # docs: Pods 4/60 s and Percent 10/60 s, Max selected: 80 -> 72; at 72, 10 % = 7.2 -> 8 removed
+    rules = ScalingRules(0, (ScalingPolicy("Pods", 4, 60), ScalingPolicy("Percent", 10, 60)), "Max")
+    h = HPA(HPAConfig(0.5, 1, 100, scale_down=rules))
+    first = h.step(0, 80, 0.0625)  # wants 10
+    assert first == 72
+    assert h.step(30, first, 0.0625 * 80 / first) == 72  # still inside the 60 s period: no further removal
+    assert h.step(61, first, 0.0625 * 80 / first) == 64
+
+
+def test_select_policy_min_takes_the_smaller_change():
+    rules = ScalingRules(0, (ScalingPolicy("Percent", 10, 60), ScalingPolicy("Pods", 5, 60)), "Min")
+    assert HPA(HPAConfig(0.5, 1, 100, scale_down=rules)).step(0, 80, 0.05) == 75
+
+
+def test_default_scale_up_is_max_of_100_percent_and_4_pods_per_15s():
+    h = HPA(HPAConfig(0.5, 1, 100))
+    assert h.step(0, 1, 10.0) == 5            # 4 pods beats 100 % of 1
+    assert h.step(15, 5, 2.0) == 10           # 100 % of 5 beats 4 pods
+    assert h.step(20, 10, 1.0) == 10          # same period: the 10 -> 10 is within the 100 % budget only
+    h2 = HPA(HPAConfig(0.5, 1, 100))
+    assert h2.step(0, 10, 5.0) == 20          # wants 100, limited to 100 % per 15 s
+
+
+def test_scale_down_stabilisation_window_keeps_max_recommendation_for_300s():
+    h = HPA(HPAConfig(0.5, 1, 100))
+    assert h.step(0, 10, 0.5) == 10
+    assert h.step(15, 10, 0.25) == 10
+    assert h.step(299, 10, 0.25) == 10
+    assert h.step(300, 10, 0.25) == 5  # the t=0 recommendation (10) is no longer after the cutoff
+
+
+def test_min_and_max_replicas_bound_the_result():
+    h = HPA(HPAConfig(0.5, 3, 12))
+    assert h.step(0, 10, 5.0) == 12
+    h = HPA(HPAConfig(0.5, 3, 12, scale_down=ScalingRules(0, (ScalingPolicy("Percent", 100, 15),))))
+    assert h.step(0, 10, 0.01) == 3
+    assert HPA(HPAConfig(0.5, 3, 12)).step(0, 20, 0.5) == 12  # above max: clamp first
+
+
+def test_bad_specs_raise_one_clear_error():
+    with pytest.raises(HPAConfigError, match="minReplicas"):
+        HPAConfig(0.5, 5, 2)
+    with pytest.raises(HPAConfigError, match="policy type"):
+        ScalingPolicy("Replicas", 1, 15)
+    with pytest.raises(ValueError, match="target"):
+        replica_recommendation(3, 1.0, 0.0)

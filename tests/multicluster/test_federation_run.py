@@ -1,0 +1,49 @@
+"""Short closed-loop runs on the real traces: invariants of both controllers, the oracle bound, bad input."""
+
+import numpy as np
+import pytest
+
+from support.control.forecast import make_forecaster
+from support.multicluster.federation import FederationConfig, build_federation, load_federation
+from support.multicluster.metrics import summarize
+from support.multicluster.simulate import run_hpa, run_proactive
+
+
+@pytest.fixture(scope="module")
+def fed():
+    return load_federation(FederationConfig())
+
+
+def test_runs_respect_policies_and_conserve_demand(fed):
+    stop = fed.t0 + 24
+    pro = run_proactive(fed, lambda: make_forecaster("ridge", 288), stop=stop)
+    hpa = run_hpa(fed, stop=stop)
+    steps = fed.cfg.interval_s // fed.cfg.sync_s
+    for tr in (pro, hpa):
+        assert tr.spec.shape == (24 * steps, 3)
+        assert np.all(tr.ready <= tr.spec) and np.all(tr.spec <= np.array(fed.policy.capacity))
+        assert np.all(tr.spec >= fed.policy.ha_min[0])
+        # every request of every origin is served somewhere: cluster loads add up to the origin demand
+        j = np.arange(24 * steps)
+        t, frac = fed.t0 + j // steps, (j % steps) / steps
+        total = (fed.rates[t] + (fed.rates[t + 1] - fed.rates[t]) * frac[:, None]).sum(1)
+        np.testing.assert_allclose(tr.load.sum(1), total, rtol=1e-9)
+    assert pro.audit.summary(engine=False)["violating_actions"] == 0
+
+
+def test_perfect_foresight_has_no_more_slo_violations_than_a_realistic_forecaster(fed):
+    stop = fed.t0 + 24
+    m = {k: summarize(run_proactive(fed, lambda k=k: make_forecaster(k, 288), stop=stop), fed.rates, fed.t0,
+                      fed.cfg.mu, fed.cfg.slo_s, fed.cfg.interval_s) for k in ("seasonal_naive", "oracle")}
+    assert m["oracle"]["slo_violation"] <= m["seasonal_naive"]["slo_violation"]
+    assert not (m["seasonal_naive"]["efficiency"] > m["oracle"]["efficiency"]
+                and m["seasonal_naive"]["slo_violation"] < m["oracle"]["slo_violation"])
+
+
+def test_bad_federation_inputs_raise_value_error(fed):
+    with pytest.raises(ValueError, match="SLO"):
+        FederationConfig(slo_s=0.05)
+    with pytest.raises(ValueError, match="too short"):
+        build_federation(np.ones((100, 3)), FederationConfig())
+    with pytest.raises(ValueError, match="held-back"):
+        run_hpa(fed, start=0, stop=10)

@@ -1,0 +1,111 @@
+"""Paper 05 simulator: hand-computed scenarios, cost conservation, policy compliance of executed actions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from support.pipeline_agents import experiments as X
+from support.pipeline_agents.des import Scenario, World
+from support.pipeline_agents.metrics import cost_from_log, episodes, summarize
+from support.pipeline_agents.params import FaultTable, Params
+from support.policy import load_policy
+from support.sim import Fault
+
+POLICY = load_policy(X.POLICY_DIR)
+
+
+@pytest.mark.parametrize("controller", ["static", "agentic"])
+def test_hand_computed_three_stage_worker_loss(controller):
+    # 300/600/150 s stages on 2 workers, worker lost at t=400 (100 s into stage 2).
+    # static: retry after 300 s, stage 2 restarts from scratch -> done 300+100+300+600+150 = 1450 s,
+    #         busy 300+100+600+150 = 1150 s x 2 workers x 1.5 USD/h = 0.9583 USD, MTTR 300 s.
+    # agentic: detect 30 + actuate 15 -> MTTR 45 s, resume from the 90 s checkpoint (30 s interval):
+    #          busy 300+100+510+150 = 1060 s -> 0.8833 USD, done 300+100+45+510+150 = 1105 s.
+    expected = {"static": (300.0, 1150 * 2 * 1.5 / 3600, 1450.0), "agentic": (45.0, 1060 * 2 * 1.5 / 3600, 1105.0)}
+    mttr, cost, done = X.hand_scenario(controller)
+    assert mttr == expected[controller][0]
+    assert cost == pytest.approx(expected[controller][1], rel=1e-12)
+    assert done == expected[controller][2]
+    assert X.hand_expected(controller) == pytest.approx(expected[controller], rel=1e-12)
+
+
+def _one_fault_world(controller, kind, t=100.0, **pkw):
+    p = Params(horizon_h=0.5, batch_workers=2, spot_price=1.0, **pkw)
+    sc = Scenario(np.array([2000.0]), ("ingest",), np.zeros(1), [Fault(t, kind, None, 0, 0.5, {})], [], [], [],
+                  np.array([1000.0]), np.array([1.0]), 0)
+    return World(p, sc, controller, POLICY if controller == "agentic" else None, stream=False).run()
+
+
+def test_static_oom_exhausts_three_retries_then_pages_a_human():
+    # OOM 100 s into a 1000 s stage: each retry waits 300 s and runs 100 s until the same OOM, then a human
+    # takes 1000 s; the stage then restarts from scratch with doubled memory (price x2).
+    w = _one_fault_world("static", "oom")
+    ep = episodes(w.rec.events)
+    assert ep.ttr_s.iloc[0] == pytest.approx(3 * (300 + 100) + 1000)
+    assert w.manual == 1
+    busy_single = 100 + 3 * 100  # first attempt + three doomed retries, at 1 USD/worker-h
+    expected = (busy_single * 2 * 1.0 + 1000 * 2 * 2.0) / 3600
+    assert cost_from_log(w.rec.events)["batch"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_agentic_oom_raises_memory_without_a_human():
+    w = _one_fault_world("agentic", "oom")
+    assert w.manual == 0
+    assert episodes(w.rec.events).ttr_s.iloc[0] == pytest.approx(45.0)
+    assert [e.kind for e in w.audit.executed()] == ["raise_memory"]
+
+
+def test_cost_from_the_event_log_equals_the_simulators_running_total(inputs):
+    p = Params(horizon_h=6)
+    sc = X.scenario(inputs, p, inputs.faults.scaled(3.0), seed=5)
+    for ctl in ("static", "agentic"):
+        w = World(p, sc, ctl, POLICY if ctl == "agentic" else None).run()
+        log = cost_from_log(w.rec.events)
+        assert log["batch"] == pytest.approx(w.cost["batch"], rel=1e-9)
+        assert log["stream"] == pytest.approx(w.cost["stream"], rel=1e-9)
+
+
+def test_every_executed_action_revalidates_and_denied_ones_never_execute(inputs):
+    p = Params(horizon_h=12)
+    sc = X.scenario(inputs, p, inputs.faults.scaled(2.0), seed=1)
+    w = World(p, sc, "agentic", POLICY).run()
+    assert len(w.audit.executed()) > 10
+    assert w.audit.revalidate(POLICY, "rego") == []
+    assert w.audit.revalidate(POLICY, "z3") == []
+    assert all(not e.executed for e in w.audit.entries if e.verdict != "allow")
+
+
+def test_static_stream_worker_loss_recovers_after_retry_delay():
+    p = Params(horizon_h=1)
+    sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [Fault(600.0, "worker_loss", None, 0, 0.5, {})],
+                  [], [], np.array([1000.0]), np.array([1.0]), 4)
+    w = World(p, sc, "static").run()
+    e = episodes(w.rec.events)
+    assert e.ttr_s.iloc[0] == 300.0
+    # 4 workers billed 3600 s except one worker missing for 300 s, at 1.5 USD/h; batch stage of 1 worker-s
+    assert cost_from_log(w.rec.events)["stream"] == pytest.approx((4 * 3600 - 300) * 1.5 / 3600)
+
+
+def test_summary_counts_match_the_log(inputs):
+    p = Params(horizon_h=4)
+    rows, worlds = X.run_pair(inputs, p, inputs.faults.scaled(2.0), seed=3, policy=POLICY)
+    for r, ctl in zip(rows, ("static", "agentic")):
+        w = worlds[ctl]
+        assert r["manual"] == w.manual
+        assert r["runs"] == 4 and 0 <= r["batch_fresh"] <= 1 and 0 <= r["stream_fresh"] <= 1
+        assert summarize(w)["cost"] == pytest.approx(sum(w.cost.values()))
+
+
+def test_bad_configuration_raises_one_clear_error():
+    with pytest.raises(ValueError, match="batch_workers"):
+        Params(batch_workers=0)
+    with pytest.raises(ValueError, match="retry_delay_s"):
+        Params(retry_delay_s=-1)
+    with pytest.raises(ValueError, match="controller"):
+        World(Params(), None, "magic")
+    with pytest.raises(ValueError, match="lacks rates"):
+        FaultTable({"oom": 1.0})
+    assert math.isfinite(Params().retry_delay(3))

@@ -1,0 +1,143 @@
+"""support.policy: z3 and Rego (regopy) agree; both match a hand-written oracle of the documented rules."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support.policy import PolicyError, load_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = ROOT / "data" / "pipeline_agents" / "policies"
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(POLICIES)
+
+
+def oracle(s: dict, a: dict) -> tuple[str, set[str]]:
+    """The six rule files written out by hand in plain Python (independent of the compiler)."""
+    workers = s["workers"] + a["delta_workers"]
+    cost = workers * s["price_per_worker_hour"] * a["price_factor"] * a["memory_factor"]
+    v = set()
+    if (a["delta_workers"] > 0 or a["memory_factor"] > 1 or a["price_factor"] > 1) and cost > 48:
+        v.add("cost_ceiling")
+    if not 1 <= workers <= 24:
+        v.add("max_workers")
+    if a["target_region"] not in ("eu-west", "eu-central"):
+        v.add("data_residency")
+    if a["writes_pii"] and not s["sink_pii_certified"]:
+        v.add("pii_sink")
+    if a["drops_required"]:
+        v.add("drop_required")
+    if a["kind"] not in ("noop", "restart_checkpoint", "retry") and s["changes_last_hour"] >= 6:
+        v.add("change_rate")
+    if v & {"cost_ceiling", "max_workers", "data_residency", "pii_sink"}:
+        return "deny", v
+    return ("escalate" if v else "allow"), v
+
+
+def test_z3_and_rego_agree_on_10000_random_pairs(policy):
+    pairs = policy.sample_pairs(10_000, np.random.default_rng(2025))
+    z = policy.check_many(pairs)
+    r = []
+    for i in range(0, len(pairs), 2500):
+        r += policy.check_rego_many(pairs[i:i + 2500])
+    mismatches = [i for i, (a, b) in enumerate(zip(z, r)) if (a.verdict, a.violated) != (b.verdict, b.violated)]
+    assert mismatches == []
+    counts = Counter(d.verdict for d in z)
+    assert min(counts[v] for v in ("allow", "escalate", "deny")) >= 50  # every verdict is exercised
+    for rule in policy.rules:  # every rule is both violated and satisfied somewhere
+        hits = sum(rule.id in d.violated for d in z)
+        assert 0 < hits < len(z)
+
+
+def test_both_engines_match_hand_written_oracle(policy):
+    pairs = policy.sample_pairs(1500, np.random.default_rng(7))
+    z = policy.check_many(pairs)
+    r = policy.check_rego_many(pairs)
+    for (s, a), dz, dr in zip(pairs, z, r):
+        verdict, vio = oracle(s, a)
+        assert (dz.verdict, set(dz.violated)) == (verdict, vio)
+        assert (dr.verdict, set(dr.violated)) == (verdict, vio)
+
+
+BASE_S = {"workers": 8, "price_per_worker_hour": 0.5, "region": "eu-west", "changes_last_hour": 0,
+          "sink_pii_certified": False}
+BASE_A = {"kind": "scale", "delta_workers": 4, "memory_factor": 1.0, "price_factor": 1.0,
+          "target_region": "eu-west", "writes_pii": False, "drops_required": False}
+
+
+@pytest.mark.parametrize("change, verdict, rules", [
+    ({}, "allow", ()),                                                     # 12 workers x 0.5 = 6 USD/h
+    ({"delta_workers": 17}, "deny", ("max_workers",)),                     # 25 workers > 24
+    ({"delta_workers": 16, "price_factor": 4.0}, "deny", ("cost_ceiling",)),  # 24 x 2 = 48: at the ceiling...
+    ({"delta_workers": 16, "price_factor": 4.0, "memory_factor": 1.25}, "deny", ("cost_ceiling",)),  # 60 > 48
+    ({"target_region": "us-east"}, "deny", ("data_residency",)),
+    ({"writes_pii": True}, "deny", ("pii_sink",)),
+    ({"drops_required": True}, "escalate", ("drop_required",)),
+])
+def test_known_answers(policy, change, verdict, rules):
+    a = {**BASE_A, **change}
+    if change == {"delta_workers": 16, "price_factor": 4.0}:
+        verdict, rules = "allow", ()  # exactly 48 USD/h is allowed (<=): boundary semantics agree
+    for d in (policy.check(BASE_S, a), policy.check_rego(BASE_S, a)):
+        assert (d.verdict, d.violated) == (verdict, rules)
+
+
+def test_change_rate_escalates_but_noop_is_exempt(policy):
+    s = {**BASE_S, "changes_last_hour": 6}
+    assert policy.check(s, BASE_A).verdict == "escalate"
+    assert policy.check(s, {**BASE_A, "kind": "noop", "delta_workers": 0}).verdict == "allow"
+
+
+def test_unknown_telemetry_makes_z3_uncertain_and_rego_deny(policy):
+    s = dict(BASE_S)
+    del s["sink_pii_certified"]
+    d = policy.check(s, {**BASE_A, "writes_pii": True})  # outcome depends on the unknown field
+    assert d.verdict == "escalate" and d.uncertain == ("pii_sink",)
+    d2 = policy.check(s, BASE_A)  # pii rule cannot fire without writes_pii: still decidable
+    assert d2.verdict == "allow" and d2.uncertain == ()
+    assert policy.check_rego(s, BASE_A).verdict == "deny"  # incomplete input: undefined is treated as deny
+
+
+def test_new_rule_file_is_enforced_without_code_change(tmp_path, policy):
+    d = tmp_path / "pol"
+    shutil.copytree(POLICIES, d)
+    a = {**BASE_A, "kind": "raise_memory", "delta_workers": 0, "memory_factor": 3.0}
+    assert policy.check(BASE_S, a).verdict == "allow"
+    (d / "memory_cap.yaml").write_text('id: memory_cap\neffect: deny\nrequire: "action.memory_factor <= 2"\n')
+    p2 = load_policy(d)
+    assert p2.check(BASE_S, a).violated == ("memory_cap",)
+    assert p2.check_rego(BASE_S, a).verdict == "deny"
+
+
+@pytest.mark.parametrize("text, msg", [
+    ('id: r\nrequire: "state.workers / 2 < 3"\n', "division"),
+    ('id: r\nrequire: "state.nope < 3"\n', "unknown field"),
+    ('id: r\neffect: maybe\nrequire: "state.workers < 3"\n', "effect"),
+    ('id: r\nrequire: "state.workers + 1"\n', "boolean"),
+    ('id: r\nrequire: "state.region < 3"\n', "compare"),
+    ('id: r\nrequire: "__import__(1)"\n', "functions"),
+    ("id: [unclosed\n", "YAML"),
+])
+def test_malformed_rule_files_raise_one_clear_error(tmp_path, text, msg):
+    d = tmp_path / "pol"
+    shutil.copytree(POLICIES, d)
+    (d / "bad.yaml").write_text(text)
+    with pytest.raises(PolicyError, match=msg):
+        load_policy(d)
+
+
+def test_bad_inputs_raise(policy, tmp_path):
+    with pytest.raises(PolicyError, match="workers"):
+        policy.check({**BASE_S, "workers": "many"}, BASE_A)
+    with pytest.raises(PolicyError, match="kind"):
+        policy.check(BASE_S, {**BASE_A, "kind": "reboot_universe"})
+    with pytest.raises(PolicyError, match="does not exist"):
+        load_policy(tmp_path / "missing")
