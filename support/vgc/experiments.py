@@ -1,0 +1,300 @@
+"""What the VGC notebook calls: real-CPython anchors, fidelity of GEN, safety/determinism checks, the
+claim grid (workloads x seeds x collectors at equal heap budget), space-time curves, static-zone and
+alignment ablations. Functions return pandas DataFrames / dicts; figures are drawn in the notebook.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from support.progress import progress
+from support.seeding import derive
+from support.vgc import oracle
+from support.vgc.allocator import AllocatorConfig, padding_fraction
+from support.vgc.collectors import GCConfig, HeapGraph, configured, simulate, site_lifetime_class
+from support.vgc.metrics import bootstrap_ratio, mmu, pause_stats, timeline
+from support.vgc.record import PROGRAMS, Recording, record
+from support.vgc.refcount import replay
+from support.vgc.trace import Trace
+from support.vgc.workloads import make
+
+# ----------------------------------------------------------------------------------------------- real CPython
+
+
+def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = True) -> dict[str, Recording]:
+    """Record every program with about ``n`` allocations (fresh interpreter each; with ``timing`` a second,
+    uninstrumented-finalizer run gives the pause times)."""
+    return {p: record(p, n, workdir, timing=timing) for p in progress(list(programs), desc="record programs")}
+
+
+def real_pauses(recs: dict[str, Recording]) -> pd.DataFrame:
+    """One row per real CPython collection: program, generation, pause (ms), objects collected."""
+    rows = []
+    for p, r in recs.items():
+        for g, ns, col, pos in r.collections.tolist():
+            rows.append({"program": p, "generation": int(g), "pause_ms": ns / 1e6, "collected": int(col),
+                         "threads": r.trace.n_threads})
+    return pd.DataFrame(rows)
+
+
+def gen_for(rec: Recording, **kw) -> GCConfig:
+    """GEN configured like the recorded interpreter (thresholds, objects already in generation 2)."""
+    return GCConfig(kind="GEN", threshold0=rec.threshold[0], threshold1=rec.threshold[1],
+                    threshold2=rec.threshold[2], external_tracked=rec.external_tracked, **kw)
+
+
+def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Simulated GEN vs CPython on the same runs: collections per generation, Spearman(sim work, real pause;
+    pauses from the timing run without ``__del__`` when recorded),
+    refcount-replay agreement with the real deaths; the calibration (ns per work unit, ns per event); and the
+    paired (simulated work, real pause) per collection."""
+    rows, pairs_all = [], []
+    for p, r in recs.items():
+        death = replay(r.trace)
+        res = simulate(r.trace, gen_for(r), death=death)
+        kinds = res.pauses["kind"]
+        sim_w = {g: res.pauses["work"][kinds == f"gen{g}"] for g in range(3)}
+        real = r.collections if r.timing is None else r.timing
+        pairs = []
+        for g in range(3):
+            rg = real[real[:, 0] == g, 1]
+            k = min(rg.size, sim_w[g].size)
+            pairs += [(w_, r_, g) for w_, r_ in zip(sim_w[g][:k].tolist(), rg[:k].tolist())]
+        pairs = np.asarray(pairs, dtype=np.float64).reshape(-1, 3)
+        pairs_all.append(pd.DataFrame({"program": p, "generation": pairs[:, 2].astype(int),
+                                       "sim_work": pairs[:, 0], "real_pause_ms": pairs[:, 1] / 1e6}))
+        rho = float(spearmanr(pairs[:, 0], pairs[:, 1]).statistic) if len(pairs) > 2 else float("nan")
+        if not np.isfinite(rho):
+            rho = float("nan")
+        nongc = (r.real_death >= 0) & ~r.died_in_gc
+        row = {"program": p, "threads": r.trace.n_threads, "objects": r.trace.n_objects, "events": r.trace.n_events,
+               "spearman": rho, "rc_replay_agreement": float((death[nongc] == r.real_death[nongc]).mean())
+               if nongc.any() else float("nan"), "real_wall_s": r.wall_s,
+               "real_gc_s": float(real[:, 1].sum() / 1e9) if len(real) else 0.0}
+        for g in range(3):
+            row[f"real_gen{g}"] = r.stats_collections[g]
+            row[f"sim_gen{g}"] = res.gen_counts[g]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for g in range(3):
+        re_, si = df[f"real_gen{g}"], df[f"sim_gen{g}"]
+        df[f"relerr_gen{g}"] = np.where(re_ > 0, (si - re_).abs() / re_.clip(lower=1), (si != 0).astype(float))
+    allp = pd.concat(pairs_all, ignore_index=True)
+    ns_per_work = float(np.median(allp.real_pause_ms * 1e6 / allp.sim_work.clip(lower=1)))
+    ns_per_event = float(np.median((df.real_wall_s - df.real_gc_s) * 1e9 / df.events))
+    return df, {"ns_per_work": ns_per_work, "ns_per_event": ns_per_event,
+                "spearman_pooled": float(spearmanr(allp.sim_work, allp.real_pause_ms).statistic)}, allp
+
+
+# ----------------------------------------------------------------------------------------------- budgets
+
+
+def peak_live_bytes(t: Trace, samples: int = 40) -> int:
+    """Largest reachable heap (bytes) over ``samples`` evenly spaced points: the minimum heap the
+    budget multipliers refer to."""
+    g = HeapGraph(t)
+    ap = t.alloc_pos()
+    best = 0
+    size = t.size.astype(np.int64)
+    for q in np.unique(np.linspace(0, t.n_events, samples + 1).astype(np.int64))[1:]:
+        g.apply(int(q))
+        allocated = np.zeros(t.n_objects, dtype=bool)
+        allocated[: int(np.searchsorted(ap, q))] = True
+        best = max(best, int(size[oracle.reachable(g.ptr, allocated, g.roots)].sum()))
+    return best
+
+
+class Prepared:
+    """A trace with what every collector run shares: refcount deaths, site lifetime classes (learned from a
+    separate training trace of the same workload when one is given), peak live bytes."""
+
+    def __init__(self, t: Trace, train: Trace | None = None, threshold0: int = 700, threshold1: int = 10):
+        self.t = t
+        self.death = replay(t)
+        self.site_class = site_lifetime_class(train if train is not None else t, long_after=threshold0 * threshold1)
+        if self.site_class.size < int(t.site.max()) + 1:  # a site never seen in training: ephemeral
+            self.site_class = np.concatenate([self.site_class, np.zeros(int(t.site.max()) + 1 - self.site_class.size,
+                                                                        dtype=np.int8)])
+        self.live = peak_live_bytes(t)
+
+    def run(self, name: str, budget_mult: float | None, **kw):
+        budget = int(budget_mult * self.live) if budget_mult else None
+        return simulate(self.t, configured(name, heap_budget=budget, **kw), self.death, self.site_class)
+
+
+def prepare(workload: str, seed: int, n_alloc: int, n_threads: int, **kw) -> Prepared:
+    """Trace ``workload`` for ``seed``; ZONE's site classes come from an independent training trace."""
+    t = make(workload, derive(seed, "vgc", workload), n_alloc=n_alloc, n_threads=n_threads, **kw)
+    train = make(workload, derive(seed, "vgc-train", workload), n_alloc=n_alloc, n_threads=n_threads, **kw)
+    return Prepared(t, train)
+
+
+# ----------------------------------------------------------------------------------------------- claim grid
+
+BASE_RUNS = ("GEN", "INCR", "ZONE", "ZONE-STW", "ZONE-THREAD")
+
+
+def summarize(res, name: str, workers: int, calib: dict) -> dict:
+    """One row: pause percentiles (work and ms), MMU at 1/10/100 ms, memory, safety counters."""
+    w = res.pause_work(workers)
+    st = pause_stats(w)
+    start, dur = timeline(res.pauses["pos"], w, calib["ns_per_event"], calib["ns_per_work"])
+    total = res.pauses["pos"].max() * calib["ns_per_event"] + dur.sum() if len(w) else 1.0
+    row = {"collector": name, **{f"{k}_work": v for k, v in st.items() if k != "count"}, "pauses": st["count"],
+           "p99_ms": st["p99"] * calib["ns_per_work"] / 1e6, "max_ms": st["max"] * calib["ns_per_work"] / 1e6,
+           "wall_p99_ms": float(np.percentile(res.pauses["wall_s"], 99) * 1e3) if len(w) else 0.0,
+           "peak_committed": res.peak_committed, "fragmentation": res.fragmentation,
+           "concurrent_work": res.concurrent_work, "young": res.gen_counts[0], "full": res.gen_counts[1]
+           + res.gen_counts[2], "live_freed": res.live_freed, "checked": res.checked}
+    for win in (1, 10, 100):
+        row[f"mmu_{win}ms"] = mmu(start, dur, float(total), win * 1e6)
+    return row
+
+
+def run_all(p: Prepared, budget_mult: float, calib: dict, runs=BASE_RUNS, check: bool = False,
+            **shared) -> list[dict]:
+    """Every collector on one prepared trace; GEN-2T and ZONE-1W are read from the GEN / ZONE runs.
+    ``shared`` settings (e.g. ``mark_rate``) go to every collector alike."""
+    rows = []
+    for name in runs:
+        res = p.run(name, budget_mult, check=check, **shared)
+        if name == "GEN":
+            rows.append(summarize(res, "GEN", 1, calib))
+            rows.append(summarize(res, "GEN-2T", 2, calib))
+        elif name == "ZONE":
+            rows.append(summarize(res, "ZONE", 2, calib))
+            rows.append(summarize(res, "ZONE-1W", 1, calib))
+        else:
+            rows.append(summarize(res, name, 1 if name == "INCR" else 2, calib))
+    return rows
+
+
+def claim_grid(workloads, seeds, n_alloc: int, n_threads: int, budget_mult: float, calib: dict,
+               check: bool = False, **shared) -> pd.DataFrame:
+    """Workloads x seeds x collectors at one heap budget (multiple of each trace's peak live bytes)."""
+    rows = []
+    jobs = [(w, s) for w in workloads for s in seeds]
+    for w, s in progress(jobs, desc="claim grid"):
+        p = prepare(w, s, n_alloc, n_threads)
+        t = p.t
+        for r in run_all(p, budget_mult, calib, check=check, **shared):
+            rows.append({"workload": w, "seed": s, "threads": t.n_threads, "events": t.n_events,
+                         "peak_live": p.live, **r})
+    return pd.DataFrame(rows)
+
+
+def claim_ratios(grid: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
+    """The issue's verdict inputs: p99(ZONE) / p99(best of GEN, GEN-2T) and peak-committed ZONE / best of
+    GEN, GEN-2T (per run the better baseline), as ratios of means over runs with 95 % bootstrap CIs
+    (runs resampled within workloads)."""
+    key = ["workload", "seed"]
+    piv = grid.pivot_table(index=key, columns="collector", values=["p99_work", "peak_committed"])
+    best_p = piv["p99_work"][["GEN", "GEN-2T"]].min(axis=1)
+    best_m = piv["peak_committed"][["GEN", "GEN-2T"]].min(axis=1)
+    groups = piv.index.get_level_values("workload").to_numpy()
+    out = {}
+    for c in ("ZONE", "ZONE-1W", "ZONE-STW", "ZONE-THREAD", "INCR"):
+        if c in piv["p99_work"]:
+            out[f"pause_{c}"] = bootstrap_ratio(piv["p99_work"][c], best_p, groups, n_boot, seed)
+            out[f"memory_{c}"] = bootstrap_ratio(piv["peak_committed"][c], best_m, groups, n_boot, seed)
+    return out
+
+
+def per_workload_ratios(grid: pd.DataFrame, collectors=("ZONE", "ZONE-STW", "ZONE-THREAD", "INCR"), seed: int = 0,
+                        n_boot: int = 1000) -> pd.DataFrame:
+    """The pause and memory ratios of :func:`claim_ratios` for each workload separately, with the number of
+    runs in which the collector made no collection at all (its p99 is then 0)."""
+    rows = []
+    for w, g in grid.groupby("workload"):
+        r = claim_ratios(g, seed, n_boot)
+        for c in collectors:
+            zero = int(((g.collector == c) & (g.pauses == 0)).sum())
+            rows.append({"workload": w, "collector": c, "p99_ratio": r[f"pause_{c}"]["ratio"],
+                         "p99_hi": r[f"pause_{c}"]["hi"], "memory_ratio": r[f"memory_{c}"]["ratio"],
+                         "memory_hi": r[f"memory_{c}"]["hi"], "runs_without_collection": zero})
+    return pd.DataFrame(rows)
+
+
+def space_time(workloads, seed: int, n_alloc: int, n_threads: int, budgets, calib: dict,
+               **shared) -> pd.DataFrame:
+    """p99 pause and peak committed bytes against the heap budget multiplier (one seed per workload)."""
+    rows = []
+    for w in progress(list(workloads), desc="space-time"):
+        p = prepare(w, seed, n_alloc, n_threads)
+        for m in budgets:
+            for r in run_all(p, m, calib, **shared):
+                rows.append({"workload": w, "budget_mult": m, **r})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+
+def safety(workloads, seeds, n_alloc: int, n_threads: int, budget_mult: float,
+           recs: dict[str, Recording] | None = None) -> pd.DataFrame:
+    """Every collector with the oracle at every collection: live objects freed (must be 0) and unreachable
+    objects left after stop-the-world full collections (must be 0)."""
+    rows = []
+    traces = [make(w, derive(s, "vgc", w), n_alloc=n_alloc, n_threads=n_threads) for w in workloads for s in seeds]
+    traces += [r.trace for r in (recs or {}).values()]
+    for t in progress(traces, desc="safety"):
+        p = Prepared(t)
+        for name in ("GEN", "GEN-FREEZE", "INCR", "ZONE", "ZONE-THREAD", "ZONE-STW"):
+            res = p.run(name, budget_mult, check=True)
+            rows.append({"trace": t.name, "collector": name, "collections": len(res.pauses["pos"]),
+                         "checked": res.checked, "live_freed": res.live_freed, "full_checked": res.full_checked,
+                         "unreachable_retained": res.retained_unreachable})
+    return pd.DataFrame(rows)
+
+
+def determinism(workload: str, seed: int, n_alloc: int, n_threads: int, budget_mult: float) -> bool:
+    """Two independent generations + runs with the same seed give bit-identical work arrays."""
+    outs = []
+    for _ in range(2):
+        p = prepare(workload, seed, n_alloc, n_threads)
+        outs.append([p.run(n, budget_mult) for n in BASE_RUNS])
+    return all(np.array_equal(a.pauses[k], b.pauses[k]) and a.peak_committed == b.peak_committed
+               for a, b in zip(*outs) for k in ("pos", "work", "pause1", "pause2", "freed"))
+
+
+# ----------------------------------------------------------------------------------------------- ablations
+
+
+def static_ablation(seeds, n_alloc: int, n_threads: int, budget_mult: float, n_static: int) -> pd.DataFrame:
+    """Full/global collection pauses on ``static_churn``: GEN vs GEN + freeze, ZONE with and without the
+    static zone (Passive VGC)."""
+    rows = []
+    for s in seeds:
+        p = prepare("static_churn", s, n_alloc, n_threads, n_static=n_static)
+        for name, kw in (("GEN", {}), ("GEN-FREEZE", {}), ("ZONE-STW", {}), ("ZONE-STW", {"static_zone": False})):
+            res = p.run(name, budget_mult, **kw)
+            k = res.pauses["kind"]
+            full = np.isin(k, ["gen2", "gen2-budget", "global-stw"])
+            label = name + ("" if kw else (" (static zone)" if name.startswith("ZONE") else ""))
+            if kw:
+                label = "ZONE-STW (no static zone)"
+            rows.append({"seed": s, "variant": label, "full_collections": int(full.sum()),
+                         "median_full_pause_work": float(np.median(res.pause_work(1)[full])) if full.any()
+                         else float("nan"), "peak_committed": res.peak_committed})
+    return pd.DataFrame(rows)
+
+
+def alignment_ablation(workloads, seed: int, n_alloc: int, n_threads: int, budget_mult: float,
+                       real_sizes: np.ndarray | None = None) -> pd.DataFrame:
+    """Peak committed bytes of GEN with every object aligned to 16 vs 64 bytes, plus the raw padding of
+    the real (memray) size mix."""
+    rows = []
+    for w in workloads:
+        p = prepare(w, seed, n_alloc, n_threads)
+        peaks = {a: p.run("GEN", budget_mult, allocator=AllocatorConfig(align=a)).peak_committed for a in (16, 64)}
+        rows.append({"source": f"synthetic {w}", "peak_16": peaks[16], "peak_64": peaks[64],
+                     "increase_64_vs_16": peaks[64] / peaks[16] - 1,
+                     "padding_16": padding_fraction(p.t.size, 16), "padding_64": padding_fraction(p.t.size, 64)})
+    if real_sizes is not None and real_sizes.size:
+        s = real_sizes[(real_sizes > 0) & (real_sizes <= 512)]
+        p16, p64 = padding_fraction(s, 16), padding_fraction(s, 64)
+        rows.append({"source": "real (memray, stdlib ASTs + JSON)", "peak_16": np.nan, "peak_64": np.nan,
+                     "increase_64_vs_16": (1 + p64) / (1 + p16) - 1, "padding_16": p16, "padding_64": p64})
+    return pd.DataFrame(rows)

@@ -1,0 +1,64 @@
+"""Metrics against brute force / known answers; the real-CPython anchors (gc.freeze, memray size mix)."""
+
+import numpy as np
+import pytest
+
+from support.vgc import anchor
+from support.vgc.allocator import padding_fraction
+from support.vgc.metrics import bootstrap_ratio, mmu, pause_stats, timeline
+
+
+def brute_mmu(start, dur, total, window, step):
+    ts = np.arange(0, total - window + step / 2, step)
+    e = start + dur
+    gc = [np.clip(np.minimum(e, t + window) - np.maximum(start, t), 0, None).sum() for t in ts]
+    return 1 - max(gc) / window
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mmu_matches_a_sliding_window_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    start, dur = timeline(np.sort(rng.integers(0, 10000, 30)), rng.integers(1, 400, 30), 1.0, 1.0)
+    total = float(start[-1] + dur[-1] + 50)
+    for w in (50.0, 500.0, 3000.0):
+        exact, brute = mmu(start, dur, total, w), brute_mmu(start, dur, total, w, 0.5)
+        assert exact <= brute + 1e-9 and exact >= brute - 2 * 0.5 / w
+
+
+def test_mmu_without_pauses_is_one_and_with_one_long_pause_is_zero():
+    assert mmu(np.array([]), np.array([]), 100.0, 10.0) == 1.0
+    assert mmu(np.array([10.0]), np.array([50.0]), 100.0, 20.0) == 0.0
+
+
+def test_pause_stats_match_numpy():
+    p = np.arange(1, 201)
+    s = pause_stats(p)
+    assert s["p99"] == np.percentile(p, 99) and s["max"] == 200 and s["count"] == 200 and s["total"] == p.sum()
+
+
+def test_bootstrap_of_a_constant_ratio_is_exact():
+    den = np.array([10.0, 20, 30, 40, 50, 60])
+    r = bootstrap_ratio(0.5 * den, den, np.array([0, 0, 0, 1, 1, 1]), n_boot=200)
+    assert r["ratio"] == pytest.approx(0.5) and r["lo"] == pytest.approx(0.5) and r["hi"] == pytest.approx(0.5)
+
+
+def test_bootstrap_interval_contains_the_point_estimate_and_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    den = rng.uniform(1, 2, 20)
+    r = bootstrap_ratio(den * rng.uniform(0.6, 1.0, 20), den, np.repeat([0, 1], 10), n_boot=500)
+    assert r["lo"] <= r["ratio"] <= r["hi"] and 0.6 <= r["lo"] and r["hi"] <= 1.0
+    with pytest.raises(ValueError):
+        bootstrap_ratio(np.array([1.0]), np.array([0.0]), np.array([0]))
+
+
+def test_gc_freeze_shortens_real_full_collections():
+    r = anchor.freeze_experiment(20000, 20001)
+    assert r["no_freeze"]["n_gen2"] >= 1 and r["freeze"]["frozen"] > 15000
+    assert r["freeze"]["median_gen2_ms"] < r["no_freeze"]["median_gen2_ms"]
+
+
+def test_real_object_sizes_pay_more_padding_at_64_than_at_16_bytes(tmp_path):
+    s = anchor.object_size_mix(tmp_path, 500)
+    s = s[(s > 0) & (s <= 512)]
+    assert s.size > 1000
+    assert padding_fraction(s, 64) > padding_fraction(s, 16) + 0.05
