@@ -2,7 +2,11 @@
 
 Cluster k serves requests that originate at k with rate ``D_k(t) = busy_k * mu * cpu_k(t) / mean_train(cpu_k)``
 (the real trace's shape, scaled so that cluster k keeps ``busy_k`` replicas busy on average in training).
-Capacities, HA minimum, residency, budget and max change are the federation's policies. Reconstruction
+Capacities, HA minimum, residency, budget and max change are the federation's policies.
+
+The *bursty* federation (:func:`load_bursty_federation`) replays fine-grained request traces instead: the
+Azure LLM code and conversation traces (requests per 15 s) and the Alibaba GenAI gateway QPS (about one
+sample a minute, held constant within the minute), with 60 s control intervals. Reconstruction
 of the setting of paper 11 (arXiv 2512.24914, section "system model"; only the abstract was available).
 """
 
@@ -13,9 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from support.multicluster.decision import FederationPolicy, Weights
+from support.traces.alibaba import gateway_qps_series
+from support.traces.azure import request_rates
 from support.traces.datacenter import aligned_window, load_clusters
 
 NAMES = ("alibaba2018", "google2019", "azure_v2")
+BURSTY_NAMES = ("azure_llm_code", "azure_llm_conv", "alibaba_genai_qps")
 
 
 @dataclass(frozen=True)
@@ -64,21 +71,32 @@ class Federation:
     policy: FederationPolicy
     cfg: FederationConfig
     t0: int  # first held-back interval
+    period: int = 288  # season of the forecasters (intervals): a day of 5-minute intervals
+    #: demand per sync step ``[(T - 1) * steps, K]`` replayed during interval t (rows t*steps ...); None:
+    #: demand moves linearly between the interval boundaries ``rates[t]`` and ``rates[t + 1]``
+    fine: np.ndarray | None = None
+    #: floor applied to ``rates`` for burst detection only (traces with empty intervals); None: none needed
+    burst_floor: np.ndarray | None = None
+
+    @property
+    def burst_rates(self) -> np.ndarray:
+        return self.rates if self.burst_floor is None else np.maximum(self.rates, self.burst_floor)
 
     @property
     def k(self) -> int:
         return self.rates.shape[1]
 
 
-def build_federation(cpu: np.ndarray, cfg: FederationConfig, names=NAMES) -> Federation:
-    """Scale the ``[T, K]`` cluster CPU series into origin demand and derive the policies from training data."""
+def build_federation(cpu: np.ndarray, cfg: FederationConfig, names=NAMES, period: int = 288) -> Federation:
+    """Scale the ``[T, K]`` cluster CPU series into origin demand and derive the policies from training data
+    (``period``: the forecasters' season in intervals; training must hold 1.5 seasons)."""
     cpu = np.asarray(cpu, float)
     T, K = cpu.shape
     if len(cfg.busy) != K or len(cfg.residency) != K or len(cfg.cost) != K:
         raise ValueError(f"busy, residency and cost need {K} entries (one per cluster)")
     t0 = round(cfg.train_frac * T)
-    if t0 < 3 * 288 // 2 or T - t0 < 10:
-        raise ValueError(f"window of {T} intervals too short for a 70/30 split with daily seasonality")
+    if t0 < 3 * period // 2 or T - t0 < 10:
+        raise ValueError(f"window of {T} intervals too short for a 70/30 split with a season of {period}")
     rel = cpu / cpu[:t0].mean(0)
     busy = np.asarray(cfg.busy, float)
     rates = rel * busy * cfg.mu
@@ -89,10 +107,62 @@ def build_federation(cpu: np.ndarray, cfg: FederationConfig, names=NAMES) -> Fed
     dmax = np.maximum(1, np.round(cfg.max_change_frac * busy)).astype(int)
     pol = FederationPolicy(tuple(int(c) for c in cap), (cfg.ha_min,) * K, tuple(cfg.residency), tuple(cost),
                            tuple(int(d) for d in dmax), budget)
-    return Federation(tuple(names), rates, pol, cfg, t0)
+    return Federation(tuple(names), rates, pol, cfg, t0, period)
 
 
 def load_federation(cfg: FederationConfig, length: int | None = None, offsets=(0, 0, 0)) -> Federation:
     """The three real traces (Alibaba 2018, Google 2019, Azure v2 at 300 s) aligned on one clock."""
     traces = load_clusters(NAMES, 300)
     return build_federation(aligned_window(traces, length, offsets), cfg)
+
+
+def build_bursty_federation(fine: np.ndarray, cfg: FederationConfig, names=BURSTY_NAMES,
+                            period: int = 10) -> Federation:
+    """Federation from fine-grained demand ``fine[N, K]`` (req/s per ``cfg.sync_s`` bin).
+
+    ``rates[t]`` is the mean rate of trace interval t, and simulated interval t (from boundary t to t + 1)
+    replays the bins of trace interval t + 1, whose mean is ``rates[t + 1]``: as in the 5-minute runs the
+    controller at boundary t knows ``rates[:t + 1]`` and forecasts ``rates[t + 1]``. Demand is scaled exactly
+    as in :func:`build_federation` (mean busy replicas per cluster in training).
+    """
+    fine = np.asarray(fine, float)
+    steps = cfg.interval_s // cfg.sync_s
+    if fine.ndim != 2 or fine.shape[0] < 2 * steps or not np.all(np.isfinite(fine)) or np.any(fine < 0):
+        raise ValueError(f"fine demand must be a finite, non-negative [bins, clusters] array of at least "
+                         f"{2 * steps} bins, got shape {fine.shape}")
+    T = fine.shape[0] // steps
+    fine = fine[: T * steps]
+    mean = fine.reshape(T, steps, -1).mean(1)
+    fed = build_federation(mean, cfg, names, period=period)
+    scale = np.asarray(cfg.busy, float) * cfg.mu / mean[:fed.t0].mean(0)
+    fed.fine = fine[steps:] * scale
+    fed.burst_floor = scale / cfg.interval_s  # one request per interval: log-changes stay finite
+    return fed
+
+
+def bursty_demand(sync_s: int = 15, interval_s: int = 60) -> tuple[np.ndarray, dict]:
+    """The three fine-grained traces on one clock, ``[bins, 3]`` req/s per ``sync_s`` bin, and where they
+    come from: Azure LLM code and conversation (from their first request, complete bins), and the hour of
+    the Alibaba GenAI gateway QPS with the highest mean (the trace is mostly idle at night), each minute's
+    QPS held for its ``interval_s // sync_s`` bins. The length is the shortest trace's whole intervals."""
+    if interval_s % sync_s:
+        raise ValueError("sync_s must divide interval_s")
+    steps = interval_s // sync_s
+    code, _ = request_rates("code", sync_s)
+    conv, _ = request_rates("conv", sync_s)
+    qps = gateway_qps_series(interval_s)
+    n = min(code.size, conv.size) // steps
+    if qps.size < n:
+        raise ValueError(f"the Alibaba QPS series has {qps.size} intervals, need {n}")
+    roll = np.convolve(qps, np.ones(n) / n, mode="valid")
+    off = int(np.argmax(roll))
+    ali = np.repeat(qps[off:off + n], steps)
+    fine = np.stack([code[:n * steps], conv[:n * steps], ali], axis=1)
+    return fine, {"intervals": n, "alibaba_offset_min": off * interval_s / 60}
+
+
+def load_bursty_federation(cfg: FederationConfig, period: int = 10) -> Federation:
+    """The bursty federation (Azure LLM code, Azure LLM conversation, Alibaba GenAI gateway) at ``cfg``'s
+    control interval (60 s recommended) and sync period."""
+    fine, _ = bursty_demand(cfg.sync_s, cfg.interval_s)
+    return build_bursty_federation(fine, cfg, BURSTY_NAMES, period)

@@ -1,6 +1,7 @@
 """Closed-loop simulation of the federation at the HPA sync period (15 s) over the held-back interval.
 
-Demand moves linearly between trace points (one per 300 s interval). Pods become ready ``startup_s`` after
+Demand moves linearly between trace points (one per 300 s interval), or, for a fine-grained trace
+(``Federation.fine``), follows the recorded rate of each sync step. Pods become ready ``startup_s`` after
 they are requested; a scale-down removes pending pods first. Two controllers:
 
 * :func:`run_hpa` — the reactive baseline: one exact Kubernetes HPA per cluster (support.control.hpa) on the
@@ -73,6 +74,8 @@ class _Pods:
 
 
 def _demand(fed: Federation, t: int, j: int, steps: int) -> np.ndarray:
+    if fed.fine is not None:  # fine-grained trace: the recorded rate of sync step j of interval t
+        return fed.fine[t * steps + j]
     return fed.rates[t] + (fed.rates[t + 1] - fed.rates[t]) * (j / steps)
 
 

@@ -5,10 +5,15 @@
 * :func:`pod_failure_rate` — failed pods per pod-hour of observed lifetime (a worker-loss rate).
 * :func:`load_lora_requests` — ``cluster-trace-v2026-GenAI/lora_request_trace.csv`` (26,823 requests, status
   and execution time): the per-request failure probability of a serving task.
+* :func:`gateway_qps_series` — ``cluster-trace-v2026-GenAI/qps.tar.gz`` (gateway QPS per container, sampled
+  about every 57 s over 22 h): total QPS per bin, a fine-grained demand series (paper 11's bursty runs).
 """
 
 from __future__ import annotations
 
+import tarfile
+
+import numpy as np
 import pandas as pd
 
 from support.data import fetch
@@ -52,3 +57,33 @@ def request_failure_probability(df: pd.DataFrame | None = None) -> dict[str, flo
     bad = fin[fin.predict_status == "FAILED"]
     return {"requests": len(fin), "failed": len(bad), "p_fail": len(bad) / len(fin),
             "median_fail_s": float(bad.exec_time_seconds.median())}
+
+
+QPS = "alibaba/cluster-trace-v2026-GenAI/qps.tar.gz"
+
+
+def load_gateway_qps() -> pd.DataFrame:
+    """GenAI gateway QPS samples (``qps.csv`` inside ``qps.tar.gz``): ``timestamp_anon`` (s, anonymised
+    epoch), ``value`` (QPS of one container), ``container_ip``, ``request_type``."""
+    with tarfile.open(fetch(QPS)) as tf:
+        names = [m for m in tf.getnames() if m.endswith("qps.csv")]
+        if len(names) != 1:
+            raise ValueError(f"{QPS}: expected one member qps.csv, got {tf.getnames()}")
+        df = pd.read_csv(tf.extractfile(names[0]))
+    return _need(df, {"timestamp_anon", "value"}, QPS)
+
+
+def gateway_qps_series(bin_s: float = 60.0, df: pd.DataFrame | None = None) -> np.ndarray:
+    """Total gateway QPS per ``bin_s`` bin from the first sample: the containers' values are summed per
+    sampling time, then averaged over the sampling times in the bin; a bin without samples is 0 (the trace
+    records only containers with traffic). Returns a NumPy array (req/s). Demand of paper 11's bursty runs."""
+    if not bin_s > 0:
+        raise ValueError(f"bin_s must be > 0, got {bin_s}")
+    df = load_gateway_qps() if df is None else _need(df, {"timestamp_anon", "value"}, QPS)
+    if not np.isfinite(df.value).all() or (df.value < 0).any():
+        raise ValueError(f"{QPS}: QPS values must be finite and >= 0")
+    tot = df.groupby("timestamp_anon").value.sum()
+    idx = ((tot.index.to_numpy(float) - tot.index.min()) // bin_s).astype(int)
+    n = idx.max() + 1
+    s, c = np.bincount(idx, weights=tot.to_numpy(), minlength=n), np.bincount(idx, minlength=n)
+    return np.where(c > 0, s / np.maximum(c, 1), 0.0)
