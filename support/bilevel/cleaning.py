@@ -1,0 +1,248 @@
+"""Data hyper-cleaning (Franceschi et al. 2017; benchopt ``oracles/datacleaning.py`` math, our implementation).
+
+Outer x: one logit per sample of the noisy training pool (weight sigmoid(x_j)). Inner y: multinomial logistic
+regression W ((d+1) x C, last row = bias) trained on the weighted noisy pool with L2 penalty mu;
+g(x, y) = (1/|B|) sum_{j in B} sigmoid(x_j) CE_j(W) + mu/2 |W|^2.  Outer f(y) = mean CE on clean validation data.
+Distributed reading (our reconstruction): every client reads the shared pool; its x-mask is the set of pool
+samples whose weights it handles (its batches come from them) and its y-mask the feature rows of W it trains
+(pruned rows are zero on its submodel). Work = samples x active y coordinates per oracle call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    Z = Z - Z.max(axis=1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def cross_entropy(Z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-sample softmax cross-entropy of logits Z."""
+    Zs = Z - Z.max(axis=1, keepdims=True)
+    return np.log(np.exp(Zs).sum(axis=1)) - Zs[np.arange(len(labels)), labels]
+
+
+def add_bias(X: np.ndarray) -> np.ndarray:
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
+def corrupt_labels(labels: np.ndarray, rate: float, n_classes: int, rng: np.random.Generator):
+    """Replace a ``rate`` fraction of labels by a uniformly drawn *different* class; returns (noisy, flipped)."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"corruption rate must be in [0, 1]; got {rate!r}")
+    noisy = np.asarray(labels).copy()
+    flipped = rng.random(noisy.size) < rate
+    noisy[flipped] = (noisy[flipped] + rng.integers(1, n_classes, flipped.sum())) % n_classes
+    return noisy, flipped
+
+
+@dataclass
+class WeightedLogReg:
+    """Exact oracles of the full-model hyper-cleaning problem on index sets (used by tests and evaluation)."""
+
+    X: np.ndarray  # pool features with bias column (N x (d+1))
+    labels: np.ndarray
+    Xv: np.ndarray  # validation features with bias column
+    labels_v: np.ndarray
+    n_classes: int
+    mu: float
+
+    def shape(self) -> tuple[int, int]:
+        return self.X.shape[1], self.n_classes
+
+    def g(self, x, W, idx=None) -> float:
+        idx = np.arange(len(self.labels)) if idx is None else idx
+        ce = cross_entropy(self.X[idx] @ W, self.labels[idx])
+        return float((sigmoid(x[idx]) * ce).mean() + 0.5 * self.mu * np.sum(W * W))
+
+    def grad_y_g(self, x, W, idx=None):
+        idx = np.arange(len(self.labels)) if idx is None else idx
+        Xb = self.X[idx]
+        P = softmax(Xb @ W)
+        P[np.arange(len(idx)), self.labels[idx]] -= 1.0
+        return Xb.T @ (P * (sigmoid(x[idx]) / len(idx))[:, None]) + self.mu * W
+
+    def f(self, W) -> float:
+        return float(cross_entropy(self.Xv @ W, self.labels_v).mean())
+
+    def grad_y_f(self, W):
+        P = softmax(self.Xv @ W)
+        P[np.arange(len(self.labels_v)), self.labels_v] -= 1.0
+        return self.Xv.T @ P / len(self.labels_v)
+
+    def hvp(self, x, W, V, idx=None):
+        """Exact d^2_yy g [V]: per sample (diag(p) - p p') (X V)."""
+        idx = np.arange(len(self.labels)) if idx is None else idx
+        Xb = self.X[idx]
+        P = softmax(Xb @ W)
+        U = Xb @ V
+        R = P * U - P * (P * U).sum(axis=1, keepdims=True)
+        return Xb.T @ (R * (sigmoid(x[idx]) / len(idx))[:, None]) + self.mu * V
+
+    def cross(self, x, W, V, idx=None):
+        """Exact d^2_xy g [V]: entry j = sigmoid'(x_j)/|B| (p_j - e_{l_j}) . (X_j V)."""
+        idx = np.arange(len(self.labels)) if idx is None else idx
+        Xb = self.X[idx]
+        P = softmax(Xb @ W)
+        P[np.arange(len(idx)), self.labels[idx]] -= 1.0
+        s = sigmoid(x[idx])
+        out = np.zeros_like(x)
+        out[idx] = s * (1 - s) / len(idx) * (P * (Xb @ V)).sum(axis=1)
+        return out
+
+    def inner_solution(self, x, W0=None, tol: float = 1e-10) -> np.ndarray:
+        """y*(x) by L-BFGS on the full pool (the exact inner problem)."""
+        d1, C = self.shape()
+        w0 = np.zeros(d1 * C) if W0 is None else W0.ravel()
+        with threadpool_limits(limits=1, user_api="blas"):
+            r = minimize(lambda w: (self.g(x, w.reshape(d1, C)), self.grad_y_g(x, w.reshape(d1, C)).ravel()),
+                         w0, jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
+        return r.x.reshape(d1, C)
+
+    def hypergradient_cg(self, x, W, tol: float = 1e-12) -> np.ndarray:
+        """Reference hypergradient at (x, W): -d^2_xy g [H^{-1} grad_y f] with CG on exact HVPs."""
+        from support.bilevel.estimators import cg_solve
+
+        shp = W.shape
+        v = cg_solve(lambda u: self.hvp(x, W, u.reshape(shp)).ravel(), self.grad_y_f(W).ravel(), tol=tol)
+        return -self.cross(x, W, v.reshape(shp))
+
+
+class CleaningClient:
+    """One client's submodel view for one round: a batch of its pool samples and its active rows of W."""
+
+    def __init__(self, prob: WeightedLogReg, samples: np.ndarray, rows: np.ndarray, val_idx: np.ndarray):
+        self.p, self.idx, self.rows, self.vidx = prob, samples, rows, val_idx
+        self.d1, self.C = prob.shape()
+        self.work = 0.0
+        self.Xb = prob.X[np.ix_(samples, rows)] if samples.size and rows.size else None
+        self.Xv = prob.Xv[np.ix_(val_idx, rows)] if rows.size else None
+
+    def _W(self, y):
+        return y.reshape(self.d1, self.C)[self.rows]
+
+    def _place(self, G):
+        out = np.zeros((self.d1, self.C))
+        out[self.rows] = G
+        return out.ravel()
+
+    def _resid(self, W, y_pen=None):
+        P = softmax(self.Xb @ W)
+        P[np.arange(self.idx.size), self.p.labels[self.idx]] -= 1.0
+        return P
+
+    def grad_y_g(self, x, y):
+        if self.Xb is None:
+            return np.zeros_like(y)
+        W = self._W(y)
+        self.work += self.idx.size * W.size
+        R = self._resid(W) * (sigmoid(x[self.idx]) / self.idx.size)[:, None]
+        return self._place(self.Xb.T @ R + self.p.mu * W)
+
+    def grad_x_g(self, x, y):
+        out = np.zeros_like(x)
+        if self.Xb is None:
+            return out
+        W = self._W(y)
+        self.work += self.idx.size * W.size
+        s = sigmoid(x[self.idx])
+        ce = cross_entropy(self.Xb @ W, self.p.labels[self.idx])
+        out[self.idx] = s * (1 - s) * ce / self.idx.size
+        return out
+
+    def grad_y_f(self, x, y):
+        if self.Xv is None:
+            return np.zeros_like(y)
+        W = self._W(y)
+        self.work += self.vidx.size * W.size
+        P = softmax(self.Xv @ W)
+        P[np.arange(self.vidx.size), self.p.labels_v[self.vidx]] -= 1.0
+        return self._place(self.Xv.T @ P / self.vidx.size)
+
+    def grad_x_f(self, x, y):
+        return np.zeros_like(x)
+
+    def hvp(self, x, y, v):
+        if self.Xb is None:
+            return np.zeros_like(y)
+        W, V = self._W(y), self._W(v)
+        self.work += self.idx.size * W.size
+        P = softmax(self.Xb @ W)
+        U = self.Xb @ V
+        R = (P * U - P * (P * U).sum(axis=1, keepdims=True)) * (sigmoid(x[self.idx]) / self.idx.size)[:, None]
+        return self._place(self.Xb.T @ R + self.p.mu * V)
+
+    def cross(self, x, y, v):
+        out = np.zeros_like(x)
+        if self.Xb is None:
+            return out
+        W, V = self._W(y), self._W(v)
+        self.work += self.idx.size * W.size
+        R = self._resid(W)
+        s = sigmoid(x[self.idx])
+        out[self.idx] = s * (1 - s) / self.idx.size * (R * (self.Xb @ V)).sum(axis=1)
+        return out
+
+
+@dataclass
+class CleaningTask:
+    """Hyper-cleaning over M clients; ``feature_order`` ranks the rows of W for nested width masks."""
+
+    prob: WeightedLogReg
+    n_clients: int
+    batch: int | None  # pool samples per client per round (None: all of its samples)
+    val_batch: int | None
+    feature_order: np.ndarray  # permutation of the d feature rows (bias row always kept)
+    x_init: float = 0.0
+
+    @property
+    def nx(self) -> int:
+        return len(self.prob.labels)
+
+    @property
+    def ny(self) -> int:
+        d1, C = self.prob.shape()
+        return d1 * C
+
+    def x0(self):
+        return np.full(self.nx, self.x_init)
+
+    def y0(self):
+        return np.zeros(self.ny)
+
+    def row_mask(self, ratio_rows: np.ndarray) -> np.ndarray:
+        """Flat y-mask from a row mask over the d features (bias row added)."""
+        C = self.prob.n_classes
+        rows = np.asarray(ratio_rows, bool)
+        rows = np.append(rows, rows.any())  # the bias row goes with any kept feature row
+        return np.repeat(rows, C)
+
+    def clients(self, mask_x, mask_y, rng):
+        M = self.n_clients
+        mx = np.ones((M, self.nx), bool) if mask_x is None else np.asarray(mask_x, bool)
+        my = np.ones((M, self.ny), bool) if mask_y is None else np.asarray(mask_y, bool)
+        d1, C = self.prob.shape()
+        nv = len(self.prob.labels_v)
+        out = []
+        for i in range(M):
+            S = np.flatnonzero(mx[i])
+            rows = np.flatnonzero(my[i].reshape(d1, C).any(axis=1))
+            if not my[i].any():
+                S = S[:0]
+            if self.batch is not None and S.size > self.batch:
+                S = np.sort(rng.choice(S, self.batch, replace=False))
+            V = np.arange(nv) if self.val_batch is None or self.val_batch >= nv else \
+                np.sort(rng.choice(nv, self.val_batch, replace=False))
+            out.append(CleaningClient(self.prob, S, rows, V))
+        return out

@@ -1,0 +1,80 @@
+"""The distributed first-order oracle of RABO: masked client oracles averaged over covering clients.
+
+Problem (FedNest form, arXiv 2512.24667 Sec. 3): min_x F(x) = f(x, y*(x)), y*(x) = argmin_y g(x, y), with
+f = (1/M) sum_i f_i and g = (1/M) sum_i g_i. Each client evaluates its oracles on its submodel (masks m_x^i,
+m_y^i) and returns masked vectors; the server averages every coordinate over the clients that cover it
+(``support.fl.masks.coverage_average``). Estimators are written against this aggregated oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from support.fl.masks import coverage_average
+
+
+class ClientOracle(Protocol):
+    """One client's first-order oracles on its submodel for one round (one sampled batch).
+
+    ``work`` counts gradient-coordinate evaluations (samples x active coordinates) spent so far.
+    ``hvp``/``cross`` (exact second-order products) exist only for the FedNest-style baseline.
+    """
+
+    work: float
+
+    def grad_x_f(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+    def grad_y_f(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+    def grad_x_g(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+    def grad_y_g(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
+
+class Federation:
+    """Aggregated oracle over M client views: each call is one communication (clients -> server) step.
+
+    Every output is ``coverage_average`` of the clients' masked outputs (x-masks for x-gradients,
+    y-masks for y-gradients). With all-ones masks this is the plain mean over clients.
+    """
+
+    def __init__(self, clients: Sequence[ClientOracle], mask_x: np.ndarray, mask_y: np.ndarray):
+        self.clients = list(clients)
+        self.mask_x = np.asarray(mask_x, dtype=bool)
+        self.mask_y = np.asarray(mask_y, dtype=bool)
+        M = len(self.clients)
+        if M == 0:
+            raise ValueError("a federation needs at least one client")
+        if self.mask_x.shape[0] != M or self.mask_y.shape[0] != M:
+            raise ValueError(f"{M} clients but masks for {self.mask_x.shape[0]} (x) and {self.mask_y.shape[0]} (y)")
+        self.calls = 0
+
+    def _agg(self, name: str, masks: np.ndarray, *args) -> np.ndarray:
+        self.calls += 1
+        vals = np.stack([getattr(c, name)(*args) * m for c, m in zip(self.clients, masks)])
+        return coverage_average(vals, masks)
+
+    def grad_x_f(self, x, y):
+        return self._agg("grad_x_f", self.mask_x, x, y)
+
+    def grad_y_f(self, x, y):
+        return self._agg("grad_y_f", self.mask_y, x, y)
+
+    def grad_x_g(self, x, y):
+        return self._agg("grad_x_g", self.mask_x, x, y)
+
+    def grad_y_g(self, x, y):
+        return self._agg("grad_y_g", self.mask_y, x, y)
+
+    def hvp(self, x, y, v):
+        """Exact Hessian-vector product d^2_yy g v (second-order oracle; FedNest baseline only)."""
+        return self._agg("hvp", self.mask_y, x, y, v * 1.0)
+
+    def cross(self, x, y, v):
+        """Exact mixed product d^2_xy g v (second-order oracle; FedNest baseline only)."""
+        return self._agg("cross", self.mask_x, x, y, v * 1.0)
+
+    @property
+    def work(self) -> np.ndarray:
+        """Gradient-coordinate work per client so far (vector of length M)."""
+        return np.array([float(c.work) for c in self.clients])

