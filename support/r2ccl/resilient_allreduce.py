@@ -5,8 +5,14 @@ With host d down to k-1 NICs, the buffer is split at ratio f (:func:`support.r2c
 - **main part** ``[0, f N)``: ordinary ring allreduce over all hosts, on the k-1 rails d still has;
 - **side part** ``[f N, N)``: the healthy hosts reduce it among themselves (reduce-scatter +
   allgather on a sub-ring that skips d, using all k rails, more of it on the rail d lost); then a
-  pipelined chain d -> h1 -> ... -> hm carries d's own contribution, each healthy host adds it to
-  its healthy sum, and hm sends the final sum back to d.
+  pipelined chain carries d's own contribution through every healthy host, each adds it to its
+  healthy sum, and the last one sends the final sum back to d. The chain of the sub-ring segment
+  owned by healthy host o *ends at o* (d -> ... -> o -> d, one chain per segment): o holds that
+  segment's healthy sum as soon as the reduce-scatter delivers it, so the final hop back to d
+  overlaps the sub-ring instead of waiting for its allgather. The other hosts forward d's chunks
+  at once and add them when their allgather copy arrives. Each host's chain traffic is the same
+  as with one fixed chain order (in and out (1-f) S), so the loads of
+  :func:`support.r2ccl.balance.resilient_loads` hold.
 
 The three parts run concurrently on separate lanes. Every host ends with sum over all hosts for
 every element, bit for bit the same everywhere (each element is summed once, by one owner or by
@@ -79,31 +85,43 @@ def resilient_allreduce(comm, coll: int, view: View, buf):
             if not cv.wait_for(lambda: bool(ready[x:y].all()), timeout=deadline):
                 raise TimeoutError(f"rank {me}: sub-ring result [{x}, {y}) not ready within {deadline}s")
 
-    # side part, step 2: chain d -> h1 -> ... -> hm (+ each adds d's part) -> d
-    cpieces = split_range(na, n, [sh[i] for i in good])
+    # side part, step 2: per sub-ring segment p (owned by healthy[p] after the reduce-scatter), a chain
+    # d -> healthy[p+1] -> ... -> healthy[p] -> d on the good rails, on its own lanes (one stream per
+    # segment and rail, so concurrent chains never interleave frames on a (peer, lane) stream)
+    sidesegs = split_range(na, n, [1] * len(healthy))
     dt = buf.dtype
 
-    def chain_lane(rail, a, b):
-        lane = CHAIN * LANE_PARTS + rail
-        for c, (x, y) in enumerate(comm._chunks(a, b, buf.itemsize)):
-            if me == d:
-                comm._send(healthy[0], lane, coll, tag(2, 0, c), buf[x:y])
-            else:
-                p = healthy.index(me)
-                src = d if p == 0 else healthy[p - 1]
+    def chain_lane(lane, order, a, b):
+        chunks = comm._chunks(a, b, buf.itemsize)
+        if me == d:  # its own chunks are ready at once: all go out, then the sums come back
+            for c, (x, y) in enumerate(chunks):
+                comm._send(order[0], lane, coll, tag(2, 0, c), buf[x:y])
+            for c, (x, y) in enumerate(chunks):
+                buf[x:y] = comm._recv(order[-1], lane, coll, tag(3, 0, c), dt)
+            return
+        q = order.index(me)
+        src = d if q == 0 else order[q - 1]
+        if q == len(order) - 1:  # the segment's owner: its healthy sum is final after the reduce-scatter
+            for c, (x, y) in enumerate(chunks):
                 raw = comm._recv(src, lane, coll, tag(2, 0, c), dt)
                 wait_ready(x, y)
                 buf[x:y] += raw
-                if p < len(healthy) - 1:
-                    comm._send(healthy[p + 1], lane, coll, tag(2, 0, c), raw)
-                else:
-                    comm._send(d, lane, coll, tag(3, 0, c), buf[x:y])
-        if me == d:
-            for c, (x, y) in enumerate(comm._chunks(a, b, buf.itemsize)):
-                buf[x:y] = comm._recv(healthy[-1], lane, coll, tag(3, 0, c), dt)
+                comm._send(d, lane, coll, tag(3, 0, c), buf[x:y])
+            return
+        raws = []
+        for c, (x, y) in enumerate(chunks):  # forward first, add once the allgather delivered the sum
+            raw = comm._recv(src, lane, coll, tag(2, 0, c), dt)
+            comm._send(order[q + 1], lane, coll, tag(2, 0, c), raw)
+            raws.append(raw)
+        for (x, y), raw in zip(chunks, raws):
+            wait_ready(x, y)
+            buf[x:y] += raw
 
-    for rail, (a, b) in zip(good, cpieces):
-        jobs.append(lambda rail=rail, a=a, b=b: chain_lane(rail, a, b))
+    for p, (a0, b0) in enumerate(sidesegs):
+        order = healthy[p + 1:] + healthy[:p + 1]
+        for rail, (a, b) in zip(good, split_range(a0, b0, [sh[i] for i in good])):
+            lane = (CHAIN + p) * LANE_PARTS + rail
+            jobs.append(lambda lane=lane, order=order, a=a, b=b: chain_lane(lane, order, a, b))
     comm.run_lanes(jobs)
     return OpRecord("allreduce", coll, buf.nbytes, glanes, view, algo="resilient",
                     extra={"f": f, "w": w, "degraded": d, "rail_lost": rail_lost})

@@ -1,9 +1,17 @@
 """Per-NIC TCP channels between rank processes.
 
-Every pair of ranks holds one TCP connection per NIC (rail), each bound to that NIC's address on both
+Every pair of ranks holds one channel per NIC (rail), bound to that NIC's address on both
 ends, plus one out-of-band (OOB) connection over a management link that is never failed. All
 connections are set up before the first collective: the backup of every channel is pre-connected,
 as R2CCL pre-registers buffers on a backup NIC.
+
+Each (peer, NIC) channel is *two* TCP connections, one per direction: data frames go out on the one
+this rank sends on, acknowledgements and heartbeats come back on it, and the reverse holds for the
+other (NCCL, too, has separate send and receive connections). Measured on the testbed (20 Mbit/s tbf
+rail, both directions at once, 1.5 MB each way): one shared CUBIC connection gave 1.8 MB/s in one
+direction and 2.4 in the other; two connections 2.4 and 2.4. The connections use CUBIC
+(``TransportConfig.tcp_cc``): with BBR v1, the kernel default there, a direction of a 2-host sub-ring
+ran at 1.5 of 2.5 MB/s while its reverse ran at line rate.
 
 Data moves in *frames* on logical *lanes*. A lane is one ordered stream per (peer, lane id); frames
 carry ``(lane, collective id, sequence number, tag)``. In reliable mode (failover enabled):
@@ -32,7 +40,7 @@ from dataclasses import dataclass, field
 
 HDR = struct.Struct("!BHIQII")  # type, lane, coll, seq, tag, payload length
 DATA, ACK, HB = 1, 2, 3
-HELLO = struct.Struct("!II")  # rank, nic
+HELLO = struct.Struct("!II")  # rank, nic | role << 16 (role 0: the connecting rank sends data on it)
 
 
 class CollectiveTimeout(RuntimeError):
@@ -59,6 +67,7 @@ class TransportConfig:
     connect_timeout: float = 20.0
     sample_interval: float = 0.05  # per-NIC byte counter sampling (0 = off)
     pace_mbit: float = 0.0  # user-space per-NIC rate cap (loopback fallback has no tc); 0 = none
+    tcp_cc: str = "cubic"  # TCP congestion control of the NIC connections ("" = the system default)
 
     def __post_init__(self):
         if self.t_det <= 2 * self.hb_interval:
@@ -84,36 +93,44 @@ class Stats:
 
 
 class Conn:
-    """One TCP connection to ``peer`` on NIC ``nic``: a reader thread and a writer thread."""
+    """The channel to ``peer`` on NIC ``nic``: connection ``tx`` carries our data frames (and brings back
+    their acks), ``rx`` brings the peer's data frames (and carries our acks). A reader thread serves
+    both; one writer thread per connection, so acks never wait behind data."""
 
-    def __init__(self, tr: Transport, peer: int, nic: int, sock: socket.socket):
-        self.tr, self.peer, self.nic, self.sock = tr, peer, nic, sock
-        self.wq: queue.Queue = queue.Queue()
+    def __init__(self, tr: Transport, peer: int, nic: int, tx: socket.socket, rx: socket.socket):
+        self.tr, self.peer, self.nic, self.tx, self.rx = tr, peer, nic, tx, rx
+        self.wq: queue.Queue = queue.Queue()  # data frames -> tx
+        self.cq: queue.Queue = queue.Queue()  # acks -> rx
         self.dead = threading.Event()
         self.last_rx = time.monotonic()
         self.threads = [threading.Thread(target=self._reader, daemon=True, name=f"rd{peer}.{nic}"),
-                        threading.Thread(target=self._writer, daemon=True, name=f"wr{peer}.{nic}")]
+                        threading.Thread(target=self._writer, args=(self.wq, self.tx), daemon=True,
+                                         name=f"wr{peer}.{nic}"),
+                        threading.Thread(target=self._writer, args=(self.cq, self.rx), daemon=True,
+                                         name=f"ack{peer}.{nic}")]
 
     def start(self):
         for t in self.threads:
             t.start()
 
     def kill(self):
-        """Stop using this connection (declared dead or closing): unblocks both threads."""
+        """Stop using this channel (declared dead or closing): unblocks every thread."""
         self.dead.set()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        for s in (self.tx, self.rx):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.wq.put(None)
+        self.cq.put(None)
 
-    # -- writer: frames from the queue, heartbeats when idle
-    def _writer(self):
+    # -- writers: frames from a queue, heartbeats when idle
+    def _writer(self, q: queue.Queue, sock: socket.socket):
         tr = self.tr
         hb = HDR.pack(HB, 0, 0, 0, 0, 0)
         while not self.dead.is_set():
             try:
-                item = self.wq.get(timeout=tr.cfg.hb_interval)
+                item = q.get(timeout=tr.cfg.hb_interval)
             except queue.Empty:
                 item = hb if tr.cfg.reliable else None
                 if item is None:
@@ -126,29 +143,30 @@ class Conn:
                 tr.pacers[self.nic].take(len(item[0]) + len(item[1]) if isinstance(item, tuple) else len(item))
             try:
                 if isinstance(item, tuple):
-                    self.sock.sendall(item[0])
-                    self.sock.sendall(item[1])
+                    sock.sendall(item[0])
+                    sock.sendall(item[1])
                     n = len(item[0]) + len(item[1])
                 else:
-                    self.sock.sendall(item)
+                    sock.sendall(item)
                     n = len(item)
-                tr.stats.nic_bytes[self.nic] += n
+                with tr.stats_lock:
+                    tr.stats.nic_bytes[self.nic] += n
             except OSError:
                 if not self.dead.is_set():
                     tr._conn_failed(self, "send error")
                 break
 
-    # -- reader: frames, silence detection
+    # -- reader: frames from both connections, silence detection
     def _reader(self):
         tr = self.tr
-        buf = bytearray()
+        bufs = {self.tx: bytearray(), self.rx: bytearray()}
         while not self.dead.is_set():
             if tr.fault_in(self.nic):
                 r = []
                 time.sleep(0.02)
             else:
                 try:
-                    r, _, _ = select.select([self.sock], [], [], 0.05)
+                    r, _, _ = select.select([self.tx, self.rx], [], [], 0.05)
                 except (OSError, ValueError):
                     break
             now = time.monotonic()
@@ -157,26 +175,32 @@ class Conn:
                     tr._conn_failed(self, "silence")
                     break
                 continue
-            try:
-                data = self.sock.recv(1 << 20)
-            except OSError:
-                data = b""
-            if not data:
+            closed = False
+            for sock in r:
+                try:
+                    data = sock.recv(1 << 20)
+                except OSError:
+                    data = b""
+                if not data:
+                    closed = True
+                    break
+                self.last_rx = now
+                buf = bufs[sock]
+                buf += data
+                while len(buf) >= HDR.size:
+                    typ, lane, coll, seq, tag, n = HDR.unpack_from(buf)
+                    if len(buf) < HDR.size + n:
+                        break
+                    payload = bytes(buf[HDR.size:HDR.size + n])
+                    del buf[:HDR.size + n]
+                    if typ == DATA:
+                        tr._on_data(self, lane, coll, seq, tag, payload)
+                    elif typ == ACK:
+                        tr._on_ack(self.peer, lane, seq)
+            if closed:
                 if not self.dead.is_set() and not tr.closing:
                     tr._conn_failed(self, "closed")
                 break
-            self.last_rx = now
-            buf += data
-            while len(buf) >= HDR.size:
-                typ, lane, coll, seq, tag, n = HDR.unpack_from(buf)
-                if len(buf) < HDR.size + n:
-                    break
-                payload = bytes(buf[HDR.size:HDR.size + n])
-                del buf[:HDR.size + n]
-                if typ == DATA:
-                    tr._on_data(self, lane, coll, seq, tag, payload)
-                elif typ == ACK:
-                    tr._on_ack(self.peer, lane, seq)
 
 
 class Pacer:
@@ -226,15 +250,19 @@ class Transport:
         self.nic_addrs, self.mgmt_addrs, self.cfg = nic_addrs, mgmt_addrs, cfg
         self.fault_flags = fault_flags  # shared array: [rank*k + nic] = 0 ok, 1 dead, 2 outgoing dropped
         self.stats = Stats(nic_bytes=[0] * self.k)
+        self.stats_lock = threading.Lock()
         self.pacers = [Pacer(cfg.pace_mbit) for _ in range(self.k)] if cfg.pace_mbit > 0 else None
         self.conns: dict[tuple[int, int], Conn] = {}
         self.oob: dict[int, socket.socket] = {}
-        self.oob_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
+        self.oob_locks: dict[int, threading.Lock] = {p: threading.Lock() for p in range(self.world)}
         self.lanes: dict[tuple[int, int], _Lane] = {}
         self.lanes_lock = threading.Lock()
         self.rx_lock = threading.Lock()
         self.rx_expected: dict[tuple[int, int], int] = defaultdict(int)
-        self.rx_queues: dict[tuple[int, int], queue.Queue] = defaultdict(queue.Queue)
+        # created under a lock: a defaultdict here let the lane's first receive and its first frame each
+        # create a queue, and the frame went into the one that was dropped (seen as a skipped chunk)
+        self.rx_queues: dict[tuple[int, int], queue.Queue] = {}
+        self.rxq_lock = threading.Lock()
         self.cv = threading.Condition()
         self.agree_box: dict[int, dict[int, list]] = defaultdict(dict)
         self.closing = False
@@ -271,7 +299,7 @@ class Transport:
     def connect(self, ports: list[dict]):
         """Build the full mesh: lower rank connects, each socket bound to its own NIC address."""
         deadline = time.monotonic() + self.cfg.connect_timeout
-        want = (self.world - 1) * (self.k + 1)
+        want = (self.world - 1) * (2 * self.k + 1)
         accepted: list = []
 
         def acceptor(ls: socket.socket, mgmt: bool):
@@ -288,14 +316,14 @@ class Transport:
                     return
                 try:
                     c.settimeout(5.0)
-                    r, nic = HELLO.unpack(_recv_exact(c, HELLO.size))
+                    r, code = HELLO.unpack(_recv_exact(c, HELLO.size))
                     c.settimeout(None)
                 except OSError:
                     # A peer's connect that timed out and was retried can leave an orphan here that closes
                     # before its hello: drop it and keep accepting (the retry arrives on this listener).
                     c.close()
                     continue
-                accepted.append((r, None if mgmt else nic, c))
+                accepted.append((r, None if mgmt else (code & 0xFFFF, code >> 16), c))
                 with self.cv:
                     self.cv.notify_all()
 
@@ -304,23 +332,25 @@ class Transport:
         for t in acc:
             t.start()
         for p in range(self.rank + 1, self.world):
-            for i in range(self.k + 1):
+            for i, role in [(i, role) for i in range(self.k) for role in (0, 1)] + [(self.k, 0)]:
                 mgmt = i == self.k
                 src = self.mgmt_addrs[self.rank] if mgmt else self.nic_addrs[self.rank][i]
                 dst = (self.mgmt_addrs[p], ports[p]["mgmt"]) if mgmt else (self.nic_addrs[p][i], ports[p]["nic"][i])
-                s = _connect_bound(src, dst, deadline)
-                s.sendall(HELLO.pack(self.rank, i))
-                accepted.append((p, None if mgmt else i, s))
+                s = _connect_bound(src, dst, deadline, None if mgmt else self.cfg.tcp_cc)
+                s.sendall(HELLO.pack(self.rank, i | role << 16))
+                accepted.append((p, None if mgmt else (i, role), s))
         with self.cv:
             while len(accepted) < want:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     have = {(r, nic) for r, nic, _ in accepted}
                     missing = [(p, "mgmt" if i == self.k else i) for p in range(self.world) if p != self.rank
-                               for i in range(self.k + 1) if (p, None if i == self.k else i) not in have]
+                               for i in range(self.k + 1)
+                               if not ({(p, None)} if i == self.k else {(p, (i, 0)), (p, (i, 1))}) <= have]
                     raise TimeoutError(f"rank {self.rank}: only {len(accepted)}/{want} connections after "
                                        f"{self.cfg.connect_timeout}s; missing (peer, nic): {missing}")
                 self.cv.wait(timeout=min(left, 0.2))
+        pairs: dict[tuple[int, int], dict[str, socket.socket]] = defaultdict(dict)
         for r, nic, s in accepted:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if nic is None:
@@ -328,7 +358,13 @@ class Transport:
                 t = threading.Thread(target=self._oob_reader, args=(r, s), daemon=True, name=f"oob{r}")
                 self._threads.append(t)
             else:
-                self.conns[(r, nic)] = Conn(self, r, nic, s)
+                i, role = nic
+                _set_cc(s, self.cfg.tcp_cc)
+                # role 0: the lower rank (the connecting side) sends data on it
+                sends = (role == 0) == (self.rank < r)
+                pairs[(r, i)]["tx" if sends else "rx"] = s
+        for (r, i), d in pairs.items():
+            self.conns[(r, i)] = Conn(self, r, i, d["tx"], d["rx"])
         for ls in self.listeners:
             ls.close()
         for c in self.conns.values():
@@ -372,9 +408,17 @@ class Transport:
             if not (self.cfg.reliable and conn.dead.is_set()):
                 conn.wq.put((hdr, payload))
 
+    def _rxq(self, key: tuple[int, int]) -> queue.Queue:
+        """The delivery queue of ``(peer, lane)``, created once even when two threads ask first."""
+        q = self.rx_queues.get(key)
+        if q is None:
+            with self.rxq_lock:
+                q = self.rx_queues.setdefault(key, queue.Queue())
+        return q
+
     def recv(self, src: int, lane: int, coll: int, tag: int) -> bytes:
         """The next frame of ``(src, lane)``; it must be ``(coll, tag)`` or the stream is corrupt."""
-        q = self.rx_queues[(src, lane)]
+        q = self._rxq((src, lane))
         deadline = time.monotonic() + self.cfg.op_timeout
         while True:
             if self.error is not None:
@@ -409,9 +453,9 @@ class Transport:
             else:
                 self.rx_expected[key] = exp + 1
             self.stats.frames_delivered += 1
-            self.rx_queues[key].put((coll, tag, payload))
+            self._rxq(key).put((coll, tag, payload))
         if self.cfg.reliable:
-            conn.wq.put(HDR.pack(ACK, lane, 0, seq + 1, 0, 0))
+            conn.cq.put(HDR.pack(ACK, lane, 0, seq + 1, 0, 0))
 
     def _on_ack(self, peer: int, lane: int, upto: int):
         st = self.lane(peer, lane)
@@ -508,11 +552,21 @@ def _recv_exact(s: socket.socket, n: int) -> bytes:
     return bytes(out)
 
 
-def _connect_bound(src: str, dst: tuple[str, int], deadline: float) -> socket.socket:
+def _set_cc(s: socket.socket, cc: str | None):
+    """Use congestion control ``cc`` on ``s`` when the kernel offers it (else keep the default)."""
+    if cc and hasattr(socket, "TCP_CONGESTION"):
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+        except OSError:
+            pass
+
+
+def _connect_bound(src: str, dst: tuple[str, int], deadline: float, cc: str | None = None) -> socket.socket:
     """Connect to ``dst`` from the local address ``src`` (the NIC this channel belongs to)."""
     last = None
     while time.monotonic() < deadline:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        _set_cc(s, cc)
         s.bind((src, 0))
         s.settimeout(2.0)
         try:

@@ -44,3 +44,30 @@ def test_split_range_is_a_partition_proportional_to_shares():
     assert parts[0][0] == 10 and parts[-1][1] == 1010
     assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
     assert [b - a for a, b in parts] == [333, 667, 0]
+
+
+def test_a_lane_gets_one_delivery_queue_even_when_receiver_and_reader_ask_at_once(monkeypatch):
+    # The receiving thread and the connection reader both look up a lane's queue on its first frame; if each
+    # created one, the frame would go into a queue nobody reads (seen as a skipped chunk, ProtocolError).
+    import queue
+    import threading
+    import time
+
+    from support.r2ccl import transport as tr_mod
+
+    real = queue.Queue
+
+    class SlowQueue(real):
+        def __init__(self, *a, **kw):
+            time.sleep(0.05)  # force a thread switch while the queue is being created
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(tr_mod.queue, "Queue", SlowQueue)
+    t = tr_mod.Transport(0, [["127.0.0.1"], ["127.0.0.2"]], ["127.0.0.1", "127.0.0.2"], tr_mod.TransportConfig())
+    got = []
+    ths = [threading.Thread(target=lambda: got.append(t._rxq((1, 7)))) for _ in range(4)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    assert len(got) == 4 and all(q is got[0] for q in got)

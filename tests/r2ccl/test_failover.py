@@ -64,3 +64,16 @@ def test_without_failover_a_dead_nic_times_out():
         r = run_job(tb, [{"kind": "allreduce", "n": 200_000}] * 2, "none",
                     [Fault(kind, 0, 1, at_op=1, frac=0.2)], cfg=cfg, timeout=30)
     assert r.errors and any("CollectiveTimeout" in e for e in r.errors.values())
+
+
+@pytest.mark.budget(60)
+def test_resilient_split_is_exact_with_several_healthy_segment_owners():
+    # 4 hosts: three healthy hosts own a sub-ring segment each, and each segment's chain ends at its owner,
+    # so two chains cross the same pair of hosts on the same rail (they must use separate lanes)
+    with Testbed(4, 3, rate_mbit=60) as tb:
+        kind = "link_down" if tb.mode == "netns" else "transport"
+        r = run_job(tb, [{"kind": "allreduce", "n": 60_000}] * 5, "resilient",
+                    [Fault(kind, 1, 2, at_op=1, frac=0.3)], cfg=ex.fast_cfg(), timeout=50)
+    assert r.exact and not r.errors
+    last = [x["ops"][-1] for x in r.ranks]
+    assert all(o["algo"] == "resilient" and o["extra"]["degraded"] == 1 for o in last)
