@@ -18,7 +18,8 @@ import pandas as pd
 from support.vgc import experiments as X
 from support.vgc.workloads import WORKLOADS
 
-SIZES = {"smoke": (15000, 6000, 2), "default": (150000, 50000, 5)}  # recorded allocs, trace allocs, seeds
+# recorded allocations, trace allocations, seeds, timing runs per recorded program
+SIZES = {"smoke": (15000, 6000, 2, 1), "default": (150000, 50000, 5, 3)}
 
 
 def main():
@@ -27,15 +28,16 @@ def main():
     ap.add_argument("--budget", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    n_rec, n_alloc, n_seeds = SIZES[a.scale]
-    recs = X.record_programs(n_rec, tempfile.mkdtemp(prefix="vgc_bench_"))
+    n_rec, n_alloc, n_seeds, n_timing = SIZES[a.scale]
+    recs = X.record_programs(n_rec, tempfile.mkdtemp(prefix="vgc_bench_"), repeats=n_timing)
     fid, calib, _ = X.fidelity(recs)
     shared = {"mark_rate": calib["ns_per_event"] / calib["ns_per_work"]}
     grid = X.claim_grid(list(WORKLOADS), range(n_seeds), n_alloc, a.threads, a.budget, calib, **shared)
     pd.set_option("display.width", 200)
     print(f"calibration from {len(recs)} recorded CPython programs: {calib['ns_per_work']:.1f} ns/work unit, "
           f"{calib['ns_per_event']:.0f} ns/event; GEN count error max "
-          f"{fid[[f'relerr_gen{g}' for g in range(3)]].to_numpy().max():.3f}")
+          f"{fid[[f'relerr_gen{g}' for g in range(3)]].to_numpy().max():.3f}; Spearman(GEN work, real pause) "
+          f"{calib['spearman_pooled']:.2f}")
     print(f"\nper collector, mean over {grid.workload.nunique()} workloads x {n_seeds} seeds "
           f"({a.threads} threads, budget {a.budget}x peak live)")
     cols = ["p50_work", "p99_work", "max_work", "p99_ms", "mmu_10ms", "peak_committed", "fragmentation"]

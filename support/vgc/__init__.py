@@ -6,6 +6,7 @@
 * :mod:`~support.vgc.refcount` — reference-count replay (CPython frees acyclic garbage immediately).
 * :mod:`~support.vgc.allocator` — pymalloc-like size classes and pools; committed bytes, alignment.
 * :mod:`~support.vgc.marking` — frontier (level-synchronous) marking and its parallel work model.
+* :mod:`~support.vgc.cpython_cost` — GEN's pause cost, counted as CPython's gc_collect_main passes.
 * :mod:`~support.vgc.collectors` — GEN (CPython-like), GEN-2T, INCR (PyPy-like), ZONE (VGC-like).
 * :mod:`~support.vgc.oracle` — the independent reachability oracle (scipy BFS).
 * :mod:`~support.vgc.metrics` — pause percentiles, MMU, bootstrap CIs of ratios.

@@ -1,9 +1,13 @@
 """The collectors under test, all replaying the same trace, allocator and heap budget (issue 15, step 3).
 
 * ``GEN`` — CPython-like: 3 generations, thresholds 700/10/10 on the net count of tracked allocations,
-  the 25 % long-lived rule for full collections, survivors promoted, a precise remembered set for
-  old-to-young pointers; optionally ``gc.freeze()`` at the end of start-up. One run gives both GEN
-  (1 marker) and GEN-2T (marking and sweeping split over 2 workers).
+  the 25 % long-lived rule for full collections, survivors promoted; optionally ``gc.freeze()`` at the
+  end of start-up. Its pause is charged as CPython's ``gc_collect_main`` works
+  (:mod:`support.vgc.cpython_cost`): every object of the collected generations and every reference
+  they hold (``update_refs``, ``subtract_refs``, ``move_unreachable``), plus the passes over and the
+  deallocation of the garbage. One run gives both GEN (1 worker) and GEN-2T (the list passes split over
+  2 workers, ``move_unreachable``'s traversal split per level), and the ablation GEN-TRACE: the same
+  collections charged as a tracing collector (below), which separates CPython's algorithm from its policy.
 * ``INCR`` — PyPy-like (incminimark): a nursery collected every 700 net allocations, and a major
   collection started when the heap exceeds the budget, marked over a snapshot and delivered in steps of
   ``incr_step`` work units attached to the following minor collections.
@@ -13,8 +17,13 @@
   with a snapshot-at-the-beginning (SATB) barrier so that only the initial mark and the remark pause;
   a static zone (start-up objects) is never marked (Passive VGC), and aligned to 64 bytes.
 
+A tracing collector's pause (INCR, ZONE, GEN-TRACE) is remembered-set entries + objects and references
+marked + bytes of the condemned region / 64 + freeing the garbage (one unit per object and per reference it
+releases, as CPython's ``delete_garbage`` also does).
+
 CPython's real collector does not trace from roots (it subtracts internal references inside the
-collected generations); GEN models its trigger policy and scan volume, not its algorithm. Every
+collected generations); GEN finds the same survivors (everything reachable from objects referenced
+from outside the collected generations) by marking, and charges the work of CPython's passes. Every
 collection can be checked against :func:`support.vgc.oracle.reachable`.
 """
 
@@ -27,7 +36,8 @@ import numpy as np
 
 from support.vgc import oracle
 from support.vgc.allocator import Allocator, AllocatorConfig
-from support.vgc.marking import incoming, mark, sweep_units
+from support.vgc.cpython_cost import collection_work
+from support.vgc.marking import free_units, incoming, mark, sweep_units
 from support.vgc.refcount import replay
 from support.vgc.trace import ALLOC, ROOT_ADD, ROOT_DEL, WRITE, Trace
 
@@ -55,6 +65,7 @@ class GCConfig:
     mark_rate: float = 5.0          # work units one background worker does per mutator event
     bg_workers: int = 1             # cores left for concurrent marking (2 cores, 1 busy mutator)
     external_tracked: int = 0       # GEN fidelity: interpreter objects already in generation 2
+    external_refs: int = 0          # GEN fidelity: references those objects hold (gc.get_referents)
     allocator: AllocatorConfig = field(default_factory=AllocatorConfig)
     check: bool = False             # run the reachability oracle at every collection
 
@@ -75,7 +86,7 @@ class SimResult:
 
     trace: str
     config: GCConfig
-    pauses: dict            # arrays: pos, kind, work, pause1, pause2, freed, wall_s
+    pauses: dict            # arrays: pos, kind, work, pause1, pause2, trace1, trace2, freed, condemned, wall_s
     peak_committed: int
     live_at_peak: int
     peak_live: int
@@ -86,8 +97,10 @@ class SimResult:
     retained_unreachable: int = 0
     concurrent_work: int = 0
 
-    def pause_work(self, workers: int) -> np.ndarray:
-        return np.asarray(self.pauses["pause1" if workers == 1 else "pause2"], dtype=np.int64)
+    def pause_work(self, workers: int, tracing: bool = False) -> np.ndarray:
+        """Pause work with 1 or 2 workers; ``tracing`` reads GEN's pauses charged as a tracing collector."""
+        key = ("trace" if tracing else "pause") + ("1" if workers == 1 else "2")
+        return np.asarray(self.pauses[key], dtype=np.int64)
 
     @property
     def fragmentation(self) -> float:
@@ -211,13 +224,17 @@ class Simulator:
             self.full_checked += 1
             self.retained += int(left.sum())
 
-    def _record(self, pos, kind, work, p1, p2, freed, t0, cond=0):
+    def _record(self, pos, kind, work, p1, p2, freed, t0, cond=0, trace1=None, trace2=None):
+        """One pause; ``trace1/2`` is the same collection charged as a tracing collector (GEN only differs)."""
         self.records.append({"pos": pos, "kind": kind, "work": int(work), "pause1": int(p1), "pause2": int(p2),
+                             "trace1": int(p1 if trace1 is None else trace1),
+                             "trace2": int(p2 if trace2 is None else trace2),
                              "freed": int(freed), "condemned": int(cond), "wall_s": time.perf_counter() - t0})
 
     def _stw(self, pos: int, kind: str, cond: np.ndarray, src: np.ndarray, full: bool, by_owner: bool = False,
-             exempt: np.ndarray | None = None):
-        """Stop-the-world mark-sweep of ``cond`` with remembered-set entries from ``src`` objects."""
+             exempt: np.ndarray | None = None, cpython_gen: int | None = None):
+        """Stop-the-world mark-sweep of ``cond`` with remembered-set entries from ``src`` objects; with
+        ``cpython_gen`` the same survivors, charged as CPython's collection of generations <= that one."""
         t0 = time.perf_counter()
         self.g.apply(pos)
         W = self.cfg.workers
@@ -225,16 +242,24 @@ class Simulator:
         rem = incoming(self.g.ptr, src, cond)
         owner = self.zone if by_owner else None
         mr = mark(self.g.ptr, np.concatenate([seeds, rem]).astype(np.int64), cond, owner, self.n_zones)
-        sw = sweep_units(self.size, cond)
-        rs = seeds.size + rem.size
-        work = rs + mr.work + sw
         par = mr.parallel_by_owner(W) if by_owner else mr.parallel_even(W)
-        p2 = -(-rs // W) + par + -(-sw // W)
         freed = cond & ~mr.marked
+        sw = sweep_units(self.size, cond) + free_units(self.g.ptr, freed)
+        rs = seeds.size + rem.size
+        t1 = rs + mr.work + sw
+        t2 = -(-rs // W) + par + -(-sw // W)
+        work, p2 = t1, t2
+        if cpython_gen is not None:
+            ext = cpython_gen == 2
+            cw = collection_work(self.g.ptr, cond, cond & mr.marked, cpython_gen,
+                                 self.cfg.external_tracked if ext else 0, self.cfg.external_refs if ext else 0)
+            work = cw.work
+            # the interpreter's own objects (no level structure known) are split evenly
+            p2 = cw.parallel(W, par + -(-(cw.traversal - mr.work) // W))
         self._check(freed, full, exempt)
         ids = np.flatnonzero(freed)
         self._free(ids)
-        self._record(pos, kind, work, work, p2, ids.size, t0, int(cond.sum()))
+        self._record(pos, kind, work, work, p2, ids.size, t0, int(cond.sum()), t1, t2)
         return mr, ids
 
     # ------------------------------------------------------------------ GEN
@@ -246,7 +271,7 @@ class Simulator:
             c[k] = 0
         cond = self.alive & (self.gen <= g) & ~self.frozen
         src = self.alive & ~cond
-        mr, _ = self._stw(pos, kind or f"gen{g}", cond, src, full=(g == 2), exempt=self.frozen)
+        mr, _ = self._stw(pos, kind or f"gen{g}", cond, src, full=(g == 2), exempt=self.frozen, cpython_gen=g)
         surv = cond & mr.marked
         self.gen[surv] = min(g + 1, 2)
         if g == 1:
@@ -283,20 +308,21 @@ class Simulator:
         self.gen[cond & mr.marked] = 1
         self.ncoll[0] += 1
         rec = self.records[-1]
-        rec["pause2"] = rec["pause1"]  # PyPy's minor collection is single-threaded
+        rec["pause2"] = rec["trace2"] = rec["pause1"]  # PyPy's minor collection is single-threaded
         if self.major is None and cfg.heap_budget and self.occ > cfg.heap_budget and self.since_full >= cfg.threshold0:
             cand = self.alive.copy()
             seeds = np.flatnonzero((self.g.roots > 0) & cand)
             m = mark(self.g.ptr, seeds, cand)
-            self.major = {"snap": cand, "marked": m.marked, "left": seeds.size + m.work + sweep_units(self.size, cand),
-                          "start": pos}
+            self.major = {"snap": cand, "marked": m.marked, "start": pos,
+                          "left": seeds.size + m.work + sweep_units(self.size, cand)
+                          + free_units(self.g.ptr, cand & ~m.marked)}
             self.ncoll[1] += 1
             self.since_full = 0
         if self.major is not None:
             step = min(self.major["left"], cfg.incr_step)
             self.major["left"] -= step
-            rec["pause1"] += step
-            rec["pause2"] += step
+            for key in ("pause1", "pause2", "trace1", "trace2"):
+                rec[key] += step
             rec["work"] += step
             rec["kind"] = "minor+major-step"
             if self.major["left"] == 0:
@@ -336,12 +362,13 @@ class Simulator:
         seeds = np.flatnonzero((self.g.roots > 0) & cond)
         rem = incoming(self.g.ptr, src, cond)
         mr = mark(self.g.ptr, np.concatenate([seeds, rem]).astype(np.int64), cond, self.zone, self.n_zones)
-        conc = mr.work + sweep_units(self.size, cond)
+        sw = sweep_units(self.size, cond) + free_units(self.g.ptr, cond & ~mr.marked)
+        conc = mr.work + sw
         self.conc_work += conc
         init = seeds.size + rem.size
         self._record(pos, "global-init", init, init, -(-init // W), 0, t0, int(cond.sum()))
         dur = int(np.ceil(mr.parallel_by_owner(min(W, cfg.bg_workers)) / cfg.mark_rate
-                          + sweep_units(self.size, cond) / (cfg.mark_rate * cfg.bg_workers)))
+                          + sw / (cfg.mark_rate * cfg.bg_workers)))
         self.major = {"snap": cond, "marked": mr.marked, "start": pos, "end": pos + max(dur, 1)}
 
     def _zone_finish(self, pos: int) -> None:
@@ -404,7 +431,7 @@ class Simulator:
         if self.major is not None and kind == "ZONE":
             self._zone_finish(t.n_events)
         recs = self.records
-        keys = ("pos", "kind", "work", "pause1", "pause2", "freed", "condemned", "wall_s")
+        keys = ("pos", "kind", "work", "pause1", "pause2", "trace1", "trace2", "freed", "condemned", "wall_s")
         pauses = {k: np.asarray([r[k] for r in recs]) for k in keys}
         if not recs:
             pauses = {k: np.zeros(0, dtype=object if k == "kind" else np.int64) for k in keys}

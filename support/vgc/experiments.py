@@ -23,10 +23,12 @@ from support.vgc.workloads import make
 # ----------------------------------------------------------------------------------------------- real CPython
 
 
-def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = True) -> dict[str, Recording]:
-    """Record every program with about ``n`` allocations (fresh interpreter each; with ``timing`` a second,
-    uninstrumented-finalizer run gives the pause times)."""
-    return {p: record(p, n, workdir, timing=timing) for p in progress(list(programs), desc="record programs")}
+def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = True,
+                    repeats: int = 1) -> dict[str, Recording]:
+    """Record every program with about ``n`` allocations (fresh interpreter each; with ``timing``,
+    ``repeats`` more runs without the ``__del__`` hook give the pause times, median per collection)."""
+    return {p: record(p, n, workdir, timing=timing, repeats=repeats)
+            for p in progress(list(programs), desc="record programs")}
 
 
 def real_pauses(recs: dict[str, Recording]) -> pd.DataFrame:
@@ -42,7 +44,8 @@ def real_pauses(recs: dict[str, Recording]) -> pd.DataFrame:
 def gen_for(rec: Recording, **kw) -> GCConfig:
     """GEN configured like the recorded interpreter (thresholds, objects already in generation 2)."""
     return GCConfig(kind="GEN", threshold0=rec.threshold[0], threshold1=rec.threshold[1],
-                    threshold2=rec.threshold[2], external_tracked=rec.external_tracked, **kw)
+                    threshold2=rec.threshold[2], external_tracked=rec.external_tracked,
+                    external_refs=rec.external_refs, **kw)
 
 
 def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
@@ -50,7 +53,7 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
     pauses from the timing run without ``__del__`` when recorded),
     refcount-replay agreement with the real deaths; the calibration (ns per work unit, ns per event); and the
     paired (simulated work, real pause) per collection."""
-    rows, pairs_all = [], []
+    rows, pairs_all, retest_all = [], [], []
     for p, r in recs.items():
         death = replay(r.trace)
         res = simulate(r.trace, gen_for(r), death=death)
@@ -68,9 +71,12 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
         rho = float(spearmanr(pairs[:, 0], pairs[:, 1]).statistic) if len(pairs) > 2 else float("nan")
         if not np.isfinite(rho):
             rho = float("nan")
+        rt = _retest_pairs(r.timing_runs or [])
+        retest_all.append(rt)
+        retest = float(spearmanr(rt[:, 0], rt[:, 1]).statistic) if len(rt) > 2 else float("nan")
         nongc = (r.real_death >= 0) & ~r.died_in_gc
         row = {"program": p, "threads": r.trace.n_threads, "objects": r.trace.n_objects, "events": r.trace.n_events,
-               "spearman": rho, "rc_replay_agreement": float((death[nongc] == r.real_death[nongc]).mean())
+               "spearman": rho, "retest_spearman": retest, "rc_replay_agreement": float((death[nongc] == r.real_death[nongc]).mean())
                if nongc.any() else float("nan"), "real_wall_s": r.wall_s,
                "real_gc_s": float(real[:, 1].sum() / 1e9) if len(real) else 0.0}
         for g in range(3):
@@ -84,8 +90,24 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
     allp = pd.concat(pairs_all, ignore_index=True)
     ns_per_work = float(np.median(allp.real_pause_ms * 1e6 / allp.sim_work.clip(lower=1)))
     ns_per_event = float(np.median((df.real_wall_s - df.real_gc_s) * 1e9 / df.events))
+    rt = np.concatenate(retest_all)
     return df, {"ns_per_work": ns_per_work, "ns_per_event": ns_per_event,
-                "spearman_pooled": float(spearmanr(allp.sim_work, allp.real_pause_ms).statistic)}, allp
+                "spearman_pooled": float(spearmanr(allp.sim_work, allp.real_pause_ms).statistic),
+                "retest_spearman_pooled": float(spearmanr(rt[:, 0], rt[:, 1]).statistic) if len(rt) > 2
+                else float("nan")}, allp
+
+
+def _retest_pairs(runs: list[np.ndarray]) -> np.ndarray:
+    """(pause in timing run 1, pause in timing run 2) for the k-th collection of each generation: how well
+    the real pauses rank-correlate with themselves across repeats (the measurement's own noise)."""
+    if len(runs) < 2:
+        return np.zeros((0, 2))
+    out = []
+    for g in range(3):
+        a, b = runs[0][runs[0][:, 0] == g, 1], runs[1][runs[1][:, 0] == g, 1]
+        k = min(a.size, b.size)
+        out.append(np.column_stack([a[:k], b[:k]]))
+    return np.concatenate(out).astype(np.float64)
 
 
 # ----------------------------------------------------------------------------------------------- budgets
@@ -136,9 +158,10 @@ def prepare(workload: str, seed: int, n_alloc: int, n_threads: int, **kw) -> Pre
 BASE_RUNS = ("GEN", "INCR", "ZONE", "ZONE-STW", "ZONE-THREAD")
 
 
-def summarize(res, name: str, workers: int, calib: dict) -> dict:
-    """One row: pause percentiles (work and ms), MMU at 1/10/100 ms, memory, safety counters."""
-    w = res.pause_work(workers)
+def summarize(res, name: str, workers: int, calib: dict, tracing: bool = False) -> dict:
+    """One row: pause percentiles (work and ms), MMU at 1/10/100 ms, memory, safety counters
+    (``tracing``: GEN's collections charged as a tracing collector)."""
+    w = res.pause_work(workers, tracing)
     st = pause_stats(w)
     start, dur = timeline(res.pauses["pos"], w, calib["ns_per_event"], calib["ns_per_work"])
     total = res.pauses["pos"].max() * calib["ns_per_event"] + dur.sum() if len(w) else 1.0
@@ -155,7 +178,7 @@ def summarize(res, name: str, workers: int, calib: dict) -> dict:
 
 def run_all(p: Prepared, budget_mult: float, calib: dict, runs=BASE_RUNS, check: bool = False,
             **shared) -> list[dict]:
-    """Every collector on one prepared trace; GEN-2T and ZONE-1W are read from the GEN / ZONE runs.
+    """Every collector on one prepared trace; GEN-2T, GEN-TRACE(-2T) and ZONE-1W are read from the GEN / ZONE runs.
     ``shared`` settings (e.g. ``mark_rate``) go to every collector alike."""
     rows = []
     for name in runs:
@@ -163,6 +186,8 @@ def run_all(p: Prepared, budget_mult: float, calib: dict, runs=BASE_RUNS, check:
         if name == "GEN":
             rows.append(summarize(res, "GEN", 1, calib))
             rows.append(summarize(res, "GEN-2T", 2, calib))
+            rows.append(summarize(res, "GEN-TRACE", 1, calib, tracing=True))
+            rows.append(summarize(res, "GEN-TRACE-2T", 2, calib, tracing=True))
         elif name == "ZONE":
             rows.append(summarize(res, "ZONE", 2, calib))
             rows.append(summarize(res, "ZONE-1W", 1, calib))
@@ -199,6 +224,10 @@ def claim_ratios(grid: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
         if c in piv["p99_work"]:
             out[f"pause_{c}"] = bootstrap_ratio(piv["p99_work"][c], best_p, groups, n_boot, seed)
             out[f"memory_{c}"] = bootstrap_ratio(piv["peak_committed"][c], best_m, groups, n_boot, seed)
+    if "GEN-TRACE" in piv["p99_work"]:  # ablation: the same generational policy charged as tracing
+        best_t = piv["p99_work"][["GEN-TRACE", "GEN-TRACE-2T"]].min(axis=1)
+        out["pause_ZONE_vs_GEN-TRACE"] = bootstrap_ratio(piv["p99_work"]["ZONE"], best_t, groups, n_boot, seed)
+        out["pause_GEN-TRACE_vs_GEN"] = bootstrap_ratio(best_t, best_p, groups, n_boot, seed)
     return out
 
 
@@ -263,8 +292,8 @@ def determinism(workload: str, seed: int, n_alloc: int, n_threads: int, budget_m
 
 
 def static_ablation(seeds, n_alloc: int, n_threads: int, budget_mult: float, n_static: int) -> pd.DataFrame:
-    """Full/global collection pauses on ``static_churn``: GEN vs GEN + freeze, ZONE with and without the
-    static zone (Passive VGC)."""
+    """Full/global collection pauses on ``static_churn``: GEN vs GEN + freeze (charged as CPython works, and
+    as a tracing collector: GEN-TRACE), ZONE with and without the static zone (Passive VGC)."""
     rows = []
     for s in seeds:
         p = prepare("static_churn", s, n_alloc, n_threads, n_static=n_static)
@@ -275,9 +304,11 @@ def static_ablation(seeds, n_alloc: int, n_threads: int, budget_mult: float, n_s
             label = name + ("" if kw else (" (static zone)" if name.startswith("ZONE") else ""))
             if kw:
                 label = "ZONE-STW (no static zone)"
-            rows.append({"seed": s, "variant": label, "full_collections": int(full.sum()),
-                         "median_full_pause_work": float(np.median(res.pause_work(1)[full])) if full.any()
-                         else float("nan"), "peak_committed": res.peak_committed})
+            views = [(label, False)] + ([(name.replace("GEN", "GEN-TRACE"), True)] if name.startswith("GEN") else [])
+            for lab, tracing in views:
+                rows.append({"seed": s, "variant": lab, "full_collections": int(full.sum()),
+                             "median_full_pause_work": float(np.median(res.pause_work(1, tracing)[full]))
+                             if full.any() else float("nan"), "peak_committed": res.peak_committed})
     return pd.DataFrame(rows)
 
 

@@ -2,6 +2,8 @@
 
 Marking is level-synchronous: each level expands the current frontier through its pointer slots. Work
 is counted per level as objects visited + non-null slots scanned, split by an owner (a zone) when asked.
+A tracing collector's pause is remembered-set entries + marking + sweeping (bytes / 64) + freeing the garbage
+(:func:`free_units`).
 With ``W`` workers, an evenly shared level costs ``max(ceil(work / W), largest object's work)`` (objects are
 not split); a level whose objects are owned by zones costs the busiest worker's share (zones mapped to
 workers round-robin). Barrier costs are not
@@ -84,3 +86,10 @@ def incoming(ptr: np.ndarray, src_mask: np.ndarray, target_mask: np.ndarray) -> 
 def sweep_units(size: np.ndarray, condemned: np.ndarray) -> int:
     """Sweep work: bytes of the condemned region / 64."""
     return int(size[condemned].astype(np.int64).sum() // SWEEP_BYTES_PER_UNIT)
+
+
+def free_units(ptr: np.ndarray, dead: np.ndarray) -> int:
+    """Freeing the garbage in a reference-counted heap: one unit per dead object (its deallocation) and one
+    per reference it holds (released, so that the counts of objects outside the garbage stay right). CPython's
+    ``delete_garbage`` does the same two steps (:mod:`support.vgc.cpython_cost`)."""
+    return int(dead.sum() + (ptr[dead] >= 0).sum())

@@ -1,7 +1,8 @@
 """Pause and memory metrics (issue 15, step 4): percentiles, MMU, a work-to-time model, bootstrap CIs.
 
-Pauses are measured as deterministic work units (objects + slots traced + bytes swept / 64, see
-:mod:`support.vgc.marking`); :func:`timeline` turns them into milliseconds with a per-work-unit cost
+Pauses are measured as deterministic work units: for the tracing collectors objects + slots traced +
+bytes swept / 64 (:mod:`support.vgc.marking`), for GEN the object and reference visits of CPython's
+passes (:mod:`support.vgc.cpython_cost`); :func:`timeline` turns them into milliseconds with a per-work-unit cost
 and a per-event mutator cost, both calibrated against real CPython runs.
 """
 

@@ -290,7 +290,10 @@ def _main(argv: list[str]) -> None:
             _ap(R_GCSTOP | info["generation"] << 9 | (info["collected"] + 1) << 35)
 
     gc.collect()
-    external = len(gc.get_objects(generation=2))
+    old = gc.get_objects(generation=2)
+    external = len(old)
+    external_refs = sum(len(gc.get_referents(o)) for o in old)  # what subtract_refs visits from them
+    del old
     before = [s["collections"] for s in gc.get_stats()]
     gc.callbacks.append(cb)
     w0 = time.perf_counter()
@@ -300,6 +303,7 @@ def _main(argv: list[str]) -> None:
     after = [s["collections"] for s in gc.get_stats()]
     np.savez_compressed(out, log=np.frombuffer(_LOG, dtype=np.int64), pauses=np.frombuffer(pauses, dtype=np.int64),
                         header=json.dumps({"program": name, "n": n, "sizes": sizes, "external_tracked": external,
+                                           "external_refs": external_refs,
                                            "stats_collections": [b - a for a, b in zip(before, after)],
                                            "wall_s": wall, "python": sys.version, "threshold": gc.get_threshold(),
                                            "implementation": sys.implementation.name}))
@@ -317,11 +321,13 @@ class Recording:
     real_death: np.ndarray           # event index after which each object really died (-1: alive at the end)
     died_in_gc: np.ndarray           # bool: that death happened inside a real collection (cyclic garbage)
     external_tracked: int            # GC-tracked objects already in generation 2 when the program started
+    external_refs: int               # references those objects hold (gc.get_referents), read at the same time
     threshold: tuple
     python: str
     wall_s: float
-    timing: np.ndarray | None = None  # collections of a second run without __del__ (pauses without finalizers)
-    timing_stats: list | None = None
+    timing: np.ndarray | None = None  # collections without __del__: per generation, the k-th collection's
+    timing_stats: list | None = None  # median pause over the timing repeats (see :func:`median_pauses`)
+    timing_runs: list | None = None   # every timing repeat: (generation, pause_ns, collected) rows
 
 
 def decode(path: str | Path, name: str | None = None) -> Recording:
@@ -363,19 +369,37 @@ def decode(path: str | Path, name: str | None = None) -> Recording:
     starts = evpos[op == R_GCSTART]
     cols = np.column_stack([pz, starts[: len(pz)] + 1]) if len(pz) else np.zeros((0, 4), dtype=np.int64)
     return Recording(t, list(h["stats_collections"]), cols, real_death, died_in_gc, int(h["external_tracked"]),
-                     tuple(h["threshold"]), h["python"], float(h["wall_s"]))
+                     int(h.get("external_refs", 0)), tuple(h["threshold"]), h["python"], float(h["wall_s"]))
 
 
-def record(program: str, n: int, workdir: str | Path, timeout: float = 300.0, timing: bool = True) -> Recording:
+def median_pauses(runs: list[np.ndarray]) -> np.ndarray:
+    """Combine repeated timing runs: for each generation, the k-th row is the median pause (and median
+    objects collected) of the k-th collection of that generation over the repeats that made one.
+    Rows are (generation, pause_ns, collected), grouped by generation, in collection order."""
+    rows = []
+    for g in range(3):
+        seqs = [r[r[:, 0] == g] for r in runs]
+        for k in range(max((len(x) for x in seqs), default=0)):
+            at = np.array([x[k] for x in seqs if len(x) > k])
+            rows.append((g, int(np.median(at[:, 1])), int(np.median(at[:, 2]))))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def record(program: str, n: int, workdir: str | Path, timeout: float = 300.0, timing: bool = True,
+           repeats: int = 1) -> Recording:
     """Run ``program`` with about ``n`` allocations in a fresh interpreter and decode the recording; with
-    ``timing``, run it a second time without the ``__del__`` instrumentation for the pause times."""
+    ``timing``, run it ``repeats`` more times without the ``__del__`` instrumentation for the pause times
+    (combined by :func:`median_pauses`)."""
     if program not in PROGRAMS:
         raise ValueError(f"unknown program {program!r}; known: {', '.join(PROGRAMS)}")
     if n < 100:
         raise ValueError(f"n must be >= 100, got {n}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     out = Path(workdir) / f"rec_{program}_{n}.npz"
     root_dir = Path(__file__).resolve().parents[2]
-    runs = [(out, [])] + ([(out.with_name(out.stem + "_timing.npz"), ["timing"])] if timing else [])
+    runs = [(out, [])] + ([(out.with_name(f"{out.stem}_timing{k}.npz"), ["timing"]) for k in range(repeats)]
+                          if timing else [])
     for path, extra in runs:
         r = subprocess.run([sys.executable, "-m", "support.vgc.record", program, str(n), str(path), *extra],
                            cwd=root_dir, capture_output=True, text=True, timeout=timeout, check=False)
@@ -383,9 +407,10 @@ def record(program: str, n: int, workdir: str | Path, timeout: float = 300.0, ti
             raise RuntimeError(f"recording {program} failed: {r.stderr[-1500:]}")
     rec = decode(out)
     if timing:
-        z = np.load(runs[1][0], allow_pickle=False)
-        rec.timing = z["pauses"].reshape(-1, 3)
-        rec.timing_stats = list(json.loads(str(z["header"]))["stats_collections"])
+        zs = [np.load(path, allow_pickle=False) for path, _ in runs[1:]]
+        rec.timing_runs = [z["pauses"].reshape(-1, 3) for z in zs]
+        rec.timing = median_pauses(rec.timing_runs)
+        rec.timing_stats = list(json.loads(str(zs[0]["header"]))["stats_collections"])
     return rec
 
 
