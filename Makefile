@@ -48,7 +48,7 @@ system:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
 test: setup system
-	PAPER_REPRO_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -q -p no:cacheprovider
+	PAPER_REPRO_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -q -p no:cacheprovider --durations=25
 
 reproduce: setup system
 	$(PY) -m support run --scale $(SCALE) --jobs $(JOBS) --no-report || status=$$?; \

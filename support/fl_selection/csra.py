@@ -9,10 +9,11 @@
    (successive convex approximation, an inner approximation so every SCA point is feasible).
 3. The round deadline T is searched (log grid, then golden section on log T) for the cost
    w T/T_unit + (1-w) E(T)/E_unit.
-4. Greedy rounding: the top-m clients by a, plus swaps at the boundary; infeasible sets are repaired by
-   greedy swaps that lower the generalization term (if every repair gets stuck, the greedy
-   min-generalization set is tried); each candidate gets the exact convex allocation and the cheapest
-   feasible one wins.
+4. Greedy rounding with feasibility repair: seeds are the top-m clients by a, boundary swaps and the m cheapest
+   clients by a solo-cost surrogate; from each seed a 1-swap search first lowers the constraint violation
+   (steepest or cheapest decreasing swap), then lowers the surrogate while staying feasible; if every search
+   is stuck, a beam search on the generalization term supplies feasible sets. The best few feasible sets by
+   the surrogate get the exact convex allocation and the cheapest by the true cost wins.
 """
 
 from __future__ import annotations
@@ -102,30 +103,123 @@ class CSRAResult:
         return self.allocation.S
 
 
-def _repair(S: list[int], order: np.ndarray, gen: GenConstraint, P, D, pool: int) -> list[int] | None:
-    """Greedy swaps (member out, high-a non-member in) that lower the generalization term until feasible."""
-    S = list(S)
-    cand = [int(j) for j in order[:pool]]
-    for _ in range(len(S) + 2):
-        if gen.feasible(P, D, S):
-            return S
-        best, best_val = None, gen.of_selection(P, D, S)
+def _solo_proxy(system: WirelessSystem, m: int, weights: CostWeights) -> tuple[np.ndarray, np.ndarray]:
+    """Per-client round time and energy with bandwidth B/m and f_max: the cheap surrogate that ranks rounding
+    candidates before the exact convex allocation is solved for the best few."""
+    b = system.B / m
+    t_up = system.s / (b * np.log2(1 + system.snr_hz / b))
+    e = system.kappa * system.cycles * system.f_max**2 + system.p * t_up
+    return system.t_cmp_min + t_up, e
+
+
+def _gen_value(gen: GenConstraint, P, D):
+    """Fast ``gen.of_selection`` for many sets: c1 TV(mixture of S, p) + c2 / sqrt(D_S) from precomputed
+    columns D_k (p_k - p) (the same formula as ``mixture_discrepancy``)."""
+    dev = (P - global_distribution(P, D)) * D[:, None]
+
+    def value(S) -> float:
+        S = list(S)
+        n = float(D[S].sum())
+        return gen.c1 * 0.5 * float(np.abs(dev[S].sum(0)).sum()) / n + gen.c2 / math.sqrt(n)
+    return value
+
+
+def _constrained_swaps(S: list[int], gen: GenConstraint, P, D, pool: list[int], proxy, steepest: bool,
+                       max_steps: int) -> list[list[int]]:
+    """1-swap local search (member out, pool client in). While infeasible a swap must lower the violation:
+    ``steepest`` takes the largest decrease, otherwise the cheapest (by ``proxy``) decreasing swap; once
+    feasible, swaps that keep it feasible and lower the proxy cost are taken. Returns the feasible sets met."""
+    S, found, g = list(S), [], _gen_value(gen, P, D)
+    v = g(S) - gen.eps
+    for _ in range(max_steps):
+        feas = v <= 1e-9
+        if feas:
+            found.append(list(S))
+        best, best_key, p_S = None, None, proxy(S)
         for i in range(len(S)):
-            for j in cand:
+            for j in pool:
                 if j in S:
                     continue
                 T = S[:i] + [j] + S[i + 1:]
-                v = gen.of_selection(P, D, T)
-                if v < best_val - 1e-12:
-                    best, best_val = T, v
+                vt = g(T) - gen.eps
+                if feas:
+                    key = proxy(T) if vt <= 1e-9 else None
+                    key = key if key is not None and key < p_S - 1e-12 else None
+                elif vt < v - 1e-12:
+                    key = (max(vt, 0.0), proxy(T)) if steepest else (proxy(T), vt)
+                else:
+                    key = None
+                if key is not None and (best_key is None or key < best_key):
+                    best, best_key, best_v = T, key, vt
         if best is None:
-            return None
-        S = best
-    return S if gen.feasible(P, D, S) else None
+            break
+        S, v = best, best_v
+    if v <= 1e-9 and S not in found:
+        found.append(list(S))
+    return found
+
+
+def _beam_min_generalization(P, D, m: int, gen: GenConstraint, width: int) -> list[list[int]]:
+    """Beam search over growing sets by the generalization term (the greedy fallback is width 1);
+    returns the feasible m-sets of the final beam."""
+    beam: list[tuple[float, list[int]]] = [(0.0, [])]
+    g = _gen_value(gen, P, D)
+    for _ in range(m):
+        nxt, seen = [], set()
+        for _, S in beam:
+            for k in range(len(D)):
+                if k in S or frozenset([*S, k]) in seen:
+                    continue
+                seen.add(frozenset([*S, k]))
+                nxt.append((g([*S, k]), [*S, k]))
+        nxt.sort(key=lambda t: t[0])
+        beam = nxt[:width]
+    return [S for v, S in beam if v <= gen.eps + 1e-9]
+
+
+def _round(a: np.ndarray, system: WirelessSystem, P, m: int, gen: GenConstraint, weights: CostWeights,
+           n_candidates: int, n_exact: int) -> list[list[int]]:
+    """Rounding with feasibility repair: seeds from the relaxed a (top-m, boundary swaps, a-weighted by the
+    cost surrogate), constrained swap search from each seed, a beam-search fallback; the distinct feasible
+    sets are ranked by the surrogate and the best ``n_exact`` (plus the feasible seeds) are returned."""
+    D = system.D
+    K = len(D)
+    t_solo, e_solo = _solo_proxy(system, m, weights)
+
+    def proxy(S) -> float:
+        S = list(S)
+        return weights.cost(float(t_solo[S].max()), float(e_solo[S].sum()))
+
+    order = [int(k) for k in np.argsort(-a, kind="stable")]
+    top = order[:m]
+    seeds = [top] + [top[:-1] + [j] for j in order[m:m + n_candidates]]
+    cheap = [int(k) for k in np.argsort([proxy([k]) for k in range(K)], kind="stable")]
+    seeds.append(cheap[:m])
+    pool = order[:min(K, 3 * m + n_candidates)]
+    pool += [k for k in cheap[:min(K, 2 * m)] if k not in pool]
+    feasible: dict[frozenset, list[int]] = {}
+    direct = []
+    for S in seeds:
+        if gen.feasible(P, D, S):
+            direct.append(S)
+        for steepest in (True, False):
+            for T in _constrained_swaps(S, gen, P, D, pool, proxy, steepest, max_steps=2 * m + 4):
+                feasible.setdefault(frozenset(T), T)
+    if not feasible:  # every swap search stuck in an infeasible local minimum
+        for S in _beam_min_generalization(P, D, m, gen, width=max(8, 2 * m)):
+            for T in [S, *_constrained_swaps(S, gen, P, D, list(range(K)), proxy, False, max_steps=2 * m + 4)]:
+                feasible.setdefault(frozenset(T), T)
+    ranked = sorted((S for S in feasible.values() if gen.feasible(P, D, S)), key=proxy)[:n_exact]
+    out, seen = [], set()
+    for S in direct[:1] + ranked:
+        if frozenset(S) not in seen:
+            seen.add(frozenset(S))
+            out.append(S)
+    return out
 
 
 def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weights: CostWeights, *,
-         n_candidates: int = 3, sca_iters: int = 2, logT_tol: float = 0.03, n_grid: int = 7,
+         n_candidates: int = 3, n_exact: int = 4, sca_iters: int = 2, logT_tol: float = 0.03, n_grid: int = 7,
          n0: float | None = None, T_hint: float | None = None) -> CSRAResult:
     """Select m of K clients and allocate bandwidth/CPU for one round (relax, search T, round greedily).
 
@@ -215,14 +309,8 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
             break
         E_rel = E_new
     a = np.clip(np.asarray(pr.a.value, float), 0, 1)
-    order = np.argsort(-a, kind="stable")
-    top = [int(k) for k in order[:m]]
-    cands = [top] + [top[:-1] + [int(j)] for j in order[m:m + n_candidates]]
+    repaired = _round(a, system, P, m, gen, weights, n_candidates, n_exact)
     best, best_cost, seen = None, math.inf, set()
-    repaired = [_repair(S, order, gen, P, D, pool=min(K, 3 * m + n_candidates)) for S in cands]
-    if all(S is None for S in repaired):  # greedy swaps stuck: fall back to the greedy min-constraint set
-        G = min_generalization_selection(P, D, m, gen)
-        repaired = [G if gen.feasible(P, D, G) else None]
     for S in repaired:
         if S is None or frozenset(S) in seen:
             continue
