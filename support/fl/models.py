@@ -47,8 +47,21 @@ def _check_xy(X, y, n_features: int):
         raise ValueError("X is empty")
 
 
+class _Classifier:
+    """Loss, prediction and accuracy shared by every model that defines ``logits`` and ``loss_grad``."""
+
+    def loss(self, w, X, y) -> float:
+        return self.loss_grad(w, X, y)[0]
+
+    def predict(self, w, X):
+        return self.logits(w, X).argmax(axis=1)
+
+    def accuracy(self, w, X, y) -> float:
+        return float((self.predict(w, X) == y).mean())
+
+
 @dataclass(frozen=True)
-class LogisticRegression:
+class LogisticRegression(_Classifier):
     """Multinomial logistic regression; w = [W (d x C) row-major, b (C)]."""
 
     n_features: int
@@ -88,18 +101,9 @@ class LogisticRegression:
             g = g + self.l2 * w
         return loss, g
 
-    def loss(self, w, X, y) -> float:
-        return self.loss_grad(w, X, y)[0]
-
-    def predict(self, w, X):
-        return self.logits(w, X).argmax(axis=1)
-
-    def accuracy(self, w, X, y) -> float:
-        return float((self.predict(w, X) == y).mean())
-
 
 @dataclass(frozen=True)
-class MLP:
+class MLP(_Classifier):
     """One hidden layer with ReLU; w = [W1 (d x h), b1 (h), W2 (h x C), b2 (C)]."""
 
     n_features: int
@@ -152,15 +156,6 @@ class MLP:
             loss += 0.5 * self.l2 * float(w @ w)
             g = g + self.l2 * w
         return loss, g
-
-    def loss(self, w, X, y) -> float:
-        return self.loss_grad(w, X, y)[0]
-
-    def predict(self, w, X):
-        return self.logits(w, X).argmax(axis=1)
-
-    def accuracy(self, w, X, y) -> float:
-        return float((self.predict(w, X) == y).mean())
 
 
 Model = LogisticRegression | MLP
