@@ -11,26 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def erlang_c_array(c, lam, mu: float) -> np.ndarray:
-    """Erlang-C waiting probability for arrays of server counts ``c`` and loads ``lam`` (nan if unstable)."""
-    c = np.asarray(c, dtype=np.int64)
-    lam = np.asarray(lam, float)
-    c, lam = np.broadcast_arrays(c, lam)
-    if mu <= 0:
-        raise ValueError(f"service rate mu must be > 0, got {mu}")
-    if np.any(lam < 0) or np.any(c < 0):
-        raise ValueError("loads and server counts must be >= 0")
-    a = lam / mu
-    b = np.ones(c.shape)
-    cmax = int(c.max()) if c.size else 0
-    for k in range(1, cmax + 1):  # Erlang-B recursion B(k) = a B(k-1) / (k + a B(k-1)), stopped at k = c
-        upd = k <= c
-        b = np.where(upd, a * b / (k + a * b), b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(c > 0, lam / (np.maximum(c, 1) * mu), np.inf)
-        out = b / (1 - rho * (1 - b))
-    return np.where((rho < 1) & (c > 0), out, np.nan)
+from support.queueing import erlang_c_array
 
 
 def mean_latency(c, lam, mu: float, cap_s: float) -> np.ndarray:

@@ -1,12 +1,14 @@
 """Closed-form queueing results: M/M/1, M/M/c (Erlang C), M/G/1 (Pollaczek-Khinchine), Little's law.
 
 Rates are per unit time (lam = arrival rate, mu = service rate of one server). Every function
-raises ``ValueError`` naming the problem when the queue is unstable (load >= 1) or an input is bad.
+raises ``ValueError`` naming the problem when the queue is unstable (load >= 1) or an input is bad
+(the array form :func:`erlang_c_array` returns nan for unstable entries instead).
 """
 
 from support.queueing.formulas import (
     erlang_b,
     erlang_c,
+    erlang_c_array,
     little_L,
     little_W,
     mg1_sojourn,
@@ -20,5 +22,5 @@ from support.queueing.formulas import (
     utilization,
 )
 
-__all__ = ["erlang_b", "erlang_c", "little_L", "little_W", "mg1_sojourn", "mg1_wait", "mm1_number", "mm1_sojourn",
+__all__ = ["erlang_b", "erlang_c", "erlang_c_array", "little_L", "little_W", "mg1_sojourn", "mg1_wait", "mm1_number", "mm1_sojourn",
            "mm1_sojourn_quantile", "mm1_wait", "mmc_sojourn", "mmc_wait", "utilization"]

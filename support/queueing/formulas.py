@@ -71,6 +71,28 @@ def erlang_c(c: int, lam: float, mu: float) -> float:
     return float(b / (1 - rho * (1 - b)))
 
 
+def erlang_c_array(c, lam, mu: float) -> np.ndarray:
+    """Erlang-C waiting probability for arrays of server counts ``c`` and loads ``lam``: the vectorised
+    :func:`erlang_c`, returning nan (not raising) where a queue is unstable or has no server."""
+    c = np.asarray(c, dtype=np.int64)
+    lam = np.asarray(lam, float)
+    c, lam = np.broadcast_arrays(c, lam)
+    if mu <= 0:
+        raise ValueError(f"service rate mu must be > 0, got {mu}")
+    if np.any(lam < 0) or np.any(c < 0):
+        raise ValueError("loads and server counts must be >= 0")
+    a = lam / mu
+    b = np.ones(c.shape)
+    cmax = int(c.max()) if c.size else 0
+    for k in range(1, cmax + 1):  # Erlang-B recursion B(k) = a B(k-1) / (k + a B(k-1)), stopped at k = c
+        upd = k <= c
+        b = np.where(upd, a * b / (k + a * b), b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(c > 0, lam / (np.maximum(c, 1) * mu), np.inf)
+        out = b / (1 - rho * (1 - b))
+    return np.where((rho < 1) & (c > 0), out, np.nan)
+
+
 def mmc_wait(c: int, lam: float, mu: float) -> float:
     """Mean waiting time in queue of an M/M/c queue: C(c, a) / (c mu - lam)."""
     return erlang_c(c, lam, mu) / (c * mu - lam)

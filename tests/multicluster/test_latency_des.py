@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from support.multicluster.latency import erlang_c_array, mean_latency, min_replicas_for, secant_at, slo_load
+from support.multicluster.latency import mean_latency, min_replicas_for, secant_at, slo_load
 from support.multicluster.oracles import des_mean_response
-from support.queueing import erlang_c, mmc_sojourn
+from support.queueing import erlang_c, erlang_c_array, mmc_sojourn
 
 
 def test_vectorised_erlang_c_matches_the_scalar_formula():
