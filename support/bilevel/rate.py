@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from support import fits
 from support.bilevel.estimators import InnerConfig, make_estimator
 from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, run_rabo
@@ -78,7 +79,7 @@ def rate_experiment(cfg: RateConfig, c_stars: Sequence[int] = (1, 2, 4, 8),
 def loglog_slope(df: pd.DataFrame, x: str = "c_star", y: str = "grad_sq") -> float:
     """Least-squares slope of log(mean over seeds of y) against log(x)."""
     m = df.groupby(x)[y].mean()
-    return float(np.polyfit(np.log(m.index.to_numpy(float)), np.log(m.to_numpy()), 1)[0])
+    return fits.loglog_slope(m.index, m.to_numpy())
 
 
 def seed_slopes(df: pd.DataFrame) -> np.ndarray:

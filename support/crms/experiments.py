@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from support import fits
 from support.cgroups.profile import load_profile
 from support.crms import baselines as B
 from support.crms.des import simulate_allocation
@@ -233,7 +234,7 @@ def runtime_vs_n(models: dict, Ns, seed: int, reps: int = 1) -> pd.DataFrame:
 
 def loglog_slope(df: pd.DataFrame) -> float:
     g = df.groupby("N").seconds.median()
-    return float(np.polyfit(np.log(g.index.to_numpy(float)), np.log(g.to_numpy()), 1)[0])
+    return fits.loglog_slope(g.index, g.to_numpy())
 
 
 # ----------------------------------------------------------------------------------------------- quasi-dynamic

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from support import fits
 from support.factors import elimination as E
 from support.factors import filtering as F
 from support.factors import gaussian as G
@@ -315,7 +316,7 @@ def pf_error_vs_n(Ns, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0) -> p
 def loglog_slope(df: pd.DataFrame) -> float:
     """Least-squares slope of log(mean error) vs log N."""
     g = df.groupby("N").abs_err_log_z.mean()
-    return float(np.polyfit(np.log(g.index.values.astype(float)), np.log(g.values), 1)[0])
+    return fits.loglog_slope(g.index, g.values)
 
 
 # ----------------------------------------------------------------------------- A7: circular observations
