@@ -21,11 +21,12 @@ from support.crms.oracles import grid_dp_optimum, scip_optimum
 from support.crms.problem import App, Problem, Server, evaluate
 from support.crms.profiling import RECORDED, holdout_split, median_table, profile
 from support.crms.solver import Stage1, crms
-from support.crms.traces import epoch_rates, load_azure, scaled_rates
+from support.crms.traces import scaled_rates
 from support.opt import InfeasibleError, OptError
 from support.progress import progress
 from support.seeding import derive
 from support.sim import lindley, simulate_fifo
+from support.traces.azure import epoch_rates, load_azure
 
 # ----------------------------------------------------------------------------------------------- profiling + fit
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from support.traces.azure import FILES, epoch_rates, load_azure  # noqa: F401  (re-exported)
-
 
 def scaled_rates(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load: float) -> np.ndarray:
     """Scale every app's trace by one factor per app so that app i's *mean* CPU demand is

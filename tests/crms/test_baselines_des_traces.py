@@ -7,7 +7,8 @@ from support.crms import baselines as B
 from support.crms.des import simulate_allocation
 from support.crms.experiments import synthetic_problem
 from support.crms.solver import crms
-from support.crms.traces import epoch_rates, load_azure, scaled_rates
+from support.crms.traces import scaled_rates
+from support.traces.azure import epoch_rates, load_azure
 
 
 @pytest.fixture
