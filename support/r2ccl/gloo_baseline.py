@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime
 import multiprocessing as mp
 import os
-import signal
 import time
 import warnings
 
 import numpy as np
 
-from support.r2ccl.testbed import Fault, Testbed, make_input
+from support.r2ccl.testbed import Fault, Testbed, make_input, next_rank_event, reap_ranks
 
 
 def torch_available() -> bool:
@@ -102,15 +101,8 @@ def run_gloo(tb: Testbed, n: int, iters: int = 5, nic: int = 0, fault: Fault | N
     deadline = time.monotonic() + timeout
     try:
         while len(res) + len(errors) < tb.hosts:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"gloo job did not finish within {timeout}s")
-            try:
-                ev = events.get(timeout=min(left, 0.5))
-            except Exception:  # queue.Empty
-                if all(not p.is_alive() for p in procs) and events.empty():
-                    raise RuntimeError(f"gloo ranks died; errors: {errors}") from None
-                continue
+            ev = next_rank_event(events, procs, deadline, lambda: (
+                f"gloo job did not finish within {timeout}s", f"gloo ranks died; errors: {errors}"))
             if ev[0] == "start" and fault is not None:
                 time.sleep(fault.frac * durs.get(ev[1] - 1, 0.1))
                 tb.inject(fault)
@@ -121,11 +113,6 @@ def run_gloo(tb: Testbed, n: int, iters: int = 5, nic: int = 0, fault: Fault | N
             elif ev[0] == "error":
                 errors[ev[1]] = ev[2]
     finally:
-        for p in procs:
-            p.join(timeout=2.0)
-            if p.is_alive():
-                os.kill(p.pid, signal.SIGKILL)
-                p.join(timeout=2.0)
-        events.close()
+        reap_ranks(procs, events)
         tb.heal()
     return {"ranks": [res.get(r) for r in range(tb.hosts)], "errors": errors, "pg_timeout": pg_timeout}

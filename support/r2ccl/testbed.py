@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import multiprocessing as mp
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -56,10 +57,10 @@ def netns_available() -> tuple[bool, str]:
     if shutil.which("ip") is None or shutil.which("tc") is None:
         return False, "iproute2 (ip, tc) is not installed (Debian package: iproute2)"
     name = f"{PREFIX}probe{os.getpid()}"
-    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, check=False)
     if r.returncode != 0:
         return False, f"ip netns add failed: {r.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
     return True, ""
 
 
@@ -68,7 +69,7 @@ def nft_available() -> bool:
 
 
 def _sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=30)
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=30, check=False)
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed: {r.stderr.strip()}")
     return r
@@ -378,6 +379,31 @@ class JobResult:
         return max(r["ops"][j]["seconds"] for r in self.ranks)
 
 
+
+def next_rank_event(events, procs, deadline: float, messages) -> tuple:
+    """The next event a rank process put on ``events``; ``TimeoutError`` past ``deadline`` (monotonic),
+    ``RuntimeError`` once every rank process is dead and the queue is empty. ``messages()`` gives the
+    (timeout, died) error texts, built only when raised so they show the caller's current state."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(messages()[0])
+        try:
+            return events.get(timeout=min(left, 0.5))
+        except queue.Empty:
+            if all(not p.is_alive() for p in procs) and events.empty():
+                raise RuntimeError(messages()[1]) from None
+
+
+def reap_ranks(procs, events) -> None:
+    """Join every rank process (SIGKILL after 2 s) and close the event queue."""
+    for p in procs:
+        p.join(timeout=2.0)
+        if p.is_alive():
+            os.kill(p.pid, signal.SIGKILL)
+            p.join(timeout=2.0)
+    events.close()
+
 def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[Fault] | None = None,
             seed: int = 0, cfg: TransportConfig | None = None, timeout: float = 60.0,
             bandwidth: list[float] | None = None, heal: bool = True) -> JobResult:
@@ -415,16 +441,9 @@ def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[
     deadline = time.monotonic() + timeout
     try:
         while len(res) + len(errors) < tb.hosts:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"job did not finish within {timeout}s (ranks done: {sorted(res)}, "
-                                   f"errors: {errors})")
-            try:
-                ev = events.get(timeout=min(left, 0.5))
-            except Exception:  # queue.Empty
-                if all(not p.is_alive() for p in procs) and events.empty():
-                    raise RuntimeError(f"rank processes died without a result; errors: {errors}") from None
-                continue
+            ev = next_rank_event(events, procs, deadline, lambda: (
+                f"job did not finish within {timeout}s (ranks done: {sorted(res)}, errors: {errors})",
+                f"rank processes died without a result; errors: {errors}"))
             kind = ev[0]
             if kind == "ports":
                 ports[ev[1]] = ev[2]
@@ -452,12 +471,7 @@ def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[
         for t in timers:
             t.cancel()
             t.join()  # a timer already injecting must finish before we heal
-        for p in procs:
-            p.join(timeout=2.0)
-            if p.is_alive():
-                os.kill(p.pid, signal.SIGKILL)
-                p.join(timeout=2.0)
-        events.close()
+        reap_ranks(procs, events)
         if heal:
             tb.heal()
     out = JobResult([res.get(r) for r in range(tb.hosts)], faults, time.perf_counter() - t_start,
