@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -130,7 +130,7 @@ def cmd_run(args) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         runs = [s.run_dir for s in specs if s.stem == stem]
         (folder / "sweep.json").write_text(json.dumps({"swept": swept, "runs": runs, "at": datetime.now(
-            timezone.utc).isoformat(timespec="seconds")}, indent=2))
+            UTC).isoformat(timespec="seconds")}, indent=2))
     if not args.no_report:
         from support.report import build_index
 

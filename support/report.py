@@ -10,7 +10,7 @@ import html
 import json
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,7 @@ def _summary_row(view: PaperView) -> str:
 def build_index(reports: Path = REPORTS_DIR) -> Path:
     """Write ``reports/index.html`` from whatever runs are on disk; return its path."""
     views = collect(reports)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = ("<tr><th>#</th><th>paper</th><th>status</th><th>wall time</th><th>scale</th><th>backend / device</th>"
             "<th>commit</th><th>packages</th><th>report</th></tr>")
     summary = "".join(_summary_row(v) for v in views)

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +147,14 @@ def execute(spec: RunSpec) -> RunResult:
                                     kernel_log.open("wb")))
         except PapermillExecutionError as e:
             status, error = "failed", _one_line(f"cell {e.exec_count}: {e.ename}: {e.evalue}")
-        except Exception as e:  # kernel died, timeout, bad notebook
+        except Exception as e:  # noqa: BLE001 -- kernel died, timeout, bad notebook: reported as a failed run
             status, error = "failed", _one_line(f"{type(e).__name__}: {e}")
         if status == "failed" and kernel_log.is_file() and kernel_log.stat().st_size:
             (out / "kernel-stderr.log").write_bytes(kernel_log.read_bytes())  # why a kernel died
         if out_nb.is_file():
             try:
                 (out / f"{spec.stem}.html").write_text(notebook_to_html(nbformat.read(out_nb, as_version=4)))
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 -- any rendering error fails the run with its message
                 status = "failed"
                 error = error or _one_line(f"HTML rendering: {type(e).__name__}: {e}")
         files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
@@ -165,7 +165,7 @@ def execute(spec: RunSpec) -> RunResult:
 
 def _run_json(result: RunResult, key: str, scheduler: str | None) -> dict[str, Any]:
     return {"stem": result.stem, "params": result.params, "status": result.status, "wall_s": result.wall_s,
-            "error": result.error, "cache_key": key, "finished_at": datetime.now(timezone.utc).isoformat(
+            "error": result.error, "cache_key": key, "finished_at": datetime.now(UTC).isoformat(
                 timespec="seconds"), "executor": scheduler or "local", **git_commit(), "versions": versions()}
 
 
