@@ -37,24 +37,24 @@ class Reconciliation:
     seconds: float
 
 
+DRIFT_SQL = {  # drift -> (DuckDB statement applied to lineitem, description of the change)
+    "rename": ("ALTER TABLE lineitem RENAME COLUMN l_shipmode TO l_ship_mode", "l_shipmode renamed to l_ship_mode"),
+    "add": ("ALTER TABLE lineitem ADD COLUMN l_source_system VARCHAR DEFAULT 'erp-2'", "new column l_source_system"),
+    "add_pii": ("ALTER TABLE lineitem ADD COLUMN l_customer_email VARCHAR DEFAULT 'x@example.com'",
+                "new column l_customer_email (PII)"),
+    "type_change": ("ALTER TABLE lineitem ALTER COLUMN l_quantity TYPE VARCHAR", "l_quantity arrives as VARCHAR"),
+    "drop_required": ("ALTER TABLE lineitem DROP COLUMN l_discount", "required column l_discount dropped"),
+}
+assert tuple(DRIFT_SQL) == DRIFTS
+
+
 def apply_drift(con, drift: str) -> str:
     """Mutate ``lineitem`` in place; returns a description of the change."""
-    if drift == "rename":
-        con.execute("ALTER TABLE lineitem RENAME COLUMN l_shipmode TO l_ship_mode")
-        return "l_shipmode renamed to l_ship_mode"
-    if drift == "add":
-        con.execute("ALTER TABLE lineitem ADD COLUMN l_source_system VARCHAR DEFAULT 'erp-2'")
-        return "new column l_source_system"
-    if drift == "add_pii":
-        con.execute("ALTER TABLE lineitem ADD COLUMN l_customer_email VARCHAR DEFAULT 'x@example.com'")
-        return "new column l_customer_email (PII)"
-    if drift == "type_change":
-        con.execute("ALTER TABLE lineitem ALTER COLUMN l_quantity TYPE VARCHAR")
-        return "l_quantity arrives as VARCHAR"
-    if drift == "drop_required":
-        con.execute("ALTER TABLE lineitem DROP COLUMN l_discount")
-        return "required column l_discount dropped"
-    raise ValueError(f"unknown drift {drift!r}; expected one of {DRIFTS}")
+    if drift not in DRIFT_SQL:
+        raise ValueError(f"unknown drift {drift!r}; expected one of {DRIFTS}")
+    sql, description = DRIFT_SQL[drift]
+    con.execute(sql)
+    return description
 
 
 def reconcile(con, issues) -> tuple[str, bool, bool, list[str]]:
