@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from support.fits import loglog_slope
 from support.progress import progress
 from support.seeding import derive
 from support.vgc import oracle
@@ -94,7 +95,30 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
     return df, {"ns_per_work": ns_per_work, "ns_per_event": ns_per_event,
                 "spearman_pooled": float(spearmanr(allp.sim_work, allp.real_pause_ms).statistic),
                 "retest_spearman_pooled": float(spearmanr(rt[:, 0], rt[:, 1]).statistic) if len(rt) > 2
-                else float("nan")}, allp
+                else float("nan"), **class_fidelity(allp)}, allp
+
+
+def collection_classes(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per (program, generation): collections, median and coefficient of variation of the simulated work
+    and of the real pause. A class whose work barely varies (CV ~0) carries no rank information inside it."""
+    def cv(x):
+        return float(x.std(ddof=0) / x.mean()) if len(x) > 1 and x.mean() > 0 else float("nan")
+    return pairs.groupby(["program", "generation"]).agg(
+        collections=("sim_work", "size"), work_median=("sim_work", "median"), work_cv=("sim_work", cv),
+        pause_ms_median=("real_pause_ms", "median"), pause_cv=("real_pause_ms", cv)).reset_index()
+
+
+def class_fidelity(pairs: pd.DataFrame) -> dict:
+    """Fidelity at the level where the work varies: Spearman over the (program, generation) medians, and
+    the log-log slope and R^2 of real pause against simulated work over all collections (slope 1 =
+    pause proportional to work)."""
+    cl = collection_classes(pairs)
+    ok = (pairs.sim_work > 0) & (pairs.real_pause_ms > 0)
+    lw, lp = np.log(pairs.sim_work[ok]), np.log(pairs.real_pause_ms[ok])
+    return {"spearman_class_medians": float(spearmanr(cl.work_median, cl.pause_ms_median).statistic)
+            if len(cl) > 2 else float("nan"),
+            "loglog_slope": loglog_slope(pairs.sim_work[ok], pairs.real_pause_ms[ok]),
+            "loglog_r2": float(np.corrcoef(lw, lp)[0, 1] ** 2), "classes": len(cl)}
 
 
 def _retest_pairs(runs: list[np.ndarray]) -> np.ndarray:

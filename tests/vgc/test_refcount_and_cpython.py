@@ -1,6 +1,7 @@
 """Reference-count replay against a brute-force recount, and the simulator against real CPython."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from support.vgc import experiments as X
@@ -68,6 +69,21 @@ def test_simulated_gen_collection_counts_equal_cpython_get_stats(recordings):
     for g in range(3):
         assert (fid[f"sim_gen{g}"] - fid[f"real_gen{g}"]).abs().max() <= 1, fid
     assert fid.real_gen1.max() >= 1 and calib["ns_per_work"] > 0
+
+
+def test_class_fidelity_ranks_class_medians_and_fits_pause_against_work():
+    # two programs x two generations; within a class the work is tied and the pauses are noise
+    rows = [("a", 0, 100, 0.010), ("a", 0, 100, 0.013), ("a", 1, 1000, 0.09), ("a", 1, 1000, 0.12),
+            ("b", 0, 300, 0.031), ("b", 0, 300, 0.027), ("b", 1, 9000, 0.95), ("b", 1, 9000, 0.85)]
+    pairs = pd.DataFrame(rows, columns=["program", "generation", "sim_work", "real_pause_ms"])
+    cl = X.collection_classes(pairs)
+    assert list(cl.collections) == [2, 2, 2, 2] and cl.work_cv.max() == 0
+    f = X.class_fidelity(pairs)
+    assert f["classes"] == 4 and f["spearman_class_medians"] == pytest.approx(1.0)
+    want = np.polyfit(np.log(pairs.sim_work), np.log(pairs.real_pause_ms), 1)[0]  # numpy's own fit as oracle
+    assert f["loglog_slope"] == pytest.approx(want) and 0.95 < f["loglog_r2"] <= 1
+    swapped = pairs.assign(real_pause_ms=pairs.real_pause_ms.where(pairs.generation == 1, 0.5))
+    assert X.class_fidelity(swapped)["spearman_class_medians"] < 1
 
 
 def test_recording_a_multithreaded_program_keeps_its_threads(recordings):
