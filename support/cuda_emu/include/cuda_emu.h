@@ -1,0 +1,114 @@
+// CPU emulation of the CUDA C execution model, for testing our kernels without a GPU (support.cuda_emu).
+//
+// A kernel compiles as an ordinary C++20 function that runs the body of ONE thread. The Python launcher
+// runs the blocks of a grid one after another and, inside a block, one OS thread per CUDA thread, so
+// __syncthreads() is a real barrier and block-shared memory (`__shared__` -> `static`) is shared by the
+// threads of the running block only. Not emulated: warps (no lock-step; code that relies on implicit warp
+// synchronisation fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <type_traits>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __noinline__ __attribute__((noinline))
+#define __launch_bounds__(...)
+#define __constant__
+#define __shared__ static
+
+struct dim3 {
+    unsigned int x = 1, y = 1, z = 1;
+};
+using uint3 = dim3;
+
+static thread_local dim3 threadIdx, blockIdx;
+static dim3 blockDim, gridDim;
+static unsigned char* emu_dynamic_smem = nullptr;
+
+namespace emu {
+struct Barrier {
+    std::mutex m;
+    std::condition_variable cv;
+    int expected = 0, arrived = 0;
+    unsigned long gen = 0;
+    bool failed = false;
+};
+static Barrier bar;
+static double timeout_s = 30.0;
+}  // namespace emu
+
+// A barrier over the live threads of the block. A thread that returns from the kernel leaves the barrier
+// (emu_thread_exit), as an exited warp does on the GPU. A wait longer than the timeout marks the launch failed
+// (a thread skipped a __syncthreads the others reached) instead of hanging the test.
+static void __syncthreads() {
+    std::unique_lock<std::mutex> l(emu::bar.m);
+    if (emu::bar.failed) return;
+    const unsigned long g = emu::bar.gen;
+    if (++emu::bar.arrived >= emu::bar.expected) {
+        emu::bar.arrived = 0;
+        ++emu::bar.gen;
+        emu::bar.cv.notify_all();
+        return;
+    }
+    const auto limit = std::chrono::duration<double>(emu::timeout_s);
+    if (!emu::bar.cv.wait_for(l, limit, [&] { return emu::bar.gen != g || emu::bar.failed; })) {
+        emu::bar.failed = true;
+        emu::bar.cv.notify_all();
+    }
+}
+
+static inline unsigned int __funnelshift_r(unsigned int lo, unsigned int hi, unsigned int shift) {
+    return (unsigned int)((((unsigned long long)hi << 32) | lo) >> (shift & 31u));
+}
+static inline unsigned int __funnelshift_l(unsigned int lo, unsigned int hi, unsigned int shift) {
+    return (unsigned int)(((((unsigned long long)hi << 32) | lo) << (shift & 31u)) >> 32);
+}
+
+// CUDA's integer/float min and max (device overloads) for mixed argument types.
+template <typename A, typename B>
+static inline std::common_type_t<A, B> min(A a, B b) { return a < b ? a : b; }
+template <typename A, typename B>
+static inline std::common_type_t<A, B> max(A a, B b) { return a < b ? b : a; }
+
+template <typename T>
+static inline T atomicAdd(T* address, T val) {
+    return std::atomic_ref<T>(*address).fetch_add(val);
+}
+
+extern "C" {
+void emu_set_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz) {
+    gridDim = dim3{gx, gy, gz};
+    blockDim = dim3{bx, by, bz};
+}
+void emu_set_smem(unsigned char* p) { emu_dynamic_smem = p; }
+void emu_block_begin(int nthreads, double timeout) {
+    std::lock_guard<std::mutex> l(emu::bar.m);
+    emu::bar.expected = nthreads;
+    emu::bar.arrived = 0;
+    emu::bar.failed = false;
+    emu::timeout_s = timeout;
+}
+int emu_block_failed() { return emu::bar.failed ? 1 : 0; }
+void emu_thread_enter(unsigned tx, unsigned ty, unsigned tz, unsigned bx, unsigned by, unsigned bz) {
+    threadIdx = dim3{tx, ty, tz};
+    blockIdx = dim3{bx, by, bz};
+}
+void emu_thread_exit() {
+    std::lock_guard<std::mutex> l(emu::bar.m);
+    --emu::bar.expected;
+    if (emu::bar.arrived > 0 && emu::bar.arrived >= emu::bar.expected) {
+        emu::bar.arrived = 0;
+        ++emu::bar.gen;
+        emu::bar.cv.notify_all();
+    }
+}
+}

@@ -1,0 +1,109 @@
+"""The CUDA emulator itself, on kernels whose answers are known (NumPy computes them independently)."""
+
+import numpy as np
+import pytest
+
+from support.cuda_emu import EmulationError, EmuModule, compiler
+
+pytestmark = pytest.mark.skipif(compiler() is None, reason="no host C++ compiler")
+
+SRC = r"""
+#include <cuda_fp16.h>
+#define NT 64
+// block-wide reversal through shared memory: wrong without the barrier
+extern "C" __global__ void reverse(const float* x, float* y, int n) {
+    __shared__ float buf[NT];
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    buf[threadIdx.x] = i < n ? x[i] : 0.f;
+    __syncthreads();
+    int j = blockIdx.x * blockDim.x + (blockDim.x - 1 - threadIdx.x);
+    if (i < n && j < n) y[i] = buf[blockDim.x - 1 - threadIdx.x];
+}
+// every thread adds into one cell
+extern "C" __global__ void count(float* acc, unsigned int* n) {
+    atomicAdd(acc, 1.0f);
+    atomicAdd(n, 1u);
+}
+// dynamic shared memory and 2-D grids
+extern "C" __global__ void tile_sum(const int* x, int* out, int w) {
+    extern __shared__ int s[];
+    int t = threadIdx.y * blockDim.x + threadIdx.x;
+    int gx = blockIdx.x * blockDim.x + threadIdx.x, gy = blockIdx.y * blockDim.y + threadIdx.y;
+    s[t] = x[gy * w + gx];
+    __syncthreads();
+    for (int off = (blockDim.x * blockDim.y) / 2; off > 0; off >>= 1) {
+        if (t < off) s[t] += s[t + off];
+        __syncthreads();
+    }
+    if (t == 0) out[blockIdx.y * gridDim.x + blockIdx.x] = s[0];
+}
+extern "C" __global__ void funnel(const unsigned int* lo, const unsigned int* hi, unsigned int* out) {
+    int i = threadIdx.x;
+    out[i] = __funnelshift_r(lo[i], hi[i], i);
+}
+extern "C" __global__ void halves(const __half* h, float* out) { out[threadIdx.x] = __half2float(h[threadIdx.x]); }
+// threads leave a block at different points; a thread that returned no longer holds the barrier
+extern "C" __global__ void early_exit(int* x) {
+    if (threadIdx.x % 2 == 0) return;
+    __syncthreads();
+    atomicAdd(x, 1);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def mod():
+    return EmuModule(code=SRC)
+
+
+def test_shared_memory_reversal_with_a_barrier_matches_numpy(mod):
+    x = np.arange(200, dtype=np.float32)
+    y = np.full_like(x, -1)
+    mod.get_function("reverse")((4,), (64,), (x, y, np.int32(200)))
+    want = np.concatenate([x[k:k + 64][::-1] for k in range(0, 192, 64)])
+    assert np.array_equal(y[:192], want) and np.all(y[192:] == -1)  # the partial last block is skipped
+
+
+def test_atomics_count_every_thread_of_every_block(mod):
+    acc, n = np.zeros(1, np.float32), np.zeros(1, np.uint32)
+    mod.get_function("count")((3, 2), (5, 4), (acc, n))
+    assert acc[0] == 120 and n[0] == 120
+
+
+def test_dynamic_shared_memory_tree_reduction_over_a_2d_grid(mod):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-100, 100, size=(16, 24)).astype(np.int32)
+    out = np.zeros((2, 3), np.int32)
+    mod.get_function("tile_sum")((3, 2), (8, 8), (x, out, np.int32(24)), shared_mem=64 * 4)
+    assert np.array_equal(out, x.reshape(2, 8, 3, 8).sum(axis=(1, 3)))
+
+
+def test_funnelshift_and_half_conversions_match_numpy(mod):
+    rng = np.random.default_rng(1)
+    lo, hi = (rng.integers(0, 2**32, 32, dtype=np.uint64).astype(np.uint32) for _ in range(2))
+    out = np.zeros(32, np.uint32)
+    mod.get_function("funnel")((1,), (32,), (lo, hi, out))
+    want = ((hi.astype(np.uint64) << 32 | lo) >> np.arange(32, dtype=np.uint64)).astype(np.uint32)
+    assert np.array_equal(out, want)
+    h = rng.normal(size=16).astype(np.float16)
+    f = np.zeros(16, np.float32)
+    mod.get_function("halves")((1,), (16,), (h, f))
+    assert np.array_equal(f, h.astype(np.float32))
+
+
+def test_threads_that_return_early_leave_the_barrier(mod):
+    x = np.zeros(1, np.int32)
+    mod.get_function("early_exit")((3,), (8,), (x,), timeout=5.0)
+    assert x[0] == 12
+
+
+def test_bad_arguments_are_named(mod):
+    k = mod.get_function("count")
+    with pytest.raises(TypeError, match="plain Python number"):
+        k((1,), (1,), (np.zeros(1, np.float32), 3))
+    with pytest.raises(ValueError, match="1024"):
+        k((1,), (2048,), (np.zeros(1, np.float32), np.zeros(1, np.uint32)))
+    with pytest.raises(EmulationError, match="not found"):
+        mod.get_function("nope")
+    with pytest.raises(EmulationError, match="compile failed"):
+        EmuModule(code='extern "C" __global__ void k() { undefined_thing(); }')
