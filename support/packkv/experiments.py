@@ -391,14 +391,21 @@ def llama_like(captured, n_kv: int = 8, head_dim: int = 128, tensor: int = 1) ->
     return np.stack([np.concatenate(heads[i * per:(i + 1) * per], axis=1) for i in range(n_kv)])
 
 
-def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64) -> dict:
-    """CuPy kernels vs the NumPy fused path on real layers: max error / max|ref| (acceptance: <= 1e-3)."""
-    import cupy as cp
-
+def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64, emulate: bool = False,
+              layers: int = 4) -> dict:
+    """CuPy kernels vs the NumPy fused path on real layers: max error / max|ref| (acceptance: <= 1e-3).
+    ``emulate``: the same CUDA kernels run on the CPU by :mod:`support.cuda_emu` (no GPU needed; keys prefixed
+    ``emulated_``)."""
     from support.packkv import gpu
 
+    if emulate:
+        cp, host, prefix = np, np.asarray, "emulated"
+    else:
+        import cupy as cp
+
+        host, prefix = cp.asnumpy, "gpu"
     e_qk = e_wv = 0.0
-    for q, k, v in captured[:4]:
+    for q, k, v in captured[:layers]:
         n = k.shape[1]
         pl = compress_layer(k, v, rel_k, rel_v, block)
         H, D = q.shape[0], q.shape[2]
@@ -407,12 +414,12 @@ def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64) -> dict:
         w = np.random.default_rng(1).random((H, n))
         ref_qk = fused.qk_packed(qv, pl)
         ref_wv = fused.wv_packed(w, pl)
-        dk, dv = gpu.to_device([pl], "k"), gpu.to_device([pl], "v")
-        got_qk = cp.asnumpy(gpu.qk(dk, cp.asarray(qv.reshape(1, Hkv, H // Hkv, D)))).reshape(H, n)
-        got_wv = cp.asnumpy(gpu.wv(dv, cp.asarray(w.reshape(1, Hkv, H // Hkv, n)))).reshape(H, D)
+        dk, dv = gpu.to_device([pl], "k", emulate=emulate), gpu.to_device([pl], "v", emulate=emulate)
+        got_qk = host(gpu.qk(dk, cp.asarray(qv.reshape(1, Hkv, H // Hkv, D)))).reshape(H, n)
+        got_wv = host(gpu.wv(dv, cp.asarray(w.reshape(1, Hkv, H // Hkv, n)))).reshape(H, D)
         e_qk = max(e_qk, float(np.abs(got_qk - ref_qk).max() / np.abs(ref_qk).max()))
         e_wv = max(e_wv, float(np.abs(got_wv - ref_wv).max() / np.abs(ref_wv).max()))
-    return {"gpu_qk_rel_err": e_qk, "gpu_wv_rel_err": e_wv}
+    return {f"{prefix}_qk_rel_err": e_qk, f"{prefix}_wv_rel_err": e_wv}
 
 
 def gpu_throughput(captured, contexts=(1024, 4096, 16384, 32768), batches=(1, 8), rel_k: float = 0.1,

@@ -55,8 +55,19 @@ def nvcc_compile(head_dim: int = 64, arch: str = "sm_90", out_dir: Path | None =
     return out
 
 
+def _xp(emulate: bool):
+    """The array module of the kernels' memory: CuPy on a GPU, NumPy under the CPU emulator."""
+    return np if emulate else _cupy()
+
+
 @functools.lru_cache(maxsize=8)
-def _module(head_dim: int):
+def _module(head_dim: int, emulate: bool = False):
+    """The kernels compiled by NVRTC, or with ``emulate`` by the host compiler under :mod:`support.cuda_emu`
+    (correctness checks without a GPU)."""
+    if emulate:
+        from support.cuda_emu import EmuModule
+
+        return EmuModule(path=KERNEL_FILE, options=(f"-DHEAD_DIM={head_dim}",))
     cp = _cupy()
     return cp.RawModule(code=KERNEL_FILE.read_text(), options=("--std=c++14", f"-DHEAD_DIM={head_dim}"),
                         name_expressions=None)
@@ -81,16 +92,18 @@ class DevicePacked:
     n_kv: int
     head_dim: int
     nbytes: int  # serialized bytes (packed tiles + scale/zero) of all sequences
+    emulate: bool = False  # NumPy arrays for the CPU emulator instead of device arrays
 
     @property
     def n_tokens(self) -> int:
         return self.n_blocks * BLOCK
 
 
-def to_device(layers: list[PackedLayer], which: str, repeat: int = 1) -> DevicePacked:
+def to_device(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: bool = False) -> DevicePacked:
     """Upload the packed K (``which="k"``) or V of ``layers`` (one per sequence, same shape), each sequence's
-    tiles repeated ``repeat`` times along the context."""
-    cp = _cupy()
+    tiles repeated ``repeat`` times along the context (``emulate``: keep them in host memory for the CPU
+    emulator)."""
+    cp = _xp(emulate)
     ps = [pl.k if which == "k" else pl.v for pl in layers]
     tqs = [pl.kq if which == "k" else pl.vq for pl in layers]
     p0 = ps[0]
@@ -119,14 +132,14 @@ def to_device(layers: list[PackedLayer], which: str, repeat: int = 1) -> DeviceP
                         cp.asarray(np.concatenate([np.concatenate(wids).reshape(-1), pad])),
                         p0.mins.shape[1], p0.widths.shape[1], p0.raw_bits, p0.width_bits,
                         cp.asarray(np.stack(scales).astype(np.float16)), cp.asarray(np.stack(zeros).astype(np.int16)),
-                        len(ps), p0.n_blocks * repeat, p0.n_heads, p0.head_dim, nbytes)
+                        len(ps), p0.n_blocks * repeat, p0.n_heads, p0.head_dim, nbytes, emulate)
 
 
 def _launch(name: str, d: DevicePacked, x, out) -> None:
     gq = x.shape[2]
     if gq > MAX_GQ:
         raise ValueError(f"at most {MAX_GQ} query heads per KV head, got {gq}")
-    k = _module(d.head_dim).get_function(name)
+    k = _module(d.head_dim, d.emulate).get_function(name)
     k((d.n_blocks, d.n_kv, d.n_seq), (128,),
       (d.planes, d.tile_off, d.mins, d.widths, np.int32(d.min_bytes), np.int32(d.width_bytes),
        np.int32(d.raw_bits), np.int32(d.width_bits), d.scale, d.zero, x, out, np.int32(d.n_blocks),
@@ -135,7 +148,7 @@ def _launch(name: str, d: DevicePacked, x, out) -> None:
 
 def qk(d: DevicePacked, q):
     """Scores ``(n_seq, n_kv, gq, T)`` float32 from queries ``(n_seq, n_kv, gq, D)``."""
-    cp = _cupy()
+    cp = _xp(d.emulate)
     q = cp.ascontiguousarray(q, dtype=cp.float32)
     out = cp.empty((d.n_seq, d.n_kv, q.shape[2], d.n_tokens), dtype=cp.float32)
     _launch("packkv_qk", d, q, out)
@@ -144,7 +157,7 @@ def qk(d: DevicePacked, q):
 
 def wv(d: DevicePacked, w):
     """``(n_seq, n_kv, gq, D)`` float32 from weights ``(n_seq, n_kv, gq, T)``."""
-    cp = _cupy()
+    cp = _xp(d.emulate)
     w = cp.ascontiguousarray(w, dtype=cp.float32)
     out = cp.zeros((d.n_seq, d.n_kv, w.shape[2], d.head_dim), dtype=cp.float32)
     _launch("packkv_wv", d, w, out)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from support.cuda_emu import compiler
 from support.packkv import accuracy
 from support.packkv.claims import CLAIMS
 from support.packkv.experiments import Setting
@@ -46,14 +47,26 @@ def test_kernels_compile_with_nvcc(head_dim, tmp_path):
     assert nvcc_compile(head_dim, "sm_90", tmp_path).stat().st_size > 0
 
 
-@pytest.mark.gpu
-@pytest.mark.parametrize("reorder", ["none", "median"])
-def test_gpu_kernels_match_numpy(reorder):
-    import cupy as cp
+DEVICES = [pytest.param("gpu", marks=pytest.mark.gpu),
+           pytest.param("emulated", marks=pytest.mark.skipif(compiler() is None, reason="no host C++ compiler"))]
 
+
+def _device(kind):
+    """(array module, emulate flag, to-host) for the real GPU or the CPU emulator of the same kernels."""
+    if kind == "gpu":
+        import cupy as cp
+
+        return cp, False, cp.asnumpy
+    return np, True, np.asarray
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("reorder", ["none", "median"])
+def test_gpu_kernels_match_numpy(reorder, device):
     from support.packkv import fused, gpu
     from support.packkv.blocks import compress_layer
 
+    cp, emulate, host = _device(device)
     rng = np.random.default_rng(0)
     k = rng.normal(size=(3, 256, 64)).astype(np.float32)
     k[:, :, 7] += 5
@@ -62,24 +75,23 @@ def test_gpu_kernels_match_numpy(reorder):
     q = rng.normal(size=(9, 64))
     w = rng.random((9, 256))
     ref_qk, ref_wv = fused.qk_packed(q, pl), fused.wv_packed(w, pl)
-    got_qk = cp.asnumpy(gpu.qk(gpu.to_device([pl], "k"), cp.asarray(q.reshape(1, 3, 3, 64)))).reshape(9, 256)
-    got_wv = cp.asnumpy(gpu.wv(gpu.to_device([pl], "v"), cp.asarray(w.reshape(1, 3, 3, 256)))).reshape(9, 64)
+    got_qk = host(gpu.qk(gpu.to_device([pl], "k", emulate=emulate), cp.asarray(q.reshape(1, 3, 3, 64)))).reshape(9, 256)
+    got_wv = host(gpu.wv(gpu.to_device([pl], "v", emulate=emulate), cp.asarray(w.reshape(1, 3, 3, 256)))).reshape(9, 64)
     assert np.abs(got_qk - ref_qk).max() <= 1e-3 * np.abs(ref_qk).max()
     assert np.abs(got_wv - ref_wv).max() <= 1e-3 * np.abs(ref_wv).max()
 
 
-@pytest.mark.gpu
-def test_gpu_batch_and_repeat_layout():
-    import cupy as cp
-
+@pytest.mark.parametrize("device", DEVICES)
+def test_gpu_batch_and_repeat_layout(device):
     from support.packkv import fused, gpu
     from support.packkv.blocks import compress_layer
 
+    cp, emulate, host = _device(device)
     rng = np.random.default_rng(1)
     pls = [compress_layer(rng.normal(size=(2, 128, 128)).astype(np.float32),
                           rng.normal(size=(2, 128, 128)).astype(np.float32), 0.1, 0.2) for _ in range(2)]
     q = rng.normal(size=(2, 2, 4, 128))
-    got = cp.asnumpy(gpu.qk(gpu.to_device(pls, "k", repeat=2), cp.asarray(q)))
+    got = host(gpu.qk(gpu.to_device(pls, "k", repeat=2, emulate=emulate), cp.asarray(q)))
     for s, pl in enumerate(pls):
         ref = fused.qk_packed(q[s].reshape(8, 128), pl).reshape(2, 4, 128)
         np.testing.assert_allclose(got[s][..., :128], ref, atol=1e-3 * np.abs(ref).max())
