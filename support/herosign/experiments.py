@@ -212,6 +212,32 @@ def batch_scaling(name: str, batches, rng: np.random.Generator) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------- GPU study
 
+def emulated_check(sets=("sha2-128f", "shake-128f"), batch: int = 2, seed: int = 0,
+                   modes=("fused", "naive")) -> pd.DataFrame:
+    """Without a GPU: the CUDA kernels (fused and naive FORS, TREE, WOTS+) run on the CPU by
+    :mod:`support.cuda_emu` and must give the CPU signer's signatures byte for byte (correctness only)."""
+    from support.cuda_emu import compiler
+    from support.herosign.gpu import GpuSigner
+
+    if compiler() is None:
+        return pd.DataFrame()
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name in sets:
+        p = get_params(name)
+        sks = [ours.keygen_internal(p, *(rng.bytes(p.n) for _ in range(3)))[0] for _ in range(batch)]
+        msgs = [rng.bytes(int(rng.integers(0, 100))) for _ in range(batch)]
+        rnd = [None if i % 2 == 0 else rng.bytes(p.n) for i in range(batch)]
+        want = ours.sign_internal_batch(p, sks, msgs, rnd)
+        for mode in modes:
+            t0 = time.perf_counter()
+            got = GpuSigner(p, fors_mode=mode, emulate=True).sign_internal_batch(sks, msgs, rnd)
+            rows.append({"set": name, "fors": mode, "signatures": batch,
+                         "equal_to_cpu_signer": sum(a == b for a, b in zip(got, want)),
+                         "seconds": round(time.perf_counter() - t0, 2)})
+    return pd.DataFrame(rows)
+
+
 def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
     """On a CUDA device: build selection, tree tuning, fused vs naive, graph vs per-kernel, throughput.
 

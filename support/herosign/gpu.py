@@ -82,27 +82,37 @@ class GpuSigner:
     """Batched SLH-DSA signing on one CUDA device; byte-identical to :func:`slhdsa.sign_internal_batch`.
 
     ``fors_mode``: ``"fused"`` (tree fusion) or ``"naive"`` (one launch per level, the baseline).
+    ``emulate=True`` runs the same kernels on the CPU under :mod:`support.cuda_emu` (host arrays, no device):
+    a correctness check of the kernels without a GPU; builds, tuning, timing and graphs need a device.
     """
 
-    def __init__(self, params, config: Config | None = None, fors_mode: str = "fused"):
+    def __init__(self, params, config: Config | None = None, fors_mode: str = "fused", emulate: bool = False):
         if fors_mode not in ("fused", "naive"):
             raise ValueError(f"fors_mode must be 'fused' or 'naive', got {fors_mode!r}")
-        self.cp = _cupy()
+        self.emulate = emulate
+        self.cp = np if emulate else _cupy()
         self.p = get_params(params)
         self.cfg = config or Config()
         self.fors_mode = fors_mode
-        dev = self.cp.cuda.Device()
-        cc = dev.compute_capability
-        self.arch = str(cc)
-        self.device_name = self.cp.cuda.runtime.getDeviceProperties(dev.id)["name"]
-        if isinstance(self.device_name, bytes):
-            self.device_name = self.device_name.decode()
+        if emulate:
+            self.arch, self.device_name = "host", "CPU emulator (support.cuda_emu)"
+        else:
+            dev = self.cp.cuda.Device()
+            self.arch = str(dev.compute_capability)
+            self.device_name = self.cp.cuda.runtime.getDeviceProperties(dev.id)["name"]
+            if isinstance(self.device_name, bytes):
+                self.device_name = self.device_name.decode()
         self.modules: dict[str, Any] = {}
         self.kern: dict[str, Any] = {}
         self.compile_times: dict[str, float] = {}
-        self._load("nvrtc")
+        self._load("emulated" if emulate else "nvrtc")
         for k in KERNELS:
-            self.kern[k] = self.modules["nvrtc"].get_function(k)
+            self.kern[k] = self.modules["emulated" if emulate else "nvrtc"].get_function(k)
+
+    def _need_device(self) -> None:
+        if self.emulate:
+            raise RuntimeError("timing, tuning, builds and graphs need a CUDA device; the emulator (emulate=True) "
+                               "checks the kernels' results only")
 
     # ------------------------------------------------------------------ builds
     def _load(self, build: str):
@@ -110,7 +120,11 @@ class GpuSigner:
             return self.modules[build]
         cp = self.cp
         t = time.perf_counter()
-        if build == "nvrtc":
+        if build == "emulated":
+            from support.cuda_emu import EmuModule
+
+            mod = EmuModule(code=source(), options=defines(self.p))
+        elif build == "nvrtc":
             mod = cp.RawModule(code=source(), options=("-std=c++14", *defines(self.p)), backend="nvrtc")
             mod.get_function("fors_pk")  # force compilation now
         elif build in ("nvcc-cubin", "nvcc-ptx"):
@@ -125,6 +139,7 @@ class GpuSigner:
 
     def select_builds(self, batch: int = 256, builds=("nvrtc", "nvcc-cubin", "nvcc-ptx"), reps: int = 3) -> dict:
         """Adaptive compilation: time every kernel from every build and keep the fastest per kernel."""
+        self._need_device()
         timings: dict[str, dict[str, float]] = {}
         for b in builds:
             try:
@@ -241,7 +256,7 @@ class GpuSigner:
         self.launch_wots(d, buf, stream)
 
     def finish(self, d: dict, buf: dict) -> list[bytes]:
-        sig = self.cp.asnumpy(buf["sig"])
+        sig = buf["sig"] if self.emulate else self.cp.asnumpy(buf["sig"])
         n = self.p.n
         return [d["R"][i] + sig[i, n:].tobytes() for i in range(d["B"])]
 
@@ -254,6 +269,7 @@ class GpuSigner:
 
     # ------------------------------------------------------------------ timing, tuning, graphs
     def _time(self, fn, reps: int) -> float:
+        self._need_device()
         cp = self.cp
         fn()
         cp.cuda.Device().synchronize()
@@ -283,6 +299,7 @@ class GpuSigner:
 
     def tune(self, batch: int = 1024, reps: int = 3, cache: Path | None = TUNING_CACHE) -> dict:
         """Tree tuning: time every feasible (trees per block, threads) FORS config and chain block size; cache JSON."""
+        self._need_device()
         p = self.p
         key = f"{self.device_name}|{p.short}"
         if cache is not None and Path(cache).exists():
@@ -332,6 +349,7 @@ class GpuSigner:
 
     def launch_overhead(self, batch: int = 64, sub_batches: int = 16, streams: int = 4, reps: int = 20) -> dict:
         """Host launch cost of ``sub_batches`` small batches: per-kernel launches over streams vs one CUDA graph."""
+        self._need_device()
         cp = self.cp
         parts = [self.synthetic(batch, seed=i) for i in range(sub_batches)]
         ss = [cp.cuda.Stream(non_blocking=True) for _ in range(streams)]

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from support.cuda_emu import compiler
 from support.herosign import kat
 from support.herosign import slhdsa as ours
 from support.herosign.params import get_params
@@ -61,5 +62,45 @@ def test_gpu_kat(name):
     from support.herosign.gpu import GpuSigner
 
     g = GpuSigner(name)
+    digest = kat.rsp_digest(name, sign_batch=lambda p, sks, msgs, rnd: g.sign_internal_batch(sks, msgs, rnd))
+    assert digest == kat.PUBLISHED_DIGESTS[name]
+
+
+needs_cxx = pytest.mark.skipif(compiler() is None, reason="no host C++ compiler for the CUDA emulator")
+
+
+BIG_SETS = [pytest.param(n, marks=pytest.mark.slow) for n in ("sha2-192f", "sha2-256f", "shake-192f", "shake-256f")]
+
+
+@needs_cxx
+@pytest.mark.parametrize("name", ["sha2-128f", "shake-128f", *BIG_SETS])
+@pytest.mark.parametrize("mode", ["fused", "naive"])
+def test_emulated_kernels_equal_the_cpu_signer_byte_for_byte(name, mode):
+    # the CUDA kernels themselves, run on the CPU by support.cuda_emu (blocks in turn, one OS thread per CUDA thread)
+    from support.herosign.gpu import GpuSigner
+
+    p = get_params(name)
+    keys = [ours.keygen_internal(p, bytes([i]) * p.n, bytes([i + 1]) * p.n, bytes([i + 2]) * p.n) for i in range(2)]
+    sks = [k[0] for k in keys]
+    msgs, rnd = [b"a", b"bb" * 40], [None, bytes(range(p.n))]
+    g = GpuSigner(p, fors_mode=mode, emulate=True)
+    assert g.sign_internal_batch(sks, msgs, rnd) == ours.sign_internal_batch(p, sks, msgs, rnd)
+
+
+@needs_cxx
+def test_emulated_signer_refuses_timing():
+    from support.herosign.gpu import GpuSigner
+
+    with pytest.raises(RuntimeError, match="need a CUDA device"):
+        GpuSigner("sha2-128f", emulate=True).throughput(4)
+
+
+@needs_cxx
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sha2-128f", "shake-128f"])
+def test_emulated_kernels_reproduce_the_kat_digest(name):
+    from support.herosign.gpu import GpuSigner
+
+    g = GpuSigner(name, emulate=True)
     digest = kat.rsp_digest(name, sign_batch=lambda p, sks, msgs, rnd: g.sign_internal_batch(sks, msgs, rnd))
     assert digest == kat.PUBLISHED_DIGESTS[name]
