@@ -36,6 +36,9 @@ _SCALARS = {np.dtype(np.int32): ctypes.c_int32, np.dtype(np.uint32): ctypes.c_ui
             np.dtype(np.int8): ctypes.c_int8, np.dtype(np.uint8): ctypes.c_uint8}
 
 
+_LOCKS: dict[str, threading.Lock] = {}
+
+
 class EmulationError(RuntimeError):
     """The kernel could not be built or run under the emulator."""
 
@@ -92,8 +95,8 @@ class EmuModule:
                 if r.returncode != 0:
                     raise EmulationError(f"host compile failed ({' '.join(cmd[:3])} ...):\n{r.stderr[-4000:]}")
                 os.replace(tmp, lib)  # atomic: a concurrent test never loads a half-written library
-        self._lib = ctypes.CDLL(str(lib))
-        self._lock = threading.Lock()  # the emulator's block state is global: one launch at a time
+        self._lib = ctypes.CDLL(str(lib))  # dlopen: the same source gives the same library (and block state)
+        self._lock = _LOCKS.setdefault(str(lib), threading.Lock())  # so one launch at a time per library
 
     def get_function(self, name: str) -> EmuKernel:
         try:
