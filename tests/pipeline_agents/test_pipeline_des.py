@@ -109,3 +109,12 @@ def test_bad_configuration_raises_one_clear_error():
     with pytest.raises(ValueError, match="lacks rates"):
         FaultTable({"oom": 1.0})
     assert math.isfinite(Params().retry_delay(3))
+
+
+def test_sizing_sweep_applies_each_setting_and_more_headroom_costs_more_streaming(inputs):
+    p = Params(horizon_h=6)
+    sz = X.sizing_sweep(inputs, p, inputs.faults, [1.0, 1.5], [600], [3])
+    assert list(zip(sz.headroom, sz.cadence_s)) == [(1.0, 600), (1.5, 600)]
+    # same seed and faults: the agent with 50% more headroom runs more workers, so it saves less on streaming
+    assert sz.cost_stream.iloc[0] > sz.cost_stream.iloc[1]
+    assert (sz.executed_violations == 0).all()
