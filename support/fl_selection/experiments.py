@@ -351,6 +351,26 @@ def sweep(setup: Setup, param: str, values, seeds, n_draws: int) -> pd.DataFrame
     return pd.DataFrame(rows).groupby([param, "method"], as_index=False)[["T", "E", "delta"]].mean()
 
 
+def constraint_sweep(setup: Setup, delta_maxes, seeds, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """CSRA trained end to end as the generalization constraint tightens (eps set from ``delta_max``), beside
+    random selection: final accuracy, energy and latency per run. ``summary`` (the headline's per-seed table)
+    supplies the runs at ``setup.delta_max`` and random's, so they are not trained twice."""
+    rows = []
+    for dm in progress(list(delta_maxes), desc="constraint sweep"):
+        if summary is not None and dm == setup.delta_max:
+            got = summary[summary.method == "csra"].assign(delta_max=dm)
+        else:
+            got = pd.concat([summarize(run_method(build_env(replace(setup, delta_max=dm), s), "csra"),
+                                       setup.target_accuracy) for s in seeds], ignore_index=True).assign(delta_max=dm)
+        rows.append(got)
+    if summary is not None:
+        rows.append(summary[summary.method == "random"].assign(delta_max=np.nan))
+    out = pd.concat(rows, ignore_index=True)
+    out["energy_J"] = out.E_per_round_J * out.rounds_run
+    out["latency_s"] = out.T_per_round_s * out.rounds_run
+    return out[["method", "delta_max", "seed", "final_acc", "energy_J", "latency_s", "delta_mean"]]
+
+
 def weight_tradeoff(setup: Setup, ws, seed: int, n_draws: int) -> pd.DataFrame:
     """CSRA's mean per-round latency and energy as the latency weight w varies."""
     rows = []

@@ -47,3 +47,17 @@ def test_tiny_fl_run_logs_one_costed_round_per_fedavg_round():
     assert all(w.cost(o.T, o.E) <= w.cost(e.T, e.E) * (1 + 1e-6) for o, e in zip(opt.itertuples(), eq.itertuples()))
     with pytest.raises(ValueError, match="unknown method"):
         X.run_method(env, "greedy", rounds=1)
+
+
+def test_constraint_sweep_reuses_headline_runs_and_a_tighter_constraint_selects_less_skewed_data():
+    setup = X.Setup(dataset="digits", n_clients=8, participation=0.5, rounds=2, min_size=5, alpha=0.3,
+                    delta_max=0.4)
+    runs, summ = X.headline(setup, [0], ("csra", "random"))
+    cs = X.constraint_sweep(setup, [0.4, 0.15], [0], summ)
+    assert sorted(cs.method.unique()) == ["csra", "random"] and len(cs) == 3
+    reused = cs[(cs.method == "csra") & (cs.delta_max == 0.4)]
+    assert reused.final_acc.iloc[0] == summ[summ.method == "csra"].final_acc.iloc[0]  # not retrained
+    tight = cs[(cs.method == "csra") & (cs.delta_max == 0.15)]
+    # the constraint bounds the selected label discrepancy (fallback: the least-discrepant set)
+    assert tight.delta_mean.iloc[0] <= reused.delta_mean.iloc[0] + 1e-9
+    assert (cs.energy_J > 0).all() and (cs.latency_s > 0).all()
