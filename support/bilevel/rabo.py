@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from support.bilevel.estimators import Estimator
+from support.bilevel.estimators import Estimator, fd_cross, fd_hvp
 from support.bilevel.federation import Federation
 from support.fl.masks import coverage, coverage_aggregate
 from support.progress import progress
@@ -111,6 +112,13 @@ def _run_rabo(task, estimator, schedule, cfg, rng, evaluate, x0) -> RunResult:
     return res
 
 
+def _client_mean(views) -> SimpleNamespace:
+    """The round's first-order oracles averaged over the clients (what the unpruned server sees)."""
+    def avg(name):
+        return lambda *a: np.mean(np.stack([getattr(c, name)(*a) for c in views]), axis=0)
+    return SimpleNamespace(**{n: avg(n) for n in ("grad_x_f", "grad_y_f", "grad_x_g", "grad_y_g")})
+
+
 def run_unpruned(task, inner_steps: int, inner_lr: float, solver_steps: int, solver_lr: float, delta: float,
                  rounds: int, outer_lr: float, rng: np.random.Generator) -> list[np.ndarray]:
     """The unpruned distributed FD-HVP algorithm (plain means over clients, no masks); returns x per round."""
@@ -118,31 +126,15 @@ def run_unpruned(task, inner_steps: int, inner_lr: float, solver_steps: int, sol
     v = np.zeros_like(y)
     xs = []
 
-    def mean(views, name, *a):
-        return np.mean(np.stack([getattr(c, name)(*a) for c in views]), axis=0)
-
     for _ in range(rounds):
-        views = task.clients(None, None, rng)
+        o = _client_mean(task.clients(None, None, rng))
         for _ in range(inner_steps):
-            y = y - inner_lr * mean(views, "grad_y_g", x, y)
-        gyf = mean(views, "grad_y_f", x, y)
+            y = y - inner_lr * o.grad_y_g(x, y)
+        gyf = o.grad_y_f(x, y)
         for _ in range(solver_steps):
-            nv = float(np.linalg.norm(v))
-            if nv == 0.0:
-                hv = np.zeros_like(y)
-            else:
-                u = v / nv
-                hv = (mean(views, "grad_y_g", x, y + delta * u) - mean(views, "grad_y_g", x, y - delta * u)) \
-                    * (nv / (2.0 * delta))
-            v = v - solver_lr * (hv - gyf)
-        nv = float(np.linalg.norm(v))
-        if nv == 0.0:
-            cross = np.zeros_like(x)
-        else:
-            u = v / nv
-            cross = (mean(views, "grad_x_g", x, y + delta * u) - mean(views, "grad_x_g", x, y - delta * u)) \
-                * (nv / (2.0 * delta))
-        x = x - outer_lr * (mean(views, "grad_x_f", x, y) - cross)
+            v = v - solver_lr * (fd_hvp(o, x, y, v, delta) - gyf)
+        cross = fd_cross(o, x, y, v, delta)
+        x = x - outer_lr * (o.grad_x_f(x, y) - cross)
         xs.append(x.copy())
     return xs
 
