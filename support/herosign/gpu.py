@@ -24,6 +24,7 @@ from support.herosign.hashes import h_msg, prf_msg, seeded_state
 from support.herosign.params import Params, get_params
 from support.herosign.sha2_lanes import SHA256, SHA512
 from support.herosign.slhdsa import SecretKey, _bytes, _rows, _sized, split_digest
+from support.xp import to_numpy
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 KERNELS = ("fors_sign_fused", "fors_leaves_naive", "fors_level_naive", "fors_pk", "tree_chains", "tree_build",
@@ -256,7 +257,7 @@ class GpuSigner:
         self.launch_wots(d, buf, stream)
 
     def finish(self, d: dict, buf: dict) -> list[bytes]:
-        sig = buf["sig"] if self.emulate else self.cp.asnumpy(buf["sig"])
+        sig = to_numpy(buf["sig"])
         n = self.p.n
         return [d["R"][i] + sig[i, n:].tobytes() for i in range(d["B"])]
 

@@ -397,13 +397,9 @@ def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64, emulate: bo
     ``emulate``: the same CUDA kernels run on the CPU by :mod:`support.cuda_emu` (no GPU needed; keys prefixed
     ``emulated_``)."""
     from support.packkv import gpu
+    from support.xp import to_numpy as host
 
-    if emulate:
-        cp, host, prefix = np, np.asarray, "emulated"
-    else:
-        import cupy as cp
-
-        host, prefix = cp.asnumpy, "gpu"
+    cp, prefix = gpu.array_module(emulate), "emulated" if emulate else "gpu"
     e_qk = e_wv = 0.0
     for q, k, v in captured[:layers]:
         n = k.shape[1]

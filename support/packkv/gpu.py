@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from support.packkv.blocks import PackedLayer
+from support.xp import get_xp
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 KERNEL_FILE = KERNEL_DIR / "packkv.cu"
@@ -55,9 +56,9 @@ def nvcc_compile(head_dim: int = 64, arch: str = "sm_90", out_dir: Path | None =
     return out
 
 
-def _xp(emulate: bool):
+def array_module(emulate: bool):
     """The array module of the kernels' memory: CuPy on a GPU, NumPy under the CPU emulator."""
-    return np if emulate else _cupy()
+    return get_xp("numpy" if emulate else "cupy")
 
 
 @functools.lru_cache(maxsize=8)
@@ -103,7 +104,7 @@ def to_device(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: b
     """Upload the packed K (``which="k"``) or V of ``layers`` (one per sequence, same shape), each sequence's
     tiles repeated ``repeat`` times along the context (``emulate``: keep them in host memory for the CPU
     emulator)."""
-    cp = _xp(emulate)
+    cp = array_module(emulate)
     ps = [pl.k if which == "k" else pl.v for pl in layers]
     tqs = [pl.kq if which == "k" else pl.vq for pl in layers]
     p0 = ps[0]
@@ -148,7 +149,7 @@ def _launch(name: str, d: DevicePacked, x, out) -> None:
 
 def qk(d: DevicePacked, q):
     """Scores ``(n_seq, n_kv, gq, T)`` float32 from queries ``(n_seq, n_kv, gq, D)``."""
-    cp = _xp(d.emulate)
+    cp = array_module(d.emulate)
     q = cp.ascontiguousarray(q, dtype=cp.float32)
     out = cp.empty((d.n_seq, d.n_kv, q.shape[2], d.n_tokens), dtype=cp.float32)
     _launch("packkv_qk", d, q, out)
@@ -157,7 +158,7 @@ def qk(d: DevicePacked, q):
 
 def wv(d: DevicePacked, w):
     """``(n_seq, n_kv, gq, D)`` float32 from weights ``(n_seq, n_kv, gq, T)``."""
-    cp = _xp(d.emulate)
+    cp = array_module(d.emulate)
     w = cp.ascontiguousarray(w, dtype=cp.float32)
     out = cp.zeros((d.n_seq, d.n_kv, w.shape[2], d.head_dim), dtype=cp.float32)
     _launch("packkv_wv", d, w, out)

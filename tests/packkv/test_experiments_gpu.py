@@ -10,6 +10,7 @@ from support.cuda_emu import compiler
 from support.packkv import accuracy
 from support.packkv.claims import CLAIMS
 from support.packkv.experiments import Setting
+from support.xp import to_numpy
 
 
 def test_turning_point_is_the_coarsest_setting_within_the_threshold():
@@ -52,12 +53,10 @@ DEVICES = [pytest.param("gpu", marks=pytest.mark.gpu),
 
 
 def _device(kind):
-    """(array module, emulate flag, to-host) for the real GPU or the CPU emulator of the same kernels."""
-    if kind == "gpu":
-        import cupy as cp
+    """(array module, emulate flag) for the real GPU or the CPU emulator of the same kernels."""
+    from support.packkv.gpu import array_module
 
-        return cp, False, cp.asnumpy
-    return np, True, np.asarray
+    return array_module(kind == "emulated"), kind == "emulated"
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -66,7 +65,7 @@ def test_gpu_kernels_match_numpy(reorder, device):
     from support.packkv import fused, gpu
     from support.packkv.blocks import compress_layer
 
-    cp, emulate, host = _device(device)
+    cp, emulate = _device(device)
     rng = np.random.default_rng(0)
     k = rng.normal(size=(3, 256, 64)).astype(np.float32)
     k[:, :, 7] += 5
@@ -75,8 +74,8 @@ def test_gpu_kernels_match_numpy(reorder, device):
     q = rng.normal(size=(9, 64))
     w = rng.random((9, 256))
     ref_qk, ref_wv = fused.qk_packed(q, pl), fused.wv_packed(w, pl)
-    got_qk = host(gpu.qk(gpu.to_device([pl], "k", emulate=emulate), cp.asarray(q.reshape(1, 3, 3, 64)))).reshape(9, 256)
-    got_wv = host(gpu.wv(gpu.to_device([pl], "v", emulate=emulate), cp.asarray(w.reshape(1, 3, 3, 256)))).reshape(9, 64)
+    got_qk = to_numpy(gpu.qk(gpu.to_device([pl], "k", emulate=emulate), cp.asarray(q.reshape(1, 3, 3, 64)))).reshape(9, 256)
+    got_wv = to_numpy(gpu.wv(gpu.to_device([pl], "v", emulate=emulate), cp.asarray(w.reshape(1, 3, 3, 256)))).reshape(9, 64)
     assert np.abs(got_qk - ref_qk).max() <= 1e-3 * np.abs(ref_qk).max()
     assert np.abs(got_wv - ref_wv).max() <= 1e-3 * np.abs(ref_wv).max()
 
@@ -86,12 +85,12 @@ def test_gpu_batch_and_repeat_layout(device):
     from support.packkv import fused, gpu
     from support.packkv.blocks import compress_layer
 
-    cp, emulate, host = _device(device)
+    cp, emulate = _device(device)
     rng = np.random.default_rng(1)
     pls = [compress_layer(rng.normal(size=(2, 128, 128)).astype(np.float32),
                           rng.normal(size=(2, 128, 128)).astype(np.float32), 0.1, 0.2) for _ in range(2)]
     q = rng.normal(size=(2, 2, 4, 128))
-    got = host(gpu.qk(gpu.to_device(pls, "k", repeat=2, emulate=emulate), cp.asarray(q)))
+    got = to_numpy(gpu.qk(gpu.to_device(pls, "k", repeat=2, emulate=emulate), cp.asarray(q)))
     for s, pl in enumerate(pls):
         ref = fused.qk_packed(q[s].reshape(8, 128), pl).reshape(2, 4, 128)
         np.testing.assert_allclose(got[s][..., :128], ref, atol=1e-3 * np.abs(ref).max())
