@@ -117,13 +117,16 @@ def reductions(df: pd.DataFrame) -> dict:
             "stream_fresh_pp": 100 * float(a["stream_fresh"] - s["stream_fresh"])}
 
 
+def _reductions_row(inp: Inputs, p: Params, faults: FaultTable, seeds, policy, desc: str) -> dict:
+    """One sweep point: reductions vs static over ``seeds`` plus the audit check counts."""
+    df, chk, _ = headline(inp, p, faults, seeds, policy, desc=desc)
+    return {**reductions(df), **chk}
+
+
 def sweep(inp: Inputs, p: Params, faults: FaultTable, factors, seeds, policy=None) -> pd.DataFrame:
     """Reductions at each fault-rate multiplier."""
-    rows = []
-    for f in factors:
-        df, chk, _ = headline(inp, p, faults.scaled(f), seeds, policy, desc=f"x{f:g}")
-        rows.append({"factor": f, **reductions(df), **chk})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"factor": f, **_reductions_row(inp, p, faults.scaled(f), seeds, policy, f"x{f:g}")}
+                         for f in factors])
 
 
 def sizing_sweep(inp: Inputs, p: Params, faults: FaultTable, headrooms, cadences_s, seeds,
@@ -131,13 +134,10 @@ def sizing_sweep(inp: Inputs, p: Params, faults: FaultTable, headrooms, cadences
     """Reductions vs static when the resource agent sizes more or less tightly: ``headroom`` over the max
     1-min rate of the last cadence window, re-sized every ``cadence`` seconds (the change-rate rule still
     applies). Shows how much of the paper's cost saving a tighter agent buys, and what it costs in freshness."""
-    rows = []
-    for c in cadences_s:
-        for h in headrooms:
-            q = replace(p, headroom=float(h), autoscale_every_s=float(c))
-            df, chk, _ = headline(inp, q, faults, seeds, policy, desc=f"headroom {h:g}, every {c:g} s")
-            rows.append({"headroom": h, "cadence_s": c, **reductions(df), **chk})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"headroom": h, "cadence_s": c,
+                          **_reductions_row(inp, replace(p, headroom=float(h), autoscale_every_s=float(c)), faults,
+                                            seeds, policy, f"headroom {h:g}, every {c:g} s")}
+                         for c in cadences_s for h in headrooms])
 
 
 # ------------------------------------------------------------------------------ hand-computed scenario
