@@ -141,7 +141,7 @@ class EmuKernel:
         smem = np.zeros(max(int(shared_mem), 1) + 16, np.uint8)
         smem_ptr = ctypes.c_void_p((smem.ctypes.data + 15) & ~15)
         errors: list[str] = []
-        blocks = [(bx, by, bz) for bz in range(g[2]) for by in range(g[1]) for bx in range(g[0])]
+        blocks = ((bx, by, bz) for bz in range(g[2]) for by in range(g[1]) for bx in range(g[0]))
         state = {"block": None}
 
         def next_block():  # runs in one thread once all threads finished the previous block
@@ -149,7 +149,7 @@ class EmuKernel:
             if done is not None and lib.emu_block_failed():
                 errors.append(f"block {done}: __syncthreads() waited over {timeout} s (some thread of the block "
                               f"never reached it)")
-            state["block"] = blocks.pop(0) if blocks and not errors else None
+            state["block"] = None if errors else next(blocks, None)
             if state["block"] is not None:
                 lib.emu_block_begin(n_threads, ctypes.c_double(timeout))
 
