@@ -234,6 +234,7 @@ def prog_prodcons(n: int, threads: int = 4, max_queue: int = 300) -> None:
 
     def consumer(tid):
         _TIDS[_get_ident()] = tid
+        me = Obj(6)  # the consumer's own state object: every thread allocates, even one that never wins a message
         while True:
             lock.acquire()
             m = _GET[0](q)
@@ -241,6 +242,7 @@ def prog_prodcons(n: int, threads: int = 4, max_queue: int = 300) -> None:
                 done = state["made"] == threads // 2
                 lock.release()
                 if done:
+                    unroot(me)
                     return
                 time.sleep(0)
                 continue
