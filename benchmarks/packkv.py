@@ -2,6 +2,8 @@
 
     python benchmarks/packkv.py                       # CPU: CR + accuracy table, NumPy fused vs dense timing
     python benchmarks/packkv.py --no-cpu --gpu        # GPU: kernels vs NumPy, fused vs cuBLAS fp16 throughput
+    python benchmarks/packkv.py --no-cpu --save-captured kv.npz   # real layers for a GPU box without the model
+    python benchmarks/packkv.py --gpu --captured kv.npz           # GPU part from those layers (no model needed)
 
 Accuracy: SmolLM2-135M, contexts of Macbeth prefilled exactly, then evaluated tokens run against the compressed
 cache (KL vs the uncompressed model). CR: fp16 bytes / serialized bytes (metadata included). Throughput ratio:
@@ -34,14 +36,23 @@ def main(argv=None) -> int:
     ap.add_argument("--gpu", action="store_true", help="run the GPU checks and throughput (needs CuPy + CUDA)")
     ap.add_argument("--gpu-contexts", default="1024,4096,16384,32768", help="contexts for the GPU throughput")
     ap.add_argument("--batches", default="1,8", help="batch sizes for the GPU throughput")
+    ap.add_argument("--save-captured", metavar="NPZ", help="write the first 8 captured layers (q, K, V) to NPZ")
+    ap.add_argument("--captured", metavar="NPZ", help="read the layers from NPZ instead of running the model "
+                    "(implies --no-cpu)")
     a = ap.parse_args(argv)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
     out: dict = {}
     t0 = time.perf_counter()
-    st = E.setup(a.context, a.n_eval, a.windows, 0, recent=128)
-    print(f"# model + windows ready in {time.perf_counter() - t0:.1f} s: {st.info}")
-    kv = E.layer_kv(st)
+    if a.captured:
+        kv, a.no_cpu = E.load_layer_kv(a.captured), True
+        print(f"# {len(kv)} captured layers read from {a.captured}")
+    else:
+        st = E.setup(a.context, a.n_eval, a.windows, 0, recent=128)
+        print(f"# model + windows ready in {time.perf_counter() - t0:.1f} s: {st.info}")
+        kv = E.layer_kv(st)
+    if a.save_captured:
+        print(f"# layers written to {E.save_layer_kv(kv, a.save_captured)}")
     if not a.no_cpu:
         settings = [E.Setting("packkv", "K", rel=r) for r in (0.04, 0.06, 0.1)]
         settings += [E.Setting("kivi", "K", bits=b, group=32) for b in (4, 3, 2)]

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -254,6 +255,27 @@ def layer_kv(st: Setup, windows=None) -> list[tuple[np.ndarray, np.ndarray, np.n
     win = (windows or st.calib)[0]
     n = win.n_compressed
     return [(q, k[:, :n], v[:, :n]) for (q, _, _), k, v in zip(win.captured, win.k, win.v)]
+
+
+def save_layer_kv(captured, path, layers: int = 8) -> Path:
+    """Write the first ``layers`` (q, K, V) triples of :func:`layer_kv` to ``path`` (npz, float32): the GPU benchmark
+    then runs on a machine without the model file (``benchmarks/packkv.py --captured``)."""
+    if not 1 <= layers <= len(captured):
+        raise ValueError(f"layers must be in 1..{len(captured)}, got {layers}")
+    arrays = {f"{name}{i}": np.asarray(x, np.float32) for i, t in enumerate(captured[:layers])
+              for name, x in zip("qkv", t)}
+    path = Path(path)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def load_layer_kv(path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The (q, K, V) triples written by :func:`save_layer_kv`, in layer order."""
+    with np.load(path) as z:
+        n = sum(1 for k in z.files if k.startswith("q"))
+        if n == 0 or set(z.files) != {f"{c}{i}" for c in "qkv" for i in range(n)}:
+            raise ValueError(f"{path} is not a file written by save_layer_kv (keys {sorted(z.files)[:6]}...)")
+        return [(z[f"q{i}"], z[f"k{i}"], z[f"v{i}"]) for i in range(n)]
 
 
 def pack_reorder_table(captured, rel_k: float = 0.1, rel_v: float = 0.2, packs=(8, 16, 32),

