@@ -30,7 +30,7 @@ cat "$R/gpu.txt"
 
 step 120 packkv.txt env OUT="$R" "$PY" benchmarks/packkv.py --no-cpu --gpu ${KV:+--captured "$KV"} \
     --gpu-contexts "${PACKKV_CONTEXTS:-1024,4096,16384,32768}" --batches "${PACKKV_BATCHES:-1,8}"
-step 150 tests.txt "$PY" -m pytest -q -rs -p no:cacheprovider -k "not emulated" \
+step 150 tests.txt "$PY" -m pytest -q -rs -p no:cacheprovider -k "${GPU_TESTS_K:-not emulated}" \
     tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
     tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
@@ -41,5 +41,10 @@ for s in ${HEROSIGN_MORE_SETS:-sha2-192f sha2-256f}; do
     mkdir -p "$R/$s"
     step 80 herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "$s" \
         --gpu-batches "${HEROSIGN_MORE_BATCHES:-1024,8192}"
+done
+for sb in ${HEROSIGN_EXTRA:-}; do  # optional extra runs, SET:BATCHES (e.g. sha2-256f:32768), after everything else
+    mkdir -p "$R/${sb%%:*}-${sb#*:}"
+    step 80 herosign.txt env OUT="$R/${sb%%:*}-${sb#*:}" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "${sb%%:*}" \
+        --gpu-batches "${sb#*:}"
 done
 tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"

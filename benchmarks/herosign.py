@@ -50,8 +50,11 @@ def main(argv=None) -> int:
                       f"  ratio {r['fused_sig_s'] / r['naive_sig_s']:.2f}  FORS kernel "
                       f"{r['fors_naive_s'] / r['fors_fused_s']:.2f}x")
             g = res["graph"]
-            print(f"  launch: per-kernel {g['per_kernel_launch_s'] * 1e6:.0f} us, graph {g['graph_launch_s'] * 1e6:.0f}"
-                  f" us (ratio {g['ratio']:.4f}, {g['kernels_per_replay']} kernels)")
+            if "error" in g:
+                print(f"  launch overhead not measured: {g['error']}")
+            else:
+                print(f"  launch: per-kernel {g['per_kernel_launch_s'] * 1e6:.0f} us, graph "
+                      f"{g['graph_launch_s'] * 1e6:.0f} us (ratio {g['ratio']:.4f}, {g['kernels_per_replay']} kernels)")
         report["gpu"] = study
         if out:
             import matplotlib

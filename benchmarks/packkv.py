@@ -80,6 +80,8 @@ def main(argv=None) -> int:
             print(tp.round(4).to_string(index=False))
             print(f"\nmean speedup K {tp.speedup_k.mean():.3f}x, V {tp.speedup_v.mean():.3f}x "
                   "(paper: 1.757x K, 2.717x V on A100 / RTX Pro 6000)")
+            print(f"vs the same kernels on the dense fp16 cache: K {tp.speedup_k_vs_dense.mean():.3f}x, "
+                  f"V {tp.speedup_v_vs_dense.mean():.3f}x")
             out["gpu_check"] = chk
             out["gpu_throughput"] = tp.to_dict(orient="records")
     if os.environ.get("OUT"):

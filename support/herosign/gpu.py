@@ -282,6 +282,19 @@ class GpuSigner:
         end.synchronize()
         return cp.cuda.get_elapsed_time(start, end) / 1e3 / reps
 
+    def _wall(self, fn, reps: int) -> float:
+        """Host seconds per call of ``fn`` until the device is idle (covers work on any stream, unlike
+        :meth:`_time`, whose events sit on the default stream)."""
+        self._need_device()
+        dev = self.cp.cuda.Device()
+        fn()
+        dev.synchronize()
+        t = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        dev.synchronize()
+        return (time.perf_counter() - t) / reps
+
     def kernel_times(self, batch: int, reps: int = 3) -> dict[str, float]:
         """Seconds per launch of each of the three kernels on a synthetic batch (deterministic keys)."""
         d, buf = self.synthetic(batch)
@@ -381,8 +394,8 @@ class GpuSigner:
             graph.launch(cap)
         launch_g = (time.perf_counter() - t) / reps
         cap.synchronize()
-        wall_pk = self._time(per_kernel, 3)
-        wall_g = self._time(lambda: graph.launch(cap), 3)
+        wall_pk = self._wall(per_kernel, 3)
+        wall_g = self._wall(lambda: graph.launch(cap), 3)
         kernels = len(parts) * (5 if self.fors_mode == "fused" else self.p.a + 5)
         return {"per_kernel_launch_s": launch_pk, "graph_launch_s": launch_g, "ratio": launch_g / launch_pk,
                 "kernels_per_replay": kernels, "per_kernel_wall_s": wall_pk, "graph_wall_s": wall_g,

@@ -188,6 +188,35 @@ def baseline_wv(V16, w16):
     return cp.matmul(w16, V16)
 
 
+def _dense(name: str, x16, y, n_kv: int, emulate: bool = False):
+    """Launch ``dense_qk``/``dense_wv`` on a dense fp16 cache ``x16`` ``(n_seq * n_kv, T, D)``."""
+    cp = array_module(emulate)
+    S, T, D = x16.shape
+    if S % n_kv or T % BLOCK:
+        raise ValueError(f"cache shape {x16.shape} does not split into {n_kv} KV heads and {BLOCK}-token blocks")
+    y = cp.ascontiguousarray(y, dtype=cp.float32)
+    gq = y.shape[2]
+    if gq > MAX_GQ:
+        raise ValueError(f"at most {MAX_GQ} query heads per KV head, got {gq}")
+    shape = (S // n_kv, n_kv, gq, T if name == "dense_qk" else D)
+    out = cp.zeros(shape, dtype=cp.float32)
+    k = _module(D, emulate).get_function(name)
+    k((T // BLOCK, n_kv, S // n_kv), (128,), (cp.ascontiguousarray(x16), y, out, np.int32(T // BLOCK),
+                                              np.int32(n_kv), np.int32(gq), np.int32(T)))
+    return out
+
+
+def dense_qk(K16, q, n_kv: int, emulate: bool = False):
+    """Scores ``(n_seq, n_kv, gq, T)`` from the dense fp16 cache by the fused kernels' skeleton without decoding
+    (the same-design baseline)."""
+    return _dense("dense_qk", K16, q, n_kv, emulate)
+
+
+def dense_wv(V16, w, n_kv: int, emulate: bool = False):
+    """``(n_seq, n_kv, gq, D)`` from the dense fp16 cache by the fused kernels' skeleton without decoding."""
+    return _dense("dense_wv", V16, w, n_kv, emulate)
+
+
 def time_ms(fn, reps: int = 20, warmup: int = 3) -> float:
     """Median milliseconds of ``fn()`` over ``reps`` runs, timed with CUDA events after ``warmup`` runs."""
     cp = _cupy()

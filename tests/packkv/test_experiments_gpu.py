@@ -95,3 +95,22 @@ def test_gpu_batch_and_repeat_layout(device):
         ref = fused.qk_packed(q[s].reshape(8, 128), pl).reshape(2, 4, 128)
         np.testing.assert_allclose(got[s][..., :128], ref, atol=1e-3 * np.abs(ref).max())
         np.testing.assert_allclose(got[s][..., 128:], ref, atol=1e-3 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_dense_baseline_kernels_equal_einsum_on_the_fp16_cache(device):
+    from support.packkv import gpu
+
+    cp, emulate = _device(device)
+    rng = np.random.default_rng(2)
+    S, n_kv, T, D, gq = 2, 2, 128, 64, 3
+    x = rng.normal(size=(S * n_kv, T, D)).astype(np.float16)
+    q, w = rng.normal(size=(S, n_kv, gq, D)), rng.random((S, n_kv, gq, T))
+    xf = x.astype(np.float64).reshape(S, n_kv, T, D)
+    ref_qk, ref_wv = np.einsum("shgd,shtd->shgt", q, xf), np.einsum("shgt,shtd->shgd", w, xf)
+    got_qk = to_numpy(gpu.dense_qk(cp.asarray(x), cp.asarray(q), n_kv, emulate))
+    got_wv = to_numpy(gpu.dense_wv(cp.asarray(x), cp.asarray(w), n_kv, emulate))
+    assert np.abs(got_qk - ref_qk).max() <= 1e-5 * np.abs(ref_qk).max()
+    assert np.abs(got_wv - ref_wv).max() <= 1e-5 * np.abs(ref_wv).max()
+    with pytest.raises(ValueError, match="KV heads"):
+        gpu.dense_qk(cp.asarray(x), cp.asarray(q), 3, emulate)

@@ -136,3 +136,52 @@ packkv_wv(const unsigned short* __restrict__ planes, const unsigned int* __restr
         atomicAdd(&out[((size_t)(s * n_kv + h) * gq + k) * HEAD_DIM + d], acc);
     }
 }
+
+// The same kernels without compression: identical grid, CTA shape, shared tile and dot-product loops, but the tile
+// is read as fp16 from a dense (n_seq * n_kv, T, HEAD_DIM) cache instead of being decoded. Against these the fused
+// kernels show what the packed format itself buys (bytes read vs decode work), apart from cuBLAS's own choices.
+__device__ void load_dense_tile(const __half* __restrict__ x, int s, int h, int b, int n_kv, int T,
+                                float codes[BLOCK_TOK][HEAD_DIM + 1]) {
+    const __half* base = x + ((size_t)(s * n_kv + h) * T + (size_t)b * BLOCK_TOK) * HEAD_DIM;
+    for (int i = threadIdx.x; i < BLOCK_TOK * HEAD_DIM; i += NTHREADS)
+        codes[i / HEAD_DIM][i % HEAD_DIM] = __half2float(base[i]);
+    __syncthreads();
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+dense_qk(const __half* __restrict__ x, const float* __restrict__ q, float* __restrict__ out, int n_blocks, int n_kv,
+         int gq, int T) {
+    __shared__ float codes[BLOCK_TOK][HEAD_DIM + 1];
+    __shared__ float qs[MAX_GQ][HEAD_DIM];
+    const int b = blockIdx.x, h = blockIdx.y, s = blockIdx.z;
+    const float* qh = q + ((size_t)(s * n_kv + h) * gq) * HEAD_DIM;
+    for (int i = threadIdx.x; i < gq * HEAD_DIM; i += NTHREADS) qs[i / HEAD_DIM][i % HEAD_DIM] = qh[i];
+    load_dense_tile(x, s, h, b, n_kv, T, codes);
+    for (int i = threadIdx.x; i < gq * BLOCK_TOK; i += NTHREADS) {
+        const int k = i / BLOCK_TOK, t = i - k * BLOCK_TOK;
+        float acc = 0.f;
+#pragma unroll 8
+        for (int d = 0; d < HEAD_DIM; ++d) acc = fmaf(qs[k][d], codes[t][d], acc);
+        out[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t] = acc;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+dense_wv(const __half* __restrict__ x, const float* __restrict__ w, float* __restrict__ out, int n_blocks, int n_kv,
+         int gq, int T) {
+    __shared__ float codes[BLOCK_TOK][HEAD_DIM + 1];
+    __shared__ float ws[MAX_GQ][BLOCK_TOK];
+    const int b = blockIdx.x, h = blockIdx.y, s = blockIdx.z;
+    for (int i = threadIdx.x; i < gq * BLOCK_TOK; i += NTHREADS) {
+        const int k = i / BLOCK_TOK, t = i - k * BLOCK_TOK;
+        ws[k][t] = w[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t];
+    }
+    load_dense_tile(x, s, h, b, n_kv, T, codes);
+    for (int i = threadIdx.x; i < gq * HEAD_DIM; i += NTHREADS) {
+        const int k = i / HEAD_DIM, d = i - k * HEAD_DIM;
+        float acc = 0.f;
+#pragma unroll 8
+        for (int t = 0; t < BLOCK_TOK; ++t) acc = fmaf(ws[k][t], codes[t][d], acc);
+        atomicAdd(&out[((size_t)(s * n_kv + h) * gq + k) * HEAD_DIM + d], acc);
+    }
+}
