@@ -273,6 +273,60 @@ def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
     return out
 
 
+def recorded_gpu_study() -> tuple[dict, str]:
+    """The newest recorded GPU study (:mod:`support.gpu_runs`, one ``herosign_<set>.json`` per set, extra batch
+    runs ``herosign_<set>-<batch>.json`` merged in batch order) and where it comes from; ``({}, reason)`` if none."""
+    from support import gpu_runs
+
+    rec = gpu_runs.find("herosign_sha2-128f.json")
+    if rec is None:
+        return {}, "no CUDA GPU in this run and no recorded GPU run"
+    sets: dict = {}
+    files = sorted(rec.path.glob("herosign_*.json"), key=lambda f: (f.stem.count("-") > 1, f.name))
+    for f in files:  # the per-set runs first, then the extra batch runs merged into them
+        part = json.loads(f.read_text()).get("gpu", {}).get("sets", {})
+        for name, res in part.items():
+            if name not in sets:
+                sets[name] = res
+            else:
+                sets[name]["throughput"] = sorted(sets[name]["throughput"] + res["throughput"],
+                                                  key=lambda r: r["batch"])
+    gpu_kat = [t for t in rec.tests()["selected"] if "test_gpu_kat" in t]
+    tests = {**rec.tests(), "gpu_kat": gpu_kat, "label": rec.label(rec.meta["tests"]["log"])}
+    return ({"sets": sets, "tests": tests},
+            rec.label("herosign_sha2-128f.json"))
+
+
+def gpu_table(study: dict) -> pd.DataFrame:
+    """One row per (set, batch) of a GPU study: throughput fused vs naive, FORS kernel times, and the FORS kernel's
+    share of the signing time (the most fusion can change)."""
+    rows = []
+    for name, res in study.get("sets", {}).items():
+        for r in res["throughput"]:
+            rows.append({"set": name, "device": res["device"], "batch": r["batch"],
+                         "fused_sig_s": round(r["fused_sig_s"]), "naive_sig_s": round(r["naive_sig_s"]),
+                         "pipeline_ratio": r["fused_sig_s"] / r["naive_sig_s"],
+                         "fors_fused_ms": 1e3 * r["fors_fused_s"], "fors_naive_ms": 1e3 * r["fors_naive_s"],
+                         "fors_fusion_gain": r["fors_naive_s"] / r["fors_fused_s"],
+                         "fors_share": r["fors_fused_s"] * r["fused_sig_s"] / r["batch"],
+                         "builds": ", ".join(f"{k}={v}" for k, v in res["builds"]["chosen"].items()),
+                         "trees_per_block": res["tuning"]["trees_per_block"],
+                         "fors_threads": res["tuning"]["fors_threads"]})
+    return pd.DataFrame(rows)
+
+
+def gpu_kat_digests(names=("sha2-128f", "shake-128f")) -> dict[str, bool]:
+    """On a CUDA device: does the GPU signer reproduce the published KAT digest of each set?"""
+    from support.herosign.gpu import GpuSigner
+
+    out = {}
+    for name in names:
+        g = GpuSigner(name)
+        digest = kat.rsp_digest(name, sign_batch=lambda p, sks, msgs, rnd, g=g: g.sign_internal_batch(sks, msgs, rnd))
+        out[name] = digest == kat.PUBLISHED_DIGESTS[name]
+    return out
+
+
 def plot_cpu_throughput(df: pd.DataFrame):
     import matplotlib.pyplot as plt
 
@@ -317,8 +371,8 @@ def plot_batch_scaling(df: pd.DataFrame, name: str):
     return fig
 
 
-def plot_gpu_anchors(study: dict):
-    """Published GPU throughput (cited) beside ours when a GPU study ran."""
+def plot_gpu_anchors(study: dict, source: str = ""):
+    """Published GPU throughput (cited) beside ours when a GPU study ran or was recorded (``source`` says which)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4))
@@ -335,4 +389,6 @@ def plot_gpu_anchors(study: dict):
     ax.barh(labels, vals, color=colors)
     ax.set_xlabel("SLH-DSA-128f signatures / s")
     ax.set_title("GPU signing throughput: published (grey, cited) and ours")
+    if source and study:
+        fig.text(0.5, -0.04, f"ours: {source}", fontsize=8, ha="center", va="top")
     return fig

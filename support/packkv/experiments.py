@@ -495,6 +495,55 @@ def gpu_throughput(captured, contexts=(1024, 4096, 16384, 32768), batches=(1, 8)
     return pd.DataFrame(rows)
 
 
+def recorded_gpu_throughput() -> tuple[pd.DataFrame | None, str]:
+    """The newest recorded GPU throughput table (:mod:`support.gpu_runs`) and where it comes from, for machines
+    without a GPU; ``(None, reason)`` when no run was recorded."""
+    from support import gpu_runs
+
+    rec = gpu_runs.find("packkv_benchmark.json")
+    if rec is None:
+        return None, "not measured here: no CUDA GPU in this run and no recorded GPU run"
+    return pd.DataFrame(rec.load("packkv_benchmark.json")["gpu_throughput"]), rec.label("packkv_benchmark.json")
+
+
+def gpu_summary(tp: pd.DataFrame) -> dict:
+    """Throughput gains (mean over contexts and batches) vs cuBLAS and vs the same kernels on the dense fp16 cache,
+    and the best fraction of peak HBM bandwidth cuBLAS reached (how strong the paper's baseline is here)."""
+    peak = tp["peak_GBps"].max()
+    out = {"k_gain_vs_cublas_pct": 100 * (tp["speedup_k"].mean() - 1),
+           "v_gain_vs_cublas_pct": 100 * (tp["speedup_v"].mean() - 1)}
+    if "speedup_k_vs_dense" in tp:
+        out |= {"k_speedup_vs_dense_kernel": tp["speedup_k_vs_dense"].mean(),
+                "v_speedup_vs_dense_kernel": tp["speedup_v_vs_dense"].mean(),
+                "dense_kernel_peak_fraction": max(tp["dense_k_GBps"].max(), tp["dense_v_GBps"].max()) / peak}
+    out["cublas_peak_fraction"] = max(tp["cublas_k_GBps"].max(), tp["cublas_v_GBps"].max()) / peak
+    return out
+
+
+def plot_gpu_throughput(tp: pd.DataFrame, source: str = ""):
+    """Milliseconds per mat-vec against the context: fused PackKV, cuBLAS fp16 and (when timed) the same kernels on
+    the dense fp16 cache, one panel per tensor, solid batch 1 / dashed larger batches."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    methods = [("packkv", "PackKV fused", "C0"), ("cublas", "cuBLAS fp16 (cupy.matmul)", "C3"),
+               ("dense", "same kernel, dense fp16", "C2")]
+    for ax, t in zip(axes, ("k", "v")):
+        for bsz, g in tp.groupby("batch"):
+            for key, label, color in methods:
+                col = f"t_{key}_{t}_ms"
+                if col in g:
+                    ax.plot(g["context"], g[col], "o-" if bsz == tp.batch.min() else "s--", color=color,
+                            label=f"{label}, batch {bsz}")
+        ax.set(xscale="log", yscale="log", xlabel="context (tokens)", ylabel="ms per mat-vec (median)",
+               title=f"{'q.K^T' if t == 'k' else 'attn.V'} on {tp.device.iloc[0]}")
+        ax.legend(fontsize=7)
+    if source:
+        fig.suptitle(source, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def summarize(df: pd.DataFrame, tps: pd.DataFrame, hb: pd.DataFrame) -> dict:
     """Measured values for the claims, with notes saying where they come from."""
     def tp(method, tensor):

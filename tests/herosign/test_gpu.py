@@ -104,3 +104,16 @@ def test_emulated_kernels_reproduce_the_kat_digest(name):
     g = GpuSigner(name, emulate=True)
     digest = kat.rsp_digest(name, sign_batch=lambda p, sks, msgs, rnd: g.sign_internal_batch(sks, msgs, rnd))
     assert digest == kat.PUBLISHED_DIGESTS[name]
+
+
+def test_recorded_gpu_study_merges_extra_batch_runs_and_keeps_its_provenance():
+    from support.herosign import experiments as ex
+
+    study, source = ex.recorded_gpu_study()
+    assert "recorded on NVIDIA H200" in source
+    assert [r["batch"] for r in study["sets"]["sha2-192f"]["throughput"]] == [1024, 8192, 32768]
+    assert study["tests"]["all_passed"] and len(study["tests"]["gpu_kat"]) == 2
+    t = ex.gpu_table(study)
+    assert ((t.fors_share > 0) & (t.fors_share < 1)).all()
+    row = t[(t.set == "sha2-128f") & (t.batch == 32768)].iloc[0]
+    assert row.fused_sig_s == round(study["sets"]["sha2-128f"]["throughput"][-1]["fused_sig_s"])

@@ -114,3 +114,33 @@ def test_dense_baseline_kernels_equal_einsum_on_the_fp16_cache(device):
     assert np.abs(got_wv - ref_wv).max() <= 1e-5 * np.abs(ref_wv).max()
     with pytest.raises(ValueError, match="KV heads"):
         gpu.dense_qk(cp.asarray(x), cp.asarray(q), 3, emulate)
+
+
+def test_recorded_gpu_throughput_is_self_consistent_and_within_the_fp16_tolerance():
+    from support.packkv import experiments as E
+
+    tp, source = E.recorded_gpu_throughput()
+    assert tp is not None and "recorded on" in source
+    np.testing.assert_allclose(tp.speedup_k, tp.t_cublas_k_ms / tp.t_packkv_k_ms, rtol=1e-9)
+    np.testing.assert_allclose(tp.speedup_v_vs_dense, tp.t_dense_v_ms / tp.t_packkv_v_ms, rtol=1e-9)
+    assert (tp.max_err_vs_cublas <= 1e-3).all() and (tp.dense_err_vs_cublas <= 1e-3).all()
+    s = E.gpu_summary(tp)
+    assert s["k_gain_vs_cublas_pct"] == pytest.approx(100 * (tp.speedup_k.mean() - 1))
+    assert 0 < s["cublas_peak_fraction"] < 1
+
+
+def test_layers_saved_for_a_gpu_box_load_back_identically(tmp_path):
+    from support.packkv import experiments as E
+
+    rng = np.random.default_rng(3)
+    layers = [tuple(rng.normal(size=(2, 5, 4)).astype(np.float32) for _ in range(3)) for _ in range(3)]
+    back = E.load_layer_kv(E.save_layer_kv(layers, tmp_path / "kv.npz", layers=2))
+    assert len(back) == 2
+    for a, b in zip(layers, back):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="layers"):
+        E.save_layer_kv(layers, tmp_path / "x.npz", layers=4)
+    np.savez(tmp_path / "other.npz", a=np.zeros(2))
+    with pytest.raises(ValueError, match="save_layer_kv"):
+        E.load_layer_kv(tmp_path / "other.npz")

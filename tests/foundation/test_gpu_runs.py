@@ -1,0 +1,49 @@
+"""Recorded GPU runs: found, labelled with where they come from, and their test logs read strictly."""
+
+import json
+
+import pytest
+
+from support import gpu_runs
+
+
+def _run(tmp_path, log: str, selected: int):
+    d = tmp_path / "2030-01-01_x"
+    d.mkdir()
+    (d / "meta.json").write_text(json.dumps({
+        "date": "2030-01-01", "device": "Some GPU", "script": "benchmarks/gpu_check.sh",
+        "runs": [{"rev": "abc1234", "kept": ["tests.log", "result.json"]}],
+        "tests": {"log": "tests.log", "selected": "selected.txt"}}))
+    (d / "tests.log").write_text(log)
+    (d / "selected.txt").write_text("\n".join(f"tests/t.py::test_{i}" for i in range(selected)))
+    (d / "result.json").write_text('{"x": 1}')
+    return tmp_path
+
+
+def test_the_committed_h200_run_is_found_and_labelled_as_recorded():
+    rec = gpu_runs.find("packkv_benchmark.json")
+    assert rec is not None
+    label = rec.label("packkv_benchmark.json")
+    assert "recorded on NVIDIA H200" in label and "not re-measured" in label and "rev 5820471" in label
+    assert rec.tests()["all_passed"]
+
+
+def test_a_file_no_run_holds_gives_none_and_load_raises(tmp_path):
+    root = _run(tmp_path, "3 passed in 1s", 3)
+    assert gpu_runs.find("missing.json", root) is None
+    rec = gpu_runs.find("result.json", root)
+    assert rec.load("result.json") == {"x": 1} and rec.rev("result.json") == "abc1234"
+    with pytest.raises(FileNotFoundError, match="not in the recorded GPU run"):
+        rec.load("missing.json")
+
+
+@pytest.mark.parametrize(("log", "selected", "ok"), [
+    ("24 passed in 70.17s", 24, True),
+    ("23 passed, 1 failed in 70s", 24, False),
+    ("24 passed, 1 error in 70s", 24, False),
+    ("23 passed in 70s", 24, False),  # a test that never ran is not a pass
+    ("collected 0 items", 24, False),
+])
+def test_the_test_log_counts_as_passed_only_when_every_selected_test_passed(tmp_path, log, selected, ok):
+    rec = gpu_runs.find("tests.log", _run(tmp_path, log, selected))
+    assert rec.tests()["all_passed"] is ok
