@@ -14,6 +14,7 @@ mkdir -p "$R"
 PY="${PYTHON:-python3}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PAPER_REPRO_QUIET=1 PYTHONUNBUFFERED=1 HEROSIGN_TUNING_CACHE="$R/herosign_tuning.json"
 KV="${PACKKV_LAYERS:-}"
+STEPS=" ${GPU_STEPS:-packkv tests herosign} "  # which of the three parts to run
 
 step() {  # step LIMIT_S LOG CMD...: run CMD under a time limit, output to the terminal and to $R/LOG
     local limit=$1 log=$2 start=$SECONDS
@@ -28,15 +29,18 @@ step() {  # step LIMIT_S LOG CMD...: run CMD under a time limit, output to the t
 } > "$R/gpu.txt" 2>&1
 cat "$R/gpu.txt"
 
-step 120 packkv.txt env OUT="$R" "$PY" benchmarks/packkv.py --no-cpu --gpu ${KV:+--captured "$KV"} \
+[[ $STEPS == *" packkv "* ]] && step 120 packkv.txt env OUT="$R" "$PY" benchmarks/packkv.py --no-cpu --gpu ${KV:+--captured "$KV"} \
     --gpu-contexts "${PACKKV_CONTEXTS:-1024,4096,16384,32768}" --batches "${PACKKV_BATCHES:-1,8}"
-step 150 tests.txt "$PY" -m pytest -q -rs -p no:cacheprovider -k "${GPU_TESTS_K:-not emulated}" \
+[[ $STEPS == *" tests "* ]] && step 150 tests.txt "$PY" -m pytest ${GPU_TESTS_V:--q} -rs -p no:cacheprovider -k "${GPU_TESTS_K:-not emulated}" \
     tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
     tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
-mkdir -p "$R/sha2-128f"
-step 130 herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets sha2-128f \
-    --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"
+[[ $STEPS == *" herosign "* ]] || HEROSIGN_MORE_SETS=" " HEROSIGN_EXTRA=""
+if [[ $STEPS == *" herosign "* ]]; then
+    mkdir -p "$R/sha2-128f"
+    step 130 herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets sha2-128f \
+        --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"
+fi
 for s in ${HEROSIGN_MORE_SETS:-sha2-192f sha2-256f}; do
     mkdir -p "$R/$s"
     step 80 herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "$s" \

@@ -315,6 +315,15 @@ def gpu_table(study: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def graph_note(gr: dict) -> str:
+    """Launch counts and device wall time per replay: per-kernel launches over streams vs the captured graph(s)."""
+    walls = f"graph {gr['graph_wall_s'] * 1e3:.1f} ms (one stream)"
+    if "graph_branches_wall_s" in gr:
+        walls += f", {gr['graph_branches_wall_s'] * 1e3:.1f} ms ({gr['graph_branches']} branches)"
+    return f"{gr['kernels_per_replay']} kernels; wall time per replay: {walls} vs per-kernel " \
+           f"{gr['per_kernel_wall_s'] * 1e3:.1f} ms (4 streams)"
+
+
 def gpu_kat_digests(names=("sha2-128f", "shake-128f")) -> dict[str, bool]:
     """On a CUDA device: does the GPU signer reproduce the published KAT digest of each set?"""
     from support.herosign.gpu import GpuSigner

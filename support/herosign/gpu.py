@@ -380,13 +380,7 @@ class GpuSigner:
         launch_pk = (time.perf_counter() - t) / reps
         cp.cuda.Device().synchronize()
         cap = cp.cuda.Stream(non_blocking=True)
-        with cap:
-            cap.begin_capture()
-            for d, buf in parts:
-                self.launch_all(d, buf, cap)
-            graph = cap.end_capture()
-        if hasattr(graph, "upload"):
-            graph.upload(cap)
+        graph = self._capture(parts, cap, [])
         graph.launch(cap)
         cap.synchronize()
         t = time.perf_counter()
@@ -397,9 +391,42 @@ class GpuSigner:
         wall_pk = self._wall(per_kernel, 3)
         wall_g = self._wall(lambda: graph.launch(cap), 3)
         kernels = len(parts) * (5 if self.fors_mode == "fused" else self.p.a + 5)
-        return {"per_kernel_launch_s": launch_pk, "graph_launch_s": launch_g, "ratio": launch_g / launch_pk,
-                "kernels_per_replay": kernels, "per_kernel_wall_s": wall_pk, "graph_wall_s": wall_g,
-                "sub_batches": sub_batches, "batch": batch}
+        out = {"per_kernel_launch_s": launch_pk, "graph_launch_s": launch_g, "ratio": launch_g / launch_pk,
+               "kernels_per_replay": kernels, "per_kernel_wall_s": wall_pk, "graph_wall_s": wall_g,
+               "sub_batches": sub_batches, "batch": batch}
+        try:  # the same DAG with the sub-batches on parallel branches (fork/join events inside the capture)
+            graph_b = self._capture(parts, cap, ss)
+            out["graph_branches_wall_s"] = self._wall(lambda: graph_b.launch(cap), 3)
+            out["graph_branches"] = streams
+        except Exception as e:  # noqa: BLE001 - the one-stream figures above stand; the failure is reported
+            cp.cuda.Device().synchronize()
+            out["graph_branches_error"] = f"{type(e).__name__}: {e}"[:300]
+        return out
+
+    def _capture(self, parts, cap, branches):
+        """One CUDA graph of every launch of ``parts``: on ``cap`` alone (``branches=[]``) or spread over the
+        ``branches`` streams, forked from and joined back into ``cap`` with events during the capture."""
+        cp = self.cp
+        with cap:
+            cap.begin_capture()
+            try:
+                fork = cp.cuda.Event(disable_timing=True)
+                fork.record(cap)
+                for s in branches:
+                    s.wait_event(fork)
+                for i, (d, buf) in enumerate(parts):
+                    self.launch_all(d, buf, branches[i % len(branches)] if branches else cap)
+                for s in branches:
+                    join = cp.cuda.Event(disable_timing=True)
+                    join.record(s)
+                    cap.wait_event(join)
+            except Exception:
+                cap.end_capture()  # leave the stream out of capture mode before reporting
+                raise
+            graph = cap.end_capture()
+        if hasattr(graph, "upload"):
+            graph.upload(cap)
+        return graph
 
 
 def config_dict(cfg: Config) -> dict:
