@@ -36,10 +36,12 @@ class RecordedRun:
         """The revision of the run that wrote ``name``."""
         return next((r["rev"] for r in self.meta["runs"] if name in r["kept"]), "unknown")
 
-    def label(self, name: str) -> str:
-        """Where a recorded figure comes from, for notes and captions."""
+    def label(self, *names: str) -> str:
+        """Where recorded figures (the files ``names``) come from, for notes and captions."""
+        revs = sorted({self.rev(n) for n in names})
+        which = f"rev {revs[0]}" if len(revs) == 1 else "revs " + ", ".join(revs)
         return (f"recorded on {self.meta['device']} on {self.meta['date']} by {self.meta['script']} "
-                f"(rev {self.rev(name)}), not re-measured in this run")
+                f"({which}), not re-measured in this run")
 
     def tests(self) -> dict:
         """The recorded GPU test run: the tests selected and whether every one of them passed (from the log)."""

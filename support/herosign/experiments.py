@@ -294,7 +294,7 @@ def recorded_gpu_study() -> tuple[dict, str]:
     gpu_kat = [t for t in rec.tests()["selected"] if "test_gpu_kat" in t]
     tests = {**rec.tests(), "gpu_kat": gpu_kat, "label": rec.label(rec.meta["tests"]["log"])}
     return ({"sets": sets, "tests": tests},
-            rec.label("herosign_sha2-128f.json"))
+            rec.label(*(f.name for f in files)))
 
 
 def gpu_table(study: dict) -> pd.DataFrame:

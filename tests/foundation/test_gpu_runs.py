@@ -26,6 +26,7 @@ def test_the_committed_h200_run_is_found_and_labelled_as_recorded():
     label = rec.label("packkv_benchmark.json")
     assert "recorded on NVIDIA H200" in label and "not re-measured" in label and "rev 5820471" in label
     assert rec.tests()["all_passed"]
+    assert "revs " in rec.label("packkv_benchmark.json", "herosign_sha2-128f.json")  # two runs, both named
 
 
 def test_a_file_no_run_holds_gives_none_and_load_raises(tmp_path):
