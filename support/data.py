@@ -84,7 +84,7 @@ def fetch(key: str) -> Path:
         return Path(pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}",
                                    fname=key.replace("/", "__"), path=pooch.os_cache("paper-repro"),
                                    progressbar=False))
-    except Exception as e:  # network down, 404, hash mismatch
+    except Exception as e:  # noqa: BLE001 - network down, 404, hash mismatch
         raise DataError(f"{key}: not found ({where}) and download from {entry.url} failed: "
                         f"{type(e).__name__}: {e}") from None
 

@@ -17,7 +17,7 @@ def git_commit() -> dict[str, object]:
         sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                              text=True, timeout=10, check=True).stdout.strip()
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
+                                    capture_output=True, text=True, timeout=10, check=False).stdout.strip())
         return {"commit": sha, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}

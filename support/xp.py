@@ -25,7 +25,7 @@ def _cupy_or_none() -> ModuleType | None:
 
         if cupy.cuda.runtime.getDeviceCount() > 0:
             return cupy
-    except Exception:  # ImportError, CUDARuntimeError (no driver / no device), ...
+    except Exception:  # noqa: BLE001 - ImportError, CUDARuntimeError (no driver / no device), ...
         return None
     return None
 

@@ -38,6 +38,6 @@ def cli(reports_dir: Path):
     def run(args: list[str], timeout: int = 600, **env: str) -> subprocess.CompletedProcess:
         e = {**os.environ, "PAPER_REPRO_REPORTS": str(reports_dir), "PAPER_REPRO_QUIET": "1", **env}
         return subprocess.run([sys.executable, "-m", "support", *args], cwd=ROOT, env=e, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
 
     return run

@@ -50,7 +50,7 @@ def test_notebook_has_the_standard_shape(paper):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert f'start("{paper.stem}"' in code
     assert "claims_table()" in [c for c in nb.cells if c.cell_type == "code"][-1].source
-    assert not re.search(r"^\s*[!%]\s*pip\b", code, re.M), "notebooks never install packages"
+    assert not re.search(r"^\s*[!%]\s*pip\b", code, re.MULTILINE), "notebooks never install packages"
 
 
 @pytest.mark.parametrize("paper", NOTEBOOKS, ids=IDS)

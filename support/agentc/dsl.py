@@ -523,7 +523,7 @@ class _Resolver:
     def formula(self, f, scope: set[str], top: bool) -> Any:
         """Resolve a raw formula into the kernel; returns (kernel formula, has_future)."""
         if isinstance(f, tuple):
-            kind, rp, guard, body, without, meta = f
+            kind, rp, guard, body, without, _meta = f
             if kind == "count":
                 pat, _ = self.pattern(rp, scope, False, True)
                 g = self.formula(guard, _, False)[0] if guard is not None else None
@@ -531,7 +531,7 @@ class _Resolver:
             future = kind == "exists_future"
             qkind = "exists" if kind.startswith("exists") else "forall"
             trigger = top and qkind == "forall"
-            pat, inner = self.pattern(rp, scope, trigger, ret_visible=False if trigger else True)
+            pat, inner = self.pattern(rp, scope, trigger, ret_visible=not trigger)
             g, fut_g = self.formula(guard, inner, False) if guard is not None else (None, False)
             b, fut_b = self.formula(body, inner, False) if body is not None else (None, False)
             wo = self.pattern(without, inner, False, True)[0] if without is not None else None

@@ -12,7 +12,7 @@ Definitions used throughout:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,18 @@ from support.agentc import reference_eval as ref
 from support.agentc.dsl import Event, Policy, builtin_policy
 from support.agentc.monitor import EnforcedRun, Enforcer, unrestricted
 from support.agentc.smt import SmtMonitor
-from support.agentc.taubench.env import gold_replay_reward
 from support.agentc.taubench.data import tasks
-from support.agentc.traces import MUTATIONS, Run, airline_runs, execute, gold_skeleton, mutate, replay, retail_tasks
+from support.agentc.taubench.env import gold_replay_reward
+from support.agentc.traces import (
+    MUTATIONS,
+    Run,
+    airline_runs,
+    execute,
+    gold_skeleton,
+    mutate,
+    replay,
+    retail_tasks,
+)
 from support.progress import progress
 from support.seeding import derive
 
@@ -160,7 +169,7 @@ def retail_profile(gold: list[RetailGold], target: float, n_traj: int, seed: int
         violating = bool(kind) and not ref.compliant(pol, executed)
         mutants.append((ev, kind, violating))
     cand = [k for k, (_, _, v) in enumerate(mutants) if v]
-    n_mut = min(len(cand), int(round((1 - target) * n_traj)))
+    n_mut = min(len(cand), round((1 - target) * n_traj))
     chosen = set(derive(seed, "choose", name).choice(cand, n_mut, replace=False).tolist()) if n_mut else set()
     rows = []
     for k, g in enumerate(progress(base, desc=f"retail profile {name}")):
@@ -266,9 +275,25 @@ def airline_trajectories(n: int | None = None) -> list[Run]:
     return airline_runs()[: n or None]
 
 
-__all__ = ["MUTATIONS", "PAPER_BASELINES", "builtin_policy", "airline_trace_track", "bootstrap_ci", "expand_retail", "gold_replay",
-           "latency_comparison", "paired_delta_ci", "policy_table", "property_agreement", "recorded_reward_agreement",
-           "record_token_claims", "retail_profile", "summarize", "summary_table", "token_track"]
+__all__ = [
+    "MUTATIONS",
+    "PAPER_BASELINES",
+    "airline_trace_track",
+    "bootstrap_ci",
+    "builtin_policy",
+    "expand_retail",
+    "gold_replay",
+    "latency_comparison",
+    "paired_delta_ci",
+    "policy_table",
+    "property_agreement",
+    "record_token_claims",
+    "recorded_reward_agreement",
+    "retail_profile",
+    "summarize",
+    "summary_table",
+    "token_track",
+]
 
 
 # ------------------------------------------------------------------------------------------------ token track

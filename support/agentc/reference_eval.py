@@ -10,8 +10,26 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from support.agentc.dsl import (And, Arith, CountLess, Cmp, Event, FalseF, Len, ListLit, Lit, Not, Or, Pattern,
-                                Policy, Quant, Rule, StartsWith, TrueF, Var)
+from support.agentc.dsl import (
+    And,
+    Arith,
+    Cmp,
+    CountLess,
+    Event,
+    FalseF,
+    Len,
+    ListLit,
+    Lit,
+    Not,
+    Or,
+    Pattern,
+    Policy,
+    Quant,
+    Rule,
+    StartsWith,
+    TrueF,
+    Var,
+)
 
 
 class _Undef:
@@ -149,7 +167,7 @@ def holds(f: Any, env: dict[str, Any], trace: list[Event], pos: int) -> bool:
                 n += 1
         return n < f.k
     if isinstance(f, Quant):
-        rng = range(pos + 1, len(trace)) if f.future else range(0, pos)
+        rng = range(pos + 1, len(trace)) if f.future else range(pos)
         for i in rng:
             e2 = match(f.pat, trace[i], env)
             if e2 is None or not holds(f.guard, e2, trace, i):

@@ -25,8 +25,26 @@ from typing import Any
 
 import z3
 
-from support.agentc.dsl import (And, Arith, CountLess, Cmp, Event, FalseF, Len, ListLit, Lit, Not, Or, Pattern,
-                                Policy, Quant, Rule, StartsWith, TrueF, Var)
+from support.agentc.dsl import (
+    And,
+    Arith,
+    Cmp,
+    CountLess,
+    Event,
+    FalseF,
+    Len,
+    ListLit,
+    Lit,
+    Not,
+    Or,
+    Pattern,
+    Policy,
+    Quant,
+    Rule,
+    StartsWith,
+    TrueF,
+    Var,
+)
 
 # ------------------------------------------------------------------------------------------------ sorts
 _V = z3.Datatype("Val")
@@ -135,7 +153,7 @@ class Candidate:
     complete: bool = True
 
     @classmethod
-    def of(cls, ev: Event) -> "Candidate":
+    def of(cls, ev: Event) -> Candidate:
         return cls(ev.name, dict(ev.args), True)
 
 
@@ -164,7 +182,7 @@ def _nav(v: Any, path: tuple) -> Any:
 class _Translator:
     """Builds the z3 formula of one check: prefix positions are concrete, the candidate is partial."""
 
-    def __init__(self, mon: "SmtMonitor", prefix: list[Event], cand: Candidate | None):
+    def __init__(self, mon: SmtMonitor, prefix: list[Event], cand: Candidate | None):
         self.m, self.prefix, self.cand = mon, prefix, cand
         self.I = mon.interner
         self.syms: dict[tuple, z3.ExprRef] = {}
@@ -330,7 +348,7 @@ class _Translator:
             return z3.BoolVal(0 < f.k) if not terms else z3.Sum(terms) < f.k
         if isinstance(f, Quant):
             n = len(self.prefix)
-            rng = range(pos + 1, n) if f.future else range(0, min(pos, n))
+            rng = range(pos + 1, n) if f.future else range(min(pos, n))
             parts = []
             for i in rng:
                 m = self.match_prefix(f.pat, i, env)
@@ -474,7 +492,7 @@ class SmtMonitor:
         """Every safety rule the candidate violates, each decided by its own solver call."""
         if isinstance(cand, Event):
             cand = Candidate.of(cand)
-        tr, obs = self._encode(cand)
+        _tr, obs = self._encode(cand)
         out = []
         s = self.solver
         s.push()

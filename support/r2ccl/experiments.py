@@ -24,7 +24,7 @@ def fault_kinds(tb: Testbed) -> list[str]:
 
 
 def fast_cfg(reliable: bool = True, **kw) -> TransportConfig:
-    base = dict(reliable=reliable, t_det=0.3, hb_interval=0.05, op_timeout=30.0, chunk_bytes=32 * 1024)
+    base = {"reliable": reliable, "t_det": 0.3, "hb_interval": 0.05, "op_timeout": 30.0, "chunk_bytes": 32 * 1024}
     base.update(kw)
     return TransportConfig(**base)
 

@@ -35,11 +35,11 @@ def resilient_allreduce(comm, coll: int, view: View, buf):
     from support.r2ccl.collectives import LANE_PARTS, OpRecord, tag
 
     world, k, me = comm.world, comm.k, comm.rank
-    rail_lost, d = sorted(view.degraded.items())[0]
+    rail_lost, d = min(view.degraded.items())
     good = [i for i in range(k) if i not in view.failed_rails]
     f, w = resilient_split(world, k)
     n = len(buf)
-    na = int(round(f * n))
+    na = round(f * n)
     healthy = [(d + j) % world for j in range(1, world)]  # ring order after d
     jobs = []
 

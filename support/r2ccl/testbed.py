@@ -37,6 +37,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Self
 
 import numpy as np
 
@@ -145,7 +146,7 @@ class Testbed:
         _sh("tc", "-n", ns, "qdisc", "change" if change else "add", "dev", dev, "root", "tbf", "rate",
             f"{mbit}mbit", "burst", str(burst), "latency", "100ms")
 
-    def __enter__(self) -> Testbed:
+    def __enter__(self) -> Self:
         _live.add(self)
         if self.mode == "loopback":
             self.up = True

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from support.agentc.dsl import builtin_policy, normalize_tools
+from support.agentc.dsl import normalize_tools
 from support.agentc.taubench.data import tool_schemas
 from support.agentc.token_track.decode import call_schema, scan
 

@@ -52,7 +52,7 @@ def test_tiny_fl_run_logs_one_costed_round_per_fedavg_round():
 def test_constraint_sweep_reuses_headline_runs_and_a_tighter_constraint_selects_less_skewed_data():
     setup = X.Setup(dataset="digits", n_clients=8, participation=0.5, rounds=2, min_size=5, alpha=0.3,
                     delta_max=0.4)
-    runs, summ = X.headline(setup, [0], ("csra", "random"))
+    _runs, summ = X.headline(setup, [0], ("csra", "random"))
     cs = X.constraint_sweep(setup, [0.4, 0.15], [0], summ)
     assert sorted(cs.method.unique()) == ["csra", "random"] and len(cs) == 3
     reused = cs[(cs.method == "csra") & (cs.delta_max == 0.4)]

@@ -37,24 +37,23 @@ def dask_cluster(tmp_path):
     port = _free_port()
     addr = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "PAPER_REPRO_QUIET": "1"}
-    log = open(tmp_path / "dask.log", "w")
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--dashboard-address", ":0", "--no-show"], stdout=log, stderr=log, env=env,
-                              start_new_session=True)]
-    try:
-        _wait_for_port(port)
-        procs.append(subprocess.Popen([dask, "worker", addr, "--nworkers", "1", "--nthreads", "1",
-                                       "--dashboard-address", ":0", "--local-directory", str(tmp_path / "w")],
-                                      stdout=log, stderr=log, env=env, start_new_session=True))
-        yield addr
-    finally:
-        for p in reversed(procs):
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(p.pid, signal.SIGKILL)
-        log.close()
+    with open(tmp_path / "dask.log", "w") as log:
+        procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--dashboard-address", ":0", "--no-show"], stdout=log, stderr=log, env=env,
+                                  start_new_session=True)]
+        try:
+            _wait_for_port(port)
+            procs.append(subprocess.Popen([dask, "worker", addr, "--nworkers", "1", "--nthreads", "1",
+                                           "--dashboard-address", ":0", "--local-directory", str(tmp_path / "w")],
+                                          stdout=log, stderr=log, env=env, start_new_session=True))
+            yield addr
+        finally:
+            for p in reversed(procs):
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                    p.wait(timeout=20)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    os.killpg(p.pid, signal.SIGKILL)
 
 
 def test_tour_runs_on_a_dask_cluster_and_results_come_back(cli, reports_dir, dask_cluster):

@@ -6,8 +6,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from support.tour.birthday import (exact_shared_probability, simulate_shared_probability,
-                                   smallest_group_over_half)
+from support.tour.birthday import (
+    exact_shared_probability,
+    simulate_shared_probability,
+    smallest_group_over_half,
+)
 
 
 @pytest.mark.parametrize("n,days", [(2, 5), (3, 4), (4, 6), (5, 5)])

@@ -14,7 +14,7 @@ from support.r2ccl.transport import TransportConfig
 
 
 def _netns_names():
-    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
     return r.stdout.split() if r.returncode == 0 else []
 
 

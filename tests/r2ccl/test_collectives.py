@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -42,7 +44,7 @@ def test_oracle_is_numpy_sum():
 def test_split_range_is_a_partition_proportional_to_shares():
     parts = split_range(10, 1010, shares([1, 2, 1], {2}))
     assert parts[0][0] == 10 and parts[-1][1] == 1010
-    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
     assert [b - a for a, b in parts] == [333, 667, 0]
 
 

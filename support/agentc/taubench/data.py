@@ -17,7 +17,7 @@ def _check_domain(domain: str) -> None:
         raise ValueError(f"unknown tau-bench domain {domain!r}; expected one of {', '.join(DOMAINS)}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _json(key: str) -> Any:
     path = fetch(f"taubench/{key}")
     try:

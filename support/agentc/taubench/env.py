@@ -32,7 +32,7 @@ def tool(domain: str):
 
 def tools(domain: str) -> dict[str, ToolFn]:
     if domain == "retail":
-        import support.agentc.taubench.retail  # noqa: F401  (registers)
+        import support.agentc.taubench.retail
     elif domain == "airline":
         import support.agentc.taubench.airline  # noqa: F401
     else:
@@ -96,10 +96,10 @@ class DB(dict):
     """``{"users": Table, ...}``."""
 
     @classmethod
-    def fresh(cls, domain: str) -> "DB":
+    def fresh(cls, domain: str) -> DB:
         return cls({name: Table(t) for name, t in base_db(domain).items()})
 
-    def clone(self) -> "DB":
+    def clone(self) -> DB:
         """An independent database with the same state (shares the read-only base)."""
         out = DB()
         for name, tab in self.items():
@@ -165,7 +165,7 @@ class Env:
         else:
             try:
                 out = fn(self.db, **kwargs)
-            except Exception as e:  # wrong/missing arguments, bad types: tau-bench returns the error text
+            except Exception as e:  # noqa: BLE001 - wrong/missing arguments, bad types: tau-bench returns the error text
                 out = f"Error: {e}"
         self.calls.append((name, kwargs, out))
         return out

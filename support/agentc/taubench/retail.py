@@ -47,7 +47,7 @@ def calculate_expression(expression: str) -> str:
         return _err("invalid characters in expression")
     try:
         return str(round(float(_arith(ast.parse(expression, mode="eval"))), 2))
-    except Exception as e:  # syntax error, division by zero
+    except Exception as e:  # noqa: BLE001 - syntax error, division by zero
         return _err(str(e))
 
 

@@ -145,7 +145,6 @@ class CallDecoder:
                  max_tokens: int = 160) -> Generated:
         """Decode one call after ``prompt_ids`` (the cache already holds all but the last prompt token)."""
         t_start = time.perf_counter()
-        xp = self.model.xp
         m = self.L.LLMatcher(self.llt, self.grammar)
         base = cache.length()
         logits = self.model.forward(prompt_ids[-1:], cache=cache, logits="last")[0]
