@@ -35,20 +35,19 @@ cat "$R/gpu.txt"
     tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
     tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
-[[ $STEPS == *" herosign "* ]] || HEROSIGN_MORE_SETS=" " HEROSIGN_EXTRA=""
 if [[ $STEPS == *" herosign "* ]]; then
     mkdir -p "$R/sha2-128f"
     step 130 herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets sha2-128f \
         --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"
+    for s in ${HEROSIGN_MORE_SETS:-sha2-192f sha2-256f}; do
+        mkdir -p "$R/$s"
+        step 80 herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "$s" \
+            --gpu-batches "${HEROSIGN_MORE_BATCHES:-1024,8192}"
+    done
+    for sb in ${HEROSIGN_EXTRA:-}; do  # optional extra runs, SET:BATCHES (e.g. sha2-256f:32768), after the rest
+        mkdir -p "$R/${sb%%:*}-${sb#*:}"
+        step 80 herosign.txt env OUT="$R/${sb%%:*}-${sb#*:}" "$PY" benchmarks/herosign.py --no-cpu \
+            --gpu-sets "${sb%%:*}" --gpu-batches "${sb#*:}"
+    done
 fi
-for s in ${HEROSIGN_MORE_SETS:-sha2-192f sha2-256f}; do
-    mkdir -p "$R/$s"
-    step 80 herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "$s" \
-        --gpu-batches "${HEROSIGN_MORE_BATCHES:-1024,8192}"
-done
-for sb in ${HEROSIGN_EXTRA:-}; do  # optional extra runs, SET:BATCHES (e.g. sha2-256f:32768), after everything else
-    mkdir -p "$R/${sb%%:*}-${sb#*:}"
-    step 80 herosign.txt env OUT="$R/${sb%%:*}-${sb#*:}" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "${sb%%:*}" \
-        --gpu-batches "${sb#*:}"
-done
 tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"

@@ -291,8 +291,9 @@ def recorded_gpu_study() -> tuple[dict, str]:
             else:
                 sets[name]["throughput"] = sorted(sets[name]["throughput"] + res["throughput"],
                                                   key=lambda r: r["batch"])
-    gpu_kat = [t for t in rec.tests()["selected"] if "test_gpu_kat" in t]
-    tests = {**rec.tests(), "gpu_kat": gpu_kat, "label": rec.label(rec.meta["tests"]["log"])}
+    tests = rec.tests()
+    tests |= {"gpu_kat": [t for t in tests["selected"] if "test_gpu_kat" in t],
+              "label": rec.label(rec.meta["tests"]["log"])}
     return ({"sets": sets, "tests": tests},
             rec.label(*(f.name for f in files)))
 

@@ -136,10 +136,16 @@ def to_device(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: b
                         len(ps), p0.n_blocks * repeat, p0.n_heads, p0.head_dim, nbytes, emulate)
 
 
-def _launch(name: str, d: DevicePacked, x, out) -> None:
+def _query_heads(x) -> int:
+    """Query heads per KV head of ``x`` ``(n_seq, n_kv, gq, ...)``; the kernels keep at most MAX_GQ in shared memory."""
     gq = x.shape[2]
     if gq > MAX_GQ:
         raise ValueError(f"at most {MAX_GQ} query heads per KV head, got {gq}")
+    return gq
+
+
+def _launch(name: str, d: DevicePacked, x, out) -> None:
+    gq = _query_heads(x)
     k = _module(d.head_dim, d.emulate).get_function(name)
     k((d.n_blocks, d.n_kv, d.n_seq), (128,),
       (d.planes, d.tile_off, d.mins, d.widths, np.int32(d.min_bytes), np.int32(d.width_bytes),
@@ -195,9 +201,7 @@ def _dense(name: str, x16, y, n_kv: int, emulate: bool = False):
     if S % n_kv or T % BLOCK:
         raise ValueError(f"cache shape {x16.shape} does not split into {n_kv} KV heads and {BLOCK}-token blocks")
     y = cp.ascontiguousarray(y, dtype=cp.float32)
-    gq = y.shape[2]
-    if gq > MAX_GQ:
-        raise ValueError(f"at most {MAX_GQ} query heads per KV head, got {gq}")
+    gq = _query_heads(y)
     shape = (S // n_kv, n_kv, gq, T if name == "dense_qk" else D)
     out = cp.zeros(shape, dtype=cp.float32)
     k = _module(D, emulate).get_function(name)

@@ -32,7 +32,7 @@ def tool(domain: str):
 
 def tools(domain: str) -> dict[str, ToolFn]:
     if domain == "retail":
-        import support.agentc.taubench.retail
+        import support.agentc.taubench.retail  # registers the retail tools
     elif domain == "airline":
         import support.agentc.taubench.airline  # noqa: F401
     else:
