@@ -7,9 +7,22 @@
   always removes what it made, even on error.
 * :func:`run_limited` — run one command in a fresh group; returns its output, wall and CPU time and
   the group's throttling counters.
+* :func:`limited_worker` — a long-lived process in a fresh group that answers one request per line
+  (:class:`Worker`), so requests are timed without the interpreter's start-up.
 * :mod:`support.cgroups.profile` — the recorded-profile fallback (CSV written by our own profiler).
 """
 
-from support.cgroups.core import CgroupError, CgroupInfo, Group, RunResult, detect, limited, run_limited
+from support.cgroups.core import (
+                                  CgroupError,
+                                  CgroupInfo,
+                                  Group,
+                                  RunResult,
+                                  Worker,
+                                  detect,
+                                  limited,
+                                  limited_worker,
+                                  run_limited,
+)
 
-__all__ = ["CgroupError", "CgroupInfo", "Group", "RunResult", "detect", "limited", "run_limited"]
+__all__ = ["CgroupError", "CgroupInfo", "Group", "RunResult", "Worker", "detect", "limited", "limited_worker",
+           "run_limited"]

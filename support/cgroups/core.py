@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import select
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -230,3 +232,60 @@ def run_limited(argv: list[str], cpus: float | None = None, mem_bytes: int | Non
         wall = time.perf_counter() - t0
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative; caller diffs if needed
         return RunResult(p.returncode, out, err, wall, ru.ru_utime + ru.ru_stime, g.cpu_stat(), g.memory_peak())
+
+
+class Worker:
+    """A long-lived process in its own group (see :func:`limited_worker`): one request per line.
+
+    :meth:`ask` writes one line to the worker's stdin and returns the line it answers; a worker that
+    exits instead, or stays silent for ``timeout`` seconds, raises :class:`CgroupError` with its exit
+    status and the end of its stderr.
+    """
+
+    def __init__(self, group: Group, proc: subprocess.Popen, stderr, timeout: float = 120.0):
+        self.group, self.proc, self._stderr, self.timeout = group, proc, stderr, timeout
+
+    def read_line(self) -> str:
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        if not ready:
+            self.proc.kill()
+            raise CgroupError(f"worker {self.proc.args[1:3]} in {self.group.name} gave no answer in {self.timeout} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            rc = self.proc.wait()
+            self._stderr.seek(0)
+            raise CgroupError(f"worker {self.proc.args[1:3]} in {self.group.name} exited (rc {rc}; OOM-killed if "
+                              f"-9): {self._stderr.read().strip()[-300:]}")
+        return line
+
+    def ask(self, line: str) -> str:
+        try:
+            self.proc.stdin.write(line.rstrip("\n") + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # read_line reports how the worker ended
+        return self.read_line()
+
+
+@contextlib.contextmanager
+def limited_worker(argv: list[str], cpus: float | None = None, mem_bytes: int | None = None,
+                   info: CgroupInfo | None = None, weight: int | None = None, period_us: int = PERIOD_US,
+                   env: dict | None = None, timeout: float = 120.0):
+    """Start ``argv`` inside a fresh group (see :func:`limited`) as a worker that serves requests over its
+    stdin/stdout, so a request is timed without the interpreter's start-up. Yields a :class:`Worker`; on
+    exit its stdin is closed, it is given 10 s to finish (then killed), and the group is removed."""
+    with limited(cpus, mem_bytes, info=info, weight=weight, period_us=period_us) as g, \
+            tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                             **g.popen_kwargs())
+        try:
+            yield Worker(g, p, err, timeout)
+        finally:
+            with contextlib.suppress(OSError):
+                p.stdin.close()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            p.stdout.close()

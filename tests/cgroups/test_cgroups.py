@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support.cgroups import CgroupError, detect, limited, run_limited
+from support.cgroups import CgroupError, detect, limited, limited_worker, run_limited
 from support.cgroups.profile import load_profile, save_profile
 
 INFO = detect()
@@ -55,6 +55,36 @@ def test_cpu_quota_slows_a_cpu_bound_job_and_throttles():
 def test_memory_limit_is_enforced():
     r = run_limited([sys.executable, "-c", "x = bytearray(200 << 20); print(len(x))"], mem_bytes=64 << 20)
     assert r.returncode != 0  # OOM-killed (no swap) or MemoryError
+
+
+ECHO = ("import sys, time\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+        "    if line.strip() == 'die': sys.exit('told to die')\n"
+        "    if line.strip() == 'hang': time.sleep(60)\n"
+        "    print(int(line) * 2, flush=True)")
+
+
+@needs_cgroups
+def test_worker_answers_each_request_inside_its_group_and_the_group_is_removed():
+    with limited_worker([sys.executable, "-c", ECHO], cpus=0.5, mem_bytes=64 << 20) as w:
+        assert w.read_line().strip() == "ready"
+        pids = (w.group.dirs[0] / "cgroup.procs").read_text().split()
+        assert str(w.proc.pid) in pids
+        assert [w.ask(str(k)).strip() for k in (1, 2, 21)] == ["2", "4", "42"]
+        dirs = list(w.group.dirs)
+    assert w.proc.returncode == 0  # stdin closed: the worker ended by itself
+    assert not any(d.exists() for d in dirs)
+
+
+@needs_cgroups
+def test_worker_that_dies_or_hangs_raises_a_clear_error():
+    with limited_worker([sys.executable, "-c", ECHO], cpus=0.5) as w:
+        w.read_line()
+        with pytest.raises(CgroupError, match="exited.*told to die"):
+            w.ask("die")
+    with limited_worker([sys.executable, "-c", ECHO], cpus=0.5, timeout=0.5) as w:
+        w.read_line()
+        with pytest.raises(CgroupError, match="no answer in 0.5 s"):
+            w.ask("hang")
 
 
 def test_bad_limits_are_refused():
