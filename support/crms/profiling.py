@@ -1,13 +1,24 @@
 """Live profiling of the workloads under cgroup CPU quotas and memory limits.
 
+
 :func:`profile` runs every workload at every (CPUs, memory) grid point in a fresh cgroup (created
-and removed by :func:`support.cgroups.run_limited`) and returns one row per repetition. When cgroups
+and removed by :func:`support.cgroups.run_limited`) and returns one row per request. When cgroups
 are not usable here it returns the recorded profile our profiler wrote earlier
 (``data/crms/profile_recorded.csv``) and says so in ``source``.
+
+Run order is a randomised block design. Every cell gets its own long-lived worker process in its own
+cgroup (started and warmed up once, so start-up is not timed); each repetition is a *round* that
+sends one request to every cell, in a fresh seeded random order. The speed of a shared VM drifts
+over tens of seconds (the same request's CPU time moves by 10-25%); run in grid order with the
+repetitions back to back, that drift lands on neighbouring cells as a smooth fake effect of the
+allocation, which no repetition can average out. Shuffled rounds turn it into independent noise per
+request that the per-cell median reduces. At most ``max_workers`` workers live at once: cells are
+dealt at random into blocks of that size, and the rounds run block by block.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import dataclass
@@ -16,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from support.cgroups import CgroupError, detect, run_limited
+from support.cgroups import CgroupError, detect, limited_worker
 from support.cgroups.profile import load_profile, save_profile
 from support.crms.workloads import WORKLOADS
 from support.paths import REPO_ROOT
-from support.progress import progress
+from support.progress import progress_bar
+from support.seeding import derive
 
 WORKLOAD_SCRIPT = Path(__file__).with_name("workloads.py")
 RECORDED = REPO_ROOT / "data" / "crms" / "profile_recorded.csv"
@@ -36,32 +48,53 @@ class Profile:
 
 
 def profile(workloads=WORKLOADS, cpus=(0.25, 0.5, 1.0), mem_mb=(128, 512), reps: int = 1, size: float = 1.0,
-            seed: int = 0, allow_recorded: bool = True, save_to: Path | None = None) -> Profile:
-    """Profile ``workloads`` on the grid ``cpus x mem_mb`` (``reps`` requests per point, after a warm-up)."""
+            seed: int = 0, allow_recorded: bool = True, save_to: Path | None = None, max_workers: int = 48) -> Profile:
+    """Profile ``workloads`` on the grid ``cpus x mem_mb``: ``reps`` shuffled rounds of one request per cell,
+    each cell served by its own warmed-up worker in its own cgroup; rows carry the round (``rep``), the
+    position in the run sequence (``run``) and the group's throttled periods during that request."""
     bad = [w for w in workloads if w not in WORKLOADS]
     if bad:
         raise ValueError(f"unknown workloads {bad}; known: {', '.join(WORKLOADS)}")
+    if reps < 1 or max_workers < 1:
+        raise ValueError(f"reps and max_workers must be >= 1, got {reps} and {max_workers}")
     info = detect()
     if not info.usable:
         if not allow_recorded:
             raise CgroupError(f"cgroups not usable: {info.reason}")
         return Profile(load_profile(RECORDED), f"recorded ({RECORDED.relative_to(REPO_ROOT)})", info.reason)
-    rows = []
     grid = [(w, c, m) for w in workloads for c in cpus for m in mem_mb]
-    for w, c, m in progress(grid, desc="profiling"):
-        argv = [sys.executable, str(WORKLOAD_SCRIPT), w, "--cpus", str(c), "--mem-mb", str(m), "--size", str(size),
-                "--reps", str(reps), "--seed", str(seed)]
-        r = run_limited(argv, cpus=c, mem_bytes=int(m) << 20, info=info, weight=PRIORITY_WEIGHT,
-                         period_us=PERIOD_US)
-        if r.returncode != 0:
-            raise CgroupError(f"workload {w} at cpus={c}, mem={m} MB failed (rc {r.returncode}; OOM-killed if -9): "
-                              f"{r.stderr.strip()[-300:]}")
-        out = json.loads(r.stdout.strip().splitlines()[-1])
-        for k, (lat, cpu) in enumerate(zip(out["latency_s"], out["cpu_s"])):
-            rows.append({"workload": w, "cpus": c, "mem_mb": m, "rep": k, "latency_s": lat, "cpu_s": cpu,
-                         "nr_throttled": r.throttled.get("nr_throttled", -1), "mem_peak_mb":
-                         (r.mem_peak or 0) / 2**20, "size": size})
-    df = pd.DataFrame(rows)
+    rng = derive(seed, "profile-order")
+    cells = rng.permutation(len(grid))
+    blocks = [cells[i:i + max_workers] for i in range(0, len(grid), max_workers)]
+    rows = []
+    bar = progress_bar(reps * len(grid), desc="profiling")
+    for block in blocks:
+        with contextlib.ExitStack() as stack:
+            workers = {}
+            for k in block:
+                w, c, m = grid[k]
+                argv = [sys.executable, str(WORKLOAD_SCRIPT), w, "--cpus", str(c), "--mem-mb", str(m),
+                        "--size", str(size), "--seed", str(seed), "--serve"]
+                workers[k] = stack.enter_context(limited_worker(
+                    argv, cpus=c, mem_bytes=int(m) << 20, info=info, weight=PRIORITY_WEIGHT, period_us=PERIOD_US))
+            for k in block:  # all started at once above; wait until each has warmed up
+                workers[k].read_line()
+            for rnd in range(reps):
+                for k in rng.permutation(block):
+                    w, c, m = grid[k]
+                    g = workers[k].group
+                    thr = g.cpu_stat().get("nr_throttled")
+                    out = json.loads(workers[k].ask(str(seed + rnd)))
+                    thr_after = g.cpu_stat().get("nr_throttled")
+                    rows.append({"workload": w, "cpus": c, "mem_mb": m, "rep": rnd, "latency_s": out["latency_s"],
+                                 "cpu_s": out["cpu_s"], "nr_throttled": -1 if thr is None or thr_after is None else thr_after - thr,
+                                 "size": size, "run": len(rows), "k": k})
+                    bar.update()
+            peak_mb = {k: (workers[k].group.memory_peak() or 0) / 2**20 for k in block}
+        for r in rows:
+            r.setdefault("mem_peak_mb", peak_mb.get(r["k"]))
+    bar.close()
+    df = pd.DataFrame(rows).drop(columns="k")
     if save_to is not None:
         save_profile(df, save_to)
     return Profile(df, f"live cgroup v{info.version}")

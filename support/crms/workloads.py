@@ -4,6 +4,10 @@
 ``{"latency_s": [...], "cpu_s": [...]}``: the wall time and process CPU time of each repetition of
 one *request* of the workload (interpreter start-up and imports excluded).
 
+With ``--serve`` it warms up, prints ``{"ready": true}`` and then serves requests: each line read from
+stdin is a seed; it runs one request with that seed and answers one JSON line
+``{"latency_s": x, "cpu_s": y}``. It exits at the end of stdin.
+
 Workloads (heterogeneous on purpose):
 
 * ``matmul`` — NumPy BLAS matrix products, threads = ceil(cpus): CPU-sensitive, parallel.
@@ -100,19 +104,27 @@ def main(argv=None):
     ap.add_argument("--size", type=float, default=1.0)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--serve", action="store_true", help="serve one request per stdin line (the line is its seed)")
     a = ap.parse_args(argv)
     import numpy as np
 
     fn = globals()[a.name]
-    lat, cpu = [], []
     fn(0.05, a.mem_mb, np.random.default_rng(a.seed))  # warm-up (imports, allocator)
-    for r in range(a.reps):
-        rng = np.random.default_rng(a.seed + r)
+
+    def request(seed: int) -> tuple[float, float]:
+        rng = np.random.default_rng(seed)
         t0, c0 = time.perf_counter(), time.process_time()
         fn(a.size, a.mem_mb, rng)
-        lat.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    print(json.dumps({"latency_s": lat, "cpu_s": cpu}))
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    if a.serve:
+        print(json.dumps({"ready": True}), flush=True)
+        for line in sys.stdin:
+            lat, cpu = request(int(line))
+            print(json.dumps({"latency_s": lat, "cpu_s": cpu}), flush=True)
+        return
+    lat, cpu = zip(*(request(a.seed + r) for r in range(a.reps)))
+    print(json.dumps({"latency_s": list(lat), "cpu_s": list(cpu)}))
 
 
 if __name__ == "__main__":

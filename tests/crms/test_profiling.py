@@ -1,5 +1,6 @@
 """Live profiling under cgroups (skipped without root) and the recorded fallback."""
 
+import pandas as pd
 import pytest
 
 from support.cgroups import detect
@@ -24,3 +25,22 @@ def test_recorded_profile_is_a_valid_profile():
 def test_unknown_workload_is_refused():
     with pytest.raises(ValueError, match="unknown workloads"):
         profile(workloads=("nope",))
+
+
+@pytest.mark.skipif(not detect().usable, reason="cgroups not usable here")
+@pytest.mark.parametrize("max_workers", [8, 3])
+def test_live_profile_visits_every_cell_once_per_round_in_shuffled_order(max_workers):
+    cpus, mem = (0.5, 1.0), (128, 256)
+    p = profile(workloads=("pyloop", "matmul"), cpus=cpus, mem_mb=mem, reps=2, size=0.05, allow_recorded=False,
+                max_workers=max_workers)
+    df = p.data.sort_values("run")
+    assert list(df.run) == list(range(16))
+    assert (df.groupby(["workload", "cpus", "mem_mb"]).rep.apply(sorted) == pd.Series([[0, 1]] * 8).values).all()
+    if max_workers == 8:  # one block: a round is a permutation of the 8 cells, one request each
+        for _, rnd in df.groupby("rep"):
+            assert len(rnd) == 8 and len(rnd.drop_duplicates(["workload", "cpus", "mem_mb"])) == 8
+            assert rnd.run.is_monotonic_increasing and rnd.run.max() - rnd.run.min() == 7
+    grid = [(w, c, m) for w in ("pyloop", "matmul") for c in cpus for m in mem]
+    visits = [(r.workload, r.cpus, r.mem_mb) for r in df.itertuples()]
+    assert visits[:8] != grid  # seeded shuffle, not the grid order
+    assert (df.mem_peak_mb > 0).all() and (df.latency_s > 0).all()
