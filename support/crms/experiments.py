@@ -30,9 +30,9 @@ from support.traces.azure import epoch_rates, load_azure
 
 # ----------------------------------------------------------------------------------------------- profiling + fit
 
-GRIDS = {  # (cpus, mem_mb, reps, size) per scale
+GRIDS = {  # (cpus, mem_mb, rounds, size) per scale; default has as many rounds as paper since a round costs ~1 min
     "smoke": ((0.5, 1.0), (128, 512), 1, 0.3),
-    "default": ((0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0), (128, 256, 384, 512), 3, 1.0),
+    "default": ((0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0), (128, 256, 384, 512), 5, 1.0),
     "paper": ((0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0), (128, 192, 256, 384, 512), 5, 1.0),
 }
 
@@ -123,15 +123,52 @@ def compare(p: Problem, seed: int, search: bool = True, budget_s: float | None =
                           "containers": int(np.sum(a.n)), "seconds": a.seconds} for a in res])
 
 
+def _seed_problem(models: dict, seed: int, server: Server, w_pow: float, load_range, rates, classes):
+    """The default scenario of one seed: a random trace epoch and a random load level."""
+    rng = derive(seed, "crms headline")
+    e = int(rng.integers(rates.shape[0]))
+    load = float(rng.uniform(*load_range))
+    return scenario(models, rates[e], rates, classes, server, load, w_pow), e, load
+
+
+def power_frontier(models: dict, seeds, server: Server, w_pows, load_range=(0.5, 0.7),
+                   epoch_s: float = 300.0) -> pd.DataFrame:
+    """CRMS on the headline's scenarios with the power weight swept over ``w_pows``, beside the heuristics
+    (which do not depend on the weight): latency and power per (seed, method, w_pow). Shows whether CRMS's
+    extra power at the preset weight is a choice of operating point or a cost of the method."""
+    rates, classes, _ = trace_rates(epoch_s)
+    rows = []
+    for seed in progress(list(seeds), desc="power weights"):
+        for w in w_pows:
+            p, _, _ = _seed_problem(models, seed, server, float(w), load_range, rates, classes)
+            a = crms(p)
+            rows.append({"seed": seed, "method": "CRMS", "w_pow": float(w), "latency_s": a.latency,
+                         "power_w": a.power})
+        for name, f in B.HEURISTICS.items():
+            a = f(p)
+            rows.append({"seed": seed, "method": name, "w_pow": np.nan, "latency_s": a.latency, "power_w": a.power})
+    return pd.DataFrame(rows)
+
+
+def frontier_summary(fr: pd.DataFrame) -> pd.DataFrame:
+    """Per power weight: CRMS's median latency reduction and mean power ratio against the per-seed best
+    heuristic (by latency), over the seeds where some heuristic is stable."""
+    heur = fr[fr.method != "CRMS"]
+    best = heur.loc[heur.groupby("seed").latency_s.idxmin()].set_index("seed")
+    best = best[np.isfinite(best.latency_s)]
+    c = fr[(fr.method == "CRMS") & fr.seed.isin(best.index)].copy()
+    c["reduction"] = 1 - c.latency_s / best.latency_s.reindex(c.seed).to_numpy()
+    c["power_ratio"] = c.power_w / best.power_w.reindex(c.seed).to_numpy()
+    return c.groupby("w_pow").agg(latency_reduction_median=("reduction", "median"),
+                                  power_ratio_mean=("power_ratio", "mean"), seeds=("seed", "count"))
+
+
 def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5, 0.7), epoch_s: float = 300.0):
     """Per seed: a random trace epoch and load level; CRMS vs all baselines. Returns (per-method rows, per-seed summary)."""
     rates, classes, _ = trace_rates(epoch_s)
     rows, summ = [], []
     for seed in progress(list(seeds), desc="seeds"):
-        rng = derive(seed, "crms headline")
-        e = int(rng.integers(rates.shape[0]))
-        load = float(rng.uniform(*load_range))
-        p = scenario(models, rates[e], rates, classes, server, load, w_pow)
+        p, e, load = _seed_problem(models, seed, server, w_pow, load_range, rates, classes)
         t = compare(p, seed).assign(seed=seed, epoch=e, load=load)
         rows.append(t)
         crm = t[t.method == "CRMS"].iloc[0]
@@ -143,8 +180,10 @@ def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5,
                      "heuristics_all_unstable": bool(not np.isfinite(best_h.latency_s)),
                      "reduction_vs_heuristic": 1 - crm.latency_s / best_h.latency_s,
                      "reduction_vs_search": 1 - crm.latency_s / best_s.latency_s,
-                     "power_ratio": crm.power_w / best_h.power_w,
-                     "efficiency_ratio": crm.requests_per_joule / best_h.requests_per_joule,
+                     # no stable heuristic: no allocation that serves the load to compare power with
+                     "power_ratio": crm.power_w / best_h.power_w if np.isfinite(best_h.latency_s) else np.nan,
+                     "efficiency_ratio": (crm.requests_per_joule / best_h.requests_per_joule
+                                          if np.isfinite(best_h.latency_s) else np.nan),
                      "crms_seconds": crm.seconds})
     return pd.concat(rows, ignore_index=True), pd.DataFrame(summ)
 

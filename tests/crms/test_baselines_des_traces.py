@@ -1,5 +1,7 @@
 """Baselines respect capacity; DES of a CRMS allocation matches the M/M/1 formula; the Azure trace loads."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,34 @@ def test_azure_trace_gives_four_classes_of_rates():
 def test_bad_epoch_is_refused():
     with pytest.raises(ValueError, match="epoch_s"):
         epoch_rates(load_azure(), 0)
+
+
+def test_crms_power_does_not_rise_with_the_power_weight(problem):
+    """For an exact minimiser of latency + w * power, power is non-increasing in w (swap argument);
+    CRMS should show the same order on a small instance."""
+    from dataclasses import replace
+
+    powers = [crms(replace(problem, w_pow=w)).power for w in (0.0005, 0.002, 0.008, 0.032, 0.128)]
+    assert all(b <= a + 1e-6 * a for a, b in itertools.pairwise(powers))
+    assert powers[-1] < powers[0]  # the weight does bite over this range
+
+
+def test_frontier_summary_compares_with_each_seeds_best_heuristic_by_hand():
+    import pandas as pd
+
+    from support.crms.experiments import frontier_summary
+
+    fr = pd.DataFrame([  # seed 0: best heuristic h2 (latency 0.5, 100 W); seed 1: every heuristic unstable
+        {"seed": 0, "method": "h1", "w_pow": np.nan, "latency_s": 0.8, "power_w": 80.0},
+        {"seed": 0, "method": "h2", "w_pow": np.nan, "latency_s": 0.5, "power_w": 100.0},
+        {"seed": 0, "method": "CRMS", "w_pow": 0.1, "latency_s": 0.4, "power_w": 110.0},
+        {"seed": 0, "method": "CRMS", "w_pow": 1.0, "latency_s": 0.45, "power_w": 90.0},
+        {"seed": 1, "method": "h1", "w_pow": np.nan, "latency_s": np.inf, "power_w": 80.0},
+        {"seed": 1, "method": "CRMS", "w_pow": 0.1, "latency_s": 0.3, "power_w": 70.0},
+    ])
+    s = frontier_summary(fr)
+    assert list(s.index) == [0.1, 1.0] and list(s.seeds) == [1, 1]
+    assert s.loc[0.1, "latency_reduction_median"] == pytest.approx(0.2)
+    assert s.loc[0.1, "power_ratio_mean"] == pytest.approx(1.1)
+    assert s.loc[1.0, "latency_reduction_median"] == pytest.approx(0.1)
+    assert s.loc[1.0, "power_ratio_mean"] == pytest.approx(0.9)
