@@ -16,7 +16,7 @@ from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
 from support.vgc.collectors import GCConfig, HeapGraph, configured, simulate, site_lifetime_class
 from support.vgc.metrics import bootstrap_ratio, mmu, pause_stats, timeline
-from support.vgc.record import PROGRAMS, Recording, record
+from support.vgc.record import PROGRAMS, Recording, attach_timing, record, timing_run
 from support.vgc.refcount import replay
 from support.vgc.trace import Trace
 from support.vgc.workloads import make
@@ -25,11 +25,26 @@ from support.vgc.workloads import make
 
 
 def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = True,
-                    repeats: int = 1) -> dict[str, Recording]:
-    """Record every program with about ``n`` allocations (fresh interpreter each; with ``timing``,
-    ``repeats`` more runs without the ``__del__`` hook give the pause times, median per collection)."""
-    return {p: record(p, n, workdir, timing=timing, repeats=repeats)
-            for p in progress(list(programs), desc="record programs")}
+                    repeats: int = 1, seed: int = 0) -> dict[str, Recording]:
+    """Record every program with about ``n`` allocations (fresh interpreter each); with ``timing``, then
+    ``repeats`` rounds of timing runs without the ``__del__`` hook, each round running every program once
+    in a fresh seeded random order, so that the machine's speed drift does not land on one program's
+    repeats; pauses are the median per collection over the rounds."""
+    for p in programs:
+        if p not in PROGRAMS:
+            raise ValueError(f"unknown program {p!r}; known: {', '.join(PROGRAMS)}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    recs = {p: record(p, n, workdir, timing=False) for p in progress(list(programs), desc="record programs")}
+    if timing:
+        rng = derive(seed, "vgc timing order")
+        paths: dict[str, list] = {p: [] for p in programs}
+        for k in progress(range(repeats), desc="timing rounds"):
+            for i in rng.permutation(len(programs)):
+                paths[programs[i]].append(timing_run(programs[i], n, workdir, k))
+        for p, r in recs.items():
+            attach_timing(r, paths[p])
+    return recs
 
 
 def real_pauses(recs: dict[str, Recording]) -> pd.DataFrame:

@@ -387,32 +387,45 @@ def median_pauses(runs: list[np.ndarray]) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
 
+def _run(program: str, n: int, path: Path, extra: list[str], timeout: float) -> Path:
+    root_dir = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "support.vgc.record", program, str(n), str(path), *extra],
+                       cwd=root_dir, capture_output=True, text=True, timeout=timeout, check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"recording {program} failed: {r.stderr[-1500:]}")
+    return path
+
+
+def timing_run(program: str, n: int, workdir: str | Path, k: int, timeout: float = 300.0) -> Path:
+    """Run ``program`` once more in a fresh interpreter without the ``__del__`` instrumentation (repeat
+    ``k``); the file holds its pause per collection."""
+    return _run(program, n, Path(workdir) / f"rec_{program}_{n}_timing{k}.npz", ["timing"], timeout)
+
+
+def attach_timing(rec: Recording, paths: list[Path]) -> Recording:
+    """Put the pauses of the timing runs ``paths`` on ``rec`` (every run, and their median per collection)."""
+    zs = [np.load(path, allow_pickle=False) for path in paths]
+    rec.timing_runs = [z["pauses"].reshape(-1, 3) for z in zs]
+    rec.timing = median_pauses(rec.timing_runs)
+    rec.timing_stats = list(json.loads(str(zs[0]["header"]))["stats_collections"])
+    return rec
+
+
 def record(program: str, n: int, workdir: str | Path, timeout: float = 300.0, timing: bool = True,
            repeats: int = 1) -> Recording:
     """Run ``program`` with about ``n`` allocations in a fresh interpreter and decode the recording; with
     ``timing``, run it ``repeats`` more times without the ``__del__`` instrumentation for the pause times
-    (combined by :func:`median_pauses`)."""
+    (combined by :func:`median_pauses`). To interleave the timing runs of several programs, see
+    :func:`support.vgc.experiments.record_programs`."""
     if program not in PROGRAMS:
         raise ValueError(f"unknown program {program!r}; known: {', '.join(PROGRAMS)}")
     if n < 100:
         raise ValueError(f"n must be >= 100, got {n}")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    out = Path(workdir) / f"rec_{program}_{n}.npz"
-    root_dir = Path(__file__).resolve().parents[2]
-    runs = [(out, [])] + ([(out.with_name(f"{out.stem}_timing{k}.npz"), ["timing"]) for k in range(repeats)]
-                          if timing else [])
-    for path, extra in runs:
-        r = subprocess.run([sys.executable, "-m", "support.vgc.record", program, str(n), str(path), *extra],
-                           cwd=root_dir, capture_output=True, text=True, timeout=timeout, check=False)
-        if r.returncode != 0:
-            raise RuntimeError(f"recording {program} failed: {r.stderr[-1500:]}")
-    rec = decode(out)
+    rec = decode(_run(program, n, Path(workdir) / f"rec_{program}_{n}.npz", [], timeout))
     if timing:
-        zs = [np.load(path, allow_pickle=False) for path, _ in runs[1:]]
-        rec.timing_runs = [z["pauses"].reshape(-1, 3) for z in zs]
-        rec.timing = median_pauses(rec.timing_runs)
-        rec.timing_stats = list(json.loads(str(zs[0]["header"]))["stats_collections"])
+        attach_timing(rec, [timing_run(program, n, workdir, k, timeout) for k in range(repeats)])
     return rec
 
 

@@ -1,5 +1,7 @@
 """Reference-count replay against a brute-force recount, and the simulator against real CPython."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +96,17 @@ def test_recording_a_multithreaded_program_keeps_its_threads(recordings):
 def test_unknown_program_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="unknown program"):
         record("nope", 1000, tmp_path)
+
+
+def test_timing_runs_go_in_rounds_with_every_program_once_per_round(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(X, "record", lambda p, n, d, timing=True: SimpleNamespace(name=p))
+    monkeypatch.setattr(X, "timing_run", lambda p, n, d, k: calls.append((k, p)) or f"{p}{k}")
+    monkeypatch.setattr(X, "attach_timing", lambda r, paths: setattr(r, "paths", paths))
+    progs = ("trees", "lru", "cycles", "prodcons")
+    recs = X.record_programs(1000, tmp_path, progs, repeats=3, seed=4)
+    assert [k for k, _ in calls] == [0] * 4 + [1] * 4 + [2] * 4
+    rounds = [[p for k, p in calls if k == r] for r in range(3)]
+    assert all(sorted(r) == sorted(progs) for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1  # the order is drawn afresh per round (seeded)
+    assert all(recs[p].paths == [f"{p}{k}" for k in range(3)] for p in progs)
