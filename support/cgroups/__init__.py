@@ -13,15 +13,15 @@
 """
 
 from support.cgroups.core import (
-                                  CgroupError,
-                                  CgroupInfo,
-                                  Group,
-                                  RunResult,
-                                  Worker,
-                                  detect,
-                                  limited,
-                                  limited_worker,
-                                  run_limited,
+    CgroupError,
+    CgroupInfo,
+    Group,
+    RunResult,
+    Worker,
+    detect,
+    limited,
+    limited_worker,
+    run_limited,
 )
 
 __all__ = ["CgroupError", "CgroupInfo", "Group", "RunResult", "Worker", "detect", "limited", "limited_worker",

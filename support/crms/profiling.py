@@ -1,8 +1,7 @@
 """Live profiling of the workloads under cgroup CPU quotas and memory limits.
 
-
 :func:`profile` runs every workload at every (CPUs, memory) grid point in a fresh cgroup (created
-and removed by :func:`support.cgroups.run_limited`) and returns one row per request. When cgroups
+and removed by :func:`support.cgroups.limited_worker`) and returns one row per request. When cgroups
 are not usable here it returns the recorded profile our profiler wrote earlier
 (``data/crms/profile_recorded.csv``) and says so in ``source``.
 
@@ -83,12 +82,12 @@ def profile(workloads=WORKLOADS, cpus=(0.25, 0.5, 1.0), mem_mb=(128, 512), reps:
                 for k in rng.permutation(block):
                     w, c, m = grid[k]
                     g = workers[k].group
-                    thr = g.cpu_stat().get("nr_throttled")
+                    thr0 = g.cpu_stat().get("nr_throttled")
                     out = json.loads(workers[k].ask(str(seed + rnd)))
-                    thr_after = g.cpu_stat().get("nr_throttled")
+                    thr1 = g.cpu_stat().get("nr_throttled")
+                    thr = -1 if thr0 is None or thr1 is None else thr1 - thr0  # -1: counter not readable
                     rows.append({"workload": w, "cpus": c, "mem_mb": m, "rep": rnd, "latency_s": out["latency_s"],
-                                 "cpu_s": out["cpu_s"], "nr_throttled": -1 if thr is None or thr_after is None else thr_after - thr,
-                                 "size": size, "run": len(rows), "k": k})
+                                 "cpu_s": out["cpu_s"], "nr_throttled": thr, "size": size, "run": len(rows), "k": k})
                     bar.update()
             peak_mb = {k: (workers[k].group.memory_peak() or 0) / 2**20 for k in block}
         for r in rows:

@@ -30,12 +30,13 @@ def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = Tr
     ``repeats`` rounds of timing runs without the ``__del__`` hook, each round running every program once
     in a fresh seeded random order, so that the machine's speed drift does not land on one program's
     repeats; pauses are the median per collection over the rounds."""
+    programs = list(programs)
     for p in programs:
         if p not in PROGRAMS:
             raise ValueError(f"unknown program {p!r}; known: {', '.join(PROGRAMS)}")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    recs = {p: record(p, n, workdir, timing=False) for p in progress(list(programs), desc="record programs")}
+    recs = {p: record(p, n, workdir, timing=False) for p in progress(programs, desc="record programs")}
     if timing:
         rng = derive(seed, "vgc timing order")
         paths: dict[str, list] = {p: [] for p in programs}
