@@ -68,12 +68,13 @@ def profile(workloads=WORKLOADS, cpus=(0.25, 0.5, 1.0), mem_mb=(128, 512), reps:
     rows = []
     bar = progress_bar(reps * len(grid), desc="profiling")
     for block in blocks:
+        first = len(rows)
         with contextlib.ExitStack() as stack:
             workers = {}
             for k in block:
                 w, c, m = grid[k]
                 argv = [sys.executable, str(WORKLOAD_SCRIPT), w, "--cpus", str(c), "--mem-mb", str(m),
-                        "--size", str(size), "--seed", str(seed), "--serve"]
+                        "--size", str(size), "--seed", str(seed)]
                 workers[k] = stack.enter_context(limited_worker(
                     argv, cpus=c, mem_bytes=int(m) << 20, info=info, weight=PRIORITY_WEIGHT, period_us=PERIOD_US))
             for k in block:  # all started at once above; wait until each has warmed up
@@ -90,8 +91,8 @@ def profile(workloads=WORKLOADS, cpus=(0.25, 0.5, 1.0), mem_mb=(128, 512), reps:
                                  "cpu_s": out["cpu_s"], "nr_throttled": thr, "size": size, "run": len(rows), "k": k})
                     bar.update()
             peak_mb = {k: (workers[k].group.memory_peak() or 0) / 2**20 for k in block}
-        for r in rows:
-            r.setdefault("mem_peak_mb", peak_mb.get(r["k"]))
+        for r in rows[first:]:
+            r["mem_peak_mb"] = peak_mb[r["k"]]
     bar.close()
     df = pd.DataFrame(rows).drop(columns="k")
     if save_to is not None:

@@ -1,12 +1,9 @@
 """Profiling workloads, run as a standalone script inside a cgroup (numpy + stdlib only, no ``support`` import).
 
-``python workloads.py NAME --cpus C --mem-mb M --size S --reps R`` prints one JSON line
-``{"latency_s": [...], "cpu_s": [...]}``: the wall time and process CPU time of each repetition of
-one *request* of the workload (interpreter start-up and imports excluded).
-
-With ``--serve`` it warms up, prints ``{"ready": true}`` and then serves requests: each line read from
-stdin is a seed; it runs one request with that seed and answers one JSON line
-``{"latency_s": x, "cpu_s": y}``. It exits at the end of stdin.
+``python workloads.py NAME --cpus C --mem-mb M --size S`` warms up, prints ``{"ready": true}`` and then
+serves requests: each line read from stdin is a seed; it runs one *request* of the workload with that
+seed and answers one JSON line ``{"latency_s": x, "cpu_s": y}`` (wall time and process CPU time;
+interpreter start-up and imports excluded). It exits at the end of stdin.
 
 Workloads (heterogeneous on purpose):
 
@@ -102,9 +99,7 @@ def main(argv=None):
     ap.add_argument("--cpus", type=float, required=True)
     ap.add_argument("--mem-mb", type=float, required=True)
     ap.add_argument("--size", type=float, default=1.0)
-    ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--serve", action="store_true", help="serve one request per stdin line (the line is its seed)")
     a = ap.parse_args(argv)
     import numpy as np
 
@@ -117,14 +112,10 @@ def main(argv=None):
         fn(a.size, a.mem_mb, rng)
         return time.perf_counter() - t0, time.process_time() - c0
 
-    if a.serve:
-        print(json.dumps({"ready": True}), flush=True)
-        for line in sys.stdin:
-            lat, cpu = request(int(line))
-            print(json.dumps({"latency_s": lat, "cpu_s": cpu}), flush=True)
-        return
-    lat, cpu = zip(*(request(a.seed + r) for r in range(a.reps)))
-    print(json.dumps({"latency_s": list(lat), "cpu_s": list(cpu)}))
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        lat, cpu = request(int(line))
+        print(json.dumps({"latency_s": lat, "cpu_s": cpu}), flush=True)
 
 
 if __name__ == "__main__":
