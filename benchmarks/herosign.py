@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     if study:
         for name, res in study["sets"].items():
             print(f"\nGPU {res['device']} {name}: builds {res['builds']['chosen']}, tuning "
-                  f"tpb={res['tuning']['trees_per_block']} threads={res['tuning']['fors_threads']}")
+                  f"{ex.fors_layout(res['tuning'])}, block {res['tuning']['fors_threads']}")
             for r in res["throughput"]:
                 print(f"  batch {r['batch']:>6}: fused {r['fused_sig_s']:>10.0f} sig/s  naive {r['naive_sig_s']:>10.0f}"
                       f"  ratio {r['fused_sig_s'] / r['naive_sig_s']:.2f}  FORS kernel "

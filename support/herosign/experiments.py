@@ -10,6 +10,7 @@ import importlib
 import json
 import time
 from collections import Counter
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -253,16 +254,22 @@ def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
     for name in sets:
         g = GpuSigner(name)
         res = {"builds": g.select_builds(batch=min(256, tune_batch)), "tuning": g.tune(batch=tune_batch)}
-        naive = GpuSigner(name, config=g.cfg, fors_mode="naive")
+        naive = GpuSigner(name, config=replace(g.cfg, builds=dict(g.cfg.builds or {})), fors_mode="naive")
+        naive.modules.update(g.modules)  # the same builds, compiled once
         naive.kern.update({k: v for k, v in g.kern.items() if not k.startswith("fors")})
+        # the baseline's FORS kernels get their own fastest build too (a fair fused-vs-naive comparison)
+        res["builds_naive"] = naive.select_builds(batch=min(256, tune_batch), groups=("fors",))
         res["throughput"] = []
         for b in batches:
+            tb = g.tune(batch=b)  # the fused layout tuned at this batch size; both signers share the chain block
+            naive.cfg.chain_threads = g.cfg.chain_threads
             fused_t = g.throughput(b)
             naive_t = naive.throughput(b)
-            kf = g.kernel_times(b, 2)["fors"]
-            kn = naive.kernel_times(b, 2)["fors"]
+            kf = g.kernel_times(b, 3, ("fors",))["fors"]
+            kn = naive.kernel_times(b, 3, ("fors",))["fors"]
             res["throughput"].append({"batch": b, "fused_sig_s": fused_t, "naive_sig_s": naive_t,
-                                      "fors_fused_s": kf, "fors_naive_s": kn})
+                                      "fors_fused_s": kf, "fors_naive_s": kn, "tree_threads": tb["tree_threads"],
+                                      "fors_threads": tb["fors_threads"], "chain_threads": tb["chain_threads"]})
         for key, signer in (("graph", g), ("graph_naive", naive)):
             try:
                 res[key] = signer.launch_overhead()
@@ -298,6 +305,14 @@ def recorded_gpu_study() -> tuple[dict, str]:
             rec.label(*(f.name for f in files)))
 
 
+def fors_layout(tuning: dict) -> str:
+    """The tuned fused-FORS layout in words: threads per tree (this kernel) or trees per block (the kernel of the
+    first recorded run, which built whole trees per block in shared memory)."""
+    if "tree_threads" in tuning:
+        return f"{tuning['tree_threads']} threads/tree"
+    return f"{tuning['trees_per_block']} trees/block"
+
+
 def gpu_table(study: dict) -> pd.DataFrame:
     """One row per (set, batch) of a GPU study: throughput fused vs naive, FORS kernel times, and the FORS kernel's
     share of the signing time (the most fusion can change)."""
@@ -311,8 +326,8 @@ def gpu_table(study: dict) -> pd.DataFrame:
                          "fors_fusion_gain": r["fors_naive_s"] / r["fors_fused_s"],
                          "fors_share": r["fors_fused_s"] * r["fused_sig_s"] / r["batch"],
                          "builds": ", ".join(f"{k}={v}" for k, v in res["builds"]["chosen"].items()),
-                         "trees_per_block": res["tuning"]["trees_per_block"],
-                         "fors_threads": res["tuning"]["fors_threads"]})
+                         "fors_layout": fors_layout(r if "tree_threads" in r else res["tuning"]),
+                         "fors_threads": r.get("fors_threads", res["tuning"]["fors_threads"])})
     return pd.DataFrame(rows)
 
 

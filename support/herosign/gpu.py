@@ -29,6 +29,7 @@ from support.xp import to_numpy
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 KERNELS = ("fors_sign_fused", "fors_leaves_naive", "fors_level_naive", "fors_pk", "tree_chains", "tree_build",
            "wots_sign")
+BUILDS = ("nvrtc", "nvcc-cubin", "nvcc-ptx", "nvcc-cubin-r64", "nvcc-cubin-r96")
 TUNING_CACHE = Path(os.environ.get("HEROSIGN_TUNING_CACHE",
                                    Path.home() / ".cache" / "paper-repro" / "herosign_tuning.json"))
 
@@ -52,29 +53,43 @@ def source() -> str:
     return body.replace('#include "hash.cuh"', (KERNEL_DIR / "hash.cuh").read_text().replace("#pragma once", ""))
 
 
-def nvcc_build(p: Params, arch: str, kind: str = "cubin", out_dir: Path | None = None) -> Path:
-    """Compile with nvcc: ``kind="cubin"`` (native SASS, ``-arch=sm_XX``) or ``"ptx"`` (``-arch=compute_XX``)."""
+def nvcc_build(p: Params, arch: str, kind: str = "cubin", out_dir: Path | None = None,
+               maxrreg: int | None = None) -> Path:
+    """Compile with nvcc: ``kind="cubin"`` (native SASS, ``-arch=sm_XX``) or ``"ptx"`` (``-arch=compute_XX``);
+    ``maxrreg`` caps the registers per thread (more resident warps, possibly spills: a flag variant to time)."""
     nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
     if nvcc is None:
         raise FileNotFoundError("nvcc not found on PATH")
     if kind not in ("cubin", "ptx"):
         raise ValueError(f"kind must be 'cubin' or 'ptx', got {kind!r}")
     out_dir = Path(out_dir or tempfile.mkdtemp(prefix="herosign_"))
-    out = out_dir / f"slhdsa_{p.short}_{arch}.{kind}"
+    out = out_dir / f"slhdsa_{p.short}_{arch}{f'_r{maxrreg}' if maxrreg else ''}.{kind}"
     flag = f"-arch=sm_{arch}" if kind == "cubin" else f"-arch=compute_{arch}"
-    cmd = [nvcc, f"-{kind}", flag, "-O3", "-std=c++14", *defines(p), "-o", str(out), str(KERNEL_DIR / "slhdsa.cu")]
+    cmd = [nvcc, f"-{kind}", flag, "-O3", "-std=c++14", *defines(p),
+           *([f"-maxrregcount={maxrreg}"] if maxrreg else []), "-o", str(out), str(KERNEL_DIR / "slhdsa.cu")]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"nvcc failed for {p.name}:\n{res.stderr[-4000:]}")
     return out
 
 
+def fused_layout(p: Params, tree_threads: int, block: int) -> tuple[int, int]:
+    """log2 of the threads per FORS tree and the fused kernel's shared memory in bytes: (a - tl + 1) nodes of n
+    bytes per thread (pending left nodes of the thread's subtree, then one slot for the joins across threads)."""
+    tl = int(tree_threads).bit_length() - 1
+    if tree_threads < 1 or 1 << tl != tree_threads or tl > p.a:
+        raise ValueError(f"threads per FORS tree must be a power of two <= 2^a = {1 << p.a}, got {tree_threads}")
+    if block % tree_threads or not 1 <= block <= 1024:
+        raise ValueError(f"block size {block} must be <= 1024 and a multiple of the threads per tree {tree_threads}")
+    return tl, block * (p.a - tl + 1) * p.n
+
+
 @dataclass
 class Config:
     """Tunable launch configuration (the "tree tuning" search space) and chosen builds per kernel."""
 
-    trees_per_block: int = 4
-    fors_threads: int = 256
+    tree_threads: int = 4  # T: threads per FORS tree (a power of two <= 2^a); each builds 2^a / T leaves
+    fors_threads: int = 128  # block size of the fused FORS kernel (a multiple of T)
     chain_threads: int = 256
     builds: dict[str, str] | None = None  # kernel -> "nvrtc" | "nvcc-cubin" | "nvcc-ptx"
 
@@ -128,8 +143,11 @@ class GpuSigner:
         elif build == "nvrtc":
             mod = cp.RawModule(code=source(), options=("-std=c++14", *defines(self.p)), backend="nvrtc")
             mod.get_function("fors_pk")  # force compilation now
-        elif build in ("nvcc-cubin", "nvcc-ptx"):
-            path = nvcc_build(self.p, self.arch, "cubin" if build == "nvcc-cubin" else "ptx")
+        elif build.startswith(("nvcc-cubin", "nvcc-ptx")):
+            kind, _, cap = build.removeprefix("nvcc-").partition("-r")
+            if kind not in ("cubin", "ptx") or (cap and not cap.isdigit()):
+                raise ValueError(f"unknown build {build!r}")
+            path = nvcc_build(self.p, self.arch, kind, maxrreg=int(cap) if cap else None)
             mod = cp.RawModule(path=str(path))
             mod.get_function("fors_pk")
         else:
@@ -138,8 +156,12 @@ class GpuSigner:
         self.modules[build] = mod
         return mod
 
-    def select_builds(self, batch: int = 256, builds=("nvrtc", "nvcc-cubin", "nvcc-ptx"), reps: int = 3) -> dict:
-        """Adaptive compilation: time every kernel from every build and keep the fastest per kernel."""
+    def select_builds(self, batch: int = 256, builds=BUILDS, reps: int = 3,
+                      groups=("fors", "tree", "wots")) -> dict:
+        """Adaptive compilation: time every kernel group from every build and keep the fastest per group.
+
+        Builds: NVRTC (PTX), nvcc native cubin, nvcc PTX, and cubins with a register cap (``nvcc-cubin-r64``).
+        """
         self._need_device()
         timings: dict[str, dict[str, float]] = {}
         for b in builds:
@@ -150,10 +172,10 @@ class GpuSigner:
                 continue
             saved = dict(self.kern)
             self.kern = {k: mod.get_function(k) for k in KERNELS}
-            timings[b] = self.kernel_times(batch, reps)
+            timings[b] = self.kernel_times(batch, reps, groups)
             self.kern = saved
         chosen = {}
-        for k in ("fors", "tree", "wots"):
+        for k in groups:
             ok = {b: t[k] for b, t in timings.items() if k in t}
             chosen[k] = min(ok, key=ok.get)
         names = {"fors": ("fors_sign_fused", "fors_leaves_naive", "fors_level_naive", "fors_pk"),
@@ -161,7 +183,7 @@ class GpuSigner:
         for group, b in chosen.items():
             for k in names[group]:
                 self.kern[k] = self.modules[b].get_function(k)
-        self.cfg.builds = chosen
+        self.cfg.builds = {**(self.cfg.builds or {}), **chosen}
         return {"timings_s": timings, "chosen": chosen, "compile_s": dict(self.compile_times)}
 
     # ------------------------------------------------------------------ host preparation
@@ -170,6 +192,8 @@ class GpuSigner:
         p, cp = self.p, self.cp
         if len(sks) != len(msgs):
             raise ValueError(f"{len(sks)} secret keys for {len(msgs)} messages")
+        if max(len(sks) * p.k << p.a, len(sks) * p.d * p.len << p.hp) >= 2**32:
+            raise ValueError(f"batch of {len(sks)} is too large: the kernels index hash calls with 32-bit integers")
         keys = [SecretKey.parse(p, sk) for sk in sks]
         msgs = [_bytes(m, "message") for m in msgs]
         addrnds = [None] * len(msgs) if addrnds is None else list(addrnds)
@@ -210,12 +234,12 @@ class GpuSigner:
         B = np.int32(d["B"])
         key = (d["pk_seed"], d["sk_seed"], d["st256"], d["st512"], d["idx_tree"], d["idx_leaf"])
         if self.fors_mode == "fused":
-            tpb = c.trees_per_block
-            smem = tpb * ((1 << p.a) + (1 << (p.a - 1))) * p.n
+            tl, smem = fused_layout(p, c.tree_threads, c.fors_threads)
             if smem > 48 * 1024:
                 self.kern["fors_sign_fused"].max_dynamic_shared_size_bytes = smem
-            self._go("fors_sign_fused", (int(B), -(-p.k // tpb)), (c.fors_threads,),
-                     (B, np.int32(tpb), *key, d["fors_idx"], buf["sig"], buf["roots_f"]), stream, smem)
+            n = int(B) * p.k * c.tree_threads
+            self._go("fors_sign_fused", (-(-n // c.fors_threads),), (c.fors_threads,),
+                     (B, np.int32(tl), *key, d["fors_idx"], buf["sig"], buf["roots_f"]), stream, smem)
             roots = buf["roots_f"]
         else:
             n0 = int(B) * p.k << p.a
@@ -295,12 +319,11 @@ class GpuSigner:
         dev.synchronize()
         return (time.perf_counter() - t) / reps
 
-    def kernel_times(self, batch: int, reps: int = 3) -> dict[str, float]:
+    def kernel_times(self, batch: int, reps: int = 3, groups=("fors", "tree", "wots")) -> dict[str, float]:
         """Seconds per launch of each of the three kernels on a synthetic batch (deterministic keys)."""
         d, buf = self.synthetic(batch)
-        return {"fors": self._time(lambda: self.launch_fors(d, buf), reps),
-                "tree": self._time(lambda: self.launch_tree(d, buf), reps),
-                "wots": self._time(lambda: self.launch_wots(d, buf), reps)}
+        launch = {"fors": self.launch_fors, "tree": self.launch_tree, "wots": self.launch_wots}
+        return {g: self._time(lambda f=launch[g]: f(d, buf), reps) for g in groups}
 
     def synthetic(self, batch: int, seed: int = 0) -> tuple[dict, dict]:
         """A device-ready batch from seeded random keys and messages (for timing only)."""
@@ -312,14 +335,15 @@ class GpuSigner:
         return d, self.alloc(batch)
 
     def tune(self, batch: int = 1024, reps: int = 3, cache: Path | None = TUNING_CACHE) -> dict:
-        """Tree tuning: time every feasible (trees per block, threads) FORS config and chain block size; cache JSON."""
+        """Tree tuning: time every feasible (threads per tree, block size) layout of the fused FORS kernel and the
+        chain kernel's block size at this batch size; cached in JSON per device, parameter set and batch."""
         self._need_device()
         p = self.p
-        key = f"{self.device_name}|{p.short}"
+        key = f"{self.device_name}|{p.short}|{batch}"
         if cache is not None and Path(cache).exists():
             stored = json.loads(Path(cache).read_text())
-            if key in stored:
-                self.cfg.trees_per_block = stored[key]["trees_per_block"]
+            if key in stored and "tree_threads" in stored[key]:
+                self.cfg.tree_threads = stored[key]["tree_threads"]
                 self.cfg.fors_threads = stored[key]["fors_threads"]
                 self.cfg.chain_threads = stored[key]["chain_threads"]
                 return {"cached": True, **stored[key]}
@@ -327,27 +351,26 @@ class GpuSigner:
         d, buf = self.synthetic(batch)
         mode, self.fors_mode = self.fors_mode, "fused"
         trials = []
-        for tpb in sorted({1, 2, 3, 4, 6, 8, 11, 12, 16, p.k} & set(range(1, p.k + 1))):
-            smem = tpb * ((1 << p.a) + (1 << (p.a - 1))) * p.n
-            if smem > limit:
-                continue
+        for tt in (1 << i for i in range(p.a + 1)):
             for nt in (64, 128, 256, 512, 1024):
-                self.cfg.trees_per_block, self.cfg.fors_threads = tpb, nt
+                if nt % tt or fused_layout(p, tt, nt)[1] > limit:
+                    continue
+                self.cfg.tree_threads, self.cfg.fors_threads = tt, nt
                 try:
                     t = self._time(lambda: self.launch_fors(d, buf), reps)
                 except Exception as e:  # noqa: BLE001 - an infeasible launch (registers, shared memory) is skipped
-                    trials.append({"trees_per_block": tpb, "threads": nt, "error": type(e).__name__})
+                    trials.append({"tree_threads": tt, "threads": nt, "error": type(e).__name__})
                     continue
-                trials.append({"trees_per_block": tpb, "threads": nt, "s": t})
+                trials.append({"tree_threads": tt, "threads": nt, "s": t})
         best = min((t for t in trials if "s" in t), key=lambda t: t["s"])
-        self.cfg.trees_per_block, self.cfg.fors_threads = best["trees_per_block"], best["threads"]
+        self.cfg.tree_threads, self.cfg.fors_threads = best["tree_threads"], best["threads"]
         chain = []
         for ct in (64, 128, 256, 512):
             self.cfg.chain_threads = ct
             chain.append({"threads": ct, "s": self._time(lambda: self.launch_tree(d, buf), reps)})
         self.cfg.chain_threads = min(chain, key=lambda t: t["s"])["threads"]
         self.fors_mode = mode
-        result = {"trees_per_block": self.cfg.trees_per_block, "fors_threads": self.cfg.fors_threads,
+        result = {"tree_threads": self.cfg.tree_threads, "fors_threads": self.cfg.fors_threads,
                   "chain_threads": self.cfg.chain_threads, "fors_trials": trials, "chain_trials": chain}
         if cache is not None:
             Path(cache).parent.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,32 @@ def test_emulated_kernels_equal_the_cpu_signer_byte_for_byte(name, mode):
 
 
 @needs_cxx
+@pytest.mark.parametrize("name", ["sha2-128f", pytest.param("sha2-192f", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(("tree_threads", "block"), [(1, 64), (8, 64), (64, 128)])
+def test_emulated_fused_fors_equals_the_cpu_signer_for_every_layout(name, tree_threads, block):
+    # one thread per tree (whole tree by treehash), subtrees joined in shared memory, one thread per leaf
+    from support.herosign.gpu import Config, GpuSigner
+
+    p = get_params(name)
+    tree_threads = min(tree_threads, 1 << p.a)
+    keys = [ours.keygen_internal(p, bytes([i]) * p.n, bytes([i + 1]) * p.n, bytes([i + 2]) * p.n) for i in range(3)]
+    sks = [k[0] for k in keys]
+    msgs = [b"x", b"", b"yz" * 30]
+    g = GpuSigner(p, Config(tree_threads=tree_threads, fors_threads=block), emulate=True)
+    assert g.sign_internal_batch(sks, msgs) == ours.sign_internal_batch(p, sks, msgs, [None] * 3)
+
+
+def test_fused_layout_rejects_bad_threads_per_tree():
+    from support.herosign.gpu import fused_layout
+
+    p = get_params("sha2-128f")
+    assert fused_layout(p, 4, 128) == (2, 128 * 5 * 16)
+    for tt, block in ((3, 96), (128, 128), (8, 100)):
+        with pytest.raises(ValueError, match="power of two|multiple"):
+            fused_layout(p, tt, block)
+
+
+@needs_cxx
 def test_emulated_signer_refuses_timing():
     from support.herosign.gpu import GpuSigner
 

@@ -50,9 +50,19 @@ def test_cuda_constant_tables_match_python():
     assert _cu_table("K256") == [int(v) for v in sha2_lanes.SHA256.K]
     assert _cu_table("K512") == [int(v) for v in sha2_lanes.SHA512.K]
     assert _cu_table("KECCAK_RC") == [int(v) for v in keccak_lanes.RC]
-    assert _cu_table("KECCAK_RHO") == [int(v) for v in keccak_lanes.RHO]
-    pi = [0] * 25
+
+
+def test_cuda_keccak_rho_pi_written_out_match_fips202():
+    # the kernel writes theta + rho + pi out as "Bj = ROTL64(A[i] ^ D(i mod 5), rho[i])" with j = pi(i)
+    text = (KERNEL_DIR / "hash.cuh").read_text()
+    steps = re.findall(r"B(\d+) = (?:ROTL64\(A\[(\d+)\] \^ D(\d), (\d+)\)|\(A\[(\d+)\] \^ D(\d)\))", text)
+    assert len(steps) == 25
+    got = {}
+    for j, i, d, r, i0, d0 in steps:
+        i, d, r = (int(i), int(d), int(r)) if i else (int(i0), int(d0), 0)
+        assert d == i % 5
+        got[i] = (int(j), r)
     for x in range(5):
         for y in range(5):
-            pi[x + 5 * y] = y + 5 * ((2 * x + 3 * y) % 5)
-    assert _cu_table("KECCAK_PI") == pi
+            i = x + 5 * y
+            assert got[i] == (y + 5 * ((2 * x + 3 * y) % 5), int(keccak_lanes.RHO[i])), f"lane {i}"

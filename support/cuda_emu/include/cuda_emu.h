@@ -73,6 +73,15 @@ static inline unsigned int __funnelshift_l(unsigned int lo, unsigned int hi, uns
     return (unsigned int)(((((unsigned long long)hi << 32) | lo) << (shift & 31u)) >> 32);
 }
 
+// Byte permute: byte i of the result is byte (s >> 4i) & 7 of the 8-byte value y:x (the sign-replicate mode of
+// selector bit 3 is not emulated).
+static inline unsigned int __byte_perm(unsigned int x, unsigned int y, unsigned int s) {
+    const unsigned long long v = ((unsigned long long)y << 32) | x;
+    unsigned int r = 0;
+    for (int i = 0; i < 4; i++) r |= (unsigned int)((v >> (8 * ((s >> (4 * i)) & 7))) & 0xFF) << (8 * i);
+    return r;
+}
+
 // CUDA's integer/float min and max (device overloads) for mixed argument types.
 template <typename A, typename B>
 static inline std::common_type_t<A, B> min(A a, B b) { return a < b ? a : b; }

@@ -1,6 +1,12 @@
 // Tweakable hashes of SLH-DSA (FIPS 205 §11) for one thread: SHA-256 / SHA-512 (SHA2 sets, §11.2)
 // and SHAKE256 (§11.1). Parameters come in as macros: SPX_N, SPX_SHA2 (1 = SHA2 family),
 // SPX_BIG (1 = H, T_l use SHA-512: SHA2 categories 3 and 5).
+//
+// Values of n bytes travel as SPX_NW 32-bit words in memory byte order ("raw words": a 4-byte load of the bytes),
+// so chains and tree nodes stay in registers. Each message block is built word by word from the address, the
+// input words and the padding, with every index known at compile time for F, PRF and H (one block each); only
+// T_l (T_k, T_len) streams several blocks from memory. All n-byte values in memory are 4-byte aligned (every
+// offset in a signature, a key row or a node buffer is a multiple of n, itself a multiple of 8).
 #pragma once
 
 typedef unsigned char u8;
@@ -10,6 +16,7 @@ typedef unsigned long long u64;
 #ifndef SPX_N
 #error "define SPX_N and the other SPX_* parameters"
 #endif
+#define SPX_NW (SPX_N / 4)  // 32-bit words of an n-byte value
 
 enum { ADRS_WOTS_HASH = 0, ADRS_WOTS_PK = 1, ADRS_TREE = 2, ADRS_FORS_TREE = 3, ADRS_FORS_ROOTS = 4,
        ADRS_WOTS_PRF = 5, ADRS_FORS_PRF = 6 };
@@ -22,6 +29,23 @@ __device__ __forceinline__ Adrs make_adrs(u32 layer, u64 tree, u32 type, u32 kp,
     a.w[0] = layer; a.w[1] = 0; a.w[2] = (u32)(tree >> 32); a.w[3] = (u32)tree;
     a.w[4] = type; a.w[5] = kp; a.w[6] = w6; a.w[7] = w7;
     return a;
+}
+
+__device__ __forceinline__ u32 bswap32(u32 x) { return __byte_perm(x, 0, 0x0123); }
+
+// n-byte value <-> raw words (4-byte aligned memory: global, shared or local).
+__device__ __forceinline__ void load_n(const void *p, u32 v[SPX_NW]) {
+#pragma unroll
+    for (int i = 0; i < SPX_NW; i++) v[i] = static_cast<const u32 *>(p)[i];
+}
+__device__ __forceinline__ void store_n(void *p, const u32 v[SPX_NW]) {
+#pragma unroll
+    for (int i = 0; i < SPX_NW; i++) static_cast<u32 *>(p)[i] = v[i];
+}
+__device__ __forceinline__ void copy_n(void *dst, const void *src) {
+    u32 v[SPX_NW];
+    load_n(src, v);
+    store_n(dst, v);
 }
 
 // ---------------------------------------------------------------- SHA-256 (FIPS 180-4 §6.2)
@@ -37,11 +61,8 @@ __constant__ u32 K256[64] = {
 
 __device__ __forceinline__ u32 rotr32(u32 x, u32 r) { return __funnelshift_r(x, x, r); }
 
-__device__ void sha256_compress(u32 st[8], const u8 blk[64]) {
-    u32 w[16];
-#pragma unroll
-    for (int i = 0; i < 16; i++)
-        w[i] = ((u32)blk[4 * i] << 24) | ((u32)blk[4 * i + 1] << 16) | ((u32)blk[4 * i + 2] << 8) | blk[4 * i + 3];
+// One compression of the 16 big-endian message words w (overwritten: the message schedule runs in place).
+__device__ __forceinline__ void sha256_compress(u32 st[8], u32 w[16]) {
     u32 a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
 #pragma unroll
     for (int t = 0; t < 64; t++) {
@@ -78,15 +99,11 @@ __constant__ u64 K512[80] = {
 
 __device__ __forceinline__ u64 rotr64(u64 x, u32 r) { return (x >> r) | (x << (64 - r)); }
 
-__device__ void sha512_compress(u64 st[8], const u8 blk[128]) {
+// One compression of a block given as 32 big-endian 32-bit words (pairs form the 16 message words).
+__device__ __forceinline__ void sha512_compress(u64 st[8], const u32 m[32]) {
     u64 w[16];
 #pragma unroll
-    for (int i = 0; i < 16; i++) {
-        u64 v = 0;
-#pragma unroll
-        for (int j = 0; j < 8; j++) v = (v << 8) | blk[8 * i + j];
-        w[i] = v;
-    }
+    for (int i = 0; i < 16; i++) w[i] = ((u64)m[2 * i] << 32) | m[2 * i + 1];
     u64 a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
 #pragma unroll 16
     for (int t = 0; t < 80; t++) {
@@ -102,47 +119,49 @@ __device__ void sha512_compress(u64 st[8], const u8 blk[128]) {
     st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
 }
 
-// Incremental SHA-2 continuing from a seeded state (the state after PK.seed || 0 padding).
-struct Sha256Inc { u32 st[8]; u8 buf[64]; u32 fill; u64 total; };
-struct Sha512Inc { u64 st[8]; u8 buf[128]; u32 fill; u64 total; };
+// Big-endian word i of the message ADRSc (22 bytes) || input (NWIN big-endian words from src) || 0x80 || 0...;
+// the input starts 2 bytes into word 5, so each later word joins two halves.
+template <int NWIN, class Src>
+__device__ __forceinline__ u32 adrsc_msg_word(const Adrs &a, Src src, int i) {
+    if (i < 5) {
+        switch (i) {
+            case 0: return ((a.w[0] & 0xFF) << 24) | (a.w[2] >> 8);
+            case 1: return (a.w[2] << 24) | (a.w[3] >> 8);
+            case 2: return (a.w[3] << 24) | ((a.w[4] & 0xFF) << 16) | (a.w[5] >> 16);
+            case 3: return (a.w[5] << 16) | (a.w[6] >> 16);
+            default: return (a.w[6] << 16) | (a.w[7] >> 16);
+        }
+    }
+    const int j = i - 5;  // input word whose first half ends this word
+    u32 hi = j == 0 ? a.w[7] : (j - 1 < NWIN ? src(j - 1) : (j - 1 == NWIN ? 0x80000000u : 0u));
+    u32 lo = j < NWIN ? src(j) : (j == NWIN ? 0x80000000u : 0u);
+    return (hi << 16) | (lo >> 16);
+}
 
-__device__ __forceinline__ void s256_init(Sha256Inc &h, const u32 *seeded) {
-    for (int i = 0; i < 8; i++) h.st[i] = seeded[i];
-    h.fill = 0; h.total = 64;
-}
-__device__ __forceinline__ void s256_byte(Sha256Inc &h, u8 b) {
-    h.buf[h.fill++] = b;
-    if (h.fill == 64) { sha256_compress(h.st, h.buf); h.fill = 0; }
-    h.total++;
-}
-__device__ void s256_final(Sha256Inc &h, u8 *out, int outlen) {
-    u64 bits = h.total * 8;
-    u32 f = h.fill;
-    h.buf[f++] = 0x80;
-    if (f > 56) { while (f < 64) h.buf[f++] = 0; sha256_compress(h.st, h.buf); f = 0; }
-    while (f < 56) h.buf[f++] = 0;
-    for (int i = 0; i < 8; i++) h.buf[56 + i] = (u8)(bits >> (56 - 8 * i));
-    sha256_compress(h.st, h.buf);
-    for (int i = 0; i < outlen; i++) out[i] = (u8)(h.st[i >> 2] >> (24 - 8 * (i & 3)));
-}
-__device__ __forceinline__ void s512_init(Sha512Inc &h, const u64 *seeded) {
-    for (int i = 0; i < 8; i++) h.st[i] = seeded[i];
-    h.fill = 0; h.total = 128;
-}
-__device__ __forceinline__ void s512_byte(Sha512Inc &h, u8 b) {
-    h.buf[h.fill++] = b;
-    if (h.fill == 128) { sha512_compress(h.st, h.buf); h.fill = 0; }
-    h.total++;
-}
-__device__ void s512_final(Sha512Inc &h, u8 *out, int outlen) {
-    u64 bits = h.total * 8;
-    u32 f = h.fill;
-    h.buf[f++] = 0x80;
-    if (f > 112) { while (f < 128) h.buf[f++] = 0; sha512_compress(h.st, h.buf); f = 0; }
-    while (f < 120) h.buf[f++] = 0;
-    for (int i = 0; i < 8; i++) h.buf[120 + i] = (u8)(bits >> (56 - 8 * i));
-    sha512_compress(h.st, h.buf);
-    for (int i = 0; i < outlen; i++) out[i] = (u8)(h.st[i >> 3] >> (56 - 8 * (i & 7)));
+// SHA-2 tweakable hash: compress ADRSc || input || padding from the seeded state (the state after the
+// PK.seed block, PRE bytes), WB 32-bit words per block (16: SHA-256, 32: SHA-512), LW length words at the end.
+template <int NWIN, int WB, int LW, int PRE, class Src, class Compress>
+__device__ __forceinline__ void sha2_th(const Adrs &a, Src src, Compress compress) {
+    const int NB = (5 + NWIN + 1 + LW + WB - 1) / WB;
+    const u32 bits = (u32)(PRE + 22 + 4 * NWIN) * 8;
+    u32 m[WB];
+    if (NB <= 2) {
+#pragma unroll
+        for (int b = 0; b < NB; b++) {
+#pragma unroll
+            for (int i = 0; i < WB; i++) m[i] = adrsc_msg_word<NWIN>(a, src, WB * b + i);
+            if (b == NB - 1) m[WB - 1] = bits;
+            compress(m);
+        }
+    } else {
+#pragma unroll 1
+        for (int b = 0; b < NB; b++) {
+#pragma unroll
+            for (int i = 0; i < WB; i++) m[i] = adrsc_msg_word<NWIN>(a, src, WB * b + i);
+            if (b == NB - 1) m[WB - 1] = bits;
+            compress(m);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- Keccak-f[1600] / SHAKE256 (FIPS 202)
@@ -152,88 +171,114 @@ __constant__ u64 KECCAK_RC[24] = {
     0x0000000080008009ULL,0x000000008000000aULL,0x000000008000808bULL,0x800000000000008bULL,0x8000000000008089ULL,
     0x8000000000008003ULL,0x8000000000008002ULL,0x8000000000000080ULL,0x000000000000800aULL,0x800000008000000aULL,
     0x8000000080008081ULL,0x8000000000008080ULL,0x0000000080000001ULL,0x8000000080008008ULL};
-__constant__ int KECCAK_RHO[25] = {0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8,
-                                   18, 2, 61, 56, 14};
-__constant__ int KECCAK_PI[25] = {0, 10, 20, 5, 15, 16, 1, 11, 21, 6, 7, 17, 2, 12, 22, 23, 8, 18, 3, 13, 14,
-                                  24, 9, 19, 4};  // B[PI[i]] = rot(A[i], RHO[i])
 
-__device__ __forceinline__ u64 rotl64(u64 x, int r) { return r ? (x << r) | (x >> (64 - r)) : x; }
+#define ROTL64(x, r) (((x) << (r)) | ((x) >> (64 - (r))))
 
-__device__ void keccak_f1600(u64 A[25]) {
-    u64 B[25], C[5];
+// The permutation with theta, rho and pi written out (rho offsets and the pi lane order of FIPS 202 §3.2).
+__device__ __forceinline__ void keccak_f1600(u64 A[25]) {
     for (int r = 0; r < 24; r++) {
-#pragma unroll
-        for (int x = 0; x < 5; x++) C[x] = A[x] ^ A[x + 5] ^ A[x + 10] ^ A[x + 15] ^ A[x + 20];
-#pragma unroll
-        for (int x = 0; x < 5; x++) {
-            u64 D = C[(x + 4) % 5] ^ rotl64(C[(x + 1) % 5], 1);
-#pragma unroll
-            for (int y = 0; y < 25; y += 5) A[y + x] ^= D;
-        }
-#pragma unroll
-        for (int i = 0; i < 25; i++) B[KECCAK_PI[i]] = rotl64(A[i], KECCAK_RHO[i]);
-#pragma unroll
-        for (int y = 0; y < 25; y += 5)
-#pragma unroll
-            for (int x = 0; x < 5; x++) A[y + x] = B[y + x] ^ (~B[y + (x + 1) % 5] & B[y + (x + 2) % 5]);
+        u64 C0 = A[0] ^ A[5] ^ A[10] ^ A[15] ^ A[20], C1 = A[1] ^ A[6] ^ A[11] ^ A[16] ^ A[21],
+            C2 = A[2] ^ A[7] ^ A[12] ^ A[17] ^ A[22], C3 = A[3] ^ A[8] ^ A[13] ^ A[18] ^ A[23],
+            C4 = A[4] ^ A[9] ^ A[14] ^ A[19] ^ A[24];
+        u64 D0 = C4 ^ ROTL64(C1, 1), D1 = C0 ^ ROTL64(C2, 1), D2 = C1 ^ ROTL64(C3, 1), D3 = C2 ^ ROTL64(C4, 1),
+            D4 = C3 ^ ROTL64(C0, 1);
+        u64 B0 = (A[0] ^ D0), B1 = ROTL64(A[6] ^ D1, 44), B2 = ROTL64(A[12] ^ D2, 43),
+            B3 = ROTL64(A[18] ^ D3, 21), B4 = ROTL64(A[24] ^ D4, 14);
+        u64 B5 = ROTL64(A[3] ^ D3, 28), B6 = ROTL64(A[9] ^ D4, 20), B7 = ROTL64(A[10] ^ D0, 3),
+            B8 = ROTL64(A[16] ^ D1, 45), B9 = ROTL64(A[22] ^ D2, 61);
+        u64 B10 = ROTL64(A[1] ^ D1, 1), B11 = ROTL64(A[7] ^ D2, 6), B12 = ROTL64(A[13] ^ D3, 25),
+            B13 = ROTL64(A[19] ^ D4, 8), B14 = ROTL64(A[20] ^ D0, 18);
+        u64 B15 = ROTL64(A[4] ^ D4, 27), B16 = ROTL64(A[5] ^ D0, 36), B17 = ROTL64(A[11] ^ D1, 10),
+            B18 = ROTL64(A[17] ^ D2, 15), B19 = ROTL64(A[23] ^ D3, 56);
+        u64 B20 = ROTL64(A[2] ^ D2, 62), B21 = ROTL64(A[8] ^ D3, 55), B22 = ROTL64(A[14] ^ D4, 39),
+            B23 = ROTL64(A[15] ^ D0, 41), B24 = ROTL64(A[21] ^ D1, 2);
+        A[0] = B0 ^ (~B1 & B2); A[1] = B1 ^ (~B2 & B3); A[2] = B2 ^ (~B3 & B4);
+        A[3] = B3 ^ (~B4 & B0); A[4] = B4 ^ (~B0 & B1);
+        A[5] = B5 ^ (~B6 & B7); A[6] = B6 ^ (~B7 & B8); A[7] = B7 ^ (~B8 & B9);
+        A[8] = B8 ^ (~B9 & B5); A[9] = B9 ^ (~B5 & B6);
+        A[10] = B10 ^ (~B11 & B12); A[11] = B11 ^ (~B12 & B13); A[12] = B12 ^ (~B13 & B14);
+        A[13] = B13 ^ (~B14 & B10); A[14] = B14 ^ (~B10 & B11);
+        A[15] = B15 ^ (~B16 & B17); A[16] = B16 ^ (~B17 & B18); A[17] = B17 ^ (~B18 & B19);
+        A[18] = B18 ^ (~B19 & B15); A[19] = B19 ^ (~B15 & B16);
+        A[20] = B20 ^ (~B21 & B22); A[21] = B21 ^ (~B22 & B23); A[22] = B22 ^ (~B23 & B24);
+        A[23] = B23 ^ (~B24 & B20); A[24] = B24 ^ (~B20 & B21);
         A[0] ^= KECCAK_RC[r];
     }
 }
 
-struct Shake { u64 s[25]; u32 pos; };
-__device__ __forceinline__ void shake_init(Shake &k) { for (int i = 0; i < 25; i++) k.s[i] = 0; k.pos = 0; }
-__device__ __forceinline__ void shake_byte(Shake &k, u8 b) {
-    k.s[k.pos >> 3] ^= (u64)b << (8 * (k.pos & 7));
-    if (++k.pos == 136) { keccak_f1600(k.s); k.pos = 0; }
-}
-__device__ void shake_final(Shake &k, u8 *out, int outlen) {  // outlen <= 136
-    k.s[k.pos >> 3] ^= (u64)0x1F << (8 * (k.pos & 7));
-    k.s[135 >> 3] ^= (u64)0x80 << (8 * (135 & 7));
-    keccak_f1600(k.s);
-    for (int i = 0; i < outlen; i++) out[i] = (u8)(k.s[i >> 3] >> (8 * (i & 7)));
+// SHAKE256(PK.seed || ADRS || input, 8n): NLIN little-endian input lanes from src, absorbed 17 lanes (136 bytes)
+// per permutation; every part is a whole number of lanes, so the 0x1F pad byte starts a lane.
+template <int NLIN, class Src>
+__device__ __forceinline__ void shake_th(const u32 pk[SPX_NW], const Adrs &a, Src src, u64 A[25]) {
+    const int NPK = SPX_N / 8, T = NPK + 4 + NLIN, NB = T / 17 + 1;
+    auto lane = [&](int j) -> u64 {
+        if (j < NPK) return (u64)pk[2 * j] | ((u64)pk[2 * j + 1] << 32);
+        if (j < NPK + 4) return (u64)bswap32(a.w[2 * (j - NPK)]) | ((u64)bswap32(a.w[2 * (j - NPK) + 1]) << 32);
+        if (j < T) return src(j - NPK - 4);
+        return j == T ? 0x1FULL : 0ULL;
+    };
+#pragma unroll
+    for (int i = 0; i < 25; i++) A[i] = 0;
+#pragma unroll 1
+    for (int b = 0; b < NB; b++) {
+#pragma unroll
+        for (int i = 0; i < 17; i++) A[i] ^= lane(17 * b + i);
+        if (b == NB - 1) A[16] ^= 0x8000000000000000ULL;
+        keccak_f1600(A);
+    }
 }
 
 // ---------------------------------------------------------------- the tweakable hash
-// Per-signature key material: PK.seed / SK.seed (n bytes) and the seeded SHA-2 states.
-struct KeyCtx { const u8 *pk_seed; const u8 *sk_seed; const u32 *st256; const u64 *st512; };
+// Per-signature key material in registers: PK.seed and SK.seed as raw words, the seeded SHA-2 states.
+struct KeyCtx {
+    u32 pk[SPX_NW];
+    u32 sk[SPX_NW];
+    u32 st256[8];
+    u64 st512[8];
+};
 
-__device__ __forceinline__ u8 adrs_byte_c(const Adrs &a, int i) {  // ADRSc (22 bytes, §11.2)
-    if (i == 0) return (u8)a.w[0];
-    if (i < 9) return (u8)(a.w[2 + (i - 1) / 4] >> (24 - 8 * ((i - 1) & 3)));
-    if (i == 9) return (u8)a.w[4];
-    return (u8)(a.w[5 + (i - 10) / 4] >> (24 - 8 * ((i - 10) & 3)));
-}
-__device__ __forceinline__ u8 adrs_byte(const Adrs &a, int i) { return (u8)(a.w[i >> 2] >> (24 - 8 * (i & 3))); }
-
-// out = Th(PK.seed, ADRS, in[0 .. inlen)); big selects SHA-512 (H and T_l at SHA2 categories 3/5).
-__device__ __noinline__ void thash(const KeyCtx &kc, const Adrs &a, const u8 *in, int inlen, u8 *out, bool big) {
+// out = Th(PK.seed, ADRS, input) for NWIN raw input words from src(j) (j < NWIN); big selects SHA-512 for
+// the SHA2 sets of categories 3 and 5 (H and T_l, §11.2.2).
+template <int NWIN, class Src>
+__device__ __forceinline__ void thash(const KeyCtx &kc, const Adrs &a, Src src, u32 out[SPX_NW], bool big) {
 #if SPX_SHA2
-    if (big && SPX_BIG) {
-        Sha512Inc h; s512_init(h, kc.st512);
-        for (int i = 0; i < 22; i++) s512_byte(h, adrs_byte_c(a, i));
-        for (int i = 0; i < inlen; i++) s512_byte(h, in[i]);
-        s512_final(h, out, SPX_N);
+    auto be = [&](int j) -> u32 { return bswap32(src(j)); };
+    if (SPX_BIG && big) {
+        u64 st[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) st[i] = kc.st512[i];
+        sha2_th<NWIN, 32, 4, 128>(a, be, [&](u32 *m) { sha512_compress(st, m); });
+#pragma unroll
+        for (int i = 0; i < SPX_NW; i++) out[i] = bswap32((u32)(st[i >> 1] >> ((i & 1) ? 0 : 32)));
     } else {
-        Sha256Inc h; s256_init(h, kc.st256);
-        for (int i = 0; i < 22; i++) s256_byte(h, adrs_byte_c(a, i));
-        for (int i = 0; i < inlen; i++) s256_byte(h, in[i]);
-        s256_final(h, out, SPX_N);
+        u32 st[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) st[i] = kc.st256[i];
+        sha2_th<NWIN, 16, 2, 64>(a, be, [&](u32 *m) { sha256_compress(st, m); });
+#pragma unroll
+        for (int i = 0; i < SPX_NW; i++) out[i] = bswap32(st[i]);
     }
 #else
-    Shake k; shake_init(k);
-    for (int i = 0; i < SPX_N; i++) shake_byte(k, kc.pk_seed[i]);
-    for (int i = 0; i < 32; i++) shake_byte(k, adrs_byte(a, i));
-    for (int i = 0; i < inlen; i++) shake_byte(k, in[i]);
-    shake_final(k, out, SPX_N);
+    u64 A[25];
+    shake_th<NWIN / 2>(kc.pk, a, [&](int j) -> u64 { return (u64)src(2 * j) | ((u64)src(2 * j + 1) << 32); }, A);
+#pragma unroll
+    for (int i = 0; i < SPX_NW; i++) out[i] = (u32)(A[i >> 1] >> ((i & 1) ? 32 : 0));
 #endif
 }
 
-__device__ __forceinline__ void thash_F(const KeyCtx &kc, const Adrs &a, const u8 *in, u8 *out) {
-    thash(kc, a, in, SPX_N, out, false);
+__device__ __forceinline__ void thash_F(const KeyCtx &kc, const Adrs &a, const u32 in[SPX_NW], u32 out[SPX_NW]) {
+    thash<SPX_NW>(kc, a, [&](int j) { return in[j]; }, out, false);
 }
-__device__ __forceinline__ void thash_H(const KeyCtx &kc, const Adrs &a, const u8 *in, u8 *out) {
-    thash(kc, a, in, 2 * SPX_N, out, true);
+__device__ __forceinline__ void thash_H(const KeyCtx &kc, const Adrs &a, const u32 l[SPX_NW], const u32 r[SPX_NW],
+                                        u32 out[SPX_NW]) {
+    thash<2 * SPX_NW>(kc, a, [&](int j) { return j < SPX_NW ? l[j] : r[j - SPX_NW]; }, out, true);
 }
-__device__ __forceinline__ void thash_PRF(const KeyCtx &kc, const Adrs &a, u8 *out) {
-    thash(kc, a, kc.sk_seed, SPX_N, out, false);
+__device__ __forceinline__ void thash_PRF(const KeyCtx &kc, const Adrs &a, u32 out[SPX_NW]) {
+    thash_F(kc, a, kc.sk, out);
+}
+// T_l over L n-byte values stored contiguously at p (4-byte aligned): T_k (FORS roots) and T_len (WOTS+ keys).
+template <int L>
+__device__ __forceinline__ void thash_T(const KeyCtx &kc, const Adrs &a, const u8 *p, u32 out[SPX_NW]) {
+    const u32 *q = reinterpret_cast<const u32 *>(p);
+    thash<L * SPX_NW>(kc, a, [&](int j) { return q[j]; }, out, true);
 }
