@@ -162,17 +162,8 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
     R = fed.rates
     audit = audit or PolicyAudit(pol)
 
-    def margin(t):  # relative residuals of forecasts whose truth is known at boundary t
-        out = np.zeros((H, K))
-        for h in range(H):
-            lo = max(t - cfg.margin_window, 0)
-            rows = np.arange(lo, t + 1 - h)
-            f = F[rows, h]
-            ok = np.isfinite(f).all(1)
-            if ok.sum() >= 12:
-                res = (R[rows + h][ok] - f[ok]) / np.maximum(f[ok], 1e-9)
-                out[h] = np.maximum(np.quantile(res, cfg.margin_quantile, axis=0), 0.0)
-        return out
+    def margin(t):
+        return safety_margin(F, R, t, cfg.margin_window, cfg.margin_quantile, floor=cfg.mu)
 
     n_prev = np.clip(min_replicas_for(R[start], curve), pol.ha_min, pol.capacity).astype(int)
     pods = [_Pods(int(n)) for n in n_prev]
@@ -225,6 +216,27 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
             i += 1
     label = name or f"proactive ({getattr(models[0], 'name', 'forecaster')})"
     return _finish(label, fed, ts, spec, ready, load, audit, {"milp_solves": n_milp, "guard_actions": n_guard})
+
+
+def safety_margin(F: np.ndarray, R: np.ndarray, t: int, window: int, quantile: float, floor: float,
+                  min_points: int = 12) -> np.ndarray:
+    """Feedback margin ``[H, K]`` at boundary ``t``: per horizon step and cluster, the ``quantile`` of the relative
+    residuals ``(R - F) / max(F, floor)`` of the forecasts whose truth is known at ``t`` (last ``window``
+    boundaries), clipped at 0; 0 with fewer than ``min_points`` residuals.
+
+    ``F[s, h]`` is the forecast of ``R[s + h]``. The denominator's ``floor`` (one replica's service rate) keeps a
+    forecast near zero from giving an unbounded margin: with a floor of 1e-9, a seasonal-naive forecast of an idle
+    minute gave a margin of 1e12 and a demand no MILP could be solved for."""
+    H, K = F.shape[1], F.shape[2]
+    out = np.zeros((H, K))
+    for h in range(H):
+        rows = np.arange(max(t - window, 0), t + 1 - h)
+        f = F[rows, h]
+        ok = np.isfinite(f).all(1)
+        if ok.sum() >= min_points:
+            res = (R[rows + h][ok] - f[ok]) / np.maximum(f[ok], floor)
+            out[h] = np.maximum(np.quantile(res, quantile, axis=0), 0.0)
+    return out
 
 
 def _specs(pods, k, tgt) -> np.ndarray:

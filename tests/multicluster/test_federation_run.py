@@ -47,3 +47,31 @@ def test_bad_federation_inputs_raise_value_error(fed):
         build_federation(np.ones((100, 3)), FederationConfig())
     with pytest.raises(ValueError, match="held-back"):
         run_hpa(fed, start=0, stop=10)
+
+
+def test_safety_margin_is_the_quantile_of_relative_residuals_clipped_at_zero():
+    from support.multicluster.simulate import safety_margin
+
+    rng = np.random.default_rng(3)
+    T, H, K = 40, 2, 2
+    R = rng.uniform(20, 60, (T + H, K))
+    F = np.full((T + H, H, K), np.nan)
+    for s in range(T):
+        for h in range(H):
+            F[s, h] = R[s + h] * rng.uniform(0.8, 1.1, K)
+    t = 30
+    got = safety_margin(F, R, t, window=20, quantile=0.9, floor=10.0)
+    for h in range(H):  # by hand: forecasts made at s in [t - 20, t - h] whose truth R[s + h] is known at t
+        rel = [(R[s + h] - F[s, h]) / F[s, h] for s in range(t - 20, t + 1 - h)]
+        assert np.allclose(got[h], np.maximum(np.quantile(rel, 0.9, axis=0), 0))
+    assert (safety_margin(-F, R, t, 20, 0.9, 10.0) >= 0).all()
+
+
+def test_safety_margin_stays_bounded_when_the_forecast_is_near_zero():
+    from support.multicluster.simulate import safety_margin
+
+    R = np.tile([[0.0], [300.0]], (20, 1))  # on/off demand
+    F = np.zeros((40, 1, 1))
+    F[:, 0, 0] = 1e-9  # a forecast of an idle interval
+    m = safety_margin(F, R, 39, window=39, quantile=0.9, floor=10.0)
+    assert m[0, 0] == pytest.approx(30.0, rel=1e-6)  # (300 - 1e-9) / 10, not 3e11
