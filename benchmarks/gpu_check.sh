@@ -41,6 +41,7 @@ tests() {
 }
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
 herosign() {
+    "$PY" -c "from support.herosign.gpu import kernel_digest; print(kernel_digest())" > "$R/herosign_kernels.sha256"
     mkdir -p "$R/sha2-128f"
     step "${HEROSIGN_LIMIT:-130}" herosign.txt env OUT="$R/sha2-128f" "$PY" benchmarks/herosign.py --no-cpu \
         --gpu-sets sha2-128f --gpu-batches "${HEROSIGN_BATCHES:-1024,8192,32768}"

@@ -300,9 +300,21 @@ def recorded_gpu_study() -> tuple[dict, str]:
                                                   key=lambda r: r["batch"])
     tests = rec.tests()
     tests |= {"gpu_kat": [t for t in tests["selected"] if "test_gpu_kat" in t],
-              "label": rec.label(rec.meta["tests"]["log"])}
+              "label": rec.label(rec.meta["tests"]["log"]) + kernels_note(rec)}
     return ({"sets": sets, "tests": tests},
-            rec.label(*(f.name for f in files)))
+            rec.label(*(f.name for f in files)) + kernels_note(rec))
+
+
+def kernels_note(rec) -> str:
+    """"" if the recorded run measured the CUDA kernels of this checkout (same ``herosign_kernels.sha256``),
+    else a warning to append to its label: its figures then describe older kernels."""
+    from support.herosign.gpu import kernel_digest
+
+    if not rec.has("herosign_kernels.sha256"):
+        return "; the run did not record which kernels it measured"
+    if (rec.path / "herosign_kernels.sha256").read_text().strip() == kernel_digest():
+        return ""
+    return "; the CUDA kernels have changed since that run, so these figures are of the older kernels"
 
 
 def fors_layout(tuning: dict) -> str:

@@ -7,6 +7,7 @@ Host work per batch: PRF_msg / H_msg (hashlib) and the index split; the rest is 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -51,6 +52,11 @@ def source() -> str:
     """``slhdsa.cu`` with ``hash.cuh`` inlined (NVRTC gets one self-contained string)."""
     body = (KERNEL_DIR / "slhdsa.cu").read_text()
     return body.replace('#include "hash.cuh"', (KERNEL_DIR / "hash.cuh").read_text().replace("#pragma once", ""))
+
+
+def kernel_digest() -> str:
+    """SHA-256 of :func:`source`: recorded with each GPU run, so that its figures can be matched to these kernels."""
+    return hashlib.sha256(source().encode()).hexdigest()
 
 
 def nvcc_build(p: Params, arch: str, kind: str = "cubin", out_dir: Path | None = None,

@@ -143,3 +143,16 @@ def test_recorded_gpu_study_merges_extra_batch_runs_and_keeps_its_provenance():
     assert ((t.fors_share > 0) & (t.fors_share < 1)).all()
     row = t[(t.set == "sha2-128f") & (t.batch == 32768)].iloc[0]
     assert row.fused_sig_s == round(study["sets"]["sha2-128f"]["throughput"][-1]["fused_sig_s"])
+
+
+def test_recorded_run_is_flagged_when_the_kernels_changed_since(tmp_path):
+    from support.gpu_runs import RecordedRun
+    from support.herosign import experiments as ex
+    from support.herosign.gpu import kernel_digest
+
+    rec = RecordedRun(tmp_path, {})
+    assert "did not record" in ex.kernels_note(rec)
+    (tmp_path / "herosign_kernels.sha256").write_text(kernel_digest() + "\n")
+    assert ex.kernels_note(rec) == ""
+    (tmp_path / "herosign_kernels.sha256").write_text("0" * 64)
+    assert "changed since" in ex.kernels_note(rec)
