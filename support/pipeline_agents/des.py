@@ -66,7 +66,7 @@ class World:
         self.bill = {"batch": (0, 0.0), "stream": (0, 0.0)}
         self.cost = {"batch": 0.0, "stream": 0.0}
         self._bill_t = {"batch": 0.0, "stream": 0.0}
-        self.spiked = False
+        self.spiked = 0  # cost spikes in progress (they may overlap)
         self.tier = {"batch": "spot", "stream": "spot"}
         self.changes: dict[str, list[float]] = {"batch": [], "stream": []}
         self.manual = 0
@@ -79,6 +79,7 @@ class World:
         self.s_down = 0
         self.s_stalled = 0
         self.s_skew = 1.0
+        self.s_skews = 0  # hot-key episodes in progress (they may overlap)
         self.s_mem = 1.0
         self.s_deferred = 0.0
         self.s_defer_until = 0.0
@@ -97,7 +98,7 @@ class World:
     def base_price(self, pipe: str) -> float:
         p = self.p
         return p.on_demand_price if self.tier[pipe] == "on_demand" else p.spot_price * (
-            p.spike_mult if self.spiked else 1.0)
+            p.spike_mult if self.spiked > 0 else 1.0)
 
     def unit_price(self, pipe: str) -> float:
         mem = (self.stage.mem if self.stage is not None else 1.0) if pipe == "batch" else self.s_mem
@@ -243,8 +244,13 @@ class World:
             yield self.env.timeout(self.p.repartition_s)
         else:
             yield from self._human("skew: repartition", "batch")
-        if self.stage is st and st.skew != 1.0 and self.attempt:
-            self.batch_proc.interrupt("unskew")
+        if self.stage is st and st.skew != 1.0:
+            if self.attempt:
+                self.batch_proc.interrupt("unskew")
+            else:  # the stage is between attempts (failure handling): its next attempt runs repartitioned
+                st.skew = 1.0
+                self._ep_end(st.skew_episode)
+                st.skew_episode = None
 
     def _ckpt(self, st: _Stage, w: int) -> float:
         g = self.p.checkpoint_s * w
@@ -334,7 +340,7 @@ class World:
         """Max per-second arrival rate over the last cadence window (what the resource agent sees)."""
         p = self.p
         k1 = int(self.env.now // p.window_s)
-        k0 = max(0, k1 - int(p.autoscale_every_s // p.window_s))
+        k0 = max(0, k1 - max(1, math.ceil(p.autoscale_every_s / p.window_s - 1e-9)))
         seg = self.sc.arrivals[k0:k1] if k1 > k0 else self.sc.arrivals[:1]
         return float(np.max(seg)) / p.window_s
 
@@ -378,6 +384,7 @@ class World:
             self.s_down += 1
             self._stream_bill()
         elif f.kind == "skew":
+            self.s_skews += 1
             self.s_skew = p.skew_factor
         else:
             self.s_stalled += 1
@@ -398,7 +405,8 @@ class World:
             self.s_down -= 1
             self._stream_bill()
         elif f.kind == "skew":
-            self.s_skew = 1.0
+            self.s_skews -= 1
+            self.s_skew = p.skew_factor if self.s_skews > 0 else 1.0
         else:
             self.s_stalled -= 1
         self._ep_end(ep)
@@ -420,13 +428,13 @@ class World:
 
     def _spike(self):
         p = self.p
-        self.spiked = True
+        self.spiked += 1
         self._rebill()
         if self.ctl == "agentic":
             for pipe in ("batch", "stream"):
                 self.env.process(self._tier(pipe, "cost_spike", "on_demand"))
         yield self.env.timeout(p.spike_s)
-        self.spiked = False
+        self.spiked -= 1
         self._rebill()
         if self.ctl == "agentic":
             for pipe in ("batch", "stream"):

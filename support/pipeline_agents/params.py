@@ -69,6 +69,9 @@ class Params:
                 raise ValueError(f"parameter {k} must be >= 0, got {v}")
         if self.horizon_h <= 0 or self.batch_workers < 1 or self.worker_rate <= 0 or not 0 < self.target_util <= 1:
             raise ValueError("horizon_h > 0, batch_workers >= 1, worker_rate > 0 and 0 < target_util <= 1 required")
+        for k in ("batch_period_s", "window_s", "autoscale_every_s", "checkpoint_s"):
+            if not getattr(self, k) > 0:  # 0 would schedule endless runs/loops at t = 0 or divide by zero
+                raise ValueError(f"parameter {k} must be > 0, got {getattr(self, k)}")
 
     def retry_delay(self, k: int) -> float:
         """Delay before retry ``k`` (1-based): fixed, or doubled each time (Airflow exponential backoff)."""
