@@ -96,6 +96,7 @@ class SimResult:
     full_checked: int = 0
     retained_unreachable: int = 0
     concurrent_work: int = 0
+    n_events: int = 0       # events in the trace: the run's mutator timeline ends at the last one
 
     def pause_work(self, workers: int, tracing: bool = False) -> np.ndarray:
         """Pause work with 1 or 2 workers; ``tracing`` reads GEN's pauses charged as a tracing collector."""
@@ -437,7 +438,7 @@ class Simulator:
             pauses = {k: np.zeros(0, dtype=object if k == "kind" else np.int64) for k in keys}
         return SimResult(t.name, cfg, pauses, alloc.peak_committed, alloc.live_at_peak, alloc.peak_live,
                          tuple(self.ncoll), self.checked, self.live_freed, self.full_checked, self.retained,
-                         self.conc_work)
+                         self.conc_work, t.n_events)
 
 
 def simulate(t: Trace, cfg: GCConfig, death: np.ndarray | None = None,

@@ -330,6 +330,7 @@ class Recording:
     timing: np.ndarray | None = None  # collections without __del__: per generation, the k-th collection's
     timing_stats: list | None = None  # median pause over the timing repeats (see :func:`median_pauses`)
     timing_runs: list | None = None   # every timing repeat: (generation, pause_ns, collected) rows
+    timing_wall_s: float | None = None  # median wall time of the timing repeats (the runs ``timing`` is from)
 
 
 def decode(path: str | Path, name: str | None = None) -> Recording:
@@ -407,7 +408,9 @@ def attach_timing(rec: Recording, paths: list[Path]) -> Recording:
     zs = [np.load(path, allow_pickle=False) for path in paths]
     rec.timing_runs = [z["pauses"].reshape(-1, 3) for z in zs]
     rec.timing = median_pauses(rec.timing_runs)
-    rec.timing_stats = list(json.loads(str(zs[0]["header"]))["stats_collections"])
+    heads = [json.loads(str(z["header"])) for z in zs]
+    rec.timing_stats = list(heads[0]["stats_collections"])
+    rec.timing_wall_s = float(np.median([h["wall_s"] for h in heads]))
     return rec
 
 

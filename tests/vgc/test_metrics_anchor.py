@@ -62,3 +62,22 @@ def test_real_object_sizes_pay_more_padding_at_64_than_at_16_bytes(tmp_path):
     s = s[(s > 0) & (s <= 512)]
     assert s.size > 1000
     assert padding_fraction(s, 64) > padding_fraction(s, 16) + 0.05
+
+
+def test_mmu_of_a_run_counts_the_mutator_time_after_its_last_pause():
+    # 701 rooted allocations (one generation-0 collection of 700 survivors at the 701st: 3*700 + 700 = 2800
+    # units), then 9300 more events without allocation: the run lasts 10001 events x 0.1 ms + the pause.
+    from support.vgc.collectors import GCConfig, simulate
+    from support.vgc.experiments import summarize
+    from support.vgc.trace import ALLOC, ROOT_ADD, ROOT_DEL, make_trace
+
+    ev = [(ALLOC, i, 0, 0, 0) for i in range(701)] + [(ROOT_ADD if k % 2 == 0 else ROOT_DEL, 0, 0, 0, 0)
+                                                       for k in range(9300)]
+    t = make_trace("tail", ev, [64] * 701, [0] * 701)
+    res = simulate(t, GCConfig(kind="GEN"))
+    assert res.pauses["work"].tolist() == [2800]
+    row = summarize(res, "GEN", 1, {"ns_per_event": 1e5, "ns_per_work": 5e6 / 2800})  # a 5 ms pause at 70 ms
+    # by hand: a 100 ms or 10 ms window can hold the whole 5 ms pause, a 1 ms window only pause
+    assert row["mmu_100ms"] == pytest.approx(1 - 5 / 100)
+    assert row["mmu_10ms"] == pytest.approx(1 - 5 / 10)
+    assert row["mmu_1ms"] == 0.0

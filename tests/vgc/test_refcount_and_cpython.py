@@ -110,3 +110,27 @@ def test_timing_runs_go_in_rounds_with_every_program_once_per_round(monkeypatch,
     assert all(sorted(r) == sorted(progs) for r in rounds)
     assert len({tuple(r) for r in rounds}) > 1  # the order is drawn afresh per round (seeded)
     assert all(recs[p].paths == [f"{p}{k}" for k in range(3)] for p in progs)
+
+
+def test_ns_per_event_comes_from_the_timing_runs_whose_pauses_it_subtracts(tmp_path):
+    # the recorded (instrumented) run took 1.0 s; two timing runs took 0.4 s and 0.6 s, each with two
+    # generation-0 pauses of 1 ms and 3 ms: mutator time = median timing wall 0.5 s - 4 ms of collection
+    import json
+
+    from support.vgc.record import Recording, attach_timing
+    from support.vgc.trace import make_trace
+
+    n = 1500
+    t = make_trace("alloc", [(ALLOC, i, 0, 0, 0) for i in range(n)], [64] * n, [0] * n)
+    rec = Recording(t, [2, 0, 0], np.array([[0, 2_000_000, 0, 700], [0, 6_000_000, 0, 1401]]),
+                    np.full(n, -1), np.zeros(n, bool), 0, 0, (700, 10, 10), "3.x", 1.0)
+    paths = []
+    for k, wall in enumerate((0.4, 0.6)):
+        p = tmp_path / f"timing{k}.npz"
+        np.savez_compressed(p, pauses=np.array([0, 1_000_000, 0, 0, 3_000_000, 0]),
+                            header=json.dumps({"wall_s": wall, "stats_collections": [2, 0, 0]}))
+        paths.append(p)
+    attach_timing(rec, paths)
+    fid, calib, _ = X.fidelity({"alloc": rec})
+    assert fid.real_gc_s.iloc[0] == pytest.approx(0.004)
+    assert calib["ns_per_event"] == pytest.approx((0.5 - 0.004) * 1e9 / n)
