@@ -21,7 +21,7 @@ from support.crms.oracles import grid_dp_optimum, scip_optimum
 from support.crms.problem import App, Problem, Server, evaluate
 from support.crms.profiling import RECORDED, holdout_split, median_table, profile
 from support.crms.solver import Stage1, crms
-from support.crms.traces import scaled_rates
+from support.crms.traces import rate_scale
 from support.opt import InfeasibleError, OptError
 from support.progress import progress
 from support.seeding import derive
@@ -103,7 +103,7 @@ def scenario(models: dict, rates_row: np.ndarray, rates_all: np.ndarray, classes
     if len(names) != len(classes):
         raise ValueError(f"{len(names)} workloads but {len(classes)} trace classes")
     work = np.array([float(models[w](1.0, 0.256)) for w in names])  # CPU-s per request at 1 CPU
-    scale = scaled_rates(rates_all, work, server.cpu, load)[0] / rates_all[0]
+    scale = rate_scale(rates_all, work, server.cpu, load)  # from the trace means; epoch-0 rates may be 0
     lam = rates_row * scale
     apps = tuple(App(f"{w} <- {c}", models[w], float(max(x, 1e-3))) for w, c, x in zip(names, classes, lam))
     return Problem(apps, server, w_pow=w_pow)

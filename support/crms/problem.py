@@ -134,21 +134,30 @@ def evaluate(p: Problem, n, c, m, method: str = "", seconds: float = 0.0, strict
     return Allocation(n.astype(int), c, m, lat, pw, obj, T, rho, method, seconds, {"infeasible": over})
 
 
-def min_cpu_need(p: Problem, app: App, m: float | None = None, grid: int = 400):
+def min_cpu_need(p: Problem, app: App, m: float | None = None):
     """Least total CPU (n*c over n <= n_max, c in [c_min, c_max]) that keeps ``app`` stable at memory ``m``
-    (default m_max), and the count achieving it; ``(inf, None)`` if no count is stable."""
+    (default m_max), and the count achieving it; ``(inf, None)`` if no count is stable.
+
+    d is decreasing in c, so per count the least stable c is the root of ``lam d(c, m) / n = 1 - margin``,
+    found by bisection (all counts at once) to 1e-15 on the stable side. A grid's first stable point
+    overestimates it, and :func:`diagnose` then rejected feasible problems near the capacity."""
     s = p.server
     m = s.m_max if m is None else m
-    cs = np.linspace(s.c_min, s.c_max, grid)
-    d = app.model(cs, m)
-    best, arg = np.inf, None
-    for n in range(1, s.n_max + 1):
-        ok = app.lam * d / n <= 1 - p.stability_margin
-        if ok.any():
-            tot = n * cs[np.argmax(ok)]
-            if tot < best:
-                best, arg = tot, n
-    return best, arg
+    ns = np.arange(1, s.n_max + 1)
+    cap = 1 - p.stability_margin
+
+    def stable(c):
+        return app.lam * app.model(c, m) / ns <= cap
+
+    lo, hi = np.full(ns.size, s.c_min), np.full(ns.size, s.c_max)
+    for _ in range(50):  # (c_max - c_min) / 2**50
+        mid = 0.5 * (lo + hi)
+        ok = stable(mid)
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    c = np.where(stable(lo), lo, hi)  # lo stays c_min when c_min itself is stable
+    tot = np.where(stable(np.full(ns.size, s.c_max)), ns * c, np.inf)
+    k = int(np.argmin(tot))
+    return (float(tot[k]), int(ns[k])) if np.isfinite(tot[k]) else (np.inf, None)
 
 
 def diagnose(p: Problem) -> None:

@@ -137,6 +137,9 @@ def crms(p: Problem, config: CRMSConfig | None = None, stage1: Stage1 | None = N
     s = p.server
     if st.p.server != s:
         raise ValueError("stage1 was compiled for a different server; build a new Stage1")
+    diff = [k for k in ("w_lat", "w_pow", "stability_margin") if getattr(st.p, k) != getattr(p, k)]
+    if diff:  # they are constants of the compiled program: a reuse would optimize the old objective
+        raise ValueError(f"stage1 was compiled with different {', '.join(diff)}; build a new Stage1")
     lam = p.lam
     Lam = float(lam.sum())
     starts = start_counts(p)

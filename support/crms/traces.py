@@ -9,6 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 
+def rate_scale(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load: float) -> np.ndarray:
+    """The per-app factor of :func:`scaled_rates` (one number per app, from the trace's mean rates)."""
+    rates = np.asarray(rates, float)
+    mean = rates.mean(axis=0)
+    if np.any(mean <= 0):
+        raise ValueError("every app needs requests in the trace window")
+    share = mean / mean.sum()
+    target = load * capacity_cpu * share / np.asarray(work, float)  # req/s so that lam*work = load*C*share
+    return target / mean
+
+
 def scaled_rates(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load: float) -> np.ndarray:
     """Scale every app's trace by one factor per app so that app i's *mean* CPU demand is
     ``load * capacity_cpu * share_i``, where share_i is the app's share of trace requests: the
@@ -16,10 +27,4 @@ def scaled_rates(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load:
 
     ``work[i]`` is app i's CPU-seconds per request (e.g. d_i(1 CPU) * 1 CPU).
     """
-    rates = np.asarray(rates, float)
-    mean = rates.mean(axis=0)
-    if np.any(mean <= 0):
-        raise ValueError("every app needs requests in the trace window")
-    share = mean / mean.sum()
-    target = load * capacity_cpu * share / np.asarray(work, float)  # req/s so that lam*work = load*C*share
-    return rates * (target / mean)
+    return np.asarray(rates, float) * rate_scale(rates, work, capacity_cpu, load)

@@ -87,3 +87,19 @@ def test_frontier_summary_compares_with_each_seeds_best_heuristic_by_hand():
     assert s.loc[0.1, "power_ratio_mean"] == pytest.approx(1.1)
     assert s.loc[1.0, "latency_reduction_median"] == pytest.approx(0.1)
     assert s.loc[1.0, "power_ratio_mean"] == pytest.approx(0.9)
+
+
+def test_scenario_rates_by_hand_when_a_first_epoch_rate_is_zero(models):
+    # short epochs leave classes without requests in epoch 0; the per-app scale must not be 0/0
+    from support.crms.experiments import default_server, scenario
+
+    ms = {"u": models["cpu_bound"], "v": models["mem_join"]}
+    rates = np.array([[0.0, 2.0], [4.0, 1.0], [2.0, 3.0]])
+    server = default_server()
+    p = scenario(ms, rates[1], rates, ["a", "b"], server, 0.6, 0.002)
+    mean = rates.mean(axis=0)
+    work = np.array([float(ms[k](1.0, 0.256)) for k in ms])
+    target = 0.6 * server.cpu * (mean / mean.sum()) / work
+    assert p.lam == pytest.approx(rates[1] * target / mean, rel=1e-12)
+    q = scenario(ms, rates[0], rates, ["a", "b"], server, 0.6, 0.002)
+    assert q.lam[0] == pytest.approx(1e-3) and q.lam[1] == pytest.approx(2.0 * target[1] / mean[1])

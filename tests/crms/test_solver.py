@@ -91,3 +91,38 @@ def test_reused_stage1_uses_the_new_rates(models):
     q = p.with_rates(p.lam * 1.3)
     st = Stage1(p)
     assert crms(q, stage1=st, n0=crms(p, stage1=st).n).objective == pytest.approx(crms(q).objective, rel=1e-3)
+
+
+def test_least_cpu_need_is_the_analytic_root_so_a_barely_feasible_server_is_accepted(models):
+    # d = a + h/c (cpu_bound): n containers are stable iff c >= c*(n) = h / ((1 - margin) n / lam - a).
+    # A 400-point grid's first stable point overshoots c* by up to 0.002 CPUs; diagnose then rejected
+    # servers with just enough CPU.
+    from support.crms.problem import min_cpu_need
+
+    mdl = models["cpu_bound"]
+    margin = 1e-3
+    c_star = 0.15 + 100 * (0.85 / 399) + 0.001  # between two points of the old grid
+    lam = (1 - margin) / (mdl.a + mdl.h / c_star)
+    server = Server(cpu=c_star + 1e-4, mem=4.0, c_min=0.15, c_max=1.0, n_max=1)
+    p = Problem((App("x", mdl, lam),), server, stability_margin=margin)
+    need, n = min_cpu_need(p, p.apps[0])
+    assert n == 1 and need == pytest.approx(c_star, abs=1e-9)
+    a = crms(p)  # feasible: c in [c*, c* + 1e-4]
+    assert np.isfinite(a.objective) and c_star - 1e-6 <= a.c[0] <= server.cpu + 1e-6
+    # several counts: the least total over n of n * max(c_min, c*(n)), by hand
+    q = Problem((App("x", mdl, 6.0),), Server(n_max=8), stability_margin=margin)
+    ns = np.arange(1, 9)
+    cs = mdl.h / ((1 - margin) * ns / 6.0 - mdl.a)
+    tot = np.where((cs > 0) & (cs <= 1.0), ns * np.maximum(cs, 0.15), np.inf)
+    need, n = min_cpu_need(q, q.apps[0])
+    assert n == ns[np.argmin(tot)] and need == pytest.approx(tot.min(), abs=1e-9)
+
+
+def test_reusing_a_stage1_compiled_with_other_weights_is_refused(models):
+    # w_lat, w_pow and the stability margin are constants of the compiled program: reusing it for
+    # another weight would silently minimize the old objective
+    from dataclasses import replace
+
+    p = synthetic_problem(models, 4, np.random.default_rng(3))
+    with pytest.raises(ValueError, match="w_pow"):
+        crms(replace(p, w_pow=0.2), stage1=Stage1(p))
