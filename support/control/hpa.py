@@ -86,6 +86,14 @@ class HPAConfig:
             raise HPAConfigError(f"sync period must be > 0 s, got {self.sync_s}")
 
 
+def utilization_percent(usage_milli: int, request_milli: int) -> int:
+    """Average resource utilisation as the HPA sees it: an integer percent of the requests, truncated
+    (metrics/utilization.go, GetResourceUtilizationRatio: ``int32(usage * 100 / requests)``, integer milli-units)."""
+    if request_milli <= 0 or usage_milli < 0:
+        raise ValueError(f"need requests > 0 and usage >= 0 (milli-units), got {usage_milli}, {request_milli}")
+    return int(usage_milli) * 100 // int(request_milli)
+
+
 def replica_recommendation(current: int, metric: float, target: float, tolerance: float = 0.1) -> int:
     """Replica calculator: ``ceil(current * metric / target)``, or ``current`` when the usage ratio is
     within ``tolerance`` of 1 (replica_calculator.go, GetResourceReplicas with all pods ready)."""

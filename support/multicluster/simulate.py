@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from support.control.forecast import Forecaster
-from support.control.hpa import HPA, HPAConfig
+from support.control.hpa import HPA, HPAConfig, utilization_percent
 from support.multicluster.decision import decide, static_weights
 from support.multicluster.federation import Federation
 from support.multicluster.latency import mean_latency, min_replicas_for, slo_load
@@ -103,11 +103,14 @@ def run_hpa(fed: Federation, start: int | None = None, stop: int | None = None,
     cfg, pol = fed.cfg, fed.policy
     start, stop, steps, _curve = _setup(fed, start, stop)
     tgt = cfg.hpa_target if target is None else target
+    tgt_pct = round(100 * tgt)  # averageUtilization of the HPA spec is an integer percent
+    if not 0 < tgt_pct <= 100 or abs(100 * tgt - tgt_pct) > 1e-9:
+        raise ValueError(f"the HPA target utilisation must be a whole percent in (0, 1], got {tgt}")
     W = static_weights(pol)
     K = fed.k
     load0 = fed.rates[start] @ W
     n0 = np.clip(np.ceil(load0 / (cfg.mu * tgt)).astype(int), pol.ha_min, pol.capacity)
-    hpas = [HPA(HPAConfig(tgt, pol.ha_min[k], pol.capacity[k], sync_s=cfg.sync_s)) for k in range(K)]
+    hpas = [HPA(HPAConfig(tgt_pct, pol.ha_min[k], pol.capacity[k], sync_s=cfg.sync_s)) for k in range(K)]
     pods = [_Pods(int(n)) for n in n0]
     audit = audit or PolicyAudit(pol)
     S = (stop - start) * steps
@@ -123,7 +126,10 @@ def run_hpa(fed: Federation, start: int | None = None, stop: int | None = None,
                 p = pods[k]
                 p.advance(now)
                 used = min(lam[k] / cfg.mu, p.ready)
-                metric = used / max(p.spec, 1)  # pods not yet ready count as 0 % (K8s scale-up rule)
+                # integer percent of the requests (one replica requests 1000m), as the metrics client reports it;
+                # pods not yet ready count as 0 % (K8s scale-up rule; on a scale-down K8s averages over ready pods
+                # only, which changed no replica count in the paper-11 runs)
+                metric = utilization_percent(round(1000 * used), 1000 * max(p.spec, 1))
                 new = hpas[k].step(now, p.spec, metric)
                 if new != p.spec:
                     audit.check(k, base[k], new, W[k, k], _specs(pods, k, new), kind="hpa")

@@ -75,3 +75,22 @@ def test_safety_margin_stays_bounded_when_the_forecast_is_near_zero():
     F[:, 0, 0] = 1e-9  # a forecast of an idle interval
     m = safety_margin(F, R, 39, window=39, quantile=0.9, floor=10.0)
     assert m[0, 0] == pytest.approx(30.0, rel=1e-6)  # (300 - 1e-9) / 10, not 3e11
+
+
+def test_hpa_baseline_sees_cpu_utilisation_as_a_truncated_integer_percent_like_kubernetes():
+    # Kubernetes (metrics/utilization.go) reports int32(usage * 100 / requests): 10 pods busy 6.95 cores of
+    # 10 requested is 69 %, not 69.5 %. Against a 63 % target, 69 / 63 = 1.095 is inside the 0.1 tolerance
+    # (no scaling), whereas 69.5 / 63 = 1.103 would scale to ceil(11.03) = 12 (by hand).
+    from support.multicluster.decision import FederationPolicy
+    from support.multicluster.federation import Federation
+
+    cfg = FederationConfig(hpa_target=0.63)
+    steps = cfg.interval_s // cfg.sync_s
+    pol = FederationPolicy((30,), (1,), (1.0,), (1.0,), (5,), 100.0)
+    rates = np.array([[60.0], [69.5], [69.5]])  # 60 req/s at the start: ceil(60 / (10 x 0.63)) = 10 replicas
+    fed = Federation(("one",), rates, pol, cfg, t0=0, fine=np.full((2 * steps, 1), 69.5))
+    tr = run_hpa(fed)
+    assert tr.spec[0, 0] == 10
+    assert np.all(tr.spec == 10)
+    with pytest.raises(ValueError, match="whole percent"):
+        run_hpa(fed, target=0.705)
