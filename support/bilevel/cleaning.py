@@ -206,6 +206,13 @@ class CleaningTask:
     feature_order: np.ndarray  # permutation of the d feature rows (bias row always kept)
     x_init: float = 0.0
 
+    def __post_init__(self):
+        # a batch of 0 samples would silently train nothing; a validation batch of 0 gives NaN gradients (0/0)
+        for name in ("batch", "val_batch"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                raise ValueError(f"{name} must be None (all samples) or a positive integer; got {v!r}")
+
     @property
     def nx(self) -> int:
         return len(self.prob.labels)

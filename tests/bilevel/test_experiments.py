@@ -29,3 +29,10 @@ def test_cleaning_schedules_prune_both_variables_and_drop_means_empty_masks():
     assert not dx[4:].any() and not dy[4:].any() and dx[:4].all()
     with pytest.raises(ValueError, match="exceeds"):
         X.cleaning_setup(0, n_pool=5000, n_val=10, dataset="digits")
+
+
+@pytest.mark.parametrize("batch, val_batch, name", [(0, 50, "batch"), (50, 0, "val_batch"), (-3, 50, "batch")])
+def test_empty_or_negative_cleaning_batches_are_rejected_instead_of_training_nothing_or_nan(batch, val_batch, name):
+    # batch 0 used to give zero gradients (no training at all); val_batch 0 gave 0/0 = NaN outer gradients
+    with pytest.raises(ValueError, match=name):
+        X.cleaning_setup(0, n_pool=300, n_val=200, batch=batch, val_batch=val_batch, dataset="digits")
