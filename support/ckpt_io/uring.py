@@ -267,9 +267,10 @@ class Ring:
                 if not inflight:
                     return total
                 self.enter(min_complete=1)
-                for ud, res in self.reap():
-                    req = inflight.pop(ud)
-                    self._iovecs.pop(ud, None)
+                # take every reaped completion out of ``inflight`` first: if one of them raises, the
+                # others are already consumed from the CQ and must not be waited for again
+                reaped = [(res, inflight.pop(ud), self._iovecs.pop(ud, None)) for ud, res in self.reap()]
+                for res, req, _iov in reaped:
                     if res < 0:
                         if -res in (errno.EAGAIN, errno.EINTR):
                             retry.append(req)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +61,41 @@ def test_read_past_end_of_file_raises_eof(tmp_path):
     with uring.Ring(4) as r, pytest.raises(EOFError, match="end of file"):
         r.run("read", fd, [Request(0, [(posix.address(b), 4096)], b)])
     os.close(fd)
+
+
+_EOF_AT_DEPTH = r"""
+import os, sys
+import numpy as np
+from support.ckpt_io import posix, uring
+from support.ckpt_io.uring import Request
+b = np.zeros(8 * 4096, np.uint8)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+reqs = [Request(o, [(posix.address(b) + o, 4096)], b) for o in range(0, b.size, 4096)]
+try:
+    uring.Ring(8).run("read", fd, reqs, queue_depth=8)
+    print("NO ERROR")
+except EOFError as e:
+    print("EOFError:", e)
+"""
+
+
+def test_end_of_file_with_many_reads_in_flight_raises_instead_of_hanging(tmp_path):
+    """8 reads in flight on a 4 KiB file: the 7 past the end complete with 0 in the same batch as the
+    first; the run must raise EOFError (as pread does) and not wait for completions it already reaped."""
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 4096)
+    fd = os.open(f, os.O_RDONLY)
+    assert os.pread(fd, 4096, 0) == b"x" * 4096 and os.pread(fd, 4096, 4096) == b""  # the POSIX oracle
+    os.close(fd)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    try:
+        r = subprocess.run([sys.executable, "-c", _EOF_AT_DEPTH, str(f)], check=False, capture_output=True,
+                           text=True, timeout=60, cwd=root, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("Ring.run hung after an end-of-file completion with other completions in the same batch")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("EOFError:") and "end of file" in r.stdout, r.stdout
 
 
 def test_o_direct_needs_aligned_memory_and_reports_einval(tmp_path):
