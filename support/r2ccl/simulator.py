@@ -75,8 +75,12 @@ def collective_time(size: float, cl: Cluster, policy: str = "healthy", failed: i
         raise ValueError("size must be non-negative")
     load = nic_load(policy, cl.servers, cl.nics, 0 if policy == "healthy" else failed) * size
     steps = 2 * (cl.servers - 1)
-    fill = min(cl.chunk, size / max(1, cl.nics * cl.servers)) / cl.bw  # pipeline fill: one chunk
-    return steps * cl.alpha + load / cl.bw + fill
+    return steps * cl.alpha + (load + fill_bytes(size, cl)) / cl.bw
+
+
+def fill_bytes(size: float, cl: Cluster) -> float:
+    """Pipeline fill: one chunk (or the whole per-lane piece when smaller), sent at the NIC rate."""
+    return min(cl.chunk, size / max(1, cl.nics * cl.servers))
 
 
 def failure_collective_time(size: float, cl: Cluster, t_fail_frac: float, t_det: float, t_mig: float = 0.0,
@@ -92,17 +96,19 @@ def failure_collective_time(size: float, cl: Cluster, t_fail_frac: float, t_det:
 
 
 def busiest_nic_messages(size: float, cl: Cluster, policy: str) -> tuple[float, float]:
-    """(bytes on the busiest NIC, ring steps): the two regressors of :func:`calibrate`."""
+    """(bytes on the busiest NIC, ring steps): with the pipeline fill, the regressors of :func:`calibrate`."""
     load = nic_load(policy, cl.servers, cl.nics, 0 if policy == "healthy" else 1) * size
     return load, 2 * (cl.servers - 1)
 
 
 def calibrate(samples: list[tuple[float, str, float]], servers: int, nics: int, chunk: int) -> Cluster:
-    """Fit alpha (s per ring step) and B (bytes/s per NIC) to measured (size, policy, seconds)."""
+    """Fit alpha (s per ring step) and B (bytes/s per NIC) to measured (size, policy, seconds), with
+    the model :func:`collective_time` predicts with (busiest-NIC bytes plus the pipeline fill over B)."""
     rows, ys = [], []
     for size, policy, sec in samples:
-        load, msgs = busiest_nic_messages(size, Cluster(servers, nics, 1.0, 0.0, chunk), policy)
-        rows.append([msgs, load])
+        unit = Cluster(servers, nics, 1.0, 0.0, chunk)
+        load, msgs = busiest_nic_messages(size, unit, policy)
+        rows.append([msgs, load + fill_bytes(size, unit)])  # the same terms collective_time adds up
         ys.append(sec)
     a = np.asarray(rows, float)
     y = np.asarray(ys, float)
@@ -110,7 +116,9 @@ def calibrate(samples: list[tuple[float, str, float]], servers: int, nics: int, 
     alpha, inv_bw = float(sol[0]), float(sol[1])
     if inv_bw <= 0:  # degenerate fit (one size only): all time is bandwidth
         alpha, inv_bw = 0.0, float(np.median(y / a[:, 1]))
-    return Cluster(servers, nics, 1.0 / inv_bw, max(alpha, 0.0), chunk)
+    elif alpha < 0:  # least squares with alpha >= 0: optimum on alpha = 0, B refitted through the origin
+        alpha, inv_bw = 0.0, float(a[:, 1] @ y / (a[:, 1] @ a[:, 1]))
+    return Cluster(servers, nics, 1.0 / inv_bw, alpha, chunk)
 
 
 def slowdown(cl: Cluster, policy: str, size: float) -> float:

@@ -77,3 +77,27 @@ def test_resilient_split_is_exact_with_several_healthy_segment_owners():
     assert r.exact and not r.errors
     last = [x["ops"][-1] for x in r.ranks]
     assert all(o["algo"] == "resilient" and o["extra"]["degraded"] == 1 for o in last)
+
+
+@pytest.mark.budget(60)
+def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch):
+    # Checked from the raw timestamps: a fault counts only if it took effect before the last rank finished
+    # the job's last collective (or the job broke). Short ops plus slow ip/nft calls let faults land after
+    # the job ended; they used to be counted as handled failures.
+    seen = []
+    real = ex.run_job
+
+    def spy(tb, ops, method, faults, **kw):
+        r = real(tb, ops, method, faults, **kw)
+        seen.append((r, list(faults)))
+        return r
+
+    monkeypatch.setattr(ex, "run_job", spy)
+    with Testbed(2, 3, rate_mbit=60) as tb:
+        df = ex.fault_campaign(tb, 10, np.random.default_rng(203), n_elems=30_000, ops_per_job=3,
+                               faults_per_job=2)
+    landed = sum(1 for r, fs in seen for f in fs
+                 if r.errors or (f.injected_at is not None
+                                 and f.injected_at <= max(x["ops"][-1]["t_end"] for x in r.ranks)))
+    assert len(df) == 10 == landed
+    assert df["completed"].all() and df["exact"].all()

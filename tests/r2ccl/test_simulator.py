@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from support.r2ccl import simulator as sim
@@ -37,12 +38,31 @@ def test_two_failures_balance_and_alpha_term():
     assert sim.collective_time(0, cl, "healthy") == pytest.approx(14 * 1e-5)
 
 
-def test_calibration_recovers_alpha_and_bandwidth():
-    truth = sim.Cluster(servers=3, nics=3, bw=2.5e6, alpha=4e-3, chunk=32768)
-    samples = [(s, "healthy", sim.collective_time(s, truth, "healthy") - min(truth.chunk, s / 9) / truth.bw)
-               for s in (2e5, 1e6, 4e6)]
-    cl = sim.calibrate(samples, 3, 3, 32768)
-    assert cl.bw == pytest.approx(2.5e6, rel=1e-6) and cl.alpha == pytest.approx(4e-3, rel=1e-6)
+@pytest.mark.parametrize("sizes", [(2e5, 1e6, 4e6), (5e5, 2e6)])  # 2nd: the notebook's sizes (fill = 1 chunk)
+def test_calibration_recovers_alpha_and_bandwidth(sizes):
+    # samples written out by hand from the alpha-beta formula: 2 (N-1) alpha + (busiest-NIC bytes + one
+    # pipeline chunk, or the per-lane piece when smaller) / B; the fit must give back the truth, so the
+    # calibrated model reproduces the times it was fitted on (it used to count the fill twice)
+    alpha, bw, chunk = 4e-3, 2.5e6, 32768
+    samples = [(s, "healthy", 4 * alpha + (4 / 3 * s / 3 + min(chunk, s / 9)) / bw) for s in sizes]
+    cl = sim.calibrate(samples, 3, 3, chunk)
+    assert cl.bw == pytest.approx(bw, rel=1e-6) and cl.alpha == pytest.approx(alpha, rel=1e-6)
+    for s, _, t in samples:
+        assert sim.collective_time(s, cl, "healthy") == pytest.approx(t, rel=1e-9)
+
+
+def test_calibration_with_a_negative_intercept_is_the_constrained_least_squares_fit():
+    # times that imply a negative per-step latency: alpha is held at 0, and B must then be the best fit
+    # under that constraint (scipy's non-negative least squares), not the unconstrained one kept as is
+    from scipy.optimize import nnls
+
+    chunk, sizes = 32768, (2e5, 1e6, 4e6)
+    x = [4 / 3 * s / 3 + min(chunk, s / 9) for s in sizes]
+    y = [xi / 2.5e6 - 0.01 for xi in x]
+    cl = sim.calibrate([(s, "healthy", t) for s, t in zip(sizes, y)], 3, 3, chunk)
+    (alpha, inv_bw), _ = nnls(np.array([[4.0, xi] for xi in x]), np.array(y))
+    assert alpha == 0 and cl.alpha == 0
+    assert 1 / cl.bw == pytest.approx(inv_bw, rel=1e-9)
 
 
 def test_failure_during_a_collective_costs_detection_and_hot_repair_rate():
