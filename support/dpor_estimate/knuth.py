@@ -40,7 +40,8 @@ def knuth_probe(program: Program, rng: np.random.Generator) -> Probe:
         if ch is None:
             blocked = is_blocked(g)
             return Probe(0 if blocked else weight, nodes, depth, blocked)
-        if not ch:  # cannot happen for SC programs; treated as a zero-valued leaf
+        if not ch:  # a dead end: an atomic RMW read a write another RMW already read (e.g. cinc, ainc);
+            # it is no execution, so it scores 0 here as in the exhaustive count
             return Probe(0, nodes, depth, True)
         d = len(ch)
         weight *= d
