@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support.packkv.bitpack import pack_fields, unpack_fields
-from support.packkv.quantize import check_rel
+from support.packkv.quantize import check_rel, step16
 
 
 @dataclass
@@ -116,8 +116,7 @@ def quantize_channel_rel(x: np.ndarray, rel: float, group: int = 64) -> GroupQua
     rel = check_rel(rel)
     xg = _groups(x, group, 1)
     mn, mx = xg.min(axis=(1, 3)), xg.max(axis=(1, 3))
-    s16 = ((mx - mn) * np.float32(rel)).astype(np.float16)
-    s16 = np.where(mx > mn, np.maximum(s16, np.float16(2.0 ** -14)), np.float16(1.0)).astype(np.float16)
+    s16 = step16(mn, mx, rel)
     s = s16.astype(np.float32)
     z = np.rint(mn / s)
     if np.any(np.abs(z) > np.iinfo(np.int16).max):

@@ -38,6 +38,19 @@ def check_rel(rel: float) -> float:
     return rel
 
 
+def step16(mn: np.ndarray, mx: np.ndarray, rel: float) -> np.ndarray:
+    """Float16 step ``rel * (max - min)`` per group (floor ``2**-14``). A constant group (``max == min``) gets the
+    step ``|min|`` (code 0, zero point +-1), so it is reproduced to float16 precision; a step beyond float16 is
+    refused rather than turned into NaN."""
+    with np.errstate(over="ignore"):
+        s16 = ((mx - mn) * np.float32(rel)).astype(np.float16)
+        const = np.abs(mn).astype(np.float16)
+    if not np.all(np.isfinite(s16)):
+        raise ValueError("a group's range times rel exceeds the float16 range of the stored scale")
+    const = np.where(np.isfinite(const) & (const > 0), const, np.float16(1.0))
+    return np.where(mx > mn, np.maximum(s16, np.float16(2.0 ** -14)), const).astype(np.float16)
+
+
 @dataclass
 class TokenQuantized:
     """Codes ``(T, C)`` plus per-token (or per-token-per-head) float16 scale and int16 zero point."""
@@ -95,9 +108,7 @@ def quantize_tokens(x: np.ndarray, rel: float, per_head: bool = False, n_heads: 
     else:
         xv = x.reshape(T, 1, C)
     mn, mx = xv.min(axis=2), xv.max(axis=2)
-    s16 = ((mx - mn) * np.float32(rel)).astype(np.float16)
-    tiny = np.float16(2.0 ** -14)
-    s16 = np.where(mx > mn, np.maximum(s16, tiny), np.float16(1.0)).astype(np.float16)
+    s16 = step16(mn, mx, rel)
     s = s16.astype(np.float32)
     zf = np.rint(mn / s)
     if np.any(np.abs(zf) > np.iinfo(np.int16).max):

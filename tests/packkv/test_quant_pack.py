@@ -99,3 +99,23 @@ def test_kivi_bound_bytes_and_nominal_ratio(bits):
     k = kivi.quantize_kivi_k(x, bits, 32)
     cr = 2 * x.size / k.nbytes
     assert cr == pytest.approx(16 / (bits + 32 / 32), rel=1e-3)  # KIVI-2 with G=32: 5.33
+
+
+def test_constant_token_and_channel_group_are_reproduced_to_float16_precision():
+    # a constant group has range 0, so its error bound rel * range is 0; float16 metadata allows 2**-11 relative
+    x = np.array([[0.7] * 8, [-1000.3] * 8, [0.0] * 8, [0.25, 1.0, 0.5, 0.75, 0.0, 1.0, 0.5, 0.25]], np.float32)
+    q = quantize_tokens(x, 0.1)
+    assert np.all(np.abs(q.dequantize() - x)[:3] <= 2.0 ** -11 * np.abs(x[:3]))
+    assert np.all(np.abs(q.dequantize() - x)[3] <= 0.5 * 0.1 * 1.0 * (1 + 2 ** -10))  # a varying token as before
+    assert np.all(q.codes[:3] == 0)
+    xc = np.full((64, 3), 0.7, np.float32)
+    g = kivi.quantize_channel_rel(xc, 0.1, 64)
+    assert np.all(np.abs(g.dequantize() - xc) <= 2.0 ** -11 * 0.7)
+
+
+def test_a_scale_beyond_float16_is_refused_not_turned_into_nan():
+    x = np.array([[0.0, 1e5, 3.0, 4.0]], np.float32)  # step 0.9 * 1e5 > 65504, the float16 maximum
+    with pytest.raises(ValueError, match="float16"):
+        quantize_tokens(x, 0.9)
+    with pytest.raises(ValueError, match="float16"):
+        kivi.quantize_channel_rel(np.tile(np.array([[0.0], [1e5]], np.float32), (32, 2)), 0.9, 64)
