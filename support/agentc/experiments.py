@@ -293,6 +293,7 @@ __all__ = [
     "summarize",
     "summary_table",
     "token_track",
+    "token_violation_counts",
 ]
 
 
@@ -321,6 +322,14 @@ def token_track(n_tasks: int, n_seeds: int, max_tokens: int, seed: int, xp=np, c
             "check_ms_median": float(np.median(checks)) if checks else float("nan"), "n_checks": len(checks)}
 
 
+def token_violation_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """Generated calls that violate the policy (complete calls the reference evaluator rejects), kept
+    apart from calls cut off by the token budget (no call, hence no violation)."""
+    complete = rows["complete"].astype(bool)
+    violating = complete & rows["violations"].map(bool)
+    return {"calls": len(rows), "violating": int(violating.sum()), "incomplete": int((~complete).sum())}
+
+
 def record_token_claims(nb, tok: dict) -> None:
     """Record the token-track claims (or why they could not be measured)."""
     if not tok.get("available"):
@@ -333,6 +342,8 @@ def record_token_claims(nb, tok: dict) -> None:
     nb.record("token_enforced_compliant", bool(on["schema_valid"].all() and on["compliant"].all() and on["complete"].all()),
               note=f"{len(on)} calls in {n_ep} episodes; {int(on['backtracks'].sum())} backtracks, "
                    f"{int(on['fallback'].sum())} fallbacks; check median {tok['check_ms_median']:.1f} ms")
-    nb.record("token_unconstrained_violates", bool((~off["compliant"]).any()),
-              note=f"{int((~off['compliant']).sum())}/{len(off)} calls without the check violate the policy")
+    c = token_violation_counts(off)
+    nb.record("token_unconstrained_violates", c["violating"] > 0,
+              note=f"{c['violating']}/{c['calls']} calls without the check violate the policy "
+                   f"({c['incomplete']} more cut off by the token budget, not counted)")
     nb.metric("token_seconds", round(tok["seconds"], 1))

@@ -207,6 +207,8 @@ class Enforcer:
             t0 = time.perf_counter()
             res = self._check(mon, ev)
             out.latencies.append(time.perf_counter() - t0)
+        if res.ok:  # the last allowed repair made the call compliant
+            return self._issue(ev, mon, out)
         out.interventions.append(Intervention(pos, ev.short(), list(res.core), "block"))
         self._emit_text(respond_event(f"I'm sorry, policy does not allow {ev.name} here "
                                       f"({', '.join(res.core)})."), mon, out)

@@ -76,3 +76,20 @@ def test_unconfirmed_write_the_user_does_not_want_is_dropped():
                 Event("send_certificate", {"user_id": t["user_id"], "amount": 500})]
     out = Enforcer(pol, "airline", t).run(intended)
     assert "send_certificate" not in [e.name for e in out.events]
+
+
+def test_call_made_compliant_by_the_last_allowed_repair_is_issued():
+    """With max_repairs=k the k-th repair must still lead to the call being issued when it succeeds
+    (oracle: the reference evaluator accepts the call at that point, and the user said yes)."""
+    pol = builtin_policy("airline")
+    t = next(t for t in tasks("airline", "test") if any(a["name"] == "cancel_reservation" for a in t["actions"]))
+    gold = next(a for a in t["actions"] if a["name"] == "cancel_reservation")
+    rid = gold["kwargs"]["reservation_id"]
+    lookup = Event("get_reservation_details", {"reservation_id": rid})
+    cancel = Event("cancel_reservation", dict(gold["kwargs"]))
+    # only 'reservation_looked_up' is violated: exactly one repair (insert the lookup) makes it compliant
+    out = Enforcer(pol, "airline", t, max_repairs=1).run([user_event("hi"), cancel])
+    assert [i.action for i in out.interventions] == ["lookup"]
+    assert [e.name for e in out.events if e.is_call] == ["get_reservation_details", "cancel_reservation"]
+    _issued_calls_all_pass(pol, out)
+    assert lookup.args == out.events[1].args

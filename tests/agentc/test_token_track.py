@@ -38,3 +38,18 @@ def test_smollm2_episodes_are_compliant_with_enforcement():
     rows = run_token_track(2, 1, 1, 48, seed=0)
     on = [r for r in rows if r["enforce"]]
     assert on and all(r["compliant"] and r["schema_valid"] for r in on)
+
+
+def test_unconstrained_violations_count_only_complete_calls():
+    """A call cut off by the token budget is not a policy violation: counted apart (hand-made rows)."""
+    import pandas as pd
+
+    from support.agentc.experiments import token_violation_counts
+
+    rows = pd.DataFrame([
+        {"enforce": False, "complete": True, "compliant": True, "violations": []},
+        {"enforce": False, "complete": True, "compliant": False, "violations": ["authenticate_first"]},
+        {"enforce": False, "complete": False, "compliant": False, "violations": []},
+        {"enforce": False, "complete": False, "compliant": False, "violations": []},
+    ])
+    assert token_violation_counts(rows) == {"calls": 4, "violating": 1, "incomplete": 2}
