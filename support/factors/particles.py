@@ -148,7 +148,8 @@ def normalize(p: Particles) -> tuple[Particles, float]:
         lz = G.log_normalizers(att)
         lzp = logsumexp(lz, axis=tuple(range(1, lz.ndim))) if lz.ndim > 1 else lz
         logw = logw + lzp
-        att = G.Gaussian(att.discrete, att.continuous, att.g - lzp.reshape((-1,) + (1,) * (lz.ndim - 1)),
+        shift = np.where(np.isfinite(lzp), lzp, 0.0)  # a particle with zero attached mass keeps g = -inf, not NaN
+        att = G.Gaussian(att.discrete, att.continuous, att.g - shift.reshape((-1,) + (1,) * (lz.ndim - 1)),
                          att.h, att.K)
     logz = float(logsumexp(logw))
     if not np.isfinite(logz):

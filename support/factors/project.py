@@ -101,10 +101,10 @@ def moment_match(p: Particles) -> G.Gaussian:
     att = p.attached
     if att is not None:
         extra = [d for d in att.discrete if d != AXIS]
-        if extra:
+        if att.n == 0:  # an attached table: its per-particle mass goes into the weights
+            logw, att = logw + (logsumexp(att.g, axis=tuple(range(1, att.g.ndim))) if extra else att.g), None
+        elif extra:
             att = collapse(att, extra)
-        if att.n == 0:
-            logw, att = logw + att.g, None
     tot = logsumexp(logw)
     w = np.exp(logw - tot)
     parts_mu, parts_cov_diag = [], []
@@ -204,8 +204,8 @@ def sample_attached(p: Particles, rng: np.random.Generator, names: Sequence[str]
         return Particles(values, kinds, logw, None)
     if att.n == 0:
         return Particles(values, kinds, logw, None)
-    # keep the attached Gaussian of the drawn component, renormalised per particle
-    g = att.g[sel] - lz[sel]
+    # keep the attached Gaussian of the drawn component, renormalised per particle (zero mass stays -inf)
+    g = att.g[sel] - np.where(np.isfinite(lz[sel]), lz[sel], 0.0)
     return Particles(values, kinds, logw, G.Gaussian((AXIS,), att.continuous, g, att.h[sel], att.K[sel]))
 
 
