@@ -147,6 +147,9 @@ class Enforcer:
 
     def __init__(self, policy: Policy, domain: str, task: dict | None, *, allow_witness: bool = True,
                  max_repairs: int = 6, max_alternatives: int = 3):
+        if domain not in ("retail", "airline"):  # it executes the calls, so it needs that domain's environment
+            raise ValueError(f"unknown domain {domain!r}: the Enforcer runs calls in a tau-bench environment "
+                             f"(retail, airline); SmtMonitor alone checks any domain's policy")
         self.policy, self.domain, self.task = policy, domain, task
         self.max_alternatives = max_alternatives
         self.allow_witness = allow_witness

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from support.agentc import reference_eval as ref
 from support.agentc.dsl import Event, parse_policy
 from support.agentc.monitor import Enforcer
@@ -53,12 +55,20 @@ def test_policy_over_new_schemas_checks_and_enforces():
     assert mon.liveness_violations(trace + [ok]) == ["announce"]
 
 
-def test_enforcer_works_on_the_new_domain_without_an_environment_specific_hook():
+def test_monitor_blocks_a_loan_of_an_unavailable_book_in_the_new_domain():
     pol = parse_policy(LIBRARY_POLICY, LIBRARY_TOOLS, "library")
     mon = SmtMonitor(pol)
     trace = [Event("verify_card", {"card": "C1"}, {"valid": True, "record": "fair"}),
              Event("lookup_book", {"isbn": "978"}, {"copies": 1, "on_loan": 1})]
     mon.reset(trace)
-    res = mon.check(Event("lend_book", {"isbn": "978", "card": "C1", "days": 3}))
-    assert not res.ok and res.core == ["available"]
-    assert callable(Enforcer)  # the enforcer needs only the policy + an environment with the same tools
+    call = Event("lend_book", {"isbn": "978", "card": "C1", "days": 3})
+    res = mon.check(call)
+    assert not res.ok and res.core == ["available"] == ref.check_candidate(pol, trace, call)
+
+
+def test_enforcer_needs_an_environment_for_the_domain_and_says_so():
+    # the monitor needs only the policy and the tool schemas; the Enforcer also executes the calls, and only
+    # the tau-bench retail and airline environments exist: a new domain is refused with a clear error
+    pol = parse_policy(LIBRARY_POLICY, LIBRARY_TOOLS, "library")
+    with pytest.raises(ValueError, match="unknown domain 'library'"):
+        Enforcer(pol, "library", None)
