@@ -299,10 +299,11 @@ def recorded_gpu_study() -> tuple[dict, str]:
                 sets[name]["throughput"] = sorted(sets[name]["throughput"] + res["throughput"],
                                                   key=lambda r: r["batch"])
     tests = rec.tests()
+    note = kernels_note(rec)
     tests |= {"gpu_kat": [t for t in tests["selected"] if "test_gpu_kat" in t],
-              "label": rec.label(rec.meta["tests"]["log"]) + kernels_note(rec)}
+              "label": rec.label(rec.meta["tests"]["log"]) + note}
     return ({"sets": sets, "tests": tests},
-            rec.label(*(f.name for f in files)) + kernels_note(rec))
+            rec.label(*(f.name for f in files)) + note)
 
 
 def kernels_note(rec) -> str:

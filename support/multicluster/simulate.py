@@ -168,9 +168,6 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
     R = fed.rates
     audit = audit or PolicyAudit(pol)
 
-    def margin(t):
-        return safety_margin(F, R, t, cfg.margin_window, cfg.margin_quantile, floor=cfg.mu)
-
     n_prev = np.clip(min_replicas_for(R[start], curve), pol.ha_min, pol.capacity).astype(int)
     pods = [_Pods(int(n)) for n in n_prev]
     shares = np.eye(K)
@@ -180,7 +177,7 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
     i, n_milp, n_guard = 0, 0, 0
     prewarm_j = steps - cfg.startup_s // cfg.sync_s
     for t in progress(range(start, stop), desc="proactive", total=stop - start):
-        mg = margin(t)
+        mg = safety_margin(F, R, t, cfg.margin_window, cfg.margin_quantile, floor=cfg.mu)
         # forecasts made at boundary t (data R[:t+1]): row t+1 holds R[t+1], R[t+2]
         fc = F[t + 1] * (1 + mg) if t + 1 < F.shape[0] else np.tile(R[t], (H, 1))
         need = np.maximum(R[t], fc[0])  # demand moves from R[t] to R[t+1] during the interval

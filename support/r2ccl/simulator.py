@@ -96,7 +96,7 @@ def failure_collective_time(size: float, cl: Cluster, t_fail_frac: float, t_det:
 
 
 def busiest_nic_messages(size: float, cl: Cluster, policy: str) -> tuple[float, float]:
-    """(bytes on the busiest NIC, ring steps): with the pipeline fill, the regressors of :func:`calibrate`."""
+    """(bytes on the busiest NIC, ring steps): with :func:`fill_bytes`, the regressors of :func:`calibrate`."""
     load = nic_load(policy, cl.servers, cl.nics, 0 if policy == "healthy" else 1) * size
     return load, 2 * (cl.servers - 1)
 
@@ -105,8 +105,8 @@ def calibrate(samples: list[tuple[float, str, float]], servers: int, nics: int, 
     """Fit alpha (s per ring step) and B (bytes/s per NIC) to measured (size, policy, seconds), with
     the model :func:`collective_time` predicts with (busiest-NIC bytes plus the pipeline fill over B)."""
     rows, ys = [], []
+    unit = Cluster(servers, nics, 1.0, 0.0, chunk)
     for size, policy, sec in samples:
-        unit = Cluster(servers, nics, 1.0, 0.0, chunk)
         load, msgs = busiest_nic_messages(size, unit, policy)
         rows.append([msgs, load + fill_bytes(size, unit)])  # the same terms collective_time adds up
         ys.append(sec)

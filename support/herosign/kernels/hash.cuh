@@ -144,23 +144,19 @@ template <int NWIN, int WB, int LW, int PRE, class Src, class Compress>
 __device__ __forceinline__ void sha2_th(const Adrs &a, Src src, Compress compress) {
     const int NB = (5 + NWIN + 1 + LW + WB - 1) / WB;
     const u32 bits = (u32)(PRE + 22 + 4 * NWIN) * 8;
-    u32 m[WB];
-    if (NB <= 2) {
+    auto block = [&](int b) {
+        u32 m[WB];
 #pragma unroll
-        for (int b = 0; b < NB; b++) {
+        for (int i = 0; i < WB; i++) m[i] = adrsc_msg_word<NWIN>(a, src, WB * b + i);
+        if (b == NB - 1) m[WB - 1] = bits;
+        compress(m);
+    };
+    if (NB <= 2) {  // F, PRF, H: every index known at compile time
 #pragma unroll
-            for (int i = 0; i < WB; i++) m[i] = adrsc_msg_word<NWIN>(a, src, WB * b + i);
-            if (b == NB - 1) m[WB - 1] = bits;
-            compress(m);
-        }
-    } else {
+        for (int b = 0; b < NB; b++) block(b);
+    } else {  // T_l: many blocks, one copy of the compression
 #pragma unroll 1
-        for (int b = 0; b < NB; b++) {
-#pragma unroll
-            for (int i = 0; i < WB; i++) m[i] = adrsc_msg_word<NWIN>(a, src, WB * b + i);
-            if (b == NB - 1) m[WB - 1] = bits;
-            compress(m);
-        }
+        for (int b = 0; b < NB; b++) block(b);
     }
 }
 
