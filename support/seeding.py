@@ -24,8 +24,21 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+_KEY_OWNERS: dict[int, str] = {}  # stream word -> the string key that first used it, in this process
+
+
+def _key_word(key: str) -> int:
+    """The stream word of a string key: its first 8 UTF-8 bytes, little-endian (kept so that recorded runs
+    replay). Two keys that share those bytes would share a stream, so the second one is refused."""
+    word = int.from_bytes(key.encode()[:8].ljust(8, b"\0"), "little")
+    owner = _KEY_OWNERS.setdefault(word, key)
+    if owner != key:
+        raise ValueError(f"stream keys {owner!r} and {key!r} share their first 8 bytes and would draw the same "
+                         "random numbers; make them differ within the first 8 characters")
+    return word
+
+
 def derive(seed: int, *keys: int | str) -> np.random.Generator:
     """An independent Generator for a sub-stream (trial i, component 'net', ...) of ``seed``."""
-    words = [seed] + [k if isinstance(k, int) else int.from_bytes(k.encode()[:8].ljust(8, b"\0"), "little")
-                      for k in keys]
+    words = [seed] + [k if isinstance(k, int) else _key_word(k) for k in keys]
     return np.random.default_rng(np.random.SeedSequence(words))

@@ -48,6 +48,18 @@ def test_derived_streams_are_repeatable_and_distinct():
     assert derive(1, "net").random() != derive(2, "net").random()
 
 
+def test_derived_stream_is_the_seed_sequence_of_seed_and_key_bytes():
+    want = np.random.default_rng(np.random.SeedSequence([7, int.from_bytes(b"net", "little"), 3])).random(4)
+    assert derive(7, "net", 3).random(4).tolist() == want.tolist()
+
+
+def test_derive_refuses_two_keys_that_would_share_a_stream():
+    derive(0, "shared-prefix one")
+    derive(0, "shared-prefix one")  # the same key again is fine
+    with pytest.raises(ValueError, match="first 8 bytes"):
+        derive(0, "shared-prefix two")
+
+
 def test_save_figure_gives_identical_bytes_for_identical_figures(tmp_path):
     import matplotlib
 

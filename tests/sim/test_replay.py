@@ -14,6 +14,14 @@ def test_rate_profile_counts_every_arrival_once():
     assert (rates * 1.0).tolist() == [2, 1, 1, 2]  # [0,1): 0, .5 | [1,2): 1 | [2,3): 2.5 | [3,4): 3, 3.9
 
 
+def test_rate_profile_counts_an_arrival_on_the_last_edge_once():
+    t = np.array([0.0, 1.5, 2.0])  # the span is a whole number of bins: 2.0 falls on the last edge
+    edges, rates = rate_profile(t, 1.0)
+    assert edges.tolist() == [0.0, 1.0, 2.0]
+    assert rates.tolist() == [1.0, 2.0]  # [0,1): 0 | [1,2]: 1.5, 2.0
+    assert rates.sum() * 1.0 == t.size
+
+
 def test_replay_times_compresses_and_tiles_exactly():
     t = np.array([10.0, 12.0, 16.0])
     assert replay_times(t, speed=2.0).tolist() == [0.0, 1.0, 3.0]
