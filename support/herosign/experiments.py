@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -239,8 +240,11 @@ def emulated_check(sets=("sha2-128f", "shake-128f"), batch: int = 2, seed: int =
     return pd.DataFrame(rows)
 
 
-def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
-    """On a CUDA device: build selection, tree tuning, fused vs naive, graph vs per-kernel, throughput.
+def gpu_study(sets, batches, tune_batch: int = 1024, graph_batch: int = 64, graph_sub_batches: int = 16,
+              graph_reps: int = 20, tuning_cache: Path | None = None) -> dict:
+    """On a CUDA device: build selection, tree tuning, fused vs naive, graph vs per-kernel (``graph_sub_batches``
+    batches of ``graph_batch``, ``graph_reps`` replays), throughput. Tunings are cached in ``tuning_cache``
+    (default: the signer's cache).
 
     Returns ``{}`` when no device is present (the notebook then marks the GPU claims not applicable).
     """
@@ -248,12 +252,14 @@ def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
 
     if not gpu_available():
         return {}
-    from support.herosign.gpu import GpuSigner
+    from support.herosign.gpu import TUNING_CACHE, GpuSigner
 
+    cache = TUNING_CACHE if tuning_cache is None else tuning_cache
     out: dict = {"sets": {}}
     for name in sets:
         g = GpuSigner(name)
-        res = {"builds": g.select_builds(batch=min(256, tune_batch)), "tuning": g.tune(batch=tune_batch)}
+        res = {"builds": g.select_builds(batch=min(256, tune_batch)),
+               "tuning": g.tune(batch=tune_batch, cache=cache)}
         naive = GpuSigner(name, config=replace(g.cfg, builds=dict(g.cfg.builds or {})), fors_mode="naive")
         naive.modules.update(g.modules)  # the same builds, compiled once
         naive.kern.update({k: v for k, v in g.kern.items() if not k.startswith("fors")})
@@ -261,7 +267,7 @@ def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
         res["builds_naive"] = naive.select_builds(batch=min(256, tune_batch), groups=("fors",))
         res["throughput"] = []
         for b in batches:
-            tb = g.tune(batch=b)  # the fused layout tuned at this batch size; both signers share the chain block
+            tb = g.tune(batch=b, cache=cache)  # the fused layout tuned at this batch size; both signers share the chain block
             naive.cfg.chain_threads = g.cfg.chain_threads
             fused_t = g.throughput(b)
             naive_t = naive.throughput(b)
@@ -272,7 +278,7 @@ def gpu_study(sets, batches, tune_batch: int = 1024) -> dict:
                                       "fors_threads": tb["fors_threads"], "chain_threads": tb["chain_threads"]})
         for key, signer in (("graph", g), ("graph_naive", naive)):
             try:
-                res[key] = signer.launch_overhead()
+                res[key] = signer.launch_overhead(graph_batch, graph_sub_batches, reps=graph_reps)
             except Exception as e:  # noqa: BLE001 - keep the throughput figures; the error is reported
                 res[key] = {"error": f"{type(e).__name__}: {e}"[:300]}
         res["device"] = g.device_name

@@ -156,3 +156,47 @@ def test_recorded_run_is_flagged_when_the_kernels_changed_since(tmp_path):
     assert ex.kernels_note(rec) == ""
     (tmp_path / "herosign_kernels.sha256").write_text("0" * 64)
     assert "changed since" in ex.kernels_note(rec)
+
+
+@needs_cxx
+@pytest.mark.slow  # several minutes: every build, every tuning layout and both graphs, emulated
+def test_gpu_study_runs_end_to_end_with_the_emulator_standing_in_for_cupy(tmp_path, monkeypatch):
+    # the device-only driver code (build selection, tuning and its cache, event timing, graph capture with forked
+    # branches) has no other check before a GPU session; here it runs against support.cuda_emu.cupy_stub
+    from support.cuda_emu import cupy_stub
+    from support.herosign import experiments as ex
+    from support.herosign import gpu
+
+    def nvcc_as_source(p, arch, kind="cubin", out_dir=None, maxrreg=None):  # a specialised .cu in place of a cubin
+        out = tmp_path / f"{p.short}_{kind}_{maxrreg}.cu"
+        out.write_text("".join(f"#define {d[2:].replace('=', ' ')}\n" for d in gpu.defines(p)) + gpu.source())
+        return out
+
+    monkeypatch.setattr(gpu, "_cupy", lambda: cupy_stub)
+    monkeypatch.setattr(gpu, "nvcc_build", nvcc_as_source)
+    monkeypatch.setattr("support.xp.gpu_available", lambda: True)
+    study = ex.gpu_study(["sha2-128f"], [2], tune_batch=2, graph_batch=1, graph_sub_batches=3,
+                         graph_reps=1, tuning_cache=tmp_path / "tuning.json")
+    res = study["sets"]["sha2-128f"]
+    assert set(res["builds"]["chosen"]) == {"fors", "tree", "wots"}
+    assert set(res["builds_naive"]["chosen"]) == {"fors"}
+    assert all(set(t) == {"fors", "tree", "wots"} for t in res["builds"]["timings_s"].values())
+    tuned = res["tuning"]
+    assert not tuned["cached"] and {t["tree_threads"] for t in tuned["fors_trials"]} == {1, 2, 4, 8, 16, 32, 64}
+    row = res["throughput"][0]  # the same batch again: the layout comes from the cache
+    assert (row["tree_threads"], row["fors_threads"]) == (tuned["tree_threads"], tuned["fors_threads"])
+    assert row["fused_sig_s"] > 0 and row["naive_sig_s"] > 0
+    for key, kernels in (("graph", 3 * 5), ("graph_naive", 3 * (6 + 5))):
+        assert "error" not in res[key] and "graph_branches_error" not in res[key], res[key]
+        assert res[key]["kernels_per_replay"] == kernels and res[key]["graph_branches"] == 4
+    assert len(ex.gpu_table(study)) == 1 and "15 kernels" in ex.graph_note(res["graph"])
+
+    # a captured graph (sub-batches on forked branches) records the launches, and its replay signs as the CPU does
+    g = gpu.GpuSigner("sha2-128f", gpu.Config(tree_threads=tuned["tree_threads"], fors_threads=tuned["fors_threads"]))
+    p = g.p
+    sks = [ours.keygen_internal(p, bytes([i]) * p.n, bytes([i + 1]) * p.n, bytes([i + 2]) * p.n)[0] for i in range(2)]
+    parts = [(d, g.alloc(1)) for d in (g.prepare([sk], [m]) for sk, m in zip(sks, [b"one", b"two"]))]
+    graph = g._capture(parts, cupy_stub.Stream(), [cupy_stub.Stream(), cupy_stub.Stream()])
+    assert not any(buf["sig"].any() for _, buf in parts)
+    graph.launch()
+    assert [g.finish(d, buf)[0] for d, buf in parts] == ours.sign_internal_batch(p, sks, [b"one", b"two"], [None] * 2)
