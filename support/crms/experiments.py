@@ -180,6 +180,7 @@ def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5,
                      "heuristics_all_unstable": bool(not np.isfinite(best_h.latency_s)),
                      "reduction_vs_heuristic": 1 - crm.latency_s / best_h.latency_s,
                      "reduction_vs_search": 1 - crm.latency_s / best_s.latency_s,
+                     "searches_all_unstable": bool(not np.isfinite(best_s.latency_s)),
                      # no stable heuristic: no allocation that serves the load to compare power with
                      "power_ratio": crm.power_w / best_h.power_w if np.isfinite(best_h.latency_s) else np.nan,
                      "efficiency_ratio": (crm.requests_per_joule / best_h.requests_per_joule
