@@ -4,8 +4,8 @@ small header that emulates the CUDA execution model (``include/cuda_emu.h``).
 Why: the GPU papers (08 PackKV, 13 HERO-Sign) keep a NumPy path and CuPy kernels that must compute the same
 thing. Without a GPU the kernels would only be compile-checked; here their logic (indexing, shared-memory
 tiling, barriers, atomics) runs against the NumPy oracle in CI. Blocks run one after another; the threads of
-a block run as real OS threads, so ``__syncthreads()`` is a real barrier and a missing one shows up as a race
-or a named barrier timeout. Warps, timing and memory coalescing are not emulated: this checks correctness,
+a block run as real OS threads (started by the header's C++ launcher), so ``__syncthreads()`` is a real barrier
+and a missing one shows up as a race or a named barrier timeout. Warps, timing and memory coalescing are not emulated: this checks correctness,
 never performance.
 
 The interface mirrors CuPy's ``RawModule`` / ``RawKernel`` call (``kernel(grid, block, args, shared_mem=)``)
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 INCLUDE_DIR = Path(__file__).resolve().parent / "include"
+_KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(\w+)\s*\(')
 _EXTERN_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\(\d+\)\s+)?([\w ]+?)\s+(\w+)\s*\[\s*\]\s*;")
 _SCALARS = {np.dtype(np.int32): ctypes.c_int32, np.dtype(np.uint32): ctypes.c_uint32,
             np.dtype(np.int64): ctypes.c_int64, np.dtype(np.uint64): ctypes.c_uint64,
@@ -59,9 +60,14 @@ def _cache_dir() -> Path:
 
 def _host_source(code: str) -> str:
     """Rewrite what the header cannot express: ``extern __shared__ T name[];`` (dynamic shared memory)
-    becomes a pointer into the launch's dynamic shared buffer."""
-    return _EXTERN_SHARED.sub(lambda m: f"{m.group(1)}* const {m.group(2)} = ({m.group(1)}*)emu_dynamic_smem;",
+    becomes a pointer into the launch's dynamic shared buffer. Each kernel gets a trampoline for the C++
+    launcher (``emu_tramp_<name>``: arguments from an array of addresses) and its argument count."""
+    host = _EXTERN_SHARED.sub(lambda m: f"{m.group(1)}* const {m.group(2)} = ({m.group(1)}*)emu_dynamic_smem;",
                               code)
+    tramps = "".join(f'extern "C" void emu_tramp_{k}(void** a) {{ emu::invoke(&{k}, a); }}\n'
+                     f'extern "C" int emu_nargs_{k}() {{ return emu::arity(&{k}); }}\n'
+                     for k in dict.fromkeys(_KERNEL.findall(code)))
+    return host + "\n" + tramps
 
 
 class EmuModule:
@@ -100,11 +106,10 @@ class EmuModule:
 
     def get_function(self, name: str) -> EmuKernel:
         try:
-            fn = getattr(self._lib, name)
+            tramp = getattr(self._lib, f"emu_tramp_{name}")
         except AttributeError:
-            raise EmulationError(f"kernel {name!r} not found (is it declared extern \"C\" __global__?)") from None
-        fn.restype = None
-        return EmuKernel(self, name, fn)
+            raise EmulationError(f"kernel {name!r} not found (is it declared extern \"C\" __global__ void?)") from None
+        return EmuKernel(self, name, ctypes.cast(tramp, ctypes.c_void_p), getattr(self._lib, f"emu_nargs_{name}")())
 
 
 def _dims(d) -> tuple[int, int, int]:
@@ -128,60 +133,29 @@ def _arg(a):
 class EmuKernel:
     """One kernel; ``kernel(grid, block, args, shared_mem=0, timeout=30.0)`` runs it to completion."""
 
-    def __init__(self, module: EmuModule, name: str, fn):
-        self.module, self.name, self._fn = module, name, fn
+    def __init__(self, module: EmuModule, name: str, tramp: ctypes.c_void_p, nargs: int):
+        self.module, self.name, self._tramp, self.nargs = module, name, tramp, nargs
 
     def __call__(self, grid, block, args, shared_mem: int = 0, timeout: float = 30.0) -> None:
+        """The whole launch runs in the header's C++ launcher (``emu_run``), with no Python between blocks."""
         g, b = _dims(grid), _dims(block)
         n_threads = b[0] * b[1] * b[2]
         if n_threads > 1024:
             raise ValueError(f"a block has at most 1024 threads, got {n_threads}")
+        if len(args) != self.nargs:
+            raise TypeError(f"{self.name} takes {self.nargs} arguments, got {len(args)}")
         cargs = [_arg(a) for a in args]
-        lib = self.module._lib
+        ptrs = (ctypes.c_void_p * max(len(cargs), 1))(*[ctypes.addressof(a) for a in cargs])
         smem = np.zeros(max(int(shared_mem), 1) + 16, np.uint8)
-        smem_ptr = ctypes.c_void_p((smem.ctypes.data + 15) & ~15)
-        errors: list[str] = []
-        blocks = ((bx, by, bz) for bz in range(g[2]) for by in range(g[1]) for bx in range(g[0]))
-        state = {"block": None}
-
-        def next_block():  # runs in one thread once all threads finished the previous block
-            done = state["block"]
-            if done is not None and lib.emu_block_failed():
-                errors.append(f"block {done}: __syncthreads() waited over {timeout} s (some thread of the block "
-                              f"never reached it)")
-            state["block"] = None if errors else next(blocks, None)
-            if state["block"] is not None:
-                lib.emu_block_begin(n_threads, ctypes.c_double(timeout))
-
-        gate = threading.Barrier(n_threads, action=next_block, timeout=timeout)
-
-        def worker(tx, ty, tz):  # one CUDA thread index, looping over the blocks in turn
-            try:
-                while True:
-                    gate.wait()
-                    blk = state["block"]
-                    if blk is None:
-                        return
-                    lib.emu_thread_enter(tx, ty, tz, *blk)
-                    try:
-                        self._fn(*cargs)
-                    finally:
-                        lib.emu_thread_exit()
-            except threading.BrokenBarrierError:
-                errors.append(f"block {state['block']} did not finish within {timeout} s (a thread spins or waits "
-                              f"forever); the process should be restarted")
-            except BaseException as e:  # noqa: BLE001 -- reported by the launching thread below
-                errors.append(f"block {state['block']}: {e!r}")
-                gate.abort()
-
+        lib, block = self.module._lib, ctypes.c_ulong(0)
         with self.module._lock:
             lib.emu_set_grid(*(ctypes.c_uint(v) for v in (*g, *b)))
-            lib.emu_set_smem(smem_ptr)
-            ts = [threading.Thread(target=worker, args=(tx, ty, tz), daemon=True)
-                  for tz in range(b[2]) for ty in range(b[1]) for tx in range(b[0])]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
-            if errors:
-                raise EmulationError(f"{self.name}: {errors[0]}")
+            lib.emu_set_smem(ctypes.c_void_p((smem.ctypes.data + 15) & ~15))
+            status = lib.emu_run(self._tramp, ptrs, ctypes.c_double(timeout), ctypes.byref(block))
+        at = (block.value % g[0], block.value // g[0] % g[1], block.value // (g[0] * g[1]))
+        if status == 1:
+            raise EmulationError(f"{self.name}: block {at}: __syncthreads() waited over {timeout} s (some thread of "
+                                 "the block never reached it)")
+        if status == 2:
+            raise EmulationError(f"{self.name}: block {at} did not finish within {timeout} s (a thread spins or waits "
+                                 "forever); the process should be restarted")

@@ -42,6 +42,15 @@ extern "C" __global__ void funnel(const unsigned int* lo, const unsigned int* hi
     out[i] = __funnelshift_r(lo[i], hi[i], i);
 }
 extern "C" __global__ void halves(const __half* h, float* out) { out[threadIdx.x] = __half2float(h[threadIdx.x]); }
+// in block 1, thread 0 waits for a flag that the others set only after a barrier it never reaches
+extern "C" __global__ void missed_barrier(volatile int* flag) {
+    if (blockIdx.x == 1 && threadIdx.x == 0) {
+        while (flag[1] == 0) {}
+        return;
+    }
+    __syncthreads();
+    flag[blockIdx.x] = 1;
+}
 // threads leave a block at different points; a thread that returned no longer holds the barrier
 extern "C" __global__ void early_exit(int* x) {
     if (threadIdx.x % 2 == 0) return;
@@ -97,8 +106,17 @@ def test_threads_that_return_early_leave_the_barrier(mod):
     assert x[0] == 12
 
 
+def test_a_barrier_one_thread_never_reaches_fails_the_launch_and_names_the_block(mod):
+    flag = np.zeros(3, np.int32)
+    with pytest.raises(EmulationError, match=r"block \(1, 0, 0\): __syncthreads\(\) waited over 0.3 s"):
+        mod.get_function("missed_barrier")((3,), (4,), (flag,), timeout=0.3)
+    assert flag.tolist() == [1, 1, 0]  # block 1's waiters were released (so its thread 0 finished); block 2 never ran
+
+
 def test_bad_arguments_are_named(mod):
     k = mod.get_function("count")
+    with pytest.raises(TypeError, match="takes 2 arguments, got 1"):
+        k((1,), (1,), (np.zeros(1, np.float32),))
     with pytest.raises(TypeError, match="plain Python number"):
         k((1,), (1,), (np.zeros(1, np.float32), 3))
     with pytest.raises(ValueError, match="1024"):

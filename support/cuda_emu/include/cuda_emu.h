@@ -1,7 +1,7 @@
 // CPU emulation of the CUDA C execution model, for testing our kernels without a GPU (support.cuda_emu).
 //
-// A kernel compiles as an ordinary C++20 function that runs the body of ONE thread. The Python launcher
-// runs the blocks of a grid one after another and, inside a block, one OS thread per CUDA thread, so
+// A kernel compiles as an ordinary C++20 function that runs the body of ONE thread. The launcher (emu_run,
+// below) runs the blocks of a grid one after another and, inside a block, one OS thread per CUDA thread, so
 // __syncthreads() is a real barrier and block-shared memory (`__shared__` -> `static`) is shared by the
 // threads of the running block only. Not emulated: warps (no lock-step; code that relies on implicit warp
 // synchronisation fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
@@ -14,7 +14,10 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #define __global__
 #define __device__
@@ -99,18 +102,6 @@ void emu_set_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned b
     blockDim = dim3{bx, by, bz};
 }
 void emu_set_smem(unsigned char* p) { emu_dynamic_smem = p; }
-void emu_block_begin(int nthreads, double timeout) {
-    std::lock_guard<std::mutex> l(emu::bar.m);
-    emu::bar.expected = nthreads;
-    emu::bar.arrived = 0;
-    emu::bar.failed = false;
-    emu::timeout_s = timeout;
-}
-int emu_block_failed() { return emu::bar.failed ? 1 : 0; }
-void emu_thread_enter(unsigned tx, unsigned ty, unsigned tz, unsigned bx, unsigned by, unsigned bz) {
-    threadIdx = dim3{tx, ty, tz};
-    blockIdx = dim3{bx, by, bz};
-}
 void emu_thread_exit() {
     std::lock_guard<std::mutex> l(emu::bar.m);
     --emu::bar.expected;
@@ -119,5 +110,108 @@ void emu_thread_exit() {
         ++emu::bar.gen;
         emu::bar.cv.notify_all();
     }
+}
+}
+
+// The launcher in C++: one std::thread per CUDA thread, looping over the blocks in turn behind a gate (a barrier
+// whose last arrival picks the next block), so a launch runs without the Python interpreter. Kernels are called
+// through a trampoline that unpacks an array of argument addresses (emu_tramp_<name>, generated per kernel).
+namespace emu {
+template <typename... P, std::size_t... I>
+static void call(void (*f)(P...), void** a, std::index_sequence<I...>) {
+    f(*static_cast<std::remove_reference_t<P>*>(a[I])...);
+}
+template <typename... P>
+static void invoke(void (*f)(P...), void** a) { call(f, a, std::index_sequence_for<P...>{}); }
+template <typename... P>
+static int arity(void (*)(P...)) { return (int)sizeof...(P); }
+
+struct Launch {
+    std::mutex m;
+    std::condition_variable cv;
+    unsigned nt = 0, arrived = 0, done = 0;
+    unsigned long gen = 0, next = 0, nblocks = 0, cur = 0;
+    bool stop = false, started = false;
+    int status = 0;  // 0 ok, 1 a __syncthreads timed out in block cur, 2 a block did not finish in time
+};
+static Launch launch;
+
+static void reset_block() {
+    std::lock_guard<std::mutex> l(bar.m);
+    bar.expected = (int)launch.nt;
+    bar.arrived = 0;
+    bar.failed = false;
+}
+
+// All threads meet here between blocks; false once the grid is done or the launch failed.
+static bool gate(dim3& blk) {
+    std::unique_lock<std::mutex> l(launch.m);
+    const unsigned long g = launch.gen;
+    if (++launch.arrived == launch.nt) {
+        launch.arrived = 0;
+        if (launch.started && bar.failed) {
+            launch.stop = true;
+            launch.status = 1;
+        } else if (launch.next >= launch.nblocks) {
+            launch.stop = true;
+        } else {
+            launch.cur = launch.next++;
+            launch.started = true;
+            reset_block();
+        }
+        ++launch.gen;
+        launch.cv.notify_all();
+    } else if (!launch.cv.wait_for(l, std::chrono::duration<double>(timeout_s), [&] { return launch.gen != g; })) {
+        launch.stop = true;
+        launch.status = 2;
+        ++launch.gen;
+        launch.cv.notify_all();
+    }
+    if (launch.stop) return false;
+    const unsigned long c = launch.cur;
+    blk = dim3{(unsigned)(c % gridDim.x), (unsigned)(c / gridDim.x % gridDim.y),
+               (unsigned)(c / ((unsigned long)gridDim.x * gridDim.y))};
+    return true;
+}
+}  // namespace emu
+
+extern "C" {
+int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned long* block) {
+    emu::Launch& L = emu::launch;
+    {
+        std::lock_guard<std::mutex> l(L.m);
+        L.nt = blockDim.x * blockDim.y * blockDim.z;
+        L.nblocks = (unsigned long)gridDim.x * gridDim.y * gridDim.z;
+        L.arrived = L.done = 0;
+        L.next = L.cur = 0;
+        L.stop = L.started = false;
+        L.status = 0;
+        emu::timeout_s = timeout;
+    }
+    std::vector<std::thread> ts;
+    ts.reserve(L.nt);
+    for (unsigned z = 0; z < blockDim.z; z++)
+        for (unsigned y = 0; y < blockDim.y; y++)
+            for (unsigned x = 0; x < blockDim.x; x++)
+                ts.emplace_back([=, &L] {
+                    threadIdx = dim3{x, y, z};
+                    dim3 b;
+                    while (emu::gate(b)) {
+                        blockIdx = b;
+                        tramp(args);
+                        emu_thread_exit();
+                    }
+                    std::lock_guard<std::mutex> l(L.m);
+                    ++L.done;
+                    L.cv.notify_all();
+                });
+    {
+        std::unique_lock<std::mutex> l(L.m);
+        L.cv.wait(l, [&] { return L.done == L.nt || L.status == 2; });
+    }
+    const int status = L.status;
+    for (auto& t : ts) status == 2 ? t.detach() : t.join();  // a spinning thread cannot be joined
+    *block = L.cur;
+    return status;
 }
 }
