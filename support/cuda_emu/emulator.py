@@ -5,8 +5,8 @@ Why: the GPU papers (08 PackKV, 13 HERO-Sign) keep a NumPy path and CuPy kernels
 thing. Without a GPU the kernels would only be compile-checked; here their logic (indexing, shared-memory
 tiling, barriers, atomics) runs against the NumPy oracle in CI. Blocks run one after another; the threads of
 a block run as real OS threads (started by the header's C++ launcher), so ``__syncthreads()`` is a real barrier
-and a missing one shows up as a race or a named barrier timeout. Warps, timing and memory coalescing are not emulated: this checks correctness,
-never performance.
+and a missing one shows up as a race or a named barrier timeout. Warps, timing and memory coalescing are not
+emulated: this checks correctness, never performance.
 
 The interface mirrors CuPy's ``RawModule`` / ``RawKernel`` call (``kernel(grid, block, args, shared_mem=)``)
 with NumPy arrays in place of device arrays.
@@ -147,12 +147,12 @@ class EmuKernel:
         cargs = [_arg(a) for a in args]
         ptrs = (ctypes.c_void_p * max(len(cargs), 1))(*[ctypes.addressof(a) for a in cargs])
         smem = np.zeros(max(int(shared_mem), 1) + 16, np.uint8)
-        lib, block = self.module._lib, ctypes.c_ulong(0)
+        lib, block = self.module._lib, (ctypes.c_uint * 3)()
         with self.module._lock:
             lib.emu_set_grid(*(ctypes.c_uint(v) for v in (*g, *b)))
             lib.emu_set_smem(ctypes.c_void_p((smem.ctypes.data + 15) & ~15))
-            status = lib.emu_run(self._tramp, ptrs, ctypes.c_double(timeout), ctypes.byref(block))
-        at = (block.value % g[0], block.value // g[0] % g[1], block.value // (g[0] * g[1]))
+            status = lib.emu_run(self._tramp, ptrs, ctypes.c_double(timeout), block)
+        at = tuple(block)
         if status == 1:
             raise EmulationError(f"{self.name}: block {at}: __syncthreads() waited over {timeout} s (some thread of "
                                  "the block never reached it)")

@@ -131,7 +131,7 @@ struct Launch {
     std::condition_variable cv;
     unsigned nt = 0, arrived = 0, done = 0;
     unsigned long gen = 0, next = 0, nblocks = 0, cur = 0;
-    bool stop = false, started = false;
+    bool stop = false;
     int status = 0;  // 0 ok, 1 a __syncthreads timed out in block cur, 2 a block did not finish in time
 };
 static Launch launch;
@@ -143,20 +143,25 @@ static void reset_block() {
     bar.failed = false;
 }
 
+// Block coordinates of the c-th block, x fastest (the order blocks run in).
+static dim3 block_of(unsigned long c) {
+    return dim3{(unsigned)(c % gridDim.x), (unsigned)(c / gridDim.x % gridDim.y),
+                (unsigned)(c / ((unsigned long)gridDim.x * gridDim.y))};
+}
+
 // All threads meet here between blocks; false once the grid is done or the launch failed.
 static bool gate(dim3& blk) {
     std::unique_lock<std::mutex> l(launch.m);
     const unsigned long g = launch.gen;
     if (++launch.arrived == launch.nt) {
         launch.arrived = 0;
-        if (launch.started && bar.failed) {
+        if (bar.failed) {  // reset before the first block, so set only by the block that just ran
             launch.stop = true;
             launch.status = 1;
         } else if (launch.next >= launch.nblocks) {
             launch.stop = true;
         } else {
             launch.cur = launch.next++;
-            launch.started = true;
             reset_block();
         }
         ++launch.gen;
@@ -168,15 +173,14 @@ static bool gate(dim3& blk) {
         launch.cv.notify_all();
     }
     if (launch.stop) return false;
-    const unsigned long c = launch.cur;
-    blk = dim3{(unsigned)(c % gridDim.x), (unsigned)(c / gridDim.x % gridDim.y),
-               (unsigned)(c / ((unsigned long)gridDim.x * gridDim.y))};
+    blk = block_of(launch.cur);
     return true;
 }
 }  // namespace emu
 
 extern "C" {
-int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned long* block) {
+// Runs a launch to its end; returns Launch::status and, in block[3], the coordinates of the block it stopped in.
+int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block) {
     emu::Launch& L = emu::launch;
     {
         std::lock_guard<std::mutex> l(L.m);
@@ -184,9 +188,10 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned long* b
         L.nblocks = (unsigned long)gridDim.x * gridDim.y * gridDim.z;
         L.arrived = L.done = 0;
         L.next = L.cur = 0;
-        L.stop = L.started = false;
+        L.stop = false;
         L.status = 0;
         emu::timeout_s = timeout;
+        emu::reset_block();
     }
     std::vector<std::thread> ts;
     ts.reserve(L.nt);
@@ -211,7 +216,8 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned long* b
     }
     const int status = L.status;
     for (auto& t : ts) status == 2 ? t.detach() : t.join();  // a spinning thread cannot be joined
-    *block = L.cur;
+    const dim3 at = emu::block_of(L.cur);
+    block[0] = at.x, block[1] = at.y, block[2] = at.z;
     return status;
 }
 }
