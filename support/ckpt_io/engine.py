@@ -128,10 +128,6 @@ class StagingPool:
             cls._pools.clear()
 
 
-def _addr(a: np.ndarray) -> int:
-    return posix.address(a)
-
-
 class _Writer:
     """Produces write requests for one layout and computes the checksums on the way."""
 
@@ -172,7 +168,7 @@ class _Writer:
             if pos < cend:
                 buf[pos - cstart:cend - cstart] = 0
             self._tick()
-            yield Request(cstart, [(_addr(buf), cend - cstart)], buf, on_done=lambda b=buf: free.append(b))
+            yield Request(cstart, [(posix.address(buf), cend - cstart)], buf, on_done=lambda b=buf: free.append(b))
 
     def iovec(self, chunk: int, zeros: np.ndarray) -> Iterator[Request]:
         L = self.layout
@@ -181,10 +177,10 @@ class _Writer:
         keep: list[Any] = [zeros]
         for e, flat in zip(L.entries, self.flats):
             if e.offset > pos:
-                segs.append((_addr(zeros), e.offset - pos))
+                segs.append((posix.address(zeros), e.offset - pos))
             pos = e.offset
             if e.nbytes:
-                segs.append((_addr(flat), e.nbytes))
+                segs.append((posix.address(flat), e.nbytes))
                 keep.append(flat)
             pos += e.nbytes
             if pos - start >= chunk or len(segs) >= posix.IOV_MAX - 2:
@@ -192,7 +188,7 @@ class _Writer:
                 yield Request(start, segs, keep)
                 segs, start, keep = [], pos, [zeros]
         if L.data_end > pos:
-            segs.append((_addr(zeros), L.data_end - pos))
+            segs.append((posix.address(zeros), L.data_end - pos))
         if segs:
             self._tick()
             yield Request(start, segs, keep)
@@ -207,7 +203,7 @@ class _Writer:
                 continue
             if not direct:
                 self._tick()
-                yield Request(e.offset, [(_addr(flat), e.nbytes)], flat)
+                yield Request(e.offset, [(posix.address(flat), e.nbytes)], flat)
                 continue
             self.crcs[k] = F.checksum(flat, 0, self.algo)
             n = F.align_up(e.nbytes, L.alignment)
@@ -220,7 +216,7 @@ class _Writer:
                 buf[:d] = flat[s:s + d]
                 buf[d:m] = 0
                 self._tick()
-                yield Request(e.offset + s, [(_addr(buf), m)], buf, on_done=lambda b=buf: free.append(b))
+                yield Request(e.offset + s, [(posix.address(buf), m)], buf, on_done=lambda b=buf: free.append(b))
 
     def finish_checksums(self) -> None:
         """Checksums of the tensors a zero-copy path did not touch on the CPU."""
@@ -311,7 +307,7 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
         tail[:len(header)] = np.frombuffer(header, np.uint8)
         top = posix.aligned_buffer(layout.data_start)
         top[:F.SUPERBLOCK] = np.frombuffer(F.superblock(align, layout.data_start, hoff, header, file_size), np.uint8)
-        fin = [Request(hoff, [(_addr(tail), tail.nbytes)], tail), Request(0, [(_addr(top), top.nbytes)], top)]
+        fin = [Request(hoff, [(posix.address(tail), tail.nbytes)], tail), Request(0, [(posix.address(top), top.nbytes)], top)]
         posix.run(be, "write", fd, fin, 2, ring)
         if fsync:
             os.fsync(fd)
@@ -407,7 +403,7 @@ def load(path: str | os.PathLike, *, backend: str = "auto", direct: bool | str =
     n = h.header_offset - h.data_start
     buf = posix.RESTORE_POOL.lease(n)
     chunk = max(chunk_bytes // max(h.alignment, 1), 1) * max(h.alignment, 1)
-    reqs = (Request(h.data_start + o, [(_addr(buf) + o, min(chunk, n - o))], buf) for o in range(0, n, chunk))
+    reqs = (Request(h.data_start + o, [(posix.address(buf) + o, min(chunk, n - o))], buf) for o in range(0, n, chunk))
     fd = os.open(path, os.O_RDONLY | (os.O_DIRECT if use_direct else 0))
     try:
         posix.run(be, "read", fd, reqs, queue_depth)
@@ -429,7 +425,7 @@ def read_tensor(path: str | os.PathLike, key: str, *, as_torch: bool = False, ve
     raw = np.empty(e.nbytes, np.uint8)
     with open(path, "rb", buffering=0) as f:
         try:  # loop over short reads (one read(2) moves at most 2 GiB - 4 KiB on Linux)
-            posix.run_sync("read", f.fileno(), [Request(e.offset, [(_addr(raw), e.nbytes)], raw)])
+            posix.run_sync("read", f.fileno(), [Request(e.offset, [(posix.address(raw), e.nbytes)], raw)])
         except EOFError:
             raise F.CheckpointCorruptError(f"{path}: truncated inside tensor {key!r}") from None
     if verify:
