@@ -253,7 +253,7 @@ def property_agreement(n_traces: int, seed: int, max_len: int = 8, n_real_runs: 
     from support.agentc.fuzz import compare, toy_policy
 
     pols = [builtin_policy("retail"), builtin_policy("airline"), toy_policy()]
-    a = compare(pols, max(1, n_traces // len(pols)), seed, max_len=max_len)
+    a = compare(pols, n_traces, seed, max_len=max_len)
     lat = latency_comparison(n_real_runs)
     return {"random_traces": a.traces, "random_checks": a.checks, "random_disagreements": a.disagreements,
             "core_not_subset": a.core_not_subset, "real_prefixes": len(lat),

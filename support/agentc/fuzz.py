@@ -122,16 +122,20 @@ class Agreement:
 
 
 def compare(policies: list[Policy], n: int, seed: int, max_len: int = 10, every_prefix: bool = False) -> Agreement:
-    """z3 verdicts vs reference verdicts on ``n`` random traces per policy (last position, or every
-    position when ``every_prefix``); also checks that each unsat core names only violated rules."""
+    """z3 verdicts vs reference verdicts on ``n`` random traces in all, split as evenly as possible over the
+    policies, at the last position (or every position when ``every_prefix``); also checks that each unsat
+    core names only violated rules."""
+    if n < len(policies):
+        raise ValueError(f"need at least one random trace per policy; got n={n} for {len(policies)} policies")
+    counts = [n // len(policies) + (i < n % len(policies)) for i in range(len(policies))]
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     dis = bad_core = checks = 0
     ex = []
     t_smt = t_ref = 0.0
-    for pol in policies:
+    for pol, n_pol in zip(policies, counts):
         mon = SmtMonitor(pol)
-        for _ in range(n):
+        for _ in range(n_pol):
             tr = random_trace(pol, rng, max_len)
             positions = range(len(tr)) if every_prefix else [len(tr) - 1]
             for j in positions:
@@ -154,7 +158,7 @@ def compare(policies: list[Policy], n: int, seed: int, max_len: int = 10, every_
                 if sorted(mon.liveness_violations(tr)) != sorted(r.name for r in pol.liveness
                                                                  if not ref.liveness_ok(r, tr)):
                     dis += 1
-    return Agreement(n * len(policies), checks, dis, bad_core, ex, time.perf_counter() - t0, t_smt, t_ref)
+    return Agreement(sum(counts), checks, dis, bad_core, ex, time.perf_counter() - t0, t_smt, t_ref)
 
 
 def toy_policy() -> Policy:
