@@ -131,11 +131,13 @@ def min_time_convex(system: WirelessSystem, S) -> float:
 
 
 class _FixedSProblem:
-    """DPP-parametrised cvxpy program for |S| = m clients; compiled once, re-solved with new parameters."""
+    """DPP-parametrised cvxpy program for |S| = m clients; compiled once, re-solved with new parameters.
+    In the joint program the energy weight is folded into ``coef`` and ``pm`` (a parameter times a
+    parameter-affine term would break DPP and recompile on every solve)."""
 
     def __init__(self, m: int, joint: bool):
-        self.coef = cp.Parameter(m, nonneg=True)   # kappa A^3 in mJ ms^2
-        self.pm = cp.Parameter(m, nonneg=True)     # p in mJ/ms (= W)
+        self.coef = cp.Parameter(m, nonneg=True)   # kappa A^3 in mJ ms^2 (joint: times the energy weight)
+        self.pm = cp.Parameter(m, nonneg=True)     # p in mJ/ms (= W) (joint: times the energy weight)
         self.snr = cp.Parameter(m, nonneg=True)    # g p / N0 in MHz
         self.tmin = cp.Parameter(m, nonneg=True)   # A / f_max in ms
         self.sM = cp.Parameter(nonneg=True)        # upload size in kbit (Mbit/s x ms)
@@ -149,19 +151,18 @@ class _FixedSProblem:
         if joint:
             self.T = cp.Variable(nonneg=True)
             self.wT = cp.Parameter(nonneg=True)
-            self.wE = cp.Parameter(nonneg=True)
             cons.append(self.tc + self.tu <= self.T)
-            obj = self.wT * self.T + self.wE * energy
+            obj = self.wT * self.T + energy
         else:
             self.T = cp.Parameter(nonneg=True)
             cons.append(self.tc + self.tu <= self.T)
             obj = energy
         self.problem = cp.Problem(cp.Minimize(obj), cons)
 
-    def set(self, system: WirelessSystem, S: np.ndarray):
+    def set(self, system: WirelessSystem, S: np.ndarray, energy_weight: float = 1.0):
         A = system.cycles[S]
-        self.coef.value = system.kappa * A**3 * 1e9
-        self.pm.value = system.p[S]
+        self.coef.value = energy_weight * system.kappa * A**3 * 1e9
+        self.pm.value = energy_weight * system.p[S]
         self.snr.value = system.snr_hz[S] / 1e6
         self.tmin.value = system.t_cmp_min[S] * 1e3
         self.sM.value = system.s / 1e3
@@ -195,7 +196,7 @@ def min_energy(system: WirelessSystem, S, T: float) -> Allocation:
     pr = _problem(S.size, False)
     pr.set(system, S)
     pr.T.value = max(T, Tmin * (1 + 1e-7)) * 1e3
-    solve_convex(pr.problem)
+    solve_convex(pr.problem, require_dpp=True)
     return _finish(system, S, pr, "min_energy")
 
 
@@ -203,10 +204,9 @@ def joint_allocation(system: WirelessSystem, S, weights: CostWeights) -> Allocat
     """Allocation of S and its deadline T minimising ``w T/T_unit + (1-w) E/E_unit`` (one convex program)."""
     S = _check_S(system, S)
     pr = _problem(S.size, True)
-    pr.set(system, S)
+    pr.set(system, S, energy_weight=(1 - weights.w) / (weights.E_unit * 1e3))
     pr.wT.value = weights.w / (weights.T_unit * 1e3)
-    pr.wE.value = (1 - weights.w) / (weights.E_unit * 1e3)
-    solve_convex(pr.problem)
+    solve_convex(pr.problem, require_dpp=True)
     return _finish(system, S, pr, "joint")
 
 

@@ -114,46 +114,53 @@ def _solo_proxy(system: WirelessSystem, m: int, weights: CostWeights) -> tuple[n
 
 def _gen_value(gen: GenConstraint, P, D):
     """Fast ``gen.of_selection`` for many sets: c1 TV(mixture of S, p) + c2 / sqrt(D_S) from precomputed
-    columns D_k (p_k - p) (the same formula as ``mixture_discrepancy``)."""
+    columns D_k (p_k - p) (the same formula as ``mixture_discrepancy``). The returned function takes one
+    set (a float back) or an (n, m) array of sets (an array back)."""
     dev = (P - global_distribution(P, D)) * D[:, None]
 
-    def value(S) -> float:
-        S = list(S)
-        n = float(D[S].sum())
-        return gen.c1 * 0.5 * float(np.abs(dev[S].sum(0)).sum()) / n + gen.c2 / math.sqrt(n)
+    def value(S):
+        S = np.asarray(S, dtype=np.int64)
+        n = D[S].sum(-1)
+        v = gen.c1 * 0.5 * np.abs(dev[S].sum(-2)).sum(-1) / n + gen.c2 / np.sqrt(n)
+        return float(v) if S.ndim == 1 else v
     return value
+
+
+def _swaps(S: list[int], pool: list[int]) -> np.ndarray:
+    """Every 1-swap neighbour of S (member i out, pool client j in, j not in S) as rows, i-major."""
+    J = np.array([j for j in pool if j not in S], dtype=np.int64)
+    m = len(S)
+    T = np.tile(np.asarray(S, dtype=np.int64), (m, len(J), 1))
+    T[np.arange(m), :, np.arange(m)] = J
+    return T.reshape(-1, m)
 
 
 def _constrained_swaps(S: list[int], gen: GenConstraint, P, D, pool: list[int], proxy, steepest: bool,
                        max_steps: int) -> list[list[int]]:
     """1-swap local search (member out, pool client in). While infeasible a swap must lower the violation:
     ``steepest`` takes the largest decrease, otherwise the cheapest (by ``proxy``) decreasing swap; once
-    feasible, swaps that keep it feasible and lower the proxy cost are taken. Returns the feasible sets met."""
+    feasible, swaps that keep it feasible and lower the proxy cost are taken; ties go to the first swap in
+    (member, pool) order. Returns the feasible sets met. ``proxy`` maps an (n, m) array of sets to costs."""
     S, found, g = list(S), [], _gen_value(gen, P, D)
     v = g(S) - gen.eps
     for _ in range(max_steps):
         feas = v <= 1e-9
         if feas:
             found.append(list(S))
-        best, best_key, p_S = None, None, proxy(S)
-        for i in range(len(S)):
-            for j in pool:
-                if j in S:
-                    continue
-                T = S[:i] + [j] + S[i + 1:]
-                vt = g(T) - gen.eps
-                if feas:
-                    key = proxy(T) if vt <= 1e-9 else None
-                    key = key if key is not None and key < p_S - 1e-12 else None
-                elif vt < v - 1e-12:
-                    key = (max(vt, 0.0), proxy(T)) if steepest else (proxy(T), vt)
-                else:
-                    key = None
-                if key is not None and (best_key is None or key < best_key):
-                    best, best_key, best_v = T, key, vt
-        if best is None:
+        T = _swaps(S, pool)
+        if not len(T):
             break
-        S, v = best, best_v
+        vt, pt = g(T) - gen.eps, proxy(T)
+        if feas:
+            ok = (vt <= 1e-9) & (pt < proxy(S) - 1e-12)
+            order = np.flatnonzero(ok)[np.argsort(pt[ok], kind="stable")]
+        else:
+            ok = vt < v - 1e-12
+            first, second = (np.maximum(vt, 0.0), pt) if steepest else (pt, vt)
+            order = np.flatnonzero(ok)[np.lexsort((second[ok], first[ok]))]
+        if not len(order):
+            break
+        S, v = T[order[0]].tolist(), float(vt[order[0]])
     if v <= 1e-9 and S not in found:
         found.append(list(S))
     return found
@@ -186,9 +193,11 @@ def _round(a: np.ndarray, system: WirelessSystem, P, m: int, gen: GenConstraint,
     K = len(D)
     t_solo, e_solo = _solo_proxy(system, m, weights)
 
-    def proxy(S) -> float:
-        S = list(S)
-        return weights.cost(float(t_solo[S].max()), float(e_solo[S].sum()))
+    def proxy(S):
+        """Surrogate cost of one set (a float) or of each row of an (n, m) array of sets."""
+        S = np.asarray(S, dtype=np.int64)
+        c = weights.cost(t_solo[S].max(-1), e_solo[S].sum(-1))
+        return float(c) if S.ndim == 1 else c
 
     order = [int(k) for k in np.argsort(-a, kind="stable")]
     top = order[:m]
