@@ -71,32 +71,46 @@ def split_range(a: int, b: int, weights) -> list[tuple[int, int]]:
     return [(a + int(s), a + int(e)) for s, e in zip(starts, cum)]
 
 
-def resilient_loads(f: float, w: float, hosts: int, k: int) -> tuple[float, float]:
-    """Per-NIC load (in units of S/B) of the R2CCL-AllReduce split with ratio ``f``, one degraded host.
+def resilient_loads(f: float, w: float, hosts: int, k: int, failed: int = 1) -> tuple[float, float]:
+    """Per-NIC load (in units of S/B) of the R2CCL-AllReduce split with ratio ``f``, one degraded host
+    that lost ``failed`` of its k NICs.
 
-    Fraction f takes the global ring on the k-1 good rails; 1-f is reduced by the healthy hosts
-    (sub-ring on all k rails, a share ``w`` of it on the rail the degraded host lost) and the degraded
+    Fraction f takes the global ring on the k-failed good rails; 1-f is reduced by the healthy hosts
+    (sub-ring on all k rails, a share ``w`` of it on the rails the degraded host lost) and the degraded
     host's contribution is folded in by a chain on the good rails. Returns (max good-rail load,
     failed-index-rail load) of the busiest host.
     """
-    h = hosts
-    a = 2 * f * (h - 1) / h + (1 - f)  # global ring + chain, on good rails (same for degraded host)
-    b = 2 * (1 - f) * (h - 2) / (h - 1) if h > 2 else 0.0  # healthy sub-ring
-    return (a + (1 - w) * b) / (k - 1), w * b
+    if not 0 < failed < k:
+        raise ValueError(f"failed NICs must be in [1, {k - 1}]; got {failed}")
+    a, b = _ring_and_subring(f, hosts)
+    return (a + (1 - w) * b) / (k - failed), w * b / failed
 
 
-def resilient_split(hosts: int, k: int, grid: int = 401) -> tuple[float, float]:
-    """The split ratio f and sub-ring weight w minimising the busiest NIC's load (f* -> (2k-3)/(2k-1))."""
+def _ring_and_subring(f: float, h: int) -> tuple[float, float]:
+    """Bytes per S of the global ring plus chain (a, good rails) and of the healthy sub-ring (b)."""
+    a = 2 * f * (h - 1) / h + (1 - f)
+    b = 2 * (1 - f) * (h - 2) / (h - 1) if h > 2 else 0.0
+    return a, b
+
+
+def subring_weight(f: float, hosts: int, k: int, failed: int = 1) -> float:
+    """The sub-ring share w on the lost rails that equalises both rail kinds at split ``f``:
+    (a + (1-w) b)/(k-m) = w b/m gives w = m (a + b)/(k b), capped at 1 (0 without a sub-ring)."""
+    a, b = _ring_and_subring(f, hosts)
+    return min(1.0, failed * (a + b) / (k * b)) if b > 0 else 0.0
+
+
+def resilient_split(hosts: int, k: int, grid: int = 401, failed: int = 1) -> tuple[float, float]:
+    """The split ratio f and sub-ring weight w minimising the busiest NIC's load with ``failed`` NICs lost
+    on one host (large N: f* -> (2k-3m)/(2k-m), time 2k/(2k-m) T0 for m = failed <= 2k/3; notes 12 Sec. 1.7)."""
     if k < 2:
         raise ValueError("the resilient allreduce needs at least 2 NICs per host")
+    if not 0 < failed < k:
+        raise ValueError(f"failed NICs must be in [1, {k - 1}]; got {failed}")
     best = (np.inf, 1.0, 0.0)
     for f in np.linspace(1, 0, grid):  # from 1 down: ties keep the plain ring (Balance)
-        h = hosts
-        a = 2 * f * (h - 1) / h + (1 - f)
-        b = 2 * (1 - f) * (h - 2) / (h - 1) if h > 2 else 0.0
-        # balance the two rail kinds: (a + (1-w) b)/(k-1) = w b  ->  w = (a + b) / (k b)
-        w = min(1.0, (a + b) / (k * b)) if b > 0 else 0.0
-        load = max(resilient_loads(f, w, hosts, k))
+        w = subring_weight(f, hosts, k, failed)
+        load = max(resilient_loads(f, w, hosts, k, failed))
         if load < best[0] - 1e-12:
             best = (load, float(f), float(w))
     return best[1], best[2]

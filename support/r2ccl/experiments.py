@@ -197,17 +197,22 @@ def scale_sweep(servers=(2, 4, 8, 16, 32, 64, 128), nics: int = 8, size: float =
 
 def split_sweep(servers: int = 32, nics: int = 8, grid: int = 101) -> pd.DataFrame:
     """Busiest-NIC load of the resilient split vs f (relative to healthy)."""
-    from support.r2ccl.balance import resilient_loads
+    from support.r2ccl.balance import resilient_loads, subring_weight
 
     healthy = sim.nic_load("healthy", servers, nics)
     rows = []
     for f in np.linspace(0.5, 1.0, grid):
-        h = servers
-        a = 2 * f * (h - 1) / h + (1 - f)
-        b = 2 * (1 - f) * (h - 2) / (h - 1)
-        w = min(1.0, (a + b) / (nics * b)) if b > 0 else 0.0
-        rows.append({"f": f, "time_rel": max(resilient_loads(f, w, h, nics)) / healthy})
+        w = subring_weight(f, servers, nics)
+        rows.append({"f": f, "time_rel": max(resilient_loads(f, w, servers, nics)) / healthy})
     return pd.DataFrame(rows)
+
+
+def failures_sweep(servers: int = 32, nics: int = 8, size: float = 1 << 30) -> pd.DataFrame:
+    """Allreduce slowdown (x) with m = 1 .. k-1 NICs failed on one server, per policy (paper hardware)."""
+    cl = sim.Cluster(servers, nics, sim.PAPER.bw, sim.PAPER.alpha, sim.PAPER.chunk)
+    healthy = sim.collective_time(size, cl, "healthy")
+    return pd.DataFrame([{"failed": m, "method": p, "slowdown": sim.collective_time(size, cl, p, failed=m) / healthy}
+                         for m in range(1, nics) for p in METHODS])
 
 
 def paper_overheads(cl: sim.Cluster = sim.PAPER) -> dict:
@@ -288,10 +293,11 @@ def plot_slowdowns(measured: pd.DataFrame, predicted: dict, nics: int):
     return fig
 
 
-def plot_scale(df: pd.DataFrame, split: pd.DataFrame, nics: int):
+def plot_scale(df: pd.DataFrame, split: pd.DataFrame, nics: int, failures: pd.DataFrame | None = None):
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2 if failures is None else 3, figsize=(10 if failures is None else 15, 3.6))
+    a, b = axes[:2]
     for m, g in df.groupby("method"):
         a.plot(g["gpus"], g["overhead_pct"], marker="o", label=m)
     a.set_xscale("log", base=2)
@@ -304,5 +310,14 @@ def plot_scale(df: pd.DataFrame, split: pd.DataFrame, nics: int):
     b.set_xlabel("split ratio f (fraction on the global ring)")
     b.set_ylabel("time / healthy (x)")
     b.legend(fontsize=8)
+    if failures is not None:
+        c = axes[2]
+        for m, g in failures.groupby("method"):
+            c.plot(g["failed"], g["slowdown"], marker="o", label=m)
+        mm = np.arange(1, 2 * nics // 3 + 1)  # the closed form holds for m <= 2k/3
+        c.plot(mm, 2 * nics / (2 * nics - mm), color="k", ls=":", lw=1, label="2k/(2k-m), large N")
+        c.set_xlabel("failed NICs m on one server (count)")
+        c.set_ylabel("allreduce time / healthy (x), 1 GiB")
+        c.legend(fontsize=8)
     fig.tight_layout()
     return fig

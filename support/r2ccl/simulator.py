@@ -9,6 +9,7 @@ steps) plus the bytes that NIC carries over its bandwidth ``B``, plus the pipeli
 - balance: the failed rail is dropped, k-1 NICs share the load        -> k/(k-1) T0
 - resilient (R2CCL-AllReduce): split f, loads from
   :func:`support.r2ccl.balance.resilient_loads`                       -> 2k/(2k-1) T0 for large N
+  (m failed NICs on the server: balance k/(k-m) T0, resilient 2k/(2k-m) T0 for m <= 2k/3)
 
 A failure *during* a collective costs the detection time, the migration, the re-sent in-flight
 window, and the rest of the collective at hot-repair rates (:func:`failure_collective_time`).
@@ -62,10 +63,8 @@ def nic_load(policy: str, servers: int, k: int, failed: int = 1) -> float:
     if policy == "balance":
         return ring / (k - failed)
     if policy == "resilient":
-        if failed != 1:
-            return ring / (k - failed)  # multi-failure split not modelled: falls back to balance
-        f, w = resilient_split(n, k)
-        return max(resilient_loads(f, w, n, k))
+        f, w = resilient_split(n, k, failed=failed)
+        return max(resilient_loads(f, w, n, k, failed))
     raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
 
 

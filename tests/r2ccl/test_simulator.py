@@ -30,6 +30,31 @@ def test_split_ratio_tends_to_2k_minus_3_over_2k_minus_1(k):
     assert f == pytest.approx((2 * k - 3) / (2 * k - 1), abs=2e-3)
 
 
+@pytest.mark.parametrize("k,m", [(4, 2), (8, 2), (8, 3), (8, 4)])
+def test_resilient_time_with_m_failed_nics_tends_to_2k_over_2k_minus_m(k, m):
+    # notes 12 Sec. 1.7 / 2: equalising the good rails (1 + f)/(k - m) with the sub-ring (3 - f)/k gives
+    # f* = (2k - 3m)/(2k - m) and T = 2k/(2k - m) T0 for large N (m <= 2k/3)
+    cl = sim.Cluster(servers=4096, nics=k, bw=50e9, alpha=0.0, chunk=1)
+    s = 8e9
+    base = t0(s, 4096, k, 50e9)
+    assert sim.collective_time(s, cl, "resilient", failed=m) == pytest.approx(2 * k / (2 * k - m) * base, rel=2e-3)
+    assert sim.collective_time(s, cl, "balance", failed=m) == pytest.approx(k / (k - m) * base, rel=1e-6)
+    f, _ = resilient_split(4096, k, grid=4001, failed=m)
+    assert f == pytest.approx((2 * k - 3 * m) / (2 * k - m), abs=2e-3)
+
+
+@pytest.mark.parametrize("hosts,k,m", [(3, 3, 1), (4, 4, 2), (5, 8, 3), (16, 8, 6), (6, 4, 3)])
+def test_resilient_split_is_the_brute_force_minimum_over_f_and_w(hosts, k, m):
+    # oracle: a dense grid over both the split ratio f and the sub-ring weight w, no balancing formula
+    from support.r2ccl.balance import resilient_loads
+
+    grid = np.linspace(0, 1, 601)
+    brute = min(max(resilient_loads(f, w, hosts, k, m)) for f in grid for w in grid)
+    f, w = resilient_split(hosts, k, grid=601, failed=m)
+    assert max(resilient_loads(f, w, hosts, k, m)) == pytest.approx(brute, rel=2e-3)
+    assert max(resilient_loads(f, w, hosts, k, m)) <= sim.nic_load("balance", hosts, k, m) + 1e-12
+
+
 def test_two_failures_balance_and_alpha_term():
     cl = sim.Cluster(servers=8, nics=8, bw=1e9, alpha=1e-5, chunk=1)
     s = 1e9
