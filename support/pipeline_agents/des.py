@@ -81,6 +81,7 @@ class World:
         self.s_skew = 1.0
         self.s_skews = 0  # hot-key episodes in progress (they may overlap)
         self.s_mem = 1.0
+        self.s_mem_raises = 0  # a later raise restarts the clock of stream_memory_raise_h
         self.s_deferred = 0.0
         self.s_defer_until = 0.0
         self.s_backlog = 0.0
@@ -401,6 +402,11 @@ class World:
                 yield self.env.timeout(p.repartition_s)
             if not fixed:
                 yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "stream")
+        if f.kind == "oom" and p.stream_memory_raise_h > 0:  # the fix (agent's or human's) raises memory, billed
+            self.s_mem = p.memory_factor
+            self.s_mem_raises += 1
+            if math.isfinite(p.stream_memory_raise_h):
+                self.env.process(self._lower_stream_memory(self.s_mem_raises))
         if f.kind == "worker_loss":
             self.s_down -= 1
             self._stream_bill()
@@ -409,7 +415,15 @@ class World:
             self.s_skew = p.skew_factor if self.s_skews > 0 else 1.0
         else:
             self.s_stalled -= 1
+            self._stream_bill()  # picks up a memory raise
         self._ep_end(ep)
+
+    def _lower_stream_memory(self, raise_no: int):
+        """Back to the normal memory ``stream_memory_raise_h`` after the last raise (a sensitivity knob)."""
+        yield self.env.timeout(self.p.stream_memory_raise_h * 3600.0)
+        if self.s_mem_raises == raise_no:
+            self.s_mem = 1.0
+            self._stream_bill()
 
     def _static_stream(self, f: Fault):
         p = self.p

@@ -18,7 +18,7 @@ from support.pipeline_agents import calibration, schema, tpch
 from support.pipeline_agents.des import Scenario, World
 from support.pipeline_agents.metrics import cost_from_log, episodes, summarize
 from support.pipeline_agents.params import FAILURE_KINDS, FaultTable, Params
-from support.policy import load_policy
+from support.policy import Policy, load_policy
 from support.progress import progress
 from support.sim import FaultSpec, Streams, fault_schedule, rate_profile, resample_arrivals
 from support.traces.azure import load_azure
@@ -138,6 +138,20 @@ def sizing_sweep(inp: Inputs, p: Params, faults: FaultTable, headrooms, cadences
                           **_reductions_row(inp, replace(p, headroom=float(h), autoscale_every_s=float(c)), faults,
                                             seeds, policy, f"headroom {h:g}, every {c:g} s")}
                          for c in cadences_s for h in headrooms])
+
+
+def memory_raise_sweep(inp: Inputs, p: Params, faults: FaultTable, hours, seeds, policy=None) -> pd.DataFrame:
+    """Reductions vs static when a stream OOM fix keeps (and bills) the raised memory for ``hours`` (0: never
+    billed, the accounting before 2026-11-29; inf: to the end of the run, the default), with the policy's
+    cost ceiling and, at the longest raise, without it: after a billed raise the ceiling holds the agentic
+    stream below it, while the static deployment has no ceiling."""
+    policy = policy or load_policy(POLICY_DIR)
+    no_ceiling = Policy(policy.schema, [r for r in policy.rules if r.id != "cost_ceiling"])
+    runs = [(h, True, policy) for h in hours] + [(max(hours), False, no_ceiling)]
+    return pd.DataFrame([{"raise_h": h, "cost_ceiling": c,
+                          **_reductions_row(inp, replace(p, stream_memory_raise_h=float(h)), faults, seeds, pol,
+                                            f"raise {h:g} h" + ("" if c else ", no ceiling"))}
+                         for h, c, pol in runs])
 
 
 # ------------------------------------------------------------------------------ hand-computed scenario

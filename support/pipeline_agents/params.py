@@ -7,6 +7,7 @@ source and are stated as assumptions in the notebook.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
@@ -55,6 +56,7 @@ class Params:
     agent_backoff_s: float = 10.0  # retry backoff for transient errors
     repartition_s: float = 60.0  # salting/repartition overhead
     memory_factor: float = 2.0  # raise-memory step (also multiplies the worker price)
+    stream_memory_raise_h: float = math.inf  # a stream OOM fix keeps the raise this long (inf: to the end)
     # fault effects
     skew_factor: float = 4.0  # a hot partition slows the stage/stream this many times
     skew_s: float = 1800.0  # streaming hot-key burst length when nobody repartitions

@@ -32,6 +32,10 @@ def test_hand_computed_three_stage_worker_loss(controller):
     assert X.hand_expected(controller) == pytest.approx(expected[controller], rel=1e-12)
 
 
+def _f(t, kind):
+    return Fault(t, kind, None, 0, 0.5, {})
+
+
 def _one_fault_world(controller, kind, t=100.0, **pkw):
     p = Params(horizon_h=0.5, batch_workers=2, spot_price=1.0, **pkw)
     sc = Scenario(np.array([2000.0]), ("ingest",), np.zeros(1), [Fault(t, kind, None, 0, 0.5, {})], [], [], [],
@@ -87,6 +91,39 @@ def test_static_stream_worker_loss_recovers_after_retry_delay():
     assert e.ttr_s.iloc[0] == 300.0
     # 4 workers billed 3600 s except one worker missing for 300 s, at 1.5 USD/h; batch stage of 1 worker-s
     assert cost_from_log(w.rec.events)["stream"] == pytest.approx((4 * 3600 - 300) * 1.5 / 3600)
+
+
+@pytest.mark.parametrize("controller", ["static", "agentic"])
+def test_stream_oom_fix_raises_memory_and_bills_it_from_then_on(controller):
+    # stream at 1.5 USD per worker-hour, OOM at 600 s. Static: 3 retries of 300 s wait + 30 s doomed attempt,
+    # then a human (1000 s here): fixed at 600 + 990 + 1000 = 2590 s. Agentic: detect 30 + actuate 15 -> fixed
+    # at 645 s. From the fix on, every stream worker is billed memory_factor (2) x 1.5 USD/h.
+    p = Params(horizon_h=1)
+    sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [_f(600.0, "oom")], [], [],
+                  np.array([1000.0]), np.array([1.0]), 4)
+    w = World(p, sc, controller, POLICY if controller == "agentic" else None).run()
+    fixed = {"static": 600 + 3 * (300 + 30) + 1000, "agentic": 600 + 30 + 15}[controller]
+    assert episodes(w.rec.events).ttr_s.iloc[0] == pytest.approx(fixed - 600)
+    bills = [(t, info["price"]) for t, kind, info in w.rec.events
+             if kind == "bill" and info["pipeline"] == "stream" and info["workers"] > 0]
+    assert {pr for t, pr in bills if t < fixed} == {1.5}
+    assert {pr for t, pr in bills if t >= fixed} == {3.0} and any(t == fixed for t, _ in bills)
+    if controller == "static":  # 4 workers throughout: the whole bill by hand
+        expected = 4 * (1.5 * fixed + 3.0 * (3600 - fixed)) / 3600
+        assert cost_from_log(w.rec.events)["stream"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("hours", [0.0, 0.25])
+def test_stream_memory_raise_lasts_the_set_time_then_the_price_drops_back(hours):
+    # static, 4 workers at 1.5 USD/h for 1 h, OOM fixed at 2590 s (as above); a raise of 0.25 h is billed at
+    # 3.0 USD/h on [2590, 3490); 0 h means the raise is not billed at all
+    p = Params(horizon_h=1, stream_memory_raise_h=hours)
+    sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [_f(600.0, "oom")], [], [],
+                  np.array([1000.0]), np.array([1.0]), 4)
+    w = World(p, sc, "static").run()
+    raised = hours * 3600
+    expected = 4 * (1.5 * (3600 - raised) + 3.0 * raised) / 3600
+    assert cost_from_log(w.rec.events)["stream"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_summary_counts_match_the_log(inputs):
