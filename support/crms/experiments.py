@@ -190,13 +190,17 @@ def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5,
 
 
 def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method: mean latency over the seeds where it is stable, how many seeds it is unstable on,
-    mean power, requests per joule, containers and wall time."""
+    """Per method: mean latency, power and requests per joule over the seeds where it is stable (an unstable
+    allocation's power is that of a placeholder), how many seeds it is unstable on, containers and wall time."""
     fin = rows.assign(stable=np.isfinite(rows.latency_s))
     g = fin.groupby("method")
-    out = pd.DataFrame({"latency_s (stable seeds)": g.apply(lambda d: d.latency_s[d.stable].mean(), include_groups=False),
+
+    def stable_mean(col):
+        return g.apply(lambda d: d[col][d.stable].mean(), include_groups=False)
+    out = pd.DataFrame({"latency_s (stable seeds)": stable_mean("latency_s"),
                         "unstable_seeds": g.apply(lambda d: int((~d.stable).sum()), include_groups=False),
-                        "power_w": g.power_w.mean(), "requests_per_joule": g.requests_per_joule.mean(),
+                        "power_w (stable seeds)": stable_mean("power_w"),
+                        "requests_per_joule (stable seeds)": stable_mean("requests_per_joule"),
                         "containers": g.containers.mean(), "seconds": g.seconds.mean()})
     return out.sort_values(["unstable_seeds", "latency_s (stable seeds)"])
 
@@ -235,6 +239,9 @@ def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: flo
             s = scip_optimum(p, time_limit=scip_time_limit)
         except OptError as e:  # SCIP's own numerical failure: the instance has no oracle value
             rows.append({"instance": k, "N": p.N, "infeasible": None, "scip_status": f"error: {e}"[:200]})
+            continue
+        if s.info["status"] not in ("optimal", "gaplimit"):  # stopped (time limit) without a proven optimum
+            rows.append({"instance": k, "N": p.N, "infeasible": None, "scip_status": f"stopped: {s.info['status']}"})
             continue
         row = {"instance": k, "N": p.N, "crms": a.objective, "scip": s.objective, "scip_status": s.info["status"],
                "gap": (a.objective - s.objective) / s.objective, "crms_s": a.seconds, "scip_s": s.seconds,

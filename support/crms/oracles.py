@@ -54,9 +54,15 @@ def scip_optimum(p: Problem, time_limit: float = 60.0, gap: float = 1e-6) -> All
     return alloc
 
 
-def grid_dp_optimum(p: Problem, c_step: float = 0.05, m_step: float = 0.032) -> Allocation:
-    """Exact optimum over n in 1..n_max, c on a c_step grid and m on an m_step grid (knapsack DP)."""
+def grid_dp_optimum(p: Problem, c_step: float = 0.05, m_step: float = 0.03125) -> Allocation:
+    """Exact optimum over n in 1..n_max, c on a c_step grid and m on an m_step grid (knapsack DP). Both grids
+    must contain their bounds (else the grid misses the corners where optima often sit): a step that does not
+    divide c_min, c_max, m_min and m_max is refused."""
     s = p.server
+    for name, v, step in (("c_min", s.c_min, c_step), ("c_max", s.c_max, c_step), ("m_min", s.m_min, m_step),
+                          ("m_max", s.m_max, m_step)):
+        if abs(v / step - round(v / step)) > 1e-9:
+            raise ValueError(f"grid step {step} does not divide {name} = {v}; pick a step that does")
     pm = s.power_model
     Lam = float(p.lam.sum())
     cg = np.round(np.arange(s.c_min, s.c_max + 1e-9, c_step) / c_step).astype(int)

@@ -89,6 +89,28 @@ def test_frontier_summary_compares_with_each_seeds_best_heuristic_by_hand():
     assert s.loc[1.0, "power_ratio_mean"] == pytest.approx(0.9)
 
 
+def test_method_summary_averages_power_over_stable_seeds_only():
+    import pandas as pd
+
+    from support.crms.experiments import method_summary
+
+    rows = pd.DataFrame([  # h1 is unstable on seed 1, where its placeholder power (10 W) must not count
+        {"seed": 0, "method": "h1", "latency_s": 0.5, "power_w": 90.0, "requests_per_joule": 0.2,
+         "containers": 4, "seconds": 0.0},
+        {"seed": 1, "method": "h1", "latency_s": np.inf, "power_w": 10.0, "requests_per_joule": 2.0,
+         "containers": 4, "seconds": 0.0},
+        {"seed": 0, "method": "CRMS", "latency_s": 0.3, "power_w": 91.0, "requests_per_joule": 0.19,
+         "containers": 5, "seconds": 1.0},
+        {"seed": 1, "method": "CRMS", "latency_s": 0.4, "power_w": 89.0, "requests_per_joule": 0.21,
+         "containers": 5, "seconds": 1.0},
+    ])
+    s = method_summary(rows)
+    assert s.loc["h1", "power_w (stable seeds)"] == 90.0 and s.loc["h1", "unstable_seeds"] == 1
+    assert s.loc["h1", "requests_per_joule (stable seeds)"] == 0.2
+    assert s.loc["CRMS", "power_w (stable seeds)"] == pytest.approx(90.0)
+    assert s.loc["CRMS", "latency_s (stable seeds)"] == pytest.approx(0.35)
+
+
 def test_scenario_rates_by_hand_when_a_first_epoch_rate_is_zero(models):
     # short epochs leave classes without requests in epoch 0; the per-app scale must not be 0/0
     from support.crms.experiments import default_server, scenario

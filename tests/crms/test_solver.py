@@ -37,6 +37,14 @@ def test_crms_no_worse_than_the_exact_grid_dp_for_three_apps(models, k):
     assert a.objective <= g.objective * 1.005
 
 
+def test_grid_dp_refuses_a_grid_that_misses_the_bounds(models):
+    # 0.032 GB divides neither m_min = 0.125 nor m_max = 0.5 GB: the grid would start at 0.128 and top out at
+    # 0.48 GB, missing the corners
+    p = random_small_problem(models, np.random.default_rng(7), n_apps=(2, 2))
+    with pytest.raises(ValueError, match="does not divide m_min"):
+        grid_dp_optimum(p, c_step=0.05, m_step=0.032)
+
+
 def test_stage1_at_each_count_vector_equals_enumeration_minimum(models):
     # brute force over every integer count vector, stage 1 at each: the greedy must find the best one
     rng = np.random.default_rng(5)
