@@ -210,6 +210,8 @@ def headline(rows: list[dict], names, key: str = HEADLINE) -> dict:
         "fewer_events": float(P.events_per_hour / B.events_per_hour - 1) if B.events_per_hour > 0 else float("inf"),
         "slo_not_worse": float(P.slo_violation - B.slo_violation),
         "oracle_bound": (not any(dominated)) if oracle is not None else None,
+        "stabilization_s": {"hpa": float(B.stabilization_s), key: float(P.stabilization_s),
+                            "oracle": float(oracle.stabilization_s) if oracle is not None else float("nan")},
         "policies_hold": bool(all(r["policy_violations"] == 0 and not r["z3_disagreements"] for r in pro)),
     }
 

@@ -8,7 +8,8 @@ they are requested; a scale-down removes pending pods first. Two controllers:
   CPU utilisation of its pods, traffic split by static Karmada-style weights.
 * :func:`run_proactive` — the paper's loop: telemetry -> forecast (per origin cluster) -> policy-aware MILP
   (replicas + traffic shares) -> actuation, with feedback (safety margin from recent forecast residuals,
-  pre-warming for the next interval, and a guard that scales up at once when the observed load breaks the SLO).
+  pre-warming for the next interval, kept through that interval even if its plan asks for fewer, and a guard
+  that scales up at once when the observed load breaks the SLO).
 
 Both return a :class:`Trajectory`; the metrics live in :mod:`support.multicluster.metrics`.
 Paper 11 (arXiv 2512.24914), closed loop of the abstract.
@@ -176,6 +177,8 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
     ts = np.zeros(S)
     i, n_milp, n_guard = 0, 0, 0
     prewarm_j = steps - cfg.startup_s // cfg.sync_s
+    prewarmed = np.zeros(K, int)  # replicas pre-warmed for the next interval, which its plan keeps at least
+    prewarms: list[tuple[int, int, int]] = []  # (sub-step, cluster, replicas)
     for t in progress(range(start, stop), desc="proactive", total=stop - start):
         mg = safety_margin(F, R, t, cfg.margin_window, cfg.margin_quantile, floor=cfg.mu)
         # forecasts made at boundary t (data R[:t+1]): row t+1 holds R[t+1], R[t+2]
@@ -187,9 +190,11 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
         shares = d.shares
         for k in range(K):
             pods[k].advance(t * cfg.interval_s)
-            if d.n[0, k] != pods[k].spec:
-                audit.check(k, base[k], int(d.n[0, k]), shares[k, k], _specs(pods, k, int(d.n[0, k])), kind="plan")
-                pods[k].set(int(d.n[0, k]), t * cfg.interval_s, cfg.startup_s)
+            n_k = max(int(d.n[0, k]), int(prewarmed[k]))  # hold a pre-warm for the interval it was made for
+            if n_k != pods[k].spec:
+                audit.check(k, base[k], n_k, shares[k, k], _specs(pods, k, n_k), kind="plan")
+                pods[k].set(n_k, t * cfg.interval_s, cfg.startup_s)
+        prewarmed[:] = 0
         for j in range(steps):
             now = t * cfg.interval_s + j * cfg.sync_s
             lam = _demand(fed, t, j, steps) @ shares
@@ -203,6 +208,8 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
                     if tgt > pods[k].spec and _budget_ok(pol, pods, k, tgt):
                         audit.check(k, base[k], tgt, shares[k, k], _specs(pods, k, tgt), kind="prewarm")
                         pods[k].set(tgt, now, cfg.startup_s)
+                        prewarmed[k] = tgt
+                        prewarms.append((i, k, tgt))
             if guard:
                 for k in range(K):
                     p = pods[k]
@@ -218,7 +225,8 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
             ts[i] = now
             i += 1
     label = name or f"proactive ({getattr(models[0], 'name', 'forecaster')})"
-    return _finish(label, fed, ts, spec, ready, load, audit, {"milp_solves": n_milp, "guard_actions": n_guard})
+    return _finish(label, fed, ts, spec, ready, load, audit, {"milp_solves": n_milp, "guard_actions": n_guard,
+                                                              "prewarms": prewarms})
 
 
 def safety_margin(F: np.ndarray, R: np.ndarray, t: int, window: int, quantile: float, floor: float,

@@ -70,9 +70,9 @@ def test_rolling_forecasts_use_only_past_data():
     r = RidgeLags(m, horizon=2).fit(y[:400])
     F1 = r.rolling(y, 420, 2)
     y2 = y.copy()
-    y2[450:] += 100.0  # changing the future must not change forecasts made before t = 450
+    y2[450:] += 100.0  # changing y from t = 450 on must not change any forecast of y[450] or earlier
     F2 = r.rolling(y2, 420, 2)
-    np.testing.assert_array_equal(F1[:30], F2[:30])
+    np.testing.assert_array_equal(F1[:31], F2[:31])  # row 30 forecasts y[450] from y[:450]
     assert not np.allclose(F1[31:], F2[31:])
 
 

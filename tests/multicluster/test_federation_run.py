@@ -31,6 +31,19 @@ def test_runs_respect_policies_and_conserve_demand(fed):
     assert pro.audit.summary(engine=False)["violating_actions"] == 0
 
 
+def test_a_pre_warm_is_kept_through_the_interval_it_was_made_for(fed):
+    # the plan at the next boundary used to scale straight back down what the pre-warm had just started
+    stop = fed.t0 + 48
+    pro = run_proactive(fed, lambda: make_forecaster("ridge", 288), stop=stop)
+    steps = fed.cfg.interval_s // fed.cfg.sync_s
+    pw = pro.info["prewarms"]
+    assert len(pw) >= 3
+    for i, k, n in pw:
+        boundary = (i // steps + 1) * steps
+        if boundary < pro.spec.shape[0]:
+            assert pro.spec[boundary:boundary + steps, k].min() >= n, (i, k, n)
+
+
 def test_perfect_foresight_has_no_more_slo_violations_than_a_realistic_forecaster(fed):
     stop = fed.t0 + 24
     m = {k: summarize(run_proactive(fed, lambda k=k: make_forecaster(k, 288), stop=stop), fed.rates, fed.t0,
