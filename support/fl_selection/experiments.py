@@ -354,7 +354,10 @@ def sweep(setup: Setup, param: str, values, seeds, n_draws: int) -> pd.DataFrame
 def constraint_sweep(setup: Setup, delta_maxes, seeds, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """CSRA trained end to end as the generalization constraint tightens (eps set from ``delta_max``), beside
     random selection: final accuracy, energy and latency per run. ``summary`` (the headline's per-seed table)
-    supplies the runs at ``setup.delta_max`` and random's, so they are not trained twice."""
+    supplies the runs at ``setup.delta_max`` and random's (for ``seeds`` only), so they are not trained twice."""
+    seeds = list(seeds)
+    if summary is not None:
+        summary = summary[summary.seed.isin(seeds)]
     rows = []
     for dm in progress(list(delta_maxes), desc="constraint sweep"):
         if summary is not None and dm == setup.delta_max:

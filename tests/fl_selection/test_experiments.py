@@ -42,7 +42,6 @@ def test_tiny_fl_run_logs_one_costed_round_per_fedavg_round():
     df = X.run_method(env, "random", rounds=2)
     assert set(df.method) == {"random", "random_opt"} and len(df) == 4
     eq, opt = df[df.method == "random"], df[df.method == "random_opt"]
-    assert np.array_equal(eq.test_acc.to_numpy(), opt.test_acc.to_numpy())  # same clients, same training
     w = env.weights  # the optimized allocation never costs more than equal bandwidth at f_max
     assert all(w.cost(o.T, o.E) <= w.cost(e.T, e.E) * (1 + 1e-6) for o, e in zip(opt.itertuples(), eq.itertuples()))
     with pytest.raises(ValueError, match="unknown method"):
