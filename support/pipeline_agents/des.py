@@ -101,9 +101,12 @@ class World:
         return p.on_demand_price if self.tier[pipe] == "on_demand" else p.spot_price * (
             p.spike_mult if self.spiked > 0 else 1.0)
 
+    def memory(self, pipe: str) -> float:
+        """Current per-worker memory (and price) factor of ``pipe``: 1, or ``memory_factor`` after a raise."""
+        return (self.stage.mem if self.stage is not None else 1.0) if pipe == "batch" else self.s_mem
+
     def unit_price(self, pipe: str) -> float:
-        mem = (self.stage.mem if self.stage is not None else 1.0) if pipe == "batch" else self.s_mem
-        return self.base_price(pipe) * mem
+        return self.base_price(pipe) * self.memory(pipe)
 
     def _set_bill(self, pipe: str, workers: int) -> None:
         now = self.env.now
@@ -152,7 +155,10 @@ class World:
         st = self._state(pipe)
         return {"signal": signal, "pipeline": pipe, "workers": st["workers"], "region": self.p.region,
                 "price_now": self.base_price(pipe), "on_demand_price": self.p.on_demand_price,
-                "spot_price": self.p.spot_price, "memory_factor": self.p.memory_factor, **kw}
+                "spot_price": self.p.spot_price,
+                # an OOM fix raises memory to memory_factor x the base, for both controllers (no compounding): a
+                # proposal asks for what is still missing, so the policy checks the price that will be billed
+                "memory_factor": self.p.memory_factor / self.memory(pipe), **kw}
 
     def _agent(self, pipe: str, signal: str, **kw):
         """Detect, let the agents propose, gate every proposal; returns (proposal or None, verdict)."""

@@ -239,7 +239,8 @@ NEW_RULE = ("id: memory_cap\neffect: deny\ndescription: added at run time - no m
 
 def new_rule_check(inp: Inputs, p: Params, faults: FaultTable, seeds, tmp_dir: Path) -> dict:
     """Copy the policy directory, add one rule file, re-run the same seeds: the new rule must deny every
-    raise-memory proposal (and nothing it forbids may execute). Returns counts before and after."""
+    raise-memory proposal above 1.5x (and nothing it forbids may execute). A proposal at memory already raised
+    asks for 1x and is not the rule's business. Returns counts before and after."""
     import shutil
     d = Path(tmp_dir) / "policies_plus"
     if d.exists():
@@ -251,7 +252,7 @@ def new_rule_check(inp: Inputs, p: Params, faults: FaultTable, seeds, tmp_dir: P
         ent = []
         for seed in seeds:
             w = World(p, scenario(inp, p, faults, seed), "agentic", pol).run()
-            ent += [e for e in w.audit.entries if e.kind == "raise_memory"]
+            ent += [e for e in w.audit.entries if e.kind == "raise_memory" and e.action["memory_factor"] > 1.5]
         out[f"raise_memory_{tag}"] = len(ent)
         out[f"raise_memory_executed_{tag}"] = sum(e.executed for e in ent)
         out[f"memory_cap_hits_{tag}"] = sum("memory_cap" in e.violated for e in ent)

@@ -127,6 +127,22 @@ def test_stream_memory_raise_lasts_the_set_time_then_the_price_drops_back(hours)
     assert cost_from_log(w.rec.events)["stream"] == pytest.approx(expected, rel=1e-12)
 
 
+def test_a_repeat_stream_oom_at_raised_memory_asks_for_no_further_raise():
+    # 10 workers at 1.5 USD/h: the first OOM fix asks for 2x (next cost 10 x 3.0 = 30 <= 48 USD/h, allowed);
+    # the second, with memory already raised, asks for 1x, as the fix executed (and billed) is the same raised
+    # level. It used to ask for 2x again, was checked at 10 x 6.0 = 60 > 48, denied, and paged a human.
+    p = Params(horizon_h=1)
+    sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [_f(100.0, "oom"), _f(900.0, "oom")], [], [],
+                  np.array([1000.0]), np.array([1.0]), 10)
+    w = World(p, sc, "agentic", POLICY).run()
+    raises = [e for e in w.audit.entries if e.kind == "raise_memory"]
+    assert [e.action["memory_factor"] for e in raises] == [2.0, 1.0]
+    assert all(e.executed for e in raises) and w.manual == 0
+    prices = {info["price"] for t, kind, info in w.rec.events
+              if kind == "bill" and info["pipeline"] == "stream" and info["workers"] > 0 and t >= 145.0}
+    assert prices == {3.0}
+
+
 def test_summary_counts_match_the_log(inputs):
     p = Params(horizon_h=4)
     rows, worlds = X.run_pair(inputs, p, inputs.faults.scaled(2.0), seed=3, policy=POLICY)
