@@ -85,6 +85,10 @@ class QuadraticBilevel:
     name: str = "quadratic"
     _cache: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self):
+        if not (np.isfinite(self.noise) and self.noise >= 0):  # a negative or NaN std used to mean "no noise"
+            raise ValueError(f"oracle noise must be a finite std >= 0; got {self.noise}")
+
     @property
     def n_clients(self) -> int:
         return self.A.shape[0]

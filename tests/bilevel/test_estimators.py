@@ -66,3 +66,9 @@ def test_unknown_estimator_and_bad_settings_are_rejected():
         InnerConfig(delta=0.0)
     with pytest.raises(ValueError, match="lam"):
         make_estimator("f2sa", InnerConfig(), lam0=-1.0)
+
+
+@pytest.mark.parametrize("noise", [-1.0, float("nan")])
+def test_a_negative_or_nan_oracle_noise_is_refused(noise):
+    with pytest.raises(ValueError, match="oracle noise"):
+        make_quadratic(np.random.default_rng(0), n_clients=2, nx=3, ny=3, noise=noise)
