@@ -1,9 +1,9 @@
 """The O(1/sqrt(C_x* Q)) rate (arXiv 2512.24667, abstract / main theorem) measured on noisy quadratics.
 
 M clients with stochastic oracles; dual-pruning masks are staggered rolling windows giving every coordinate
-of x and y exactly C* covering clients. As in the theorem, the outer step is alpha = alpha0 sqrt(C*/Q). The
-stationarity measure is (1/Q) sum_q |grad F(x_q)|^2 with the closed-form hypergradient; its log-log slope
-against C* should be -1/2.
+of x and y exactly C* covering clients. As in the theorem, the outer step grows like sqrt(C*): at the fixed Q
+used here, alpha = alpha0 sqrt(C*/M) (alpha0 at full coverage). The stationarity measure is
+(1/Q) sum_q |grad F(x_q)|^2 with the closed-form hypergradient; its log-log slope against C* should be -1/2.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class RateConfig:
     solver_steps: int = 5
     solver_lr: float = 0.2
     estimator: str = "fd_hvp"
-    step_rule: str = "theorem"  # "theorem": alpha ~ sqrt(C*/Q); "fixed": alpha0 for every C*
+    step_rule: str = "theorem"  # "theorem": alpha0 sqrt(C*/M) (Q fixed); "fixed": alpha0 for every C*
 
     def outer_lr(self, c_star: int) -> float:
         if self.step_rule == "theorem":
