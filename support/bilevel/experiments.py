@@ -224,14 +224,19 @@ REP_METHODS = {
 }
 
 
-def rep_ratio_over_seeds(seeds, rounds: int, budgets=BUDGETS, n_clients: int = 8, **kw) -> pd.DataFrame:
+def rep_ratio_over_seeds(seeds, rounds: int, budgets=BUDGETS, n_clients: int = 8, known: dict | None = None,
+                         **kw) -> pd.DataFrame:
     """Test accuracy of RABO nested over the full model, one fresh hyper-representation setup per seed (the
-    claim is judged on the mean: one seed's ratio moves by a few test digits)."""
+    claim is judged on the mean: one seed's ratio moves by a few test digits). ``known``: {seed: {method: run}}
+    already made with the same settings (e.g. the notebook's main runs), reused instead of re-run."""
     rows = []
     for s in seeds:
-        task, X_test, y_test = rep_setup(s, n_clients=n_clients)
-        acc = {m: rep_run(task, X_test, y_test, m, rounds, s, budgets, **kw)["test_acc"]
-               for m in ("RABO nested", "full model (upper bound)")}
+        if known is not None and s in known:
+            acc = {m: known[s][m]["test_acc"] for m in ("RABO nested", "full model (upper bound)")}
+        else:
+            task, X_test, y_test = rep_setup(s, n_clients=n_clients)
+            acc = {m: rep_run(task, X_test, y_test, m, rounds, s, budgets, **kw)["test_acc"]
+                   for m in ("RABO nested", "full model (upper bound)")}
         rows.append({"seed": s, "rabo_nested": acc["RABO nested"], "full": acc["full model (upper bound)"],
                      "ratio": acc["RABO nested"] / acc["full model (upper bound)"]})
     return pd.DataFrame(rows)
