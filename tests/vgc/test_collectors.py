@@ -85,7 +85,7 @@ def test_reruns_are_bit_identical():
 
 def test_peak_live_is_below_every_collectors_peak(prepared):
     p = prepared["trees"]
-    assert 0 < p.live == peak_live_bytes(p.t)
+    assert p.live > 0
     for name in ("GEN", "ZONE"):
         assert p.run(name, 2.0).peak_live >= p.live
 
@@ -99,3 +99,11 @@ def test_bad_configurations_raise_one_clear_error():
         GCConfig(heap_budget=-5)
     with pytest.raises(ValueError, match="unknown collector"):
         configured("VGC-PRO")
+
+
+def test_sampled_peak_live_is_within_ten_percent_of_a_dense_scan():
+    # the budget's "peak live" is sampled; a dense scan (independent of the default's sampling grid) bounds
+    # how far below the true peak it can be on the workload where 40 points were 40% low
+    t = make("prodcons", np.random.default_rng(0), n_alloc=20000, n_threads=4)
+    dense = peak_live_bytes(t, samples=4000)
+    assert 0.9 * dense <= peak_live_bytes(t) <= dense
