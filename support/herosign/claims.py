@@ -16,7 +16,7 @@ CLAIMS = ClaimSet("13_herosign", [
     Claim("speedup_192f", "192f signing throughput gain (as above)", "1.28-2.92", "x", ABS, AtLeast(1.28, partly=1.1)),
     Claim("speedup_256f", "256f signing throughput gain (as above)", "1.24-2.60", "x", ABS, AtLeast(1.24, partly=1.1)),
     Claim("fors_fusion_gain", "Tree-fused FORS kernel vs one-launch-per-level FORS (sha2-128f, batch 8k)", 1.2, "x",
-          ISSUE, AtLeast(1.2, partly=1.0)),
+          ISSUE, AtLeast(1.2, partly=1.1)),  # the same partly bar as the other speed-ups
     Claim("graph_launch_ratio", "CUDA-graph launch cost / per-kernel launch cost for a multi-batch DAG "
           "('two orders of magnitude less launch latency')", 0.01, "", ABS, AtMost(0.1, partly=0.5)),
     Claim("gpu_throughput_128f", "sha2-128f signatures/s at batch 32k on the GPU (first target, H100 class)", 30000,
@@ -39,6 +39,7 @@ CLAIMS = ClaimSet("13_herosign", [
           True, "", ISSUE, IsTrue()),
     Claim("hash_calls_128f", "Tweakable-hash calls per sha2-128f signature (FORS + HT, full trees)", 105194, "calls",
           "FIPS 205 Alg. 9/15/16; notes §2", Within(0.0)),
-    Claim("cpu_sig_per_core_128f", "CPU (NumPy lanes) sha2-128f signatures/s per core at batch 64", 5, "sig/s",
+    Claim("cpu_sig_per_core_128f", "CPU (batched lanes) sha2-128f signatures/s per core at batch 64 (16 at smoke)",
+          5, "sig/s",
           ISSUE, AtLeast(5, partly=2)),
 ])

@@ -182,8 +182,11 @@ def _rate(fn, count: int) -> float:
 
 
 def cpu_throughput(names, batch: int, peer_sigs: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Signatures per CPU-second (one core): ours (NumPy lanes, batch), slh-dsa and pqcrypto, same run."""
+    """Signatures per CPU-second (one core): ours (batched lanes, batch), slh-dsa and pqcrypto, same run."""
     import slhdsa as ref
+
+    if batch < 1 or peer_sigs < 1:
+        raise ValueError(f"batch and peer_sigs must be >= 1; got {batch} and {peer_sigs}")
 
     rows = []
     for name in progress(names, desc="CPU throughput"):

@@ -203,6 +203,8 @@ class GpuSigner:
         keys = [SecretKey.parse(p, sk) for sk in sks]
         msgs = [_bytes(m, "message") for m in msgs]
         addrnds = [None] * len(msgs) if addrnds is None else list(addrnds)
+        if len(addrnds) != len(msgs):  # zip would silently sign fewer than B and launch over short arrays
+            raise ValueError(f"{len(addrnds)} addrnd values for {len(msgs)} messages")
         opt = [k.pk_seed if r is None else _sized(r, p.n, "addrnd", p) for k, r in zip(keys, addrnds)]
         R = [prf_msg(p, k.sk_prf, o, m) for k, o, m in zip(keys, opt, msgs)]
         dg = split_digest(p, [h_msg(p, r, k.pk_seed, k.pk_root, m) for r, k, m in zip(R, keys, msgs)])
@@ -293,6 +295,8 @@ class GpuSigner:
 
     def sign_internal_batch(self, sks, msgs, addrnds=None, fors_order: str = "fips205") -> list[bytes]:
         """slh_sign_internal for a batch on the GPU (same contract as the CPU function)."""
+        if len(sks) == len(msgs) == 0:
+            return []
         d = self.prepare(sks, msgs, addrnds, fors_order)
         buf = self.alloc(d["B"])
         self.launch_all(d, buf)

@@ -88,6 +88,19 @@ def test_emulated_kernels_equal_the_cpu_signer_byte_for_byte(name, mode):
 
 
 @needs_cxx
+def test_gpu_signer_refuses_mismatched_addrnds_and_signs_an_empty_batch_as_the_cpu_does():
+    # a short addrnd list used to be zipped away: 2 messages launched over arrays sized for 1
+    from support.herosign.gpu import GpuSigner
+
+    p = get_params("sha2-128f")
+    sk = ours.keygen_internal(p, b"\x01" * p.n, b"\x02" * p.n, b"\x03" * p.n)[0]
+    g = GpuSigner(p, emulate=True)
+    with pytest.raises(ValueError, match="addrnd"):
+        g.sign_internal_batch([sk, sk], [b"a", b"b"], [None])
+    assert g.sign_internal_batch([], []) == ours.sign_internal_batch(p, [], [], []) == []
+
+
+@needs_cxx
 @pytest.mark.parametrize("name", ["sha2-128f", pytest.param("sha2-192f", marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("tree_threads", "block"), [(1, 64), (8, 64), (64, 128)])
 def test_emulated_fused_fors_equals_the_cpu_signer_for_every_layout(name, tree_threads, block):
