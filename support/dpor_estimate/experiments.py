@@ -76,6 +76,10 @@ class RunSet:
 
 def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, seed: int) -> RunSet:
     """Run the estimator ``runs`` times with ``trials`` trials each on benchmark ``spec`` (§4-§5)."""
+    if not (isinstance(budget, (int, np.integer)) and budget >= 1):  # 1 = Knuth's single probe
+        raise ValueError(f"the SE budget must be an integer >= 1 (1 = Knuth); got {budget!r}")
+    if trials < 1 or runs < 1:  # 0 trials would score "0% within the band" instead of failing
+        raise ValueError(f"trials and runs must be >= 1; got {trials} and {runs}")
     p = with_order(make(spec), policy)
     cls = np.empty((runs, trials))
     nod = np.empty((runs, trials))

@@ -25,3 +25,9 @@ def test_estimate_runs_counts_expanded_graphs():
     # (4 expansions) and then looks at the leaf (1 more) -> 5 children() calls per probe.
     rs = estimate_runs("co_2_2w(2)", "program", 1, trials=10, runs=2, seed=0)
     assert rs.work.tolist() == [50, 50]
+
+
+@pytest.mark.parametrize(("budget", "trials", "runs"), [(0, 10, 1), (2.0, 10, 1), (1, 0, 1), (1, 10, 0)])
+def test_estimate_runs_refuses_budgets_and_counts_that_would_score_silently(budget, trials, runs):
+    with pytest.raises(ValueError, match="budget|trials"):
+        estimate_runs("co_2_2w(2)", "program", budget, trials=trials, runs=runs, seed=0)
