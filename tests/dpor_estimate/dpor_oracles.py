@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from fractions import Fraction
+
+import numpy as np
 
 from support.dpor_estimate.dsl import CAS, FAI, Lock, Program, Read, Unlock, Write
 
@@ -164,6 +167,13 @@ class ScriptedRng:
         c = self.script[self.pos] if self.pos < len(self.script) else 0
         self.pos += 1
         return c
+
+    def choice(self, n, size, replace=True):
+        """``Generator.choice(n, size, replace=False)``: one scripted pick among all C(n, size) subsets."""
+        if replace:
+            raise NotImplementedError("only sampling without replacement is scripted")
+        subsets = list(itertools.combinations(range(int(n)), int(size)))
+        return np.array(subsets[self.integers(len(subsets))])
 
 
 def exact_expectation(probe, program, field: str) -> Fraction:

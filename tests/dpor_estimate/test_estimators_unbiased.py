@@ -34,6 +34,14 @@ def test_knuth_expectation_is_exact_under_every_order_policy():
         assert exact_expectation(knuth_probe, p, "classes") == 12
 
 
+@pytest.mark.parametrize("spec", ["lastzero(3)", "inc(3)", "casrot(4)", "fib_bench(1)", "co_2_2w(2)"])
+def test_se_estimate_is_unbiased_exactly_over_every_choice_sequence(spec):
+    # every subset SE can keep at every level, weighted by its probability: E[estimate] = the exact count
+    p = make(spec)
+    e = exact_expectation(lambda prog, rng: se_trial(prog, 2, rng), p, "classes")
+    assert float(e) == pytest.approx(spec_count(spec), rel=1e-9)
+
+
 @pytest.mark.parametrize("spec,budget,trials", [
     ("lastzero(5)", 4, 3000), ("inc(4)", 4, 3000),
     pytest.param("lastzero(5)", 4, 20_000, marks=pytest.mark.slow),
