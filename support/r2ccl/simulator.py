@@ -120,9 +120,9 @@ def calibrate(samples: list[tuple[float, str, float]], servers: int, nics: int, 
     return Cluster(servers, nics, 1.0 / inv_bw, alpha, chunk)
 
 
-def slowdown(cl: Cluster, policy: str, size: float) -> float:
-    """Steady-state time under one failed NIC over the healthy time."""
-    return collective_time(size, cl, policy) / collective_time(size, cl, "healthy")
+def slowdown(cl: Cluster, policy: str, size: float, failed: int = 1) -> float:
+    """Steady-state time under ``failed`` failed NICs on one server over the healthy time."""
+    return collective_time(size, cl, policy, failed) / collective_time(size, cl, "healthy")
 
 
 # ---------------------------------------------------------------------------- training / inference
