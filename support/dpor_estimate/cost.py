@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support.dpor_estimate.dsl import Program
+from support.dpor_estimate.dsl import MAX_STEPS, Program
 from support.dpor_estimate.knuth import knuth_probe
 from support.dpor_estimate.stochastic_enumeration import se_trial
 
@@ -30,7 +30,8 @@ class CostEstimate:
     predicted_seconds: float  # nodes * seconds_per_node
 
 
-def estimate_cost(program: Program, trials: int, rng: np.random.Generator, budget: int = 1) -> CostEstimate:
+def estimate_cost(program: Program, trials: int, rng: np.random.Generator, budget: int = 1,
+                  max_steps: int = MAX_STEPS) -> CostEstimate:
     """Estimate classes, explored graphs and exhaustive time from ``trials`` probes (§6).
 
     ``budget`` = 1 uses Knuth's estimator (Algorithm T), larger values stochastic enumeration.
@@ -42,12 +43,12 @@ def estimate_cost(program: Program, trials: int, rng: np.random.Generator, budge
     work = 0
     for _ in range(trials):
         if budget == 1:
-            p = knuth_probe(program, rng)
+            p = knuth_probe(program, rng, max_steps)
             cls += p.classes
             nodes += p.nodes
             work += p.depth + 1
         else:
-            s = se_trial(program, budget, rng)
+            s = se_trial(program, budget, rng, max_steps)
             cls += s.classes
             nodes += s.nodes
             work += s.work

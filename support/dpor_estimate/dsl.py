@@ -72,8 +72,36 @@ READ_KINDS = (Read, CAS, FAI, Lock)  # events with a read part (get an rf edge)
 ThreadFn = Callable[[], Generator[Any, Any, None]]
 
 
+# Per-execution bound on steps (events yielded by all threads together). The longest execution of any
+# registered benchmark at the notebook's sizes has 51 steps (indexer(12)); threads are replayed statelessly,
+# so k steps cost O(k^2) generator resumptions and a spinning thread reaches this bound in about a second.
+MAX_STEPS = 1_000
+
+
 class MalformedProgram(ValueError):
     """A thread yielded something that is not an event, or touched an unknown location."""
+
+
+class StepLimitError(MalformedProgram):
+    """An execution exceeded ``max_steps`` steps: a spin loop, unbounded CAS retry or unreleased spin lock.
+
+    Such a program has unboundedly many executions, so there is no finite class count to explore or estimate.
+    """
+
+    def __init__(self, program: Program, t: int, own_steps: int, max_steps: int):
+        self.program, self.thread, self.own_steps, self.max_steps = program.name, t, own_steps, max_steps
+        super().__init__(
+            f"{program.describe_thread(t)} was running when one execution reached max_steps={max_steps} "
+            f"steps ({own_steps} of them by this thread): the program does not terminate in every execution "
+            "(a spin loop, an unbounded CAS retry or a spin lock never released?). The DSL needs bounded "
+            "programs; bound the loop, or raise max_steps if executions really are that long")
+
+
+def check_max_steps(max_steps: int) -> int:
+    """Validate a step bound (an int >= 1) and return it, so a bad bound fails loudly, not silently."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    return max_steps
 
 
 def result_of(op: Op, value_read: int | None) -> Any:
@@ -185,15 +213,21 @@ class Program:
         return Program(self.name + suffix, [self.threads[i] for i in order], self.init,
                        [self.thread_names[i] for i in order])
 
-    def solo_profile(self, t: int) -> tuple[int, int]:
-        """(#read-only events, #events with a write part) of thread ``t`` run alone from ``init``."""
+    def solo_profile(self, t: int, max_steps: int = MAX_STEPS) -> tuple[int, int]:
+        """(#read-only events, #events with a write part) of thread ``t`` run alone from ``init``.
+
+        Raises :class:`StepLimitError` if the thread alone takes more than ``max_steps`` steps.
+        """
+        check_max_steps(max_steps)
         mem = dict(self.init)
         hist: tuple = ()
         reads = writes = 0
-        for _ in range(10_000):
+        while True:
             op = self.next_op(t, hist)
             if op is None:
                 return reads, writes
+            if len(hist) >= max_steps:
+                raise StepLimitError(self, t, len(hist), max_steps)
             v = mem[op.loc] if isinstance(op, READ_KINDS) else None
             if isinstance(op, (Write, Unlock)) or (isinstance(op, READ_KINDS) and rmw_succeeds(op, v)):
                 mem[op.loc] = write_value(op, v)
@@ -201,5 +235,3 @@ class Program:
             else:
                 reads += 1
             hist = hist + (result_of(op, v),)
-        raise MalformedProgram(f"{self.describe_thread(t)} runs more than 10,000 steps alone; "
-                               "programs must be bounded")

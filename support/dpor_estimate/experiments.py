@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from support.dpor_estimate.benchmarks import make, spec_count
+from support.dpor_estimate.benchmarks import count_source, make, spec_count
+from support.dpor_estimate.dsl import MAX_STEPS
 from support.dpor_estimate.knuth import knuth_probe
 from support.dpor_estimate.order import thread_order, with_order
 from support.dpor_estimate.stochastic_enumeration import se_trial
@@ -30,16 +31,17 @@ def _k(s: str) -> int:
 
 
 # --------------------------------------------------------------------------------------------- exact
-def exhaustive_table(specs: list[str], policy: str) -> tuple[pd.DataFrame, dict[str, Exploration]]:
-    """T1: exhaustive TruSt on each benchmark: published vs our count, explored graphs, seconds (§7)."""
+def exhaustive_table(specs: list[str], policy: str,
+                     max_steps: int = MAX_STEPS) -> tuple[pd.DataFrame, dict[str, Exploration]]:
+    """T1: exhaustive TruSt on each benchmark: expected count and its source vs ours, explored graphs, seconds (§7)."""
     rows, runs = [], {}
     for spec in progress(specs, desc="exhaustive TruSt"):
         p = make(spec)
-        ex = explore(with_order(p, policy))
+        ex = explore(with_order(p, policy, max_steps), max_steps=max_steps)
         runs[spec] = ex
         pub = spec_count(spec)
-        rows.append({"benchmark": spec, "threads": p.n_threads, "published": pub, "ours": ex.complete,
-                     "match": pub == ex.complete, "explored graphs": ex.nodes,
+        rows.append({"benchmark": spec, "threads": p.n_threads, "expected": pub, "source": count_source(spec),
+                     "ours": ex.complete, "match": pub == ex.complete, "explored graphs": ex.nodes,
                      "seconds": round(ex.seconds, 2)})
     return pd.DataFrame(rows), runs
 
@@ -74,13 +76,17 @@ class RunSet:
         return np.cumsum(self.classes, axis=1) / np.arange(1, self.trials + 1)
 
 
-def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, seed: int) -> RunSet:
-    """Run the estimator ``runs`` times with ``trials`` trials each on benchmark ``spec`` (§4-§5)."""
+def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, seed: int,
+                  max_steps: int = MAX_STEPS) -> RunSet:
+    """Run the estimator ``runs`` times with ``trials`` trials each on benchmark ``spec`` (§4-§5).
+
+    An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    """
     if not (isinstance(budget, (int, np.integer)) and budget >= 1):  # 1 = Knuth's single probe
         raise ValueError(f"the SE budget must be an integer >= 1 (1 = Knuth); got {budget!r}")
     if trials < 1 or runs < 1:  # 0 trials would score "0% within the band" instead of failing
         raise ValueError(f"trials and runs must be >= 1; got {trials} and {runs}")
-    p = with_order(make(spec), policy)
+    p = with_order(make(spec), policy, max_steps)
     cls = np.empty((runs, trials))
     nod = np.empty((runs, trials))
     secs = np.empty(runs)
@@ -90,11 +96,11 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
         t0 = time.perf_counter()
         for i in range(trials):
             if budget == 1:
-                pr = knuth_probe(p, rng)
+                pr = knuth_probe(p, rng, max_steps)
                 cls[r, i], nod[r, i] = pr.classes, pr.nodes
                 work[r] += pr.depth + 1
             else:
-                s = se_trial(p, budget, rng)
+                s = se_trial(p, budget, rng, max_steps)
                 cls[r, i], nod[r, i] = s.classes, s.nodes
                 work[r] += s.work
         secs[r] = time.perf_counter() - t0
@@ -130,11 +136,12 @@ def variance_row(t: RunSet, s: RunSet, exact: float) -> dict:
             "efficiency gain S/T (equal time)": (cv2_t * spt_t) / (cv2_s * spt_s)}
 
 
-def budget_sweep(spec: str, policy: str, budgets: list[int], trials: int, seed: int, exact: float) -> pd.DataFrame:
+def budget_sweep(spec: str, policy: str, budgets: list[int], trials: int, seed: int, exact: float,
+                 max_steps: int = MAX_STEPS) -> pd.DataFrame:
     """F3: per-trial CV^2 and work-normalised efficiency of SE for several budgets B (B = 1: Knuth)."""
     rows = []
     for b in budgets:
-        rs = estimate_runs(spec, policy, b, trials, 1, seed)
+        rs = estimate_runs(spec, policy, b, trials, 1, seed, max_steps)
         cv2 = float(rs.classes.var() / exact**2)
         spt = float(rs.seconds.sum() / trials)
         rows.append({"benchmark": spec, "budget B": b, "CV² per trial": cv2, "ms/trial": 1e3 * spt,
@@ -170,12 +177,12 @@ def cost_rows(rs: RunSet, exact_nodes: int, exact_seconds: float) -> dict:
             "predicted exhaustive s": med * spn, "actual exhaustive s": exact_seconds}
 
 
-def order_table(spec: str) -> pd.DataFrame:
+def order_table(spec: str, max_steps: int = MAX_STEPS) -> pd.DataFrame:
     """The thread order each policy gives (thread names in addition order)."""
     p = make(spec)
     from support.dpor_estimate.order import POLICIES
     return pd.DataFrame([{"policy": pol, "threads in order": ", ".join(p.thread_names[i]
-                                                                         for i in thread_order(p, pol))}
+                                                                         for i in thread_order(p, pol, max_steps))}
                          for pol in POLICIES])
 
 
@@ -288,25 +295,25 @@ def cost_figure(rows: pd.DataFrame):
     return fig
 
 
-def exact_unbiasedness(specs: list[str]) -> pd.DataFrame:
+def exact_unbiasedness(specs: list[str], max_steps: int = MAX_STEPS) -> pd.DataFrame:
     """§4: the exact expectation of Knuth's estimator (all probe paths, Fractions) vs the exact count."""
     from support.dpor_estimate.knuth import exact_expectation
 
     rows = []
     for spec in specs:
         p = make(spec)
-        e = exact_expectation(p, "classes")
-        ex = explore(p)
-        en = exact_expectation(p, "nodes")
+        e = exact_expectation(p, "classes", max_steps=max_steps)
+        ex = explore(p, max_steps=max_steps)
+        en = exact_expectation(p, "nodes", max_steps=max_steps)
         rows.append({"benchmark": spec, "classes": ex.complete, "E[Knuth classes]": str(e),
                      "equal": e == ex.complete, "explored graphs": ex.nodes, "E[Knuth nodes]": str(en),
                      "equal (nodes)": en == ex.nodes})
     return pd.DataFrame(rows)
 
 
-def se_mean_check(spec: str, budget: int, trials: int, seed: int) -> dict:
+def se_mean_check(spec: str, budget: int, trials: int, seed: int, max_steps: int = MAX_STEPS) -> dict:
     """SE mean over ``trials`` trials vs the exact count, in standard errors (§5 unbiasedness)."""
-    rs = estimate_runs(spec, "program", budget, trials, 1, seed)
+    rs = estimate_runs(spec, "program", budget, trials, 1, seed, max_steps)
     exact = spec_count(spec)
     x = rs.classes.ravel()
     se = float(x.std(ddof=1) / np.sqrt(x.size))

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from support.dpor_estimate.dsl import Program
+from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
 from support.dpor_estimate.trust import children, is_blocked, root
 
 
@@ -26,17 +26,19 @@ class Probe:
     blocked: bool
 
 
-def knuth_probe(program: Program, rng: np.random.Generator) -> Probe:
+def knuth_probe(program: Program, rng: np.random.Generator, max_steps: int = MAX_STEPS) -> Probe:
     """One Knuth probe (§4, Algorithm T): uniform child choice, weight = product of branching factors.
 
     Exact integers (no overflow); unbiased for the number of classes and for the number of tree nodes.
+    An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
     """
+    check_max_steps(max_steps)
     g = root(program)
     weight = 1
     nodes = 1
     depth = 0
     while True:
-        ch = children(program, g)
+        ch = children(program, g, max_steps)
         if ch is None:
             blocked = is_blocked(g)
             return Probe(0 if blocked else weight, nodes, depth, blocked)
@@ -50,13 +52,14 @@ def knuth_probe(program: Program, rng: np.random.Generator) -> Probe:
         g = ch[int(rng.integers(d))] if d > 1 else ch[0]
 
 
-def knuth_trials(program: Program, trials: int, rng: np.random.Generator) -> np.ndarray:
+def knuth_trials(program: Program, trials: int, rng: np.random.Generator,
+                 max_steps: int = MAX_STEPS) -> np.ndarray:
     """``trials`` independent probes as a float array of shape (trials, 2): classes, nodes (§4)."""
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     out = np.empty((trials, 2))
     for i in range(trials):
-        p = knuth_probe(program, rng)
+        p = knuth_probe(program, rng, max_steps)
         out[i] = p.classes, p.nodes
     return out
 
@@ -74,7 +77,8 @@ class _Scripted:
         return c
 
 
-def exact_expectation(program: Program, field: str = "classes", max_paths: int = 200_000) -> Fraction:
+def exact_expectation(program: Program, field: str = "classes", max_paths: int = 200_000,
+                      max_steps: int = MAX_STEPS) -> Fraction:
     """E[knuth_probe(program).field] exactly: every root-to-leaf path, weighted by its probability.
 
     §4 (unbiasedness): this must equal the class count (``classes``) or the node count (``nodes``).
@@ -84,7 +88,7 @@ def exact_expectation(program: Program, field: str = "classes", max_paths: int =
     script: list[int] = []
     for _ in range(max_paths):
         rng = _Scripted(script)
-        res = knuth_probe(program, rng)  # type: ignore[arg-type]
+        res = knuth_probe(program, rng, max_steps)  # type: ignore[arg-type]
         dims = rng.dims
         script = script[: len(dims)] + [0] * (len(dims) - len(script))
         p = Fraction(1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support.dpor_estimate.dsl import Program
+from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
 from support.dpor_estimate.trust import children, is_blocked, root
 
 
@@ -26,10 +26,14 @@ class SETrial:
     work: int  # number of children() calls (cost of the trial)
 
 
-def se_trial(program: Program, budget: int, rng: np.random.Generator) -> SETrial:
-    """One SE run with population budget ``budget`` (§5, Algorithm S); unbiased for classes and nodes."""
+def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps: int = MAX_STEPS) -> SETrial:
+    """One SE run with population budget ``budget`` (§5, Algorithm S); unbiased for classes and nodes.
+
+    An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    """
     if budget < 1:
         raise ValueError(f"SE budget must be >= 1, got {budget}")
+    check_max_steps(max_steps)
     pop = [root(program)]
     level = 1.0  # estimate of the number of tree nodes at the current depth
     est = 0.0
@@ -39,7 +43,7 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator) -> SETrial
         kids = []
         complete = 0
         for g in pop:
-            ch = children(program, g)
+            ch = children(program, g, max_steps)
             work += 1
             if ch is None:
                 if not is_blocked(g):
@@ -59,12 +63,13 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator) -> SETrial
     return SETrial(est, nodes, work)
 
 
-def se_trials(program: Program, budget: int, trials: int, rng: np.random.Generator) -> np.ndarray:
+def se_trials(program: Program, budget: int, trials: int, rng: np.random.Generator,
+              max_steps: int = MAX_STEPS) -> np.ndarray:
     """``trials`` independent SE runs as a float array of shape (trials, 2): classes, nodes (§5)."""
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     out = np.empty((trials, 2))
     for i in range(trials):
-        r = se_trial(program, budget, rng)
+        r = se_trial(program, budget, rng, max_steps)
         out[i] = r.classes, r.nodes
     return out

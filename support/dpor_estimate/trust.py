@@ -13,7 +13,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from support.dpor_estimate.dsl import CAS, FAI, Lock, Op, Program, Read, result_of, rmw_succeeds, write_value
+from support.dpor_estimate.dsl import (
+    CAS,
+    FAI,
+    MAX_STEPS,
+    Lock,
+    Op,
+    Program,
+    Read,
+    StepLimitError,
+    check_max_steps,
+    result_of,
+    rmw_succeeds,
+    write_value,
+)
 
 # event tuple layout: (kind, loc, val, rf, stamp, op, excl)
 R, W = 0, 1
@@ -93,6 +106,30 @@ def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
 def is_blocked(g: Graph) -> bool:
     """A leaf where some thread waits forever on a held lock (value 0 for the estimators)."""
     return any(_blocked(evs) for evs in g.ev)
+
+
+def _waits_forever(g: Graph, evs: tuple) -> bool:
+    """The thread's blocked lock attempt read the co-last write of its mutex, so nobody releases it later."""
+    last = evs[-1]
+    lst = g.co.get(last[LOC], ())
+    return last[RF] == (lst[-1] if lst else None)
+
+
+def is_deadlock(g: Graph) -> bool:
+    """A blocked leaf that is a real deadlock: every blocked thread waits on a mutex held at the end.
+
+    Other blocked leaves are exploration artefacts (a lock attempt read a value that a later unlock
+    overwrote; the execution where it retries is explored elsewhere), as GenMC's "blocked" count.
+    """
+    blocked = [evs for evs in g.ev if _blocked(evs)]
+    return bool(blocked) and all(_waits_forever(g, evs) for evs in blocked)
+
+
+def describe_deadlock(program: Program, g: Graph) -> str:
+    """Which thread waits on which mutex, for the report of a deadlocked leaf (see :func:`is_deadlock`)."""
+    waits = [f"{program.describe_thread(t)} waits forever on lock {evs[-1][LOC]!r}"
+             for t, evs in enumerate(g.ev) if _blocked(evs)]
+    return "deadlock: " + "; ".join(waits)
 
 
 def _write_val(program: Program, g: Graph, w: EventId | None, loc: str) -> int:
@@ -282,16 +319,20 @@ def _placed(g: Graph, a: EventId, loc: str, p: int) -> Graph:
     return Graph(g.ev, co, g.nstamp, g.hist)
 
 
-def children(program: Program, g: Graph) -> list[Graph] | None:
+def children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Graph] | None:
     """All children of node ``g`` in the TruSt tree, or None if ``g`` is a leaf (complete or blocked).
 
     §4: the next event's rf options (read), co placements and backward revisits (write), each kept
-    only if SC-consistent; revisits only if every deleted event was added maximally.
+    only if SC-consistent; revisits only if every deleted event was added maximally. Raises
+    :class:`StepLimitError` if the next step would exceed ``max_steps`` steps in this execution.
     """
     nxt = next_event(program, g)
     if nxt is None:
         return None
     t, op, is_wpart = nxt
+    # steps = ops yielded so far by all threads; nstamp (the node's depth) >= #events >= steps is the cheap pre-test
+    if g.nstamp >= max_steps and not is_wpart and sum(map(len, g.hist)) >= max_steps:
+        raise StepLimitError(program, t, len(g.hist[t]), max_steps)
     evs = g.ev[t]
     idx = len(evs)
     a = (t, idx)
@@ -388,30 +429,38 @@ class Exploration:
 
     program: str
     complete: int  # Mazurkiewicz classes (complete leaves)
-    blocked: int  # leaves where a thread waits forever on a lock
+    blocked: int  # leaves where a thread waits on a lock (real deadlocks included)
     nodes: int  # explored graphs, root and leaves included (the model-checking cost)
     seconds: float
+    deadlocks: int = 0  # blocked leaves that are real deadlocks (every blocked thread waits forever)
+    deadlock: str = ""  # description of the first deadlock found ("" if none)
 
 
-def explore(program: Program, limit: int | None = None) -> Exploration:
+def explore(program: Program, limit: int | None = None, max_steps: int = MAX_STEPS) -> Exploration:
     """Exhaustive DFS of the TruSt tree: exact class count and node count (§4, exact mode).
 
-    ``limit`` stops with an error after that many nodes (to protect a notebook budget).
+    ``limit`` stops with an error after that many nodes (to protect a notebook budget); an execution
+    longer than ``max_steps`` steps raises :class:`StepLimitError`. Deadlocks are counted and described.
     """
+    check_max_steps(max_steps)
     t0 = time.perf_counter()
     stack = [root(program)]
-    complete = blocked = nodes = 0
+    complete = blocked = nodes = deadlocks = 0
+    first = ""
     while stack:
         g = stack.pop()
         nodes += 1
         if limit is not None and nodes > limit:
             raise RuntimeError(f"explore({program.name}) exceeded {limit} nodes")
-        ch = children(program, g)
+        ch = children(program, g, max_steps)
         if ch is None:
             if is_blocked(g):
                 blocked += 1
+                if is_deadlock(g):
+                    deadlocks += 1
+                    first = first or describe_deadlock(program, g)
             else:
                 complete += 1
         else:
             stack.extend(ch)
-    return Exploration(program.name, complete, blocked, nodes, time.perf_counter() - t0)
+    return Exploration(program.name, complete, blocked, nodes, time.perf_counter() - t0, deadlocks, first)

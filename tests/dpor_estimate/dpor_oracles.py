@@ -1,7 +1,8 @@
 """Independent oracles for the DPOR-estimation tests (written without the code under test).
 
 * ``foata_class_count``: enumerate every interleaving (breadth-first, deduplicated on state + the
-  Foata normal form of the prefix) and count the distinct Foata normal forms of complete runs.
+  Foata normal form of the prefix) and count the distinct Foata normal forms of complete runs;
+  ``foata_deadlock_count`` counts those of runs that stop with every unfinished thread on a held lock.
 * ``random_program``: seeded random programs (2-4 threads, <= 12 events, R/W/CAS/FAI, branches).
 * ``ScriptedRng`` + ``exact_expectation``: the exact expectation of a probe, enumerating every
   random choice it can make and weighting it by its probability, in ``fractions.Fraction``.
@@ -30,7 +31,17 @@ def _replay(fn, hist):
 
 
 def foata_class_count(program: Program) -> int:
-    """#Mazurkiewicz classes of complete runs, by brute force over interleavings.
+    """#Mazurkiewicz classes of complete runs, by brute force over interleavings (see ``_foata_runs``)."""
+    return len(_foata_runs(program)[0])
+
+
+def foata_deadlock_count(program: Program) -> int:
+    """#Mazurkiewicz classes of deadlocked runs: no thread can move, some thread has not finished."""
+    return len(_foata_runs(program)[1])
+
+
+def _foata_runs(program: Program) -> tuple[set, set]:
+    """Foata normal forms of complete runs and of deadlocked runs, by brute force over interleavings.
 
     An RMW (FAI, successful CAS, lock acquire) is one atomic write-kind event; a failed CAS a read.
     Dependence: same thread, or same location with at least one write-kind event. Each prefix is
@@ -52,6 +63,7 @@ def foata_class_count(program: Program) -> int:
              (0,) * n, (0,) * len(locs), (0,) * len(locs))
     frontier = {start}
     complete: set = set()
+    deadlocked: set = set()
     while frontier:
         new = set()
         for hists, mem, key, tlv, lw, la in frontier:
@@ -93,10 +105,10 @@ def foata_class_count(program: Program) -> int:
                 ev = (t, len(hists[t]), type(op).__name__, op.loc, cur, writes, lvl)
                 h2 = hists[:t] + (hists[t] + (res,),) + hists[t + 1:]
                 new.add((h2, mem2, key | {ev}, tlv[:t] + (lvl,) + tlv[t + 1:], lw2, la2))
-            if not moved and all(nxt(t, hists[t]) is None for t in range(n)):
-                complete.add(key)
+            if not moved:
+                (complete if all(nxt(t, hists[t]) is None for t in range(n)) else deadlocked).add(key)
         frontier = new
-    return len(complete)
+    return complete, deadlocked
 
 
 def _thread_from_spec(spec):

@@ -65,3 +65,12 @@ def test_bad_policy_budget_and_trials():
         se_trial(p, 0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="trials"):
         knuth_trials(p, 0, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("max_steps", [0, -5, 1.5, True, "100"])
+def test_step_bound_must_be_a_positive_integer(max_steps):
+    p = make("inc(2)")
+    for run in (lambda: explore(p, max_steps=max_steps), lambda: se_trial(p, 2, np.random.default_rng(0), max_steps),
+                lambda: knuth_trials(p, 1, np.random.default_rng(0), max_steps), lambda: p.solo_profile(0, max_steps)):
+        with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
+            run()
