@@ -1,5 +1,5 @@
 """CPU emulation of CUDA C kernels (a test tool for the GPU papers): :class:`EmuModule` compiles a ``.cu``
-source with the host C++ compiler and runs its kernels block by block, one OS thread per CUDA thread."""
+source with the host C++ compiler and runs its kernels block by block, one fiber per CUDA thread."""
 
 from support.cuda_emu.emulator import EmuKernel, EmulationError, EmuModule, compiler
 

@@ -3,10 +3,11 @@ small header that emulates the CUDA execution model (``include/cuda_emu.h``).
 
 Why: the GPU papers (08 PackKV, 13 HERO-Sign) keep a NumPy path and CuPy kernels that must compute the same
 thing. Without a GPU the kernels would only be compile-checked; here their logic (indexing, shared-memory
-tiling, barriers, atomics) runs against the NumPy oracle in CI. Blocks run one after another; the threads of
-a block run as real OS threads (started by the header's C++ launcher), so ``__syncthreads()`` is a real barrier
-and a missing one shows up as a race or a named barrier timeout. Warps, timing and memory coalescing are not
-emulated: this checks correctness, never performance.
+tiling, barriers, atomics) runs against the NumPy oracle in CI. Blocks run one after another; each thread of a
+block is a fiber of the header's C++ launcher, suspended at ``__syncthreads()`` until the whole block has
+arrived, so the barrier is real and a missing one shows up as a race or a named barrier timeout, without an OS
+thread per CUDA thread (1024-thread blocks stay cheap). Warps, timing and memory coalescing are not emulated:
+this checks correctness, never performance.
 
 The interface mirrors CuPy's ``RawModule`` / ``RawKernel`` call (``kernel(grid, block, args, shared_mem=)``)
 with NumPy arrays in place of device arrays.
@@ -58,6 +59,32 @@ def _cache_dir() -> Path:
     return d
 
 
+_CXX_FLAGS = ("-std=c++20", "-O1", "-g0", "-fPIC", "-pthread", "-w")
+
+
+def _precompiled_header(cxx: str, header: str) -> list[str]:
+    """``-I`` of a folder holding ``cuda_emu.h.gch`` (GCC only; ``[]`` otherwise or if it cannot be built), built once
+    per compiler and header: the C++ standard headers it includes are most of the time of compiling a kernel."""
+    if "g++" not in Path(cxx).name:
+        return []
+    key = hashlib.sha256("\0".join([header, cxx, *_CXX_FLAGS]).encode()).hexdigest()[:20]
+    folder = _cache_dir() / f"pch_{key}"
+    if not (folder / "cuda_emu.h.gch").exists():
+        tmp = Path(tempfile.mkdtemp(prefix="pch_", dir=_cache_dir()))
+        (tmp / "cuda_emu.h").write_text((INCLUDE_DIR / "cuda_emu.h").read_text())
+        r = subprocess.run([cxx, *_CXX_FLAGS, "-x", "c++-header", str(tmp / "cuda_emu.h"), "-o",
+                            str(tmp / "cuda_emu.h.gch")], capture_output=True, text=True, check=False)
+        try:
+            if r.returncode != 0:
+                return []
+            os.replace(tmp, folder)  # atomic; a concurrent build that got there first wins
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return [f"-I{folder}"] if (folder / "cuda_emu.h.gch").exists() else []
+
+
 def _host_source(code: str) -> str:
     """Rewrite what the header cannot express: ``extern __shared__ T name[];`` (dynamic shared memory)
     becomes a pointer into the launch's dynamic shared buffer. Each kernel gets a trampoline for the C++
@@ -95,8 +122,8 @@ class EmuModule:
                 cpp = Path(td) / "kernel.cpp"
                 cpp.write_text(host)
                 tmp = Path(td) / "kernel.so"
-                cmd = [cxx, "-std=c++20", "-O1", "-g0", "-shared", "-fPIC", "-pthread", "-w",
-                       f"-I{INCLUDE_DIR}", "-include", "cuda_emu.h", *flags, str(cpp), "-o", str(tmp)]
+                cmd = [cxx, *_CXX_FLAGS, "-shared", *_precompiled_header(cxx, header), f"-I{INCLUDE_DIR}",
+                       "-include", "cuda_emu.h", *flags, str(cpp), "-o", str(tmp)]
                 r = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 if r.returncode != 0:
                     raise EmulationError(f"host compile failed ({' '.join(cmd[:3])} ...):\n{r.stderr[-4000:]}")
@@ -157,5 +184,5 @@ class EmuKernel:
             raise EmulationError(f"{self.name}: block {at}: __syncthreads() waited over {timeout} s (some thread of "
                                  "the block never reached it)")
         if status == 2:
-            raise EmulationError(f"{self.name}: block {at} did not finish within {timeout} s (a thread spins or waits "
-                                 "forever); the process should be restarted")
+            raise EmulationError(f"{self.name}: block {at} made no progress for {2 * timeout} s (a thread spins or "
+                                 "waits forever); the process should be restarted")

@@ -20,6 +20,7 @@ import pqcrypto
 
 from support.herosign import kat
 from support.herosign import slhdsa as ours
+from support.herosign.gpu import TUNING_CACHE
 from support.herosign.params import get_params
 from support.progress import progress
 
@@ -244,10 +245,10 @@ def emulated_check(sets=("sha2-128f", "shake-128f"), batch: int = 2, seed: int =
 
 
 def gpu_study(sets, batches, tune_batch: int = 1024, graph_batch: int = 64, graph_sub_batches: int = 16,
-              graph_reps: int = 20, tuning_cache: Path | None = None) -> dict:
+              graph_reps: int = 20, tuning_cache: Path | None = TUNING_CACHE) -> dict:
     """On a CUDA device: build selection, tree tuning, fused vs naive, graph vs per-kernel (``graph_sub_batches``
-    batches of ``graph_batch``, ``graph_reps`` replays), throughput. Tunings are cached in ``tuning_cache``
-    (default: the signer's cache).
+    batches of ``graph_batch``, ``graph_reps`` replays), throughput. Tunings are cached in ``tuning_cache``, as in
+    :meth:`GpuSigner.tune`: by default the signer's cache (``$HEROSIGN_TUNING_CACHE``), ``None`` for no cache.
 
     Returns ``{}`` when no device is present (the notebook then marks the GPU claims not applicable).
     """
@@ -255,14 +256,13 @@ def gpu_study(sets, batches, tune_batch: int = 1024, graph_batch: int = 64, grap
 
     if not gpu_available():
         return {}
-    from support.herosign.gpu import TUNING_CACHE, GpuSigner
+    from support.herosign.gpu import GpuSigner
 
-    cache = TUNING_CACHE if tuning_cache is None else tuning_cache
     out: dict = {"sets": {}}
     for name in sets:
         g = GpuSigner(name)
         res = {"builds": g.select_builds(batch=min(256, tune_batch)),
-               "tuning": g.tune(batch=tune_batch, cache=cache)}
+               "tuning": g.tune(batch=tune_batch, cache=tuning_cache)}
         naive = GpuSigner(name, config=replace(g.cfg, builds=dict(g.cfg.builds or {})), fors_mode="naive")
         naive.modules.update(g.modules)  # the same builds, compiled once
         naive.kern.update({k: v for k, v in g.kern.items() if not k.startswith("fors")})
@@ -270,7 +270,7 @@ def gpu_study(sets, batches, tune_batch: int = 1024, graph_batch: int = 64, grap
         res["builds_naive"] = naive.select_builds(batch=min(256, tune_batch), groups=("fors",))
         res["throughput"] = []
         for b in batches:
-            tb = g.tune(batch=b, cache=cache)  # the fused layout tuned at this batch size; both signers share the chain block
+            tb = g.tune(batch=b, cache=tuning_cache)  # the fused layout tuned at this batch size; both signers share the chain block
             naive.cfg.chain_threads = g.cfg.chain_threads
             fused_t = g.throughput(b)
             naive_t = naive.throughput(b)
@@ -302,6 +302,7 @@ def recorded_gpu_study() -> tuple[dict, str]:
     for f in files:  # the per-set runs first, then the extra batch runs merged into them
         part = json.loads(f.read_text()).get("gpu", {}).get("sets", {})
         for name, res in part.items():
+            res["throughput"] = [_with_run_choices(r, res) for r in res["throughput"]]
             if name not in sets:
                 sets[name] = res
             else:
@@ -313,6 +314,13 @@ def recorded_gpu_study() -> tuple[dict, str]:
               "label": rec.label(rec.meta["tests"]["log"]) + note}
     return ({"sets": sets, "tests": tests},
             rec.label(*(f.name for f in files)) + note)
+
+
+def _with_run_choices(row: dict, res: dict) -> dict:
+    """A throughput row stamped with the builds and FORS layout its own run chose: rows merged from a separate run
+    (an extra batch size) must not show the choices of the run they are merged into."""
+    tuning = {k: v for k, v in res["tuning"].items() if not k.endswith("_trials")}
+    return {"builds": dict(res["builds"]["chosen"]), "tuning": tuning, **row}
 
 
 def kernels_note(rec) -> str:
@@ -341,15 +349,16 @@ def gpu_table(study: dict) -> pd.DataFrame:
     rows = []
     for name, res in study.get("sets", {}).items():
         for r in res["throughput"]:
+            tuning = r.get("tuning", res["tuning"])  # a row merged from another run carries that run's choices
             rows.append({"set": name, "device": res["device"], "batch": r["batch"],
                          "fused_sig_s": round(r["fused_sig_s"]), "naive_sig_s": round(r["naive_sig_s"]),
                          "pipeline_ratio": r["fused_sig_s"] / r["naive_sig_s"],
                          "fors_fused_ms": 1e3 * r["fors_fused_s"], "fors_naive_ms": 1e3 * r["fors_naive_s"],
                          "fors_fusion_gain": r["fors_naive_s"] / r["fors_fused_s"],
                          "fors_share": r["fors_fused_s"] * r["fused_sig_s"] / r["batch"],
-                         "builds": ", ".join(f"{k}={v}" for k, v in res["builds"]["chosen"].items()),
-                         "fors_layout": fors_layout(r if "tree_threads" in r else res["tuning"]),
-                         "fors_threads": r.get("fors_threads", res["tuning"]["fors_threads"])})
+                         "builds": ", ".join(f"{k}={v}" for k, v in r.get("builds", res["builds"]["chosen"]).items()),
+                         "fors_layout": fors_layout(r if "tree_threads" in r else tuning),
+                         "fors_threads": r.get("fors_threads", tuning["fors_threads"])})
     return pd.DataFrame(rows)
 
 

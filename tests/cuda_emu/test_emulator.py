@@ -51,6 +51,26 @@ extern "C" __global__ void missed_barrier(volatile int* flag) {
     __syncthreads();
     flag[blockIdx.x] = 1;
 }
+// a 1024-thread block sums its values by halving, one barrier per step (ten barriers)
+extern "C" __global__ void block_sum(const int* x, int* out) {
+    __shared__ int s[1024];
+    s[threadIdx.x] = x[blockIdx.x * blockDim.x + threadIdx.x];
+    __syncthreads();
+    for (int off = blockDim.x / 2; off > 0; off >>= 1) {
+        if (threadIdx.x < off) s[threadIdx.x] += s[threadIdx.x + off];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = s[0];
+}
+// no barrier: thread 0 spins until the block's last thread has set the flag
+extern "C" __global__ void wait_for_last(volatile int* flag, int* seen) {
+    if (threadIdx.x == 0) {
+        while (flag[blockIdx.x] == 0) {}
+        seen[blockIdx.x] = 1;
+    } else if (threadIdx.x == blockDim.x - 1) {
+        flag[blockIdx.x] = 1;
+    }
+}
 // threads leave a block at different points; a thread that returned no longer holds the barrier
 extern "C" __global__ void early_exit(int* x) {
     if (threadIdx.x % 2 == 0) return;
@@ -104,6 +124,20 @@ def test_threads_that_return_early_leave_the_barrier(mod):
     x = np.zeros(1, np.int32)
     mod.get_function("early_exit")((3,), (8,), (x,), timeout=5.0)
     assert x[0] == 12
+
+
+def test_a_1024_thread_block_passes_ten_barriers_and_matches_numpy(mod):
+    x = np.random.default_rng(2).integers(-1000, 1000, 3 * 1024).astype(np.int32)
+    out = np.zeros(3, np.int32)
+    mod.get_function("block_sum")((3,), (1024,), (x, out), timeout=10.0)
+    assert out.tolist() == x.reshape(3, 1024).sum(axis=1).tolist()
+
+
+def test_a_thread_spinning_on_a_later_thread_of_its_block_sees_it_run(mod):
+    # a thread that neither returns nor waits at a barrier must not keep the rest of its block from starting
+    flag, seen = np.zeros(2, np.int32), np.zeros(2, np.int32)
+    mod.get_function("wait_for_last")((2,), (64,), (flag, seen), timeout=1.0)
+    assert flag.tolist() == [1, 1] and seen.tolist() == [1, 1]
 
 
 def test_a_barrier_one_thread_never_reaches_fails_the_launch_and_names_the_block(mod):

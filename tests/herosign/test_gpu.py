@@ -1,6 +1,10 @@
 """GPU path: kernels compile with nvcc here; on a CUDA device they reproduce the CPU signer and the KATs."""
 
+import functools
+import inspect
+import json
 import shutil
+from typing import ClassVar
 
 import pytest
 
@@ -72,19 +76,27 @@ needs_cxx = pytest.mark.skipif(compiler() is None, reason="no host C++ compiler 
 BIG_SETS = [pytest.param(n, marks=pytest.mark.slow) for n in ("sha2-192f", "sha2-256f", "shake-192f", "shake-256f")]
 
 
+@functools.cache
+def _cpu_signed(name: str, count: int, msgs: tuple, rnd: tuple | None) -> tuple:
+    """Keys (seeded by their index) and the CPU signer's signatures, computed once for the tests that share them."""
+    p = get_params(name)
+    keys = [ours.keygen_internal(p, bytes([i]) * p.n, bytes([i + 1]) * p.n, bytes([i + 2]) * p.n) for i in range(count)]
+    sks = [k[0] for k in keys]
+    return sks, ours.sign_internal_batch(p, sks, list(msgs), list(rnd or [None] * count))
+
+
 @needs_cxx
 @pytest.mark.parametrize("name", ["sha2-128f", "shake-128f", *BIG_SETS])
 @pytest.mark.parametrize("mode", ["fused", "naive"])
 def test_emulated_kernels_equal_the_cpu_signer_byte_for_byte(name, mode):
-    # the CUDA kernels themselves, run on the CPU by support.cuda_emu (blocks in turn, one OS thread per CUDA thread)
+    # the CUDA kernels themselves, run on the CPU by support.cuda_emu (blocks in turn, one fiber per CUDA thread)
     from support.herosign.gpu import GpuSigner
 
     p = get_params(name)
-    keys = [ours.keygen_internal(p, bytes([i]) * p.n, bytes([i + 1]) * p.n, bytes([i + 2]) * p.n) for i in range(2)]
-    sks = [k[0] for k in keys]
     msgs, rnd = [b"a", b"bb" * 40], [None, bytes(range(p.n))]
+    sks, want = _cpu_signed(name, 2, tuple(msgs), tuple(rnd))  # the CPU signer, shared by both FORS modes
     g = GpuSigner(p, fors_mode=mode, emulate=True)
-    assert g.sign_internal_batch(sks, msgs, rnd) == ours.sign_internal_batch(p, sks, msgs, rnd)
+    assert g.sign_internal_batch(sks, msgs, rnd) == want
 
 
 @needs_cxx
@@ -109,11 +121,10 @@ def test_emulated_fused_fors_equals_the_cpu_signer_for_every_layout(name, tree_t
 
     p = get_params(name)
     tree_threads = min(tree_threads, 1 << p.a)
-    keys = [ours.keygen_internal(p, bytes([i]) * p.n, bytes([i + 1]) * p.n, bytes([i + 2]) * p.n) for i in range(3)]
-    sks = [k[0] for k in keys]
     msgs = [b"x", b"", b"yz" * 30]
+    sks, want = _cpu_signed(name, 3, tuple(msgs), None)  # the CPU signer, shared by the three layouts
     g = GpuSigner(p, Config(tree_threads=tree_threads, fors_threads=block), emulate=True)
-    assert g.sign_internal_batch(sks, msgs) == ours.sign_internal_batch(p, sks, msgs, [None] * 3)
+    assert g.sign_internal_batch(sks, msgs) == want
 
 
 def test_fused_layout_rejects_bad_threads_per_tree():
@@ -158,6 +169,89 @@ def test_recorded_gpu_study_merges_extra_batch_runs_and_keeps_its_provenance():
     assert row.fused_sig_s == round(study["sets"]["sha2-128f"]["throughput"][-1]["fused_sig_s"])
 
 
+def _study_file(builds: dict, tuning: dict, batches) -> dict:
+    rows = [{"batch": b, "fused_sig_s": 2000.0, "naive_sig_s": 1000.0, "fors_fused_s": 0.1, "fors_naive_s": 0.2}
+            for b in batches]
+    return {"gpu": {"sets": {"sha2-128f": {"builds": {"chosen": builds}, "tuning": tuning, "throughput": rows,
+                                           "device": "GPU X"}}}}
+
+
+def test_gpu_table_labels_each_row_with_the_builds_and_layout_of_the_run_that_measured_it(tmp_path, monkeypatch):
+    # an extra batch run (a separate process) may pick other builds and layouts than the run it is merged into
+    from support import gpu_runs
+    from support.herosign import experiments as ex
+
+    first = {"fors": "nvrtc", "tree": "nvcc-cubin", "wots": "nvcc-ptx"}
+    extra = {"fors": "nvcc-cubin", "tree": "nvcc-cubin", "wots": "nvrtc"}
+    (tmp_path / "herosign_sha2-128f.json").write_text(json.dumps(_study_file(
+        first, {"trees_per_block": 8, "fors_threads": 256}, [1024, 8192])))
+    (tmp_path / "herosign_sha2-128f-32768.json").write_text(json.dumps(_study_file(
+        extra, {"trees_per_block": 4, "fors_threads": 128}, [32768])))
+    (tmp_path / "tests.log").write_text("1 passed\n")
+    (tmp_path / "selected.txt").write_text("tests/herosign/test_gpu.py::test_gpu_kat[sha2-128f]\n")
+    meta = {"device": "GPU X", "date": "2026-01-01", "script": "gpu_check.sh", "tests": {"log": "tests.log",
+            "selected": "selected.txt"}, "runs": []}
+    monkeypatch.setattr(gpu_runs, "find", lambda name: gpu_runs.RecordedRun(tmp_path, meta))
+    t = ex.gpu_table(ex.recorded_gpu_study()[0]).set_index("batch")
+    assert t.loc[8192, "builds"] == "fors=nvrtc, tree=nvcc-cubin, wots=nvcc-ptx"
+    assert t.loc[32768, "builds"] == "fors=nvcc-cubin, tree=nvcc-cubin, wots=nvrtc"
+    assert (t.loc[8192, "fors_layout"], t.loc[8192, "fors_threads"]) == ("8 trees/block", 256)
+    assert (t.loc[32768, "fors_layout"], t.loc[32768, "fors_threads"]) == ("4 trees/block", 128)
+
+
+def test_recorded_sha2_192f_extra_batch_row_shows_its_own_runs_wots_build():
+    # herosign_sha2-192f-32768.json chose NVRTC for WOTS+; the batch-1024/8192 run chose nvcc PTX
+    from support.herosign import experiments as ex
+
+    t = ex.gpu_table(ex.recorded_gpu_study()[0])
+    builds = dict(zip(t[t.set == "sha2-192f"].batch, t[t.set == "sha2-192f"].builds))
+    ptx, rtc = "fors=nvrtc, tree=nvcc-cubin, wots=nvcc-ptx", "fors=nvrtc, tree=nvcc-cubin, wots=nvrtc"
+    assert builds == {1024: ptx, 8192: ptx, 32768: rtc}
+
+
+class _TuneRecorder:
+    """Stands in for GpuSigner in gpu_study: records the cache each tune() call gets, measures nothing."""
+
+    caches: ClassVar[list] = []
+
+    def __init__(self, name, config=None, fors_mode="fused"):
+        from support.herosign.gpu import Config
+
+        self.cfg, self.modules, self.kern, self.device_name = config or Config(), {}, {}, "GPU X"
+
+    def select_builds(self, batch, groups=("fors", "tree", "wots")):
+        return {"chosen": dict.fromkeys(groups, "nvrtc")}
+
+    def tune(self, batch, cache):
+        _TuneRecorder.caches.append(cache)
+        return {"tree_threads": 4, "fors_threads": 128, "chain_threads": 256}
+
+    def throughput(self, batch):
+        return 1.0
+
+    def kernel_times(self, batch, reps, groups):
+        return dict.fromkeys(groups, 1.0)
+
+    def launch_overhead(self, batch, sub_batches, reps):
+        return {}
+
+
+def test_gpu_study_tuning_cache_none_means_no_cache_as_in_tune(monkeypatch, tmp_path):
+    from support.herosign import experiments as ex
+    from support.herosign import gpu
+
+    tune_default = inspect.signature(gpu.GpuSigner.tune).parameters["cache"].default
+    monkeypatch.setattr("support.xp.gpu_available", lambda: True)
+    monkeypatch.setattr(gpu, "GpuSigner", _TuneRecorder)
+    monkeypatch.setattr(_TuneRecorder, "caches", [])
+    ex.gpu_study(["sha2-128f"], [8], tuning_cache=None)
+    assert _TuneRecorder.caches == [None, None]
+    ex.gpu_study(["sha2-128f"], [8], tuning_cache=tmp_path / "t.json")
+    ex.gpu_study(["sha2-128f"], [8])
+    assert _TuneRecorder.caches[2:] == [tmp_path / "t.json"] * 2 + [gpu.TUNING_CACHE] * 2
+    assert tune_default == gpu.TUNING_CACHE  # both default to the signer's cache; None is no cache in both
+
+
 def test_recorded_run_is_flagged_when_the_kernels_changed_since(tmp_path):
     from support.gpu_runs import RecordedRun
     from support.herosign import experiments as ex
@@ -172,7 +266,7 @@ def test_recorded_run_is_flagged_when_the_kernels_changed_since(tmp_path):
 
 
 @needs_cxx
-@pytest.mark.slow  # several minutes: every build, every tuning layout and both graphs, emulated
+@pytest.mark.slow  # ~35 s on 2 cores: every build, every tuning layout and both graphs, emulated
 def test_gpu_study_runs_end_to_end_with_the_emulator_standing_in_for_cupy(tmp_path, monkeypatch):
     # the device-only driver code (build selection, tuning and its cache, event timing, graph capture with forked
     # branches) has no other check before a GPU session; here it runs against support.cuda_emu.cupy_stub

@@ -1,11 +1,18 @@
 // CPU emulation of the CUDA C execution model, for testing our kernels without a GPU (support.cuda_emu).
 //
 // A kernel compiles as an ordinary C++20 function that runs the body of ONE thread. The launcher (emu_run,
-// below) runs the blocks of a grid one after another and, inside a block, one OS thread per CUDA thread, so
-// __syncthreads() is a real barrier and block-shared memory (`__shared__` -> `static`) is shared by the
-// threads of the running block only. Not emulated: warps (no lock-step; code that relies on implicit warp
-// synchronisation fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
+// below) runs the blocks of a grid one after another. Inside a block, each CUDA thread is a fiber (ucontext, its
+// own stack) started in order on a worker OS thread; a fiber that reaches __syncthreads() before the rest of its
+// block is suspended and its worker starts or resumes the others, so __syncthreads() is a real barrier without an
+// OS thread (and a thread switch) per CUDA thread. A CUDA thread that runs long without returning or waiting (a
+// spin loop on a flag another thread sets) makes the launcher start the rest of the block on another worker, so a
+// block never waits on a thread that was not started. A fiber stays on the worker that started it (thread-local
+// threadIdx), so a thread that spins on the progress of a thread suspended on the SAME worker stalls the launch,
+// which then fails with a named error. Block-shared memory (`__shared__` -> `static`) is shared by the threads of
+// the running block only. Not emulated: warps (no lock-step; code that relies on implicit warp synchronisation
+// fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -16,6 +23,7 @@
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#include <ucontext.h>
 #include <utility>
 #include <vector>
 
@@ -38,35 +46,65 @@ static dim3 blockDim, gridDim;
 static unsigned char* emu_dynamic_smem = nullptr;
 
 namespace emu {
-struct Barrier {
+// One lock for the barrier and the launcher: workers rarely contend (one per block unless a thread is stuck).
+struct Fiber {
+    ucontext_t ctx;
+    char* stack = nullptr;
+    unsigned tid = 0;
+    unsigned long wait_gen = 0;  // the barrier generation it waits to pass
+    bool waiting = false, done = false;
+    std::chrono::steady_clock::time_point since;
+};
+struct Worker {  // a worker OS thread: its scheduler context and the fibers it started
+    ucontext_t sched;
+    Fiber* cur = nullptr;
+    std::vector<Fiber*> waiting, ready, spare;  // at a barrier; released, to resume in order; finished
+    std::size_t next_ready = 0;
+    unsigned long starter_gen = 0;
+};
+struct State {
     std::mutex m;
-    std::condition_variable cv;
-    int expected = 0, arrived = 0;
+    std::condition_variable work;  // workers: a barrier released, the starter role free, stop
+    std::condition_variable sup;   // the supervisor (emu_run): the block ended
+    int expected = 0, arrived = 0;  // barrier: live threads of the block (exits leave it), arrivals
     unsigned long gen = 0;
     bool failed = false;
+    void (*tramp)(void**) = nullptr;
+    void** args = nullptr;
+    unsigned nt = 0, next = 0, exited = 0;
+    unsigned long nblocks = 0, cur = 0, starter_gen = 0;
+    bool open = false, starter = false, stop = false;
+    int idle = 0;
+    std::vector<std::thread> workers;
 };
-static Barrier bar;
+static State S;
 static double timeout_s = 30.0;
+static std::atomic<unsigned long> progress{0};  // CUDA threads started, returned, arrived at or left a barrier
+static thread_local Worker* me = nullptr;
+static constexpr std::size_t STACK = 256 * 1024;
 }  // namespace emu
 
 // A barrier over the live threads of the block. A thread that returns from the kernel leaves the barrier
-// (emu_thread_exit), as an exited warp does on the GPU. A wait longer than the timeout marks the launch failed
-// (a thread skipped a __syncthreads the others reached) instead of hanging the test.
+// (emu_thread_exit), as an exited warp does on the GPU. A thread that waits longer than the timeout marks the
+// launch failed (a thread skipped a __syncthreads the others reached) instead of hanging the test.
 static void __syncthreads() {
-    std::unique_lock<std::mutex> l(emu::bar.m);
-    if (emu::bar.failed) return;
-    const unsigned long g = emu::bar.gen;
-    if (++emu::bar.arrived >= emu::bar.expected) {
-        emu::bar.arrived = 0;
-        ++emu::bar.gen;
-        emu::bar.cv.notify_all();
+    using namespace emu;
+    progress.fetch_add(1, std::memory_order_relaxed);
+    std::unique_lock<std::mutex> l(S.m);
+    if (S.failed) return;
+    if (++S.arrived >= S.expected) {
+        S.arrived = 0;
+        ++S.gen;
+        S.work.notify_all();
         return;
     }
-    const auto limit = std::chrono::duration<double>(emu::timeout_s);
-    if (!emu::bar.cv.wait_for(l, limit, [&] { return emu::bar.gen != g || emu::bar.failed; })) {
-        emu::bar.failed = true;
-        emu::bar.cv.notify_all();
-    }
+    Fiber* f = me->cur;
+    f->wait_gen = S.gen;
+    f->waiting = true;
+    f->since = std::chrono::steady_clock::now();
+    me->waiting.push_back(f);
+    l.unlock();
+    swapcontext(&f->ctx, &me->sched);  // the worker runs the others; it resumes this fiber once released
 }
 
 static inline unsigned int __funnelshift_r(unsigned int lo, unsigned int hi, unsigned int shift) {
@@ -103,19 +141,21 @@ void emu_set_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned b
 }
 void emu_set_smem(unsigned char* p) { emu_dynamic_smem = p; }
 void emu_thread_exit() {
-    std::lock_guard<std::mutex> l(emu::bar.m);
-    --emu::bar.expected;
-    if (emu::bar.arrived > 0 && emu::bar.arrived >= emu::bar.expected) {
-        emu::bar.arrived = 0;
-        ++emu::bar.gen;
-        emu::bar.cv.notify_all();
+    std::lock_guard<std::mutex> l(emu::S.m);
+    --emu::S.expected;
+    if (emu::S.arrived > 0 && emu::S.arrived >= emu::S.expected) {
+        emu::S.arrived = 0;
+        ++emu::S.gen;
+        emu::S.work.notify_all();
     }
 }
 }
 
-// The launcher in C++: one std::thread per CUDA thread, looping over the blocks in turn behind a gate (a barrier
-// whose last arrival picks the next block), so a launch runs without the Python interpreter. Kernels are called
-// through a trampoline that unpacks an array of argument addresses (emu_tramp_<name>, generated per kernel).
+// The launcher in C++. Workers (OS threads) start the CUDA threads of the running block in order, each as a fiber;
+// at any time at most one worker is the "starter". When the starter makes no progress for a while (a thread that
+// spins), the supervisor (emu_run) revokes the role and another worker (idle, or new) starts the rest. Workers
+// live for one launch and serve its blocks in turn. Kernels are called through a trampoline that unpacks an array
+// of argument addresses (emu_tramp_<name>, generated per kernel).
 namespace emu {
 template <typename... P, std::size_t... I>
 static void call(void (*f)(P...), void** a, std::index_sequence<I...>) {
@@ -126,97 +166,181 @@ static void invoke(void (*f)(P...), void** a) { call(f, a, std::index_sequence_f
 template <typename... P>
 static int arity(void (*)(P...)) { return (int)sizeof...(P); }
 
-struct Launch {
-    std::mutex m;
-    std::condition_variable cv;
-    unsigned nt = 0, arrived = 0, done = 0;
-    unsigned long gen = 0, next = 0, nblocks = 0, cur = 0;
-    bool stop = false;
-    int status = 0;  // 0 ok, 1 a __syncthreads timed out in block cur, 2 a block did not finish in time
-};
-static Launch launch;
-
-static void reset_block() {
-    std::lock_guard<std::mutex> l(bar.m);
-    bar.expected = (int)launch.nt;
-    bar.arrived = 0;
-    bar.failed = false;
-}
-
 // Block coordinates of the c-th block, x fastest (the order blocks run in).
 static dim3 block_of(unsigned long c) {
     return dim3{(unsigned)(c % gridDim.x), (unsigned)(c / gridDim.x % gridDim.y),
                 (unsigned)(c / ((unsigned long)gridDim.x * gridDim.y))};
 }
 
-// All threads meet here between blocks; false once the grid is done or the launch failed.
-static bool gate(dim3& blk) {
-    std::unique_lock<std::mutex> l(launch.m);
-    const unsigned long g = launch.gen;
-    if (++launch.arrived == launch.nt) {
-        launch.arrived = 0;
-        if (bar.failed) {  // reset before the first block, so set only by the block that just ran
-            launch.stop = true;
-            launch.status = 1;
-        } else if (launch.next >= launch.nblocks) {
-            launch.stop = true;
-        } else {
-            launch.cur = launch.next++;
-            reset_block();
+static dim3 thread_of(unsigned t) {
+    return dim3{t % blockDim.x, t / blockDim.x % blockDim.y, t / (blockDim.x * blockDim.y)};
+}
+
+static void reset_block() {  // with S.m held
+    S.expected = (int)S.nt;
+    S.arrived = 0;
+    S.failed = false;
+}
+
+static bool needs_starter() { return S.open && !S.starter && S.next < S.nt; }
+
+static void worker();
+
+// With S.m held, when the starter role may be free: an idle worker takes it, else a new one.
+static void kick() {
+    if (!needs_starter()) return;
+    if (S.idle == 0) S.workers.emplace_back(worker);
+    S.work.notify_all();
+}
+
+static void fiber_main() {
+    S.tramp(S.args);
+    emu_thread_exit();
+    me->cur->done = true;  // back to the worker through uc_link
+}
+
+// Runs fiber f on this worker until it returns or waits at a barrier (S.m held on entry and on return).
+static void resume(Fiber* f, std::unique_lock<std::mutex>& l) {
+    threadIdx = thread_of(f->tid);
+    blockIdx = block_of(S.cur);
+    me->cur = f;
+    l.unlock();
+    swapcontext(&me->sched, &f->ctx);
+    progress.fetch_add(1, std::memory_order_relaxed);
+    l.lock();
+    if (f->done) {
+        me->spare.push_back(f);
+        if (++S.exited == S.nt) {
+            S.open = false;
+            S.sup.notify_all();
         }
-        ++launch.gen;
-        launch.cv.notify_all();
-    } else if (!launch.cv.wait_for(l, std::chrono::duration<double>(timeout_s), [&] { return launch.gen != g; })) {
-        launch.stop = true;
-        launch.status = 2;
-        ++launch.gen;
-        launch.cv.notify_all();
     }
-    if (launch.stop) return false;
-    blk = block_of(launch.cur);
-    return true;
+}
+
+static Fiber* start(unsigned t) {
+    Fiber* f;
+    if (me->spare.empty()) {
+        f = new Fiber;
+        f->stack = new char[STACK];
+    } else {
+        f = me->spare.back();
+        me->spare.pop_back();
+    }
+    f->tid = t;
+    f->done = f->waiting = false;
+    getcontext(&f->ctx);
+    f->ctx.uc_stack.ss_sp = f->stack;
+    f->ctx.uc_stack.ss_size = STACK;
+    f->ctx.uc_link = &me->sched;
+    makecontext(&f->ctx, fiber_main, 0);
+    return f;
+}
+
+static void worker() {
+    Worker w;
+    me = &w;
+    std::unique_lock<std::mutex> l(S.m);
+    for (;;) {
+        if (w.next_ready == w.ready.size()) {  // move the fibers released from their barrier, in arrival order
+            w.ready.clear();
+            w.next_ready = 0;
+            std::size_t keep = 0;
+            for (Fiber* f : w.waiting) {
+                if (S.failed || S.gen != f->wait_gen) w.ready.push_back(f);
+                else w.waiting[keep++] = f;
+            }
+            w.waiting.resize(keep);
+        }
+        Fiber* ready = w.next_ready < w.ready.size() ? w.ready[w.next_ready++] : nullptr;
+        const bool mine = S.starter && S.starter_gen == w.starter_gen;
+        if (ready == nullptr && S.open && S.next < S.nt && (mine || !S.starter)) {
+            if (!mine) {
+                S.starter = true;
+                w.starter_gen = ++S.starter_gen;
+            }
+            ready = start(S.next++);
+        }
+        if (ready != nullptr) {
+            ready->waiting = false;
+            resume(ready, l);
+            continue;
+        }
+        if (mine) S.starter = false;  // nothing left to start in this block
+        if (!w.waiting.empty()) {  // fibers at a barrier: wait for its release, at most the timeout
+            auto first = w.waiting[0]->since;
+            for (Fiber* f : w.waiting) first = std::min(first, f->since);
+            const auto limit = first + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+            const unsigned long g = S.gen;
+            if (!S.work.wait_until(l, limit, [&] { return S.gen != g || S.failed; })) {
+                S.failed = true;
+                S.work.notify_all();
+            }
+            continue;
+        }
+        if (S.stop) break;
+        ++S.idle;
+        S.work.wait(l, [&] { return S.stop || needs_starter(); });
+        --S.idle;
+    }
+    for (Fiber* f : w.spare) {
+        delete[] f->stack;
+        delete f;
+    }
 }
 }  // namespace emu
 
 extern "C" {
-// Runs a launch to its end; returns Launch::status and, in block[3], the coordinates of the block it stopped in.
+// Runs a launch to its end; returns 0 (ok), 1 (a __syncthreads timed out in the block given in block[3]) or 2 (the
+// block made no progress for twice the timeout: a thread spins or waits forever; its worker is left running).
 int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block) {
-    emu::Launch& L = emu::launch;
-    {
-        std::lock_guard<std::mutex> l(L.m);
-        L.nt = blockDim.x * blockDim.y * blockDim.z;
-        L.nblocks = (unsigned long)gridDim.x * gridDim.y * gridDim.z;
-        L.arrived = L.done = 0;
-        L.next = L.cur = 0;
-        L.stop = false;
-        L.status = 0;
-        emu::timeout_s = timeout;
+    using clock = std::chrono::steady_clock;
+    emu::State& S = emu::S;
+    std::unique_lock<std::mutex> l(S.m);
+    S.tramp = tramp;
+    S.args = args;
+    S.nt = blockDim.x * blockDim.y * blockDim.z;
+    S.nblocks = (unsigned long)gridDim.x * gridDim.y * gridDim.z;
+    S.stop = S.open = S.starter = false;
+    S.idle = 0;
+    S.workers.clear();
+    emu::timeout_s = timeout;
+    const auto handoff = std::chrono::duration<double>(std::min(0.01, timeout / 10));
+    const auto stuck = std::chrono::duration<double>(2 * timeout);
+    int status = 0;
+    for (unsigned long c = 0; c < S.nblocks && status == 0; c++) {
+        S.cur = c;
+        S.next = S.exited = 0;
         emu::reset_block();
+        S.open = true;
+        emu::kick();
+        unsigned long seen = emu::progress.load();
+        auto last = clock::now();
+        while (S.open) {
+            S.sup.wait_for(l, handoff, [&] { return !S.open; });
+            if (!S.open) break;
+            const unsigned long now_p = emu::progress.load();
+            if (now_p != seen) {
+                seen = now_p;
+                last = clock::now();
+            } else if (clock::now() - last > stuck) {
+                status = 2;
+                break;
+            } else if (S.starter && S.next < S.nt) {  // the starter is stuck in a thread: start the rest elsewhere
+                S.starter = false;
+                emu::kick();
+            }
+        }
+        if (status == 0 && S.failed) status = 1;
     }
-    std::vector<std::thread> ts;
-    ts.reserve(L.nt);
-    for (unsigned z = 0; z < blockDim.z; z++)
-        for (unsigned y = 0; y < blockDim.y; y++)
-            for (unsigned x = 0; x < blockDim.x; x++)
-                ts.emplace_back([=, &L] {
-                    threadIdx = dim3{x, y, z};
-                    dim3 b;
-                    while (emu::gate(b)) {
-                        blockIdx = b;
-                        tramp(args);
-                        emu_thread_exit();
-                    }
-                    std::lock_guard<std::mutex> l(L.m);
-                    ++L.done;
-                    L.cv.notify_all();
-                });
-    {
-        std::unique_lock<std::mutex> l(L.m);
-        L.cv.wait(l, [&] { return L.done == L.nt || L.status == 2; });
-    }
-    const int status = L.status;
-    for (auto& t : ts) status == 2 ? t.detach() : t.join();  // a spinning thread cannot be joined
-    const dim3 at = emu::block_of(L.cur);
+    S.stop = true;
+    S.open = false;
+    S.work.notify_all();
+    std::vector<std::thread> ws = std::move(S.workers);
+    S.workers.clear();
+    l.unlock();
+    for (auto& t : ws) status == 2 ? t.detach() : t.join();  // a spinning thread cannot be joined
+    const dim3 at = emu::block_of(S.cur);
     block[0] = at.x, block[1] = at.y, block[2] = at.z;
     return status;
 }
