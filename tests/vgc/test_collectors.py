@@ -6,7 +6,7 @@ import pytest
 
 from support.vgc.collectors import COLLECTORS, GCConfig, configured, simulate
 from support.vgc.experiments import Prepared, peak_live_bytes
-from support.vgc.trace import ALLOC, make_trace
+from support.vgc.trace import ALLOC, ROOT_DEL, WRITE, make_trace
 from support.vgc.workloads import WORKLOADS, make
 
 
@@ -39,6 +39,31 @@ def test_gen_follows_cpython_trigger_arithmetic_on_pure_allocation():
     r = simulate(t, GCConfig(kind="GEN", external_tracked=10 ** 9))
     assert r.gen_counts == (28, 2, 0)
     assert r.pauses["freed"].sum() == 0
+
+
+def test_incr_charges_each_freed_object_once_across_minor_collections_and_major_steps():
+    # 128-byte objects (2 sweep units each), one slot; threshold0 = 2: a minor collection before every 3rd
+    # allocation (the triggering one not yet counted). B (1) and C (3) are self-loops dropped from the roots:
+    # cyclic garbage that refcounting never frees. Tracing charge (module docstring): root seeds + remembered
+    # set + objects and references marked + condemned bytes / 64 + 1 per freed object and per reference it holds.
+    ev = [(ALLOC, 0, 0, 0, 0), (ALLOC, 1, 0, 0, 0), (WRITE, 1, 0, 1, 0),  # A rooted; B -> B
+          (ALLOC, 2, 0, 0, 0),  # minor 1 (pos 3) on {A, B}: 2 seeds + marked 1 + (1 + 1) + swept 4 = 9
+          (ROOT_DEL, 1, 0, 0, 0),  # B, now old, becomes garbage
+          (ALLOC, 3, 0, 0, 0), (WRITE, 3, 0, 3, 0), (ROOT_DEL, 3, 0, 0, 0),  # C -> C: young garbage
+          (ALLOC, 4, 0, 0, 0),
+          (ALLOC, 5, 0, 0, 0),  # minor 2 (pos 9) on {2, C, 4}: 2 seeds + marked 2 + swept 6 + C freed 1 + 1 = 12;
+          # live 512 B > budget 300 B starts the major on the old heap {A, B, 2, 4} only (C is gone already):
+          # 3 seeds + marked 3 + swept 8 + B freed 1 + 1 = 16 units, in steps of 10: 10 now, 6 at minor 3
+          (ALLOC, 6, 0, 0, 0), (ALLOC, 7, 0, 0, 0),
+          (ALLOC, 8, 0, 0, 0)]  # minor 3 (pos 12) on {5, 6, 7}: 3 seeds + marked 3 + swept 6 = 12, then B freed
+    t = make_trace("incr_hand", ev, [128] * 9, [0] * 9, n_slots=1)
+    r = simulate(t, GCConfig(kind="INCR", threshold0=2, heap_budget=300, incr_step=10, check=True))
+    assert r.pauses["pos"].tolist() == [3, 9, 12]
+    assert r.pauses["work"].tolist() == [9, 12 + 10, 12 + 6]  # C's bytes and free charged by minor 2 only
+    assert r.pauses["pause1"].tolist() == r.pauses["pause2"].tolist() == r.pauses["work"].tolist()
+    assert r.pauses["freed"].tolist() == [0, 1, 1]
+    assert r.gen_counts == (3, 1, 0)
+    assert r.live_freed == 0
 
 
 def test_gc_freeze_keeps_static_objects_out_of_full_collections(prepared):
