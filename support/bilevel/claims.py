@@ -23,8 +23,10 @@ CLAIMS = ClaimSet("10_bilevel", [
     Claim("cleaned_acc", "Hyper-cleaning at 50% label noise (MNIST-5k): test accuracy of the cleaned logistic "
           "model (RABO, dual-pruned clients, C_x* = M/2)", 0.85, "", ABS + " (effective); threshold " + ISSUE,
           AtLeast(0.85, partly=0.82), scales=("default", "paper")),
-    Claim("uncleaned_acc", "The same model trained on the noisy pool without cleaning: test accuracy", 0.80, "",
-          ISSUE, AtMost(0.80, partly=0.83), scales=("default", "paper")),
+    Claim("uncleaned_acc", "The same model trained on the noisy pool without cleaning, its L2 penalty tuned "
+          "fairly (log grid 1e-4..10, chosen by accuracy on the same 1,000 clean validation digits the cleaned "
+          "method uses; never on test): test accuracy", 0.80, "", ISSUE, AtMost(0.80, partly=0.83),
+          scales=("default", "paper")),
     Claim("half_width_work", "A client at half width spends at most 55% of the gradient-coordinate work of a "
           "full client (measured ratio)", 0.55, "", ABS + " (compute-efficient); threshold " + ISSUE,
           AtMost(0.55)),

@@ -119,6 +119,82 @@ class WeightedLogReg:
         return -self.cross(x, W, v.reshape(shp))
 
 
+L2_GRID = tuple(float(v) for v in np.logspace(-4, 1, 11))  # half-decade log grid 1e-4..10 (contains 1e-2)
+
+
+def fit_logreg(X: np.ndarray, labels: np.ndarray, n_classes: int, lam: float, W0: np.ndarray | None = None,
+               tol: float = 1e-7) -> np.ndarray:
+    """Minimize mean CE + lam/2 |W|^2 (bias column penalized too) by L-BFGS; W is (d+1) x C.
+
+    The plain L2 logistic regression that the fair baselines tune; the inner problem at equal weights 1/2
+    with penalty mu is this model with lam = 2 mu."""
+    if not lam >= 0:
+        raise ValueError(f"L2 penalty lam must be >= 0; got {lam!r}")
+    labels = np.asarray(labels)
+    n, d1 = X.shape
+    Y = np.zeros((n, n_classes))
+    Y[np.arange(n), labels] = 1.0
+
+    def fg(w):
+        W = w.reshape(d1, n_classes)
+        Z = X @ W
+        P = softmax(Z)
+        return (float(cross_entropy(Z, labels).mean() + 0.5 * lam * w @ w),
+                (X.T @ (P - Y) / n + lam * W).ravel())
+
+    w0 = np.zeros(d1 * n_classes) if W0 is None else np.asarray(W0, float).ravel()
+    with threadpool_limits(limits=1, user_api="blas"):
+        r = minimize(fg, w0, jac=True, method="L-BFGS-B",
+                     options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
+    return r.x.reshape(d1, n_classes)
+
+
+def accuracy(X: np.ndarray, labels: np.ndarray, W: np.ndarray) -> float:
+    """Fraction of rows of X whose argmax logit under W is their label (X carries the bias column)."""
+    return float(((X @ W).argmax(axis=1) == np.asarray(labels)).mean())
+
+
+def _check_grid(grid) -> np.ndarray:
+    g = np.asarray(grid, float)
+    if g.ndim != 1 or g.size == 0 or not np.all(g >= 0):
+        raise ValueError(f"the L2 grid must be a non-empty 1-d sequence of penalties >= 0; got {grid!r}")
+    return np.sort(g)[::-1]  # strongest first: warm starts go from smooth to sharp solutions
+
+
+def select_l2(X: np.ndarray, labels: np.ndarray, Xv: np.ndarray, labels_v: np.ndarray, n_classes: int,
+              grid=L2_GRID) -> dict:
+    """Fit on (X, labels) for every lam in the grid and keep the one most accurate on (Xv, labels_v).
+
+    A fair tuned baseline: the held-out set is the clean validation data the cleaned method also uses (never
+    test). Ties go to the larger lam. Returns lam, W and the validation accuracy per grid value."""
+    W, scores, fits = None, {}, {}
+    for lam in _check_grid(grid):
+        W = fit_logreg(X, labels, n_classes, lam, W0=W)
+        scores[float(lam)], fits[float(lam)] = accuracy(Xv, labels_v, W), W
+    best = max(scores, key=lambda k: (scores[k], k))
+    return {"lam": best, "W": fits[best], "val_acc": scores}
+
+
+def cv_select_l2(X: np.ndarray, labels: np.ndarray, n_classes: int, rng: np.random.Generator, grid=L2_GRID,
+                 folds: int = 5) -> dict:
+    """K-fold cross-validated choice of lam on one data set, then a refit on all of it.
+
+    For a model trained on the clean validation digits alone, which have no other clean data to tune on.
+    Ties go to the larger lam. Returns lam, the refitted W and the mean CV accuracy per grid value."""
+    labels = np.asarray(labels)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= len(labels):
+        raise ValueError(f"folds must be an integer in 2..{len(labels)}; got {folds!r}")
+    parts = np.array_split(rng.permutation(len(labels)), folds)
+    g = _check_grid(grid)
+    acc = np.zeros((folds, g.size))
+    for k, te in enumerate(parts):
+        tr = np.setdiff1d(np.arange(len(labels)), te)
+        acc[k] = list(select_l2(X[tr], labels[tr], X[te], labels[te], n_classes, g)["val_acc"].values())
+    scores = {float(lam): float(a) for lam, a in zip(g, acc.mean(axis=0))}
+    best = max(scores, key=lambda k: (scores[k], k))
+    return {"lam": best, "W": fit_logreg(X, labels, n_classes, best), "cv_acc": scores}
+
+
 class CleaningClient:
     """One client's submodel view for one round: a batch of its pool samples and its active rows of W."""
 

@@ -6,8 +6,9 @@ import pytest
 from support.bilevel.estimators import InnerConfig, make_estimator
 from support.bilevel.quadratic import QuadraticBilevel, make_quadratic
 from support.bilevel.rabo import RunConfig, full_schedule, run_rabo, run_unpruned
-from support.bilevel.rate import RateConfig, loglog_slope, rate_experiment
+from support.bilevel.rate import RateConfig, loglog_slope, rate_experiment, rate_run, stationarity
 from support.fl.masks import client_masks
+from support.seeding import derive
 
 
 def test_all_ones_masks_reproduce_the_unpruned_algorithm_bit_for_bit():
@@ -86,3 +87,25 @@ def test_rate_slope_against_minimum_coverage_is_minus_one_half():
     """Small CI version of the notebook's rate experiment (2 seeds, 100 rounds; the notebook runs 5 seeds)."""
     df = rate_experiment(RateConfig(rounds=100), c_stars=(1, 2, 4, 8), seeds=range(2))
     assert -0.65 <= loglog_slope(df) <= -0.35
+
+
+def test_full_coverage_control_is_the_unpruned_algorithm_with_the_theorem_step_of_the_labelled_c_star():
+    cfg = RateConfig(rounds=15, coverage="full")
+    prob = make_quadratic(derive(1, "problem"), cfg.n_clients, cfg.nx, cfg.ny, noise=cfg.noise)
+    xs = run_unpruned(prob, cfg.inner_steps, cfg.inner_lr, cfg.solver_steps, cfg.solver_lr, 1e-2, cfg.rounds,
+                      cfg.alpha0 * np.sqrt(2 / 8), derive(1, "noise", 2))
+    assert rate_run(cfg, 2, 1) == stationarity(prob, xs)
+    assert rate_run(RateConfig(rounds=15), 2, 1) != stationarity(prob, xs)  # the C* = 2 run itself is pruned
+
+
+def test_full_coverage_control_slope_is_plus_one_half_from_the_step_alone():
+    """With every client covering everything, only the step alpha0 sqrt(C*/M) varies; the noise floor of SGD
+    grows like the step, so the slope is positive, about +1/2 (+0.47 at Q = 400, 5 seeds; at this CI size,
+    Q = 100 and 2 seeds, +0.32: the smallest steps have not reached their floor). Pruned runs give -1/2."""
+    df = rate_experiment(RateConfig(rounds=100, coverage="full"), c_stars=(1, 2, 4, 8), seeds=range(2))
+    assert 0.1 <= loglog_slope(df) <= 0.8
+
+
+def test_unknown_rate_coverage_mode_is_rejected():
+    with pytest.raises(ValueError, match="coverage"):
+        RateConfig(coverage="half")
