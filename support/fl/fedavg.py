@@ -124,12 +124,15 @@ def weighted_average(w_global, locals_: list[object], weights: np.ndarray, selec
 
 def fedavg(model: Model, data: ClientData, config: FedConfig, select: Selector, rng: np.random.Generator,
            X_test=None, y_test=None, w0=None, aggregate: Aggregator = weighted_average,
-           on_round: Callable[[dict], None] | None = None) -> FedResult:
+           on_round: Callable[[dict], None] | None = None,
+           client_rng: Callable[[int, int], np.random.Generator] | None = None) -> FedResult:
     """Run FedAvg for ``config.rounds`` rounds; returns the final model and per-round metrics.
 
     Each round: ``S = select(ctx)``; each k in S runs ``local_epochs`` of SGD from the global model;
     the new global model is ``aggregate(w, [w_k], D_k, S)``. Test accuracy/loss are logged every
     ``eval_every`` rounds; ``rounds_to_target`` is the first round whose accuracy reaches the target.
+    ``client_rng(t, k)``, when given, is the generator of client k's local SGD in round t (common random
+    numbers across selectors); by default local SGD draws from the shared ``rng``, as selection does.
     """
     K = len(data.parts)
     if K == 0:
@@ -148,7 +151,8 @@ def fedavg(model: Model, data: ClientData, config: FedConfig, select: Selector, 
         locals_, train_losses = [], []
         for k in S:
             Xk, yk = data.client(k)
-            wk, lk = local_sgd(model, w, Xk, yk, config.local_epochs, config.batch_size, lr, rng)
+            rng_k = rng if client_rng is None else client_rng(t, k)
+            wk, lk = local_sgd(model, w, Xk, yk, config.local_epochs, config.batch_size, lr, rng_k)
             locals_.append(wk)
             train_losses.append(lk)
             last[k] = lk

@@ -124,10 +124,24 @@ def _policy(env: Env, method: str) -> Bl.Policy:
     return table[method]()
 
 
+def selection_rng(seed: int, t: int) -> np.random.Generator:
+    """The selectors' random stream in round ``t``, keyed by (seed, round) only, so that what a method chose
+    earlier or how its clients trained never shifts the draws of later rounds (common random numbers)."""
+    return derive(seed, "selection", t)
+
+
+def local_sgd_rng(seed: int, t: int, k: int) -> np.random.Generator:
+    """Client k's minibatch stream in round ``t``: the same client trained in the same round sees the same
+    batch order under every selection method."""
+    return derive(seed, "local_sgd", t, k)
+
+
 def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame:
     """FedAvg with ``method`` choosing clients and resources each round; one row per round with test
     accuracy, latency T (s), energy E (J) and cumulative sums. ``random`` also yields ``random_opt``
-    (the same clients with the optimized allocation) from the same training run."""
+    (the same clients with the optimized allocation) from the same training run. Fading, the selectors'
+    draws and each client's minibatches come from streams keyed by (seed, round[, client]), common to all
+    methods, so methods differ only through what they select."""
     s = env.setup
     R = rounds or s.rounds
     policy = _policy(env, method)
@@ -138,7 +152,7 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
     def select(ctx):
         sys_t = env.system.with_fading(derive(env.seed, "fading", ctx.t))
         t0 = time.perf_counter()
-        alloc = policy.choose(ctx, sys_t)
+        alloc = policy.choose(replace(ctx, rng=selection_rng(env.seed, ctx.t)), sys_t)
         row = {"round": ctx.t + 1, "T": alloc.T, "E": alloc.energy, "E_cmp": alloc.energy_cmp,
                "E_com": alloc.energy_com, "n_sel": len(alloc.S), "delta": mixture_discrepancy(env.P, env.D, alloc.S),
                "gen": env.gen.of_selection(env.P, env.D, alloc.S), "decide_s": time.perf_counter() - t0}
@@ -149,7 +163,8 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
         return alloc.S.tolist()
 
     cfg = FedConfig(rounds=R, local_epochs=s.local_epochs, batch_size=s.batch_size, lr=s.lr)
-    res = fedavg(model, cdata, cfg, select, derive(env.seed, "fedavg"), env.data.X_test, env.data.y_test)
+    res = fedavg(model, cdata, cfg, select, derive(env.seed, "fedavg"), env.data.X_test, env.data.y_test,
+                 client_rng=lambda t, k: local_sgd_rng(env.seed, t, k))
     df = pd.DataFrame(res.history)[["round", "test_acc", "test_loss"]].merge(pd.DataFrame(log), on="round")
     out = [df.assign(method=method)]
     if method == "random":
@@ -201,12 +216,15 @@ def method_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def savings(summary: pd.DataFrame, method: str = "csra", reference: str = "random") -> dict:
-    """Relative savings of ``method`` over ``reference`` (mean over seeds where both reach the target)."""
+    """Relative savings of ``method`` over ``reference`` (mean over seeds where both reach the target), and
+    the accuracy gap with its per-seed values and paired standard error (what the seed count can resolve)."""
     a = summary[summary.method == method].set_index("seed")
     b = summary[summary.method == reference].set_index("seed")
     both = a.index[a.rounds_to_target.notna()].intersection(b.index[b.rounds_to_target.notna()])
+    gap = 100 * (a.final_acc - b.final_acc.reindex(a.index))
     out = {"acc_gap_pp": 100 * float(a.final_acc.mean() - b.final_acc.mean()), "seeds_both_reached": len(both),
-           "seeds": len(a)}
+           "seeds": len(a), "acc_gap_per_seed_pp": gap.round(2).tolist(),
+           "acc_gap_se_pp": float(gap.std(ddof=1) / np.sqrt(len(gap))) if len(gap) > 1 else float("nan")}
     if len(both) == len(a) and len(a) > 0:
         out["energy_saving"] = 1 - float(a.loc[both].energy_to_target_J.mean() / b.loc[both].energy_to_target_J.mean())
         out["latency_saving"] = 1 - float(a.loc[both].latency_to_target_s.mean() / b.loc[both].latency_to_target_s.mean())

@@ -172,6 +172,74 @@ def test_local_sgd_reduces_loss(digits):
     assert m.loss(w1, X, y) < 0.7 * m.loss(w0, X, y)
 
 
+class _BatchSpy:
+    """A model with zero gradients that logs the sample ids (feature 0) of every minibatch it is given."""
+
+    n_params = 1
+
+    def __init__(self, log: list):
+        self.log = log
+
+    def init(self, rng, xp=np):
+        return np.zeros(1)
+
+    def loss_grad(self, w, X, y):
+        self.log.append(("batch", X[:, 0].astype(int).tolist()))
+        return 0.0, np.zeros(1)
+
+
+def _spy_run(picks: list[list[int]], client_rng=None, seed: int = 0) -> list:
+    """FedAvg over 4 clients of sizes 5, 7, 9, 11 whose features are the sample ids; ``picks[t]`` is round
+    t's selection. Returns the log: ("round", t) markers followed by the batches trained in that round."""
+    log: list = []
+    sizes = [5, 7, 9, 11]
+    parts = np.split(np.arange(sum(sizes)), np.cumsum(sizes)[:-1])
+    data = make_client_data(np.arange(sum(sizes), dtype=float)[:, None], np.zeros(sum(sizes), int), parts)
+
+    def select(ctx):
+        log.append(("round", ctx.t))
+        return picks[ctx.t]
+
+    cfg = FedConfig(rounds=len(picks), local_epochs=2, batch_size=4)
+    fedavg(_BatchSpy(log), data, cfg, select, np.random.default_rng(seed), client_rng=client_rng)
+    return log
+
+
+def _batches_of_round(log: list, t: int) -> list:
+    i = log.index(("round", t))
+    j = log.index(("round", t + 1)) if ("round", t + 1) in log else len(log)
+    return [b for _, b in log[i + 1:j]]
+
+
+def test_client_streams_give_a_client_the_same_batch_order_whatever_was_selected_before():
+    """Common random numbers: client 2 trained in round 1 sees the same minibatches whether round 0 trained
+    clients 0 and 1 or client 3 (with the one shared stream, round 0's draws would shift round 1's)."""
+    def streams(t, k):
+        return np.random.default_rng([7, t, k])
+
+    a = _batches_of_round(_spy_run([[0, 1], [2]], streams), 1)
+    b = _batches_of_round(_spy_run([[3], [2]], streams), 1)
+    assert a == b
+    assert len(a) == 6 and sorted(np.concatenate(a[:3])) == list(range(12, 21))  # 2 epochs, client 2's 9 ids
+
+
+def test_fedavg_by_default_draws_selection_and_minibatches_from_the_one_shared_stream():
+    """Without ``client_rng`` the behaviour is unchanged: selector and local SGD share ``rng`` in call order."""
+    sizes, starts = [5, 7, 9, 11], [0, 5, 12, 21]
+    log: list = []
+    parts = [np.arange(s, s + n) for s, n in zip(starts, sizes)]
+    data = make_client_data(np.arange(32, dtype=float)[:, None], np.zeros(32, int), parts)
+    fedavg(_BatchSpy(log), data, FedConfig(rounds=3, local_epochs=2, batch_size=4), uniform_random_selector(2),
+           np.random.default_rng(5))
+    r, expected = np.random.default_rng(5), []  # hand-replayed: choose 2 of 4, then 2 permutations per client
+    for _ in range(3):
+        for k in r.choice(4, size=2, replace=False).tolist():
+            for _ in range(2):
+                order = r.permutation(sizes[k])
+                expected += [(starts[k] + order[i:i + 4]).tolist() for i in range(0, sizes[k], 4)]
+    assert [b for _, b in log] == expected
+
+
 @pytest.mark.gpu
 def test_cupy_gradients_match_numpy():
     from support.xp import gpu_available

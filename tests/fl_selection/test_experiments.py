@@ -36,6 +36,16 @@ def test_savings_are_relative_to_the_reference_and_undefined_when_a_target_is_mi
     assert np.isnan(X.savings(s, "csra", "csra_no_het")["energy_saving"])
 
 
+def test_accuracy_gap_reports_per_seed_values_and_the_paired_standard_error():
+    runs = pd.concat([_runs().assign(seed=k) for k in range(3)], ignore_index=True)
+    bump = (runs.method == "csra") & (runs["round"] == 3)  # CSRA's final accuracy: 0.90, 0.92, 0.97 over the seeds
+    runs.loc[bump, "test_acc"] += runs.loc[bump, "seed"].map({0: 0.0, 1: 0.02, 2: 0.07})
+    sv = X.savings(X.summarize(runs, target=0.75, tail=1), "csra", "random")
+    assert sv["acc_gap_per_seed_pp"] == pytest.approx([10.0, 12.0, 17.0])
+    # gaps 10, 12, 17: mean 13, sample sd sqrt(13), so the paired standard error is sqrt(13 / 3)
+    assert sv["acc_gap_pp"] == pytest.approx(13.0) and sv["acc_gap_se_pp"] == pytest.approx(np.sqrt(13 / 3))
+
+
 def test_tiny_fl_run_logs_one_costed_round_per_fedavg_round():
     setup = X.Setup(dataset="digits", n_clients=6, participation=0.5, rounds=2, min_size=5, alpha=1.0)
     env = X.build_env(setup, 0)
@@ -60,3 +70,54 @@ def test_constraint_sweep_reuses_headline_runs_and_a_tighter_constraint_selects_
     # the constraint bounds the selected label discrepancy (fallback: the least-discrepant set)
     assert tight.delta_mean.iloc[0] <= reused.delta_mean.iloc[0] + 1e-9
     assert (cs.energy_J > 0).all() and (cs.latency_s > 0).all()
+
+
+def test_methods_share_fading_selection_draws_and_each_clients_batch_order_per_round(monkeypatch):
+    """Common random numbers across methods: in round t every method sees the same fading and the same
+    selection stream, and a client trained in round t gets the same minibatch order under every method,
+    whatever each method selected before (all_clients trains everyone, so each other pick has a partner)."""
+    import copy
+
+    from support.fl import fedavg as F
+
+    setup = X.Setup(dataset="digits", n_clients=6, participation=0.5, rounds=3, min_size=5, alpha=1.0)
+    env = X.build_env(setup, 0)
+    events: list = []
+    real_policy, real_sgd = X._policy, F.local_sgd
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def choose(self, ctx, system):
+            first_draw = copy.deepcopy(ctx.rng).random()
+            alloc = self.inner.choose(ctx, system)
+            events.append(("round", ctx.t, system.gain.copy(), first_draw, list(alloc.S)))
+            return alloc
+
+    def spy_sgd(model, w, Xk, yk, epochs, batch_size, lr, rng):
+        events.append(("train", copy.deepcopy(rng).permutation(len(yk))))
+        return real_sgd(model, w, Xk, yk, epochs, batch_size, lr, rng)
+
+    monkeypatch.setattr(X, "_policy", lambda env, method: Spy(real_policy(env, method)))
+    monkeypatch.setattr(F, "local_sgd", spy_sgd)
+    seen = {}  # method -> ({t: (gain, first selection draw)}, {(t, k): batch order})
+    for method in ("all_clients", "random", "power_of_choice"):
+        events.clear()
+        X.run_method(env, method)
+        rounds, orders, queue = {}, {}, []
+        for e in events:
+            if e[0] == "round":
+                rounds[e[1]] = (e[2], e[3])
+                queue = [(e[1], k) for k in e[4]]
+            else:
+                orders[queue.pop(0)] = e[1]
+        seen[method] = (rounds, orders)
+    ref_rounds, ref_orders = seen["all_clients"]
+    assert len(ref_orders) == 3 * 6
+    for method in ("random", "power_of_choice"):
+        rounds, orders = seen[method]
+        for t in range(3):
+            assert np.array_equal(rounds[t][0], ref_rounds[t][0]) and rounds[t][1] == ref_rounds[t][1]
+        assert len(orders) == 3 * 3
+        assert all(np.array_equal(order, ref_orders[tk]) for tk, order in orders.items())
