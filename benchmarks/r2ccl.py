@@ -29,6 +29,7 @@ def main() -> None:
     for name, bw in [("ours, failover on", ov["algbw_on_mbit"]), ("ours, failover off", ov["algbw_off_mbit"]),
                      ("gloo (one NIC)", g)]:
         print(f"{name:28s}{bw:14.1f}{bw / g:10.2f}")
+    print(f"per NIC (ours stripes over {a.nics} NICs, gloo uses one): {ov['algbw_on_mbit'] / a.nics / g:.2f}x gloo")
     print(f"failover overhead without faults: {ov['overhead_pct']:+.1f} %")
     print(f"gloo under a NIC failure: {gl.get('error')} (after {gl.get('error_after_s')} s)")
     print(f"\n{'method':12s}{'measured':>10s}{'simulator':>11s}{'recovery s':>12s}{'exact':>7s}")

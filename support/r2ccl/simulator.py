@@ -1,8 +1,8 @@
-"""A chunk-level alpha-beta model of ring collectives over multi-NIC servers, with NIC failures.
+"""A closed-form alpha-beta model of ring collectives over multi-NIC servers, with NIC failures.
 
 A collective's time is set by its busiest NIC (per direction): ``alpha`` per ring step (2 (N-1)
 steps) plus the bytes that NIC carries over its bandwidth ``B``, plus the pipeline fill of one chunk
-(data moves in chunks that are forwarded as soon as they are reduced). Per policy, with one of k NICs failed on one of N servers (S bytes per rank):
+(data moves in chunks that are forwarded as soon as they are reduced; chunks are not simulated). Per policy, with one of k NICs failed on one of N servers (S bytes per rank):
 
 - healthy: each NIC carries 2 (N-1)/N S / k                         -> T0
 - hot repair: the backup NIC carries its own lane and the failed one  -> 2 T0

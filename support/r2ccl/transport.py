@@ -29,6 +29,7 @@ retention, no acks, no heartbeats; a dead link stalls until the watchdog ``op_ti
 from __future__ import annotations
 
 import json
+import math
 import queue
 import select
 import socket
@@ -70,6 +71,14 @@ class TransportConfig:
     tcp_cc: str = "cubic"  # TCP congestion control of the NIC connections ("" = the system default)
 
     def __post_init__(self):
+        for name in ("t_det", "hb_interval", "op_timeout", "connect_timeout"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):  # nan/inf: detection or the watchdog would never fire
+                raise ValueError(f"{name} must be a finite number of seconds > 0; got {v!r}")
+        for name in ("sample_interval", "pace_mbit"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be finite and >= 0; got {v!r}")
         if self.t_det <= 2 * self.hb_interval:
             raise ValueError(f"t_det ({self.t_det}) must exceed twice hb_interval ({self.hb_interval})")
         if self.chunk_bytes < 64 or self.op_timeout <= 0:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import subprocess
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from support.r2ccl.balance import agree, shares
@@ -53,6 +55,12 @@ def test_rank_processes_are_reaped_when_a_job_times_out():
     (lambda: Fault("meteor", 0, 0, 0), "fault kind"),
     (lambda: Fault("link_down", 0, 0, 0, frac=2.0), "frac"),
     (lambda: TransportConfig(t_det=0.1, hb_interval=0.1), "t_det"),
+    (lambda: TransportConfig(t_det=float("nan")), "t_det must be a finite"),
+    (lambda: TransportConfig(t_det=float("inf")), "t_det must be a finite"),
+    (lambda: TransportConfig(hb_interval=-0.1), "hb_interval must be a finite"),
+    (lambda: TransportConfig(op_timeout=float("nan")), "op_timeout must be a finite"),
+    (lambda: TransportConfig(connect_timeout=0.0), "connect_timeout must be a finite"),
+    (lambda: TransportConfig(sample_interval=float("nan")), "sample_interval"),
     (lambda: shares([1, 1], {0, 1}), "no surviving NIC"),
 ])
 def test_bad_input_is_named(bad, match):
@@ -80,3 +88,23 @@ def test_agreement_localizes_the_degraded_host():
     v = agree(4, 3, {0: [[0, 2, 1]], 1: [[1, 2, 1]], 2: [[0, 2, 1], [1, 2, 1], [2, 3, 1]], 3: []})
     assert v.failed_rails == {1} and v.degraded == {1: 2} and v.healthy_rails == [0, 2]
     assert agree(2, 2, {0: [[0, 1, 0]], 1: []}).degraded == {}  # two hosts: ambiguous
+
+
+def test_fault_campaign_with_one_nic_is_rejected_before_running_any_job(monkeypatch):
+    # with one NIC every fault kills the only path: it used to run 10 n + 10 jobs, then blame short collectives
+    from support.r2ccl import experiments as ex
+
+    monkeypatch.setattr(ex, "run_job", lambda *a, **k: pytest.fail("a job ran"))
+    tb = SimpleNamespace(hosts=2, nics=1, mode="loopback")
+    with pytest.raises(ValueError, match="needs >= 2 NICs"):
+        ex.fault_campaign(tb, 3, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("reps,rounds", [(1, 3), (0, 1), (4, 0)])
+def test_no_fault_overhead_without_timed_ops_is_rejected(monkeypatch, reps, rounds):
+    # op 0 of each job is a warm-up: reps = 1 left nothing to time and returned the median of [] (nan)
+    from support.r2ccl import experiments as ex
+
+    monkeypatch.setattr(ex, "run_job", lambda *a, **k: pytest.fail("a job ran"))
+    with pytest.raises(ValueError, match="reps >= 2"):
+        ex.no_fault_overhead(SimpleNamespace(hosts=2, nics=2), 1000, reps, rounds)

@@ -101,3 +101,29 @@ def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch):
                                  and f.injected_at <= max(x["ops"][-1]["t_end"] for x in r.ranks)))
     assert len(df) == 10 == landed
     assert df["completed"].all() and df["exact"].all()
+
+
+@pytest.mark.budget(60)
+def test_frames_resent_from_an_earlier_sequence_number_are_dropped_as_duplicates(monkeypatch):
+    # After every frame the sender re-sends its lane's whole unacknowledged window (go-back-N from the oldest
+    # retained sequence number): at least the frame just sent arrives twice. The receiver must drop every
+    # copy below the sequence number it expects; delivering one would misplace a chunk (ProtocolError) or
+    # add it twice. The rank processes are forked, so the patched send runs in them.
+    from support.r2ccl import transport as tr_mod
+
+    real_send = tr_mod.Transport.send
+
+    def send_then_resend_window(self, dst, lane, coll, tag, payload):
+        real_send(self, dst, lane, coll, tag, payload)
+        st = self.lane(dst, lane)
+        with st.lock:
+            for hdr, data in list(st.retained.values()):
+                self.conns[(dst, st.route)].wq.put((hdr, data))
+
+    monkeypatch.setattr(tr_mod.Transport, "send", send_then_resend_window)
+    with Testbed(3, 2, rate_mbit=200) as tb:
+        r = run_job(tb, [{"kind": "allreduce", "n": 20_000}] * 2, "balance", seed=3, cfg=ex.fast_cfg(), timeout=40)
+    assert not r.errors, r.errors
+    assert r.exact
+    assert sum(x["dup_dropped"] for x in r.ranks) >= sum(x["frames_sent"] for x in r.ranks)
+    assert sum(x["frames_delivered"] for x in r.ranks) == sum(x["frames_sent"] for x in r.ranks)
