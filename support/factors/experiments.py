@@ -27,6 +27,12 @@ from support.progress import progress
 from support.seeding import derive
 
 
+def _check_count(name: str, value, minimum: int = 1) -> None:
+    """Reject a count that is not an integer >= ``minimum`` (an empty run would give NaN claims)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
 def _timed(fn, *a, **k):
     t = time.perf_counter()
     out = fn(*a, **k)
@@ -305,14 +311,35 @@ def mixed_matrix(maps, K: int = 2, T: int = 10, seed: int = 0, kind: str = "cv")
     return pd.DataFrame(rows)
 
 
+def rbpf_logz_errors(n_particles: int, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0,
+                     kind: str = "cv") -> np.ndarray:
+    """|Δ log Z| vs enumeration of the RBPF map (N = ``n_particles``) on one SLDS instance, one entry per seed.
+
+    The rbpf_mixed claim is judged on the mean of these, not on one random draw.
+    """
+    _check_count("n_seeds", n_seeds)
+    _check_count("n_particles", n_particles)
+    m = slds_instance(K, T, seed, kind)
+    ref = reference.slds_enumerate(m)["log_z"]
+    out = [abs(F.forward_filter(m, F.rbpf(n_particles), rng=derive(seed, "mixed", "rbpf", s),
+                                keep_beliefs=False).log_z - ref) for s in range(n_seeds)]
+    return np.array(out)
+
+
 # ----------------------------------------------------------------------------- A6: particles
 
 def pf_error_vs_n(Ns, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0) -> pd.DataFrame:
     """Bootstrap PF |Δ log Z| vs enumeration over seeds, per N."""
+    _check_count("n_seeds", n_seeds)
+    Ns = list(Ns)
+    if not Ns:
+        raise ValueError("pf_error_vs_n needs at least one particle count N")
+    for n in Ns:
+        _check_count("N", n)
     m = slds_instance(K, T, seed)
     ref = reference.slds_enumerate(m)["log_z"]
     rows = []
-    for n in progress(list(Ns), desc="PF error vs N"):
+    for n in progress(Ns, desc="PF error vs N"):
         for s in range(n_seeds):
             res = F.forward_filter(m, F.bootstrap_pf(n), rng=derive(seed, "pf", n, s), keep_beliefs=False)
             rows.append({"N": n, "seed": s, "abs_err_log_z": abs(res.log_z - ref)})
@@ -341,6 +368,8 @@ class CircularRun:
 def circular_experiment(T: int, n_seeds: int, n_particles: int, grid_n: int = 256, bins: int = 32,
                         box: float = 7.0, seed: int = 0) -> CircularRun:
     """Single-beacon range tracking: PF and Gaussian ADF (same engine, two maps) vs a grid filter."""
+    for name, value in (("T", T), ("n_seeds", n_seeds), ("n_particles", n_particles), ("bins", bins)):
+        _check_count(name, value)
     if grid_n % bins:
         raise ValueError(f"grid_n ({grid_n}) must be a multiple of bins ({bins})")
     tv_pf, tv_g, me_pf, me_g = [], [], [], []

@@ -14,7 +14,7 @@ import numpy as np
 
 from support.factors.errors import FactorError, NotClosedError
 from support.factors.logmath import LOG_2PI, logsumexp
-from support.factors.table import Table, check_cards, union_names
+from support.factors.table import Table, check_cards, state_index, union_names
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ def from_moments(discrete: Sequence[str], continuous: Sequence[tuple[str, int]],
     """The canonical form of ``exp(log_mass) * N(x; mean, cov)``, batched over ``discrete``."""
     mean = np.asarray(mean, dtype=float)
     cov = np.asarray(cov, dtype=float)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        raise FactorError("from_moments: mean and covariance must be finite (got NaN or inf)")
     L = _cholesky(cov, "covariance")
     K = _sym(np.linalg.inv(cov))
     h = np.einsum("...ij,...j->...i", K, mean)
@@ -262,10 +264,7 @@ def condition(f: Gaussian, evidence: Mapping[str, object]) -> Gaussian:
         idx = []
         for d, k in zip(f.discrete, f.g.shape):
             if d in disc:
-                v = int(disc[d])
-                if not 0 <= v < k:
-                    raise FactorError(f"evidence {d}={v} out of range 0..{k - 1}")
-                idx.append(v)
+                idx.append(state_index(d, disc[d], k))
             else:
                 idx.append(slice(None))
         idx = tuple(idx)
@@ -287,6 +286,8 @@ def _value(v, dim: int, name: str) -> np.ndarray:
     a = np.atleast_1d(np.asarray(v, dtype=float))
     if a.shape != (dim,):
         raise FactorError(f"evidence for {name!r} must have shape ({dim},), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise FactorError(f"evidence for {name!r} must be finite, got {a}")
     return a
 
 

@@ -141,6 +141,10 @@ def sample_evidence(bn: DiscreteBN, n_evidence: int, n_queries: int, rng: np.ran
                     ) -> tuple[dict[str, int], list[str]]:
     """Forward-sample one full assignment, observe ``n_evidence`` random variables of it (so the evidence
     has positive probability), and pick ``n_queries`` other variables to query."""
+    n_vars = len(bn.states)
+    if n_evidence < 0 or n_queries < 1 or n_evidence + n_queries > n_vars:
+        raise ValueError(f"{bn.name}: need n_evidence >= 0, n_queries >= 1 and n_evidence + n_queries <= "
+                         f"{n_vars} nodes, got n_evidence={n_evidence}, n_queries={n_queries}")
     x: dict[str, int] = {}
     for v in bn.topological():
         t = bn.cpts[v]
@@ -200,6 +204,22 @@ def load_gaussian(name: str) -> GaussianBN:
 
 # ----------------------------------------------------------------------------- state-space models
 
+def _check_distribution(what: str, p: np.ndarray, ndim: int) -> None:
+    """Raise unless ``p`` is non-negative and sums to 1 along its last axis."""
+    if p.ndim != ndim or not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"{what} must be a finite non-negative {ndim}-d array, got {p!r}")
+    sums = p.sum(axis=-1)
+    if not np.allclose(sums, 1.0, rtol=0, atol=1e-9):
+        raise ValueError(f"{what} must sum to 1, sums to {sums}")
+
+
+def _check_finite_data(y: np.ndarray) -> None:
+    """Raise on NaN/inf observations (they would surface later as a misleading 'zero total mass')."""
+    bad = ~np.isfinite(np.asarray(y, dtype=float))
+    if bad.any():
+        raise ValueError(f"observations must be finite; {int(bad.sum())} value(s) are NaN or inf")
+
+
 @dataclass(frozen=True)
 class SLDS:
     """Switching linear dynamical system (synthetic): modes s_t ∈ {0..K-1}, state x_t ∈ R^dx.
@@ -217,6 +237,15 @@ class SLDS:
     m0: np.ndarray
     P0: np.ndarray
     y: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+
+    def __post_init__(self):
+        """Reject a mode prior or transition matrix that is not a distribution (it would shift log Z)."""
+        _check_distribution("SLDS initial mode distribution pi", np.asarray(self.pi, dtype=float), ndim=1)
+        trans = np.asarray(self.trans, dtype=float)
+        _check_distribution("SLDS mode transition matrix (each row)", trans, ndim=2)
+        if trans.shape != (len(self.pi), len(self.pi)):
+            raise ValueError(f"SLDS transition matrix has shape {trans.shape}, expected {(len(self.pi),) * 2}")
+        _check_finite_data(self.y)
 
     @property
     def K(self) -> int:
@@ -332,6 +361,7 @@ class RangeTracking:
         return self.y.shape[0]
 
     def with_data(self, y: np.ndarray) -> RangeTracking:
+        _check_finite_data(y)
         return RangeTracking(self.beacon, self.q, self.sigma, self.m0, self.P0, np.asarray(y, dtype=float).ravel())
 
     def x(self, t: int) -> str:

@@ -17,7 +17,7 @@ from support.factors import gaussian as G
 from support.factors.density import LogDensity
 from support.factors.errors import FactorError, NotClosedError, UnsupportedPairError
 from support.factors.logmath import logsumexp
-from support.factors.table import Table
+from support.factors.table import Table, state_index
 
 AXIS = "__particle__"
 
@@ -130,9 +130,7 @@ def condition(p: Particles, evidence: Mapping[str, object]) -> Particles:
             if kind == "continuous":
                 raise FactorError(f"cannot condition particles on a continuous value of {k!r} (measure zero); "
                                   "multiply in a likelihood factor instead")
-            if not 0 <= int(v) < size:
-                raise FactorError(f"evidence {k}={v} out of range 0..{size - 1}")
-            logw = np.where(vals[k] == int(v), logw, -np.inf)
+            logw = np.where(vals[k] == state_index(k, v, size), logw, -np.inf)
             del vals[k], kinds[k]
         elif att is not None and k in att.scope:
             att = G.condition(att, {k: v})

@@ -32,6 +32,8 @@ class Table:
             raise FactorError(f"Table has repeated variable names {names}")
         if logp.ndim != len(names):
             raise FactorError(f"Table over {names} needs a {len(names)}-d array, got shape {logp.shape}")
+        if np.isnan(logp).any() or np.isposinf(logp).any():
+            raise FactorError(f"Table over {names} has NaN or +inf log-potentials")
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "logp", logp)
 
@@ -45,8 +47,11 @@ class Table:
 
     @classmethod
     def from_probs(cls, names: Sequence[str], probs: np.ndarray) -> Table:
-        """A table from probabilities (zeros become -inf in log space)."""
-        return cls(tuple(names), safe_log(probs))
+        """A table from probabilities (zeros become -inf in log space); negative or NaN entries are rejected."""
+        p = np.asarray(probs, dtype=float)
+        if np.isnan(p).any() or (p < 0).any():
+            raise FactorError(f"Table.from_probs over {tuple(names)}: probabilities must be >= 0 and not NaN")
+        return cls(tuple(names), safe_log(p))
 
     def probs(self) -> np.ndarray:
         return np.exp(self.logp)
@@ -96,15 +101,27 @@ def marginalize(f: Table, names: Iterable[str]) -> Table:
     return Table(tuple(n for n in f.names if n not in drop), logsumexp(f.logp, axis=axes))
 
 
+def state_index(name: str, value, card: int) -> int:
+    """A discrete evidence value as a state index in 0..card-1; non-integers (e.g. 1.7) are rejected, not
+    truncated."""
+    try:
+        v = int(value)
+        ok = v == value
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise FactorError(f"evidence {name}={value!r} is not an integer state index")
+    if not 0 <= v < card:
+        raise FactorError(f"evidence {name}={v} out of range 0..{card - 1}")
+    return v
+
+
 def condition(f: Table, evidence: Mapping[str, int]) -> Table:
     """Index observed values (op 3, exact); values are state indices."""
     idx: list = []
     for n, k in zip(f.names, f.logp.shape):
         if n in evidence:
-            v = int(evidence[n])
-            if not 0 <= v < k:
-                raise FactorError(f"evidence {n}={v} out of range 0..{k - 1}")
-            idx.append(v)
+            idx.append(state_index(n, evidence[n], k))
         else:
             idx.append(slice(None))
     return Table(tuple(n for n in f.names if n not in evidence), f.logp[tuple(idx)])

@@ -16,6 +16,23 @@ def test_engines_import_only_the_ops_module():
         assert set(mods) <= {"ops", "errors"}, (engine, mods)
 
 
+# fields of Table / Gaussian / Particles ("discrete"/"continuous" are left out: RepresentationMap uses them too)
+REPRESENTATION_FIELDS = {"logp", "logw", "values", "kinds", "attached", "g", "h", "K", "names"}
+
+
+def test_engines_never_read_a_representation_field_directly():
+    """An engine that imports only ``ops`` could still read ``belief.logw``; no attribute of that name may
+    appear in engine source."""
+    import ast
+    import importlib
+    import inspect
+
+    for name in experiments.ENGINE_MODULES:
+        tree = ast.parse(inspect.getsource(importlib.import_module(f"support.factors.{name}")))
+        used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        assert not used & REPRESENTATION_FIELDS, (name, sorted(used & REPRESENTATION_FIELDS))
+
+
 def test_every_engine_runs_through_counted_ops_and_exact_runs_never_project():
     ok, df = experiments.interface_check(seed=0)
     assert ok

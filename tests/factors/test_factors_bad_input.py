@@ -1,0 +1,86 @@
+"""Bad input is rejected at construction or entry with one ValueError naming the problem, instead of NaN
+claims or a misleading error later ("zero total mass", a numpy TypeError)."""
+
+import numpy as np
+import pytest
+
+from support.factors import experiments as X
+from support.factors import filtering as F
+from support.factors import gaussian as G
+from support.factors import models as M
+from support.factors import ops
+from support.factors.particles import Particles
+from support.factors.table import Table
+
+
+def test_table_from_negative_probabilities_is_rejected():
+    with pytest.raises(ValueError, match="probabilities must be >= 0"):
+        Table.from_probs(("a",), [0.5, -0.1])
+
+
+def test_table_with_nan_log_potential_is_rejected_at_construction():
+    with pytest.raises(ValueError, match="NaN"):
+        Table(("a",), np.array([np.nan, 0.0]))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_slds_with_non_finite_observation_is_rejected(bad):
+    with pytest.raises(ValueError, match="observations must be finite"):
+        M.slds_1d(2).with_data([0.1, bad, 0.3])
+
+
+def test_range_tracking_with_nan_range_is_rejected():
+    with pytest.raises(ValueError, match="observations must be finite"):
+        M.range_tracking().with_data([3.0, np.nan])
+
+
+def test_gaussian_with_nan_mean_is_rejected():
+    with pytest.raises(ValueError, match="finite"):
+        G.from_moments((), (("x", 1),), [np.nan], [[1.0]])
+
+
+def test_conditioning_a_gaussian_on_nan_is_rejected():
+    lik = G.linear_gaussian(("y", 1), [("x", 1)], [[1.0]], [0.0], [[1.0]])
+    with pytest.raises(ValueError, match="must be finite"):
+        ops.condition(lik, {"y": np.nan})
+
+
+def test_fractional_discrete_evidence_is_rejected_not_truncated():
+    t = Table(("a",), np.log([0.2, 0.8]))
+    with pytest.raises(ValueError, match="not an integer state index"):
+        ops.condition(t, {"a": 1.7})
+    clg = G.from_moments(("a",), (("x", 1),), [[0.0], [1.0]], [[[1.0]], [[1.0]]])
+    with pytest.raises(ValueError, match="not an integer state index"):
+        ops.condition(clg, {"a": 0.5})
+    p = Particles({"a": [0, 1]}, {"a": ("discrete", 2)}, np.log([0.5, 0.5]))
+    with pytest.raises(ValueError, match="not an integer state index"):
+        ops.condition(p, {"a": 1.2})
+    assert np.isclose(float(ops.condition(t, {"a": 1.0}).logp), np.log(0.8))  # an integral float is a state
+
+
+def test_slds_whose_initial_distribution_does_not_sum_to_one_is_rejected():
+    m = M.slds_1d(2)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        M.SLDS(np.array([0.6, 0.5]), m.trans, m.A, m.Q, m.H, m.R, m.m0, m.P0)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        M.SLDS(m.pi, np.array([[0.9, 0.2], [0.2, 0.8]]), m.A, m.Q, m.H, m.R, m.m0, m.P0)
+
+
+def test_zero_seeds_are_rejected_instead_of_giving_nan_claims():
+    with pytest.raises(ValueError, match="n_seeds must be an integer >= 1"):
+        X.circular_experiment(T=3, n_seeds=0, n_particles=100, grid_n=64)
+    with pytest.raises(ValueError, match="n_seeds must be an integer >= 1"):
+        X.pf_error_vs_n([100], n_seeds=0)
+    with pytest.raises(ValueError, match="n_seeds must be an integer >= 1"):
+        X.rbpf_logz_errors(50, n_seeds=0)
+
+
+def test_sample_evidence_needs_room_for_a_query():
+    bn = M.load_discrete("asia")  # 8 nodes
+    with pytest.raises(ValueError, match="n_evidence \\+ n_queries <= 8 nodes"):
+        M.sample_evidence(bn, 8, 1, np.random.default_rng(0))
+
+
+def test_fractional_particle_count_is_rejected_by_the_map():
+    with pytest.raises(ValueError, match="n_particles must be a non-negative integer"):
+        F.bootstrap_pf(2.5)
