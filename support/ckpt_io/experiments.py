@@ -10,13 +10,13 @@
 * :func:`end_to_end` - T1: write / read GB/s of every engine on the same tensors, ratios;
 * :func:`determinism`, :func:`corruption_detection`, :func:`crash_consistency` - exact checks.
 
-Every timed write includes fsync + fadvise(DONTNEED); cases are interleaved, one warm-up round is
-discarded and the median of the remaining rounds is reported (:mod:`support.ckpt_io.measure`).
+Every timed write includes fsync (its pages are dropped after the clock stops); cases are interleaved,
+one warm-up round is discarded and the median of the remaining rounds is reported
+(:mod:`support.ckpt_io.measure`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ import pandas as pd
 
 from support.ckpt_io import engine, measure, mixes, peers, posix, uring
 from support.ckpt_io.format import CheckpointCorruptError
+from support.data import sha256_of
 from support.progress import progress
 from support.seeding import derive
 
@@ -40,19 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------------------------------ setting
-@contextmanager
-def workdir(target: str | os.PathLike | None = None):
-    """A temporary directory under ``target`` (default: the system temp dir), always removed."""
-    base = Path(target) if target else Path(tempfile.gettempdir())
-    if not base.is_dir():
-        raise FileNotFoundError(f"target directory {str(base)!r} does not exist")
-    d = Path(tempfile.mkdtemp(prefix="ckpt_io-", dir=base))
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
 def environment(directory: str | os.PathLike) -> pd.DataFrame:
     """What the directory and kernel allow (a one-column table for the notebook)."""
     env = posix.detect(directory).as_dict()
@@ -92,6 +79,11 @@ def request_size_sweep(directory: Path, sizes: tuple[int, ...], *, n_requests: i
         raise ValueError(f"unknown F1 panels {sorted(unknown)}; known: {', '.join(F1_PANELS)}")
     direct_ok, why = posix.o_direct_support(directory)
     panels = tuple(p for p in panels if direct_ok or not F1_PANELS[p][0])
+    direct_any = any(F1_PANELS[p][0] for p in panels)
+    align = (posix.min_direct_alignment(directory) or 512) if direct_any else 1
+    sizes = tuple(measure.check_request_size(s, direct=direct_any, alignment=align) for s in sizes)
+    if not sizes:
+        raise ValueError("request_size_sweep needs at least one request size")
     totals = {s: int(min(max(s * n_requests, min_total), max_total)) // s * s for s in sizes}
     src = posix.aligned_buffer(max(totals.values()))
     src[:] = np.frombuffer(derive(seed, "f1").bytes(src.nbytes), np.uint8)
@@ -334,6 +326,7 @@ def end_to_end(directory: Path, mix: mixes.Mix, *, seed: int = 0, repeats: int =
     df = df[~df.engine.isin(list(failed))].reset_index(drop=True)
     df.attrs["unavailable"] = {p.name: p.reason for p in peers.all_peers(include, ours_options) if not p.available}
     df.attrs["unavailable"].update(failed)
+    df.attrs["failed"] = failed
     df.attrs["seconds"] = time.perf_counter() - t_start
     return df
 
@@ -355,15 +348,22 @@ def t1_table(df: pd.DataFrame, ours: str = "ours") -> pd.DataFrame:
     return tab
 
 
+def roundtrip_check(t1: pd.DataFrame, t1tab: pd.DataFrame, mix_name: str) -> tuple[bool, str]:
+    """The roundtrip claim: every engine restored bitwise-equal tensors, and no installed engine failed.
+
+    An engine that raised on save or load is a failure, not an absence (only a missing install is)."""
+    failed = t1.attrs.get("failed", {})
+    eq = t1tab["bitwise equal"].dropna().astype(bool) if "bitwise equal" in t1tab else pd.Series(dtype=bool)
+    ok = bool(len(eq)) and bool(eq.all()) and not failed
+    note = f"{len(eq)} engines on {mix_name}"
+    if not eq.all():
+        note += "; not bitwise equal: " + ", ".join(eq.index[~eq])
+    if failed:
+        note += "; installed but failed: " + "; ".join(f"{k} ({v})" for k, v in failed.items())
+    return ok, note
+
+
 # ------------------------------------------------------------------------------------------ exact checks
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(8 * MiB), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def determinism(directory: Path, mix: mixes.Mix, seed: int = 0) -> dict:
     """Save the mix twice from freshly generated tensors (same seed) and through two different I/O paths
     (io_uring O_DIRECT, POSIX pwrite buffered); the files must be byte-identical."""
@@ -373,7 +373,7 @@ def determinism(directory: Path, mix: mixes.Mix, seed: int = 0) -> dict:
         tensors = mixes.materialize(mix, seed)
         p = Path(directory) / f"det-{len(hashes)}.ckpt"
         engine.save(p, tensors, **opts)
-        hashes[label] = sha256(p)
+        hashes[label] = sha256_of(p)
         p.unlink()
     return {"identical": len(set(hashes.values())) == 1, **hashes}
 

@@ -1,5 +1,6 @@
-"""How we time I/O: fsync + ``posix_fadvise(DONTNEED)`` inside every timed write, cold reads
-(pages dropped before the clock starts), cases interleaved round-robin with a rotated order, a
+"""How we time I/O: fsync inside every timed write and the written pages dropped after the clock stops
+(so buffered engines are not charged for emptying the page cache), cold reads (pages dropped before the
+clock starts), cases interleaved round-robin with a rotated order, a
 discarded warm-up round, medians of >= 5 rounds, and the disk limit from large O_DIRECT writes.
 """
 
@@ -27,13 +28,14 @@ def files_under(d: Path) -> list[Path]:
 
 
 def make_durable(d: Path) -> int:
-    """fsync every file and directory under ``d`` and drop their cached pages; returns bytes on disk."""
+    """fsync every file and directory under ``d``; returns bytes on disk.
+
+    Only durability: dropping the cached pages is left to :func:`drop_caches`, outside the clock."""
     total = 0
     for p in files_under(d):
         fd = os.open(p, os.O_RDONLY)
         try:
             os.fsync(fd)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             total += os.fstat(fd).st_size
         finally:
             os.close(fd)
@@ -56,11 +58,14 @@ def fresh_dir(root: Path, name: str) -> Path:
 
 
 def timed_write(fn: Callable[[Path], None], d: Path) -> tuple[float, int]:
-    """Seconds for ``fn(d)`` plus fsync + fadvise(DONTNEED) of everything it wrote; bytes on disk."""
+    """Seconds for ``fn(d)`` plus fsync of everything it wrote; bytes on disk. The written pages are dropped
+    after the clock stops: only buffered engines have pages to drop, and that is not checkpoint time."""
     t0 = time.perf_counter()
     fn(d)
     size = make_durable(d)
-    return time.perf_counter() - t0, size
+    seconds = time.perf_counter() - t0
+    drop_caches(d)
+    return seconds, size
 
 
 def timed_read(fn: Callable[[Path], object], d: Path) -> tuple[float, object]:
@@ -91,11 +96,22 @@ def medians(df: pd.DataFrame, by: str | list[str], value: str) -> pd.Series:
 LAYOUTS = ("new", "fallocate", "overwrite")
 
 
+def check_request_size(size: object, *, direct: bool, alignment: int = 512) -> int:
+    """``size`` as a request size in bytes: a positive int and, for O_DIRECT, a multiple of ``alignment``.
+
+    Checked before any I/O: a size of 0 or less would write nothing and report a made-up throughput."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ValueError(f"request size must be a positive integer number of bytes, got {size!r}")
+    if direct and size % alignment:
+        raise ValueError(f"O_DIRECT request size must be a multiple of {alignment} B here, got {size} B")
+    return int(size)
+
+
 def write_pattern(path: Path, src: np.ndarray, size: int, *, direct: bool, backend: str, queue_depth: int,
                   ring: uring.Ring | None = None, layout: str = "new", total: int | None = None) -> float:
     """Write ``total`` bytes (default: all of ``src``) as consecutive ``size``-byte requests, cycling
-    through ``src`` when it is shorter (its size must then be a multiple of ``size``); fsync (+fadvise);
-    seconds.
+    through ``src`` when it is shorter (its size must then be a multiple of ``size``); fsync; seconds.
+    The file's pages are dropped after the clock stops, as in :func:`timed_write`.
 
     ``layout``: ``new`` truncates and writes a fresh file (what a checkpoint does: block allocation
     included); ``fallocate`` preallocates the file first (inside the timed region); ``overwrite``
@@ -103,6 +119,7 @@ def write_pattern(path: Path, src: np.ndarray, size: int, *, direct: bool, backe
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
+    size = check_request_size(size, direct=direct)
     n = src.nbytes if total is None else int(total)
     if n > src.nbytes and src.nbytes % size:
         raise ValueError(f"a source of {src.nbytes} B cannot be cycled in {size}-byte requests")
@@ -120,10 +137,11 @@ def write_pattern(path: Path, src: np.ndarray, size: int, *, direct: bool, backe
         reqs = (Request(o, [(base + o % m, min(size, n - o))], src) for o in range(0, n, size))
         posix.run(backend, "write", fd, reqs, queue_depth, ring)
         os.fsync(fd)
+        seconds = time.perf_counter() - t0
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
-    return time.perf_counter() - t0
+    return seconds
 
 
 def precondition(path: Path, nbytes: int) -> None:

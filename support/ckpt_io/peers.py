@@ -1,6 +1,6 @@
 """The checkpoint engines we compare against, behind one interface: ``save(tensors, directory)`` and
-``load(directory, like) -> dict``. Durability (fsync) and cache dropping are added by
-:mod:`support.ckpt_io.measure` inside the timed region, identically for every engine.
+``load(directory, like) -> dict``. Durability (fsync, inside the timed region) and cache dropping
+(after it) are added by :mod:`support.ckpt_io.measure`, identically for every engine.
 
 * ``torch.save`` / ``torch.load`` (zip container, CRC-32 per record);
 * ``safetensors`` (8-byte length + JSON header + packed data, no alignment);
@@ -148,7 +148,7 @@ class DataStatesStyle:
                     host[:n] = flat[s:s + n]
                     m = align_up(n, a) if self.direct else n
                     host[n:m] = 0
-                    _pwrite_all(fd, memoryview(host[:m]), off + s)
+                    posix.run_sync("write", fd, [Request(off + s, [(posix.address(host), m)], host)])
                 off = align_up(off + flat.nbytes, a)
             header = json.dumps(index).encode()
             tail = align_up(len(header), a)
@@ -157,10 +157,10 @@ class DataStatesStyle:
                 host[:len(piece)] = np.frombuffer(piece, np.uint8)
                 m = min(self.chunk, tail - s)
                 host[len(piece):m] = 0
-                _pwrite_all(fd, memoryview(host[:m]), off + s)
+                posix.run_sync("write", fd, [Request(off + s, [(posix.address(host), m)], host)])
             host[:a] = 0
             host[:8] = np.frombuffer(struct.pack("<Q", off), np.uint8)
-            _pwrite_all(fd, memoryview(host[:a] if self.direct else host[:8]), 0)
+            posix.run_sync("write", fd, [Request(0, [(posix.address(host), a if self.direct else 8)], host)])
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -184,13 +184,6 @@ class DataStatesStyle:
                     posix.run_sync("read", f.fileno(), [Request(s, [(posix.address(a), t - s)], a)])
                 out[k] = x
         return out
-
-
-def _pwrite_all(fd: int, buf: memoryview, off: int) -> None:
-    buf = memoryview(buf).cast("B")
-    while len(buf):
-        n = os.pwrite(fd, buf, off)
-        buf, off = buf[n:], off + n
 
 
 # ------------------------------------------------------------------------------------------ ours

@@ -207,3 +207,21 @@ def test_environment_detection_never_raises_on_tmpfs():
     env = posix.detect("/dev/shm")
     assert isinstance(env.o_direct, bool) and env.o_direct_reason  # refused before Linux 6.6, accepted since
     assert env.fs_type == "tmpfs" and env.fs_type in env.o_direct_reason
+
+
+@pytest.mark.parametrize("qd", [True, 0, 2.0])
+def test_queue_depth_must_be_a_real_positive_int(tmp_path, qd):
+    t = {"a": torch.ones(3)}
+    with pytest.raises(CheckpointError, match="queue_depth"):
+        engine.save(tmp_path / "q.ckpt", t, queue_depth=qd)
+    engine.save(tmp_path / "ok.ckpt", t)
+    with pytest.raises(CheckpointError, match="queue_depth"):
+        engine.load(tmp_path / "ok.ckpt", queue_depth=qd)
+    assert not (tmp_path / "q.ckpt").exists()
+
+
+@pytest.mark.parametrize("bucket", [-1, True, 1.5])
+def test_bad_bucket_size_raises_before_creating_the_directory(tmp_path, bucket):
+    with pytest.raises(CheckpointError, match="bucket_bytes"):
+        engine.save_buckets(tmp_path / "bk", {"a": torch.ones(3)}, bucket)
+    assert not (tmp_path / "bk").exists()

@@ -1,0 +1,172 @@
+"""The functions that turn measured rows into claim values, on hand-made tables whose medians are known:
+a warm-up row with an absurd value in every case must be ignored, and each ratio must come out as the
+hand-computed quotient of the right two medians."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from support.ckpt_io import experiments as X
+from support.ckpt_io import mixes, peers
+
+KiB, MiB = 1 << 10, 1 << 20
+QD1 = "POSIX pwrite QD1"
+
+
+def _rows(key: dict, measured: list[float], value: str = "gbps") -> list[dict]:
+    """One warm-up row (value 1000, must be ignored) and one row per measured value."""
+    return [{**key, "warmup": True, value: 1000.0}] + [{**key, "warmup": False, value: v} for v in measured]
+
+
+def _f1(panel: str = "O_DIRECT, overwrite", scale: float = 1.0) -> pd.DataFrame:
+    med = {  # (size, engine) -> measured values; medians in the comments
+        (4 * KiB, QD1): [1, 2, 9],                    # 2
+        (4 * KiB, "io_uring QD4"): [40, 50, 60],      # 50: QD < 32, must not count
+        (4 * KiB, "io_uring QD32"): [10, 10, 10],     # 10
+        (4 * KiB, "io_uring QD128"): [16, 15, 17],    # 16 -> uring_qd_4k = 16 / 2 = 8
+        (64 * KiB, QD1): [5, 4, 6],                   # 5
+        (64 * KiB, "io_uring QD4"): [90, 90, 90],
+        (64 * KiB, "io_uring QD32"): [20, 19, 21],    # 20 -> uring_qd_64k = 20 / 5 = 4
+        (64 * KiB, "io_uring QD128"): [15, 15, 15],
+        (16 * MiB, QD1): [100, 80, 120],              # 100 -> direct_4k_over_16m = 2 / 100
+        (16 * MiB, "io_uring QD32"): [1, 1, 1],
+    }
+    rows = []
+    for (size, eng), vals in med.items():
+        qd = 1 if eng == QD1 else int(eng.rsplit("QD", 1)[1])
+        rows += _rows({"mode": panel, "request_bytes": size, "engine": eng, "queue_depth": qd},
+                      [v * scale for v in vals])
+    return pd.DataFrame(rows)
+
+
+def test_f1_ratios_use_qd1_medians_and_the_best_queue_depth_of_at_least_32():
+    r = X.f1_ratios(_f1())
+    assert r["direct_4k_over_16m"] == pytest.approx(2 / 100)
+    assert r["uring_qd_4k"] == pytest.approx(16 / 2)
+    assert r["uring_qd_64k"] == pytest.approx(20 / 5)
+    assert X.f1_ratios(_f1(), "O_DIRECT, new file") == {}
+
+
+F2_PER, F2_PER_QD32 = "per-tensor, O_DIRECT, pwrite QD1", "per-tensor, O_DIRECT, io_uring QD32"
+F2_AGG, F2_PER_BUF = "aggregated, O_DIRECT, io_uring QD4", "per-tensor, buffered, pwrite QD1"
+F2_AGG_BUF = "aggregated, buffered, io_uring writev"
+
+
+def _f2() -> pd.DataFrame:
+    med = {  # (workload, method) -> values; medians: realistic per 1, QD32 2, agg 3; synthetic per 4, agg 6
+        ("realistic", F2_PER): [1, 0.5, 1.5], ("realistic", F2_PER_QD32): [2, 2, 2],
+        ("realistic", F2_AGG): [3, 2, 4], ("synthetic uniform", F2_PER): [4, 3, 5],
+        ("synthetic uniform", F2_PER_QD32): [7, 7, 7], ("synthetic uniform", F2_AGG): [6, 6, 7],
+        ("realistic", F2_PER_BUF): [0.9, 0.9, 0.9], ("synthetic uniform", F2_PER_BUF): [3, 3, 3],
+        ("realistic", F2_AGG_BUF): [8, 8, 8], ("synthetic uniform", F2_AGG_BUF): [9, 9, 9],
+    }
+    rows = []
+    for (wl, meth), vals in med.items():
+        rows += _rows({"mix": "m", "workload": wl, "method": meth}, vals)
+    return pd.DataFrame(rows)
+
+
+def test_f2_ratios_divide_realistic_by_synthetic_per_tensor_qd1_writes():
+    r = X.f2_ratios(_f2(), "m", "O_DIRECT")
+    assert r["per_tensor_over_synthetic"] == pytest.approx(1 / 4)
+    assert r["aggregated_over_synthetic"] == pytest.approx(3 / 4)
+    assert r["aggregated_over_synthetic_aggregated"] == pytest.approx(3 / 6)
+    assert r["synthetic_gbps"] == pytest.approx(4)
+    assert X.f2_ratios(_f2(), "m", "buffered")["per_tensor_over_synthetic"] == pytest.approx(0.9 / 3)
+
+
+def test_f2_table_puts_realistic_over_synthetic_per_method():
+    t = X.f2_table(_f2())
+    assert t.loc[("m", F2_PER), "realistic / synthetic"] == pytest.approx(1 / 4)
+    assert t.loc[("m", F2_AGG), "realistic / synthetic"] == pytest.approx(3 / 6)
+
+
+def _f4() -> pd.DataFrame:
+    rows = []
+    for name, files, vals in (("file per tensor", 48, [0.1, 0.2, 0.05]), ("1 MiB", 5, [0.5, 0.5, 0.5]),
+                              ("one file", 1, [0.8, 0.7, 0.9])):
+        rows += _rows({"bucket": name, "bucket_bytes": None, "files": files}, vals)
+    return pd.DataFrame(rows)
+
+
+def _t1() -> pd.DataFrame:
+    """Write medians: ours 2, torch.save 0.5, DataStates-style 1, its O_DIRECT variant 1.6, disk limit 2.5;
+    read medians: ours 3, torch.save 1.5, DataStates-style 4."""
+    spec = {"ours": ([2, 1.8, 2.2], [3, 3, 3]), "torch.save": ([0.5, 0.4, 0.6], [1.5, 1.5, 1.5]),
+            "DataStates-style": ([1, 1, 1.1], [4, 4, 4]), "DataStates-style O_DIRECT": ([1.6] * 3, [2] * 3),
+            "disk limit": ([2.5, 2.4, 2.6], [math.nan] * 3)}
+    rows = []
+    for eng, (w, rd) in spec.items():
+        rows.append({"engine": eng, "warmup": True, "write_gbps": 1000.0, "read_gbps": 1000.0, "files": 1,
+                     "bitwise_equal": eng != "disk limit" or math.nan})
+        rows += [{"engine": eng, "warmup": False, "write_gbps": a, "read_gbps": b, "files": 1}
+                 for a, b in zip(w, rd)]
+    df = pd.DataFrame(rows)
+    df.attrs["unavailable"] = {"torchsnapshot": "torchsnapshot is not installed"}
+    df.attrs["failed"] = {}
+    return df
+
+
+def test_t1_table_ratio_column_is_ours_over_each_engine():
+    tab = X.t1_table(_t1())
+    assert tab.loc["torch.save", "ours / engine (write)"] == pytest.approx(2 / 0.5)
+    assert tab.loc["DataStates-style", "ours / engine (write)"] == pytest.approx(2 / 1)
+    assert tab.loc["DataStates-style", "ours / engine (read)"] == pytest.approx(3 / 4)
+    assert tab.loc["ours", "ours / engine (write)"] == pytest.approx(1)
+    assert list(tab.index) == ["torch.save", "DataStates-style", "DataStates-style O_DIRECT", "ours", "disk limit"]
+
+
+def test_claim_values_compute_every_throughput_claim_from_the_right_medians():
+    f1 = pd.concat([_f1(), _f1("O_DIRECT, new file", scale=0.5)], ignore_index=True)
+    f1.loc[(f1["mode"] == "O_DIRECT, new file") & (f1.request_bytes == 4 * KiB) & (f1.engine == QD1), "gbps"] *= 2
+    t1 = _t1()
+    v = X.claim_values(f1, _f2(), "m", _f4(), t1, X.t1_table(t1))
+    assert v["direct_4k_vs_16m"][0] == pytest.approx(0.02) and "overwrite" in v["direct_4k_vs_16m"][1]
+    assert v["uring_qd_4k"][0] == pytest.approx(8) and "new-file panel: 4" in v["uring_qd_4k"][1]
+    assert v["uring_qd_64k"][0] == pytest.approx(4)
+    assert v["halving"][0] == pytest.approx(0.25) and "buffered + fsync: 0.30" in v["halving"][1]
+    assert v["aggregation_restores"][0] == pytest.approx(0.75) and ": 0.50" in v["aggregation_restores"][1]
+    assert v["metadata_reduction"][0] == pytest.approx(0.8 / 0.1) and "48 files vs 1" in v["metadata_reduction"][1]
+    assert v["vs_datastates"][0] == pytest.approx(2) and "O_DIRECT (1.60 GB/s): 1.25x" in v["vs_datastates"][1]
+    assert v["vs_torch_save"][0] == pytest.approx(4)
+    assert v["vs_torchsnapshot"] == (None, "torchsnapshot is not installed")
+    assert v["disk_fraction"][0] == pytest.approx(2 / 2.5)
+
+
+def test_claim_values_fall_back_to_the_new_file_panel_without_an_overwrite_panel():
+    t1 = _t1()
+    v = X.claim_values(_f1("O_DIRECT, new file"), _f2(), "m", _f4(), t1, X.t1_table(t1))
+    assert v["uring_qd_4k"][0] == pytest.approx(8) and v["uring_qd_4k"][1].startswith("new file")
+
+
+# ------------------------------------------------------------------------------------------ roundtrip claim
+def test_roundtrip_fails_when_an_installed_engine_raised():
+    t1 = _t1()
+    assert X.roundtrip_check(t1, X.t1_table(t1), "mix") == (True, "4 engines on mix")
+    t1.attrs["failed"] = {"torch DCP": "RuntimeError: boom"}
+    ok, note = X.roundtrip_check(t1, X.t1_table(t1), "mix")
+    assert ok is False and "installed but failed: torch DCP (RuntimeError: boom)" in note
+
+
+def test_roundtrip_fails_when_a_restore_is_not_bitwise_equal():
+    t1 = _t1()
+    t1.loc[(t1.engine == "torch.save") & t1.warmup, "bitwise_equal"] = False
+    ok, note = X.roundtrip_check(t1, X.t1_table(t1), "mix")
+    assert ok is False and "not bitwise equal: torch.save" in note
+
+
+def test_end_to_end_reports_an_engine_that_raises_as_failed_not_unavailable(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+
+    def boom(tensors, d):
+        raise RuntimeError("boom")
+
+    broken = peers.Peer("broken", boom, lambda d, like: {}, "raises on save")
+    monkeypatch.setattr(peers, "all_peers", lambda include=None, ours_options=None: [peers.ours(), broken])
+    t1 = X.end_to_end(tmp_path, mixes.many_small(8, seed=1), repeats=1, warmup=0, disk_limit=False)
+    assert set(t1.engine) == {"ours"} and "boom" in t1.attrs["failed"]["broken"]
+    ok, note = X.roundtrip_check(t1, X.t1_table(t1), "many-small-8")
+    assert ok is False and "broken" in note
