@@ -85,20 +85,36 @@ def evaluate_window(model, win: Window, transform) -> dict[str, float]:
     lp = log_softmax(model.forward(win.eval, cache=cache))
     lr = win.logp.astype(np.float64)
     nll = -lp[np.arange(win.eval.size - 1), win.eval[1:]]
+    d = nll - win.nll
     return {"kl_sum": float(np.sum(kl_divergence(lr, lp))), "top1_sum": float(top1_agreement(lr, lp) * lr.shape[0]),
             "n": int(lr.shape[0]), "nll_sum": float(nll.sum()), "nll_ref_sum": float(win.nll.sum()),
-            "n_nll": int(nll.size)}
+            "n_nll": int(nll.size), "dnll_sq_sum": float(np.sum(d * d))}
 
 
 def evaluate(model, windows: Sequence[Window], transform) -> dict[str, float]:
-    """Pooled metrics over windows: mean KL (nats), top-1 agreement, perplexity, its reference and relative change."""
+    """Pooled metrics over windows: mean KL (nats), top-1 agreement, perplexity, its reference and relative change,
+    with a paired 95 % interval of that change (per-token NLL differences, tokens treated as independent)."""
+    if len(windows) == 0:
+        raise ValueError("evaluate needs at least one window; got an empty list")
     parts = [evaluate_window(model, w, transform) for w in windows]
     n = sum(p["n"] for p in parts)
     m = sum(p["n_nll"] for p in parts)
     ppl = float(np.exp(sum(p["nll_sum"] for p in parts) / m))
     ppl0 = float(np.exp(sum(p["nll_ref_sum"] for p in parts) / m))
+    lo, hi = paired_ci95(sum(p["nll_sum"] - p["nll_ref_sum"] for p in parts), sum(p["dnll_sq_sum"] for p in parts), m)
     return {"kl": sum(p["kl_sum"] for p in parts) / n, "top1": sum(p["top1_sum"] for p in parts) / n, "ppl": ppl,
-            "ppl_ref": ppl0, "dppl": ppl / ppl0 - 1.0}
+            "ppl_ref": ppl0, "dppl": ppl / ppl0 - 1.0, "dppl_lo": lo, "dppl_hi": hi, "n_tokens": m}
+
+
+def paired_ci95(d_sum: float, d_sq_sum: float, m: int) -> tuple[float, float]:
+    """95 % interval of the relative perplexity change ``exp(mean d) - 1`` from the sum and the sum of squares of
+    ``m`` per-token NLL differences ``d`` (normal approximation; NaN for fewer than 2 tokens)."""
+    if m < 2:
+        return float("nan"), float("nan")
+    mean = d_sum / m
+    var = max(0.0, (d_sq_sum - m * mean * mean) / (m - 1))
+    half = 1.96 * np.sqrt(var / m)
+    return float(np.expm1(mean - half)), float(np.expm1(mean + half))
 
 
 def attention_error(windows: Sequence[Window], transform) -> float:

@@ -36,6 +36,13 @@ def raw_bits_for(rel: float) -> int:
     return int(np.floor((1.0 / rel) * (1 + 2.0 ** -10)) + 1).bit_length()
 
 
+def plain_bits_for(rel: float) -> int:
+    """Bits of a plain fixed-width quantizer with the same step: codes ``round((x - min) / s)`` reach at most
+    ``round(range / s) = round(1 / rel)`` (float16 step rounding allowed for, as in :func:`raw_bits_for`)."""
+    rel = check_rel(rel)
+    return max(1, int(np.floor((1.0 / rel) * (1 + 2.0 ** -10) + 0.5)).bit_length())
+
+
 def median_order(v_codes: np.ndarray) -> np.ndarray:
     """MEDIAN repacking: tokens of a block sorted by the median of their V codes (descending, stable)."""
     med = np.median(np.asarray(v_codes, dtype=np.float64), axis=1)
@@ -113,6 +120,13 @@ class PackedLayer:
         tq, p = (self.kq, self.k) if which == "k" else (self.vq, self.v)
         return bitpack.fixed_width_nbytes(tq.codes.size, p.raw_bits) + tq.meta_nbytes() + 16
 
+    def plain_quant_nbytes(self, which: str) -> int:
+        """Bytes of a plain quantizer with the same step and error bound (codes ``round((x - min) / s)``, float16
+        scale and minimum per token) at its fixed width :func:`plain_bits_for`: the integer zero point's extra
+        level is not charged to the baseline."""
+        tq = self.kq if which == "k" else self.vq
+        return bitpack.fixed_width_nbytes(tq.codes.size, plain_bits_for(tq.rel)) + tq.meta_nbytes() + 16
+
     def dequantize(self, original_order: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """K_hat and V_hat ``(H, n, D)`` float32 decoded from the packed bytes."""
         kc = bitpack.decode(self.k)
@@ -159,6 +173,17 @@ def fake_compress(k: np.ndarray, v: np.ndarray, rel_k: float | None, rel_v: floa
     return k2, v2
 
 
+def _check_layout(n_layers: int, recent: int, block: int, pack: int) -> None:
+    """Refuse a cache layout that would only fail at the first compression (after tokens were counted)."""
+    for name, val, lo in (("n_layers", n_layers, 1), ("recent", recent, 0), ("block", block, 1), ("pack", pack, 1)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}; got {val!r}")
+    if pack not in bitpack.PLANE_DTYPES:
+        raise ValueError(f"pack must be one of {sorted(bitpack.PLANE_DTYPES)}; got {pack}")
+    if block % pack:
+        raise ValueError(f"block={block} is not a whole number of pack={pack}-token packs")
+
+
 class PackKVCache:
     """Growing compressed cache for :class:`support.lm.model.Llama` (NumPy).
 
@@ -172,6 +197,7 @@ class PackKVCache:
         check_rel(rel_k), check_rel(rel_v)
         if reorder not in REORDERS:
             raise ValueError(f"reorder must be one of {', '.join(REORDERS)}; got {reorder!r}")
+        _check_layout(n_layers, recent, block, pack)
         self.rel_k, self.rel_v, self.recent, self.block, self.pack = rel_k, rel_v, recent, block, pack
         self.reorder, self.per_head = reorder, per_head
         self.store: list[list[tuple[PackedLayer, np.ndarray]]] = [[] for _ in range(n_layers)]  # (layer, positions)
@@ -188,18 +214,22 @@ class PackKVCache:
 
     def append(self, layer: int, k, v) -> None:
         k, v = np.asarray(k, np.float32), np.asarray(v, np.float32)
+        if k.shape != v.shape or k.ndim != 3:
+            raise ValueError(f"K and V must both be (heads, tokens, head_dim); got {k.shape} and {v.shape}")
+        if not (np.all(np.isfinite(k)) and np.all(np.isfinite(v))):
+            raise ValueError("appended K or V contains NaN or infinity")
         bk, bv = self.buf_k[layer], self.buf_v[layer]
         bk = k if bk is None else np.concatenate([bk, k], axis=1)
         bv = v if bv is None else np.concatenate([bv, v], axis=1)
         first = self.n_seen[layer] - (0 if self.buf_k[layer] is None else self.buf_k[layer].shape[1])
-        self.n_seen[layer] += k.shape[1]
         n = n_compressed(bk.shape[1], self.recent, self.block)
-        if n:
+        if n:  # compress first: a failure (e.g. NaN) leaves the cache exactly as it was
             pl = compress_layer(bk[:, :n], bv[:, :n], self.rel_k, self.rel_v, self.block, self.pack, self.reorder,
                                 self.per_head)
             self.store[layer].append((pl, first + pl.order))
             bk, bv = bk[:, n:], bv[:, n:]
         self.buf_k[layer], self.buf_v[layer] = bk, bv
+        self.n_seen[layer] += k.shape[1]
 
     def attend(self, layer: int, q, k, v):
         """Append ``k``, ``v`` and attend ``q`` ``(H, n, D)``: fused scores on packed blocks + dense fp window."""

@@ -87,3 +87,32 @@ def test_bad_configuration_is_refused():
         PackKVCache(1, 0.1, 0.1, reorder="random")
     with pytest.raises(ValueError, match="blocks"):
         compress_layer(np.zeros((3, 100, 64)), np.zeros((3, 100, 64)), 0.1, 0.1)
+
+
+@pytest.mark.parametrize(("kwargs", "names"), [({"pack": 12}, "pack"), ({"recent": -1}, "recent"),
+                                               ({"block": 0}, "block"), ({"block": 40}, "block"),
+                                               ({"n_layers": 0}, "n_layers")])
+def test_cache_layout_is_refused_at_construction(kwargs, names):
+    args = {"n_layers": 1, "rel_k": 0.1, "rel_v": 0.1} | kwargs
+    with pytest.raises(ValueError, match=names):
+        PackKVCache(**args)
+
+
+def test_failed_append_leaves_the_cache_as_it_was():
+    rng = np.random.default_rng(4)
+    k, v = kv(rng, T=300)
+    cache = PackKVCache(1, 0.1, 0.1)
+    cache.append(0, k[:, :100], v[:, :100])
+    bad_k = k[:, 100:].copy()
+    bad_k[:, 150, 0] = np.nan  # refused before anything is stored
+    with pytest.raises(ValueError, match="NaN"):
+        cache.append(0, bad_k, v[:, 100:])
+    # finite but unquantizable: tokens 100..127 sit 1e4 from zero with a tiny range (int16 zero point overflows),
+    # so the first block's compression fails after the tokens were concatenated
+    far_k = k[:, 100:].copy()
+    far_k[:, :28] = 1e4 + 1e-3 * far_k[:, :28]
+    with pytest.raises(ValueError, match="too far from zero"):
+        cache.append(0, far_k, v[:, 100:])
+    assert (cache.length(0), cache.buffer_length(0), cache.store[0]) == (100, 100, [])
+    cache.append(0, k[:, 100:], v[:, 100:])  # and still works: 300 tokens, 128 compressed, 172 in the window
+    assert (cache.length(0), cache.buffer_length(0)) == (300, 172)

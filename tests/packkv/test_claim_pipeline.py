@@ -1,0 +1,184 @@
+"""Known answers for the claim pipeline on hand-built tiny cases: sizes, baselines, turning points, gains,
+the held-back check and the throughput gain against the faster baseline (values worked out by hand)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from support.packkv import accuracy
+from support.packkv import experiments as E
+from support.packkv.blocks import plain_bits_for, raw_bits_for
+from support.packkv.quantize import quantize_tokens
+
+
+def tiny_window(seed: int = 0, n: int = 64, D: int = 16):
+    """One layer, one KV head of ``D`` channels, ``n`` compressed tokens (one 64-token block)."""
+    rng = np.random.default_rng(seed)
+    k, v = rng.normal(size=(1, n, D)).astype(np.float32), rng.normal(size=(1, n, D)).astype(np.float32)
+    return SimpleNamespace(n_compressed=n, k=[k], v=[v])
+
+
+def test_plain_quantizer_width_is_bit_length_of_round_inverse_rel():
+    # round(1/rel): rel 0.1 -> 10 (4 bits), 0.2 -> 5 (3), 0.3 -> 3 (2), 0.5 -> 2 (2), 0.68 -> 1 (1)
+    assert [plain_bits_for(r) for r in (0.1, 0.2, 0.3, 0.5, 0.68)] == [4, 3, 2, 2, 1]
+    # the repository's store adds the integer zero point's level: floor(1/rel) + 1 -> 0.3: 4 (3 bits), 0.68: 2 (2)
+    assert raw_bits_for(0.3) == 3 and raw_bits_for(0.68) == 2
+
+
+def test_integer_zero_point_needs_one_more_level_than_the_plain_quantizer_on_a_hand_example():
+    # token [0.1, 1.1], rel 0.3: s = 0.3 (float16 0.2999), z = rint(0.1 / s) = 0,
+    # codes rint(x / s) - z = [0, rint(3.67)] = [0, 4] -> 3 bits; plain round((x - 0.1) / s) = [0, 3] -> 2 bits
+    q = quantize_tokens(np.array([[0.1, 1.1]], np.float32), 0.3)
+    assert q.codes.tolist() == [[0, 4]] and q.raw_bits == 3
+    s = float(q.scale[0])
+    assert int(np.rint((1.1 - 0.1) / s)).bit_length() == plain_bits_for(0.3) == 2
+
+
+def test_packkv_sizes_charge_quant_only_at_raw_bits_and_plain_at_its_own_width():
+    # 64 tokens x 16 channels: fp16 2048 B; per-token scale + zero 64 x 4 = 256 B; 16 B header.
+    # rel 0.3: quant-only 3 bits -> 384 B + 272 = 656; plain 2 bits -> 256 B + 272 = 528
+    out = E.Setting("packkv", "V", rel=0.3).sizes([tiny_window()])
+    assert out["cr_quant_only"] == pytest.approx(2048 / 656)
+    assert out["cr_plain_quant"] == pytest.approx(2048 / 528)
+
+
+def test_kivi_k_size_counts_codes_scales_minima_and_header():
+    # KIVI K 2-bit, groups of 32 tokens x 1 channel on 64 x 16: codes 64*16*2/8 = 256 B, 2 x 16 groups with a
+    # float16 scale and minimum each = 64 + 64 B, header 14 B -> 398 B; fp16 2048 B
+    out = E.Setting("kivi", "K", bits=2, group=32).sizes([tiny_window()])
+    assert out["cr"] == pytest.approx(2048 / 398)
+
+
+def sweep_table() -> pd.DataFrame:
+    rows = [
+        # method, tensor, rel, bits, group, kl, cr, cr_quant_only, cr_plain_quant, cr_median
+        ("packkv", "K", 0.05, None, None, 0.010, 6.0, 5.0, 5.0, 6.5),
+        ("packkv", "K", 0.10, None, None, 0.030, 7.0, 6.0, 6.0, 7.5),  # over the threshold
+        ("kivi", "K", None, 4, 32, 0.005, 3.0, None, None, None),
+        ("kivi", "K", None, 3, 32, 0.015, 4.0, None, None, None),
+        ("kivi", "K", None, 2, 32, 0.050, 8.0, None, None, None),  # over the threshold
+        ("channel-rel", "K", 0.2, None, 64, 0.012, 5.0, None, None, None),
+        ("packkv", "V", 0.1, None, None, 0.010, 5.0, 4.0, 4.0, 6.0),
+        ("packkv", "V", 0.2, None, None, 0.040, 8.0, 6.0, 6.0, 9.0),  # over the threshold
+        ("packkv", "V", 0.3, None, None, 0.080, 9.0, 6.0, 9.0, 10.0),
+    ]
+    cols = ["method", "tensor", "rel", "bits", "group", "kl", "cr", "cr_quant_only", "cr_plain_quant", "cr_median"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["setting"] = [E.setting_of(r).label for _, r in df.iterrows()]
+    df["top1"], df["dppl"], df["attn_err"] = 1.0, 0.0, 0.0
+    return df
+
+
+def heldback_table() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"method": "packkv", "tensor": "K", "setting": "PackKV rel 0.05", "ppl": 10.2, "ppl_ref": 10.0,
+         "dppl": 0.02, "dppl_lo": -0.01, "dppl_hi": 0.06, "n_tokens": 127},
+        {"method": "packkv", "tensor": "V", "setting": "PackKV rel 0.1", "ppl": 10.3, "ppl_ref": 10.0,
+         "dppl": 0.03, "dppl_lo": 0.01, "dppl_hi": 0.04, "n_tokens": 127},
+    ])
+
+
+def test_turning_points_pick_the_coarsest_setting_within_the_threshold_per_method():
+    tps = E.turning_points(sweep_table(), 0.02).set_index(["method", "tensor"])
+    assert tps.loc[("packkv", "K"), "cr"] == 6.0 and tps.loc[("kivi", "K"), "cr"] == 4.0
+    assert tps.loc[("packkv", "V"), "cr"] == 5.0 and tps.loc[("channel-rel", "K"), "cr"] == 5.0
+
+
+def test_summarize_known_answers_on_a_synthetic_sweep():
+    df = sweep_table()
+    vals = E.summarize(df, E.turning_points(df, 0.02), heldback_table())
+    assert vals["k_cr_gain_vs_kivi"][0] == pytest.approx(50.0)  # 6.0 / 4.0 - 1
+    assert "+20.0 %" in vals["k_cr_gain_vs_kivi"][1]  # vs the repository-style channel quantizer: 6 / 5 - 1
+    assert vals["v_cr_gain_vs_quant"][0] == pytest.approx(25.0)  # 5.0 / 4.0 - 1 (not the MEDIAN 6.0)
+    assert vals["heldback_dppl"][0] == pytest.approx(6.0)  # the largest CI upper end, K's 6 %, not V's point 3 %
+
+
+def test_gain_grows_is_judged_against_the_plain_quantizer():
+    # over the repository-style store the gain rises (0.25, 0.33, 0.5); over the plain one it falls (0.25, 0.33, 0)
+    v = E.v_gain(sweep_table())
+    assert v["gain"].tolist() == pytest.approx([0.25, 8 / 6 - 1, 0.5])
+    assert v["gain_plain"].tolist() == pytest.approx([0.25, 8 / 6 - 1, 0.0])
+    assert E.gain_grows(v, "gain") == (True, pytest.approx(1.0))
+    grows, rho = E.gain_grows(v)  # ranks of gain_plain 2, 3, 1 against 1, 2, 3: rho = 1 - 6 * 6 / 24 = -0.5
+    assert grows is False and rho == pytest.approx(-0.5)
+    falls = v.assign(gain_plain=[0.3, 0.2, 0.1])
+    assert E.gain_grows(falls) == (False, pytest.approx(-1.0))
+    assert E.summarize(sweep_table(), E.turning_points(sweep_table()), heldback_table())[
+        "v_gain_grows_with_rel"][0] is False
+
+
+def test_heldback_check_evaluates_the_heldback_windows(monkeypatch):
+    seen = []
+
+    def fake_evaluate(model, windows, transform):
+        seen.append(windows)
+        return {"kl": 0.0, "top1": 1.0, "ppl": 1.0, "ppl_ref": 1.0, "dppl": 0.0, "dppl_lo": 0.0, "dppl_hi": 0.0,
+                "n_tokens": 1}
+
+    monkeypatch.setattr(accuracy, "evaluate", fake_evaluate)
+    calib, held = ["calibration window"], ["held-back window"]
+    st = E.Setup(model=None, calib=calib, heldback=held)
+    hb = E.heldback_check(st, E.turning_points(sweep_table(), 0.02))
+    assert len(hb) == 4 and all(w is held for w in seen)
+
+
+class FakeModel:
+    """Stands in for the LM: K/V of one head of 4 channels grow by one row per token, logits are uniform."""
+
+    xp = np
+
+    def new_cache(self):
+        return SimpleNamespace(k=[np.zeros((1, 0, 4), np.float32)], v=[np.zeros((1, 0, 4), np.float32)])
+
+    def forward(self, ids, cache, logits="all", capture=None):
+        x = np.asarray(ids, np.float32)[None, :, None] * np.ones((1, 1, 4), np.float32)
+        cache.k[0], cache.v[0] = np.concatenate([cache.k[0], x], 1), np.concatenate([cache.v[0], -x], 1)
+        if capture is not None:
+            capture(0, x, cache.k[0], cache.v[0])
+        return None if logits == "none" else np.zeros((len(ids), 8), np.float32)
+
+
+@pytest.mark.parametrize(("P", "expected"), [(191, 0), (192, 64), (256, 128), (300, 128), (320, 192)])
+def test_prepared_window_stores_whole_blocks_older_than_the_recent_tokens(P, expected):
+    # (P - 128) // 64 * 64: 191 -> 0, 192 -> 64, 256 -> 128, 300 -> 128, 320 -> 192
+    win = accuracy.prepare_window(FakeModel(), np.arange(P) % 8, np.arange(4), recent=128, block=64)
+    assert win.n_compressed == expected and win.k[0].shape == (1, P, 4)
+
+
+def test_paired_interval_matches_a_t_free_normal_interval_on_four_differences():
+    d = np.array([0.1, -0.1, 0.2, 0.0])
+    half = 1.96 * d.std(ddof=1) / 2  # sqrt(4) = 2
+    lo, hi = accuracy.paired_ci95(d.sum(), (d * d).sum(), 4)
+    assert (lo, hi) == (pytest.approx(np.exp(0.05 - half) - 1), pytest.approx(np.exp(0.05 + half) - 1))
+    assert hi == pytest.approx(0.193055, abs=1e-5)  # by hand: mean 0.05, s.e. 0.064550, exp(0.176518) - 1
+
+
+def test_evaluate_rejects_an_empty_window_list():
+    with pytest.raises(ValueError, match="at least one window"):
+        accuracy.evaluate(None, [], lambda li, k, v, n: (k, v))
+
+
+def gpu_rows(dense: bool = True) -> pd.DataFrame:
+    t = {"t_packkv_k_ms": [1.0, 1.0], "t_cublas_k_ms": [3.0, 2.0], "t_packkv_v_ms": [2.0, 1.0],
+         "t_cublas_v_ms": [4.0, 1.5]}
+    if dense:
+        t |= {"t_dense_k_ms": [0.5, 4.0], "t_dense_v_ms": [1.0, 3.0]}
+    return pd.DataFrame(t)
+
+
+def test_throughput_gain_is_taken_per_row_against_the_faster_baseline():
+    # K rows: min(3, 0.5) / 1 = 0.5, min(2, 4) / 1 = 2 -> mean 1.25 -> +25 %; V: 1/2 = 0.5, 1.5/1 -> 1.0 -> 0 %
+    tp = gpu_rows()
+    assert E.best_baseline_gain_pct(tp, "k") == pytest.approx(25.0)
+    assert E.best_baseline_gain_pct(tp, "v") == pytest.approx(0.0)
+    # without dense timings only cuBLAS is there: K (3 + 2) / 2 -> +150 %
+    assert E.best_baseline_gain_pct(gpu_rows(dense=False), "k") == pytest.approx(150.0)
+
+
+def test_a_text_too_short_for_its_windows_is_refused_naming_the_text():
+    tok = SimpleNamespace(encode=lambda text: list(range(100)))  # every text is 100 tokens long
+    assert len(E._text_windows(tok, "python-license", 50, 2, "held-back")) == 2
+    with pytest.raises(ValueError, match="held-back text 'python-license' has 100 tokens; 2 windows of 60 need 120"):
+        E._text_windows(tok, "python-license", 60, 2, "held-back")
