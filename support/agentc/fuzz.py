@@ -16,6 +16,7 @@ import numpy as np
 from support.agentc import reference_eval as ref
 from support.agentc.dsl import Event, Policy, parse_policy
 from support.agentc.smt import SmtMonitor
+from support.progress import progress
 
 TOY_TOOLS = {
     "login": {"properties": {"name": {"type": "string"}}, "required": ["name"]},
@@ -135,7 +136,7 @@ def compare(policies: list[Policy], n: int, seed: int, max_len: int = 10, every_
     t_smt = t_ref = 0.0
     for pol, n_pol in zip(policies, counts):
         mon = SmtMonitor(pol)
-        for _ in range(n_pol):
+        for _ in progress(range(n_pol), desc=f"fuzz z3 vs reference ({pol.domain})"):
             tr = random_trace(pol, rng, max_len)
             positions = range(len(tr)) if every_prefix else [len(tr) - 1]
             for j in positions:

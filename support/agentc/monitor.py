@@ -4,8 +4,10 @@ call by a compliant alternative.
 Alternatives, tried in this order on the rules of the unsat core:
 
 1. **confirm**: the rule needs an earlier ``user(yes=true)``: the agent lists the call and asks; a
-   deterministic :class:`UserOracle` answers (yes iff the call is one of the task's gold actions).
-   A "no" drops the call.
+   deterministic :class:`UserOracle` answers. The default oracle (``"always-yes"``) is neutral: it
+   confirms every call the agent lists, so the enforcer only adds the missing confirmation turn.
+   The ``"gold-aware"`` oracle knows the task's gold actions and confirms only those (an optimistic
+   user; reported beside the neutral figure, never as the claim). A "no" drops the call.
 2. **lookup**: the rule needs an earlier read-only call (declared ``readonly:`` in the policy): it is
    inserted, with its required arguments filled by name from the candidate, the trace, or the user
    oracle (identity facts such as the e-mail for authentication). Reads do not change the database.
@@ -36,13 +38,19 @@ def _canon(x: Any) -> str:
     return json.dumps(x, sort_keys=True)
 
 
-class UserOracle:
-    """A deterministic user: confirms a write iff it has the effect the task wants (the same database
-    change as one of the task's gold actions of that tool, applied to the current state), and knows its
-    own identity facts (user id, e-mail, name, zip)."""
+ORACLES = ("always-yes", "gold-aware")
 
-    def __init__(self, domain: str, task: dict | None, db=None):
-        self.domain = domain
+
+class UserOracle:
+    """A deterministic user that knows its own identity facts (user id, e-mail, name, zip).
+    ``kind="always-yes"`` confirms every listed call (neutral); ``kind="gold-aware"`` confirms a write
+    iff it has the effect the task wants (the same database change as one of the task's gold actions of
+    that tool, applied to the current state), i.e. it knows the answer."""
+
+    def __init__(self, domain: str, task: dict | None, db=None, kind: str = "always-yes"):
+        if kind not in ORACLES:
+            raise ValueError(f"unknown user oracle {kind!r}: expected one of {ORACLES}")
+        self.domain, self.kind = domain, kind
         self.gold_actions = list((task or {}).get("actions", []))
         self.gold = {(a["name"], _canon(a["kwargs"])) for a in self.gold_actions}
         self.facts: dict[str, Any] = {}
@@ -55,6 +63,9 @@ class UserOracle:
                           "zip": u.get("address", {}).get("zip")}
 
     def confirms(self, ev: Event, env: Env | None = None) -> bool:
+        """Whether the user answers "yes" when the agent lists ``ev`` (see the class docstring)."""
+        if self.kind == "always-yes":
+            return True
         if (ev.name, _canon(ev.args)) in self.gold:
             return True
         if env is None:
@@ -146,7 +157,9 @@ class Enforcer:
     """Runs a sequence of intended agent events through the monitor and the environment."""
 
     def __init__(self, policy: Policy, domain: str, task: dict | None, *, allow_witness: bool = True,
-                 max_repairs: int = 6, max_alternatives: int = 3):
+                 max_repairs: int = 6, max_alternatives: int = 3, oracle: str = "always-yes"):
+        if oracle not in ORACLES:
+            raise ValueError(f"unknown user oracle {oracle!r}: expected one of {ORACLES}")
         if domain not in ("retail", "airline"):  # it executes the calls, so it needs that domain's environment
             raise ValueError(f"unknown domain {domain!r}: the Enforcer runs calls in a tau-bench environment "
                              f"(retail, airline); SmtMonitor alone checks any domain's policy")
@@ -154,10 +167,11 @@ class Enforcer:
         self.max_alternatives = max_alternatives
         self.allow_witness = allow_witness
         self.max_repairs = max_repairs
+        self.oracle = oracle
 
     def run(self, intended: list[Event]) -> EnforcedRun:
         env = Env(self.domain, self.task)
-        oracle = UserOracle(self.domain, self.task, env.db)
+        oracle = UserOracle(self.domain, self.task, env.db, kind=self.oracle)
         mon = SmtMonitor(self.policy)
         out = EnforcedRun([], env)
         for e in intended:

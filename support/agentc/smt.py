@@ -63,6 +63,7 @@ class _Missing:
 
 
 MISSING = _Missing()  # a path that does not exist in a concrete value
+PREFER_RLIMIT = 2_000_000  # z3 resource units for the preferred-witness query (deterministic, unlike a timeout)
 
 
 def _canon(v: Any) -> Any:
@@ -399,6 +400,7 @@ class SmtMonitor:
         self.assume = {r.name: z3.Bool(f"rule__{r.name}") for r in policy.safety}
         self.prefix: list[Event] = []
         self.n_checks = 0
+        self.n_prefer_gave_up = 0  # preferred-witness queries that hit PREFER_RLIMIT (first model kept)
 
     def reset(self, prefix: list[Event] | None = None) -> None:
         self.prefix = list(prefix or [])
@@ -457,17 +459,22 @@ class SmtMonitor:
             model = s.model()
             if prefer and open_keys:
                 s.push()
-                s.set("timeout", 2000)  # a preference only: give up and keep the first model
+                # a preference only: give up and keep the first model. A resource limit, not a wall-clock
+                # timeout, so the witness does not depend on the machine's load
+                s.set("rlimit", PREFER_RLIMIT)
                 for k in open_keys:  # values of the same JSON type as the first model's
                     c = tr.syms[("arg", k)]
                     first = self.interner.back(model.eval(c, model_completion=True))
                     same = [v for v in prefer if type(v) is type(first)]
                     if same:
                         s.add(z3.Or([c == self.interner.lit(v) for v in same]))
-                if s.check(*lits) == z3.sat:
+                pres = s.check(*lits)
+                if pres == z3.sat:
                     model = s.model()
+                elif pres == z3.unknown:
+                    self.n_prefer_gave_up += 1
                 s.pop()
-                s.set("timeout", 4294967295)
+                s.set("rlimit", 0)
             wit = {}
             for k in open_keys:
                 v = self.interner.back(model.eval(tr.syms[("arg", k)], model_completion=True))

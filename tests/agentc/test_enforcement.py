@@ -1,10 +1,20 @@
 """Enforcement never issues a call the reference evaluator rejects; it repairs instead of failing."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from support.agentc import reference_eval as ref
 from support.agentc.dsl import Event, builtin_policy
-from support.agentc.experiments import expand_retail, judge, retail_profile
+from support.agentc.experiments import (
+    airline_trace_track,
+    bootstrap_ci,
+    expand_retail,
+    judge,
+    monitor_conformance,
+    monitor_harm,
+    retail_profile,
+)
 from support.agentc.monitor import Enforcer
 from support.agentc.taubench.data import tasks
 from support.agentc.traces import airline_runs, respond_event, user_event
@@ -69,13 +79,59 @@ def test_refund_to_paypal_becomes_the_original_method_when_the_user_confirms_it(
     _issued_calls_all_pass(pol, out)
 
 
-def test_unconfirmed_write_the_user_does_not_want_is_dropped():
+def _certificate_intent(t):
+    return [user_event("hi"), Event("get_user_details", {"user_id": t["user_id"]}),
+            Event("send_certificate", {"user_id": t["user_id"], "amount": 500})]
+
+
+def test_gold_aware_oracle_drops_an_unconfirmed_write_the_task_does_not_want():
     pol = builtin_policy("airline")
     t = tasks("airline", "test")[0]
-    intended = [user_event("hi"), Event("get_user_details", {"user_id": t["user_id"]}),
-                Event("send_certificate", {"user_id": t["user_id"], "amount": 500})]
-    out = Enforcer(pol, "airline", t).run(intended)
+    out = Enforcer(pol, "airline", t, oracle="gold-aware").run(_certificate_intent(t))
     assert "send_certificate" not in [e.name for e in out.events]
+
+
+def test_neutral_oracle_confirms_what_the_gold_aware_oracle_refuses():
+    """Recorded run airline/27/0 changes the flights after the user chose "Option 1" but without an
+    explicit yes. The gold-aware user refuses (the change differs from the gold one); the neutral user
+    says yes, so the enforcer only inserts the question and the answer, and the change is issued."""
+    pol = builtin_policy("airline")
+    r = next(r for r in airline_runs() if r.key == "airline/27/0")
+    gold_aware = Enforcer(pol, "airline", r.task, oracle="gold-aware").run(r.events)
+    neutral = Enforcer(pol, "airline", r.task).run(r.events)
+    assert "confirm-no" in [i.action for i in gold_aware.interventions]
+    acts = [i.action for i in neutral.interventions]
+    assert "confirm-yes" in acts and "confirm-no" not in acts
+    k = next(k for k, e in enumerate(neutral.events) if e.name == "update_reservation_flights")
+    assert [e.name for e in neutral.events[k - 2:k]] == ["respond", "user"] and neutral.events[k - 1].args["yes"]
+
+
+def test_unknown_oracle_is_rejected():
+    with pytest.raises(ValueError, match="unknown user oracle"):
+        Enforcer(builtin_policy("airline"), "airline", None, oracle="maybe")
+
+
+def test_bad_sizes_and_targets_raise_value_errors(gold):
+    with pytest.raises(ValueError, match="n_runs must be >= 0"):
+        airline_trace_track(-195)
+    with pytest.raises(ValueError, match="n_tasks must be >= 0"):
+        expand_retail(-3, seed=0)
+    for target in (-0.2, 1.5):
+        with pytest.raises(ValueError, match="target conformance must be in"):
+            retail_profile(gold[0], target, 10, seed=0, name="t")
+    with pytest.raises(ValueError, match="n_traj must be >= 0"):
+        retail_profile(gold[0], 0.8, -3, seed=0, name="t")
+    with pytest.raises(ValueError, match="NaN"):
+        bootstrap_ci([0.5, float("nan")], np.random.default_rng(0))
+
+
+def test_monitor_level_conformance_and_harm_count_disagreements():
+    """A trajectory in which the SMT monitor accepted a call the reference evaluator rejected is not
+    conformant for the claim, and such a call counts as harm (hand-made rows)."""
+    df = pd.DataFrame({"e_conformant": [True, True, True, False], "disagreements": [0, 2, 0, 0],
+                       "e_n_harmful": [0, 0, 0, 1]})
+    assert monitor_conformance(df) == 0.5
+    assert monitor_harm(df) == 3
 
 
 def test_call_made_compliant_by_the_last_allowed_repair_is_issued():

@@ -53,3 +53,83 @@ def test_unconstrained_violations_count_only_complete_calls():
         {"enforce": False, "complete": False, "compliant": False, "violations": []},
     ])
     assert token_violation_counts(rows) == {"calls": 4, "violating": 1, "incomplete": 2}
+
+
+def _tiny_llama(seed: int = 0):
+    """A 2-layer random Llama (vocab 40): the same forward pass and KV cache as SmolLM2, loaded in ms."""
+    import numpy as np
+
+    from support.lm.gguf_loader import LayerWeights, LlamaConfig, LlamaWeights
+    from support.lm.model import Llama
+
+    rng = np.random.default_rng(seed)
+    cfg = LlamaConfig(n_layers=2, d_model=16, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=24, vocab_size=40,
+                      rope_base=10000.0, norm_eps=1e-5, context_length=64, bos_id=0, eos_id=1)
+
+    def w(*shape):
+        return rng.normal(0, 0.5, shape).astype(np.float32)
+
+    layers = [LayerWeights(1 + w(16) * 0.1, w(16, 16), w(8, 16), w(8, 16), w(16, 16), 1 + w(16) * 0.1,
+                           w(24, 16), w(24, 16), w(16, 24)) for _ in range(2)]
+    emb = w(40, 16)
+    return Llama(LlamaWeights(cfg, emb, 1 + w(16) * 0.1, emb, layers))
+
+
+def test_rollback_then_refeed_gives_the_logits_of_a_fresh_forward_pass():
+    """The decoder's cache rollback: after generating 5 tokens and rolling back to token ``cut``, the
+    logits at step ``cut`` and after a new token there equal a fresh cache-free pass on the same prefix."""
+    import numpy as np
+
+    from support.agentc.token_track.decode import rollback_cache
+
+    model = _tiny_llama()
+    prompt, out, new = [2, 7, 11, 5, 3, 9], [4, 8, 15, 16, 23], 30
+    for cut in range(len(out)):
+        cache = model.new_cache()
+        model.forward(prompt[:-1], cache=cache, logits="none")
+        base = cache.length()
+        first = model.forward(prompt[-1:], cache=cache, logits="last")[0]
+        for t in out[:-1]:  # the decoder feeds each sampled token to get the next step's logits
+            model.forward([t], cache=cache, logits="last")
+        rollback_cache(cache, base, cut)
+        at_cut = first if cut == 0 else model.forward([out[cut - 1]], cache=cache, logits="last")[0]
+        after = model.forward([new], cache=cache, logits="last")[0]
+        fresh = model.forward(prompt + out[:cut] + [new])
+        np.testing.assert_allclose(at_cut, fresh[-2], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(after, fresh[-1], rtol=1e-4, atol=1e-5)
+
+
+class _Recorder:
+    def __init__(self):
+        self.values, self.metrics = {}, {}
+
+    def record(self, name, value, note=""):
+        self.values[name] = value
+
+    def metric(self, name, value):
+        self.metrics[name] = value
+
+    def not_applicable(self, name, reason):
+        self.values[name] = None
+
+
+def _token_rows(n_calls: int, n_fallbacks: int):
+    import pandas as pd
+
+    on = [{"task": k, "seed": 0, "enforce": True, "schema_valid": True, "compliant": True, "complete": True,
+           "backtracks": 7 if k < n_fallbacks else 0, "fallback": k < n_fallbacks, "violations": []}
+          for k in range(n_calls)]
+    off = [{**r, "enforce": False, "fallback": False, "violations": ["authenticate_first"], "compliant": False}
+           for r in on]
+    return {"available": True, "rows": pd.DataFrame(on + off), "check_ms_median": 1.0, "seconds": 1.0}
+
+
+def test_token_compliance_claim_fails_when_fallbacks_exceed_a_quarter_of_calls():
+    """Fallback calls are compliant by construction: 3 of 8 (37.5%) is over the 25% bound, 2 of 8 is not."""
+    from support.agentc.experiments import record_token_claims
+
+    for n_fb, expected in [(3, False), (2, True), (0, True)]:
+        nb = _Recorder()
+        record_token_claims(nb, _token_rows(8, n_fb))
+        assert nb.values["token_enforced_compliant"] is expected
+        assert nb.metrics["token_fallback_rate"] == n_fb / 8

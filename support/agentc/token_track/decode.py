@@ -105,6 +105,15 @@ def _pair(seg: str, offset: int, out: list) -> None:
     out.append((k, v, start))
 
 
+def rollback_cache(cache, base: int, cut: int) -> None:
+    """Truncate the KV cache for a rollback to generated token ``cut``: keep the prompt (``base`` cached
+    tokens plus the prompt's last token) and ``out[:cut-1]``; the decoder then re-feeds ``out[cut-1]``
+    (or, for ``cut == 0``, reuses the logits of the first step), so positions continue correctly."""
+    if cut < 0 or base < 0:
+        raise ValueError(f"rollback needs base >= 0 and cut >= 0; got base={base}, cut={cut}")
+    cache.truncate(base + max(cut, 1))
+
+
 @dataclass
 class Generated:
     call: Event | None  # None when the fallback was used
@@ -218,8 +227,7 @@ class CallDecoder:
                         m.rollback(len(out) - cut)
                         del out[cut:]
                         del ends[cut:]
-                        # keep the prompt (base + its last token) and out[:cut-1]; out[cut-1] is re-fed
-                        cache.truncate(base + max(cut, 1))
+                        rollback_cache(cache, base, cut)
                         if cut == 0:
                             step_logits[0] = logits
                         text = self.tok.decode(out)
