@@ -458,23 +458,7 @@ class SmtMonitor:
                 raise RuntimeError(f"z3 returned {res} ({s.reason_unknown()})")
             model = s.model()
             if prefer and open_keys:
-                s.push()
-                # a preference only: give up and keep the first model. A resource limit, not a wall-clock
-                # timeout, so the witness does not depend on the machine's load
-                s.set("rlimit", PREFER_RLIMIT)
-                for k in open_keys:  # values of the same JSON type as the first model's
-                    c = tr.syms[("arg", k)]
-                    first = self.interner.back(model.eval(c, model_completion=True))
-                    same = [v for v in prefer if type(v) is type(first)]
-                    if same:
-                        s.add(z3.Or([c == self.interner.lit(v) for v in same]))
-                pres = s.check(*lits)
-                if pres == z3.sat:
-                    model = s.model()
-                elif pres == z3.unknown:
-                    self.n_prefer_gave_up += 1
-                s.pop()
-                s.set("rlimit", 0)
+                model = self._preferred_model(s, tr, model, open_keys, prefer, lits)
             wit = {}
             for k in open_keys:
                 v = self.interner.back(model.eval(tr.syms[("arg", k)], model_completion=True))
@@ -486,6 +470,37 @@ class SmtMonitor:
             return CheckResult(True, [], wit, time.perf_counter() - t0)
         finally:
             s.pop()
+
+    def _preferred_model(self, s: z3.Solver, tr: _Translator, model: z3.ModelRef, open_keys: list[str],
+                         prefer: list[Any], lits: list) -> z3.ModelRef:
+        """The witness drawn from ``prefer``: open argument by open argument (sorted keys), the FIRST preferred
+        value of the first model's JSON type that keeps the call compliant, so which of several compliant
+        values is chosen is fixed by the preference order, not by z3's search history. A value z3 cannot
+        decide within PREFER_RLIMIT (a resource limit, so not the machine's load) counts as not working."""
+        s.push()
+        try:
+            s.set("rlimit", PREFER_RLIMIT)
+            chosen = False
+            for k in open_keys:
+                c = tr.syms[("arg", k)]
+                first = self.interner.back(model.eval(c, model_completion=True))
+                for v in (v for v in prefer if type(v) is type(first)):
+                    s.push()
+                    s.add(c == self.interner.lit(v))
+                    res = s.check(*lits)
+                    s.pop()
+                    if res == z3.sat:
+                        s.add(c == self.interner.lit(v))
+                        chosen = True
+                        break
+                    if res == z3.unknown:
+                        self.n_prefer_gave_up += 1
+            if chosen and s.check(*lits) == z3.sat:
+                model = s.model()
+            return model
+        finally:
+            s.pop()
+            s.set("rlimit", 0)
 
     def _minimize(self, core: list[str]) -> list[str]:
         keep = list(core)

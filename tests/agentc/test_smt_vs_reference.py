@@ -90,3 +90,20 @@ def test_excluded_values_are_not_proposed():
     res = mon.check(Candidate("return_delivered_order_items", {"order_id": "#1"}, complete=False),
                     prefer=["credit_card_1"], exclude={"payment_method_id": ["credit_card_1"]})
     assert res.ok and res.witness["payment_method_id"].startswith("gift_card_")
+
+
+def test_witness_is_the_first_compliant_preferred_value_whatever_ran_before():
+    # two preferred values comply (credit_card_1 is the order's payment, gift cards always do); the witness
+    # must follow the preference order alone, not z3's search history on this or another monitor
+    cand = Candidate("return_delivered_order_items", {"order_id": "#1"}, complete=False)
+    warm = SmtMonitor(REFUND)
+    warm.reset(PREFIX)
+    for order in (["gift_card_7", "credit_card_1", "paypal_2"], ["paypal_2", "credit_card_1", "gift_card_7"],
+                  ["gift_card_7", "credit_card_1", "paypal_2"]):
+        for mon in (warm, SmtMonitor(REFUND)):
+            mon.reset(PREFIX)
+            res = mon.check(cand, prefer=order)
+            expected = next(v for v in order if v != "paypal_2")  # paypal_2 is refused by the rule
+            assert res.ok and res.witness["payment_method_id"] == expected
+            assert ref.check_candidate(REFUND, PREFIX, Event("return_delivered_order_items",
+                                                              {"order_id": "#1", "payment_method_id": expected})) == []
