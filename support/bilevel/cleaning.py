@@ -16,6 +16,8 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
+from support.fl.models import LogisticRegression
+
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
@@ -124,27 +126,18 @@ L2_GRID = tuple(float(v) for v in np.logspace(-4, 1, 11))  # half-decade log gri
 
 def fit_logreg(X: np.ndarray, labels: np.ndarray, n_classes: int, lam: float, W0: np.ndarray | None = None,
                tol: float = 1e-7) -> np.ndarray:
-    """Minimize mean CE + lam/2 |W|^2 (bias column penalized too) by L-BFGS; W is (d+1) x C.
+    """Minimize mean CE + lam/2 |W|^2 (bias row penalized too) by L-BFGS; X carries the bias column, W is
+    (d+1) x C. The shared :class:`support.fl.models.LogisticRegression` loss (its bias is our last row).
 
     The plain L2 logistic regression that the fair baselines tune; the inner problem at equal weights 1/2
     with penalty mu is this model with lam = 2 mu."""
     if not lam >= 0:
         raise ValueError(f"L2 penalty lam must be >= 0; got {lam!r}")
-    labels = np.asarray(labels)
-    n, d1 = X.shape
-    Y = np.zeros((n, n_classes))
-    Y[np.arange(n), labels] = 1.0
-
-    def fg(w):
-        W = w.reshape(d1, n_classes)
-        Z = X @ W
-        P = softmax(Z)
-        return (float(cross_entropy(Z, labels).mean() + 0.5 * lam * w @ w),
-                (X.T @ (P - Y) / n + lam * W).ravel())
-
-    w0 = np.zeros(d1 * n_classes) if W0 is None else np.asarray(W0, float).ravel()
+    d1 = X.shape[1]
+    model = LogisticRegression(d1 - 1, n_classes, l2=lam)
+    w0 = np.zeros(model.n_params) if W0 is None else np.asarray(W0, float).ravel()  # row-major W then b
     with threadpool_limits(limits=1, user_api="blas"):
-        r = minimize(fg, w0, jac=True, method="L-BFGS-B",
+        r = minimize(model.loss_grad, w0, args=(X[:, :-1], np.asarray(labels)), jac=True, method="L-BFGS-B",
                      options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
     return r.x.reshape(d1, n_classes)
 
