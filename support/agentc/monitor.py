@@ -41,6 +41,13 @@ def _canon(x: Any) -> str:
 ORACLES = ("always-yes", "gold-aware")
 
 
+def check_oracle(kind: str) -> str:
+    """``kind`` if it names a user oracle (:data:`ORACLES`), else one ValueError listing them."""
+    if kind not in ORACLES:
+        raise ValueError(f"unknown user oracle {kind!r}: expected one of {ORACLES}")
+    return kind
+
+
 class UserOracle:
     """A deterministic user that knows its own identity facts (user id, e-mail, name, zip).
     ``kind="always-yes"`` confirms every listed call (neutral); ``kind="gold-aware"`` confirms a write
@@ -48,9 +55,7 @@ class UserOracle:
     that tool, applied to the current state), i.e. it knows the answer."""
 
     def __init__(self, domain: str, task: dict | None, db=None, kind: str = "always-yes"):
-        if kind not in ORACLES:
-            raise ValueError(f"unknown user oracle {kind!r}: expected one of {ORACLES}")
-        self.domain, self.kind = domain, kind
+        self.domain, self.kind = domain, check_oracle(kind)
         self.gold_actions = list((task or {}).get("actions", []))
         self.gold = {(a["name"], _canon(a["kwargs"])) for a in self.gold_actions}
         self.facts: dict[str, Any] = {}
@@ -158,8 +163,6 @@ class Enforcer:
 
     def __init__(self, policy: Policy, domain: str, task: dict | None, *, allow_witness: bool = True,
                  max_repairs: int = 6, max_alternatives: int = 3, oracle: str = "always-yes"):
-        if oracle not in ORACLES:
-            raise ValueError(f"unknown user oracle {oracle!r}: expected one of {ORACLES}")
         if domain not in ("retail", "airline"):  # it executes the calls, so it needs that domain's environment
             raise ValueError(f"unknown domain {domain!r}: the Enforcer runs calls in a tau-bench environment "
                              f"(retail, airline); SmtMonitor alone checks any domain's policy")
@@ -167,7 +170,7 @@ class Enforcer:
         self.max_alternatives = max_alternatives
         self.allow_witness = allow_witness
         self.max_repairs = max_repairs
-        self.oracle = oracle
+        self.oracle = check_oracle(oracle)  # at construction, before any run
 
     def run(self, intended: list[Event]) -> EnforcedRun:
         env = Env(self.domain, self.task)
