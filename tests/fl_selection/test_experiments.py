@@ -121,3 +121,17 @@ def test_methods_share_fading_selection_draws_and_each_clients_batch_order_per_r
             assert np.array_equal(rounds[t][0], ref_rounds[t][0]) and rounds[t][1] == ref_rounds[t][1]
         assert len(orders) == 3 * 3
         assert all(np.array_equal(order, ref_orders[tk]) for tk, order in orders.items())
+
+
+def test_each_client_round_and_seed_gets_its_own_reproducible_stream():
+    """Common random numbers must not collapse into one stream: client k in round t draws the same numbers
+    on every call, but another client, round or seed draws different ones (as does another round's selection)."""
+    def draws(rng):
+        return tuple(rng.random(8).tolist())
+
+    base = draws(X.local_sgd_rng(0, 1, 2))
+    assert base == draws(X.local_sgd_rng(0, 1, 2))
+    others = {draws(X.local_sgd_rng(0, 1, 3)), draws(X.local_sgd_rng(0, 2, 2)), draws(X.local_sgd_rng(1, 1, 2))}
+    assert base not in others and len(others) == 3
+    sel = {draws(X.selection_rng(0, t)) for t in range(3)} | {draws(X.selection_rng(1, 0))}
+    assert len(sel) == 4 and base not in sel
