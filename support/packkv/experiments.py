@@ -68,10 +68,9 @@ def setup(context: int, n_eval: int, calib_windows: int, heldback_windows: int, 
 def _setup(context, n_eval, calib_windows, heldback_windows, calib_text, heldback_text, recent, block, pack, xp,
            threads) -> Setup:
     t0 = time.perf_counter()
-    tok = smollm2_tokenizer()
     L = context + n_eval
-    cw = _text_windows(tok, calib_text, L, calib_windows, "calibration")  # both checked before any model work
-    hw = _text_windows(tok, heldback_text, L, heldback_windows, "held-back")
+    cw = _text_windows(calib_text, L, calib_windows, "calibration")  # both checked before any model work
+    hw = _text_windows(heldback_text, L, heldback_windows, "held-back")
     model = smollm2(xp)
     load_s = time.perf_counter() - t0
     calib = [accuracy.prepare_window(model, w[:context], w[context:], recent, block)
@@ -86,11 +85,17 @@ def _setup(context, n_eval, calib_windows, heldback_windows, calib_text, heldbac
     return Setup(model, calib, held, recent, block, pack, info, threads)
 
 
-def _text_windows(tok, name: str, length: int, count: int, role: str) -> list:
+@functools.lru_cache(maxsize=8)
+def _token_ids(name: str) -> tuple[int, ...]:
+    """SmolLM2 token ids of text ``name``, tokenized once per process (sizing and windowing both need them)."""
+    return tuple(smollm2_tokenizer().encode(get_text(name)))
+
+
+def _text_windows(name: str, length: int, count: int, role: str) -> list:
     """``count`` windows of ``length`` tokens from text ``name``, or one ValueError naming the text and its size."""
     from support.lm.text import windows
 
-    ids = tok.encode(get_text(name))
+    ids = list(_token_ids(name))
     if count * length > len(ids):
         raise ValueError(f"{role} text {name!r} has {len(ids)} tokens; {count} windows of {length} need "
                          f"{count * length} (use fewer windows, a shorter context or a longer text)")
@@ -99,7 +104,7 @@ def _text_windows(tok, name: str, length: int, count: int, role: str) -> list:
 
 def windows_available(text: str, length: int, wanted: int) -> int:
     """How many of ``wanted`` windows of ``length`` tokens text ``text`` holds (for sizing a scale to its text)."""
-    return min(wanted, len(smollm2_tokenizer().encode(get_text(text))) // length)
+    return min(wanted, len(_token_ids(text)) // length)
 
 
 @dataclass(frozen=True)
