@@ -10,8 +10,9 @@ the C* rule; it isolates the step's share of the slope (the noise floor grows wi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -66,15 +67,20 @@ def stationarity(problem, xs: Sequence[np.ndarray]) -> float:
 def rate_run(cfg: RateConfig, c_star: int, seed: int) -> float:
     """Averaged squared hypergradient norm of one run with minimum coverage ``c_star`` (its step follows
     ``c_star``; under the full-coverage control its masks are all ones)."""
+    return _rate_run(replace(cfg, coverage="c_star"), cfg.mask_coverage(c_star), c_star, seed)
+
+
+@functools.lru_cache(maxsize=256)
+def _rate_run(cfg: RateConfig, coverage: int, c_star: int, seed: int) -> float:
+    """One run with masks of the given ``coverage`` and the step of ``c_star``, cached: the control's run at
+    C* = M is the main run at C* = M (same masks, step and noise), so it is computed once."""
     prob = make_quadratic(derive(seed, "problem"), cfg.n_clients, cfg.nx, cfg.ny, noise=cfg.noise)
     est = make_estimator(cfg.estimator, InnerConfig(cfg.inner_steps, cfg.inner_lr, cfg.solver_steps,
                                                     cfg.solver_lr, 1e-2))
 
-    c = cfg.mask_coverage(c_star)
-
     def schedule(q):
-        return (masks_with_coverage(cfg.nx, cfg.n_clients, c, q),
-                masks_with_coverage(cfg.ny, cfg.n_clients, c, q))
+        return (masks_with_coverage(cfg.nx, cfg.n_clients, coverage, q),
+                masks_with_coverage(cfg.ny, cfg.n_clients, coverage, q))
 
     res = run_rabo(prob, est, schedule, RunConfig(cfg.rounds, cfg.outer_lr(c_star), desc=f"C*={c_star}"),
                    derive(seed, "noise", c_star))

@@ -109,3 +109,20 @@ def test_full_coverage_control_slope_is_plus_one_half_from_the_step_alone():
 def test_unknown_rate_coverage_mode_is_rejected():
     with pytest.raises(ValueError, match="coverage"):
         RateConfig(coverage="half")
+
+
+def test_control_run_at_full_coverage_is_the_main_run_and_is_computed_once(monkeypatch):
+    """At C* = M the control's masks, step and noise are the main run's, so the cached run is reused; any
+    other C* of the control is a run of its own."""
+    from dataclasses import replace
+
+    from support.bilevel import rate as R
+
+    calls = []
+    real = R.run_rabo
+    monkeypatch.setattr(R, "run_rabo", lambda *a, **k: calls.append(1) or real(*a, **k))
+    R._rate_run.cache_clear()
+    cfg = RateConfig(rounds=10)
+    assert rate_run(cfg, 8, 3) == rate_run(replace(cfg, coverage="full"), 8, 3) and len(calls) == 1
+    assert rate_run(replace(cfg, coverage="full"), 4, 3) != rate_run(cfg, 4, 3) and len(calls) == 3
+    R._rate_run.cache_clear()
