@@ -9,7 +9,7 @@ import pandas as pd
 
 from support.progress import progress
 from support.r2ccl import simulator as sim
-from support.r2ccl.testbed import FAULT_KINDS, Fault, Testbed, nft_available, run_job
+from support.r2ccl.testbed import FAULT_KINDS, Fault, Testbed, nft_available, op_span_seconds, run_job
 from support.r2ccl.transport import TransportConfig
 
 METHODS = ("hot_repair", "balance", "resilient")
@@ -162,7 +162,8 @@ def gloo_compare(tb: Testbed, n_elems: int, iters: int = 4, fault: bool = True, 
     r = run_gloo(tb, n_elems, iters=iters, nic=0, fault=f, pg_timeout=pg_timeout)
     if r["errors"]:
         raise RuntimeError(f"gloo: {r['errors']}")
-    times = [max(x) for x in zip(*[rk["times"] for rk in r["ranks"]])]
+    ops = [rk["ops"] for rk in r["ranks"]]
+    times = [op_span_seconds(ops, j) for j in range(min(len(o) for o in ops))]  # timed as our ops are
     healthy = float(np.median(times[1:])) if len(times) > 1 else float(times[0])
     rk = r["ranks"][0]
     return {"t_healthy": healthy, "algbw_mbit": n_elems * 4 * 8 / healthy / 1e6,

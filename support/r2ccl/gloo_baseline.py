@@ -46,7 +46,7 @@ def _gloo_rank(tb: Testbed, rank: int, n: int, iters: int, nic: int, port: int, 
                                 timeout=datetime.timedelta(seconds=pg_timeout))
         x = make_input(0, 0, rank, n)
         want = np.sum(np.stack([make_input(0, 0, r, n) for r in range(tb.hosts)]), axis=0, dtype=np.float32)
-        times, exact, err, err_after, dead = [], True, None, None, None
+        ops, exact, err, err_after, dead = [], True, None, None, None
         for it in range(iters):
             t = torch.from_numpy(x.copy())
             if fault_at is not None and it == fault_at and rank == 0:
@@ -62,11 +62,11 @@ def _gloo_rank(tb: Testbed, rank: int, n: int, iters: int, nic: int, port: int, 
                 except RuntimeError:
                     dead = True
                 break
-            times.append(time.perf_counter() - t0)
+            ops.append({"seconds": time.perf_counter() - t0, "t_end": time.time()})
             exact &= bool(np.array_equal(t.numpy(), want))
             if rank == 0 and fault_at is not None:
-                events.put(("done", it, times[-1]))
-        events.put(("result", rank, {"times": times, "exact": exact, "error": err, "error_after_s": err_after,
+                events.put(("done", it, ops[-1]["seconds"]))
+        events.put(("result", rank, {"ops": ops, "exact": exact, "error": err, "error_after_s": err_after,
                                      "pg_dead": dead}))
     except BaseException as e:  # noqa: BLE001
         events.put(("error", rank, f"{type(e).__name__}: {e}"))
@@ -81,7 +81,8 @@ def _gloo_rank(tb: Testbed, rank: int, n: int, iters: int, nic: int, port: int, 
 def run_gloo(tb: Testbed, n: int, iters: int = 5, nic: int = 0, fault: Fault | None = None,
              pg_timeout: float = 5.0, timeout: float = 120.0) -> dict:
     """Allreduce ``n`` float32 ``iters`` times with gloo on NIC ``nic``; optionally inject ``fault`` at
-    iteration ``fault.at_op``. Returns per-rank times, exactness, and the error gloo raised."""
+    iteration ``fault.at_op``. Returns per rank the completed ops (own ``seconds``, wall-clock ``t_end``),
+    exactness, and the error gloo raised."""
     if not torch_available():
         raise RuntimeError("torch is not installed: pip install torch (CPU wheel) for the gloo baseline")
     if fault is not None and tb.mode != "netns":

@@ -356,6 +356,18 @@ def _rank_main(tb: Testbed, rank: int, specs, cfg, policy, ops, seed, bandwidth,
             os._exit(0)
 
 
+def op_span_seconds(ops_per_rank: list[list[dict]], j: int) -> float:
+    """Duration of op j: from the moment every rank had finished op j-1 to the moment every rank has
+    finished op j (op 0: the slowest rank's own ``seconds``); ``t_end`` is wall-clock time, comparable
+    across the rank processes. Not the slowest rank's own time: a rank that finished op j-1 early waits
+    for the others at the start of op j, and counting that wait would charge op j with op j-1's
+    stragglers (the resilient split, whose ranks finish 30-100 ms apart, was charged that twice). Used for
+    our library and for the gloo peer alike."""
+    if j == 0:
+        return max(ops[0]["seconds"] for ops in ops_per_rank)
+    return max(ops[j]["t_end"] for ops in ops_per_rank) - max(ops[j - 1]["t_end"] for ops in ops_per_rank)
+
+
 @dataclass
 class JobResult:
     ranks: list  # per-rank dicts
@@ -366,14 +378,8 @@ class JobResult:
     op_starts: dict = field(default_factory=dict)
 
     def op_seconds(self, j: int) -> float:
-        """Duration of op j: from the moment every rank had finished op j-1 to the moment every rank
-        has finished op j (op 0: the slowest rank's own time). Not the slowest rank's own time: a
-        rank that finished op j-1 early waits for the others at the start of op j (the agreement),
-        and counting that wait would charge op j with op j-1's stragglers; the resilient split,
-        whose ranks finish 30-100 ms apart, was charged that twice."""
-        if j == 0:
-            return max(r["ops"][0]["seconds"] for r in self.ranks)
-        return max(r["ops"][j]["t_end"] for r in self.ranks) - max(r["ops"][j - 1]["t_end"] for r in self.ranks)
+        """Duration of op j over all ranks (see :func:`op_span_seconds`)."""
+        return op_span_seconds([r["ops"] for r in self.ranks], j)
 
     def op_seconds_slowest_rank(self, j: int) -> float:
         """The slowest rank's own time for op j (includes its wait for op j-1's stragglers)."""

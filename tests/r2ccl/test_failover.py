@@ -127,3 +127,14 @@ def test_frames_resent_from_an_earlier_sequence_number_are_dropped_as_duplicates
     assert r.exact
     assert sum(x["dup_dropped"] for x in r.ranks) >= sum(x["frames_sent"] for x in r.ranks)
     assert sum(x["frames_delivered"] for x in r.ranks) == sum(x["frames_sent"] for x in r.ranks)
+
+
+def test_an_op_lasts_from_the_last_rank_finishing_the_previous_op_to_the_last_rank_finishing_it():
+    """Rank 1 finishes op 0 at t = 10.5 and rank 0 waits for it inside op 1, so rank 0's own op-1 time (1.5 s)
+    counts op 0's straggler; the op itself lasts 11.2 - 10.5 = 0.7 s. Op 0 is the slowest rank's own time."""
+    from support.r2ccl.testbed import op_span_seconds
+
+    ops = [[{"seconds": 0.4, "t_end": 10.0}, {"seconds": 1.2, "t_end": 11.2}],
+           [{"seconds": 0.9, "t_end": 10.5}, {"seconds": 0.6, "t_end": 11.1}]]
+    assert op_span_seconds(ops, 0) == pytest.approx(0.9)
+    assert op_span_seconds(ops, 1) == pytest.approx(0.7)
