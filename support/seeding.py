@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 
+from support.validate import check_int
 from support.xp import _cupy_or_none
 
 
@@ -14,8 +15,7 @@ def seed_everything(seed: int) -> np.random.Generator:
 
     Code should prefer the returned ``np.random.Generator`` (or ``derive``) over global state.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_int(seed, "seed", minimum=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     cp = _cupy_or_none()

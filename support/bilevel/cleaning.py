@@ -17,6 +17,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from support.fl.models import LogisticRegression
+from support.validate import check_int
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -175,8 +176,7 @@ def cv_select_l2(X: np.ndarray, labels: np.ndarray, n_classes: int, rng: np.rand
     For a model trained on the clean validation digits alone, which have no other clean data to tune on.
     Ties go to the larger lam. Returns lam, the refitted W and the mean CV accuracy per grid value."""
     labels = np.asarray(labels)
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= len(labels):
-        raise ValueError(f"folds must be an integer in 2..{len(labels)}; got {folds!r}")
+    folds = check_int(folds, "folds", minimum=2, maximum=len(labels))
     parts = np.array_split(rng.permutation(len(labels)), folds)
     g = _check_grid(grid)
     acc = np.zeros((folds, g.size))
@@ -279,8 +279,8 @@ class CleaningTask:
         # a batch of 0 samples would silently train nothing; a validation batch of 0 gives NaN gradients (0/0)
         for name in ("batch", "val_batch"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
-                raise ValueError(f"{name} must be None (all samples) or a positive integer; got {v!r}")
+            if v is not None:
+                check_int(v, name, minimum=1, what="None (all samples) or a positive integer")
 
     @property
     def nx(self) -> int:

@@ -29,6 +29,7 @@ import numpy as np
 from support.ckpt_io import format as F
 from support.ckpt_io import posix, uring
 from support.ckpt_io.uring import Request
+from support.validate import check_int, is_int
 
 MiB = 1 << 20
 COALESCE = ("stage", "iovec", "per-tensor")
@@ -243,12 +244,6 @@ def _tmp_name(path: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ save
-def _check_queue_depth(queue_depth: object) -> None:
-    """A queue depth is a positive int; ``True`` is refused (it would silently mean 1)."""
-    if isinstance(queue_depth, bool) or not isinstance(queue_depth, int) or queue_depth < 1:
-        raise F.CheckpointError(f"queue_depth must be a positive integer, got {queue_depth!r}")
-
-
 def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int | str = "4KiB",
          backend: str = "auto", direct: bool | str = "auto", coalesce: str = "auto", chunk_bytes: int = 16 * MiB,
          queue_depth: int = 4, meta: dict | None = None, checksum: str = F.DEFAULT_CHECKSUM,
@@ -263,10 +258,11 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
     if not path.parent.is_dir():
         raise F.CheckpointError(f"directory {str(path.parent)!r} does not exist")
     align = F.parse_alignment(alignment)
-    if not isinstance(chunk_bytes, int) or chunk_bytes < align or chunk_bytes % max(align, 1):
+    if not is_int(chunk_bytes) or chunk_bytes < align or chunk_bytes % max(align, 1):
         raise F.CheckpointError(f"chunk_bytes must be a positive multiple of the alignment ({align} B); "
                                 f"got {chunk_bytes!r}")
-    _check_queue_depth(queue_depth)
+    chunk_bytes = int(chunk_bytes)
+    queue_depth = check_int(queue_depth, "queue_depth", minimum=1, error=F.CheckpointError)
     F.checksum(b"", 0, checksum)
     use_direct = resolve_direct(direct, path.parent, align)
     be = resolve_backend(backend, queue_depth)
@@ -402,7 +398,7 @@ def load(path: str | os.PathLike, *, backend: str = "auto", direct: bool | str =
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
-    _check_queue_depth(queue_depth)
+    queue_depth = check_int(queue_depth, "queue_depth", minimum=1, error=F.CheckpointError)
     h = read_header(path)
     use_direct = resolve_direct(direct, path.parent, h.alignment)
     be = resolve_backend(backend, queue_depth)
@@ -443,8 +439,7 @@ def read_tensor(path: str | os.PathLike, key: str, *, as_torch: bool = False, ve
 def save_buckets(directory: str | os.PathLike, tensors: Mapping[str, Any], bucket_bytes: int, **kw) -> dict:
     """Aggregation granularity: group tensors (in order) into files of about ``bucket_bytes`` each
     (0 = one file per tensor). Returns files written and metadata operations (create + rename + fsync)."""
-    if isinstance(bucket_bytes, bool) or not isinstance(bucket_bytes, int) or bucket_bytes < 0:
-        raise F.CheckpointError(f"bucket_bytes must be a non-negative integer, got {bucket_bytes!r}")
+    bucket_bytes = check_int(bucket_bytes, "bucket_bytes", minimum=0, error=F.CheckpointError)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     groups: list[dict] = [{}]

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from support.validate import check_int
+
 MAGIC = b"CKPTIO\x00\x01"
 VERSION = 1
 SUPERBLOCK = 64
@@ -72,9 +74,7 @@ def parse_alignment(alignment: int | str) -> int:
             raise CheckpointError(f"alignment must be one of {', '.join(ALIGNMENTS)} or a power of two; "
                                   f"got {alignment!r}")
         return ALIGNMENTS[alignment]
-    if isinstance(alignment, bool) or not isinstance(alignment, (int, np.integer)):
-        raise CheckpointError(f"alignment must be an integer or a name, got {alignment!r}")
-    a = int(alignment)
+    a = check_int(alignment, "alignment", error=CheckpointError, what="an integer or a name")
     if a < 1 or a & (a - 1):
         raise CheckpointError(f"alignment must be a power of two >= 1 byte, got {a}")
     return a

@@ -17,6 +17,7 @@ import pandas as pd
 
 from support.ckpt_io import posix, uring
 from support.ckpt_io.uring import Request
+from support.validate import check_int
 
 MiB, GiB = 1 << 20, 1 << 30
 
@@ -100,11 +101,10 @@ def check_request_size(size: object, *, direct: bool, alignment: int = 512) -> i
     """``size`` as a request size in bytes: a positive int and, for O_DIRECT, a multiple of ``alignment``.
 
     Checked before any I/O: a size of 0 or less would write nothing and report a made-up throughput."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-        raise ValueError(f"request size must be a positive integer number of bytes, got {size!r}")
+    size = check_int(size, "request size", minimum=1, what="a positive integer number of bytes")
     if direct and size % alignment:
         raise ValueError(f"O_DIRECT request size must be a multiple of {alignment} B here, got {size} B")
-    return int(size)
+    return size
 
 
 def write_pattern(path: Path, src: np.ndarray, size: int, *, direct: bool, backend: str, queue_depth: int,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support.seeding import derive
+from support.validate import check_int
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 _ITEM = {"bfloat16": 2, "float16": 2, "float32": 4}
@@ -61,12 +62,6 @@ class Mix:
                 "under_16KiB": int((s < 16 * KiB).sum()), "description": self.description}
 
 
-def _check(name: str, v: int, lo: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
-
-
 def _with_optimizer(specs: list[TensorSpec]) -> list[TensorSpec]:
     """Megatron without the distributed optimizer: fp32 master weight + Adam exp_avg + exp_avg_sq."""
     out = list(specs)
@@ -79,7 +74,7 @@ def _with_optimizer(specs: list[TensorSpec]) -> list[TensorSpec]:
 def llama2_7b_tp8(layers: int = 32, tp: int = 8, optimizer: bool = False, hidden: int = 4096, ffn: int = 11008,
                   vocab: int = 32000) -> Mix:
     """One tensor-parallel rank of Llama-2-7B (bf16), optionally cut to ``layers`` and with optimizer state."""
-    layers, tp = _check("layers", layers), _check("tp", tp)
+    layers, tp = check_int(layers, "layers", minimum=1), check_int(tp, "tp", minimum=1)
     for name, dim in (("hidden", hidden), ("ffn", ffn), ("vocab", vocab)):
         if dim % tp:
             raise ValueError(f"{name}={dim} is not divisible by tp={tp}")
@@ -101,7 +96,7 @@ def llama2_7b_tp8(layers: int = 32, tp: int = 8, optimizer: bool = False, hidden
 
 def gpt_neox_biased(layers: int = 44, tp: int = 8, hidden: int = 6144, ffn: int = 24576, vocab: int = 50432) -> Mix:
     """One TP rank of a GPT-NeoX-20B-style model: biases and LayerNorm parameters make many tiny tensors."""
-    layers, tp = _check("layers", layers), _check("tp", tp)
+    layers, tp = check_int(layers, "layers", minimum=1), check_int(tp, "tp", minimum=1)
     for name, dim in (("hidden", hidden), ("ffn", ffn), ("vocab", vocab)):
         if dim % tp:
             raise ValueError(f"{name}={dim} is not divisible by tp={tp}")
@@ -129,7 +124,7 @@ def gpt_neox_biased(layers: int = 44, tp: int = 8, hidden: int = 6144, ffn: int 
 
 def many_small(n: int = 4096, lo: int = KiB, hi: int = MiB, seed: int = 0) -> Mix:
     """``n`` bf16 tensors whose byte sizes are log-uniform in [lo, hi] (even sizes)."""
-    n = _check("n", n)
+    n = check_int(n, "n", minimum=1)
     if not (2 <= lo < hi):
         raise ValueError(f"need 2 <= lo < hi, got lo={lo}, hi={hi}")
     rng = derive(seed, "many_small", n)
@@ -141,7 +136,7 @@ def many_small(n: int = 4096, lo: int = KiB, hi: int = MiB, seed: int = 0) -> Mi
 
 def uniform(total_bytes: int, size: int = 64 * MiB) -> Mix:
     """The synthetic workload: ``total_bytes`` in tensors of ``size`` bytes (the last one may be smaller)."""
-    total_bytes, size = _check("total_bytes", total_bytes, 2), _check("size", size, 2)
+    total_bytes, size = check_int(total_bytes, "total_bytes", minimum=2), check_int(size, "size", minimum=2)
     specs, left, i = [], total_bytes, 0
     while left >= 2:
         b = min(size, left)

@@ -19,6 +19,8 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from support.validate import check_int
+
 
 @dataclass(frozen=True, slots=True)
 class Read:
@@ -99,9 +101,7 @@ class StepLimitError(MalformedProgram):
 
 def check_max_steps(max_steps: int) -> int:
     """Validate a step bound (an int >= 1) and return it, so a bad bound fails loudly, not silently."""
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-    return max_steps
+    return check_int(max_steps, "max_steps", minimum=1)
 
 
 def result_of(op: Op, value_read: int | None) -> Any:

@@ -21,6 +21,7 @@ from support.dpor_estimate.stochastic_enumeration import se_trial
 from support.dpor_estimate.trust import Exploration, explore
 from support.progress import progress
 from support.seeding import derive
+from support.validate import check_int
 
 BAND = 0.20
 
@@ -82,8 +83,7 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
 
     An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
     """
-    if not (isinstance(budget, (int, np.integer)) and budget >= 1):  # 1 = Knuth's single probe
-        raise ValueError(f"the SE budget must be an integer >= 1 (1 = Knuth); got {budget!r}")
+    check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)")
     if trials < 1 or runs < 1:  # 0 trials would score "0% within the band" instead of failing
         raise ValueError(f"trials and runs must be >= 1; got {trials} and {runs}")
     p = with_order(make(spec), policy, max_steps)

@@ -25,12 +25,7 @@ from support.factors import ops, queries, reference, sum_product
 from support.factors.project import Grid, discretize
 from support.progress import progress
 from support.seeding import derive
-
-
-def _check_count(name: str, value, minimum: int = 1) -> None:
-    """Reject a count that is not an integer >= ``minimum`` (an empty run would give NaN claims)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+from support.validate import check_int
 
 
 def _timed(fn, *a, **k):
@@ -317,8 +312,8 @@ def rbpf_logz_errors(n_particles: int, n_seeds: int, K: int = 2, T: int = 10, se
 
     The rbpf_mixed claim is judged on the mean of these, not on one random draw.
     """
-    _check_count("n_seeds", n_seeds)
-    _check_count("n_particles", n_particles)
+    check_int(n_seeds, "n_seeds", minimum=1)
+    check_int(n_particles, "n_particles", minimum=1)
     m = slds_instance(K, T, seed, kind)
     ref = reference.slds_enumerate(m)["log_z"]
     out = [abs(F.forward_filter(m, F.rbpf(n_particles), rng=derive(seed, "mixed", "rbpf", s),
@@ -330,12 +325,12 @@ def rbpf_logz_errors(n_particles: int, n_seeds: int, K: int = 2, T: int = 10, se
 
 def pf_error_vs_n(Ns, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0) -> pd.DataFrame:
     """Bootstrap PF |Δ log Z| vs enumeration over seeds, per N."""
-    _check_count("n_seeds", n_seeds)
+    check_int(n_seeds, "n_seeds", minimum=1)
     Ns = list(Ns)
     if not Ns:
         raise ValueError("pf_error_vs_n needs at least one particle count N")
     for n in Ns:
-        _check_count("N", n)
+        check_int(n, "N", minimum=1)
     m = slds_instance(K, T, seed)
     ref = reference.slds_enumerate(m)["log_z"]
     rows = []
@@ -369,7 +364,7 @@ def circular_experiment(T: int, n_seeds: int, n_particles: int, grid_n: int = 25
                         box: float = 7.0, seed: int = 0) -> CircularRun:
     """Single-beacon range tracking: PF and Gaussian ADF (same engine, two maps) vs a grid filter."""
     for name, value in (("T", T), ("n_seeds", n_seeds), ("n_particles", n_particles), ("bins", bins)):
-        _check_count(name, value)
+        check_int(value, name, minimum=1)
     if grid_n % bins:
         raise ValueError(f"grid_n ({grid_n}) must be a multiple of bins ({bins})")
     tv_pf, tv_g, me_pf, me_g = [], [], [], []

@@ -14,6 +14,7 @@ import numpy as np
 
 from support.factors import ops
 from support.factors.errors import FactorError, UnsupportedPairError
+from support.validate import check_int
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,7 @@ class RepresentationMap:
                              "(sampling x needs a sampled mode); use discrete='particles'")
         if self.collapse != "none" and (self.discrete, self.continuous) != ("table", "gaussian"):
             raise ValueError("collapse applies only to the (table, gaussian) representation pair")
-        n = self.n_particles
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"map {self.name!r}: n_particles must be a non-negative integer, got {n!r}")
+        check_int(self.n_particles, f"map {self.name!r}: n_particles", minimum=0, what="a non-negative integer")
         if "particles" in (self.discrete, self.continuous) and self.n_particles <= 0:
             raise ValueError(f"map {self.name!r} samples, so n_particles must be positive")
 

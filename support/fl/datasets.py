@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from support.validate import check_int
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -35,9 +37,7 @@ class Dataset:
 def _split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int, name: str) -> Dataset:
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be in (0, 1); got {test_size!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     test = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: round(test_size * np.sum(y == c))]
                            for c in np.unique(y)])
     is_test = np.zeros(y.size, bool)

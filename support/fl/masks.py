@@ -15,13 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from support.validate import check_int
+
 MASK_KINDS = ("nested", "rolling", "random", "full")
-
-
-def _check_n(n: int) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"the parameter count n must be a positive integer; got {n!r}")
-    return int(n)
 
 
 def _check_ratio(ratio: float) -> float:
@@ -33,7 +29,7 @@ def _check_ratio(ratio: float) -> float:
 
 def kept(n: int, ratio: float) -> int:
     """Number of coordinates a client with budget ``ratio`` keeps: ceil(ratio * n), at least 1."""
-    n, r = _check_n(n), _check_ratio(ratio)
+    n, r = check_int(n, "the parameter count n", minimum=1), _check_ratio(ratio)
     return max(1, min(n, math.ceil(r * n - 1e-9)))
 
 
@@ -82,7 +78,7 @@ def client_masks(n: int, ratios: Sequence[float], kind: str = "nested", round_in
     ``round_index * stride + floor(i n / M)`` (staggered so budgets r = c/M give coverage exactly c);
     ``random``: fresh random masks (needs ``rng``); ``full``: all ones whatever the budgets.
     """
-    n = _check_n(n)
+    n = check_int(n, "the parameter count n", minimum=1)
     ratios = [_check_ratio(r) for r in ratios]
     if not ratios:
         raise ValueError("client_masks needs at least one client budget")
@@ -154,7 +150,7 @@ def masks_with_coverage(n: int, n_clients: int, c_star: int, round_index: int = 
 
     Needs n divisible by M; used by the convergence-rate experiment (C* in {1, 2, 4, 8}).
     """
-    n, M = _check_n(n), _check_n(n_clients)
+    n, M = check_int(n, "the parameter count n", minimum=1), check_int(n_clients, "n_clients", minimum=1)
     if not 1 <= c_star <= M:
         raise ValueError(f"c_star must be in 1..{M}; got {c_star}")
     if n % M:

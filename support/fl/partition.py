@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from support.validate import check_int
+
 
 def _check(y: np.ndarray, n_clients: int) -> np.ndarray:
     y = np.asarray(y)
@@ -15,8 +17,7 @@ def _check(y: np.ndarray, n_clients: int) -> np.ndarray:
         raise ValueError(f"y must be a non-empty 1-D label array; got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
         raise ValueError("y must hold non-negative integer class labels")
-    if not isinstance(n_clients, (int, np.integer)) or n_clients < 1:
-        raise ValueError(f"n_clients must be a positive integer; got {n_clients!r}")
+    check_int(n_clients, "n_clients", minimum=1)
     if n_clients > y.size:
         raise ValueError(f"n_clients={n_clients} exceeds the number of samples {y.size}")
     return y
@@ -63,8 +64,7 @@ def shard_partition(y: np.ndarray, n_clients: int, shards_per_client: int,
     Samples left over by the integer shard size are dealt to clients round-robin so every index is used.
     """
     y = _check(y, n_clients)
-    if not isinstance(shards_per_client, (int, np.integer)) or shards_per_client < 1:
-        raise ValueError(f"shards_per_client must be a positive integer; got {shards_per_client!r}")
+    check_int(shards_per_client, "shards_per_client", minimum=1)
     n_shards = n_clients * shards_per_client
     if n_shards > y.size:
         raise ValueError(f"{n_shards} shards need at least as many samples; got {y.size}")

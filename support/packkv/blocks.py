@@ -18,6 +18,7 @@ import numpy as np
 
 from support.packkv import bitpack
 from support.packkv.quantize import TokenQuantized, check_rel, head_major, quantize_tokens, token_major
+from support.validate import check_int
 
 REORDERS = ("none", "median", "greedy")
 SCALE_ZERO_BYTES = 4  # float16 scale + int16 zero point per token (per head with per_head=True)
@@ -176,8 +177,7 @@ def fake_compress(k: np.ndarray, v: np.ndarray, rel_k: float | None, rel_v: floa
 def _check_layout(n_layers: int, recent: int, block: int, pack: int) -> None:
     """Refuse a cache layout that would only fail at the first compression (after tokens were counted)."""
     for name, val, lo in (("n_layers", n_layers, 1), ("recent", recent, 0), ("block", block, 1), ("pack", pack, 1)):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}; got {val!r}")
+        check_int(val, name, minimum=lo)
     if pack not in bitpack.PLANE_DTYPES:
         raise ValueError(f"pack must be one of {sorted(bitpack.PLANE_DTYPES)}; got {pack}")
     if block % pack:

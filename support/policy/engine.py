@@ -11,6 +11,7 @@ import z3
 
 from support.policy.compile import to_rego, to_z3, z3_value, z3_var
 from support.policy.language import PolicyError, Rule, Schema, fields_used, load_rule, load_schema
+from support.validate import is_int
 
 VERDICTS = ("allow", "escalate", "deny")
 
@@ -199,7 +200,7 @@ class Policy:
 
 def _valid(f, x) -> bool:
     if f.type == "int":
-        return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+        return is_int(x)
     if f.type == "real":
         return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and bool(np.isfinite(x))
     if f.type == "bool":
