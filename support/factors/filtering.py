@@ -80,9 +80,12 @@ MAPS = {"exact": lambda n: EXACT, "gpb1": lambda n: GPB1, "gpb2": lambda n: GPB2
 
 
 def representation_map(name: str, n_particles: int = 0) -> RepresentationMap:
-    """A named map: exact | gpb1 | gpb2 | rbpf | pf | adf."""
+    """A named map: exact | gpb1 | gpb2 | rbpf | pf | adf. The deterministic maps (exact, gpb1, gpb2) take
+    no particle count: a non-zero one is refused rather than silently ignored."""
     if name not in MAPS:
         raise ValueError(f"unknown representation map {name!r}; expected one of {', '.join(MAPS)}")
+    if name in ("exact", "gpb1", "gpb2") and n_particles != 0:
+        raise ValueError(f"map {name!r} is deterministic and takes no particle count; got n_particles={n_particles!r}")
     return MAPS[name](n_particles)
 
 

@@ -53,6 +53,9 @@ def test_unsupported_pair_and_bad_names():
         filtering.RepresentationMap("bad", discrete="table", continuous="particles", n_particles=5)
     with pytest.raises(ValueError, match="unknown representation map"):
         filtering.representation_map("kalman-ish")
+    with pytest.raises(ValueError, match="'exact' is deterministic and takes no particle count; got n_particles=500"):
+        filtering.representation_map("exact", 500)
+    assert filtering.representation_map("gpb2", 0) is filtering.GPB2
     with pytest.raises(Exception, match="rng"):
         m = slds_1d(2)
         filtering.forward_filter(m.with_data(np.zeros(3)), filtering.bootstrap_pf(10))
