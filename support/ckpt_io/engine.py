@@ -399,6 +399,7 @@ def load(path: str | os.PathLike, *, backend: str = "auto", direct: bool | str =
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
     queue_depth = check_int(queue_depth, "queue_depth", minimum=1, error=F.CheckpointError)
+    chunk_bytes = check_int(chunk_bytes, "chunk_bytes", minimum=1, error=F.CheckpointError)  # rounded up to the alignment
     h = read_header(path)
     use_direct = resolve_direct(direct, path.parent, h.alignment)
     be = resolve_backend(backend, queue_depth)

@@ -220,6 +220,17 @@ def test_queue_depth_must_be_a_real_positive_int(tmp_path, qd):
     assert not (tmp_path / "q.ckpt").exists()
 
 
+@pytest.mark.parametrize("chunk", [True, 0, -4096, 2.0])
+def test_chunk_size_must_be_a_real_positive_int_on_save_and_on_load(tmp_path, chunk):
+    t = {"a": torch.ones(3)}
+    with pytest.raises(CheckpointError, match="chunk_bytes"):
+        engine.save(tmp_path / "c.ckpt", t, alignment="none", chunk_bytes=chunk)
+    engine.save(tmp_path / "ok.ckpt", t)
+    with pytest.raises(CheckpointError, match="chunk_bytes"):
+        engine.load(tmp_path / "ok.ckpt", chunk_bytes=chunk)
+    assert not (tmp_path / "c.ckpt").exists()
+
+
 @pytest.mark.parametrize("bucket", [-1, True, 1.5])
 def test_bad_bucket_size_raises_before_creating_the_directory(tmp_path, bucket):
     with pytest.raises(CheckpointError, match="bucket_bytes"):
