@@ -1,4 +1,7 @@
-"""Loading the mirrored tau-bench files (through :func:`support.data.fetch`, sha256-checked)."""
+"""Loading the tau-bench files (through :func:`support.data.fetch`, sha256-checked).
+
+Task lists come from the upstream ``tasks_*.py`` (URL-registered), parsed safely by :mod:`.upstream_tasks`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import functools
 import json
 from typing import Any
 
+from support.agentc.taubench.upstream_tasks import load_tasks
 from support.data import fetch
 
 DOMAINS = ("retail", "airline")
@@ -24,6 +28,11 @@ def _json(key: str) -> Any:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"tau-bench file {path} is not valid JSON: {e}") from None
+
+
+@functools.cache
+def _tasks_py(key: str) -> list[dict]:
+    return load_tasks(fetch(f"taubench/{key}"))
 
 
 def tool_schemas(domain: str) -> list[dict]:
@@ -48,10 +57,10 @@ def tasks(domain: str, split: str = "test") -> list[dict]:
     if domain == "airline":
         if split != "test":
             raise ValueError(f"airline has only the 'test' split, not {split!r}")
-        return _json("airline/tasks_test.json")
+        return _tasks_py("airline/tasks_test.py")
     if split not in RETAIL_SPLITS:
         raise ValueError(f"unknown retail split {split!r}; expected one of {', '.join(RETAIL_SPLITS)}")
-    return _json(f"retail/tasks_{split}.json")
+    return _tasks_py(f"retail/tasks_{split}.py")
 
 
 def wiki(domain: str) -> str:
