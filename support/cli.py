@@ -1,7 +1,8 @@
 """``paper-repro``: list papers, run their notebooks headless (locally or on Dask), build the report.
 
-Bad input (unknown paper or parameter, bad value or scale, unreachable scheduler, ``--gpu``
-without a GPU) prints one line and exits 2; a failed notebook exits 1 after the others ran.
+Bad input (unknown paper or parameter, bad value or scale, malformed grid file, a parameter set twice
+to different values, unreachable scheduler, ``--gpu`` without a GPU) prints one line and exits 2; a failed
+notebook exits 1 after the others ran.
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ def _parser() -> argparse.ArgumentParser:
                                                               "default: every paper with a notebook")
     run.add_argument("--scale", choices=None, help="smoke | default | paper (sets the 'scale' parameter)")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="set a notebook parameter; comma-separated values sweep (seed=0,1,2)")
-    run.add_argument("--grid", type=Path, help="JSON/YAML file mapping parameter names to lists of values")
+                     help="set a notebook parameter; comma-separated values sweep (seed=0,1,2). "
+                          "A list parameter takes one Python literal (workloads=['trees','lru']) and a "
+                          "string parameter whose default holds commas takes the whole text "
+                          "(budgets=1,1,0.5 is one value); sweep those with --grid. A parameter given "
+                          "twice (with -p, or -p scale= with --scale) must have the same value")
+    run.add_argument("--grid", type=Path, help="JSON/YAML file mapping parameter names to lists of values, "
+                                               "every combination runs ({\"budgets\": [\"1,1\", \"1,0.5\"]}); "
+                                               "-p, --scale and --gpu replace the grid's values for their parameter")
     run.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run at once in local processes")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
     run.add_argument("--gpu", action="store_true", help="run with backend=cupy (needs a CUDA GPU)")
@@ -75,23 +82,33 @@ def _specs(args) -> tuple[list, dict[str, list[str]]]:
         raise UsageError(f"no notebook yet for {', '.join(missing)}")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    papers = list({p.stem: p for p in papers}.values())  # a paper named twice runs once
     specs, sweeps = [], {}
     for paper in papers:
         try:
             specs_nb = P.notebook_parameters(paper.notebook)
             values = P.load_grid(args.grid) if args.grid else {}
-            values.update(P.parse_overrides(args.param, specs_nb, paper.notebook.name))
-            if args.scale is not None:
-                values["scale"] = [args.scale]
-            if args.gpu:
-                values["backend"] = ["cupy"]
+            overrides = P.parse_overrides(args.param, specs_nb, paper.notebook.name)
+            for name, flag, value in (("scale", f"--scale {args.scale}", args.scale),
+                                      ("backend", "--gpu", "cupy" if args.gpu else None)):
+                if value is None:
+                    continue
+                if overrides.get(name, [value]) != [value]:
+                    given = ",".join(map(str, overrides[name]))
+                    raise P.ParameterError(f"{flag} conflicts with -p {name}={given}; give one")
+                overrides[name] = [value]
+            values.update(overrides)
             P.check_values(values, specs_nb, paper.notebook.name)
         except (P.ParameterError, OSError) as e:
             raise UsageError(str(e)) from None
         swept = [n for n, v in values.items() if len(v) > 1]
         nb_bytes = paper.notebook.read_bytes()
+        folders: dict[str, dict] = {}
         for combo in P.expand(values):
             run_dir = f"{paper.stem}/{RUNS_SUBDIR}/{P.tag(combo, swept)}" if swept else paper.stem
+            if run_dir in folders:  # values are already unique, so these are two different runs
+                raise UsageError(f"runs {folders[run_dir]} and {combo} would share the folder {run_dir}")
+            folders[run_dir] = combo
             specs.append(RunSpec(paper.stem, nb_bytes, combo, run_dir, args.timeout))
         if swept:
             sweeps[paper.stem] = swept

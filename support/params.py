@@ -1,6 +1,9 @@
 """Notebook parameters: read the ``parameters`` cell, check and coerce ``-p NAME=VALUE`` overrides, expand sweeps.
 
-``-p seed=0,1,2`` is a sweep: one run per value (per combination when several are swept).
+``-p seed=0,1,2`` is a sweep: one run per value (per combination when several are swept). Two kinds of
+parameter take the whole ``-p`` text as one value, with no split on ",": a list, tuple or dict (a Python
+literal, ``workloads=['trees','lru']``), and a string whose default contains "," (10's ``budgets``, 13's
+``gpu_batches``). Sweep those with ``--grid``. Repeated values are dropped, keeping the first.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from support.claims import SCALES
+from support.validate import check_int, is_int
+from support.xp import BACKENDS
 
 
 class ParameterError(ValueError):
@@ -76,9 +81,32 @@ def coerce(raw: str, spec: ParamSpec) -> Any:
                              f"got {raw!r}") from None
 
 
+def splits(spec: ParamSpec) -> bool:
+    """Whether a ``-p`` value for ``spec`` is split on "," into a sweep.
+
+    Not for a list/tuple/dict (one Python literal) nor a string whose default itself contains ",".
+    """
+    if spec.type is str:
+        return "," not in spec.default
+    return spec.type in (bool, int, float)
+
+
+def unique(values: list[Any]) -> list[Any]:
+    """``values`` without repeats, first occurrence kept; ``1``, ``1.0`` and ``True`` count as different."""
+    out: list[Any] = []
+    for v in values:
+        if not any(type(u) is type(v) and u == v for u in out):
+            out.append(v)
+    return out
+
+
 def parse_overrides(items: list[str], specs: dict[str, ParamSpec], notebook: str) -> dict[str, list[Any]]:
-    """``["seed=0,1", "scale=smoke"]`` -> ``{"seed": [0, 1], "scale": ["smoke"]}``, checked against ``specs``."""
+    """``["seed=0,1", "scale=smoke"]`` -> ``{"seed": [0, 1], "scale": ["smoke"]}``, checked against ``specs``.
+
+    A name given twice must have the same values both times; a different value is refused, not last-wins.
+    """
     out: dict[str, list[Any]] = {}
+    raws: dict[str, str] = {}
     for item in items:
         if "=" not in item:
             raise ParameterError(f"-p expects NAME=VALUE, got {item!r}")
@@ -91,36 +119,72 @@ def parse_overrides(items: list[str], specs: dict[str, ParamSpec], notebook: str
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ParameterError(f"{notebook} has no parameter {name!r}{hint} "
                                  f"(known: {', '.join(specs)})")
-        out[name] = [coerce(v, specs[name]) for v in raw.split(",")]
+        parts = raw.split(",") if splits(specs[name]) else [raw]
+        vals = unique([coerce(v, specs[name]) for v in parts])
+        if name in out and out[name] != vals:
+            raise ParameterError(f"parameter {name!r} is given twice with -p ({name}={raws[name]} and "
+                                 f"{name}={raw}); give it once")
+        out[name], raws[name] = vals, raw
     return out
 
 
 def load_grid(path: Path) -> dict[str, list[Any]]:
-    """A sweep grid file: a JSON or YAML mapping of parameter name to a list of values."""
-    text = Path(path).read_text()
+    """A sweep grid file: a JSON or YAML mapping of parameter name to a list of values (repeats dropped).
+
+    A file that is not valid JSON/YAML raises ``ParameterError`` naming the file and the problem, on one line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except ValueError as e:  # UnicodeDecodeError; a missing file is an OSError, reported by the caller
+        raise ParameterError(f"{path}: not a text file: {e}") from None
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+            problem = getattr(e, "problem", None) or str(e)
+            raise ParameterError(f"{path}: not valid YAML: {' '.join(problem.split())}{where}") from None
     else:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as e:  # json.JSONDecodeError
+            raise ParameterError(f"{path}: not valid JSON: {e}") from None
     if not isinstance(data, dict) or not all(isinstance(v, list) and v for v in data.values()):
         raise ParameterError(f"{path}: a grid maps each parameter name to a non-empty list of values")
-    return data
+    return {name: unique(vals) for name, vals in data.items()}
+
+
+def _type_ok(v: Any, t: type) -> bool:
+    """``v`` fits the declared type ``t``: an int is a float, but a bool is neither an int nor a float."""
+    if t is int:
+        return is_int(v)
+    if t is float:
+        return isinstance(v, float) or is_int(v)
+    return isinstance(v, t)
 
 
 def check_values(values: dict[str, list[Any]], specs: dict[str, ParamSpec], notebook: str) -> None:
-    """Names known, types right, and ``scale`` one of the declared scales."""
+    """Names known, types right, ``scale`` a declared scale, ``backend`` one of ``support.xp.BACKENDS``, ``seed`` >= 0.
+
+    Runs before any kernel starts, so a bad value is one usage error rather than a failed notebook.
+    """
     for name, vals in values.items():
         if name not in specs:
             raise ParameterError(f"{notebook} has no parameter {name!r} (known: {', '.join(specs)})")
         for v in vals:
             t = specs[name].type
-            ok = isinstance(v, t) and not (t is int and isinstance(v, bool)) or (t is float and isinstance(v, int))
-            if not ok:
+            if not _type_ok(v, t):
                 raise ParameterError(f"parameter {name!r} expects {t.__name__}, got {v!r}")
             if name == "scale" and v not in SCALES:
                 raise ParameterError(f"scale must be one of {', '.join(SCALES)}; got {v!r}")
+            if name == "backend" and v not in BACKENDS:
+                raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {v!r}")
+            if name == "seed":
+                check_int(v, "seed", minimum=0, error=ParameterError)
 
 
 def expand(values: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -68,3 +68,122 @@ def test_papers_resolve_by_slug_stem_or_number_with_suggestions():
     assert resolve("4").slug == "dpor_estimate"
     with pytest.raises(UnknownPaper, match="did you mean 'herosign'"):
         resolve("herosing")
+
+
+# Audit finding 8: values that hold commas, lists, repeats, malformed grids, early checks, conflicts.
+
+@pytest.fixture
+def specs(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('scale = "smoke"\nseed = 0\nbackend = "auto"\nrate = 0.5\nname = "x"\n'
+                                     'budgets = "1,1,0.5"  # per level\nworkloads = ["trees", "lru"]')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "c.ipynb"
+    nbformat.write(nb, path)
+    return P.notebook_parameters(path)
+
+
+def _specs(*argv):
+    from support.cli import _parser, _specs
+
+    return _specs(_parser().parse_args(["run", *argv]))
+
+
+def test_string_parameter_whose_default_has_commas_takes_the_whole_value(specs):
+    assert P.parse_overrides(["budgets=1,0.5"], specs, "c.ipynb") == {"budgets": ["1,0.5"]}
+    assert P.parse_overrides(["name=a,b"], specs, "c.ipynb") == {"name": ["a", "b"]}  # no comma default: sweep
+
+
+def test_bilevel_budgets_on_the_command_line_is_one_run_and_a_grid_sweeps_it(tmp_path):
+    runs, sweeps = _specs("bilevel", "-p", "budgets=1,1,0.5", "--scale", "smoke")
+    assert [(s.run_dir, s.params) for s in runs] == [("10_bilevel", {"budgets": "1,1,0.5", "scale": "smoke"})]
+    assert sweeps == {}
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"budgets": ["1,1", "1,0.5"]}))
+    runs, sweeps = _specs("bilevel", "--grid", str(grid))
+    assert [s.params["budgets"] for s in runs] == ["1,1", "1,0.5"] and sweeps == {"10_bilevel": ["budgets"]}
+
+
+def test_list_parameter_takes_one_python_literal(specs):
+    got = P.parse_overrides(["workloads=['trees', 'graph', 'lru']"], specs, "c.ipynb")
+    assert got == {"workloads": [["trees", "graph", "lru"]]}
+    with pytest.raises(P.ParameterError, match="expects list"):
+        P.parse_overrides(["workloads=trees"], specs, "c.ipynb")
+
+
+def test_repeated_values_and_a_paper_named_twice_run_once_in_first_order(specs, tmp_path):
+    assert P.parse_overrides(["seed=2,0,2,0"], specs, "c.ipynb") == {"seed": [2, 0]}
+    grid = tmp_path / "g.yaml"
+    grid.write_text("seed: [1, 1, 0]\n")
+    assert P.load_grid(grid) == {"seed": [1, 0]}
+    runs, sweeps = _specs("tour", "00_tour", "-p", "seed=0,0")
+    assert [(s.run_dir, s.params) for s in runs] == [("00_tour", {"seed": 0})] and sweeps == {}
+
+
+def test_repeats_are_judged_by_type_too_so_true_is_not_taken_for_1():
+    assert P.unique([1, True, 1.0, 1, True]) == [1, True, 1.0]
+
+
+def test_different_runs_that_would_share_a_folder_are_refused(tmp_path):
+    from support.cli import UsageError
+
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"budgets": ["1/2", "1_2"]}))  # "/" becomes "_" in the folder name
+    with pytest.raises(UsageError, match=r"would share the folder 10_bilevel/runs/budgets=1_2"):
+        _specs("bilevel", "--grid", str(grid))
+
+
+@pytest.mark.parametrize("name,text,match", [
+    ("g.json", "{bad json", r"g\.json: not valid JSON: Expecting property name"),
+    ("g.yaml", "seed: [0, 1", r"g\.yaml: not valid YAML: expected ',' or '\]'.* \(line 1, column 12\)"),
+])
+def test_malformed_grid_file_is_one_line_naming_the_file_and_exits_2(tmp_path, capsys, name, text, match):
+    from support.cli import main
+
+    grid = tmp_path / name
+    grid.write_text(text)
+    with pytest.raises(P.ParameterError, match=match) as err:
+        P.load_grid(grid)
+    assert "\n" not in str(err.value)
+    assert main(["run", "tour", "--grid", str(grid)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(grid) in lines[0]
+
+
+@pytest.mark.parametrize("values,match", [({"backend": ["tpu"]}, "backend must be one of auto, numpy, cupy"),
+                                          ({"seed": [-1]}, "seed must be an integer >= 0, got -1")])
+def test_backend_and_seed_are_checked_before_any_kernel_starts(specs, values, match):
+    with pytest.raises(P.ParameterError, match=match):
+        P.check_values(values, specs, "c.ipynb")
+    P.check_values({"backend": ["auto", "numpy", "cupy"], "seed": [0, 7]}, specs, "c.ipynb")
+    from support.cli import UsageError
+
+    (name, [value]), = values.items()
+    with pytest.raises(UsageError, match=match):  # the CLI stops while building the run list
+        _specs("tour", "-p", f"{name}={value}")
+
+
+@pytest.mark.parametrize("name", ["rate", "seed"])
+def test_a_bool_in_a_grid_is_neither_a_float_nor_an_int(specs, name):
+    with pytest.raises(P.ParameterError, match=f"parameter '{name}' expects"):
+        P.check_values({name: [True]}, specs, "c.ipynb")
+
+
+def test_same_parameter_given_twice_with_different_values_is_refused(specs):
+    with pytest.raises(P.ParameterError, match=r"'seed' is given twice with -p \(seed=1 and seed=2\)"):
+        P.parse_overrides(["seed=1", "seed=2"], specs, "c.ipynb")
+    assert P.parse_overrides(["seed=1", "seed=1"], specs, "c.ipynb") == {"seed": [1]}
+
+
+@pytest.mark.parametrize("flag,name,other,match", [
+    (["--scale", "smoke"], "scale", "paper", "--scale smoke conflicts with -p scale=paper"),
+    (["--gpu"], "backend", "numpy", "--gpu conflicts with -p backend=numpy"),
+])
+def test_scale_or_gpu_flag_against_a_different_p_value_is_refused(flag, name, other, match):
+    from support.cli import UsageError
+
+    with pytest.raises(UsageError, match=match):
+        _specs("tour", *flag, "-p", f"{name}={other}")
+    same = "smoke" if name == "scale" else "cupy"
+    assert [s.params for s in _specs("tour", *flag, "-p", f"{name}={same}")[0]] == [{name: same}]
