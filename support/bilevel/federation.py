@@ -51,8 +51,8 @@ class Federation:
 
     def _agg(self, name: str, masks: np.ndarray, *args) -> np.ndarray:
         self.calls += 1
-        vals = np.stack([getattr(c, name)(*args) * m for c, m in zip(self.clients, masks)])
-        return coverage_average(vals, masks)
+        vals = np.stack([getattr(c, name)(*args) for c in self.clients])
+        return coverage_average(vals, masks)  # reads each client's output only where its mask is set
 
     def grad_x_f(self, x, y):
         return self._agg("grad_x_f", self.mask_x, x, y)

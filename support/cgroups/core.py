@@ -210,7 +210,7 @@ class RunResult:
     stdout: str
     stderr: str
     wall_s: float
-    cpu_s: float  # user + system CPU time of the child
+    cpu_s: float  # user + system CPU time of this child (and the descendants it waited for)
     throttled: dict[str, int]
     mem_peak: int | None
 
@@ -218,8 +218,10 @@ class RunResult:
 def run_limited(argv: list[str], cpus: float | None = None, mem_bytes: int | None = None, timeout: float = 120.0,
                 env: dict | None = None, info: CgroupInfo | None = None, weight: int | None = None,
                 period_us: int = PERIOD_US) -> RunResult:
-    """Run ``argv`` in a fresh group (see :func:`limited`) and measure wall and CPU time."""
+    """Run ``argv`` in a fresh group (see :func:`limited`) and measure wall and CPU time; ``cpu_s`` is the
+    change of RUSAGE_CHILDREN across the run, so children reaped meanwhile by other threads count too."""
     with limited(cpus, mem_bytes, info=info, weight=weight, period_us=period_us) as g:
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                              **g.popen_kwargs())
@@ -230,8 +232,9 @@ def run_limited(argv: list[str], cpus: float | None = None, mem_bytes: int | Non
             out, err = p.communicate()
             raise CgroupError(f"{argv[:3]} exceeded {timeout} s under cpus={cpus}, mem={mem_bytes}") from None
         wall = time.perf_counter() - t0
-        ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative; caller diffs if needed
-        return RunResult(p.returncode, out, err, wall, ru.ru_utime + ru.ru_stime, g.cpu_stat(), g.memory_peak())
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative over all reaped children: diff it
+        cpu = (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
+        return RunResult(p.returncode, out, err, wall, cpu, g.cpu_stat(), g.memory_peak())
 
 
 class Worker:

@@ -170,6 +170,9 @@ class RidgeLags(Forecaster):
         if self.lags < 1 or self.ridge < 0 or self.horizon < 1 or self.period < 1:
             raise ForecastError(f"need lags >= 1, ridge >= 0, horizon >= 1, period >= 1 (got {self.lags}, "
                                 f"{self.ridge}, {self.horizon}, {self.period})")
+        if self.horizon > self.period:  # step h (0-based) reads y[t+h-period], known before t only while h < period
+            raise ForecastError(f"horizon {self.horizon} exceeds the period {self.period}: the seasonal feature "
+                                f"y[t+h-period] would be read after the forecast time")
         y = _series(train, self._min_t() + self.horizon + 10, "ridge fit")
         self.coef_, self.mu_, self.sd_, self.icpt_ = [], [], [], []
         for h in range(self.horizon):

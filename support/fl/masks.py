@@ -129,7 +129,7 @@ def coverage_average(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
     if values.shape != masks.shape:
         raise ValueError(f"values {values.shape} and masks {masks.shape} must have the same shape")
     c = masks.sum(axis=0)
-    total = (values * masks).sum(axis=0)
+    total = np.where(masks, values, 0.0).sum(axis=0)  # not values * masks: 0 * nan = nan would leak in
     out = np.zeros(masks.shape[1])
     np.divide(total, c, out=out, where=c > 0)
     return out

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from support.validate import check_int
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -19,14 +21,18 @@ class Summary:
 
 
 def summarize(x, batches: int = 20) -> Summary:
-    """Mean and a batch-means 95% CI half-width (robust to the autocorrelation of queueing samples)."""
+    """Mean and a batch-means 95% CI half-width, t quantile with ``batches - 1`` degrees of freedom (robust to the
+    autocorrelation of queueing samples); below ``10 * batches`` samples, the normal approximation."""
     x = np.asarray(x, float)
     n = x.size
     if n == 0:
         raise ValueError("summarize: no samples")
+    batches = check_int(batches, "summarize: batches", minimum=2)
     if n >= 10 * batches:
+        from scipy import stats
+
         m = x[: n - n % batches].reshape(batches, -1).mean(axis=1)
-        half = 2.093 * m.std(ddof=1) / np.sqrt(batches)  # t_{0.975, 19}
+        half = float(stats.t.ppf(0.975, batches - 1)) * m.std(ddof=1) / np.sqrt(batches)
     else:
         half = 1.96 * x.std(ddof=1) / np.sqrt(n) if n > 1 else float("inf")
     q = np.quantile(x, [0.5, 0.95, 0.99])

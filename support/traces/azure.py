@@ -3,6 +3,7 @@
 The two traces (code and conversation, about 1 hour, 28k requests) are split by context length (below /
 above the trace's median) into four request classes. :func:`epoch_rates` counts requests per class and
 epoch and returns req/s; :func:`request_rates` gives one trace's request rate in fixed bins (e.g. 15 s).
+Both keep complete bins only, as :func:`support.sim.rate_profile` (which they call) does.
 Used by papers 05, 06 and 11.
 """
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from support.data import fetch
+from support.sim.replay import rate_profile
 
 FILES = {"conv": "azure/AzureLLMInferenceTrace_conv.csv", "code": "azure/AzureLLMInferenceTrace_code.csv"}
 
@@ -35,19 +37,21 @@ def load_azure() -> pd.DataFrame:
 
 
 def epoch_rates(df: pd.DataFrame, epoch_s: float = 300.0, classes=None) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Requests per second per class and epoch: ``(rates [epochs x classes], classes, epoch start times)``."""
-    if epoch_s <= 0:
+    """Requests per second per class and epoch: ``(rates [epochs x classes], classes, epoch start times)``, complete
+    epochs from t = 0 to the last request only (the binning rule of :func:`support.sim.rate_profile`)."""
+    if not epoch_s > 0:
         raise ValueError(f"epoch_s must be > 0, got {epoch_s}")
     classes = sorted(df.cls.unique()) if classes is None else list(classes)
-    edges = np.arange(0.0, df.t.max() + epoch_s, epoch_s)
-    counts = np.stack([np.histogram(df.t[df.cls == c], bins=edges)[0] for c in classes], axis=1)
-    counts = counts[:-1] if counts.shape[0] > 1 and counts[-1].sum() < 0.5 * counts[:-1].mean(0).sum() else counts
-    return counts / epoch_s, classes, edges[: counts.shape[0]]
+    t, cls = df.t.to_numpy(float), df.cls.to_numpy()
+    edges, _ = rate_profile(t, epoch_s, 0.0)
+    zero = np.zeros(edges.size - 1)  # a class absent from df
+    rates = [rate_profile(t[cls == c], epoch_s, 0.0, t.max())[1] if (cls == c).any() else zero for c in classes]
+    return np.stack(rates, axis=1), classes, edges[:-1]
 
 
 def request_rates(kind: str, bin_s: float = 15.0, df: pd.DataFrame | None = None) -> tuple[np.ndarray, pd.Timestamp]:
     """Request rate (req/s) of one trace (``kind`` = "code" or "conv") in consecutive ``bin_s`` bins from its
-    first request, complete bins only: ``(rates, first timestamp)``. Fine-grained demand for paper 11.
+    first request, complete bins only (:func:`support.sim.rate_profile`): ``(rates, first timestamp)``. Paper 11.
 
     ``df`` may hold the raw CSV (column TIMESTAMP); by default it is read through :func:`support.data.fetch`.
     """
@@ -60,8 +64,6 @@ def request_rates(kind: str, bin_s: float = 15.0, df: pd.DataFrame | None = None
         raise ValueError(f"{FILES[kind]}: expected a column 'TIMESTAMP', got {list(df.columns)}")
     ts = pd.to_datetime(df.TIMESTAMP)
     t = (ts - ts.min()).dt.total_seconds().to_numpy()
-    n = int(t.max() // bin_s)  # bins [i b, (i+1) b) that end before the last request: complete
-    if n < 1:
+    if t.max() < bin_s:
         raise ValueError(f"{kind}: the trace spans {t.max():.1f} s, less than one bin of {bin_s} s")
-    counts = np.bincount((t // bin_s).astype(int), minlength=n + 1)[:n]
-    return counts / bin_s, ts.min()
+    return rate_profile(t, bin_s, 0.0)[1], ts.min()

@@ -1,5 +1,6 @@
 """support.cgroups: detection, limits that bite, and groups removed even on error. Skips where not root."""
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -7,18 +8,44 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support.cgroups import CgroupError, detect, limited, limited_worker, run_limited
+from support.cgroups import CgroupError, core, detect, limited, limited_worker, run_limited
 from support.cgroups.profile import load_profile, save_profile
 
 INFO = detect()
 needs_cgroups = pytest.mark.skipif(not INFO.usable, reason=f"cgroups not usable here: {INFO.reason}")
 
+BUSY = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"  # 0.4 s of CPU
 LOOP = "import time;t=time.perf_counter();s=0\nfor k in range(1_500_000): s+=k\nprint(time.perf_counter()-t)"
 
 
 def test_detect_reports_a_version_or_a_reason():
     assert INFO.version in (1, 2, None)
     assert INFO.usable or INFO.reason
+
+
+def test_run_limited_cpu_s_is_each_childs_own_cpu_time(monkeypatch):
+    """RUSAGE_CHILDREN is cumulative over the process's reaped children: cpu_s must be this run's share only.
+    The group is faked, so this runs where cgroups are not usable."""
+    class _FakeGroup:
+        def popen_kwargs(self):
+            return {}
+
+        def cpu_stat(self):
+            return {}
+
+        def memory_peak(self):
+            return None
+
+    @contextlib.contextmanager
+    def fake_limited(*args, **kwargs):
+        yield _FakeGroup()
+
+    monkeypatch.setattr(core, "limited", fake_limited)
+    busy = run_limited([sys.executable, "-c", BUSY])
+    idle = run_limited([sys.executable, "-c", "pass"])
+    assert busy.returncode == 0 and idle.returncode == 0
+    assert busy.cpu_s >= 0.4
+    assert idle.cpu_s < 0.5 * busy.cpu_s  # cumulative accounting would give idle.cpu_s > busy.cpu_s
 
 
 @needs_cgroups

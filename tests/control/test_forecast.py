@@ -76,6 +76,20 @@ def test_rolling_forecasts_use_only_past_data():
     assert not np.allclose(F1[31:], F2[31:])
 
 
+def test_ridge_refuses_a_horizon_longer_than_the_period():
+    """Step h reads y[t+h-period], known at forecast time t only while h < period, i.e. horizon <= period."""
+    with pytest.raises(ForecastError, match="horizon 3 exceeds the period 2"):
+        RidgeLags(period=2, lags=3, horizon=3).fit(_series(300, 2, 0))
+
+
+def test_ridge_with_horizon_equal_to_the_period_uses_only_past_data():
+    y = _series(300, 2, 0)
+    r = RidgeLags(period=2, lags=3, horizon=2).fit(y[:200])
+    y2 = y.copy()
+    y2[250] += 100.0  # the forecasts made at t = 250 (from y[:250]) must not move
+    np.testing.assert_array_equal(r.rolling(y, 250, 2)[0], r.rolling(y2, 250, 2)[0])
+
+
 def test_perfect_foresight_returns_the_truth():
     y = np.arange(10.0)
     np.testing.assert_array_equal(PerfectForesight().fit(y).rolling(y, 3, 2)[:-1], np.stack([y[3:9], y[4:10]], 1))

@@ -52,6 +52,19 @@ def test_default_scale_up_is_max_of_100_percent_and_4_pods_per_15s():
     assert h2.step(0, 10, 5.0) == 20          # wants 100, limited to 100 % per 15 s
 
 
+def test_scale_up_limit_counts_from_the_replicas_at_the_start_of_the_policy_period():
+    """horizontal.go, calculateScaleUpLimitWithScalingRules: periodStartReplicas = current - added + deleted
+    within periodSeconds; a scale-down 15 s ago is added back, so the 4-pods-per-60 s budget starts from 10."""
+    cfg = HPAConfig(0.5, 1, 100, scale_up=ScalingRules(0, (ScalingPolicy("Pods", 4, 60),)),
+                    scale_down=ScalingRules(0, (ScalingPolicy("Percent", 100, 15),)))
+    h = HPA(cfg)
+    assert h.step(0, 10, 0.25) == 5           # scale down 10 -> 5 (no window)
+    assert h.step(15, 5, 5.0) == 14           # wants 50; limit = (5 - 0 + 5) + 4, not 5 + 4
+    h2 = HPA(cfg)
+    assert h2.step(0, 10, 0.25) == 5
+    assert h2.step(61, 5, 5.0) == 9           # the scale-down is older than the 60 s period: 5 + 4
+
+
 def test_scale_down_stabilisation_window_keeps_max_recommendation_for_300s():
     h = HPA(HPAConfig(0.5, 1, 100))
     assert h.step(0, 10, 0.5) == 10

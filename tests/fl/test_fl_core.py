@@ -145,6 +145,31 @@ def test_one_client_full_batch_fedavg_equals_gradient_descent(digits):
     assert np.allclose(res.params, w)
 
 
+def test_fedavg_weights_each_selected_client_by_its_sample_count(digits):
+    """FedAvg (McMahan et al. 2017, Alg. 1): w <- sum_k n_k w_k / sum_k n_k; two clients of 1 and 3 samples,
+    two rounds, batch = all data, local models from hand-run ``local_sgd`` on the same client streams."""
+    X, y = digits.X_train[:4], digits.y_train[:4]
+    m, parts = LogisticRegression(64, 10), [np.arange(1), np.arange(1, 4)]
+    data = make_client_data(X, y, parts)
+    cfg = FedConfig(rounds=2, batch_size=4, lr=0.5)
+
+    def streams(t, k):
+        return np.random.default_rng([11, t, k])
+
+    w0 = np.zeros(m.n_params)
+    res = fedavg(m, data, cfg, lambda ctx: [0, 1], np.random.default_rng(0), w0=w0, client_rng=streams)
+    weighted, uniform = w0, w0
+    for t in range(2):
+        w1 = local_sgd(m, weighted, X[parts[0]], y[parts[0]], 1, 4, 0.5, streams(t, 0))[0]
+        w2 = local_sgd(m, weighted, X[parts[1]], y[parts[1]], 1, 4, 0.5, streams(t, 1))[0]
+        weighted = (1 * w1 + 3 * w2) / 4
+        u1 = local_sgd(m, uniform, X[parts[0]], y[parts[0]], 1, 4, 0.5, streams(t, 0))[0]
+        u2 = local_sgd(m, uniform, X[parts[1]], y[parts[1]], 1, 4, 0.5, streams(t, 1))[0]
+        uniform = (u1 + u2) / 2
+    np.testing.assert_allclose(res.params, weighted, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(res.params, uniform, rtol=1e-6, atol=1e-9)  # the weighting is visible here
+
+
 def test_fedavg_learns_digits_and_reports_rounds_to_target(digits):
     rng = np.random.default_rng(0)
     parts = dirichlet_partition(digits.y_train, 10, 1.0, rng)

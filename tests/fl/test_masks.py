@@ -60,6 +60,14 @@ def test_coverage_average_matches_an_explicit_loop_and_zeroes_uncovered():
         assert out[j] == pytest.approx(np.mean(held) if held else 0.0)
 
 
+def test_coverage_average_reads_values_only_where_the_mask_is_set():
+    """Unheld coordinates may hold anything (nan, inf): they must not reach the average (0 * nan = nan)."""
+    v = np.array([[1.0, 2.0, np.nan], [np.inf, 4.0, 6.0]])
+    m = np.array([[1, 1, 0], [0, 1, 1]])
+    assert mk.coverage_average(v, m).tolist() == [1.0, 3.0, 6.0]
+    assert mk.coverage_aggregate(np.array([9.0, 9.0, 9.0]), v, m).tolist() == [1.0, 3.0, 6.0]
+
+
 def test_coverage_average_with_full_masks_is_the_plain_mean():
     v = np.random.default_rng(3).normal(size=(5, 7))
     assert np.array_equal(mk.coverage_average(v, np.ones((5, 7), bool)), np.mean(v, axis=0))

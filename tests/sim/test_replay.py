@@ -7,11 +7,22 @@ import simpy
 from support.sim import TraceReplayer, rate_profile, replay_times, resample_arrivals
 
 
-def test_rate_profile_counts_every_arrival_once():
-    t = np.array([0.0, 0.5, 1.0, 2.5, 3.0, 3.9])
+def test_rate_profile_counts_each_arrival_of_the_complete_bins_once_and_drops_the_partial_bin():
+    t = np.array([0.0, 0.5, 1.0, 2.5, 3.0, 3.9])  # span 3.9 s: bins [0,1) [1,2) [2,3) complete, [3,3.9] partial
     edges, rates = rate_profile(t, 1.0)
-    assert edges.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
-    assert (rates * 1.0).tolist() == [2, 1, 1, 2]  # [0,1): 0, .5 | [1,2): 1 | [2,3): 2.5 | [3,4): 3, 3.9
+    assert edges.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert rates.tolist() == [2.0, 1.0, 1.0]  # 0, .5 | 1 | 2.5; 3.0 and 3.9 are in the dropped partial bin
+
+
+def test_rate_profile_of_a_constant_rate_trace_has_no_dip_at_its_end():
+    """1 arrival/s for 3601 s in 3000 s bins: the 601 s remainder is not divided by 3000 s (which read 0.2/s)."""
+    edges, rates = rate_profile(np.arange(3601.0), 3000.0)
+    assert edges.tolist() == [0.0, 3000.0] and rates.tolist() == [1.0]
+
+
+def test_rate_profile_window_t0_t1_keeps_its_complete_bins():
+    edges, rates = rate_profile(np.arange(0.0, 100.0, 0.5), 10.0, t0=20.0, t1=55.0)
+    assert edges.tolist() == [0.0, 10.0, 20.0, 30.0] and rates.tolist() == [2.0, 2.0, 2.0]
 
 
 def test_rate_profile_counts_an_arrival_on_the_last_edge_once():
@@ -40,6 +51,35 @@ def test_resampled_arrivals_follow_the_profile_on_average():
         n2.append(np.sum((a % 200) >= 100))
     assert np.mean(n1) == pytest.approx(2 * 0.5 * 0.5 * 100, rel=0.05)  # two tiles x 25 expected arrivals
     assert np.mean(n2) == pytest.approx(2 * 2.0 * 0.5 * 100, rel=0.05)
+
+
+def test_resampled_arrivals_at_speed_2_compress_time_and_double_the_rates():
+    """speed 2: the 200 s profile plays in 100 s, so each segment lasts 50 s at twice its rate."""
+    edges, rates = np.array([0.0, 100.0, 200.0]), np.array([0.5, 2.0])
+    rng = np.random.default_rng(1)
+    n1, n2 = [], []
+    for _ in range(200):
+        a = resample_arrivals(edges, rates, rng, horizon_s=200.0, speed=2.0)
+        n1.append(np.sum((a % 100) < 50))
+        n2.append(np.sum((a % 100) >= 50))
+    assert np.mean(n1) == pytest.approx(2 * (0.5 * 2) * 50, rel=0.05)  # two tiles x 50 expected arrivals
+    assert np.mean(n2) == pytest.approx(2 * (2.0 * 2) * 50, rel=0.05)
+
+
+def test_degenerate_traces_and_horizons_raise_a_value_error_naming_the_problem():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="timestamps are equal"):
+        replay_times([5.0, 5.0, 5.0], horizon_s=10.0)
+    with pytest.raises(ValueError, match="horizon_s must be"):
+        replay_times([1.0, 2.0], horizon_s=0.0)
+    with pytest.raises(ValueError, match="horizon_s must be"):
+        resample_arrivals([0.0, 10.0], [1.0], rng, horizon_s=0.0)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        resample_arrivals([5.0, 5.0], [1.0], rng, horizon_s=10.0)
+    with pytest.raises(ValueError, match="less than one bin"):
+        rate_profile([5.0, 5.0, 5.0], 1.0)
+    with pytest.raises(ValueError, match="less than one bin"):
+        rate_profile([0.0, 2.5], 3.0)
 
 
 def test_replayer_fires_at_the_given_times():

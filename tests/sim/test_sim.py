@@ -5,6 +5,7 @@ import pytest
 
 from support.queueing import mm1_sojourn, mmc_sojourn
 from support.sim import Recorder, Streams, lindley, nhpp_arrivals, poisson_split, simulate_fifo, simulate_mm1
+from support.sim.recorder import summarize
 
 
 def test_lindley_equals_simpy_on_the_same_streams():
@@ -44,6 +45,21 @@ def test_recorder_summary_has_a_confidence_interval():
     assert abs(s.mean - 1.0) < 3 * s.ci95 + 1e-3 and s.ci95 < 0.01
     with pytest.raises(KeyError, match="no samples"):
         rec.values("missing")
+
+
+@pytest.mark.parametrize("batches", [5, 20])
+def test_summarize_ci_uses_the_t_quantile_with_batches_minus_one_degrees_of_freedom(batches):
+    from scipy import stats
+
+    x = np.random.default_rng(batches).exponential(size=10 * batches + 3)  # 3 left-over samples are not batched
+    m = x[: 10 * batches].reshape(batches, -1).mean(axis=1)
+    want = stats.t.ppf(0.975, batches - 1) * m.std(ddof=1) / np.sqrt(batches)  # 2.776 for 5 batches, not 2.093
+    assert summarize(x, batches=batches).ci95 == pytest.approx(want, rel=1e-12)
+
+
+def test_summarize_refuses_fewer_than_two_batches():
+    with pytest.raises(ValueError, match="batches must be an integer >= 2"):
+        summarize(np.ones(100), batches=1)
 
 
 def test_simpy_run_fills_the_recorder():

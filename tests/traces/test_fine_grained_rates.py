@@ -1,5 +1,5 @@
 """Fine-grained demand for paper 11's bursty runs: Azure LLM request rates per bin and Alibaba GenAI gateway
-QPS per bin agree with an independent pandas resample of the raw files."""
+QPS per bin agree with an independent pandas resample of the raw files; the Azure binnings share one rule."""
 
 import tarfile
 
@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from support.data import fetch
+from support.sim import rate_profile
 from support.traces.alibaba import QPS, gateway_qps_series
-from support.traces.azure import FILES, request_rates
+from support.traces.azure import FILES, epoch_rates, request_rates
 
 
 @pytest.mark.parametrize("kind", ["code", "conv"])
@@ -39,6 +40,29 @@ def test_alibaba_gateway_qps_matches_a_pandas_resample_of_the_raw_archive():
     got = gateway_qps_series(60.0)
     np.testing.assert_allclose(got, ref.to_numpy(), rtol=1e-12, atol=1e-12)
     assert got.size == 1339 and 0 < got.max() < 20
+
+
+def test_gateway_qps_refuses_bins_shorter_than_the_sampling_gap():
+    """A 30 s bin on a trace sampled every 57 s is empty half the time, and empty bins read as 0 QPS."""
+    df = pd.DataFrame({"timestamp_anon": np.arange(20) * 57.0, "value": np.ones(20)})
+    with pytest.raises(ValueError, match=r"bin_s = 30.0 s is below the median sampling gap .*\(57 s\)"):
+        gateway_qps_series(30.0, df=df)
+    assert gateway_qps_series(57.0, df=df).tolist() == [1.0] * 20
+
+
+def test_azure_binnings_share_one_rule_complete_bins_only():
+    """epoch_rates, request_rates and sim.rate_profile keep the complete bins from t = 0 and drop the partial
+    last one (here [30, 37] with 7 of a full bin's 10 arrivals), so no bin is a rate divided by too long a time."""
+    t = np.arange(0.0, 37.5, 1.0)  # one request per second for 37 s
+    first = pd.Timestamp("2023-11-16 18:00:00")
+    ts = first + pd.to_timedelta(t, unit="s")
+    df = pd.DataFrame({"t": t, "cls": np.where(np.arange(t.size) % 2, "code-long", "code-short"), "ts": ts})
+    rates, classes, starts = epoch_rates(df, 10.0)
+    assert classes == ["code-long", "code-short"] and starts.tolist() == [0.0, 10.0, 20.0]
+    assert rates.sum(axis=1).tolist() == [1.0, 1.0, 1.0]
+    rr, t0 = request_rates("code", 10.0, df=pd.DataFrame({"TIMESTAMP": ts.astype(str)}))
+    assert t0 == first and rr.tolist() == [1.0, 1.0, 1.0]
+    assert rate_profile(t, 10.0)[1].tolist() == [1.0, 1.0, 1.0]
 
 
 def test_fine_grained_loaders_reject_bad_input():
