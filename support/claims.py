@@ -80,6 +80,8 @@ class _Bound(Rule):
 
     def verdict(self, measured: Any, paper_value: Any) -> Verdict:
         m = _num(measured)
+        if not math.isfinite(m):  # nan fails every comparison, but inf would pass one side
+            return Verdict.NOT_REPRODUCED
         if self._ok(m, self.threshold):
             return Verdict.REPRODUCED
         if self.partly is not None and self._ok(m, self.partly):
@@ -113,12 +115,14 @@ class AtMost(_Bound):
 
 @dataclass(frozen=True)
 class IsTrue(Rule):
-    """Reproduced when the measured value is True (an exact check that held)."""
+    """Reproduced when the measured value is True (an exact check that held).
+
+    Only a real ``bool`` is accepted (the recorder turns ``numpy.bool_`` into one); a count such as 7 is refused."""
 
     def verdict(self, measured: Any, paper_value: Any) -> Verdict:
-        if not isinstance(measured, (bool, int)):
-            raise TypeError(f"IsTrue expects a boolean measurement, got {measured!r}")
-        return Verdict.REPRODUCED if bool(measured) else Verdict.NOT_REPRODUCED
+        if not isinstance(measured, bool):
+            raise TypeError(f"IsTrue expects a boolean measurement, got {measured!r} ({type(measured).__name__})")
+        return Verdict.REPRODUCED if measured else Verdict.NOT_REPRODUCED
 
     def describe(self, paper_value: Any) -> str:
         return "holds"
@@ -137,7 +141,11 @@ class Claim:
     scales: tuple[str, ...] = SCALES  # scales at which the claim can be checked
 
     def judge(self, measured: Any) -> Verdict:
-        return self.rule.verdict(measured, self.paper_value)
+        """The rule's verdict on ``measured``; a measurement of the wrong type is a TypeError naming this claim."""
+        try:
+            return self.rule.verdict(measured, self.paper_value)
+        except TypeError as e:
+            raise TypeError(f"claim {self.name!r}: {e}") from None
 
 
 class ClaimSet(Mapping[str, Claim]):
@@ -182,9 +190,16 @@ class Measurement:
     note: str = ""
 
 
-def _jsonable(x: Any) -> Any:
+def _plain(x: Any) -> Any:
+    """A NumPy / CuPy scalar as the Python scalar it holds (``numpy.bool_`` -> ``bool``); anything else as is."""
     if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
-        return x.item()  # numpy / cupy scalars
+        return x.item()
+    return x
+
+
+def _jsonable(x: Any) -> Any:
+    """``x`` as plain JSON: scalars unwrapped, and nan / inf / -inf stored as the strings "nan", "inf", "-inf"."""
+    x = _plain(x)
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)
     return x
@@ -204,14 +219,14 @@ class ClaimRecorder:
     def record(self, name: str, measured: Any, note: str = "") -> Verdict:
         """Record the measured value of claim ``name``; the verdict follows from its rule."""
         c = self.claims[name]
-        measured = _jsonable(measured)
+        measured = _plain(measured)  # judged as a number: only the stored copy turns nan / inf into strings
         if self.scale not in c.scales:
             v = Verdict.NOT_APPLICABLE
             note = (note + "; " if note else "") + f"checked only at scale {'/'.join(c.scales)}"
         else:
             v = c.judge(measured)
         self.measurements[name] = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
-                                              c.rule.describe(c.paper_value), measured, v.value, note)
+                                              c.rule.describe(c.paper_value), _jsonable(measured), v.value, note)
         self.save()
         return v
 

@@ -27,11 +27,29 @@ def test_directional_rules_use_their_thresholds():
     assert AtMost(0.1).verdict(0.5, None) is Verdict.NOT_REPRODUCED
 
 
+def test_bounds_are_inclusive_at_the_threshold():
+    assert AtLeast(1.0).verdict(1.0, None) is Verdict.REPRODUCED
+    assert AtMost(0).verdict(0, None) is Verdict.REPRODUCED
+
+
+def test_partly_bands_are_inclusive_at_their_edge():
+    assert AtLeast(1.2, partly=1.0).verdict(1.0, None) is Verdict.PARTLY
+    assert AtMost(0.1, partly=0.2).verdict(0.2, None) is Verdict.PARTLY
+    assert Within(rel=0.1, partly_rel=0.3).verdict(70, 100) is Verdict.PARTLY
+
+
+def test_within_a_paper_value_of_zero_uses_the_absolute_error():
+    assert Within(rel=0.1).verdict(0.05, 0) is Verdict.REPRODUCED
+    assert Within(rel=0.1).verdict(0.2, 0) is Verdict.NOT_REPRODUCED
+    assert Within(rel=0.1).verdict(-0.2, 0) is Verdict.NOT_REPRODUCED
+
+
 def test_is_true_rejects_non_boolean_measurements():
     assert IsTrue().verdict(True, True) is Verdict.REPRODUCED
     assert IsTrue().verdict(False, True) is Verdict.NOT_REPRODUCED
-    with pytest.raises(TypeError):
-        IsTrue().verdict("yes", True)
+    for bad in ("yes", 7, 1, 0, None):
+        with pytest.raises(TypeError, match="boolean"):
+            IsTrue().verdict(bad, True)
 
 
 def _claims():
@@ -40,6 +58,14 @@ def _claims():
         Claim("count", "exact count", 42, "", "Table 1", Within(rel=0.0)),
         Claim("big", "paper-scale only", 1.0, "", "Fig. 3", Within(rel=0.1), scales=("paper",)),
     ])
+
+
+def _refuse_non_json(token):
+    raise ValueError(f"results.json holds the non-JSON token {token}")
+
+
+def _one_claim(rule, paper_value=2.0):
+    return ClaimSet("99_test", [Claim("x", "s", paper_value, "", "abstract", rule)])
 
 
 def test_claim_set_refuses_duplicates_and_unknown_scales():
@@ -71,9 +97,10 @@ def test_recorder_stores_numpy_scalars_and_non_finite_values_as_json(tmp_path):
     rec.record("count", np.int64(42))
     rec.metric("ratio", np.float32(0.5))
     rec.metric("inf", math.inf)
-    data = json.loads((tmp_path / "results.json").read_text())
+    rec.metric("nan", np.float64("nan"))
+    data = json.loads((tmp_path / "results.json").read_text(), parse_constant=_refuse_non_json)
     assert data["claims"][1]["measured"] == 42 and data["claims"][1]["verdict"] == "reproduced"
-    assert data["metrics"] == {"ratio": 0.5, "inf": "inf"}
+    assert data["metrics"] == {"ratio": 0.5, "inf": "inf", "nan": "nan"}
 
 
 def test_table_lists_paper_value_ours_and_verdict(tmp_path):
@@ -84,3 +111,36 @@ def test_table_lists_paper_value_ours_and_verdict(tmp_path):
     assert list(df.columns) == ["claim", "source", "paper", "ours", "rule", "verdict", "note"]
     assert df.loc[0, "ours"] == "2.5 x" and df.loc[0, "verdict"] == "reproduced"
     assert df.loc[1, "note"] == "needs the full benchmark"
+
+
+@pytest.mark.parametrize("rule,value", [
+    (AtLeast(1.5), math.inf), (AtMost(0.1), -math.inf), (AtMost(0.1), math.inf), (AtLeast(1.5), -math.inf),
+    (AtLeast(1.5, partly=1.0), math.nan), (AtMost(0.1, partly=0.2), math.nan), (Within(rel=0.1), math.nan),
+    (Within(rel=0.1), math.inf),
+])
+@pytest.mark.parametrize("kind", ["python float", "numpy float64"])
+def test_recorder_judges_a_non_finite_measurement_not_reproduced_and_stores_it_as_json(tmp_path, rule, value, kind):
+    """Audit infra finding 4: inf must not pass a bound, and a Python nan must not crash the notebook.
+
+    Goes through ClaimRecorder.record, the path NotebookRun.record (what notebooks call) takes."""
+    np = pytest.importorskip("numpy")
+    measured = np.float64(value) if kind == "numpy float64" else float(value)
+    rec = ClaimRecorder(_one_claim(rule), "smoke", tmp_path)
+    assert rec.record("x", measured) is Verdict.NOT_REPRODUCED
+    data = json.loads((tmp_path / "results.json").read_text(), parse_constant=_refuse_non_json)
+    assert data["claims"][0]["measured"] == str(float(value))
+    assert data["claims"][0]["verdict"] == "not reproduced"
+
+
+def test_recorder_unwraps_numpy_bools_for_is_true(tmp_path):
+    np = pytest.importorskip("numpy")
+    rec = ClaimRecorder(_one_claim(IsTrue(), True), "smoke", tmp_path)
+    assert rec.record("x", np.bool_(True)) is Verdict.REPRODUCED
+    assert json.loads((tmp_path / "results.json").read_text())["claims"][0]["measured"] is True
+
+
+@pytest.mark.parametrize("rule,bad", [(IsTrue(), 7), (AtLeast(1.0), "fast"), (Within(rel=0.1), None)])
+def test_recorder_names_the_claim_when_a_measurement_has_the_wrong_type(tmp_path, rule, bad):
+    rec = ClaimRecorder(_one_claim(rule), "smoke", tmp_path)
+    with pytest.raises(TypeError, match="claim 'x'"):
+        rec.record("x", bad)

@@ -25,3 +25,12 @@ def test_loglog_slope_rejects_nonpositive_or_mismatched_input():
         loglog_slope([1, 2], [0.0, 1.0])
     with pytest.raises(ValueError, match="equally long"):
         loglog_slope([1, 2, 3], [1, 2])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["x", "y"])
+def test_loglog_slope_rejects_non_finite_input(bad, where):
+    x, y = np.array([1.0, 2.0, 4.0]), np.array([1.0, 2.0, 4.0])
+    (x if where == "x" else y)[1] = bad
+    with pytest.raises(ValueError, match=f"finite x and y; {where}\\[1\\]"):
+        loglog_slope(x, y)
