@@ -13,6 +13,7 @@ import numpy as np
 
 from support.crms.problem import Allocation, Problem, evaluate
 from support.opt import grid_knapsack_dp, solve_minlp
+from support.queueing import mm1_sojourn_array
 
 
 def scip_optimum(p: Problem, time_limit: float = 60.0, gap: float = 1e-6) -> Allocation:
@@ -74,8 +75,7 @@ def grid_dp_optimum(p: Problem, c_step: float = 0.05, m_step: float = 0.03125) -
     for a in p.apps:
         d = a.model(c, m)
         rho = a.lam * d / N_
-        with np.errstate(divide="ignore"):
-            lat = np.where(rho <= 1 - p.stability_margin, a.lam * d / (1 - rho), np.inf)
+        lat = np.where(rho <= 1 - p.stability_margin, a.lam * mm1_sojourn_array(a.lam / N_, 1 / d), np.inf)
         # power is linear, so it splits per app too; p_idle is added once at the end
         cost = (p.w_lat / Lam) * lat + p.w_pow * (pm.watts_per_cpu * N_ * c + pm.beta_mem * N_ * m)
         costs.append(cost)

@@ -18,6 +18,7 @@ import numpy as np
 from support.crms.latency_model import MonotoneLatency
 from support.opt.errors import InfeasibleError
 from support.power import LinearPowerModel
+from support.queueing import mm1_sojourn_array
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ def evaluate(p: Problem, n, c, m, method: str = "", seconds: float = 0.0, strict
         over.append(f"stability of app {p.apps[i].name!r} (utilization {rho[i]:.3f} >= 1)")
     if over and strict:
         raise InfeasibleError("allocation infeasible: " + "; ".join(over), binding=over[0].split(" (")[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        T = np.where(rho < 1, d / (1 - rho), np.inf)
+    with np.errstate(divide="ignore"):
+        T = mm1_sojourn_array(p.lam / n, 1 / d)  # each container an M/M/1 queue; inf where unstable
     lat = float(np.sum(p.lam * T) / np.sum(p.lam))
     cpu_used = min(float(np.sum(n * c)), s.cpu)
     pw = float(s.power_model.power(cpu_used, float(np.sum(n * m))))

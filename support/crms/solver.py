@@ -29,6 +29,7 @@ import numpy as np
 from support.crms.problem import Allocation, Problem, diagnose, evaluate
 from support.opt import InfeasibleError, SolverFailed, solve_convex
 from support.opt.convex import DEFAULT_SOLVERS
+from support.queueing import mm1_sojourn_array
 
 
 class Stage1:
@@ -100,8 +101,7 @@ def _app_terms(p: Problem, i: int, n, cs, ms, nu_c, nu_m, Lam):
     pm = p.server.power_model
     d = a.model(cs, ms)
     rho = a.lam * d / n
-    with np.errstate(divide="ignore"):
-        lat = np.where(rho <= 1 - p.stability_margin, n * (1 / (1 - rho) - 1), np.inf)
+    lat = np.where(rho <= 1 - p.stability_margin, a.lam * mm1_sojourn_array(a.lam / n, 1 / d), np.inf)
     return (p.w_lat / Lam) * lat + n * cs * (p.w_pow * pm.watts_per_cpu + nu_c) + n * ms * (p.w_pow * pm.beta_mem + nu_m)
 
 

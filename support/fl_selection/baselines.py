@@ -15,16 +15,10 @@ import numpy as np
 
 from support.fl.fedavg import RoundContext
 from support.fl_selection.allocation import Allocation, CostWeights, equal_allocation, joint_allocation
-from support.fl_selection.csra import csra, min_generalization_selection
+from support.fl_selection.csra import csra, min_generalization_selection, solo_round
 from support.fl_selection.generalization import GenConstraint
 from support.fl_selection.system import WirelessSystem
 from support.opt import InfeasibleError
-
-
-def solo_time(system: WirelessSystem, m: int) -> np.ndarray:
-    """Round time of each client alone with bandwidth B/m at f_max (the per-client speed Oort profiles)."""
-    b = system.B / m
-    return system.t_cmp_min + system.s / (b * np.log2(1 + system.snr_hz / b))
 
 
 @dataclass
@@ -97,7 +91,7 @@ class OortStyle(Policy):
 
     def choose(self, ctx, system):
         K, m = system.K, self.m
-        t_k = solo_time(system, m)
+        t_k = solo_round(system, m)[0]  # each client's round time alone (B/m, f_max)
         T_pref = float(np.quantile(t_k, self.pref_quantile))
         seen = ~np.isnan(ctx.last_loss)
         util = np.where(seen, system.D * np.nan_to_num(ctx.last_loss), 0.0)

@@ -31,6 +31,8 @@ from support.fl_selection.generalization import GenConstraint
 from support.fl_selection.heterogeneity import global_distribution
 from support.fl_selection.system import WirelessSystem
 from support.opt import InfeasibleError, OptError, golden_section, solve_convex
+from support.wireless.energy import compute_energy, compute_time, upload_energy, upload_time
+from support.wireless.rate import shannon_rate
 
 
 class _Relaxed:
@@ -103,13 +105,13 @@ class CSRAResult:
         return self.allocation.S
 
 
-def _solo_proxy(system: WirelessSystem, m: int, weights: CostWeights) -> tuple[np.ndarray, np.ndarray]:
-    """Per-client round time and energy with bandwidth B/m and f_max: the cheap surrogate that ranks rounding
-    candidates before the exact convex allocation is solved for the best few."""
-    b = system.B / m
-    t_up = system.s / (b * np.log2(1 + system.snr_hz / b))
-    e = system.kappa * system.cycles * system.f_max**2 + system.p * t_up
-    return system.t_cmp_min + t_up, e
+def solo_round(system: WirelessSystem, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-client round time and energy alone with bandwidth B/m at f_max (the ``support.wireless`` models of
+    Sec. II): the surrogate that ranks rounding candidates, the deadline search's scale, Oort's client speed."""
+    r = shannon_rate(system.B / m, system.gain, system.p, system.n0)
+    t = compute_time(system.L, system.c, system.D, system.f_max) + upload_time(system.s, r)
+    e = compute_energy(system.kappa, system.L, system.c, system.D, system.f_max) + upload_energy(system.p, system.s, r)
+    return t, e
 
 
 def _gen_value(gen: GenConstraint, P, D):
@@ -191,7 +193,7 @@ def _round(a: np.ndarray, system: WirelessSystem, P, m: int, gen: GenConstraint,
     sets are ranked by the surrogate and the best ``n_exact`` (plus the feasible seeds) are returned."""
     D = system.D
     K = len(D)
-    t_solo, e_solo = _solo_proxy(system, m, weights)
+    t_solo, e_solo = solo_round(system, m)
 
     def proxy(S):
         """Surrogate cost of one set (a float) or of each row of an (n, m) array of sets."""
@@ -272,7 +274,7 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
 
     # deadline search: a coarse log grid from half the m-th fastest solo time (B/m each, f_max) to 20x that
     # (robust to an occasional failed solve), then golden section between the best point's neighbours
-    solo = system.t_cmp_min + system.s / (system.B / m * np.log2(1 + system.snr_hz / (system.B / m)))
+    solo = solo_round(system, m)[0]
     T_a = 0.5 * float(np.sort(solo)[m - 1])
     if T_hint is not None and T_hint > 0:
         grid = math.log(T_hint) + np.array([-0.4, 0.0, 0.4])

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from support.queueing import erlang_c_array
+from support.queueing import mmc_sojourn_array
 
 
 def mean_latency(c, lam, mu: float, cap_s: float) -> np.ndarray:
-    """Mean response time W_q + 1/mu of M/M/c; ``cap_s`` (a request timeout) where c*mu <= lam or c = 0."""
-    c = np.asarray(c, dtype=np.int64)
+    """Mean response time W_q + 1/mu of M/M/c (:func:`support.queueing.mmc_sojourn_array`), at most ``cap_s``
+    (a request timeout, also where c*mu <= lam or c = 0); 1/mu where nothing arrives."""
     lam = np.asarray(lam, float)
-    pc = erlang_c_array(c, lam, mu)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = pc / (c * mu - lam) + 1.0 / mu
-    w = np.where(np.isfinite(w), w, cap_s)
+    w = mmc_sojourn_array(c, lam, mu)  # inf where unstable or no server
     w = np.where(lam <= 0, 1.0 / mu, w)
     return np.minimum(w, cap_s)
 

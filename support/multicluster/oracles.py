@@ -2,7 +2,8 @@
 
 * :func:`brute_force_decision` — enumerate every integer replica vector in the policy ranges and solve the
   remaining routing LP with SciPy (``linprog``, its own formulation), keeping the cheapest.
-* :func:`des_mean_response` — mean response time of an M/M/c queue by discrete-event simulation (simpy).
+* :func:`des_mean_response` — mean response time of an M/M/c queue by discrete-event simulation (simpy, via
+  :func:`support.sim.des_check.des_check`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from support.multicluster.decision import FederationPolicy, Weights
-from support.sim import simulate_fifo
+from support.sim.des_check import des_check
 
 
 def brute_force_decision(demand, prev_n, policy: FederationPolicy, lines: np.ndarray, w: Weights):
@@ -62,8 +63,6 @@ def brute_force_decision(demand, prev_n, policy: FederationPolicy, lines: np.nda
 
 def des_mean_response(c: int, lam: float, mu: float, n_jobs: int, rng: np.random.Generator,
                       warmup: float = 0.1) -> float:
-    """Mean response time of M/M/c from the simpy FIFO queue (first ``warmup`` share of jobs discarded)."""
-    ia = rng.exponential(1 / lam, n_jobs)
-    sv = rng.exponential(1 / mu, n_jobs)
-    soj = simulate_fifo(ia, sv, servers=c)
-    return float(soj[int(warmup * n_jobs):].mean())
+    """Mean response time of M/M/c from the simpy FIFO queue (first ``warmup`` share of jobs discarded);
+    an unstable queue (lam >= c mu) is refused."""
+    return des_check(c, lam, mu, n_jobs, rng, warmup=warmup).simulated

@@ -200,19 +200,14 @@ def policy_table(directory: Path = POLICY_DIR) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------- checks
 
 def des_checks(n_jobs: int, seed: int) -> dict:
-    """simpy vs closed forms (M/M/1 at rho 0.8, M/M/3 at rho 0.8) and vs Lindley on the same streams."""
-    from support.queueing import mm1_sojourn, mmc_sojourn
-    from support.sim import lindley, simulate_fifo
+    """simpy vs closed forms (M/M/1 at rho 0.8, M/M/3 at rho 0.8, first 5 % of jobs dropped) and vs Lindley
+    on the same streams (:func:`support.sim.des_check.des_check`)."""
+    from support.sim.des_check import des_check
     st = Streams(seed)
-    ia, sv = st["mm1_a"].exponential(1 / 0.8, n_jobs), st["mm1_s"].exponential(1.0, n_jobs)
-    x1 = simulate_fifo(ia, sv)
-    same = bool(np.allclose(x1, lindley(ia, sv), rtol=1e-9, atol=1e-9))
-    warm = n_jobs // 20
-    e1 = abs(x1[warm:].mean() / mm1_sojourn(0.8, 1.0) - 1)
-    ia3, sv3 = st["mmc_a"].exponential(1 / 2.4, n_jobs), st["mmc_s"].exponential(1.0, n_jobs)
-    x3 = simulate_fifo(ia3, sv3, servers=3)
-    e3 = abs(x3[warm:].mean() / mmc_sojourn(3, 2.4, 1.0) - 1)
-    return {"lindley_equal": same, "mm1_rel_err": float(e1), "mmc_rel_err": float(e3), "jobs": n_jobs}
+    one = des_check(1, 0.8, 1.0, n_jobs, st["mm1_a"], st["mm1_s"], warmup=0.05, lindley_too=True)
+    three = des_check(3, 2.4, 1.0, n_jobs, st["mmc_a"], st["mmc_s"], warmup=0.05)
+    return {"lindley_equal": one.lindley_equal, "mm1_rel_err": one.rel_err, "mmc_rel_err": three.rel_err,
+            "jobs": n_jobs}
 
 
 def differential(n_pairs: int, seed: int, directory: Path = POLICY_DIR) -> dict:

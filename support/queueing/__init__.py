@@ -1,8 +1,9 @@
 """Closed-form queueing results: M/M/1, M/M/c (Erlang C), M/G/1 (Pollaczek-Khinchine), Little's law.
 
 Rates are per unit time (lam = arrival rate, mu = service rate of one server). Every function
-raises ``ValueError`` naming the problem when the queue is unstable (load >= 1) or an input is bad
-(the array form :func:`erlang_c_array` returns nan for unstable entries instead).
+raises ``ValueError`` naming the problem when the queue is unstable (load >= 1) or an input is bad (negative,
+nan or infinite); the array forms do not raise on unstable entries: :func:`erlang_c_array` returns nan there,
+:func:`mm1_sojourn_array` and :func:`mmc_sojourn_array` return inf.
 """
 
 from support.queueing.formulas import (
@@ -15,12 +16,15 @@ from support.queueing.formulas import (
     mg1_wait,
     mm1_number,
     mm1_sojourn,
+    mm1_sojourn_array,
     mm1_sojourn_quantile,
     mm1_wait,
     mmc_sojourn,
+    mmc_sojourn_array,
     mmc_wait,
     utilization,
 )
 
 __all__ = ["erlang_b", "erlang_c", "erlang_c_array", "little_L", "little_W", "mg1_sojourn", "mg1_wait", "mm1_number", "mm1_sojourn",
-           "mm1_sojourn_quantile", "mm1_wait", "mmc_sojourn", "mmc_wait", "utilization"]
+           "mm1_sojourn_array", "mm1_sojourn_quantile", "mm1_wait", "mmc_sojourn", "mmc_sojourn_array", "mmc_wait",
+           "utilization"]

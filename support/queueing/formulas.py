@@ -7,6 +7,10 @@ import numpy as np
 
 def _check(lam, mu, c=1):
     lam, mu = np.asarray(lam, float), np.asarray(mu, float)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(f"arrival rate must be finite, got {lam}")
+    if not np.all(np.isfinite(mu)):
+        raise ValueError(f"service rate must be finite, got {mu}")
     if np.any(lam < 0):
         raise ValueError(f"arrival rate must be >= 0, got {lam}")
     if np.any(mu <= 0):
@@ -57,6 +61,8 @@ def erlang_b(c: int, a: float) -> float:
     """Erlang-B blocking probability for c servers and offered load a = lam/mu (stable recursion)."""
     if int(c) != c or c < 1:
         raise ValueError(f"number of servers must be a positive integer, got {c}")
+    if not (np.isfinite(a) and a >= 0):
+        raise ValueError(f"offered load a = lam/mu must be finite and >= 0, got {a}")
     b = 1.0
     for k in range(1, int(c) + 1):
         b = a * b / (k + a * b)
@@ -77,10 +83,10 @@ def erlang_c_array(c, lam, mu: float) -> np.ndarray:
     c = np.asarray(c, dtype=np.int64)
     lam = np.asarray(lam, float)
     c, lam = np.broadcast_arrays(c, lam)
-    if mu <= 0:
-        raise ValueError(f"service rate mu must be > 0, got {mu}")
-    if np.any(lam < 0) or np.any(c < 0):
-        raise ValueError("loads and server counts must be >= 0")
+    if not (np.isfinite(mu) and mu > 0):
+        raise ValueError(f"service rate mu must be finite and > 0, got {mu}")
+    if np.any(np.isnan(lam)) or np.any(lam < 0) or np.any(c < 0):
+        raise ValueError("loads must be >= 0 (not nan) and server counts >= 0")
     a = lam / mu
     b = np.ones(c.shape)
     cmax = int(c.max()) if c.size else 0
@@ -91,6 +97,31 @@ def erlang_c_array(c, lam, mu: float) -> np.ndarray:
         rho = np.where(c > 0, lam / (np.maximum(c, 1) * mu), np.inf)
         out = b / (1 - rho * (1 - b))
     return np.where((rho < 1) & (c > 0), out, np.nan)
+
+
+def mm1_sojourn_array(lam, mu) -> np.ndarray:
+    """Mean time in system 1/(mu - lam) of M/M/1 queues over broadcast arrays: the vectorised
+    :func:`mm1_sojourn`, returning inf (not raising) where a queue is unstable (lam/mu >= 1, lam = inf too)."""
+    lam, mu = np.broadcast_arrays(np.asarray(lam, float), np.asarray(mu, float))
+    if np.any(np.isnan(lam)) or np.any(lam < 0):
+        raise ValueError(f"arrival rates must be >= 0 (inf counts as unstable), got {lam}")
+    if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
+        raise ValueError(f"service rates must be finite and > 0, got {mu}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = lam / mu
+        t = 1.0 / (mu - lam)
+    return np.where(rho < 1, t, np.inf)
+
+
+def mmc_sojourn_array(c, lam, mu: float) -> np.ndarray:
+    """Mean time in system C(c, a)/(c mu - lam) + 1/mu of M/M/c queues over arrays of server counts and loads:
+    the vectorised :func:`mmc_sojourn`, returning inf (not raising) where a queue is unstable or has no server."""
+    c = np.asarray(c, dtype=np.int64)
+    lam = np.asarray(lam, float)
+    pc = erlang_c_array(c, lam, mu)  # validates; nan where c mu <= lam or c = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = pc / (c * mu - lam) + 1.0 / mu
+    return np.where(np.isnan(pc), np.inf, w)
 
 
 def mmc_wait(c: int, lam: float, mu: float) -> float:
@@ -108,9 +139,12 @@ def mg1_wait(lam, mean_s, scv):
 
     ``scv`` is the squared coefficient of variation of service time (1 = exponential, 0 = deterministic).
     """
-    lam, _, rho = _check(lam, 1.0 / np.asarray(mean_s, float))
-    if np.any(np.asarray(scv) < 0):
-        raise ValueError(f"squared coefficient of variation must be >= 0, got {scv}")
+    mean_s = np.asarray(mean_s, float)
+    if not np.all(np.isfinite(mean_s)) or np.any(mean_s <= 0):
+        raise ValueError(f"mean service time must be finite and > 0, got {mean_s}")
+    lam, _, rho = _check(lam, 1.0 / mean_s)
+    if not np.all(np.isfinite(scv)) or np.any(np.asarray(scv) < 0):
+        raise ValueError(f"squared coefficient of variation must be finite and >= 0, got {scv}")
     return _out(rho * np.asarray(mean_s) * (1 + np.asarray(scv)) / (2 * (1 - rho)))
 
 
