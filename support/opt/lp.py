@@ -19,29 +19,62 @@ class LPResult:
     duals_ub: np.ndarray | None  # row duals of the <= rows (LP only)
 
 
+def _finite_array(name: str, a, ndim: int) -> np.ndarray:
+    """``a`` as a float array of ``ndim`` dimensions with only finite entries, else a ValueError naming it."""
+    a = np.asarray(a, float)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} has non-finite entries (NaN or inf) at {np.argwhere(~np.isfinite(a))[:3].tolist()}")
+    return a
+
+
 def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), integrality=None,
              time_limit: float = 60.0) -> LPResult:
     """Solve an LP, or a MILP when ``integrality`` (1 = integer per column) is given, with HiGHS.
 
     ``bounds`` is one (lb, ub) pair for all columns or a list of pairs; ``None`` means unbounded.
-    Raises :class:`InfeasibleError` (problem infeasible) or :class:`OptError` (unbounded, other).
+    Raises :class:`ValueError` naming the argument whose shape disagrees with ``c`` (or with its matrix)
+    or that holds a non-finite value, :class:`InfeasibleError` (problem infeasible) or :class:`OptError`
+    (unbounded, other).
     """
     import highspy
 
-    c = np.asarray(c, float)
+    c = _finite_array("c", c, 1)
     n = c.size
+    if n == 0:
+        raise ValueError("c is empty: the LP needs at least one column")
     rows, lo, hi = [], [], []
-    if A_ub is not None:
-        A = np.atleast_2d(np.asarray(A_ub, float))
-        rows.append(A); lo.append(np.full(A.shape[0], -np.inf)); hi.append(np.asarray(b_ub, float))
-    n_ub = rows[0].shape[0] if rows else 0
-    if A_eq is not None:
-        A = np.atleast_2d(np.asarray(A_eq, float))
-        rows.append(A); lo.append(np.asarray(b_eq, float)); hi.append(np.asarray(b_eq, float))
+    n_ub = 0
+    for name, A_, b_ in (("A_ub", A_ub, b_ub), ("A_eq", A_eq, b_eq)):
+        b_name = "b" + name[1:]
+        if A_ is None:
+            if b_ is not None:
+                raise ValueError(f"{b_name} is given without {name}")
+            continue
+        A = _finite_array(name, np.atleast_2d(np.asarray(A_, float)), 2)
+        if A.shape[1] != n:
+            raise ValueError(f"{name} has {A.shape[1]} columns, c has {n}")
+        if b_ is None:
+            raise ValueError(f"{name} is given without {b_name}")
+        b = _finite_array(b_name, np.atleast_1d(np.asarray(b_, float)), 1)
+        if b.size != A.shape[0]:
+            raise ValueError(f"{b_name} has {b.size} entries, {name} has {A.shape[0]} rows")
+        rows.append(A)
+        if name == "A_ub":
+            lo.append(np.full(A.shape[0], -np.inf)); hi.append(b); n_ub = A.shape[0]
+        else:
+            lo.append(b); hi.append(b)
     if isinstance(bounds, tuple) and len(bounds) == 2 and not isinstance(bounds[0], (tuple, list)):
         bounds = [bounds] * n
+    if len(bounds) != n or any(not isinstance(b, (tuple, list, np.ndarray)) or len(b) != 2 for b in bounds):
+        raise ValueError(f"bounds must be one (lb, ub) tuple or {n} pairs (one per column of c), got {bounds!r:.80}")
     lb = np.array([-np.inf if b[0] is None else b[0] for b in bounds], float)
     ub = np.array([np.inf if b[1] is None else b[1] for b in bounds], float)
+    if np.isnan(lb).any() or np.isnan(ub).any():
+        raise ValueError("bounds contain NaN (use None or +-inf for an unbounded side)")
+    if integrality is not None and np.size(integrality) != n:
+        raise ValueError(f"integrality has {np.size(integrality)} flags, c has {n} columns")
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)

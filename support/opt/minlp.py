@@ -32,27 +32,31 @@ def solve_minlp(build: Callable[[Any], dict[str, Any]], *, time_limit: float = 6
     """Build a pyscipopt ``Model`` with ``build(model) -> {name: var or list of vars}`` and solve it globally.
 
     Raises :class:`InfeasibleError` when SCIP proves infeasibility and :class:`OptError` when it
-    stops without any feasible solution.
+    fails twice or stops without any feasible solution; an error raised by ``build`` propagates unchanged.
     """
     from pyscipopt import Model
 
-    def attempt(gap_):
+    def make(gap_):
         m = Model()
         if not verbose:
             m.hideOutput()
         m.setParam("limits/time", float(time_limit))
         m.setParam("limits/gap", float(gap_))
         m.setParam("parallel/maxnthreads", int(threads))
-        handles = build(m)
+        return m, build(m)  # outside the retry below: an error in the caller's build surfaces as itself
+
+    def run(m):
         t0 = time.perf_counter()
         m.optimize()
-        return m, handles, time.perf_counter() - t0
+        return time.perf_counter() - t0
 
+    m, handles = make(gap)
     try:
-        m, handles, secs = attempt(gap)
+        secs = run(m)
     except Exception as first:  # noqa: BLE001 - SCIP reports LP numerical trouble as a plain Exception
-        try:  # one retry with a looser gap, which avoids the deepest (numerically worst) nodes
-            m, handles, secs = attempt(max(gap, 1e-4))
+        m, handles = make(max(gap, 1e-4))  # one retry with a looser gap, which avoids the deepest (worst) nodes
+        try:
+            secs = run(m)
         except Exception as e:  # noqa: BLE001
             raise OptError(f"SCIP failed twice: {first}; retry with gap 1e-4: {e}") from None
     status = m.getStatus()

@@ -9,9 +9,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def _value(fn: Callable[[float], float], x: float, who: str) -> float:
+    """``fn(x)``, refused with a ValueError naming ``x`` when it is NaN (it would compare as neither sign)."""
+    v = fn(x)
+    if np.isnan(v):
+        raise ValueError(f"{who}: the function is NaN at x={x!r}; it must be defined on the whole interval")
+    return v
+
+
 def bisect(g: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10, max_iter: int = 200) -> float:
-    """Root of a monotone ``g`` on ``[lo, hi]`` (``g(lo)`` and ``g(hi)`` must differ in sign)."""
-    glo, ghi = g(lo), g(hi)
+    """Root of a monotone ``g`` on ``[lo, hi]`` (``g(lo)`` and ``g(hi)`` must differ in sign).
+
+    Raises ValueError when the signs agree or ``g`` returns NaN at a probed point."""
+    glo, ghi = _value(g, lo, "bisect"), _value(g, hi, "bisect")
     if glo == 0:
         return lo
     if ghi == 0:
@@ -20,7 +30,7 @@ def bisect(g: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10
         raise ValueError(f"bisect: g({lo})={glo:.3g} and g({hi})={ghi:.3g} have the same sign; no bracketed root")
     for _ in range(max_iter):
         mid = 0.5 * (lo + hi)
-        gm = g(mid)
+        gm = _value(g, mid, "bisect")
         if (gm > 0) == (glo > 0):
             lo, glo = mid, gm
         else:
@@ -32,20 +42,22 @@ def bisect(g: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10
 
 def golden_section(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-9,
                    max_iter: int = 300) -> float:
-    """Minimizer of a unimodal ``f`` on ``[lo, hi]``."""
+    """Minimizer of a unimodal ``f`` on ``[lo, hi]``.
+
+    Raises ValueError when ``f`` returns NaN at a probed point."""
     r = (math.sqrt(5) - 1) / 2
     a, b = lo, hi
     c, d = b - r * (b - a), a + r * (b - a)
-    fc, fd = f(c), f(d)
+    fc, fd = _value(f, c, "golden_section"), _value(f, d, "golden_section")
     for _ in range(max_iter):
         if b - a <= tol * max(1.0, abs(a)):
             break
         if fc < fd:
             b, d, fd = d, c, fc
-            c = b - r * (b - a); fc = f(c)
+            c = b - r * (b - a); fc = _value(f, c, "golden_section")
         else:
             a, c, fc = c, d, fd
-            d = a + r * (b - a); fd = f(d)
+            d = a + r * (b - a); fd = _value(f, d, "golden_section")
     return 0.5 * (a + b)
 
 

@@ -76,6 +76,28 @@ def test_lp_infeasible_is_named():
         solve_lp([1.0], A_ub=[[1.0]], b_ub=[-1.0], bounds=(0, None))
 
 
+@pytest.mark.parametrize(("kwargs", "named"), [
+    ({"c": [1, 1, 1], "bounds": [(5, 6), (5, 6)]}, "bounds"),  # used to read the third column's bounds past the end
+    ({"c": [1, 1], "integrality": [1]}, "integrality"),
+    ({"c": [1, 1], "A_ub": [[1, 1]], "b_ub": [1, 2]}, "b_ub"),
+    ({"c": [1, 1], "A_eq": [[1, 1], [1, 0]], "b_eq": [1]}, "b_eq"),
+    ({"c": [1, 1], "A_ub": [[1, 1, 1]], "b_ub": [1]}, "A_ub has 3 columns"),
+    ({"c": [1, 1], "A_eq": [[1]], "b_eq": [1]}, "A_eq has 1 columns"),
+    ({"c": [1, np.nan]}, "c has non-finite"),
+    ({"c": [1, 1], "A_ub": [[1, np.inf]], "b_ub": [1]}, "A_ub has non-finite"),
+    ({"c": [1, 1], "A_eq": [[1, 1]], "b_eq": [np.nan]}, "b_eq has non-finite"),
+    ({"c": [1, 1], "A_ub": [[1, 1]], "b_ub": [np.inf]}, "b_ub has non-finite"),
+])
+def test_lp_refuses_inconsistent_or_non_finite_input_naming_the_argument(kwargs, named):
+    with pytest.raises(ValueError, match=named):
+        solve_lp(**kwargs)
+
+
+def test_lp_accepts_one_bound_pair_per_column_with_open_sides():
+    r = solve_lp([1.0, 1.0], bounds=[(1.0, 2.0), (3.0, None)])
+    np.testing.assert_allclose(r.x, [1.0, 3.0])
+
+
 def test_scip_finds_the_global_minimum_of_a_nonconvex_minlp():
     # min (x - 2.6)^2 * (y+1) + sin-free nonconvexity: -x*y, x in [0,4], y integer 0..3; brute force on a fine grid
     def build(m):
@@ -87,6 +109,14 @@ def test_scip_finds_the_global_minimum_of_a_nonconvex_minlp():
     r = solve_minlp(build)
     val, _ = brute_force_min(lambda x, y: (x - 2.6) ** 2 * (y + 1) - x * y, [np.linspace(0, 4, 40001), np.arange(4)])
     assert r.value == pytest.approx(val, abs=1e-5)
+
+
+def test_minlp_error_in_the_callers_build_surfaces_as_itself():
+    def build(m):
+        raise KeyError("typo in build")
+
+    with pytest.raises(KeyError, match="typo in build"):
+        solve_minlp(build)
 
 
 def test_brute_force_respects_feasibility():
@@ -114,6 +144,20 @@ def test_bisect_and_golden_section():
     assert golden_section(lambda x: (x - 0.7) ** 2, -3, 3) == pytest.approx(0.7, abs=1e-7)
     with pytest.raises(ValueError, match="same sign"):
         bisect(lambda x: x * x + 1, -1, 1)
+
+
+def test_bisect_refuses_a_function_that_is_nan_inside_the_bracket():
+    g = lambda x: np.nan if 0.2 < x < 0.9 else x - 0.5  # used to return 0.9 as a "root"
+    with pytest.raises(ValueError, match="NaN at x=0.5"):
+        bisect(g, 0.0, 1.0)
+    with pytest.raises(ValueError, match="NaN at x=1.0"):
+        bisect(lambda x: np.nan if x == 1.0 else x - 0.5, 0.0, 1.0)
+
+
+def test_golden_section_refuses_a_function_that_is_nan_where_it_probes():
+    f = lambda x: np.nan if x > 0.5 else (x - 0.7) ** 2
+    with pytest.raises(ValueError, match="golden_section: the function is NaN"):
+        golden_section(f, 0.0, 1.0)
 
 
 def test_sca_on_a_difference_of_convex_function_reaches_the_known_minimum():
