@@ -255,7 +255,8 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
 
     def energy_at(T: float) -> float:
         # CLARABEL only (SCS takes ~20 s here); it fails now and then on this degenerate perspective program,
-        # so a failed deadline is retried at two nearby deadlines before it counts as infeasible
+        # so a failed deadline (an error, or an infeasibility it could not prove) is retried at two nearby
+        # deadlines before it counts as infeasible
         nonlocal solves
         for Tx in (T, T * 1.002, T / 1.002):
             pr.T.value = Tx * 1e3
@@ -263,6 +264,8 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
             try:
                 r = solve_convex(pr.problem, solvers=("CLARABEL",), raise_infeasible=False)
             except OptError:
+                continue
+            if r.status == cp.INFEASIBLE_INACCURATE:
                 continue
             return r.value / 1e3 if math.isfinite(r.value) else math.inf
         return math.inf

@@ -56,6 +56,32 @@ def test_repair_turns_an_infeasible_rounding_into_the_feasible_optimum_found_by_
     assert res.allocation.cost(w) <= best.cost(w) * 1.05
 
 
+def test_an_unproven_infeasibility_in_the_deadline_search_is_retried_at_a_nearby_deadline(instance, monkeypatch):
+    """CLARABEL's 'infeasible_inaccurate' is not a proof: the deadline is retried at T*1.002 and T/1.002, as after
+    a solver error, instead of counting as infeasible (when every try fails, the deadline does count)."""
+    import cvxpy as cp
+
+    from support.fl_selection import csra as C
+    from support.opt import ConvexResult
+
+    system, P, D = instance(10, 7, alpha=0.1)
+    gen = GenConstraint.from_targets(0.731, 1.686, 1.0, 3 * D.mean())
+    w = reference_units(system, 3)
+    real, calls = C.solve_convex, []
+
+    def flaky(problem, **kw):  # the deadline search's first solve ends without a proof
+        calls.append(kw.get("solvers"))
+        if kw.get("solvers") == ("CLARABEL",) and calls.count(("CLARABEL",)) == 1:
+            return ConvexResult(float("inf"), cp.INFEASIBLE_INACCURATE, "CLARABEL", 0.0)
+        return real(problem, **kw)
+
+    ref = csra(system, P, 3, gen, w)
+    monkeypatch.setattr(C, "solve_convex", flaky)
+    res = csra(system, P, 3, gen, w)
+    assert res.solves == ref.solves + 1
+    assert np.array_equal(np.sort(res.S), np.sort(ref.S))
+
+
 def test_csra_meets_the_generalization_constraint_and_reports_infeasible_targets(instance):
     system, P, D = instance(10, 7, alpha=0.1)
     gen = GenConstraint.from_targets(1.0, 2.0, 0.3, 3 * D.mean())
