@@ -33,7 +33,7 @@ from support.fl_selection.generalization import BoundFit, GenConstraint, fit_bou
 from support.fl_selection.heterogeneity import client_heterogeneity, mixture_discrepancy
 from support.fl_selection.oracles import exhaustive_selection, kkt_joint, kkt_min_energy
 from support.fl_selection.system import SystemConfig, WirelessSystem, make_system
-from support.opt import InfeasibleError, OptError
+from support.opt import InfeasibleError, OptError, count_statuses
 from support.progress import progress
 from support.seeding import derive
 
@@ -287,14 +287,18 @@ def allocation_check(n_instances: int, seed: int = 0, K: int = 12) -> pd.DataFra
         S = np.sort(rng.choice(K, m, replace=False))
         Tmin = min_deadline(system, S)
         T = Tmin * float(rng.uniform(1.02, 3.0))
-        a, o = min_energy(system, S, T), kkt_min_energy(system, S, T)
         wts = replace(reference_units(system, m), w=float(rng.uniform(0.1, 0.9)))
-        j, jo = joint_allocation(system, S, wts), kkt_joint(system, S, wts)
-        tmin_cvx = min_time_convex(system, S)
+        o, jo = kkt_min_energy(system, S, T), kkt_joint(system, S, wts)
+        with count_statuses() as st_alloc:
+            a, j = min_energy(system, S, T), joint_allocation(system, S, wts)
+        with count_statuses() as st_time:
+            tmin_cvx = min_time_convex(system, S)
         rows.append({"instance": i, "m": m, "E_cvx": a.energy, "E_kkt": o.energy,
                      "rel_err_energy": abs(a.energy - o.energy) / o.energy,
                      "rel_err_joint": abs(j.cost(wts) - jo.cost(wts)) / jo.cost(wts),
-                     "Tmin_bisect": Tmin, "Tmin_cvx": tmin_cvx, "rel_err_min_time": abs(tmin_cvx - Tmin) / Tmin})
+                     "Tmin_bisect": Tmin, "Tmin_cvx": tmin_cvx, "rel_err_min_time": abs(tmin_cvx - Tmin) / Tmin,
+                     "solves_alloc": sum(st_alloc.values()), "inaccurate_alloc": st_alloc["optimal_inaccurate"],
+                     "solves_min_time": sum(st_time.values()), "inaccurate_min_time": st_time["optimal_inaccurate"]})
     return pd.DataFrame(rows)
 
 

@@ -9,7 +9,14 @@ Every solver wrapper returns a small result dataclass and raises :class:`OptErro
 message that names what went wrong (not DCP, infeasible, every solver failed).
 """
 
-from support.opt.convex import DEFAULT_SOLVERS, ConvexResult, NotDCPError, SolverFailed, solve_convex
+from support.opt.convex import (
+           DEFAULT_SOLVERS,
+           ConvexResult,
+           NotDCPError,
+           SolverFailed,
+           count_statuses,
+           solve_convex,
+)
 from support.opt.errors import InfeasibleError, OptError
 from support.opt.lp import LPResult, solve_lp
 from support.opt.minlp import MINLPResult, solve_minlp
@@ -27,6 +34,7 @@ __all__ = [
            "SolverFailed",
            "bisect",
            "brute_force_min",
+           "count_statuses",
            "golden_section",
            "grid_knapsack_dp",
            "sca",

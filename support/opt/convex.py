@@ -9,10 +9,13 @@ The result says which solver answered and what each attempt gave.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
 import warnings
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cvxpy as cp
@@ -25,6 +28,19 @@ _INACCURATE = {cp.OPTIMAL_INACCURATE, cp.INFEASIBLE_INACCURATE}  # kept as a fal
 # tolerances (on paper 07's allocation programs SCS's "optimal" was up to 70 % off where CLARABEL's
 # "optimal_inaccurate" was within 2e-5 of the scipy KKT oracle); 1e-4 is CLARABEL's reduced feasibility tolerance.
 _CONFIRM_RTOL = 1e-4
+_COUNTERS: list[Counter] = []  # open count_statuses() blocks
+
+
+@contextlib.contextmanager
+def count_statuses() -> Iterator[Counter]:
+    """Count the status of every answer :func:`solve_convex` returns inside the block (``optimal``,
+    ``optimal_inaccurate``, ...), so that a reported figure can say how many of its solves were only inaccurate."""
+    counts: Counter = Counter()
+    _COUNTERS.append(counts)
+    try:
+        yield counts
+    finally:
+        _COUNTERS.remove(counts)
 
 
 class NotDCPError(OptError, ValueError):
@@ -118,6 +134,8 @@ def _answer(problem: cp.Problem, name: str, t0: float, attempts: list[tuple[str,
             raise_infeasible: bool) -> ConvexResult:
     """The result for the answer ``problem`` holds now (optimal, infeasible or one of their inaccurate forms)."""
     status = str(problem.status)
+    for counts in _COUNTERS:
+        counts[status] += 1
     if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         return ConvexResult(float(problem.value), status, name, time.perf_counter() - t0, attempts)
     if raise_infeasible:

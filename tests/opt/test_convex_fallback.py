@@ -108,3 +108,21 @@ def test_unbounded_problem_raises_solver_failed_listing_every_attempt():
         solve_convex(cp.Problem(cp.Minimize(x)))
     assert [s for s, _ in e.value.attempts] == ["CLARABEL", "ECOS", "SCS"]
     assert e.value.attempts[:2] == [("CLARABEL", "unbounded"), ("ECOS", "unbounded")]  # SCS refuses a cone-free LP
+
+
+def test_count_statuses_counts_each_returned_answer_once_and_only_inside_its_block():
+    """Two solves in the block (one optimal, one infeasible with raise_infeasible=False), one outside it."""
+    import cvxpy as cp
+
+    from support.opt import count_statuses, solve_convex
+
+    x = cp.Variable()
+    ok = cp.Problem(cp.Minimize(x), [x >= 1])
+    bad = cp.Problem(cp.Minimize(x), [x >= 1, x <= 0])
+    with count_statuses() as outer:
+        solve_convex(ok)
+        with count_statuses() as inner:
+            solve_convex(bad, raise_infeasible=False)
+    solve_convex(ok)
+    assert dict(outer) == {"optimal": 1, "infeasible": 1}
+    assert dict(inner) == {"infeasible": 1}
