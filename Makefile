@@ -40,8 +40,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages: headless Chromium + ChromeDriver (the report's browser check), iproute2 and
-# nftables (paper 12's network-namespace testbed and its one-direction-drop fault).
-SYSTEM_PKGS := chromium:chromium chromedriver:chromium-driver ip:iproute2 nft:nftables
+# nftables (paper 12's network-namespace testbed and its one-direction-drop fault), and a C++ compiler
+# (support.cuda_emu: tests/cuda_emu and the emulated-kernel checks of papers 08 and 13 skip without one).
+# Each entry is command:package; a package is installed only when its command is missing.
+SYSTEM_PKGS := chromium:chromium chromedriver:chromium-driver ip:iproute2 nft:nftables g++:g++
 system:
 	@missing=$$(for p in $(SYSTEM_PKGS); do command -v $${p%%:*} >/dev/null || echo $${p#*:}; done); \
 	if [ -n "$$missing" ]; then echo "installing $$missing"; \
@@ -50,9 +52,11 @@ system:
 test: setup system
 	PAPER_REPRO_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -q -p no:cacheprovider --durations=25
 
+# Exit status: the run's when notebooks failed, else 1 when the report build or its browser check failed.
 reproduce: setup system
 	$(PY) -m support run --scale $(SCALE) --jobs $(JOBS) --no-report || status=$$?; \
-	$(PY) -m support report && $(PY) -m support.browser_check reports/index.html reports/00_tour/00_tour.html; \
+	$(PY) -m support report && $(PY) -m support.browser_check reports/index.html reports/00_tour/00_tour.html \
+	  || status=$${status:-1}; \
 	exit $${status:-0}
 
 report: setup

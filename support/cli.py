@@ -146,8 +146,10 @@ def cmd_run(args) -> int:
         folder = REPORTS_DIR / stem / RUNS_SUBDIR
         folder.mkdir(parents=True, exist_ok=True)
         runs = [s.run_dir for s in specs if s.stem == stem]
-        (folder / "sweep.json").write_text(json.dumps({"swept": swept, "runs": runs, "at": datetime.now(
+        tmp = folder / "sweep.json.tmp"  # written aside, then renamed: a reader never sees half a manifest
+        tmp.write_text(json.dumps({"swept": swept, "runs": runs, "at": datetime.now(
             UTC).isoformat(timespec="seconds")}, indent=2))
+        tmp.replace(folder / "sweep.json")
     if not args.no_report:
         from support.report import build_index
 

@@ -1,7 +1,9 @@
 """``reports/index.html``: one row per paper (status, time, scale, device, commit, versions) and its claims.
 
 Sweeps (``reports/<stem>/runs/sweep.json``) are aggregated per claim: mean, spread and how many
-runs reproduced it. The page is plain HTML and CSS: no scripts, nothing fetched from a network.
+runs reproduced it. A failed run is flagged with its error, its verdicts marked partial, and the
+claims it never reached shown as "not measured". The page is plain HTML and CSS: no scripts,
+nothing fetched from a network.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from support.papers import PAPERS, Paper
 from support.paths import REPORTS_DIR
 from support.runner import RUNS_SUBDIR
 
+NOT_MEASURED = "not measured"
+UNRECORDED_NOTE = "not measured in this run"  # the note ClaimRecorder.rows() gives a claim never recorded
+
 
 @dataclass
 class RunView:
@@ -28,6 +33,19 @@ class RunView:
     @property
     def html_name(self) -> str:
         return f"{self.meta.get('stem', self.folder.name)}.html"
+
+    @property
+    def failed(self) -> bool:
+        return self.meta.get("status") == "failed"
+
+    def claims(self) -> list[dict[str, Any]]:
+        """The recorded claims; in a failed run, those it never reached have the verdict "not measured"
+        (rather than "not applicable here", which would read as a finished run's verdict)."""
+        claims = (self.results or {}).get("claims", [])
+        if not self.failed:
+            return claims
+        return [{**c, "verdict": NOT_MEASURED}
+                if c.get("measured") is None and c.get("note") == UNRECORDED_NOTE else c for c in claims]
 
 
 @dataclass
@@ -58,8 +76,11 @@ def collect(reports: Path = REPORTS_DIR) -> list[PaperView]:
         main = _read_run(folder)
         sweep, swept = [], []
         manifest = folder / RUNS_SUBDIR / "sweep.json"
-        if manifest.is_file():
-            m = json.loads(manifest.read_text())
+        try:
+            m = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        except ValueError:
+            m = {}  # corrupt (an interrupted write): the sweep is left out, the main run still shows
+        if m:
             swept = m.get("swept", [])
             sweep = [r for r in (_read_run(reports / d) for d in m.get("runs", [])) if r is not None]
         if main or sweep:
@@ -99,7 +120,8 @@ table{border-collapse:collapse;margin:.6rem 0 1.4rem 0;width:100%;font-size:.92r
 th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .v-reproduced{color:#17692a;font-weight:600} .v-partly{color:#9a6700;font-weight:600}
-.v-not-reproduced{color:#b3261e;font-weight:600} .v-not-applicable-here{color:#666}
+.v-not-reproduced{color:#b3261e;font-weight:600} .v-not-applicable-here,.v-not-measured{color:#666}
+.failed{border-left:4px solid #b3261e;background:#fdf0ef;padding:.4rem .7rem}
 .s-ok,.s-cached{color:#17692a} .s-failed{color:#b3261e;font-weight:600}
 details{font-size:.85rem;color:#444} code{font-size:.85rem}
 .figs{display:flex;gap:.6rem;flex-wrap:wrap} .thumb{height:180px;border:1px solid #ddd}
@@ -126,15 +148,25 @@ def _verdict(v: str) -> str:
     return f'<span class="v-{v.replace(" ", "-")}">{_e(v)}</span>'
 
 
-def _claims_table(results: dict[str, Any] | None) -> str:
-    if not results or not results.get("claims"):
-        return "<p><em>No claims recorded (the run failed before its claims table).</em></p>"
+def _failed_banner(run: RunView) -> str:
+    if not run.failed:
+        return ""
+    error = run.meta.get("error") or "no error recorded"
+    return (f"<p class=failed><strong>This run failed</strong>: {_e(error)}. The verdicts below are partial: "
+            "claims the run never reached are marked <em>not measured</em>.</p>")
+
+
+def _claims_table(run: RunView) -> str:
+    claims = run.claims()
+    if not claims:
+        return _failed_banner(run) + ("<p><em>No claims recorded (the run failed before its claims table)."
+                                      "</em></p>")
     rows = "".join(
         f"<tr><td>{_e(c['statement'])}</td><td>{_e(c['source'])}</td><td>{_fmt(c['paper_value'], c['unit'])}</td>"
         f"<td>{_fmt(c['measured'], c['unit'])}</td><td>{_verdict(c['verdict'])}</td><td>{_e(c.get('note', ''))}</td></tr>"
-        for c in results["claims"])
-    return ("<table><tr><th>claim</th><th>where</th><th>paper</th><th>ours</th><th>verdict</th><th>note</th></tr>"
-            f"{rows}</table>")
+        for c in claims)
+    return (_failed_banner(run) + "<table><tr><th>claim</th><th>where</th><th>paper</th><th>ours</th>"
+            f"<th>verdict</th><th>note</th></tr>{rows}</table>")
 
 
 def _figures(run: RunView, limit: int = 3) -> str:
@@ -155,7 +187,11 @@ def _sweep_table(view: PaperView) -> str:
         f"<td class=num>{r['reproduced']}/{r['n']}</td></tr>" for r in aggregate(view.sweep))
     links = " · ".join(f'<a href="{_e(view.paper.stem)}/{RUNS_SUBDIR}/{_e(r.folder.name)}/{_e(r.html_name)}">'
                        f'{_e(r.folder.name)}</a>' for r in view.sweep)
-    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({len(view.sweep)} runs)</h4><p>{links}</p>"
+    failed = [r for r in view.sweep if r.failed]
+    errors = "; ".join(f"{_e(r.folder.name)}: {_e(r.meta.get('error', ''))}" for r in failed)
+    banner = (f"<p class=failed><strong>{len(failed)} of {len(view.sweep)} runs failed</strong> (claims they "
+              f"never reached count as not reproduced): {errors}</p>") if failed else ""
+    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({len(view.sweep)} runs)</h4><p>{links}</p>{banner}"
             "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th></tr>"
             f"{rows}</table>")
 
@@ -187,7 +223,7 @@ def build_index(reports: Path = REPORTS_DIR) -> Path:
     summary = "".join(_summary_row(v) for v in views)
     sections = []
     for v in views:
-        body = _figures(v.main) + _claims_table(v.main.results) if v.main else ""
+        body = _figures(v.main) + _claims_table(v.main) if v.main else ""
         if v.sweep:
             body += _sweep_table(v)
         sections.append(f'<h2 id="{_e(v.paper.stem)}">{v.paper.number:02d} · {_e(v.paper.title)}</h2>{body}')
@@ -208,11 +244,16 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
     lines = []
     for v in collect(reports):
         run = v.main or v.sweep[0]
-        claims = (run.results or {}).get("claims", [])
         counts: dict[str, int] = {}
-        for c in claims:
+        for c in run.claims():
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
         verdicts = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no claims"
+        n_failed = sum(r.failed for r in v.sweep)
+        sweep = (f"  (+ sweep of {len(v.sweep)}{f', {n_failed} failed' if n_failed else ''})"
+                 if v.sweep else "")
         lines.append(f"{v.paper.stem:<22} {run.meta.get('status', '?'):<7} {run.meta.get('wall_s', 0):>7.1f} s  "
-                     f"{verdicts}" + (f"  (+ sweep of {len(v.sweep)})" if v.sweep else ""))
+                     f"{verdicts}{sweep}")
+        if run.failed:
+            error = run.meta.get("error") or "no error recorded"
+            lines.append(f"{'':<22} run failed: {error}; verdicts are partial")
     return "\n".join(lines)

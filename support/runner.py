@@ -1,9 +1,10 @@
 """Execute notebooks headless with papermill, locally (process pool) or on a Dask cluster.
 
-A :class:`RunSpec` carries everything a worker needs (notebook bytes, parameters), so a remote
-Dask worker needs only the installed package. The worker returns the produced files as bytes and
-the caller writes them into ``reports/`` (staged, then moved in: nothing half-written). Unchanged
-notebook + parameters + ``support/`` source + data registry => the cached result is reused.
+A :class:`RunSpec` carries the notebook bytes and parameters. A remote Dask worker also needs a
+checkout of this repository (not only the installed package): papers 05, 06, 08 and 13 read files
+under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as bytes and the caller
+writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written). Unchanged
+notebook + parameters + ``support/`` source + the data we own => the cached result is reused.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from support.paths import OUT_ENV, PACKAGE_DIR, REPO_ROOT, REPORTS_DIR
 from support.provenance import git_commit, versions
 
 RUNS_SUBDIR = "runs"
+INTERACTIVE_SUBDIR = "interactive"  # where a notebook run in JupyterLab writes (support.paths.output_dir)
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,16 @@ class RunResult:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
-SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".json", ".j2", ".toml", ".yaml", ".rego", ".lark", ".txt")
+SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".h", ".json", ".j2", ".toml", ".yaml", ".rego", ".lark", ".txt")
 
 
-def _source_files(stem: str) -> list[Path]:
-    """The files a notebook can depend on: shared cores, its own paper's subpackage, and ``data/<slug>/``
-    (inputs we own, e.g. policy rule files: a new rule file must re-run the notebook).
+GPU_RUNS = "gpu_runs"  # data/gpu_runs/: recorded GPU runs, read through support.gpu_runs (papers 08, 13)
+
+
+def _source_files(stem: str, notebook: bytes = b"") -> list[Path]:
+    """The files a notebook can depend on: shared cores, its own paper's subpackage, ``data/<slug>/``
+    (inputs we own, e.g. policy rule files: a new rule file must re-run the notebook), and
+    ``data/gpu_runs/`` when the notebook or its own subpackage mentions ``gpu_runs``.
 
     Other papers' subpackages are left out, so editing paper A does not invalidate paper B's cache.
     """
@@ -74,18 +80,23 @@ def _source_files(stem: str) -> list[Path]:
         if (p.is_file() and p.suffix in SOURCE_SUFFIXES
                 and "__pycache__" not in rel.parts and not (len(rel.parts) > 1 and rel.parts[0] in others)):
             files.append(p)
-    own_data = REPO_ROOT / "data" / own
-    if own_data.is_dir():
-        files += sorted(p for p in own_data.rglob("*") if p.is_file())
+    own_pkg = PACKAGE_DIR / own
+    uses_gpu_runs = GPU_RUNS.encode() in notebook or any(
+        GPU_RUNS.encode() in p.read_bytes() for p in files if own_pkg in p.parents)
+    for sub in (own, GPU_RUNS) if uses_gpu_runs else (own,):
+        data = REPO_ROOT / "data" / sub
+        if data.is_dir():
+            files += sorted(p for p in data.rglob("*") if p.is_file())
     return files
 
 
 def cache_key(spec: RunSpec) -> str:
-    """sha256 over the notebook, its parameters, the ``support/`` sources it can use and pyproject.toml."""
+    """sha256 over the notebook, its parameters, the ``support/`` sources and ``data/`` files it can use
+    (:func:`_source_files`) and pyproject.toml."""
     h = hashlib.sha256()
     h.update(spec.notebook)
     h.update(json.dumps(spec.params, sort_keys=True, default=str).encode())
-    for p in _source_files(spec.stem):
+    for p in _source_files(spec.stem, spec.notebook):
         h.update(str(p.relative_to(REPO_ROOT)).encode())
         h.update(p.read_bytes())
     pyproject = REPO_ROOT / "pyproject.toml"
@@ -169,26 +180,38 @@ def _run_json(result: RunResult, key: str, scheduler: str | None) -> dict[str, A
                 timespec="seconds"), "executor": scheduler or "local", **git_commit(), "versions": versions()}
 
 
+KEPT_SUBDIRS = (RUNS_SUBDIR, INTERACTIVE_SUBDIR)  # sweep runs and JupyterLab output outlive a CLI run
+
+
 def write_result(result: RunResult, key: str, scheduler: str | None = None,
                  reports: Path = REPORTS_DIR) -> Path:
-    """Write a run's files into ``reports/<run_dir>/``: staged beside it, then moved in, old files dropped."""
+    """Write a run's files into ``reports/<run_dir>/``: the complete folder is staged beside it (with the
+    kept ``runs/`` and ``interactive/`` moved in), then swapped in by renames; the old files are dropped."""
     target = reports / result.run_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    old = stage.with_name(stage.name.replace(".staging-", ".old-", 1))
     try:
         for rel, data in result.files.items():
             p = stage / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
         (stage / "run.json").write_text(json.dumps(_run_json(result, key, scheduler), indent=2))
-        target.mkdir(exist_ok=True)
-        for old in target.iterdir():  # keep the sweep runs nested under a main run folder
-            if old.name != RUNS_SUBDIR:
-                shutil.rmtree(old) if old.is_dir() else old.unlink()
-        for new in stage.iterdir():
-            new.replace(target / new.name)
-    finally:
+        for name in KEPT_SUBDIRS:
+            if (target / name).is_dir() and not (stage / name).exists():
+                (target / name).rename(stage / name)
+        if target.exists():
+            target.rename(old)
+        stage.rename(target)
+    except BaseException:  # put back what was moved, so an interrupted write leaves the old folder whole
+        if old.exists() and not target.exists():
+            old.rename(target)
+        for name in KEPT_SUBDIRS:
+            if (stage / name).is_dir() and target.is_dir() and not (target / name).exists():
+                (stage / name).rename(target / name)
         shutil.rmtree(stage, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     return target
 
 
@@ -241,12 +264,24 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
             finish(execute(s))
     else:
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from itertools import islice
 
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(execute, s) for s in todo]
-            for f in as_completed(futures):
-                finish(f.result())
+        # At most `jobs` notebooks are handed to the pool at a time: the pool pre-queues submitted calls
+        # beyond its workers, and those can no longer be cancelled.
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+        queue = iter(todo)
+        try:
+            running = {pool.submit(execute, s) for s in islice(queue, jobs)}
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in done:
+                    finish(f.result())
+                    running |= {pool.submit(execute, s) for s in islice(queue, 1)}
+        except BaseException:  # Ctrl-C or a failed write: stop now, without running the rest of the queue
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return results
 
 

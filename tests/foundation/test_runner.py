@@ -1,6 +1,8 @@
-"""The runner end to end on the tour: outputs, cache, --force determinism, sweeps, failures."""
+"""The runner: end to end on the tour (outputs, cache, --force determinism, sweeps, failures), and its
+pool, run-folder swap and cache key in isolation."""
 
 import json
+import time
 
 import nbformat
 import pytest
@@ -91,5 +93,173 @@ def test_cache_key_covers_the_papers_own_data_dir_and_rule_files_but_not_other_p
 def test_unknown_paper_via_api_names_it():
     from support.papers import UnknownPaper, resolve
 
-    with pytest.raises(UnknownPaper):
+    with pytest.raises(UnknownPaper, match="'nope'"):
         resolve("nope")
+
+
+def test_a_failed_run_is_executed_again_not_served_from_the_cache(monkeypatch, reports_dir):
+    from support import runner
+
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "same key")  # as if nothing changed in between
+    bad = RunSpec("99_broken", _broken_notebook(), {}, "99_broken")
+    assert [r.status for r in run_all([bad], reports=reports_dir)] == ["failed"]
+    assert [r.status for r in run_all([bad], reports=reports_dir)] == ["failed"]  # not "cached"
+
+
+class _ThreadPool:
+    """Stands in for the process pool (same calls, threads instead of processes); records what ran."""
+
+    def __init__(self, workers: int, block: set[str], seconds: float = 0.0):
+        import threading
+
+        self.workers, self.block, self.seconds, self.release = workers, block, seconds, threading.Event()
+        self.started, self.finished, self.pools = [], [], []
+        self.in_pool = []  # at each submit: how many submitted calls are not done
+
+    def install(self, monkeypatch):
+        import concurrent.futures
+
+        from support import runner
+
+        test = self
+
+        class Pool(concurrent.futures.ThreadPoolExecutor):
+            def __init__(self, max_workers, mp_context=None):
+                super().__init__(max_workers=test.workers)
+                test.pools.append(self)
+                self.futures = []
+
+            def submit(self, fn, *args):
+                self.futures.append(super().submit(fn, *args))
+                test.in_pool.append(sum(not f.done() for f in self.futures))
+                return self.futures[-1]
+
+        def fake_execute(spec):
+            self.started.append(spec.run_dir)
+            time.sleep(self.seconds)
+            if spec.run_dir in self.block:
+                self.release.wait(2)  # a notebook still running when Ctrl-C arrives
+            self.finished.append(spec.run_dir)
+            return runner.RunResult(spec.stem, spec.run_dir, spec.params, "ok", 0.0)
+
+        monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+        monkeypatch.setattr(runner, "execute", fake_execute)
+        monkeypatch.setattr(runner, "cache_key", lambda spec: "key")
+
+
+def test_several_jobs_run_every_notebook_once_handing_the_pool_at_most_jobs(monkeypatch, reports_dir):
+    pool = _ThreadPool(workers=2, block=set(), seconds=0.05)
+    pool.install(monkeypatch)
+    specs = [RunSpec("00_tour", b"{}", {}, f"00_tour/runs/x={i}") for i in range(5)]
+    results = run_all(specs, jobs=2, force=True, reports=reports_dir)
+    assert sorted(r.run_dir for r in results) == sorted(pool.finished) == [s.run_dir for s in specs]
+    assert max(pool.in_pool) <= 2  # a process pool pre-queues more, and those cannot be cancelled on Ctrl-C
+
+
+def test_ctrl_c_with_several_jobs_cancels_the_queued_notebooks_and_reraises(monkeypatch, reports_dir):
+    from support import runner
+
+    pool = _ThreadPool(workers=1, block={"b", "c", "d"})
+    pool.install(monkeypatch)
+
+    def interrupted_write(*args, **kw):
+        raise KeyboardInterrupt  # Ctrl-C reaches the main process while it handles the first result
+
+    monkeypatch.setattr(runner, "write_result", interrupted_write)
+    specs = [RunSpec("00_tour", b"{}", {}, d) for d in ("a", "b", "c", "d")]
+    with pytest.raises(KeyboardInterrupt):
+        run_all(specs, jobs=2, force=True, reports=reports_dir)
+    assert pool.finished == ["a"]  # run_all did not wait for b
+    pool.release.set()
+    pool.pools[0].shutdown(wait=True)
+    assert pool.started[0] == "a" and set(pool.started) <= {"a", "b"}  # b may have started; c and d never
+
+
+def _result(files: dict[str, bytes]):
+    from support.runner import RunResult
+
+    return RunResult("00_tour", "00_tour", {}, "ok", 1.0, files=files)
+
+
+def _old_run_folder(reports_dir):
+    folder = reports_dir / "00_tour"
+    for rel, text in {"00_tour.html": "old", "stale.png": "old", "runs/seed=0/run.json": "{}",
+                      "interactive/results.json": "{}"}.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    return folder
+
+
+def test_write_result_replaces_the_run_files_and_keeps_sweep_runs_and_jupyterlab_output(reports_dir):
+    from support.runner import write_result
+
+    folder = _old_run_folder(reports_dir)
+    write_result(_result({"00_tour.html": b"new", "figures/f.png": b"png"}), "key", reports=reports_dir)
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert files == ["00_tour.html", "figures/f.png", "interactive/results.json", "run.json",
+                     "runs/seed=0/run.json"]
+    assert (folder / "00_tour.html").read_text() == "new"
+    assert json.loads((folder / "run.json").read_text())["cache_key"] == "key"
+    assert sorted(p.name for p in reports_dir.iterdir()) == ["00_tour"]  # no staging or old folder left
+
+
+def test_write_result_interrupted_before_the_swap_leaves_the_old_folder_whole(monkeypatch, reports_dir):
+    from pathlib import Path
+
+    from support.runner import write_result
+
+    folder = _old_run_folder(reports_dir)
+    before = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    rename = Path.rename
+
+    def interrupted(self, target):
+        if self.name.startswith(".staging-"):
+            raise KeyboardInterrupt  # between moving the old folder aside and moving the new one in
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_result(_result({"00_tour.html": b"new"}), "key", reports=reports_dir)
+    assert {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in reports_dir.iterdir()) == ["00_tour"]
+
+
+def _tree(root):
+    """A minimal repository: a shared core, an emulator header, paper 08's subpackage, a recorded GPU run."""
+    for rel, text in {"support/core.py": "x = 1", "support/cuda_emu/include/emu.h": "#define N 1",
+                      "support/packkv/experiments.py": "from support import gpu_runs",
+                      "data/gpu_runs/2026_h200/packkv.json": "{}", "pyproject.toml": ""}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_cache_key_changes_when_a_shared_source_or_an_emulator_header_changes(monkeypatch, tmp_path):
+    from support import runner
+
+    _tree(tmp_path)
+    monkeypatch.setattr(runner, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(runner, "PACKAGE_DIR", tmp_path / "support")
+    spec = RunSpec("00_tour", b"{}", {}, "00_tour")
+    keys = [cache_key(spec)]
+    for rel in ("support/core.py", "support/cuda_emu/include/emu.h"):
+        (tmp_path / rel).write_text((tmp_path / rel).read_text() + "\n")
+        keys.append(cache_key(spec))
+    assert len(set(keys)) == 3
+
+
+def test_cache_key_of_the_papers_reading_recorded_gpu_runs_changes_with_those_runs(monkeypatch, tmp_path):
+    from support import runner
+    from support.papers import by_stem
+    from support.paths import REPO_ROOT
+
+    for stem in ("08_packkv", "13_herosign"):  # the real sources: both read data/gpu_runs/
+        files = runner._source_files(stem, by_stem(stem).notebook.read_bytes())
+        assert any(p.is_relative_to(REPO_ROOT / "data/gpu_runs") for p in files), stem
+    _tree(tmp_path)
+    monkeypatch.setattr(runner, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(runner, "PACKAGE_DIR", tmp_path / "support")
+    packkv, tour = RunSpec("08_packkv", b"{}", {}, "08_packkv"), RunSpec("00_tour", b"{}", {}, "00_tour")
+    before = cache_key(packkv), cache_key(tour)
+    (tmp_path / "data/gpu_runs/2026_h200/packkv.json").write_text('{"new": 1}')
+    assert cache_key(packkv) != before[0]
+    assert cache_key(tour) == before[1]  # a paper that does not read GPU runs keeps its cache

@@ -1,0 +1,91 @@
+"""The report from hand-written run folders: failed runs flagged with partial verdicts, sweeps aggregated."""
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from support.claims import AtLeast, Claim, ClaimRecorder, ClaimSet
+from support.report import aggregate, build_index, collect, text_summary
+
+CLAIMS = ClaimSet("00_tour", [
+    Claim("p23", "23 people share a birthday with p > 1/2", 0.5, "", "§1", AtLeast(0.5)),
+    Claim("n_half", "n for p = 1/2 is 23", 23, "", "§2", AtLeast(23)),
+    Claim("mc_z", "Monte Carlo agrees", 1.0, "", "§3", AtLeast(1.0)),
+])
+
+
+def _run(folder: Path, status: str = "ok", error: str = "", **measured: float) -> ClaimRecorder:
+    """A run folder as the runner leaves it: run.json, and results.json from the real recorder."""
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "status": status, "error": error,
+                                                 "wall_s": 1.5, "versions": {}}))
+    rec = ClaimRecorder(CLAIMS, "smoke", folder, params={"scale": "smoke"})
+    for name, value in measured.items():
+        rec.record(name, value)
+    return rec
+
+
+def _row(page: str, statement: str) -> str:
+    return next(r for r in page.split("<tr>") if statement in r)
+
+
+def test_failed_run_page_names_the_failure_and_shows_unreached_claims_as_not_measured(reports_dir):
+    rec = _run(reports_dir / "00_tour", "failed", "cell 5: RuntimeError: crash after p23", p23=0.51)
+    rec.not_applicable("mc_z", "needs a GPU")  # declared not applicable: stays so
+    page = build_index(reports_dir).read_text()
+    section = page.split('id="00_tour"')[1]
+    assert "This run failed" in section and "cell 5: RuntimeError: crash after p23" in section
+    assert "verdicts below are partial" in section
+    assert ">reproduced<" in _row(section, "23 people")
+    assert ">not measured<" in _row(section, "n for p = 1/2")
+    assert ">not applicable here<" in _row(section, "Monte Carlo")
+
+    summary = text_summary(reports_dir)
+    assert "1 reproduced, 1 not measured, 1 not applicable here" in summary
+    assert "run failed: cell 5: RuntimeError: crash after p23; verdicts are partial" in summary
+
+
+def test_ok_run_has_no_failure_banner_and_keeps_unrecorded_claims_not_applicable(reports_dir):
+    _run(reports_dir / "00_tour", p23=0.51)
+    section = build_index(reports_dir).read_text().split('id="00_tour"')[1]
+    assert "failed" not in section
+    assert ">not applicable here<" in _row(section, "n for p = 1/2")
+    assert ">not measured<" not in section
+    assert "run failed" not in text_summary(reports_dir)
+
+
+def _sweep(reports_dir: Path, runs: dict[str, dict]) -> None:
+    for name, kw in runs.items():
+        _run(reports_dir / "00_tour/runs" / name, **kw)
+    (reports_dir / "00_tour/runs/sweep.json").write_text(json.dumps(
+        {"swept": ["seed"], "runs": [f"00_tour/runs/{n}" for n in runs]}))
+
+
+def test_two_run_sweep_counts_the_runs_that_reproduced_and_averages_the_measurements(reports_dir):
+    _sweep(reports_dir, {"seed=0": {"p23": 0.4}, "seed=1": {"p23": 0.6}})  # AtLeast(0.5): no, then yes
+    rows = {r["name"]: r for r in aggregate(collect(reports_dir)[0].sweep)}
+    assert rows["p23"]["reproduced"] == 1 and rows["p23"]["n"] == 2
+    assert rows["p23"]["mean"] == pytest.approx(0.5)
+    assert rows["p23"]["std"] == pytest.approx(statistics.stdev([0.4, 0.6]))
+    assert rows["n_half"]["reproduced"] == 0 and rows["n_half"]["mean"] is None  # never measured
+    row = _row(build_index(reports_dir).read_text(), "23 people")
+    assert "<td class=num>1/2</td>" in row and "<td class=num>0.5</td>" in row
+
+
+def test_sweep_with_a_failed_run_says_how_many_failed_and_why(reports_dir):
+    failed = {"status": "failed", "error": "cell 2: OSError: disk"}
+    _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": failed})
+    page = build_index(reports_dir).read_text()
+    assert "1 of 2 runs failed" in page and "seed=1: cell 2: OSError: disk" in page
+    assert "(+ sweep of 2, 1 failed)" in text_summary(reports_dir)
+
+
+def test_corrupt_sweep_manifest_leaves_the_sweep_out_but_shows_the_main_run(reports_dir):
+    _run(reports_dir / "00_tour", p23=0.51)
+    (reports_dir / "00_tour/runs").mkdir()
+    (reports_dir / "00_tour/runs/sweep.json").write_text('{"swept": ["se')  # an interrupted write
+    (view,) = collect(reports_dir)
+    assert view.main is not None and view.sweep == []
+    assert "Sweep over" not in build_index(reports_dir).read_text()
