@@ -198,10 +198,15 @@ def _plain(x: Any) -> Any:
 
 
 def _jsonable(x: Any) -> Any:
-    """``x`` as plain JSON: scalars unwrapped, and nan / inf / -inf stored as the strings "nan", "inf", "-inf"."""
+    """``x`` as plain JSON: scalars unwrapped, and nan / inf / -inf stored as the strings "nan", "inf", "-inf",
+    also inside dicts, lists and tuples (a nested metric must not write the non-JSON token ``NaN``)."""
     x = _plain(x)
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
     return x
 
 
@@ -256,7 +261,7 @@ class ClaimRecorder:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {"paper": self.claims.paper, "scale": self.scale, "params": self.params,
+        return {"paper": self.claims.paper, "scale": self.scale, "params": _jsonable(self.params),
                 "claims": [asdict(m) for m in self.rows()], "metrics": self.metrics}
 
     def save(self) -> Path:
@@ -264,7 +269,7 @@ class ClaimRecorder:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / "results.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2, default=str))
+        tmp.write_text(json.dumps(self.as_dict(), indent=2, default=str, allow_nan=False))
         tmp.replace(path)
         return path
 

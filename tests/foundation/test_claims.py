@@ -103,6 +103,14 @@ def test_recorder_stores_numpy_scalars_and_non_finite_values_as_json(tmp_path):
     assert data["metrics"] == {"ratio": 0.5, "inf": "inf", "nan": "nan"}
 
 
+def test_recorder_stores_non_finite_values_nested_in_metrics_as_json(tmp_path):
+    np = pytest.importorskip("numpy")
+    rec = ClaimRecorder(_claims(), "default", tmp_path)
+    rec.metric("gpu", {"rows": [{"gain": np.float64("nan")}, {"gain": 1.5}], "peak": (math.inf, np.int64(2))})
+    data = json.loads((tmp_path / "results.json").read_text(), parse_constant=_refuse_non_json)
+    assert data["metrics"]["gpu"] == {"rows": [{"gain": "nan"}, {"gain": 1.5}], "peak": ["inf", 2]}
+
+
 def test_table_lists_paper_value_ours_and_verdict(tmp_path):
     rec = ClaimRecorder(_claims(), "smoke", tmp_path)
     rec.record("speedup", 2.5)
