@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="re-execute even when a cached result matches")
     run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     run.add_argument("--no-report", action="store_true", help="do not rebuild reports/index.html afterwards")
+    run.add_argument("--dry-run", action="store_true", help="list the runs (folder, parameters, whether a cached "
+                                                             "result would be reused) and exit without running")
     sub.add_parser("report", help="build reports/index.html from the runs on disk")
     return ap
 
@@ -115,6 +117,17 @@ def _specs(args) -> tuple[list, dict[str, list[str]]]:
     return specs, sweeps
 
 
+def _dry_run(specs: list, force: bool) -> int:
+    """One line per run that ``run`` would start: cached or to run, its folder under reports/ and its parameters."""
+    from support.runner import cache_key, cached
+
+    for s in specs:
+        state = "run" if force or cached(s, cache_key(s)) is None else "cached"
+        print(f"{state:<6} {s.run_dir:<40} " + " ".join(f"{k}={v!r}" for k, v in s.params.items()))
+    print(f"{len(specs)} run(s); nothing was executed")
+    return EXIT_OK
+
+
 def cmd_run(args) -> int:
     from support.paths import REPORTS_DIR
     from support.progress import progress_bar
@@ -124,6 +137,8 @@ def cmd_run(args) -> int:
     if args.gpu and not args.scheduler and not gpu_available():
         raise UsageError("--gpu: no CUDA GPU found here (CuPy and a device are needed; pip install -e .[gpu])")
     specs, sweeps = _specs(args)
+    if args.dry_run:
+        return _dry_run(specs, args.force)
     bar = progress_bar(len(specs), desc="notebooks", file=sys.stderr)
     failed = []
 

@@ -47,3 +47,13 @@ def test_list_shows_all_thirteen_papers_and_the_tour(cli):
     rows = r.stdout.strip().splitlines()[1:]
     assert len(rows) == 14
     assert any("2512.23996" in row and "dpor_estimate" in row for row in rows)
+
+
+def test_dry_run_lists_every_run_of_a_sweep_and_executes_nothing(cli, reports_dir):
+    r = cli(["run", "tour", "-p", "seed=3,4", "--scale", "smoke", "--dry-run"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["run", "00_tour/runs/seed=3"] and "seed=3" in lines[0] and "scale='smoke'" in lines[0]
+    assert lines[1].split()[:2] == ["run", "00_tour/runs/seed=4"]
+    assert lines[-1] == "2 run(s); nothing was executed"
+    assert not any(reports_dir.rglob("*.html")) and not any(reports_dir.rglob("sweep.json"))
