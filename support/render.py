@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from support.paths import PACKAGE_DIR
 
 TEMPLATES = PACKAGE_DIR / "templates"
@@ -19,8 +17,3 @@ def notebook_to_html(nb) -> str:
     body, _ = exporter.from_notebook_node(nb)
     return body
 
-
-def render_file(ipynb: Path, html: Path) -> None:
-    import nbformat
-
-    html.write_text(notebook_to_html(nbformat.read(ipynb, as_version=4)))
