@@ -63,6 +63,9 @@ class Within(Rule):
         return Verdict.NOT_REPRODUCED
 
     def describe(self, paper_value: Any) -> str:
+        if _num(paper_value) == 0:  # no relative error around 0: the bound is absolute (see verdict)
+            s = f"within ±{self.rel:g} of 0"
+            return s + (f" (partly: ±{self.partly_rel:g})" if self.partly_rel is not None else "")
         s = f"within ±{self.rel:.0%} of {paper_value}"
         return s + (f" (partly: ±{self.partly_rel:.0%})" if self.partly_rel is not None else "")
 

@@ -42,6 +42,8 @@ def test_within_a_paper_value_of_zero_uses_the_absolute_error():
     assert Within(rel=0.1).verdict(0.05, 0) is Verdict.REPRODUCED
     assert Within(rel=0.1).verdict(0.2, 0) is Verdict.NOT_REPRODUCED
     assert Within(rel=0.1).verdict(-0.2, 0) is Verdict.NOT_REPRODUCED
+    assert Within(rel=0.1, partly_rel=0.3).describe(0) == "within ±0.1 of 0 (partly: ±0.3)"  # absolute, not 10%
+    assert Within(rel=0.1).describe(2.0) == "within ±10% of 2.0"
 
 
 def test_is_true_rejects_non_boolean_measurements():
