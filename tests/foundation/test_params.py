@@ -9,16 +9,20 @@ from support import params as P
 from support.papers import UnknownPaper, resolve
 
 
-@pytest.fixture
-def notebook(tmp_path):
+def _notebook(path, parameters: str, heading: bool = True):
+    """A notebook at ``path`` whose cell tagged ``parameters`` holds ``parameters`` (after a heading cell)."""
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell('scale = "smoke"  # smoke | default | paper\nseed = 0  # rng\n'
-                                     'rate = 0.5  # per second\nfast = True\nname = "x"')
+    cell = nbformat.v4.new_code_cell(parameters)
     cell.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
-    path = tmp_path / "t.ipynb"
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell] if heading else [cell]
     nbformat.write(nb, path)
     return path
+
+
+@pytest.fixture
+def notebook(tmp_path):
+    return _notebook(tmp_path / "t.ipynb", 'scale = "smoke"  # smoke | default | paper\nseed = 0  # rng\n'
+                                           'rate = 0.5  # per second\nfast = True\nname = "x"')
 
 
 def test_parameters_cell_gives_names_defaults_types_and_help(notebook):
@@ -74,14 +78,9 @@ def test_papers_resolve_by_slug_stem_or_number_with_suggestions():
 
 @pytest.fixture
 def specs(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell('scale = "smoke"\nseed = 0\nbackend = "auto"\nrate = 0.5\nname = "x"\n'
-                                     'budgets = "1,1,0.5"  # per level\nworkloads = ["trees", "lru"]')
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell]
-    path = tmp_path / "c.ipynb"
-    nbformat.write(nb, path)
-    return P.notebook_parameters(path)
+    return P.notebook_parameters(_notebook(
+        tmp_path / "c.ipynb", 'scale = "smoke"\nseed = 0\nbackend = "auto"\nrate = 0.5\nname = "x"\n'
+                              'budgets = "1,1,0.5"  # per level\nworkloads = ["trees", "lru"]', heading=False))
 
 
 def _specs(*argv):
