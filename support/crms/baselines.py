@@ -4,16 +4,20 @@ Heuristics split the server's CPU and memory over apps by a rule, then (as a fai
 per app the container count 1..n_max that minimizes that app's own mean latency within its share:
 
 * :func:`equal_share` — every app gets C/N CPUs and M/N GB.
-* :func:`proportional_share` — shares proportional to the arrival rates (c_i ~ lam_i).
+* :func:`proportional_share` — CPU shares proportional to the arrival rates (c_i ~ lam_i, the notes'
+  rule, CPU only); memory split equally.
+* :func:`demand_proportional` — Kubernetes VPA-style: CPU shares proportional to the observed CPU
+  demand lam_i d_i(1 CPU, m_max) (CPU-seconds per second); memory split equally.
 * :func:`static_request_limit` — Kubernetes-style "request = limit": fixed container size
-  (``c_req`` CPUs, ``m_req`` GB) and count ceil(lam d / target utilization), scaled down uniformly
-  if the server is over-committed.
+  (``c_req`` CPUs, ``m_req`` GB) and count ceil(lam d / target utilization); if the server is
+  over-committed, CPU and memory are each scaled down by their own over-commit factor.
 
 Search baselines optimize the same objective as CRMS over (n, c, m) within the same wall-clock budget:
 
 * :func:`random_search` — uniform random counts and Dirichlet splits of the capacities.
 * :func:`annealing` — ``scipy.optimize.dual_annealing`` on a penalized continuous relaxation
-  (counts rounded), stopped by a callback when the budget is spent.
+  (counts floored; no gradient local search, which a step-shaped objective defeats), stopped when the
+  budget is spent.
 """
 
 from __future__ import annotations
@@ -51,24 +55,38 @@ def _share_alloc(p: Problem, cpu_shares, mem_shares, name: str) -> Allocation:
 
 
 def equal_share(p: Problem) -> Allocation:
+    """Every app gets C/N CPUs and M/N GB (notes §1.2); per app the best container count within it."""
     s = p.server
     return _share_alloc(p, [s.cpu / p.N] * p.N, [s.mem / p.N] * p.N, "equal share")
 
 
 def proportional_share(p: Problem) -> Allocation:
+    """CPU split in proportion to the arrival rates (notes §1.2: c_i ~ lam_i), memory split equally;
+    per app the best container count within its share."""
     s = p.server
     w = p.lam / p.lam.sum()
-    return _share_alloc(p, s.cpu * w, s.mem * w, "load-proportional")
+    return _share_alloc(p, s.cpu * w, [s.mem / p.N] * p.N, "load-proportional")
+
+
+def demand_proportional(p: Problem) -> Allocation:
+    """Kubernetes VPA-style: CPU split in proportion to each app's CPU demand lam_i d_i(1 CPU, m_max)
+    (observed CPU-seconds per second), memory split equally; per app the best count within its share."""
+    s = p.server
+    demand = p.lam * np.array([float(a.model(1.0, s.m_max)) for a in p.apps])
+    return _share_alloc(p, s.cpu * demand / demand.sum(), [s.mem / p.N] * p.N, "demand-proportional (VPA-style)")
 
 
 def static_request_limit(p: Problem, c_req: float = 1.0, m_req: float = 0.256, target_util: float = 0.7) -> Allocation:
+    """Containers of c_req CPUs and m_req GB, ceil(lam d(c_req, m_req) / target_util) per app; CPU and
+    memory are each scaled down by their own over-commit factor if the server cannot hold them."""
     t0 = time.perf_counter()
     s = p.server
     c_req = float(np.clip(c_req, s.c_min, s.c_max)); m_req = float(np.clip(m_req, s.m_min, s.m_max))
     d = np.array([a.model(c_req, m_req) for a in p.apps])
     n = np.clip(np.ceil(p.lam * d / target_util), 1, s.n_max)
-    scale = min(1.0, s.cpu / float(np.sum(n * c_req)), s.mem / float(np.sum(n * m_req)))
-    c = np.full(p.N, max(s.c_min, c_req * scale)); m = np.full(p.N, max(s.m_min, m_req * scale))
+    sc = min(1.0, s.cpu / float(np.sum(n * c_req)))  # each resource scaled by its own over-commit only
+    sm = min(1.0, s.mem / float(np.sum(n * m_req)))
+    c = np.full(p.N, max(s.c_min, c_req * sc)); m = np.full(p.N, max(s.m_min, m_req * sm))
     return evaluate(p, n, c, m, "static request=limit", time.perf_counter() - t0)
 
 
@@ -131,9 +149,9 @@ def annealing(p: Problem, budget_s: float, seed: int) -> Allocation:
     def stop(x, fval, context):
         return time.perf_counter() - t0 >= budget_s
 
-    try:
+    try:  # no local search: the counts are floored, so L-BFGS-B's finite differences see a step function
         dual_annealing(f, [(0.0, 1.0)] * (3 * p.N), seed=seed, callback=stop, maxfun=10_000_000, maxiter=100_000,
-                       no_local_search=False)
+                       no_local_search=True)
     except _BudgetSpent:
         pass
     n, c, m = _decode(p, best["x"])
@@ -143,4 +161,4 @@ def annealing(p: Problem, budget_s: float, seed: int) -> Allocation:
 
 
 HEURISTICS = {"equal share": equal_share, "load-proportional": proportional_share,
-              "static request=limit": static_request_limit}
+              "demand-proportional (VPA-style)": demand_proportional, "static request=limit": static_request_limit}

@@ -24,16 +24,21 @@ CLAIMS = ClaimSet("06_crms", [
           ISSUE, AtMost(0.05, partly=0.1)),
     Claim("grid_dp", "CRMS no worse than the exact grid DP (N <= 3) beyond 0.5%", True, "", ISSUE, IsTrue()),
     Claim("latency_vs_heuristic", "Mean latency reduction of CRMS over the best heuristic baseline (equal, "
-          "load-proportional, static request=limit), default scenario, median over seeds", 0.14, "", ABS,
+          "load-proportional, demand-proportional (VPA-style), static request=limit; best per seed by latency), "
+          "default scenario, median over seeds", 0.14, "", ABS,
           AtLeast(0.14, partly=0.10)),
     Claim("seeds_10pct", "Fraction of seeds on which CRMS cuts mean latency by >= 10% vs the best heuristic", 0.8,
           "of seeds", ISSUE, AtLeast(0.8, partly=0.6)),
     Claim("latency_vs_search", "Mean latency reduction of CRMS over the best search baseline (random search, "
           "dual annealing) with the same wall-clock budget, median over seeds", 0.14, "", ABS, AtLeast(0.14, partly=0.05)),
-    Claim("power_not_worse", "Modeled power of CRMS relative to the best heuristic baseline (mean over seeds)", 1.0,
-          "x", ABS + " (better energy efficiency); " + ISSUE, AtMost(1.0, partly=1.05)),
+    # No partly band: when every method reserves all CPUs the ratio cannot exceed ~1.008, so a 1.05 band
+    # could not fail (audit 2026-11-29).
+    Claim("power_not_worse", "Modeled power (reserved CPUs and memory, the notes' formula) of CRMS relative to "
+          "the best heuristic baseline by latency (mean over seeds)", 1.0, "x",
+          ABS + " (better energy efficiency); " + ISSUE, AtMost(1.0)),
     Claim("energy_efficiency", "Energy efficiency (requests per joule) of CRMS relative to the best heuristic "
-          "baseline (mean over seeds)", 1.0, "x", ABS, AtLeast(1.0, partly=0.97)),
+          "baseline (mean over seeds); at equal throughput this is 1 / the power ratio, the same measurement",
+          1.0, "x", ABS, AtLeast(1.0)),
     Claim("runtime_n50", "CRMS solves N = 50 apps in under 10 s (2 CPU cores)", 10.0, "s", ISSUE, AtMost(10.0),
           scales=("default", "paper")),
     Claim("poly_slope", "Polynomial time: log-log slope of CRMS runtime vs N", 3.0, "", ABS + " (polynomial time)",
