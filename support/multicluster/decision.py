@@ -61,7 +61,12 @@ class FederationPolicy:
 @dataclass(frozen=True)
 class Weights:
     """Objective weights: cross-cluster traffic (per req/s), SLO overload slack (per req/s), churn (per replica),
-    discount of later horizon steps."""
+    discount of later horizon steps.
+
+    Costs are per replica and control interval (about 1), so ``w_change = 0.05`` per replica changed only breaks
+    ties between plans of (nearly) equal cost: a one-replica cut still saves about 1 per interval. It does not damp
+    flapping; the HPA-mirroring anti-flap rule does (``FederationConfig.tolerance``, ``downscale_stabilisation_s``).
+    """
 
     w_net: float = 0.01
     w_slo: float = 50.0

@@ -43,11 +43,16 @@ class FederationConfig:
     sync_s: int = 15                 # HPA sync period and feedback-guard period
     startup_s: int = 30              # pod start-up until ready
     train_frac: float = 0.7
-    hpa_target: float = 0.7          # HPA CPU utilisation target
+    hpa_target: float = 0.8          # HPA CPU utilisation target (Kubernetes default: DefaultCPUUtilization = 80)
     horizon: int = 2                 # forecast steps (interval t+1 for the decision, t+2 for pre-warming)
     margin_quantile: float = 0.9     # feedback: safety margin = this quantile of recent relative residuals
     margin_window: int = 288         # residuals kept (intervals)
     guard_margin: float = 0.05       # feedback guard sizes for the observed load x (1 + this)
+    # anti-flapping of the proactive controller, mirroring the HPA's defaults (simulate.AntiFlap): a change
+    # within tolerance x current replicas is not made (downward: within max(1 replica, that)); a scale-down
+    # goes no lower than the highest recommendation of the last downscale_stabilisation_s; 0 and 0 = none
+    tolerance: float = 0.1
+    downscale_stabilisation_s: int = 300
     weights: Weights = field(default_factory=Weights)
 
     def __post_init__(self):
@@ -58,6 +63,9 @@ class FederationConfig:
             raise ValueError("sync_s must divide interval_s and startup_s; startup_s must be < interval_s")
         if not 0 < self.train_frac < 1 or not 0 < self.hpa_target <= 1 or not 0 < self.margin_quantile < 1:
             raise ValueError("train_frac, margin_quantile must be in (0, 1) and hpa_target in (0, 1]")
+        if not 0 <= self.tolerance < 1 or self.downscale_stabilisation_s < 0:
+            raise ValueError(f"anti-flap tolerance must be in [0, 1) and downscale_stabilisation_s >= 0, got "
+                             f"{self.tolerance} and {self.downscale_stabilisation_s}")
         if self.horizon < 2:
             raise ValueError(f"horizon must be >= 2 (decision + pre-warm), got {self.horizon}")
 

@@ -5,7 +5,9 @@
   replica) of their settled value, the settled value being the mean over the last ``settle_intervals``
   of a ``window_intervals`` window after the burst;
 * latency variability = coefficient of variation of the per-step mean response time of each cluster;
-* balance = Jain's index of the cluster utilisations (and 1 - CV), averaged over steps;
+* balance = Jain's index of the cluster utilisations (and 1 - CV), averaged over steps; Jain on pod
+  utilisation (busy / requested) saturates near 1 when every cluster is sized to its own load, so Jain of the
+  cluster fill (busy / capacity) is reported too (``jain_fill``, when the capacities are given);
 * scaling events per hour (changes of the requested replicas), SLO violations (share of cluster-steps whose
   M/M/c mean response time exceeds the SLO).
 """
@@ -56,8 +58,9 @@ def settle_time(spec: np.ndarray, dt: float, band: float = 0.05) -> float:
 
 
 def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: float, interval_s: int,
-              window_intervals: int = 3, quantile: float = 0.975) -> dict:
-    """All metrics of one trajectory (per cluster and over the federation)."""
+              window_intervals: int = 3, quantile: float = 0.975, capacity=None) -> dict:
+    """All metrics of one trajectory (per cluster and over the federation); ``capacity`` (replicas per
+    cluster) adds the cluster-fill Jain index, nan without it."""
     busy = np.minimum(tr.load / mu, tr.ready)
     dt = float(tr.t[1] - tr.t[0]) if tr.t.size > 1 else float(interval_s)
     steps = round(interval_s / dt)
@@ -67,6 +70,13 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
     cv_k = lat.std(0) / lat.mean(0)
     viol = lat > slo_s + 1e-12
     changes = (np.diff(tr.spec, axis=0) != 0).sum(0)
+    if capacity is not None:
+        cap = np.asarray(capacity, float)
+        if cap.shape != (tr.spec.shape[1],) or np.any(cap <= 0):
+            raise ValueError(f"capacity needs one positive entry per cluster, got {capacity}")
+        jain_fill = float(jain(busy / cap, axis=1).mean())
+    else:
+        jain_fill = float("nan")
     hours = tr.t.size * dt / 3600
     stop = start + tr.t.size // steps
     settle = []
@@ -86,6 +96,7 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
         "slo_violation_per_cluster": viol.mean(0),
         "jain": float(jain(util, axis=1).mean()),
         "one_minus_cv": float(one_minus_cv(util, axis=1).mean()),
+        "jain_fill": jain_fill,
         "events_per_hour": float(changes.sum() / hours / tr.spec.shape[1]),
         "stabilization_s": float(np.mean(settle)) if settle else float("nan"),
         "bursts": len(settle),

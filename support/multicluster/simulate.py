@@ -9,7 +9,8 @@ they are requested; a scale-down removes pending pods first. Two controllers:
 * :func:`run_proactive` — the paper's loop: telemetry -> forecast (per origin cluster) -> policy-aware MILP
   (replicas + traffic shares) -> actuation, with feedback (safety margin from recent forecast residuals,
   pre-warming for the next interval, kept through that interval even if its plan asks for fewer, and a guard
-  that scales up at once when the observed load breaks the SLO).
+  that scales up at once when the observed load breaks the SLO). Every action of it (plan, pre-warm, guard)
+  passes the HPA's two anti-flapping mechanisms (:class:`AntiFlap`: tolerance and scale-down window).
 
 Both return a :class:`Trajectory`; the metrics live in :mod:`support.multicluster.metrics`.
 Paper 11 (arXiv 2512.24914), closed loop of the abstract.
@@ -74,6 +75,42 @@ class _Pods:
             self.ready += d
 
 
+class AntiFlap:
+    """The HPA's anti-flapping for one cluster of the proactive controller: tolerance and scale-down window.
+
+    Mirrors horizontal.go / replica_calculator.go: a proposal within ``tolerance`` x current replicas is not
+    made (downward within max(1 replica, that), as the HPA's ceil keeps a small cut); a scale-down goes no lower
+    than the highest recommendation of the last ``window_s`` seconds (inclusive: a plan made one 300 s interval
+    ago held for all of the last 300 s); a scale-up past the tolerance is made at once. ``tolerance = 0`` and
+    ``window_s = 0`` switch it off. Pre-warm and guard are scale-ups only (``up_only``); the guard acts when the
+    observed load already breaks the SLO, so it skips the tolerance (``slo_at_risk``), like an HPA whose metric
+    has left its band; both are recorded, so the next plans cannot cut them within the window.
+    """
+
+    def __init__(self, tolerance: float, window_s: float):
+        if not 0 <= tolerance < 1 or window_s < 0:
+            raise ValueError(f"anti-flap tolerance must be in [0, 1) and window_s >= 0, got {tolerance}, {window_s}")
+        self.tolerance, self.window_s = float(tolerance), float(window_s)
+        self.history: list[tuple[float, int]] = []  # (time, recommended replicas)
+
+    def step(self, now: float, current: int, proposal: int, up_only: bool = False,
+             slo_at_risk: bool = False) -> int:
+        """Replicas to set at ``now`` for a ``proposal`` when ``current`` are requested (``current`` = no change)."""
+        current, proposal = int(current), int(proposal)
+        if up_only and proposal <= current:
+            return current
+        self.history = [(ts, r) for ts, r in self.history if ts >= now - self.window_s - 1e-9]
+        self.history.append((now, proposal))
+        if proposal > current:
+            held = not slo_at_risk and proposal - current <= self.tolerance * current
+            return current if held else proposal
+        stabilised = max(r for _, r in self.history)
+        band = max(1.0, self.tolerance * current) if self.tolerance > 0 else 0.0
+        if stabilised >= current or current - stabilised <= band:
+            return current
+        return stabilised
+
+
 def _demand(fed: Federation, t: int, j: int, steps: int) -> np.ndarray:
     if fed.fine is not None:  # fine-grained trace: the recorded rate of sync step j of interval t
         return fed.fine[t * steps + j]
@@ -99,8 +136,9 @@ def _finish(name, fed, t, spec, ready, load, audit, info) -> Trajectory:
 
 def run_hpa(fed: Federation, start: int | None = None, stop: int | None = None,
             target: float | None = None, audit: PolicyAudit | None = None) -> Trajectory:
-    """Reactive baseline: per-cluster Kubernetes HPA (defaults: tolerance 0.1, 15 s sync, 300 s scale-down
-    window, scale-up max(100 %, 4 pods)/15 s, scale-down 100 %/15 s), static traffic weights."""
+    """Reactive baseline: per-cluster Kubernetes HPA (defaults: target ``cfg.hpa_target``, 80 % as Kubernetes'
+    DefaultCPUUtilization; tolerance 0.1, 15 s sync, 300 s scale-down window, scale-up max(100 %, 4 pods)/15 s,
+    scale-down 100 %/15 s), static traffic weights."""
     cfg, pol = fed.cfg, fed.policy
     start, stop, steps, _curve = _setup(fed, start, stop)
     tgt = cfg.hpa_target if target is None else target
@@ -179,6 +217,9 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
     prewarm_j = steps - cfg.startup_s // cfg.sync_s
     prewarmed = np.zeros(K, int)  # replicas pre-warmed for the next interval, which its plan keeps at least
     prewarms: list[tuple[int, int, int]] = []  # (sub-step, cluster, replicas)
+    guards: list[tuple[int, int, int]] = []  # (sub-step, cluster, replicas)
+    flap = [AntiFlap(cfg.tolerance, cfg.downscale_stabilisation_s) for _ in range(K)]
+    n_released = 0
     for t in progress(range(start, stop), desc="proactive", total=stop - start):
         mg = safety_margin(F, R, t, cfg.margin_window, cfg.margin_quantile, floor=cfg.mu)
         # forecasts made at boundary t (data R[:t+1]): row t+1 holds R[t+1], R[t+2]
@@ -188,12 +229,18 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
         d = decide(need[None, :], base, pol, curve, cfg.weights, refine=True)
         n_milp += 1
         shares = d.shares
+        now = t * cfg.interval_s
+        prop = np.maximum(d.n[0], prewarmed).astype(int)  # hold a pre-warm for the interval it was made for
+        n_new = np.array([flap[k].step(now, base[k], prop[k]) for k in range(K)])
+        if float(np.dot(pol.cost, n_new)) > pol.budget + 1e-9:  # the budget policy overrides a held scale-down
+            n_new = np.minimum(n_new, prop)
+            n_released += 1
         for k in range(K):
-            pods[k].advance(t * cfg.interval_s)
-            n_k = max(int(d.n[0, k]), int(prewarmed[k]))  # hold a pre-warm for the interval it was made for
+            pods[k].advance(now)
+            n_k = int(n_new[k])
             if n_k != pods[k].spec:
                 audit.check(k, base[k], n_k, shares[k, k], _specs(pods, k, n_k), kind="plan")
-                pods[k].set(n_k, t * cfg.interval_s, cfg.startup_s)
+                pods[k].set(n_k, now, cfg.startup_s)
         prewarmed[:] = 0
         for j in range(steps):
             now = t * cfg.interval_s + j * cfg.sync_s
@@ -204,7 +251,8 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
                 nxt = np.maximum(fc[0], fc[1]) @ shares
                 want = min_replicas_for(nxt, curve)
                 for k in range(K):
-                    tgt = int(min(want[k], pol.capacity[k], base[k] + pol.max_change[k]))
+                    tgt = flap[k].step(now, pods[k].spec, int(min(want[k], pol.capacity[k],
+                                                                  base[k] + pol.max_change[k])), up_only=True)
                     if tgt > pods[k].spec and _budget_ok(pol, pods, k, tgt):
                         audit.check(k, base[k], tgt, shares[k, k], _specs(pods, k, tgt), kind="prewarm")
                         pods[k].set(tgt, now, cfg.startup_s)
@@ -216,17 +264,20 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
                     if lam[k] > curve[min(p.spec, curve.size - 1)]:
                         tgt = int(min(min_replicas_for(lam[k] * (1 + cfg.guard_margin), curve),
                                       pol.capacity[k], base[k] + pol.max_change[k]))
+                        tgt = flap[k].step(now, p.spec, tgt, up_only=True, slo_at_risk=True)
                         if tgt > p.spec and _budget_ok(pol, pods, k, tgt):
                             audit.check(k, base[k], tgt, shares[k, k], _specs(pods, k, tgt), kind="guard")
                             p.set(tgt, now, cfg.startup_s)
                             n_guard += 1
+                            guards.append((i, k, tgt))
             for k in range(K):
                 spec[i, k], ready[i, k], load[i, k] = pods[k].spec, pods[k].ready, lam[k]
             ts[i] = now
             i += 1
     label = name or f"proactive ({getattr(models[0], 'name', 'forecaster')})"
     return _finish(label, fed, ts, spec, ready, load, audit, {"milp_solves": n_milp, "guard_actions": n_guard,
-                                                              "prewarms": prewarms})
+                                                              "prewarms": prewarms, "guards": guards,
+                                                              "antiflap_budget_releases": n_released})
 
 
 def safety_margin(F: np.ndarray, R: np.ndarray, t: int, window: int, quantile: float, floor: float,

@@ -32,8 +32,12 @@ def test_runs_respect_policies_and_conserve_demand(fed):
 
 
 def test_a_pre_warm_is_kept_through_the_interval_it_was_made_for(fed):
-    # the plan at the next boundary used to scale straight back down what the pre-warm had just started
+    # the plan at the next boundary used to scale straight back down what the pre-warm had just started;
+    # anti-flapping off, so that its scale-down window (which also keeps a pre-warm) does not hide the rule
+    from dataclasses import replace
+
     stop = fed.t0 + 48
+    fed = replace(fed, cfg=replace(fed.cfg, tolerance=0.0, downscale_stabilisation_s=0))
     pro = run_proactive(fed, lambda: make_forecaster("ridge", 288), stop=stop)
     steps = fed.cfg.interval_s // fed.cfg.sync_s
     pw = pro.info["prewarms"]
@@ -44,11 +48,24 @@ def test_a_pre_warm_is_kept_through_the_interval_it_was_made_for(fed):
             assert pro.spec[boundary:boundary + steps, k].min() >= n, (i, k, n)
 
 
-def test_perfect_foresight_has_no_more_slo_violations_than_a_realistic_forecaster(fed):
-    stop = fed.t0 + 24
-    m = {k: summarize(run_proactive(fed, lambda k=k: make_forecaster(k, 288), stop=stop), fed.rates, fed.t0,
-                      fed.cfg.mu, fed.cfg.slo_s, fed.cfg.interval_s) for k in ("seasonal_naive", "oracle")}
+def _oracle_and_naive(fed, stop):
+    return {k: summarize(run_proactive(fed, lambda k=k: make_forecaster(k, 288), stop=stop), fed.rates, fed.t0,
+                         fed.cfg.mu, fed.cfg.slo_s, fed.cfg.interval_s) for k in ("seasonal_naive", "oracle")}
+
+
+def test_perfect_foresight_has_no_more_slo_violations_than_a_realistic_forecaster_without_anti_flapping(fed):
+    # with the upward tolerance, a plan sized exactly for the SLO (perfect foresight has no margin) is held short
+    # whenever the missing replicas are within 10 %, until the guard acts (24 intervals: 8 guard actions vs 4
+    # without the rule); the ordering is a property of the forecasts, so it is checked with the rule off
+    from dataclasses import replace
+
+    m = _oracle_and_naive(replace(fed, cfg=replace(fed.cfg, tolerance=0.0, downscale_stabilisation_s=0)),
+                          fed.t0 + 24)
     assert m["oracle"]["slo_violation"] <= m["seasonal_naive"]["slo_violation"]
+
+
+def test_no_realistic_forecaster_beats_perfect_foresight_on_efficiency_and_slo_together(fed):
+    m = _oracle_and_naive(fed, fed.t0 + 24)
     assert not (m["seasonal_naive"]["efficiency"] > m["oracle"]["efficiency"]
                 and m["seasonal_naive"]["slo_violation"] < m["oracle"]["slo_violation"])
 
