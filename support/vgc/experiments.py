@@ -5,16 +5,19 @@ alignment ablations. Functions return pandas DataFrames / dicts; figures are dra
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+from scipy.stats import t as student_t
 
 from support.fits import loglog_slope
 from support.progress import progress
 from support.seeding import derive
 from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
-from support.vgc.collectors import GCConfig, HeapGraph, configured, simulate, site_lifetime_class
+from support.vgc.collectors import GCConfig, HeapGraph, Simulator, configured, simulate, site_lifetime_class
 from support.vgc.metrics import bootstrap_ratio, mmu, pause_stats, timeline
 from support.vgc.record import PROGRAMS, Recording, attach_timing, record, timing_run
 from support.vgc.refcount import replay
@@ -29,7 +32,8 @@ def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = Tr
     """Record every program with about ``n`` allocations (fresh interpreter each); with ``timing``, then
     ``repeats`` rounds of timing runs without the ``__del__`` hook, each round running every program once
     in a fresh seeded random order, so that the machine's speed drift does not land on one program's
-    repeats; pauses are the median per collection over the rounds."""
+    repeats; pauses are the median per collection over the rounds; the 1-minute load average is read
+    after each round."""
     programs = list(programs)
     for p in programs:
         if p not in PROGRAMS:
@@ -40,11 +44,14 @@ def record_programs(n: int, workdir, programs=tuple(PROGRAMS), timing: bool = Tr
     if timing:
         rng = derive(seed, "vgc timing order")
         paths: dict[str, list] = {p: [] for p in programs}
+        loads = []  # the machine's 1-minute load average after each round
         for k in progress(range(repeats), desc="timing rounds"):
             for i in rng.permutation(len(programs)):
                 paths[programs[i]].append(timing_run(programs[i], n, workdir, k))
+            loads.append(os.getloadavg()[0])
         for p, r in recs.items():
             attach_timing(r, paths[p])
+            r.timing_load_1min = list(loads)
     return recs
 
 
@@ -65,11 +72,23 @@ def gen_for(rec: Recording, **kw) -> GCConfig:
                     external_refs=rec.external_refs, **kw)
 
 
+def _wall_rows(r: Recording) -> np.ndarray:
+    """(generation, wall-clock pause ns, collected) rows matching the CPU-time rows fidelity pairs with."""
+    if r.timing is not None:
+        if r.timing_wall is None:
+            raise ValueError(f"{r.trace.name}: timing pauses without their wall-clock twin (attach_timing sets both)")
+        return r.timing_wall
+    if r.collections_wall_ns is None:
+        raise ValueError(f"{r.trace.name}: recording without wall-clock pauses (collections_wall_ns)")
+    return np.column_stack([r.collections[:, 0], r.collections_wall_ns, r.collections[:, 2]])
+
+
 def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Simulated GEN vs CPython on the same runs: collections per generation, Spearman(sim work, real pause;
-    pauses from the timing run without ``__del__`` when recorded),
-    refcount-replay agreement with the real deaths; the calibration (ns per work unit, ns per event: wall minus
-    collection time of the same timing runs); and the paired (simulated work, real pause) per collection."""
+    pauses from the timing run without ``__del__`` when recorded, as CPU time of the collecting thread),
+    refcount-replay agreement with the real deaths; the calibration from wall-clock pauses (ns per work unit,
+    ns per event: wall minus collection time of the same timing runs); the machine's 1-minute load average
+    during the timing rounds; and the paired (simulated work, real pause) per collection."""
     rows, pairs_all, retest_all = [], [], []
     for p, r in recs.items():
         death = replay(r.trace)
@@ -77,14 +96,16 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
         kinds = res.pauses["kind"]
         sim_w = {g: res.pauses["work"][kinds == f"gen{g}"] for g in range(3)}
         real = r.collections if r.timing is None else r.timing
+        real_wall = _wall_rows(r)
         pairs = []
         for g in range(3):
-            rg = real[real[:, 0] == g, 1]
+            rg, wg = real[real[:, 0] == g, 1], real_wall[real_wall[:, 0] == g, 1]
             k = min(rg.size, sim_w[g].size)
-            pairs += [(w_, r_, g) for w_, r_ in zip(sim_w[g][:k].tolist(), rg[:k].tolist())]
-        pairs = np.asarray(pairs, dtype=np.float64).reshape(-1, 3)
+            pairs += [(w_, r_, g, v_) for w_, r_, v_ in zip(sim_w[g][:k].tolist(), rg[:k].tolist(), wg[:k].tolist())]
+        pairs = np.asarray(pairs, dtype=np.float64).reshape(-1, 4)
         pairs_all.append(pd.DataFrame({"program": p, "generation": pairs[:, 2].astype(int),
-                                       "sim_work": pairs[:, 0], "real_pause_ms": pairs[:, 1] / 1e6}))
+                                       "sim_work": pairs[:, 0], "real_pause_ms": pairs[:, 1] / 1e6,
+                                       "real_wall_ms": pairs[:, 3] / 1e6}))
         rho = float(spearmanr(pairs[:, 0], pairs[:, 1]).statistic) if len(pairs) > 2 else float("nan")
         if not np.isfinite(rho):
             rho = float("nan")
@@ -96,7 +117,7 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
         row = {"program": p, "threads": r.trace.n_threads, "objects": r.trace.n_objects, "events": r.trace.n_events,
                "spearman": rho, "retest_spearman": retest, "rc_replay_agreement": float((death[nongc] == r.real_death[nongc]).mean())
                if nongc.any() else float("nan"), "real_wall_s": wall,
-               "real_gc_s": float(real[:, 1].sum() / 1e9) if len(real) else 0.0}
+               "real_gc_s": float(real_wall[:, 1].sum() / 1e9) if len(real_wall) else 0.0}
         for g in range(3):
             row[f"real_gen{g}"] = r.stats_collections[g]
             row[f"sim_gen{g}"] = res.gen_counts[g]
@@ -106,10 +127,13 @@ def fidelity(recs: dict[str, Recording]) -> tuple[pd.DataFrame, dict, pd.DataFra
         re_, si = df[f"real_gen{g}"], df[f"sim_gen{g}"]
         df[f"relerr_gen{g}"] = np.where(re_ > 0, (si - re_).abs() / re_.clip(lower=1), (si != 0).astype(float))
     allp = pd.concat(pairs_all, ignore_index=True)
-    ns_per_work = float(np.median(allp.real_pause_ms * 1e6 / allp.sim_work.clip(lower=1)))
+    ns_per_work = float(np.median(allp.real_wall_ms * 1e6 / allp.sim_work.clip(lower=1)))
     ns_per_event = float(np.median((df.real_wall_s - df.real_gc_s) * 1e9 / df.events))
     rt = np.concatenate(retest_all)
+    loads = [x for r in recs.values() for x in (r.timing_load_1min or [])]
     return df, {"ns_per_work": ns_per_work, "ns_per_event": ns_per_event,
+                "load_1min_min": float(min(loads)) if loads else float("nan"),
+                "load_1min_max": float(max(loads)) if loads else float("nan"),
                 "spearman_pooled": float(spearmanr(allp.sim_work, allp.real_pause_ms).statistic),
                 "retest_spearman_pooled": float(spearmanr(rt[:, 0], rt[:, 1]).statistic) if len(rt) > 2
                 else float("nan"), **class_fidelity(allp)}, allp
@@ -126,14 +150,18 @@ def collection_classes(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def class_fidelity(pairs: pd.DataFrame) -> dict:
-    """Fidelity at the level where the work varies: Spearman over the (program, generation) medians, and
-    the log-log slope and R^2 of real pause against simulated work over all collections (slope 1 =
-    pause proportional to work)."""
+    """Fidelity at the level where the work varies: Spearman over the (program, generation) medians; the
+    ceiling of the per-collection Spearman for a model that knows only the class (each collection given its
+    class's real median pause); the log-log slope and R^2 of real pause against simulated work over all
+    collections (slope 1 = pause proportional to work)."""
     cl = collection_classes(pairs)
+    class_median = pairs.groupby(["program", "generation"]).real_pause_ms.transform("median")
     ok = (pairs.sim_work > 0) & (pairs.real_pause_ms > 0)
     lw, lp = np.log(pairs.sim_work[ok]), np.log(pairs.real_pause_ms[ok])
     return {"spearman_class_medians": float(spearmanr(cl.work_median, cl.pause_ms_median).statistic)
             if len(cl) > 2 else float("nan"),
+            "spearman_class_ceiling": float(spearmanr(class_median, pairs.real_pause_ms).statistic)
+            if len(cl) > 1 else float("nan"),
             "loglog_slope": loglog_slope(pairs.sim_work[ok], pairs.real_pause_ms[ok]),
             "loglog_r2": float(np.corrcoef(lw, lp)[0, 1] ** 2), "classes": len(cl)}
 
@@ -242,13 +270,18 @@ def run_all(p: Prepared, budget_mult: float, calib: dict, runs=BASE_RUNS, check:
 
 def claim_grid(workloads, seeds, n_alloc: int, n_threads: int, budget_mult: float, calib: dict,
                check: bool = False, **shared) -> pd.DataFrame:
-    """Workloads x seeds x collectors at one heap budget (multiple of each trace's peak live bytes)."""
+    """Workloads x seeds x collectors at one heap budget (multiple of each trace's peak live bytes), plus
+    GEN-NOBUDGET(-2T): GEN under CPython's own policy (count triggers only, no heap budget), a sensitivity row
+    whose ``gen2_collections`` counts its full collections."""
     rows = []
     jobs = [(w, s) for w in workloads for s in seeds]
     for w, s in progress(jobs, desc="claim grid"):
         p = prepare(w, s, n_alloc, n_threads)
         t = p.t
-        for r in run_all(p, budget_mult, calib, check=check, **shared):
+        nob = p.run("GEN", None, check=check, **shared)
+        extra = [{**summarize(nob, name, w, calib), "gen2_collections": nob.gen_counts[2]}
+                 for name, w in (("GEN-NOBUDGET", 1), ("GEN-NOBUDGET-2T", 2))]
+        for r in run_all(p, budget_mult, calib, check=check, **shared) + extra:
             rows.append({"workload": w, "seed": s, "threads": t.n_threads, "events": t.n_events,
                          "peak_live": p.live, **r})
     return pd.DataFrame(rows)
@@ -272,7 +305,23 @@ def claim_ratios(grid: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
         best_t = piv["p99_work"][["GEN-TRACE", "GEN-TRACE-2T"]].min(axis=1)
         out["pause_ZONE_vs_GEN-TRACE"] = bootstrap_ratio(piv["p99_work"]["ZONE"], best_t, groups, n_boot, seed)
         out["pause_GEN-TRACE_vs_GEN"] = bootstrap_ratio(best_t, best_p, groups, n_boot, seed)
+    if "GEN-NOBUDGET" in piv["p99_work"]:  # sensitivity: GEN without the equal heap budget (CPython's policy)
+        for k, v in (("pause", "p99_work"), ("memory", "peak_committed")):
+            best_n = piv[v][["GEN-NOBUDGET", "GEN-NOBUDGET-2T"]].min(axis=1)
+            out[f"{k}_ZONE_vs_GEN-NOBUDGET"] = bootstrap_ratio(piv[v]["ZONE"], best_n, groups, n_boot, seed)
     return out
+
+
+def workload_weights(grid: pd.DataFrame) -> pd.DataFrame:
+    """Per workload: its share of the pooled denominators (best of GEN, GEN-2T: sum of p99 pause, sum of peak
+    committed) and its own ZONE ratios; the pooled ratio of sums weights each run by its size."""
+    piv = grid.pivot_table(index=["workload", "seed"], columns="collector", values=["p99_work", "peak_committed"])
+    den_p = piv["p99_work"][["GEN", "GEN-2T"]].min(axis=1)
+    den_m = piv["peak_committed"][["GEN", "GEN-2T"]].min(axis=1)
+    d = pd.DataFrame({"zp": piv["p99_work"]["ZONE"], "gp": den_p, "zm": piv["peak_committed"]["ZONE"], "gm": den_m})
+    s = d.groupby(level="workload").sum()
+    return pd.DataFrame({"pause_share": s.gp / s.gp.sum(), "memory_share": s.gm / s.gm.sum(),
+                         "pause_ratio": s.zp / s.gp, "memory_ratio": s.zm / s.gm})
 
 
 def per_workload_ratios(grid: pd.DataFrame, collectors=("ZONE", "ZONE-STW", "ZONE-THREAD", "INCR"), seed: int = 0,
@@ -335,25 +384,99 @@ def determinism(workload: str, seed: int, n_alloc: int, n_threads: int, budget_m
 # ----------------------------------------------------------------------------------------------- ablations
 
 
-def static_ablation(seeds, n_alloc: int, n_threads: int, budget_mult: float, n_static: int) -> pd.DataFrame:
-    """Full/global collection pauses on ``static_churn``: GEN vs GEN + freeze (charged as CPython works, and
-    as a tracing collector: GEN-TRACE), ZONE with and without the static zone (Passive VGC)."""
+class PeriodicFull(Simulator):
+    """A stop-the-world collector (GEN, or ZONE-STW) that also makes an explicit full collection every ``every``
+    allocations after start-up, like the real-CPython anchor's periodic ``gc.collect()`` (notes section 5.4)."""
+
+    def __init__(self, t: Trace, cfg: GCConfig, death: np.ndarray, site_class: np.ndarray, every: int):
+        if cfg.kind == "INCR" or (cfg.kind == "ZONE" and cfg.concurrent):
+            raise ValueError(f"explicit full collections need a stop-the-world collector, not {cfg.kind} "
+                             f"(concurrent={cfg.concurrent})")
+        if every < 1:
+            raise ValueError(f"every must be a positive number of allocations, got {every}")
+        super().__init__(t, cfg, death, site_class)
+        self.every, self.after, self.n_after = every, max(t.freeze_pos, 0), 0
+
+    def _explicit(self, pos: int) -> None:
+        """At every ``every``-th allocation after start-up: a full collection (kind ``*-explicit``)."""
+        if pos < self.after:
+            return
+        self.n_after += 1
+        if self.n_after % self.every:
+            return
+        if self.cfg.kind == "GEN":
+            self._gen_collect(pos, 2, "gen2-explicit")
+            return
+        self.ncoll[1] += 1
+        self.since_full = 0
+        static = self.zone == self.static_zone
+        self._stw(pos, "global-explicit", self.alive & ~static, self.alive & static, full=True, by_owner=True,
+                  exempt=static)
+
+    def _gen_alloc(self, pos: int) -> None:
+        self._explicit(pos)
+        super()._gen_alloc(pos)
+
+    def _zone_alloc(self, pos: int, i: int) -> None:
+        self._explicit(pos)
+        super()._zone_alloc(pos, i)
+
+
+STATIC_VARIANTS = (("GEN", {}), ("GEN-FREEZE", {}), ("ZONE-STW", {}), ("ZONE-STW", {"static_zone": False}))
+
+
+def static_ablation(seeds, n_alloc: int, n_threads: int, n_static: int, every: int) -> pd.DataFrame:
+    """Explicit full collections on ``static_churn``, every ``every`` allocations after start-up at the same trace
+    positions in every variant (no heap budget): GEN vs GEN + freeze (charged as CPython works, and as a tracing
+    collector: GEN-TRACE), ZONE-STW with and without the static zone (Passive VGC). One row per seed and variant:
+    explicit and all full collections, median pause of the explicit ones (work, 1 worker), peak committed."""
     rows = []
     for s in seeds:
         p = prepare("static_churn", s, n_alloc, n_threads, n_static=n_static)
-        for name, kw in (("GEN", {}), ("GEN-FREEZE", {}), ("ZONE-STW", {}), ("ZONE-STW", {"static_zone": False})):
-            res = p.run(name, budget_mult, **kw)
+        after = int((p.t.alloc_pos() >= max(p.t.freeze_pos, 0)).sum())
+        if every > after:
+            raise ValueError(f"every={every} exceeds the {after} allocations after start-up of seed {s}: "
+                             "no explicit full collection would happen")
+        for name, kw in STATIC_VARIANTS:
+            res = PeriodicFull(p.t, configured(name, heap_budget=None, **kw), p.death, p.site_class, every).run()
             k = res.pauses["kind"]
-            full = np.isin(k, ["gen2", "gen2-budget", "global-stw"])
-            label = name + ("" if kw else (" (static zone)" if name.startswith("ZONE") else ""))
-            if kw:
-                label = "ZONE-STW (no static zone)"
+            explicit = np.char.endswith(k.astype(str), "-explicit")
+            full = explicit | np.isin(k, ["gen2", "gen2-budget", "global-stw"])
+            label = "ZONE-STW (no static zone)" if kw else ("ZONE-STW (static zone)" if name == "ZONE-STW" else name)
             views = [(label, False)] + ([(name.replace("GEN", "GEN-TRACE"), True)] if name.startswith("GEN") else [])
             for lab, tracing in views:
-                rows.append({"seed": s, "variant": lab, "full_collections": int(full.sum()),
-                             "median_full_pause_work": float(np.median(res.pause_work(1, tracing)[full]))
-                             if full.any() else float("nan"), "peak_committed": res.peak_committed})
+                rows.append({"seed": s, "variant": lab, "explicit_collections": int(explicit.sum()),
+                             "full_collections": int(full.sum()),
+                             "median_full_pause_work": float(np.median(res.pause_work(1, tracing)[explicit]))
+                             if explicit.any() else float("nan"), "peak_committed": res.peak_committed})
     return pd.DataFrame(rows)
+
+
+def static_claim(sa: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, dict]:
+    """Per seed: median explicit-full-pause reduction of the static zone (ZONE-STW with vs without it) minus that
+    of gc.freeze() charged the same way (tracing: GEN-TRACE vs GEN-TRACE-FREEZE), the claim; and minus freeze
+    charged as CPython (GEN vs GEN-FREEZE), two cost models mixed, kept for continuity; and the difference of
+    the work saved per median collection (tracing charge). Summary: mean over the seeds where every variant made
+    an explicit collection, their number, and a t-interval at ``level``."""
+    need = ["GEN", "GEN-FREEZE", "GEN-TRACE", "GEN-TRACE-FREEZE", "ZONE-STW (static zone)", "ZONE-STW (no static zone)"]
+    med = sa.pivot_table(index="seed", columns="variant", values="median_full_pause_work", dropna=False)
+    missing = [v for v in need if v not in med]
+    if missing:
+        raise ValueError(f"static ablation lacks the variants {missing}")
+    red_zone = 1 - med["ZONE-STW (static zone)"] / med["ZONE-STW (no static zone)"]
+    red_ft = 1 - med["GEN-TRACE-FREEZE"] / med["GEN-TRACE"]
+    red_fc = 1 - med["GEN-FREEZE"] / med["GEN"]
+    saved_zone = med["ZONE-STW (no static zone)"] - med["ZONE-STW (static zone)"]
+    saved_freeze = med["GEN-TRACE"] - med["GEN-TRACE-FREEZE"]
+    per = pd.DataFrame({"static_zone": red_zone, "freeze_tracing": red_ft, "freeze_cpython": red_fc,
+                        "difference": red_zone - red_ft, "difference_mixed_models": red_zone - red_fc,
+                        "saved_work_difference": saved_zone - saved_freeze})
+    d = per.difference.dropna()
+    n = int(d.size)
+    mean = float(d.mean()) if n else float("nan")
+    half = float(student_t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    return per, {"mean": mean, "lo": mean - half, "hi": mean + half, "seeds": n, "of": len(per),
+                 "mixed_mean": float(per.difference_mixed_models.dropna().mean()) if n else float("nan")}
 
 
 def alignment_ablation(workloads, seed: int, n_alloc: int, n_threads: int, budget_mult: float,

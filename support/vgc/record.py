@@ -4,9 +4,10 @@ The programs below build and drop object graphs made of instrumented ``__slots__
 GC-tracked allocation they make is logged: ``__init__`` logs ALLOC (size from ``sys.getsizeof``, GC
 header included), :func:`link` logs WRITE, :func:`root` / :func:`unroot` log the program's own
 references, ``__del__`` logs the real death, and ``gc.callbacks`` log each real collection (generation,
-pause in ns, objects collected). Each record is one 64-bit integer appended to an ``array`` (atomic under
-the GIL, allocates no GC-tracked object). A program runs in a fresh interpreter
-(``python -m support.vgc.record``) after ``gc.collect()``; ``gc.get_stats()`` is read before and after.
+pause in ns as CPU time of the collecting thread and as wall time, objects collected). Each record is one
+64-bit integer appended to an ``array`` (atomic under the GIL, allocates no GC-tracked object). A program
+runs in a fresh interpreter (``python -m support.vgc.record``) after ``gc.collect()``; ``gc.get_stats()`` is
+read before and after.
 
 Programs: ``cycles`` (pilot: cyclic pairs with a bounded survivor list), ``trees`` (GCBench-style with
 parent pointers), ``lru`` (LRU cache whose values point back to their entries), ``prodcons`` (2 producer
@@ -272,24 +273,35 @@ def prog_prodcons(n: int, threads: int = 4, max_queue: int = 300) -> None:
 PROGRAMS = {"cycles": prog_cycles, "trees": prog_trees, "lru": prog_lru, "prodcons": prog_prodcons}
 
 
+def pause_callback(pauses: array, wall: array):
+    """``gc.callbacks`` hook: (generation, pause as the collecting thread's CPU time in ns, collected) to ``pauses``,
+    the wall-clock pause (ns, descheduled time included; for the calibration) to ``wall``."""
+    t0 = [0, 0]
+
+    def cb(phase, info):
+        if phase == "start":
+            _ap(R_GCSTART | info["generation"] << 9)
+            t0[0] = time.perf_counter_ns()
+            t0[1] = time.thread_time_ns()
+        else:
+            cpu = time.thread_time_ns() - t0[1]
+            wall.append(time.perf_counter_ns() - t0[0])
+            pauses.append(info["generation"])
+            pauses.append(cpu)
+            pauses.append(info["collected"])
+            _ap(R_GCSTOP | info["generation"] << 9 | (info["collected"] + 1) << 35)
+
+    return cb
+
+
 def _main(argv: list[str]) -> None:
     name, n, out = argv[0], int(argv[1]), Path(argv[2])
     if len(argv) > 3 and argv[3] == "timing":
         del Obj.__del__  # the timing run: no Python finalizer call per freed object inside the pause
     _TIDS[_get_ident()] = 0
     sizes = {s: sys.getsizeof(c.__new__(c)) for s, c in SITES.items()}
-    pauses = array("q")
-    t0 = [0]
-
-    def cb(phase, info):
-        if phase == "start":
-            _ap(R_GCSTART | info["generation"] << 9)
-            t0[0] = time.perf_counter_ns()
-        else:
-            pauses.append(info["generation"])
-            pauses.append(time.perf_counter_ns() - t0[0])
-            pauses.append(info["collected"])
-            _ap(R_GCSTOP | info["generation"] << 9 | (info["collected"] + 1) << 35)
+    pauses, wall_ns = array("q"), array("q")
+    cb = pause_callback(pauses, wall_ns)
 
     gc.collect()
     old = gc.get_objects(generation=2)
@@ -304,6 +316,7 @@ def _main(argv: list[str]) -> None:
     gc.callbacks.remove(cb)
     after = [s["collections"] for s in gc.get_stats()]
     np.savez_compressed(out, log=np.frombuffer(_LOG, dtype=np.int64), pauses=np.frombuffer(pauses, dtype=np.int64),
+                        wall_ns=np.frombuffer(wall_ns, dtype=np.int64),
                         header=json.dumps({"program": name, "n": n, "sizes": sizes, "external_tracked": external,
                                            "external_refs": external_refs,
                                            "stats_collections": [b - a for a, b in zip(before, after)],
@@ -319,7 +332,8 @@ class Recording:
 
     trace: Trace
     stats_collections: list          # gc.get_stats() collections per generation during the run
-    collections: np.ndarray          # real collections in order: (generation, pause_ns, collected, event pos)
+    collections: np.ndarray          # real collections in order: (generation, pause_ns, collected, event pos);
+    #                                  pause_ns is CPU time of the collecting thread (thread_time_ns)
     real_death: np.ndarray           # event index after which each object really died (-1: alive at the end)
     died_in_gc: np.ndarray           # bool: that death happened inside a real collection (cyclic garbage)
     external_tracked: int            # GC-tracked objects already in generation 2 when the program started
@@ -331,6 +345,9 @@ class Recording:
     timing_stats: list | None = None  # median pause over the timing repeats (see :func:`median_pauses`)
     timing_runs: list | None = None   # every timing repeat: (generation, pause_ns, collected) rows
     timing_wall_s: float | None = None  # median wall time of the timing repeats (the runs ``timing`` is from)
+    collections_wall_ns: np.ndarray | None = None  # wall-clock pause of each row of ``collections``
+    timing_wall: np.ndarray | None = None  # as ``timing`` with wall-clock pauses (same rows), for the calibration
+    timing_load_1min: list | None = None  # os.getloadavg()[0] after each timing round (machine load)
 
 
 def decode(path: str | Path, name: str | None = None) -> Recording:
@@ -369,10 +386,20 @@ def decode(path: str | Path, name: str | None = None) -> Recording:
     real_death[ids] = evpos[dr]
     died_in_gc[ids] = ingc[dr] > 0
     pz = z["pauses"].reshape(-1, 3)
+    wall_ns = _wall_ns(z, path)
     starts = evpos[op == R_GCSTART]
     cols = np.column_stack([pz, starts[: len(pz)] + 1]) if len(pz) else np.zeros((0, 4), dtype=np.int64)
     return Recording(t, list(h["stats_collections"]), cols, real_death, died_in_gc, int(h["external_tracked"]),
-                     int(h.get("external_refs", 0)), tuple(h["threshold"]), h["python"], float(h["wall_s"]))
+                     int(h.get("external_refs", 0)), tuple(h["threshold"]), h["python"], float(h["wall_s"]),
+                     collections_wall_ns=wall_ns)
+
+
+def _wall_ns(z, path) -> np.ndarray:
+    """The wall-clock pause per collection of a recording file; one without it predates the CPU pause clock."""
+    if "wall_ns" not in z.files or z["wall_ns"].size * 3 != z["pauses"].size:
+        raise ValueError(f"{path}: no wall-clock pause per collection ('wall_ns'); the file was recorded "
+                         "before pauses were timed on the thread's CPU clock, record it again")
+    return z["wall_ns"].astype(np.int64)
 
 
 def median_pauses(runs: list[np.ndarray]) -> np.ndarray:
@@ -404,10 +431,13 @@ def timing_run(program: str, n: int, workdir: str | Path, k: int, timeout: float
 
 
 def attach_timing(rec: Recording, paths: list[Path]) -> Recording:
-    """Put the pauses of the timing runs ``paths`` on ``rec`` (every run, and their median per collection)."""
+    """Put the pauses of the timing runs ``paths`` on ``rec`` (every run, and their median per collection),
+    CPU-time pauses in ``timing`` / ``timing_runs`` and wall-clock ones in ``timing_wall``."""
     zs = [np.load(path, allow_pickle=False) for path in paths]
     rec.timing_runs = [z["pauses"].reshape(-1, 3) for z in zs]
     rec.timing = median_pauses(rec.timing_runs)
+    walls = [_wall_ns(z, path) for z, path in zip(zs, paths)]
+    rec.timing_wall = median_pauses([np.column_stack([r[:, 0], w, r[:, 2]]) for r, w in zip(rec.timing_runs, walls)])
     heads = [json.loads(str(z["header"])) for z in zs]
     rec.timing_stats = list(heads[0]["stats_collections"])
     rec.timing_wall_s = float(np.median([h["wall_s"] for h in heads]))

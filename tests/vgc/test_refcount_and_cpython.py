@@ -112,9 +112,8 @@ def test_timing_runs_go_in_rounds_with_every_program_once_per_round(monkeypatch,
     assert all(recs[p].paths == [f"{p}{k}" for k in range(3)] for p in progs)
 
 
-def test_ns_per_event_comes_from_the_timing_runs_whose_pauses_it_subtracts(tmp_path):
-    # the recorded (instrumented) run took 1.0 s; two timing runs took 0.4 s and 0.6 s, each with two
-    # generation-0 pauses of 1 ms and 3 ms: mutator time = median timing wall 0.5 s - 4 ms of collection
+def _alloc_recording(tmp_path, cpu_ns, wall_ns, walls=(0.4, 0.6)):
+    """1,500 rooted allocations (two gen-0 collections) with timing runs holding the given pauses."""
     import json
 
     from support.vgc.record import Recording, attach_timing
@@ -125,12 +124,75 @@ def test_ns_per_event_comes_from_the_timing_runs_whose_pauses_it_subtracts(tmp_p
     rec = Recording(t, [2, 0, 0], np.array([[0, 2_000_000, 0, 700], [0, 6_000_000, 0, 1401]]),
                     np.full(n, -1), np.zeros(n, bool), 0, 0, (700, 10, 10), "3.x", 1.0)
     paths = []
-    for k, wall in enumerate((0.4, 0.6)):
+    for k, wall in enumerate(walls):
         p = tmp_path / f"timing{k}.npz"
-        np.savez_compressed(p, pauses=np.array([0, 1_000_000, 0, 0, 3_000_000, 0]),
-                            header=json.dumps({"wall_s": wall, "stats_collections": [2, 0, 0]}))
+        arrays = {"pauses": np.array([0, cpu_ns[0], 0, 0, cpu_ns[1], 0])}
+        if wall_ns is not None:
+            arrays["wall_ns"] = np.array(wall_ns)
+        np.savez_compressed(p, header=json.dumps({"wall_s": wall, "stats_collections": [2, 0, 0]}), **arrays)
         paths.append(p)
-    attach_timing(rec, paths)
+    return attach_timing(rec, paths) if wall_ns is not None else (rec, paths)
+
+
+def test_ns_per_event_comes_from_the_timing_runs_whose_pauses_it_subtracts(tmp_path):
+    # the recorded (instrumented) run took 1.0 s; two timing runs took 0.4 s and 0.6 s, each with two
+    # generation-0 pauses of 1 ms and 3 ms wall time: mutator time = median timing wall 0.5 s - 4 ms of collection
+    rec = _alloc_recording(tmp_path, (500_000, 1_000_000), (1_000_000, 3_000_000))
     fid, calib, _ = X.fidelity({"alloc": rec})
     assert fid.real_gc_s.iloc[0] == pytest.approx(0.004)
-    assert calib["ns_per_event"] == pytest.approx((0.5 - 0.004) * 1e9 / n)
+    assert calib["ns_per_event"] == pytest.approx((0.5 - 0.004) * 1e9 / rec.trace.n_objects)
+
+
+def test_spearman_pairs_cpu_pauses_while_the_calibration_uses_wall_pauses(tmp_path):
+    # CPU time 0.5 and 1 ms, wall time 1 and 3 ms (the thread was descheduled during the second collection)
+    rec = _alloc_recording(tmp_path, (500_000, 1_000_000), (1_000_000, 3_000_000))
+    _, calib, pairs = X.fidelity({"alloc": rec})
+    assert pairs.real_pause_ms.tolist() == [0.5, 1.0]
+    assert pairs.real_wall_ms.tolist() == [1.0, 3.0]
+    work = pairs.sim_work.to_numpy()
+    assert calib["ns_per_work"] == pytest.approx(np.median(np.array([1e6, 3e6]) / work))
+
+
+def test_a_timing_file_without_wall_clock_pauses_is_rejected(tmp_path):
+    from support.vgc.record import attach_timing
+
+    rec, paths = _alloc_recording(tmp_path, (500_000, 1_000_000), None)
+    with pytest.raises(ValueError, match="wall-clock pause"):
+        attach_timing(rec, paths)
+
+
+def test_pause_callback_times_the_collecting_threads_cpu_not_time_spent_off_cpu(monkeypatch):
+    import time
+    from array import array
+
+    from support.vgc import record as R
+
+    monkeypatch.setattr(R, "_ap", lambda x: None)  # keep the module's trace log untouched
+    pauses, wall = array("q"), array("q")
+    cb = R.pause_callback(pauses, wall)
+    cb("start", {"generation": 1})
+    time.sleep(0.05)  # off CPU, as when the process is descheduled inside a collection
+    cb("stop", {"generation": 1, "collected": 3})
+    assert pauses[0] == 1 and pauses[2] == 3
+    assert wall[0] >= 50_000_000 and 0 <= pauses[1] < 10_000_000
+
+
+def test_recorded_cpu_pauses_never_exceed_the_wall_pauses(recordings):
+    for r in recordings.values():
+        assert r.timing.shape == r.timing_wall.shape and (r.timing[:, 0] == r.timing_wall[:, 0]).all()
+        assert (r.timing[:, 1] <= r.timing_wall[:, 1] + 20_000).all()  # 20 us for the two clocks' reads
+        assert r.collections_wall_ns.size == len(r.collections)
+
+
+def test_class_ceiling_gives_each_collection_its_class_median_real_pause():
+    from scipy.stats import spearmanr
+
+    # gen-0 pauses out of order with the work: the ceiling ranks by the real class medians, not by the work;
+    # class (a, 0) has median 0.40 above (b, 0)'s 0.35 but a mean (0.31) below it
+    rows = [("a", 0, 100, 0.50), ("a", 0, 100, 0.40), ("a", 0, 100, 0.02), ("a", 1, 1000, 0.09),
+            ("a", 1, 1000, 0.12), ("b", 0, 300, 0.35), ("b", 0, 300, 0.35), ("b", 1, 9000, 0.95), ("b", 1, 9000, 0.85)]
+    pairs = pd.DataFrame(rows, columns=["program", "generation", "sim_work", "real_pause_ms"])
+    medians = [0.40, 0.40, 0.40, 0.105, 0.105, 0.35, 0.35, 0.90, 0.90]
+    want = spearmanr(medians, pairs.real_pause_ms).statistic
+    assert X.class_fidelity(pairs)["spearman_class_ceiling"] == pytest.approx(want)
+    assert want > spearmanr(pairs.sim_work, pairs.real_pause_ms).statistic
