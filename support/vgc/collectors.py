@@ -441,6 +441,44 @@ class Simulator:
                          self.conc_work, t.n_events)
 
 
+class PeriodicFull(Simulator):
+    """A stop-the-world collector (GEN, or ZONE-STW) that also makes an explicit full collection every ``every``
+    allocations after start-up, like the real-CPython anchor's periodic ``gc.collect()`` (notes section 5.4)."""
+
+    def __init__(self, t: Trace, cfg: GCConfig, death: np.ndarray, site_class: np.ndarray, every: int):
+        if cfg.kind == "INCR" or (cfg.kind == "ZONE" and cfg.concurrent):
+            raise ValueError(f"explicit full collections need a stop-the-world collector, not {cfg.kind} "
+                             f"(concurrent={cfg.concurrent})")
+        if every < 1:
+            raise ValueError(f"every must be a positive number of allocations, got {every}")
+        super().__init__(t, cfg, death, site_class)
+        self.every, self.after, self.n_after = every, max(t.freeze_pos, 0), 0
+
+    def _explicit(self, pos: int) -> None:
+        """At every ``every``-th allocation after start-up: a full collection (kind ``*-explicit``)."""
+        if pos < self.after:
+            return
+        self.n_after += 1
+        if self.n_after % self.every:
+            return
+        if self.cfg.kind == "GEN":
+            self._gen_collect(pos, 2, "gen2-explicit")
+            return
+        self.ncoll[1] += 1
+        self.since_full = 0
+        static = self.zone == self.static_zone
+        self._stw(pos, "global-explicit", self.alive & ~static, self.alive & static, full=True, by_owner=True,
+                  exempt=static)
+
+    def _gen_alloc(self, pos: int) -> None:
+        self._explicit(pos)
+        super()._gen_alloc(pos)
+
+    def _zone_alloc(self, pos: int, i: int) -> None:
+        self._explicit(pos)
+        super()._zone_alloc(pos, i)
+
+
 def simulate(t: Trace, cfg: GCConfig, death: np.ndarray | None = None,
              site_class: np.ndarray | None = None) -> SimResult:
     """Replay ``t`` under ``cfg`` (see module docstring); ``death``/``site_class`` may be passed precomputed."""

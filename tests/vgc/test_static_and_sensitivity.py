@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from support.vgc import experiments as X
-from support.vgc.collectors import configured
+from support.vgc.collectors import PeriodicFull, configured
 
 SMOKE = {"n_alloc": 4000, "n_threads": 2, "n_static": 2000, "every": 400}  # the notebook's smoke sizes
 
@@ -30,7 +30,7 @@ def test_explicit_collections_sit_at_the_same_trace_positions_in_every_variant()
     p = X.prepare("static_churn", 0, SMOKE["n_alloc"], SMOKE["n_threads"], n_static=SMOKE["n_static"])
     positions = []
     for name, kw in X.STATIC_VARIANTS:
-        r = X.PeriodicFull(p.t, configured(name, heap_budget=None, **kw), p.death, p.site_class, 400).run()
+        r = PeriodicFull(p.t, configured(name, heap_budget=None, **kw), p.death, p.site_class, 400).run()
         explicit = np.char.endswith(r.pauses["kind"].astype(str), "-explicit")
         positions.append(r.pauses["pos"][explicit].tolist())
     assert len(positions[0]) >= 3 and all(x == positions[0] for x in positions)
@@ -66,9 +66,9 @@ def test_static_ablation_and_periodic_full_reject_settings_that_cannot_work():
     p = X.prepare("static_churn", 0, 2000, 2, n_static=800)
     for name in ("ZONE", "INCR"):
         with pytest.raises(ValueError, match="stop-the-world"):
-            X.PeriodicFull(p.t, configured(name), p.death, p.site_class, 400)
+            PeriodicFull(p.t, configured(name), p.death, p.site_class, 400)
     with pytest.raises(ValueError, match="positive"):
-        X.PeriodicFull(p.t, configured("GEN"), p.death, p.site_class, 0)
+        PeriodicFull(p.t, configured("GEN"), p.death, p.site_class, 0)
 
 
 def _grid(rows):
