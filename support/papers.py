@@ -15,6 +15,9 @@ class Paper:
     slug: str
     title: str
     arxiv: str | None
+    # A verdict of this paper rests on timings that other notebooks running beside it disturb (03: real CPython
+    # pauses; 09: disk bandwidth; 12: the no-fault overhead and load model), so `run --jobs N` runs it alone.
+    runs_alone: bool = False
 
     @property
     def stem(self) -> str:
@@ -33,7 +36,7 @@ PAPERS: tuple[Paper, ...] = (
     Paper(0, "tour", "Tour: the notebook template (birthday problem)", None),
     Paper(1, "agentc", "Enforcing Temporal Constraints for LLM Agents (Agent-C)", "2512.23738"),
     Paper(2, "factors", "Towards representation agnostic probabilistic programming", "2512.23740"),
-    Paper(3, "vgc", "VGC: A Zone-Based Garbage Collector Architecture for Python", "2512.23768"),
+    Paper(3, "vgc", "VGC: A Zone-Based Garbage Collector Architecture for Python", "2512.23768", runs_alone=True),
     Paper(4, "dpor_estimate", "State Space Estimation for DPOR-based Model Checkers", "2512.23996"),
     Paper(5, "pipeline_agents", "Governing Cloud Data Pipelines with Agentic AI", "2512.23737"),
     Paper(6, "crms", "Squeezing Edge Performance: Sensitivity-Aware Container Management (CRMS)", "2512.23952"),
@@ -41,13 +44,14 @@ PAPERS: tuple[Paper, ...] = (
           "2512.24286"),
     Paper(8, "packkv", "PackKV: Reducing KV Cache Memory Footprint through LLM-Aware Lossy Compression",
           "2512.24449"),
-    Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511"),
+    Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511",
+          runs_alone=True),
     Paper(10, "bilevel", "Distributed Bilevel Optimization with Dual Pruning for Resource-limited Clients",
           "2512.24667"),
     Paper(11, "multicluster", "AI-Driven Cloud Resource Optimization for Multi-Cluster Environments",
           "2512.24914"),
     Paper(12, "r2ccl", "Reliable and Resilient Collective Communication Library for LLM Training (R2CCL)",
-          "2512.25059"),
+          "2512.25059", runs_alone=True),
     Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969"),
 )
 

@@ -233,7 +233,8 @@ class SchedulerUnreachable(ConnectionError):
 
 def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None, force: bool = False,
             on_done: Callable[[RunResult], None] | None = None, reports: Path = REPORTS_DIR) -> list[RunResult]:
-    """Execute ``specs`` (cached ones skipped unless ``force``) and write each result as it completes."""
+    """Execute ``specs`` (cached ones skipped unless ``force``) and write each result as it completes. With
+    ``jobs > 1`` the papers marked ``runs_alone`` (timing-sensitive verdicts) run after the pool, one at a time."""
     client = connect(scheduler) if scheduler else None  # fail fast, before anything is served from cache
     keys = {s.run_dir: cache_key(s) for s in specs}
     results: list[RunResult] = []
@@ -267,6 +268,9 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from itertools import islice
 
+        alone = [s for s in todo if _runs_alone(s)]  # timing-sensitive papers: after the pool, one at a time
+        todo = [s for s in todo if not _runs_alone(s)]
+
         # At most `jobs` notebooks are handed to the pool at a time: the pool pre-queues submitted calls
         # beyond its workers, and those can no longer be cancelled.
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
@@ -282,7 +286,19 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
+        for s in alone:
+            finish(execute(s))
     return results
+
+
+def _runs_alone(spec: RunSpec) -> bool:
+    """Whether ``spec``'s paper must not share the machine with other notebooks (:attr:`Paper.runs_alone`)."""
+    from support.papers import by_stem
+
+    try:
+        return by_stem(spec.stem).runs_alone
+    except LookupError:
+        return False
 
 
 def connect(address: str):

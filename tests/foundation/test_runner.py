@@ -156,6 +156,23 @@ def test_several_jobs_run_every_notebook_once_handing_the_pool_at_most_jobs(monk
     assert max(pool.in_pool) <= 2  # a process pool pre-queues more, and those cannot be cancelled on Ctrl-C
 
 
+def test_a_timing_sensitive_paper_runs_alone_after_the_pool(monkeypatch, reports_dir):
+    """03's verdicts rest on real CPython pause timings: under --jobs 2 it starts only after every other notebook
+    has finished, and nothing runs beside it."""
+    from support.papers import by_stem
+
+    assert by_stem("03_vgc").runs_alone and not by_stem("00_tour").runs_alone
+    pool = _ThreadPool(workers=2, block=set(), seconds=0.05)
+    pool.install(monkeypatch)
+    specs = [RunSpec("03_vgc", b"{}", {}, "03_vgc")] + [RunSpec("00_tour", b"{}", {}, f"00_tour/runs/x={i}")
+                                                         for i in range(3)]
+    results = run_all(specs, jobs=2, force=True, reports=reports_dir)
+    assert sorted(r.run_dir for r in results) == sorted(s.run_dir for s in specs)
+    assert pool.started[-1] == pool.finished[-1] == "03_vgc"
+    assert set(pool.finished[:-1]) == {s.run_dir for s in specs[1:]}
+    assert len(pool.in_pool) == 3  # 03 never went through the pool
+
+
 def test_ctrl_c_with_several_jobs_cancels_the_queued_notebooks_and_reraises(monkeypatch, reports_dir):
     from support import runner
 
