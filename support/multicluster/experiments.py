@@ -278,29 +278,21 @@ SCALES = {
 
 def matched_slo_efficiency(sweep: pd.DataFrame, slo_violation: float) -> float:
     """Efficiency the HPA reaches at the given SLO-violation share, interpolated along its target sweep
-    (piecewise linear in the sweep's order of targets; nan outside the swept range)."""
-    s = sweep.sort_values("target")
-    x, y = s.slo_violation.to_numpy(), s.efficiency.to_numpy()
-    for a in range(len(s) - 1):
-        lo, hi = sorted((x[a], x[a + 1]))
-        if lo <= slo_violation <= hi:
-            if hi == lo:
-                return float(max(y[a], y[a + 1]))
-            w = (slo_violation - x[a]) / (x[a + 1] - x[a])
-            return float(y[a] + w * (y[a + 1] - y[a]))
-    return float("nan")
+    (:func:`hpa_at`; where two targets tie on violations, the higher efficiency; nan outside the swept range)."""
+    return hpa_at(sweep, "slo_violation", slo_violation, "efficiency", flat=max)
 
 
-def hpa_at(sweep: pd.DataFrame, by: str, value: float, col: str) -> float:
+def hpa_at(sweep: pd.DataFrame, by: str, value: float, col: str, flat=lambda a, b: (a + b) / 2) -> float:
     """The HPA's ``col`` where its ``by`` equals ``value``, interpolated linearly between neighbouring targets of
-    the sweep (the first bracketing pair in target order); nan outside the swept range."""
+    the sweep (the first bracketing pair in target order; ``flat`` of the two where they tie on ``by``); nan
+    outside the swept range."""
     s = sweep.sort_values("target")
     x, y = s[by].to_numpy(float), s[col].to_numpy(float)
     for a in range(len(s) - 1):
         lo, hi = sorted((x[a], x[a + 1]))
         if lo <= value <= hi:
             if hi == lo:
-                return float((y[a] + y[a + 1]) / 2)
+                return float(flat(y[a], y[a + 1]))
             return float(y[a] + (value - x[a]) / (x[a + 1] - x[a]) * (y[a + 1] - y[a]))
     return float("nan")
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from support.multicluster.claims import CLAIMS, balance_score_holds
-from support.multicluster.experiments import dominated_targets, hpa_at
+from support.multicluster.experiments import dominated_targets, hpa_at, matched_slo_efficiency
 
 
 def test_balance_score_holds_only_near_0_88_and_above_the_hpa():
@@ -28,6 +28,13 @@ def test_hpa_at_interpolates_between_neighbouring_targets_and_is_nan_outside(swe
     assert hpa_at(sweep, "efficiency", 0.835, "latency_cv") == pytest.approx(0.16)
     assert hpa_at(sweep, "efficiency", 0.69, "latency_cv") == pytest.approx(0.0006)
     assert math.isnan(hpa_at(sweep, "efficiency", 0.95, "latency_cv"))
+
+
+def test_matched_slo_efficiency_takes_the_better_target_where_two_tie_on_violations(sweep):
+    # 70 % and 80 % both have 0 violations: the HPA's efficiency at 0 is the better one (0.79), not the mean
+    assert matched_slo_efficiency(sweep, 0.0) == pytest.approx(0.79)
+    assert matched_slo_efficiency(sweep, 0.025) == pytest.approx(0.835)  # halfway from 80 % to 90 %
+    assert math.isnan(matched_slo_efficiency(sweep, 0.1))
 
 
 def test_dominated_targets_lists_the_targets_both_less_efficient_and_more_variable(sweep):
