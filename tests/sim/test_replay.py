@@ -40,30 +40,30 @@ def test_replay_times_compresses_and_tiles_exactly():
     assert tiled.tolist() == [0.0, 2.0, 6.0, 9.0, 11.0, 15.0, 18.0]
 
 
-def test_resampled_arrivals_follow_the_profile_on_average():
-    edges = np.array([0.0, 100.0, 200.0])
-    rates = np.array([0.5, 2.0])
-    rng = np.random.default_rng(0)
+def _mean_segment_counts(seed: int, runs: int, period: float, cut: float, **kw) -> tuple[float, float]:
+    """Mean arrivals per run of the [0, 100) 0.5/s, [100, 200) 2/s profile resampled with ``kw``, counted before
+    and after ``cut`` within each tile of length ``period``."""
+    edges, rates = np.array([0.0, 100.0, 200.0]), np.array([0.5, 2.0])
+    rng = np.random.default_rng(seed)
     n1, n2 = [], []
-    for _ in range(300):
-        a = resample_arrivals(edges, rates, rng, horizon_s=400.0, rate_scale=0.5)
-        n1.append(np.sum((a % 200) < 100))
-        n2.append(np.sum((a % 200) >= 100))
-    assert np.mean(n1) == pytest.approx(2 * 0.5 * 0.5 * 100, rel=0.05)  # two tiles x 25 expected arrivals
-    assert np.mean(n2) == pytest.approx(2 * 2.0 * 0.5 * 100, rel=0.05)
+    for _ in range(runs):
+        a = resample_arrivals(edges, rates, rng, **kw)
+        n1.append(np.sum((a % period) < cut))
+        n2.append(np.sum((a % period) >= cut))
+    return float(np.mean(n1)), float(np.mean(n2))
+
+
+def test_resampled_arrivals_follow_the_profile_on_average():
+    n1, n2 = _mean_segment_counts(0, 300, 200, 100, horizon_s=400.0, rate_scale=0.5)
+    assert n1 == pytest.approx(2 * 0.5 * 0.5 * 100, rel=0.05)  # two tiles x 25 expected arrivals
+    assert n2 == pytest.approx(2 * 2.0 * 0.5 * 100, rel=0.05)
 
 
 def test_resampled_arrivals_at_speed_2_compress_time_and_double_the_rates():
     """speed 2: the 200 s profile plays in 100 s, so each segment lasts 50 s at twice its rate."""
-    edges, rates = np.array([0.0, 100.0, 200.0]), np.array([0.5, 2.0])
-    rng = np.random.default_rng(1)
-    n1, n2 = [], []
-    for _ in range(200):
-        a = resample_arrivals(edges, rates, rng, horizon_s=200.0, speed=2.0)
-        n1.append(np.sum((a % 100) < 50))
-        n2.append(np.sum((a % 100) >= 50))
-    assert np.mean(n1) == pytest.approx(2 * (0.5 * 2) * 50, rel=0.05)  # two tiles x 50 expected arrivals
-    assert np.mean(n2) == pytest.approx(2 * (2.0 * 2) * 50, rel=0.05)
+    n1, n2 = _mean_segment_counts(1, 200, 100, 50, horizon_s=200.0, speed=2.0)
+    assert n1 == pytest.approx(2 * (0.5 * 2) * 50, rel=0.05)  # two tiles x 50 expected arrivals
+    assert n2 == pytest.approx(2 * (2.0 * 2) * 50, rel=0.05)
 
 
 def test_degenerate_traces_and_horizons_raise_a_value_error_naming_the_problem():
