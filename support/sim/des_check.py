@@ -23,7 +23,7 @@ from support.validate import check_int
 class DesCheck:
     """Outcome of :func:`des_check`: times in the unit of 1/mu, wall-clock seconds in the ``*_s`` fields.
 
-    The Lindley fields are None unless the check ran with ``lindley=True`` (one server only)."""
+    The Lindley fields are None unless the check ran with ``lindley_too=True`` (one server only)."""
 
     servers: int
     lam: float
