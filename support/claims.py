@@ -213,6 +213,9 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+UNRECORDED_NOTE = "not measured in this run"  # the note of a declared claim a run never recorded
+
+
 @dataclass
 class ClaimRecorder:
     """Collects measurements for a notebook run and writes them to ``results.json``."""
@@ -259,7 +262,7 @@ class ClaimRecorder:
             if m is None:
                 m = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
                                 c.rule.describe(c.paper_value), None, Verdict.NOT_APPLICABLE.value,
-                                "not measured in this run")
+                                UNRECORDED_NOTE)
             out.append(m)
         return out
 

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from support.claims import UNRECORDED_NOTE
 from support.papers import PAPERS, Paper
 from support.paths import REPORTS_DIR
 from support.runner import RUNS_SUBDIR
 
 NOT_MEASURED = "not measured"
-UNRECORDED_NOTE = "not measured in this run"  # the note ClaimRecorder.rows() gives a claim never recorded
 
 
 @dataclass
