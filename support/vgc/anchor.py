@@ -23,12 +23,12 @@ gc.collect()
 table = {i: [Rec(i, {"k": i}, None), (i, str(i))] for i in range(n_static // 4)}  # ~4 tracked objects per entry
 if freeze:
     gc.freeze()
-pauses, t0 = [], [0]
-def cb(phase, info):
+pauses, t0 = [], [0, 0]
+def cb(phase, info):  # pause = the collecting thread's CPU time (as record.py); wall clock kept beside it
     if phase == "start":
-        t0[0] = time.perf_counter_ns()
+        t0[0], t0[1] = time.thread_time_ns(), time.perf_counter_ns()
     else:
-        pauses.append((info["generation"], time.perf_counter_ns() - t0[0]))
+        pauses.append((info["generation"], time.thread_time_ns() - t0[0], time.perf_counter_ns() - t0[1]))
 gc.callbacks.append(cb)
 w = time.perf_counter()
 keep = []
@@ -48,8 +48,8 @@ print(json.dumps({"pauses": pauses, "wall_s": wall, "frozen": gc.get_freeze_coun
 
 
 def freeze_experiment(n_static: int, n_churn: int, timeout: float = 300.0) -> dict:
-    """Gen-2 pauses (ms) of a churn loop over a static table of ``n_static`` tracked objects, without and with
-    ``gc.freeze()`` after start-up. Returns per variant the pause lists and medians."""
+    """Gen-2 pauses (ms, the collecting thread's CPU time; wall clock in ``gen2_wall_ms``) of a churn loop over a
+    static table of ``n_static`` tracked objects, without and with ``gc.freeze()`` after start-up."""
     out = {}
     for frz in (False, True):
         r = subprocess.run([sys.executable, "-c", _FREEZE, str(n_static), str(n_churn), "1" if frz else "0"],
@@ -57,9 +57,10 @@ def freeze_experiment(n_static: int, n_churn: int, timeout: float = 300.0) -> di
         if r.returncode != 0:
             raise RuntimeError(f"freeze experiment failed: {r.stderr[-1000:]}")
         d = json.loads(r.stdout)
-        p = np.array(d["pauses"], dtype=np.float64).reshape(-1, 2)
-        g2 = p[p[:, 0] == 2, 1] / 1e6
-        out["freeze" if frz else "no_freeze"] = {"gen2_ms": g2, "median_gen2_ms": float(np.median(g2)) if g2.size
+        p = np.array(d["pauses"], dtype=np.float64).reshape(-1, 3)
+        g2, g2_wall = p[p[:, 0] == 2, 1] / 1e6, p[p[:, 0] == 2, 2] / 1e6
+        out["freeze" if frz else "no_freeze"] = {"gen2_ms": g2, "gen2_wall_ms": g2_wall,
+                                                 "median_gen2_ms": float(np.median(g2)) if g2.size
                                                  else float("nan"), "max_gen2_ms": float(g2.max()) if g2.size
                                                  else float("nan"), "n_gen2": int(g2.size), "wall_s": d["wall_s"],
                                                  "frozen": d["frozen"], "python": d["python"],

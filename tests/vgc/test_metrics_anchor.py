@@ -57,6 +57,14 @@ def test_gc_freeze_shortens_real_full_collections():
     assert r["freeze"]["median_gen2_ms"] < r["no_freeze"]["median_gen2_ms"]
 
 
+def test_gc_freeze_reports_cpu_and_wall_pauses_with_cpu_never_above_wall():
+    r = anchor.freeze_experiment(20000, 20001)
+    for v in ("no_freeze", "freeze"):
+        cpu, wall = r[v]["gen2_ms"], r[v]["gen2_wall_ms"]
+        assert cpu.shape == wall.shape and cpu.size >= 1
+        assert np.all(cpu > 0) and np.all(cpu <= wall + 0.05)  # thread CPU time cannot exceed elapsed time
+
+
 def test_real_object_sizes_pay_more_padding_at_64_than_at_16_bytes(tmp_path):
     s = anchor.object_size_mix(tmp_path, 500)
     s = s[(s > 0) & (s <= 512)]
