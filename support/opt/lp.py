@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +20,36 @@ class LPResult:
     value: float
     status: str
     duals_ub: np.ndarray | None  # row duals of the <= rows (LP only)
+
+
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def _new_highs():
+    """A silent ``highspy.Highs()``. HiGHS prints its banner to C-level stdout on the first construction in a
+    process, before ``output_flag`` can be set; that one construction runs with file descriptor 1 on /dev/null."""
+    import highspy
+
+    global _banner_shown
+    with _BANNER_LOCK:
+        if _banner_shown:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                with open(os.devnull, "wb") as null:
+                    os.dup2(null.fileno(), 1)
+                    try:
+                        h = highspy.Highs()
+                    finally:
+                        os.dup2(saved, 1)
+            finally:
+                os.close(saved)
+            _banner_shown = True
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 def _finite_array(name: str, a, ndim: int) -> np.ndarray:
@@ -76,8 +109,7 @@ def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), 
     if integrality is not None and np.size(integrality) != n:
         raise ValueError(f"integrality has {np.size(integrality)} flags, c has {n} columns")
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _new_highs()
     h.setOptionValue("time_limit", float(time_limit))
     inf = highspy.kHighsInf
     h.addVars(n, np.where(np.isinf(lb), -inf, lb), np.where(np.isinf(ub), inf, ub))

@@ -167,3 +167,16 @@ def test_sca_on_a_difference_of_convex_function_reaches_the_known_minimum():
     r = sca(step, f, [0.3], tol=1e-12, max_iter=500)
     assert r.converged and r.x[0] == pytest.approx(np.sqrt(1.5), abs=1e-5)
     assert all(b <= a + 1e-12 for a, b in zip(r.history, r.history[1:]))
+
+
+def test_solve_lp_prints_no_highs_banner_and_leaves_stdout_working():
+    # A fresh interpreter: HiGHS writes its banner to C-level stdout on the first construction in a process.
+    import subprocess
+    import sys
+
+    code = ("from support.opt.lp import solve_lp\n"
+            "r = solve_lp([-1.0, -2.0], A_ub=[[1.0, 1.0]], b_ub=[1.0], bounds=(0, None))\n"
+            "print('x =', [round(float(v), 6) for v in r.x])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HiGHS" not in out
+    assert out.strip().splitlines() == ["x = [0.0, 1.0]"]
