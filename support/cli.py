@@ -100,7 +100,7 @@ def _specs(args) -> tuple[list, dict[str, list[str]]]:
                     raise P.ParameterError(f"{flag} conflicts with -p {name}={given}; give one")
                 overrides[name] = [value]
             values.update(overrides)
-            P.check_values(values, specs_nb, paper.notebook.name)
+            values = P.check_values(values, specs_nb, paper.notebook.name)
         except (P.ParameterError, OSError) as e:
             raise UsageError(str(e)) from None
         swept = [n for n, v in values.items() if len(v) > 1]

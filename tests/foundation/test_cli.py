@@ -1,6 +1,10 @@
 """paper-repro's command line: one clear line and exit 2 on bad input; list shows every paper."""
 
+import json
+
 import pytest
+
+from support.cli import UsageError
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -57,3 +61,28 @@ def test_dry_run_lists_every_run_of_a_sweep_and_executes_nothing(cli, reports_di
     assert lines[1].split()[:2] == ["run", "00_tour/runs/seed=4"]
     assert lines[-1] == "2 run(s); nothing was executed"
     assert not any(reports_dir.rglob("*.html")) and not any(reports_dir.rglob("sweep.json"))
+
+
+def _runs(*argv):
+    from support.cli import _parser, _specs
+
+    return [(s.run_dir, s.params) for s in _specs(_parser().parse_args(["run", *argv]))[0]]
+
+
+def test_an_int_for_a_float_parameter_reaches_the_notebook_as_a_float_from_p_and_from_a_grid(tmp_path):
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"noise_rate": [1, 0.5]}))
+    expected = [("10_bilevel/runs/noise_rate=1.0", {"noise_rate": 1.0}),
+                ("10_bilevel/runs/noise_rate=0.5", {"noise_rate": 0.5})]
+    for runs in (_runs("bilevel", "--grid", str(grid)), _runs("bilevel", "-p", "noise_rate=1,0.5")):
+        assert runs == expected and type(runs[0][1]["noise_rate"]) is float
+
+
+def test_a_list_parameter_swept_by_a_grid_gets_readable_folders_and_typed_items(tmp_path):
+    grid = tmp_path / "g.yaml"
+    grid.write_text("workloads: [[trees, lru], [graph]]\n")
+    assert [d for d, _ in _runs("vgc", "--grid", str(grid))] == ["03_vgc/runs/workloads=trees-lru",
+                                                                 "03_vgc/runs/workloads=graph"]
+    grid.write_text("workloads: [[trees, 2], [graph]]\n")
+    with pytest.raises(UsageError, match=r"parameter 'workloads' item 1 expects str, got 2"):
+        _runs("vgc", "--grid", str(grid))

