@@ -42,7 +42,7 @@ def _best_count_in_share(p: Problem, i: int, cpu_share: float, mem_share: float)
             break
         d = float(a.model(c, m))
         rho = a.lam * d / n
-        T = float(mm1_sojourn_array(a.lam / n, 1 / d)) if rho < 1 - p.stability_margin else np.inf
+        T = float(mm1_sojourn_array(a.lam / n, 1 / d)) if p.stable(rho) else np.inf
         if T < best[0]:
             best = (T, n, c, m)
     return best[1:]

@@ -20,7 +20,7 @@ from support.crms.latency_model import adjusted_r2, fit_monotone, fit_paper, r2
 from support.crms.oracles import grid_dp_optimum, scip_optimum
 from support.crms.problem import App, Problem, Server, evaluate
 from support.crms.profiling import RECORDED, holdout_split, median_table, profile
-from support.crms.solver import Stage1, crms
+from support.crms.solver import CRMSConfig, Stage1, crms
 from support.crms.traces import rate_scale
 from support.opt import InfeasibleError, OptError
 from support.progress import progress
@@ -268,6 +268,76 @@ def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: flo
             row.update(dp=g.objective, gap_dp=(a.objective - g.objective) / g.objective)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+PROVEN = ("optimal", "gaplimit")  # SCIP statuses that prove the optimum (gaplimit: within the 1e-6 gap asked)
+
+
+def oracle_gaps(crms_objective: float, primal: float, dual: float) -> tuple[float, float]:
+    """Relative gaps of CRMS to SCIP's best primal value and to SCIP's dual (lower) bound.
+
+    dual <= optimum <= primal, so the dual gap upper-bounds CRMS's true gap even when SCIP stops early
+    (a non-positive dual bound bounds nothing: inf)."""
+    if not (np.isfinite(primal) and primal > 0):
+        raise ValueError(f"SCIP's primal value must be finite and > 0 (the objective is positive), got {primal}")
+    if dual > primal * (1 + 1e-6):
+        raise ValueError(f"SCIP's dual bound {dual} is above its primal value {primal}; the two are swapped")
+    gap = (crms_objective - primal) / primal
+    gap_dual = (crms_objective - dual) / dual if np.isfinite(dual) and dual > 0 else np.inf
+    return float(gap), float(gap_dual)
+
+
+def screened_oracle_row(p: Problem, k: int, scip_time_limit: float, config: CRMSConfig | None = None) -> dict:
+    """One instance of the screened-path oracle study: CRMS, then SCIP with a time limit; the gap to SCIP's
+    best primal value (the claim's, where SCIP proved optimality) and to its dual bound (valid either way)."""
+    cfg = config or CRMSConfig()
+    row = {"instance": k, "N": p.N, "screened": bool(2 * p.N > cfg.exhaustive_below), "infeasible": None,
+           "proven": False}
+    try:
+        a = crms(p, cfg)
+    except InfeasibleError as e:
+        return {**row, "infeasible": e.binding}
+    row.update(crms=a.objective, crms_s=a.seconds, crms_n=a.n.tolist())
+    try:
+        s = scip_optimum(p, time_limit=scip_time_limit)
+    except OptError as e:  # SCIP failed numerically or found no feasible point in time: no primal, no bound
+        return {**row, "scip_status": f"error: {e}"[:200]}
+    primal, dual = float(s.info["scip_objective"]), float(s.info["dual_bound"])
+    gap, gap_dual = oracle_gaps(a.objective, primal, dual)
+    return {**row, "scip_primal": primal, "scip_dual": dual, "scip_eval": s.objective,
+            "scip_status": s.info["status"], "proven": s.info["status"] in PROVEN, "gap": gap, "gap_dual": gap_dual,
+            "scip_s": s.seconds, "scip_n": s.n.tolist()}
+
+
+def screened_oracle_study(models: dict, n_instances: int, seed: int, n_apps=(7, 8), scip_time_limit: float = 30.0,
+                          config: CRMSConfig | None = None) -> pd.DataFrame:
+    """CRMS's screened path against SCIP on random instances of 7-8 apps (the generator of :func:`oracle_study`,
+    more apps), one row per instance from :func:`screened_oracle_row`."""
+    rows = []
+    for k in progress(range(n_instances), desc="screened oracle instances"):
+        p = random_small_problem(models, derive(seed, "screened oracle", k), n_apps=n_apps)
+        rows.append(screened_oracle_row(p, k, scip_time_limit, config))
+    return pd.DataFrame(rows)
+
+
+def screened_summary(df: pd.DataFrame) -> dict:
+    """The screened study's claim values: fraction within 2% and worst gap to SCIP's primal over the proven
+    instances only (the scip_2pct convention), and the dual-bound gaps over every instance SCIP returned."""
+    if df.empty:
+        raise ValueError("screened_summary needs at least one instance row; the study ran none")
+    fea = df[df.infeasible.isna()]
+    proven = fea[fea.proven.astype(bool)]
+    bound = fea[fea.gap_dual.notna()] if "gap_dual" in fea else fea.iloc[:0]
+    nan = float("nan")
+    return {"instances": len(df), "feasible": len(fea), "proven": len(proven),
+            "scip_errors": int(fea.scip_status.astype(str).str.startswith("error").sum()) if len(fea) else 0,
+            "frac_2pct": float((proven.gap <= 0.02).mean()) if len(proven) else nan,
+            "worst_gap": float(proven.gap.max()) if len(proven) else nan,
+            "median_gap": float(proven.gap.median()) if len(proven) else nan,
+            "with_bound": len(bound),
+            "frac_2pct_dual": float((bound.gap_dual <= 0.02).mean()) if len(bound) else nan,
+            "worst_gap_dual": float(bound.gap_dual.max()) if len(bound) else nan,
+            "worst_gap_dual_proven": float(proven.gap_dual.max()) if len(proven) else nan}
 
 
 def synthetic_problem(models: dict, N: int, rng: np.random.Generator, load: float = 0.6) -> Problem:

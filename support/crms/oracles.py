@@ -75,7 +75,7 @@ def grid_dp_optimum(p: Problem, c_step: float = 0.05, m_step: float = 0.03125) -
     for a in p.apps:
         d = a.model(c, m)
         rho = a.lam * d / N_
-        lat = np.where(rho <= 1 - p.stability_margin, a.lam * mm1_sojourn_array(a.lam / N_, 1 / d), np.inf)
+        lat = np.where(p.stable(rho), a.lam * mm1_sojourn_array(a.lam / N_, 1 / d), np.inf)
         # power is linear, so it splits per app too; p_idle is added once at the end
         cost = (p.w_lat / Lam) * lat + p.w_pow * (pm.watts_per_cpu * N_ * c + pm.beta_mem * N_ * m)
         costs.append(cost)

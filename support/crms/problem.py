@@ -75,6 +75,12 @@ class Problem:
     def lam(self) -> np.ndarray:
         return np.array([a.lam for a in self.apps])
 
+    def stable(self, rho):
+        """The one stability rule (boundary included): per-container load rho = lam d / n <= 1 - margin.
+
+        The heuristics, CRMS's move screening and the grid DP call it; stage 1, SCIP and diagnose write the same <=."""
+        return np.asarray(rho) <= 1 - self.stability_margin
+
     def with_rates(self, lam) -> Problem:
         return replace(self, apps=tuple(replace(a, lam=float(x)) for a, x in zip(self.apps, lam)))
 

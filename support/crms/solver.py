@@ -101,7 +101,7 @@ def _app_terms(p: Problem, i: int, n, cs, ms, nu_c, nu_m, Lam):
     pm = p.server.power_model
     d = a.model(cs, ms)
     rho = a.lam * d / n
-    lat = np.where(rho <= 1 - p.stability_margin, a.lam * mm1_sojourn_array(a.lam / n, 1 / d), np.inf)
+    lat = np.where(p.stable(rho), a.lam * mm1_sojourn_array(a.lam / n, 1 / d), np.inf)
     return (p.w_lat / Lam) * lat + n * cs * (p.w_pow * pm.watts_per_cpu + nu_c) + n * ms * (p.w_pow * pm.beta_mem + nu_m)
 
 

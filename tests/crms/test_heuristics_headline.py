@@ -12,6 +12,7 @@ import pytest
 
 from support.crms import baselines as B
 from support.crms import experiments as X
+from support.crms.latency_model import MonotoneLatency
 from support.crms.problem import App, Problem, Server, evaluate
 from tests.crms.conftest import MODELS
 
@@ -33,7 +34,7 @@ def _shares(a):
 def _own_latency(p, i, n, cpu_share, mem_share):
     d = float(p.apps[i].model(cpu_share / n, mem_share / n))
     rate = p.apps[i].lam / n
-    return 1 / (1 / d - rate) if rate * d < 1 - p.stability_margin else math.inf
+    return 1 / (1 / d - rate) if rate * d <= 1 - p.stability_margin else math.inf
 
 
 def _assert_best_count(p, a, cpu, mem):
@@ -74,6 +75,28 @@ def test_demand_proportional_splits_cpu_by_cpu_seconds_demand_and_memory_equally
     assert cpu == pytest.approx(8.0 * demand / demand.sum())
     assert mem == pytest.approx([1.0] * 3)
     _assert_best_count(roomy, a, cpu, mem)
+
+
+def _at_the_boundary():
+    """One app whose only count (n_max = 1) at c_max = 1 CPU has load exactly 1 - margin: d = 0.25 + 0.25 / 1 = 0.5 s,
+    lam = 1 req/s, margin 0.5 (all exact in binary); any smaller c is unstable."""
+    mdl = MonotoneLatency(a=0.25, b=0.0, beta=1.0, h=0.25, g=0.0, gamma=1.0)
+    return Problem((App("edge", mdl, 1.0),), Server(cpu=1.0, mem=0.5, n_max=1), stability_margin=0.5)
+
+
+def test_problem_stable_holds_when_load_equals_one_minus_margin():
+    p = _at_the_boundary()
+    assert p.stable(0.5) and not p.stable(np.nextafter(0.5, 1.0))
+
+
+def test_share_heuristics_accept_a_count_whose_load_is_exactly_one_minus_margin():
+    # Problem documents lam d / n <= 1 - margin; a heuristic testing < would call this app unstable at every
+    # count, fall back to (c_min, m_min) and leave it overloaded
+    p = _at_the_boundary()
+    for f in (B.equal_share, B.proportional_share, B.demand_proportional):
+        a = f(p)
+        assert a.c == pytest.approx([1.0]) and a.n.tolist() == [1], a.method
+        assert a.latency == pytest.approx(1 / (1 / 0.5 - 1.0)), a.method  # M/M/1 sojourn 1 / (mu - lam)
 
 
 def _static_problem(cpu, mem):
