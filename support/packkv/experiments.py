@@ -52,7 +52,7 @@ def _threads(fn):
 
 
 def setup(context: int, n_eval: int, calib_windows: int, heldback_windows: int, calib_text: str = "macbeth",
-          heldback_text: str = "python-license", recent: int = 128, block: int = 64, pack: int = 16,
+          heldback_text: str = "python-docs", recent: int = 128, block: int = 64, pack: int = 16,
           xp: ModuleType = np, threads: int | None = 1) -> Setup:
     """SmolLM2-135M on ``xp`` and evaluation windows (``context`` tokens prefilled exactly, then ``n_eval``
     evaluated tokens) cut from ``calib_text`` and, disjoint in domain, ``heldback_text``."""

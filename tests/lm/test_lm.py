@@ -155,6 +155,41 @@ def test_texts_are_real_and_windows_checked():
         text.windows(np.arange(10), 8, 2)
 
 
+def test_python_docs_joins_the_reference_topics_in_sorted_key_order(monkeypatch):
+    """The held-back text is deterministic: topic texts in sorted-key order, whatever the dict's order."""
+    import pydoc_data.topics
+
+    real = text.python_docs()
+    assert real == text.get_text("python-docs") and real.startswith('The "assert" statement')
+    monkeypatch.setattr(pydoc_data.topics, "topics", {"yield": "Y\n", "assert": "A\n", "if": "I\n"})
+    assert text.python_docs() == "A\nI\nY\n"
+
+
+def test_python_docs_holds_eight_disjoint_windows_of_the_paper_context():
+    """Paper scale cuts 8 held-back windows of context 2048 + 256 evaluated tokens from it."""
+    from support.lm.tokenizer import smollm2_tokenizer
+
+    ids = smollm2_tokenizer().encode(text.python_docs())
+    assert len(ids) >= 8 * (2048 + 256)  # 112,877 tokens under Python 3.11.7
+    assert len(text.windows(ids, 2048 + 256, 8)) == 8
+
+
+def test_python_docs_missing_module_names_it_and_how_to_get_it(monkeypatch):
+    """Some distributions strip ``pydoc_data``: the error says which module and which package restores it."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pydoc_data.topics", None)  # makes the import fail
+    with pytest.raises(text.TextUnavailable, match=r"'pydoc_data\.topics'.*full standard library"):
+        text.python_docs()
+
+
+def test_windows_are_disjoint_consecutive_slices_in_text_order():
+    """Token positions never repeat across windows (ids 0..n-1 stand for positions)."""
+    ws = text.windows(list(range(1000)), 100, 8, start=50)
+    assert [w[0] for w in ws] == [50 + 100 * i for i in range(8)] and all(len(w) == 100 for w in ws)
+    assert len(set().union(*map(set, ws))) == 800
+
+
 def test_bad_inputs_give_one_clear_error(model, tmp_path):
     with pytest.raises(ValueError, match="token ids"):
         model.forward([60000])

@@ -183,3 +183,13 @@ def test_a_text_too_short_for_its_windows_is_refused_naming_the_text(monkeypatch
     assert E.windows_available("python-license", 30, 4) == 3
     with pytest.raises(ValueError, match="held-back text 'python-license' has 100 tokens; 2 windows of 60 need 120"):
         E._text_windows("python-license", 60, 2, "held-back")
+
+
+def test_heldback_windows_are_disjoint_and_taken_in_text_order(monkeypatch):
+    """The notebook's held-back windows (8 at paper scale) share no token position and are the same every run."""
+    monkeypatch.setattr(E, "_token_ids", lambda name: tuple(range(20_000)))  # id = position in the text
+    ws = E._text_windows("python-docs", 2048 + 256, 8, "held-back")
+    assert len(ws) == 8 and all(len(w) == 2304 for w in ws)
+    assert len(set().union(*map(set, ws))) == 8 * 2304  # pairwise disjoint
+    assert ws == E._text_windows("python-docs", 2048 + 256, 8, "held-back")
+    assert [w[0] for w in ws] == [2304 * i for i in range(8)]
