@@ -26,3 +26,30 @@ def check_int(value: object, name: str, *, minimum: int | None = None, maximum: 
                 f"an integer in {minimum}..{maximum}" if minimum is not None and maximum is not None else
                 f"an integer >= {minimum}" if minimum is not None else f"an integer <= {maximum}")
     raise error(f"{name} must be {what}, got {value!r}")
+
+
+def check_choice(value: object, name: str, options, *, error: type[Exception] = ValueError) -> object:
+    """``value`` if it is one of ``options``, else raise ``error`` naming the parameter, the value and the options
+    (for enumerated notebook parameters, checked right after ``start`` so a typo fails before any work)."""
+    options = tuple(options)
+    if any(value == o and type(value) is type(o) for o in options):
+        return value
+    raise error(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+
+
+def check_range(value: object, name: str, *, low: float | None = None, high: float | None = None,
+                low_open: bool = False, high_open: bool = False, error: type[Exception] = ValueError) -> float:
+    """``float(value)`` if it is a real number (not a bool) within the bounds, else raise ``error`` naming the
+    parameter, the value and the interval; ``low_open``/``high_open`` exclude the bound."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    x = float(value) if ok else float("nan")
+    ok = ok and np.isfinite(x)
+    if ok and low is not None:
+        ok = x > low if low_open else x >= low
+    if ok and high is not None:
+        ok = x < high if high_open else x <= high
+    if ok:
+        return x
+    interval = (("(" if low_open else "[") + ("-inf" if low is None else f"{low:g}") + ", "
+                + ("inf" if high is None else f"{high:g}") + (")" if high_open else "]"))
+    raise error(f"{name} must be a number in {interval}, got {value!r}")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from support.validate import check_int, is_int
+from support.validate import check_choice, check_int, check_range, is_int
 
 
 @pytest.mark.parametrize("x", [0, -3, 2**70, np.int64(5), np.uint8(1), np.int32(-1)])
@@ -56,3 +56,31 @@ def test_check_int_raises_the_callers_error_class():
     with pytest.raises(PaperError, match="bucket_bytes"):
         check_int(-1, "bucket_bytes", minimum=0, error=PaperError)
     assert check_int(0, "bucket_bytes", minimum=0, error=PaperError) == 0
+
+
+def test_check_choice_returns_a_listed_value_and_names_parameter_value_and_options_otherwise():
+    assert check_choice("ridge", "headline", ("ridge", "holt")) == "ridge"
+    with pytest.raises(ValueError, match=r"headline must be one of 'ridge', 'holt'; got 'lstm'"):
+        check_choice("lstm", "headline", ("ridge", "holt"))
+
+
+def test_check_choice_does_not_take_true_for_one_or_a_string_for_a_number():
+    with pytest.raises(KeyError):
+        check_choice(True, "k", (0, 1), error=KeyError)
+    with pytest.raises(ValueError):
+        check_choice("1", "k", (0, 1))
+
+
+@pytest.mark.parametrize("value, kw", [(0.5, {"low": 0, "high": 1, "low_open": True}), (1, {"low": 0, "high": 1}),
+                                       (np.float64(0.0), {"low": 0}), (-7, {})])
+def test_check_range_accepts_numbers_within_the_interval(value, kw):
+    assert check_range(value, "x", **kw) == float(value)
+
+
+@pytest.mark.parametrize("value, kw, shown", [(0, {"low": 0, "high": 1, "low_open": True}, r"\(0, 1\]"),
+                                              (1.0, {"low": 0, "high": 1, "high_open": True}, r"\[0, 1\)"),
+                                              (1.5, {"high": 1}, r"\[-inf, 1\]"), (float("nan"), {}, None),
+                                              (float("inf"), {}, None), (True, {}, None), ("0.5", {}, None)])
+def test_check_range_refuses_values_outside_the_interval_bools_strings_and_non_finite(value, kw, shown):
+    with pytest.raises(ValueError, match=rf"participation must be a number in {shown or '.*'}, got "):
+        check_range(value, "participation", **kw)
