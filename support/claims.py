@@ -43,6 +43,11 @@ class Rule:
     def describe(self, paper_value: Any) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def bounds(self, paper_value: Any) -> tuple[float, ...]:
+        """The values where this rule's verdict changes (none for an exact check); a table shows a measured
+        value with enough digits to tell which side of each it lies on."""
+        return ()
+
 
 @dataclass(frozen=True)
 class Within(Rule):
@@ -69,6 +74,12 @@ class Within(Rule):
         s = f"within ±{self.rel:.0%} of {paper_value}"
         return s + (f" (partly: ±{self.partly_rel:.0%})" if self.partly_rel is not None else "")
 
+    def bounds(self, paper_value: Any) -> tuple[float, ...]:
+        p = _num(paper_value)
+        half = abs(p) if p != 0 else 1.0  # around 0 the band is absolute (see verdict)
+        rels = (self.rel,) if self.partly_rel is None else (self.rel, self.partly_rel)
+        return tuple(b for r in rels for b in (p - r * half, p + r * half))
+
 
 @dataclass(frozen=True)
 class _Bound(Rule):
@@ -94,6 +105,9 @@ class _Bound(Rule):
     def describe(self, paper_value: Any) -> str:
         s = f"{self._symbol} {self.threshold:g}"
         return s + (f" (partly: {self._symbol} {self.partly:g})" if self.partly is not None else "")
+
+    def bounds(self, paper_value: Any) -> tuple[float, ...]:
+        return (self.threshold,) if self.partly is None else (self.threshold, self.partly)
 
 
 @dataclass(frozen=True)
@@ -191,6 +205,7 @@ class Measurement:
     measured: Any
     verdict: str
     note: str = ""
+    bounds: list[float] = field(default_factory=list)  # Rule.bounds for this paper value: where the verdict changes
 
 
 def _plain(x: Any) -> Any:
@@ -216,6 +231,11 @@ def _jsonable(x: Any) -> Any:
 UNRECORDED_NOTE = "not measured in this run"  # the note of a declared claim a run never recorded
 
 
+def _measurement(c: Claim, measured: Any, verdict: Verdict, note: str) -> Measurement:
+    return Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source, c.rule.describe(c.paper_value),
+                       measured, verdict.value, note, _jsonable(c.rule.bounds(c.paper_value)))
+
+
 @dataclass
 class ClaimRecorder:
     """Collects measurements for a notebook run and writes them to ``results.json``."""
@@ -236,17 +256,14 @@ class ClaimRecorder:
             note = (note + "; " if note else "") + f"checked only at scale {'/'.join(c.scales)}"
         else:
             v = c.judge(measured)
-        self.measurements[name] = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
-                                              c.rule.describe(c.paper_value), _jsonable(measured), v.value, note)
+        self.measurements[name] = _measurement(c, _jsonable(measured), v, note)
         self.save()
         return v
 
     def not_applicable(self, name: str, reason: str) -> None:
         """Mark claim ``name`` as not checkable in this run, with the reason."""
         c = self.claims[name]
-        self.measurements[name] = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
-                                              c.rule.describe(c.paper_value), None,
-                                              Verdict.NOT_APPLICABLE.value, reason)
+        self.measurements[name] = _measurement(c, None, Verdict.NOT_APPLICABLE, reason)
         self.save()
 
     def metric(self, name: str, value: Any) -> None:
@@ -260,9 +277,7 @@ class ClaimRecorder:
         for name, c in self.claims.items():
             m = self.measurements.get(name)
             if m is None:
-                m = Measurement(c.name, c.statement, _jsonable(c.paper_value), c.unit, c.source,
-                                c.rule.describe(c.paper_value), None, Verdict.NOT_APPLICABLE.value,
-                                UNRECORDED_NOTE)
+                m = _measurement(c, None, Verdict.NOT_APPLICABLE, UNRECORDED_NOTE)
             out.append(m)
         return out
 
@@ -284,22 +299,49 @@ class ClaimRecorder:
         import pandas as pd
 
         self.save()
-        rows = [{"claim": m.statement, "source": m.source, "paper": _fmt(m.paper_value, m.unit),
-                 "ours": _fmt(m.measured, m.unit), "rule": m.rule, "verdict": m.verdict, "note": m.note}
-                for m in self.rows()]
+        rows = [{"claim": m.statement, "source": m.source, "paper": format_value(m.paper_value, m.unit),
+                 "ours": format_value(m.measured, m.unit, m.bounds), "rule": m.rule, "verdict": m.verdict,
+                 "note": m.note} for m in self.rows()]
         return pd.DataFrame(rows)
 
 
-def _fmt(v: Any, unit: str) -> str:
+def _side(x: float, bound: float) -> int:
+    return (x > bound) - (x < bound)
+
+
+def format_value(v: Any, unit: str = "", bounds: Iterable[Any] = ()) -> str:
+    """A value for a claims table (notebook and report): a float to 4 significant digits, or more where 4 would
+    put it on the other side of, or onto, one of its rule's ``bounds`` (0.0999999 beside ">= 0.1": 0.0999999)."""
     if v is None:
         return "—"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        s = f"{v:.4g}"
+        edges = [float(b) for b in bounds if isinstance(b, (int, float)) and not isinstance(b, bool)]
+        s = next((t for t in (f"{v:.{d}g}" for d in range(4, 18))
+                  if all(_side(float(t), b) == _side(v, b) for b in edges)), repr(v))
     else:
         s = str(v)
     return f"{s} {unit}".strip()
+
+
+_TABLE_CSS = ("<style>#claims-table th,#claims-table td{text-align:left;vertical-align:top;white-space:normal;"
+              "overflow-wrap:break-word}#claims-table td:nth-child(3),#claims-table td:nth-child(4),"
+              "#claims-table td:nth-child(6){white-space:nowrap}</style>")  # paper, ours, verdict: one line
+
+
+class ClaimsTable:
+    """The claims table as a notebook shows it: every text in full, wrapped (a DataFrame's display cuts text at
+    pandas' ``max_colwidth``, 50 characters). ``frame`` is the DataFrame itself."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        return _TABLE_CSS + self.frame.to_html(index=False, table_id="claims-table", justify="left")  # cuts nothing
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
 
 
 def load_results(path: Path) -> dict[str, Any]:

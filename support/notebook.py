@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from support.claims import SCALES, ClaimRecorder, ClaimSet, Verdict
+from support.claims import SCALES, ClaimRecorder, ClaimSet, ClaimsTable, Verdict
 from support.paths import output_dir
 from support.plotting import apply_style, save_figure
 from support.seeding import seed_everything
@@ -56,10 +56,11 @@ class NotebookRun:
         """Save a figure into this run's ``figures/`` folder (PNG + SVG, deterministic); it still shows inline."""
         save_figure(fig, name, self.out_dir)
 
-    def claims_table(self):
-        """The final claims table (a DataFrame); also written to ``results.json``."""
+    def claims_table(self) -> ClaimsTable:
+        """The final claims table, shown with every text in full (its DataFrame is ``.frame``); also written to
+        ``results.json``."""
         self.recorder.metric("notebook_wall_s", round(time.perf_counter() - self.started, 3))
-        return self.recorder.table()
+        return ClaimsTable(self.recorder.table())
 
 
 def start(stem: str, claims: ClaimSet, *, scale: str, seed: int, backend: str = "auto",

@@ -2,8 +2,9 @@
 
 Sweeps (``reports/<stem>/runs/sweep.json``) are aggregated per claim: mean, spread and how many
 runs reproduced it. A failed run is flagged with its error, its verdicts marked partial, and the
-claims it never reached shown as "not measured". The page is plain HTML and CSS: no scripts,
-nothing fetched from a network.
+claims it never reached shown as "not measured"; a failed run kept beside an OK one (``<run>/failed/``)
+is a note on the OK run. Parameters other than the defaults are shown. The page is plain HTML and CSS:
+no scripts, nothing fetched from a network.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from __future__ import annotations
 import html
 import json
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support.claims import UNRECORDED_NOTE
+from support.claims import UNRECORDED_NOTE, format_value
 from support.papers import PAPERS, Paper
 from support.paths import REPORTS_DIR
 from support.runner import RUNS_SUBDIR
 
 NOT_MEASURED = "not measured"
+FAILED_SUBDIR = "failed"  # a failed run kept beside the OK result it did not replace (the runner's contract)
+NO_RUNS = "no runs yet; try `paper-repro run tour`"
 
 
 @dataclass
@@ -29,10 +33,18 @@ class RunView:
     folder: Path
     meta: dict[str, Any]
     results: dict[str, Any] | None
+    later_failure: RunView | None = None  # <folder>/failed/: a later run of the same spec that failed
 
     @property
     def html_name(self) -> str:
         return f"{self.meta.get('stem', self.folder.name)}.html"
+
+    def overrides(self, shown_elsewhere: Iterable[str] = ()) -> str:
+        """The parameters given on the command line (run.json "params"), as ``name=value``, except ``scale``
+        (a column of its own) and ``shown_elsewhere``; "" for a run at the notebook's defaults."""
+        skip = {"scale", *shown_elsewhere}
+        return ", ".join(f"{k}={v if isinstance(v, str) else repr(v)}"
+                         for k, v in (self.meta.get("params") or {}).items() if k not in skip)
 
     @property
     def failed(self) -> bool:
@@ -65,7 +77,8 @@ def _read_run(folder: Path) -> RunView | None:
         results = json.loads((folder / "results.json").read_text())
     except (OSError, ValueError):
         results = None
-    return RunView(folder, meta, results)
+    later = _read_run(folder / FAILED_SUBDIR) if (folder / FAILED_SUBDIR / "run.json").is_file() else None
+    return RunView(folder, meta, results, later if later is not None and later.failed else None)
 
 
 def collect(reports: Path = REPORTS_DIR) -> list[PaperView]:
@@ -98,7 +111,8 @@ def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
     for run in runs:
         for c in (run.results or {}).get("claims", []):
             row = rows.setdefault(c["name"], {**{k: c[k] for k in ("name", "statement", "paper_value", "unit",
-                                                                    "source", "rule")}, "values": [], "verdicts": []})
+                                                                    "source", "rule")}, "bounds": c.get("bounds", []),
+                                              "values": [], "verdicts": []})
             if c["measured"] is not None:
                 row["values"].append(c["measured"])
             row["verdicts"].append(c["verdict"])
@@ -125,6 +139,7 @@ th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums;w
 .s-ok,.s-cached{color:#17692a} .s-failed{color:#b3261e;font-weight:600}
 details{font-size:.85rem;color:#444} code{font-size:.85rem}
 .figs{display:flex;gap:.6rem;flex-wrap:wrap} .thumb{height:180px;border:1px solid #ddd}
+.later-failed{color:#b3261e} .params{font-size:.85rem} .val{white-space:nowrap} .rule{min-width:6rem}
 """
 
 
@@ -132,16 +147,8 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
-def _fmt(v: Any, unit: str = "") -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        s = "yes" if v else "no"
-    elif isinstance(v, float):
-        s = f"{v:.4g}"
-    else:
-        s = str(v)
-    return _e(f"{s} {unit}".strip())
+def _fmt(v: Any, unit: str = "", bounds: Iterable[Any] = ()) -> str:
+    return _e(format_value(v, unit, bounds))
 
 
 def _verdict(v: str) -> str:
@@ -156,17 +163,37 @@ def _failed_banner(run: RunView) -> str:
             "claims the run never reached are marked <em>not measured</em>.</p>")
 
 
-def _claims_table(run: RunView) -> str:
+def _later_failure(run: RunView, reports: Path) -> str:
+    """The note on an OK run whose later run failed and was kept in ``failed/``: its error, linking its page."""
+    bad = run.later_failure
+    if bad is None:
+        return ""
+    page = bad.folder / bad.html_name
+    target = page if page.is_file() else bad.folder / "run.json"
+    link = f'<a href="{_e(target.relative_to(reports).as_posix())}">see {FAILED_SUBDIR}/</a>'
+    return (f"<span class=later-failed>a later run failed ({_e(bad.meta.get('error') or 'no error recorded')}): "
+            f"{link}</span>")
+
+
+def _params_line(run: RunView, reports: Path) -> str:
+    """Above a run's claims: the parameters it was given other than the defaults, and a later failed run."""
+    parts = [f"parameters other than the notebook's defaults: <code>{_e(o)}</code>" if (o := run.overrides())
+             else "", _later_failure(run, reports)]
+    return "".join(f"<p class=params>{p}</p>" for p in parts if p)
+
+
+def _claims_table(run: RunView, reports: Path) -> str:
     claims = run.claims()
     if not claims:
-        return _failed_banner(run) + ("<p><em>No claims recorded (the run failed before its claims table)."
-                                      "</em></p>")
+        return _failed_banner(run) + _params_line(run, reports) + (
+            "<p><em>No claims recorded (the run failed before its claims table).</em></p>")
     rows = "".join(
-        f"<tr><td>{_e(c['statement'])}</td><td>{_e(c['source'])}</td><td>{_fmt(c['paper_value'], c['unit'])}</td>"
-        f"<td>{_fmt(c['measured'], c['unit'])}</td><td>{_verdict(c['verdict'])}</td><td>{_e(c.get('note', ''))}</td></tr>"
+        f"<tr><td>{_e(c['statement'])}</td><td>{_e(c['source'])}</td><td class=val>{_fmt(c['paper_value'], c['unit'])}"
+        f"</td><td class=val>{_fmt(c['measured'], c['unit'], c.get('bounds', ()))}</td><td class=rule>"
+        f"{_e(c.get('rule', ''))}</td><td class=val>{_verdict(c['verdict'])}</td><td>{_e(c.get('note', ''))}</td></tr>"
         for c in claims)
-    return (_failed_banner(run) + "<table><tr><th>claim</th><th>where</th><th>paper</th><th>ours</th>"
-            f"<th>verdict</th><th>note</th></tr>{rows}</table>")
+    return (_failed_banner(run) + _params_line(run, reports) + "<table><tr><th>claim</th><th>where</th>"
+            f"<th>paper</th><th>ours</th><th>rule</th><th>verdict</th><th>note</th></tr>{rows}</table>")
 
 
 def _figures(run: RunView, limit: int = 3) -> str:
@@ -180,23 +207,26 @@ def _figures(run: RunView, limit: int = 3) -> str:
     return f"<div class=figs>{imgs}</div>"
 
 
-def _sweep_table(view: PaperView) -> str:
+def _sweep_table(view: PaperView, reports: Path) -> str:
     rows = "".join(
         f"<tr><td>{_e(r['statement'])}</td><td>{_fmt(r['paper_value'], r['unit'])}</td>"
-        f"<td class=num>{_fmt(r['mean'], r['unit'])}</td><td class=num>{_fmt(r['std'])}</td>"
+        f"<td class=num>{_fmt(r['mean'], r['unit'], r['bounds'])}</td><td class=num>{_fmt(r['std'])}</td>"
         f"<td class=num>{r['reproduced']}/{r['n']}</td></tr>" for r in aggregate(view.sweep))
     links = " · ".join(f'<a href="{_e(view.paper.stem)}/{RUNS_SUBDIR}/{_e(r.folder.name)}/{_e(r.html_name)}">'
-                       f'{_e(r.folder.name)}</a>' for r in view.sweep)
+                       f'{_e(r.folder.name)}</a>'
+                       + (f" ({_later_failure(r, reports)})" if r.later_failure else "") for r in view.sweep)
+    common = view.sweep[0].overrides(view.swept) if view.sweep else ""
+    common = f"<p class=params>every run also with <code>{_e(common)}</code></p>" if common else ""
     failed = [r for r in view.sweep if r.failed]
     errors = "; ".join(f"{_e(r.folder.name)}: {_e(r.meta.get('error', ''))}" for r in failed)
     banner = (f"<p class=failed><strong>{len(failed)} of {len(view.sweep)} runs failed</strong> (claims they "
               f"never reached count as not reproduced): {errors}</p>") if failed else ""
-    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({len(view.sweep)} runs)</h4><p>{links}</p>{banner}"
+    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({len(view.sweep)} runs)</h4><p>{links}</p>{common}{banner}"
             "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th></tr>"
             f"{rows}</table>")
 
 
-def _summary_row(view: PaperView) -> str:
+def _summary_row(view: PaperView, reports: Path) -> str:
     p, run = view.paper, view.main or (view.sweep[0] if view.sweep else None)
     meta = run.meta if run else {}
     res = (run.results or {}) if run else {}
@@ -208,8 +238,12 @@ def _summary_row(view: PaperView) -> str:
     vtxt = ", ".join(f"{k} {v}" for k, v in vers.items())
     commit = f"{meta.get('commit', '?')}{' (dirty)' if meta.get('dirty') else ''}"
     err = f"<br><small>{_e(meta['error'])}</small>" if meta.get("error") else ""
+    if run is not None and run.later_failure is not None:
+        err += f"<br><small>{_later_failure(run, reports)}</small>"
+    over = run.overrides(() if run is view.main else view.swept) if run else ""
+    over = f"<br><small><code>{_e(over)}</code></small>" if over else ""
     return (f"<tr><td class=num>{p.number:02d}</td><td>{title}</td><td class='s-{_e(status)}'>{_e(status)}{err}</td>"
-            f"<td class=num>{_fmt(meta.get('wall_s'))} s</td><td>{_e(res.get('params', {}).get('scale', '—'))}</td>"
+            f"<td class=num>{_fmt(meta.get('wall_s'))} s</td><td>{_e(res.get('params', {}).get('scale', '—'))}{over}</td>"
             f"<td>{_e(metrics.get('backend', '—'))} / {_e(metrics.get('device', '—'))}</td><td><code>{_e(commit)}</code></td>"
             f"<td><details><summary>versions</summary>{_e(vtxt)}</details></td><td>{nb_link}</td></tr>")
 
@@ -218,19 +252,21 @@ def build_index(reports: Path = REPORTS_DIR) -> Path:
     """Write ``reports/index.html`` from whatever runs are on disk; return its path."""
     views = collect(reports)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    head = ("<tr><th>#</th><th>paper</th><th>status</th><th>wall time</th><th>scale</th><th>backend / device</th>"
-            "<th>commit</th><th>packages</th><th>report</th></tr>")
-    summary = "".join(_summary_row(v) for v in views)
+    head = ("<tr><th>#</th><th>paper</th><th>status</th><th>wall time</th><th>scale (other parameters)</th>"
+            "<th>backend / device</th><th>commit</th><th>packages</th><th>report</th></tr>")
+    summary = "".join(_summary_row(v, reports) for v in views)
     sections = []
     for v in views:
-        body = _figures(v.main) + _claims_table(v.main) if v.main else ""
+        body = _figures(v.main) + _claims_table(v.main, reports) if v.main else ""
         if v.sweep:
-            body += _sweep_table(v)
+            body += _sweep_table(v, reports)
         sections.append(f'<h2 id="{_e(v.paper.stem)}">{v.paper.number:02d} · {_e(v.paper.title)}</h2>{body}')
+    prefix, cmd = NO_RUNS.split("`")[:2]
+    index = f"<table>{head}{summary}</table>" if views else f"<p><em>{_e(prefix)}<code>{_e(cmd)}</code></em></p>"
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>paper-repro report</title>"
             f"<style>{_CSS}</style></head><body><h1>paper-repro: reproduction report</h1>"
             f"<p class=sub>Generated {now}. Verdicts are computed from measured values by each claim's rule.</p>"
-            f"<table>{head}{summary}</table>{''.join(sections)}</body></html>")
+            f"{index}{''.join(sections)}</body></html>")
     reports.mkdir(parents=True, exist_ok=True)
     out = reports / "index.html"
     tmp = out.with_suffix(".html.tmp")
@@ -256,4 +292,7 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
         if run.failed:
             error = run.meta.get("error") or "no error recorded"
             lines.append(f"{'':<22} run failed: {error}; verdicts are partial")
-    return "\n".join(lines)
+        if run.later_failure is not None:
+            error = run.later_failure.meta.get("error") or "no error recorded"
+            lines.append(f"{'':<22} a later run failed ({error}): see {run.later_failure.folder}")
+    return "\n".join(lines) or NO_RUNS

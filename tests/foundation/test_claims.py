@@ -154,3 +154,56 @@ def test_recorder_names_the_claim_when_a_measurement_has_the_wrong_type(tmp_path
     rec = ClaimRecorder(_one_claim(rule), "smoke", tmp_path)
     with pytest.raises(TypeError, match="claim 'x'"):
         rec.record("x", bad)
+
+
+@pytest.mark.parametrize("rule,paper,measured,shown", [
+    (AtLeast(0.14, partly=0.1), 0.14, 0.0999998791770696, "0.0999999"),  # 06 at smoke: "0.1" beside ">= 0.1"
+    (AtMost(0.1), 0.1, 0.10000004, "0.10000004"),
+    (Within(rel=0.1), 2.0, 1.79999999, "1.79999999"),  # the band is [1.8, 2.2]
+    (Within(rel=0.1, partly_rel=0.3), 2.0, 2.60000001, "2.60000001"),  # the partly band ends at 2.6
+    (Within(rel=0.1), 0, -0.10000001, "-0.10000001"),  # around 0 the band is absolute: [-0.1, 0.1]
+    (AtLeast(0.14, partly=0.1), 0.14, 0.1, "0.1"),  # on the bound: 4 digits say so
+    (AtLeast(0.14), 0.14, 0.123456, "0.1235"),  # far from any bound: 4 digits
+])
+def test_table_shows_enough_digits_to_tell_which_side_of_a_rule_bound_a_value_is_on(tmp_path, rule, paper,
+                                                                                      measured, shown):
+    """Audit user finding 2: 4 significant digits showed 0.0999999 as 0.1 beside ">= 0.1" and "not reproduced".
+
+    The bounds come from Rule.bounds, stored with each claim in results.json for the report."""
+    rec = ClaimRecorder(_one_claim(rule, paper), "smoke", tmp_path)
+    rec.record("x", measured)
+    assert rec.table().loc[0, "ours"] == shown
+    assert json.loads((tmp_path / "results.json").read_text())["claims"][0]["bounds"] == list(rule.bounds(paper))
+
+
+def test_rule_bounds_are_where_the_verdict_changes():
+    assert AtLeast(0.14, partly=0.1).bounds(None) == (0.14, 0.1)
+    assert AtMost(0.1).bounds(None) == (0.1,)
+    assert Within(rel=0.1, partly_rel=0.3).bounds(-2.0) == pytest.approx((-2.2, -1.8, -2.6, -1.4))
+    assert Within(rel=0.1).bounds(0) == (-0.1, 0.1)
+    assert IsTrue().bounds(True) == ()
+
+
+LONG_CLAIM = "Mean latency reduction of CRMS over the best heuristic is at least 14% across the seeds"
+LONG_SOURCE = "Section V-B, Figure 3a and the text below it (reduction vs. the best heuristic)"
+LONG_NOTE = "median over 5 seeds (mean 0.113); on 2 seeds every heuristic is unstable (reduction 1) <so 1>"
+
+
+def test_notebook_claims_table_shows_claim_source_and_note_in_full(tmp_path, monkeypatch):
+    """Audit user finding 2: the notebook's table cut claim, source and note at pandas' 50 characters.
+
+    What nb.claims_table() returns is what the notebook, and so its HTML report, displays."""
+    import html
+
+    from support.notebook import start
+
+    monkeypatch.setenv("PAPER_REPRO_OUT", str(tmp_path))
+    claims = ClaimSet("99_test", [Claim("x", LONG_CLAIM, 0.14, "", LONG_SOURCE, AtLeast(0.14))])
+    nb = start("99_test", claims, scale="smoke", seed=0, backend="numpy")
+    nb.record("x", 0.2, note=LONG_NOTE)
+    table = nb.claims_table()
+    shown, text = table._repr_html_(), repr(table)
+    for full in (LONG_CLAIM, LONG_SOURCE, LONG_NOTE):
+        assert html.escape(full, quote=False) in shown and full in text
+    assert "white-space:normal" in shown  # wrapped, not one line per row
+    assert table.frame.loc[0, "note"] == LONG_NOTE

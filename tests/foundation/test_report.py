@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from support.claims import AtLeast, Claim, ClaimRecorder, ClaimSet
-from support.report import aggregate, build_index, collect, text_summary
+from support.report import NO_RUNS, aggregate, build_index, collect, text_summary
 
 CLAIMS = ClaimSet("00_tour", [
     Claim("p23", "23 people share a birthday with p > 1/2", 0.5, "", "§1", AtLeast(0.5)),
@@ -16,11 +16,14 @@ CLAIMS = ClaimSet("00_tour", [
 ])
 
 
-def _run(folder: Path, status: str = "ok", error: str = "", **measured: float) -> ClaimRecorder:
-    """A run folder as the runner leaves it: run.json, and results.json from the real recorder."""
+def _run(folder: Path, status: str = "ok", error: str = "", params: dict | None = None,
+         **measured: float) -> ClaimRecorder:
+    """A run folder as the runner leaves it: run.json (``params``: the command line's), and results.json
+    from the real recorder."""
     folder.mkdir(parents=True)
-    (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "status": status, "error": error,
-                                                 "wall_s": 1.5, "versions": {}}))
+    (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "params": params or {"scale": "smoke"},
+                                                 "status": status, "error": error, "wall_s": 1.5,
+                                                 "versions": {}}))
     rec = ClaimRecorder(CLAIMS, "smoke", folder, params={"scale": "smoke"})
     for name, value in measured.items():
         rec.record(name, value)
@@ -28,7 +31,7 @@ def _run(folder: Path, status: str = "ok", error: str = "", **measured: float) -
 
 
 def _row(page: str, statement: str) -> str:
-    return next(r for r in page.split("<tr>") if statement in r)
+    return next(r for r in page.split("<tr>") if statement in r).split("</tr>")[0]
 
 
 def test_failed_run_page_names_the_failure_and_shows_unreached_claims_as_not_measured(reports_dir):
@@ -89,3 +92,77 @@ def test_corrupt_sweep_manifest_leaves_the_sweep_out_but_shows_the_main_run(repo
     (view,) = collect(reports_dir)
     assert view.main is not None and view.sweep == []
     assert "Sweep over" not in build_index(reports_dir).read_text()
+
+
+def test_index_claims_table_shows_each_claims_rule_and_the_digits_that_tell_its_side(reports_dir):
+    """Audit user finding 2: the index had no rule column, and showed 0.4999999 beside ">= 0.5" as 0.5."""
+    _run(reports_dir / "00_tour", p23=0.49999991)
+    row = _row(build_index(reports_dir).read_text(), "23 people")
+    assert "<td class=rule>&gt;= 0.5</td>" in row
+    assert "<td class=val>0.4999999</td>" in row and ">not reproduced<" in row
+
+
+def test_sweep_mean_shows_the_digits_that_tell_its_side_of_the_rule_bound(reports_dir):
+    _sweep(reports_dir, {"seed=0": {"p23": 0.49999991}, "seed=1": {"p23": 0.49999991}})
+    row = _row(build_index(reports_dir).read_text(), "23 people")
+    assert "<td class=num>0.4999999</td>" in row and "<td class=num>0/2</td>" in row
+
+
+def _summary(page: str) -> str:
+    return _row(page, "Tour: the notebook template")
+
+
+def test_index_shows_the_parameters_a_run_was_given_other_than_scale(reports_dir):
+    """Audit user finding 1: `run tour -p days=100` read as the default result, its two claims not reproduced."""
+    _run(reports_dir / "00_tour", params={"scale": "smoke", "days": 100, "seed": 3}, p23=0.51)
+    page = build_index(reports_dir).read_text()
+    assert "<code>days=100, seed=3</code>" in _summary(page) and "scale=" not in page
+    assert "parameters other than the notebook's defaults: <code>days=100, seed=3</code>" in page.split(
+        'id="00_tour"')[1]
+
+
+def test_index_says_nothing_of_parameters_for_a_run_at_the_defaults(reports_dir):
+    _run(reports_dir / "00_tour", params={"scale": "smoke"}, p23=0.51)
+    assert "parameters other than" not in build_index(reports_dir).read_text()
+
+
+def test_sweep_shows_the_parameters_its_runs_share_but_not_the_swept_one(reports_dir):
+    _sweep(reports_dir, {f"seed={i}": {"params": {"scale": "smoke", "days": 100, "seed": i}, "p23": 0.6}
+                         for i in (0, 1)})
+    page = build_index(reports_dir).read_text()
+    assert "<code>days=100</code>" in _summary(page) and "seed=0</code>" not in page
+    assert "every run also with <code>days=100</code>" in page
+
+
+FAILURE = "cell 3: ValueError: margin_quantile must be in (0, 1)"
+
+
+def test_ok_run_with_a_later_failed_run_beside_it_keeps_its_verdicts_and_links_the_failure(reports_dir):
+    """Audit user finding 1 and the runner's contract: a failed run beside an OK one lands in <run>/failed/."""
+    _run(reports_dir / "00_tour", p23=0.51)
+    _run(reports_dir / "00_tour/failed", "failed", FAILURE, params={"scale": "smoke", "margin": 1.0})
+    (reports_dir / "00_tour/failed/00_tour.html").write_text("<html></html>")
+    page = build_index(reports_dir).read_text()
+    note = f'a later run failed ({FAILURE}): <a href="00_tour/failed/00_tour.html">see failed/</a>'
+    assert note in _summary(page) and "s-ok" in _summary(page)
+    section = page.split('id="00_tour"')[1]
+    assert note in section and "This run failed" not in section
+    assert ">reproduced<" in _row(section, "23 people")  # the verdicts are the OK run's
+    summary = text_summary(reports_dir)
+    assert f"a later run failed ({FAILURE}): see {reports_dir / '00_tour/failed'}" in summary
+    assert "run failed:" not in summary
+
+
+def test_sweep_run_with_a_later_failed_run_links_it_and_its_run_json_when_no_page_was_written(reports_dir):
+    _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": {"p23": 0.4}})
+    _run(reports_dir / "00_tour/runs/seed=1/failed", "failed", FAILURE)
+    page = build_index(reports_dir).read_text()
+    assert f'seed=1</a> (<span class=later-failed>a later run failed ({FAILURE}): ' \
+           '<a href="00_tour/runs/seed=1/failed/run.json">see failed/</a>' in page
+
+
+def test_report_with_no_runs_says_how_to_make_one(reports_dir):
+    """Audit user finding 10: `paper-repro report` with no runs printed an empty line and an empty table."""
+    page = build_index(reports_dir).read_text()
+    assert "no runs yet; try <code>paper-repro run tour</code>" in page and "<table>" not in page
+    assert text_summary(reports_dir) == NO_RUNS == "no runs yet; try `paper-repro run tour`"
