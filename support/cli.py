@@ -1,8 +1,8 @@
-"""``paper-repro``: list papers, run their notebooks headless (locally or on Dask), build the report.
+"""``paper-repro``: list papers and their parameters, run notebooks headless (locally or on Dask), build the report.
 
 Bad input (unknown paper or parameter, bad value or scale, malformed grid file, a parameter set twice
-to different values, unreachable scheduler, ``--gpu`` without a GPU) prints one line and exits 2; a failed
-notebook exits 1 after the others ran.
+to different values, unreachable scheduler, ``--gpu`` or ``-p backend=cupy`` without a GPU, ``--timeout``
+below 1) prints one line and exits 2; a failed notebook exits 1 after the others ran.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="paper-repro", description="Reproduce the papers' figures and claims from notebooks.")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="papers, notebooks and the status of their last run")
+    params = sub.add_parser("params", help="a paper's notebook parameters: name, type, default and meaning")
+    params.add_argument("paper", metavar="SLUG", help="the paper (slug, NN_slug or number)")
     run = sub.add_parser("run", help="execute notebooks headless (papermill) into reports/")
     run.add_argument("papers", nargs="*", metavar="SLUG", help="papers to run (slug, NN_slug or number); "
                                                               "default: every paper with a notebook")
@@ -44,9 +46,11 @@ def _parser() -> argparse.ArgumentParser:
                                                "-p, --scale and --gpu replace the grid's values for their parameter")
     run.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run at once in local processes")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
-    run.add_argument("--gpu", action="store_true", help="run with backend=cupy (needs a CUDA GPU)")
+    run.add_argument("--gpu", action="store_true", help="run with backend=cupy (needs a CUDA GPU here, "
+                                                         "or --scheduler)")
     run.add_argument("--force", action="store_true", help="re-execute even when a cached result matches")
-    run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds, at least 1 "
+                                                                "(default: no timeout)")
     run.add_argument("--no-report", action="store_true", help="do not rebuild reports/index.html afterwards")
     run.add_argument("--dry-run", action="store_true", help="list the runs (folder, parameters, whether a cached "
                                                              "result would be reused) and exit without running")
@@ -70,6 +74,26 @@ def cmd_list() -> int:
     return EXIT_OK
 
 
+def cmd_params(slug: str) -> int:
+    """One line per parameter of ``slug``'s notebook: name, type, default and the comment that explains it."""
+    from support import params as P
+    from support.papers import UnknownPaper, resolve
+
+    try:
+        paper = resolve(slug)
+    except UnknownPaper as e:
+        raise UsageError(str(e)) from None
+    if not paper.notebook.is_file():
+        raise UsageError(f"no notebook yet for {paper.stem}")
+    specs = P.notebook_parameters(paper.notebook)
+    rows = [(s.name, s.type.__name__, repr(s.default), s.help) for s in specs.values()]
+    widths = [max(len(r[i]) for r in [("name", "type", "default", ""), *rows]) for i in range(3)]
+    print(f"{paper.stem}: -p NAME=VALUE sets one (comma-separated values sweep, see `paper-repro run --help`)")
+    for row in [("name", "type", "default", "meaning"), *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
+    return EXIT_OK
+
+
 def _specs(args) -> tuple[list, dict[str, list[str]]]:
     from support import params as P
     from support.papers import UnknownPaper, resolve, with_notebooks
@@ -84,6 +108,8 @@ def _specs(args) -> tuple[list, dict[str, list[str]]]:
         raise UsageError(f"no notebook yet for {', '.join(missing)}")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.timeout is not None and args.timeout < 1:
+        raise UsageError(f"--timeout must be at least 1 second; got {args.timeout} (leave it out for no timeout)")
     papers = list({p.stem: p for p in papers}.values())  # a paper named twice runs once
     specs, sweeps = [], {}
     for paper in papers:
@@ -128,43 +154,68 @@ def _dry_run(specs: list, force: bool) -> int:
     return EXIT_OK
 
 
-def cmd_run(args) -> int:
-    from support.paths import REPORTS_DIR
-    from support.progress import progress_bar
-    from support.runner import RUNS_SUBDIR, SchedulerUnreachable, run_all
+def _check_gpu(args, specs: list) -> None:
+    """``--gpu`` or ``-p backend=cupy`` (also from a grid) without ``--scheduler`` needs a GPU here: else a
+    usage error now, not a ``BackendUnavailable`` in cell 3 of every run."""
     from support.xp import gpu_available
 
-    if args.gpu and not args.scheduler and not gpu_available():
-        raise UsageError("--gpu: no CUDA GPU found here (CuPy and a device are needed; pip install -e .[gpu])")
+    if args.scheduler or not any(s.params.get("backend") == "cupy" for s in specs) or gpu_available():
+        return
+    flag = "--gpu" if args.gpu else "backend=cupy"
+    raise UsageError(f"{flag}: no CUDA GPU found here (CuPy and a device are needed; pip install -e .[gpu])")
+
+
+def write_sweep(folder: Path, swept: list[str], runs: list[str], planned: int) -> None:
+    """``folder/sweep.json``: the swept names and the runs finished so far (of ``planned``); written aside,
+    then renamed, after every finished run, so an interrupted sweep still shows its finished runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "sweep.json.tmp"  # a reader never sees half a manifest
+    tmp.write_text(json.dumps({"swept": swept, "runs": runs, "planned": planned,
+                               "at": datetime.now(UTC).isoformat(timespec="seconds")}, indent=2))
+    tmp.replace(folder / "sweep.json")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def cmd_run(args) -> int:
+    from support.paths import REPORTS_DIR
+    from support.progress import progress_bar, quiet
+    from support.runner import FAILED_SUBDIR, RUNS_SUBDIR, SchedulerUnreachable, run_all
+
     specs, sweeps = _specs(args)
+    _check_gpu(args, specs)
     if args.dry_run:
         return _dry_run(specs, args.force)
     bar = progress_bar(len(specs), desc="notebooks", file=sys.stderr)
     failed = []
+    finished: dict[str, set[str]] = {stem: set() for stem in sweeps}
 
     def on_done(r) -> None:
         bar.update(1)
         label = r.run_dir.replace(f"/{RUNS_SUBDIR}/", " [") + ("]" if f"/{RUNS_SUBDIR}/" in r.run_dir else "")
         if r.status == "failed":
             failed.append(r)
-            bar.write(f"FAILED {label}: {r.error}", file=sys.stderr)
+            kept = (f" (the earlier OK result is kept; this run is in {_shown(REPORTS_DIR / r.folder)}/)"
+                    if r.folder.endswith(f"/{FAILED_SUBDIR}") else "")
+            bar.write(f"FAILED {label}: {r.error}{kept}", file=sys.stderr)
         else:
             bar.write(f"{r.status:<6} {label} ({r.wall_s:.1f} s)", file=sys.stderr)
+        if r.stem in sweeps:
+            finished[r.stem].add(r.run_dir)
+            planned = [s.run_dir for s in specs if s.stem == r.stem]
+            write_sweep(REPORTS_DIR / r.stem / RUNS_SUBDIR, sweeps[r.stem],
+                        [d for d in planned if d in finished[r.stem]], len(planned))
 
     try:
-        run_all(specs, jobs=args.jobs, scheduler=args.scheduler, force=args.force, on_done=on_done)
+        run_all(specs, jobs=args.jobs, scheduler=args.scheduler, force=args.force, on_done=on_done,
+                cell_progress=args.jobs == 1 and sys.stderr.isatty() and not quiet())
     except SchedulerUnreachable as e:
         raise UsageError(str(e)) from None
     finally:
         bar.close()
-    for stem, swept in sweeps.items():
-        folder = REPORTS_DIR / stem / RUNS_SUBDIR
-        folder.mkdir(parents=True, exist_ok=True)
-        runs = [s.run_dir for s in specs if s.stem == stem]
-        tmp = folder / "sweep.json.tmp"  # written aside, then renamed: a reader never sees half a manifest
-        tmp.write_text(json.dumps({"swept": swept, "runs": runs, "at": datetime.now(
-            UTC).isoformat(timespec="seconds")}, indent=2))
-        tmp.replace(folder / "sweep.json")
     if not args.no_report:
         from support.report import build_index
 
@@ -189,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "list":
             return cmd_list()
+        if args.command == "params":
+            return cmd_params(args.paper)
         if args.command == "run":
             if args.scale is not None:
                 from support.claims import SCALES

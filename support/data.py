@@ -117,9 +117,36 @@ def registry_from_manifests(root: Path) -> dict[str, dict]:
     return dict(sorted(out.items()))
 
 
-if __name__ == "__main__":  # python -m support.data: rebuild the registry from the mirror
+def main(argv: list[str] | None = None) -> int:
+    """``python -m support.data``: rebuild ``support/data_registry.json`` from the mirror's manifests; exit 1
+    with one line when there is no mirror or its manifests list no file (the registry is left as it is)."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m support.data", description=(
+        f"Rebuild support/{REGISTRY_PATH.name} (URL, sha256, size and license of every third-party "
+        f"file) from the MANIFEST.md files of the data mirror: ${DATA_ENV}, else ../shared/data beside the "
+        "repository. Run it after adding files to the mirror."))
+    ap.parse_args(argv)
     root = mirror_root()
-    if root is None:
-        raise SystemExit(f"no mirror found: set ${DATA_ENV}")
-    REGISTRY_PATH.write_text(json.dumps(registry_from_manifests(root), indent=1) + "\n")
-    print(f"wrote {REGISTRY_PATH}")
+    if root is None or not (root / "MANIFEST.md").is_file():
+        where = f"{root} has no MANIFEST.md" if root is not None else f"${DATA_ENV} is unset and no ../shared/data"
+        print(f"python -m support.data: no data mirror found ({where}); set ${DATA_ENV} to the mirror folder",
+              file=sys.stderr)
+        return 1
+    registry = registry_from_manifests(root)
+    if not registry:
+        print(f"python -m support.data: the manifests under {root} list no file; registry left unchanged",
+              file=sys.stderr)
+        return 1
+    text = json.dumps(registry, indent=1) + "\n"
+    if REGISTRY_PATH.is_file() and REGISTRY_PATH.read_text() == text:
+        print(f"{REGISTRY_PATH} is up to date ({len(registry)} files)")
+        return 0
+    REGISTRY_PATH.write_text(text)
+    print(f"wrote {REGISTRY_PATH} ({len(registry)} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

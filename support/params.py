@@ -44,9 +44,30 @@ def notebook_parameters(notebook: Path) -> dict[str, ParamSpec]:
     cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
         raise ParameterError(f"{notebook.name}: expected exactly one cell tagged 'parameters', found {len(cells)}")
+    return _cell_parameters(cells[0].source)
+
+
+def notebook_defaults(notebook: bytes) -> dict[str, Any]:
+    """The defaults of a notebook's single ``parameters`` cell, read from the notebook's JSON bytes (for the
+    cache key); ``{}`` when there is no such cell or the bytes are not a notebook (nothing to merge)."""
+    try:
+        cells = json.loads(notebook).get("cells", [])
+        tagged = [c for c in cells if c.get("cell_type") == "code"
+                  and "parameters" in c.get("metadata", {}).get("tags", [])]
+        if len(tagged) != 1:
+            return {}
+        source = tagged[0]["source"]
+        specs = _cell_parameters(source if isinstance(source, str) else "".join(source))
+    except (ValueError, SyntaxError, AttributeError, KeyError, TypeError):
+        return {}
+    return {name: spec.default for name, spec in specs.items()}
+
+
+def _cell_parameters(source: str) -> dict[str, ParamSpec]:
+    """Each ``name = literal  # comment`` of a parameters cell's ``source`` as a :class:`ParamSpec`."""
     specs: dict[str, ParamSpec] = {}
-    tree = ast.parse(cells[0].source)
-    lines = cells[0].source.splitlines()
+    tree = ast.parse(source)
+    lines = source.splitlines()
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             target = node.targets[0] if isinstance(node, ast.Assign) else node.target
@@ -125,8 +146,8 @@ def parse_overrides(items: list[str], specs: dict[str, ParamSpec], notebook: str
 
             close = difflib.get_close_matches(name, specs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ParameterError(f"{notebook} has no parameter {name!r}{hint} "
-                                 f"(known: {', '.join(specs)})")
+            raise ParameterError(f"{notebook} has no parameter {name!r}{hint} (known: {', '.join(specs)}; "
+                                 f"`paper-repro params {Path(notebook).stem}` describes them)")
         parts = raw.split(",") if splits(specs[name]) else [raw]
         vals = unique([coerce(v, specs[name]) for v in parts])
         if name in out and out[name] != vals:

@@ -21,10 +21,9 @@ from typing import Any
 from support.claims import UNRECORDED_NOTE, format_value
 from support.papers import PAPERS, Paper
 from support.paths import REPORTS_DIR
-from support.runner import RUNS_SUBDIR
+from support.runner import FAILED_SUBDIR, RUNS_SUBDIR
 
 NOT_MEASURED = "not measured"
-FAILED_SUBDIR = "failed"  # a failed run kept beside the OK result it did not replace (the runner's contract)
 NO_RUNS = "no runs yet; try `paper-repro run tour`"
 
 

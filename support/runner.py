@@ -3,8 +3,9 @@
 A :class:`RunSpec` carries the notebook bytes and parameters. A remote Dask worker also needs a
 checkout of this repository (not only the installed package): papers 05, 06, 08 and 13 read files
 under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as bytes and the caller
-writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written). Unchanged
-notebook + parameters + ``support/`` source + the data we own + Python and dependency versions + (unless
+writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written); a failed run
+never replaces an OK result, it goes to ``<folder>/failed/`` beside it. Unchanged
+notebook + parameters (merged with the notebook's defaults) + ``support/`` source + the data we own + Python and dependency versions + (unless
 ``backend="numpy"``) the device signal => the cached result is reused.
 """
 
@@ -15,6 +16,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -31,6 +33,7 @@ from support.provenance import git_commit, versions
 
 RUNS_SUBDIR = "runs"
 INTERACTIVE_SUBDIR = "interactive"  # where a notebook run in JupyterLab writes (support.paths.output_dir)
+FAILED_SUBDIR = "failed"  # a failed run whose folder holds an OK result is written here, beside it
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class RunResult:
     wall_s: float
     error: str = ""
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    folder: str = ""  # where it was written, relative to reports/: run_dir, or run_dir + "/failed"
 
 
 SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".h", ".json", ".j2", ".toml", ".yaml", ".rego", ".lark", ".txt")
@@ -137,11 +141,15 @@ def _device_signal(params: dict[str, Any]) -> str:
 
 
 def cache_key(spec: RunSpec) -> str:
-    """sha256 over the notebook, its parameters, the ``support/`` sources and ``data/`` files it can use
+    """sha256 over the notebook, its parameters merged with the notebook's defaults (``run tour`` and ``run
+    tour -p days=365`` compute the same), the ``support/`` sources and ``data/`` files it can use
     (:func:`_source_files`, each read once), pyproject.toml, Python and dependency versions, the device."""
+    from support.params import notebook_defaults
+
+    params = {**notebook_defaults(spec.notebook), **spec.params}
     h = hashlib.sha256()
     h.update(spec.notebook)
-    h.update(json.dumps(spec.params, sort_keys=True, default=str).encode())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
     read: dict[Path, bytes] = {}
     for p in _source_files(spec.stem, spec.notebook, read):
         h.update(str(p.relative_to(REPO_ROOT)).encode())
@@ -150,7 +158,7 @@ def cache_key(spec: RunSpec) -> str:
     pyproject = pyproject_path.read_bytes() if pyproject_path.is_file() else b""
     h.update(pyproject)
     env = [f"python=={platform.python_version()}", *_dependency_versions(pyproject)]
-    h.update("\n".join([*env, _device_signal(spec.params)]).encode())
+    h.update("\n".join([*env, _device_signal(params)]).encode())
     return h.hexdigest()
 
 
@@ -181,8 +189,15 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def execute(spec: RunSpec) -> RunResult:
-    """Run one notebook (in this process: a pool worker or a Dask worker) and return its files."""
+def _kernel_warnings() -> str:
+    """``PYTHONWARNINGS`` for a headless kernel: the caller's filters plus one that drops tqdm's "IProgress not
+    found" (pgmpy and pooch import ``tqdm.auto``; no bar is shown headless, so the warning is noise)."""
+    return ",".join(filter(None, [os.environ.get("PYTHONWARNINGS", ""), "ignore:IProgress not found"]))
+
+
+def execute(spec: RunSpec, cell_progress: bool = False) -> RunResult:
+    """Run one notebook (in this process: a pool worker or a Dask worker) and return its files;
+    ``cell_progress`` shows papermill's per-cell bar on stderr (one notebook at a time, on a terminal)."""
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -199,11 +214,12 @@ def execute(spec: RunSpec) -> RunResult:
         kernel_log = Path(ipc) / "kernel-stderr.log"
         try:
             pm.execute_notebook(nb, str(out_nb), parameters=spec.params, kernel_name="python3",
-                                language="python", progress_bar=False, log_output=False,
+                                language="python", progress_bar=cell_progress, log_output=False,
                                 execution_timeout=spec.timeout_s,
                                 kernel_manager_class=_kernel_manager_class(
                                     {OUT_ENV: str(out), "PAPER_REPRO_QUIET": "1", "PYTHONHASHSEED": "0",
-                                     "MPLBACKEND": "module://matplotlib_inline.backend_inline"}, Path(ipc),
+                                     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                                     "PYTHONWARNINGS": _kernel_warnings()}, Path(ipc),
                                     kernel_log.open("wb")))
         except PapermillExecutionError as e:
             status, error = "failed", _one_line(f"cell {e.exec_count}: {e.ename}: {e.evalue}")
@@ -232,13 +248,35 @@ def _run_json(result: RunResult, key: str, scheduler: str | None) -> dict[str, A
 KEPT_SUBDIRS = (RUNS_SUBDIR, INTERACTIVE_SUBDIR)  # sweep runs and JupyterLab output outlive a CLI run
 
 
+def _holds_ok_result(folder: Path) -> bool:
+    """Whether ``folder/run.json`` records a successful run."""
+    try:
+        return json.loads((folder / "run.json").read_text()).get("status") == "ok"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _staging_dir(parent: Path) -> Path:
+    """A new, empty ``.staging-<random>`` folder in ``parent``, with the mode a plain mkdir gives (0o777 less
+    the umask): ``tempfile.mkdtemp`` makes it 0700, and the folder is renamed into place as the result."""
+    stage = parent / f".staging-{secrets.token_hex(8)}"
+    stage.mkdir()
+    return stage
+
+
 def write_result(result: RunResult, key: str, scheduler: str | None = None,
                  reports: Path = REPORTS_DIR) -> Path:
     """Write a run's files into ``reports/<run_dir>/``: the complete folder is staged beside it (with the
-    kept ``runs/`` and ``interactive/`` moved in), then swapped in by renames; the old files are dropped."""
+    kept ``runs/`` and ``interactive/`` moved in), then swapped in by renames; the old files are dropped.
+
+    A failed run whose folder holds an OK result goes to ``<run_dir>/failed/`` instead (replacing an
+    earlier one there), so a typo in ``-p`` never destroys a good result; a later OK run drops ``failed/``.
+    """
     target = reports / result.run_dir
+    if result.status == "failed" and _holds_ok_result(target):
+        target = target / FAILED_SUBDIR
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    stage = _staging_dir(target.parent)
     old = stage.with_name(stage.name.replace(".staging-", ".old-", 1))
     try:
         for rel, data in result.files.items():
@@ -281,9 +319,11 @@ class SchedulerUnreachable(ConnectionError):
 
 
 def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None, force: bool = False,
-            on_done: Callable[[RunResult], None] | None = None, reports: Path = REPORTS_DIR) -> list[RunResult]:
+            on_done: Callable[[RunResult], None] | None = None, reports: Path = REPORTS_DIR,
+            cell_progress: bool = False) -> list[RunResult]:
     """Execute ``specs`` (cached ones skipped unless ``force``) and write each result as it completes. With
-    ``jobs > 1`` the papers marked ``runs_alone`` (timing-sensitive verdicts) run after the pool, one at a time."""
+    ``jobs > 1`` the papers marked ``runs_alone`` (timing-sensitive verdicts) run after the pool, one at a time.
+    ``cell_progress``: papermill's cell bar for the notebooks run here one at a time (not in a pool or on Dask)."""
     client = connect(scheduler) if scheduler else None  # fail fast, before anything is served from cache
     keys = {s.run_dir: cache_key(s) for s in specs}
     results: list[RunResult] = []
@@ -298,7 +338,7 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
             todo.append(s)
 
     def finish(r: RunResult) -> None:
-        write_result(r, keys[r.run_dir], scheduler, reports)
+        r.folder = write_result(r, keys[r.run_dir], scheduler, reports).relative_to(reports).as_posix()
         r.files = {}
         results.append(r)
         if on_done:
@@ -311,7 +351,7 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
             client.close()
     elif jobs <= 1 or len(todo) <= 1:
         for s in todo:
-            finish(execute(s))
+            finish(execute(s, cell_progress))
     else:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -336,7 +376,7 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
             raise
         pool.shutdown()
         for s in alone:
-            finish(execute(s))
+            finish(execute(s, cell_progress))
     return results
 
 

@@ -16,6 +16,10 @@ from support.cli import UsageError
     (["run", "tour", "-p", "scale=huge"], "scale must be one of"),
     (["run", "tour", "--jobs", "0"], "--jobs must be at least 1"),
     (["run", "tour", "--bogus"], "unrecognized arguments"),
+    (["run", "tour", "--timeout", "0"], "--timeout must be at least 1 second; got 0"),
+    (["run", "tour", "--timeout", "-5"], "--timeout must be at least 1 second; got -5"),
+    (["run", "tour", "-p", "dayz=1"], "`paper-repro params 00_tour` describes them"),
+    (["params", "tuor"], "did you mean 'tour'"),
 ])
 def test_bad_input_exits_2_with_one_line(cli, args, needle):
     r = cli(args, timeout=60)
@@ -32,6 +36,38 @@ def test_gpu_flag_without_gpu_exits_2():
     from support.cli import main
 
     assert main(["run", "tour", "--gpu"]) == 2
+
+
+@pytest.mark.parametrize("how", ["p", "grid"])
+def test_backend_cupy_without_gpu_or_scheduler_exits_2_like_gpu(tmp_path, capsys, how):
+    from support.xp import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is present")
+    from support.cli import main
+
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"backend": ["numpy", "cupy"]}))
+    argv = ["-p", "backend=cupy"] if how == "p" else ["--grid", str(grid)]
+    assert main(["run", "tour", *argv, "--dry-run"]) == 2
+    assert "backend=cupy: no CUDA GPU found here" in capsys.readouterr().err
+    assert main(["run", "tour", "-p", "backend=numpy", "--dry-run"]) == 0  # only cupy needs the GPU
+
+
+def test_params_lists_each_parameter_with_its_type_default_and_comment(capsys):
+    from support.cli import main
+    from support.papers import by_stem
+    from support.params import notebook_parameters
+
+    assert main(["params", "multicluster"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split() == ["name", "type", "default", "meaning"]
+    specs = notebook_parameters(by_stem("11_multicluster").notebook)
+    rows = {line.split()[0]: line for line in out[2:]}
+    assert list(rows) == list(specs)
+    for name, spec in specs.items():
+        assert rows[name].split()[1:3] == [spec.type.__name__, repr(spec.default)]
+        assert spec.help and rows[name].endswith(spec.help)
 
 
 def test_unreachable_scheduler_exits_2(cli):
@@ -86,3 +122,52 @@ def test_a_list_parameter_swept_by_a_grid_gets_readable_folders_and_typed_items(
     grid.write_text("workloads: [[trees, 2], [graph]]\n")
     with pytest.raises(UsageError, match=r"parameter 'workloads' item 1 expects str, got 2"):
         _runs("vgc", "--grid", str(grid))
+
+
+def test_overrides_equal_to_the_defaults_share_the_cache_key_but_are_recorded_as_given():
+    from support.cli import _parser, _specs
+    from support.runner import cache_key
+
+    specs = [_specs(_parser().parse_args(["run", "tour", *argv]))[0][0]
+             for argv in ([], ["--scale", "smoke"], ["-p", "days=365"])]
+    assert [(s.run_dir, s.params) for s in specs] == [("00_tour", {}), ("00_tour", {"scale": "smoke"}),
+                                                      ("00_tour", {"days": 365})]
+    assert len({cache_key(s) for s in specs}) == 1
+
+
+def _fake_run_all(results, stop_after: int):
+    """A stand-in for ``run_all``: reports ``results`` (status, folder) one by one, then Ctrl-C arrives."""
+    from support.runner import RunResult
+
+    def run_all(specs, *, on_done, **kw):
+        for spec, (status, folder) in list(zip(specs, results))[:stop_after]:
+            on_done(RunResult(spec.stem, spec.run_dir, spec.params, status, 1.0,
+                              "cell 3: KeyError: 'x'" if status == "failed" else "", folder=folder))
+        raise KeyboardInterrupt
+
+    return run_all
+
+
+def test_an_interrupted_sweep_lists_its_finished_runs_in_sweep_json(monkeypatch, tmp_path):
+    from support import paths, runner
+    from support.cli import main
+
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path)
+    done = [("ok", "00_tour/runs/seed=0"), ("failed", "00_tour/runs/seed=1")]
+    monkeypatch.setattr(runner, "run_all", _fake_run_all(done, stop_after=2))
+    assert main(["run", "tour", "-p", "seed=0,1,2", "--no-report"]) == 130
+    sweep = json.loads((tmp_path / "00_tour/runs/sweep.json").read_text())
+    assert sweep["swept"] == ["seed"] and sweep["planned"] == 3
+    assert sweep["runs"] == ["00_tour/runs/seed=0", "00_tour/runs/seed=1"]
+
+
+def test_the_failure_line_names_the_failed_folder_when_an_ok_result_was_kept(monkeypatch, tmp_path, capsys):
+    from support import paths, runner
+    from support.cli import main
+
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "run_all", _fake_run_all([("failed", "00_tour/failed")], stop_after=1))
+    main(["run", "tour", "-p", "days=100", "--no-report"])
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("FAILED")]
+    assert line == (f"FAILED 00_tour: cell 3: KeyError: 'x' (the earlier OK result is kept; this run is in "
+                    f"{tmp_path / '00_tour/failed'}/)")

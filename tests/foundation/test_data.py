@@ -76,3 +76,44 @@ def test_good_copy_in_a_custom_mirror_is_used(tmp_path, monkeypatch):
     shutil.copy(root / key, tmp_path / key)
     monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
     assert D.fetch(key) == tmp_path / key
+
+
+@pytest.fixture
+def registry_copy(tmp_path, monkeypatch):
+    """The registry as a private copy, so ``python -m support.data`` cannot touch the real one."""
+    path = tmp_path / "data_registry.json"
+    shutil.copy(D.REGISTRY_PATH, path)
+    monkeypatch.setattr(D, "REGISTRY_PATH", path)
+    return path
+
+
+def test_help_prints_usage_and_leaves_the_registry_alone(registry_copy, capsys):
+    before = registry_copy.read_bytes()
+    registry_copy.write_bytes(b"{}")  # a rebuild from the mirror would overwrite this
+    with pytest.raises(SystemExit) as e:
+        D.main(["--help"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("usage: python -m support.data")
+    assert registry_copy.read_bytes() == b"{}" and before != b"{}"
+
+
+def test_without_a_mirror_it_exits_1_naming_the_variable_and_leaves_the_registry_alone(registry_copy, tmp_path,
+                                                                                        monkeypatch, capsys):
+    before = registry_copy.read_bytes()
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path / "no-mirror"))
+    assert D.main([]) == 1
+    err = capsys.readouterr().err
+    assert "no data mirror found" in err and D.DATA_ENV in err and str(tmp_path / "no-mirror") in err
+    assert registry_copy.read_bytes() == before
+
+
+def test_it_rebuilds_the_registry_from_the_mirror_manifests(registry_copy, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "demo").mkdir(parents=True)
+    (mirror / "MANIFEST.md").write_text("| demo/ | https://example.org | MIT | demo |\n")
+    (mirror / "demo/MANIFEST.md").write_text(
+        "Upstream file = https://example.org/<upstream path>\n\n"
+        f"| a.txt | dir/a.txt | 3 | {'0' * 64} |\n")
+    monkeypatch.setenv(D.DATA_ENV, str(mirror))
+    assert D.main([]) == 0
+    assert json.loads(registry_copy.read_text()) == {"demo/a.txt": {
+        "url": "https://example.org/dir/a.txt", "sha256": "0" * 64, "size": 3, "license": "MIT"}}

