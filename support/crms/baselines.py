@@ -1,4 +1,4 @@
-"""Baselines for CRMS: three heuristics and two search methods with a wall-clock budget.
+"""Baselines for CRMS: four heuristics and two search methods with a wall-clock budget.
 
 Heuristics split the server's CPU and memory over apps by a rule, then (as a fair best effort) pick
 per app the container count 1..n_max that minimizes that app's own mean latency within its share:
@@ -29,6 +29,11 @@ from scipy.optimize import dual_annealing
 
 from support.crms.problem import Allocation, Problem, evaluate
 from support.queueing import mm1_sojourn_array
+
+#: method labels of the two search baselines, as tables, figures and :func:`experiments.headline` read them
+RANDOM_SEARCH = "random search"
+ANNEALING = "dual annealing (scipy)"  # scipy.optimize.dual_annealing, a generalized simulated annealing
+SEARCHES = (RANDOM_SEARCH, ANNEALING)
 
 
 def _best_count_in_share(p: Problem, i: int, cpu_share: float, mem_share: float):
@@ -124,7 +129,7 @@ def random_search(p: Problem, budget_s: float, rng: np.random.Generator) -> Allo
         if k > 10_000_000:
             break
     n, c, m = _decode(p, bx)
-    a = evaluate(p, n, c, m, "random search", time.perf_counter() - t0)
+    a = evaluate(p, n, c, m, RANDOM_SEARCH, time.perf_counter() - t0)
     a.info["evaluations"] = k
     return a
 
@@ -155,7 +160,7 @@ def annealing(p: Problem, budget_s: float, seed: int) -> Allocation:
     except _BudgetSpent:
         pass
     n, c, m = _decode(p, best["x"])
-    a = evaluate(p, n, c, m, "simulated annealing", time.perf_counter() - t0)
+    a = evaluate(p, n, c, m, ANNEALING, time.perf_counter() - t0)
     a.info["evaluations"] = best["k"]
     return a
 

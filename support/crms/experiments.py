@@ -6,6 +6,7 @@ Every function returns plain pandas DataFrames / dicts; figures are drawn in the
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 
@@ -188,7 +189,7 @@ def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5,
         crm = t[t.method == "CRMS"].iloc[0]
         heur = t[t.method.isin(list(B.HEURISTICS))]
         best_h = heur.loc[heur.latency_s.idxmin()]
-        srch = t[t.method.isin(["random search", "simulated annealing"])]
+        srch = t[t.method.isin(B.SEARCHES)]
         best_s = srch.loc[srch.latency_s.idxmin()]
         summ.append({"seed": seed, "epoch": e, "load": load, "best_heuristic": best_h.method,
                      "heuristics_all_unstable": bool(not np.isfinite(best_h.latency_s)),
@@ -434,16 +435,25 @@ def stage1_dcp(p: Problem) -> bool:
     return bool(st.is_dcp and st.is_dpp)
 
 
+def recorded_models(seed: int, holdout_frac: float = 1 / 3) -> dict:
+    """The latency models fitted to the recorded full-grid profile (the fit smoke uses), with the same held-back
+    split as :func:`profile_and_fit`: to show how far a live-profile result moves with the profile alone."""
+    return fit_profiles(recorded_profile(), holdout_frac, derive(seed, "holdout"))[1]
+
+
 def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3) -> dict:
     """Live-profile at the scale's grid, then fit. At ``smoke`` the live grid is too small to fit six
     coefficients and hold points back, so the fit uses the recorded full-grid profile (labelled)."""
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     prof = run_profile(scale, seed)
     t_prof = time.perf_counter() - t0
+    load_after = os.getloadavg()[0]  # the live profile's latencies move with other load on the machine
     if scale == "smoke" or not prof.source.startswith("live"):
         fit_df, fit_source = recorded_profile(), f"recorded full-grid profile ({RECORDED.name})"
     else:
         fit_df, fit_source = prof.data, f"this run's {prof.source} profile"
     table, models, cells = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"))
-    return {"profile": prof, "profile_seconds": t_prof, "fit_source": fit_source, "fit_data": fit_df,
+    return {"profile": prof, "profile_seconds": t_prof, "profile_load_1min": (load_before, load_after),
+            "fit_source": fit_source, "fit_data": fit_df,
             "table": table, "models": models, "cells": cells}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from support.fl.datasets import Dataset, load
+from support.fl.datasets import LOADERS, Dataset, load
 from support.fl.fedavg import FedConfig, fedavg, make_client_data
 from support.fl.models import LogisticRegression, make_model
 from support.fl.partition import dirichlet_partition, label_distribution, shard_partition
@@ -36,6 +36,7 @@ from support.fl_selection.system import SystemConfig, WirelessSystem, make_syste
 from support.opt import InfeasibleError, OptError, count_statuses
 from support.progress import progress
 from support.seeding import derive
+from support.validate import check_choice, check_int, check_range
 
 METHODS = ("csra", "csra_no_het", "random", "random_opt", "best_channel", "all_clients", "power_of_choice",
            "oort")
@@ -62,6 +63,17 @@ class Setup:
     delta_max: float = 0.2
     bandwidth_hz: float = 20e6
     min_size: int = 10
+
+    def __post_init__(self):
+        check_choice(self.dataset, "dataset", LOADERS)
+        check_range(self.alpha, "alpha", low=0, low_open=True)
+        check_range(self.participation, "participation", low=0, high=1, low_open=True)
+        check_int(self.local_epochs, "local_epochs", minimum=1)
+        check_range(self.lr, "lr", low=0, low_open=True)
+        check_range(self.target_accuracy, "target_accuracy", low=0, high=1, low_open=True, high_open=True)
+        check_range(self.w, "w", low=0, high=1)
+        check_range(self.delta_max, "delta_max", low=0, high=1, low_open=True)
+        check_range(self.bandwidth_hz, "bandwidth_hz", low=0, low_open=True)
 
     @property
     def m(self) -> int:

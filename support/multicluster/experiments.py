@@ -26,6 +26,7 @@ from support.multicluster.oracles import brute_force_decision
 from support.multicluster.simulate import run_hpa, run_proactive
 from support.progress import progress
 from support.sim.des_check import des_check
+from support.validate import check_choice
 
 FORECASTERS = {"seasonal_naive": "seasonal naive", "holt_winters": "Holt-Winters", "ridge": "ridge",
                "oracle": "perfect foresight"}
@@ -274,6 +275,14 @@ SCALES = {
               "bursty": {"forecasters": ["seasonal_naive", "holt_winters", "ridge", "oracle"],
                          "test_intervals": None, "sweep": (0.5, 0.6, 0.7, 0.8, 0.9)}},
 }
+
+
+def check_headline(headline: str, scale: str) -> str:
+    """``headline`` if it is a realistic forecaster (not the perfect-foresight ``oracle``) that ``scale`` runs in
+    both federations, else a ValueError naming it and the options; checked right after ``start``."""
+    plan = SCALES[scale]
+    options = [f for f in plan["forecasters"] if f != "oracle" and f in plan["bursty"]["forecasters"]]
+    return check_choice(headline, f"headline at scale {scale!r}", options)
 
 
 def matched_slo_efficiency(sweep: pd.DataFrame, slo_violation: float) -> float:

@@ -20,6 +20,7 @@ from support.multicluster.decision import FederationPolicy, Weights
 from support.traces.alibaba import gateway_qps_series
 from support.traces.azure import request_rates
 from support.traces.datacenter import aligned_window, load_clusters
+from support.validate import check_int, check_range
 
 NAMES = ("alibaba2018", "google2019", "azure_v2")
 BURSTY_NAMES = ("azure_llm_code", "azure_llm_conv", "alibaba_genai_qps")
@@ -56,18 +57,24 @@ class FederationConfig:
     weights: Weights = field(default_factory=Weights)
 
     def __post_init__(self):
-        if self.mu <= 0 or self.slo_s <= 1 / self.mu:
-            raise ValueError(f"need mu > 0 and an SLO above the service time 1/mu (got mu={self.mu}, "
-                             f"slo_s={self.slo_s})")
-        if self.interval_s % self.sync_s or self.startup_s >= self.interval_s or self.startup_s % self.sync_s:
-            raise ValueError("sync_s must divide interval_s and startup_s; startup_s must be < interval_s")
-        if not 0 < self.train_frac < 1 or not 0 < self.hpa_target <= 1 or not 0 < self.margin_quantile < 1:
-            raise ValueError("train_frac, margin_quantile must be in (0, 1) and hpa_target in (0, 1]")
-        if not 0 <= self.tolerance < 1 or self.downscale_stabilisation_s < 0:
-            raise ValueError(f"anti-flap tolerance must be in [0, 1) and downscale_stabilisation_s >= 0, got "
-                             f"{self.tolerance} and {self.downscale_stabilisation_s}")
-        if self.horizon < 2:
-            raise ValueError(f"horizon must be >= 2 (decision + pre-warm), got {self.horizon}")
+        check_range(self.mu, "mu", low=0, low_open=True)
+        if not self.slo_s > 1 / self.mu:
+            raise ValueError(f"slo_s must be above the mean service time 1/mu = {1 / self.mu:g} s (an SLO the "
+                             f"service can meet), got {self.slo_s!r}")
+        check_int(self.sync_s, "sync_s", minimum=1)
+        check_int(self.interval_s, "interval_s", minimum=1)
+        if self.interval_s % self.sync_s:
+            raise ValueError(f"interval_s must be a multiple of sync_s = {self.sync_s}, got {self.interval_s}")
+        check_int(self.startup_s, "startup_s", minimum=0)
+        if self.startup_s % self.sync_s or self.startup_s >= self.interval_s:
+            raise ValueError(f"startup_s must be a multiple of sync_s = {self.sync_s} below interval_s = "
+                             f"{self.interval_s}, got {self.startup_s}")
+        check_range(self.train_frac, "train_frac", low=0, high=1, low_open=True, high_open=True)
+        check_range(self.hpa_target, "hpa_target", low=0, high=1, low_open=True)
+        check_range(self.margin_quantile, "margin_quantile", low=0, high=1, low_open=True, high_open=True)
+        check_range(self.tolerance, "tolerance", low=0, high=1, high_open=True)
+        check_int(self.downscale_stabilisation_s, "downscale_stabilisation_s", minimum=0)
+        check_int(self.horizon, "horizon", minimum=2, what="an integer >= 2 (decision + pre-warm)")
 
 
 @dataclass

@@ -143,12 +143,12 @@ FRAMES = {
     0: _frame((0.4, 91.0, 80.0),
               {"equal share": (0.6, 90.5, 81.0), "load-proportional": (math.inf, 60.0, 50.0),
                VPA: (0.55, 89.0, 79.0), "static request=limit": (0.5, 91.5, 84.0)},
-              {"random search": (0.8, 90.0, 80.0), "simulated annealing": (0.5, 90.0, 80.0)}),
+              {"random search": (0.8, 90.0, 80.0), B.ANNEALING: (0.5, 90.0, 80.0)}),
     # seed 1: every heuristic unstable, so no power to compare with
     1: _frame((0.3, 92.0, 82.0),
               {"equal share": (math.inf, 90.0, 80.0), "load-proportional": (math.inf, 88.0, 78.0),
                VPA: (math.inf, 89.0, 79.0), "static request=limit": (math.inf, 87.0, 77.0)},
-              {"random search": (0.6, 90.0, 80.0), "simulated annealing": (math.inf, 90.0, 80.0)}),
+              {"random search": (0.6, 90.0, 80.0), B.ANNEALING: (math.inf, 90.0, 80.0)}),
 }
 
 

@@ -1,10 +1,14 @@
 """Bookkeeping of the FL experiments: to-target accounting and savings, plus a tiny end-to-end run."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from support.fl_selection import experiments as X
+from support.params import notebook_parameters
+from support.paths import REPO_ROOT
 
 
 def _runs():
@@ -135,3 +139,30 @@ def test_each_client_round_and_seed_gets_its_own_reproducible_stream():
     assert base not in others and len(others) == 3
     sel = {draws(X.selection_rng(0, t)) for t in range(3)} | {draws(X.selection_rng(1, 0))}
     assert len(sel) == 4 and base not in sel
+
+
+@pytest.mark.parametrize("field, value", [("participation", 0), ("participation", 1.5), ("target_accuracy", 1.0),
+                                          ("target_accuracy", 1.5), ("dataset", "cifar10"), ("alpha", 0.0),
+                                          ("w", 1.2), ("delta_max", 0.0), ("delta_max", 1.5),
+                                          ("bandwidth_hz", 0.0), ("local_epochs", 0), ("lr", 0.0)])
+def test_setup_refuses_a_value_outside_its_range_naming_the_parameter_and_the_value(field, value):
+    """Notebook 07's parameters are checked when its first support call builds the Setup, before any work."""
+    with pytest.raises(ValueError, match=rf"^{field} must .*got {re.escape(repr(value))}$"):
+        X.Setup(**{field: value})
+
+
+def test_setup_accepts_the_bounds_its_intervals_include():
+    """participation 1 (every client), w 0 or 1 (energy or latency only) and delta_max 1 (the largest TV) are valid."""
+    assert X.Setup(participation=1.0, w=0.0, delta_max=1.0).m == X.Setup().n_clients
+    assert X.Setup(w=1.0, dataset="digits").w == 1.0
+
+
+def test_notebook_07_defaults_and_every_dataset_its_comment_lists_pass_the_setup_check():
+    specs = notebook_parameters(REPO_ROOT / "notebooks" / "07_fl_selection.ipynb")
+    p = {n: s.default for n, s in specs.items()}
+    listed = [o.split()[0] for o in specs["dataset"].help.split(" | ")]
+    for dataset in listed:
+        X.Setup(dataset=dataset, alpha=p["alpha"], participation=p["participation"], w=p["w"],
+                delta_max=p["delta_max"], target_accuracy=p["target_accuracy"], bandwidth_hz=p["bandwidth_mhz"] * 1e6,
+                local_epochs=p["local_epochs"], lr=p["lr"])
+    assert sorted(listed) == ["digits", "mnist5k"]

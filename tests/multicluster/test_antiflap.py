@@ -51,7 +51,7 @@ def test_antiflap_with_zero_tolerance_and_window_makes_every_planned_change():
     assert f.step(310, 20, 21, up_only=True) == 21
     with pytest.raises(ValueError, match="tolerance"):
         AntiFlap(1.0, 300)
-    with pytest.raises(ValueError, match="tolerance"):
+    with pytest.raises(ValueError, match="downscale_stabilisation_s"):
         FederationConfig(downscale_stabilisation_s=-1)
 
 

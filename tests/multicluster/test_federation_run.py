@@ -1,12 +1,17 @@
 """Short closed-loop runs on the real traces: invariants of both controllers, the oracle bound, bad input."""
 
+import re
+
 import numpy as np
 import pytest
 
 from support.control.forecast import make_forecaster
+from support.multicluster import experiments as X
 from support.multicluster.federation import FederationConfig, build_federation, load_federation
 from support.multicluster.metrics import summarize
 from support.multicluster.simulate import run_hpa, run_proactive
+from support.params import notebook_parameters
+from support.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +82,46 @@ def test_bad_federation_inputs_raise_value_error(fed):
         build_federation(np.ones((100, 3)), FederationConfig())
     with pytest.raises(ValueError, match="held-back"):
         run_hpa(fed, start=0, stop=10)
+
+
+@pytest.mark.parametrize("field, value", [("hpa_target", 1.5), ("hpa_target", 0.0), ("margin_quantile", 1.0),
+                                          ("train_frac", 0.0), ("tolerance", 1.0), ("startup_s", 20),
+                                          ("startup_s", 300), ("startup_s", -15), ("interval_s", 50), ("sync_s", 0),
+                                          ("downscale_stabilisation_s", -1), ("horizon", 1), ("mu", 0.0),
+                                          ("slo_s", 0.05)])
+def test_federation_config_refuses_a_bad_value_naming_the_parameter_and_the_value(field, value):
+    """One check per knob, so `-p margin_quantile=1.0` or `-p startup_s=20` in notebook 11 says which one is wrong."""
+    with pytest.raises(ValueError, match=rf"^{field} must .*got {re.escape(repr(value))}$"):
+        FederationConfig(**{field: value})
+
+
+def test_federation_config_accepts_the_bounds_its_intervals_include():
+    cfg = FederationConfig(hpa_target=1.0, tolerance=0.0, startup_s=0, downscale_stabilisation_s=0)
+    assert (cfg.hpa_target, cfg.startup_s) == (1.0, 0)
+    assert FederationConfig(interval_s=60, startup_s=45).startup_s == 45
+
+
+def test_headline_must_be_a_realistic_forecaster_that_the_scale_runs():
+    """Notebook 11 checks `headline` right after start: a typo fails before the federation runs, not in its figure."""
+    assert X.check_headline("ridge", "smoke") == "ridge"
+    assert X.check_headline("holt_winters", "default") == "holt_winters"
+    with pytest.raises(ValueError, match=r"^headline at scale 'smoke' must be one of 'ridge'; got 'lstm'$"):
+        X.check_headline("lstm", "smoke")
+    with pytest.raises(ValueError, match="got 'holt_winters'"):  # not run at smoke: runs[headline] would fail
+        X.check_headline("holt_winters", "smoke")
+    with pytest.raises(ValueError, match="got 'oracle'"):  # perfect foresight is the bound, not a headline
+        X.check_headline("oracle", "paper")
+
+
+def test_notebook_11_defaults_pass_the_checks_and_every_listed_headline_runs_at_default_scale():
+    specs = notebook_parameters(REPO_ROOT / "notebooks" / "11_multicluster.ipynb")
+    p = {n: s.default for n, s in specs.items()}
+    FederationConfig(hpa_target=p["hpa_target"], slo_s=p["slo_s"], startup_s=p["startup_s"],
+                     margin_quantile=p["margin_quantile"], tolerance=p["tolerance"],
+                     downscale_stabilisation_s=p["downscale_stabilisation_s"])
+    assert all(X.check_headline(p["headline"], scale) == p["headline"] for scale in X.SCALES)
+    listed = specs["headline"].help.rsplit(":", 1)[1].split(" | ")
+    assert [X.check_headline(h.strip(), "default") for h in listed] == ["seasonal_naive", "holt_winters", "ridge"]
 
 
 def test_safety_margin_is_the_quantile_of_relative_residuals_clipped_at_zero():
