@@ -36,8 +36,17 @@ from support.agentc.traces import (
 )
 from support.progress import progress
 from support.seeding import derive
+from support.validate import check_int
 
 PAPER_BASELINES = {"claude-sonnet-4.5": 0.774, "gpt-5": 0.837}
+
+
+def check_parameters(n_boot: int, token_tasks: int, token_seeds: int) -> None:
+    """The notebook's ranged parameters, checked right after ``start`` so a bad value fails before any work, naming
+    the parameter, its value and the range (``token_tasks`` draws from tau-bench's retail test split)."""
+    check_int(n_boot, "n_boot", minimum=1)
+    check_int(token_tasks, "token_tasks", minimum=1, maximum=len(tasks("retail", "test")))
+    check_int(token_seeds, "token_seeds", minimum=1)
 
 
 # ------------------------------------------------------------------------------------------------ stats
@@ -314,6 +323,7 @@ __all__ = [
     "airline_trace_track",
     "bootstrap_ci",
     "builtin_policy",
+    "check_parameters",
     "expand_retail",
     "gold_replay",
     "latency_comparison",

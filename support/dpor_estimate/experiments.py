@@ -16,14 +16,22 @@ import pandas as pd
 from support.dpor_estimate.benchmarks import count_source, make, spec_count
 from support.dpor_estimate.dsl import MAX_STEPS
 from support.dpor_estimate.knuth import knuth_probe
-from support.dpor_estimate.order import thread_order, with_order
+from support.dpor_estimate.order import POLICIES, thread_order, with_order
 from support.dpor_estimate.stochastic_enumeration import se_trial
 from support.dpor_estimate.trust import Exploration, explore
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_int
+from support.validate import check_choice, check_int
 
 BAND = 0.20
+
+
+def check_parameters(order_policy: str, se_budget: int, trials: int) -> None:
+    """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
+    any work, naming the parameter, its value and the options (B = 1 would be Knuth's estimator, not SE; §5)."""
+    check_choice(order_policy, "order_policy", POLICIES)
+    check_int(se_budget, "se_budget", minimum=2, what="an integer >= 2 (B = 1 is Knuth's estimator, not SE)")
+    check_int(trials, "trials", minimum=1)
 
 
 def _k(s: str) -> int:

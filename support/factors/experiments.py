@@ -25,7 +25,16 @@ from support.factors import ops, queries, reference, sum_product
 from support.factors.project import Grid, discretize
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_int
+from support.validate import check_choice, check_int
+
+MATRIX_MAPS = ("exact", "gpb1", "gpb2", "rbpf", "pf")  # rows of the notebook's mixed-representation matrix
+
+
+def check_parameters(representation_map: str, n_particles: int) -> None:
+    """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
+    any work, naming the parameter, its value and the options (RBPF runs ``n_particles // 10``: at least 1)."""
+    check_choice(representation_map, "representation_map", MATRIX_MAPS)
+    check_int(n_particles, "n_particles", minimum=10, what="an integer >= 10 (RBPF uses n_particles // 10)")
 
 
 def _timed(fn, *a, **k):
@@ -114,7 +123,9 @@ def _pgmpy_model(name: str):
 
 def discrete_bn_table(names, n_queries: int = 3, n_evidence: int = 5, seed: int = 0) -> pd.DataFrame:
     """Per network: our VE vs pgmpy VE (pgmpy's own BIF reader), time and max |diff| of posteriors."""
-    from pgmpy.inference import VariableElimination
+    with warnings.catch_warnings():  # pgmpy 1.1's own import of its deprecated estimators.StructureScore, not ours
+        warnings.filterwarnings("ignore", r"`pgmpy\.estimators\.StructureScore` is deprecated", FutureWarning)
+        from pgmpy.inference import VariableElimination
 
     rows = []
     for name in progress(names, desc="discrete BNs"):

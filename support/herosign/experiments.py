@@ -21,8 +21,9 @@ import pqcrypto
 from support.herosign import kat
 from support.herosign import slhdsa as ours
 from support.herosign.gpu import TUNING_CACHE
-from support.herosign.params import get_params
+from support.herosign.params import PARAMS, get_params
 from support.progress import progress
+from support.validate import check_choice, check_int
 
 # Published GPU signing throughput (sig/s), SHA-256 simple, as quoted by GRASP and CUSPX (notes §4).
 PUBLISHED_GPU = pd.DataFrame([
@@ -31,6 +32,19 @@ PUBLISHED_GPU = pd.DataFrame([
     ("GRASP", "RTX 4090", 146363, 82621, 40489),
     ("CUSPX (IEEE TC'24)", "RTX 3090", 49532, 24262, 9427),
 ], columns=["implementation", "gpu", "128f", "192f", "256f"])
+
+
+def check_parameters(cpu_set: str, cpu_batch: int, gpu_batches: str) -> None:
+    """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
+    any work, naming the parameter, its value and the options (``gpu_batches``: comma-separated sizes >= 1)."""
+    check_choice(cpu_set, "cpu_set", [p.short for p in PARAMS.values()])
+    check_int(cpu_batch, "cpu_batch", minimum=1)
+    for part in str(gpu_batches).split(","):
+        try:
+            b = int(part)
+        except ValueError:
+            b = part.strip()
+        check_int(b, f"gpu_batches ({gpu_batches!r})", minimum=1, what="comma-separated integers >= 1")
 
 
 def kat_digests(names, fors_order: str = "fips205") -> pd.DataFrame:

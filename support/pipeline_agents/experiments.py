@@ -22,8 +22,23 @@ from support.policy import Policy, load_policy
 from support.progress import progress
 from support.sim import FaultSpec, Streams, fault_schedule, rate_profile, resample_arrivals
 from support.traces.azure import load_azure
+from support.validate import check_int, check_range
 
 POLICY_DIR = REPO_ROOT / "data" / "pipeline_agents" / "policies"
+
+
+def check_parameters(*, horizon_h: float, tpch_sf: float, fault_scale: float, retries: int, retry_delay_s: float,
+                     oncall_median_s: float, fix_median_s: float, detect_s: float, actuate_s: float) -> None:
+    """The notebook's ranged parameters, checked right after ``start`` so a bad value fails before DuckDB runs, naming
+    the parameter, its value and the interval (``tpch_sf`` 0 picks by scale; the notebook divides by ``actuate_s``)."""
+    check_range(horizon_h, "horizon_h", low=0, low_open=True)
+    check_range(tpch_sf, "tpch_sf", low=0)
+    check_range(fault_scale, "fault_scale", low=0)
+    check_int(retries, "retries", minimum=0)
+    for name, value in (("retry_delay_s", retry_delay_s), ("oncall_median_s", oncall_median_s),
+                        ("fix_median_s", fix_median_s), ("detect_s", detect_s)):
+        check_range(value, name, low=0)
+    check_range(actuate_s, "actuate_s", low=0, low_open=True)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from scipy.stats import t as student_t
 from support.fits import loglog_slope
 from support.progress import progress
 from support.seeding import derive
+from support.validate import check_choice, check_int, check_range
 from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
 from support.vgc.collectors import (
@@ -29,7 +30,23 @@ from support.vgc.metrics import bootstrap_ratio, mmu, pause_stats, timeline
 from support.vgc.record import PROGRAMS, Recording, attach_timing, record, timing_run
 from support.vgc.refcount import replay
 from support.vgc.trace import Trace
-from support.vgc.workloads import make
+from support.vgc.workloads import WORKLOADS, make
+
+
+def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int) -> None:
+    """The notebook's ranged and enumerated parameters, checked right after ``start`` so a bad value fails before
+    any work; a budget below 1x cannot hold the peak live bytes, and a repeated workload would pad the grid."""
+    check_range(budget_mult, "budget_mult", low=1.0)
+    check_int(n_threads, "n_threads", minimum=1)
+    if not isinstance(workloads, (list, tuple)) or not workloads:
+        raise ValueError(f"workloads must be a non-empty list of {', '.join(map(repr, WORKLOADS))}; got {workloads!r}")
+    for i, w in enumerate(workloads):
+        check_choice(w, f"workloads[{i}]", WORKLOADS)
+    repeated = sorted({w for w in workloads if workloads.count(w) > 1})
+    if repeated:
+        raise ValueError(f"workloads must not repeat a workload; {', '.join(map(repr, repeated))} given twice or more")
+    check_int(n_boot, "n_boot", minimum=1)
+
 
 # ----------------------------------------------------------------------------------------------- real CPython
 

@@ -1,0 +1,43 @@
+"""05's ranged parameters are checked right after ``start``: a bad value fails at once, naming the parameter, the
+value and the interval, before TPC-H is generated and run in DuckDB."""
+
+import pytest
+
+from support.params import notebook_parameters
+from support.paths import REPO_ROOT
+from support.pipeline_agents import experiments as X
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "05_pipeline_agents.ipynb"
+CHECKED = ("horizon_h", "tpch_sf", "fault_scale", "retries", "retry_delay_s", "oncall_median_s", "fix_median_s",
+           "detect_s", "actuate_s")
+
+
+def _defaults() -> dict:
+    p = notebook_parameters(NOTEBOOK)
+    return {n: p[n].default for n in CHECKED}
+
+
+def test_notebook_defaults_pass_the_parameter_check():
+    assert X.check_parameters(**_defaults()) is None
+
+
+def test_zero_delays_and_fault_rates_are_accepted():
+    zero = {n: 0 for n in ("tpch_sf", "fault_scale", "retries", "retry_delay_s", "oncall_median_s", "fix_median_s",
+                           "detect_s")}
+    assert X.check_parameters(**{**_defaults(), **zero}) is None
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("horizon_h", 0.0, r"horizon_h must be a number in \(0, inf\], got 0\.0"),
+    ("tpch_sf", -0.01, r"tpch_sf must be a number in \[0, inf\], got -0\.01"),
+    ("fault_scale", -1.0, r"fault_scale must be a number in \[0, inf\], got -1\.0"),
+    ("retries", -1, r"retries must be an integer >= 0, got -1"),
+    ("retry_delay_s", -300.0, r"retry_delay_s must be a number in \[0, inf\], got -300\.0"),
+    ("oncall_median_s", -1.0, r"oncall_median_s must be a number in \[0, inf\], got -1\.0"),
+    ("fix_median_s", -1.0, r"fix_median_s must be a number in \[0, inf\], got -1\.0"),
+    ("detect_s", -1.0, r"detect_s must be a number in \[0, inf\], got -1\.0"),
+    ("actuate_s", 0.0, r"actuate_s must be a number in \(0, inf\], got 0\.0"),
+])
+def test_out_of_range_value_is_refused_naming_parameter_and_interval(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        X.check_parameters(**{**_defaults(), name: value})
