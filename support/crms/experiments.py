@@ -262,6 +262,7 @@ def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: flo
             rows.append({"instance": k, "N": p.N, "infeasible": None, "scip_status": f"stopped: {s.info['status']}"})
             continue
         row = {"instance": k, "N": p.N, "crms": a.objective, "scip": s.objective, "scip_status": s.info["status"],
+               "scip_messages": s.info.get("solver_messages", ""),
                "gap": (a.objective - s.objective) / s.objective, "crms_s": a.seconds, "scip_s": s.seconds,
                "crms_n": a.n.tolist(), "scip_n": s.n.tolist(), "infeasible": None}
         if p.N <= 3:
@@ -306,7 +307,8 @@ def screened_oracle_row(p: Problem, k: int, scip_time_limit: float, config: CRMS
     primal, dual = float(s.info["scip_objective"]), float(s.info["dual_bound"])
     gap, gap_dual = oracle_gaps(a.objective, primal, dual)
     return {**row, "scip_primal": primal, "scip_dual": dual, "scip_eval": s.objective,
-            "scip_status": s.info["status"], "proven": s.info["status"] in PROVEN, "gap": gap, "gap_dual": gap_dual,
+            "scip_status": s.info["status"], "scip_messages": s.info.get("solver_messages", ""),
+            "proven": s.info["status"] in PROVEN, "gap": gap, "gap_dual": gap_dual,
             "scip_s": s.seconds, "scip_n": s.n.tolist()}
 
 

@@ -51,7 +51,8 @@ def scip_optimum(p: Problem, time_limit: float = 60.0, gap: float = 1e-6) -> All
     r = solve_minlp(build, time_limit=time_limit, gap=gap)
     n = np.rint(r.values["n"]).astype(int)
     alloc = evaluate(p, n, np.array(r.values["c"]), np.array(r.values["m"]), "SCIP", r.seconds)
-    alloc.info.update(scip_objective=r.value, dual_bound=r.bound, gap=r.gap, status=r.status)
+    alloc.info.update(scip_objective=r.value, dual_bound=r.bound, gap=r.gap, status=r.status,
+                      solver_messages=r.solver_messages)
     return alloc
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from support.opt.errors import InfeasibleError, OptError
+from support.opt.native_output import native_output_to_file
 
 
 @dataclass
@@ -22,32 +20,21 @@ class LPResult:
     duals_ub: np.ndarray | None  # row duals of the <= rows (LP only)
 
 
-_BANNER_LOCK = threading.Lock()
 _banner_shown = False
 
 
 def _new_highs():
     """A silent ``highspy.Highs()``. HiGHS prints its banner to C-level stdout on the first construction in a
-    process, before ``output_flag`` can be set; that one construction runs with file descriptor 1 on /dev/null."""
+    process, before ``output_flag`` can be set; that construction runs with fd 1 pointed at a temporary file."""
     import highspy
 
     global _banner_shown
-    with _BANNER_LOCK:
-        if _banner_shown:
+    if _banner_shown:
+        h = highspy.Highs()
+    else:
+        with native_output_to_file((1,)):
             h = highspy.Highs()
-        else:
-            sys.stdout.flush()
-            saved = os.dup(1)
-            try:
-                with open(os.devnull, "wb") as null:
-                    os.dup2(null.fileno(), 1)
-                    try:
-                        h = highspy.Highs()
-                    finally:
-                        os.dup2(saved, 1)
-            finally:
-                os.close(saved)
-            _banner_shown = True
+        _banner_shown = True
     h.setOptionValue("output_flag", False)
     return h
 

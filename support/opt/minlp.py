@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from support.opt.errors import InfeasibleError, OptError
+from support.opt.native_output import native_output_to_file
 
 
 @dataclass
@@ -25,6 +26,7 @@ class MINLPResult:
     status: str
     seconds: float
     values: dict[str, Any]
+    solver_messages: str = ""  # what SCIP's LP solver wrote to fd 1/2 despite hideOutput() (count and examples)
 
 
 def solve_minlp(build: Callable[[Any], dict[str, Any]], *, time_limit: float = 60.0, gap: float = 1e-6,
@@ -45,9 +47,17 @@ def solve_minlp(build: Callable[[Any], dict[str, Any]], *, time_limit: float = 6
         m.setParam("parallel/maxnthreads", int(threads))
         return m, build(m)  # outside the retry below: an error in the caller's build surfaces as itself
 
+    messages: list[str] = []
+
     def run(m):
         t0 = time.perf_counter()
-        m.optimize()
+        if verbose:
+            m.optimize()
+        else:  # SoPlex writes to std::cerr despite hideOutput(); a long burst would deadlock a Jupyter kernel
+            with native_output_to_file() as out:
+                m.optimize()
+            if out.lines:
+                messages.append(out.summary())
         return time.perf_counter() - t0
 
     m, handles = make(gap)
@@ -73,4 +83,4 @@ def solve_minlp(build: Callable[[Any], dict[str, Any]], *, time_limit: float = 6
         return m.getVal(v)
 
     return MINLPResult(float(m.getObjVal()), float(m.getDualbound()), float(m.getGap()), status, secs,
-                       {k: read(v) for k, v in handles.items()})
+                       {k: read(v) for k, v in handles.items()}, "; ".join(messages))
