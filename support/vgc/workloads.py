@@ -166,7 +166,9 @@ def lru(rng, n_alloc: int = 20000, n_threads: int = 2, quantum: float = 40.0, ca
 
 
 def prodcons(rng, n_alloc: int = 20000, n_threads: int = 2, quantum: float = 40.0, max_queue: int = 400) -> Trace:
-    """Producers (even tids) append messages with cyclic payloads to a shared queue; consumers drop them."""
+    """Producers (even tids) append messages with cyclic payloads to a shared queue; consumers drop them.
+
+    It needs a producer and a consumer, so it runs ``max(2, n_threads)`` threads (recorded in the trace's meta)."""
     b = Builder(rng)
     q = b.new(0, 50)  # queue object: slot 0 head, slot 1 tail
     state = {"head": -1, "tail": -1}
