@@ -487,7 +487,8 @@ def plot_request_sweep(df: pd.DataFrame, limit_gbps: float | None = None):
     modes = list(dict.fromkeys(df["mode"]))
     sizes = sorted(set(df["request_bytes"]))
     fig, axes = plt.subplots(1, len(modes), figsize=(4.6 * len(modes) + 1.6, 4), sharey=True, squeeze=False)
-    med = measure.medians(df, ["mode", "engine", "request_bytes"], "gbps")
+    # sorted index: .loc on an unsorted MultiIndex prints a PerformanceWarning into the report
+    med = measure.medians(df, ["mode", "engine", "request_bytes"], "gbps").sort_index()
     engines = list(dict.fromkeys(df.sort_values("queue_depth", kind="stable")["engine"]))
     for ax, mode in zip(axes[0], modes):
         for eng in engines:
@@ -495,7 +496,7 @@ def plot_request_sweep(df: pd.DataFrame, limit_gbps: float | None = None):
             ax.plot(s.index / KiB, s.values, "o-", ms=4, label=eng)
         if limit_gbps:
             ax.axhline(limit_gbps, color="black", lw=1, ls="--", label=f"disk limit, new file ({limit_gbps:.2f} GB/s)")
-        ax.set(xscale="log", yscale="log", xlabel="request size", title=f"{mode} (+ fsync)")
+        ax.set(xscale="log", yscale="log", xlabel="request size (log scale)", title=f"{mode} (+ fsync)")
         ax.xaxis.set_major_locator(FixedLocator([s / KiB for s in sizes]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticklabels([_size_label(s) for s in sizes], rotation=45, fontsize=8)
@@ -556,14 +557,17 @@ def plot_alignment(df: pd.DataFrame, limit_gbps: float | None = None):
     for j, col in enumerate(med.columns):
         a1.bar(x + (j - 0.5) * 0.38, med[col].values, 0.38, label=f"{col} requested")
         for i, al in enumerate(med.index):
-            if actual.get((al, col)) != col:
-                a1.annotate(f"ran {actual.get((al, col))}", (x[i] + (j - 0.5) * 0.38, med[col].values[i]),
+            if actual.get((al, col)) != col:  # two lines, so the note stays over its own bar
+                a1.annotate(f"ran\n{actual.get((al, col))}", (x[i] + (j - 0.5) * 0.38, med[col].values[i]),
                             ha="center", va="bottom", fontsize=7)
     _limit_line(a1, limit_gbps)
     a1.set_xticks(x, med.index)
     a1.set(xlabel="tensor alignment in the file", ylabel="write throughput (GB/s)")
     a1.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 0.9))
-    a2.bar(x, 100 * over.reindex(med.index).values, color="grey")
+    pct = 100 * over.reindex(med.index).values
+    a2.bar(x, pct, color="grey")
+    for i, v in enumerate(pct):  # the small overheads are invisible as bars: print every value
+        a2.annotate(f"{v:.2g} %" if v < 10 else f"{v:.0f} %", (x[i], v), ha="center", va="bottom", fontsize=8)
     a2.set_xticks(x, med.index)
     a2.set(xlabel="tensor alignment in the file", ylabel="file size overhead from padding (%)")
     fig.tight_layout()
@@ -581,11 +585,12 @@ def plot_buckets(df: pd.DataFrame, limit_gbps: float | None = None):
     x = np.arange(len(med))
     a1.bar(x, med.values, color="C0", label="throughput")
     _limit_line(a1, limit_gbps)
-    a1.set_xticks(x, med.index)
+    a1.set_xticks(x, [str(b).replace("file per ", "file per\n") for b in med.index])
     a1.set(xlabel="aggregation granularity (bucket size)", ylabel="write throughput (GB/s)")
     a2 = a1.twinx()
     a2.plot(x, files.values, "o-", color="C3", label="files written")
-    a2.set(yscale="log", ylabel="files written (count)")
+    # headroom above the largest count, so its marker does not sit on the disk-limit line of the left axis
+    a2.set(yscale="log", ylabel="files written (count, log scale)", ylim=(0.7, 3 * max(files.max(), 1)))
     a2.grid(False)
     h1, l1 = a1.get_legend_handles_labels()
     h2, l2 = a2.get_legend_handles_labels()
@@ -603,7 +608,7 @@ def plot_end_to_end(tab: pd.DataFrame, limit_gbps: float | None = None):
     ax.bar(x - 0.2, t["write GB/s"].values, 0.4, label="write (fsync included)")
     ax.bar(x + 0.2, t["read GB/s"].values, 0.4, label="cold read")
     _limit_line(ax, limit_gbps)
-    ax.set_xticks(x, t.index, rotation=15)
+    ax.set_xticks(x, t.index, rotation=25, ha="right", rotation_mode="anchor")  # long names must not collide
     ax.set(ylabel="throughput (GB/s)", xlabel="checkpoint engine")
     _legend_right(ax)
     fig.tight_layout()

@@ -303,7 +303,7 @@ def plot_timeseries(ts: dict):
 def plot_slowdowns(measured: pd.DataFrame, predicted: dict, nics: int):
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(8.6, 3.6))  # wide enough for the legend beside the bars
     x = np.arange(len(measured))
     ax.bar(x - 0.2, measured["slowdown"], 0.4, label="measured (testbed)")
     ax.bar(x + 0.2, [predicted[m] for m in measured["method"]], 0.4, label="load model (closed form + one chunk)")
@@ -311,7 +311,7 @@ def plot_slowdowns(measured: pd.DataFrame, predicted: dict, nics: int):
     ax.axhline(nics / (nics - 1), color="C2", ls=":", lw=1, label=f"balance theory ({nics}/{nics - 1})")
     ax.set_xticks(x, measured["method"])
     ax.set_ylabel("allreduce time after failure / healthy (x)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: inside it covered the bars
     fig.tight_layout()
     return fig
 
@@ -325,7 +325,7 @@ def plot_scale(df: pd.DataFrame, split: pd.DataFrame, nics: int, failures: pd.Da
         a.plot(g["gpus"], g["overhead_pct"], marker="o", label=m)
     a.set_xscale("log", base=2)
     a.set_xlabel("GPUs (8 per server, 8 x 400 Gb/s NICs)")
-    a.set_ylabel("allreduce slowdown, 1 GiB, one failed NIC (%)")
+    a.set_ylabel("extra allreduce time (%, 100 % = 2x)\n1 GiB, one failed NIC")
     a.legend()
     b.plot(split["f"], split["time_rel"])
     b.axvline((2 * nics - 3) / (2 * nics - 1), color="C2", ls="--", lw=1, label="f* = (2k-3)/(2k-1)")
