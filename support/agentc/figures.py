@@ -5,8 +5,23 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from support.agentc.experiments import PAPER_BASELINES
+
+
+def _tick_names(names):
+    """Setting names broken before their parenthesis, so neighbouring tick labels do not run into each other."""
+    return [n.replace(" (", "\n(") for n in names]
+
+
+def _log_bins(values, per_decade: int = 10):
+    """Log-spaced histogram bins over whole decades that cover every positive value (none falls outside)."""
+    v = np.asarray(values, dtype=float)
+    v = v[v > 0]
+    lo, hi = (np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))) if v.size else (-1.0, 1.0)
+    hi = max(hi, lo + 1)
+    return np.logspace(lo, hi, int(per_decade * (hi - lo)) + 1)
 
 
 def _bars(ax, names, pairs, labels, colors):
@@ -17,7 +32,7 @@ def _bars(ax, names, pairs, labels, colors):
         lo = np.array([100 * s[1] for s in side])
         hi = np.array([100 * s[2] for s in side])
         ax.bar(x + (k - 0.5) * w, m, w, yerr=[m - lo, hi - m], capsize=3, label=lab, color=col)
-    ax.set_xticks(x, names)
+    ax.set_xticks(x, _tick_names(names))
 
 
 def conformance_figure(summaries: dict[str, dict]):
@@ -26,15 +41,18 @@ def conformance_figure(summaries: dict[str, dict]):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     _bars(axes[0], names, [[summaries[n]["u_conformance"] for n in names], [summaries[n]["e_conformance"] for n in names]],
           ["unrestricted", "with monitor (Agent-C)"], ["#bbbbbb", "#2a7ab9"])
-    for label, v in PAPER_BASELINES.items():
-        axes[0].axhline(100 * v, ls="--", lw=0.8, color="grey")
-        axes[0].text(len(names) - 0.5, 100 * v, f"paper {label} {100 * v:.1f}%", fontsize=7, va="bottom", ha="right")
-    axes[0].set(ylabel="conformant trajectories (%)", ylim=(0, 105), title="Conformance")
+    for (label, v), ls in zip(PAPER_BASELINES.items(), ("--", ":")):
+        axes[0].axhline(100 * v, ls=ls, lw=1, color="black", label=f"paper's unrestricted {label}: {100 * v:.1f}%")
+    axes[0].set(ylabel="conformant trajectories (%)", ylim=(0, 105), title="Conformance (higher is better)")
     _bars(axes[1], names, [[summaries[n]["u_harm"] for n in names], [summaries[n]["e_harm"] for n in names]],
-          ["unrestricted", "with monitor (Agent-C)"], ["#bbbbbb", "#c0392b"])
-    axes[1].set(ylabel="trajectories with a harmful call (%)", title="Harm")
-    axes[0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+          ["unrestricted", "with monitor (Agent-C)"], ["#bbbbbb", "#2a7ab9"])
+    for i, n in enumerate(names):  # a 0% bar is invisible: write its value where it stands
+        axes[1].text(i + 0.19, 100 * summaries[n]["e_harm"][0], f"{100 * summaries[n]['e_harm'][0]:.0f}%",
+                     ha="center", va="bottom", fontsize=9, color="#2a7ab9")
+    axes[1].set(ylabel="trajectories with a harmful call (%)", title="Harm (lower is better)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9,
+               bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -50,7 +68,7 @@ def utility_figure(summaries: dict[str, dict], paper_deltas: dict[str, float]):
     ax.bar(x - 0.2, m, 0.4, yerr=[m - lo, hi - m], capsize=3, label="measured (paired, 95% CI)", color="#2a7ab9")
     ax.bar(x + 0.2, [paper_deltas.get(n, np.nan) for n in names], 0.4, label="paper", color="#e5a13a")
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, names)
+    ax.set_xticks(x, _tick_names(names))
     ax.set(ylabel="utility change (percentage points)", title="Utility: enforced minus unrestricted")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -62,14 +80,16 @@ def latency_figure(lat: pd.DataFrame):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     axes[0].scatter(lat["prefix_len"], lat["smt_ms"], s=6, alpha=0.5, label="SMT monitor (z3)")
     axes[0].scatter(lat["prefix_len"], lat["ref_ms"], s=6, alpha=0.5, label="brute-force evaluator")
-    axes[0].set(xlabel="trace prefix length (events)", ylabel="time per check (ms)", yscale="log",
-                title="Per-check latency")
-    axes[0].axhline(20, ls="--", color="grey", lw=0.8)
-    axes[0].legend(fontsize=8)
-    bins = np.logspace(-2, 3, 50)
+    axes[0].axhline(20, ls="--", color="grey", lw=0.8, label="20 ms budget")
+    top = 30 * max(20.0, float(lat["smt_ms"].max()), float(lat["ref_ms"].max()))  # room above the data for the legend
+    axes[0].set(xlabel="trace prefix length (events)", ylabel="time per check (ms, log scale)", yscale="log",
+                ylim=(None, top), title="Per-check latency")
+    axes[0].legend(fontsize=8, loc="upper left", ncol=3)
+    bins = _log_bins(np.concatenate([lat["smt_ms"], lat["ref_ms"]]))
     axes[1].hist(lat["smt_ms"], bins=bins, alpha=0.6, label="SMT monitor")
     axes[1].hist(lat["ref_ms"], bins=bins, alpha=0.6, label="brute force")
-    axes[1].set(xscale="log", xlabel="time per check (ms)", ylabel="checks", title="Distribution")
+    axes[1].set(xscale="log", xlabel="time per check (ms, log scale)", ylabel="checks (count)",
+                title="Distribution of check times")
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -107,7 +127,9 @@ def token_figure(tok: dict):
         axes[0].text(i, comp[i] + 1, f"{int(b)} backtracks" if i else "", ha="center", fontsize=8)
     axes[0].set(ylabel="compliant generated calls (%)", ylim=(0, 110), title="SmolLM2-135M, grammar-masked")
     ms = [x for lst in on["check_ms"] for x in lst]
-    axes[1].hist(ms, bins=np.logspace(-1, 3, 40), color="#2a7ab9")
-    axes[1].set(xscale="log", xlabel="SMT check during decoding (ms)", ylabel="checks", title="Check latency")
+    axes[1].hist(ms, bins=_log_bins(ms), color="#2a7ab9")
+    axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].set(xscale="log", xlabel="SMT check during decoding (ms, log scale)", ylabel="checks (count)",
+                title="Check latency")
     fig.tight_layout()
     return fig

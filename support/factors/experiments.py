@@ -434,19 +434,30 @@ def chain_scaling(Ts, seed: int = 0) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- figures
 
 def plot_slds(sweep: pd.DataFrame):
-    """Error vs T and runtime vs T per method (ours solid, funsor dashed)."""
+    """Error vs T and runtime vs T per method (colour), ours solid and funsor dashed, one marker and line per K."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for (method, impl), g in sweep.groupby(["method", "impl"]):
+    methods = list(dict.fromkeys(sweep["method"]))
+    color = {m: f"C{i}" for i, m in enumerate(methods)}
+    style = {"ours": "-", "funsor": "--"}
+    marker = {K: "osD^v"[i % 5] for i, K in enumerate(sorted(set(sweep["K"])))}
+    for (method, impl, K), g in sweep.groupby(["method", "impl", "K"]):
         g = g.sort_values("T")
-        ls = "--" if impl == "funsor" else "-"
-        lbl = f"{method} [{impl}]"
-        axes[0].plot(g["T"], np.maximum(g.abs_err_log_z, 1e-16), ls, marker="o", label=lbl)
-        axes[1].plot(g["T"], g.seconds, ls, marker="o", label=lbl)
-    axes[0].set(yscale="log", xlabel="time steps T", ylabel="|log Z − log Z_enum|", title="accuracy")
-    axes[1].set(yscale="log", xlabel="time steps T", ylabel="runtime (s)", title="cost")
-    axes[1].legend(fontsize=7, ncol=2)
+        kw = {"ls": style[impl], "marker": marker[K], "color": color[method]}
+        axes[0].plot(g["T"], np.maximum(g.abs_err_log_z, 1e-16), **kw)
+        axes[1].plot(g["T"], g.seconds, **kw)
+    for ax in axes:
+        ax.set_xticks(sorted(set(sweep["T"])))
+    axes[0].set(yscale="log", xlabel="time steps T", ylabel="|log Z − log Z_enum| (log scale)",
+                title="SLDS accuracy vs exact enumeration")
+    axes[1].set(yscale="log", xlabel="time steps T", ylabel="runtime per filter run (s, log scale)",
+                title="SLDS runtime")
+    handles = ([Line2D([], [], color=color[m], label=m) for m in methods]
+               + [Line2D([], [], color="black", ls=style[i], label=i) for i in style if i in set(sweep.impl)]
+               + [Line2D([], [], color="black", ls="none", marker=marker[K], label=f"K = {K} modes") for K in marker])
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -464,15 +475,15 @@ def plot_circular(run: CircularRun):
     mu, P = ex["gauss_final"]
     th = np.linspace(0, 2 * np.pi, 100)
     ell = mu[:, None] + 2 * np.linalg.cholesky(P) @ np.stack([np.cos(th), np.sin(th)])
-    axes[0].plot(ell[0], ell[1], "r-", label="Gaussian ADF (2σ)")
+    axes[0].plot(ell[0], ell[1], "-", color="C1", label="Gaussian ADF (2σ)")
     axes[0].plot(*ex["truth"][-1], "k*", ms=12, label="truth")
     axes[0].plot(*ex["beacon"], "g^", ms=10, label="beacon")
     axes[0].set(xlabel="x position (m)", ylabel="y position (m)", title="final posterior (grid in grey)")
     axes[0].legend(fontsize=7)
     axes[1].plot(*ex["truth"].T, "k-", label="truth")
-    axes[1].plot(*ex["grid_mean"].T, "b-", label="grid mean")
-    axes[1].plot(*ex["pf_mean"].T, "C1--", label="PF mean")
-    axes[1].plot(*ex["gauss_mean"].T, "r:", label="Gaussian mean")
+    axes[1].plot(*ex["grid_mean"].T, "-", color="0.55", lw=2, label="grid mean")
+    axes[1].plot(*ex["pf_mean"].T, "C0--", label="PF mean")
+    axes[1].plot(*ex["gauss_mean"].T, "C1:", lw=2, label="Gaussian mean")
     axes[1].plot(*ex["beacon"], "g^", ms=10)
     axes[1].set(xlabel="x position (m)", ylabel="y position (m)", title="mean marginal over t = 1..T")
     axes[1].legend(fontsize=7)
@@ -490,12 +501,13 @@ def plot_circular(run: CircularRun):
 def plot_scaling(pf_df: pd.DataFrame, chain_df: pd.DataFrame, bn_df: pd.DataFrame | None = None):
     """PF error vs N (log-log, with an N^-1/2 guide), runtime vs chain length, runtime vs BN size."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ncols = 3 if bn_df is not None else 2
     fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 4))
     g = pf_df.groupby("N").abs_err_log_z.mean()
     axes[0].loglog(g.index, g.values, "o-", label="bootstrap PF")
-    axes[0].loglog(g.index, g.values[0] * (g.index / g.index[0]) ** -0.5, "k:", label="N^-1/2")
+    axes[0].loglog(g.index, g.values[0] * (g.index / g.index[0]) ** -0.5, "k:", label="slope $N^{-1/2}$")
     axes[0].set(xlabel="particles N", ylabel="mean |Δ log Z|", title="PF error vs N")
     axes[0].legend()
     for name, gg in chain_df.groupby("map"):
@@ -505,8 +517,14 @@ def plot_scaling(pf_df: pd.DataFrame, chain_df: pd.DataFrame, bn_df: pd.DataFram
     if bn_df is not None:
         axes[2].loglog(bn_df.nodes, bn_df.ours_s, "o", label="ours")
         axes[2].loglog(bn_df.nodes, bn_df.pgmpy_s, "s", label="pgmpy")
-        for _, r in bn_df.iterrows():
-            axes[2].annotate(r.network, (r.nodes, r.ours_s), fontsize=7)
+        for k, (_, r) in enumerate(bn_df.sort_values("nodes").iterrows()):  # names of neighbours above / below
+            axes[2].annotate(r.network, (r.nodes, r.ours_s), xytext=(5, 3 if k % 2 == 0 else -3),
+                             textcoords="offset points", ha="left", va="bottom" if k % 2 == 0 else "top",
+                             fontsize=8)
+        axes[2].margins(x=0.15, y=0.15)  # room for the network names at the ends of the axes
+        axes[2].xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 10, 20, 50, ... in plain numbers
+        axes[2].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axes[2].xaxis.set_minor_formatter(NullFormatter())
         axes[2].set(xlabel="network nodes", ylabel="VE runtime, all queries (s)", title="discrete BN VE")
         axes[2].legend()
     fig.tight_layout()
