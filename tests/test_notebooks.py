@@ -71,3 +71,19 @@ def test_notebook_runs_at_smoke_scale(paper, cli, reports_dir):
     assert res["scale"] == "smoke" and res["claims"], "the claims table was not written"
     assert all(c["verdict"] in ("reproduced", "partly", "not reproduced", "not applicable here")
                for c in res["claims"])
+
+
+def _parameters_source(paper) -> str:
+    nb = nbformat.read(paper.notebook, as_version=4)
+    return next(c.source for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("paper", NOTEBOOKS, ids=IDS)
+def test_every_parameter_line_is_one_assignment_papermill_parses_with_a_comment_saying_what_it_is(paper):
+    # papermill skips (with a warning on every run) a parameter line holding two '=' (e.g. ">= 5" in a comment);
+    # the developers' guide asks a comment on every parameter.
+    lines = [ln for ln in _parameters_source(paper).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    assert lines
+    for ln in lines:
+        assert ln.count("=") == 1, f"papermill cannot parse: {ln!r}"
+        assert "#" in ln.split("=", 1)[1] and ln.split("#", 1)[1].strip(), f"parameter without a comment: {ln!r}"
