@@ -20,7 +20,9 @@ _STYLE = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "legend.frameon": False,
+    "legend.frameon": True,  # a legend that lands on data stays readable
+    "legend.framealpha": 0.85,
+    "legend.edgecolor": "0.85",
     "svg.hashsalt": "paper-repro",
     "path.simplify": True,
 }
