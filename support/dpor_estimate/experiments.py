@@ -198,6 +198,7 @@ def order_table(spec: str, max_steps: int = MAX_STEPS) -> pd.DataFrame:
 def convergence_figure(sets: list[RunSet], exacts: dict[str, float]):
     """F1: running estimate / exact vs #trials (median and 10-90 % band over runs) with the 20 % band."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     specs = list(dict.fromkeys(s.spec for s in sets))
     fig, axes = plt.subplots(1, len(specs), figsize=(4.2 * len(specs), 3.6), sharey=True, squeeze=False)
@@ -214,10 +215,13 @@ def convergence_figure(sets: list[RunSet], exacts: dict[str, float]):
         ax.set_xscale("log")
         ax.set_ylim(0, 2.5)
         ax.set_title(f"{spec} (exact {exacts[spec]:,.0f})")
-        ax.set_xlabel("trials")
+        ax.set_xlabel("trials (log scale)")
     axes[0][0].set_ylabel("estimate / exact count")
-    axes[0][-1].legend(loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()  # above the panels: inside, it covered the bands
+    handles.append(Patch(color="green", alpha=0.15))
+    labels.append("±20 % of exact")
     fig.tight_layout()
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(labels))
     return fig
 
 
@@ -241,6 +245,7 @@ def error_box_figure(sets: list[RunSet], exacts: dict[str, float], title: str = 
 def variance_figure(sweep: pd.DataFrame):
     """F3: per-trial CV^2 and equal-time efficiency vs SE budget B (B = 1 is Knuth)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
     for spec, d in sweep.groupby("benchmark", sort=False):
@@ -248,8 +253,9 @@ def variance_figure(sweep: pd.DataFrame):
         a2.plot(d["budget B"], d["efficiency 1/(CV²·s)"], marker="o", label=spec)
     for a in (a1, a2):
         a.set_xscale("log", base=2)
+        a.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # B = 1, 2, 4, ... rather than 2^0, 2^1, ...
         a.set_yscale("log")
-        a.set_xlabel("SE budget B (1 = Knuth)")
+        a.set_xlabel("SE budget B (1 = Knuth; log scale)")
     a1.set_ylabel("per-trial variance / exact² (CV²)")
     a2.set_ylabel("efficiency 1/(CV² · seconds per trial)")
     a1.legend()
@@ -265,7 +271,8 @@ def time_figure(rows: pd.DataFrame):
     d = rows.dropna(subset=["estimate s"])
     ax.scatter(d["exhaustive s"], d["estimate s"])
     for _, r in d.iterrows():
-        ax.annotate(r["benchmark"], (r["exhaustive s"], r["estimate s"]), fontsize=8)
+        ax.annotate(r["benchmark"], (r["exhaustive s"], r["estimate s"]), fontsize=8,
+                    xytext=(5, -10), textcoords="offset points")  # beside the point, not over it
     lo = max(1e-3, min(d["exhaustive s"].min(), d["estimate s"].min()) / 2) if len(d) else 1e-2
     hi = max(d["exhaustive s"].max(), d["estimate s"].max()) * 2 if len(d) else 1e3
     xs = np.array([lo, hi])
@@ -273,8 +280,8 @@ def time_figure(rows: pd.DataFrame):
     ax.plot(xs, 0.02 * xs, "r--", lw=1, label="2 % of exhaustive")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("exhaustive TruSt time [s]")
-    ax.set_ylabel("time to a ±20% estimate [s]")
+    ax.set_xlabel("exhaustive TruSt time [s, log]")
+    ax.set_ylabel("time to a ±20% estimate [s, log]")
     ax.legend()
     fig.tight_layout()
     return fig
@@ -290,14 +297,14 @@ def cost_figure(rows: pd.DataFrame):
     yerr = np.vstack([y - rows["p10"].to_numpy(float), rows["p90"].to_numpy(float) - y])
     ax.errorbar(x, y, yerr=yerr, fmt="o", capsize=3)
     for xi, yi, name in zip(x, y, rows["benchmark"]):
-        ax.annotate(name, (xi, yi), fontsize=8)
+        ax.annotate(name, (xi, yi), fontsize=8, xytext=(6, -10), textcoords="offset points")
     xs = np.array([x.min() / 2, x.max() * 2])
-    ax.plot(xs, xs, "k-", lw=1)
+    ax.plot(xs, xs, "k-", lw=1, label="estimate = exact")
     ax.fill_between(xs, 0.85 * xs, 1.15 * xs, color="green", alpha=0.1, label="±15%")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("explored graphs, exhaustive TruSt")
-    ax.set_ylabel("estimated explored graphs (Knuth)")
+    ax.set_xlabel("explored graphs, exhaustive TruSt (log)")
+    ax.set_ylabel("estimated explored graphs, Knuth (log)")
     ax.legend()
     fig.tight_layout()
     return fig
