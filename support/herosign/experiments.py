@@ -35,17 +35,25 @@ PUBLISHED_GPU = pd.DataFrame([
 ], columns=["implementation", "gpu", "128f", "192f", "256f"])
 
 
-def check_parameters(cpu_set: str, cpu_batch: int, gpu_batches: str) -> None:
-    """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
-    any work, naming the parameter, its value and the options (``gpu_batches``: comma-separated sizes >= 1)."""
-    check_choice(cpu_set, "cpu_set", [p.short for p in PARAMS.values()])
-    check_int(cpu_batch, "cpu_batch", minimum=1)
+def parse_batches(gpu_batches: str) -> list[int]:
+    """The notebook's ``gpu_batches`` text ("1024,8192") as batch sizes, each an integer >= 1, else a ValueError
+    naming the text and the bad part."""
+    out = []
     for part in str(gpu_batches).split(","):
         try:
             b = int(part)
         except ValueError:
             b = part.strip()
-        check_int(b, f"gpu_batches ({gpu_batches!r})", minimum=1, what="comma-separated integers >= 1")
+        out.append(check_int(b, f"gpu_batches ({gpu_batches!r})", minimum=1, what="comma-separated integers >= 1"))
+    return out
+
+
+def check_parameters(cpu_set: str, cpu_batch: int, gpu_batches: str) -> None:
+    """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
+    any work, naming the parameter, its value and the options (``gpu_batches``: :func:`parse_batches`)."""
+    check_choice(cpu_set, "cpu_set", [p.short for p in PARAMS.values()])
+    check_int(cpu_batch, "cpu_batch", minimum=1)
+    parse_batches(gpu_batches)
 
 
 def kat_digests(names, fors_order: str = "fips205") -> pd.DataFrame:

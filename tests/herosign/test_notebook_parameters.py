@@ -31,3 +31,7 @@ def test_every_slh_dsa_set_is_accepted_for_the_cpu_study(name):
 def test_bad_value_is_refused_naming_parameter_value_and_options(args, message):
     with pytest.raises(ValueError, match=message):
         ex.check_parameters(*args)
+
+
+def test_parse_batches_gives_the_batch_sizes_the_gpu_study_runs():
+    assert ex.parse_batches("1024,8192, 32768") == [1024, 8192, 32768]
