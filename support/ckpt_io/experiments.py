@@ -22,13 +22,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from support import scratch as _scratch
 from support.ckpt_io import engine, measure, mixes, peers, posix, uring
 from support.ckpt_io.format import CheckpointCorruptError
 from support.data import sha256_of
@@ -707,21 +707,14 @@ def claim_values(f1: pd.DataFrame, f2: pd.DataFrame, f2_mix: str, f4: pd.DataFra
 
 
 def scratch(target: str | os.PathLike | None = None) -> Path:
-    """A scratch directory for the notebook (removed by :func:`cleanup` and, failing that, at exit)."""
-    import atexit
-
-    base = Path(target) if target else Path(tempfile.gettempdir())
-    if not base.is_dir():
-        raise FileNotFoundError(f"target_dir {str(base)!r} does not exist (give an existing local directory)")
-    d = Path(tempfile.mkdtemp(prefix="ckpt_io-", dir=base))
-    atexit.register(shutil.rmtree, d, True)
-    return d
+    """A scratch directory for the notebook under ``target`` (default: the system temp dir), from the shared
+    :mod:`support.scratch` (removed by :func:`cleanup` and, failing that, at exit)."""
+    return _scratch.make("ckpt_io-", target, what="target_dir")
 
 
 def cleanup(d: Path) -> bool:
     """Remove the scratch directory; True when nothing is left."""
-    shutil.rmtree(d, ignore_errors=True)
-    return not Path(d).exists()
+    return _scratch.remove(d)
 
 
 def record_all(nb, values: dict[str, tuple[float | None, str]]) -> None:

@@ -89,6 +89,13 @@ def real_pauses(recs: dict[str, Recording]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def thread_label(rec: Recording) -> str:
+    """Figure 1's label: the threads that logged events in a recording, the main thread (tid 0, which in ``prodcons``
+    only creates and drops the shared queue) counted apart: "main thread" or "main + 4 threads"."""
+    workers = int((np.unique(rec.trace.tid) != 0).sum())
+    return "main thread" if workers == 0 else f"main + {workers} thread{'s' if workers > 1 else ''}"
+
+
 def gen_for(rec: Recording, **kw) -> GCConfig:
     """GEN configured like the recorded interpreter (thresholds, objects already in generation 2)."""
     return GCConfig(kind="GEN", threshold0=rec.threshold[0], threshold1=rec.threshold[1],

@@ -1,6 +1,9 @@
 """03's parameters are checked right after ``start``: a bad value fails at once, naming the parameter, the value
 and the options or interval, before the recorded programs and the claim grid run."""
 
+import json
+import re
+
 import pytest
 
 from support.params import notebook_parameters
@@ -32,3 +35,10 @@ def test_budget_of_exactly_the_peak_live_bytes_is_accepted():
 def test_bad_value_is_refused_naming_parameter_value_and_options(args, message):
     with pytest.raises(ValueError, match=message):
         X.check_parameters(*args)
+
+
+def test_per_workload_table_resamples_n_boot_times_as_given():
+    code = "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]
+                     if c["cell_type"] == "code")
+    calls = re.findall(r"X\.per_workload_ratios\(([^)]*)\)", code)
+    assert calls and all(re.search(r"\bn_boot=n_boot\b", c) for c in calls)  # no cap such as min(n_boot, 1000)

@@ -93,6 +93,16 @@ def test_recording_a_multithreaded_program_keeps_its_threads(recordings):
     assert t.n_threads == 5 and len(np.unique(t.tid)) == 5
 
 
+def test_prodcons_label_counts_the_main_thread_apart_from_two_producers_and_two_consumers(recordings):
+    t = recordings["prodcons"].trace
+    allocs = t.op == ALLOC
+    makers = {s: set(np.unique(t.tid[allocs][t.site == s]).tolist()) for s in (0, 6, 9)}
+    assert makers == {0: {1, 3}, 6: {2, 4}, 9: {0}}  # messages, consumer state, the shared queue (main thread)
+    assert int((t.tid == 0).sum()) == 2  # the main thread only allocates the queue and drops it at the end
+    assert X.thread_label(recordings["prodcons"]) == "main + 4 threads"
+    assert X.thread_label(recordings["cycles"]) == "main thread"
+
+
 def test_unknown_program_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="unknown program"):
         record("nope", 1000, tmp_path)
