@@ -2,7 +2,8 @@
 
 Bad input (unknown paper or parameter, bad value or scale, malformed grid file, a parameter set twice
 to different values, unreachable scheduler, ``--gpu`` or ``-p backend=cupy`` without a GPU, ``--timeout``
-below 1) prints one line and exits 2; a failed notebook exits 1 after the others ran.
+below 1) prints one line and exits 2; so does a value the notebook itself refuses (a ``ParameterError`` in its
+kernel), after the other runs. A failed notebook exits 1 after the others ran.
 """
 
 from __future__ import annotations
@@ -190,13 +191,15 @@ def cmd_run(args) -> int:
     if args.dry_run:
         return _dry_run(specs, args.force)
     bar = progress_bar(len(specs), desc="notebooks", file=sys.stderr)
-    failed = []
+    failed, refused = [], []  # refused: the notebook raised ParameterError (a bad value), reported at the end
     finished: dict[str, set[str]] = {stem: set() for stem in sweeps}
 
     def on_done(r) -> None:
         bar.update(1)
-        label = r.run_dir.replace(f"/{RUNS_SUBDIR}/", " [") + ("]" if f"/{RUNS_SUBDIR}/" in r.run_dir else "")
-        if r.status == "failed":
+        label = _label(r.run_dir)
+        if r.parameter_error:
+            refused.append(r)
+        elif r.status == "failed":
             failed.append(r)
             kept = (f" (the earlier OK result is kept; this run is in {_shown(REPORTS_DIR / r.folder)}/)"
                     if r.folder.endswith(f"/{FAILED_SUBDIR}") else "")
@@ -222,8 +225,26 @@ def cmd_run(args) -> int:
         print(f"report: {build_index()}", file=sys.stderr)
     if failed:
         print(f"{len(failed)} of {len(specs)} notebook runs failed", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    if refused:
+        raise UsageError(_refused(refused))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _label(run_dir: str) -> str:
+    """A run as the progress lines name it: ``00_tour``, or ``00_tour [seed=1]`` for a run of a sweep."""
+    from support.runner import RUNS_SUBDIR
+
+    return run_dir.replace(f"/{RUNS_SUBDIR}/", " [") + ("]" if f"/{RUNS_SUBDIR}/" in run_dir else "")
+
+
+def _refused(runs: list) -> str:
+    """One line for the runs whose notebook refused a parameter value: each run and the notebook's message, then
+    ``paper-repro params`` for each paper (:func:`support.params.params_hint`)."""
+    from support.params import params_hint
+
+    stems = list(dict.fromkeys(r.stem for r in runs))
+    return ("; ".join(f"{_label(r.run_dir)}: {r.parameter_error}" for r in runs)
+            + f" ({'; '.join(params_hint(s) for s in stems)})")
 
 
 def cmd_report() -> int:

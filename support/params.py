@@ -20,12 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from support.claims import SCALES
-from support.validate import check_int, is_int
+from support.validate import ParameterError, check_int, is_int
 from support.xp import BACKENDS
-
-
-class ParameterError(ValueError):
-    """A bad ``-p`` override: unknown name, wrong type, bad value."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +125,23 @@ def unique(values: list[Any]) -> list[Any]:
     return out
 
 
+def params_hint(notebook: str) -> str:
+    """The pointer to ``paper-repro params`` for ``notebook`` (a file name or a stem), ending every message about a
+    parameter the user gave: an unknown name (-p or grid), a value the notebook refused (support.runner)."""
+    return f"`paper-repro params {Path(notebook).stem}` describes them"
+
+
+def unknown_parameter(name: str, specs: dict[str, ParamSpec], notebook: str) -> ParameterError:
+    """The error for a parameter ``name`` that ``notebook`` does not declare, from ``-p`` or a grid file: a close
+    match if any, the known names and :func:`params_hint`."""
+    import difflib
+
+    close = difflib.get_close_matches(name, specs, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ParameterError(f"{notebook} has no parameter {name!r}{hint} (known: {', '.join(specs)}; "
+                          f"{params_hint(notebook)})")
+
+
 def parse_overrides(items: list[str], specs: dict[str, ParamSpec], notebook: str) -> dict[str, list[Any]]:
     """``["seed=0,1", "scale=smoke"]`` -> ``{"seed": [0, 1], "scale": ["smoke"]}``, checked against ``specs``.
 
@@ -142,12 +155,7 @@ def parse_overrides(items: list[str], specs: dict[str, ParamSpec], notebook: str
         name, raw = item.split("=", 1)
         name = name.strip()
         if name not in specs:
-            import difflib
-
-            close = difflib.get_close_matches(name, specs, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ParameterError(f"{notebook} has no parameter {name!r}{hint} (known: {', '.join(specs)}; "
-                                 f"`paper-repro params {Path(notebook).stem}` describes them)")
+            raise unknown_parameter(name, specs, notebook)
         parts = raw.split(",") if splits(specs[name]) else [raw]
         vals = unique([coerce(v, specs[name]) for v in parts])
         if name in out and out[name] != vals:
@@ -239,7 +247,7 @@ def check_values(values: dict[str, list[Any]], specs: dict[str, ParamSpec],
     out: dict[str, list[Any]] = {}
     for name, vals in values.items():
         if name not in specs:
-            raise ParameterError(f"{notebook} has no parameter {name!r} (known: {', '.join(specs)})")
+            raise unknown_parameter(name, specs, notebook)
         out[name] = unique([conform(v, specs[name]) for v in vals])
         for v in out[name]:
             if name == "scale" and v not in SCALES:

@@ -4,7 +4,9 @@ A :class:`RunSpec` carries the notebook bytes and parameters. A remote Dask work
 checkout of this repository (not only the installed package): papers 05, 06, 08 and 13 read files
 under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as bytes and the caller
 writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written); a failed run
-never replaces an OK result, it goes to ``<folder>/failed/`` beside it. Unchanged
+never replaces an OK result, it goes to ``<folder>/failed/`` beside it (dropped by a later OK run, or by a
+cache hit unless it failed with that same cache key). A notebook that refuses a parameter value (support.validate's
+``ParameterError``) is a failed run whose ``parameter_error`` the CLI reports as a usage error. Unchanged
 notebook + parameters (merged with the notebook's defaults) + ``support/`` source + the data we own + Python and dependency versions + (unless
 ``backend="numpy"``) the device signal => the cached result is reused.
 """
@@ -64,6 +66,10 @@ class RunResult:
     error: str = ""
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     folder: str = ""  # where it was written, relative to reports/: run_dir, or run_dir + "/failed"
+    parameter_error: str = ""  # the message of a ParameterError the notebook raised: a bad value, a usage error
+
+
+PARAMETER_ERROR = "ParameterError"  # support.validate.ParameterError's name, as the kernel reports it (ename)
 
 
 SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".h", ".json", ".j2", ".toml", ".yaml", ".rego", ".lark", ".txt")
@@ -210,7 +216,7 @@ def execute(spec: RunSpec, cell_progress: bool = False) -> RunResult:
         out = Path(tmp)
         nb = nbformat.reads(spec.notebook.decode(), as_version=4)
         out_nb = out / f"{spec.stem}.ipynb"
-        status, error = "ok", ""
+        status, error, parameter_error = "ok", "", ""
         kernel_log = Path(ipc) / "kernel-stderr.log"
         try:
             pm.execute_notebook(nb, str(out_nb), parameters=spec.params, kernel_name="python3",
@@ -223,6 +229,7 @@ def execute(spec: RunSpec, cell_progress: bool = False) -> RunResult:
                                     kernel_log.open("wb")))
         except PapermillExecutionError as e:
             status, error = "failed", _one_line(f"cell {e.exec_count}: {e.ename}: {e.evalue}")
+            parameter_error = _one_line(e.evalue) if e.ename == PARAMETER_ERROR else ""
         except Exception as e:  # noqa: BLE001 -- kernel died, timeout, bad notebook: reported as a failed run
             status, error = "failed", _one_line(f"{type(e).__name__}: {e}")
         if status == "failed" and kernel_log.is_file() and kernel_log.stat().st_size:
@@ -236,7 +243,7 @@ def execute(spec: RunSpec, cell_progress: bool = False) -> RunResult:
         files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
                  if p.is_file() and not p.name.endswith(".tmp")}
     return RunResult(spec.stem, spec.run_dir, spec.params, status, round(time.perf_counter() - t0, 2), error,
-                     files)
+                     files, parameter_error=parameter_error)
 
 
 def _run_json(result: RunResult, key: str, scheduler: str | None) -> dict[str, Any]:
@@ -270,7 +277,8 @@ def write_result(result: RunResult, key: str, scheduler: str | None = None,
     kept ``runs/`` and ``interactive/`` moved in), then swapped in by renames; the old files are dropped.
 
     A failed run whose folder holds an OK result goes to ``<run_dir>/failed/`` instead (replacing an
-    earlier one there), so a typo in ``-p`` never destroys a good result; a later OK run drops ``failed/``.
+    earlier one there), so a typo in ``-p`` never destroys a good result; a later OK run drops ``failed/``
+    (and so may a cache hit: :func:`drop_stale_failure`).
     """
     target = reports / result.run_dir
     if result.status == "failed" and _holds_ok_result(target):
@@ -314,6 +322,24 @@ def cached(spec: RunSpec, key: str, reports: Path = REPORTS_DIR) -> RunResult | 
     return RunResult(spec.stem, spec.run_dir, spec.params, "cached", meta.get("wall_s", 0.0))
 
 
+def drop_stale_failure(folder: Path, key: str) -> None:
+    """On a cache hit (``key``), drop ``folder/failed/`` as a later OK run would, unless it is a failed run of that
+    same spec (a forced re-run); renamed aside, then deleted, so a reader sees it whole or not at all."""
+    failed = folder / FAILED_SUBDIR
+    try:
+        same_spec = json.loads((failed / "run.json").read_text()).get("cache_key") == key
+    except (OSError, ValueError, AttributeError):
+        same_spec = False
+    if same_spec or not failed.is_dir():
+        return
+    aside = folder / f".old-{FAILED_SUBDIR}-{secrets.token_hex(8)}"
+    try:
+        failed.rename(aside)
+    except FileNotFoundError:  # dropped meanwhile by another run
+        return
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 class SchedulerUnreachable(ConnectionError):
     """``--scheduler ADDRESS`` names no reachable Dask scheduler."""
 
@@ -331,6 +357,7 @@ def run_all(specs: list[RunSpec], *, jobs: int = 1, scheduler: str | None = None
     for s in specs:
         hit = None if force else cached(s, keys[s.run_dir], reports)
         if hit is not None:
+            drop_stale_failure(reports / s.run_dir, keys[s.run_dir])
             results.append(hit)
             if on_done:
                 on_done(hit)

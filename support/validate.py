@@ -1,11 +1,19 @@
-"""One shared check for "an integer that is not a bool, within bounds" (counts, sizes, seeds, step limits).
+"""Shared checks for named values: an integer (not a bool) within bounds, one of a set of options, a real number
+in an interval.
 
-It replaces a dozen hand-written copies across papers; each call site passes its own error class.
+They replace a dozen hand-written copies across papers. By default they raise :class:`ParameterError`, which the
+runner reports as a usage error (exit 2) when a notebook raises it; a call site may pass its own error class.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+class ParameterError(ValueError):
+    """A bad value for a named parameter (a notebook's, or a function's it is passed to): a usage error, exit 2.
+
+    A ``ValueError``, so ``except ValueError`` still catches it; ``support.params`` raises it before a kernel starts."""
 
 
 def is_int(x: object) -> bool:
@@ -14,7 +22,7 @@ def is_int(x: object) -> bool:
 
 
 def check_int(value: object, name: str, *, minimum: int | None = None, maximum: int | None = None,
-              error: type[Exception] = ValueError, what: str | None = None) -> int:
+              error: type[Exception] = ParameterError, what: str | None = None) -> int:
     """``int(value)`` if ``value`` is an integer (not a bool) in ``[minimum, maximum]``, else raise ``error``.
 
     The message reads "<name> must be <what>, got <value!r>"; ``what`` defaults to the bounds ("an integer >= 1").
@@ -28,7 +36,7 @@ def check_int(value: object, name: str, *, minimum: int | None = None, maximum: 
     raise error(f"{name} must be {what}, got {value!r}")
 
 
-def check_choice(value: object, name: str, options, *, error: type[Exception] = ValueError) -> object:
+def check_choice(value: object, name: str, options, *, error: type[Exception] = ParameterError) -> object:
     """``value`` if it is one of ``options``, else raise ``error`` naming the parameter, the value and the options
     (for enumerated notebook parameters, checked right after ``start`` so a typo fails before any work)."""
     options = tuple(options)
@@ -38,7 +46,7 @@ def check_choice(value: object, name: str, options, *, error: type[Exception] = 
 
 
 def check_range(value: object, name: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False, high_open: bool = False, error: type[Exception] = ValueError) -> float:
+                low_open: bool = False, high_open: bool = False, error: type[Exception] = ParameterError) -> float:
     """``float(value)`` if it is a real number (not a bool) within the bounds, else raise ``error`` naming the
     parameter, the value and the interval; ``low_open``/``high_open`` exclude the bound."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))

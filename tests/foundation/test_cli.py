@@ -171,3 +171,58 @@ def test_the_failure_line_names_the_failed_folder_when_an_ok_result_was_kept(mon
     [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("FAILED")]
     assert line == (f"FAILED 00_tour: cell 3: KeyError: 'x' (the earlier OK result is kept; this run is in "
                     f"{tmp_path / '00_tour/failed'}/)")
+
+
+def test_an_unknown_name_in_a_grid_file_exits_2_with_the_params_hint_like_p(tmp_path, capsys):
+    from support.cli import main
+
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"dayz": [1, 2]}))
+    assert main(["run", "tour", "--grid", str(grid), "--dry-run"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "no parameter 'dayz'; did you mean 'days'?" in line
+    assert line.endswith("`paper-repro params 00_tour` describes them)")
+
+
+def _finished_runs(results):
+    """A stand-in for ``run_all``: each spec finishes as ``results`` says, ``(status, error, parameter_error)``."""
+    from support.runner import RunResult
+
+    def run_all(specs, *, on_done, **kw):
+        out = [RunResult(s.stem, s.run_dir, s.params, status, 1.0, error, parameter_error=refused)
+               for s, (status, error, refused) in zip(specs, results)]
+        for r in out:
+            on_done(r)
+        return out
+
+    return run_all
+
+
+REFUSED = "order_policy must be one of 'program', 'writers_first'; got 'nope'"
+
+
+def test_a_value_the_notebook_refuses_exits_2_with_one_line_and_the_params_hint(monkeypatch, tmp_path, capsys):
+    """A ``ParameterError`` in the kernel (04's check, right after ``start``) is a usage error like a bad ``-p``."""
+    from support import paths, runner
+    from support.cli import main
+
+    monkeypatch.setenv("PAPER_REPRO_QUIET", "1")
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "run_all", _finished_runs([("failed", f"cell 2: ParameterError: {REFUSED}", REFUSED)]))
+    assert main(["run", "dpor_estimate", "-p", "order_policy=nope", "--no-report"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"paper-repro: error: 04_dpor_estimate: {REFUSED} (`paper-repro params 04_dpor_estimate` describes them)"]
+
+
+def test_a_sweep_with_a_refused_run_and_a_failed_run_reports_both_and_exits_2(monkeypatch, tmp_path, capsys):
+    from support import paths, runner
+    from support.cli import main
+
+    monkeypatch.setenv("PAPER_REPRO_QUIET", "1")
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "run_all", _finished_runs([("ok", "", ""), ("failed", "cell 2: ParameterError: x", "x"),
+                                                           ("failed", "cell 3: KeyError: 'y'", "")]))
+    assert main(["run", "tour", "-p", "seed=0,1,2", "--no-report"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "ok     00_tour [seed=0] (1.0 s)", "FAILED 00_tour [seed=2]: cell 3: KeyError: 'y'", "1 of 3 notebook runs failed",
+        "paper-repro: error: 00_tour [seed=1]: x (`paper-repro params 00_tour` describes them)"]

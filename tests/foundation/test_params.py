@@ -252,3 +252,37 @@ def test_a_list_value_names_its_run_folder_by_its_items_or_by_count_and_short_ha
 def test_scalar_run_folder_names_are_unchanged():
     params = {"seed": 1, "rate": 2.0, "name": "a/b c", "fast": True}
     assert P.tag(params, list(params)) == "seed=1,rate=2.0,name=a_b c,fast=True"
+
+
+def test_an_unknown_name_in_a_grid_reads_as_from_p_with_the_params_hint(notebook):
+    """A grid file's unknown name gets -p's message: the close match, the known names, `paper-repro params`."""
+    specs = P.notebook_parameters(notebook)
+    with pytest.raises(P.ParameterError) as from_p:
+        P.parse_overrides(["sed=1"], specs, "t.ipynb")
+    with pytest.raises(P.ParameterError) as from_grid:
+        P.check_values({"sed": [1]}, specs, "t.ipynb")
+    assert str(from_grid.value) == str(from_p.value)
+    assert str(from_grid.value).endswith("did you mean 'seed'? (known: scale, seed, rate, fast, name; "
+                                         "`paper-repro params t` describes them)")
+
+
+@pytest.mark.parametrize("name,args,kw", [("check_int", (0, "n"), {"minimum": 1}),
+                                           ("check_choice", ("nope", "order_policy", ["program"]), {}),
+                                           ("check_range", (-1.0, "alpha"), {"low": 0})])
+def test_the_shared_checks_raise_parameter_error_which_is_still_a_value_error(name, args, kw):
+    """The runner tells a refused value from a failed computation by this class (a usage error, exit 2)."""
+    from support import validate
+
+    with pytest.raises(P.ParameterError) as err:
+        getattr(validate, name)(*args, **kw)
+    assert isinstance(err.value, ValueError)
+
+
+def test_a_check_given_its_own_error_class_raises_that_one():
+    from support.validate import check_choice
+
+    class CheckpointError(Exception):
+        pass
+
+    with pytest.raises(CheckpointError, match="got 'x'"):
+        check_choice("x", "alignment", ["page"], error=CheckpointError)

@@ -63,6 +63,7 @@ def test_a_failing_notebook_is_reported_in_one_line_and_the_others_still_run(rep
     assert results["00_tour"].status == "ok"
     assert results["99_broken"].status == "failed"
     assert results["99_broken"].error == "cell 2: ValueError: planted failure"
+    assert results["99_broken"].parameter_error == ""  # a plain ValueError is a failed run, not a usage error
     assert "\n" not in results["99_broken"].error
     meta = json.loads((reports_dir / "99_broken/run.json").read_text())
     assert meta["status"] == "failed" and (reports_dir / "99_broken/99_broken.html").is_file()
@@ -508,3 +509,82 @@ def test_a_headless_kernel_drops_tqdms_iprogress_warning_from_third_party_import
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
                        env={**os.environ, "PYTHONWARNINGS": runner._kernel_warnings()})
     assert "IProgress" not in r.stderr and "error::SyntaxWarning" in r.stdout
+
+
+def _refusing_notebook() -> bytes:
+    """A notebook whose first cell after the parameters refuses ``order_policy = "nope"`` (as 04's check does)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    p = nbformat.v4.new_code_cell('order_policy = "nope"')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell("from support.validate import check_choice\n"
+                                             "check_choice(order_policy, 'order_policy', ['program'])")]
+    return nbformat.writes(nb).encode()
+
+
+def test_a_value_the_notebook_refuses_is_a_parameter_error_kept_beside_the_ok_result(monkeypatch, reports_dir):
+    """A ``ParameterError`` raised in the kernel marks the run as refused (the CLI exits 2); it is still written,
+    to ``failed/`` beside an OK result, which stays."""
+    from support import runner
+
+    _ok_then(reports_dir)
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "other key")
+    [r] = run_all([RunSpec("00_tour", _refusing_notebook(), {}, "00_tour")], reports=reports_dir)
+    assert r.status == "failed" and r.folder == "00_tour/failed"
+    assert r.parameter_error == "order_policy must be one of 'program'; got 'nope'"
+    assert r.error == f"cell 2: ParameterError: {r.parameter_error}"
+    assert (reports_dir / "00_tour/00_tour.html").read_text() == "good"
+    assert json.loads((reports_dir / "00_tour/failed/run.json").read_text())["status"] == "failed"
+
+
+def test_the_runner_knows_parameter_error_by_the_name_the_kernel_reports():
+    from support.runner import PARAMETER_ERROR
+    from support.validate import ParameterError
+
+    assert PARAMETER_ERROR == ParameterError.__name__
+
+
+def _ok_then_failed(reports_dir, failed_key: str):
+    """An OK run of 00_tour with cache key "good", then a failed one with ``failed_key`` (kept in ``failed/``)."""
+    from support.runner import RunResult, write_result
+
+    for status, key in (("ok", "good"), ("failed", failed_key)):
+        r = RunResult("00_tour", "00_tour", {}, status, 1.0, "cell 3: KeyError: 'x'" if status == "failed" else "",
+                      files={"00_tour.html": status.encode()})
+        write_result(r, key, reports=reports_dir)
+    assert (reports_dir / "00_tour/failed/run.json").is_file()
+
+
+def test_a_cache_hit_drops_the_failure_of_another_spec_so_the_report_notes_no_later_failure(monkeypatch,
+                                                                                             reports_dir):
+    """A typo run failed (kept in ``failed/``), then the earlier spec was asked for again and served from the
+    cache: that is the latest run of the folder, so ``failed/`` goes, whole, as a later OK run would drop it."""
+    from support import runner
+    from support.report import collect, text_summary
+
+    _ok_then_failed(reports_dir, failed_key="typo")
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "good")
+    [r] = run_all([RunSpec("00_tour", b"{}", {}, "00_tour")], reports=reports_dir)
+    assert r.status == "cached"
+    assert sorted(p.name for p in (reports_dir / "00_tour").iterdir()) == ["00_tour.html", "run.json"]
+    assert collect(reports_dir)[0].main.later_failure is None and "a later run failed" not in text_summary(reports_dir)
+
+
+def test_a_cache_hit_keeps_a_failed_forced_rerun_of_the_same_spec(monkeypatch, reports_dir):
+    """``--force`` re-ran exactly the cached spec and it failed: still news about that result, so kept."""
+    from support import runner
+    from support.report import collect
+
+    _ok_then_failed(reports_dir, failed_key="good")
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "good")
+    assert [r.status for r in run_all([RunSpec("00_tour", b"{}", {}, "00_tour")], reports=reports_dir)] == ["cached"]
+    assert collect(reports_dir)[0].main.later_failure is not None
+
+
+def test_looking_up_the_cache_drops_nothing(reports_dir):
+    """``cached`` also answers ``--dry-run``, which must leave the folder as it is."""
+    from support.runner import cached
+
+    _ok_then_failed(reports_dir, failed_key="typo")
+    assert cached(RunSpec("00_tour", b"{}", {}, "00_tour"), "good", reports_dir).status == "cached"
+    assert (reports_dir / "00_tour/failed/run.json").is_file()
