@@ -20,7 +20,7 @@ from support.multicluster.decision import FederationPolicy, Weights
 from support.traces.alibaba import gateway_qps_series
 from support.traces.azure import request_rates
 from support.traces.datacenter import aligned_window, load_clusters
-from support.validate import check_int, check_range
+from support.validate import ParameterError, check_int, check_range
 
 NAMES = ("alibaba2018", "google2019", "azure_v2")
 BURSTY_NAMES = ("azure_llm_code", "azure_llm_conv", "alibaba_genai_qps")
@@ -59,15 +59,15 @@ class FederationConfig:
     def __post_init__(self):
         check_range(self.mu, "mu", low=0, low_open=True)
         if not self.slo_s > 1 / self.mu:
-            raise ValueError(f"slo_s must be above the mean service time 1/mu = {1 / self.mu:g} s (an SLO the "
+            raise ParameterError(f"slo_s must be above the mean service time 1/mu = {1 / self.mu:g} s (an SLO the "
                              f"service can meet), got {self.slo_s!r}")
         check_int(self.sync_s, "sync_s", minimum=1)
         check_int(self.interval_s, "interval_s", minimum=1)
         if self.interval_s % self.sync_s:
-            raise ValueError(f"interval_s must be a multiple of sync_s = {self.sync_s}, got {self.interval_s}")
+            raise ParameterError(f"interval_s must be a multiple of sync_s = {self.sync_s}, got {self.interval_s}")
         check_int(self.startup_s, "startup_s", minimum=0)
         if self.startup_s % self.sync_s or self.startup_s >= self.interval_s:
-            raise ValueError(f"startup_s must be a multiple of sync_s = {self.sync_s} below interval_s = "
+            raise ParameterError(f"startup_s must be a multiple of sync_s = {self.sync_s} below interval_s = "
                              f"{self.interval_s}, got {self.startup_s}")
         check_range(self.train_frac, "train_frac", low=0, high=1, low_open=True, high_open=True)
         check_range(self.hpa_target, "hpa_target", low=0, high=1, low_open=True)

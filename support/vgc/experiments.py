@@ -15,7 +15,7 @@ from scipy.stats import t as student_t
 from support.fits import loglog_slope
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_choice, check_int, check_range
+from support.validate import ParameterError, check_choice, check_int, check_range
 from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
 from support.vgc.collectors import (
@@ -39,12 +39,12 @@ def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int)
     check_range(budget_mult, "budget_mult", low=1.0)
     check_int(n_threads, "n_threads", minimum=1)
     if not isinstance(workloads, (list, tuple)) or not workloads:
-        raise ValueError(f"workloads must be a non-empty list of {', '.join(map(repr, WORKLOADS))}; got {workloads!r}")
+        raise ParameterError(f"workloads must be a non-empty list of {', '.join(map(repr, WORKLOADS))}; got {workloads!r}")
     for i, w in enumerate(workloads):
         check_choice(w, f"workloads[{i}]", WORKLOADS)
     repeated = sorted({w for w in workloads if workloads.count(w) > 1})
     if repeated:
-        raise ValueError(f"workloads must not repeat a workload; {', '.join(map(repr, repeated))} given twice or more")
+        raise ParameterError(f"workloads must not repeat a workload; {', '.join(map(repr, repeated))} given twice or more")
     check_int(n_boot, "n_boot", minimum=1)
 
 

@@ -12,6 +12,7 @@ from support.multicluster.metrics import summarize
 from support.multicluster.simulate import run_hpa, run_proactive
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
+from support.validate import ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_bad_federation_inputs_raise_value_error(fed):
                                           ("slo_s", 0.05)])
 def test_federation_config_refuses_a_bad_value_naming_the_parameter_and_the_value(field, value):
     """One check per knob, so `-p margin_quantile=1.0` or `-p startup_s=20` in notebook 11 says which one is wrong."""
-    with pytest.raises(ValueError, match=rf"^{field} must .*got {re.escape(repr(value))}$"):
+    with pytest.raises(ParameterError, match=rf"^{field} must .*got {re.escape(repr(value))}$"):  # CLI: exit 2
         FederationConfig(**{field: value})
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
+from support.validate import ParameterError
 from support.vgc import experiments as X
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "03_vgc.ipynb"
@@ -33,7 +34,7 @@ def test_budget_of_exactly_the_peak_live_bytes_is_accepted():
     ((2.0, 2, ["lru"], 0), r"n_boot must be an integer >= 1, got 0"),
 ])
 def test_bad_value_is_refused_naming_parameter_value_and_options(args, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):  # the CLI's usage error (exit 2), still a ValueError
         X.check_parameters(*args)
 
 
