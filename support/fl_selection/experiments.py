@@ -40,6 +40,9 @@ from support.validate import check_choice, check_int, check_range
 
 METHODS = ("csra", "csra_no_het", "random", "random_opt", "best_channel", "all_clients", "power_of_choice",
            "oort")
+MODELS = ("logreg", "mlp")  # support.fl.models.make_model's kinds
+PARTITIONS = ("dirichlet", "shards")
+ROUNDS_CLAIM_MAX_ALPHA = 0.5  # issue 11: fewer rounds than the ablation at every alpha <= 0.5 tested
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class Setup:
 
     def __post_init__(self):
         check_choice(self.dataset, "dataset", LOADERS)
+        check_int(self.n_clients, "n_clients", minimum=1)
+        check_choice(self.partition, "partition", PARTITIONS)
+        check_int(self.rounds, "rounds", minimum=1)
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_choice(self.model, "model", MODELS)
+        check_range(self.c1, "c1", low=0)
+        check_range(self.c2, "c2", low=0)
+        check_int(self.min_size, "min_size", minimum=1)
         check_range(self.alpha, "alpha", low=0, low_open=True)
         check_range(self.participation, "participation", low=0, high=1, low_open=True)
         check_int(self.local_epochs, "local_epochs", minimum=1)
@@ -82,7 +93,10 @@ class Setup:
 
 @dataclass
 class Env:
-    """A built scenario: data, partition, label distributions, the cell, cost units and constraints."""
+    """A built scenario: data, partition, label distributions, the cell, cost units and the constraints: ``gen`` is
+    CSRA's (Sec. III; eps from ``delta_max`` at n_min = m x mean D); ``gen_no_het``, the ablation's (csra_no_het),
+    drops the heterogeneity term from both sides of the generalization constraint (c1 = 0, eps = c2 / sqrt(n_min)),
+    leaving a data-volume floor D_S >= n_min."""
 
     setup: Setup
     data: Dataset
@@ -120,6 +134,7 @@ def build_env(setup: Setup, seed: int) -> Env:
     weights = replace(units, w=setup.w)
     n_min = setup.m * float(D.mean())
     gen = GenConstraint.from_targets(setup.c1, setup.c2, setup.delta_max, n_min)
+    # the ablation (csra_no_het): c1 = 0 on both sides, i.e. a data-volume floor D_S >= n_min (see Env)
     gen_no_het = GenConstraint(0.0, setup.c2, setup.c2 / math.sqrt(n_min))
     return Env(setup, data, parts, P, D, system, weights, gen, gen_no_het, seed)
 
@@ -153,9 +168,9 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
     accuracy, latency T (s), energy E (J) and cumulative sums. ``random`` also yields ``random_opt``
     (the same clients with the optimized allocation) from the same training run. Fading, the selectors'
     draws and each client's minibatches come from streams keyed by (seed, round[, client]), common to all
-    methods, so methods differ only through what they select."""
+    methods, so methods differ only through what they select. ``rounds``: None for the Setup's budget, else >= 1."""
     s = env.setup
-    R = rounds or s.rounds
+    R = s.rounds if rounds is None else check_int(rounds, "rounds", minimum=1)
     policy = _policy(env, method)
     log: list[dict] = []
     model = make_model(s.model, env.data.n_features, env.data.n_classes)
@@ -219,10 +234,13 @@ def headline(setup: Setup, seeds, methods=("csra", "csra_no_het", "random", "bes
 
 
 def method_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per method (NaN targets count as not reached; ``reached`` = fraction of seeds)."""
+    """Mean over seeds per method: the to-target columns average the seeds that reached the target only;
+    ``rounds_capped`` counts a never-reached run as its budget + 1 (as the rounds claim); ``reached`` = fraction."""
     g = summary.groupby("method", sort=False)
     t = g[["final_acc", "rounds_to_target", "latency_to_target_s", "energy_to_target_J", "T_per_round_s",
            "E_per_round_J", "delta_mean", "decide_s"]].mean()
+    capped = summary.rounds_to_target.fillna(summary.rounds_run + 1)
+    t["rounds_capped"] = capped.groupby(summary.method, sort=False).mean()
     t["reached"] = g.rounds_to_target.apply(lambda x: float(x.notna().mean()))
     return t
 
@@ -434,6 +452,35 @@ def alpha_rounds(setup: Setup, alphas, seeds, methods=("csra", "csra_no_het", "r
         _, summ = headline(replace(setup, alpha=a), seeds, methods)
         out.append(summ.assign(alpha=a))
     return pd.concat(out, ignore_index=True)
+
+
+def rounds_vs_ablation(summary: pd.DataFrame, cap: int, alphas, method: str = "csra",
+                       ablation: str = "csra_no_het") -> tuple[bool, pd.DataFrame]:
+    """Issue 11's rounds claim on an ``alpha_rounds`` frame: is the mean of ``method`` strictly below the ablation's
+    at every tested alpha <= 0.5 (never reached = ``cap``)? Also per alpha: means, per-seed pairs, paired diff + SE."""
+    cap = check_int(cap, "cap", minimum=1)
+    covered = [float(a) for a in alphas if a <= ROUNDS_CLAIM_MAX_ALPHA]
+    if not covered:
+        raise ValueError(f"rounds_vs_ablation needs at least one alpha <= {ROUNDS_CLAIM_MAX_ALPHA:g}; "
+                         f"got {list(alphas)!r}")
+    rows = []
+    for a in covered:
+        rounds = {}
+        for name in (method, ablation):
+            g = summary[(summary.alpha == a) & (summary.method == name)]
+            if g.empty:
+                raise ValueError(f"no {name!r} runs at alpha = {a:g} in the summary")
+            rounds[name] = g.set_index("seed").rounds_to_target.fillna(cap).sort_index()
+        x, y = rounds[method], rounds[ablation]
+        if list(x.index) != list(y.index):
+            raise ValueError(f"alpha = {a:g}: {method!r} ran seeds {list(x.index)} but {ablation!r} ran "
+                             f"{list(y.index)}; the comparison is paired")
+        d = x - y
+        rows.append({"alpha": a, "seeds": len(d), "method_mean": float(x.mean()), "ablation_mean": float(y.mean()),
+                     "pairs": [(int(u), int(v)) for u, v in zip(x, y)], "diff_mean": float(d.mean()),
+                     "diff_se": float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")})
+    table = pd.DataFrame(rows).set_index("alpha")
+    return bool((table.method_mean < table.ablation_mean).all()), table
 
 
 def partition_heterogeneity(setup: Setup, alpha: float, seed: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Bookkeeping of the FL experiments: to-target accounting and savings, plus a tiny end-to-end run."""
 
+import math
 import re
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from support.fl_selection import experiments as X
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
+from support.validate import ParameterError
 
 
 def _runs():
@@ -48,6 +50,94 @@ def test_accuracy_gap_reports_per_seed_values_and_the_paired_standard_error():
     assert sv["acc_gap_per_seed_pp"] == pytest.approx([10.0, 12.0, 17.0])
     # gaps 10, 12, 17: mean 13, sample sd sqrt(13), so the paired standard error is sqrt(13 / 3)
     assert sv["acc_gap_pp"] == pytest.approx(13.0) and sv["acc_gap_se_pp"] == pytest.approx(np.sqrt(13 / 3))
+
+
+def test_method_table_caps_never_reached_runs_at_the_budget_plus_one_beside_the_reached_fraction():
+    """``rounds_to_target`` averages the seeds that reached the target; ``rounds_capped`` counts a miss as budget + 1."""
+    summ = pd.DataFrame({"seed": [0, 1, 0, 1], "method": ["csra", "csra", "csra_no_het", "csra_no_het"],
+                         "rounds_to_target": [4.0, 6.0, 5.0, np.nan], "rounds_run": [30] * 4})
+    for col in ("final_acc", "latency_to_target_s", "energy_to_target_J", "T_per_round_s", "E_per_round_J",
+                "delta_mean", "decide_s"):
+        summ[col] = 1.0
+    t = X.method_table(summ)
+    assert t.loc["csra", "rounds_capped"] == 5.0 and t.loc["csra_no_het", "rounds_capped"] == (5 + 31) / 2
+    assert t.loc["csra_no_het", "rounds_to_target"] == 5.0 and t.loc["csra_no_het", "reached"] == 0.5
+    assert list(t.columns[-2:]) == ["rounds_capped", "reached"]
+
+
+def _alpha_frame(rounds: dict) -> pd.DataFrame:
+    """An ``alpha_rounds``-like frame from {(alpha, method): [rounds to target per seed, NaN = never reached]}."""
+    return pd.DataFrame([{"alpha": a, "method": m, "seed": k, "rounds_to_target": r}
+                         for (a, m), rs in rounds.items() for k, r in enumerate(rs)])
+
+
+def test_rounds_claim_holds_when_csra_has_the_lower_mean_at_every_alpha_up_to_one_half():
+    """Alphas above 0.5 are reported by the study but not part of the claim (issue 11: every alpha <= 0.5)."""
+    ar = _alpha_frame({(0.1, "csra"): [5, 7], (0.1, "csra_no_het"): [6, 9], (0.5, "csra"): [4, 4],
+                       (0.5, "csra_no_het"): [4, 5], (100.0, "csra"): [9, 9], (100.0, "csra_no_het"): [2, 2]})
+    fewer, table = X.rounds_vs_ablation(ar, 31, (0.1, 0.5, 100.0))
+    assert fewer is True and list(table.index) == [0.1, 0.5]
+    assert table.loc[0.1, "pairs"] == [(5, 6), (7, 9)] and table.loc[0.1, "diff_mean"] == -1.5
+    # paired differences -1, -2: sample sd sqrt(1/2), standard error sqrt(1/2) / sqrt(2) = 0.5
+    assert table.loc[0.1, "diff_se"] == pytest.approx(0.5) and table.loc[0.5, "seeds"] == 2
+
+
+def test_rounds_claim_fails_on_a_tie_at_one_alpha_since_a_tie_is_not_fewer():
+    ar = _alpha_frame({(0.1, "csra"): [5, 7], (0.1, "csra_no_het"): [9, 9], (0.5, "csra"): [4, 6],
+                       (0.5, "csra_no_het"): [6, 4]})
+    fewer, table = X.rounds_vs_ablation(ar, 31, (0.1, 0.5))
+    assert fewer is False and table.loc[0.5, "method_mean"] == table.loc[0.5, "ablation_mean"] == 5.0
+    assert table.loc[0.5, "diff_mean"] == 0.0
+
+
+def test_rounds_claim_counts_a_never_reached_run_as_the_cap():
+    """Seed 1 of the ablation never reaches the target: counted as 11 (budget 10 + 1), it makes the ablation's
+    mean 8.5 > CSRA's 7; dropping the miss instead would leave the ablation at 6 and flip the verdict."""
+    ar = _alpha_frame({(0.1, "csra"): [5, 9], (0.1, "csra_no_het"): [6, np.nan]})
+    fewer, table = X.rounds_vs_ablation(ar, 11, [0.1])
+    assert fewer is True and table.loc[0.1, "ablation_mean"] == 8.5 and table.loc[0.1, "pairs"] == [(5, 6), (9, 11)]
+
+
+@pytest.mark.parametrize("alphas, match", [((), "at least one alpha <= 0.5"), ((100.0,), "at least one alpha <= 0.5"),
+                                           ((0.1, 0.3), "no 'csra' runs at alpha = 0.3")])
+def test_rounds_claim_refuses_no_covered_alpha_and_an_alpha_missing_from_the_runs(alphas, match):
+    ar = _alpha_frame({(0.1, "csra"): [5], (0.1, "csra_no_het"): [6], (100.0, "csra"): [5],
+                       (100.0, "csra_no_het"): [6]})
+    with pytest.raises(ValueError, match=match):
+        X.rounds_vs_ablation(ar, 31, alphas)
+
+
+def test_rounds_claim_refuses_a_missing_ablation_or_unpaired_seeds():
+    ar = _alpha_frame({(0.1, "csra"): [5, 6]})
+    with pytest.raises(ValueError, match="no 'csra_no_het' runs at alpha = 0.1"):
+        X.rounds_vs_ablation(ar, 31, [0.1])
+    ar = pd.concat([ar, _alpha_frame({(0.1, "csra_no_het"): [7]})], ignore_index=True)
+    with pytest.raises(ValueError, match="the comparison is paired"):
+        X.rounds_vs_ablation(ar, 31, [0.1])
+
+
+def test_ablation_drops_the_heterogeneity_term_from_both_sides_and_shares_everything_else_with_csra():
+    """csra_no_het: c1 = 0 and eps = c2 / sqrt(n_min), a data-volume floor D_S >= n_min (n_min = m x mean D);
+    same c2, participation, cost weights and label distributions as CSRA, whose constraint keeps c1."""
+    setup = X.Setup(dataset="digits", n_clients=8, participation=0.5, rounds=2, min_size=5, alpha=0.3, c1=0.7,
+                    c2=1.5, delta_max=0.25)
+    env = X.build_env(setup, 0)
+    n_min = env.m * float(env.D.mean())
+    assert env.gen_no_het.c1 == 0 and env.gen_no_het.c2 == setup.c2
+    assert env.gen_no_het.eps == pytest.approx(setup.c2 / math.sqrt(n_min), rel=1e-12)
+    assert env.gen.c1 == setup.c1 and env.gen.eps == pytest.approx(0.7 * 0.25 + 1.5 / math.sqrt(n_min), rel=1e-12)
+    full, abl = X._policy(env, "csra"), X._policy(env, "csra_no_het")
+    assert full.gen is env.gen and abl.gen is env.gen_no_het and abl.name == "csra_no_het"
+    assert type(abl) is type(full) and abl.m == full.m and abl.weights == full.weights and abl.P is full.P
+
+
+def test_run_method_refuses_zero_rounds_instead_of_running_the_full_budget():
+    setup = X.Setup(dataset="digits", n_clients=6, participation=0.5, rounds=2, min_size=5, alpha=1.0)
+    env = X.build_env(setup, 0)
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ParameterError, match=rf"^rounds must be an integer >= 1, got {re.escape(repr(bad))}$"):
+            X.run_method(env, "random", rounds=bad)
+    assert X.run_method(env, "best_channel")["round"].max() == setup.rounds  # None: the Setup's budget
 
 
 def test_tiny_fl_run_logs_one_costed_round_per_fedavg_round():
@@ -144,17 +234,24 @@ def test_each_client_round_and_seed_gets_its_own_reproducible_stream():
 @pytest.mark.parametrize("field, value", [("participation", 0), ("participation", 1.5), ("target_accuracy", 1.0),
                                           ("target_accuracy", 1.5), ("dataset", "cifar10"), ("alpha", 0.0),
                                           ("w", 1.2), ("delta_max", 0.0), ("delta_max", 1.5),
-                                          ("bandwidth_hz", 0.0), ("local_epochs", 0), ("lr", 0.0)])
+                                          ("bandwidth_hz", 0.0), ("local_epochs", 0), ("lr", 0.0),
+                                          ("n_clients", 0), ("n_clients", 10.0), ("rounds", 0), ("rounds", 2.5),
+                                          ("batch_size", 0), ("min_size", 0), ("c1", -0.1), ("c2", -1.0),
+                                          ("c1", float("nan")), ("model", "cnn"), ("partition", "iid")])
 def test_setup_refuses_a_value_outside_its_range_naming_the_parameter_and_the_value(field, value):
-    """Notebook 07's parameters are checked when its first support call builds the Setup, before any work."""
-    with pytest.raises(ValueError, match=rf"^{field} must .*got {re.escape(repr(value))}$"):
+    """Every Setup field (notebook 07's parameters and the rest) is checked when the Setup is built, before any
+    data is loaded."""
+    with pytest.raises(ParameterError, match=rf"^{field} must .*got {re.escape(repr(value))}$"):
         X.Setup(**{field: value})
 
 
 def test_setup_accepts_the_bounds_its_intervals_include():
-    """participation 1 (every client), w 0 or 1 (energy or latency only) and delta_max 1 (the largest TV) are valid."""
+    """participation 1 (every client), w 0 or 1 (energy or latency only) and delta_max 1 (the largest TV) are valid,
+    as are a zero constant (the non-negative calibration fit may return one), one client, one round, the MLP and shards."""
     assert X.Setup(participation=1.0, w=0.0, delta_max=1.0).m == X.Setup().n_clients
     assert X.Setup(w=1.0, dataset="digits").w == 1.0
+    assert X.Setup(c1=0.0, c2=0.0, n_clients=1, rounds=1, batch_size=1, min_size=1, model="mlp",
+                   partition="shards").m == 1
 
 
 def test_notebook_07_defaults_and_every_dataset_its_comment_lists_pass_the_setup_check():
