@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from support.validate import check_int, check_range
+
 
 def fd_hvp(o, x: np.ndarray, y: np.ndarray, v: np.ndarray, delta: float) -> np.ndarray:
     """d^2_yy g v by a central difference of first-order oracles: [grad_y g(y + e u) - grad_y g(y - e u)] / 2e.
@@ -68,10 +70,12 @@ class InnerConfig:
     delta: float = 1e-3  # finite-difference step
 
     def __post_init__(self):
-        if self.inner_steps < 0 or self.solver_steps < 0:
-            raise ValueError(f"inner_steps and solver_steps must be >= 0: {self}")
-        if not (self.inner_lr > 0 and self.solver_lr > 0 and self.delta > 0):
-            raise ValueError(f"inner_lr, solver_lr and delta must be > 0: {self}")
+        # ParameterError (a ValueError) naming the field: a step count of 2.5 or an infinite FD step (which
+        # silently makes every FD product 0) is refused here rather than failing or misleading later
+        for name in ("inner_steps", "solver_steps"):
+            check_int(getattr(self, name), name, minimum=0)
+        for name in ("inner_lr", "solver_lr", "delta"):
+            check_range(getattr(self, name), name, low=0, low_open=True)
 
 
 class Estimator:

@@ -6,6 +6,8 @@ used here, alpha = alpha0 sqrt(C*/M) (alpha0 at full coverage). The stationarity
 (1/Q) sum_q |grad F(x_q)|^2 with the closed-form hypergradient; its log-log slope against C* should be -1/2.
 Control (``coverage="full"``): every client holds the whole model whatever C*, and only the step follows
 the C* rule; it isolates the step's share of the slope (the noise floor grows with the step, about +1/2).
+The Q half (:func:`rate_vs_rounds`): at fixed C*, the usual horizon-scaled constant step
+alpha = alpha0 sqrt(C*/M) sqrt(Q0/Q) (``q_ref`` = Q0), the log-log slope of the same measure against Q.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, run_rabo
 from support.fl.masks import masks_with_coverage
 from support.seeding import derive
+from support.validate import check_int, check_range
 
 
 @dataclass(frozen=True)
@@ -42,21 +45,28 @@ class RateConfig:
     estimator: str = "fd_hvp"
     step_rule: str = "theorem"  # "theorem": alpha0 sqrt(C*/M) (Q fixed); "fixed": alpha0 for every C*
     coverage: str = "c_star"  # "c_star": masks with coverage exactly C*; "full": all-ones masks (control)
+    q_ref: int | None = None  # set: horizon-scaled step, times sqrt(q_ref / rounds) (the Q half of the rate)
 
     def __post_init__(self):
         if self.coverage not in ("c_star", "full"):
             raise ValueError(f"coverage must be 'c_star' or 'full'; got {self.coverage!r}")
+        check_range(self.alpha0, "alpha0 (notebook parameter rate_alpha0)", low=0, low_open=True)
+        if self.q_ref is not None:
+            check_int(self.q_ref, "q_ref", minimum=1)
 
     def mask_coverage(self, c_star: int) -> int:
         """Clients per coordinate in the masks of a run labelled ``c_star`` (M for the full-coverage control)."""
         return c_star if self.coverage == "c_star" else self.n_clients
 
     def outer_lr(self, c_star: int) -> float:
+        """The outer step of a run at ``c_star``: the C* rule, times sqrt(q_ref / rounds) when ``q_ref`` is set."""
         if self.step_rule == "theorem":
-            return self.alpha0 * np.sqrt(c_star / self.n_clients)
-        if self.step_rule == "fixed":
-            return self.alpha0
-        raise ValueError(f"step_rule must be 'theorem' or 'fixed'; got {self.step_rule!r}")
+            a = self.alpha0 * np.sqrt(c_star / self.n_clients)
+        elif self.step_rule == "fixed":
+            a = self.alpha0
+        else:
+            raise ValueError(f"step_rule must be 'theorem' or 'fixed'; got {self.step_rule!r}")
+        return a if self.q_ref is None else a * np.sqrt(self.q_ref / self.rounds)
 
 
 def stationarity(problem, xs: Sequence[np.ndarray]) -> float:
@@ -67,6 +77,8 @@ def stationarity(problem, xs: Sequence[np.ndarray]) -> float:
 def rate_run(cfg: RateConfig, c_star: int, seed: int) -> float:
     """Averaged squared hypergradient norm of one run with minimum coverage ``c_star`` (its step follows
     ``c_star``; under the full-coverage control its masks are all ones)."""
+    if cfg.q_ref == cfg.rounds:  # the horizon factor is exactly 1: the same run as without it (cached once)
+        cfg = replace(cfg, q_ref=None)
     return _rate_run(replace(cfg, coverage="c_star"), cfg.mask_coverage(c_star), c_star, seed)
 
 
@@ -96,12 +108,31 @@ def rate_experiment(cfg: RateConfig, c_stars: Sequence[int] = (1, 2, 4, 8),
     return pd.DataFrame(rows)
 
 
+def rate_vs_rounds(cfg: RateConfig, rounds: Sequence[int], c_star: int = 1,
+                   seeds: Sequence[int] = range(5)) -> pd.DataFrame:
+    """The Q half of O(1/sqrt(C_x* Q)): one row per (Q, seed) at fixed ``c_star``, each run with the
+    horizon-scaled constant step alpha0 sqrt(C*/M) sqrt(Q0/Q), Q0 = ``cfg.rounds`` (abstract, main theorem)."""
+    if not 1 <= c_star <= cfg.n_clients:
+        raise ValueError(f"C* must be in 1..{cfg.n_clients}; got {c_star}")
+    Qs = [check_int(Q, "rounds", minimum=1) for Q in rounds]
+    rows = [{"rounds": Q, "seed": s, "grad_sq": rate_run(replace(cfg, rounds=Q, q_ref=cfg.rounds), c_star, s)}
+            for Q in Qs for s in seeds]
+    return pd.DataFrame(rows)
+
+
 def loglog_slope(df: pd.DataFrame, x: str = "c_star", y: str = "grad_sq") -> float:
     """Least-squares slope of log(mean over seeds of y) against log(x)."""
     m = df.groupby(x)[y].mean()
     return fits.loglog_slope(m.index, m.to_numpy())
 
 
-def seed_slopes(df: pd.DataFrame) -> np.ndarray:
+def local_slopes(df: pd.DataFrame, x: str = "c_star", y: str = "grad_sq") -> np.ndarray:
+    """Slopes between consecutive x values of log(mean over seeds of y) against log(x): how far the curve
+    is from one power law."""
+    m = df.groupby(x)[y].mean()
+    return np.diff(np.log(m.to_numpy())) / np.diff(np.log(m.index.to_numpy(float)))
+
+
+def seed_slopes(df: pd.DataFrame, x: str = "c_star") -> np.ndarray:
     """The slope of every seed separately (spread of the estimate)."""
-    return np.array([loglog_slope(g) for _, g in df.groupby("seed")])
+    return np.array([loglog_slope(g, x) for _, g in df.groupby("seed")])

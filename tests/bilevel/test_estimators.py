@@ -7,6 +7,7 @@ from support.bilevel.estimators import InnerConfig, cg_solve, fd_cross, fd_hvp, 
 from support.bilevel.federation import Federation
 from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, full_schedule, run_rabo
+from support.validate import ParameterError
 
 
 def fed_of(prob):
@@ -23,7 +24,7 @@ def test_closed_form_hypergradient_matches_finite_differences_of_the_value_funct
 
 
 @pytest.mark.parametrize("delta", [1e-4, 1e-2, 1.0, 10.0])
-def test_fd_hvp_hypergradient_is_exact_on_quadratics_for_any_step(delta):
+def test_fd_hvp_hypergradient_is_exact_on_quadratics_for_steps_1e_4_to_10(delta):
     prob = make_quadratic(np.random.default_rng(2), n_clients=4, nx=7, ny=9)
     fed = fed_of(prob)
     x = np.random.default_rng(3).normal(size=7)
@@ -72,3 +73,12 @@ def test_unknown_estimator_and_bad_settings_are_rejected():
 def test_a_negative_or_nan_oracle_noise_is_refused(noise):
     with pytest.raises(ValueError, match="oracle noise"):
         make_quadratic(np.random.default_rng(0), n_clients=2, nx=3, ny=3, noise=noise)
+
+
+@pytest.mark.parametrize("field, value", [("delta", float("inf")), ("delta", float("nan")), ("inner_lr", -0.1),
+                                          ("solver_lr", float("inf")), ("inner_steps", 2.5),
+                                          ("solver_steps", 3.0), ("inner_steps", -1), ("solver_steps", True)])
+def test_inner_config_refuses_non_finite_steps_and_non_integer_step_counts_naming_the_field(field, value):
+    """An infinite FD step made every FD product 0 silently; 2.5 inner steps failed later inside range()."""
+    with pytest.raises(ParameterError, match=field):
+        InnerConfig(**{field: value})

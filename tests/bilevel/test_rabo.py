@@ -6,9 +6,17 @@ import pytest
 from support.bilevel.estimators import InnerConfig, make_estimator
 from support.bilevel.quadratic import QuadraticBilevel, make_quadratic
 from support.bilevel.rabo import RunConfig, full_schedule, run_rabo, run_unpruned
-from support.bilevel.rate import RateConfig, loglog_slope, rate_experiment, rate_run, stationarity
+from support.bilevel.rate import (
+    RateConfig,
+    loglog_slope,
+    rate_experiment,
+    rate_run,
+    rate_vs_rounds,
+    stationarity,
+)
 from support.fl.masks import client_masks
 from support.seeding import derive
+from support.validate import ParameterError
 
 
 def test_all_ones_masks_reproduce_the_unpruned_algorithm_bit_for_bit():
@@ -16,7 +24,18 @@ def test_all_ones_masks_reproduce_the_unpruned_algorithm_bit_for_bit():
     est = make_estimator("fd_hvp", InnerConfig(3, 0.2, 4, 0.2, 1e-2))
     a = run_rabo(prob, est, full_schedule(prob), RunConfig(15, 0.1), np.random.default_rng(9))
     b = run_unpruned(prob, 3, 0.2, 4, 0.2, 1e-2, 15, 0.1, np.random.default_rng(9))
-    assert all(np.array_equal(u, w) for u, w in zip(a.xs, b))
+    assert len(a.xs) == len(b) == 15  # zip would compare only a prefix, or nothing
+    assert np.array_equal(np.stack(a.xs), np.stack(b))
+
+
+def test_minimum_coverage_is_the_smallest_over_rounds_when_the_schedule_changes():
+    """C_x* and C_y* are minima over every round, not the first, last or largest round's coverage."""
+    prob = make_quadratic(np.random.default_rng(7), n_clients=2, nx=3, ny=3)
+    one, both = np.array([[1, 1, 1], [0, 0, 0]], bool), np.ones((2, 3), bool)
+    sched = {0: (both, one), 1: (one, both), 2: (both, both)}  # C_x: 2, 1, 2; C_y: 1, 2, 2
+    res = run_rabo(prob, make_estimator("fd_hvp", InnerConfig(1, 0.1, 1, 0.1, 1e-2)), sched.__getitem__,
+                   RunConfig(3, 0.1), np.random.default_rng(0))
+    assert (res.min_coverage_x, res.min_coverage_y) == (1, 1)
 
 
 def test_one_round_server_step_is_the_average_over_covering_clients():
@@ -126,3 +145,23 @@ def test_control_run_at_full_coverage_is_the_main_run_and_is_computed_once(monke
     assert rate_run(cfg, 8, 3) == rate_run(replace(cfg, coverage="full"), 8, 3) and len(calls) == 1
     assert rate_run(replace(cfg, coverage="full"), 4, 3) != rate_run(cfg, 4, 3) and len(calls) == 3
     R._rate_run.cache_clear()
+
+
+def test_rate_slope_against_rounds_with_the_horizon_scaled_step_is_minus_one_half():
+    """The Q half of O(1/sqrt(C_x* Q)) at C* = 1 (CI size: Q0 = 100, Q = 25..400, 2 seeds: -0.58; the notebook
+    runs 5 seeds at Q0 = 400). A step that ignores the horizon Q leaves the average flat in Q (slope near 0)."""
+    df = rate_vs_rounds(RateConfig(rounds=100), [25, 50, 100, 200, 400], c_star=1, seeds=range(2))
+    assert -0.65 <= loglog_slope(df, x="rounds") <= -0.35
+
+
+def test_horizon_scaled_step_is_alpha0_sqrt_c_over_m_sqrt_q0_over_q_and_equals_the_plain_run_at_q0():
+    assert RateConfig(rounds=100, q_ref=400).outer_lr(2) == pytest.approx(0.2 * np.sqrt(2 / 8) * 2.0)
+    cfg = RateConfig(rounds=12)
+    df = rate_vs_rounds(cfg, [12], c_star=2, seeds=[4])
+    assert df.grad_sq.iloc[0] == rate_run(cfg, 2, 4)
+
+
+@pytest.mark.parametrize("alpha0", [-0.07, 0.0, float("nan")])
+def test_a_non_positive_rate_step_is_refused_naming_the_notebook_parameter(alpha0):
+    with pytest.raises(ParameterError, match="rate_alpha0"):
+        RateConfig(alpha0=alpha0)
