@@ -1,7 +1,8 @@
 """The standard DPOR benchmarks, written in the DSL from their published sources, with exact counts.
 
 Sources: GenMC ``tests/correct/synthetic/*`` (big0, big1, fib_bench, lastzero, readers, inc, casrot,
-indexer, cinc, ainc, N-writers), Nidhugg from_TRACER (CO-2+2W); used by the paper's evaluation (§7).
+indexer, cinc, ainc, N-writers, peterson, szymanski), Nidhugg from_TRACER (CO-2+2W), SV-COMP
+pthread-atomic (dekker); used by the paper's evaluation (§7). The mutual-exclusion ones wait with ``Assume``.
 Expected counts are GenMC's ``expected.sc.mo.in`` (SC, Mazurkiewicz classes), closed forms, or (fib_bench
 below NUM = 5, lastzero below N = 5) counts re-derived by the implementer's prototype; :func:`count_source` says which.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from math import factorial
 
-from support.dpor_estimate.dsl import CAS, FAI, Lock, Program, Read, Unlock, Write
+from support.dpor_estimate.dsl import CAS, FAI, Assume, Lock, Program, Read, Unlock, Write
 
 
 def _reader(name: str, locs: str):
@@ -174,6 +175,88 @@ def lockinc(n: int) -> Program:
     return Program(f"lockinc({n})", [t] * n, {"m": 0, "x": 0}, [f"lock{i}" for i in range(n)])
 
 
+def _critical(loc: str, mine: int, counter: bool):
+    """The critical section: GenMC's ``x = mine; load x`` (the load sees ``mine`` under mutual exclusion), or with
+    ``counter`` a non-atomic increment of ``c`` (it ends at 2 in every complete execution under mutual exclusion)."""
+    if counter:
+        v = yield Read("c")
+        yield Write("c", v + 1)
+    else:
+        yield Write(loc, mine)
+        yield Read(loc)
+
+
+def _named(fn, name: str):
+    fn.__name__ = name
+    return fn
+
+
+def peterson(counter: bool = False) -> Program:
+    """GenMC synthetic/peterson, under SC: two threads; the wait is GenMC's own
+    ``assume(flag_other != 1 || turn != other)`` (short-circuit: turn is read only if the flag is set)."""
+    def th(me: int, other: int, turn: int):  # as in GenMC: thread_1 sets turn = 1, thread_2 turn = 0
+        def t():
+            yield Write(f"flag{me}", 1)
+            yield Write("turn", turn)
+            if (yield Read(f"flag{other}")) == 1:
+                yield Assume((yield Read("turn")) != turn)
+            yield from _critical("x", me - 1, counter)
+            yield Write(f"flag{me}", 0)
+        return _named(t, f"thread_{me}")
+    return Program("peterson" + ("[counter]" if counter else ""), [th(1, 2, 1), th(2, 1, 0)],
+                   {"flag1": 0, "flag2": 0, "turn": 0, "x": 0, "c": 0})
+
+
+def dekker(counter: bool = False) -> Program:
+    """SV-COMP pthread-atomic/dekker, under SC, with spin loops as assumes (GenMC's transformation).
+
+    The inner ``while (turn != me) {}`` is ``Assume(turn == me)``; an outer-loop iteration that writes nothing
+    (flag of the other set, turn already mine) is a pure spin, so only a later iteration matters: ``Assume(False)``.
+    """
+    def th(me: int, other: int):
+        def t():
+            yield Write(f"flag{me}", 1)
+            while (yield Read(f"flag{other}")) >= 1:
+                if (yield Read("turn")) != me - 1:
+                    yield Write(f"flag{me}", 0)
+                    yield Assume((yield Read("turn")) == me - 1)
+                    yield Write(f"flag{me}", 1)
+                else:
+                    yield Assume(False)  # an iteration without side effects: only the last one counts
+            yield from _critical("x", me - 1, counter)
+            yield Write("turn", other - 1)
+            yield Write(f"flag{me}", 0)
+        return _named(t, f"thr{me}")
+    return Program("dekker" + ("[counter]" if counter else ""), [th(1, 2), th(2, 1)],
+                   {"flag1": 0, "flag2": 0, "turn": 0, "x": 0, "c": 0})
+
+
+def szymanski(n: int, counter: bool = False) -> Program:
+    """GenMC synthetic/szymanski (N rounds per thread), under SC, where its SC fences add nothing; GenMC's own
+    assumes. The critical section stores x, loads it and loads it again for GenMC's assert."""
+    def th(me: int, other: int):
+        def t():
+            f = f"flag{other}"
+            for _ in range(n):
+                yield Write(f"flag{me}", 1)
+                yield Assume((yield Read(f)) < 3)
+                yield Write(f"flag{me}", 3)
+                if (yield Read(f)) == 1:
+                    yield Write(f"flag{me}", 2)
+                    yield Assume((yield Read(f)) == 4)
+                yield Write(f"flag{me}", 4)
+                yield Assume((yield Read(f)) < 2)
+                yield from _critical("x", me - 1, counter)
+                if not counter:
+                    yield Read("x")  # GenMC's assert(load x <= 0) (thread 1) / (>= 1) (thread 2)
+                if not 2 > (yield Read(f)):  # assume(2 > flag || flag > 3), short-circuit
+                    yield Assume((yield Read(f)) > 3)
+                yield Write(f"flag{me}", 0)
+        return _named(t, f"thread_{me}")
+    return Program(f"szymanski({n})" + ("[counter]" if counter else ""), [th(1, 2), th(2, 1)],
+                   {"flag1": 0, "flag2": 0, "x": 0, "c": 0})
+
+
 CASROT = {2: 2, 3: 5, 4: 14, 5: 43, 6: 144, 7: 523, 8: 2048, 9: 8597}
 FIB_BENCH = {1: 11, 2: 140, 3: 1698, 4: 19605, 5: 218243}  # GenMC publishes NUM = 5 only
 LASTZERO = {2: 5, 3: 12, 4: 28, 5: 64, 10: 3328, 15: 147456}  # GenMC publishes N = 5, 10, 15
@@ -205,12 +288,14 @@ def published_count(name: str, n: int | None = None) -> int | None:
 BUILDERS: dict[str, Callable[..., Program]] = {
     "big0": big0, "big1": big1, "fib_bench": fib_bench, "lastzero": lastzero, "readers": readers,
     "inc": inc, "co_2_2w": co_2_2w, "n_writers": n_writers, "casrot": casrot, "indexer": indexer,
-    "cinc": cinc, "ainc": ainc, "lockinc": lockinc,
+    "cinc": cinc, "ainc": ainc, "lockinc": lockinc, "peterson": peterson, "dekker": dekker, "szymanski": szymanski,
 }
+FIXED = ("big0", "big1", "peterson", "dekker")  # built without a size parameter
+SPIN = ("peterson", "dekker", "szymanski")  # mutual exclusion with Assume-waits (no published SC count)
 
 
 def make(spec: str) -> Program:
-    """Build a benchmark from a spec such as ``"big0"`` or ``"lastzero(10)"``."""
+    """Build a benchmark from a spec such as ``"big0"``, ``"peterson"`` or ``"lastzero(10)"``."""
     spec = spec.strip()
     if "(" in spec:
         if not spec.endswith(")"):
@@ -220,14 +305,15 @@ def make(spec: str) -> Program:
             n = int(arg)
         except ValueError:
             raise ValueError(f"malformed benchmark spec {spec!r}: {arg!r} is not an integer") from None
-        if name not in BUILDERS or name in ("big0", "big1"):
-            raise ValueError(f"unknown parameterised benchmark {name!r}; known: {', '.join(sorted(BUILDERS))}")
+        if name not in BUILDERS or name in FIXED:
+            raise ValueError(f"unknown parameterised benchmark {name!r}; known: "
+                             f"{', '.join(sorted(set(BUILDERS) - set(FIXED)))}")
         if n < 1:
             raise ValueError(f"benchmark {spec!r}: parameter must be >= 1")
         return BUILDERS[name](n)
-    if spec not in ("big0", "big1"):
-        raise ValueError(f"unknown benchmark {spec!r}; known: big0, big1, or NAME(N) with NAME in "
-                         f"{', '.join(sorted(set(BUILDERS) - {'big0', 'big1'}))}")
+    if spec not in FIXED:
+        raise ValueError(f"unknown benchmark {spec!r}; known: {', '.join(FIXED)}, or NAME(N) with NAME in "
+                         f"{', '.join(sorted(set(BUILDERS) - set(FIXED)))}")
     return BUILDERS[spec]()
 
 

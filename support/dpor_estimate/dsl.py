@@ -11,6 +11,11 @@ Events and the value each one sends back into the generator::
     CAS(loc, exp, new)     -> True/False (a failed CAS is a plain read)
     FAI(loc, delta)        -> the old value (a read-modify-write)
     Lock(m) / Unlock(m)    -> None (acquire = CAS(m, 0, 1) that blocks while m != 0; release = write 0)
+    Assume(cond)           -> None (thread-local, no location: if ``cond`` is false the thread stops for good)
+
+``Assume`` is GenMC's ``__VERIFIER_assume``: an execution where some thread meets a false ``Assume`` is
+*blocked*, not a complete class. A spin loop ``while (x != 0) {}`` becomes ``r = yield Read("x")`` then
+``yield Assume(r == 0)`` (GenMC's spin-assume transformation: only the last, successful iteration matters).
 """
 
 from __future__ import annotations
@@ -68,8 +73,18 @@ class Unlock:
     loc: str
 
 
-Op = Read | Write | CAS | FAI | Lock | Unlock
-OP_TYPES = (Read, Write, CAS, FAI, Lock, Unlock)
+@dataclass(frozen=True, slots=True)
+class Assume:
+    """Block the thread forever unless ``cond`` holds (GenMC's ``__VERIFIER_assume``); no memory location.
+
+    A true Assume is skipped by :meth:`Program.next_op`; a false one is the thread's last event (it never runs).
+    """
+
+    cond: bool
+
+
+Op = Read | Write | CAS | FAI | Lock | Unlock | Assume
+OP_TYPES = (Read, Write, CAS, FAI, Lock, Unlock, Assume)
 READ_KINDS = (Read, CAS, FAI, Lock)  # events with a read part (get an rf edge)
 ThreadFn = Callable[[], Generator[Any, Any, None]]
 
@@ -174,7 +189,8 @@ class Program:
     def next_op(self, t: int, hist: tuple) -> Op | None:
         """The next event of thread ``t`` after it received ``hist``, or None when it has finished.
 
-        Replays only thread ``t`` (memoised); raises :class:`MalformedProgram` naming thread and step.
+        Replays only thread ``t`` (memoised), stepping over true Assumes; a false :class:`Assume` is returned
+        (the thread is stopped for good). Raises :class:`MalformedProgram` naming thread and step.
         """
         key = (t, hist)
         cache = self._next
@@ -183,10 +199,10 @@ class Program:
         gen = self.threads[t]()
         step = 0
         try:
-            op = next(gen)
+            op = self._past_true_assumes(t, gen, next(gen), step)
             for v in hist:
                 step += 1
-                op = gen.send(v)
+                op = self._past_true_assumes(t, gen, gen.send(v), step)
         except StopIteration:
             op = None
         except MalformedProgram:
@@ -200,10 +216,26 @@ class Program:
                 raise MalformedProgram(f"{self.describe_thread(t)} yielded {op!r} at step {step}, "
                                        f"which is not an event (expected one of "
                                        f"{', '.join(c.__name__ for c in OP_TYPES)})")
-            if op.loc not in self.init:
+            if not isinstance(op, Assume) and op.loc not in self.init:
                 raise MalformedProgram(f"{self.describe_thread(t)} accessed unknown location {op.loc!r} at "
                                        f"step {step}; known locations: {', '.join(sorted(self.init))}")
         cache[key] = op
+        return op
+
+    def _past_true_assumes(self, t: int, gen, op, step: int):
+        """``op``, or the first op after a run of true Assumes (each gets None back); checks the condition type."""
+        skipped = 0
+        while isinstance(op, Assume):
+            if not isinstance(op.cond, bool):
+                raise MalformedProgram(f"{self.describe_thread(t)} yielded {op!r} at step {step}: the condition "
+                                       "of an Assume must be a bool, e.g. Assume(r == 0)")
+            if not op.cond:
+                return op
+            skipped += 1
+            if skipped > MAX_STEPS:
+                raise MalformedProgram(f"{self.describe_thread(t)} yielded more than {MAX_STEPS} true Assumes in a "
+                                       f"row at step {step} without touching memory: a loop that never ends?")
+            op = gen.send(None)
         return op
 
     def reordered(self, order: Sequence[int], suffix: str = "") -> Program:
@@ -216,7 +248,8 @@ class Program:
     def solo_profile(self, t: int, max_steps: int = MAX_STEPS) -> tuple[int, int]:
         """(#read-only events, #events with a write part) of thread ``t`` run alone from ``init``.
 
-        Raises :class:`StepLimitError` if the thread alone takes more than ``max_steps`` steps.
+        The run ends when the thread finishes or meets a false Assume. Raises :class:`StepLimitError` if
+        the thread alone takes more than ``max_steps`` steps.
         """
         check_max_steps(max_steps)
         mem = dict(self.init)
@@ -224,7 +257,7 @@ class Program:
         reads = writes = 0
         while True:
             op = self.next_op(t, hist)
-            if op is None:
+            if op is None or isinstance(op, Assume):
                 return reads, writes
             if len(hist) >= max_steps:
                 raise StepLimitError(self, t, len(hist), max_steps)

@@ -3,6 +3,7 @@
 A probe walks from the root to a leaf choosing a child uniformly at random; the product of the
 branching factors along the path is an unbiased estimate of the number of complete leaves
 (= Mazurkiewicz classes), and the running sum of partial products estimates the node count (Knuth 1975).
+Scoring the same product only at deadlocked leaves estimates the number of deadlocked executions.
 """
 
 from __future__ import annotations
@@ -13,24 +14,26 @@ from fractions import Fraction
 import numpy as np
 
 from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
-from support.dpor_estimate.trust import children, is_blocked, root
+from support.dpor_estimate.trust import children, is_blocked, is_deadlock, root
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One random root-to-leaf path: class estimate, explored-graph estimate, depth, leaf kind."""
+    """One random root-to-leaf path: class, explored-graph and deadlock estimates, depth, leaf kind."""
 
     classes: int  # product of branching factors (0 at a blocked leaf)
     nodes: int  # sum over depths of the product of branching factors above that depth
     depth: int
     blocked: bool
+    deadlocks: int = 0  # product of branching factors at a deadlocked leaf (trust.is_deadlock), else 0
 
 
 def knuth_probe(program: Program, rng: np.random.Generator, max_steps: int = MAX_STEPS) -> Probe:
     """One Knuth probe (§4, Algorithm T): uniform child choice, weight = product of branching factors.
 
-    Exact integers (no overflow); unbiased for the number of classes and for the number of tree nodes.
-    An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    Exact integers (no overflow); unbiased for the number of classes, of tree nodes and of deadlocked
+    leaves (``Exploration.deadlocks``). An execution longer than ``max_steps`` steps raises
+    :class:`~support.dpor_estimate.dsl.StepLimitError`.
     """
     check_max_steps(max_steps)
     g = root(program)
@@ -40,8 +43,9 @@ def knuth_probe(program: Program, rng: np.random.Generator, max_steps: int = MAX
     while True:
         ch = children(program, g, max_steps)
         if ch is None:
-            blocked = is_blocked(g)
-            return Probe(0 if blocked else weight, nodes, depth, blocked)
+            blocked = is_blocked(g, program)
+            dead = weight if blocked and is_deadlock(g, program) else 0
+            return Probe(0 if blocked else weight, nodes, depth, blocked, dead)
         if not ch:  # a dead end: an atomic RMW read a write another RMW already read (e.g. cinc, ainc);
             # it is no execution, so it scores 0 here as in the exhaustive count
             return Probe(0, nodes, depth, True)
@@ -81,7 +85,8 @@ def exact_expectation(program: Program, field: str = "classes", max_paths: int =
                       max_steps: int = MAX_STEPS) -> Fraction:
     """E[knuth_probe(program).field] exactly: every root-to-leaf path, weighted by its probability.
 
-    §4 (unbiasedness): this must equal the class count (``classes``) or the node count (``nodes``).
+    §4 (unbiasedness): this must equal the class count (``classes``), the node count (``nodes``) or the
+    number of deadlocked executions (``deadlocks``).
     Drives the real probe with scripted choices in odometer order, so it checks the implementation.
     """
     total = Fraction(0)

@@ -14,20 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
-from support.dpor_estimate.trust import children, is_blocked, root
+from support.dpor_estimate.trust import children, is_blocked, is_deadlock, root
 
 
 @dataclass(frozen=True)
 class SETrial:
-    """One stochastic-enumeration run: class estimate, explored-graph estimate, graphs expanded."""
+    """One stochastic-enumeration run: class, explored-graph and deadlock estimates, graphs expanded."""
 
     classes: float
     nodes: float
     work: int  # number of children() calls (cost of the trial)
+    deadlocks: float = 0.0  # estimate of the deadlocked leaves (trust.is_deadlock), as classes for complete ones
 
 
 def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps: int = MAX_STEPS) -> SETrial:
-    """One SE run with population budget ``budget`` (§5, Algorithm S); unbiased for classes and nodes.
+    """One SE run with population budget ``budget`` (§5, Algorithm S); unbiased for classes, nodes, deadlocks.
 
     An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
     """
@@ -37,20 +38,24 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps:
     pop = [root(program)]
     level = 1.0  # estimate of the number of tree nodes at the current depth
     est = 0.0
+    dead_est = 0.0
     nodes = 1.0
     work = 0
     while pop:
         kids = []
-        complete = 0
+        complete = dead = 0
         for g in pop:
             ch = children(program, g, max_steps)
             work += 1
             if ch is None:
-                if not is_blocked(g):
+                if not is_blocked(g, program):
                     complete += 1
+                elif is_deadlock(g, program):
+                    dead += 1
             else:
                 kids.extend(ch)
         est += level * complete / len(pop)
+        dead_est += level * dead / len(pop)
         if not kids:
             break
         level *= len(kids) / len(pop)
@@ -60,7 +65,7 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps:
             pop = [kids[i] for i in idx]
         else:
             pop = kids
-    return SETrial(est, nodes, work)
+    return SETrial(est, nodes, work, dead_est)
 
 
 def se_trials(program: Program, budget: int, trials: int, rng: np.random.Generator,

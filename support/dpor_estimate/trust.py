@@ -6,6 +6,8 @@ node is a consistent execution graph (events in po order, rf, co, addition stamp
 computable locally (rf choices of a read, co placements of a write, backward revisits that pass the
 maximality check), so a random probe knows its branching factor. RMWs (FAI, successful CAS, lock
 acquire) are a read part followed by an exclusive write part placed immediately co-after its rf.
+A thread whose next op is a false ``Assume`` adds no event and stays stopped; the leaf is then a blocked
+execution (as GenMC's "blocked" count), not a class, unless a backward revisit changes what the thread read.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from support.dpor_estimate.dsl import (
     CAS,
     FAI,
     MAX_STEPS,
+    Assume,
     Lock,
     Op,
     Program,
@@ -82,7 +85,8 @@ def _blocked(evs: tuple) -> bool:
 def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
     """The next event to add: a pending RMW write part first, else the lowest-index thread's next op.
 
-    Returns (thread, op, is_write_part) or None when every thread has finished or is blocked.
+    Returns (thread, op, is_write_part) or None when every thread has finished, is blocked on a lock
+    or stopped at a false Assume.
     """
     hist = g.hist
     cache = program._next
@@ -98,14 +102,40 @@ def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
         if found is None:
             key = (t, hist[t])
             op = cache[key] if key in cache else program.next_op(t, hist[t])
-            if op is not None:
+            if op is not None and type(op) is not Assume:  # a false Assume stops the thread
                 found = (t, op, False)
     return found
 
 
-def is_blocked(g: Graph) -> bool:
-    """A leaf where some thread waits forever on a held lock (value 0 for the estimators)."""
-    return any(_blocked(evs) for evs in g.ev)
+def _next_op(program: Program, g: Graph, t: int) -> Op | None:
+    key = (t, g.hist[t])
+    cache = program._next
+    return cache[key] if key in cache else program.next_op(t, g.hist[t])
+
+
+def stopped_at_assume(program: Program, g: Graph) -> list[int]:
+    """The threads of ``g`` whose next op is a false Assume (stopped for good; not waiting on a lock)."""
+    return [t for t, evs in enumerate(g.ev) if not _blocked(evs) and type(_next_op(program, g, t)) is Assume]
+
+
+def is_blocked(g: Graph, program: Program) -> bool:
+    """A leaf that is not a complete class: a thread waits on a held lock or stopped at a false Assume.
+
+    Such leaves score 0 as classes in the estimators (§4); GenMC reports them apart as "blocked".
+    """
+    cache = program._next
+    hist = g.hist
+    for t, evs in enumerate(g.ev):  # one inlined pass: this runs at every leaf of an exhaustive exploration
+        if evs:
+            last = evs[-1]
+            if last[K] == R and not last[EX] and type(last[OP]) is Lock:
+                return True
+        op = cache.get((t, hist[t]), cache)  # the cache itself marks "not computed yet"
+        if op is cache:
+            op = program.next_op(t, hist[t])
+        if type(op) is Assume:
+            return True
+    return False
 
 
 def _waits_forever(g: Graph, evs: tuple) -> bool:
@@ -115,14 +145,29 @@ def _waits_forever(g: Graph, evs: tuple) -> bool:
     return last[RF] == (lst[-1] if lst else None)
 
 
-def is_deadlock(g: Graph) -> bool:
+def _locks_genuine(g: Graph) -> tuple[bool, bool]:
+    """(some thread waits on a lock, every such thread waits forever), for the leaf ``g``."""
+    waiting = [evs for evs in g.ev if _blocked(evs)]
+    return bool(waiting), all(_waits_forever(g, evs) for evs in waiting)
+
+
+def is_deadlock(g: Graph, program: Program) -> bool:
     """A blocked leaf that is a real deadlock: every blocked thread waits on a mutex held at the end.
 
-    Other blocked leaves are exploration artefacts (a lock attempt read a value that a later unlock
-    overwrote; the execution where it retries is explored elsewhere), as GenMC's "blocked" count.
+    Other lock-blocked leaves are exploration artefacts (a lock attempt read a value that a later unlock
+    overwrote; the execution where it retries is explored elsewhere). A thread stopped at a false Assume
+    makes the leaf an assume-blocked execution instead (:func:`is_assume_blocked`), never a deadlock.
     """
-    blocked = [evs for evs in g.ev if _blocked(evs)]
-    return bool(blocked) and all(_waits_forever(g, evs) for evs in blocked)
+    waiting, forever = _locks_genuine(g)
+    return waiting and forever and not stopped_at_assume(program, g)
+
+
+def is_assume_blocked(g: Graph, program: Program) -> bool:
+    """A real blocked execution (GenMC's "blocked" count): some thread stopped at a false Assume.
+
+    Any thread waiting on a lock must wait forever; otherwise the leaf is a lock artefact, retried elsewhere.
+    """
+    return _locks_genuine(g)[1] and bool(stopped_at_assume(program, g))
 
 
 def describe_deadlock(program: Program, g: Graph) -> str:
@@ -429,23 +474,25 @@ class Exploration:
 
     program: str
     complete: int  # Mazurkiewicz classes (complete leaves)
-    blocked: int  # leaves where a thread waits on a lock (real deadlocks included)
+    blocked: int  # leaves where a thread waits on a lock or stopped at a false Assume (all kinds below included)
     nodes: int  # explored graphs, root and leaves included (the model-checking cost)
     seconds: float
-    deadlocks: int = 0  # blocked leaves that are real deadlocks (every blocked thread waits forever)
+    deadlocks: int = 0  # blocked leaves that are real deadlocks (every blocked thread waits forever on a lock)
     deadlock: str = ""  # description of the first deadlock found ("" if none)
+    assume_blocked: int = 0  # blocked executions: a thread stopped at a false Assume (GenMC's "blocked")
 
 
 def explore(program: Program, limit: int | None = None, max_steps: int = MAX_STEPS) -> Exploration:
     """Exhaustive DFS of the TruSt tree: exact class count and node count (§4, exact mode).
 
     ``limit`` stops with an error after that many nodes (to protect a notebook budget); an execution
-    longer than ``max_steps`` steps raises :class:`StepLimitError`. Deadlocks are counted and described.
+    longer than ``max_steps`` steps raises :class:`StepLimitError`. Deadlocks are counted and described;
+    executions stopped at a false Assume are counted apart (``assume_blocked``), not as deadlocks.
     """
     check_max_steps(max_steps)
     t0 = time.perf_counter()
     stack = [root(program)]
-    complete = blocked = nodes = deadlocks = 0
+    complete = blocked = nodes = deadlocks = assume_blocked = 0
     first = ""
     while stack:
         g = stack.pop()
@@ -454,13 +501,16 @@ def explore(program: Program, limit: int | None = None, max_steps: int = MAX_STE
             raise RuntimeError(f"explore({program.name}) exceeded {limit} nodes")
         ch = children(program, g, max_steps)
         if ch is None:
-            if is_blocked(g):
+            if is_blocked(g, program):
                 blocked += 1
-                if is_deadlock(g):
+                if is_deadlock(g, program):
                     deadlocks += 1
                     first = first or describe_deadlock(program, g)
+                elif is_assume_blocked(g, program):
+                    assume_blocked += 1
             else:
                 complete += 1
         else:
             stack.extend(ch)
-    return Exploration(program.name, complete, blocked, nodes, time.perf_counter() - t0, deadlocks, first)
+    return Exploration(program.name, complete, blocked, nodes, time.perf_counter() - t0, deadlocks, first,
+                       assume_blocked)

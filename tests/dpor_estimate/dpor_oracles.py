@@ -2,8 +2,11 @@
 
 * ``foata_class_count``: enumerate every interleaving (breadth-first, deduplicated on state + the
   Foata normal form of the prefix) and count the distinct Foata normal forms of complete runs;
-  ``foata_deadlock_count`` counts those of runs that stop with every unfinished thread on a held lock.
-* ``random_program``: seeded random programs (2-4 threads, <= 12 events, R/W/CAS/FAI, branches).
+  ``foata_deadlock_count`` counts those of runs that stop with every unfinished thread on a held lock;
+  ``foata_assume_blocked_count`` those of runs that stop with some thread at a false ``Assume``;
+  ``foata_complete_classes`` lists the complete classes' events, ``foata_final_memories`` their final memory.
+* ``random_program``: seeded random programs (2-4 threads, <= 12 events, R/W/CAS/FAI, branches,
+  optionally critical sections under a lock and spin-loop awaits ``Assume(Read(loc) == v)``).
 * ``ScriptedRng`` + ``exact_expectation``: the exact expectation of a probe, enumerating every
   random choice it can make and weighting it by its probability, in ``fractions.Fraction``.
 """
@@ -16,15 +19,21 @@ from fractions import Fraction
 
 import numpy as np
 
-from support.dpor_estimate.dsl import CAS, FAI, Lock, Program, Read, Unlock, Write
+from support.dpor_estimate.dsl import CAS, FAI, Assume, Lock, Program, Read, Unlock, Write
+
+
+def _past_true_assumes(gen, op):
+    while isinstance(op, Assume) and op.cond:  # a true Assume is no event: the thread goes on
+        op = gen.send(None)
+    return op
 
 
 def _replay(fn, hist):
     gen = fn()
     try:
-        op = next(gen)
+        op = _past_true_assumes(gen, next(gen))
         for v in hist:
-            op = gen.send(v)
+            op = _past_true_assumes(gen, gen.send(v))
     except StopIteration:
         return None
     return op
@@ -36,14 +45,30 @@ def foata_class_count(program: Program) -> int:
 
 
 def foata_deadlock_count(program: Program) -> int:
-    """#Mazurkiewicz classes of deadlocked runs: no thread can move, some thread has not finished."""
+    """#Mazurkiewicz classes of deadlocked runs: no thread can move, unfinished ones all wait on held locks."""
     return len(_foata_runs(program)[1])
 
 
-def _foata_runs(program: Program) -> tuple[set, set]:
-    """Foata normal forms of complete runs and of deadlocked runs, by brute force over interleavings.
+def foata_assume_blocked_count(program: Program) -> int:
+    """#Mazurkiewicz classes of blocked runs: no thread can move and some thread stopped at a false Assume."""
+    return len(_foata_runs(program)[2])
 
-    An RMW (FAI, successful CAS, lock acquire) is one atomic write-kind event; a failed CAS a read.
+
+def foata_complete_classes(program: Program) -> list[frozenset]:
+    """Every complete class as its set of events (thread, index, op name, location, value seen, writes?, level)."""
+    return list(_foata_runs(program)[0])
+
+
+def foata_final_memories(program: Program) -> set[tuple]:
+    """The final memory, as sorted (location, value) pairs, of every complete class."""
+    return set(_foata_runs(program)[0].values())
+
+
+def _foata_runs(program: Program) -> tuple[dict, set, set]:
+    """Complete runs (Foata normal form -> final memory), deadlocked and assume-blocked runs' normal forms.
+
+    An RMW (FAI, successful CAS, lock acquire) is one atomic write-kind event; a failed CAS a read; a
+    true Assume no event, a false one stops its thread for good (it never moves again).
     Dependence: same thread, or same location with at least one write-kind event. Each prefix is
     keyed by its Foata normal form (event -> Foata level), so equivalent prefixes merge.
     """
@@ -62,16 +87,17 @@ def _foata_runs(program: Program) -> tuple[set, set]:
     start = (tuple(() for _ in range(n)), tuple(program.init[l] for l in locs), frozenset(),
              (0,) * n, (0,) * len(locs), (0,) * len(locs))
     frontier = {start}
-    complete: set = set()
+    complete: dict = {}
     deadlocked: set = set()
+    assume_blocked: set = set()
     while frontier:
         new = set()
         for hists, mem, key, tlv, lw, la in frontier:
             moved = False
             for t in range(n):
                 op = nxt(t, hists[t])
-                if op is None:
-                    continue
+                if op is None or isinstance(op, Assume):
+                    continue  # finished, or stopped at a false Assume
                 i = li[op.loc]
                 cur = mem[i]
                 if isinstance(op, Lock) and cur != 0:
@@ -106,9 +132,15 @@ def _foata_runs(program: Program) -> tuple[set, set]:
                 h2 = hists[:t] + (hists[t] + (res,),) + hists[t + 1:]
                 new.add((h2, mem2, key | {ev}, tlv[:t] + (lvl,) + tlv[t + 1:], lw2, la2))
             if not moved:
-                (complete if all(nxt(t, hists[t]) is None for t in range(n)) else deadlocked).add(key)
+                ops = [nxt(t, hists[t]) for t in range(n)]
+                if all(op is None for op in ops):
+                    complete[key] = tuple(zip(locs, mem))
+                elif any(isinstance(op, Assume) for op in ops):
+                    assume_blocked.add(key)
+                else:
+                    deadlocked.add(key)
         frontier = new
-    return complete, deadlocked
+    return complete, deadlocked, assume_blocked
 
 
 def _thread_from_spec(spec):
@@ -132,18 +164,24 @@ def _thread_from_spec(spec):
                 last = yield Read(loc)
                 yield Write(loc, a)
                 yield Unlock("m")
+            elif kind == "ASSUME":  # a spin loop `while (loc != a) {}` as GenMC turns it into an assume
+                last = yield Read(loc)
+                yield Assume(last == a)
             if cond is not None and last != cond:
                 skip = True
     return t
 
 
-def random_program(rng: random.Random, max_events: int = 12, locks: bool = False) -> Program:
-    """A random program: 2-4 threads, <= 4 instructions each, <= ``max_events`` events in all."""
+def random_program(rng: random.Random, max_events: int = 12, locks: bool = False, assumes: bool = False) -> Program:
+    """A random program: 2-4 threads, <= 4 instructions each, <= ``max_events`` events in all.
+
+    ``assumes`` adds spin-loop awaits (read, then Assume on its value); off, a seed gives the same program as before.
+    """
     n = rng.randint(2, 4)
     locs = ["x", "y", "z"][: rng.randint(1, 3)]
     left = max_events
     specs = []
-    kinds = ["R", "R", "W", "W", "CAS", "FAI"] + (["LOCK"] if locks else [])
+    kinds = ["R", "R", "W", "W", "CAS", "FAI"] + (["LOCK"] if locks else []) + (["ASSUME"] * 2 if assumes else [])
     for t in range(n):
         room = left - (n - t - 1)
         k = rng.randint(1, max(1, min(4, room)))
@@ -154,7 +192,7 @@ def random_program(rng: random.Random, max_events: int = 12, locks: bool = False
             if size > left - (n - t - 1) - len(spec):
                 kind, size = "R", 1
             loc = rng.choice(locs)
-            a = rng.randint(0, 2) if kind == "CAS" else (1 if kind == "FAI" else rng.randint(1, 2))
+            a = rng.randint(0, 2) if kind in ("CAS", "ASSUME") else (1 if kind == "FAI" else rng.randint(1, 2))
             b = rng.randint(1, 3)
             cond = rng.randint(0, 2) if (kind in ("R", "CAS", "FAI", "LOCK") and rng.random() < 0.3) else None
             spec.append((kind, loc, a, b, cond))

@@ -51,7 +51,8 @@ def test_empty_and_non_callable_programs_are_rejected():
         Program("p", [42], {})
 
 
-@pytest.mark.parametrize("spec", ["nosuch", "lastzero(x)", "lastzero(0)", "lastzero(3", "big0(2)"])
+@pytest.mark.parametrize("spec", ["nosuch", "lastzero(x)", "lastzero(0)", "lastzero(3", "big0(2)", "peterson(2)",
+                                  "szymanski"])
 def test_bad_benchmark_spec(spec):
     with pytest.raises(ValueError, match="benchmark"):
         make(spec)

@@ -1,4 +1,4 @@
-"""Non-terminating programs raise a clear StepLimitError; real deadlocks are counted and described."""
+"""Non-terminating programs raise a clear StepLimitError; real deadlocks are counted, described and estimated."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from dpor_oracles import exact_expectation as oracle_expectation
 from dpor_oracles import foata_deadlock_count
 
 from support.dpor_estimate.benchmarks import make, spec_count
@@ -153,3 +154,46 @@ def test_deadlock_report_names_the_waiting_threads_and_locks():
     assert "thread 0 (a) of 'abba' waits forever on lock 'm2'" in ex.deadlock
     assert "thread 1 (b) of 'abba' waits forever on lock 'm1'" in ex.deadlock
     assert explore(make("lockinc(3)")).deadlock == ""
+
+
+def _philosophers(n: int) -> Program:
+    """n threads in a ring, each takes its left then its right mutex: one deadlock (all hold their left one)."""
+    def th(i: int):
+        def t():
+            yield Lock(f"f{i}")
+            yield Lock(f"f{(i + 1) % n}")
+            yield Unlock(f"f{(i + 1) % n}")
+            yield Unlock(f"f{i}")
+        t.__name__ = f"phil{i}"
+        return t
+    return Program(f"philosophers({n})", [th(i) for i in range(n)], {f"f{i}": 0 for i in range(n)})
+
+
+# (build, deadlocked executions): abba and the ring deadlock once, an unreleased lock twice (either thread
+# wins), lockinc never (its 9 blocked leaves are lock artefacts, which must score 0)
+DEADLOCKING = {"abba": (_abba, 1), "never_released": (_never_released, 2),
+               "philosophers(3)": (lambda: _philosophers(3), 1), "lockinc(3)": (lambda: make("lockinc(3)"), 0)}
+
+
+@pytest.mark.parametrize("name", DEADLOCKING)
+def test_knuth_deadlock_estimate_is_unbiased_exactly(name):
+    build, expected = DEADLOCKING[name]
+    p = build()
+    assert explore(p).deadlocks == foata_deadlock_count(p) == expected
+    assert exact_expectation(p, "deadlocks") == oracle_expectation(knuth_probe, p, "deadlocks") == expected
+
+
+@pytest.mark.parametrize("name", ["abba", "never_released", "lockinc(3)"])
+def test_se_deadlock_estimate_is_unbiased_exactly(name):
+    build, expected = DEADLOCKING[name]
+    e = oracle_expectation(lambda prog, rng: se_trial(prog, 2, rng), build(), "deadlocks")
+    assert float(e) == pytest.approx(expected, abs=1e-9)
+
+
+def test_deadlock_estimate_is_the_path_weight_at_a_deadlocked_leaf_and_zero_elsewhere():
+    p = _abba()
+    probes = [knuth_probe(p, np.random.default_rng(s)) for s in range(40)]
+    kinds = {(pr.blocked, pr.classes > 0, pr.deadlocks > 0) for pr in probes}
+    assert kinds <= {(False, True, False), (True, False, True), (True, False, False)}
+    assert any(pr.deadlocks > 0 for pr in probes)
+    assert knuth_trials(p, 5, np.random.default_rng(0)).shape == (5, 2)  # classes, nodes: unchanged layout

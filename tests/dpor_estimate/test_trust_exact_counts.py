@@ -102,8 +102,9 @@ def _leaves(program):
 
 @pytest.mark.parametrize("spec", ["lastzero(4)", "fib_bench(2)", "casrot(6)", "cinc(2)", "co_2_2w(3)"])
 def test_tree_is_optimal_every_leaf_a_distinct_complete_class(spec):
-    leaves = _leaves(make(spec))
-    assert not any(is_blocked(g) for g in leaves)  # no blocked leaves without locks
+    p = make(spec)
+    leaves = _leaves(p)
+    assert not any(is_blocked(g, p) for g in leaves)  # no blocked leaves without locks or Assume
     assert len({g.key() for g in leaves}) == len(leaves)  # each class explored exactly once
 
 
