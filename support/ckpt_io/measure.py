@@ -1,7 +1,8 @@
 """How we time I/O: fsync inside every timed write and the written pages dropped after the clock stops
 (so buffered engines are not charged for emptying the page cache), cold reads (pages dropped before the
 clock starts), cases interleaved round-robin with a rotated order, a
-discarded warm-up round, medians of >= 5 rounds, and the disk limit from large O_DIRECT writes.
+discarded warm-up round, medians of the measured rounds (as many as the caller asks: the notebook's plans use
+2-3 at smoke, 3-5 at default, 5-7 at paper), and the disk limit from large O_DIRECT writes.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from support.ckpt_io import experiments as X
-from support.ckpt_io import mixes, peers
+from support.ckpt_io import mixes, peers, uring
+from support.ckpt_io.claims import CLAIMS
 
 KiB, MiB = 1 << 10, 1 << 20
 QD1 = "POSIX pwrite QD1"
@@ -51,37 +52,65 @@ def test_f1_ratios_use_qd1_medians_and_the_best_queue_depth_of_at_least_32():
 
 
 F2_PER, F2_PER_QD32 = "per-tensor, O_DIRECT, pwrite QD1", "per-tensor, O_DIRECT, io_uring QD32"
-F2_AGG, F2_PER_BUF = "aggregated, O_DIRECT, io_uring QD4", "per-tensor, buffered, pwrite QD1"
-F2_AGG_BUF = "aggregated, buffered, io_uring writev"
+F2_AGG1, F2_AGG = "aggregated, O_DIRECT, pwrite QD1", "aggregated, O_DIRECT, io_uring QD4"
+F2_PER_BUF, F2_AGG_BUF = "per-tensor, buffered, pwrite QD1", "aggregated, buffered, io_uring writev"
 
 
-def _f2() -> pd.DataFrame:
-    med = {  # (workload, method) -> values; medians: realistic per 1, QD32 2, agg 3; synthetic per 4, agg 6
+def _f2(agg: str = F2_AGG) -> pd.DataFrame:
+    """Medians: realistic per 1, QD32 2, aggregated QD1 2.4, aggregated ``agg`` 3; synthetic per 4,
+    aggregated QD1 5, aggregated ``agg`` 6 (one synthetic tensor, 160 realistic ones)."""
+    med = {
         ("realistic", F2_PER): [1, 0.5, 1.5], ("realistic", F2_PER_QD32): [2, 2, 2],
-        ("realistic", F2_AGG): [3, 2, 4], ("synthetic uniform", F2_PER): [4, 3, 5],
-        ("synthetic uniform", F2_PER_QD32): [7, 7, 7], ("synthetic uniform", F2_AGG): [6, 6, 7],
+        ("realistic", F2_AGG1): [2.4, 2.3, 2.5], ("synthetic uniform", F2_AGG1): [5, 4, 6],
+        ("realistic", agg): [3, 2, 4], ("synthetic uniform", F2_PER): [4, 3, 5],
+        ("synthetic uniform", F2_PER_QD32): [7, 7, 7], ("synthetic uniform", agg): [6, 6, 7],
         ("realistic", F2_PER_BUF): [0.9, 0.9, 0.9], ("synthetic uniform", F2_PER_BUF): [3, 3, 3],
         ("realistic", F2_AGG_BUF): [8, 8, 8], ("synthetic uniform", F2_AGG_BUF): [9, 9, 9],
     }
     rows = []
     for (wl, meth), vals in med.items():
-        rows += _rows({"mix": "m", "workload": wl, "method": meth}, vals)
+        rows += _rows({"mix": "m", "workload": wl, "method": meth, "tensors": 160 if wl == "realistic" else 1}, vals)
     return pd.DataFrame(rows)
 
 
 def test_f2_ratios_divide_realistic_by_synthetic_per_tensor_qd1_writes():
     r = X.f2_ratios(_f2(), "m", "O_DIRECT")
     assert r["per_tensor_over_synthetic"] == pytest.approx(1 / 4)
-    assert r["aggregated_over_synthetic"] == pytest.approx(3 / 4)
-    assert r["aggregated_over_synthetic_aggregated"] == pytest.approx(3 / 6)
+    assert r["aggregated_method"] == F2_AGG1 and r["queued_method"] == F2_AGG
+    assert r["aggregated_over_synthetic"] == pytest.approx(2.4 / 4)
+    assert r["aggregated_over_synthetic_aggregated"] == pytest.approx(2.4 / 5)
+    assert r["queued_over_synthetic"] == pytest.approx(3 / 4)
+    assert r["queued_over_synthetic_aggregated"] == pytest.approx(3 / 6)
     assert r["synthetic_gbps"] == pytest.approx(4)
     assert X.f2_ratios(_f2(), "m", "buffered")["per_tensor_over_synthetic"] == pytest.approx(0.9 / 3)
 
 
-def test_f2_table_puts_realistic_over_synthetic_per_method():
+def test_f2_table_puts_realistic_over_synthetic_per_method_in_method_order():
     t = X.f2_table(_f2())
     assert t.loc[("m", F2_PER), "realistic / synthetic"] == pytest.approx(1 / 4)
+    assert t.loc[("m", F2_AGG1), "realistic / synthetic"] == pytest.approx(2.4 / 5)
     assert t.loc[("m", F2_AGG), "realistic / synthetic"] == pytest.approx(3 / 6)
+    assert [m for _, m in t.index] == list(X.F2_METHODS)
+
+
+def test_aggregation_restores_divides_aggregated_qd1_by_the_halving_denominator():
+    """Only coalescing differs between numerator and denominator; the queued method's ratios stay in the note."""
+    t1 = _t1()
+    v = X.claim_values(_f1(), _f2(), "m", _f4(), t1, X.t1_table(t1))
+    value, note = v["aggregation_restores"]
+    assert value == pytest.approx(2.4 / 4)
+    assert "also aggregated at QD1 (5.00 GB/s): 0.48" in note
+    assert f"{F2_AGG}: 0.75 over the per-tensor synthetic, 0.50 over the synthetic written the same way" in note
+    assert "1 tensor(s) of at most 64 MiB" in v["halving"][1]
+
+
+def test_f2_ratios_name_the_thread_pool_method_when_io_uring_did_not_run():
+    threads = "aggregated, O_DIRECT, pwrite threads QD4"
+    r = X.f2_ratios(_f2(agg=threads), "m", "O_DIRECT")
+    assert r["queued_method"] == threads and r["queued_over_synthetic"] == pytest.approx(3 / 4)
+    t1 = _t1()
+    note = X.claim_values(_f1(), _f2(agg=threads), "m", _f4(), t1, X.t1_table(t1))["aggregation_restores"][1]
+    assert threads in note and "io_uring" not in note
 
 
 def _f4() -> pd.DataFrame:
@@ -128,7 +157,7 @@ def test_claim_values_compute_every_throughput_claim_from_the_right_medians():
     assert v["uring_qd_4k"][0] == pytest.approx(8) and "new-file panel: 4" in v["uring_qd_4k"][1]
     assert v["uring_qd_64k"][0] == pytest.approx(4)
     assert v["halving"][0] == pytest.approx(0.25) and "buffered + fsync: 0.30" in v["halving"][1]
-    assert v["aggregation_restores"][0] == pytest.approx(0.75) and ": 0.50" in v["aggregation_restores"][1]
+    assert v["aggregation_restores"][0] == pytest.approx(2.4 / 4) and ": 0.48" in v["aggregation_restores"][1]
     assert v["metadata_reduction"][0] == pytest.approx(0.8 / 0.1) and "48 files vs 1" in v["metadata_reduction"][1]
     assert v["vs_datastates"][0] == pytest.approx(2) and "O_DIRECT (1.60 GB/s): 1.25x" in v["vs_datastates"][1]
     assert v["vs_torch_save"][0] == pytest.approx(4)
@@ -140,6 +169,26 @@ def test_claim_values_fall_back_to_the_new_file_panel_without_an_overwrite_panel
     t1 = _t1()
     v = X.claim_values(_f1("O_DIRECT, new file"), _f2(), "m", _f4(), t1, X.t1_table(t1))
     assert v["uring_qd_4k"][0] == pytest.approx(8) and v["uring_qd_4k"][1].startswith("new file")
+
+
+def test_io_uring_claims_are_not_applicable_when_a_thread_pool_ran_in_its_place(monkeypatch):
+    """F1 with io_uring unavailable runs "pwrite threads QDq": not what the claims name, so no value."""
+    why = "kernel.io_uring_disabled = 2 (io_uring switched off)"
+    monkeypatch.setattr(uring, "availability", lambda: (False, why))
+    f1 = _f1()
+    f1["engine"] = f1["engine"].str.replace("io_uring", "pwrite threads")
+    t1 = _t1()
+    v = X.claim_values(f1, _f2(), "m", _f4(), t1, X.t1_table(t1))
+    for name in ("uring_qd_4k", "uring_qd_64k"):
+        assert v[name][0] is None and why in v[name][1] and "thread pool" in v[name][1]
+    assert v["direct_4k_vs_16m"][0] == pytest.approx(2 / 100)
+    assert "uring_qd_4k" not in X.f1_ratios(f1)
+
+
+def test_disk_fraction_and_the_peer_ratios_get_no_verdict_at_smoke():
+    """One T1 round without warm-up at smoke: every ratio read from it is judged at default and paper only."""
+    for name in ("disk_fraction", "vs_datastates", "vs_torchsnapshot", "vs_torch_save"):
+        assert CLAIMS[name].scales == ("default", "paper"), name
 
 
 # ------------------------------------------------------------------------------------------ roundtrip claim

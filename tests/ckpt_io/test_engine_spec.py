@@ -169,6 +169,17 @@ def test_aggregation_issues_few_large_requests(tmp_path):
     assert peers.bitwise_equal(t, engine.load_buckets(tmp_path / "buckets"))
 
 
+def test_per_tensor_o_direct_writes_one_request_per_tensor(tmp_path):
+    """Uncoalesced means uncoalesced with O_DIRECT too (the halving claim's numerator): each tensor of at most
+    the staging chunk is one request of its own, plus the header and superblock."""
+    if not engine.direct_capability(tmp_path)[0]:
+        pytest.skip("O_DIRECT is refused here")
+    m = mixes.many_small(50, seed=0)
+    st = engine.save(tmp_path / "a.ckpt", mixes.materialize(m, 0), coalesce="per-tensor", direct=True, backend="pwrite")
+    assert st.direct and st.coalesce == "per-tensor"
+    assert st.requests == 50 + 2
+
+
 def test_io_uring_disabled_falls_back_to_posix(tmp_path, tensors, monkeypatch):
     monkeypatch.setattr(uring, "availability", lambda: (False, "kernel.io_uring_disabled = 2 (io_uring switched off)"))
     st = engine.save(tmp_path / "c.ckpt", tensors, queue_depth=4)
