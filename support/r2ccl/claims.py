@@ -14,16 +14,23 @@ CLAIMS = ClaimSet("12_r2ccl", [
           True, "", "paper §R2CCL-AllReduce; public code only imitates it for timing", IsTrue(),
           scales=("default", "paper")),
     Claim("no_fault_overhead",
-          "Failover machinery costs little without faults (throughput loss vs failover disabled)",
-          1.0, "%", ABS + " (<1% training overhead); issue: within 3% on the testbed",
+          "Failover machinery costs little without faults (allreduce time increase vs failover disabled)",
+          3.0, "%", "issue acceptance: within 3% on the testbed (the abstract's <1% is overhead under failure)",
           AtMost(3.0, partly=6.0), scales=("default", "paper")),  # smoke buffers are too small to resolve 3%
     Claim("balance_over_hot_repair",
-          "After one of k=3 NICs fails, Balance is faster than hot repair alone (time ratio HR/Balance)",
-          1.33, "x", "paper §Balance; theory 2/(k/(k-1)) = 1.33 at k=3", AtLeast(1.1, partly=1.0),
+          "After one of k=3 NICs fails, Balance is faster than hot repair alone (slowdown ratio HR/Balance, "
+          "per-method medians over reps)",
+          1.33, "x", "paper §Balance; theory 2/(k/(k-1)) = 1.33 at k=3; bar: notes §4.2", AtLeast(1.1, partly=1.0),
+          scales=("default", "paper")),
+    Claim("balance_over_hot_repair_k4",
+          "After one of k=4 NICs fails, Balance is faster than hot repair alone (slowdown ratio HR/Balance, "
+          "per-method medians over reps)",
+          1.5, "x", "paper §Balance; theory 2/(k/(k-1)) = 1.5 at k=4; bar: notes §4.2", AtLeast(1.2, partly=1.0),
           scales=("default", "paper")),
     Claim("sim_predicts_testbed",
           "The closed-form busiest-NIC load model (policy load over healthy load, plus one chunk of fill) "
-          "predicts the failure modes' measured slowdowns (max relative error; independent of the fit)", 0.0, "", "issue acceptance (our model, not a paper number)",
+          "predicts the failure modes' measured slowdowns (per-method medians over reps; max relative error; "
+          "independent of the fit)", 0.0, "", "issue acceptance (our model, not a paper number)",
           AtMost(0.20, partly=0.35), scales=("default", "paper")),
     Claim("training_overhead",
           "Training throughput overhead under one NIC failure (R2CCL-AllReduce; simulator, N servers x "
@@ -36,7 +43,8 @@ CLAIMS = ClaimSet("12_r2ccl", [
           "Balance's 1.3%; worst over N = 3..128)",
           4.6, "%", README, Within(0.43)),
     Claim("stock_library_aborts",
-          "Without failover a NIC failure kills the job (gloo: timeout error, dead process group)",
+          "Without failover a NIC failure kills the job (gloo: timeout error, and the process group is dead "
+          "even after the link is healed)",
           True, "", "paper §1 (NCCL aborts; restart from checkpoint)", IsTrue()),
     Claim("vs_adapcc", "R2CCL outperforms AdapCC by 12.18x", 12.18, "x", ABS, Within(0.2)),
     Claim("vs_dejavu", "R2CCL outperforms DejaVu by 47x", 47.0, "x", ABS, Within(0.2)),

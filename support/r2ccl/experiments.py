@@ -11,9 +11,26 @@ from support.progress import progress
 from support.r2ccl import simulator as sim
 from support.r2ccl.testbed import FAULT_KINDS, Fault, Testbed, nft_available, op_span_seconds, run_job
 from support.r2ccl.transport import TransportConfig
+from support.validate import ParameterError, check_int, check_range
 
 METHODS = ("hot_repair", "balance", "resilient")
 OPS = ("allreduce", "reduce_scatter", "allgather", "broadcast")
+
+
+MAX_NICS = 16  # Testbed's limit on NICs per host
+
+
+def check_parameters(hosts: int, nics: int, rate_mbit: float, n_faults: int) -> None:
+    """The notebook's testbed parameters, checked right after ``start`` so a bad value fails before the
+    testbed is built (ParameterError, a usage error); 0 picks by scale for each of them."""
+    what = "0 (picks by scale) or an integer >= 2"
+    if check_int(hosts, "hosts", minimum=0, what=what) == 1:
+        raise ParameterError(f"hosts must be {what}, got 1")
+    what = f"0 (picks by scale) or an integer in 2..{MAX_NICS}"  # failover needs a surviving NIC
+    if check_int(nics, "nics", minimum=0, maximum=MAX_NICS, what=what) == 1:
+        raise ParameterError(f"nics must be {what}, got 1")
+    check_range(rate_mbit, "rate_mbit", low=0)
+    check_int(n_faults, "n_faults", minimum=0, what="0 (picks by scale) or an integer >= 1")
 
 
 def fault_kinds(tb: Testbed) -> list[str]:
@@ -21,6 +38,12 @@ def fault_kinds(tb: Testbed) -> list[str]:
     if tb.mode != "netns":
         return ["transport"]
     return [k for k in FAULT_KINDS if k != "nft_drop" or nft_available()]
+
+
+def unavailable_fault_kinds(tb: Testbed) -> list[str]:
+    """Fault kinds of :data:`FAULT_KINDS` this testbed cannot inject (the campaign skips them)."""
+    ok = fault_kinds(tb)
+    return [k for k in FAULT_KINDS if k not in ok]
 
 
 def fast_cfg(reliable: bool = True, **kw) -> TransportConfig:
@@ -37,7 +60,9 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
     checked bit for bit against the NumPy oracle on every rank. One row per fault that took effect
     while the job's collectives were still running (or that broke the job); a fault that lands after
     the last collective ended (short ops, slow ``ip``/``nft`` calls) tests nothing and is not counted
-    (their number is in ``df.attrs["missed"]``)."""
+    (their number is in ``df.attrs["missed"]``). Column ``job`` numbers the jobs: a job's counters
+    (``frames_resent`` ...) are repeated on each of its faults' rows."""
+    check_int(n_faults, "n_faults", minimum=1)
     if tb.nics < 2:  # one NIC: every fault kills the only path, nothing can fail over
         raise ValueError(f"the fault campaign needs >= 2 NICs per host (a surviving path); got nics={tb.nics}")
     kinds = fault_kinds(tb)
@@ -70,7 +95,7 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
             if not r.errors and (f.injected_at is None or f.injected_at > last_end):
                 missed += 1  # took effect after every rank had finished the job's last collective
                 continue
-            rows.append({"method": method, "fault": f.kind, "host": f.host, "nic": f.nic, "op": ops[f.at_op]["kind"],
+            rows.append({"job": jobs, "method": method, "fault": f.kind, "host": f.host, "nic": f.nic, "op": ops[f.at_op]["kind"],
                          "at_frac": round(f.frac, 2), "completed": not r.errors, "exact": r.exact,
                          "migrations": migr, "frames_resent": resent, "dups_dropped": dups,
                          "errors": "; ".join(r.errors.values())})
@@ -80,6 +105,16 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
     df = pd.DataFrame(rows)
     df.attrs["missed"] = missed
     return df
+
+
+def campaign_table(camp: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, fault kind): faults, jobs, all exact, all completed, and frames re-sent summed over
+    the group's jobs, each job once (its counter is repeated on every fault row of the job)."""
+    keys = ["method", "fault"]
+    tab = camp.groupby(keys).agg(faults=("exact", "size"), jobs=("job", "nunique"), exact=("exact", "all"),
+                                 completed=("completed", "all"))
+    tab["frames_resent"] = camp.drop_duplicates(keys + ["job"]).groupby(keys)["frames_resent"].sum()
+    return tab
 
 
 # ---------------------------------------------------------------------------- throughput, no faults
@@ -117,27 +152,77 @@ def failover_run(tb: Testbed, method: str, n_elems: int, before: int, after: int
     return run_job(tb, ops, method, [f], seed=seed, cfg=fast_cfg(op_timeout=60.0), timeout=180)
 
 
+def fault_in_op(r, j: int) -> bool:
+    """Whether the job's first fault took effect during op ``j``: after every rank had finished op j-1
+    and before every rank had finished op j (the spans :func:`op_span_seconds` times)."""
+    inj = r.faults[0].injected_at if r.faults else None
+    if inj is None:
+        return False
+    end = [max(x["ops"][i]["t_end"] for x in r.ranks) for i in (j - 1, j) if i >= 0]
+    return (j == 0 or inj > end[0]) and inj <= end[-1]
+
+
 def failover_slowdowns(tb: Testbed, n_elems: int, before: int = 3, after: int = 4,
-                       methods=METHODS) -> tuple[pd.DataFrame, dict]:
-    """Per method: healthy median, failure-op time, post-failure median, slowdown, recovery latency."""
+                       methods=METHODS, reps: int = 1) -> tuple[pd.DataFrame, dict]:
+    """One row per (rep, method): healthy median, failure-op time, post-failure median, slowdown,
+    recovery latency. The methods alternate on one testbed (hot_repair, balance, resilient,
+    hot_repair, ...) ``reps`` times; a rep whose fault did not land in op ``before`` is re-run once,
+    then it is an error naming the method. ``jobs``: each method's first job."""
+    check_int(reps, "reps", minimum=1)
     rows, jobs = [], {}
-    for m in progress(methods, desc="failover"):
-        r = failover_run(tb, m, n_elems, before, after, host=1 if tb.hosts > 2 else 0)
-        if r.errors:
-            raise RuntimeError(f"{m}: {r.errors}")
-        jobs[m] = r
+    for rep, m in progress([(i, m) for i in range(reps) for m in methods], desc="failover"):
+        for attempt in range(2):
+            r = failover_run(tb, m, n_elems, before, after, host=1 if tb.hosts > 2 else 0, seed=rep)
+            if r.errors:
+                raise RuntimeError(f"{m}: {r.errors}")
+            if fault_in_op(r, before):
+                break
+        else:
+            raise RuntimeError(f"{m}: the NIC failure did not land in op {before} in two tries "
+                               f"(injected at {r.faults[0].injected_at}); the collectives are too short")
+        jobs.setdefault(m, r)
         t = [r.op_seconds(j) for j in range(before + 1 + after)]
         healthy = float(np.median(t[1:before])) if before > 1 else t[0]
         post = float(np.median(t[before + 2:])) if after > 1 else t[-1]
         inj = r.faults[0].injected_at
         resend = [x["first_resend"] for x in r.ranks if x["first_resend"]]
         dets = [d[0] for x in r.ranks for d in x["detections"]]
-        rows.append({"method": m, "healthy_s": healthy, "failure_op_s": t[before], "post_s": post,
+        rows.append({"rep": rep, "method": m, "healthy_s": healthy, "failure_op_s": t[before], "post_s": post,
                      "slowdown": post / healthy, "exact": r.exact,
                      "detect_s": (min(dets) - inj) if dets and inj else np.nan,
                      "recovery_s": (min(resend) - inj) if resend and inj else np.nan,
-                     "algo_after": r.ranks[0]["ops"][-1]["algo"]})
+                     "algo_after": r.ranks[0]["ops"][-1]["algo"], "reruns": attempt})
     return pd.DataFrame(rows), jobs
+
+
+def slowdown_medians(per_rep: pd.DataFrame) -> pd.DataFrame:
+    """Per method (in the order first seen): the median over reps of each timing column and of the
+    slowdown, ``exact`` if every rep was exact, ``algo_after`` the reps' algorithms, and ``reps``."""
+    cols = ["healthy_s", "failure_op_s", "post_s", "slowdown", "detect_s", "recovery_s"]
+    g = per_rep.groupby("method", sort=False)
+    out = g[cols].median()
+    out["exact"] = g["exact"].all()
+    out["algo_after"] = g["algo_after"].agg(lambda a: "/".join(sorted(set(a))))
+    out["reps"] = g.size()
+    return out.reset_index()
+
+
+def balance_over_hot_repair(med: pd.DataFrame) -> float:
+    """Hot repair's median slowdown over Balance's (both per-method medians over reps): > 1 when
+    Balance is faster after the failure (paper §Balance)."""
+    s = med.set_index("method")["slowdown"]
+    return float(s["hot_repair"] / s["balance"])
+
+
+def sim_error(med: pd.DataFrame, predicted: dict) -> float:
+    """Largest relative error of the load model's slowdown against each method's median measured one."""
+    return float(max(abs(predicted[m] - s) / s for m, s in zip(med["method"], med["slowdown"])))
+
+
+def per_rep_note(per_rep: pd.DataFrame, col: str = "slowdown") -> str:
+    """``method: median (rep values)`` for every method, for a claim's note."""
+    return "; ".join(f"{m}: {np.median(g[col]):.2f}x ({', '.join(f'{v:.2f}' for v in g[col])})"
+                     for m, g in per_rep.groupby("method", sort=False))
 
 
 def nic_timeseries(job, rank: int = 0) -> pd.DataFrame:
@@ -166,10 +251,14 @@ def gloo_compare(tb: Testbed, n_elems: int, iters: int = 4, fault: bool = True, 
     times = [op_span_seconds(ops, j) for j in range(min(len(o) for o in ops))]  # timed as our ops are
     healthy = float(np.median(times[1:])) if len(times) > 1 else float(times[0])
     rk = r["ranks"][0]
+    failed = any(x["error"] for x in r["ranks"])
+    last_end = max((o[-1]["t_end"] for o in ops if o), default=float("-inf"))
+    # the fault tested gloo if it broke an op or took effect before gloo's last op ended
+    landed = f is not None and f.injected_at is not None and (failed or f.injected_at <= last_end)
     return {"t_healthy": healthy, "algbw_mbit": n_elems * 4 * 8 / healthy / 1e6,
             "exact": all(x["exact"] for x in r["ranks"]), "fault_injected": f is not None,
-            "error": rk["error"], "error_after_s": rk["error_after_s"], "pg_dead": rk["pg_dead"],
-            "pg_timeout": pg_timeout}
+            "fault_landed": landed, "error": rk["error"], "error_after_s": rk["error_after_s"],
+            "pg_dead": rk["pg_dead"], "probe_error": rk["probe_error"], "pg_timeout": pg_timeout}
 
 
 # ---------------------------------------------------------------------------- simulator
@@ -257,18 +346,22 @@ def timed(fn, *a, **kw):
 # ---------------------------------------------------------------------------- one call per scale
 
 def testbed_suite(hosts: int, nics: int, rate_mbit: float, n_elems: int, n_faults: int,
-                  rng: np.random.Generator, reps: int = 4, rounds: int = 2, gloo: bool = True) -> dict:
+                  rng: np.random.Generator, reps: int = 4, rounds: int = 2, gloo: bool = True,
+                  slowdown_reps: int = 1) -> dict:
     """Everything measured on one testbed: fault campaign, overhead without faults, slowdowns under
-    one failed NIC, simulator calibration and prediction, and the gloo peer. The testbed is torn
-    down at the end, also on error."""
+    one failed NIC (``slowdown_reps`` rounds of the methods in turn: ``slowdowns_per_rep``, and their
+    per-method medians: ``slowdowns``), simulator calibration and prediction, and the gloo peer. The
+    testbed is torn down at the end, also on error."""
     out: dict = {}
     with Testbed(hosts, nics, rate_mbit=rate_mbit) as tb:
         out["mode"], out["note"] = tb.mode, tb.note
+        out["fault_kinds_unavailable"] = unavailable_fault_kinds(tb)
         out["campaign"], out["t_campaign"] = timed(fault_campaign, tb, n_faults, rng,
                                                    n_elems=max(10_000, n_elems // 10), ops_per_job=3,
                                                    faults_per_job=max(1, nics - 1))
         out["overhead"], out["t_overhead"] = timed(no_fault_overhead, tb, n_elems, reps, rounds)
-        (out["slowdowns"], jobs), out["t_slowdowns"] = timed(failover_slowdowns, tb, n_elems)
+        (per_rep, jobs), out["t_slowdowns"] = timed(failover_slowdowns, tb, n_elems, reps=slowdown_reps)
+        out["slowdowns_per_rep"], out["slowdowns"] = per_rep, slowdown_medians(per_rep)
         out["timeseries"] = {m: nic_timeseries(j, rank=1 if hosts > 2 else 0) for m, j in jobs.items()}
         (cl, samples), out["t_calibration"] = timed(calibrate_on_testbed, tb, [n_elems // 4, n_elems], reps=2)
         out["cluster"], out["calib_samples"] = cl, samples
@@ -300,12 +393,16 @@ def plot_timeseries(ts: dict):
     return fig
 
 
-def plot_slowdowns(measured: pd.DataFrame, predicted: dict, nics: int):
+def plot_slowdowns(measured: pd.DataFrame, predicted: dict, nics: int, per_rep: pd.DataFrame | None = None):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8.6, 3.6))  # wide enough for the legend beside the bars
     x = np.arange(len(measured))
-    ax.bar(x - 0.2, measured["slowdown"], 0.4, label="measured (testbed)")
+    ax.bar(x - 0.2, measured["slowdown"], 0.4, label="measured (testbed, median over reps)")
+    if per_rep is not None and per_rep["rep"].nunique() > 1:
+        pos = {m: i for i, m in enumerate(measured["method"])}
+        ax.scatter([pos[m] - 0.2 for m in per_rep["method"]], per_rep["slowdown"], s=12, color="k", zorder=3,
+                   label="measured, one rep")
     ax.bar(x + 0.2, [predicted[m] for m in measured["method"]], 0.4, label="load model (closed form + one chunk)")
     ax.axhline(2.0, color="C3", ls=":", lw=1, label="hot-repair theory (2x)")
     ax.axhline(nics / (nics - 1), color="C2", ls=":", lw=1, label=f"balance theory ({nics}/{nics - 1})")

@@ -59,7 +59,9 @@ def nic_load(policy: str, servers: int, k: int, failed: int = 1) -> float:
     if not 0 < failed < k:
         raise ValueError(f"failed NICs must be in [1, {k - 1}]; got {failed}")
     if policy == "hot_repair":
-        return ring / k * (1 + math.ceil(failed / (k - failed)))  # own lane + migrated ones
+        # own lane + migrated ones, spread evenly (non-adjacent failures, the best case); the library's rule
+        # (hot_repair.backup_nic: the next alive NIC) piles m adjacent failures onto one NIC: 1 + m lanes
+        return ring / k * (1 + math.ceil(failed / (k - failed)))
     if policy == "balance":
         return ring / (k - failed)
     if policy == "resilient":
