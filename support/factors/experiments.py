@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from support import fits
+from support.claims import Claim, Verdict
 from support.factors import elimination as E
 from support.factors import filtering as F
 from support.factors import gaussian as G
@@ -28,6 +29,8 @@ from support.seeding import derive
 from support.validate import check_choice, check_int
 
 MATRIX_MAPS = ("exact", "gpb1", "gpb2", "rbpf", "pf")  # rows of the notebook's mixed-representation matrix
+SLDS_KINDS = ("1d", "cv")  # the 1-D SLDS and the 4-D constant-velocity SLDS (models.slds_1d, models.slds_cv)
+N_INSTANCES = 5  # simulated data sets each sampled SLDS claim is judged over, fixed in advance (not tuned)
 
 
 def check_parameters(representation_map: str, n_particles: int) -> None:
@@ -35,6 +38,14 @@ def check_parameters(representation_map: str, n_particles: int) -> None:
     any work, naming the parameter, its value and the options (RBPF runs ``n_particles // 10``: at least 1)."""
     check_choice(representation_map, "representation_map", MATRIX_MAPS)
     check_int(n_particles, "n_particles", minimum=10, what="an integer >= 10 (RBPF uses n_particles // 10)")
+
+
+def _nonempty(items, what: str) -> list:
+    """``items`` as a list, refusing an empty one (a table over nothing gives NaN claims later)."""
+    items = list(items)
+    if not items:
+        raise ValueError(f"{what} must not be empty")
+    return items
 
 
 def _timed(fn, *a, **k):
@@ -47,29 +58,56 @@ def _timed(fn, *a, **k):
 
 ENGINE_MODULES = ("elimination", "filtering", "sum_product")
 REPRESENTATION_MODULES = {"table", "gaussian", "particles", "density", "project"}
+INTERFACE = frozenset(ops.OPS) | {"scope"}  # what an engine may reach in ``ops``: the five ops and read-only scope
+
+
+def _engine_tree(name: str) -> ast.Module:
+    import importlib
+
+    return ast.parse(inspect.getsource(importlib.import_module(f"support.factors.{name}")))
 
 
 def engine_imports() -> dict[str, list[str]]:
     """Per engine module, the support.factors modules it imports (should be only ``ops`` and errors)."""
-    import importlib
-
     out = {}
     for name in ENGINE_MODULES:
-        src = inspect.getsource(importlib.import_module(f"support.factors.{name}"))
         used = set()
-        for node in ast.walk(ast.parse(src)):
+        for node in ast.walk(_engine_tree(name)):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("support.factors"):
                 used.add(node.module.split(".")[-1] if node.module != "support.factors" else "")
                 used.update(a.name for a in node.names if node.module == "support.factors")
+            elif isinstance(node, ast.Import):
+                used.update(a.name.split(".")[-1] for a in node.names if a.name.startswith("support.factors."))
         out[name] = sorted(u for u in used if u)
     return out
 
 
+def engine_bypasses() -> dict[str, list[str]]:
+    """Per engine module, the names it reaches through ``ops`` beyond the five ops and ``scope`` (should be
+    none): ``ops.G.product`` or ``from ...ops import G`` would skip the interface and its op counter (notes A1)."""
+    out = {}
+    for name in ENGINE_MODULES:
+        tree = _engine_tree(name)
+        aliases, bad = {"support.factors.ops"}, set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "support.factors":
+                aliases.update(a.asname or a.name for a in node.names if a.name == "ops")
+            elif isinstance(node, ast.ImportFrom) and node.module == "support.factors.ops":
+                bad.update(a.name for a in node.names if a.name not in INTERFACE)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and ast.unparse(node.value) in aliases and node.attr not in INTERFACE:
+                bad.add(f"ops.{node.attr}")
+        out[name] = sorted(bad)
+    return out
+
+
 def interface_check(seed: int = 0) -> tuple[bool, pd.DataFrame]:
-    """Run each engine under op counting; True when engines import no representation module, use the
-    five ops, and exact runs make no ``project`` call."""
-    imports = engine_imports()
-    clean = all(not (set(v) & REPRESENTATION_MODULES) for v in imports.values())
+    """Run each engine under op counting; True when engines import no representation module, reach nothing
+    in ``ops`` beyond the five ops and scope, each call product, marginalize and normalize, and exact runs make
+    no ``project`` call."""
+    imports, bypasses = engine_imports(), engine_bypasses()
+    clean = (all(not (set(v) & REPRESENTATION_MODULES) for v in imports.values())
+             and not any(bypasses.values()))
     rows = []
     bn = M.load_discrete("asia")
     fs, heads = bn.factors()
@@ -89,9 +127,11 @@ def interface_check(seed: int = 0) -> tuple[bool, pd.DataFrame]:
     rows.append({"engine": "sum_product (Gaussian chain)", **c})
     df = pd.DataFrame(rows).fillna(0)
     exact_rows = df[df.engine.str.contains("elimination|exact|sum_product")]
-    ok = clean and bool((df[list(ops.OPS[:4])].sum(axis=1) > 0).all()) and bool((exact_rows.project == 0).all())
+    ok = (clean and bool((df[["product", "marginalize", "normalize"]] > 0).all(axis=None))
+          and bool((exact_rows.project == 0).all()))
     module_of = {"variable_elimination": "elimination", "forward_filter": "filtering", "sum_product": "sum_product"}
     df["imports"] = [", ".join(imports[module_of[e.split(" ")[0]]]) for e in df.engine]
+    df["beyond the interface"] = [", ".join(bypasses[module_of[e.split(" ")[0]]]) or "none" for e in df.engine]
     return ok, df
 
 
@@ -123,6 +163,9 @@ def _pgmpy_model(name: str):
 
 def discrete_bn_table(names, n_queries: int = 3, n_evidence: int = 5, seed: int = 0) -> pd.DataFrame:
     """Per network: our VE vs pgmpy VE (pgmpy's own BIF reader), time and max |diff| of posteriors."""
+    names = _nonempty(names, "networks")
+    check_int(n_queries, "n_queries", minimum=1)
+    check_int(n_evidence, "n_evidence", minimum=0)
     with warnings.catch_warnings():  # pgmpy 1.1's own import of its deprecated estimators.StructureScore, not ours
         warnings.filterwarnings("ignore", r"`pgmpy\.estimators\.StructureScore` is deprecated", FutureWarning)
         from pgmpy.inference import VariableElimination
@@ -163,6 +206,10 @@ def gaussian_bn_table(names, n_evidence: int = 5, n_query: int = 3, seed: int = 
     """VE on canonical-form CPDs vs the closed form from pgmpy's ``to_joint_gaussian`` (Schur complement)."""
     from pgmpy.utils import get_example_model
 
+    names = _nonempty(names, "networks")
+    check_int(n_evidence, "n_evidence", minimum=0)
+    check_int(n_query, "n_query", minimum=1)
+
     rows = []
     for name in progress(names, desc="Gaussian BNs"):
         bn = M.load_gaussian(name)
@@ -174,6 +221,9 @@ def gaussian_bn_table(names, n_evidence: int = 5, n_query: int = 3, seed: int = 
         import networkx as nx
 
         order = list(nx.topological_sort(pm))
+        if n_evidence + n_query > len(order):
+            raise ValueError(f"{name}: need n_evidence + n_query <= {len(order)} nodes, got n_evidence={n_evidence}, "
+                             f"n_query={n_query}")
         ix = {v: i for i, v in enumerate(order)}
         rng = derive(seed, "gbn", name)
         pick = rng.permutation(len(order))
@@ -226,10 +276,15 @@ def _err(a: dict, b: dict) -> float:
                float(np.abs(a["mean"] - b["mean"]).max()), float(np.abs(a["cov"] - b["cov"]).max()))
 
 
-def slds_instance(K: int, T: int, seed: int, kind: str = "1d") -> M.SLDS:
-    """A synthetic SLDS with data simulated from it (fixed per (K, T, seed))."""
+def slds_instance(K: int, T: int, seed: int, kind: str = "1d", instance: int | None = None) -> M.SLDS:
+    """A synthetic SLDS with data simulated from it, fixed per (K, T, seed, instance): ``instance`` i is the
+    i-th data set a sampled claim is judged over, ``None`` the one data set of the tables."""
+    check_choice(kind, "kind", SLDS_KINDS)
+    keys = ("slds", kind, K, T)
+    if instance is not None:
+        keys += (check_int(instance, "instance", minimum=0),)
     base = M.slds_1d(K) if kind == "1d" else M.slds_cv(K)
-    _, _, y = base.simulate(T, derive(seed, "slds", kind, K, T))
+    _, _, y = base.simulate(T, derive(seed, *keys))
     return base.with_data(y)
 
 
@@ -239,6 +294,9 @@ def slds_sweep(cases, maps, seed: int = 0, funsor: bool = True, repeats: int = 1
     vs enumeration (max over log Z, P(s_T|y), E/Cov[x_T|y])."""
     from support.factors import funsor_ref
 
+    cases = _nonempty(cases, "cases")
+    check_int(repeats, "repeats", minimum=1)
+
     def ours(m, rmap, rng):  # the filter and its read-outs, as funsor_ref.slds_filter does both
         res = F.forward_filter(m, rmap, rng=rng)
         return {"log_z": res.log_z, **_summaries(res.beliefs[-1], m)}
@@ -246,7 +304,7 @@ def slds_sweep(cases, maps, seed: int = 0, funsor: bool = True, repeats: int = 1
     if funsor:  # once untimed: the first call pays funsor's import, which is not filtering work
         funsor_ref.slds_filter(slds_instance(2, 2, seed), "eager")
     rows = []
-    for K, T in progress(list(cases), desc="SLDS sweep"):
+    for K, T in progress(cases, desc="SLDS sweep"):
         m = slds_instance(K, T, seed)
         ref = reference.slds_enumerate(m)
         for name, n in maps:
@@ -275,7 +333,7 @@ def funsor_agreement(sweep: pd.DataFrame) -> pd.DataFrame:
     """Ours vs funsor on the same instance and method: |Δ log Z| and runtime ratio (funsor / ours)."""
     o = sweep[sweep.impl == "ours"].set_index(["K", "T", "method"])
     f = sweep[sweep.impl == "funsor"].set_index(["K", "T", "method"])
-    j = o.join(f, lsuffix="_ours", rsuffix="_funsor", how="inner")
+    j = o.add_suffix("_ours").join(f.add_suffix("_funsor"), how="inner")
     out = pd.DataFrame({"abs_diff_log_z": (j.log_z_ours - j.log_z_funsor).abs(),
                         "ours_s": j.seconds_ours, "funsor_s": j.seconds_funsor,
                         "funsor/ours": j.seconds_funsor / j.seconds_ours})
@@ -288,7 +346,7 @@ def slds_vs_funsor_summaries(cases, seed: int = 0) -> float:
     from support.factors import funsor_ref
 
     worst = 0.0
-    for K, T in cases:
+    for K, T in _nonempty(cases, "cases"):
         m = slds_instance(K, T, seed)
         for name, interp in (("exact", "eager"), ("gpb2", "moment_matching"), ("gpb1", "gpb1")):
             res = F.forward_filter(m, F.representation_map(name))
@@ -318,44 +376,68 @@ def mixed_matrix(maps, K: int = 2, T: int = 10, seed: int = 0, kind: str = "cv")
 
 
 def rbpf_logz_errors(n_particles: int, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0,
-                     kind: str = "cv") -> np.ndarray:
-    """|Δ log Z| vs enumeration of the RBPF map (N = ``n_particles``) on one SLDS instance, one entry per seed.
-
-    The rbpf_mixed claim is judged on the mean of these, not on one random draw.
-    """
+                     kind: str = "cv", n_instances: int = N_INSTANCES) -> np.ndarray:
+    """|Δ log Z| vs enumeration of the RBPF map (N = ``n_particles``), shape (n_instances, n_seeds): row i is data
+    set ``slds_instance(..., instance=i)``, column s filter seed s; rbpf_mixed is the mean of all (notes §1.4a)."""
     check_int(n_seeds, "n_seeds", minimum=1)
     check_int(n_particles, "n_particles", minimum=1)
-    m = slds_instance(K, T, seed, kind)
-    ref = reference.slds_enumerate(m)["log_z"]
-    out = [abs(F.forward_filter(m, F.rbpf(n_particles), rng=derive(seed, "mixed", "rbpf", s),
-                                keep_beliefs=False).log_z - ref) for s in range(n_seeds)]
-    return np.array(out)
+    check_int(n_instances, "n_instances", minimum=1)
+    out = np.zeros((n_instances, n_seeds))
+    for i in progress(range(n_instances), desc="RBPF data sets"):
+        m = slds_instance(K, T, seed, kind, instance=i)
+        ref = reference.slds_enumerate(m)["log_z"]
+        out[i] = [abs(F.forward_filter(m, F.rbpf(n_particles), rng=derive(seed, "mixed", "rbpf", i, s),
+                                       keep_beliefs=False).log_z - ref) for s in range(n_seeds)]
+    return out
 
 
 # ----------------------------------------------------------------------------- A6: particles
 
-def pf_error_vs_n(Ns, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0) -> pd.DataFrame:
-    """Bootstrap PF |Δ log Z| vs enumeration over seeds, per N."""
+def pf_error_vs_n(Ns, n_seeds: int, K: int = 2, T: int = 10, seed: int = 0,
+                  n_instances: int = N_INSTANCES) -> pd.DataFrame:
+    """Bootstrap PF |Δ log Z| vs enumeration of the 1-D SLDS, one row per (data set ``instance``, N, filter seed);
+    data set i is ``slds_instance(K, T, seed, instance=i)``, and every (i, N, seed) draws its own stream."""
     check_int(n_seeds, "n_seeds", minimum=1)
+    check_int(n_instances, "n_instances", minimum=1)
     Ns = list(Ns)
     if not Ns:
         raise ValueError("pf_error_vs_n needs at least one particle count N")
     for n in Ns:
         check_int(n, "N", minimum=1)
-    m = slds_instance(K, T, seed)
-    ref = reference.slds_enumerate(m)["log_z"]
-    rows = []
-    for n in progress(Ns, desc="PF error vs N"):
+    rows, data = [], {}
+    for i, n in progress([(i, n) for i in range(n_instances) for n in Ns], desc="PF error vs N"):
+        if i not in data:
+            m = slds_instance(K, T, seed, instance=i)
+            data[i] = m, reference.slds_enumerate(m)["log_z"]
+        m, ref = data[i]
         for s in range(n_seeds):
-            res = F.forward_filter(m, F.bootstrap_pf(n), rng=derive(seed, "pf", n, s), keep_beliefs=False)
-            rows.append({"N": n, "seed": s, "abs_err_log_z": abs(res.log_z - ref)})
+            res = F.forward_filter(m, F.bootstrap_pf(n), rng=derive(seed, "pf", i, n, s), keep_beliefs=False)
+            rows.append({"instance": i, "N": n, "seed": s, "abs_err_log_z": abs(res.log_z - ref)})
     return pd.DataFrame(rows)
 
 
 def loglog_slope(df: pd.DataFrame) -> float:
-    """Least-squares slope of log(mean error) vs log N."""
+    """Least-squares slope of log(mean error) vs log N (the mean over every row at that N)."""
     g = df.groupby("N").abs_err_log_z.mean()
     return fits.loglog_slope(g.index, g.values)
+
+
+def pf_per_instance(df: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Per data set of ``pf_error_vs_n``: mean |Δ log Z| at N = ``n`` and the log-log slope over all N."""
+    if n not in set(df.N):
+        raise ValueError(f"no rows at N = {n}; the table has N = {sorted(set(df.N))}")
+    rows = [{"instance": i, "err_at_n": float(g[g.N == n].abs_err_log_z.mean()), "slope": loglog_slope(g)}
+            for i, g in df.groupby("instance")]
+    return pd.DataFrame(rows)
+
+
+def instance_note(claim: Claim, per_instance, fmt: str = ".3f") -> str:
+    """A note for a claim judged over data sets: each data set's value and how many pass the claim's own rule
+    on their own."""
+    vals = [float(v) for v in per_instance]
+    passed = sum(claim.judge(v) == Verdict.REPRODUCED for v in vals)
+    return (f"per data set: {', '.join(format(v, fmt) for v in vals)}; {passed} of {len(vals)} pass "
+            f"({claim.rule.describe(claim.paper_value)}) on their own")
 
 
 # ----------------------------------------------------------------------------- A7: circular observations
@@ -374,8 +456,10 @@ class CircularRun:
 def circular_experiment(T: int, n_seeds: int, n_particles: int, grid_n: int = 256, bins: int = 32,
                         box: float = 7.0, seed: int = 0) -> CircularRun:
     """Single-beacon range tracking: PF and Gaussian ADF (same engine, two maps) vs a grid filter."""
-    for name, value in (("T", T), ("n_seeds", n_seeds), ("n_particles", n_particles), ("bins", bins)):
+    for name, value in (("T", T), ("n_seeds", n_seeds), ("bins", bins)):
         check_int(value, name, minimum=1)
+    check_int(n_particles, "n_particles", minimum=2, what="an integer >= 2 (the Gaussian ADF moment-matches "
+              "its particles: one gives no covariance)")
     if grid_n % bins:
         raise ValueError(f"grid_n ({grid_n}) must be a multiple of bins ({bins})")
     tv_pf, tv_g, me_pf, me_g = [], [], [], []

@@ -84,3 +84,27 @@ def test_sample_evidence_needs_room_for_a_query():
 def test_fractional_particle_count_is_rejected_by_the_map():
     with pytest.raises(ValueError, match="n_particles must be a non-negative integer"):
         F.bootstrap_pf(2.5)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: X.discrete_bn_table(["asia"], n_queries=0), "n_queries must be an integer >= 1, got 0"),
+    (lambda: X.discrete_bn_table([], n_queries=1), "networks must not be empty"),
+    (lambda: X.gaussian_bn_table(["ecoli70"], n_query=0), "n_query must be an integer >= 1, got 0"),
+    (lambda: X.gaussian_bn_table(["ecoli70"], n_evidence=100),
+     "ecoli70: need n_evidence \\+ n_query <= 46 nodes, got n_evidence=100, n_query=3"),
+    (lambda: X.slds_sweep([(2, 3)], [("exact", 0)], funsor=False, repeats=0), "repeats must be an integer >= 1"),
+    (lambda: X.slds_sweep([], [("exact", 0)], funsor=False), "cases must not be empty"),
+    (lambda: X.slds_vs_funsor_summaries([]), "cases must not be empty"),
+    (lambda: X.slds_instance(2, 3, 0, kind="2d"), "kind must be one of '1d', 'cv'; got '2d'"),
+    (lambda: X.mixed_matrix([("exact", 0)], T=3, kind="bogus"), "kind must be one of '1d', 'cv'; got 'bogus'"),
+    (lambda: X.circular_experiment(T=3, n_seeds=1, n_particles=1, grid_n=64, bins=16),
+     "n_particles must be an integer >= 2 \\(the Gaussian ADF"),
+    (lambda: X.rbpf_logz_errors(50, n_seeds=2, n_instances=0), "n_instances must be an integer >= 1"),
+    (lambda: X.pf_error_vs_n([100], n_seeds=2, n_instances=0), "n_instances must be an integer >= 1"),
+    (lambda: X.slds_instance(2, 3, 0, instance=-1), "instance must be an integer >= 0"),
+])
+def test_support_functions_refuse_bad_arguments_naming_them(call, message):
+    """Before: ZeroDivisionError, AttributeError, UnboundLocalError, a numpy broadcast error, a silently
+    substituted model, or a non-positive-definite covariance deep in the ADF."""
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from support.factors import elimination, experiments, filtering, ops
+from support.factors import elimination, experiments, filtering, ops, sum_product
 from support.factors.density import LogDensity
 from support.factors.errors import UnsupportedPairError
 from support.factors.models import slds_1d
@@ -41,6 +41,62 @@ def test_every_engine_runs_through_counted_ops_and_exact_runs_never_project():
     assert (exact.project == 0).all()
     sampled = df[df.engine.str.contains("pf|gpb1")]
     assert (sampled.project > 0).all()
+
+
+def test_engines_reach_nothing_in_ops_beyond_the_five_ops_and_scope():
+    assert experiments.engine_bypasses() == {name: [] for name in experiments.ENGINE_MODULES}
+
+
+def _install_sum_product_variant(tmp_path, monkeypatch, old: str, new: str) -> None:
+    """Install a copy of sum_product with ``old`` replaced by ``new`` in place of the real module, where
+    ``interface_check`` and the source scan find it."""
+    import importlib.util
+    import inspect
+    import sys
+
+    src = inspect.getsource(sum_product)
+    assert src.count(old) == 1
+    path = tmp_path / "sum_product.py"
+    path.write_text(src.replace(old, new))
+    spec = importlib.util.spec_from_file_location("support.factors.sum_product", path)
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "support.factors.sum_product", mod)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(experiments, "sum_product", mod)
+
+
+def test_an_engine_that_calls_a_representation_module_through_ops_fails_the_check(tmp_path, monkeypatch):
+    """``ops.G.product`` is correct for Gaussians (so the RTS test still passes) but skips the interface and
+    its op counter: the source scan names it, and the row counts no product."""
+    _install_sum_product_variant(tmp_path, monkeypatch, "ops.product(out, m)", "ops.G.product(out, m)")
+    assert experiments.engine_bypasses()["sum_product"] == ["ops.G"]
+    ok, df = experiments.interface_check(seed=0)
+    assert not ok
+    row = df.set_index("engine").loc["sum_product (Gaussian chain)"]
+    assert row["beyond the interface"] == "ops.G" and row["product"] == 0
+
+
+def test_a_bypass_the_source_scan_cannot_see_fails_on_the_op_counts(tmp_path, monkeypatch):
+    """``getattr(ops, "G")`` hides the bypass from the scan; the row still counts no product, and every engine
+    must call product, marginalize and normalize through the counter."""
+    _install_sum_product_variant(tmp_path, monkeypatch, "ops.product(out, m)", 'getattr(ops, "G").product(out, m)')
+    assert experiments.engine_bypasses()["sum_product"] == []
+    ok, df = experiments.interface_check(seed=0)
+    assert not ok and df.set_index("engine").loc["sum_product (Gaussian chain)", "product"] == 0
+
+
+def test_importing_a_representation_module_from_ops_counts_as_a_bypass(tmp_path, monkeypatch):
+    _install_sum_product_variant(tmp_path, monkeypatch, "from support.factors import ops\n",
+                                 "from support.factors import ops\nfrom support.factors.ops import G\n")
+    assert experiments.engine_bypasses()["sum_product"] == ["G"]
+    assert not experiments.interface_check(seed=0)[0]
+
+
+def test_a_plain_import_of_a_representation_module_fails_the_check(tmp_path, monkeypatch):
+    _install_sum_product_variant(tmp_path, monkeypatch, "from support.factors import ops\n",
+                                 "from support.factors import ops\nimport support.factors.gaussian\n")
+    assert "gaussian" in experiments.engine_imports()["sum_product"]
+    assert not experiments.interface_check(seed=0)[0]
 
 
 def test_unsupported_pair_and_bad_names():

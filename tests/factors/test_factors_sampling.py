@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from factors_oracles import slds_brute
 
+from support.factors import experiments as X
 from support.factors import filtering as F
 from support.factors import gaussian as G
 from support.factors import models as M
@@ -35,16 +36,12 @@ def test_pf_and_rbpf_are_close_to_enumeration():
 
 
 @pytest.mark.slow
-def test_pf_error_at_1e4_and_slope():
-    m = slds(10)
-    ref = slds_brute(m)[0]
-    errs = {}
-    for n in (300, 1000, 3000, 10000):
-        errs[n] = np.mean([abs(F.forward_filter(m, F.bootstrap_pf(n), rng=derive(1, n, s),
-                                                keep_beliefs=False).log_z - ref) for s in range(20)])
-    assert errs[10000] <= 0.05
-    slope = np.polyfit(np.log(list(errs)), np.log(list(errs.values())), 1)[0]
-    assert -0.7 <= slope <= -0.3
+def test_pf_error_at_1e4_and_slope_over_five_data_sets_meet_the_issue_bars():
+    """The recorded protocol at another seed (5 data sets x 20 filter seeds, T = 10): mean error at N = 10^4
+    <= 0.05 and mean slope in [-0.7, -0.3] (issue 5 acceptance)."""
+    per = X.pf_per_instance(X.pf_error_vs_n([300, 1000, 3000, 10000], n_seeds=20, seed=1), 10000)
+    assert per.err_at_n.mean() <= 0.05
+    assert -0.7 <= per.slope.mean() <= -0.3
 
 
 class Abs1D:
