@@ -12,6 +12,7 @@ import pytest
 
 from support import scratch
 from support.ckpt_io import experiments as ckpt
+from support.validate import ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,5 +83,5 @@ def test_paper_09_scratch_lives_under_target_dir_and_cleanup_removes_it(tmp_path
     d = ckpt.scratch(str(tmp_path))
     assert d.parent == tmp_path and d.name.startswith("ckpt_io-")
     assert ckpt.cleanup(d) is True and not d.exists()
-    with pytest.raises(FileNotFoundError, match="target_dir '.*missing' does not exist"):
+    with pytest.raises(ParameterError, match="target_dir '.*missing' does not exist"):
         ckpt.scratch(str(tmp_path / "missing"))
