@@ -12,9 +12,11 @@ pseudo-events ``user(text, yes)`` and ``respond(text)``). A policy is a list of 
 Operators: ``Forall``/``Exists`` over events (nested ones range over events *before* the enclosing
 event; ``Exists ... without Q`` = "and no Q since"), ``Before``, ``After``, ``Seq``, ``Never``,
 ``AtMost``, ``not``/``and``/``or``/``implies``, comparisons, ``in``, ``startswith``, ``len``,
-integer/decimal ``+ - *``. Sugar is expanded into the kernel (Forall, Exists, CountLess) here, so the
-SMT translation (:mod:`support.agentc.smt`) and the reference evaluator
-(:mod:`support.agentc.reference_eval`) implement only the kernel.
+integer/decimal ``+ - *``. Sugar is expanded into the kernel (Forall, Exists, CountLess) here, and the
+SMT translation (:mod:`support.agentc.smt`) implements only the kernel; a rule written with a shorthand at
+its top also keeps it as written (:class:`Sugar`), and the reference evaluator
+(:mod:`support.agentc.reference_eval`) applies the shorthand's definition directly, so a wrong expansion
+here shows up as a disagreement between the two.
 
 Semantics (both evaluators implement exactly this):
 
@@ -29,6 +31,18 @@ Semantics (both evaluators implement exactly this):
   an atom with an undefined operand is false. ``==`` is structural (numbers by exact decimal value,
   booleans are not numbers); ``<`` compares two numbers or two strings; ``x in y`` is list
   membership, dict-key membership or substring; ``len`` of list, dict or string.
+
+Shorthands (variables bound by one pattern are shared by the others, so a repeated variable means an equal
+value; in Before the ``where`` clause constrains a, in After it constrains b):
+
+* ``Before(a, b where g, without w)``: every event matching b has an earlier event matching a with g, and no
+  event matching w strictly between the two;
+* ``After(a, b where g)``: every event matching a has a later event matching b with g (liveness);
+* ``Seq(p1, ..., pn)``: every event matching pn has earlier events matching p1, ..., p(n-1) at strictly
+  increasing positions, in that order;
+* ``Never(p where g)``: no event matches p with g;
+* ``AtMost(k, p where g)``: at every event matching p with g, at most k events so far (itself included) match
+  p with g and the same values for p's variables.
 """
 
 from __future__ import annotations
@@ -175,12 +189,25 @@ class CountLess:
 
 
 @dataclass(frozen=True)
+class Sugar:
+    """A shorthand at the top of a rule as written (patterns resolved, not expanded), so that an evaluator can
+    apply its definition (module docstring, "Shorthands") instead of trusting the kernel expansion."""
+
+    op: str  # before | after | seq | never | atmost
+    pats: tuple  # resolved Patterns, in the order written
+    guard: Any = None  # the ``where`` formula (kernel)
+    without: Pattern | None = None
+    k: int = 0  # AtMost only
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     formula: Any  # kernel formula
     text: str
     line: int
     liveness: bool
+    sugar: Sugar | None = None  # the shorthand the rule is written with (top level only), for the reference
 
 
 @dataclass
@@ -310,6 +337,16 @@ class _RawPattern:  # before name macros are resolved
 
 
 @dataclass(frozen=True)
+class _RawSugar:  # a shorthand as written: its parts (for Sugar) and the DSL's kernel expansion (for Rule.formula)
+    op: str
+    pats: tuple  # _RawPattern, in the order written
+    guard: Any
+    without: Any
+    k: int
+    kernel: tuple
+
+
+@dataclass(frozen=True)
 class _Decl:
     kind: str
     name: Any
@@ -365,26 +402,29 @@ class _Build(Transformer):
 
     def before(self, meta, c):
         a, b, w, wo = c
-        return ("forall", b, None, ("exists", a, w, None, wo, meta), None, meta)
+        return _RawSugar("before", (a, b), w, wo, 0,
+                         ("forall", b, None, ("exists", a, w, None, wo, meta), None, meta))
 
     def after(self, meta, c):
         a, b, w = c
-        return ("forall", a, None, ("exists_future", b, w, None, None, meta), None, meta)
+        return _RawSugar("after", (a, b), w, None, 0,
+                         ("forall", a, None, ("exists_future", b, w, None, None, meta), None, meta))
 
     def seq(self, meta, c):
         pats = list(c)
         body = None
         for p in pats[:-1]:  # innermost: first pattern (earliest event)
             body = ("exists", p, None, body, None, meta)
-        return ("forall", pats[-1], None, body, None, meta)
+        return _RawSugar("seq", tuple(pats), None, None, 0, ("forall", pats[-1], None, body, None, meta))
 
     def never(self, meta, c):
         p, w = c
-        return ("forall", p, w, FalseF(), None, meta)
+        return _RawSugar("never", (p,), w, None, 0, ("forall", p, w, FalseF(), None, meta))
 
     def atmost(self, meta, c):
         k, p, w = c
-        return ("forall", p, w, ("count", p, w, int(k), None, meta), None, meta)
+        return _RawSugar("atmost", (p,), w, None, int(k),
+                         ("forall", p, w, ("count", p, w, int(k), None, meta), None, meta))
 
     def implies(self, meta, c):
         return Or((Not(c[0]), c[1]))
@@ -522,6 +562,8 @@ class _Resolver:
 
     def formula(self, f, scope: set[str], top: bool) -> Any:
         """Resolve a raw formula into the kernel; returns (kernel formula, has_future)."""
+        if isinstance(f, _RawSugar):
+            return self.formula(f.kernel, scope, top)
         if isinstance(f, tuple):
             kind, rp, guard, body, without, _meta = f
             if kind == "count":
@@ -553,6 +595,34 @@ class _Resolver:
             self.term(f.prefix, scope)
             return f, False
         raise TypeError(f"unexpected node {f!r}")
+
+
+    def sugar(self, s: _RawSugar) -> Sugar:
+        """The shorthand's patterns resolved in its own scope order (trigger first: the event the rule is
+        checked at; then each earlier or later event it needs), without the kernel expansion."""
+        if s.op == "before":  # b triggers; a (with the where clause) and the without pattern see b's variables
+            a, b = s.pats
+            pb, sb = self.pattern(b, set(), True, False)
+            pa, sa = self.pattern(a, sb, False, True)
+            g = self.formula(s.guard, sa, False)[0] if s.guard is not None else None
+            wo = self.pattern(s.without, sa, False, True)[0] if s.without is not None else None
+            return Sugar("before", (pa, pb), g, wo)
+        if s.op == "after":  # a triggers; b (with the where clause) sees a's variables
+            a, b = s.pats
+            pa, sa = self.pattern(a, set(), True, False)
+            pb, sb = self.pattern(b, sa, False, True)
+            g = self.formula(s.guard, sb, False)[0] if s.guard is not None else None
+            return Sugar("after", (pa, pb), g)
+        if s.op == "seq":  # the last pattern triggers; each earlier one sees the variables of those after it
+            scope: set[str] = set()
+            out = []
+            for i, rp in enumerate(reversed(s.pats)):
+                p, scope = self.pattern(rp, scope, i == 0, i != 0)
+                out.append(p)
+            return Sugar("seq", tuple(reversed(out)))
+        p, sp = self.pattern(s.pats[0], set(), True, False)  # never, atmost
+        g = self.formula(s.guard, sp, False)[0] if s.guard is not None else None
+        return Sugar(s.op, (p,), g, None, s.k)
 
 
 def _terminal_text(name: str) -> str:
@@ -613,7 +683,8 @@ def parse_policy(text: str, tools: dict[str, dict] | list | None = None, domain:
             if not (isinstance(kernel, Quant) and kernel.kind == "forall") and not live:
                 raise res.err("a rule must be a Forall (or Before/Seq/Never/AtMost) or a liveness rule "
                               "(After, top-level Exists)", d.name)
-            rules.append(Rule(name, kernel, lines[d.line - 1].strip() if d.line else "", d.line, live))
+            sugar = res.sugar(d.value) if isinstance(d.value, _RawSugar) else None
+            rules.append(Rule(name, kernel, lines[d.line - 1].strip() if d.line else "", d.line, live, sugar))
     if not rules:
         raise PolicyError("policy declares no rule", text)
     return Policy(domain, rules, schemas, frozenset(writes), frozenset(readonly))

@@ -56,8 +56,9 @@ def conformance_figure(summaries: dict[str, dict]):
     return fig
 
 
-def utility_figure(summaries: dict[str, dict], paper_deltas: dict[str, float]):
-    """Paired utility change (enforced - unrestricted) with CI, next to the paper's deltas."""
+def utility_figure(summaries: dict[str, dict], paper_deltas: dict[str, tuple[float, str]]):
+    """Paired utility change (enforced - unrestricted) with CI, next to the paper's deltas; ``paper_deltas`` maps a
+    setting to (the paper's delta in pp, the model it was measured on), and the model is written on its bar."""
     names = list(summaries)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     d = [summaries[n]["utility_delta"] for n in names]
@@ -66,7 +67,11 @@ def utility_figure(summaries: dict[str, dict], paper_deltas: dict[str, float]):
     hi = np.array([100 * t[2] for t in d])
     x = np.arange(len(names))
     ax.bar(x - 0.2, m, 0.4, yerr=[m - lo, hi - m], capsize=3, label="measured (paired, 95% CI)", color="#2a7ab9")
-    ax.bar(x + 0.2, [paper_deltas.get(n, np.nan) for n in names], 0.4, label="paper", color="#e5a13a")
+    paper = [paper_deltas.get(n, (np.nan, ""))[0] for n in names]
+    ax.bar(x + 0.2, paper, 0.4, label="paper (its model on the bar)", color="#e5a13a")
+    for i, n in enumerate(names):
+        if n in paper_deltas:
+            ax.text(i + 0.2, paper[i], paper_deltas[n][1], ha="center", va="bottom", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(x, _tick_names(names))
     ax.set(ylabel="utility change (percentage points)", title="Utility: enforced minus unrestricted")

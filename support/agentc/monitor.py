@@ -12,7 +12,10 @@ Alternatives, tried in this order on the rules of the unsat core:
    inserted, with its required arguments filled by name from the candidate, the trace, or the user
    oracle (identity facts such as the e-mail for authentication). Reads do not change the database.
 3. **witness**: an argument of the call is re-opened and z3 is asked for a compliant value, preferring
-   values already seen in the trace (e.g. the original payment method instead of a PayPal refund).
+   values already seen in the trace (e.g. the original payment method instead of a PayPal refund), then
+   the policy's literal constants and the tool schemas' enum values, sorted (e.g. a cancel reason), so
+   the choice never falls to z3's arbitrary first model while one of those complies. A witness the
+   reference evaluator rejects is not proposed and counts as a monitor disagreement.
 4. **block**: nothing works: the call is not issued; the agent tells the user instead.
 
 Every call the enforcer issues is re-checked by the independent reference evaluator first; a call it
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from support.agentc import reference_eval as ref
-from support.agentc.dsl import Event, Policy, Quant
+from support.agentc.dsl import Event, ListLit, Lit, Policy, Quant
 from support.agentc.smt import Candidate, SmtMonitor
 from support.agentc.taubench.env import Env, parse_ret
 from support.agentc.traces import describe_call, respond_event, user_event
@@ -109,7 +112,7 @@ class EnforcedRun:
     env: Env
     interventions: list[Intervention] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds per SMT check
-    disagreements: int = 0  # calls the SMT monitor accepted but the reference evaluator rejected
+    disagreements: int = 0  # calls (or witness completions) the SMT monitor accepted but the reference rejected
 
     @property
     def reward(self) -> float:
@@ -158,6 +161,45 @@ def _trace_values(events: list[Event]) -> list[Any]:
     return list(seen.values())
 
 
+def _literals(x: Any, out: list) -> list:
+    """Scalar literal constants anywhere in a (kernel) formula or term, in no particular order."""
+    if isinstance(x, Lit):
+        if isinstance(x.value, (str, int, float)) and not isinstance(x.value, bool):
+            out.append(x.value)
+    elif isinstance(x, ListLit):
+        for t in x.items:
+            _literals(t, out)
+    elif isinstance(x, (tuple, list)):
+        for y in x:
+            _literals(y, out)
+    elif hasattr(x, "__dataclass_fields__"):
+        for name in x.__dataclass_fields__:
+            _literals(getattr(x, name), out)
+    return out
+
+
+def _enums(schema: Any, out: list) -> list:
+    """Scalar ``enum`` values anywhere in a JSON schema."""
+    if isinstance(schema, dict):
+        for v in schema.get("enum", []) if isinstance(schema.get("enum"), list) else []:
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+                out.append(v)
+        for v in schema.values():
+            _enums(v, out)
+    elif isinstance(schema, list):
+        for v in schema:
+            _enums(v, out)
+    return out
+
+
+def fallback_values(policy: Policy) -> list[Any]:
+    """The policy's literal constants and its tools' schema enum values, deduplicated and sorted (by type, then
+    value), tried after the trace's values for a witness so that no choice is left to z3's search history."""
+    vals = _literals([r.formula for r in policy.rules], []) + _enums(policy.tools, [])
+    uniq = {_canon(v): v for v in vals}
+    return [uniq[k] for k in sorted(uniq, key=lambda k: (type(uniq[k]).__name__, k))]
+
+
 class Enforcer:
     """Runs a sequence of intended agent events through the monitor and the environment."""
 
@@ -171,6 +213,7 @@ class Enforcer:
         self.allow_witness = allow_witness
         self.max_repairs = max_repairs
         self.oracle = check_oracle(oracle)  # at construction, before any run
+        self.fallback = fallback_values(policy)
 
     def run(self, intended: list[Event]) -> EnforcedRun:
         env = Env(self.domain, self.task)
@@ -260,7 +303,9 @@ class Enforcer:
         # 3. witness for one argument (a write's alternative is proposed to the user first)
         if self.allow_witness and "witness" not in tried:
             tried.add("witness")
-            prefer = _trace_values(out.events)
+            seen = _trace_values(out.events)
+            known = {_canon(x) for x in seen}
+            prefer = seen + [v for v in self.fallback if _canon(v) not in known]
             keys = [k for r in rules for k, _ in r.formula.pat.args if k in ev.args]
             for k in dict.fromkeys(keys):
                 refused: list[Any] = [ev.args[k]]
@@ -271,6 +316,7 @@ class Enforcer:
                         break
                     new = Event(ev.name, {**ev.args, k: res.witness[k]})
                     if ref.check_candidate(self.policy, out.events, new):
+                        out.disagreements += 1  # z3 called it compliant, the reference evaluator does not
                         break  # never propose what the reference evaluator rejects
                     if ev.name not in self.policy.writes:
                         return "witness", new, f"{k}={res.witness[k]!r}"

@@ -2,7 +2,9 @@
 
 Written separately from :mod:`support.agentc.smt` and used as its oracle (tests, property test) and as
 the "brute-force evaluator" peer in the latency benchmark. It enumerates positions and bindings
-literally, exactly as the semantics in :mod:`support.agentc.dsl` are stated.
+literally, exactly as the semantics in :mod:`support.agentc.dsl` are stated. A rule written with a
+shorthand (Before, After, Seq, Never, AtMost; :class:`support.agentc.dsl.Sugar`) is evaluated from the
+shorthand's definition here, not from the DSL's kernel expansion that z3 checks.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from support.agentc.dsl import (
     Quant,
     Rule,
     StartsWith,
+    Sugar,
     TrueF,
     Var,
 )
@@ -188,8 +191,59 @@ def holds(f: Any, env: dict[str, Any], trace: list[Event], pos: int) -> bool:
     raise TypeError(f"not a formula: {f!r}")
 
 
+def _bound_vars(p: Pattern) -> list[str]:
+    """The variables a pattern binds from its arguments (plain variable terms)."""
+    return [t.name for _, t in p.args if isinstance(t, Var) and not t.path]
+
+
+def _chain(pats: list[Pattern], env: dict[str, Any], trace: list[Event], hi: int) -> bool:
+    """Events matching ``pats[-1]``, ``pats[-2]``, ... at strictly decreasing positions below ``hi``."""
+    if not pats:
+        return True
+    for i in range(hi - 1, -1, -1):
+        e2 = match(pats[-1], trace[i], env)
+        if e2 is not None and _chain(pats[:-1], e2, trace, i):
+            return True
+    return False
+
+
+def sugar_step_ok(s: Sugar, trace: list[Event], j: int) -> bool:
+    """A safety shorthand at step ``j``, from its definition (:mod:`support.agentc.dsl`, "Shorthands"), judged
+    against the events before ``j``; the event's own return value is not visible."""
+    trig = match(s.pats[-1], trace[j], {}, with_ret=False)
+    if trig is None:
+        return True
+    if s.op == "never":
+        return not holds(s.guard, trig, trace, j)
+    if s.op == "atmost":
+        if not holds(s.guard, trig, trace, j):
+            return True
+        names = _bound_vars(s.pats[0])
+        same = 0
+        for i in range(j + 1):  # the trigger itself included
+            e = match(s.pats[0], trace[i], {}, with_ret=i < j)
+            if e is not None and all(values_equal(e[v], trig[v]) for v in names) and holds(s.guard, e, trace, i):
+                same += 1
+        return same <= s.k
+    if s.op == "before":
+        a = s.pats[0]
+        for i in range(j):
+            e = match(a, trace[i], trig)
+            if e is None or not holds(s.guard, e, trace, i):
+                continue
+            if s.without is not None and any(match(s.without, trace[m], e) is not None for m in range(i + 1, j)):
+                continue
+            return True
+        return False
+    if s.op == "seq":
+        return _chain(list(s.pats[:-1]), trig, trace, j)
+    raise ValueError(f"{s.op!r} is not a safety shorthand")
+
+
 def step_ok(rule: Rule, trace: list[Event], j: int) -> bool:
     """Does safety rule ``rule`` hold at step ``j`` (the event at j judged against events before it)?"""
+    if rule.sugar is not None:
+        return sugar_step_ok(rule.sugar, trace, j)
     f = rule.formula
     env = match(f.pat, trace[j], {}, with_ret=False)
     if env is None or not holds(f.guard, env, trace, j):
@@ -198,7 +252,16 @@ def step_ok(rule: Rule, trace: list[Event], j: int) -> bool:
 
 
 def liveness_ok(rule: Rule, trace: list[Event]) -> bool:
-    """Truth of a liveness rule on a complete trace."""
+    """Truth of a liveness rule on a complete trace (After from its definition: every a has a later b)."""
+    s = rule.sugar
+    if s is not None and s.op == "after":
+        a, b = s.pats
+        for j, ev in enumerate(trace):
+            env = match(a, ev, {})
+            if env is not None and not any((e := match(b, trace[i], env)) is not None and holds(s.guard, e, trace, i)
+                                           for i in range(j + 1, len(trace))):
+                return False
+        return True
     f = rule.formula
     if isinstance(f, Quant) and f.kind == "forall":
         for j, ev in enumerate(trace):

@@ -8,12 +8,15 @@ from support.agentc import reference_eval as ref
 from support.agentc.dsl import Event, builtin_policy
 from support.agentc.experiments import (
     airline_trace_track,
+    airline_trajectories,
     bootstrap_ci,
     expand_retail,
     judge,
+    latency_comparison,
     monitor_conformance,
     monitor_harm,
     retail_profile,
+    token_track,
 )
 from support.agentc.monitor import Enforcer
 from support.agentc.taubench.data import tasks
@@ -79,6 +82,41 @@ def test_refund_to_paypal_becomes_the_original_method_when_the_user_confirms_it(
     _issued_calls_all_pass(pol, out)
 
 
+def _paypal_refund(t):
+    """A return to PayPal (not the original method) after a listing and a yes: the witness repair re-opens
+    payment_method_id."""
+    gold_ret = next(a for a in t["actions"] if a["name"] == "return_delivered_order_items")
+    wrong = Event(gold_ret["name"], {**gold_ret["kwargs"], "payment_method_id": "paypal_0000000"})
+    intended = [user_event(t["instruction"])] + [Event(a["name"], a["kwargs"]) for a in t["actions"]
+                                                 if a["name"] != "return_delivered_order_items"]
+    return intended + [respond_event("I will refund to PayPal, ok?"), user_event("yes"), wrong]
+
+
+def test_a_witness_the_reference_rejects_counts_as_a_disagreement_and_is_not_proposed(monkeypatch):
+    """The SMT witness is re-checked by the reference evaluator before it is proposed; a witness it rejects
+    (here z3's answer replaced by one that breaks the refund rule) is a monitor disagreement, and the write is
+    blocked instead of issued."""
+    from support.agentc import monitor
+
+    pol = builtin_policy("retail")
+    t = next(t for t in tasks("retail", "test") if any(a["name"] == "return_delivered_order_items"
+                                                       for a in t["actions"]))
+    check = monitor.SmtMonitor.check
+
+    def bad_witness(self, cand, prefer=None, exclude=None):
+        res = check(self, cand, prefer=prefer, exclude=exclude)
+        if not getattr(cand, "complete", True) and res.ok and "payment_method_id" in res.witness:
+            res.witness["payment_method_id"] = "paypal_0000000"
+        return res
+
+    monkeypatch.setattr(monitor.SmtMonitor, "check", bad_witness)
+    out = Enforcer(pol, "retail", t).run(_paypal_refund(t))
+    assert out.disagreements >= 1
+    assert "return_delivered_order_items" not in [e.name for e in out.events]
+    assert "witness" not in [i.action for i in out.interventions]
+    _issued_calls_all_pass(pol, out)
+
+
 def _certificate_intent(t):
     return [user_event("hi"), Event("get_user_details", {"user_id": t["user_id"]}),
             Event("send_certificate", {"user_id": t["user_id"], "amount": 500})]
@@ -111,18 +149,34 @@ def test_unknown_oracle_is_rejected():
         Enforcer(builtin_policy("airline"), "airline", None, oracle="maybe")
 
 
-def test_bad_sizes_and_targets_raise_value_errors(gold):
-    with pytest.raises(ValueError, match="n_runs must be >= 0"):
-        airline_trace_track(-195)
-    with pytest.raises(ValueError, match="n_tasks must be >= 0"):
+def test_bad_sizes_and_targets_raise_value_errors_naming_them(gold):
+    for n in (-195, 1.5, True):
+        with pytest.raises(ValueError, match=r"n_runs must be an integer >= 0 \(or None for all\), got"):
+            airline_trace_track(n)
+        with pytest.raises(ValueError, match="n_runs must be an integer >= 0"):
+            latency_comparison(n)
+    with pytest.raises(ValueError, match="n_tasks must be an integer >= 0"):
         expand_retail(-3, seed=0)
-    for target in (-0.2, 1.5):
+    for target in (-0.2, 1.5, "0.8"):
         with pytest.raises(ValueError, match="target conformance must be in"):
             retail_profile(gold[0], target, 10, seed=0, name="t")
-    with pytest.raises(ValueError, match="n_traj must be >= 0"):
-        retail_profile(gold[0], 0.8, -3, seed=0, name="t")
+    for n_traj in (-3, 2.5):
+        with pytest.raises(ValueError, match="n_traj must be an integer >= 0"):
+            retail_profile(gold[0], 0.8, n_traj, seed=0, name="t")
     with pytest.raises(ValueError, match="NaN"):
         bootstrap_ci([0.5, float("nan")], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n_boot must be an integer >= 1, got 0"):
+        bootstrap_ci([0.5], np.random.default_rng(0), n_boot=0)
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
+        latency_comparison(1, repeats=0)
+    for kw, name in (({"n_tasks": 0}, "n_tasks"), ({"n_seeds": 0}, "n_seeds"), ({"max_tokens": 0}, "max_tokens")):
+        with pytest.raises(ValueError, match=f"{name} must be an integer"):
+            token_track(**{"n_tasks": 1, "n_seeds": 1, "max_tokens": 8, "seed": 0, **kw})
+
+
+def test_zero_runs_means_none_and_none_means_all():
+    assert airline_trajectories(0) == [] and len(airline_trajectories(3)) == 3 and len(airline_trajectories()) == 200
+    assert latency_comparison(0).empty and airline_trace_track(0).empty
 
 
 def test_monitor_level_conformance_and_harm_count_disagreements():
