@@ -22,7 +22,7 @@ from support.agentc.traces import airline_runs
 def partial_checks(n_runs: int | None) -> pd.Series:
     pol = builtin_policy("airline")
     ms = []
-    for r in airline_runs()[: n_runs or None]:
+    for r in airline_runs()[:n_runs]:  # None: all runs
         mon = SmtMonitor(pol)
         for j, e in enumerate(r.events):
             if e.is_call and e.name in pol.writes:
@@ -37,6 +37,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=None, help="number of recorded runs (default: all 200)")
     a = ap.parse_args()
+    if a.runs is not None and a.runs < 1:
+        ap.error(f"--runs must be >= 1, got {a.runs}")
     lat = latency_comparison(a.runs)
     part = partial_checks(a.runs)
     rows = []
