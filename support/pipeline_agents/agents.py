@@ -4,7 +4,8 @@ menu; none actuates anything. The policy gate decides what runs.
 
 Observation keys: ``signal`` (the detected fault kind or ``autoscale`` / ``spike_end``), ``pipeline``,
 ``workers``, ``desired`` (autoscale), ``drift`` (the schema agent's real DuckDB reconciliation row),
-``price_now``, ``on_demand_price``, ``spot_price``, ``memory_factor``, ``region``.
+``price_now``, ``on_demand_price``, ``spot_price``, ``memory_factor``, ``region``, ``replacement_delta`` (the
+``delta_workers`` a stream worker replacement is checked with).
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ class RecoveryAgent(BoundedAgent):
         s, a = obs["signal"], _base(obs)
         if s == "worker_loss" and obs["pipeline"] == "batch":
             return [self.make("restart_checkpoint", "task lost its worker", **a)]
-        if s == "worker_loss":  # streaming: restart the lost task on a replacement worker
-            return [self.make("restart_checkpoint", "replace lost worker", **{**a, "delta_workers": 1})]
+        if s == "worker_loss":  # streaming: restart the lost task on a replacement worker, checked as
+            # replacement_delta more workers than the live count (Params.stream_replacement_delta)
+            return [self.make("restart_checkpoint", "replace lost worker",
+                              **{**a, "delta_workers": int(obs["replacement_delta"])})]
         if s == "transient":
             return [self.make("retry", "transient error: short backoff", **a)]
         if s == "upstream_delay":

@@ -25,8 +25,8 @@ CONTROLLERS = ("static", "agentic")
 
 @dataclass
 class Scenario:
-    """Inputs shared by both controllers (common random numbers): work per stage (worker-seconds), the
-    streaming arrivals (events per window), fault schedules, and human/delay draws per fault."""
+    """Inputs shared by both controllers (common random numbers): work per stage (worker-seconds), streaming arrivals
+    (events per window), fault schedules, human draws (taken in order of need) and upstream delays (by fault index)."""
 
     stage_work: np.ndarray
     stage_names: tuple[str, ...]
@@ -135,45 +135,48 @@ class World:
     def _ep_end(self, ep: int) -> None:
         self.rec.log(self.env.now, "episode_end", ep=ep)
 
-    def _human(self, why: str, pipe: str):
-        """An on-call human responds and fixes (pre-drawn lognormal time); counted as a manual intervention."""
+    def _human(self, why: str, pipe: str, fault: str = "", rules: tuple[str, ...] = ()):
+        """An on-call human responds and fixes (pre-drawn lognormal time, the next unused draw of the run); counted
+        as a manual intervention, logged with the fault it fixes and the rules that refused the agent (if any)."""
         self.manual += 1
         d = float(self.sc.human_s[self._human_i % len(self.sc.human_s)])
         self._human_i += 1
-        self.rec.log(self.env.now, "manual", pipeline=pipe, why=why, seconds=d)
+        self.rec.log(self.env.now, "manual", pipeline=pipe, why=why, seconds=d, fault=fault, rules=tuple(rules))
         yield self.env.timeout(d)
 
-    def _state(self, pipe: str) -> dict:
+    def _state(self, pipe: str, configured: bool = False) -> dict:
+        """The policy-visible state of ``pipe``; the stream's ``workers`` is the live count, or the configured size
+        when ``configured`` (the autoscaler sizes, checks and applies its step on the configured size)."""
         now = self.env.now
         self.changes[pipe] = [t for t in self.changes[pipe] if now - t < 3600.0]
-        workers = self.p.batch_workers if pipe == "batch" else self.s_workers - self.s_down
+        workers = self.p.batch_workers if pipe == "batch" else self.s_workers - (0 if configured else self.s_down)
         return {"workers": int(workers), "price_per_worker_hour": float(self.unit_price(pipe)),
                 "region": self.p.region, "changes_last_hour": len(self.changes[pipe]),
                 "sink_pii_certified": bool(self.p.sink_pii_certified)}
 
-    def _obs(self, pipe: str, signal: str, **kw) -> dict:
-        st = self._state(pipe)
+    def _obs(self, pipe: str, signal: str, configured: bool = False, **kw) -> dict:
+        st = self._state(pipe, configured)
         return {"signal": signal, "pipeline": pipe, "workers": st["workers"], "region": self.p.region,
                 "price_now": self.base_price(pipe), "on_demand_price": self.p.on_demand_price,
-                "spot_price": self.p.spot_price,
+                "spot_price": self.p.spot_price, "replacement_delta": self.p.stream_replacement_delta,
                 # an OOM fix raises memory to memory_factor x the base, for both controllers (no compounding): a
                 # proposal asks for what is still missing, so the policy checks the price that will be billed
                 "memory_factor": self.p.memory_factor / self.memory(pipe), **kw}
 
-    def _agent(self, pipe: str, signal: str, **kw):
-        """Detect, let the agents propose, gate every proposal; returns (proposal or None, verdict)."""
+    def _agent(self, pipe: str, signal: str, configured: bool = False, **kw):
+        """Detect, let the agents propose, gate every proposal; returns (proposal or None, verdict, violated rules)."""
         yield self.env.timeout(self.p.detect_s)
-        props = A.propose(self._obs(pipe, signal, **kw))
+        props = A.propose(self._obs(pipe, signal, configured, **kw))
         if not props:
-            return None, "none"
+            return None, "none", ()
         prop = props[0]
-        d = self.gate.submit(self.env.now, prop, self._state(pipe))
+        d = self.gate.submit(self.env.now, prop, self._state(pipe, configured))
         self.rec.log(self.env.now, "proposal", pipeline=pipe, agent=prop.agent, action=prop.kind, verdict=d.verdict)
         if d.allowed:
             if prop.kind not in ("noop", "restart_checkpoint", "retry"):  # configuration changes only
                 self.changes[pipe].append(self.env.now)
             yield self.env.timeout(self.p.actuate_s)
-        return prop, d.verdict
+        return prop, d.verdict, d.violated + d.uncertain
 
     # ----------------------------------------------------------------------------------------- batch
     def _on_batch_fault(self, f: Fault) -> None:
@@ -246,11 +249,11 @@ class World:
         self.stage = None
 
     def _batch_unskew(self, st: _Stage):
-        _prop, verdict = yield from self._agent("batch", "skew")
+        _prop, verdict, rules = yield from self._agent("batch", "skew")
         if verdict == "allow":
             yield self.env.timeout(self.p.repartition_s)
         else:
-            yield from self._human("skew: repartition", "batch")
+            yield from self._human("skew: repartition", "batch", "skew", rules)
         if self.stage is st and st.skew != 1.0:
             if self.attempt:
                 self.batch_proc.interrupt("unskew")
@@ -295,7 +298,7 @@ class World:
         for k in range(1, p.retries + 1):
             yield self.env.timeout(p.retry_delay(k))
             yield from self._doomed_attempt(fail_after, w)
-        yield from self._human(f"{f.kind} after {p.retries} retries", "batch")
+        yield from self._human(f"{f.kind} after {p.retries} retries", "batch", f.kind)
         if f.kind == "oom":
             st.mem = p.memory_factor
         st.progress = 0.0
@@ -305,13 +308,14 @@ class World:
 
     def _agentic_batch(self, f: Fault, st: _Stage, w: int):
         kw = {"drift": self._drift(f)} if f.kind == "schema_drift" else {}
-        prop, verdict = yield from self._agent("batch", f.kind, **kw)
+        prop, verdict, rules = yield from self._agent("batch", f.kind, **kw)
         ok = verdict == "allow"
         fixed = ok and (f.kind != "schema_drift" or prop.payload.get("fixed", False))
         if f.kind == "transient" and ok:
             yield self.env.timeout(self.p.agent_backoff_s)
         if not fixed:
-            yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "batch")
+            yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "batch",
+                                   f.kind, rules)
         if f.kind == "oom":
             st.mem = self.p.memory_factor
         st.progress = self._ckpt(st, w)
@@ -358,17 +362,18 @@ class World:
             backlog = getattr(self, "s_backlog", 0.0)
             need = self._rate_history() * p.headroom + backlog / p.autoscale_every_s
             desired = int(min(p.max_stream_workers, max(1, math.ceil(need / (p.worker_rate * p.target_util)))))
-            live = self.s_workers - self.s_down
-            if desired == live:
+            # the step is sized, checked and applied on the configured size (a lost worker is the recovery
+            # agent's to replace), so the configured size is the checked one and never exceeds the quota
+            if desired == self.s_workers:
                 continue
             # optional optimisation: dry-run against the policy with `change_reserve` changes kept back for
             # remediation, so autoscaling never spends the whole change budget
-            dry = A.propose(self._obs("stream", "autoscale", desired=desired))
-            st = self._state("stream")
+            dry = A.propose(self._obs("stream", "autoscale", configured=True, desired=desired))
+            st = self._state("stream", configured=True)
             st["changes_last_hour"] += p.change_reserve
             if not dry or not self.gate.policy.check(st, dict(dry[0].action)).allowed:
                 continue
-            prop, verdict = yield from self._agent("stream", "autoscale", desired=desired)
+            prop, verdict, _rules = yield from self._agent("stream", "autoscale", configured=True, desired=desired)
             if prop is not None and verdict == "allow":  # optional change: if refused, retry next cadence
                 self.s_workers += int(prop.action["delta_workers"])
                 self._stream_bill()
@@ -399,7 +404,7 @@ class World:
             yield from self._static_stream(f)
         else:
             kw = {"drift": self._drift(f)} if f.kind == "schema_drift" else {}
-            prop, verdict = yield from self._agent("stream", f.kind, **kw)
+            prop, verdict, rules = yield from self._agent("stream", f.kind, **kw)
             ok = verdict == "allow"
             fixed = ok and (f.kind != "schema_drift" or prop.payload.get("fixed", False))
             if f.kind == "transient" and ok:
@@ -407,7 +412,8 @@ class World:
             if f.kind == "skew" and ok:
                 yield self.env.timeout(p.repartition_s)
             if not fixed:
-                yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "stream")
+                yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "stream",
+                                       f.kind, rules)
         if f.kind == "oom" and p.stream_memory_raise_h > 0:  # the fix (agent's or human's) raises memory, billed
             self.s_mem = p.memory_factor
             self.s_mem_raises += 1
@@ -440,7 +446,7 @@ class World:
         else:  # oom / schema drift: retries fail, then a human
             for k in range(1, p.retries + 1):
                 yield self.env.timeout(p.retry_delay(k) + p.fail_fast_s)
-            yield from self._human(f"{f.kind} after {p.retries} retries", "stream")
+            yield from self._human(f"{f.kind} after {p.retries} retries", "stream", f.kind)
 
     # ---------------------------------------------------------------------------------------- spikes
     def _on_spike(self, f: Fault) -> None:
@@ -461,7 +467,7 @@ class World:
                 self.env.process(self._tier(pipe, "spike_end", "spot"))
 
     def _tier(self, pipe: str, signal: str, tier: str):
-        _prop, verdict = yield from self._agent(pipe, signal)
+        _prop, verdict, _rules = yield from self._agent(pipe, signal)
         if verdict == "allow":
             self.tier[pipe] = tier
             self._rebill()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,9 @@ import pandas as pd
 
 from support.paths import REPO_ROOT
 from support.pipeline_agents import calibration, schema, tpch
+from support.pipeline_agents.claims import CLAIMS
 from support.pipeline_agents.des import Scenario, World
-from support.pipeline_agents.metrics import cost_from_log, episodes, summarize
+from support.pipeline_agents.metrics import PAGE_CAUSES, cost_from_log, episodes, summarize
 from support.pipeline_agents.params import FAILURE_KINDS, FaultTable, Params
 from support.policy import Policy, load_policy
 from support.progress import progress
@@ -29,10 +31,10 @@ POLICY_DIR = REPO_ROOT / "data" / "pipeline_agents" / "policies"
 
 def check_parameters(*, horizon_h: float, tpch_sf: float, fault_scale: float, retries: int, retry_delay_s: float,
                      oncall_median_s: float, fix_median_s: float, detect_s: float, actuate_s: float) -> None:
-    """The notebook's ranged parameters, checked right after ``start`` so a bad value fails before DuckDB runs, naming
-    the parameter, its value and the interval (``tpch_sf`` 0 picks by scale; the notebook divides by ``actuate_s``)."""
+    """The notebook's ranged parameters, checked after ``start`` so a bad value fails before DuckDB runs, naming it, its
+    value and interval (``tpch_sf``: 0 picks by scale, tpch.generate refuses > 1; the notebook divides by actuate_s)."""
     check_range(horizon_h, "horizon_h", low=0, low_open=True)
-    check_range(tpch_sf, "tpch_sf", low=0)
+    check_range(tpch_sf, "tpch_sf", low=0, high=1)
     check_range(fault_scale, "fault_scale", low=0)
     check_int(retries, "retries", minimum=0)
     for name, value in (("retry_delay_s", retry_delay_s), ("oncall_median_s", oncall_median_s),
@@ -121,15 +123,45 @@ def headline(inp: Inputs, p: Params, faults: FaultTable, seeds, policy=None, des
 
 
 def reductions(df: pd.DataFrame) -> dict:
-    """Relative reductions of the seed means (agentic vs static) and freshness differences in pp."""
+    """Relative reductions of the seed means (agentic vs static; manual from exact integer page totals) and
+    freshness differences in pp."""
     m = df.groupby("controller").mean(numeric_only=True)
     s, a = m.loc["static"], m.loc["agentic"]
     red = lambda k: float(1 - a[k] / s[k]) if s[k] else float("nan")
+    pages = df.groupby("controller")["manual"].sum()  # integer page totals over the same seeds: an exact ratio
+    manual = float(1 - Fraction(int(pages["agentic"]), int(pages["static"]))) if pages["static"] else float("nan")
     return {"mttr": red("mttr_s"), "mttr_batch": red("mttr_batch_s"), "mttr_stream": red("mttr_stream_s"),
             "cost": red("cost"), "cost_batch": red("cost_batch"), "cost_stream": red("cost_stream"),
-            "manual": red("manual"),
+            "manual": manual,
             "batch_fresh_pp": 100 * float(a["batch_fresh"] - s["batch_fresh"]),
             "stream_fresh_pp": 100 * float(a["stream_fresh"] - s["stream_fresh"])}
+
+
+def freshness_kept(red: dict) -> float:
+    """The freshness claim's value: the worse of the batch and streaming differences (pp) that were measured, NaN when
+    neither was (a horizon shorter than one batch run has no batch freshness)."""
+    measured = [v for v in (red["batch_fresh_pp"], red["stream_fresh_pp"]) if math.isfinite(v)]
+    return min(measured) if measured else float("nan")
+
+
+def page_causes(df: pd.DataFrame) -> pd.DataFrame:
+    """Pages summed over the seeds of ``headline``'s rows, one row per cause of :data:`.metrics.PAGE_CAUSES`, one
+    column per controller (the manual claim's note gives the agents' split)."""
+    t = df.groupby("controller")[[f"pages_{c}" for c in PAGE_CAUSES]].sum().T
+    t.index = list(PAGE_CAUSES)
+    return t.reindex(columns=["static", "agentic"], fill_value=0).astype(int)
+
+
+def replacement_sensitivity(inp: Inputs, p: Params, faults: FaultTable, seeds, policy=None) -> dict:
+    """Sensitivity, never a claim value: the headline on the same seeds with a lost stream worker's replacement checked
+    at the configured size (``stream_replacement_delta`` 0); reductions, pages by cause, the manual rule's verdict."""
+    df, chk, _ = headline(inp, replace(p, stream_replacement_delta=0), faults, seeds, policy,
+                          desc="replacement at the configured size")
+    red = reductions(df)
+    m = red["manual"]
+    verdict = CLAIMS["manual_reduction"].judge(m).value if math.isfinite(m) else "none (no static page to reduce)"
+    pages = page_causes(df)["agentic"]
+    return {**red, **chk, **{f"agentic_pages_{c}": int(pages[c]) for c in PAGE_CAUSES}, "manual_verdict": verdict}
 
 
 def _reductions_row(inp: Inputs, p: Params, faults: FaultTable, seeds, policy, desc: str) -> dict:
@@ -257,7 +289,8 @@ def new_rule_check(inp: Inputs, p: Params, faults: FaultTable, seeds, tmp_dir: P
         shutil.rmtree(d)
     shutil.copytree(POLICY_DIR, d)
     (d / "memory_cap.yaml").write_text(NEW_RULE)
-    out = {}
+    seeds = list(seeds)
+    out = {"seeds": len(seeds)}
     for tag, pol in (("before", load_policy(POLICY_DIR)), ("after", load_policy(d))):
         ent = []
         for seed in seeds:
@@ -276,6 +309,38 @@ def directions_hold(sw: pd.DataFrame) -> bool:
     """MTTR, cost and manual interventions down and freshness not worse than -1 pp at every multiplier."""
     return bool(((sw.mttr > 0) & (sw.cost > 0) & (sw.manual > 0) & (sw.batch_fresh_pp >= -1)
                  & (sw.stream_fresh_pp >= -1)).all())
+
+
+SWEPT = ("mttr", "cost", "manual", "batch_fresh_pp", "stream_fresh_pp")
+
+
+def unmeasured(df: pd.DataFrame, chk: dict, sw: pd.DataFrame, nr: dict) -> dict[str, str]:
+    """Claims this run measured nothing for, each with the reason (``fault_scale`` 0, or a horizon too short for a
+    fault, a page or an OOM): the notebook records them as not applicable instead of judging a NaN."""
+    n = df.seed.nunique()
+    st = df[df.controller == "static"]
+    red = reductions(df)
+    out = {}
+    if not math.isfinite(red["mttr"]):
+        none = [c for c in ("static", "agentic") if df[df.controller == c].episodes.sum() == 0]
+        out["mttr_reduction"] = f"no fault episode (no recovery time) under {' and '.join(none)} in {n} seeds"
+    if not math.isfinite(red["cost"]):
+        out["cost_reduction"] = f"no billed worker-hour under the static baseline in {n} seeds"
+    if st.manual.sum() == 0:
+        out["manual_reduction"] = f"the static baseline paged no human in {n} seeds: nothing to reduce"
+    if not math.isfinite(freshness_kept(red)):
+        out["freshness_kept"] = f"no finished batch run and no stream window under both controllers in {n} seeds"
+    if chk["executed_actions"] == 0:
+        out["zero_violations"] = f"no agent action executed in {n} seeds: nothing to re-validate"
+    finite = np.isfinite(sw[list(SWEPT)].to_numpy(float)).all(axis=1)
+    blank = [f"x{f:g}" for f, ok in zip(sw.factor, finite) if not ok]
+    if blank and directions_hold(sw[finite]):  # a direction measured and failed elsewhere stays a failure
+        out["sweep_directions"] = ("nothing measured for some direction (no fault episode or no static page) at "
+                                   + ", ".join(blank))
+    if nr["raise_memory_after"] == 0:
+        out["new_rule_enforced"] = (f"no raise-memory proposal above 1.5x in the {nr['seeds']} seeds the check runs: "
+                                    "the new rule had nothing to deny")
+    return out
 
 
 def timeline(inp: Inputs, p: Params, faults: FaultTable, seed: int, policy=None):

@@ -1,8 +1,8 @@
 """Metrics recomputed from the event log alone (never from the simulator's running totals).
 
 MTTR (fault onset to healthy, failure faults only), cost (sum of workers x price x time over the billing
-segments), manual interventions, batch freshness SLO attainment, streaming lag SLO attainment, and the
-actuation overhead of governance (p95 wall time of a policy check, measured, not simulated).
+segments), manual interventions (split by cause), batch freshness SLO attainment, streaming lag SLO attainment,
+and the actuation overhead of governance (p95 wall time of a policy check, measured, not simulated).
 """
 
 from __future__ import annotations
@@ -44,6 +44,18 @@ def episodes(events) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pipeline", "fault", "start", "end", "ttr_s"])
 
 
+PAGE_CAUSES = ("worker_loss_cost_ceiling", "oom", "schema_drift", "other")
+
+
+def page_cause(info) -> str:
+    """The cause of one page (a ``manual`` event): a lost worker whose replacement the cost ceiling refused, an OOM,
+    schema drift, or anything else (one of :data:`PAGE_CAUSES`)."""
+    fault = info.get("fault", "")
+    if fault == "worker_loss" and "cost_ceiling" in info.get("rules", ()):
+        return "worker_loss_cost_ceiling"
+    return fault if fault in ("oom", "schema_drift") else "other"
+
+
 def summarize(world) -> dict:
     """Headline metrics of one finished run, from ``world.rec.events`` (and the audit log for violations)."""
     ev = world.rec.events
@@ -62,6 +74,8 @@ def summarize(world) -> dict:
     gate = getattr(world, "gate", None)
     cs = np.asarray(gate.check_seconds) if gate is not None and gate.check_seconds else np.zeros(0)
     out["policy_check_ms_p95"] = float(np.quantile(cs, 0.95) * 1e3) if cs.size else np.nan
+    causes = [page_cause(i) for t, k, i in ev if k == "manual"]
+    out.update({f"pages_{c}": causes.count(c) for c in PAGE_CAUSES})
     for pipe in ("batch", "stream"):
         e = ep[ep.pipeline == pipe]
         out[f"mttr_{pipe}_s"] = float(e.ttr_s.mean()) if len(e) else np.nan

@@ -57,6 +57,9 @@ class Params:
     repartition_s: float = 60.0  # salting/repartition overhead
     memory_factor: float = 2.0  # raise-memory step (also multiplies the worker price)
     stream_memory_raise_h: float = math.inf  # a stream OOM fix keeps the raise this long (inf: to the end)
+    # delta_workers a stream worker replacement is checked with: 1 = one more than the live count, so the cost
+    # ceiling sees a spend increase (as shipped, every claim); 0 = the configured size (the notebook's sensitivity)
+    stream_replacement_delta: int = 1
     # fault effects
     skew_factor: float = 4.0  # a hot partition slows the stage/stream this many times
     skew_s: float = 1800.0  # streaming hot-key burst length when nobody repartitions
@@ -71,6 +74,8 @@ class Params:
                 raise ValueError(f"parameter {k} must be >= 0, got {v}")
         if self.horizon_h <= 0 or self.batch_workers < 1 or self.worker_rate <= 0 or not 0 < self.target_util <= 1:
             raise ValueError("horizon_h > 0, batch_workers >= 1, worker_rate > 0 and 0 < target_util <= 1 required")
+        if self.stream_replacement_delta not in (0, 1):
+            raise ValueError(f"parameter stream_replacement_delta must be 0 or 1, got {self.stream_replacement_delta}")
         for k in ("batch_period_s", "window_s", "autoscale_every_s", "checkpoint_s"):
             if not getattr(self, k) > 0:  # 0 would schedule endless runs/loops at t = 0 or divide by zero
                 raise ValueError(f"parameter {k} must be > 0, got {getattr(self, k)}")

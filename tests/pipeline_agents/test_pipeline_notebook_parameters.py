@@ -6,6 +6,7 @@ import pytest
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
 from support.pipeline_agents import experiments as X
+from support.validate import ParameterError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "05_pipeline_agents.ipynb"
 CHECKED = ("horizon_h", "tpch_sf", "fault_scale", "retries", "retry_delay_s", "oncall_median_s", "fix_median_s",
@@ -29,7 +30,8 @@ def test_zero_delays_and_fault_rates_are_accepted():
 
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("horizon_h", 0.0, r"horizon_h must be a number in \(0, inf\], got 0\.0"),
-    ("tpch_sf", -0.01, r"tpch_sf must be a number in \[0, inf\], got -0\.01"),
+    ("tpch_sf", -0.01, r"tpch_sf must be a number in \[0, 1\], got -0\.01"),
+    ("tpch_sf", 2.0, r"tpch_sf must be a number in \[0, 1\], got 2\.0"),  # tpch.generate refuses sf > 1
     ("fault_scale", -1.0, r"fault_scale must be a number in \[0, inf\], got -1\.0"),
     ("retries", -1, r"retries must be an integer >= 0, got -1"),
     ("retry_delay_s", -300.0, r"retry_delay_s must be a number in \[0, inf\], got -300\.0"),
@@ -39,5 +41,5 @@ def test_zero_delays_and_fault_rates_are_accepted():
     ("actuate_s", 0.0, r"actuate_s must be a number in \(0, inf\], got 0\.0"),
 ])
 def test_out_of_range_value_is_refused_naming_parameter_and_interval(name, value, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         X.check_parameters(**{**_defaults(), name: value})
