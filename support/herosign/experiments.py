@@ -36,8 +36,8 @@ PUBLISHED_GPU = pd.DataFrame([
 
 
 def parse_batches(gpu_batches: str) -> list[int]:
-    """The notebook's ``gpu_batches`` text ("1024,8192") as batch sizes, each an integer >= 1, else a ValueError
-    naming the text and the bad part."""
+    """The notebook's ``gpu_batches`` text ("1024,8192") as batch sizes, ascending and without repeats (the order
+    given does not matter); each an integer >= 1, else a ValueError naming the text and the bad part."""
     out = []
     for part in str(gpu_batches).split(","):
         try:
@@ -45,7 +45,7 @@ def parse_batches(gpu_batches: str) -> list[int]:
         except ValueError:
             b = part.strip()
         out.append(check_int(b, f"gpu_batches ({gpu_batches!r})", minimum=1, what="comma-separated integers >= 1"))
-    return out
+    return sorted(set(out))
 
 
 def check_parameters(cpu_set: str, cpu_batch: int, gpu_batches: str) -> None:
@@ -57,24 +57,35 @@ def check_parameters(cpu_set: str, cpu_batch: int, gpu_batches: str) -> None:
 
 
 def kat_digests(names, fors_order: str = "fips205") -> pd.DataFrame:
-    """Reproduce the 100-entry PQCsignKAT .rsp per set; compare SHA-256 with the published digest."""
+    """Reproduce the 100-entry PQCsignKAT .rsp per set; compare SHA-256 with the published digest.
+
+    A set without a published digest for ``fors_order`` is refused before any KAT is computed (minutes each)."""
+    published = kat.PUBLISHED_DIGESTS if fors_order == "fips205" else kat.PUBLISHED_DIGESTS_31_PREFIX
+    names = list(names)
+    missing = [n for n in names if n not in published]
+    if missing or not names:
+        raise ValueError(f"kat_digests needs sets with a published {fors_order} digest ({', '.join(published)}); "
+                         f"got {missing or 'none'}")
     rows = []
     for name in progress(names, desc="KAT"):
         t = time.process_time()
         d = kat.rsp_digest(name, fors_order=fors_order)
-        want = kat.PUBLISHED_DIGESTS[name] if fors_order == "fips205" else kat.PUBLISHED_DIGESTS_31_PREFIX[name]
+        want = published[name]
         rows.append({"set": name, "order": fors_order, "digest": d[:16] + "...", "match": d.startswith(want),
                      "cpu_s": round(time.process_time() - t, 2)})
     return pd.DataFrame(rows)
 
 
 def slhdsa_oracle(names, count: int, rng: np.random.Generator) -> pd.DataFrame:
-    """``count`` random (seeds, message, context, opt_rand) per set: our signatures vs slh-dsa's, byte for byte."""
+    """``count`` (>= 1) random (seeds, message, context, opt_rand) per set: our signatures vs slh-dsa's, byte for
+    byte."""
     import slhdsa as ref
     from slhdsa.lowlevel import slhdsa as ref_ll
     from slhdsa.lowlevel.addresses import Address
     from slhdsa.lowlevel.xmss import XMSS
 
+    names = _some_sets(names, "slhdsa_oracle")
+    check_int(count, "slhdsa_oracle count", minimum=1)
     rows = []
     for name in progress(names, desc="slh-dsa oracle"):
         p = get_params(name)
@@ -104,7 +115,9 @@ def slhdsa_oracle(names, count: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def pqcrypto_cross(names, rounds: int = 2) -> pd.DataFrame:
-    """pqcrypto verifies ours, ours verifies pqcrypto's (and both reject a wrong context)."""
+    """pqcrypto verifies ours, ours verifies pqcrypto's (and both reject a wrong context); ``rounds`` >= 1 per set."""
+    names = _some_sets(names, "pqcrypto_cross")
+    check_int(rounds, "pqcrypto_cross rounds", minimum=1)
     rows = []
     for name in progress(names, desc="pqcrypto"):
         mod = importlib.import_module("pqcrypto.sign.slh_dsa_" + name.replace("-", "_"))
@@ -144,11 +157,15 @@ def acvp_keygen(sets) -> pd.DataFrame:
         ok = sum(pk.hex().upper() == want[t["tcId"]]["pk"].upper() and sk.hex().upper() == want[t["tcId"]]["sk"].upper()
                  for t, (sk, pk) in zip(g["tests"], got))
         rows.append({"set": p.short, "cases": len(g["tests"]), "match": ok})
+    if not rows:
+        raise ValueError(f"acvp_keygen: no ACVP keyGen vectors for the sets {sorted(sets)}")
     return pd.DataFrame(rows)
 
 
 def bitflips(name: str, rng: np.random.Generator, random_flips: int = 16) -> dict:
-    """Flip single bits in R, FORS auth nodes and WOTS chain values; count how many verify (should be 0)."""
+    """Flip ``random_flips`` (>= 1) single bits in each of R, FORS auth nodes and WOTS chain values; count how many
+    verify (should be 0)."""
+    check_int(random_flips, "bitflips random_flips", minimum=1)
     p = get_params(name)
     sk, pk = ours.keygen(p, rng.bytes)
     msg = b"flip me"
@@ -168,15 +185,21 @@ def bitflips(name: str, rng: np.random.Generator, random_flips: int = 16) -> dic
             "by_region": {r: int(sum(o for o, l in zip(ok, labels) if l == r)) for r in regions}}
 
 
+MESSAGE_HASHES = ("PRF_msg", "H_msg")  # per-message hashes of slh_sign_internal, not tweakable hashes (FIPS 205 §11)
+
+
 def hash_calls(names) -> pd.DataFrame:
-    """Hash calls per signature by function, counted on an instrumented run (batch of one)."""
+    """Hash calls per signature by function, counted on an instrumented run (batch of one); ``tweakable`` is the
+    total less the per-message hashes (:data:`MESSAGE_HASHES`), i.e. the FORS and hypertree calls only."""
     rows = []
     for name in names:
         p = get_params(name)
         sk, _ = ours.keygen(p)
         c = Counter()
         ours.sign_internal_batch(p, [sk], [b"count"], calls=c)
-        rows.append({"set": name, **dict(c), "total": sum(c.values()), "formula": sum(p.hash_calls().values())})
+        rows.append({"set": name, **dict(c), "total": sum(c.values()),
+                     "tweakable": sum(v for k, v in c.items() if k not in MESSAGE_HASHES),
+                     "formula": sum(p.hash_calls().values())})
     return pd.DataFrame(rows)
 
 
@@ -192,6 +215,14 @@ def phase_shares(names) -> pd.DataFrame:
         tot = fors_c + tree_c + 2
         rows.append({"set": name, "FORS": fors_c / tot, "TREE+WOTS": tree_c / tot, "message": 2 / tot})
     return pd.DataFrame(rows)
+
+
+def _some_sets(names, what: str) -> list:
+    """``names`` as a list, refused when empty: a check over no set would pass over zero cases."""
+    names = list(names)
+    if not names:
+        raise ValueError(f"{what} needs at least one parameter set; got none")
+    return names
 
 
 def _each(fn, items) -> None:
@@ -248,6 +279,8 @@ def emulated_check(sets=("sha2-128f", "shake-128f"), batch: int = 2, seed: int =
     from support.cuda_emu import compiler
     from support.herosign.gpu import GpuSigner
 
+    check_int(batch, "emulated_check batch", minimum=1)
+    sets = _some_sets(sets, "emulated_check")
     if compiler() is None:
         return pd.DataFrame()
     rng = np.random.default_rng(seed)
@@ -270,8 +303,9 @@ def emulated_check(sets=("sha2-128f", "shake-128f"), batch: int = 2, seed: int =
 def gpu_study(sets, batches, tune_batch: int = 1024, graph_batch: int = 64, graph_sub_batches: int = 16,
               graph_reps: int = 20, tuning_cache: Path | None = TUNING_CACHE) -> dict:
     """On a CUDA device: build selection, tree tuning, fused vs naive, graph vs per-kernel (``graph_sub_batches``
-    batches of ``graph_batch``, ``graph_reps`` replays), throughput. Tunings are cached in ``tuning_cache``, as in
-    :meth:`GpuSigner.tune`: by default the signer's cache (``$HEROSIGN_TUNING_CACHE``), ``None`` for no cache.
+    batches of ``graph_batch``, ``graph_reps`` replays), throughput (kernel time) and the host phase per batch
+    (``host_s``). Tunings are cached in ``tuning_cache``, as in :meth:`GpuSigner.tune`: by default the signer's
+    cache (``$HEROSIGN_TUNING_CACHE``), ``None`` for no cache.
 
     Returns ``{}`` when no device is present (the notebook then marks the GPU claims not applicable).
     """
@@ -300,7 +334,8 @@ def gpu_study(sets, batches, tune_batch: int = 1024, graph_batch: int = 64, grap
             kf = g.kernel_times(b, 3, ("fors",))["fors"]
             kn = naive.kernel_times(b, 3, ("fors",))["fors"]
             res["throughput"].append({"batch": b, "fused_sig_s": fused_t, "naive_sig_s": naive_t,
-                                      "fors_fused_s": kf, "fors_naive_s": kn, "tree_threads": tb["tree_threads"],
+                                      "fors_fused_s": kf, "fors_naive_s": kn, "host_s": g.host_phase_s(b),
+                                      "tree_threads": tb["tree_threads"],
                                       "fors_threads": tb["fors_threads"], "chain_threads": tb["chain_threads"]})
         for key, signer in (("graph", g), ("graph_naive", naive)):
             try:
@@ -394,6 +429,89 @@ def graph_note(gr: dict) -> str:
            f"{gr['per_kernel_wall_s'] * 1e3:.1f} ms (4 streams)"
 
 
+THROUGHPUT_BATCH = 32768  # gpu_throughput_128f is judged at this batch size ("batch 32k")
+FUSION_BATCH = 8192  # fors_fusion_gain is judged at this batch size ("batch 8k")
+SPEEDUP_SETS = ("sha2-128f", "sha2-192f", "sha2-256f")  # speedup_128f/192f/256f
+
+
+def _row_at(res: dict, batch: int | None) -> tuple[dict | None, str]:
+    """The throughput row of ``batch`` (``None``: the largest batch run) and "", or ``None`` and why not (the batch
+    was not run, or its measurement failed with a kept error)."""
+    rows = sorted(res["throughput"], key=lambda r: r["batch"])
+    run = [r["batch"] for r in rows]
+    row = rows[-1] if batch is None and rows else next((r for r in rows if r["batch"] == batch), None)
+    if row is None:
+        return None, f"batch {batch} not run (batches run: {', '.join(map(str, run)) or 'none'})"
+    if "error" in row:
+        return None, f"batch {row['batch']} failed: {row['error']}"
+    return row, ""
+
+
+def gpu_claims(study: dict, source: str) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The GPU claims of a study (this run's or a recorded one; ``source`` says which): claim -> ``{"measured",
+    "note"}`` or ``{"not_applicable": reason}``, each judged at its own batch size whatever order the batches ran in;
+    and the metrics (each set's study, the host phase per batch where measured)."""
+    names = ("speedup_128f", "speedup_192f", "speedup_256f", "fors_fusion_gain", "graph_launch_ratio",
+             "gpu_throughput_128f")
+    if not study:
+        return {c: {"not_applicable": source} for c in names}, {}
+    sets = study.get("sets", {})
+    out: dict[str, dict] = {}
+    metrics: dict[str, dict] = {}
+
+    def na(claim: str, why: str) -> None:
+        out[claim] = {"not_applicable": f"{why}; {source}"}
+
+    for name in SPEEDUP_SETS:  # FORS fusion alone: same other kernels and builds, no graph on either side
+        claim = "speedup_" + name.split("-")[1]
+        if name not in sets:
+            na(claim, f"{name} not in this study (sets run: {', '.join(sets) or 'none'})")
+            continue
+        res = sets[name]
+        row, why = _row_at(res, None)
+        if row is None:
+            na(claim, why)
+        else:
+            out[claim] = {"measured": row["fused_sig_s"] / row["naive_sig_s"],
+                          "note": f"{res['device']}, batch {row['batch']} (the largest run), fused vs naive FORS "
+                                  f"only; {source}"}
+    for name, res in sets.items():
+        metrics[f"gpu_{name}"] = res
+        host = {str(r["batch"]): r["host_s"] for r in res["throughput"] if "host_s" in r}
+        if host:
+            metrics[f"gpu_host_phase_s_{name}"] = host
+    if "sha2-128f" not in sets:
+        for claim in ("fors_fusion_gain", "graph_launch_ratio", "gpu_throughput_128f"):
+            na(claim, f"sha2-128f not in this study (sets run: {', '.join(sets) or 'none'})")
+        return out, metrics
+    r128 = sets["sha2-128f"]
+    row, why = _row_at(r128, FUSION_BATCH)
+    if row is None:
+        na("fors_fusion_gain", why)
+    else:
+        share = row["fors_fused_s"] * row["fused_sig_s"] / row["batch"]
+        out["fors_fusion_gain"] = {"measured": row["fors_naive_s"] / row["fors_fused_s"],
+                                   "note": f"batch {row['batch']}; the FORS kernel is {share:.0%} of the signing "
+                                           f"time; {source}"}
+    gr = r128.get("graph")
+    if gr is None:
+        na("graph_launch_ratio", "the study has no graph measurement")
+    elif "error" in gr:
+        na("graph_launch_ratio", f"graph measurement failed: {gr['error']}")
+    else:
+        out["graph_launch_ratio"] = {"measured": gr["ratio"], "note": f"{graph_note(gr)}; {source}"}
+    row, why = _row_at(r128, THROUGHPUT_BATCH)
+    if row is None:
+        na("gpu_throughput_128f", why)
+    else:
+        host = f"; host phase {row['host_s']:.2f} s per batch, measured apart" if "host_s" in row else \
+            "; host phase not measured"
+        out["gpu_throughput_128f"] = {"measured": row["fused_sig_s"],
+                                      "note": f"batch {row['batch']}, {r128['device']}, kernel time only{host}; "
+                                              f"{source}"}
+    return out, metrics
+
+
 def gpu_kat_digests(names=("sha2-128f", "shake-128f")) -> dict[str, bool]:
     """On a CUDA device: does the GPU signer reproduce the published KAT digest of each set?"""
     from support.herosign.gpu import GpuSigner
@@ -411,14 +529,15 @@ def plot_cpu_throughput(df: pd.DataFrame):
 
     fig, ax = plt.subplots(figsize=(7, 4))
     x = np.arange(len(df))
-    for i, (col, lab) in enumerate([("ours_sig_s", "ours (NumPy lanes)"), ("slh-dsa_sig_s", "slh-dsa (mypyc)"),
-                                    ("pqcrypto_sig_s", "pqcrypto (Rust)")]):
+    # the auto engine: SHA-2 on NumPy lanes (calls of >= 2048 lanes), SHAKE one hashlib call per lane (hashes.py)
+    for i, (col, lab) in enumerate([("ours_sig_s", "ours (batched: NumPy SHA-2 lanes, hashlib SHAKE)"),
+                                    ("slh-dsa_sig_s", "slh-dsa (mypyc)"), ("pqcrypto_sig_s", "pqcrypto (Rust)")]):
         ax.bar(x + (i - 1) * 0.27, df[col], 0.27, label=lab)
     ax.set_xticks(x, df["set"])
     ax.set_yscale("log")
     ax.set_ylabel("signatures / CPU-second (one core, log)")
     ax.set_xlabel("parameter set")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: inside it covered the tallest bars
     ax.set_title("CPU signing throughput, same run")
     return fig
 
@@ -465,7 +584,7 @@ def plot_gpu_anchors(study: dict, source: str = ""):
     for name, res in study.get("sets", {}).items():
         if name == "sha2-128f":
             best = max(r["fused_sig_s"] for r in res["throughput"])
-            labels.append(f"ours (fused)\n{res['device']}")
+            labels.append(f"ours (fused, kernel time)\n{res['device']}")
             vals.append(best)
             colors.append("C0")
     ax.barh(labels, vals, color=colors)

@@ -1,7 +1,8 @@
 """FORS over lanes (FIPS 205 §8): all k*2^a leaves of a batch, then a levels of H -- FORS_Sign.
 
-The GPU version (``kernels/fors.cu``) fuses these levels inside a thread block ("tree fusion");
-this NumPy version is its oracle.
+The GPU version (``fors_sign_fused`` in ``kernels/slhdsa.cu``) fuses these levels ("tree fusion"): T threads
+per FORS tree each build a subtree by treehash, and the block joins the subtree roots in shared memory; this
+NumPy version is its oracle.
 """
 
 from __future__ import annotations

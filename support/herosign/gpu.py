@@ -335,14 +335,26 @@ class GpuSigner:
         launch = {"fors": self.launch_fors, "tree": self.launch_tree, "wots": self.launch_wots}
         return {g: self._time(lambda f=launch[g]: f(d, buf), reps) for g in groups}
 
+    def _synthetic_inputs(self, batch: int, seed: int) -> tuple[list[bytes], list[bytes]]:
+        rng = np.random.default_rng(seed)
+        sk = rng.integers(0, 256, (batch, self.p.sk_bytes), dtype=np.uint8)
+        msgs = [rng.integers(0, 256, 32, dtype=np.uint8).tobytes() for _ in range(batch)]
+        return [r.tobytes() for r in sk], msgs
+
     def synthetic(self, batch: int, seed: int = 0) -> tuple[dict, dict]:
         """A device-ready batch from seeded random keys and messages (for timing only)."""
-        rng = np.random.default_rng(seed)
-        p = self.p
-        sk = rng.integers(0, 256, (batch, p.sk_bytes), dtype=np.uint8)
-        msgs = [rng.integers(0, 256, 32, dtype=np.uint8).tobytes() for _ in range(batch)]
-        d = self.prepare([r.tobytes() for r in sk], msgs)
+        d = self.prepare(*self._synthetic_inputs(batch, seed))
         return d, self.alloc(batch)
+
+    def host_phase_s(self, batch: int, seed: int = 0) -> float:
+        """Host seconds of :meth:`prepare` (PRF_msg, H_msg, index split, seeded states, upload) for a synthetic
+        batch, until the device is idle: the work :meth:`throughput`'s kernel time leaves out."""
+        self._need_device()
+        sks, msgs = self._synthetic_inputs(batch, seed)
+        t = time.perf_counter()
+        self.prepare(sks, msgs)
+        self.cp.cuda.Device().synchronize()
+        return time.perf_counter() - t
 
     def tune(self, batch: int = 1024, reps: int = 3, cache: Path | None = TUNING_CACHE) -> dict:
         """Tree tuning: time every feasible (threads per tree, block size) layout of the fused FORS kernel and the
@@ -390,7 +402,8 @@ class GpuSigner:
         return {"cached": False, **result}
 
     def throughput(self, batch: int, reps: int = 3) -> float:
-        """Signatures per second of the three kernels (device time, inputs already on the device)."""
+        """Signatures per second of the three kernels (device time, inputs already on the device; the host phase,
+        :meth:`host_phase_s`, is not included)."""
         d, buf = self.synthetic(batch)
         return batch / self._time(lambda: self.launch_all(d, buf), reps)
 

@@ -18,6 +18,7 @@ import numpy as np
 from support.herosign import fors, hypertree, xmss
 from support.herosign.hashes import Tweakable, h_msg, prf_msg
 from support.herosign.params import Params, get_params
+from support.validate import check_int
 
 SIGN_CHUNK = 64  # signatures per batched pass: bounds memory (chain history ~ 16*d*len*n bytes per signature)
 
@@ -83,10 +84,15 @@ def _rows(items: Sequence[bytes]) -> np.ndarray:
 
 def keygen_internal_batch(params, seeds: Sequence[tuple[bytes, bytes, bytes]],
                           calls: Counter | None = None) -> list[tuple[bytes, bytes]]:
-    """slh_keygen_internal (FIPS 205 Alg. 18) for many (SK.seed, SK.prf, PK.seed): top XMSS roots in one pass."""
+    """slh_keygen_internal (FIPS 205 Alg. 18) for many (SK.seed, SK.prf, PK.seed): top XMSS roots in one pass;
+    a seed entry that is not exactly three seeds is refused (ValueError naming its index and length)."""
     p = get_params(params)
     if not seeds:
         return []
+    for i, t in enumerate(seeds):
+        if not isinstance(t, (tuple, list)) or len(t) != 3:
+            got = f"{len(t)} items" if isinstance(t, (tuple, list)) else type(t).__name__
+            raise ValueError(f"seeds[{i}] must be (SK.seed, SK.prf, PK.seed), three seeds; got {got}")
     seeds = [tuple(_sized(s, p.n, name, p) for s, name in zip(t, ("SK.seed", "SK.prf", "PK.seed")))
              for t in seeds]
     th = Tweakable(p, _rows([s[2] for s in seeds]), _rows([s[0] for s in seeds]))
@@ -140,9 +146,10 @@ def sign_internal_batch(params, sks: Sequence[bytes], msgs: Sequence[bytes],
     """slh_sign_internal (FIPS 205 Alg. 19) for a batch: message i signed with ``sks[i]``.
 
     ``addrnds[i] = None`` is the deterministic variant (opt_rand = PK.seed). Phases: PRF_msg/H_msg
-    per message (hashlib), then FORS and the hypertree over lanes, ``chunk`` signatures at a time.
+    per message (hashlib), then FORS and the hypertree over lanes, ``chunk`` (>= 1) signatures at a time.
     """
     p = get_params(params)
+    chunk = check_int(chunk, "chunk (signatures per batched pass)", minimum=1)
     if len(sks) != len(msgs):
         raise ValueError(f"{len(sks)} secret keys for {len(msgs)} messages")
     addrnds = [None] * len(msgs) if addrnds is None else list(addrnds)
@@ -152,7 +159,7 @@ def sign_internal_batch(params, sks: Sequence[bytes], msgs: Sequence[bytes],
     msgs = [_bytes(m, "message") for m in msgs]
     opt = [k.pk_seed if r is None else _sized(r, p.n, "addrnd", p) for k, r in zip(keys, addrnds)]
     out: list[bytes] = []
-    for s in range(0, len(msgs), max(1, chunk)):
+    for s in range(0, len(msgs), chunk):
         out += _sign_chunk(p, keys[s:s + chunk], msgs[s:s + chunk], opt[s:s + chunk], fors_order, calls)
     return out
 
@@ -265,7 +272,7 @@ def verify(params, pk: bytes, msg: bytes, sig: bytes, ctx: bytes = b"") -> bool:
 
 def sign_batch(params, sks: Sequence[bytes], msgs: Sequence[bytes], ctx: bytes = b"", *,
                deterministic: bool = False, randbytes=os.urandom, chunk: int = SIGN_CHUNK) -> list[bytes]:
-    """Pure slh_sign for a batch of (key, message) pairs with one context."""
+    """Pure slh_sign for a batch of (key, message) pairs with one context; ``chunk`` (>= 1) signatures per pass."""
     p = get_params(params)
     wrapped = [pure_message(m, ctx) for m in msgs]
     rnd = [_addrnd(p, deterministic, None, randbytes) for _ in wrapped]

@@ -210,14 +210,17 @@ def test_recorded_sha2_192f_extra_batch_row_shows_its_own_runs_wots_build():
 
 
 class _TuneRecorder:
-    """Stands in for GpuSigner in gpu_study: records the cache each tune() call gets, measures nothing."""
+    """Stands in for GpuSigner in gpu_study: records the cache each tune() call gets; its "timings" say which
+    signer gave them (fused: 2 sig/s, FORS 0.1 s; naive: 1 sig/s, FORS 0.4 s; host phase 0.25 s)."""
 
     caches: ClassVar[list] = []
+    graph_error: ClassVar[Exception | None] = None
 
     def __init__(self, name, config=None, fors_mode="fused"):
         from support.herosign.gpu import Config
 
         self.cfg, self.modules, self.kern, self.device_name = config or Config(), {}, {}, "GPU X"
+        self.fors_mode = fors_mode
 
     def select_builds(self, batch, groups=("fors", "tree", "wots")):
         return {"chosen": dict.fromkeys(groups, "nvrtc")}
@@ -227,12 +230,17 @@ class _TuneRecorder:
         return {"tree_threads": 4, "fors_threads": 128, "chain_threads": 256}
 
     def throughput(self, batch):
-        return 1.0
+        return 2.0 if self.fors_mode == "fused" else 1.0
 
     def kernel_times(self, batch, reps, groups):
-        return dict.fromkeys(groups, 1.0)
+        return dict.fromkeys(groups, 0.1 if self.fors_mode == "fused" else 0.4)
+
+    def host_phase_s(self, batch):
+        return 0.25
 
     def launch_overhead(self, batch, sub_batches, reps):
+        if self.graph_error is not None:
+            raise self.graph_error
         return {}
 
 
@@ -250,6 +258,110 @@ def test_gpu_study_tuning_cache_none_means_no_cache_as_in_tune(monkeypatch, tmp_
     ex.gpu_study(["sha2-128f"], [8])
     assert _TuneRecorder.caches[2:] == [tmp_path / "t.json"] * 2 + [gpu.TUNING_CACHE] * 2
     assert tune_default == gpu.TUNING_CACHE  # both default to the signer's cache; None is no cache in both
+
+
+def test_gpu_study_fills_the_naive_columns_from_the_naive_signer(monkeypatch):
+    # fused vs fused would make every speed-up 1.00 by construction
+    from support.herosign import experiments as ex
+    from support.herosign import gpu
+
+    monkeypatch.setattr("support.xp.gpu_available", lambda: True)
+    monkeypatch.setattr(gpu, "GpuSigner", _TuneRecorder)
+    row = ex.gpu_study(["sha2-128f"], [8], tuning_cache=None)["sets"]["sha2-128f"]["throughput"][0]
+    assert (row["fused_sig_s"], row["naive_sig_s"]) == (2.0, 1.0)
+    assert (row["fors_fused_s"], row["fors_naive_s"], row["host_s"]) == (0.1, 0.4, 0.25)
+
+
+def test_gpu_study_graph_capture_error_gives_a_not_applicable_claim_not_a_crash(monkeypatch):
+    # the failure of the device's first run (meta.json run 1): the study keeps the error, the claim says it
+    from support.herosign import experiments as ex
+    from support.herosign import gpu
+
+    monkeypatch.setattr("support.xp.gpu_available", lambda: True)
+    monkeypatch.setattr(gpu, "GpuSigner", _TuneRecorder)
+    monkeypatch.setattr(_TuneRecorder, "graph_error", RuntimeError("capture failed"))
+    study = ex.gpu_study(["sha2-128f"], [8192], tuning_cache=None)
+    claims, _ = ex.gpu_claims(study, "this run")
+    assert claims["graph_launch_ratio"] == {"not_applicable": "graph measurement failed: RuntimeError: capture "
+                                                              "failed; this run"}
+    assert claims["fors_fusion_gain"]["measured"] == pytest.approx(4.0)
+
+
+def _row(batch: int, fused: float, naive: float, fors_fused: float = 0.1, fors_naive: float = 0.2, **extra) -> dict:
+    return {"batch": batch, "fused_sig_s": fused, "naive_sig_s": naive, "fors_fused_s": fors_fused,
+            "fors_naive_s": fors_naive, **extra}
+
+
+_GRAPH = {"ratio": 0.004, "kernels_per_replay": 80, "graph_wall_s": 0.03, "per_kernel_wall_s": 0.024}
+
+
+def _study(rows, graph=_GRAPH, **sets) -> dict:
+    return {"sets": {"sha2-128f": {"device": "GPU X", "throughput": rows, "graph": graph}, **sets}}
+
+
+def test_gpu_claims_reproduce_the_recorded_h200_figures():
+    from support.herosign import experiments as ex
+
+    study, source = ex.recorded_gpu_study()
+    claims, metrics = ex.gpu_claims(study, source)
+    measured = {k: c["measured"] for k, c in claims.items()}
+    assert measured == pytest.approx({"speedup_128f": 1.00143, "speedup_192f": 0.99578, "speedup_256f": 1.02749,
+                                      "fors_fusion_gain": 1.02067, "graph_launch_ratio": 0.0036125,
+                                      "gpu_throughput_128f": 43191.77}, rel=1e-4)
+    assert "batch 8192" in claims["fors_fusion_gain"]["note"] and "batch 32768" in claims["speedup_128f"]["note"]
+    assert "host phase not measured" in claims["gpu_throughput_128f"]["note"]
+    assert set(metrics) == {"gpu_sha2-128f", "gpu_sha2-192f", "gpu_sha2-256f"}  # no host phase in that run
+
+
+def test_gpu_claims_judge_each_claim_at_its_own_batch_whatever_the_batch_order():
+    from support.herosign import experiments as ex
+
+    rows = [_row(32768, 40000, 20000), _row(1024, 5000, 4000), _row(8192, 30000, 10000, 0.1, 0.3)]
+    claims, _ = ex.gpu_claims(_study(rows), "this run")
+    assert claims["gpu_throughput_128f"]["measured"] == 40000
+    assert claims["fors_fusion_gain"]["measured"] == pytest.approx(3.0)
+    assert claims["speedup_128f"]["measured"] == 2.0 and "batch 32768" in claims["speedup_128f"]["note"]
+    assert claims["speedup_192f"] == {"not_applicable": "sha2-192f not in this study (sets run: sha2-128f); this run"}
+
+
+def test_gpu_claims_are_not_applicable_naming_a_batch_size_that_was_not_run():
+    # smoke on a GPU runs one batch (1024): neither the 32k nor the 8k claim may be judged on it
+    from support.herosign import experiments as ex
+
+    claims, _ = ex.gpu_claims(_study([_row(1024, 5000, 4000)]), "this run")
+    assert claims["gpu_throughput_128f"] == {"not_applicable": "batch 32768 not run (batches run: 1024); this run"}
+    assert claims["fors_fusion_gain"] == {"not_applicable": "batch 8192 not run (batches run: 1024); this run"}
+    assert claims["speedup_128f"]["measured"] == 1.25 and "batch 1024" in claims["speedup_128f"]["note"]
+
+
+def test_gpu_claims_kept_errors_make_the_affected_claims_not_applicable_with_the_error_text():
+    from support.herosign import experiments as ex
+
+    rows = [_row(8192, 30000, 10000), {"batch": 32768, "error": "OutOfMemoryError: 2 GiB"}]
+    claims, _ = ex.gpu_claims(_study(rows, graph={"error": "CUDARuntimeError: capture failed"}), "this run")
+    assert claims["graph_launch_ratio"] == {"not_applicable": "graph measurement failed: CUDARuntimeError: "
+                                                              "capture failed; this run"}
+    assert claims["gpu_throughput_128f"] == {"not_applicable": "batch 32768 failed: OutOfMemoryError: 2 GiB; "
+                                                               "this run"}
+    assert claims["speedup_128f"] == claims["gpu_throughput_128f"]  # its batch is the largest run
+    assert claims["fors_fusion_gain"]["measured"] == 2.0
+
+
+def test_gpu_claims_record_the_host_phase_per_batch_where_measured():
+    from support.herosign import experiments as ex
+
+    rows = [_row(8192, 30000, 10000, host_s=0.2), _row(32768, 40000, 20000, host_s=0.85)]
+    claims, metrics = ex.gpu_claims(_study(rows), "this run")
+    assert metrics["gpu_host_phase_s_sha2-128f"] == {"8192": 0.2, "32768": 0.85}
+    assert "kernel time only; host phase 0.85 s per batch" in claims["gpu_throughput_128f"]["note"]
+
+
+def test_gpu_claims_without_a_study_are_not_applicable_with_the_reason():
+    from support.herosign import experiments as ex
+
+    claims, metrics = ex.gpu_claims({}, "no CUDA GPU and no recorded run")
+    assert len(claims) == 6 and metrics == {}
+    assert all(c == {"not_applicable": "no CUDA GPU and no recorded run"} for c in claims.values())
 
 
 def test_recorded_run_is_flagged_when_the_kernels_changed_since(tmp_path):
@@ -292,7 +404,7 @@ def test_gpu_study_runs_end_to_end_with_the_emulator_standing_in_for_cupy(tmp_pa
     assert not tuned["cached"] and {t["tree_threads"] for t in tuned["fors_trials"]} == {1, 2, 4, 8, 16, 32, 64}
     row = res["throughput"][0]  # the same batch again: the layout comes from the cache
     assert (row["tree_threads"], row["fors_threads"]) == (tuned["tree_threads"], tuned["fors_threads"])
-    assert row["fused_sig_s"] > 0 and row["naive_sig_s"] > 0
+    assert row["fused_sig_s"] > 0 and row["naive_sig_s"] > 0 and row["host_s"] > 0
     for key, kernels in (("graph", 3 * 5), ("graph_naive", 3 * (6 + 5))):
         assert "error" not in res[key] and "graph_branches_error" not in res[key], res[key]
         assert res[key]["kernels_per_replay"] == kernels and res[key]["graph_branches"] == 4

@@ -35,3 +35,8 @@ def test_bad_value_is_refused_naming_parameter_value_and_options(args, message):
 
 def test_parse_batches_gives_the_batch_sizes_the_gpu_study_runs():
     assert ex.parse_batches("1024,8192, 32768") == [1024, 8192, 32768]
+
+
+def test_parse_batches_is_ascending_without_repeats_whatever_the_order_given():
+    # smoke runs the first batch: the smallest, not whichever the user listed first
+    assert ex.parse_batches("32768,1024,8192,1024") == [1024, 8192, 32768]

@@ -227,6 +227,24 @@ def test_bad_inputs():
     assert ours.verify(p, pk, b"m", b"short") is False
 
 
+@pytest.mark.parametrize("chunk", [0, -1])
+def test_batch_signer_refuses_a_chunk_below_one_instead_of_dropping_signatures(chunk):
+    p = get_params("sha2-128f")
+    sk = ours.keygen_internal(p, bytes(16), bytes(16), bytes(16))[0]
+    with pytest.raises(ValueError, match=rf"chunk \(signatures per batched pass\) must be an integer >= 1, got {chunk}"):
+        ours.sign_internal_batch(p, [sk, sk], [b"a", b"b"], chunk=chunk)
+    with pytest.raises(ValueError, match=rf"chunk .* must be an integer >= 1, got {chunk}"):
+        ours.sign_batch(p, [sk, sk], [b"a", b"b"], chunk=chunk)
+
+
+@pytest.mark.parametrize(("seeds", "got"), [((bytes(16),) * 2, "2 items"), ((bytes(16),) * 4, "4 items"),
+                                            (bytes(48), "bytes")])
+def test_keygen_refuses_a_seed_entry_that_is_not_three_seeds(seeds, got):
+    p = get_params("sha2-128f")
+    with pytest.raises(ValueError, match=rf"seeds\[1\] must be \(SK.seed, SK.prf, PK.seed\), three seeds; got {got}"):
+        ours.keygen_internal_batch(p, [(bytes(16),) * 3, seeds])
+
+
 def test_param_table():
     sizes = {"128f": 17088, "192f": 35664, "256f": 49856, "128s": 7856, "192s": 16224, "256s": 29792}
     for p in PARAMS.values():
