@@ -135,7 +135,8 @@ def turning_point(metric: Sequence[float], threshold: float, coarseness: Sequenc
     ``threshold``; ``None`` when no setting is.
 
     The paper fits a spline through accuracy vs sweep index and takes the largest crossing of 95 % of the
-    rel = 0.01 accuracy; on a grid with a monotone metric both pick the same point.
+    rel = 0.01 accuracy, so its rel can fall between grid points; ours is limited to the grid (the setting at or
+    below the crossing), which can only understate a method with a continuous knob, such as PackKV's rel.
     """
     best = None
     for i, (m, c) in enumerate(zip(metric, coarseness)):

@@ -27,6 +27,11 @@ PLANE_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.uint32}
 _MAGIC = b"PKV1"
 
 
+class PackedFormatError(ValueError):
+    """A serialized PackKV buffer that cannot be what :meth:`PackedTiles.to_bytes` wrote (a corrupt or truncated
+    header, offsets or length); the message names the field."""
+
+
 def bit_length(a: np.ndarray) -> np.ndarray:
     """Element-wise number of bits of non-negative integers (0 -> 0)."""
     a = np.asarray(a, dtype=np.int64)
@@ -102,15 +107,23 @@ class PackedTiles:
 
     @classmethod
     def from_bytes(cls, buf: bytes) -> PackedTiles:
+        """The tiles :meth:`to_bytes` wrote; :class:`PackedFormatError` naming the field for anything else."""
         if len(buf) < cls.HEADER.size:
-            raise ValueError("buffer too short for a PackKV header")
+            raise PackedFormatError("buffer too short for a PackKV header")
         magic, T, H, D, block, pack, raw, wb = cls.HEADER.unpack_from(buf, 0)
         if magic != _MAGIC:
-            raise ValueError(f"not a PackKV buffer (magic {magic!r})")
+            raise PackedFormatError(f"not a PackKV buffer (magic {magic!r})")
+        _check_header(T, H, D, block, pack, raw, wb)
         n_tiles = (T // block) * H
         mb, wbytes = _field_bytes(block // pack * D, raw), _field_bytes(block // pack * D, wb)
         pos = cls.HEADER.size
+        need = pos + 4 * (n_tiles + 1) + n_tiles * (mb + wbytes)
+        if len(buf) < need:
+            raise PackedFormatError(f"buffer length {len(buf)} is shorter than the offsets and fields of its header's "
+                                    f"{n_tiles} tiles ({need} bytes)")
         offsets = np.frombuffer(buf, "<u4", n_tiles + 1, pos).astype(np.uint32)
+        if offsets[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) < 0):
+            raise PackedFormatError("corrupt PackKV plane offsets: they must start at 0 and never decrease")
         pos += offsets.nbytes
         mins = np.frombuffer(buf, np.uint8, n_tiles * mb, pos).reshape(n_tiles, mb).copy()
         pos += mins.nbytes
@@ -119,7 +132,8 @@ class PackedTiles:
         dt = np.dtype(PLANE_DTYPES[pack]).newbyteorder("<")
         n_planes = int(offsets[-1])
         if len(buf) != pos + n_planes * dt.itemsize:
-            raise ValueError(f"buffer length {len(buf)} does not match its header ({pos + n_planes * dt.itemsize})")
+            raise PackedFormatError(f"buffer length {len(buf)} does not match its header "
+                                    f"({pos + n_planes * dt.itemsize})")
         planes = np.frombuffer(buf, dt, n_planes, pos).astype(PLANE_DTYPES[pack])
         return cls(T, H, D, block, pack, raw, wb, mins, widths, planes, offsets)
 
@@ -141,6 +155,21 @@ class PackedTiles:
 
 def _field_bytes(n: int, bits: int) -> int:
     return (n * bits + 7) // 8
+
+
+def _check_header(T: int, H: int, D: int, block: int, pack: int, raw: int, wb: int) -> None:
+    """Refuse header fields :func:`encode` cannot write, naming the first bad one (PackedFormatError)."""
+    if pack not in PLANE_DTYPES:
+        raise PackedFormatError(f"corrupt PackKV header: pack={pack}, must be one of {sorted(PLANE_DTYPES)}")
+    if block < pack or block % pack:
+        raise PackedFormatError(f"corrupt PackKV header: block={block} is not a positive multiple of pack={pack}")
+    if T % block:
+        raise PackedFormatError(f"corrupt PackKV header: tokens={T} is not a whole number of {block}-token blocks")
+    if H < 1 or D < 1:
+        raise PackedFormatError(f"corrupt PackKV header: heads={H} and head_dim={D} must be at least 1")
+    if not 1 <= raw <= 32 or wb != max(1, raw.bit_length()):
+        raise PackedFormatError(f"corrupt PackKV header: raw_bits={raw} (1..32) with width_bits={wb} "
+                                f"(expected {max(1, raw.bit_length())})")
 
 
 def _check_codes(codes: np.ndarray, n_heads: int, block: int, pack: int) -> tuple[int, int, int]:

@@ -86,15 +86,20 @@ def _groups(x: np.ndarray, g_tok: int, g_ch: int) -> np.ndarray:
 
 
 def quantize_groups(x: np.ndarray, bits: int, g_tok: int, g_ch: int) -> GroupQuantized:
-    """Asymmetric ``bits``-bit quantization with one float16 (scale, min) per ``g_tok x g_ch`` group."""
+    """Asymmetric ``bits``-bit quantization with one float16 (scale, min) per ``g_tok x g_ch`` group; a group whose
+    minimum or step does not fit float16 is refused (ValueError), never clipped or stored as infinity."""
     if bits not in (1, 2, 3, 4, 5, 6, 7, 8):
         raise ValueError(f"bits must be 1..8, got {bits!r}")
     xg = _groups(x, g_tok, g_ch)
     mn, mx = xg.min(axis=(1, 3)), xg.max(axis=(1, 3))
     levels = (1 << bits) - 1
-    s16 = ((mx - mn) / levels).astype(np.float16)
+    with np.errstate(over="ignore"):
+        s16 = ((mx - mn) / levels).astype(np.float16)
+        m16 = mn.astype(np.float16)
+    if not (np.all(np.isfinite(s16)) and np.all(np.isfinite(m16))):
+        raise ValueError("a group's minimum or step lies beyond the float16 range of its stored scale and minimum "
+                         "(|value| > 65504); the KIVI baseline refuses it rather than store infinity")
     s16 = np.where(s16 > 0, s16, np.float16(1.0)).astype(np.float16)
-    m16 = mn.astype(np.float16)
     s, m = s16.astype(np.float32)[:, None, :, None], m16.astype(np.float32)[:, None, :, None]
     c = np.clip(np.rint((xg - m) / s), 0, levels).astype(np.uint8)
     return GroupQuantized(c.reshape(x.shape), s16, m16, bits, g_tok, g_ch)

@@ -119,3 +119,44 @@ def test_a_scale_beyond_float16_is_refused_not_turned_into_nan():
         quantize_tokens(x, 0.9)
     with pytest.raises(ValueError, match="float16"):
         kivi.quantize_channel_rel(np.tile(np.array([[0.0], [1e5]], np.float32), (32, 2)), 0.9, 64)
+
+
+@pytest.mark.parametrize(("x", "quantize"), [
+    (np.tile(np.array([[-1e5], [0.0]], np.float32), (32, 4)), kivi.quantize_kivi_k),  # a channel minimum -1e5
+    (np.tile(np.array([[-7e4, 7e4, 0.0, 1.0]], np.float32), (4, 16)), kivi.quantize_kivi_v),  # step 140000 / 3
+])
+def test_kivi_refuses_a_minimum_or_step_beyond_float16_rather_than_store_infinity(x, quantize):
+    with pytest.raises(ValueError, match="beyond the float16 range"):
+        quantize(x, 2)
+    assert np.all(np.isfinite(quantize(x / 4, 2).dequantize()))  # the same data within range quantizes
+
+
+def _header(p, **fields):
+    """``p.to_bytes()`` with some header fields replaced (tokens, heads, head_dim, block, pack, raw_bits, width_bits)."""
+    names = ("magic", "tokens", "heads", "head_dim", "block", "pack", "raw_bits", "width_bits")
+    h = dict(zip(names, bitpack.PackedTiles.HEADER.unpack_from(p.to_bytes(), 0))) | fields
+    return bitpack.PackedTiles.HEADER.pack(*(h[n] for n in names)) + p.to_bytes()[bitpack.PackedTiles.HEADER.size:]
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"block": 0}, r"block=0 is not a positive multiple of pack=16"),
+    ({"pack": 12}, r"pack=12, must be one of \[8, 16, 32\]"),
+    ({"tokens": 100}, r"tokens=100 is not a whole number of 64-token blocks"),
+    ({"heads": 0}, r"heads=0 and head_dim=64 must be at least 1"),
+    ({"raw_bits": 0}, r"raw_bits=0 \(1..32\)"),
+    ({"width_bits": 5}, r"raw_bits=3 \(1..32\) with width_bits=5 \(expected 2\)"),
+    ({"tokens": 64 * 50}, r"shorter than the offsets and fields of its header's 150 tiles"),
+])
+def test_a_corrupt_packed_header_is_refused_naming_the_field(fields, message):
+    p = bitpack.encode(np.random.default_rng(0).integers(0, 5, size=(128, 192)).astype(np.uint8), 3)
+    assert bitpack.PackedTiles.from_bytes(_header(p)).n_tokens == 128  # unchanged header reads back
+    with pytest.raises(bitpack.PackedFormatError, match=message):
+        bitpack.PackedTiles.from_bytes(_header(p, **fields))
+
+
+def test_corrupt_plane_offsets_are_refused():
+    p = bitpack.encode(np.random.default_rng(0).integers(0, 5, size=(128, 192)).astype(np.uint8), 3)
+    b = bytearray(p.to_bytes())
+    b[bitpack.PackedTiles.HEADER.size:bitpack.PackedTiles.HEADER.size + 4] = (7).to_bytes(4, "little")
+    with pytest.raises(bitpack.PackedFormatError, match="plane offsets"):
+        bitpack.PackedTiles.from_bytes(bytes(b))

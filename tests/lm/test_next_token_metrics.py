@@ -1,0 +1,36 @@
+"""Next-token KL divergence and top-1 agreement against hand-worked distributions and scipy's rel_entr."""
+
+import numpy as np
+import pytest
+from scipy.special import rel_entr
+
+from support.lm.perplexity import kl_divergence, log_softmax, top1_agreement
+
+# two 2-outcome rows and one 3-outcome row, each (reference p, other q)
+P = np.log(np.array([[0.5, 0.5], [0.9, 0.1]]))
+Q = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
+
+
+def test_kl_divergence_equals_hand_worked_values_on_two_outcome_rows():
+    # KL(p||q) = sum p ln(p/q): [.5,.5] vs [.25,.75]: .5 ln 2 + .5 ln(2/3) = .5 ln(4/3) = 0.1438410
+    #                          [.9,.1] vs [.5,.5]:   .9 ln 1.8 + .1 ln .2   = 0.5290080 - 0.1609438 = 0.3680642
+    assert kl_divergence(P, Q) == pytest.approx([0.5 * np.log(4 / 3), 0.3680642], abs=1e-7)
+
+
+def test_kl_divergence_is_weighted_by_the_reference_and_not_symmetric():
+    # reversed: KL(q||p) = .25 ln .5 + .75 ln 1.5 = 0.1308120 for the first row; different from 0.1438410
+    assert kl_divergence(Q, P)[0] == pytest.approx(0.1308120, abs=1e-7)
+    assert kl_divergence(P, Q)[0] != pytest.approx(kl_divergence(Q, P)[0], abs=1e-3)
+
+
+def test_kl_divergence_matches_scipy_rel_entr_and_is_never_negative():
+    rng = np.random.default_rng(0)
+    lp, lq = log_softmax(rng.normal(size=(50, 7)) * 3), log_softmax(rng.normal(size=(50, 7)) * 3)
+    expected = rel_entr(np.exp(lp), np.exp(lq)).sum(axis=1)
+    np.testing.assert_allclose(kl_divergence(lp, lq), expected, rtol=1e-10, atol=1e-12)
+    assert np.all(kl_divergence(lp, lq) >= 0) and np.allclose(kl_divergence(lp, lp), 0, atol=1e-12)
+
+
+def test_top1_agreement_counts_rows_with_the_same_most_likely_token():
+    # argmax of P rows: 0 (tie broken to the first index), 0; of Q rows: 1, 0 (tie) -> one of two rows agrees
+    assert top1_agreement(P, Q) == 0.5
