@@ -10,11 +10,13 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from support.herosign import experiments as ex
 from support.herosign.params import F_SETS
+from support.paths import write_text_atomic
 
 
 def main(argv=None) -> int:
@@ -65,8 +67,7 @@ def main(argv=None) -> int:
     else:
         print("\nno CUDA device: GPU comparisons skipped")
     if out:
-        with open(os.path.join(out, "herosign_benchmark.json"), "w") as f:
-            json.dump(report, f, indent=1, default=str)
+        write_text_atomic(Path(out) / "herosign_benchmark.json", json.dumps(report, indent=1, default=str))
     return 0
 
 

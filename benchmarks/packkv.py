@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd
 
 from support.packkv import experiments as E
+from support.paths import write_text_atomic
 from support.xp import gpu_available
 
 
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
             out["gpu_throughput"] = tp.to_dict(orient="records")
     if os.environ.get("OUT"):
         p = Path(os.environ["OUT"]) / "packkv_benchmark.json"
-        p.write_text(json.dumps(out, indent=2, default=str))
+        write_text_atomic(p, json.dumps(out, indent=2, default=str))
         print(f"written {p}")
     return 0
 

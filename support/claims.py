@@ -15,6 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from support.paths import write_text_atomic
+
 SCALES = ("smoke", "default", "paper")
 
 
@@ -288,11 +290,8 @@ class ClaimRecorder:
     def save(self) -> Path:
         """Write ``results.json`` atomically (a reader never sees half a file)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / "results.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2, default=str, allow_nan=False))
-        tmp.replace(path)
-        return path
+        return write_text_atomic(self.out_dir / "results.json",
+                                 json.dumps(self.as_dict(), indent=2, default=str, allow_nan=False))
 
     def table(self):
         """The claims table as a pandas DataFrame (also saved to results.json)."""

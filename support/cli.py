@@ -169,11 +169,12 @@ def _check_gpu(args, specs: list) -> None:
 def write_sweep(folder: Path, swept: list[str], runs: list[str], planned: int) -> None:
     """``folder/sweep.json``: the swept names and the runs finished so far (of ``planned``); written aside,
     then renamed, after every finished run, so an interrupted sweep still shows its finished runs."""
+    from support.paths import write_text_atomic
+
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "sweep.json.tmp"  # a reader never sees half a manifest
-    tmp.write_text(json.dumps({"swept": swept, "runs": runs, "planned": planned,
-                               "at": datetime.now(UTC).isoformat(timespec="seconds")}, indent=2))
-    tmp.replace(folder / "sweep.json")
+    write_text_atomic(folder / "sweep.json", json.dumps({"swept": swept, "runs": runs, "planned": planned,
+                                                          "at": datetime.now(UTC).isoformat(timespec="seconds")},
+                                                         indent=2))  # a reader never sees half a manifest
 
 
 def _shown(path: Path) -> str:

@@ -7,6 +7,7 @@ The runner sets ``PAPER_REPRO_OUT`` to the folder a notebook must write into; in
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -23,3 +24,16 @@ def output_dir(stem: str) -> Path:
     out = Path(env) if env else REPORTS_DIR / stem / "interactive"
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a uniquely named ``.tmp`` file beside it, then rename: a reader sees the old
+    file or the new one, never half of one; on an error the old file stays and the temp file is removed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -20,7 +20,7 @@ from typing import Any
 
 from support.claims import UNRECORDED_NOTE, format_value
 from support.papers import PAPERS, Paper
-from support.paths import REPORTS_DIR
+from support.paths import REPORTS_DIR, write_text_atomic
 from support.runner import FAILED_SUBDIR, RUNS_SUBDIR
 
 NOT_MEASURED = "not measured"
@@ -267,11 +267,7 @@ def build_index(reports: Path = REPORTS_DIR) -> Path:
             f"<p class=sub>Generated {now}. Verdicts are computed from measured values by each claim's rule.</p>"
             f"{index}{''.join(sections)}</body></html>")
     reports.mkdir(parents=True, exist_ok=True)
-    out = reports / "index.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page)
-    tmp.replace(out)
-    return out
+    return write_text_atomic(reports / "index.html", page)
 
 
 def text_summary(reports: Path = REPORTS_DIR) -> str:
