@@ -9,7 +9,15 @@ import pandas as pd
 
 from support.progress import progress
 from support.r2ccl import simulator as sim
-from support.r2ccl.testbed import FAULT_KINDS, Fault, Testbed, nft_available, op_span_seconds, run_job
+from support.r2ccl.testbed import (
+    FAULT_KINDS,
+    Fault,
+    Testbed,
+    nft_available,
+    op_done_at,
+    op_span_seconds,
+    run_job,
+)
 from support.r2ccl.transport import TransportConfig
 from support.validate import ParameterError, check_int, check_range
 
@@ -90,7 +98,7 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
         migr = sum(len(x["migrations"]) for x in r.ranks if x) if not r.errors else 0
         resent = sum(x["frames_resent"] for x in r.ranks if x) if not r.errors else 0
         dups = sum(x["dup_dropped"] for x in r.ranks if x) if not r.errors else 0
-        last_end = None if r.errors else max(x["ops"][-1]["t_end"] for x in r.ranks)
+        last_end = None if r.errors else op_done_at([x["ops"] for x in r.ranks], -1)
         for f in faults:
             if not r.errors and (f.injected_at is None or f.injected_at > last_end):
                 missed += 1  # took effect after every rank had finished the job's last collective
@@ -158,7 +166,7 @@ def fault_in_op(r, j: int) -> bool:
     inj = r.faults[0].injected_at if r.faults else None
     if inj is None:
         return False
-    end = [max(x["ops"][i]["t_end"] for x in r.ranks) for i in (j - 1, j) if i >= 0]
+    end = [op_done_at([x["ops"] for x in r.ranks], i) for i in (j - 1, j) if i >= 0]
     return (j == 0 or inj > end[0]) and inj <= end[-1]
 
 

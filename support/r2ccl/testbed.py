@@ -356,6 +356,11 @@ def _rank_main(tb: Testbed, rank: int, specs, cfg, policy, ops, seed, bandwidth,
             os._exit(0)
 
 
+def op_done_at(ops_per_rank: list[list[dict]], j: int) -> float:
+    """Wall-clock time at which every rank had finished op ``j`` (``j = -1``: the last op)."""
+    return max(ops[j]["t_end"] for ops in ops_per_rank)
+
+
 def op_span_seconds(ops_per_rank: list[list[dict]], j: int) -> float:
     """Duration of op j: from the moment every rank had finished op j-1 to the moment every rank has
     finished op j (op 0: the slowest rank's own ``seconds``); ``t_end`` is wall-clock time, comparable
@@ -365,7 +370,7 @@ def op_span_seconds(ops_per_rank: list[list[dict]], j: int) -> float:
     our library and for the gloo peer alike."""
     if j == 0:
         return max(ops[0]["seconds"] for ops in ops_per_rank)
-    return max(ops[j]["t_end"] for ops in ops_per_rank) - max(ops[j - 1]["t_end"] for ops in ops_per_rank)
+    return op_done_at(ops_per_rank, j) - op_done_at(ops_per_rank, j - 1)
 
 
 @dataclass
