@@ -19,14 +19,16 @@ from pathlib import Path
 _LEFT: set[Path] = set()  # folders made and not yet removed: interpreter exit removes them
 
 
-def make(prefix: str, base: str | os.PathLike | None = None, *, what: str = "scratch base directory") -> Path:
+def make(prefix: str, base: str | os.PathLike | None = None, *, what: str = "scratch base directory",
+         error: type[Exception] = FileNotFoundError) -> Path:
     """A new empty folder ``<base>/<prefix><random>`` (base: the system temp dir when None or empty); interpreter exit
-    removes it if :func:`remove` has not. ``what`` names the base in the error raised when it is not a directory."""
+    removes it if :func:`remove` has not. ``what`` names the base in the ``error`` raised when it is not a directory
+    (a notebook parameter's caller passes ``support.validate.ParameterError``)."""
     if not isinstance(prefix, str) or not prefix or os.sep in prefix or (os.altsep and os.altsep in prefix):
         raise ValueError(f"prefix must be a non-empty folder name without path separators, got {prefix!r}")
     root = Path(base) if base else Path(tempfile.gettempdir())
     if not root.is_dir():
-        raise FileNotFoundError(f"{what} {str(root)!r} does not exist or is not a directory "
+        raise error(f"{what} {str(root)!r} does not exist or is not a directory "
                                 "(give an existing local directory)")
     d = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
     _LEFT.add(d)

@@ -797,10 +797,7 @@ def scratch(target: str | os.PathLike | None = None) -> Path:
     """A scratch directory for the notebook under ``target`` (default: the system temp dir), from the shared
     :mod:`support.scratch` (removed by :func:`cleanup` and, failing that, at exit); a missing ``target`` is a
     ParameterError naming it."""
-    try:
-        return _scratch.make("ckpt_io-", target, what="target_dir")
-    except FileNotFoundError as e:  # a bad notebook parameter: a usage error (exit 2), not a crash
-        raise ParameterError(str(e)) from None
+    return _scratch.make("ckpt_io-", target, what="target_dir", error=ParameterError)  # a usage error (exit 2)
 
 
 def cleanup(d: Path) -> bool:
