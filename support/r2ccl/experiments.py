@@ -11,6 +11,8 @@ from support.progress import progress
 from support.r2ccl import simulator as sim
 from support.r2ccl.testbed import (
     FAULT_KINDS,
+    MAX_HOSTS,
+    MAX_NICS,
     Fault,
     Testbed,
     nft_available,
@@ -25,14 +27,11 @@ METHODS = ("hot_repair", "balance", "resilient")
 OPS = ("allreduce", "reduce_scatter", "allgather", "broadcast")
 
 
-MAX_NICS = 16  # Testbed's limit on NICs per host
-
-
 def check_parameters(hosts: int, nics: int, rate_mbit: float, n_faults: int) -> None:
     """The notebook's testbed parameters, checked right after ``start`` so a bad value fails before the
     testbed is built (ParameterError, a usage error); 0 picks by scale for each of them."""
-    what = "0 (picks by scale) or an integer >= 2"
-    if check_int(hosts, "hosts", minimum=0, what=what) == 1:
+    what = f"0 (picks by scale) or an integer in 2..{MAX_HOSTS}"  # one /24 address per host
+    if check_int(hosts, "hosts", minimum=0, maximum=MAX_HOSTS, what=what) == 1:
         raise ParameterError(f"hosts must be {what}, got 1")
     what = f"0 (picks by scale) or an integer in 2..{MAX_NICS}"  # failover needs a surviving NIC
     if check_int(nics, "nics", minimum=0, maximum=MAX_NICS, what=what) == 1:

@@ -102,12 +102,19 @@ class Fault:
             raise ValueError(f"fault frac must be in [0, 1]; got {self.frac}")
 
 
+MAX_HOSTS = 254  # host h has the address x.y.z.(h+1) in a /24
+MAX_NICS = 16
+
+
 class Testbed:
     """H hosts x k NICs; see the module docstring."""
 
+    __test__ = False  # a class named Test* that pytest must not collect
+
     def __init__(self, hosts: int = 2, nics: int = 2, rate_mbit: float = 50.0, mode: str = "auto"):
-        if hosts < 2 or nics < 1 or nics > 16:
-            raise ValueError(f"need hosts >= 2 and 1 <= nics <= 16; got hosts={hosts}, nics={nics}")
+        if not 2 <= hosts <= MAX_HOSTS or not 1 <= nics <= MAX_NICS:
+            raise ValueError(f"need 2 <= hosts <= {MAX_HOSTS} and 1 <= nics <= {MAX_NICS}; "
+                             f"got hosts={hosts}, nics={nics}")
         if rate_mbit <= 0:
             raise ValueError(f"rate_mbit must be positive; got {rate_mbit}")
         if mode not in ("auto", "netns", "loopback"):

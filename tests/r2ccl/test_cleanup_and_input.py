@@ -49,7 +49,9 @@ def test_rank_processes_are_reaped_when_a_job_times_out():
 
 
 @pytest.mark.parametrize("bad,match", [
-    (lambda: Testbed(1, 2), "hosts >= 2"),
+    (lambda: Testbed(1, 2), "2 <= hosts <= 254"),
+    (lambda: Testbed(255, 2), "2 <= hosts <= 254"),
+    (lambda: Testbed(2, 17), "1 <= nics <= 16"),
     (lambda: Testbed(2, 2, rate_mbit=0), "rate_mbit"),
     (lambda: Testbed(2, 2, mode="cloud"), "mode"),
     (lambda: Fault("meteor", 0, 0, 0), "fault kind"),

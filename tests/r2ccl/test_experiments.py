@@ -179,15 +179,16 @@ def test_the_gloo_fault_counts_only_if_it_broke_an_op_or_took_effect_before_the_
     assert g["fault_injected"] and g["fault_landed"] is landed
 
 
-@pytest.mark.parametrize("good", [(0, 0, 0.0, 0), (2, 2, 0.5, 1), (3, 16, 20, 50)])
+@pytest.mark.parametrize("good", [(0, 0, 0.0, 0), (2, 2, 0.5, 1), (3, 16, 20, 50), (254, 2, 1, 1)])
 def test_notebook_parameters_in_range_pass(good):
     ex.check_parameters(*good)
 
 
 @pytest.mark.parametrize("bad,match", [
-    ((1, 0, 0.0, 0), r"hosts must be 0 \(picks by scale\) or an integer >= 2, got 1"),
-    ((-1, 0, 0.0, 0), "hosts must be .* >= 2, got -1"),
-    ((2.5, 0, 0.0, 0), "hosts must be .* >= 2, got 2.5"),
+    ((1, 0, 0.0, 0), r"hosts must be 0 \(picks by scale\) or an integer in 2\.\.254, got 1"),
+    ((-1, 0, 0.0, 0), r"hosts must be .* 2\.\.254, got -1"),
+    ((2.5, 0, 0.0, 0), r"hosts must be .* 2\.\.254, got 2.5"),
+    ((255, 0, 0.0, 0), r"hosts must be .* 2\.\.254, got 255"),
     ((0, 1, 0.0, 0), r"nics must be 0 \(picks by scale\) or an integer in 2\.\.16, got 1"),
     ((0, 17, 0.0, 0), r"nics must be .* 2\.\.16, got 17"),
     ((0, 0, -5.0, 0), r"rate_mbit must be a number in \[0, inf\], got -5.0"),
