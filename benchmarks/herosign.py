@@ -50,7 +50,9 @@ def main(argv=None) -> int:
             for r in res["throughput"]:
                 print(f"  batch {r['batch']:>6}: fused {r['fused_sig_s']:>10.0f} sig/s  naive {r['naive_sig_s']:>10.0f}"
                       f"  ratio {r['fused_sig_s'] / r['naive_sig_s']:.2f}  FORS kernel "
-                      f"{r['fors_naive_s'] / r['fors_fused_s']:.2f}x")
+                      f"{r['fors_naive_s'] / r['fors_fused_s']:.2f}x  host phase {r['host_s']:.3f} s "
+                      f"(kernel time only above; end to end {r['batch'] / (r['batch'] / r['fused_sig_s'] + r['host_s']):.0f}"
+                      " sig/s)")
             g = res["graph"]
             if "error" in g:
                 print(f"  launch overhead not measured: {g['error']}")
