@@ -40,13 +40,14 @@ from support.validate import ParameterError, check_choice, check_int
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 ROOT = Path(__file__).resolve().parents[2]
 MAX_QUEUE_DEPTH = 32768  # the largest ring io_uring_setup accepts (IORING_MAX_ENTRIES)
+MAX_CHUNK_MIB = 2047  # Linux moves at most 2 GiB - 4 KiB in one read/write (MAX_RW_COUNT); a larger request is cut short
 
 
 def check_parameters(alignment: str, chunk_mib: int, queue_depth: int) -> None:
     """Our engine's notebook parameters, checked right after ``start`` so a bad value fails before any I/O,
     naming the parameter, its value and what is allowed (ParameterError, a usage error)."""
     check_choice(alignment, "alignment", tuple(ALIGNMENTS))
-    check_int(chunk_mib, "chunk_mib", minimum=1)
+    check_int(chunk_mib, "chunk_mib", minimum=1, maximum=MAX_CHUNK_MIB)
     check_int(queue_depth, "queue_depth", minimum=1, maximum=MAX_QUEUE_DEPTH)
     if chunk_mib * MiB % ALIGNMENTS[alignment]:
         raise ParameterError(f"chunk_mib x 2^20 must be a multiple of the alignment ({alignment}); "
@@ -434,17 +435,19 @@ def roundtrip_check(t1: pd.DataFrame, t1tab: pd.DataFrame, mix_name: str) -> tup
 
 # ------------------------------------------------------------------------------------------ exact checks
 def determinism(directory: Path, mix: mixes.Mix, seed: int = 0) -> dict:
-    """Save the mix twice from freshly generated tensors (same seed) and through two different I/O paths
-    (io_uring O_DIRECT, POSIX pwrite buffered); the files must be byte-identical."""
-    hashes = {}
+    """Save the mix twice from freshly generated tensors (same seed) and through two I/O paths (the engine's
+    default: io_uring and O_DIRECT where available; POSIX pwrite buffered); the files must be byte-identical.
+    ``paths`` names the backend and mode each run actually used (a thread pool stands in for io_uring without it)."""
+    hashes, paths = {}, []
     for label, opts in (("run 1", {"coalesce": "stage", "direct": "auto", "backend": "auto"}),
                         ("run 2 (POSIX, buffered)", {"coalesce": "stage", "direct": False, "backend": "pwrite"})):
         tensors = mixes.materialize(mix, seed)
         p = Path(directory) / f"det-{len(hashes)}.ckpt"
-        engine.save(p, tensors, **opts)
+        st = engine.save(p, tensors, **opts)
         hashes[label] = sha256_of(p)
+        paths.append(f"{st.backend} {'O_DIRECT' if st.direct else 'buffered'}")
         p.unlink()
-    return {"identical": len(set(hashes.values())) == 1, **hashes}
+    return {"identical": len(set(hashes.values())) == 1, **hashes, "paths": paths}
 
 
 def corruption_detection(directory: Path, seed: int = 0) -> pd.DataFrame:

@@ -46,6 +46,7 @@ def test_every_io_path_restores_bitwise_and_writes_identical_bytes(tmp_path, ten
 def test_same_seed_same_bytes_across_runs(tmp_path):
     r = experiments.determinism(tmp_path, mixes.llama2_7b_tp8(layers=1, hidden=512, ffn=1376, vocab=4000), seed=7)
     assert r["identical"], r
+    assert r["paths"][1] == "pwrite buffered" and r["paths"][0] != r["paths"][1], r["paths"]
     a = mixes.materialize(mixes.many_small(8, seed=1), seed=1)
     b = mixes.materialize(mixes.many_small(8, seed=1), seed=2)
     assert not peers.bitwise_equal(a, b), "a different seed gives different tensors"

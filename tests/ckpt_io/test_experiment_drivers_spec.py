@@ -28,7 +28,7 @@ def _flip_one_bit(tensors: dict) -> dict:
 @pytest.mark.parametrize("alignment,chunk_mib,queue_depth,match", [
     ("2KiB", 16, 4, "alignment"), (4096, 16, 4, "alignment"), ("4KiB", 0, 4, "chunk_mib"),
     ("4KiB", 1.5, 4, "chunk_mib"), ("4KiB", 16, 0, "queue_depth"), ("4KiB", 16, True, "queue_depth"),
-    ("4KiB", 16, X.MAX_QUEUE_DEPTH + 1, "queue_depth")])
+    ("4KiB", 16, X.MAX_QUEUE_DEPTH + 1, "queue_depth"), ("4KiB", 2048, 4, r"chunk_mib .*2047")])
 def test_check_parameters_rejects_a_bad_engine_parameter_naming_it(alignment, chunk_mib, queue_depth, match):
     with pytest.raises(ParameterError, match=match):
         X.check_parameters(alignment, chunk_mib, queue_depth)
