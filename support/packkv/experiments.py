@@ -128,11 +128,6 @@ def _text_windows(name: str, length: int, count: int, role: str) -> list:
     return windows(ids, length, count)
 
 
-def windows_available(text: str, length: int, wanted: int) -> int:
-    """How many of ``wanted`` windows of ``length`` tokens text ``text`` holds (for sizing a scale to its text)."""
-    return min(wanted, len(_token_ids(text)) // length)
-
-
 @dataclass(frozen=True)
 class Setting:
     """One compression setting of one tensor: PackKV (per-token, ``rel``), KIVI (``bits``, ``group``) or the
@@ -731,5 +726,4 @@ __all__ = [
     "sweep",
     "turning_points",
     "v_gain",
-    "windows_available",
 ]
