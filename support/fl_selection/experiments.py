@@ -272,18 +272,20 @@ def calibrate(dataset: str = "mnist5k", ns=(100, 200, 400, 800, 1600), skews=(0.
               maxiter: int = 150) -> tuple[pd.DataFrame, BoundFit]:
     """Learning-curve calibration of the generalization bound: train a centralized logistic regression
     on label-skewed subsets (n samples, mixture (1-s) p + s Uniform(4 classes)), measure test error, and
-    fit err = e0 + c1 delta + c2 / sqrt(n)."""
+    fit err = e0 + c1 delta + c2 / sqrt(n). A sample the data cannot supply (a skewed class with fewer examples
+    than requested) is skipped and listed in ``df.attrs["skipped"]`` as (n, skew, rep, reason)."""
     data = load(dataset, seed=seed)
     model = LogisticRegression(data.n_features, data.n_classes, l2=l2)
     rng = derive(seed, "calibration")
     p = np.bincount(data.y_train, minlength=data.n_classes) / data.n_train
-    rows = []
+    rows, skipped = [], []
     jobs = [(n, s, r) for n in ns for s in skews for r in range(reps)]
     for n, s, r in progress(jobs, desc="calibration fits"):
         classes = rng.choice(data.n_classes, n_skew_classes, replace=False)
         try:
             idx = skewed_sample(data.y_train, n, s, classes, rng)
-        except ValueError:
+        except ValueError as e:
+            skipped.append((n, s, r, str(e)))
             continue
         X, y = data.X_train[idx], data.y_train[idx]
         fit = minimize(model.loss_grad, np.zeros(model.n_params), args=(X, y), jac=True, method="L-BFGS-B",
@@ -292,7 +294,10 @@ def calibrate(dataset: str = "mnist5k", ns=(100, 200, 400, 800, 1600), skews=(0.
         rows.append({"n": n, "skew": s, "rep": r, "delta": 0.5 * float(np.abs(q - p).sum()),
                      "test_err": 1 - model.accuracy(fit.x, data.X_test, data.y_test),
                      "train_err": 1 - model.accuracy(fit.x, X, y)})
+    if not rows:
+        raise ValueError(f"no calibration sample could be drawn from {dataset!r}: {skipped[0][3]}")
     df = pd.DataFrame(rows)
+    df.attrs["skipped"] = skipped
     return df, fit_bound(df.n, df.delta, df.test_err)
 
 
