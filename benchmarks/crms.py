@@ -21,6 +21,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--max-n", type=int, default=50)
     a = ap.parse_args()
+    if a.max_n < 5 or a.seeds < 1:  # the log-log slope needs two sizes (2 and 5); the summary needs one seed
+        ap.error(f"--max-n must be >= 5 and --seeds >= 1, got --max-n {a.max_n} and --seeds {a.seeds}")
     _, models, _ = X.fit_profiles(X.recorded_profile(), 1 / 3, X.derive(0, "holdout"))
     Ns = [n for n in (2, 5, 10, 20, 35, 50, 75, 100) if n <= a.max_n]
     rt = X.runtime_vs_n(models, Ns, seed=0)

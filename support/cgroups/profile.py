@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from support.paths import write_text_atomic
+
 COLUMNS = ("workload", "cpus", "mem_mb", "rep", "latency_s", "cpu_s", "nr_throttled")
 
 
 def save_profile(df: pd.DataFrame, path: Path) -> Path:
-    """Write a profile table (columns :data:`COLUMNS`, extra columns kept) atomically."""
+    """Write a profile table (columns :data:`COLUMNS`, extra columns kept) atomically, through the shared
+    :func:`support.paths.write_text_atomic` (a unique temp file: two writers never share one)."""
     missing = set(COLUMNS) - set(df.columns)
     if missing:
         raise ValueError(f"profile lacks columns {sorted(missing)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, df.to_csv(index=False))
 
 
 def load_profile(path: Path) -> pd.DataFrame:

@@ -52,8 +52,12 @@ CLAIMS = ClaimSet("06_crms", [
           scales=("default", "paper")),
     Claim("poly_slope", "Polynomial time: log-log slope of CRMS runtime vs N", 3.0, "", ABS + " (polynomial time)",
           AtMost(3.0, partly=4.0)),
-    Claim("quasi_dynamic", "Quasi-dynamic re-solve per 5-min epoch of the Azure trace: fraction of epochs where CRMS "
-          "beats the best heuristic on mean latency", 0.8, "of epochs", ABS + " (quasi-dynamic execution)",
+    # The 10% margin was added after an audit (2026-11-29) had seen the per-epoch margins: any strict win counted
+    # before, which CRMS gets almost by construction (it minimises latency + w_pow * power over a set that holds
+    # every heuristic's allocation). The margin is the headline's (seeds_10pct); the rule is unchanged.
+    Claim("quasi_dynamic", "Quasi-dynamic re-solve per 5-min epoch of the Azure trace: fraction of epochs where CRMS's "
+          "mean latency is at least 10% below the best heuristic's (the headline's margin, per epoch)", 0.8,
+          "of epochs", ABS + " (quasi-dynamic execution); margin as " + ISSUE + " (seeds_10pct)",
           AtLeast(0.8, partly=0.6)),
     Claim("des_5pct", "Simulated mean sojourn of the CRMS allocation matches the M/M/1 formula (load <= 0.8): worst "
           "relative error", 0.05, "", ISSUE, AtMost(0.05, partly=0.08)),

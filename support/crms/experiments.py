@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from support import fits
 from support.cgroups.profile import load_profile
@@ -23,11 +24,14 @@ from support.crms.problem import App, Problem, Server, evaluate
 from support.crms.profiling import RECORDED, holdout_split, median_table, profile
 from support.crms.solver import CRMSConfig, Stage1, crms
 from support.crms.traces import rate_scale
+from support.crms.workloads import WORKLOADS
 from support.opt import InfeasibleError, OptError
 from support.progress import progress
 from support.seeding import derive
 from support.sim.des_check import des_check as queue_des_check
 from support.traces.azure import epoch_rates, load_azure
+from support.validate import ParameterError, check_range
+from support.wording import count
 
 # ----------------------------------------------------------------------------------------------- profiling + fit
 
@@ -47,6 +51,14 @@ def run_profile(scale: str, seed: int = 0):
 def recorded_profile() -> pd.DataFrame:
     """The recorded full-grid profile (written earlier by :func:`support.crms.profiling.profile`)."""
     return load_profile(RECORDED)
+
+
+def fit_summary(table: pd.DataFrame) -> dict:
+    """The fit claims from :func:`fit_profiles`'s table: the worst held-back adjusted R^2 (monotone form), R^2
+    (monotone form) and R^2 of the paper's form over workloads; NaN if any workload has no held-back score."""
+    return {k: float(table[c].min(skipna=False)) for k, c in (
+        ("worst_adj_r2_held_back", "adj_r2_held_back"), ("worst_r2_held_back", "r2_held_back"),
+        ("worst_paper_form_r2_held_back", "paper_form_r2_held_back"))}
 
 
 def fit_profiles(df: pd.DataFrame, holdout_frac: float, rng: np.random.Generator, stat: str = "median"):
@@ -119,7 +131,8 @@ def busy_power(p: Problem, a) -> tuple[float, float]:
 
 
 def compare(p: Problem, seed: int, search: bool = True, budget_s: float | None = None) -> pd.DataFrame:
-    """CRMS against every baseline on one problem; search baselines get CRMS's wall-clock time."""
+    """CRMS against every baseline on one problem (the same models, rates and power model for all); search
+    baselines get CRMS's wall-clock time. Each row carries the method's allocation (n, c, m per app)."""
     res = [crms(p)]
     res += [f(p) for f in B.HEURISTICS.values()]
     budget = res[0].seconds if budget_s is None else budget_s
@@ -132,7 +145,8 @@ def compare(p: Problem, seed: int, search: bool = True, budget_s: float | None =
         busy, p_busy = busy_power(p, a)
         rows.append({"method": a.method, "latency_s": a.latency, "power_w": a.power, "objective": a.objective,
                      "requests_per_joule": lam_tot / a.power, "cpu_alloc": a.cpu_used, "mem_alloc": a.mem_used,
-                     "cpu_busy": busy, "power_busy_w": p_busy, "containers": int(np.sum(a.n)), "seconds": a.seconds})
+                     "cpu_busy": busy, "power_busy_w": p_busy, "containers": int(np.sum(a.n)), "seconds": a.seconds,
+                     "n": a.n.tolist(), "c": a.c.tolist(), "m": a.m.tolist()})
     return pd.DataFrame(rows)
 
 
@@ -207,6 +221,18 @@ def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5,
     return pd.concat(rows, ignore_index=True), pd.DataFrame(summ)
 
 
+def headline_summary(summ: pd.DataFrame, margin: float = 0.10) -> dict:
+    """The headline's latency claims from :func:`headline`'s per-seed summary: median reduction against the best
+    heuristic and against the best search, and the fraction of seeds with a reduction >= ``margin`` (seeds_10pct)."""
+    if summ.empty:
+        raise ValueError("headline_summary needs at least one seed; the headline ran none")
+    r = summ.reduction_vs_heuristic
+    return {"seeds": len(summ), "latency_vs_heuristic": float(r.median()), "mean_vs_heuristic": float(r.mean()),
+            "seeds_10pct": float((r >= margin).mean()), "latency_vs_search": float(summ.reduction_vs_search.median()),
+            "heuristics_all_unstable": int(summ.heuristics_all_unstable.sum()),
+            "searches_all_unstable": int(summ.searches_all_unstable.sum())}
+
+
 def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per method: mean latency, power and requests per joule over the seeds where it is stable (an unstable
     allocation's power is that of a placeholder), how many seeds it is unstable on, containers and wall time."""
@@ -221,6 +247,39 @@ def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
                         "requests_per_joule (stable seeds)": stable_mean("requests_per_joule"),
                         "containers": g.containers.mean(), "seconds": g.seconds.mean()})
     return out.sort_values(["unstable_seeds", "latency_s (stable seeds)"])
+
+
+def power_summary(summ: pd.DataFrame, column: str = "power_ratio") -> dict:
+    """A per-seed ratio of :func:`headline` (``power_ratio``, ``efficiency_ratio``, ``power_ratio_busy``) over the
+    seeds where it is defined: mean, 95% t-CI over seeds, seeds above / below 1, and whether the CI resolves 1."""
+    if column not in summ:
+        raise ValueError(f"power_summary: no column {column!r}; headline's summary has {list(summ.columns)}")
+    v = summ[column].dropna().to_numpy(float)
+    n, nan = len(v), float("nan")
+    mean = float(v.mean()) if n else nan
+    if n < 2:
+        lo = hi = nan
+    elif np.ptp(v) == 0:  # every seed the same: the CI is that value
+        lo = hi = mean
+    else:
+        lo, hi = (float(x) for x in stats.t.interval(0.95, n - 1, loc=mean, scale=stats.sem(v)))
+    includes_1 = not (lo > 1 or hi < 1)  # also when there is no CI (fewer than 2 seeds)
+    resolution = ""
+    if includes_1:
+        resolution = (f"not resolved by {count(n, 'seed')} (95% t-CI includes 1)" if n >= 2 else
+                      f"not resolved by {count(n, 'seed')} (no t-CI from fewer than 2 seeds)")
+    return {"column": column, "seeds": n, "mean": mean, "ci_low": lo, "ci_high": hi,
+            "above_1": int((v > 1 + 1e-9).sum()), "below_1": int((v < 1 - 1e-9).sum()),
+            "min": float(v.min()) if n else nan, "max": float(v.max()) if n else nan,
+            "ci_includes_1": includes_1, "resolution": resolution}
+
+
+def cpu_saturated_seeds(rows: pd.DataFrame, server_cpu: float) -> tuple[int, int]:
+    """``(k, seeds)``: on k of the seeds of :func:`headline`'s rows every stable method reserves all
+    ``server_cpu`` CPUs, so power differs between them only by reserved memory (Figure 3)."""
+    stable = rows[np.isfinite(rows.latency_s)]
+    full = stable.groupby("seed").cpu_alloc.min() >= server_cpu * (1 - 1e-6)
+    return int(full.reindex(rows.seed.unique(), fill_value=False).sum()), int(rows.seed.nunique())
 
 
 # ----------------------------------------------------------------------------------------------- oracles
@@ -242,8 +301,23 @@ def random_small_problem(models: dict, rng: np.random.Generator, n_apps=(2, 4), 
     return Problem(tuple(apps), server, w_pow=float(rng.uniform(0.0, 0.004)))
 
 
+def scip_on_crms_infeasible(p: Problem, scip_time_limit: float) -> dict:
+    """SCIP on an instance CRMS calls infeasible: it agrees (proves infeasibility), disagrees (returns a point
+    that :func:`evaluate` finds feasible: gap inf, failing both bars), or cannot tell (error; a NaN gap)."""
+    try:
+        s = scip_optimum(p, time_limit=scip_time_limit)
+    except InfeasibleError:
+        return {"scip_agrees_infeasible": True, "scip_status": "infeasible"}
+    except OptError as e:  # SCIP's own failure, or stopped without any feasible point: it cannot tell
+        return {"scip_agrees_infeasible": None, "scip_status": f"error: {e}"[:200]}
+    feasible = bool(np.isfinite(s.objective))
+    return {"scip_agrees_infeasible": False if feasible else None, "scip_status": s.info["status"],
+            "crms": np.inf, "scip": s.objective, "gap": np.inf if feasible else np.nan, "scip_n": s.n.tolist()}
+
+
 def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: float = 30.0) -> pd.DataFrame:
-    """CRMS vs the SCIP global optimum (and the exact grid DP for N <= 3) on random small instances."""
+    """CRMS vs the SCIP global optimum (and the exact grid DP for N <= 3) on random small instances; where
+    CRMS calls an instance infeasible, SCIP is asked too (:func:`scip_on_crms_infeasible`)."""
     rows = []
     for k in progress(range(n_instances), desc="oracle instances"):
         rng = derive(seed, "oracle", k)
@@ -251,7 +325,7 @@ def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: flo
         try:
             a = crms(p)
         except InfeasibleError as e:
-            rows.append({"instance": k, "N": p.N, "infeasible": e.binding})
+            rows.append({"instance": k, "N": p.N, "infeasible": e.binding, **scip_on_crms_infeasible(p, scip_time_limit)})
             continue
         try:
             s = scip_optimum(p, time_limit=scip_time_limit)
@@ -270,6 +344,35 @@ def oracle_study(models: dict, n_instances: int, seed: int, scip_time_limit: flo
             row.update(dp=g.objective, gap_dp=(a.objective - g.objective) / g.objective)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def oracle_summary(orc: pd.DataFrame) -> dict:
+    """scip_2pct, scip_5pct_all and grid_dp from :func:`oracle_study`'s rows, judged on every gap (a refuted CRMS
+    "infeasible" is gap inf); both-infeasible, SCIP-failed and NaN-gap (SCIP point rejected) rows counted apart."""
+    if orc.empty:
+        raise ValueError("oracle_summary needs at least one instance row; the study ran none")
+
+    def col(name):  # a column the study may not have produced (no infeasible instance, no N <= 3): all missing
+        return orc[name] if name in orc else pd.Series(None, index=orc.index, dtype=object)
+
+    status = col("scip_status").astype(str)
+    gap = pd.to_numeric(col("gap"), errors="coerce")
+    crms_inf = col("infeasible").notna()
+    agree = crms_inf & col("scip_agrees_infeasible").map(lambda x: x is True or x is np.True_)
+    err = status.str.startswith(("error", "stopped"))
+    judged = gap.notna()
+    nan_gap = ~judged & ~agree & ~err
+    g = gap[judged]
+    dp = pd.to_numeric(col("gap_dp"), errors="coerce").dropna()
+    nan = float("nan")
+    return {"instances": len(orc), "judged": int(judged.sum()),
+            "frac_2pct": float((g <= 0.02).mean()) if len(g) else nan,
+            "worst_gap": float(g.max()) if len(g) else nan, "median_gap": float(g.median()) if len(g) else nan,
+            "crms_infeasible": int(crms_inf.sum()), "both_infeasible": int(agree.sum()),
+            "scip_refutes_infeasible": int((crms_inf & judged).sum()),
+            "scip_errors": int(err.sum()), "nan_gap": int(nan_gap.sum()),
+            "nan_gap_instances": [int(k) for k in orc.instance[nan_gap]],
+            "dp_instances": len(dp), "dp_within_half_pct": bool((dp <= 0.005).all()) if len(dp) else None}
 
 
 PROVEN = ("optimal", "gaplimit")  # SCIP statuses that prove the optimum (gaplimit: within the 1e-6 gap asked)
@@ -375,6 +478,12 @@ def loglog_slope(df: pd.DataFrame) -> float:
     return fits.loglog_slope(g.index, g.to_numpy())
 
 
+def runtime_at(df: pd.DataFrame, N: int = 50) -> float | None:
+    """The slowest of :func:`runtime_vs_n`'s repetitions at ``N`` apps (runtime_n50), or None where N was not run."""
+    s = df[df.N == N].seconds
+    return float(s.max()) if len(s) else None
+
+
 # ----------------------------------------------------------------------------------------------- quasi-dynamic
 
 def epoch_study(models: dict, server: Server, w_pow: float, load: float, epoch_s: float = 300.0,
@@ -407,10 +516,37 @@ def epoch_study(models: dict, server: Server, w_pow: float, load: float, epoch_s
     return df
 
 
+QUASI_MARGIN = 0.10  # the headline's margin (seeds_10pct), applied per epoch by quasi_dynamic
+
+
+def epoch_summary(ep: pd.DataFrame, margin: float = QUASI_MARGIN) -> dict:
+    """quasi_dynamic from :func:`epoch_study`: CRMS's margin 1 - CRMS / best heuristic per epoch and the fraction
+    of epochs >= ``margin``; beside it, how often re-solving beats the epoch-0 allocation after the first epoch."""
+    if ep.empty:
+        raise ValueError("epoch_summary needs at least one epoch; the study ran none")
+    crm, best = ep["CRMS"].to_numpy(float), ep["best heuristic"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = 1 - crm / best  # best inf, CRMS finite: 1; both inf: NaN, not a win
+    later = ep.iloc[1:]
+    return {"epochs": len(ep), "margins": [float(x) for x in m], "frac_margin": float(np.mean(m >= margin)),
+            "wins": int(np.sum(crm < best)), "median_margin": float(np.nanmedian(m)) if np.isfinite(m).any() else np.nan,
+            "resolve_epochs": len(later),
+            "frac_resolve_lowers": (float((later["CRMS"] < later["CRMS static (epoch 0)"]).mean()) if len(later)
+                                    else np.nan)}
+
+
 # ----------------------------------------------------------------------------------------------- checks
 
 def des_check(p: Problem, a, jobs_per_app: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(simulate_allocation(p, a, jobs_per_app, seed))
+
+
+def des_summary(des: pd.DataFrame, rho_max: float = 0.8) -> dict:
+    """The des_5pct claim from :func:`des_check`'s rows: the worst relative error over the apps whose containers
+    run at load <= ``rho_max`` (NaN when none does), how many apps that is and the jobs simulated in all."""
+    low = des[des.rho <= rho_max]
+    return {"apps": len(low), "worst_rel_err": float(low.rel_err.max()) if len(low) else float("nan"),
+            "jobs": int(des.jobs.sum()), "rho_max": rho_max}
 
 
 def lindley_vs_simpy(n_jobs: int, seed: int, lam: float = 0.8, mu: float = 1.0) -> dict:
@@ -457,5 +593,35 @@ def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3) -> dict:
         fit_df, fit_source = prof.data, f"this run's {prof.source} profile"
     table, models, cells = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"))
     return {"profile": prof, "profile_seconds": t_prof, "profile_load_1min": (load_before, load_after),
-            "fit_source": fit_source, "fit_data": fit_df,
+            "live": prof.source.startswith("live"), "fit_source": fit_source, "fit_data": fit_df,
             "table": table, "models": models, "cells": cells}
+
+
+def check_parameters(*, scale: str, p_idle: float, p_max: float, beta_mem: float, server_cpu: float,
+                     server_mem: float, w_pow: float, load_lo: float, load_hi: float, epoch_s: float,
+                     holdout_frac: float) -> None:
+    """The notebook's parameters, checked right after ``start`` so that a bad value fails before the live
+    profile with a :class:`ParameterError` (exit 2) naming the parameter, its value and what is allowed."""
+    s = default_server()
+    n_apps = len(WORKLOADS)
+    check_range(p_idle, "p_idle", low=0)
+    check_range(p_max, "p_max", low=p_idle)  # LinearPowerModel needs 0 <= p_idle <= p_max
+    check_range(beta_mem, "beta_mem", low=0)
+    check_range(server_cpu, "server_cpu", low=n_apps * s.c_min)  # one c_min container per app at least
+    check_range(server_mem, "server_mem", low=n_apps * s.m_min)
+    check_range(w_pow, "w_pow", low=0)  # negative: CRMS would maximise power, silently
+    check_range(load_lo, "load_lo", low=0, low_open=True, high=1, high_open=True)
+    check_range(load_hi, "load_hi", low=load_lo, high=1, high_open=True)
+    check_range(epoch_s, "epoch_s", low=0, low_open=True,
+                high=float(load_azure().t.max()) / 2)  # >= 2 epochs of the Azure trace (quasi_dynamic)
+    check_range(holdout_frac, "holdout_frac", low=0, high=1, low_open=True, high_open=True)
+    # the fit may use the live grid of this scale or the recorded profile (the default grid; smoke always)
+    for grid in dict.fromkeys(("default", "paper" if scale == "paper" else "default")):
+        cpus, mem, _, _ = GRIDS[grid]
+        cells = len(cpus) * len(mem)
+        k = round(holdout_frac * cells)  # as holdout_split rounds
+        if not 8 <= k <= cells - 8:  # adjusted R^2 with 6 coefficients needs more than 7 points on each side
+            raise ParameterError(
+                f"holdout_frac must hold back 8 to {cells - 8} of the {cells} (CPU, memory) cells of the {grid} "
+                f"grid (about {8 / cells:.2f} to {(cells - 8) / cells:.2f}) at scale {scale!r}; got {holdout_frac!r} "
+                f"({k} cells)")

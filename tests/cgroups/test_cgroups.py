@@ -123,6 +123,17 @@ def test_bad_limits_are_refused():
         pass
 
 
+def test_save_profile_leaves_another_writers_temp_file_alone(tmp_path):
+    # a fixed temp name (p.tmp) would be shared by two writers of p.csv: one would move the other's half-written file
+    df = pd.DataFrame({"workload": ["w"], "cpus": [0.5], "mem_mb": [128], "rep": [0], "latency_s": [0.1],
+                       "cpu_s": [0.05], "nr_throttled": [3]})
+    (tmp_path / "p.tmp").write_text("another writer's partial file")
+    save_profile(df, tmp_path / "p.csv")
+    assert (tmp_path / "p.tmp").read_text() == "another writer's partial file"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p.csv", "p.tmp"]  # no temp file of its own left
+    assert load_profile(tmp_path / "p.csv").equals(df)
+
+
 def test_recorded_profile_roundtrip_and_malformed_file(tmp_path):
     df = pd.DataFrame({"workload": ["w"], "cpus": [0.5], "mem_mb": [128], "rep": [0], "latency_s": [0.1],
                        "cpu_s": [0.05], "nr_throttled": [3]})

@@ -168,3 +168,17 @@ def test_headline_summary_by_hand_on_a_fixed_comparison(monkeypatch):
     assert s1.heuristics_all_unstable and s1.reduction_vs_heuristic == 1.0
     assert np.isnan(s1.power_ratio) and np.isnan(s1.efficiency_ratio) and np.isnan(s1.power_ratio_busy)
     assert s1.reduction_vs_search == pytest.approx(1 - 0.3 / 0.6) and not s1.searches_all_unstable
+
+
+def test_headline_compares_with_the_vpa_style_share_when_it_is_the_unique_best(monkeypatch):
+    frame = _frame((0.4, 90.0, 80.0),
+                   {"equal share": (0.6, 90.5, 81.0), "load-proportional": (0.7, 89.5, 79.5),
+                    VPA: (0.45, 88.0, 78.0), "static request=limit": (0.5, 91.5, 84.0)},
+                   {"random search": (0.8, 90.0, 80.0), B.ANNEALING: (0.9, 90.0, 80.0)})
+    monkeypatch.setattr(X, "trace_rates", lambda epoch_s: (None, None, None))
+    monkeypatch.setattr(X, "_seed_problem", lambda models, seed, *a: (None, 3, 0.6))
+    monkeypatch.setattr(X, "compare", lambda p, seed: frame.copy())
+    s = X.headline({}, [0], Server(), 0.002)[1].iloc[0]
+    assert s.best_heuristic == VPA
+    assert s.reduction_vs_heuristic == pytest.approx(1 - 0.4 / 0.45)
+    assert s.power_ratio == pytest.approx(90.0 / 88.0) and s.power_ratio_busy == pytest.approx(80.0 / 78.0)
