@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 os.environ.setdefault("PAPER_REPRO_QUIET", "1")
 
 import pandas as pd
 
+from support import scratch
 from support.vgc import experiments as X
 from support.vgc.workloads import WORKLOADS
 
@@ -29,7 +29,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     n_rec, n_alloc, n_seeds, n_timing = SIZES[a.scale]
-    recs = X.record_programs(n_rec, tempfile.mkdtemp(prefix="vgc_bench_"), repeats=n_timing)
+    try:  # the notebook's checks: --budget 0 would silently mean "no budget", below 1 cannot hold the peak live bytes
+        X.check_parameters(a.budget, a.threads, list(WORKLOADS), 2000)
+    except ValueError as e:
+        ap.error(str(e))
+    work = scratch.make("vgc_bench_")  # recorded traces (up to tens of MB), removed once recorded and decoded
+    try:
+        recs = X.record_programs(n_rec, work, repeats=n_timing)
+    finally:
+        scratch.remove(work)
     fid, calib, _ = X.fidelity(recs)
     shared = {"mark_rate": calib["ns_per_event"] / calib["ns_per_work"]}
     grid = X.claim_grid(list(WORKLOADS), range(n_seeds), n_alloc, a.threads, a.budget, calib, **shared)

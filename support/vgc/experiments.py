@@ -12,12 +12,14 @@ import pandas as pd
 from scipy.stats import spearmanr
 from scipy.stats import t as student_t
 
+from support.claims import Verdict
 from support.fits import loglog_slope
 from support.progress import progress
 from support.seeding import derive
 from support.validate import ParameterError, check_choice, check_int, check_range
 from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
+from support.vgc.claims import CLAIMS
 from support.vgc.collectors import (
     GCConfig,
     HeapGraph,
@@ -31,6 +33,7 @@ from support.vgc.record import PROGRAMS, Recording, attach_timing, record, timin
 from support.vgc.refcount import replay
 from support.vgc.trace import Trace
 from support.vgc.workloads import WORKLOADS, make
+from support.wording import count
 
 
 def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int) -> None:
@@ -46,6 +49,33 @@ def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int)
     if repeated:
         raise ParameterError(f"workloads must not repeat a workload; {', '.join(map(repr, repeated))} given twice or more")
     check_int(n_boot, "n_boot", minimum=1)
+
+
+# the claims judged on the claim grid: issue 15 states them for its grid (>= 5 workloads x 5 seeds, multithreaded)
+HEADLINE = ("pause_30pct", "memory_25pct", "pause_zones_only")
+ISSUE_SEEDS, ISSUE_THREADS = 5, 2
+
+
+def off_issue_grid(workloads, seeds, n_threads: int) -> str | None:
+    """None when the claim grid is issue 15's (every workload of WORKLOADS x >= 5 seeds, >= 2 mutator threads:
+    "multithreaded workloads"); else the reason the headline claims cannot be judged on it, naming what ran."""
+    if set(workloads) == set(WORKLOADS) and len(seeds) >= ISSUE_SEEDS and n_threads >= ISSUE_THREADS:
+        return None
+    return (f"grid is {count(len(workloads), 'workload')} ({', '.join(workloads)}) x {count(len(seeds), 'seed')}, "
+            f"n_threads {n_threads}; the issue's rule needs the {len(WORKLOADS)} workloads x >= {ISSUE_SEEDS} seeds "
+            f"with >= {ISSUE_THREADS} threads")
+
+
+def record_headline(nb, name: str, value: float, note: str, workloads, seeds, n_threads: int) -> Verdict:
+    """Record a headline claim (:data:`HEADLINE`) where issue 15 judges it: at a scale that checks it, on the issue's
+    grid only, else not applicable with :func:`off_issue_grid`'s reason and the measured value. Returns the verdict."""
+    if name not in HEADLINE:
+        raise ValueError(f"{name!r} is not a claim judged on the claim grid; those are {', '.join(HEADLINE)}")
+    reason = off_issue_grid(workloads, seeds, n_threads)
+    if reason is None or nb.scale not in CLAIMS[name].scales:  # smoke: the recorder marks it not applicable
+        return nb.record(name, value, note)
+    nb.not_applicable(name, f"{reason}; measured {value:.3f} ({note})")
+    return Verdict.NOT_APPLICABLE
 
 
 # ----------------------------------------------------------------------------------------------- real CPython
@@ -181,10 +211,10 @@ def collection_classes(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def class_fidelity(pairs: pd.DataFrame) -> dict:
-    """Fidelity at the level where the work varies: Spearman over the (program, generation) medians; the
-    ceiling of the per-collection Spearman for a model that knows only the class (each collection given its
-    class's real median pause); the log-log slope and R^2 of real pause against simulated work over all
-    collections (slope 1 = pause proportional to work)."""
+    """Fidelity at the level where the work varies: Spearman over the (program, generation) medians; a class-only
+    reference, the per-collection Spearman of a model that knows only the class (each collection given its
+    class's real median pause; not an upper bound: a run can exceed it); the log-log slope and R^2 of real pause
+    against simulated work over all collections (slope 1 = pause proportional to work)."""
     cl = collection_classes(pairs)
     class_median = pairs.groupby(["program", "generation"]).real_pause_ms.transform("median")
     ok = (pairs.sim_work > 0) & (pairs.real_pause_ms > 0)
@@ -260,8 +290,14 @@ def prepare(workload: str, seed: int, n_alloc: int, n_threads: int, **kw) -> Pre
 BASE_RUNS = ("GEN", "INCR", "ZONE", "ZONE-STW", "ZONE-THREAD")
 
 
+def full_collections(res) -> int:
+    """Full collections of one run: generation-2 collections for the GEN family (its ``gen_counts`` are per
+    generation, so generation 1 is not full), else the second count (INCR's majors, ZONE's global cycles)."""
+    return int(res.gen_counts[2] if res.config.kind == "GEN" else res.gen_counts[1])
+
+
 def summarize(res, name: str, workers: int, calib: dict, tracing: bool = False) -> dict:
-    """One row: pause percentiles (work and ms), MMU at 1/10/100 ms, memory, safety counters
+    """One row: pause percentiles (work and ms), MMU at 1/10/100 ms, memory, safety counters of the oracle check
     (``tracing``: GEN's collections charged as a tracing collector)."""
     w = res.pause_work(workers, tracing)
     st = pause_stats(w)
@@ -272,8 +308,9 @@ def summarize(res, name: str, workers: int, calib: dict, tracing: bool = False) 
            "p99_ms": st["p99"] * calib["ns_per_work"] / 1e6, "max_ms": st["max"] * calib["ns_per_work"] / 1e6,
            "wall_p99_ms": float(np.percentile(res.pauses["wall_s"], 99) * 1e3) if len(w) else 0.0,
            "peak_committed": res.peak_committed, "fragmentation": res.fragmentation,
-           "concurrent_work": res.concurrent_work, "young": res.gen_counts[0], "full": res.gen_counts[1]
-           + res.gen_counts[2], "live_freed": res.live_freed, "checked": res.checked}
+           "concurrent_work": res.concurrent_work, "young": res.gen_counts[0], "full": full_collections(res),
+           "checked": res.checked, "live_freed": res.live_freed, "full_checked": res.full_checked,
+           "unreachable_retained": res.retained_unreachable}
     for win in (1, 10, 100):
         row[f"mmu_{win}ms"] = mmu(start, dur, float(total), win * 1e6)
     return row
@@ -318,6 +355,21 @@ def claim_grid(workloads, seeds, n_alloc: int, n_threads: int, budget_mult: floa
     return pd.DataFrame(rows)
 
 
+# the grid rows that are simulated runs of their own; GEN-2T, GEN-TRACE(-2T), ZONE-1W and GEN-NOBUDGET-2T re-read them
+GRID_RUNS = BASE_RUNS + ("GEN-NOBUDGET",)
+
+
+def grid_safety(grid: pd.DataFrame) -> dict:
+    """Oracle counters of a grid run with ``check=True``, summed once per simulated run (issue 15, "Safety"): runs,
+    collections checked, live objects freed, full collections checked, unreachable objects left after them."""
+    need = ["collector", "checked", "live_freed", "full_checked", "unreachable_retained"]
+    missing = [c for c in need if c not in grid]
+    if missing:
+        raise ValueError(f"grid lacks the safety columns {missing} (rows from summarize)")
+    g = grid[grid.collector.isin(GRID_RUNS)]
+    return {"runs": len(g), **{c: int(g[c].sum()) for c in need[1:]}}
+
+
 def claim_ratios(grid: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
     """The issue's verdict inputs: p99(ZONE) / p99(best of GEN, GEN-2T) and peak-committed ZONE / best of
     GEN, GEN-2T (per run the better baseline), as ratios of means over runs with 95 % bootstrap CIs
@@ -357,16 +409,17 @@ def workload_weights(grid: pd.DataFrame) -> pd.DataFrame:
 
 def per_workload_ratios(grid: pd.DataFrame, collectors=("ZONE", "ZONE-STW", "ZONE-THREAD", "INCR"), seed: int = 0,
                         n_boot: int = 1000) -> pd.DataFrame:
-    """The pause and memory ratios of :func:`claim_ratios` for each workload separately, with the number of
-    runs in which the collector made no collection at all (its p99 is then 0)."""
+    """:func:`claim_ratios` per workload: pause and memory ratios with 95 % bootstrap bounds, the runs behind each (one
+    per seed) and the runs in which the collector made no collection at all (its p99 is then 0)."""
     rows = []
     for w, g in grid.groupby("workload"):
         r = claim_ratios(g, seed, n_boot)
         for c in collectors:
             zero = int(((g.collector == c) & (g.pauses == 0)).sum())
-            rows.append({"workload": w, "collector": c, "p99_ratio": r[f"pause_{c}"]["ratio"],
-                         "p99_hi": r[f"pause_{c}"]["hi"], "memory_ratio": r[f"memory_{c}"]["ratio"],
-                         "memory_hi": r[f"memory_{c}"]["hi"], "runs_without_collection": zero})
+            p, m = r[f"pause_{c}"], r[f"memory_{c}"]
+            rows.append({"workload": w, "collector": c, "runs": p["n"], "p99_ratio": p["ratio"], "p99_lo": p["lo"],
+                         "p99_hi": p["hi"], "memory_ratio": m["ratio"], "memory_lo": m["lo"], "memory_hi": m["hi"],
+                         "runs_without_collection": zero})
     return pd.DataFrame(rows)
 
 
@@ -422,7 +475,8 @@ def static_ablation(seeds, n_alloc: int, n_threads: int, n_static: int, every: i
     """Explicit full collections on ``static_churn``, every ``every`` allocations after start-up at the same trace
     positions in every variant (no heap budget): GEN vs GEN + freeze (charged as CPython works, and as a tracing
     collector: GEN-TRACE), ZONE-STW with and without the static zone (Passive VGC). One row per seed and variant:
-    explicit and all full collections, median pause of the explicit ones (work, 1 worker), peak committed."""
+    explicit and all full collections, median pause of the explicit ones (work, 1 worker), peak committed, and
+    whether gc.freeze() froze exactly the objects of the static zone in that seed (``frozen_equals_static_zone``)."""
     rows = []
     for s in seeds:
         p = prepare("static_churn", s, n_alloc, n_threads, n_static=n_static)
@@ -430,8 +484,15 @@ def static_ablation(seeds, n_alloc: int, n_threads: int, n_static: int, every: i
         if every > after:
             raise ValueError(f"every={every} exceeds the {after} allocations after start-up of seed {s}: "
                              "no explicit full collection would happen")
+        first = len(rows)
+        excluded = {}  # the objects each mechanism keeps out of full collections
         for name, kw in STATIC_VARIANTS:
-            res = PeriodicFull(p.t, configured(name, heap_budget=None, **kw), p.death, p.site_class, every).run()
+            sim = PeriodicFull(p.t, configured(name, heap_budget=None, **kw), p.death, p.site_class, every)
+            res = sim.run()
+            if sim.cfg.freeze:
+                excluded["freeze"] = sim.frozen.copy()
+            elif sim.static_zone >= 0:
+                excluded["static zone"] = sim.zone == sim.static_zone
             k = res.pauses["kind"]
             explicit = np.char.endswith(k.astype(str), "-explicit")
             full = explicit | np.isin(k, ["gen2", "gen2-budget", "global-stw"])
@@ -442,6 +503,10 @@ def static_ablation(seeds, n_alloc: int, n_threads: int, n_static: int, every: i
                              "full_collections": int(full.sum()),
                              "median_full_pause_work": float(np.median(res.pause_work(1, tracing)[explicit]))
                              if explicit.any() else float("nan"), "peak_committed": res.peak_committed})
+        same = len(excluded) == 2 and np.array_equal(excluded["freeze"], excluded["static zone"])
+        for r in rows[first:]:
+            r["frozen_equals_static_zone"] = bool(same)
+            r["static_objects"] = int(excluded["static zone"].sum()) if "static zone" in excluded else 0
     return pd.DataFrame(rows)
 
 
@@ -450,7 +515,10 @@ def static_claim(sa: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, d
     of gc.freeze() charged the same way (tracing: GEN-TRACE vs GEN-TRACE-FREEZE), the claim; and minus freeze
     charged as CPython (GEN vs GEN-FREEZE), two cost models mixed, kept for continuity; and the difference of
     the work saved per median collection (tracing charge). Summary: mean over the seeds where every variant made
-    an explicit collection, their number, and a t-interval at ``level``."""
+    an explicit collection, their number, a t-interval at ``level``, and ``identity``: True when in every seed
+    gc.freeze() froze exactly the static zone's objects (``sa``'s ``frozen_equals_static_zone``), so the two
+    mechanisms are one and the difference reflects only the base collectors (``saved_work_equal`` says whether
+    they also saved the same work per median collection; where not, the base collectors' schedules differ)."""
     need = ["GEN", "GEN-FREEZE", "GEN-TRACE", "GEN-TRACE-FREEZE", "ZONE-STW (static zone)", "ZONE-STW (no static zone)"]
     med = sa.pivot_table(index="seed", columns="variant", values="median_full_pause_work", dropna=False)
     missing = [v for v in need if v not in med]
@@ -463,13 +531,18 @@ def static_claim(sa: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, d
     saved_freeze = med["GEN-TRACE"] - med["GEN-TRACE-FREEZE"]
     per = pd.DataFrame({"static_zone": red_zone, "freeze_tracing": red_ft, "freeze_cpython": red_fc,
                         "difference": red_zone - red_ft, "difference_mixed_models": red_zone - red_fc,
-                        "saved_work_difference": saved_zone - saved_freeze})
+                        "saved_work_difference": saved_zone - saved_freeze, "saved_work_static_zone": saved_zone,
+                        "saved_work_freeze": saved_freeze})
     d = per.difference.dropna()
     n = int(d.size)
     mean = float(d.mean()) if n else float("nan")
     half = float(student_t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    same_objects = bool("frozen_equals_static_zone" in sa and sa.frozen_equals_static_zone.all())
+    same_saved = bool(len(per) and (per.saved_work_difference == 0).all())  # NaN (no collection) is not equal
     return per, {"mean": mean, "lo": mean - half, "hi": mean + half, "seeds": n, "of": len(per),
-                 "mixed_mean": float(per.difference_mixed_models.dropna().mean()) if n else float("nan")}
+                 "mixed_mean": float(per.difference_mixed_models.dropna().mean()) if n else float("nan"),
+                 "frozen_equals_static_zone": same_objects, "saved_work_equal": same_saved,
+                 "identity": same_objects}
 
 
 def alignment_ablation(workloads, seed: int, n_alloc: int, n_threads: int, budget_mult: float,

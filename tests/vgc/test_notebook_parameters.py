@@ -43,3 +43,19 @@ def test_per_workload_table_resamples_n_boot_times_as_given():
                      if c["cell_type"] == "code")
     calls = re.findall(r"X\.per_workload_ratios\(([^)]*)\)", code)
     assert calls and all(re.search(r"\bn_boot=n_boot\b", c) for c in calls)  # no cap such as min(n_boot, 1000)
+
+
+def _code():
+    return "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
+
+
+def test_claim_grid_runs_with_the_oracle_at_every_collection():
+    calls = re.findall(r"X\.claim_grid\(([^)]*)\)", _code())
+    assert calls and all(re.search(r"\bcheck=True\b", c) for c in calls)  # safety is recorded over its collections
+
+
+def test_headline_claims_are_recorded_through_the_issues_grid_rule():
+    code = _code()
+    for name in X.HEADLINE:
+        assert f'nb.record("{name}"' not in code
+        assert re.search(rf'X\.record_headline\(\s*nb, "{name}"', code), name

@@ -105,3 +105,41 @@ def test_gen_without_a_budget_runs_cpythons_count_policy_alone():
     assert row.loc["GEN-NOBUDGET", "gen2_collections"] == 0
     assert row.loc["GEN-NOBUDGET", "peak_committed"] > row.loc["GEN", "peak_committed"]
     assert row.loc["GEN-NOBUDGET-2T", "peak_committed"] == row.loc["GEN-NOBUDGET", "peak_committed"]
+
+
+def test_gc_freeze_freezes_exactly_the_static_zones_objects_in_every_seed(smoke_ablation):
+    # the fact behind the identity check of static_claim: both mechanisms keep the same objects out
+    sa = smoke_ablation
+    assert sa.frozen_equals_static_zone.all() and (sa.static_objects > 0).all()
+    assert sa.groupby("seed").static_objects.nunique().eq(1).all()
+
+
+def test_static_ablation_reports_a_freeze_that_keeps_more_than_the_static_zone_out(monkeypatch):
+    # gc.freeze() 200 events after start-up also freezes the churn objects alive then: not the static zone's set
+    from dataclasses import replace
+
+    real = X.prepare
+
+    def later_freeze(*a, **k):
+        p = real(*a, **k)
+        p.t = replace(p.t, freeze_pos=p.t.freeze_pos + 200)
+        return p
+    monkeypatch.setattr(X, "prepare", later_freeze)
+    sa = X.static_ablation([0], **SMOKE)
+    assert not sa.frozen_equals_static_zone.any()
+    assert not X.static_claim(sa)[1]["identity"]
+
+
+def test_static_ablation_medians_take_the_explicit_full_collections_only(monkeypatch):
+    # thresholds lowered to (100, 2, 1): GEN also makes count-triggered full collections during start-up, whose
+    # pauses must not enter the claim's median
+    real = X.configured
+    monkeypatch.setattr(X, "configured", lambda name, **kw: real(name, threshold0=100, threshold1=2, threshold2=1, **kw))
+    sa = X.static_ablation([0], **SMOKE).set_index("variant")
+    p = X.prepare("static_churn", 0, SMOKE["n_alloc"], SMOKE["n_threads"], n_static=SMOKE["n_static"])
+    res = PeriodicFull(p.t, X.configured("GEN", heap_budget=None), p.death, p.site_class, SMOKE["every"]).run()
+    k, w = res.pauses["kind"], res.pause_work(1)
+    explicit, counted = k == "gen2-explicit", k == "gen2"
+    assert counted.any() and np.median(w[explicit | counted]) != np.median(w[explicit])
+    assert sa.loc["GEN", "median_full_pause_work"] == np.median(w[explicit])
+    assert sa.loc["GEN", "full_collections"] == int((explicit | counted).sum())
