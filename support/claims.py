@@ -133,6 +133,28 @@ class AtMost(_Bound):
 
 
 @dataclass(frozen=True)
+class Above(_Bound):
+    """Reproduced when ``measured > threshold`` (strict: a tie is no gain); partly when ``measured > partly``.
+
+    For claims stated as "higher", "faster" or "lower energy" whose threshold is the no-change point."""
+
+    _symbol = ">"
+
+    def _ok(self, m: float, bound: float) -> bool:
+        return m > bound
+
+
+@dataclass(frozen=True)
+class Below(_Bound):
+    """Reproduced when ``measured < threshold`` (strict: a tie is no gain); partly when ``measured < partly``."""
+
+    _symbol = "<"
+
+    def _ok(self, m: float, bound: float) -> bool:
+        return m < bound
+
+
+@dataclass(frozen=True)
 class IsTrue(Rule):
     """Reproduced when the measured value is True (an exact check that held).
 

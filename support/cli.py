@@ -213,17 +213,19 @@ def cmd_run(args) -> int:
             write_sweep(REPORTS_DIR / r.stem / RUNS_SUBDIR, sweeps[r.stem],
                         [d for d in planned if d in finished[r.stem]], len(planned))
 
+    unreachable = False
     try:
         run_all(specs, jobs=args.jobs, scheduler=args.scheduler, force=args.force, on_done=on_done,
                 cell_progress=args.jobs == 1 and sys.stderr.isatty() and not quiet())
     except SchedulerUnreachable as e:
+        unreachable = True
         raise UsageError(str(e)) from None
     finally:
         bar.close()
-    if not args.no_report:
-        from support.report import build_index
+        if not args.no_report and not unreachable:  # also after Ctrl-C: the report shows the finished runs
+            from support.report import build_index
 
-        print(f"report: {build_index()}", file=sys.stderr)
+            print(f"report: {build_index(REPORTS_DIR)}", file=sys.stderr)
     if failed:
         print(f"{len(failed)} of {len(specs)} notebook runs failed", file=sys.stderr)
     if refused:

@@ -18,6 +18,7 @@ from support.claims import SCALES, ClaimRecorder, ClaimSet, ClaimsTable, Verdict
 from support.paths import output_dir
 from support.plotting import apply_style, save_figure
 from support.seeding import seed_everything
+from support.validate import ParameterError
 from support.xp import BACKENDS, device_info, get_xp
 
 
@@ -65,11 +66,13 @@ class NotebookRun:
 
 def start(stem: str, claims: ClaimSet, *, scale: str, seed: int, backend: str = "auto",
           **params: Any) -> NotebookRun:
-    """Check the notebook's parameters, seed every RNG, choose the array backend, open the recorder."""
+    """Check the notebook's parameters, seed every RNG, choose the array backend, open the recorder.
+
+    A bad ``scale``, ``backend`` or ``seed`` raises ``ParameterError`` (a usage error, exit 2, however it is run)."""
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
+        raise ParameterError(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     rng = seed_everything(seed)
     xp = get_xp(backend)
     out = output_dir(stem)

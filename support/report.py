@@ -1,10 +1,12 @@
 """``reports/index.html``: one row per paper (status, time, scale, device, commit, versions) and its claims.
 
-Sweeps (``reports/<stem>/runs/sweep.json``) are aggregated per claim: mean, spread and how many
-runs reproduced it. A failed run is flagged with its error, its verdicts marked partial, and the
-claims it never reached shown as "not measured"; a failed run kept beside an OK one (``<run>/failed/``)
-is a note on the OK run. Parameters other than the defaults are shown. The page is plain HTML and CSS:
-no scripts, nothing fetched from a network.
+Sweeps (``reports/<stem>/runs/sweep.json``) are aggregated per claim: mean, spread, how many runs
+reproduced it and the breakdown of their verdicts; a run not applicable at its scale counts in neither. A sweep
+run whose latest attempt failed (itself, or a later run kept in its ``failed/``) is named in a banner and left
+out of the aggregate; an unfinished sweep says how many of its planned runs finished. A failed run is flagged
+with its error, its verdicts marked partial, and the claims it never reached shown as "not measured"; a failed
+run kept beside an OK one (``<run>/failed/``) is a note on the OK run. Parameters other than the notebook's
+defaults are shown. The page is plain HTML and CSS: no scripts, nothing fetched from a network.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ class RunView:
     def failed(self) -> bool:
         return self.meta.get("status") == "failed"
 
+    @property
+    def latest_failed(self) -> bool:
+        """Whether this run's latest attempt failed: the run itself, or a later run kept in its ``failed/``
+        (whose folder still holds an earlier OK result, perhaps of older code or other parameters)."""
+        return self.failed or self.later_failure is not None
+
     def claims(self) -> list[dict[str, Any]]:
         """The recorded claims; in a failed run, those it never reached have the verdict "not measured"
         (rather than "not applicable here", which would read as a finished run's verdict)."""
@@ -65,6 +73,7 @@ class PaperView:
     main: RunView | None
     sweep: list[RunView] = field(default_factory=list)
     swept: list[str] = field(default_factory=list)
+    planned: int | None = None  # sweep.json's "planned": the runs the sweep was started with
 
 
 def _read_run(folder: Path) -> RunView | None:
@@ -86,7 +95,7 @@ def collect(reports: Path = REPORTS_DIR) -> list[PaperView]:
     for paper in PAPERS:
         folder = reports / paper.stem
         main = _read_run(folder)
-        sweep, swept = [], []
+        sweep, swept, planned = [], [], None
         manifest = folder / RUNS_SUBDIR / "sweep.json"
         try:
             m = json.loads(manifest.read_text()) if manifest.is_file() else {}
@@ -94,9 +103,10 @@ def collect(reports: Path = REPORTS_DIR) -> list[PaperView]:
             m = {}  # corrupt (an interrupted write): the sweep is left out, the main run still shows
         if m:
             swept = m.get("swept", [])
+            planned = m.get("planned")
             sweep = [r for r in (_read_run(reports / d) for d in m.get("runs", [])) if r is not None]
         if main or sweep:
-            views.append(PaperView(paper, main, sweep, swept))
+            views.append(PaperView(paper, main, sweep, swept, planned))
     return views
 
 
@@ -104,15 +114,24 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+NOT_APPLICABLE = "not applicable here"
+VERDICT_ORDER = ("reproduced", "partly", "not reproduced", NOT_APPLICABLE, NOT_MEASURED)
+
+
 def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
-    """Per claim over the runs of a sweep: mean, standard deviation, n, and verdict counts."""
+    """Per claim over the runs of a sweep whose latest attempt did not fail: mean and standard deviation of the
+    numeric (not bool) values, ``n`` runs that judged it, how many reproduced it, and ``counts`` per verdict.
+
+    A run where the claim is not applicable (its scale, say) is left out of ``n`` and of the mean."""
     rows: dict[str, dict[str, Any]] = {}
     for run in runs:
-        for c in (run.results or {}).get("claims", []):
+        if run.latest_failed:
+            continue
+        for c in run.claims():
             row = rows.setdefault(c["name"], {**{k: c[k] for k in ("name", "statement", "paper_value", "unit",
                                                                     "source", "rule")}, "bounds": c.get("bounds", []),
                                               "values": [], "verdicts": []})
-            if c["measured"] is not None:
+            if c["measured"] is not None and c["verdict"] != NOT_APPLICABLE:
                 row["values"].append(c["measured"])
             row["verdicts"].append(c["verdict"])
     out = []
@@ -120,10 +139,18 @@ def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
         nums = [x for x in map(_num, row["values"]) if x is not None]
         row["mean"] = statistics.fmean(nums) if nums else None
         row["std"] = statistics.stdev(nums) if len(nums) > 1 else 0.0 if nums else None
-        row["n"] = len(row["verdicts"])
+        row["n"] = sum(v != NOT_APPLICABLE for v in row["verdicts"])
         row["reproduced"] = sum(v == "reproduced" for v in row["verdicts"])
+        row["counts"] = {v: row["verdicts"].count(v) for v in
+                         (*VERDICT_ORDER, *sorted(set(row["verdicts"]) - set(VERDICT_ORDER)))
+                         if v in row["verdicts"]}
         out.append(row)
     return out
+
+
+def verdict_breakdown(counts: dict[str, int]) -> str:
+    """``{"reproduced": 1, "partly": 1}`` as "1 reproduced · 1 partly" (a sweep table's cell)."""
+    return " · ".join(f"{n} {v}" for v, n in counts.items())
 
 
 _CSS = """
@@ -174,9 +201,24 @@ def _later_failure(run: RunView, reports: Path) -> str:
             f"{link}</span>")
 
 
+def _non_default(run: RunView) -> str:
+    """The run's parameters (run.json "params") that differ from its notebook's defaults, as ``name=value``, except
+    ``scale``; every parameter given when the notebook cannot be read."""
+    from support.papers import by_stem
+    from support.params import notebook_defaults
+
+    try:
+        defaults = notebook_defaults(by_stem(run.meta.get("stem", run.folder.name)).notebook.read_bytes())
+    except (LookupError, OSError, ValueError):
+        defaults = {}
+    same = [k for k, v in (run.meta.get("params") or {}).items()
+            if k in defaults and v == defaults[k] and type(v) is type(defaults[k])]
+    return run.overrides(same)
+
+
 def _params_line(run: RunView, reports: Path) -> str:
     """Above a run's claims: the parameters it was given other than the defaults, and a later failed run."""
-    parts = [f"parameters other than the notebook's defaults: <code>{_e(o)}</code>" if (o := run.overrides())
+    parts = [f"parameters other than the notebook's defaults: <code>{_e(o)}</code>" if (o := _non_default(run))
              else "", _later_failure(run, reports)]
     return "".join(f"<p class=params>{p}</p>" for p in parts if p)
 
@@ -206,23 +248,60 @@ def _figures(run: RunView, limit: int = 3) -> str:
     return f"<div class=figs>{imgs}</div>"
 
 
+def _unfinished(view: PaperView) -> bool:
+    """Whether the sweep stopped (Ctrl-C) before all the runs sweep.json says were planned finished."""
+    return isinstance(view.planned, int) and len(view.sweep) < view.planned
+
+
+def _runs_finished(view: PaperView) -> str:
+    """"2 runs", or "2 of 5 runs finished" for a sweep stopped before all its planned runs finished."""
+    k = len(view.sweep)
+    return f"{k} of {view.planned} runs finished" if _unfinished(view) else f"{k} run{'' if k == 1 else 's'}"
+
+
+def _common_params(view: PaperView) -> str:
+    """The parameters other than the swept ones and ``scale``: "every run also with" those all runs share, or,
+    where the runs differ, each run's (an OK result kept from an earlier invocation, say)."""
+    over = {r.folder.name: r.overrides(view.swept) for r in view.sweep}
+    if len(set(over.values())) > 1:
+        each = "; ".join(f"{_e(name)}: <code>{_e(o) if o else 'none'}</code>" for name, o in over.items())
+        return f"<p class=params>the runs' other parameters differ: {each}</p>"
+    common = next(iter(over.values()), "")
+    return f"<p class=params>every run also with <code>{_e(common)}</code></p>" if common else ""
+
+
+def _sweep_failures(view: PaperView) -> str:
+    """The banner naming the runs whose latest attempt failed (each with its error); their verdicts, and any
+    earlier OK result their folder keeps, are left out of the table."""
+    failed = [r for r in view.sweep if r.latest_failed]
+    if not failed:
+        return ""
+    errors = "; ".join(
+        f"{_e(r.folder.name)}: {_e(r.meta.get('error') or 'no error recorded')}" if r.failed else
+        f"{_e(r.folder.name)}: {_e(r.later_failure.meta.get('error') or 'no error recorded')} (its folder keeps an "
+        "earlier OK result)" for r in failed)
+    return (f"<p class=failed><strong>{len(failed)} of {len(view.sweep)} runs failed</strong>; their verdicts are "
+            f"left out of the table below: {errors}</p>")
+
+
+def _reproduced_of_n(row: dict[str, Any]) -> str:
+    """"1/2": runs that reproduced the claim of those that judged it; "—" when it was not applicable in any."""
+    return f"{row['reproduced']}/{row['n']}" if row["n"] else "—"
+
+
 def _sweep_table(view: PaperView, reports: Path) -> str:
     rows = "".join(
         f"<tr><td>{_e(r['statement'])}</td><td>{_fmt(r['paper_value'], r['unit'])}</td>"
         f"<td class=num>{_fmt(r['mean'], r['unit'], r['bounds'])}</td><td class=num>{_fmt(r['std'])}</td>"
-        f"<td class=num>{r['reproduced']}/{r['n']}</td></tr>" for r in aggregate(view.sweep))
+        f"<td class=num>{_reproduced_of_n(r)}</td>"
+        f"<td>{_e(verdict_breakdown(r['counts']))}</td></tr>" for r in aggregate(view.sweep))
     links = " · ".join(f'<a href="{_e(view.paper.stem)}/{RUNS_SUBDIR}/{_e(r.folder.name)}/{_e(r.html_name)}">'
                        f'{_e(r.folder.name)}</a>'
                        + (f" ({_later_failure(r, reports)})" if r.later_failure else "") for r in view.sweep)
-    common = view.sweep[0].overrides(view.swept) if view.sweep else ""
-    common = f"<p class=params>every run also with <code>{_e(common)}</code></p>" if common else ""
-    failed = [r for r in view.sweep if r.failed]
-    errors = "; ".join(f"{_e(r.folder.name)}: {_e(r.meta.get('error', ''))}" for r in failed)
-    banner = (f"<p class=failed><strong>{len(failed)} of {len(view.sweep)} runs failed</strong> (claims they "
-              f"never reached count as not reproduced): {errors}</p>") if failed else ""
-    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({len(view.sweep)} runs)</h4><p>{links}</p>{common}{banner}"
-            "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th></tr>"
-            f"{rows}</table>")
+    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({_runs_finished(view)})</h4><p>{links}</p>"
+            f"{_common_params(view)}{_sweep_failures(view)}"
+            "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th>"
+            f"<th>verdicts</th></tr>{rows}</table>")
 
 
 def _summary_row(view: PaperView, reports: Path) -> str:
@@ -279,8 +358,9 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
         for c in run.claims():
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
         verdicts = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no claims"
-        n_failed = sum(r.failed for r in v.sweep)
-        sweep = (f"  (+ sweep of {len(v.sweep)}{f', {n_failed} failed' if n_failed else ''})"
+        n_failed = sum(r.latest_failed for r in v.sweep)
+        size = f": {_runs_finished(v)}" if _unfinished(v) else f" of {len(v.sweep)}"
+        sweep = (f"  (+ sweep{size}{f', {n_failed} failed, left out of its aggregate' if n_failed else ''})"
                  if v.sweep else "")
         lines.append(f"{v.paper.stem:<22} {run.meta.get('status', '?'):<7} {run.meta.get('wall_s', 0):>7.1f} s  "
                      f"{verdicts}{sweep}")

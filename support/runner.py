@@ -6,9 +6,9 @@ under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as 
 writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written); a failed run
 never replaces an OK result, it goes to ``<folder>/failed/`` beside it (dropped by a later OK run, or by a
 cache hit unless it failed with that same cache key). A notebook that refuses a parameter value (support.validate's
-``ParameterError``) is a failed run whose ``parameter_error`` the CLI reports as a usage error. Unchanged
-notebook + parameters (merged with the notebook's defaults) + ``support/`` source + the data we own + Python and dependency versions + (unless
-``backend="numpy"``) the device signal => the cached result is reused.
+``ParameterError``, class ``NotebookParameterError``) is a failed run whose ``parameter_error`` the CLI reports as a
+usage error. Unchanged notebook + parameters (merged with the notebook's defaults) + ``support/`` source + the data
+we own + Python and dependency versions + (unless ``backend="numpy"``) the device signal => the cached result is reused.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ class RunResult:
     parameter_error: str = ""  # the message of a ParameterError the notebook raised: a bad value, a usage error
 
 
-PARAMETER_ERROR = "ParameterError"  # support.validate.ParameterError's name, as the kernel reports it (ename)
+PARAMETER_ERROR = "NotebookParameterError"  # support.validate.ParameterError's class name, as the kernel reports it
+# (ename): project-unique, so a library's own ParameterError (cvxpy.error.ParameterError) is an ordinary failure
 
 
 SOURCE_SUFFIXES = (".py", ".cu", ".cuh", ".h", ".json", ".j2", ".toml", ".yaml", ".rego", ".lark", ".txt")

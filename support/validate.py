@@ -1,8 +1,10 @@
 """Shared checks for named values: an integer (not a bool) within bounds, one of a set of options, a real number
 in an interval.
 
-They replace a dozen hand-written copies across papers. By default they raise :class:`ParameterError`, which the
-runner reports as a usage error (exit 2) when a notebook raises it; a call site may pass its own error class.
+They replace a dozen hand-written copies across papers. By default they raise :class:`ParameterError` (the alias
+of :class:`NotebookParameterError`), which the runner reports as a usage error (exit 2) when a notebook raises it;
+a call site may pass its own error class. The runner knows it by its project-unique class name, so a library's own
+``ParameterError`` (cvxpy has one) is an ordinary failure (exit 1).
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 
-class ParameterError(ValueError):
+class NotebookParameterError(ValueError):
     """A bad value for a named parameter (a notebook's, or a function's it is passed to): a usage error, exit 2.
 
-    A ``ValueError``, so ``except ValueError`` still catches it; ``support.params`` raises it before a kernel starts."""
+    A ``ValueError``, so ``except ValueError`` still catches it; ``support.params`` raises it before a kernel starts.
+    The runner matches the kernel's exception by this class name (``support.runner.PARAMETER_ERROR``)."""
+
+
+ParameterError = NotebookParameterError  # the name every caller imports; the class keeps its unique name
 
 
 def is_int(x: object) -> bool:

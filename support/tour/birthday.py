@@ -9,6 +9,16 @@ from types import ModuleType
 
 import numpy as np
 
+from support.validate import ParameterError, check_int
+
+TEXTBOOK_DAYS = 365  # the year the textbook claims p23 and n_half are stated for (Feller, 1968)
+
+
+def check_parameters(days: int) -> int:
+    """The tour's own parameter, checked right after ``start`` so a bad value fails before any work (a usage error,
+    exit 2) naming it and its value: ``days`` is an integer >= 1 (``scale``, ``seed``, ``backend``: ``start``)."""
+    return check_int(days, "days", minimum=1, error=ParameterError)
+
 
 def exact_shared_probability(n: int, days: int = 365) -> float:
     """P(at least two of ``n`` people share a birthday) = 1 - prod_{k<n} (days - k) / days."""

@@ -5,7 +5,18 @@ import math
 
 import pytest
 
-from support.claims import AtLeast, AtMost, Claim, ClaimRecorder, ClaimSet, IsTrue, Verdict, Within
+from support.claims import (
+    Above,
+    AtLeast,
+    AtMost,
+    Below,
+    Claim,
+    ClaimRecorder,
+    ClaimSet,
+    IsTrue,
+    Verdict,
+    Within,
+)
 
 
 def test_within_rule_grades_by_relative_error():
@@ -36,6 +47,46 @@ def test_partly_bands_are_inclusive_at_their_edge():
     assert AtLeast(1.2, partly=1.0).verdict(1.0, None) is Verdict.PARTLY
     assert AtMost(0.1, partly=0.2).verdict(0.2, None) is Verdict.PARTLY
     assert Within(rel=0.1, partly_rel=0.3).verdict(70, 100) is Verdict.PARTLY
+
+
+def test_within_judges_a_negative_paper_value_by_its_magnitude():
+    """Audit s12 finding 10: 02's pf_slope and 10's rate_slope are -0.5; a signed denominator passed everything."""
+    assert Within(0.3).verdict(-0.8, -0.5) is Verdict.NOT_REPRODUCED
+    assert Within(0.3).verdict(-0.6, -0.5) is Verdict.REPRODUCED
+    assert Within(0.3, partly_rel=0.7).verdict(-0.8, -0.5) is Verdict.PARTLY
+    assert Within(0.3).verdict(-0.2, -0.5) is Verdict.NOT_REPRODUCED
+
+
+def test_strict_rules_refuse_a_tie_at_the_threshold():
+    """Audit s12 finding 7: "higher" / "faster" claims need a rule under which no gain is not reproduced."""
+    assert Above(0.0).verdict(0.0, None) is Verdict.NOT_REPRODUCED
+    assert Above(0.0).verdict(1e-12, None) is Verdict.REPRODUCED
+    assert Above(1.0).verdict(0.999, None) is Verdict.NOT_REPRODUCED
+    assert Below(0.0).verdict(0.0, None) is Verdict.NOT_REPRODUCED
+    assert Below(0.0).verdict(-1e-12, None) is Verdict.REPRODUCED
+    assert Below(1.0).verdict(1.001, None) is Verdict.NOT_REPRODUCED
+
+
+def test_strict_rules_partly_bands_are_strict_too():
+    assert Above(0.5, partly=0.0).verdict(0.5, None) is Verdict.PARTLY
+    assert Above(0.5, partly=0.0).verdict(0.25, None) is Verdict.PARTLY
+    assert Above(0.5, partly=0.0).verdict(0.0, None) is Verdict.NOT_REPRODUCED
+    assert Below(0.1, partly=0.2).verdict(0.1, None) is Verdict.PARTLY
+    assert Below(0.1, partly=0.2).verdict(0.2, None) is Verdict.NOT_REPRODUCED
+
+
+def test_strict_rules_describe_themselves_and_their_bounds():
+    assert Above(0.0).describe(None) == "> 0"
+    assert Above(0.5, partly=0.0).describe(None) == "> 0.5 (partly: > 0)"
+    assert Below(1.0, partly=1.2).describe(None) == "< 1 (partly: < 1.2)"
+    assert Above(0.5, partly=0.0).bounds(None) == (0.5, 0.0)
+    assert Below(1.0).bounds(None) == (1.0,)
+
+
+@pytest.mark.parametrize("rule", [Above(0.0), Above(0.0, partly=-1.0), Below(0.0), Below(0.0, partly=1.0)])
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_strict_rules_judge_a_non_finite_measurement_not_reproduced(rule, value):
+    assert rule.verdict(value, None) is Verdict.NOT_REPRODUCED
 
 
 def test_within_a_paper_value_of_zero_uses_the_absolute_error():

@@ -161,6 +161,38 @@ def test_an_interrupted_sweep_lists_its_finished_runs_in_sweep_json(monkeypatch,
     assert sweep["runs"] == ["00_tour/runs/seed=0", "00_tour/runs/seed=1"]
 
 
+def test_an_interrupted_sweep_still_rebuilds_the_report_with_its_finished_runs(monkeypatch, tmp_path, capsys):
+    """Audit s12 finding 10: Ctrl-C skipped the report, so it showed none of the finished runs until ``report``."""
+    from support import paths, runner
+    from support.cli import main
+
+    def run_all(specs, *, on_done, **kw):  # seed=0 finishes and is written, then Ctrl-C arrives
+        folder = tmp_path / specs[0].run_dir
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "params": specs[0].params, "status": "ok",
+                                                     "wall_s": 1.0}))
+        on_done(runner.RunResult(specs[0].stem, specs[0].run_dir, specs[0].params, "ok", 1.0,
+                                 folder=specs[0].run_dir))
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("PAPER_REPRO_QUIET", "1")
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "run_all", run_all)
+    assert main(["run", "tour", "-p", "seed=0,1,2"]) == 130
+    assert f"report: {tmp_path / 'index.html'}" in capsys.readouterr().err
+    assert "<h4>Sweep over seed (1 of 3 runs finished)</h4>" in (tmp_path / "index.html").read_text()
+
+
+def test_an_interrupted_run_with_no_report_writes_no_report(monkeypatch, tmp_path):
+    from support import paths, runner
+    from support.cli import main
+
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "run_all", _fake_run_all([("ok", "00_tour")], stop_after=1))
+    assert main(["run", "tour", "--no-report"]) == 130
+    assert not (tmp_path / "index.html").exists()
+
+
 def test_the_failure_line_names_the_failed_folder_when_an_ok_result_was_kept(monkeypatch, tmp_path, capsys):
     from support import paths, runner
     from support.cli import main
@@ -226,3 +258,40 @@ def test_a_sweep_with_a_refused_run_and_a_failed_run_reports_both_and_exits_2(mo
     assert capsys.readouterr().err.splitlines() == [
         "ok     00_tour [seed=0] (1.0 s)", "FAILED 00_tour [seed=2]: cell 3: KeyError: 'y'", "1 of 3 notebook runs failed",
         "paper-repro: error: 00_tour [seed=1]: x (`paper-repro params 00_tour` describes them)"]
+
+
+def _tour_raising(tmp_path, raise_line: str):
+    """A stand-in ``notebooks/`` folder whose 00_tour notebook runs ``raise_line`` right after its parameters."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    p = nbformat.v4.new_code_cell('scale = "smoke"  # s\nseed = 0  # s\nbackend = "auto"  # b\ndays = 365  # d')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(raise_line)]
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(nb, folder / "00_tour.ipynb")
+    return folder
+
+
+@pytest.mark.parametrize(("raise_line", "code"), [
+    ("import cvxpy.error\nraise cvxpy.error.ParameterError('A Parameter does not have a value')", 1),
+    ("from support.validate import ParameterError\nraise ParameterError('days must be >= 1, got 0')", 2),
+], ids=["cvxpy", "ours"])
+def test_only_our_own_parameter_error_in_a_kernel_is_a_usage_error_a_library_one_is_a_failure(
+        monkeypatch, tmp_path, capsys, raise_line, code):
+    """cvxpy's ``ParameterError`` shares the name of ours: a library bug, reported as a failed run (exit 1, no
+    ``paper-repro params`` hint); ours (class ``NotebookParameterError``) is the user's bad value (exit 2)."""
+    from functools import partial
+
+    from support import papers, paths, runner
+    from support.cli import main
+
+    monkeypatch.setenv("PAPER_REPRO_QUIET", "1")
+    monkeypatch.setattr(papers, "NOTEBOOKS_DIR", _tour_raising(tmp_path, raise_line))
+    monkeypatch.setattr(paths, "REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setattr(runner, "run_all", partial(runner.run_all, reports=tmp_path / "reports"))
+    assert main(["run", "tour", "--no-report", "--force"]) == code
+    err = capsys.readouterr().err
+    assert ("`paper-repro params 00_tour` describes them" in err) == (code == 2), err

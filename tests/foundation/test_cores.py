@@ -42,6 +42,19 @@ def test_seed_everything_makes_runs_repeatable():
         seed_everything(-1)
 
 
+def test_seed_everything_draws_what_the_seed_gives_an_independent_generator():
+    """Audit s12 finding 5: a seed ignored (every run drawing seed 0's numbers) passed every test, so a seed sweep
+    would repeat one run N times. The oracle is NumPy's and Python's own seeding, not ours."""
+    import random
+
+    for seed in (1, 2, 12345):
+        g = seed_everything(seed)
+        assert g.random(3).tolist() == np.random.default_rng(seed).random(3).tolist()
+        assert random.random() == random.Random(seed).random()
+        assert np.random.rand() == np.random.RandomState(seed).rand()
+    assert seed_everything(1).random() != seed_everything(2).random()
+
+
 def test_derived_streams_are_repeatable_and_distinct():
     assert derive(1, "net", 3).random() == derive(1, "net", 3).random()
     assert derive(1, "net", 3).random() != derive(1, "net", 4).random()
@@ -83,15 +96,19 @@ def test_save_figure_gives_identical_bytes_for_identical_figures(tmp_path):
         save_figure(fig, "../escape", tmp_path)
 
 
-def test_start_rejects_bad_scale_and_backend(tmp_path, monkeypatch):
+def test_start_rejects_bad_scale_backend_and_seed_as_parameter_errors(tmp_path, monkeypatch):
+    """A usage error (exit 2) also when the notebook runs through the API, on Dask or in JupyterLab (audit s12 #10)."""
     from support.notebook import start
     from support.tour.claims import CLAIMS
+    from support.validate import ParameterError
 
     monkeypatch.setenv("PAPER_REPRO_OUT", str(tmp_path))
-    with pytest.raises(ValueError, match="scale must be one of"):
+    with pytest.raises(ParameterError, match="scale must be one of"):
         start("00_tour", CLAIMS, scale="huge", seed=0)
-    with pytest.raises(ValueError, match="backend must be one of"):
+    with pytest.raises(ParameterError, match="backend must be one of"):
         start("00_tour", CLAIMS, scale="smoke", seed=0, backend="tpu")
+    with pytest.raises(ParameterError, match="seed must be an integer >= 0, got -1"):
+        start("00_tour", CLAIMS, scale="smoke", seed=-1)
     nb = start("00_tour", CLAIMS, scale="default", seed=3, backend="numpy")
     assert nb.pick(smoke=1, default=2, paper=3) == 2
     with pytest.raises(ValueError, match="missing"):

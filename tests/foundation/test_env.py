@@ -85,3 +85,23 @@ def test_make_reproduce_fails_when_the_run_the_report_or_the_browser_check_fails
                        capture_output=True, text=True, timeout=60, check=False,
                        env={**os.environ, "RUN": str(run), "REPORT": str(report), "CHECK": str(check)})
     assert (r.returncode != 0) == fails, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(("newer", "reinstalls"), [("pyproject.toml", True), ("Makefile", True), (None, False)])
+def test_make_setup_reinstalls_when_pyproject_or_the_makefile_pins_change(tmp_path, newer, reinstalls):
+    """Audit s12 finding 10: a changed TORCH or MODEL_PKGS pin in the Makefile kept the old venv silently."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv/.installed").write_text("")
+    base = os.path.getmtime(tmp_path / "Makefile")
+    for name, age in (("pyproject.toml", 0), ("Makefile", 0), (".venv/.installed", 10)):
+        os.utime(tmp_path / name, (base + age,) * 2)  # the venv was installed after both...
+    if newer:
+        os.utime(tmp_path / newer, (base + 20,) * 2)  # ...until one of them changed
+    r = subprocess.run(["make", "-n", "setup"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert ("pip install" in r.stdout) == reinstalls, r.stdout

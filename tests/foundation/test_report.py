@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.claims import AtLeast, Claim, ClaimRecorder, ClaimSet
+from support.claims import AtLeast, Claim, ClaimRecorder, ClaimSet, IsTrue
 from support.report import NO_RUNS, aggregate, build_index, collect, text_summary
 
 CLAIMS = ClaimSet("00_tour", [
@@ -16,15 +16,15 @@ CLAIMS = ClaimSet("00_tour", [
 ])
 
 
-def _run(folder: Path, status: str = "ok", error: str = "", params: dict | None = None,
+def _run(folder: Path, status: str = "ok", error: str = "", params: dict | None = None, claims: ClaimSet = CLAIMS,
          **measured: float) -> ClaimRecorder:
     """A run folder as the runner leaves it: run.json (``params``: the command line's), and results.json
-    from the real recorder."""
+    from the real recorder (of ``claims``, at scale smoke)."""
     folder.mkdir(parents=True)
     (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "params": params or {"scale": "smoke"},
                                                  "status": status, "error": error, "wall_s": 1.5,
                                                  "versions": {}}))
-    rec = ClaimRecorder(CLAIMS, "smoke", folder, params={"scale": "smoke"})
+    rec = ClaimRecorder(claims, "smoke", folder, params={"scale": "smoke"})
     for name, value in measured.items():
         rec.record(name, value)
     return rec
@@ -59,11 +59,11 @@ def test_ok_run_has_no_failure_banner_and_keeps_unrecorded_claims_not_applicable
     assert "run failed" not in text_summary(reports_dir)
 
 
-def _sweep(reports_dir: Path, runs: dict[str, dict]) -> None:
+def _sweep(reports_dir: Path, runs: dict[str, dict], planned: int | None = None) -> None:
     for name, kw in runs.items():
         _run(reports_dir / "00_tour/runs" / name, **kw)
     (reports_dir / "00_tour/runs/sweep.json").write_text(json.dumps(
-        {"swept": ["seed"], "runs": [f"00_tour/runs/{n}" for n in runs]}))
+        {"swept": ["seed"], "runs": [f"00_tour/runs/{n}" for n in runs], "planned": planned or len(runs)}))
 
 
 def test_two_run_sweep_counts_the_runs_that_reproduced_and_averages_the_measurements(reports_dir):
@@ -82,7 +82,7 @@ def test_sweep_with_a_failed_run_says_how_many_failed_and_why(reports_dir):
     _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": failed})
     page = build_index(reports_dir).read_text()
     assert "1 of 2 runs failed" in page and "seed=1: cell 2: OSError: disk" in page
-    assert "(+ sweep of 2, 1 failed)" in text_summary(reports_dir)
+    assert "(+ sweep of 2, 1 failed, left out of its aggregate)" in text_summary(reports_dir)
 
 
 def test_corrupt_sweep_manifest_leaves_the_sweep_out_but_shows_the_main_run(reports_dir):
@@ -166,3 +166,84 @@ def test_report_with_no_runs_says_how_to_make_one(reports_dir):
     page = build_index(reports_dir).read_text()
     assert "no runs yet; try <code>paper-repro run tour</code>" in page and "<table>" not in page
     assert text_summary(reports_dir) == NO_RUNS == "no runs yet; try `paper-repro run tour`"
+
+
+# Audit s12 findings 2 and 3: a claim with a partly band, one checked only at paper scale, an exact check.
+SWEEP_CLAIMS = ClaimSet("00_tour", [
+    Claim("p23", "claim A", 0.5, "", "s1", AtLeast(0.5, partly=0.4)),
+    Claim("big", "claim only at paper scale", 1.0, "", "s2", AtLeast(1.0), scales=("paper",)),
+    Claim("holds", "an exact check", "holds", "", "s3", IsTrue()),
+])
+
+
+def _sweep_row(reports_dir: Path, statement: str) -> str:
+    return _row(build_index(reports_dir).read_text().split('id="00_tour"')[1], f"<td>{statement}</td>")
+
+
+def test_sweep_cell_shows_a_partly_verdict_beside_the_reproduced_one(reports_dir):
+    _sweep(reports_dir, {"seed=0": {"claims": SWEEP_CLAIMS, "p23": 0.6}, "seed=1": {"claims": SWEEP_CLAIMS, "p23": 0.45}})
+    assert _sweep_row(reports_dir, "claim A") == ("<td>claim A</td><td>0.5</td><td class=num>0.525</td>"
+                                                  "<td class=num>0.1061</td><td class=num>1/2</td>"
+                                                  "<td>1 reproduced · 1 partly</td>")
+
+
+def test_sweep_leaves_a_claim_not_applicable_at_its_scale_out_of_n_and_the_mean(reports_dir):
+    _sweep(reports_dir, {f"seed={i}": {"claims": SWEEP_CLAIMS, "big": 2.0} for i in (0, 1)})  # stored, not judged
+    assert _sweep_row(reports_dir, "claim only at paper scale") == (
+        "<td>claim only at paper scale</td><td>1</td><td class=num>—</td><td class=num>—</td><td class=num>—</td>"
+        "<td>2 not applicable here</td>")
+
+
+def test_sweep_gives_an_exact_check_no_mean_but_counts_its_verdicts(reports_dir):
+    _sweep(reports_dir, {f"seed={i}": {"claims": SWEEP_CLAIMS, "holds": True} for i in (0, 1)})
+    assert _sweep_row(reports_dir, "an exact check") == (
+        "<td>an exact check</td><td>holds</td><td class=num>—</td><td class=num>—</td><td class=num>2/2</td>"
+        "<td>2 reproduced</td>")
+
+
+def _demo_sweep(reports_dir: Path, planned: int = 2) -> None:
+    """Audit s12's sweep_demo: seed=0 ran with days=100; seed=1's latest run (days=100) failed, and its folder
+    keeps an OK run of an earlier invocation with days=365."""
+    _sweep(reports_dir, {"seed=0": {"claims": SWEEP_CLAIMS, "params": {"scale": "smoke", "seed": 0, "days": 100},
+                                    "p23": 0.45},
+                         "seed=1": {"claims": SWEEP_CLAIMS, "params": {"scale": "smoke", "seed": 1, "days": 365},
+                                    "p23": 0.51}}, planned)
+    _run(reports_dir / "00_tour/runs/seed=1/failed", "failed", "cell 4: MemoryError", claims=SWEEP_CLAIMS,
+         params={"scale": "smoke", "seed": 1, "days": 100})
+
+
+def test_a_sweep_run_whose_latest_attempt_failed_is_in_the_banner_and_out_of_the_aggregate(reports_dir):
+    _demo_sweep(reports_dir)
+    section = build_index(reports_dir).read_text().split('id="00_tour"')[1]
+    assert ("<strong>1 of 2 runs failed</strong>; their verdicts are left out of the table below: "
+            "seed=1: cell 4: MemoryError (its folder keeps an earlier OK result)") in section
+    rows = {r["name"]: r for r in aggregate(collect(reports_dir)[0].sweep)}
+    assert rows["p23"]["n"] == 1 and rows["p23"]["counts"] == {"partly": 1}  # seed=1's days=365 result is not counted
+    assert "<td class=num>0/1</td><td>1 partly</td>" in _row(section, "<td>claim A</td>")
+    assert "(+ sweep of 2, 1 failed, left out of its aggregate)" in text_summary(reports_dir)
+
+
+def test_an_unfinished_sweep_says_how_many_of_its_planned_runs_finished(reports_dir):
+    _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=5)
+    assert "<h4>Sweep over seed (2 of 5 runs finished)</h4>" in build_index(reports_dir).read_text()
+    assert "(+ sweep: 2 of 5 runs finished)" in text_summary(reports_dir)
+
+
+def test_a_finished_sweep_says_only_how_many_runs_it_has(reports_dir):
+    _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=2)
+    assert "<h4>Sweep over seed (2 runs)</h4>" in build_index(reports_dir).read_text()
+    assert "(+ sweep of 2)" in text_summary(reports_dir)
+
+
+def test_sweep_runs_whose_other_parameters_differ_are_each_listed(reports_dir):
+    _demo_sweep(reports_dir)
+    page = build_index(reports_dir).read_text()
+    assert ("the runs' other parameters differ: seed=0: <code>days=100</code>; seed=1: <code>days=365</code>"
+            in page) and "every run also with" not in page
+
+
+def test_parameters_line_leaves_out_values_equal_to_the_notebooks_defaults(reports_dir):
+    """Audit s12 finding 10: `run tour -p days=365` (the default) read as a parameter other than the defaults."""
+    _run(reports_dir / "00_tour", params={"scale": "smoke", "days": 365, "seed": 4}, p23=0.51)
+    section = build_index(reports_dir).read_text().split('id="00_tour"')[1]
+    assert "parameters other than the notebook's defaults: <code>seed=4</code>" in section

@@ -532,7 +532,7 @@ def test_a_value_the_notebook_refuses_is_a_parameter_error_kept_beside_the_ok_re
     [r] = run_all([RunSpec("00_tour", _refusing_notebook(), {}, "00_tour")], reports=reports_dir)
     assert r.status == "failed" and r.folder == "00_tour/failed"
     assert r.parameter_error == "order_policy must be one of 'program'; got 'nope'"
-    assert r.error == f"cell 2: ParameterError: {r.parameter_error}"
+    assert r.error == f"cell 2: NotebookParameterError: {r.parameter_error}"
     assert (reports_dir / "00_tour/00_tour.html").read_text() == "good"
     assert json.loads((reports_dir / "00_tour/failed/run.json").read_text())["status"] == "failed"
 
