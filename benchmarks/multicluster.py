@@ -12,8 +12,6 @@ import os
 
 os.environ.setdefault("PAPER_REPRO_QUIET", "1")
 
-from dataclasses import replace
-
 import pandas as pd
 
 from support.multicluster import experiments as X
@@ -45,7 +43,7 @@ def main():
     print(f"\nefficiency ratio proactive / HPA at the same SLO-violation share: {r['efficiency'] / hpa_eff:.3f}")
 
     b = plan["bursty"]
-    bcfg = replace(cfg, interval_s=X.BURSTY_INTERVAL_S)
+    bcfg = X.bursty_config(cfg)
     brows, info = X.run_bursty(bcfg, b["forecasters"], b["test_intervals"], period=X.BURSTY_PERIOD)
     print("\nbursty fine-grained federation (held-back 30 %, 60 s intervals):")
     for f, why in info["failed"].items():

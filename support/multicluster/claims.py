@@ -27,8 +27,8 @@ def balance_score_holds(proactive: float, hpa: float) -> bool:
 
 _CLAIMS = [
     Claim("efficiency_gain", "Resource efficiency (used / allocated replica-seconds) of the proactive controller "
-          "(ridge forecaster) over the Kubernetes HPA baseline (target 80 %, the Kubernetes default), worst "
-          "trace (cluster) of the held-back 30 %: relative gain", 0.15, "", ABS + "; threshold " + ISSUE + " (summary: +25 %)", AtLeast(0.15, partly=0.05)),
+          "(ridge forecaster) over the Kubernetes HPA baseline (at the notebook's hpa_target, given in the note; "
+          "80 % is the Kubernetes default), worst trace (cluster) of the held-back 30 %: relative gain", 0.15, "", ABS + "; threshold " + ISSUE + " (summary: +25 %)", AtLeast(0.15, partly=0.05)),
     Claim("stabilization", "Stabilisation time after demand bursts, proactive vs HPA: relative change (negative = "
           "faster)", -0.25, "", ABS + "; threshold " + ISSUE, AtMost(-0.25, partly=0.0)),
     Claim("latency_cv", "Performance variability: CV of per-step mean latency, proactive vs HPA: relative change",
@@ -40,10 +40,12 @@ _CLAIMS = [
           IsTrue()),
     Claim("fewer_events", "Scaling events per hour, proactive vs HPA: relative change (negative = fewer)", 0.0,
           "", SUM + " (3.1 instability events/h); " + ISSUE, AtMost(-0.001)),
-    Claim("slo_not_worse", "SLO-violation share, proactive minus HPA (percentage points as a fraction)", 0.01, "",
-          ISSUE, AtMost(0.01, partly=0.03)),
-    Claim("oracle_bound", "No realistic forecaster beats the perfect-foresight controller on both efficiency and "
-          "SLO violations", True, "", ISSUE, IsTrue()),
+    Claim("slo_not_worse", "SLO-violation share, proactive minus HPA, worst trace (cluster) of the held-back 30 % "
+          "(percentage points as a fraction; pooled over the clusters in the note)", 0.01, "", ISSUE,
+          AtMost(0.01, partly=0.03)),
+    Claim("oracle_bound", "Perfect foresight bounds every realistic forecaster in both parts of the notes' oracle: "
+          "(i) none is more efficient, (ii) none has fewer SLO violations (each part in the note)", True, "",
+          ISSUE + "; notes section 4, oracle 2", IsTrue()),
     Claim("policies_hold", "Every executed proactive action satisfies the policies (direct check, and the "
           "declarative rules compiled to z3 agree)", True, "", ABS + " (policy-aware decisions)", IsTrue()),
     Claim("hpa_docs", "The HPA implementation reproduces the Kubernetes documentation's worked examples", True, "",

@@ -71,6 +71,9 @@ class FederationConfig:
                              f"{self.interval_s}, got {self.startup_s}")
         check_range(self.train_frac, "train_frac", low=0, high=1, low_open=True, high_open=True)
         check_range(self.hpa_target, "hpa_target", low=0, high=1, low_open=True)
+        if abs(100 * self.hpa_target - round(100 * self.hpa_target)) > 1e-9:  # averageUtilization is an integer
+            raise ParameterError(f"hpa_target must be a whole percent (the HPA spec's averageUtilization is an "
+                                 f"integer), got {self.hpa_target!r}")
         check_range(self.margin_quantile, "margin_quantile", low=0, high=1, low_open=True, high_open=True)
         check_range(self.tolerance, "tolerance", low=0, high=1, high_open=True)
         check_int(self.downscale_stabilisation_s, "downscale_stabilisation_s", minimum=0)

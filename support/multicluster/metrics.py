@@ -2,8 +2,8 @@
 
 * efficiency = busy replica-seconds / requested replica-seconds (used / allocated);
 * stabilisation time after a burst = time until the requested replicas stay within +-5 % (at least one
-  replica) of their settled value, the settled value being the mean over the last ``settle_intervals``
-  of a ``window_intervals`` window after the burst;
+  replica) of their settled value, the settled value being the mean over the last third of a
+  ``window_intervals`` window after the burst;
 * latency variability = coefficient of variation of the per-step mean response time of each cluster;
 * balance = Jain's index of the cluster utilisations (and 1 - CV), averaged over steps; Jain on pod
   utilisation (busy / requested) saturates near 1 when every cluster is sized to its own load, so Jain of the

@@ -88,3 +88,28 @@ def test_bad_specs_raise_one_clear_error():
         ScalingPolicy("Replicas", 1, 15)
     with pytest.raises(ValueError, match="target"):
         replica_recommendation(3, 1.0, 0.0)
+
+
+def test_hpa_config_defaults_are_the_documented_kubernetes_default_behaviour():
+    """Kubernetes docs, "Default Behavior": scaleDown window 300 s, Percent 100 per 15 s; scaleUp window 0,
+    Percent 100 and Pods 4 per 15 s, selectPolicy Max; tolerance 0.1, sync 15 s, minReplicas 1 (paper 11's HPA)."""
+    documented = HPAConfig(
+        0.5, min_replicas=1, max_replicas=10, tolerance=0.1, sync_s=15,
+        scale_up=ScalingRules(0, (ScalingPolicy("Percent", 100, 15), ScalingPolicy("Pods", 4, 15)), "Max"),
+        scale_down=ScalingRules(300, (ScalingPolicy("Percent", 100, 15),), "Max"))
+    assert HPAConfig(0.5) == documented
+
+
+def test_first_reconcile_keeps_the_current_replicas_for_the_scale_down_window():
+    """horizontal.go, maybeInitScaleDownStabilizationWindow: a new HPA records the current replicas as a
+    recommendation, so a low metric at its first sync does not scale down until that entry leaves the window."""
+    h = HPA(HPAConfig(0.5, 1, 100))
+    assert h.step(0, 10, 0.25) == 10
+    assert h.step(285, 10, 0.25) == 10
+    assert h.step(300, 10, 0.25) == 5
+
+
+def test_a_ratio_exactly_at_the_tolerance_is_within_it():
+    # replica_calculator.go: no change while |1 - ratio| <= tolerance (1.25 and 0.25 are exact in binary)
+    assert replica_recommendation(4, 5, 4, tolerance=0.25) == 4
+    assert replica_recommendation(4, 5.01, 4, tolerance=0.25) == 6  # ceil(5.01)
