@@ -8,7 +8,7 @@ thresholds, and the balance score 0.88 vs 0.71 comes from an unverified third-pa
 
 from dataclasses import replace
 
-from support.claims import AtLeast, AtMost, Claim, ClaimSet, IsTrue, Verdict, Within
+from support.claims import Above, AtLeast, AtMost, Claim, ClaimSet, IsTrue, Verdict, Within
 
 ABS = "arXiv 2512.24914, abstract (qualitative)"
 SUM = "arXiv 2512.24914 as quoted by a third-party summary (unverified)"
@@ -34,7 +34,7 @@ _CLAIMS = [
     Claim("latency_cv", "Performance variability: CV of per-step mean latency, proactive vs HPA: relative change",
           -0.20, "", ABS + "; threshold " + ISSUE, AtMost(-0.20, partly=0.0)),
     Claim("balance_higher", "Cross-cluster balance (Jain's index of cluster utilisations), proactive minus HPA",
-          0.17, "", SUM + " (0.88 vs 0.71); " + ISSUE + ": higher", AtLeast(0.0)),
+          0.17, "", SUM + " (0.88 vs 0.71); " + ISSUE + ": higher", Above(0.0)),
     Claim("balance_score", "Balance score (1 - CV of cluster utilisations; the paper's definition is unknown): "
           "the proactive controller's is within ±10 % of 0.88 and above the HPA's", "0.88 vs 0.71", "", SUM,
           IsTrue()),
