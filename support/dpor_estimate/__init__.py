@@ -2,5 +2,5 @@
 
 Modules: ``dsl`` (programs), ``benchmarks`` (big0/big1, fib_bench, lastzero, ...), ``trust`` (optimal
 DPOR tree), ``order`` (event-addition order), ``knuth`` (Algorithm T), ``stochastic_enumeration``
-(Algorithm S), ``cost`` (explored-graph / time estimate), ``experiments`` and ``claims``.
+(Algorithm S), ``experiments`` (the notebook's tables, the cost estimate among them) and ``claims``.
 """

@@ -24,6 +24,10 @@ from support.seeding import derive
 from support.validate import check_choice, check_int
 
 BAND = 0.20
+# The issue's pre-registered protocol (notes §7, acceptance 4-6): the claim statements describe it.
+PRE_RUNS, PRE_TRIALS, PRE_BUDGET = 20, 300, 8
+IN_BAND_FRAC = 0.8  # a benchmark passes the headline when >= 80 % of its runs land within +/-20 %
+LOW_VARIANCE = 0.25  # SE "keeps variance low" when its per-trial variance is <= 0.25 x Knuth's
 
 
 def check_parameters(order_policy: str, se_budget: int, trials: int) -> None:
@@ -32,6 +36,17 @@ def check_parameters(order_policy: str, se_budget: int, trials: int) -> None:
     check_choice(order_policy, "order_policy", POLICIES)
     check_int(se_budget, "se_budget", minimum=2, what="an integer >= 2 (B = 1 is Knuth's estimator, not SE)")
     check_int(trials, "trials", minimum=1)
+
+
+def protocol_mismatch(trials: int, se_budget: int) -> str | None:
+    """Why the headline SE claims do not apply to ``trials``/``se_budget`` (None at the pre-registered 300 and 8).
+
+    Their statements describe the issue's protocol (notes §7, acceptance 4-5), so other values are not judged."""
+    off = [f"{name}={v} (pre-registered {pre})" for name, v, pre in
+           (("trials", trials, PRE_TRIALS), ("se_budget", se_budget, PRE_BUDGET)) if v != pre]
+    if not off:
+        return None
+    return "the statement describes the pre-registered 300 SE(8) trials per run; this run used " + ", ".join(off)
 
 
 def _k(s: str) -> int:
@@ -53,6 +68,11 @@ def exhaustive_table(specs: list[str], policy: str,
                      "ours": ex.complete, "match": pub == ex.complete, "explored graphs": ex.nodes,
                      "seconds": round(ex.seconds, 2)})
     return pd.DataFrame(rows), runs
+
+
+def counts_match(t1: pd.DataFrame) -> bool:
+    """``exact_counts``: every benchmark of T1 (:func:`exhaustive_table`) matches its expected count (§7)."""
+    return bool(t1["match"].all())
 
 
 def spin_table(specs: list[str], policy: str, trials: int, seed: int, max_steps: int = MAX_STEPS) -> pd.DataFrame:
@@ -99,14 +119,23 @@ class RunSet:
         """(runs, trials): the estimate after 1..trials trials."""
         return np.cumsum(self.classes, axis=1) / np.arange(1, self.trials + 1)
 
+    def first(self, n: int) -> RunSet:
+        """The first ``n`` runs (all of them when there are fewer), e.g. the pre-registered 20 of a 40-run set."""
+        k = check_int(n, "runs to keep", minimum=1, error=ValueError)
+        return RunSet(self.spec, self.policy, self.budget, self.classes[:k], self.nodes[:k], self.seconds[:k],
+                      self.work[:k])
+
 
 def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, seed: int,
-                  max_steps: int = MAX_STEPS) -> RunSet:
+                  max_steps: int = MAX_STEPS, purpose: str = "") -> RunSet:
     """Run the estimator ``runs`` times with ``trials`` trials each on benchmark ``spec`` (§4-§5).
 
-    An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    Run r draws from ``derive(seed, crc32(spec), crc32(policy), budget, r)``; a ``purpose`` (e.g. "ablation")
+    puts ``crc32(purpose)`` first, so a table's runs never repeat another table's. An execution longer than
+    ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
     """
-    check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)")
+    check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)",
+              error=ValueError)  # a library argument, not a notebook parameter: no usage error (exit 2)
     if trials < 1 or runs < 1:  # 0 trials would score "0% within the band" instead of failing
         raise ValueError(f"trials and runs must be >= 1; got {trials} and {runs}")
     p = with_order(make(spec), policy, max_steps)
@@ -115,7 +144,7 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
     secs = np.empty(runs)
     work = np.zeros(runs, dtype=np.int64)
     for r in progress(range(runs), desc=f"{spec} B={budget}"):
-        rng = derive(seed, _k(spec), _k(policy), budget, r)
+        rng = derive(seed, *((_k(purpose),) if purpose else ()), _k(spec), _k(policy), budget, r)
         t0 = time.perf_counter()
         for i in range(trials):
             if budget == 1:
@@ -141,6 +170,11 @@ def band_row(rs: RunSet, exact: float, after: int | None = None) -> dict:
             "s/run": float(np.median(rs.seconds) * n / rs.trials)}
 
 
+def benchmarks_in_band(sets: dict[str, RunSet], exact: dict[str, float], frac: float = IN_BAND_FRAC) -> list[str]:
+    """``within_20pct``: the benchmarks where >= ``frac`` of the runs end within +/-20 % (§7, issue acceptance 4)."""
+    return [s for s, rs in sets.items() if band_row(rs, exact[s])["within ±20%"] >= frac]
+
+
 def unbiasedness_z(rs: RunSet, exact: float) -> float:
     """|pooled mean - exact| in standard errors, over every trial of every run."""
     x = rs.classes.ravel()
@@ -159,12 +193,19 @@ def variance_row(t: RunSet, s: RunSet, exact: float) -> dict:
             "efficiency gain S/T (equal time)": (cv2_t * spt_t) / (cv2_s * spt_s)}
 
 
+def benchmarks_low_variance(var: pd.DataFrame, bar: float = LOW_VARIANCE) -> list[str]:
+    """``se_variance``: benchmarks of a :func:`variance_row` table whose per-trial ratio S/T is <= ``bar`` (§5)."""
+    return [str(r["benchmark"]) for _, r in var.iterrows() if r["var ratio S/T"] <= bar]
+
+
 def budget_sweep(spec: str, policy: str, budgets: list[int], trials: int, seed: int, exact: float,
                  max_steps: int = MAX_STEPS) -> pd.DataFrame:
-    """F3: per-trial CV^2 and work-normalised efficiency of SE for several budgets B (B = 1: Knuth)."""
+    """F3: per-trial CV^2 and work-normalised efficiency of SE for several budgets B (B = 1: Knuth).
+
+    Its runs have their own stream (purpose "sweep"), so its B = 1 and B = 8 rows do not repeat the headline runs."""
     rows = []
     for b in budgets:
-        rs = estimate_runs(spec, policy, b, trials, 1, seed, max_steps)
+        rs = estimate_runs(spec, policy, b, trials, 1, seed, max_steps, purpose="sweep")
         cv2 = float(rs.classes.var() / exact**2)
         spt = float(rs.seconds.sum() / trials)
         rows.append({"benchmark": spec, "budget B": b, "CV² per trial": cv2, "ms/trial": 1e3 * spt,
@@ -173,7 +214,7 @@ def budget_sweep(spec: str, policy: str, budgets: list[int], trials: int, seed: 
     return pd.DataFrame(rows)
 
 
-def time_to_band(rs: RunSet, exact: float, frac: float = 0.8) -> dict:
+def time_to_band(rs: RunSet, exact: float, frac: float = IN_BAND_FRAC) -> dict:
     """Trials (and seconds) after which >= ``frac`` of runs are within +/-20 % and stay there."""
     err = np.abs(rs.running_mean() / exact - 1)
     ok = (err <= BAND).mean(axis=0) >= frac
@@ -188,8 +229,8 @@ def time_to_band(rs: RunSet, exact: float, frac: float = 0.8) -> dict:
 def cost_rows(rs: RunSet, exact_nodes: int, exact_seconds: float) -> dict:
     """F5: median (over runs) explored-graph estimate vs the exhaustive node count, and predicted time.
 
-    The predicted time uses only what the probes measured (seconds per graph they expanded, as
-    :func:`support.dpor_estimate.cost.estimate_cost`); ``exact_seconds`` is only the comparison.
+    The predicted time uses only what the probes measured (seconds per graph they expanded, i.e. per
+    ``children()`` call); ``exact_seconds`` is only the comparison.
     """
     est = rs.nodes.mean(axis=1)
     spn = float(rs.seconds.sum() / rs.work.sum())
@@ -198,6 +239,14 @@ def cost_rows(rs: RunSet, exact_nodes: int, exact_seconds: float) -> dict:
             "median estimate": med, "rel. error": med / exact_nodes - 1,
             "p10": float(np.quantile(est, 0.1)), "p90": float(np.quantile(est, 0.9)),
             "predicted exhaustive s": med * spn, "actual exhaustive s": exact_seconds}
+
+
+def worst_cost_error(cost: pd.DataFrame, benchmarks: list[str]) -> float:
+    """``cost_estimate``: the largest |rel. error| of a :func:`cost_rows` table over ``benchmarks`` (§6)."""
+    missing = [b for b in benchmarks if b not in set(cost["benchmark"])]
+    if not benchmarks or missing:
+        raise ValueError(f"worst_cost_error needs rows for {benchmarks}; missing {missing}")
+    return float(cost.set_index("benchmark").loc[benchmarks, "rel. error"].abs().max())
 
 
 def order_table(spec: str, max_steps: int = MAX_STEPS) -> pd.DataFrame:
@@ -326,19 +375,29 @@ def cost_figure(rows: pd.DataFrame):
 
 
 def exact_unbiasedness(specs: list[str], max_steps: int = MAX_STEPS) -> pd.DataFrame:
-    """§4: the exact expectation of Knuth's estimator (all probe paths, Fractions) vs the exact count."""
+    """§4: the exact expectation of Knuth's estimator (all probe paths, Fractions) vs the exact count.
+
+    Compared with the exhaustive count, the known count (``spec_count``) and the exhaustive node count."""
     from support.dpor_estimate.knuth import exact_expectation
 
     rows = []
     for spec in specs:
+        known = spec_count(spec)
+        if known is None:
+            raise ValueError(f"exact_unbiasedness needs a benchmark with a known count; {spec!r} has none")
         p = make(spec)
         e = exact_expectation(p, "classes", max_steps=max_steps)
         ex = explore(p, max_steps=max_steps)
         en = exact_expectation(p, "nodes", max_steps=max_steps)
-        rows.append({"benchmark": spec, "classes": ex.complete, "E[Knuth classes]": str(e),
-                     "equal": e == ex.complete, "explored graphs": ex.nodes, "E[Knuth nodes]": str(en),
-                     "equal (nodes)": en == ex.nodes})
+        rows.append({"benchmark": spec, "classes": ex.complete, "known count": known, "E[Knuth classes]": str(e),
+                     "equal": e == ex.complete, "equal (known)": e == known, "explored graphs": ex.nodes,
+                     "E[Knuth nodes]": str(en), "equal (nodes)": en == ex.nodes})
     return pd.DataFrame(rows)
+
+
+def expectation_mismatches(unb: pd.DataFrame) -> int:
+    """``knuth_unbiased``: comparisons of :func:`exact_unbiasedness` that fail (classes, known count, nodes; §4)."""
+    return int(sum((~unb[c].astype(bool)).sum() for c in ("equal", "equal (known)", "equal (nodes)")))
 
 
 def se_mean_check(spec: str, budget: int, trials: int, seed: int, max_steps: int = MAX_STEPS) -> dict:
@@ -348,4 +407,11 @@ def se_mean_check(spec: str, budget: int, trials: int, seed: int, max_steps: int
     x = rs.classes.ravel()
     se = float(x.std(ddof=1) / np.sqrt(x.size))
     return {"benchmark": spec, "budget": budget, "trials": trials, "exact": exact, "mean": float(x.mean()),
-            "s.e.": se, "z": abs(float(x.mean()) - exact) / se if se > 0 else 0.0}
+            "s.e.": se, "z": unbiasedness_z(rs, exact)}
+
+
+def worst_z(checks: pd.DataFrame) -> float:
+    """``se_unbiased``: the largest z of a table of :func:`se_mean_check` rows (inf for a constant wrong SE)."""
+    if len(checks) == 0:
+        raise ValueError("worst_z needs at least one se_mean_check row")
+    return float(checks["z"].max())

@@ -56,18 +56,6 @@ def knuth_probe(program: Program, rng: np.random.Generator, max_steps: int = MAX
         g = ch[int(rng.integers(d))] if d > 1 else ch[0]
 
 
-def knuth_trials(program: Program, trials: int, rng: np.random.Generator,
-                 max_steps: int = MAX_STEPS) -> np.ndarray:
-    """``trials`` independent probes as a float array of shape (trials, 2): classes, nodes (§4)."""
-    if trials < 1:
-        raise ValueError(f"trials must be >= 1, got {trials}")
-    out = np.empty((trials, 2))
-    for i in range(trials):
-        p = knuth_probe(program, rng, max_steps)
-        out[i] = p.classes, p.nodes
-    return out
-
-
 class _Scripted:
     """A stand-in for ``Generator.integers`` that replays a fixed list of choices."""
 

@@ -67,14 +67,3 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps:
             pop = kids
     return SETrial(est, nodes, work, dead_est)
 
-
-def se_trials(program: Program, budget: int, trials: int, rng: np.random.Generator,
-              max_steps: int = MAX_STEPS) -> np.ndarray:
-    """``trials`` independent SE runs as a float array of shape (trials, 2): classes, nodes (§5)."""
-    if trials < 1:
-        raise ValueError(f"trials must be >= 1, got {trials}")
-    out = np.empty((trials, 2))
-    for i in range(trials):
-        r = se_trial(program, budget, rng, max_steps)
-        out[i] = r.classes, r.nodes
-    return out

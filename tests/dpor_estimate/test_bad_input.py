@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from support.dpor_estimate.benchmarks import make
-from support.dpor_estimate.dsl import MalformedProgram, Program, Read, Write
-from support.dpor_estimate.knuth import knuth_trials
+from support.dpor_estimate.dsl import MalformedProgram, Program, Read, Write, check_max_steps
+from support.dpor_estimate.experiments import estimate_runs
+from support.dpor_estimate.knuth import knuth_probe
 from support.dpor_estimate.order import with_order
 from support.dpor_estimate.stochastic_enumeration import se_trial
 from support.dpor_estimate.trust import explore
+from support.validate import ParameterError
 
 
 def test_thread_yielding_a_non_event_names_thread_and_step():
@@ -65,13 +67,21 @@ def test_bad_policy_budget_and_trials():
     with pytest.raises(ValueError, match="budget"):
         se_trial(p, 0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="trials"):
-        knuth_trials(p, 0, np.random.default_rng(0))
+        estimate_runs("inc(2)", "program", 1, trials=0, runs=1, seed=0)
 
 
 @pytest.mark.parametrize("max_steps", [0, -5, 1.5, True, "100"])
 def test_step_bound_must_be_a_positive_integer(max_steps):
     p = make("inc(2)")
     for run in (lambda: explore(p, max_steps=max_steps), lambda: se_trial(p, 2, np.random.default_rng(0), max_steps),
-                lambda: knuth_trials(p, 1, np.random.default_rng(0), max_steps), lambda: p.solo_profile(0, max_steps)):
+                lambda: knuth_probe(p, np.random.default_rng(0), max_steps), lambda: p.solo_profile(0, max_steps),
+                lambda: estimate_runs("inc(2)", "program", 1, 1, 1, 0, max_steps)):
         with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
             run()
+
+
+def test_step_bound_error_is_a_library_error_not_a_notebook_usage_error():
+    # max_steps is no notebook parameter: the runner must not report a bad one as a refused value (exit 2)
+    with pytest.raises(ValueError) as e:
+        check_max_steps(0)
+    assert not isinstance(e.value, ParameterError)

@@ -10,11 +10,10 @@ from dpor_oracles import exact_expectation as oracle_expectation
 from dpor_oracles import foata_deadlock_count
 
 from support.dpor_estimate.benchmarks import make, spec_count
-from support.dpor_estimate.cost import estimate_cost
 from support.dpor_estimate.dsl import CAS, MAX_STEPS, Lock, Program, Read, StepLimitError, Unlock, Write
-from support.dpor_estimate.knuth import exact_expectation, knuth_probe, knuth_trials
+from support.dpor_estimate.knuth import exact_expectation, knuth_probe
 from support.dpor_estimate.order import with_order
-from support.dpor_estimate.stochastic_enumeration import se_trial, se_trials
+from support.dpor_estimate.stochastic_enumeration import se_trial
 from support.dpor_estimate.trust import explore
 
 # A thread's generator is replayed from scratch at every step, so one replay that runs this far past
@@ -62,12 +61,8 @@ def spin_lock_never_released() -> Program:
 ENTRY_POINTS = {
     "explore": lambda p: explore(p),
     "knuth_probe": lambda p: knuth_probe(p, np.random.default_rng(0)),
-    "knuth_trials": lambda p: knuth_trials(p, 3, np.random.default_rng(0)),
     "exact_expectation": lambda p: exact_expectation(p),
     "se_trial": lambda p: se_trial(p, 4, np.random.default_rng(0)),
-    "se_trials": lambda p: se_trials(p, 2, 3, np.random.default_rng(0)),
-    "estimate_cost_knuth": lambda p: estimate_cost(p, 3, np.random.default_rng(0)),
-    "estimate_cost_se": lambda p: estimate_cost(p, 3, np.random.default_rng(0), budget=4),
     "writers_first_order": lambda p: with_order(p, "writers_first"),
     "solo_profile": lambda p: p.solo_profile(0),
 }
@@ -196,4 +191,3 @@ def test_deadlock_estimate_is_the_path_weight_at_a_deadlocked_leaf_and_zero_else
     kinds = {(pr.blocked, pr.classes > 0, pr.deadlocks > 0) for pr in probes}
     assert kinds <= {(False, True, False), (True, False, True), (True, False, False)}
     assert any(pr.deadlocks > 0 for pr in probes)
-    assert knuth_trials(p, 5, np.random.default_rng(0)).shape == (5, 2)  # classes, nodes: unchanged layout
