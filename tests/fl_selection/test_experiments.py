@@ -267,7 +267,7 @@ def test_notebook_07_defaults_and_every_dataset_its_comment_lists_pass_the_setup
 
 def test_calibration_lists_the_samples_it_could_not_draw_and_refuses_when_none_could():
     # mnist5k holds about 400 training examples per class: 4000 fully skewed over 4 classes cannot be drawn
-    df, fit = X.calibrate("mnist5k", ns=(100, 200, 4000), skews=(0.0, 1.0), reps=1, maxiter=5)
+    df, _ = X.calibrate("mnist5k", ns=(100, 200, 4000), skews=(0.0, 1.0), reps=1, maxiter=5)
     assert sorted(zip(df["n"], df["skew"])) == [(100, 0.0), (100, 1.0), (200, 0.0), (200, 1.0), (4000, 0.0)]
     ((n, skew, rep, reason),) = df.attrs["skipped"]
     assert (n, skew, rep) == (4000, 1.0, 0) and "requested" in reason
