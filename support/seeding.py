@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from support.validate import check_int
+from support.validate import ParameterError, check_int
 from support.xp import _cupy_or_none
 
 
@@ -15,7 +15,7 @@ def seed_everything(seed: int) -> np.random.Generator:
 
     Code should prefer the returned ``np.random.Generator`` (or ``derive``) over global state.
     """
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_int(seed, "seed", minimum=0, error=ParameterError)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     cp = _cupy_or_none()

@@ -1,10 +1,10 @@
 """Shared checks for named values: an integer (not a bool) within bounds, one of a set of options, a real number
 in an interval.
 
-They replace a dozen hand-written copies across papers. By default they raise :class:`ParameterError` (the alias
-of :class:`NotebookParameterError`), which the runner reports as a usage error (exit 2) when a notebook raises it;
-a call site may pass its own error class. The runner knows it by its project-unique class name, so a library's own
-``ParameterError`` (cvxpy has one) is an ordinary failure (exit 1).
+They replace a dozen hand-written copies across papers. By default they raise ``ValueError``: a value the library
+computed is a bug, not the user's. A notebook's up-front parameter checks pass ``error=ParameterError`` (the alias
+of :class:`NotebookParameterError`), which the runner reports as a usage error (exit 2). The runner knows it by its
+project-unique class name, so a library's own ``ParameterError`` (cvxpy has one) is an ordinary failure (exit 1).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def is_int(x: object) -> bool:
 
 
 def check_int(value: object, name: str, *, minimum: int | None = None, maximum: int | None = None,
-              error: type[Exception] = ParameterError, what: str | None = None) -> int:
+              error: type[Exception] = ValueError, what: str | None = None) -> int:
     """``int(value)`` if ``value`` is an integer (not a bool) in ``[minimum, maximum]``, else raise ``error``.
 
     The message reads "<name> must be <what>, got <value!r>"; ``what`` defaults to the bounds ("an integer >= 1").
@@ -42,7 +42,7 @@ def check_int(value: object, name: str, *, minimum: int | None = None, maximum: 
     raise error(f"{name} must be {what}, got {value!r}")
 
 
-def check_choice(value: object, name: str, options, *, error: type[Exception] = ParameterError) -> object:
+def check_choice(value: object, name: str, options, *, error: type[Exception] = ValueError) -> object:
     """``value`` if it is one of ``options``, else raise ``error`` naming the parameter, the value and the options
     (for enumerated notebook parameters, checked right after ``start`` so a typo fails before any work)."""
     options = tuple(options)
@@ -52,7 +52,7 @@ def check_choice(value: object, name: str, options, *, error: type[Exception] = 
 
 
 def check_range(value: object, name: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False, high_open: bool = False, error: type[Exception] = ParameterError) -> float:
+                low_open: bool = False, high_open: bool = False, error: type[Exception] = ValueError) -> float:
     """``float(value)`` if it is a real number (not a bool) within the bounds, else raise ``error`` naming the
     parameter, the value and the interval; ``low_open``/``high_open`` exclude the bound."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))

@@ -37,7 +37,7 @@ from support.agentc.traces import (
 )
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_int
+from support.validate import ParameterError, check_int
 
 PAPER_BASELINES = {"claude-sonnet-4.5": 0.774, "gpt-5": 0.837}
 RETAIL_PROFILES = {"claude": 0.774, "gpt5": 0.837}  # retail profile name -> the paper baseline it is calibrated to
@@ -46,9 +46,9 @@ RETAIL_PROFILES = {"claude": 0.774, "gpt5": 0.837}  # retail profile name -> the
 def check_parameters(n_boot: int, token_tasks: int, token_seeds: int) -> None:
     """The notebook's ranged parameters, checked right after ``start`` so a bad value fails before any work, naming
     the parameter, its value and the range (``token_tasks`` draws from tau-bench's retail test split)."""
-    check_int(n_boot, "n_boot", minimum=1)
-    check_int(token_tasks, "token_tasks", minimum=1, maximum=len(tasks("retail", "test")))
-    check_int(token_seeds, "token_seeds", minimum=1)
+    check_int(n_boot, "n_boot", minimum=1, error=ParameterError)
+    check_int(token_tasks, "token_tasks", minimum=1, maximum=len(tasks("retail", "test")), error=ParameterError)
+    check_int(token_seeds, "token_seeds", minimum=1, error=ParameterError)
 
 
 # ------------------------------------------------------------------------------------------------ stats

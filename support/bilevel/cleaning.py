@@ -17,7 +17,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from support.fl.models import LogisticRegression
-from support.validate import check_int, check_range
+from support.validate import ParameterError, check_int, check_range
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -64,7 +64,7 @@ class WeightedLogReg:
     def __post_init__(self):
         # strong convexity of the inner problem is assumed throughout (CG, L-BFGS): a NaN mu gave NaN claims
         # silently, a negative one an indefinite-operator error that did not name it
-        check_range(self.mu, "mu (inner L2 penalty, notebook parameter inner_mu)", low=0, low_open=True)
+        check_range(self.mu, "mu (inner L2 penalty, notebook parameter inner_mu)", low=0, low_open=True, error=ParameterError)
 
     def shape(self) -> tuple[int, int]:
         return self.X.shape[1], self.n_classes

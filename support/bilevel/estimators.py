@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support.validate import check_int, check_range
+from support.validate import ParameterError, check_int, check_range
 
 
 def fd_hvp(o, x: np.ndarray, y: np.ndarray, v: np.ndarray, delta: float) -> np.ndarray:
@@ -73,9 +73,9 @@ class InnerConfig:
         # ParameterError (a ValueError) naming the field: a step count of 2.5 or an infinite FD step (which
         # silently makes every FD product 0) is refused here rather than failing or misleading later
         for name in ("inner_steps", "solver_steps"):
-            check_int(getattr(self, name), name, minimum=0)
+            check_int(getattr(self, name), name, minimum=0, error=ParameterError)
         for name in ("inner_lr", "solver_lr", "delta"):
-            check_range(getattr(self, name), name, low=0, low_open=True)
+            check_range(getattr(self, name), name, low=0, low_open=True, error=ParameterError)
 
 
 class Estimator:

@@ -25,7 +25,7 @@ from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, run_rabo
 from support.fl.masks import masks_with_coverage
 from support.seeding import derive
-from support.validate import check_int, check_range
+from support.validate import ParameterError, check_int, check_range
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class RateConfig:
     def __post_init__(self):
         if self.coverage not in ("c_star", "full"):
             raise ValueError(f"coverage must be 'c_star' or 'full'; got {self.coverage!r}")
-        check_range(self.alpha0, "alpha0 (notebook parameter rate_alpha0)", low=0, low_open=True)
+        check_range(self.alpha0, "alpha0 (notebook parameter rate_alpha0)", low=0, low_open=True, error=ParameterError)
         if self.q_ref is not None:
             check_int(self.q_ref, "q_ref", minimum=1)
 

@@ -46,9 +46,9 @@ MAX_CHUNK_MIB = 2047  # Linux moves at most 2 GiB - 4 KiB in one read/write (MAX
 def check_parameters(alignment: str, chunk_mib: int, queue_depth: int) -> None:
     """Our engine's notebook parameters, checked right after ``start`` so a bad value fails before any I/O,
     naming the parameter, its value and what is allowed (ParameterError, a usage error)."""
-    check_choice(alignment, "alignment", tuple(ALIGNMENTS))
-    check_int(chunk_mib, "chunk_mib", minimum=1, maximum=MAX_CHUNK_MIB)
-    check_int(queue_depth, "queue_depth", minimum=1, maximum=MAX_QUEUE_DEPTH)
+    check_choice(alignment, "alignment", tuple(ALIGNMENTS), error=ParameterError)
+    check_int(chunk_mib, "chunk_mib", minimum=1, maximum=MAX_CHUNK_MIB, error=ParameterError)
+    check_int(queue_depth, "queue_depth", minimum=1, maximum=MAX_QUEUE_DEPTH, error=ParameterError)
     if chunk_mib * MiB % ALIGNMENTS[alignment]:
         raise ParameterError(f"chunk_mib x 2^20 must be a multiple of the alignment ({alignment}); "
                              f"got chunk_mib={chunk_mib!r}")

@@ -604,17 +604,17 @@ def check_parameters(*, scale: str, p_idle: float, p_max: float, beta_mem: float
     profile with a :class:`ParameterError` (exit 2) naming the parameter, its value and what is allowed."""
     s = default_server()
     n_apps = len(WORKLOADS)
-    check_range(p_idle, "p_idle", low=0)
-    check_range(p_max, "p_max", low=p_idle)  # LinearPowerModel needs 0 <= p_idle <= p_max
-    check_range(beta_mem, "beta_mem", low=0)
-    check_range(server_cpu, "server_cpu", low=n_apps * s.c_min)  # one c_min container per app at least
-    check_range(server_mem, "server_mem", low=n_apps * s.m_min)
-    check_range(w_pow, "w_pow", low=0)  # negative: CRMS would maximise power, silently
-    check_range(load_lo, "load_lo", low=0, low_open=True, high=1, high_open=True)
-    check_range(load_hi, "load_hi", low=load_lo, high=1, high_open=True)
+    check_range(p_idle, "p_idle", low=0, error=ParameterError)
+    check_range(p_max, "p_max", low=p_idle, error=ParameterError)  # LinearPowerModel needs 0 <= p_idle <= p_max
+    check_range(beta_mem, "beta_mem", low=0, error=ParameterError)
+    check_range(server_cpu, "server_cpu", low=n_apps * s.c_min, error=ParameterError)  # one c_min container per app at least
+    check_range(server_mem, "server_mem", low=n_apps * s.m_min, error=ParameterError)
+    check_range(w_pow, "w_pow", low=0, error=ParameterError)  # negative: CRMS would maximise power, silently
+    check_range(load_lo, "load_lo", low=0, low_open=True, high=1, high_open=True, error=ParameterError)
+    check_range(load_hi, "load_hi", low=load_lo, high=1, high_open=True, error=ParameterError)
     check_range(epoch_s, "epoch_s", low=0, low_open=True,
-                high=float(load_azure().t.max()) / 2)  # >= 2 epochs of the Azure trace (quasi_dynamic)
-    check_range(holdout_frac, "holdout_frac", low=0, high=1, low_open=True, high_open=True)
+                high=float(load_azure().t.max()) / 2, error=ParameterError)  # >= 2 epochs of the Azure trace (quasi_dynamic)
+    check_range(holdout_frac, "holdout_frac", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
     # the fit may use the live grid of this scale or the recorded profile (the default grid; smoke always)
     for grid in dict.fromkeys(("default", "paper" if scale == "paper" else "default")):
         cpus, mem, _, _ = GRIDS[grid]

@@ -21,7 +21,7 @@ from support.dpor_estimate.stochastic_enumeration import se_trial
 from support.dpor_estimate.trust import Exploration, explore
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_choice, check_int
+from support.validate import ParameterError, check_choice, check_int
 
 BAND = 0.20
 # The issue's pre-registered protocol (notes §7, acceptance 4-6): the claim statements describe it.
@@ -33,9 +33,9 @@ LOW_VARIANCE = 0.25  # SE "keeps variance low" when its per-trial variance is <=
 def check_parameters(order_policy: str, se_budget: int, trials: int) -> None:
     """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
     any work, naming the parameter, its value and the options (B = 1 would be Knuth's estimator, not SE; §5)."""
-    check_choice(order_policy, "order_policy", POLICIES)
-    check_int(se_budget, "se_budget", minimum=2, what="an integer >= 2 (B = 1 is Knuth's estimator, not SE)")
-    check_int(trials, "trials", minimum=1)
+    check_choice(order_policy, "order_policy", POLICIES, error=ParameterError)
+    check_int(se_budget, "se_budget", minimum=2, what="an integer >= 2 (B = 1 is Knuth's estimator, not SE)", error=ParameterError)
+    check_int(trials, "trials", minimum=1, error=ParameterError)
 
 
 def protocol_mismatch(trials: int, se_budget: int) -> str | None:

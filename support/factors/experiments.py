@@ -26,7 +26,7 @@ from support.factors import ops, queries, reference, sum_product
 from support.factors.project import Grid, discretize
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_choice, check_int
+from support.validate import ParameterError, check_choice, check_int
 
 MATRIX_MAPS = ("exact", "gpb1", "gpb2", "rbpf", "pf")  # rows of the notebook's mixed-representation matrix
 SLDS_KINDS = ("1d", "cv")  # the 1-D SLDS and the 4-D constant-velocity SLDS (models.slds_1d, models.slds_cv)
@@ -36,8 +36,8 @@ N_INSTANCES = 5  # simulated data sets each sampled SLDS claim is judged over, f
 def check_parameters(representation_map: str, n_particles: int) -> None:
     """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
     any work, naming the parameter, its value and the options (RBPF runs ``n_particles // 10``: at least 1)."""
-    check_choice(representation_map, "representation_map", MATRIX_MAPS)
-    check_int(n_particles, "n_particles", minimum=10, what="an integer >= 10 (RBPF uses n_particles // 10)")
+    check_choice(representation_map, "representation_map", MATRIX_MAPS, error=ParameterError)
+    check_int(n_particles, "n_particles", minimum=10, what="an integer >= 10 (RBPF uses n_particles // 10)", error=ParameterError)
 
 
 def _nonempty(items, what: str) -> list:

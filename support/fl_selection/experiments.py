@@ -36,7 +36,7 @@ from support.fl_selection.system import SystemConfig, WirelessSystem, make_syste
 from support.opt import InfeasibleError, OptError, count_statuses
 from support.progress import progress
 from support.seeding import derive
-from support.validate import check_choice, check_int, check_range
+from support.validate import ParameterError, check_choice, check_int, check_range
 
 METHODS = ("csra", "csra_no_het", "random", "random_opt", "best_channel", "all_clients", "power_of_choice",
            "oort")
@@ -68,23 +68,23 @@ class Setup:
     min_size: int = 10
 
     def __post_init__(self):
-        check_choice(self.dataset, "dataset", LOADERS)
-        check_int(self.n_clients, "n_clients", minimum=1)
-        check_choice(self.partition, "partition", PARTITIONS)
-        check_int(self.rounds, "rounds", minimum=1)
-        check_int(self.batch_size, "batch_size", minimum=1)
-        check_choice(self.model, "model", MODELS)
-        check_range(self.c1, "c1", low=0)
-        check_range(self.c2, "c2", low=0)
-        check_int(self.min_size, "min_size", minimum=1)
-        check_range(self.alpha, "alpha", low=0, low_open=True)
-        check_range(self.participation, "participation", low=0, high=1, low_open=True)
-        check_int(self.local_epochs, "local_epochs", minimum=1)
-        check_range(self.lr, "lr", low=0, low_open=True)
-        check_range(self.target_accuracy, "target_accuracy", low=0, high=1, low_open=True, high_open=True)
-        check_range(self.w, "w", low=0, high=1)
-        check_range(self.delta_max, "delta_max", low=0, high=1, low_open=True)
-        check_range(self.bandwidth_hz, "bandwidth_hz", low=0, low_open=True)
+        check_choice(self.dataset, "dataset", LOADERS, error=ParameterError)
+        check_int(self.n_clients, "n_clients", minimum=1, error=ParameterError)
+        check_choice(self.partition, "partition", PARTITIONS, error=ParameterError)
+        check_int(self.rounds, "rounds", minimum=1, error=ParameterError)
+        check_int(self.batch_size, "batch_size", minimum=1, error=ParameterError)
+        check_choice(self.model, "model", MODELS, error=ParameterError)
+        check_range(self.c1, "c1", low=0, error=ParameterError)
+        check_range(self.c2, "c2", low=0, error=ParameterError)
+        check_int(self.min_size, "min_size", minimum=1, error=ParameterError)
+        check_range(self.alpha, "alpha", low=0, low_open=True, error=ParameterError)
+        check_range(self.participation, "participation", low=0, high=1, low_open=True, error=ParameterError)
+        check_int(self.local_epochs, "local_epochs", minimum=1, error=ParameterError)
+        check_range(self.lr, "lr", low=0, low_open=True, error=ParameterError)
+        check_range(self.target_accuracy, "target_accuracy", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
+        check_range(self.w, "w", low=0, high=1, error=ParameterError)
+        check_range(self.delta_max, "delta_max", low=0, high=1, low_open=True, error=ParameterError)
+        check_range(self.bandwidth_hz, "bandwidth_hz", low=0, low_open=True, error=ParameterError)
 
     @property
     def m(self) -> int:
@@ -170,7 +170,7 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
     draws and each client's minibatches come from streams keyed by (seed, round[, client]), common to all
     methods, so methods differ only through what they select. ``rounds``: None for the Setup's budget, else >= 1."""
     s = env.setup
-    R = s.rounds if rounds is None else check_int(rounds, "rounds", minimum=1)
+    R = s.rounds if rounds is None else check_int(rounds, "rounds", minimum=1, error=ParameterError)
     policy = _policy(env, method)
     log: list[dict] = []
     model = make_model(s.model, env.data.n_features, env.data.n_classes)

@@ -24,7 +24,7 @@ from support.herosign import slhdsa as ours
 from support.herosign.gpu import TUNING_CACHE
 from support.herosign.params import PARAMS, get_params
 from support.progress import progress
-from support.validate import check_choice, check_int
+from support.validate import ParameterError, check_choice, check_int
 
 # Published GPU signing throughput (sig/s), SHA-256 simple, as quoted by GRASP and CUSPX (notes §4).
 PUBLISHED_GPU = pd.DataFrame([
@@ -44,15 +44,15 @@ def parse_batches(gpu_batches: str) -> list[int]:
             b = int(part)
         except ValueError:
             b = part.strip()
-        out.append(check_int(b, f"gpu_batches ({gpu_batches!r})", minimum=1, what="comma-separated integers >= 1"))
+        out.append(check_int(b, f"gpu_batches ({gpu_batches!r})", minimum=1, what="comma-separated integers >= 1", error=ParameterError))
     return sorted(set(out))
 
 
 def check_parameters(cpu_set: str, cpu_batch: int, gpu_batches: str) -> None:
     """The notebook's enumerated and ranged parameters, checked right after ``start`` so a bad value fails before
     any work, naming the parameter, its value and the options (``gpu_batches``: :func:`parse_batches`)."""
-    check_choice(cpu_set, "cpu_set", [p.short for p in PARAMS.values()])
-    check_int(cpu_batch, "cpu_batch", minimum=1)
+    check_choice(cpu_set, "cpu_set", [p.short for p in PARAMS.values()], error=ParameterError)
+    check_int(cpu_batch, "cpu_batch", minimum=1, error=ParameterError)
     parse_batches(gpu_batches)
 
 

@@ -350,7 +350,7 @@ def check_headline(headline: str, scale: str) -> str:
     both federations, else a ValueError naming it and the options; checked right after ``start``."""
     plan = SCALES[scale]
     options = [f for f in plan["forecasters"] if f != "oracle" and f in plan["bursty"]["forecasters"]]
-    return check_choice(headline, f"headline at scale {scale!r}", options)
+    return check_choice(headline, f"headline at scale {scale!r}", options, error=ParameterError)
 
 
 def matched_slo_efficiency(sweep: pd.DataFrame, slo_violation: float) -> float:

@@ -57,27 +57,27 @@ class FederationConfig:
     weights: Weights = field(default_factory=Weights)
 
     def __post_init__(self):
-        check_range(self.mu, "mu", low=0, low_open=True)
+        check_range(self.mu, "mu", low=0, low_open=True, error=ParameterError)
         if not self.slo_s > 1 / self.mu:
             raise ParameterError(f"slo_s must be above the mean service time 1/mu = {1 / self.mu:g} s (an SLO the "
                              f"service can meet), got {self.slo_s!r}")
-        check_int(self.sync_s, "sync_s", minimum=1)
-        check_int(self.interval_s, "interval_s", minimum=1)
+        check_int(self.sync_s, "sync_s", minimum=1, error=ParameterError)
+        check_int(self.interval_s, "interval_s", minimum=1, error=ParameterError)
         if self.interval_s % self.sync_s:
             raise ParameterError(f"interval_s must be a multiple of sync_s = {self.sync_s}, got {self.interval_s}")
-        check_int(self.startup_s, "startup_s", minimum=0)
+        check_int(self.startup_s, "startup_s", minimum=0, error=ParameterError)
         if self.startup_s % self.sync_s or self.startup_s >= self.interval_s:
             raise ParameterError(f"startup_s must be a multiple of sync_s = {self.sync_s} below interval_s = "
                              f"{self.interval_s}, got {self.startup_s}")
-        check_range(self.train_frac, "train_frac", low=0, high=1, low_open=True, high_open=True)
-        check_range(self.hpa_target, "hpa_target", low=0, high=1, low_open=True)
+        check_range(self.train_frac, "train_frac", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
+        check_range(self.hpa_target, "hpa_target", low=0, high=1, low_open=True, error=ParameterError)
         if abs(100 * self.hpa_target - round(100 * self.hpa_target)) > 1e-9:  # averageUtilization is an integer
             raise ParameterError(f"hpa_target must be a whole percent (the HPA spec's averageUtilization is an "
                                  f"integer), got {self.hpa_target!r}")
-        check_range(self.margin_quantile, "margin_quantile", low=0, high=1, low_open=True, high_open=True)
-        check_range(self.tolerance, "tolerance", low=0, high=1, high_open=True)
-        check_int(self.downscale_stabilisation_s, "downscale_stabilisation_s", minimum=0)
-        check_int(self.horizon, "horizon", minimum=2, what="an integer >= 2 (decision + pre-warm)")
+        check_range(self.margin_quantile, "margin_quantile", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
+        check_range(self.tolerance, "tolerance", low=0, high=1, high_open=True, error=ParameterError)
+        check_int(self.downscale_stabilisation_s, "downscale_stabilisation_s", minimum=0, error=ParameterError)
+        check_int(self.horizon, "horizon", minimum=2, what="an integer >= 2 (decision + pre-warm)", error=ParameterError)
 
 
 @dataclass

@@ -37,13 +37,13 @@ def check_parameters(calib_text: str, heldback_text: str, recent: int, block: in
                      blas_threads: int) -> None:
     """The notebook's parameters, checked right after ``start`` so a bad value fails before the model loads,
     naming the parameter, its value and what is allowed (ParameterError, a usage error)."""
-    check_choice(pack, "pack", tuple(bitpack.PLANE_DTYPES))
-    check_int(block, "block", minimum=1)
+    check_choice(pack, "pack", tuple(bitpack.PLANE_DTYPES), error=ParameterError)
+    check_int(block, "block", minimum=1, error=ParameterError)
     if any(block % g for g in (pack, *KIVI_GROUPS)):
         raise ParameterError(f"block must be a multiple of pack ({pack}) and of the KIVI baseline's token groups "
                              f"{KIVI_GROUPS} (so a positive multiple of 64), got {block!r}")
-    check_int(recent, "recent", minimum=0)
-    check_int(blas_threads, "blas_threads", minimum=1)
+    check_int(recent, "recent", minimum=0, error=ParameterError)
+    check_int(blas_threads, "blas_threads", minimum=1, error=ParameterError)
     known = ("python-docs", "python-license", "license", *plays())
     for name, text in (("calib_text", calib_text), ("heldback_text", heldback_text)):
         if text not in known:

@@ -31,13 +31,13 @@ def check_parameters(hosts: int, nics: int, rate_mbit: float, n_faults: int) -> 
     """The notebook's testbed parameters, checked right after ``start`` so a bad value fails before the
     testbed is built (ParameterError, a usage error); 0 picks by scale for each of them."""
     what = f"0 (picks by scale) or an integer in 2..{MAX_HOSTS}"  # one /24 address per host
-    if check_int(hosts, "hosts", minimum=0, maximum=MAX_HOSTS, what=what) == 1:
+    if check_int(hosts, "hosts", minimum=0, maximum=MAX_HOSTS, what=what, error=ParameterError) == 1:
         raise ParameterError(f"hosts must be {what}, got 1")
     what = f"0 (picks by scale) or an integer in 2..{MAX_NICS}"  # failover needs a surviving NIC
-    if check_int(nics, "nics", minimum=0, maximum=MAX_NICS, what=what) == 1:
+    if check_int(nics, "nics", minimum=0, maximum=MAX_NICS, what=what, error=ParameterError) == 1:
         raise ParameterError(f"nics must be {what}, got 1")
-    check_range(rate_mbit, "rate_mbit", low=0)
-    check_int(n_faults, "n_faults", minimum=0, what="0 (picks by scale) or an integer >= 1")
+    check_range(rate_mbit, "rate_mbit", low=0, error=ParameterError)
+    check_int(n_faults, "n_faults", minimum=0, what="0 (picks by scale) or an integer >= 1", error=ParameterError)
 
 
 def fault_kinds(tb: Testbed) -> list[str]:
@@ -69,7 +69,7 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
     the last collective ended (short ops, slow ``ip``/``nft`` calls) tests nothing and is not counted
     (their number is in ``df.attrs["missed"]``). Column ``job`` numbers the jobs: a job's counters
     (``frames_resent`` ...) are repeated on each of its faults' rows."""
-    check_int(n_faults, "n_faults", minimum=1)
+    check_int(n_faults, "n_faults", minimum=1, error=ParameterError)
     if tb.nics < 2:  # one NIC: every fault kills the only path, nothing can fail over
         raise ValueError(f"the fault campaign needs >= 2 NICs per host (a surviving path); got nics={tb.nics}")
     kinds = fault_kinds(tb)

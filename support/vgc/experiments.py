@@ -39,16 +39,16 @@ from support.wording import count
 def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int) -> None:
     """The notebook's ranged and enumerated parameters, checked right after ``start`` so a bad value fails before
     any work; a budget below 1x cannot hold the peak live bytes, and a repeated workload would pad the grid."""
-    check_range(budget_mult, "budget_mult", low=1.0)
-    check_int(n_threads, "n_threads", minimum=1)
+    check_range(budget_mult, "budget_mult", low=1.0, error=ParameterError)
+    check_int(n_threads, "n_threads", minimum=1, error=ParameterError)
     if not isinstance(workloads, (list, tuple)) or not workloads:
         raise ParameterError(f"workloads must be a non-empty list of {', '.join(map(repr, WORKLOADS))}; got {workloads!r}")
     for i, w in enumerate(workloads):
-        check_choice(w, f"workloads[{i}]", WORKLOADS)
+        check_choice(w, f"workloads[{i}]", WORKLOADS, error=ParameterError)
     repeated = sorted({w for w in workloads if workloads.count(w) > 1})
     if repeated:
         raise ParameterError(f"workloads must not repeat a workload; {', '.join(map(repr, repeated))} given twice or more")
-    check_int(n_boot, "n_boot", minimum=1)
+    check_int(n_boot, "n_boot", minimum=1, error=ParameterError)
 
 
 # the claims judged on the claim grid: issue 15 states them for its grid (>= 5 workloads x 5 seeds, multithreaded)

@@ -269,12 +269,16 @@ def test_an_unknown_name_in_a_grid_reads_as_from_p_with_the_params_hint(notebook
 @pytest.mark.parametrize("name,args,kw", [("check_int", (0, "n"), {"minimum": 1}),
                                            ("check_choice", ("nope", "order_policy", ["program"]), {}),
                                            ("check_range", (-1.0, "alpha"), {"low": 0})])
-def test_the_shared_checks_raise_parameter_error_which_is_still_a_value_error(name, args, kw):
-    """The runner tells a refused value from a failed computation by this class (a usage error, exit 2)."""
+def test_the_shared_checks_raise_a_plain_value_error_unless_told_it_is_a_notebook_parameter(name, args, kw):
+    """A value the library computed is a bug (ValueError, exit 1); an up-front parameter check passes
+    ``error=ParameterError`` (a usage error, exit 2), which is still a ValueError."""
     from support import validate
 
-    with pytest.raises(P.ParameterError) as err:
+    with pytest.raises(ValueError) as err:
         getattr(validate, name)(*args, **kw)
+    assert type(err.value) is ValueError
+    with pytest.raises(P.ParameterError) as err:
+        getattr(validate, name)(*args, **kw, error=P.ParameterError)
     assert isinstance(err.value, ValueError)
 
 

@@ -517,8 +517,8 @@ def _refusing_notebook() -> bytes:
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     p = nbformat.v4.new_code_cell('order_policy = "nope"')
     p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell("from support.validate import check_choice\n"
-                                             "check_choice(order_policy, 'order_policy', ['program'])")]
+    nb.cells = [p, nbformat.v4.new_code_cell("from support.validate import ParameterError, check_choice\n"
+                                             "check_choice(order_policy, 'order_policy', ['program'], error=ParameterError)")]
     return nbformat.writes(nb).encode()
 
 
