@@ -93,6 +93,7 @@ class CRMSConfig:
     grid_c: int = 48
     grid_m: int = 16
     solvers: tuple = DEFAULT_SOLVERS
+    feasibility_tries: int = 256  # stage-1 solves spent looking for feasible counts when every start fails
 
 
 def _app_terms(p: Problem, i: int, n, cs, ms, nu_c, nu_m, Lam):
@@ -123,6 +124,37 @@ def start_counts(p: Problem) -> list[np.ndarray]:
     return out or [n_min]
 
 
+def feasible_counts_near(st: Stage1, p: Problem, starts, max_tries: int):
+    """Breadth-first over container counts at growing L1 distance from ``starts`` (one app +/-1 per step,
+    within 1..n_max and the servers' container minimums) until stage 1 is feasible: ``(n, stage-1 result)``, or
+    None after ``max_tries`` solves. The start counts are a heuristic; a feasible vector can lie next to them."""
+    s = p.server
+    seen = {tuple(int(v) for v in x) for x in starts}
+    frontier, tries = [np.asarray(x, int) for x in starts], 0
+    while frontier:
+        nxt = []
+        for n in frontier:
+            for i in range(p.N):
+                for step in (-1, 1):
+                    k = n.copy()
+                    k[i] += step
+                    key = tuple(int(v) for v in k)
+                    if not 1 <= k[i] <= s.n_max or key in seen:
+                        continue
+                    seen.add(key)
+                    nxt.append(k)
+                    if k.sum() * s.c_min > s.cpu or k.sum() * s.m_min > s.mem:
+                        continue
+                    if tries >= max_tries:
+                        return None
+                    tries += 1
+                    res = st.solve(k, p.lam)
+                    if np.isfinite(res[0]):
+                        return k, res
+        frontier = nxt
+    return None
+
+
 def crms(p: Problem, config: CRMSConfig | None = None, stage1: Stage1 | None = None, n0=None) -> Allocation:
     """Solve the CRMS problem: stage-1 convex + stage-2 greedy refinement. Raises InfeasibleError
     naming the binding constraint when the problem has no feasible allocation."""
@@ -150,9 +182,13 @@ def crms(p: Problem, config: CRMSConfig | None = None, stage1: Stage1 | None = N
         if np.isfinite(best):
             break
     if not np.isfinite(best):
-        raise InfeasibleError("CPU and memory capacity jointly: no stable allocation at any start counts "
-                              f"(tried {[x.tolist() for x in starts]}); the apps' demand exceeds what the server's "
-                              f"{s.cpu} CPUs and {s.mem} GB can serve", binding="cpu_and_memory_capacity")
+        near = feasible_counts_near(st, p, starts, cfg.feasibility_tries)
+        if near is None:
+            raise InfeasibleError("CPU and memory capacity jointly: no stable allocation at the start counts "
+                                  f"{[x.tolist() for x in starts]} or at up to {cfg.feasibility_tries} counts near them; the "
+                                  f"apps' demand exceeds what the server's {s.cpu} CPUs and {s.mem} GB can serve",
+                                  binding="cpu_and_memory_capacity")
+        n, (best, c, m, nu_c, nu_m) = near
     cg = np.linspace(s.c_min, s.c_max, cfg.grid_c)[:, None]
     mg = np.linspace(s.m_min, s.m_max, cfg.grid_m)[None, :]
     history = [best]

@@ -134,3 +134,25 @@ def test_reusing_a_stage1_compiled_with_other_weights_is_refused(models):
     p = synthetic_problem(models, 4, np.random.default_rng(3))
     with pytest.raises(ValueError, match="w_pow"):
         crms(replace(p, w_pow=0.2), stage1=Stage1(p))
+
+
+def test_crms_finds_a_feasible_allocation_that_lies_next_to_its_start_counts():
+    # recorded-profile models, oracle seed 11 instance 12: every start count vector ([4,4,4,2], [4,4,3,1], [3,3,3,1])
+    # is infeasible in stage 1, while [3,4,4,2] is feasible; CRMS used to call the instance infeasible
+    from support.crms.experiments import recorded_models
+    from support.crms.solver import start_counts
+    from support.seeding import derive
+
+    models = recorded_models(0, 1 / 3)
+    p = random_small_problem(models, derive(11, "oracle", 12))
+    st = Stage1(p)
+    assert all(not np.isfinite(st.solve(n, p.lam)[0]) for n in start_counts(p))
+    a, s = crms(p), scip_optimum(p, time_limit=30)
+    assert abs(a.objective - s.objective) <= 0.02 * abs(s.objective)
+    # a truly infeasible instance (SCIP agrees) is still refused, naming the binding constraint
+    q = random_small_problem(models, derive(10, "oracle", 33))
+    with pytest.raises(InfeasibleError, match="CPU and memory capacity jointly") as e:
+        crms(q)
+    assert e.value.binding == "cpu_and_memory_capacity"
+    with pytest.raises(InfeasibleError):
+        scip_optimum(q, time_limit=30)
