@@ -290,6 +290,15 @@ class ClaimRecorder:
         self.measurements[name] = _measurement(c, None, Verdict.NOT_APPLICABLE, reason)
         self.save()
 
+    def record_unless(self, reason: str | None, name: str, measured: Any, note: str = "") -> Verdict:
+        """Record ``measured`` for claim ``name`` unless ``reason`` says why this run cannot judge it (another grid
+        or protocol than the statement's): then not applicable, with the reason and the value measured. At a
+        scale the claim excludes, the usual treatment of :meth:`record`."""
+        if reason and self.scale in self.claims[name].scales:
+            self.not_applicable(name, f"{reason}; measured {format_value(measured)} ({note})")
+            return Verdict.NOT_APPLICABLE
+        return self.record(name, measured, note)
+
     def metric(self, name: str, value: Any) -> None:
         """Record an extra measured number (a timing, a size) that is not itself a claim."""
         self.metrics[name] = _jsonable(value)

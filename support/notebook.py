@@ -50,6 +50,10 @@ class NotebookRun:
     def not_applicable(self, name: str, reason: str) -> None:
         self.recorder.not_applicable(name, reason)
 
+    def record_unless(self, reason: str | None, name: str, measured: Any, note: str = "") -> Verdict:
+        """:meth:`record`, or not applicable with ``reason`` and the measured value when ``reason`` is set."""
+        return self.recorder.record_unless(reason, name, measured, note)
+
     def metric(self, name: str, value: Any) -> None:
         self.recorder.metric(name, value)
 

@@ -19,7 +19,6 @@ from support.seeding import derive
 from support.validate import ParameterError, check_choice, check_int, check_range
 from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
-from support.vgc.claims import CLAIMS
 from support.vgc.collectors import (
     GCConfig,
     HeapGraph,
@@ -71,11 +70,7 @@ def record_headline(nb, name: str, value: float, note: str, workloads, seeds, n_
     grid only, else not applicable with :func:`off_issue_grid`'s reason and the measured value. Returns the verdict."""
     if name not in HEADLINE:
         raise ValueError(f"{name!r} is not a claim judged on the claim grid; those are {', '.join(HEADLINE)}")
-    reason = off_issue_grid(workloads, seeds, n_threads)
-    if reason is None or nb.scale not in CLAIMS[name].scales:  # smoke: the recorder marks it not applicable
-        return nb.record(name, value, note)
-    nb.not_applicable(name, f"{reason}; measured {value:.3f} ({note})")
-    return Verdict.NOT_APPLICABLE
+    return nb.record_unless(off_issue_grid(workloads, seeds, n_threads), name, value, note)
 
 
 # ----------------------------------------------------------------------------------------------- real CPython

@@ -69,12 +69,13 @@ def _notebook_records() -> dict[str, set[str]]:
 
     records = {}
     for n in ast.walk(tree):
-        if not (isinstance(n, ast.Call) and len(n.args) >= 2 and isinstance(n.args[0], ast.Constant)):
+        if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and getattr(n.func.value, "id", "") == "nb"):
             continue
-        f = n.func
-        if (isinstance(f, ast.Attribute) and f.attr == "record" and getattr(f.value, "id", "") == "nb") or \
-                (isinstance(f, ast.Name) and f.id == "record_protocol"):
-            records[n.args[0].value] = ex_calls(n.args[1])
+        # nb.record(name, measured, ...) and nb.record_unless(reason, name, measured, ...)
+        skip = {"record": 0, "record_unless": 1}.get(n.func.attr)
+        if skip is None or len(n.args) < skip + 2 or not isinstance(n.args[skip], ast.Constant):
+            continue
+        records[n.args[skip].value] = ex_calls(n.args[skip + 1])
     return records
 
 

@@ -258,3 +258,18 @@ def test_notebook_claims_table_shows_claim_source_and_note_in_full(tmp_path, mon
         assert html.escape(full, quote=False) in shown and full in text
     assert "white-space:normal" in shown  # wrapped, not one line per row
     assert table.frame.loc[0, "note"] == LONG_NOTE
+
+
+def test_record_unless_gives_the_reason_and_the_measured_value_or_records_as_usual(tmp_path):
+    from support.claims import AtMost, Claim, ClaimRecorder, ClaimSet, Verdict
+
+    cs = ClaimSet("t", [Claim("a", "s", 1.0, "", "src", AtMost(1.0)),
+                        Claim("b", "s", 1.0, "", "src", AtMost(1.0), scales=("default",))])
+    rec = ClaimRecorder(cs, "smoke", tmp_path)
+    assert rec.record_unless(None, "a", 0.5, "n") is Verdict.REPRODUCED
+    assert rec.record_unless("another grid", "a", 0.5, "n") is Verdict.NOT_APPLICABLE
+    m = rec.measurements["a"]
+    assert m.measured is None and m.note == "another grid; measured 0.5 (n)"
+    # a scale the claim excludes keeps the recorder's own treatment (the measured value stays)
+    assert rec.record_unless("another grid", "b", 0.5, "n") is Verdict.NOT_APPLICABLE
+    assert rec.measurements["b"].measured == 0.5

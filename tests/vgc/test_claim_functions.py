@@ -306,7 +306,7 @@ def test_headline_claims_are_judged_on_the_issues_grid_only(tmp_path):
     v = X.record_headline(rec, "memory_25pct", 0.64, "ratio 0.632", workloads=["lru"], seeds=range(5), n_threads=2)
     m = rec.measurements["memory_25pct"]
     assert v == Verdict.NOT_APPLICABLE and m.verdict == Verdict.NOT_APPLICABLE.value and m.measured is None
-    assert m.note.startswith("grid is 1 workload (lru) x 5 seeds") and "measured 0.640 (ratio 0.632)" in m.note
+    assert m.note.startswith("grid is 1 workload (lru) x 5 seeds") and "measured 0.64 (ratio 0.632)" in m.note
     assert X.record_headline(rec, "pause_zones_only", 0.2, "n", **{**full, "n_threads": 1}) == Verdict.NOT_APPLICABLE
     with pytest.raises(ValueError, match="not a claim judged on the claim grid"):
         X.record_headline(rec, "safety", True, "n", **full)
