@@ -32,6 +32,7 @@ from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, run_rabo, run_unpruned
 from support.fl.masks import client_masks, coverage
 from support.seeding import derive
+from support.validate import ParameterError, check_range
 
 BUDGETS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25)
 DEFAULT_INNER = InnerConfig(5, 0.5, 5, 0.5, 1e-3)  # T, inner lr, K, solver lr, FD step
@@ -348,15 +349,29 @@ def coverage_of(budgets, n: int, kind: str) -> int:
 
 
 def parse_budgets(text: str) -> tuple[float, ...]:
-    """'1,1,0.5,0.25' -> (1.0, 1.0, 0.5, 0.25); every budget in (0, 1] and at least one full client."""
+    """'1,1,0.5,0.25' -> (1.0, 1.0, 0.5, 0.25); every budget in (0, 1] and at least one full client (the notebook's
+    ``budgets`` parameter: a bad one is a ParameterError, a usage error)."""
     try:
         b = tuple(float(t) for t in str(text).split(",") if t.strip())
     except ValueError:
-        raise ValueError(f"budgets must be comma-separated numbers; got {text!r}") from None
+        raise ParameterError(f"budgets must be comma-separated numbers; got {text!r}") from None
     if not b or any(not 0 < v <= 1 for v in b):
-        raise ValueError(f"every budget must be in (0, 1]; got {text!r}")
+        raise ParameterError(f"every budget must be in (0, 1]; got {text!r}")
     if max(b) < 1.0:
-        raise ValueError("at least one client must hold the full model (budget 1), or some weights are never trained")
+        raise ParameterError("at least one client must hold the full model (budget 1), or some weights are never "
+                             f"trained; got budgets={text!r}")
+    return b
+
+
+def check_parameters(budgets: str, noise_rate: float, clean_outer_lr: float, rep_outer_lr: float,
+                     rate_noise: float) -> tuple[float, ...]:
+    """The notebook's parameters that no config checks, checked right after ``start`` so a bad value fails before
+    any work (ParameterError, exit 2); returns the parsed budgets."""
+    b = parse_budgets(budgets)
+    check_range(noise_rate, "noise_rate", low=0, high=1, high_open=True, error=ParameterError)
+    check_range(clean_outer_lr, "clean_outer_lr", low=0, low_open=True, error=ParameterError)
+    check_range(rep_outer_lr, "rep_outer_lr", low=0, low_open=True, error=ParameterError)
+    check_range(rate_noise, "rate_noise", low=0, error=ParameterError)
     return b
 
 

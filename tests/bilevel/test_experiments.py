@@ -116,3 +116,15 @@ def test_a_non_finite_or_non_positive_inner_penalty_is_refused_naming_mu(mu):
         WeightedLogReg(X_, y_, X_, y_, 2, mu)
     with pytest.raises(ParameterError, match="inner_mu"):
         X.cleaning_setup(0, n_pool=300, n_val=200, mu=mu, dataset="digits")
+
+
+@pytest.mark.parametrize("kw, name", [({"budgets": "0.5,0.5"}, "full model"), ({"noise_rate": 1.0}, "noise_rate"),
+                                      ({"noise_rate": -0.1}, "noise_rate"), ({"clean_outer_lr": 0.0}, "clean_outer_lr"),
+                                      ({"rep_outer_lr": float("nan")}, "rep_outer_lr"), ({"rate_noise": -1.0}, "rate_noise")])
+def test_notebook_parameters_no_config_checks_are_usage_errors_naming_the_parameter(kw, name):
+    from support.validate import ParameterError
+
+    good = {"budgets": "1,1,0.5", "noise_rate": 0.5, "clean_outer_lr": 1000.0, "rep_outer_lr": 1.0, "rate_noise": 1.0}
+    assert X.check_parameters(**good) == (1.0, 1.0, 0.5)
+    with pytest.raises(ParameterError, match=name):
+        X.check_parameters(**{**good, **kw})
