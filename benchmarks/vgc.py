@@ -33,11 +33,8 @@ def main():
         X.check_parameters(a.budget, a.threads, list(WORKLOADS), 2000)
     except ValueError as e:
         ap.error(str(e))
-    work = scratch.make("vgc_bench_")  # recorded traces (up to tens of MB), removed once recorded and decoded
-    try:
+    with scratch.folder("vgc_bench_") as work:  # recorded traces (up to tens of MB), removed once decoded
         recs = X.record_programs(n_rec, work, repeats=n_timing)
-    finally:
-        scratch.remove(work)
     fid, calib, _ = X.fidelity(recs)
     shared = {"mark_rate": calib["ns_per_event"] / calib["ns_per_work"]}
     grid = X.claim_grid(list(WORKLOADS), range(n_seeds), n_alloc, a.threads, a.budget, calib, **shared)

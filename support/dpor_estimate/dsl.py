@@ -118,7 +118,7 @@ def check_max_steps(max_steps: int) -> int:
     """Validate a step bound (an int >= 1) and return it, so a bad bound fails loudly, not silently.
 
     A ``ValueError``: a library argument, not a notebook parameter, so the runner never reports it as a usage error."""
-    return check_int(max_steps, "max_steps", minimum=1, error=ValueError)
+    return check_int(max_steps, "max_steps", minimum=1)
 
 
 def result_of(op: Op, value_read: int | None) -> Any:

@@ -46,7 +46,8 @@ def protocol_mismatch(trials: int, se_budget: int) -> str | None:
            (("trials", trials, PRE_TRIALS), ("se_budget", se_budget, PRE_BUDGET)) if v != pre]
     if not off:
         return None
-    return "the statement describes the pre-registered 300 SE(8) trials per run; this run used " + ", ".join(off)
+    return (f"the statement describes the pre-registered {PRE_TRIALS} SE({PRE_BUDGET}) trials per run; this run used "
+            + ", ".join(off))
 
 
 def _k(s: str) -> int:
@@ -121,7 +122,7 @@ class RunSet:
 
     def first(self, n: int) -> RunSet:
         """The first ``n`` runs (all of them when there are fewer), e.g. the pre-registered 20 of a 40-run set."""
-        k = check_int(n, "runs to keep", minimum=1, error=ValueError)
+        k = check_int(n, "runs to keep", minimum=1)
         return RunSet(self.spec, self.policy, self.budget, self.classes[:k], self.nodes[:k], self.seconds[:k],
                       self.work[:k])
 
@@ -134,8 +135,8 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
     puts ``crc32(purpose)`` first, so a table's runs never repeat another table's. An execution longer than
     ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
     """
-    check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)",
-              error=ValueError)  # a library argument, not a notebook parameter: no usage error (exit 2)
+    # a library argument, not a notebook parameter: check_int's default ValueError, not a usage error (exit 2)
+    check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)")
     if trials < 1 or runs < 1:  # 0 trials would score "0% within the band" instead of failing
         raise ValueError(f"trials and runs must be >= 1; got {trials} and {runs}")
     p = with_order(make(spec), policy, max_steps)

@@ -107,15 +107,9 @@ def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
     return found
 
 
-def _next_op(program: Program, g: Graph, t: int) -> Op | None:
-    key = (t, g.hist[t])
-    cache = program._next
-    return cache[key] if key in cache else program.next_op(t, g.hist[t])
-
-
 def stopped_at_assume(program: Program, g: Graph) -> list[int]:
     """The threads of ``g`` whose next op is a false Assume (stopped for good; not waiting on a lock)."""
-    return [t for t, evs in enumerate(g.ev) if not _blocked(evs) and type(_next_op(program, g, t)) is Assume]
+    return [t for t, evs in enumerate(g.ev) if not _blocked(evs) and type(program.next_op(t, g.hist[t])) is Assume]
 
 
 def is_blocked(g: Graph, program: Program) -> bool:
