@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from support.claims import SCALES, ClaimRecorder, ClaimSet, ClaimsTable, Verdict
+from support.params import check_standard
 from support.paths import output_dir
 from support.plotting import apply_style, save_figure
 from support.seeding import seed_everything
-from support.validate import ParameterError
-from support.xp import BACKENDS, device_info, get_xp
+from support.xp import device_info, get_xp
 
 
 @dataclass
@@ -73,10 +73,8 @@ def start(stem: str, claims: ClaimSet, *, scale: str, seed: int, backend: str = 
     """Check the notebook's parameters, seed every RNG, choose the array backend, open the recorder.
 
     A bad ``scale``, ``backend`` or ``seed`` raises ``ParameterError`` (a usage error, exit 2, however it is run)."""
-    if scale not in SCALES:
-        raise ParameterError(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    check_standard("scale", scale)
+    check_standard("backend", backend)
     rng = seed_everything(seed)
     xp = get_xp(backend)
     out = output_dir(stem)

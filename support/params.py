@@ -250,13 +250,19 @@ def check_values(values: dict[str, list[Any]], specs: dict[str, ParamSpec],
             raise unknown_parameter(name, specs, notebook)
         out[name] = unique([conform(v, specs[name]) for v in vals])
         for v in out[name]:
-            if name == "scale" and v not in SCALES:
-                raise ParameterError(f"scale must be one of {', '.join(SCALES)}; got {v!r}")
-            if name == "backend" and v not in BACKENDS:
-                raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {v!r}")
-            if name == "seed":
-                check_int(v, "seed", minimum=0, error=ParameterError)
+            check_standard(name, v)
     return out
+
+
+def check_standard(name: str, value: Any) -> None:
+    """Refuse a bad value of a standard parameter (``scale``, ``backend``, ``seed``) with a ParameterError naming it;
+    any other name passes. The CLI checks before a kernel starts, ``start`` inside the notebook."""
+    if name == "scale" and value not in SCALES:
+        raise ParameterError(f"scale must be one of {', '.join(SCALES)}; got {value!r}")
+    if name == "backend" and value not in BACKENDS:
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {value!r}")
+    if name == "seed":
+        check_int(value, "seed", minimum=0, error=ParameterError)
 
 
 def expand(values: dict[str, list[Any]]) -> list[dict[str, Any]]:

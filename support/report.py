@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support.claims import UNRECORDED_NOTE, format_value
+from support.claims import UNRECORDED_NOTE, Verdict, format_value
 from support.papers import PAPERS, Paper
 from support.paths import REPORTS_DIR, write_text_atomic
 from support.runner import FAILED_SUBDIR, RUNS_SUBDIR
+from support.wording import count
 
 NOT_MEASURED = "not measured"
 NO_RUNS = "no runs yet; try `paper-repro run tour`"
@@ -114,8 +115,8 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-NOT_APPLICABLE = "not applicable here"
-VERDICT_ORDER = ("reproduced", "partly", "not reproduced", NOT_APPLICABLE, NOT_MEASURED)
+NOT_APPLICABLE = Verdict.NOT_APPLICABLE.value
+VERDICT_ORDER = (*(v.value for v in Verdict), NOT_MEASURED)
 
 
 def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
@@ -256,7 +257,7 @@ def _unfinished(view: PaperView) -> bool:
 def _runs_finished(view: PaperView) -> str:
     """"2 runs", or "2 of 5 runs finished" for a sweep stopped before all its planned runs finished."""
     k = len(view.sweep)
-    return f"{k} of {view.planned} runs finished" if _unfinished(view) else f"{k} run{'' if k == 1 else 's'}"
+    return f"{k} of {view.planned} runs finished" if _unfinished(view) else count(k, "run")
 
 
 def _common_params(view: PaperView) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 
 from support.paths import OUT_ENV, PACKAGE_DIR, REPO_ROOT, REPORTS_DIR
 from support.provenance import git_commit, versions
+from support.validate import NotebookParameterError
 
 RUNS_SUBDIR = "runs"
 INTERACTIVE_SUBDIR = "interactive"  # where a notebook run in JupyterLab writes (support.paths.output_dir)
@@ -69,7 +70,7 @@ class RunResult:
     parameter_error: str = ""  # the message of a ParameterError the notebook raised: a bad value, a usage error
 
 
-PARAMETER_ERROR = "NotebookParameterError"  # support.validate.ParameterError's class name, as the kernel reports it
+PARAMETER_ERROR = NotebookParameterError.__name__  # support.validate.ParameterError's class name, as the kernel reports it
 # (ename): project-unique, so a library's own ParameterError (cvxpy.error.ParameterError) is an ordinary failure
 
 

@@ -261,8 +261,6 @@ def test_notebook_claims_table_shows_claim_source_and_note_in_full(tmp_path, mon
 
 
 def test_record_unless_gives_the_reason_and_the_measured_value_or_records_as_usual(tmp_path):
-    from support.claims import AtMost, Claim, ClaimRecorder, ClaimSet, Verdict
-
     cs = ClaimSet("t", [Claim("a", "s", 1.0, "", "src", AtMost(1.0)),
                         Claim("b", "s", 1.0, "", "src", AtMost(1.0), scales=("default",))])
     rec = ClaimRecorder(cs, "smoke", tmp_path)
