@@ -86,6 +86,13 @@ class HPAConfig:
             raise HPAConfigError(f"sync period must be > 0 s, got {self.sync_s}")
 
 
+def whole_percent(target: float) -> int | None:
+    """``target`` (a fraction) as the integer percent an HPA spec's ``averageUtilization`` holds, or None where it
+    is not a whole percent (within 1e-9)."""
+    pct = round(100 * target)
+    return pct if abs(100 * target - pct) <= 1e-9 else None
+
+
 def utilization_percent(usage_milli: int, request_milli: int) -> int:
     """Average resource utilisation as the HPA sees it: an integer percent of the requests, truncated
     (metrics/utilization.go, GetResourceUtilizationRatio: ``int32(usage * 100 / requests)``, integer milli-units)."""

@@ -21,7 +21,7 @@ from support.crms.des import simulate_allocation
 from support.crms.latency_model import adjusted_r2, fit_monotone, fit_paper, r2
 from support.crms.oracles import grid_dp_optimum, scip_optimum
 from support.crms.problem import App, Problem, Server, evaluate
-from support.crms.profiling import RECORDED, holdout_split, median_table, profile
+from support.crms.profiling import RECORDED, holdout_count, holdout_split, median_table, profile
 from support.crms.solver import CRMSConfig, Stage1, crms
 from support.crms.traces import rate_scale
 from support.crms.workloads import WORKLOADS
@@ -221,7 +221,10 @@ def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5,
     return pd.concat(rows, ignore_index=True), pd.DataFrame(summ)
 
 
-def headline_summary(summ: pd.DataFrame, margin: float = 0.10) -> dict:
+HEADLINE_MARGIN = 0.10  # the issue's margin over the best heuristic (seeds_10pct)
+
+
+def headline_summary(summ: pd.DataFrame, margin: float = HEADLINE_MARGIN) -> dict:
     """The headline's latency claims from :func:`headline`'s per-seed summary: median reduction against the best
     heuristic and against the best search, and the fraction of seeds with a reduction >= ``margin`` (seeds_10pct)."""
     if summ.empty:
@@ -516,7 +519,7 @@ def epoch_study(models: dict, server: Server, w_pow: float, load: float, epoch_s
     return df
 
 
-QUASI_MARGIN = 0.10  # the headline's margin (seeds_10pct), applied per epoch by quasi_dynamic
+QUASI_MARGIN = HEADLINE_MARGIN  # the headline's margin, applied per epoch by quasi_dynamic
 
 
 def epoch_summary(ep: pd.DataFrame, margin: float = QUASI_MARGIN) -> dict:
@@ -619,7 +622,7 @@ def check_parameters(*, scale: str, p_idle: float, p_max: float, beta_mem: float
     for grid in dict.fromkeys(("default", "paper" if scale == "paper" else "default")):
         cpus, mem, _, _ = GRIDS[grid]
         cells = len(cpus) * len(mem)
-        k = round(holdout_frac * cells)  # as holdout_split rounds
+        k = holdout_count(holdout_frac, cells)
         if not 8 <= k <= cells - 8:  # adjusted R^2 with 6 coefficients needs more than 7 points on each side
             raise ParameterError(
                 f"holdout_frac must hold back 8 to {cells - 8} of the {cells} (CPU, memory) cells of the {grid} "

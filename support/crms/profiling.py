@@ -109,9 +109,14 @@ def median_table(df: pd.DataFrame, stat: str = "median") -> pd.DataFrame:
               .agg(latency_s=("latency_s", stat), cpu_s=("cpu_s", stat), reps=("rep", "count")))
 
 
+def holdout_count(frac: float, n_cells: int) -> int:
+    """How many of ``n_cells`` grid cells :func:`holdout_split` holds back (at least one)."""
+    return max(1, round(frac * n_cells))
+
+
 def holdout_split(cells: pd.DataFrame, frac: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask of held-back grid cells (same (cpus, mem) cells for every workload)."""
     keys = cells[["cpus", "mem_mb"]].drop_duplicates().to_numpy()
-    k = max(1, round(frac * len(keys)))
+    k = holdout_count(frac, len(keys))
     pick = {tuple(x) for x in keys[rng.choice(len(keys), size=k, replace=False)]}
     return cells.apply(lambda r: (r.cpus, r.mem_mb) in pick, axis=1).to_numpy()

@@ -106,6 +106,11 @@ def _app_terms(p: Problem, i: int, n, cs, ms, nu_c, nu_m, Lam):
     return (p.w_lat / Lam) * lat + n * cs * (p.w_pow * pm.watts_per_cpu + nu_c) + n * ms * (p.w_pow * pm.beta_mem + nu_m)
 
 
+def _fits_minimums(p: Problem, n) -> bool:
+    """Counts ``n`` leave room for every container's minimum CPU and memory on the server."""
+    return np.sum(n) * p.server.c_min <= p.server.cpu and np.sum(n) * p.server.m_min <= p.server.mem
+
+
 def start_counts(p: Problem) -> list[np.ndarray]:
     """Candidate greedy starts, tried in order until stage 1 is feasible: per app the count needing the
     least total CPU to be stable at m_max, plus one container of headroom; the same without headroom;
@@ -119,7 +124,7 @@ def start_counts(p: Problem) -> list[np.ndarray]:
                       for a in p.apps], int)
     out = []
     for n in (np.minimum(n_cpu + 1, s.n_max), n_cpu, n_min):
-        if np.sum(n) * s.c_min <= s.cpu and np.sum(n) * s.m_min <= s.mem and not any(np.array_equal(n, o) for o in out):
+        if _fits_minimums(p, n) and not any(np.array_equal(n, o) for o in out):
             out.append(n)
     return out or [n_min]
 
@@ -143,7 +148,7 @@ def feasible_counts_near(st: Stage1, p: Problem, starts, max_tries: int):
                         continue
                     seen.add(key)
                     nxt.append(k)
-                    if k.sum() * s.c_min > s.cpu or k.sum() * s.m_min > s.mem:
+                    if not _fits_minimums(p, k):
                         continue
                     if tries >= max_tries:
                         return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from support.control.hpa import whole_percent
 from support.multicluster.decision import FederationPolicy, Weights
 from support.traces.alibaba import gateway_qps_series
 from support.traces.azure import request_rates
@@ -71,7 +72,7 @@ class FederationConfig:
                              f"{self.interval_s}, got {self.startup_s}")
         check_range(self.train_frac, "train_frac", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
         check_range(self.hpa_target, "hpa_target", low=0, high=1, low_open=True, error=ParameterError)
-        if abs(100 * self.hpa_target - round(100 * self.hpa_target)) > 1e-9:  # averageUtilization is an integer
+        if whole_percent(self.hpa_target) is None:  # averageUtilization is an integer
             raise ParameterError(f"hpa_target must be a whole percent (the HPA spec's averageUtilization is an "
                                  f"integer), got {self.hpa_target!r}")
         check_range(self.margin_quantile, "margin_quantile", low=0, high=1, low_open=True, high_open=True, error=ParameterError)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from support.control.forecast import Forecaster
-from support.control.hpa import HPA, HPAConfig, utilization_percent
+from support.control.hpa import HPA, HPAConfig, utilization_percent, whole_percent
 from support.multicluster.decision import decide, static_weights
 from support.multicluster.federation import Federation
 from support.multicluster.latency import mean_latency, min_replicas_for, slo_load
@@ -142,8 +142,8 @@ def run_hpa(fed: Federation, start: int | None = None, stop: int | None = None,
     cfg, pol = fed.cfg, fed.policy
     start, stop, steps, _curve = _setup(fed, start, stop)
     tgt = cfg.hpa_target if target is None else target
-    tgt_pct = round(100 * tgt)  # averageUtilization of the HPA spec is an integer percent
-    if not 0 < tgt_pct <= 100 or abs(100 * tgt - tgt_pct) > 1e-9:
+    tgt_pct = whole_percent(tgt)  # averageUtilization of the HPA spec is an integer percent
+    if tgt_pct is None or not 0 < tgt_pct <= 100:
         raise ValueError(f"the HPA target utilisation must be a whole percent in (0, 1], got {tgt}")
     W = static_weights(pol)
     K = fed.k
