@@ -5,8 +5,10 @@ reproduced it and the breakdown of their verdicts; a run not applicable at its s
 run whose latest attempt failed (itself, or a later run kept in its ``failed/``) is named in a banner and left
 out of the aggregate; an unfinished sweep says how many of its planned runs finished. A failed run is flagged
 with its error, its verdicts marked partial, and the claims it never reached shown as "not measured"; a failed
-run kept beside an OK one (``<run>/failed/``) is a note on the OK run. Parameters other than the notebook's
-defaults are shown. The page is plain HTML and CSS: no scripts, nothing fetched from a network.
+run kept beside an OK one (``<run>/failed/``) is a note on the OK run, naming the parameters it ran with where they
+differ from the OK run's. Parameters other than the notebook's defaults are shown. A paper with only a sweep has a
+summary row for the sweep (its runs and verdict counts), not for one of its runs. The page is plain HTML and CSS: no
+scripts, nothing fetched from a network.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class RunView:
     folder: Path
     meta: dict[str, Any]
     results: dict[str, Any] | None
-    later_failure: RunView | None = None  # <folder>/failed/: a later run of the same spec that failed
+    later_failure: RunView | None = None  # <folder>/failed/: a later run into the same folder that failed
 
     @property
     def html_name(self) -> str:
@@ -45,8 +47,12 @@ class RunView:
         """The parameters given on the command line (run.json "params"), as ``name=value``, except ``scale``
         (a column of its own) and ``shown_elsewhere``; "" for a run at the notebook's defaults."""
         skip = {"scale", *shown_elsewhere}
-        return ", ".join(f"{k}={v if isinstance(v, str) else repr(v)}"
-                         for k, v in (self.meta.get("params") or {}).items() if k not in skip)
+        return _param_text((k, v) for k, v in (self.meta.get("params") or {}).items() if k not in skip)
+
+    @property
+    def error_text(self) -> str:
+        """The one-line error run.json records, or "no error recorded" where it has none."""
+        return self.meta.get("error") or "no error recorded"
 
     @property
     def failed(self) -> bool:
@@ -66,6 +72,11 @@ class RunView:
             return claims
         return [{**c, "verdict": NOT_MEASURED}
                 if c.get("measured") is None and c.get("note") == UNRECORDED_NOTE else c for c in claims]
+
+
+def _param_text(items: Iterable[tuple[str, Any]]) -> str:
+    """``name=value`` pairs, comma-separated: a string as it is, any other value as its repr."""
+    return ", ".join(f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in items)
 
 
 @dataclass
@@ -142,11 +153,15 @@ def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
         row["std"] = statistics.stdev(nums) if len(nums) > 1 else 0.0 if nums else None
         row["n"] = sum(v != NOT_APPLICABLE for v in row["verdicts"])
         row["reproduced"] = sum(v == "reproduced" for v in row["verdicts"])
-        row["counts"] = {v: row["verdicts"].count(v) for v in
-                         (*VERDICT_ORDER, *sorted(set(row["verdicts"]) - set(VERDICT_ORDER)))
-                         if v in row["verdicts"]}
+        row["counts"] = _verdict_counts(row["verdicts"])
         out.append(row)
     return out
+
+
+def _verdict_counts(verdicts: list[str]) -> dict[str, int]:
+    """How many of ``verdicts`` are each verdict, in the order of ``Verdict`` (then "not measured", then any other)."""
+    return {v: verdicts.count(v) for v in (*VERDICT_ORDER, *sorted(set(verdicts) - set(VERDICT_ORDER)))
+            if v in verdicts}
 
 
 def verdict_breakdown(counts: dict[str, int]) -> str:
@@ -185,56 +200,75 @@ def _verdict(v: str) -> str:
 def _failed_banner(run: RunView) -> str:
     if not run.failed:
         return ""
-    error = run.meta.get("error") or "no error recorded"
-    return (f"<p class=failed><strong>This run failed</strong>: {_e(error)}. The verdicts below are partial: "
+    return (f"<p class=failed><strong>This run failed</strong>: {_e(run.error_text)}. The verdicts below are partial: "
             "claims the run never reached are marked <em>not measured</em>.</p>")
 
 
-def _later_failure(run: RunView, reports: Path) -> str:
-    """The note on an OK run whose later run failed and was kept in ``failed/``: its error, linking its page."""
+def _defaults(paper: Paper) -> dict[str, Any]:
+    """The defaults of the paper's notebook's parameters cell; ``{}`` when the notebook cannot be read (every
+    parameter a run was given is then shown)."""
+    from support.params import notebook_defaults
+
+    try:
+        return notebook_defaults(paper.notebook.read_bytes())
+    except OSError:
+        return {}
+
+
+def _other_parameters(run: RunView, bad: RunView, defaults: dict[str, Any]) -> str:
+    """The parameters ``bad`` ran with that differ from ``run``'s (each merged with the notebook's ``defaults``), as
+    ``name=value``; "" for a run of the same parameters."""
+    ours = {**defaults, **(run.meta.get("params") or {})}
+    theirs = {**defaults, **(bad.meta.get("params") or {})}
+    return _param_text((k, v) for k, v in theirs.items() if k not in ours or ours[k] != v)
+
+
+def _later_failure_text(run: RunView, defaults: dict[str, Any]) -> str:
+    """"a later run failed (ERROR)" for a later failure of the same parameters; "a later run, with days=100, failed
+    (ERROR)" for one with other parameters, so it does not read as a failure of this run's."""
+    bad = run.later_failure
+    other = _other_parameters(run, bad, defaults)
+    return f"a later run{f', with {other},' if other else ''} failed ({bad.error_text})"
+
+
+def _later_failure(run: RunView, reports: Path, defaults: dict[str, Any]) -> str:
+    """The note on an OK run whose later run failed and was kept in ``failed/``: its error (and its parameters where
+    they differ from the OK run's), linking its page."""
     bad = run.later_failure
     if bad is None:
         return ""
     page = bad.folder / bad.html_name
     target = page if page.is_file() else bad.folder / "run.json"
     link = f'<a href="{_e(target.relative_to(reports).as_posix())}">see {FAILED_SUBDIR}/</a>'
-    return (f"<span class=later-failed>a later run failed ({_e(bad.meta.get('error') or 'no error recorded')}): "
-            f"{link}</span>")
+    return f"<span class=later-failed>{_e(_later_failure_text(run, defaults))}: {link}</span>"
 
 
-def _non_default(run: RunView) -> str:
-    """The run's parameters (run.json "params") that differ from its notebook's defaults, as ``name=value``, except
-    ``scale``; every parameter given when the notebook cannot be read."""
-    from support.papers import by_stem
-    from support.params import notebook_defaults
-
-    try:
-        defaults = notebook_defaults(by_stem(run.meta.get("stem", run.folder.name)).notebook.read_bytes())
-    except (LookupError, OSError, ValueError):
-        defaults = {}
+def _non_default(run: RunView, defaults: dict[str, Any], shown_elsewhere: Iterable[str] = ()) -> str:
+    """The run's parameters (run.json "params") that differ from its notebook's ``defaults``, as ``name=value``,
+    except ``scale`` and ``shown_elsewhere``; every parameter given when ``defaults`` is empty."""
     same = [k for k, v in (run.meta.get("params") or {}).items()
             if k in defaults and v == defaults[k] and type(v) is type(defaults[k])]
-    return run.overrides(same)
+    return run.overrides([*same, *shown_elsewhere])
 
 
-def _params_line(run: RunView, reports: Path) -> str:
+def _params_line(run: RunView, reports: Path, defaults: dict[str, Any]) -> str:
     """Above a run's claims: the parameters it was given other than the defaults, and a later failed run."""
-    parts = [f"parameters other than the notebook's defaults: <code>{_e(o)}</code>" if (o := _non_default(run))
-             else "", _later_failure(run, reports)]
+    parts = [f"parameters other than the notebook's defaults: <code>{_e(o)}</code>"
+             if (o := _non_default(run, defaults)) else "", _later_failure(run, reports, defaults)]
     return "".join(f"<p class=params>{p}</p>" for p in parts if p)
 
 
-def _claims_table(run: RunView, reports: Path) -> str:
+def _claims_table(run: RunView, reports: Path, defaults: dict[str, Any]) -> str:
     claims = run.claims()
     if not claims:
-        return _failed_banner(run) + _params_line(run, reports) + (
+        return _failed_banner(run) + _params_line(run, reports, defaults) + (
             "<p><em>No claims recorded (the run failed before its claims table).</em></p>")
     rows = "".join(
         f"<tr><td>{_e(c['statement'])}</td><td>{_e(c['source'])}</td><td class=val>{_fmt(c['paper_value'], c['unit'])}"
         f"</td><td class=val>{_fmt(c['measured'], c['unit'], c.get('bounds', ()))}</td><td class=rule>"
         f"{_e(c.get('rule', ''))}</td><td class=val>{_verdict(c['verdict'])}</td><td>{_e(c.get('note', ''))}</td></tr>"
         for c in claims)
-    return (_failed_banner(run) + _params_line(run, reports) + "<table><tr><th>claim</th><th>where</th>"
+    return (_failed_banner(run) + _params_line(run, reports, defaults) + "<table><tr><th>claim</th><th>where</th>"
             f"<th>paper</th><th>ours</th><th>rule</th><th>verdict</th><th>note</th></tr>{rows}</table>")
 
 
@@ -278,8 +312,8 @@ def _sweep_failures(view: PaperView) -> str:
     if not failed:
         return ""
     errors = "; ".join(
-        f"{_e(r.folder.name)}: {_e(r.meta.get('error') or 'no error recorded')}" if r.failed else
-        f"{_e(r.folder.name)}: {_e(r.later_failure.meta.get('error') or 'no error recorded')} (its folder keeps an "
+        f"{_e(r.folder.name)}: {_e(r.error_text)}" if r.failed else
+        f"{_e(r.folder.name)}: {_e(r.later_failure.error_text)} (its folder keeps an "
         "earlier OK result)" for r in failed)
     return (f"<p class=failed><strong>{len(failed)} of {len(view.sweep)} runs failed</strong>; their verdicts are "
             f"left out of the table below: {errors}</p>")
@@ -290,7 +324,7 @@ def _reproduced_of_n(row: dict[str, Any]) -> str:
     return f"{row['reproduced']}/{row['n']}" if row["n"] else "—"
 
 
-def _sweep_table(view: PaperView, reports: Path) -> str:
+def _sweep_table(view: PaperView, reports: Path, defaults: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{_e(r['statement'])}</td><td>{_fmt(r['paper_value'], r['unit'])}</td>"
         f"<td class=num>{_fmt(r['mean'], r['unit'], r['bounds'])}</td><td class=num>{_fmt(r['std'])}</td>"
@@ -298,30 +332,51 @@ def _sweep_table(view: PaperView, reports: Path) -> str:
         f"<td>{_e(verdict_breakdown(r['counts']))}</td></tr>" for r in aggregate(view.sweep))
     links = " · ".join(f'<a href="{_e(view.paper.stem)}/{RUNS_SUBDIR}/{_e(r.folder.name)}/{_e(r.html_name)}">'
                        f'{_e(r.folder.name)}</a>'
-                       + (f" ({_later_failure(r, reports)})" if r.later_failure else "") for r in view.sweep)
+                       + (f" ({_later_failure(r, reports, defaults)})" if r.later_failure else "") for r in view.sweep)
     return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({_runs_finished(view)})</h4><p>{links}</p>"
             f"{_common_params(view)}{_sweep_failures(view)}"
             "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th>"
             f"<th>verdicts</th></tr>{rows}</table>")
 
 
-def _summary_row(view: PaperView, reports: Path) -> str:
+def _sweep_counts(view: PaperView) -> dict[str, int]:
+    """Per verdict, over every claim of the sweep's runs whose latest attempt did not fail: the sweep table's
+    counts, summed over its claims."""
+    return _verdict_counts([v for row in aggregate(view.sweep) for v in row["verdicts"]])
+
+
+def _sweep_status(view: PaperView) -> str:
+    """The status of a paper with only a sweep: "sweep of 5 runs, 2 finished", and how many failed (left out of
+    the counts)."""
+    planned = view.planned if isinstance(view.planned, int) else 0
+    n_failed = sum(r.latest_failed for r in view.sweep)
+    return (f"sweep of {count(max(planned, len(view.sweep)), 'run')}, {len(view.sweep)} finished"
+            + (f", {n_failed} failed, left out of the counts" if n_failed else ""))
+
+
+def _summary_row(view: PaperView, reports: Path, defaults: dict[str, Any]) -> str:
+    """The paper's row: its main run's status, parameters other than the defaults, provenance; for a paper with
+    only a sweep, the sweep's status and verdict counts (provenance and scale from its first run)."""
     p, run = view.paper, view.main or (view.sweep[0] if view.sweep else None)
     meta = run.meta if run else {}
     res = (run.results or {}) if run else {}
     metrics = res.get("metrics", {})
     title = (f'<a href="{_e(p.arxiv_url)}">{_e(p.title)}</a>' if p.arxiv_url else _e(p.title))
     nb_link = f'<a href="{_e(p.stem)}/{_e(run.html_name)}">notebook</a>' if view.main else ""
-    status = meta.get("status", "—")
     vers = meta.get("versions", {})
     vtxt = ", ".join(f"{k} {v}" for k, v in vers.items())
     commit = f"{meta.get('commit', '?')}{' (dirty)' if meta.get('dirty') else ''}"
-    err = f"<br><small>{_e(meta['error'])}</small>" if meta.get("error") else ""
-    if run is not None and run.later_failure is not None:
-        err += f"<br><small>{_later_failure(run, reports)}</small>"
-    over = run.overrides(() if run is view.main else view.swept) if run else ""
+    if view.main is None and view.sweep:  # not the first run's status: it would read as the paper's
+        status, s_class = _sweep_status(view), "sweep"
+        err = f"<br><small>{_e(verdict_breakdown(_sweep_counts(view)) or 'no verdicts')}</small>"
+    else:
+        status = s_class = meta.get("status", "—")
+        err = f"<br><small>{_e(meta['error'])}</small>" if meta.get("error") else ""
+        if run is not None and run.later_failure is not None:
+            err += f"<br><small>{_later_failure(run, reports, defaults)}</small>"
+    over = _non_default(run, defaults, () if run is view.main else view.swept) if run else ""
     over = f"<br><small><code>{_e(over)}</code></small>" if over else ""
-    return (f"<tr><td class=num>{p.number:02d}</td><td>{title}</td><td class='s-{_e(status)}'>{_e(status)}{err}</td>"
+    return (f"<tr><td class=num>{p.number:02d}</td><td>{title}</td><td class='s-{_e(s_class)}'>{_e(status)}{err}</td>"
             f"<td class=num>{_fmt(meta.get('wall_s'))} s</td><td>{_e(res.get('params', {}).get('scale', '—'))}{over}</td>"
             f"<td>{_e(metrics.get('backend', '—'))} / {_e(metrics.get('device', '—'))}</td><td><code>{_e(commit)}</code></td>"
             f"<td><details><summary>versions</summary>{_e(vtxt)}</details></td><td>{nb_link}</td></tr>")
@@ -333,12 +388,13 @@ def build_index(reports: Path = REPORTS_DIR) -> Path:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = ("<tr><th>#</th><th>paper</th><th>status</th><th>wall time</th><th>scale (other parameters)</th>"
             "<th>backend / device</th><th>commit</th><th>packages</th><th>report</th></tr>")
-    summary = "".join(_summary_row(v, reports) for v in views)
+    defaults = {v.paper.stem: _defaults(v.paper) for v in views}
+    summary = "".join(_summary_row(v, reports, defaults[v.paper.stem]) for v in views)
     sections = []
     for v in views:
-        body = _figures(v.main) + _claims_table(v.main, reports) if v.main else ""
+        body = _figures(v.main) + _claims_table(v.main, reports, defaults[v.paper.stem]) if v.main else ""
         if v.sweep:
-            body += _sweep_table(v, reports)
+            body += _sweep_table(v, reports, defaults[v.paper.stem])
         sections.append(f'<h2 id="{_e(v.paper.stem)}">{v.paper.number:02d} · {_e(v.paper.title)}</h2>{body}')
     prefix, cmd = NO_RUNS.split("`")[:2]
     index = f"<table>{head}{summary}</table>" if views else f"<p><em>{_e(prefix)}<code>{_e(cmd)}</code></em></p>"
@@ -354,7 +410,11 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
     """A plain-text version of the index for terminals and CI logs."""
     lines = []
     for v in collect(reports):
-        run = v.main or v.sweep[0]
+        if v.main is None:  # a sweep only: its counts, not one run's verdicts
+            verdicts = ", ".join(f"{n} {k}" for k, n in _sweep_counts(v).items()) or "no verdicts"
+            lines.append(f"{v.paper.stem:<22} {_sweep_status(v)}: {verdicts}")
+            continue
+        run = v.main
         counts: dict[str, int] = {}
         for c in run.claims():
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
@@ -366,9 +426,7 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
         lines.append(f"{v.paper.stem:<22} {run.meta.get('status', '?'):<7} {run.meta.get('wall_s', 0):>7.1f} s  "
                      f"{verdicts}{sweep}")
         if run.failed:
-            error = run.meta.get("error") or "no error recorded"
-            lines.append(f"{'':<22} run failed: {error}; verdicts are partial")
+            lines.append(f"{'':<22} run failed: {run.error_text}; verdicts are partial")
         if run.later_failure is not None:
-            error = run.later_failure.meta.get("error") or "no error recorded"
-            lines.append(f"{'':<22} a later run failed ({error}): see {run.later_failure.folder}")
+            lines.append(f"{'':<22} {_later_failure_text(run, _defaults(v.paper))}: see {run.later_failure.folder}")
     return "\n".join(lines) or NO_RUNS

@@ -2,10 +2,11 @@
 
 A :class:`RunSpec` carries the notebook bytes and parameters. A remote Dask worker also needs a
 checkout of this repository (not only the installed package): papers 05, 06, 08 and 13 read files
-under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as bytes and the caller
-writes them into ``reports/`` (staged, then swapped in by renames: nothing half-written); a failed run
-never replaces an OK result, it goes to ``<folder>/failed/`` beside it (dropped by a later OK run, or by a
-cache hit unless it failed with that same cache key). A notebook that refuses a parameter value (support.validate's
+under ``data/`` through ``REPO_ROOT``. The worker returns the produced files as bytes, with the commit and
+package versions of the checkout the notebook ran in, and the caller writes them into ``reports/`` (staged, then
+swapped in by renames: nothing half-written); a failed run never replaces an OK result, it goes to
+``<folder>/failed/`` beside it (dropped by a later OK run, or by a cache hit unless it failed with that same cache
+key). A notebook that refuses a parameter value (support.validate's
 ``ParameterError``, class ``NotebookParameterError``) is a failed run whose ``parameter_error`` the CLI reports as a
 usage error. Unchanged notebook + parameters (merged with the notebook's defaults) + ``support/`` source + the data
 we own + Python and dependency versions + (unless ``backend="numpy"``) the device signal => the cached result is reused.
@@ -57,7 +58,8 @@ class RunSpec:
 
 @dataclass
 class RunResult:
-    """What came back from a worker: status, timing, a one-line error, and the files produced."""
+    """What came back from a worker: status, timing, a one-line error, the files produced, and the commit and
+    versions of the worker's checkout (``provenance``, for run.json)."""
 
     stem: str
     run_dir: str
@@ -68,6 +70,7 @@ class RunResult:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     folder: str = ""  # where it was written, relative to reports/: run_dir, or run_dir + "/failed"
     parameter_error: str = ""  # the message of a ParameterError the notebook raised: a bad value, a usage error
+    provenance: dict[str, Any] = field(default_factory=dict)  # commit, dirty, versions: taken by execute
 
 
 PARAMETER_ERROR = NotebookParameterError.__name__  # support.validate.ParameterError's class name, as the kernel reports it
@@ -212,6 +215,7 @@ def execute(spec: RunSpec, cell_progress: bool = False) -> RunResult:
 
     from support.render import notebook_to_html
 
+    provenance = {**git_commit(), "versions": versions()}  # of this checkout: a Dask worker's, not the client's
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="paper-repro-") as tmp, \
             tempfile.TemporaryDirectory(prefix="pr-ipc-") as ipc:
@@ -245,13 +249,15 @@ def execute(spec: RunSpec, cell_progress: bool = False) -> RunResult:
         files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
                  if p.is_file() and not p.name.endswith(".tmp")}
     return RunResult(spec.stem, spec.run_dir, spec.params, status, round(time.perf_counter() - t0, 2), error,
-                     files, parameter_error=parameter_error)
+                     files, parameter_error=parameter_error, provenance=provenance)
 
 
 def _run_json(result: RunResult, key: str, scheduler: str | None) -> dict[str, Any]:
+    """run.json: the result's status and error, the cache key, when it was written, the executor, and the commit and
+    versions of where the notebook ran (``result.provenance``; none for a result that does not say)."""
     return {"stem": result.stem, "params": result.params, "status": result.status, "wall_s": result.wall_s,
             "error": result.error, "cache_key": key, "finished_at": datetime.now(UTC).isoformat(
-                timespec="seconds"), "executor": scheduler or "local", **git_commit(), "versions": versions()}
+                timespec="seconds"), "executor": scheduler or "local", **result.provenance}
 
 
 KEPT_SUBDIRS = (RUNS_SUBDIR, INTERACTIVE_SUBDIR)  # sweep runs and JupyterLab output outlive a CLI run

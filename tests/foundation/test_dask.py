@@ -75,3 +75,31 @@ def _kernel_reply_time(reports_dir) -> str:
     nb = json.loads((reports_dir / "00_tour/00_tour.ipynb").read_text())
     cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
     return cell["metadata"]["execution"]["shell.execute_reply"]
+
+
+def test_a_dask_run_records_the_commit_and_versions_of_the_worker_not_the_client(monkeypatch, reports_dir):
+    """run.json's commit and versions say where the notebook ran: ``execute`` takes them on the worker (an
+    in-process LocalCluster; each records "worker" or "client" by where it is called)."""
+    import nbformat
+    import papermill
+    from distributed import LocalCluster, get_worker
+
+    from support import runner
+
+    def where() -> str:
+        try:
+            get_worker()
+        except ValueError:  # not in a Dask worker's task
+            return "client"
+        return "worker"
+
+    monkeypatch.setattr(runner, "git_commit", lambda: {"commit": where(), "dirty": False})
+    monkeypatch.setattr(runner, "versions", lambda: {"python": where()})
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **kw: None)  # no kernel: provenance is the point
+    monkeypatch.setattr(runner, "cache_key", lambda spec: "key")
+    spec = runner.RunSpec("00_tour", nbformat.writes(nbformat.v4.new_notebook()).encode(), {}, "00_tour")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        [r] = runner.run_all([spec], scheduler=cluster.scheduler_address, force=True, reports=reports_dir)
+    meta = json.loads((reports_dir / "00_tour/run.json").read_text())
+    assert r.status == "ok" and meta["executor"] == cluster.scheduler_address
+    assert meta["commit"] == "worker" and meta["versions"] == {"python": "worker"}

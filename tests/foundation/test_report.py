@@ -2,6 +2,7 @@
 
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ def _run(folder: Path, status: str = "ok", error: str = "", params: dict | None 
          **measured: float) -> ClaimRecorder:
     """A run folder as the runner leaves it: run.json (``params``: the command line's), and results.json
     from the real recorder (of ``claims``, at scale smoke)."""
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)  # a main run may be added beside a sweep
     (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "params": params or {"scale": "smoke"},
                                                  "status": status, "error": error, "wall_s": 1.5,
                                                  "versions": {}}))
@@ -59,11 +60,11 @@ def test_ok_run_has_no_failure_banner_and_keeps_unrecorded_claims_not_applicable
     assert "run failed" not in text_summary(reports_dir)
 
 
-def _sweep(reports_dir: Path, runs: dict[str, dict], planned: int | None = None) -> None:
+def _sweep(reports_dir: Path, runs: dict[str, dict], planned: int | None = None, swept: str = "seed") -> None:
     for name, kw in runs.items():
         _run(reports_dir / "00_tour/runs" / name, **kw)
     (reports_dir / "00_tour/runs/sweep.json").write_text(json.dumps(
-        {"swept": ["seed"], "runs": [f"00_tour/runs/{n}" for n in runs], "planned": planned or len(runs)}))
+        {"swept": [swept], "runs": [f"00_tour/runs/{n}" for n in runs], "planned": planned or len(runs)}))
 
 
 def test_two_run_sweep_counts_the_runs_that_reproduced_and_averages_the_measurements(reports_dir):
@@ -82,7 +83,8 @@ def test_sweep_with_a_failed_run_says_how_many_failed_and_why(reports_dir):
     _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": failed})
     page = build_index(reports_dir).read_text()
     assert "1 of 2 runs failed" in page and "seed=1: cell 2: OSError: disk" in page
-    assert "(+ sweep of 2, 1 failed, left out of its aggregate)" in text_summary(reports_dir)
+    assert ("sweep of 2 runs, 2 finished, 1 failed, left out of the counts: 1 reproduced, 2 not applicable here"
+            in text_summary(reports_dir))
 
 
 def test_corrupt_sweep_manifest_leaves_the_sweep_out_but_shows_the_main_run(reports_dir):
@@ -138,19 +140,34 @@ FAILURE = "cell 3: ValueError: margin_quantile must be in (0, 1)"
 
 
 def test_ok_run_with_a_later_failed_run_beside_it_keeps_its_verdicts_and_links_the_failure(reports_dir):
-    """Audit user finding 1 and the runner's contract: a failed run beside an OK one lands in <run>/failed/."""
+    """Audit user finding 1 and the runner's contract: a failed run beside an OK one lands in <run>/failed/; run with
+    other parameters, the note names them, so it does not read as a failure of the OK run's parameters."""
     _run(reports_dir / "00_tour", p23=0.51)
     _run(reports_dir / "00_tour/failed", "failed", FAILURE, params={"scale": "smoke", "margin": 1.0})
     (reports_dir / "00_tour/failed/00_tour.html").write_text("<html></html>")
     page = build_index(reports_dir).read_text()
-    note = f'a later run failed ({FAILURE}): <a href="00_tour/failed/00_tour.html">see failed/</a>'
+    note = f'a later run, with margin=1.0, failed ({FAILURE}): <a href="00_tour/failed/00_tour.html">see failed/</a>'
     assert note in _summary(page) and "s-ok" in _summary(page)
     section = page.split('id="00_tour"')[1]
     assert note in section and "This run failed" not in section
     assert ">reproduced<" in _row(section, "23 people")  # the verdicts are the OK run's
     summary = text_summary(reports_dir)
-    assert f"a later run failed ({FAILURE}): see {reports_dir / '00_tour/failed'}" in summary
+    assert f"a later run, with margin=1.0, failed ({FAILURE}): see {reports_dir / '00_tour/failed'}" in summary
     assert "run failed:" not in summary
+
+
+def test_a_later_failure_of_the_same_parameters_reads_as_a_later_failure_of_the_ok_run(reports_dir):
+    """``days=365`` is the notebook's default: the failed run ran the OK run's parameters, so no "with" is named."""
+    _run(reports_dir / "00_tour", p23=0.51)
+    _run(reports_dir / "00_tour/failed", "failed", FAILURE, params={"scale": "smoke", "days": 365})
+    assert f"a later run failed ({FAILURE}): " in _summary(build_index(reports_dir).read_text())
+    assert f"a later run failed ({FAILURE}): see" in text_summary(reports_dir)
+
+
+def test_a_failed_run_without_an_error_says_none_was_recorded(reports_dir):
+    _run(reports_dir / "00_tour", "failed", "", p23=0.51)
+    assert "<strong>This run failed</strong>: no error recorded." in build_index(reports_dir).read_text()
+    assert "run failed: no error recorded; verdicts are partial" in text_summary(reports_dir)
 
 
 def test_sweep_run_with_a_later_failed_run_links_it_and_its_run_json_when_no_page_was_written(reports_dir):
@@ -220,18 +237,24 @@ def test_a_sweep_run_whose_latest_attempt_failed_is_in_the_banner_and_out_of_the
     rows = {r["name"]: r for r in aggregate(collect(reports_dir)[0].sweep)}
     assert rows["p23"]["n"] == 1 and rows["p23"]["counts"] == {"partly": 1}  # seed=1's days=365 result is not counted
     assert "<td class=num>0/1</td><td>1 partly</td>" in _row(section, "<td>claim A</td>")
-    assert "(+ sweep of 2, 1 failed, left out of its aggregate)" in text_summary(reports_dir)
+    assert ("sweep of 2 runs, 2 finished, 1 failed, left out of the counts: 1 partly, 2 not applicable here"
+            in text_summary(reports_dir))
 
 
 def test_an_unfinished_sweep_says_how_many_of_its_planned_runs_finished(reports_dir):
     _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=5)
-    assert "<h4>Sweep over seed (2 of 5 runs finished)</h4>" in build_index(reports_dir).read_text()
+    page = build_index(reports_dir).read_text()
+    assert "<h4>Sweep over seed (2 of 5 runs finished)</h4>" in page and "sweep of 5 runs, 2 finished" in _summary(page)
+    assert "sweep of 5 runs, 2 finished: " in text_summary(reports_dir)
+    _run(reports_dir / "00_tour", p23=0.51)  # beside a main run, the sweep is a note on the main run's line
     assert "(+ sweep: 2 of 5 runs finished)" in text_summary(reports_dir)
 
 
 def test_a_finished_sweep_says_only_how_many_runs_it_has(reports_dir):
     _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=2)
     assert "<h4>Sweep over seed (2 runs)</h4>" in build_index(reports_dir).read_text()
+    assert "sweep of 2 runs, 2 finished: " in text_summary(reports_dir)
+    _run(reports_dir / "00_tour", p23=0.51)
     assert "(+ sweep of 2)" in text_summary(reports_dir)
 
 
@@ -247,3 +270,29 @@ def test_parameters_line_leaves_out_values_equal_to_the_notebooks_defaults(repor
     _run(reports_dir / "00_tour", params={"scale": "smoke", "days": 365, "seed": 4}, p23=0.51)
     section = build_index(reports_dir).read_text().split('id="00_tour"')[1]
     assert "parameters other than the notebook's defaults: <code>seed=4</code>" in section
+
+
+@pytest.mark.parametrize("where", ["main run", "sweep"])
+def test_summary_row_leaves_out_parameters_equal_to_the_notebooks_defaults(reports_dir, where):
+    """As the claims section does: ``days=365`` is the tour's default, ``seed=4`` is not (and not swept)."""
+    params = {"scale": "smoke", "days": 365, "seed": 4}
+    if where == "main run":
+        _run(reports_dir / "00_tour", params=params, p23=0.51)
+    else:
+        _sweep(reports_dir, {f"backend={b}": {"params": {**params, "backend": b}, "p23": 0.6} for b in ("numpy", "auto")},
+               swept="backend")
+    row = _summary(build_index(reports_dir).read_text())
+    assert "<code>seed=4</code>" in row and "days=" not in row
+
+
+def test_a_paper_with_only_a_sweep_has_a_summary_row_for_the_sweep_not_for_its_first_run(reports_dir):
+    """The row gives the sweep's size and its verdict counts (the sweep table's, summed), not seed=0's verdicts."""
+    _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": {"p23": 0.4}})  # AtLeast(0.5): reproduced, then not
+    page = build_index(reports_dir).read_text()
+    row = _summary(page)
+    assert ("<td class='s-sweep'>sweep of 2 runs, 2 finished<br><small>1 reproduced · 1 not reproduced · "
+            "4 not applicable here</small></td>") in row and "s-ok" not in row
+    counts = sum((Counter(r["counts"]) for r in aggregate(collect(reports_dir)[0].sweep)), Counter())
+    assert counts == {"reproduced": 1, "not reproduced": 1, "not applicable here": 4}
+    assert text_summary(reports_dir) == ("00_tour                sweep of 2 runs, 2 finished: 1 reproduced, "
+                                         "1 not reproduced, 4 not applicable here")
