@@ -299,6 +299,15 @@ class ClaimRecorder:
             return Verdict.NOT_APPLICABLE
         return self.record(name, measured, note)
 
+    def record_all(self, values: Mapping[str, tuple[Any, str]]) -> None:
+        """Record each claim of ``values`` (name -> (measured, note)) as :meth:`record` does; a measured value of
+        None marks the claim not applicable, with ``note`` as the reason (:meth:`not_applicable`)."""
+        for name, (measured, note) in values.items():
+            if measured is None:
+                self.not_applicable(name, note)
+            else:
+                self.record(name, measured, note)
+
     def metric(self, name: str, value: Any) -> None:
         """Record an extra measured number (a timing, a size) that is not itself a claim."""
         self.metrics[name] = _jsonable(value)

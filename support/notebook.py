@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +54,11 @@ class NotebookRun:
     def record_unless(self, reason: str | None, name: str, measured: Any, note: str = "") -> Verdict:
         """:meth:`record`, or not applicable with ``reason`` and the measured value when ``reason`` is set."""
         return self.recorder.record_unless(reason, name, measured, note)
+
+    def record_all(self, values: Mapping[str, tuple[Any, str]]) -> None:
+        """:meth:`record` for each claim of ``values`` (name -> (measured, note)); a measured value of None marks the
+        claim not applicable with ``note`` as the reason."""
+        self.recorder.record_all(values)
 
     def metric(self, name: str, value: Any) -> None:
         self.recorder.metric(name, value)

@@ -354,7 +354,7 @@ def end_to_end(directory: Path, mix: mixes.Mix, *, seed: int = 0, repeats: int =
     raises is recorded as failed; our engine raising (the subject, not a peer) propagates its error."""
     t_start = time.perf_counter()
     tensors = mixes.materialize(mix, seed)
-    subject = (ours_options or {}).get("label", "ours")
+    subject = peers.ours_label(ours_options)
     engines = {p.name: p for p in peers.all_peers(include, ours_options) if p.available}
     names = list(engines) + (["disk limit"] if disk_limit else [])
     direct_ok = posix.o_direct_support(directory)[0]
@@ -806,12 +806,3 @@ def scratch(target: str | os.PathLike | None = None) -> Path:
 def cleanup(d: Path) -> bool:
     """Remove the scratch directory; True when nothing is left."""
     return _scratch.remove(d)
-
-
-def record_all(nb, values: dict[str, tuple[float | None, str]]) -> None:
-    """Record each measured claim value on the notebook run (not-applicable with the reason if None)."""
-    for name, (v, note) in values.items():
-        if v is None:
-            nb.not_applicable(name, note)
-        else:
-            nb.record(name, float(v), note)

@@ -21,7 +21,7 @@ import json
 import os
 import struct
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +187,12 @@ class DataStatesStyle:
 
 
 # ------------------------------------------------------------------------------------------ ours
+def ours_label(options: Mapping[str, Any] | None = None) -> str:
+    """The name our engine runs under with these :func:`ours` options: their ``label``, else "ours" (T1's subject,
+    whose failure end_to_end re-raises)."""
+    return (options or {}).get("label", "ours")
+
+
 def ours(**options) -> Peer:
     """Our engine with ``options`` passed to :func:`engine.save` (alignment, backend, direct, ...)."""
     save_kw = {k: v for k, v in options.items() if k != "label"}
@@ -198,7 +204,7 @@ def ours(**options) -> Peer:
     def ld(d: Path, like: dict) -> dict:
         return engine.load(d / "rank0.ckpt", **load_kw).to_torch()
 
-    return Peer(options.get("label", "ours"), s, ld, "aggregated, aligned, raw io_uring", options=save_kw)
+    return Peer(ours_label(options), s, ld, "aggregated, aligned, raw io_uring", options=save_kw)
 
 
 def torchsnapshot_status() -> tuple[bool, str]:

@@ -447,20 +447,20 @@ def _row_at(res: dict, batch: int | None) -> tuple[dict | None, str]:
     return row, ""
 
 
-def gpu_claims(study: dict, source: str) -> tuple[dict[str, dict], dict[str, dict]]:
-    """The GPU claims of a study (this run's or a recorded one; ``source`` says which): claim -> ``{"measured",
-    "note"}`` or ``{"not_applicable": reason}``, each judged at its own batch size whatever order the batches ran in;
-    and the metrics (each set's study, the host phase per batch where measured)."""
+def gpu_claims(study: dict, source: str) -> tuple[dict[str, tuple[float | None, str]], dict[str, dict]]:
+    """The GPU claims of a study (this run's or a recorded one; ``source`` says which): claim -> (measured, note),
+    or (None, reason) where not applicable (as ``record_all`` takes them), each judged at its own batch size whatever
+    order the batches ran in; and the metrics (each set's study, the host phase per batch where measured)."""
     names = ("speedup_128f", "speedup_192f", "speedup_256f", "fors_fusion_gain", "graph_launch_ratio",
              "gpu_throughput_128f")
     if not study:
-        return {c: {"not_applicable": source} for c in names}, {}
+        return {c: (None, source) for c in names}, {}
     sets = study.get("sets", {})
-    out: dict[str, dict] = {}
+    out: dict[str, tuple[float | None, str]] = {}
     metrics: dict[str, dict] = {}
 
     def na(claim: str, why: str) -> None:
-        out[claim] = {"not_applicable": f"{why}; {source}"}
+        out[claim] = (None, f"{why}; {source}")
 
     for name in SPEEDUP_SETS:  # FORS fusion alone: same other kernels and builds, no graph on either side
         claim = "speedup_" + name.split("-")[1]
@@ -472,9 +472,8 @@ def gpu_claims(study: dict, source: str) -> tuple[dict[str, dict], dict[str, dic
         if row is None:
             na(claim, why)
         else:
-            out[claim] = {"measured": row["fused_sig_s"] / row["naive_sig_s"],
-                          "note": f"{res['device']}, batch {row['batch']} (the largest run), fused vs naive FORS "
-                                  f"only; {source}"}
+            out[claim] = (row["fused_sig_s"] / row["naive_sig_s"],
+                          f"{res['device']}, batch {row['batch']} (the largest run), fused vs naive FORS only; {source}")
     for name, res in sets.items():
         metrics[f"gpu_{name}"] = res
         host = {str(r["batch"]): r["host_s"] for r in res["throughput"] if "host_s" in r}
@@ -490,25 +489,23 @@ def gpu_claims(study: dict, source: str) -> tuple[dict[str, dict], dict[str, dic
         na("fors_fusion_gain", why)
     else:
         share = row["fors_fused_s"] * row["fused_sig_s"] / row["batch"]
-        out["fors_fusion_gain"] = {"measured": row["fors_naive_s"] / row["fors_fused_s"],
-                                   "note": f"batch {row['batch']}; the FORS kernel is {share:.0%} of the signing "
-                                           f"time; {source}"}
+        out["fors_fusion_gain"] = (row["fors_naive_s"] / row["fors_fused_s"],
+                                   f"batch {row['batch']}; the FORS kernel is {share:.0%} of the signing time; {source}")
     gr = r128.get("graph")
     if gr is None:
         na("graph_launch_ratio", "the study has no graph measurement")
     elif "error" in gr:
         na("graph_launch_ratio", f"graph measurement failed: {gr['error']}")
     else:
-        out["graph_launch_ratio"] = {"measured": gr["ratio"], "note": f"{graph_note(gr)}; {source}"}
+        out["graph_launch_ratio"] = (gr["ratio"], f"{graph_note(gr)}; {source}")
     row, why = _row_at(r128, THROUGHPUT_BATCH)
     if row is None:
         na("gpu_throughput_128f", why)
     else:
         host = f"; host phase {row['host_s']:.2f} s per batch, measured apart" if "host_s" in row else \
             "; host phase not measured"
-        out["gpu_throughput_128f"] = {"measured": row["fused_sig_s"],
-                                      "note": f"batch {row['batch']}, {r128['device']}, kernel time only{host}; "
-                                              f"{source}"}
+        note = f"batch {row['batch']}, {r128['device']}, kernel time only{host}; {source}"
+        out["gpu_throughput_128f"] = (row["fused_sig_s"], note)
     return out, metrics
 
 

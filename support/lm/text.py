@@ -70,9 +70,28 @@ def python_docs() -> str:
     return "".join(topics[key] for key in sorted(topics))
 
 
+_STDLIB_TEXTS = ("python-docs", "python-license")  # the texts of the standard library, by the names get_text takes
+_ALIASES = {"license": "python-license"}  # a short name, same text
+
+
+def text_names() -> tuple[str, ...]:
+    """Every name :func:`get_text` takes: the standard-library texts, their aliases and each Shakespeare play."""
+    return (*_STDLIB_TEXTS, *_ALIASES, *plays())
+
+
+def canonical_text_name(name: str, what: str = "text") -> str:
+    """The text ``name`` stands for, an alias resolved (``"license"`` -> ``"python-license"``); an unknown name is a
+    ValueError naming ``what`` (the parameter) and the choices."""
+    if name not in text_names():
+        raise ValueError(f"{what} must be {', '.join(map(repr, _STDLIB_TEXTS))} or a Shakespeare play "
+                         f"({', '.join(sorted(plays()))}); got {name!r}")
+    return _ALIASES.get(name, name)
+
+
 def get_text(name: str) -> str:
-    """``"python-docs"``, ``"python-license"`` or the name of a Shakespeare play."""
-    if name in ("python-license", "license"):
+    """``"python-docs"``, ``"python-license"`` (alias ``"license"``) or the name of a Shakespeare play."""
+    name = _ALIASES.get(name, name)
+    if name == "python-license":
         return python_license()
     if name == "python-docs":
         return python_docs()
@@ -89,5 +108,5 @@ def windows(ids, length: int, count: int, start: int = 0) -> list:
     return [ids[start + i * length: start + (i + 1) * length] for i in range(count)]
 
 
-__all__ = ["TextUnavailable", "clean_markdown", "get_text", "plays", "python_docs", "python_license", "shakespeare",
-           "windows"]
+__all__ = ["TextUnavailable", "canonical_text_name", "clean_markdown", "get_text", "plays", "python_docs",
+           "python_license", "shakespeare", "text_names", "windows"]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from support.claims import Verdict
 from support.lm.model import Llama, blas_threads, smollm2
-from support.lm.text import get_text, plays
+from support.lm.text import canonical_text_name, get_text
 from support.lm.tokenizer import smollm2_tokenizer
 from support.packkv import accuracy, bitpack, fused, kivi
 from support.packkv.blocks import compress_layer
@@ -30,7 +30,6 @@ from support.xp import gpu_available
 
 METHODS = ("packkv", "kivi", "channel-rel")
 KIVI_GROUPS = (32, 64)  # token groups of the KIVI K baseline in the sweep grids: every block must hold whole groups
-_TEXT_ALIASES = {"license": "python-license"}
 
 
 def check_parameters(calib_text: str, heldback_text: str, recent: int, block: int, pack: int,
@@ -44,12 +43,12 @@ def check_parameters(calib_text: str, heldback_text: str, recent: int, block: in
                              f"{KIVI_GROUPS} (so a positive multiple of 64), got {block!r}")
     check_int(recent, "recent", minimum=0, error=ParameterError)
     check_int(blas_threads, "blas_threads", minimum=1, error=ParameterError)
-    known = ("python-docs", "python-license", "license", *plays())
-    for name, text in (("calib_text", calib_text), ("heldback_text", heldback_text)):
-        if text not in known:
-            raise ParameterError(f"{name} must be 'python-docs', 'python-license' or a Shakespeare play "
-                                 f"({', '.join(sorted(plays()))}); got {text!r}")
-    if _TEXT_ALIASES.get(calib_text, calib_text) == _TEXT_ALIASES.get(heldback_text, heldback_text):
+    try:  # the texts support.lm.text knows, an alias resolved
+        calib = canonical_text_name(calib_text, "calib_text")
+        heldback = canonical_text_name(heldback_text, "heldback_text")
+    except ValueError as e:
+        raise ParameterError(str(e)) from None
+    if calib == heldback:
         raise ParameterError(f"heldback_text must differ from calib_text (held-back windows would repeat the "
                              f"calibration windows); both are {calib_text!r}")
 
@@ -624,13 +623,19 @@ def _k_gain_without_kivi_turning_point(df: pd.DataFrame, pk) -> tuple[float | No
     return None, note + "; that lower bound cannot settle the claim"
 
 
+def _heldback_worst(hb: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None]:
+    """PackKV's held-back rows and the worst of them, the one with the largest CI upper end (None without a PackKV
+    row): the one rule of "which held-back row is the worst" for the metrics and the claim."""
+    p = hb[hb.method == "packkv"] if len(hb) else hb
+    return p, (p.loc[p["dppl_hi"].idxmax()] if len(p) else None)
+
+
 def heldback_metrics(hb: pd.DataFrame) -> dict[str, float]:
     """Worst PackKV turning point on held-back text (largest CI upper end): point change, upper end and half-width
     of its paired 95 % interval (%), scored tokens; empty without a PackKV row. Kept as metrics at every scale."""
-    p = hb[hb.method == "packkv"] if len(hb) else hb
-    if not len(p):
+    _, w = _heldback_worst(hb)
+    if w is None:
         return {}
-    w = p.loc[p["dppl_hi"].idxmax()]
     return {"heldback_dppl_pct": 100 * float(w["dppl"]), "heldback_dppl_hi_pct": 100 * float(w["dppl_hi"]),
             "heldback_ci_half_width_pct": 50 * float(w["dppl_hi"] - w["dppl_lo"]),
             "heldback_tokens": int(w["n_tokens"])}
@@ -683,11 +688,10 @@ def summarize(df: pd.DataFrame, tps: pd.DataFrame, hb: pd.DataFrame) -> dict:
 def _heldback_claim(hb: pd.DataFrame) -> tuple[float | None, str]:
     """Largest CI upper end over PackKV turning points (%), or ``None`` when no row could decide: a row decides if it
     passes (upper end <= +5 %) or if its CI half-width is within 5 % (a zero change would then have passed)."""
-    p = hb[hb.method == "packkv"] if len(hb) else hb
-    if not len(p):
+    p, worst = _heldback_worst(hb)
+    if worst is None:
         return None, "no PackKV turning point: nothing to check on held-back text"
-    m = heldback_metrics(hb)
-    worst = p.loc[p["dppl_hi"].idxmax()]
+    m = heldback_metrics(hb)  # the same worst row's figures
     note = (f"upper end of the paired 95 % CI, worst PackKV turning point on held-back text: {worst['setting']} "
             f"({worst['tensor']}), PPL {worst['ppl_ref']:.2f} -> {worst['ppl']:.2f}, change "
             f"{100 * worst['dppl']:+.2f} % (95 % CI {100 * worst['dppl_lo']:+.2f} to "

@@ -51,6 +51,13 @@ def test_end_to_end_raises_our_engines_own_error_instead_of_dropping_it(tmp_path
                      ours_options={"alignment": "2KiB"}, disk_limit=False)
 
 
+def test_end_to_end_raises_our_engines_own_error_under_whatever_label_it_runs(tmp_path):
+    """The subject is named by the same label rule as peers.ours: a relabelled engine is still not a peer."""
+    with pytest.raises(CheckpointError, match="alignment must be one of"):
+        X.end_to_end(tmp_path, mixes.many_small(4, seed=1), repeats=1, warmup=0, include=("ours, 2 KiB",),
+                     ours_options={"alignment": "2KiB", "label": "ours, 2 KiB"}, disk_limit=False)
+
+
 # ------------------------------------------------------------------------------------------ F1
 def _record_f1(monkeypatch, tmp_path, **kw) -> tuple[list[dict], object]:
     """Run F1 with write_pattern replaced by a recorder of how each case was asked to write."""

@@ -32,6 +32,12 @@ def test_every_engine_round_trips_bitwise(tmp_path, name):
     assert peers.bitwise_equal(t, back)
 
 
+def test_ours_runs_under_its_label_option_or_as_ours():
+    assert peers.ours().name == peers.ours_label() == "ours"
+    labelled = {"label": "ours, buffered", "direct": False}
+    assert peers.ours(**labelled).name == peers.ours_label(labelled) == "ours, buffered"
+    assert "label" not in peers.ours(**labelled).options  # a name, not an engine.save option
+
 def test_ours_agrees_with_safetensors(tmp_path):
     st = pytest.importorskip("safetensors.torch")
     t = mixes.materialize(mixes.gpt_neox_biased(layers=1, hidden=256, ffn=1024, vocab=512), seed=5)

@@ -271,3 +271,30 @@ def test_record_unless_gives_the_reason_and_the_measured_value_or_records_as_usu
     # a scale the claim excludes keeps the recorder's own treatment (the measured value stays)
     assert rec.record_unless("another grid", "b", 0.5, "n") is Verdict.NOT_APPLICABLE
     assert rec.measurements["b"].measured == 0.5
+
+
+def _three_claims():
+    return ClaimSet("t", [Claim("speedup", "s", 2.0, "x", "src", AtLeast(2.0, partly=1.5)),
+                          Claim("loss", "s", 0.0, "", "src", AtMost(0.0)),
+                          Claim("count", "s", 42, "", "src", Within(rel=0.0))])
+
+
+def test_record_all_judges_each_value_by_its_rule_and_marks_none_not_applicable_with_the_note(tmp_path):
+    rec = ClaimRecorder(_three_claims(), "default", tmp_path)
+    rec.record_all({"speedup": (1.6, "median of 3"), "loss": (0.0, "exact"), "count": (None, "no counter here")})
+    got = {n: (m.measured, m.verdict, m.note) for n, m in rec.measurements.items()}
+    assert got == {"speedup": (1.6, "partly", "median of 3"),  # a value gets its rule's verdict and its note
+                   "loss": (0.0, "reproduced", "exact"),  # a zero is a measurement, not a missing one
+                   "count": (None, "not applicable here", "no counter here")}  # None: the note is the reason
+    saved = {c["name"]: c["verdict"] for c in json.loads((tmp_path / "results.json").read_text())["claims"]}
+    assert saved == {"speedup": "partly", "loss": "reproduced", "count": "not applicable here"}
+
+
+def test_notebook_record_all_records_through_its_recorder(tmp_path, monkeypatch):
+    from support.notebook import start
+
+    monkeypatch.setenv("PAPER_REPRO_OUT", str(tmp_path))
+    nb = start("99_test", _three_claims(), scale="smoke", seed=0, backend="numpy")
+    nb.record_all({"speedup": (2.5, "n"), "count": (None, "why")})
+    assert {n: m.verdict for n, m in nb.recorder.measurements.items()} == {"speedup": "reproduced",
+                                                                          "count": "not applicable here"}

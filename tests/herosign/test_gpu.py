@@ -282,9 +282,8 @@ def test_gpu_study_graph_capture_error_gives_a_not_applicable_claim_not_a_crash(
     monkeypatch.setattr(_TuneRecorder, "graph_error", RuntimeError("capture failed"))
     study = ex.gpu_study(["sha2-128f"], [8192], tuning_cache=None)
     claims, _ = ex.gpu_claims(study, "this run")
-    assert claims["graph_launch_ratio"] == {"not_applicable": "graph measurement failed: RuntimeError: capture "
-                                                              "failed; this run"}
-    assert claims["fors_fusion_gain"]["measured"] == pytest.approx(4.0)
+    assert claims["graph_launch_ratio"] == (None, "graph measurement failed: RuntimeError: capture failed; this run")
+    assert claims["fors_fusion_gain"][0] == pytest.approx(4.0)
 
 
 def _row(batch: int, fused: float, naive: float, fors_fused: float = 0.1, fors_naive: float = 0.2, **extra) -> dict:
@@ -304,12 +303,12 @@ def test_gpu_claims_reproduce_the_recorded_h200_figures():
 
     study, source = ex.recorded_gpu_study()
     claims, metrics = ex.gpu_claims(study, source)
-    measured = {k: c["measured"] for k, c in claims.items()}
+    measured = {k: value for k, (value, _) in claims.items()}
     assert measured == pytest.approx({"speedup_128f": 1.00143, "speedup_192f": 0.99578, "speedup_256f": 1.02749,
                                       "fors_fusion_gain": 1.02067, "graph_launch_ratio": 0.0036125,
                                       "gpu_throughput_128f": 43191.77}, rel=1e-4)
-    assert "batch 8192" in claims["fors_fusion_gain"]["note"] and "batch 32768" in claims["speedup_128f"]["note"]
-    assert "host phase not measured" in claims["gpu_throughput_128f"]["note"]
+    assert "batch 8192" in claims["fors_fusion_gain"][1] and "batch 32768" in claims["speedup_128f"][1]
+    assert "host phase not measured" in claims["gpu_throughput_128f"][1]
     assert set(metrics) == {"gpu_sha2-128f", "gpu_sha2-192f", "gpu_sha2-256f"}  # no host phase in that run
 
 
@@ -318,10 +317,10 @@ def test_gpu_claims_judge_each_claim_at_its_own_batch_whatever_the_batch_order()
 
     rows = [_row(32768, 40000, 20000), _row(1024, 5000, 4000), _row(8192, 30000, 10000, 0.1, 0.3)]
     claims, _ = ex.gpu_claims(_study(rows), "this run")
-    assert claims["gpu_throughput_128f"]["measured"] == 40000
-    assert claims["fors_fusion_gain"]["measured"] == pytest.approx(3.0)
-    assert claims["speedup_128f"]["measured"] == 2.0 and "batch 32768" in claims["speedup_128f"]["note"]
-    assert claims["speedup_192f"] == {"not_applicable": "sha2-192f not in this study (sets run: sha2-128f); this run"}
+    assert claims["gpu_throughput_128f"][0] == 40000
+    assert claims["fors_fusion_gain"][0] == pytest.approx(3.0)
+    assert claims["speedup_128f"][0] == 2.0 and "batch 32768" in claims["speedup_128f"][1]
+    assert claims["speedup_192f"] == (None, "sha2-192f not in this study (sets run: sha2-128f); this run")
 
 
 def test_gpu_claims_are_not_applicable_naming_a_batch_size_that_was_not_run():
@@ -329,9 +328,9 @@ def test_gpu_claims_are_not_applicable_naming_a_batch_size_that_was_not_run():
     from support.herosign import experiments as ex
 
     claims, _ = ex.gpu_claims(_study([_row(1024, 5000, 4000)]), "this run")
-    assert claims["gpu_throughput_128f"] == {"not_applicable": "batch 32768 not run (batches run: 1024); this run"}
-    assert claims["fors_fusion_gain"] == {"not_applicable": "batch 8192 not run (batches run: 1024); this run"}
-    assert claims["speedup_128f"]["measured"] == 1.25 and "batch 1024" in claims["speedup_128f"]["note"]
+    assert claims["gpu_throughput_128f"] == (None, "batch 32768 not run (batches run: 1024); this run")
+    assert claims["fors_fusion_gain"] == (None, "batch 8192 not run (batches run: 1024); this run")
+    assert claims["speedup_128f"][0] == 1.25 and "batch 1024" in claims["speedup_128f"][1]
 
 
 def test_gpu_claims_kept_errors_make_the_affected_claims_not_applicable_with_the_error_text():
@@ -339,12 +338,11 @@ def test_gpu_claims_kept_errors_make_the_affected_claims_not_applicable_with_the
 
     rows = [_row(8192, 30000, 10000), {"batch": 32768, "error": "OutOfMemoryError: 2 GiB"}]
     claims, _ = ex.gpu_claims(_study(rows, graph={"error": "CUDARuntimeError: capture failed"}), "this run")
-    assert claims["graph_launch_ratio"] == {"not_applicable": "graph measurement failed: CUDARuntimeError: "
-                                                              "capture failed; this run"}
-    assert claims["gpu_throughput_128f"] == {"not_applicable": "batch 32768 failed: OutOfMemoryError: 2 GiB; "
-                                                               "this run"}
+    failed = "graph measurement failed: CUDARuntimeError: capture failed; this run"
+    assert claims["graph_launch_ratio"] == (None, failed)
+    assert claims["gpu_throughput_128f"] == (None, "batch 32768 failed: OutOfMemoryError: 2 GiB; this run")
     assert claims["speedup_128f"] == claims["gpu_throughput_128f"]  # its batch is the largest run
-    assert claims["fors_fusion_gain"]["measured"] == 2.0
+    assert claims["fors_fusion_gain"][0] == 2.0
 
 
 def test_gpu_claims_record_the_host_phase_per_batch_where_measured():
@@ -353,7 +351,7 @@ def test_gpu_claims_record_the_host_phase_per_batch_where_measured():
     rows = [_row(8192, 30000, 10000, host_s=0.2), _row(32768, 40000, 20000, host_s=0.85)]
     claims, metrics = ex.gpu_claims(_study(rows), "this run")
     assert metrics["gpu_host_phase_s_sha2-128f"] == {"8192": 0.2, "32768": 0.85}
-    assert "kernel time only; host phase 0.85 s per batch" in claims["gpu_throughput_128f"]["note"]
+    assert "kernel time only; host phase 0.85 s per batch" in claims["gpu_throughput_128f"][1]
 
 
 def test_gpu_claims_without_a_study_are_not_applicable_with_the_reason():
@@ -361,7 +359,7 @@ def test_gpu_claims_without_a_study_are_not_applicable_with_the_reason():
 
     claims, metrics = ex.gpu_claims({}, "no CUDA GPU and no recorded run")
     assert len(claims) == 6 and metrics == {}
-    assert all(c == {"not_applicable": "no CUDA GPU and no recorded run"} for c in claims.values())
+    assert all(c == (None, "no CUDA GPU and no recorded run") for c in claims.values())
 
 
 def test_recorded_run_is_flagged_when_the_kernels_changed_since(tmp_path):

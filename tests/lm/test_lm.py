@@ -155,6 +155,19 @@ def test_texts_are_real_and_windows_checked():
         text.windows(np.arange(10), 8, 2)
 
 
+def test_text_names_are_what_get_text_takes_and_the_alias_resolves_to_its_text():
+    names = text.text_names()
+    assert {"python-docs", "python-license", "license"} <= set(names) and set(text.plays()) <= set(names)
+    assert text.canonical_text_name("license") == "python-license" == text.canonical_text_name("python-license")
+    assert text.canonical_text_name("macbeth") == "macbeth"
+    assert text.get_text("license") == text.python_license()
+
+
+def test_an_unknown_text_name_is_a_value_error_naming_the_parameter_and_the_choices():
+    with pytest.raises(ValueError, match=r"^calib_text must be 'python-docs', 'python-license' or a Shakespeare play "
+                                         r"\(.*hamlet.*\); got 'nope'$"):
+        text.canonical_text_name("nope", "calib_text")
+
 def test_python_docs_joins_the_reference_topics_in_sorted_key_order(monkeypatch):
     """The held-back text is deterministic: topic texts in sorted-key order, whatever the dict's order."""
     import pydoc_data.topics

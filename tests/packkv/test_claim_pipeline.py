@@ -180,6 +180,14 @@ def test_heldback_decides_when_every_row_passes_or_a_resolved_row_fails():
                                          "heldback_tokens": 63}
 
 
+def test_heldback_claim_and_metrics_describe_the_same_worst_row_the_one_with_the_largest_upper_end():
+    hb = hb_rows(("K", 0.0029, -0.054, 0.0633), ("V", 0.045, 0.03, 0.06))  # V has the larger point change
+    value, note = summarize(hb=hb)["heldback_dppl"]
+    m = E.heldback_metrics(hb)
+    assert value == m["heldback_dppl_hi_pct"] == pytest.approx(6.33)
+    assert m["heldback_dppl_pct"] == pytest.approx(0.29)
+    assert "held-back text: PackKV K (K)" in note and "change +0.29 % (95 % CI -5.40 to +6.33 %" in note
+
 def test_heldback_check_evaluates_the_heldback_windows(monkeypatch):
     seen = []
 
