@@ -14,15 +14,14 @@ import numpy as np
 import pandas as pd
 
 from support.agentc.dsl import builtin_policy
-from support.agentc.experiments import latency_comparison
+from support.agentc.experiments import airline_trajectories, latency_comparison
 from support.agentc.smt import Candidate, SmtMonitor
-from support.agentc.traces import airline_runs
 
 
 def partial_checks(n_runs: int | None) -> pd.Series:
     pol = builtin_policy("airline")
     ms = []
-    for r in airline_runs()[:n_runs]:  # None: all runs
+    for r in airline_trajectories(n_runs):  # None: all runs
         mon = SmtMonitor(pol)
         for j, e in enumerate(r.events):
             if e.is_call and e.name in pol.writes:

@@ -40,7 +40,8 @@ from support.seeding import derive
 from support.validate import ParameterError, check_int
 
 PAPER_BASELINES = {"claude-sonnet-4.5": 0.774, "gpt-5": 0.837}
-RETAIL_PROFILES = {"claude": 0.774, "gpt5": 0.837}  # retail profile name -> the paper baseline it is calibrated to
+# retail profile name -> the paper baseline it is calibrated to (the numbers live in PAPER_BASELINES only)
+RETAIL_PROFILES = {"claude": PAPER_BASELINES["claude-sonnet-4.5"], "gpt5": PAPER_BASELINES["gpt-5"]}
 
 
 def check_parameters(n_boot: int, token_tasks: int, token_seeds: int) -> None:

@@ -62,19 +62,24 @@ def summarize(world) -> dict:
     p = world.p
     cost = cost_from_log(ev)
     ep = episodes(ev)
-    runs = [(i["done"] - i["scheduled"]) for t, k, i in ev if k == "run"]
-    lags = np.array([i["lag"] for t, k, i in ev if k == "window"])
-    manual = sum(1 for t, k, i in ev if k == "manual")
+    runs, lags, causes = [], [], []  # batch run durations, stream window lags, one cause per page: one pass
+    for _t, k, i in ev:
+        if k == "run":
+            runs.append(i["done"] - i["scheduled"])
+        elif k == "window":
+            lags.append(i["lag"])
+        elif k == "manual":
+            causes.append(page_cause(i))
+    lags = np.array(lags)
     out = {"cost_batch": cost["batch"], "cost_stream": cost["stream"], "cost": cost["batch"] + cost["stream"],
            "mttr_s": float(ep.ttr_s.mean()) if len(ep) else np.nan, "episodes": len(ep),
-           "manual": manual,
+           "manual": len(causes),
            "batch_fresh": float(np.mean(np.array(runs) <= p.batch_fresh_slo_s)) if runs else np.nan,
            "stream_fresh": float(np.mean(lags <= p.lag_slo_s)) if lags.size else np.nan,
            "runs": len(runs), "proposals": len(world.audit), "executed": len(world.audit.executed())}
     gate = getattr(world, "gate", None)
     cs = np.asarray(gate.check_seconds) if gate is not None and gate.check_seconds else np.zeros(0)
     out["policy_check_ms_p95"] = float(np.quantile(cs, 0.95) * 1e3) if cs.size else np.nan
-    causes = [page_cause(i) for t, k, i in ev if k == "manual"]
     out.update({f"pages_{c}": causes.count(c) for c in PAGE_CAUSES})
     for pipe in ("batch", "stream"):
         e = ep[ep.pipeline == pipe]

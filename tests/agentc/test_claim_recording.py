@@ -118,6 +118,15 @@ def test_retail_inputs_and_retail_deltas_are_not_applicable_with_their_values(tm
     assert "3 of 10 trajectories gained and 0 lost" in nb.measurements["utility_delta_retail_claude"].note
 
 
+@pytest.mark.parametrize(("profile", "model", "claims"), [
+    ("claude", "claude-sonnet-4.5", ("retail_profile_claude", "conformance_unrestricted_vs_claude")),
+    ("gpt5", "gpt-5", ("retail_profile_gpt5", "conformance_unrestricted_vs_gpt5")),
+])
+def test_each_retail_profile_is_calibrated_to_its_models_paper_baseline(profile, model, claims):
+    assert X.RETAIL_PROFILES[profile] == X.PAPER_BASELINES[model]
+    assert all(CLAIMS[c].paper_value == X.PAPER_BASELINES[model] for c in claims)
+
+
 def test_unrestricted_conformance_of_another_model_is_not_a_verdict(tmp_path):
     nb = _recorder(tmp_path)
     df = _rows([1.0] * 4, [1.0] * 4, u_conformant=[True, True, True, False])

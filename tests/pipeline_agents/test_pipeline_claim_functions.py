@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -234,6 +235,47 @@ def test_a_replacement_the_cost_ceiling_refuses_pages_a_human_and_is_counted_by_
 ])
 def test_each_page_has_one_cause(info, cause):
     assert page_cause(info) == cause and cause in PAGE_CAUSES
+
+
+def _audit(*executed: bool) -> AuditLog:
+    log = AuditLog()
+    for x in executed:
+        log.add(AuditEntry(0.0, "resource", "scale_stream", {}, {}, "allow" if x else "deny", (), x, ""))
+    return log
+
+
+def test_summarize_counts_a_hand_built_event_log_exactly():
+    # billed: batch 2 workers x 1.5 USD/h for 1 h = 3 USD, stream 4 x 1 USD/h for 0.5 h = 2 USD; episodes 45 s and
+    # 105 s; batch runs of 3700 s (stale) and 3400 s (fresh, though done after 3600 s) against the 3600 s SLO; lags
+    # 10/50/100/200 s against 120 s (3 of 4 fresh); pages: one refused replacement, two OOM, one skew ("other");
+    # the kinds interleaved
+    ev = [(0.0, "bill", {"pipeline": "batch", "workers": 2, "price": 1.5}),
+          (0.0, "bill", {"pipeline": "stream", "workers": 4, "price": 1.0}),
+          (60.0, "window", {"lag": 10.0}),
+          (100.0, "episode_start", {"ep": 1, "fault": "worker_loss", "pipeline": "batch"}),
+          (120.0, "manual", {"fault": "worker_loss", "rules": ("cost_ceiling",)}),
+          (120.0, "window", {"lag": 50.0}),
+          (145.0, "episode_end", {"ep": 1}),
+          (180.0, "manual", {"fault": "oom", "rules": ()}),
+          (180.0, "window", {"lag": 100.0}),
+          (200.0, "episode_start", {"ep": 2, "fault": "transient", "pipeline": "stream"}),
+          (240.0, "window", {"lag": 200.0}),
+          (305.0, "episode_end", {"ep": 2}),
+          (1800.0, "bill", {"pipeline": "stream", "workers": 0, "price": 1.0}),
+          (3000.0, "manual", {"fault": "oom", "rules": ("cost_ceiling",)}),
+          (3600.0, "bill", {"pipeline": "batch", "workers": 0, "price": 1.5}),
+          (3700.0, "run", {"scheduled": 0.0, "done": 3700.0}),
+          (7000.0, "manual", {"fault": "skew", "rules": ("change_rate",)}),
+          (7000.0, "run", {"scheduled": 3600.0, "done": 7000.0})]
+    world = SimpleNamespace(rec=SimpleNamespace(events=ev), p=Params(), audit=_audit(True, False, True))
+    s = summarize(world)
+    assert (s["cost_batch"], s["cost_stream"], s["cost"]) == pytest.approx((3.0, 2.0, 5.0), rel=1e-12)
+    assert (s["episodes"], s["mttr_s"], s["mttr_batch_s"], s["mttr_stream_s"]) == (2, 75.0, 45.0, 105.0)
+    assert (s["runs"], s["batch_fresh"], s["stream_fresh"]) == (2, 0.5, 0.75)
+    assert s["manual"] == 4
+    assert {c: s[f"pages_{c}"] for c in PAGE_CAUSES} == {"worker_loss_cost_ceiling": 1, "oom": 2, "schema_drift": 0,
+                                                           "other": 1}
+    assert (s["proposals"], s["executed"]) == (3, 2) and math.isnan(s["policy_check_ms_p95"])
 
 
 def test_a_replacement_checked_at_the_configured_size_is_not_a_spend_increase():
