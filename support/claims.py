@@ -350,9 +350,12 @@ def _side(x: float, bound: float) -> int:
 
 def format_value(v: Any, unit: str = "", bounds: Iterable[Any] = ()) -> str:
     """A value for a claims table (notebook and report): a float to 4 significant digits, or more where 4 would
-    put it on the other side of, or onto, one of its rule's ``bounds`` (0.0999999 beside ">= 0.1": 0.0999999)."""
+    put it on the other side of, or onto, one of its rule's ``bounds`` (0.0999999 beside ">= 0.1": 0.0999999); a NaN
+    is "n/a", as support.wording writes a missing number."""
     if v is None:
         return "—"
+    if (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == "nan"):  # results.json: "nan"
+        return "n/a"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):

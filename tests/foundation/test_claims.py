@@ -16,6 +16,7 @@ from support.claims import (
     IsTrue,
     Verdict,
     Within,
+    format_value,
 )
 
 
@@ -298,3 +299,9 @@ def test_notebook_record_all_records_through_its_recorder(tmp_path, monkeypatch)
     nb.record_all({"speedup": (2.5, "n"), "count": (None, "why")})
     assert {n: m.verdict for n, m in nb.recorder.measurements.items()} == {"speedup": "reproduced",
                                                                           "count": "not applicable here"}
+
+
+def test_a_nan_measurement_reads_n_a_in_the_claims_table_as_stored_or_in_memory():
+    assert format_value(float("nan")) == "n/a" and format_value(-math.nan) == "n/a"
+    assert format_value("nan") == "n/a"  # results.json stores a NaN as the string "nan"
+    assert format_value(float("inf")) == "inf" and format_value(0.5) == "0.5"
