@@ -401,9 +401,14 @@ def end_to_end(directory: Path, mix: mixes.Mix, *, seed: int = 0, repeats: int =
     return df
 
 
-def t1_table(df: pd.DataFrame, ours: str = "ours") -> pd.DataFrame:
-    """Median write / read GB/s per engine and our ratio over each (same run)."""
+def t1_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Median write / read GB/s per engine and our ratio over each (same run); ours is the engine named
+    :func:`peers.ours_label` (no notebook parameter or benchmark option relabels it)."""
+    ours = peers.ours_label()
     order = [p.name for p in peers.all_peers()] + ["disk limit"]
+    unknown = sorted(set(df["engine"]) - set(order))
+    if unknown:  # e.g. ours run under another label: it would drop out of the table silently
+        raise ValueError(f"t1_table: engines {unknown} are not T1 engines ({', '.join(order)})")
     order = [e for e in order if e in set(df["engine"])]
     w = measure.medians(df, "engine", "write_gbps").reindex(order)
     rd = measure.medians(df, "engine", "read_gbps").reindex(order) if "read_gbps" in df else pd.Series(dtype=float)
@@ -780,19 +785,20 @@ def claim_values(f1: pd.DataFrame, f2: pd.DataFrame, f2_mix: str, f4: pd.DataFra
                                      (f"{files['file per tensor']} files vs 1; "
                                       f"{4 * files['file per tensor']} vs 4 metadata operations"))
     w = t1tab["write GB/s"]
+    ours = peers.ours_label()  # T1's subject, named by the one rule end_to_end and t1_table follow
     for key, eng in (("vs_datastates", "DataStates-style"), ("vs_torchsnapshot", "torchsnapshot"),
                      ("vs_torch_save", "torch.save")):
-        if eng in w and "ours" in w:
-            out[key] = (w["ours"] / w[eng], f"median write GB/s: ours {w['ours']:.2f}, {eng} {w[eng]:.2f}")
+        if eng in w and ours in w:
+            out[key] = (w[ours] / w[eng], f"median write GB/s: ours {w[ours]:.2f}, {eng} {w[eng]:.2f}")
             alt = "DataStates-style O_DIRECT"
             if key == "vs_datastates" and alt in w and pd.notna(w[alt]):
                 out[key] = (out[key][0], out[key][1] + f"; vs the same stand-in with O_DIRECT ({w[alt]:.2f} GB/s): "
-                            f"{w['ours'] / w[alt]:.2f}x")
+                            f"{w[ours] / w[alt]:.2f}x")
         else:
             out[key] = (None, t1.attrs.get("unavailable", {}).get(eng, f"{eng} not measured"))
-    if "disk limit" in w and "ours" in w:
-        out["disk_fraction"] = (w["ours"] / w["disk limit"],
-                                f"ours {w['ours']:.2f} GB/s, disk limit {w['disk limit']:.2f} GB/s (same rounds)")
+    if "disk limit" in w and ours in w:
+        out["disk_fraction"] = (w[ours] / w["disk limit"],
+                                f"ours {w[ours]:.2f} GB/s, disk limit {w['disk limit']:.2f} GB/s (same rounds)")
     return out
 
 

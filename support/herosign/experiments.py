@@ -22,7 +22,7 @@ import pqcrypto
 from support.herosign import kat
 from support.herosign import slhdsa as ours
 from support.herosign.gpu import TUNING_CACHE
-from support.herosign.params import PARAMS, get_params
+from support.herosign.params import F_SETS, PARAMS, get_params
 from support.progress import progress
 from support.validate import ParameterError, check_choice, check_int
 
@@ -74,6 +74,34 @@ def kat_digests(names, fors_order: str = "fips205") -> pd.DataFrame:
         rows.append({"set": name, "order": fors_order, "digest": d[:16] + "...", "match": d.startswith(want),
                      "cpu_s": round(time.process_time() - t, 2)})
     return pd.DataFrame(rows)
+
+
+KAT_128F = ("sha2-128f", "shake-128f")  # the sets of claim kat_128f; every other set's KAT counts for kat_192f_256f
+
+
+def kat_claims(kats: pd.DataFrame, old: pd.DataFrame | None) -> tuple[dict[str, tuple[bool | None, str]], dict]:
+    """The KAT claims from :func:`kat_digests` tables (``old``: the SPHINCS+ 3.1 order, None where not run): claim ->
+    (holds, note), or (None, reason) where the sets a claim names did not all run; and the metrics of a partial run."""
+    small = kats[kats["set"].isin(KAT_128F)]
+    big = kats[~kats["set"].isin(KAT_128F)]
+    out: dict[str, tuple[bool | None, str]] = {}
+    metrics: dict = {}
+    if len(small) == len(KAT_128F):
+        out["kat_128f"] = (bool(small["match"].all()), ", ".join(small["set"]))
+    else:  # smoke: sha2-128f only (shake-128f's KAT adds about 7 s of CPU)
+        metrics["kat_sha2_128f_match"] = bool(small["match"].all())
+        why = f"smoke runs only the sha2-128f KAT (digest {'matches' if small['match'].all() else 'differs'}); " \
+              "both sets run at default/paper scale"
+        out["kat_128f"] = (None, why)
+    if len(big):
+        out["kat_192f_256f"] = (bool(big["match"].all()), ", ".join(big["set"]))
+    else:
+        out["kat_192f_256f"] = (None, "the 192f/256f KATs run at default/paper scale (smoke runs sha2-128f only)")
+    if old is not None:
+        out["kat_31_order"] = (bool(old["match"].all()), "")
+    else:
+        out["kat_31_order"] = (None, "the SPHINCS+ 3.1-order KAT runs at default/paper scale")
+    return out, metrics
 
 
 def slhdsa_oracle(names, count: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -139,6 +167,27 @@ def pqcrypto_cross(names, rounds: int = 2) -> pd.DataFrame:
         rows.append({"set": name, "rounds": rounds, "pqcrypto_accepts_ours": a, "ours_accepts_pqcrypto": b,
                      "wrong_ctx_rejected": rej})
     return pd.DataFrame(rows)
+
+
+def oracle_claims(oracle: pd.DataFrame, cross: pd.DataFrame) -> tuple[dict[str, tuple[bool | None, str]], dict]:
+    """slhdsa_byte_exact and pqcrypto_cross from the :func:`slhdsa_oracle` and :func:`pqcrypto_cross` tables: (holds,
+    note) when all six f sets ran (the statements say "per f set"), else (None, reason) and a metric of the sets run."""
+    exact = bool((oracle[["pk_equal", "deterministic_equal", "hedged_equal"]].min(axis=1) == oracle["cases"]).all())
+    crossed = bool(((cross["pqcrypto_accepts_ours"] == cross["rounds"]) &
+                    (cross["ours_accepts_pqcrypto"] == cross["rounds"])).all())
+    out: dict[str, tuple[bool | None, str]] = {}
+    metrics: dict = {}
+    for claim, holds, df, cases in (("slhdsa_byte_exact", exact, oracle, f"{int(oracle['cases'].sum())} cases"),
+                                    ("pqcrypto_cross", crossed, cross, f"{int(cross['rounds'].sum())} rounds")):
+        run = ", ".join(df["set"])
+        if set(df["set"]) == set(F_SETS):
+            out[claim] = (holds, f"{cases}; sets: {run}")
+        else:  # smoke: 2 of the 6 f sets, like the KAT claim
+            metrics[f"{claim}_sets_run"] = {"sets": list(df["set"]), "holds": holds}
+            why = (f"smoke runs {run} only ({cases}, {'all pass' if holds else 'NOT all pass'}); "
+                   f"all six f sets run at default/paper scale")
+            out[claim] = (None, why)
+    return out, metrics
 
 
 def acvp_keygen(sets) -> pd.DataFrame:
@@ -509,7 +558,19 @@ def gpu_claims(study: dict, source: str) -> tuple[dict[str, tuple[float | None, 
     return out, metrics
 
 
-def gpu_kat_digests(names=("sha2-128f", "shake-128f")) -> dict[str, bool]:
+def gpu_kat_claim(study: dict, source: str, kat_ok: dict[str, bool] | None = None) -> tuple[bool | None, str]:
+    """gpu_kat_128f: this run's :func:`gpu_kat_digests` (``kat_ok``), else the KAT tests of a recorded study
+    (both sets' tests present and every GPU test passed), else (None, ``source``: why there is no GPU figure)."""
+    if kat_ok is not None:
+        return all(kat_ok.values()), f"{kat_ok}; {source}"
+    if not study:
+        return None, source
+    t = study["tests"]
+    return (t["all_passed"] and len(t["gpu_kat"]) == len(KAT_128F),
+            f"{len(t['gpu_kat'])} KAT tests among {t['passed']}/{len(t['selected'])} GPU tests passed; {t['label']}")
+
+
+def gpu_kat_digests(names=KAT_128F) -> dict[str, bool]:
     """On a CUDA device: does the GPU signer reproduce the published KAT digest of each set?"""
     from support.herosign.gpu import GpuSigner
 

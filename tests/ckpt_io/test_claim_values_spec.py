@@ -165,6 +165,24 @@ def test_claim_values_compute_every_throughput_claim_from_the_right_medians():
     assert v["disk_fraction"][0] == pytest.approx(2 / 2.5)
 
 
+def test_claim_values_find_our_engine_under_the_name_peers_ours_label_gives(monkeypatch):
+    """One rule names T1's subject (peers.ours_label): relabelled there, the same rows give the same claims."""
+    t1 = _t1()
+    want = X.claim_values(_f1(), _f2(), "m", _f4(), t1, X.t1_table(t1))
+    monkeypatch.setattr(peers, "ours_label", lambda options=None: "ours, relabelled")
+    t1["engine"] = t1["engine"].replace("ours", "ours, relabelled")
+    tab = X.t1_table(t1)
+    assert tab.loc["torch.save", "ours / engine (write)"] == pytest.approx(2 / 0.5)
+    assert X.claim_values(_f1(), _f2(), "m", _f4(), t1, tab) == want
+
+
+def test_t1_table_refuses_an_engine_it_does_not_know_naming_it():
+    t1 = _t1()
+    t1["engine"] = t1["engine"].replace("ours", "ours, 2 KiB")  # ours run under a label no T1 path uses
+    with pytest.raises(ValueError, match=r"\['ours, 2 KiB'\] are not T1 engines"):
+        X.t1_table(t1)
+
+
 def test_claim_values_fall_back_to_the_new_file_panel_without_an_overwrite_panel():
     t1 = _t1()
     v = X.claim_values(_f1("O_DIRECT, new file"), _f2(), "m", _f4(), t1, X.t1_table(t1))

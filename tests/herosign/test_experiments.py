@@ -5,12 +5,13 @@ import itertools
 import types
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from support.herosign import experiments as ex
 from support.herosign import kat
 from support.herosign import slhdsa as ours
-from support.herosign.params import get_params
+from support.herosign.params import F_SETS, get_params
 
 
 def _first_byte_flipped(sign):
@@ -104,3 +105,95 @@ def test_hash_calls_tweakable_count_is_the_total_less_prf_msg_and_h_msg():
 def test_checks_refuse_to_pass_over_zero_cases(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ------------------------------------------------------------------------------------------ record / not applicable
+def _kats(matches: dict[str, bool]) -> pd.DataFrame:
+    """A kat_digests table: one row per set, ``match`` as given."""
+    return pd.DataFrame([{"set": s, "order": "fips205", "match": m} for s, m in matches.items()])
+
+
+def test_kat_claims_record_every_kat_claim_when_all_its_sets_ran():
+    kats = _kats({"sha2-128f": True, "shake-128f": True, "sha2-192f": True, "shake-256f": True})
+    claims, metrics = ex.kat_claims(kats, _kats({"sha2-128f": True}))
+    assert claims == {"kat_128f": (True, "sha2-128f, shake-128f"), "kat_192f_256f": (True, "sha2-192f, shake-256f"),
+                      "kat_31_order": (True, "")}
+    assert metrics == {}
+
+
+def test_kat_claims_record_a_wrong_digest_as_false_not_as_not_applicable():
+    kats = _kats({"sha2-128f": True, "shake-128f": False, "sha2-192f": True, "sha2-256f": False})
+    claims, _ = ex.kat_claims(kats, _kats({"sha2-128f": False}))
+    assert [claims[c][0] for c in ("kat_128f", "kat_192f_256f", "kat_31_order")] == [False, False, False]
+
+
+@pytest.mark.parametrize(("match", "word"), [(True, "matches"), (False, "differs")])
+def test_kat_claims_are_not_applicable_at_smoke_saying_what_the_sha2_128f_kat_gave(match, word):
+    claims, metrics = ex.kat_claims(_kats({"sha2-128f": match}), None)
+    why = f"smoke runs only the sha2-128f KAT (digest {word}); both sets run at default/paper scale"
+    assert claims["kat_128f"] == (None, why)
+    assert claims["kat_192f_256f"][0] is None and "192f/256f KATs run at default/paper" in claims["kat_192f_256f"][1]
+    assert claims["kat_31_order"] == (None, "the SPHINCS+ 3.1-order KAT runs at default/paper scale")
+    assert metrics == {"kat_sha2_128f_match": match}
+
+
+def _oracle(sets, hedged_equal: int = 3) -> pd.DataFrame:
+    """A slhdsa_oracle table, 3 cases per set, every count equal except the first set's ``hedged_equal``."""
+    return pd.DataFrame([{"set": s, "cases": 3, "pk_equal": 3, "deterministic_equal": 3,
+                          "hedged_equal": hedged_equal if i == 0 else 3} for i, s in enumerate(sets)])
+
+
+def _cross(sets, ours_accepted: int = 2) -> pd.DataFrame:
+    """A pqcrypto_cross table, 2 rounds per set, all accepted except ours by pqcrypto in the first set."""
+    return pd.DataFrame([{"set": s, "rounds": 2, "pqcrypto_accepts_ours": ours_accepted if i == 0 else 2,
+                          "ours_accepts_pqcrypto": 2, "wrong_ctx_rejected": 2} for i, s in enumerate(sets)])
+
+
+def test_oracle_claims_are_recorded_when_all_six_f_sets_ran():
+    claims, metrics = ex.oracle_claims(_oracle(F_SETS), _cross(F_SETS))
+    run = ", ".join(F_SETS)
+    assert claims == {"slhdsa_byte_exact": (True, f"18 cases; sets: {run}"),
+                      "pqcrypto_cross": (True, f"12 rounds; sets: {run}")}
+    assert metrics == {}
+
+
+def test_oracle_claims_record_one_unequal_signature_or_one_rejected_signature_as_false():
+    claims, _ = ex.oracle_claims(_oracle(F_SETS, hedged_equal=2), _cross(F_SETS, ours_accepted=1))
+    assert (claims["slhdsa_byte_exact"][0], claims["pqcrypto_cross"][0]) == (False, False)
+
+
+@pytest.mark.parametrize(("hedged", "accepted", "holds", "words"), [(3, 2, True, "all pass"),
+                                                                  (2, 1, False, "NOT all pass")])
+def test_oracle_claims_are_not_applicable_over_fewer_than_six_f_sets_saying_whether_they_passed(
+        hedged, accepted, holds, words):
+    sets = ["sha2-128f", "shake-128f"]
+    claims, metrics = ex.oracle_claims(_oracle(sets, hedged), _cross(sets, accepted))
+    why = f"smoke runs sha2-128f, shake-128f only (6 cases, {words}); all six f sets run at default/paper scale"
+    assert claims["slhdsa_byte_exact"] == (None, why)
+    assert claims["pqcrypto_cross"][0] is None and f"(4 rounds, {words})" in claims["pqcrypto_cross"][1]
+    assert metrics == {f"{c}_sets_run": {"sets": sets, "holds": holds} for c in ("slhdsa_byte_exact", "pqcrypto_cross")}
+
+
+def _recorded(kat_tests: int, all_passed: bool = True) -> dict:
+    tests = {"all_passed": all_passed, "passed": 28, "selected": ["t"] * 28, "label": "recorded on H200",
+             "gpu_kat": [f"test_gpu_kat[{s}]" for s in ex.KAT_128F[:kat_tests]]}
+    return {"sets": {}, "tests": tests}
+
+
+def test_gpu_kat_claim_takes_this_runs_gpu_kat_digests_when_measured():
+    assert ex.gpu_kat_claim({"sets": {}}, "measured in this run", {"sha2-128f": True, "shake-128f": False}) == \
+        (False, "{'sha2-128f': True, 'shake-128f': False}; measured in this run")
+    assert ex.gpu_kat_claim({"sets": {}}, "measured in this run", {"sha2-128f": True, "shake-128f": True})[0] is True
+
+
+@pytest.mark.parametrize(("kat_tests", "all_passed", "holds"), [(2, True, True), (1, True, False), (2, False, False)])
+def test_gpu_kat_claim_of_a_recorded_run_holds_only_with_both_sets_kat_tests_and_every_test_passed(
+        kat_tests, all_passed, holds):
+    value, note = ex.gpu_kat_claim(_recorded(kat_tests, all_passed), "recorded")
+    assert value is holds
+    assert note == f"{kat_tests} KAT tests among 28/28 GPU tests passed; recorded on H200"
+
+
+def test_gpu_kat_claim_is_not_applicable_without_a_study_giving_the_reason():
+    assert ex.gpu_kat_claim({}, "no CUDA GPU in this run and no recorded GPU run") == \
+        (None, "no CUDA GPU in this run and no recorded GPU run")
