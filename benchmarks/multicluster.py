@@ -16,6 +16,19 @@ import pandas as pd
 
 from support.multicluster import experiments as X
 from support.multicluster.federation import BURSTY_NAMES, NAMES, FederationConfig
+from support.multicluster.oracles import oracle_bound_lines
+
+
+def print_headline(h: dict) -> None:
+    """One line per claim value of ``experiments.headline``; the perfect-foresight bound's parts as readable lines
+    (oracle_bound_lines), not the dataclass's repr."""
+    for k, v in h.items():
+        if k != "oracle_bound_parts":
+            print(f"  {k:24s} {v}")
+        elif v is None:
+            print("  perfect-foresight bound: not run (no perfect-foresight forecaster at this scale)")
+        else:
+            print("\n".join(f"  {line}" for line in oracle_bound_lines(v)))
 
 
 def main():
@@ -32,8 +45,7 @@ def main():
     print(f"scale {a.scale}: windows {plan['windows']}, test intervals {plan['test_intervals'] or 'all'}")
     print(X.summary_table(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print("\nproactive (ridge) relative to HPA:")
-    for k, v in X.headline(rows, NAMES).items():
-        print(f"  {k:24s} {v}")
+    print_headline(X.headline(rows, NAMES))
     w0 = plan["windows"][0]
     sweep = X.hpa_target_sweep(cfg, w0, plan["sweep"], plan["test_intervals"])
     print("\nHPA target sweep (first window):")
@@ -50,8 +62,7 @@ def main():
         print(f"  {f}: run stopped ({why[:100]})")
     print(X.summary_table(brows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print("\nproactive (ridge) relative to HPA, bursty:")
-    for k, v in X.headline(brows, BURSTY_NAMES).items():
-        print(f"  {k:24s} {v}")
+    print_headline(X.headline(brows, BURSTY_NAMES))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
   remaining routing LP with SciPy (``linprog``, its own formulation), keeping the cheapest.
 * :func:`des_mean_response` — mean response time of an M/M/c queue by discrete-event simulation (simpy, via
   :func:`support.sim.des_check.des_check`).
+* :func:`oracle_bound_lines` — the perfect-foresight bound (notes section 4, oracle 2) as readable lines.
 """
 
 from __future__ import annotations
@@ -66,3 +67,27 @@ def des_mean_response(c: int, lam: float, mu: float, n_jobs: int, rng: np.random
     """Mean response time of M/M/c from the simpy FIFO queue (first ``warmup`` share of jobs discarded);
     an unstable queue (lam >= c mu) is refused."""
     return des_check(c, lam, mu, n_jobs, rng, warmup=warmup).simulated
+
+
+def oracle_bound_lines(bound) -> list[str]:
+    """The perfect-foresight bound of notes section 4 (oracle 2) as readable lines: what it says, each realistic
+    forecaster's efficiency and SLO-violation share against perfect foresight's, and whether each part holds."""
+    from support.multicluster.experiments import FORECASTERS, OracleBound  # experiments imports this module
+
+    if not isinstance(bound, OracleBound):
+        raise TypeError(f"oracle_bound_lines needs an OracleBound (experiments.oracle_bound); got {bound!r}")
+    name = {k: FORECASTERS.get(k, k) for k in bound.efficiency}
+    width = max(len(name[k]) for k in bound.realistic)
+    verdict = {True: "holds", False: "fails"}
+    head = ("perfect-foresight bound (no realistic forecaster is more efficient than perfect foresight or has "
+            f"fewer SLO violations): {verdict[bound.holds]}")
+    lines = [head]
+    parts = (("(i) efficiency", "at most", bound.efficiency, bound.efficiency_holds, "{:.4f}", 1),
+             ("(ii) SLO-violation share", "at least", bound.slo_violation, bound.violations_holds, "{:.2%}", -1))
+    for label, rel, values, ok, fmt, sign in parts:
+        ref = values[bound.oracle]
+        lines.append(f"  {label}, {rel} perfect foresight's {fmt.format(ref)}: {verdict[ok]}")
+        for k in bound.realistic:  # sign * (value - ref) <= tol: the same test as the part's property
+            lines.append(f"    {name[k]:<{width}}  {fmt.format(values[k])}  "
+                         f"{verdict[sign * (values[k] - ref) <= bound.tol]}")
+    return lines
