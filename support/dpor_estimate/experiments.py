@@ -227,6 +227,13 @@ def time_to_band(rs: RunSet, exact: float, frac: float = IN_BAND_FRAC) -> dict:
             "seconds to band": None if n is None else n * spt, "seconds per run": float(np.median(rs.seconds))}
 
 
+def cost_estimate_runs(spec: str, policy: str, probes: int, runs: int, seed: int,
+                       max_steps: int = MAX_STEPS) -> RunSet:
+    """F5 (§6): ``runs`` Knuth runs of ``probes`` probes each for the cost estimate, on their own stream (purpose
+    "cost"), so they repeat no headline Knuth run (seed + 1 did: seed s's cost runs were seed s + 1's Knuth runs)."""
+    return estimate_runs(spec, policy, 1, probes, runs, seed, max_steps, purpose="cost")
+
+
 def cost_rows(rs: RunSet, exact_nodes: int, exact_seconds: float) -> dict:
     """F5: median (over runs) explored-graph estimate vs the exhaustive node count, and predicted time.
 

@@ -17,6 +17,7 @@ from support.dpor_estimate.experiments import (
     benchmarks_in_band,
     benchmarks_low_variance,
     budget_sweep,
+    cost_estimate_runs,
     cost_rows,
     counts_match,
     estimate_runs,
@@ -168,6 +169,16 @@ def test_budget_sweep_does_not_repeat_the_headline_runs():
     sweep = budget_sweep("lastzero(4)", "writers_first", [1], trials=20, seed=0, exact=28)
     plain = estimate_runs("lastzero(4)", "writers_first", 1, trials=20, runs=1, seed=0)
     assert sweep["mean/exact"].iloc[0] != pytest.approx(plain.classes.mean() / 28)
+
+
+def test_cost_runs_repeat_no_knuth_run_of_their_seed_or_the_next():
+    """seed + 1 made seed s's cost runs seed s + 1's Knuth runs, probe for probe over the shorter run."""
+    spec, policy = "lastzero(4)", "writers_first"
+    cost = cost_estimate_runs(spec, policy, probes=12, runs=3, seed=5)
+    assert cost.budget == 1 and cost.nodes.shape == (3, 12)
+    for seed in (5, 6):
+        knuth = estimate_runs(spec, policy, 1, trials=8, runs=3, seed=seed)
+        assert not any(np.array_equal(c[:8], k) for c in cost.nodes for k in knuth.nodes)
 
 
 def test_benchmarks_in_band_needs_80pct_of_the_runs():
