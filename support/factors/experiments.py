@@ -357,21 +357,28 @@ def slds_vs_funsor_summaries(cases, seed: int = 0) -> float:
     return worst
 
 
-def mixed_matrix(maps, K: int = 2, T: int = 10, seed: int = 0, kind: str = "cv") -> pd.DataFrame:
-    """One model, one engine, rows = representation map: error vs enumeration, runtime, op counts."""
-    m = slds_instance(K, T, seed, kind)
-    ref = reference.slds_enumerate(m)
+def mixed_matrix(maps, K: int = 2, T: int = 10, seed: int = 0, kind: str = "cv",
+                 instances=None) -> pd.DataFrame:
+    """One model, one engine, rows = representation map: error vs enumeration, runtime, op counts (notes §1.4a).
+    ``instances``: rows per data set i of :func:`slds_instance` (column ``data set``; the RBPF run there is filter
+    seed 0 of :func:`rbpf_logz_errors`); None: the tables' one data set."""
+    keys = [None] if instances is None else _nonempty(instances, "instances")
     rows = []
-    for name, n in maps:
-        rmap = F.representation_map(name, n)
-        with ops.counted() as c:
-            res, dt = _timed(F.forward_filter, m, rmap, rng=derive(seed, "mixed", name))
-        s = {"log_z": res.log_z, **_summaries(res.beliefs[-1], m)}
-        rows.append({"map": rmap.name, "discrete": rmap.discrete, "continuous": rmap.continuous,
-                     "collapse": rmap.collapse, "N": n, "abs_err_log_z": abs(s["log_z"] - ref["log_z"]),
-                     "err_P(s_T)": float(np.abs(s["mode_posterior"] - ref["mode_posterior"]).max()),
-                     "err_E[x_T]": float(np.abs(s["mean"] - ref["mean"]).max()), "seconds": dt,
-                     "project_calls": c["project"]})
+    for i in keys:
+        m = slds_instance(K, T, seed, kind, instance=i)
+        ref = reference.slds_enumerate(m)
+        for name, n in maps:
+            rmap = F.representation_map(name, n)
+            rng = derive(seed, "mixed", name) if i is None else derive(seed, "mixed", name, i, 0)
+            with ops.counted() as c:
+                res, dt = _timed(F.forward_filter, m, rmap, rng=rng)
+            s = {"log_z": res.log_z, **_summaries(res.beliefs[-1], m)}
+            row = {"map": rmap.name, "discrete": rmap.discrete, "continuous": rmap.continuous,
+                   "collapse": rmap.collapse, "N": n, "abs_err_log_z": abs(s["log_z"] - ref["log_z"]),
+                   "err_P(s_T)": float(np.abs(s["mode_posterior"] - ref["mode_posterior"]).max()),
+                   "err_E[x_T]": float(np.abs(s["mean"] - ref["mean"]).max()), "seconds": dt,
+                   "project_calls": c["project"]}
+            rows.append(row if i is None else {"data set": i, **row})
     return pd.DataFrame(rows)
 
 

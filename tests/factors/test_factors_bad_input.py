@@ -97,6 +97,7 @@ def test_fractional_particle_count_is_rejected_by_the_map():
     (lambda: X.slds_vs_funsor_summaries([]), "cases must not be empty"),
     (lambda: X.slds_instance(2, 3, 0, kind="2d"), "kind must be one of '1d', 'cv'; got '2d'"),
     (lambda: X.mixed_matrix([("exact", 0)], T=3, kind="bogus"), "kind must be one of '1d', 'cv'; got 'bogus'"),
+    (lambda: X.mixed_matrix([("exact", 0)], T=3, instances=[]), "instances must not be empty"),
     (lambda: X.circular_experiment(T=3, n_seeds=1, n_particles=1, grid_n=64, bins=16),
      "n_particles must be an integer >= 2 \\(the Gaussian ADF"),
     (lambda: X.rbpf_logz_errors(50, n_seeds=2, n_instances=0), "n_instances must be an integer >= 1"),

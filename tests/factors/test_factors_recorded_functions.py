@@ -151,6 +151,17 @@ def test_rbpf_mixed_value_is_the_mean_over_data_sets_and_individually_run_seeds(
     assert len(set(np.round(errs.ravel(), 12))) == 6  # every (data set, seed) is a separate draw
 
 
+def test_mixed_matrix_over_data_sets_runs_each_map_on_each_and_its_rbpf_run_is_the_claims_seed_0():
+    maps = [("exact", 0), ("rbpf", 20), ("pf", 50)]
+    mixed = X.mixed_matrix(maps, K=2, T=4, seed=0, kind="cv", instances=range(3))
+    assert list(mixed["data set"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2] and list(mixed["map"][:3]) == ["exact", "rbpf", "pf"]
+    assert (mixed[mixed["map"] == "exact"].abs_err_log_z <= 1e-9).all()
+    claims = X.rbpf_logz_errors(20, n_seeds=1, K=2, T=4, seed=0, kind="cv", n_instances=3)[:, 0]
+    assert np.allclose(mixed[mixed["map"] == "rbpf"].abs_err_log_z, claims, rtol=0, atol=1e-12)
+    assert mixed[mixed["map"] != "exact"].abs_err_log_z.round(12).nunique() == 6  # every (data set, map) its own draw
+    assert "data set" not in X.mixed_matrix(maps[:1], K=2, T=4, seed=0)  # instances=None: the tables' one data set
+
+
 def test_pf_error_vs_n_runs_every_data_set_n_and_seed_as_a_separate_draw():
     df = X.pf_error_vs_n([30, 60], n_seeds=3, T=4, seed=0, n_instances=2)
     assert len(df) == 2 * 2 * 3 and set(df.instance) == {0, 1}
