@@ -67,3 +67,18 @@ def check_range(value: object, name: str, *, low: float | None = None, high: flo
     interval = (("(" if low_open else "[") + ("-inf" if low is None else f"{low:g}") + ", "
                 + ("inf" if high is None else f"{high:g}") + (")" if high_open else "]"))
     raise error(f"{name} must be a number in {interval}, got {value!r}")
+
+
+def min_bootstrap_count(level: float = 0.95) -> int:
+    """The fewest resamples for which a two-sided percentile interval at ``level`` has a resample in each tail
+    (``(1 - level) / 2 * n >= 1``: 40 at 95%); with fewer, its bounds are just the extreme resamples."""
+    return int(np.ceil(2 / (1 - level) - 1e-9))
+
+
+def check_bootstrap_count(value: object, name: str = "n_boot", *, level: float = 0.95,
+                          error: type[Exception] = ValueError) -> int:
+    """``int(value)`` if it is an integer of at least :func:`min_bootstrap_count` resamples for a ``level``
+    percentile interval, else raise ``error`` saying why (a CI from fewer resamples has empty tails)."""
+    n = min_bootstrap_count(level)
+    return check_int(value, name, minimum=n, error=error,
+                     what=f"an integer >= {n} (each {(1 - level) / 2:.1%} tail of the {level:.0%} CI needs a resample)")

@@ -84,3 +84,12 @@ def test_check_range_accepts_numbers_within_the_interval(value, kw):
 def test_check_range_refuses_values_outside_the_interval_bools_strings_and_non_finite(value, kw, shown):
     with pytest.raises(ValueError, match=rf"participation must be a number in {shown or '.*'}, got "):
         check_range(value, "participation", **kw)
+
+
+def test_a_95_percent_percentile_interval_needs_40_resamples_one_in_each_tail():
+    from support.validate import check_bootstrap_count, min_bootstrap_count
+
+    assert min_bootstrap_count(0.95) == 40 and min_bootstrap_count(0.9) == 20 and min_bootstrap_count(0.99) == 200
+    assert check_bootstrap_count(40) == 40
+    with pytest.raises(ValueError, match=r"n_boot must be an integer >= 40 \(each 2.5% tail of the 95% CI"):
+        check_bootstrap_count(39)

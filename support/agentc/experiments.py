@@ -37,7 +37,7 @@ from support.agentc.traces import (
 )
 from support.progress import progress
 from support.seeding import derive
-from support.validate import ParameterError, check_int
+from support.validate import ParameterError, check_bootstrap_count, check_int
 
 PAPER_BASELINES = {"claude-sonnet-4.5": 0.774, "gpt-5": 0.837}
 # retail profile name -> the paper baseline it is calibrated to (the numbers live in PAPER_BASELINES only)
@@ -47,7 +47,7 @@ RETAIL_PROFILES = {"claude": PAPER_BASELINES["claude-sonnet-4.5"], "gpt5": PAPER
 def check_parameters(n_boot: int, token_tasks: int, token_seeds: int) -> None:
     """The notebook's ranged parameters, checked right after ``start`` so a bad value fails before any work, naming
     the parameter, its value and the range (``token_tasks`` draws from tau-bench's retail test split)."""
-    check_int(n_boot, "n_boot", minimum=1, error=ParameterError)
+    check_bootstrap_count(n_boot, "n_boot", error=ParameterError)  # a 95% CI needs >= 40 resamples
     check_int(token_tasks, "token_tasks", minimum=1, maximum=len(tasks("retail", "test")), error=ParameterError)
     check_int(token_seeds, "token_seeds", minimum=1, error=ParameterError)
 

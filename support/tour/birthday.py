@@ -12,12 +12,17 @@ import numpy as np
 from support.validate import ParameterError, check_int
 
 TEXTBOOK_DAYS = 365  # the year the textbook claims p23 and n_half are stated for (Feller, 1968)
+# smallest_group_over_half multiplies about 0.7 * days terms (n_half ~ 1.18 sqrt(days) products of up to n_half
+# terms each): 3 s at 1e9 days, about an hour at 1e12; past 2**63, rng.integers cannot draw the birthdays at all
+MAX_DAYS = 10**9
 
 
 def check_parameters(days: int) -> int:
     """The tour's own parameter, checked right after ``start`` so a bad value fails before any work (a usage error,
-    exit 2) naming it and its value: ``days`` is an integer >= 1 (``scale``, ``seed``, ``backend``: ``start``)."""
-    return check_int(days, "days", minimum=1, error=ParameterError)
+    exit 2) naming it and its value: ``days`` is an integer in 1..MAX_DAYS (``scale``, ``seed``, ``backend``: start)."""
+    check_int(days, "days", minimum=1, error=ParameterError)  # first, so a year < 1 keeps its message
+    return check_int(days, "days", maximum=MAX_DAYS, error=ParameterError,
+                     what=f"an integer in 1..{MAX_DAYS:_} (a longer year takes minutes to hours to find n_half)")
 
 
 def exact_shared_probability(n: int, days: int = 365) -> float:

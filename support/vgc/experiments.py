@@ -16,7 +16,7 @@ from support.claims import Verdict
 from support.fits import loglog_slope
 from support.progress import progress
 from support.seeding import derive
-from support.validate import ParameterError, check_choice, check_int, check_range
+from support.validate import ParameterError, check_bootstrap_count, check_choice, check_int, check_range
 from support.vgc import oracle
 from support.vgc.allocator import AllocatorConfig, padding_fraction
 from support.vgc.collectors import (
@@ -34,12 +34,16 @@ from support.vgc.trace import Trace
 from support.vgc.workloads import WORKLOADS, make
 from support.wording import count
 
+# a trace stores thread ids as int8 (trace.py): thread 128 would read as -128 and fail the trace check minutes in
+MAX_THREADS = int(np.iinfo(np.int8).max) + 1
+
 
 def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int) -> None:
     """The notebook's ranged and enumerated parameters, checked right after ``start`` so a bad value fails before
     any work; a budget below 1x cannot hold the peak live bytes, and a repeated workload would pad the grid."""
     check_range(budget_mult, "budget_mult", low=1.0, error=ParameterError)
-    check_int(n_threads, "n_threads", minimum=1, error=ParameterError)
+    check_int(n_threads, "n_threads", minimum=1, maximum=MAX_THREADS, error=ParameterError,
+              what=f"an integer in 1..{MAX_THREADS} (a trace stores thread ids as int8)")
     if not isinstance(workloads, (list, tuple)) or not workloads:
         raise ParameterError(f"workloads must be a non-empty list of {', '.join(map(repr, WORKLOADS))}; got {workloads!r}")
     for i, w in enumerate(workloads):
@@ -47,7 +51,7 @@ def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int)
     repeated = sorted({w for w in workloads if workloads.count(w) > 1})
     if repeated:
         raise ParameterError(f"workloads must not repeat a workload; {', '.join(map(repr, repeated))} given twice or more")
-    check_int(n_boot, "n_boot", minimum=1, error=ParameterError)
+    check_bootstrap_count(n_boot, "n_boot", error=ParameterError)  # a 95% CI needs >= 40 resamples
 
 
 # the claims judged on the claim grid: issue 15 states them for its grid (>= 5 workloads x 5 seeds, multithreaded)

@@ -7,6 +7,7 @@ from support.dpor_estimate import experiments as ex
 from support.dpor_estimate.order import POLICIES
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
+from support.validate import ParameterError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "04_dpor_estimate.ipynb"
 
@@ -28,5 +29,5 @@ def test_every_order_policy_is_accepted(policy):
     (("writers_first", 8, 0), r"trials must be an integer >= 1, got 0"),
 ])
 def test_bad_value_is_refused_naming_parameter_value_and_options(args, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         ex.check_parameters(*args)

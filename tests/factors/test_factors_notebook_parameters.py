@@ -9,6 +9,7 @@ import pytest
 from support.factors import experiments as X
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
+from support.validate import ParameterError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "02_factors.ipynb"
 
@@ -24,13 +25,13 @@ def test_every_matrix_map_is_accepted(name):
 
 
 def test_unknown_representation_map_is_refused_naming_value_and_options():
-    with pytest.raises(ValueError, match=r"representation_map must be one of 'exact', 'gpb1', 'gpb2', 'rbpf', "
-                                         r"'pf'; got 'xyz'"):
+    with pytest.raises(ParameterError, match=r"representation_map must be one of 'exact', 'gpb1', 'gpb2', 'rbpf', "
+                                             r"'pf'; got 'xyz'"):
         X.check_parameters("xyz", 2000)
 
 
 def test_fewer_than_ten_particles_are_refused_because_rbpf_gets_none():
-    with pytest.raises(ValueError, match=r"n_particles must be an integer >= 10 .*got 9"):
+    with pytest.raises(ParameterError, match=r"n_particles must be an integer >= 10 .*got 9"):
         X.check_parameters("rbpf", 9)
 
 
