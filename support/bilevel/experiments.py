@@ -32,7 +32,7 @@ from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, run_rabo, run_unpruned
 from support.fl.masks import client_masks, coverage
 from support.seeding import derive
-from support.validate import ParameterError, check_range
+from support.validate import ParameterError, check_int, check_range
 
 BUDGETS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25)
 DEFAULT_INNER = InnerConfig(5, 0.5, 5, 0.5, 1e-3)  # T, inner lr, K, solver lr, FD step
@@ -363,15 +363,29 @@ def parse_budgets(text: str) -> tuple[float, ...]:
     return b
 
 
-def check_parameters(budgets: str, noise_rate: float, clean_outer_lr: float, rep_outer_lr: float,
-                     rate_noise: float) -> tuple[float, ...]:
-    """The notebook's parameters that no config checks, checked right after ``start`` so a bad value fails before
-    any work (ParameterError, exit 2); returns the parsed budgets."""
+def check_parameters(*, budgets: str, noise_rate: float, inner_mu: float, clean_outer_lr: float,
+                     rep_outer_lr: float, inner_steps: int, solver_steps: int, inner_lr: float, fd_delta: float,
+                     rate_noise: float, rate_alpha0: float, rep_seeds) -> tuple[float, ...]:
+    """The notebook's parameters, checked right after ``start`` so a bad value fails before any work
+    (ParameterError, exit 2) naming the parameter, its value and what is allowed; returns the parsed budgets."""
     b = parse_budgets(budgets)
     check_range(noise_rate, "noise_rate", low=0, high=1, high_open=True, error=ParameterError)
+    check_range(inner_mu, "inner_mu", low=0, low_open=True, error=ParameterError)  # the inner problem is strongly convex
     check_range(clean_outer_lr, "clean_outer_lr", low=0, low_open=True, error=ParameterError)
     check_range(rep_outer_lr, "rep_outer_lr", low=0, low_open=True, error=ParameterError)
+    # T = 0 leaves y at its start; K = 0 leaves v = 0, so the hyper-cleaning hypergradient is 0 and x never moves
+    check_int(inner_steps, "inner_steps", minimum=1, error=ParameterError)
+    check_int(solver_steps, "solver_steps", minimum=1, error=ParameterError)
+    check_range(inner_lr, "inner_lr", low=0, low_open=True, error=ParameterError)
+    check_range(fd_delta, "fd_delta", low=0, low_open=True, error=ParameterError)
     check_range(rate_noise, "rate_noise", low=0, error=ParameterError)
+    check_range(rate_alpha0, "rate_alpha0", low=0, low_open=True, error=ParameterError)
+    for s in rep_seeds:  # the hyper-representation shards: one per client, each of at least 20 digits
+        try:
+            rep_setup(s, n_clients=len(b))
+        except ValueError as e:
+            raise ParameterError(f"budgets={budgets!r} gives {len(b)} clients, more than the hyper-representation "
+                                 f"task can split its digits among at seed {s} ({e}); give fewer budgets") from None
     return b
 
 

@@ -59,9 +59,14 @@ class FederationConfig:
 
     def __post_init__(self):
         check_range(self.mu, "mu", low=0, low_open=True, error=ParameterError)
-        if not self.slo_s > 1 / self.mu:
+        try:  # at or above latency_cap_s (charged to an overloaded cluster) no latency breaks the SLO: 0 % violations
+            check_range(self.slo_s, "slo_s", low=1 / self.mu, high=self.latency_cap_s, low_open=True, high_open=True,
+                        error=ParameterError)
+        except ParameterError:
             raise ParameterError(f"slo_s must be above the mean service time 1/mu = {1 / self.mu:g} s (an SLO the "
-                             f"service can meet), got {self.slo_s!r}")
+                                 f"service can meet) and below latency_cap_s = {self.latency_cap_s:g} s (the response "
+                                 f"time charged to an overloaded cluster, else no latency breaks the SLO), got "
+                                 f"{self.slo_s!r}") from None
         check_int(self.sync_s, "sync_s", minimum=1, error=ParameterError)
         check_int(self.interval_s, "interval_s", minimum=1, error=ParameterError)
         if self.interval_s % self.sync_s:

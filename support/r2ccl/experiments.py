@@ -10,6 +10,7 @@ import pandas as pd
 from support.progress import progress
 from support.r2ccl import simulator as sim
 from support.r2ccl.testbed import (
+    COLLAPSED_MBIT,
     FAULT_KINDS,
     MAX_HOSTS,
     MAX_NICS,
@@ -36,7 +37,13 @@ def check_parameters(hosts: int, nics: int, rate_mbit: float, n_faults: int) -> 
     what = f"0 (picks by scale) or an integer in 2..{MAX_NICS}"  # failover needs a surviving NIC
     if check_int(nics, "nics", minimum=0, maximum=MAX_NICS, what=what, error=ParameterError) == 1:
         raise ParameterError(f"nics must be {what}, got 1")
-    check_range(rate_mbit, "rate_mbit", low=0, error=ParameterError)
+    what = f"0 (picks by scale) or a rate in Mbit/s above {COLLAPSED_MBIT:g} (the rate_collapse fault's 8 kbit/s)"
+    try:
+        rate = check_range(rate_mbit, "rate_mbit", low=0, error=ParameterError)
+    except ParameterError:
+        rate = -1.0
+    if rate != 0 and not rate > COLLAPSED_MBIT:  # at or below it the gray failure slows nothing down: tests nothing
+        raise ParameterError(f"rate_mbit must be {what}, got {rate_mbit!r}")
     check_int(n_faults, "n_faults", minimum=0, what="0 (picks by scale) or an integer >= 1", error=ParameterError)
 
 

@@ -45,6 +45,7 @@ from support.r2ccl.transport import TransportConfig
 
 FAULT_KINDS = ("link_down", "blackhole", "nft_drop", "rate_collapse", "transport")
 OS_FAULTS = ("link_down", "blackhole", "nft_drop", "rate_collapse")
+COLLAPSED_MBIT = 0.008  # the tbf rate a rate_collapse fault sets (a gray failure: the link stays up at 8 kbit/s)
 PREFIX = "r2c"
 _counter = itertools.count()
 _live: set = set()  # testbeds not yet torn down (atexit)
@@ -231,7 +232,7 @@ class Testbed:
                 "{ type filter hook output priority 0 ; }")
             _sh("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", tb, "out", "oifname", dev, "drop")
         elif kind == "rate_collapse":
-            self._tbf(ns, dev, 0.008, change=True)
+            self._tbf(ns, dev, COLLAPSED_MBIT, change=True)
         fault.injected_at = time.time()
         self.faulted.append(fault)
 

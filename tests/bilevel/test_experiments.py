@@ -124,7 +124,9 @@ def test_a_non_finite_or_non_positive_inner_penalty_is_refused_naming_mu(mu):
 def test_notebook_parameters_no_config_checks_are_usage_errors_naming_the_parameter(kw, name):
     from support.validate import ParameterError
 
-    good = {"budgets": "1,1,0.5", "noise_rate": 0.5, "clean_outer_lr": 1000.0, "rep_outer_lr": 1.0, "rate_noise": 1.0}
+    good = {"budgets": "1,1,0.5", "noise_rate": 0.5, "inner_mu": 0.005, "clean_outer_lr": 1000.0, "rep_outer_lr": 1.0,
+            "inner_steps": 5, "solver_steps": 5, "inner_lr": 0.5, "fd_delta": 0.001, "rate_noise": 1.0,
+            "rate_alpha0": 0.2, "rep_seeds": range(1)}
     assert X.check_parameters(**good) == (1.0, 1.0, 0.5)
     with pytest.raises(ParameterError, match=name):
         X.check_parameters(**{**good, **kw})

@@ -191,8 +191,8 @@ def test_notebook_parameters_in_range_pass(good):
     ((255, 0, 0.0, 0), r"hosts must be .* 2\.\.254, got 255"),
     ((0, 1, 0.0, 0), r"nics must be 0 \(picks by scale\) or an integer in 2\.\.16, got 1"),
     ((0, 17, 0.0, 0), r"nics must be .* 2\.\.16, got 17"),
-    ((0, 0, -5.0, 0), r"rate_mbit must be a number in \[0, inf\], got -5.0"),
-    ((0, 0, float("nan"), 0), "rate_mbit must be a number"),
+    ((0, 0, -5.0, 0), r"rate_mbit must be 0 \(picks by scale\) or a rate in Mbit/s above 0\.008 .*, got -5.0"),
+    ((0, 0, float("nan"), 0), r"rate_mbit must be 0 \(picks by scale\) or a rate .*, got nan"),
     ((0, 0, 0.0, -1), r"n_faults must be 0 \(picks by scale\) or an integer >= 1, got -1"),
 ])
 def test_bad_notebook_parameters_are_usage_errors_naming_the_parameter(bad, match):
