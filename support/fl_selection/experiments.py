@@ -91,6 +91,15 @@ class Setup:
         return max(1, round(self.participation * self.n_clients))
 
 
+def check_parameters(*, dataset: str, alpha: float, participation: float, w: float, delta_max: float,
+                     target_accuracy: float, bandwidth_mhz: float, local_epochs: int, lr: float) -> None:
+    """The notebook's parameters, checked right after ``start`` (ParameterError, exit 2, naming each as the notebook
+    does: ``bandwidth_mhz`` in MHz), by the checks of the :class:`Setup` they build, before any data loads."""
+    bandwidth = check_range(bandwidth_mhz, "bandwidth_mhz", low=0, low_open=True, error=ParameterError)
+    Setup(dataset=dataset, alpha=alpha, participation=participation, w=w, delta_max=delta_max,
+          target_accuracy=target_accuracy, bandwidth_hz=bandwidth * 1e6, local_epochs=local_epochs, lr=lr)
+
+
 @dataclass
 class Env:
     """A built scenario: data, partition, label distributions, the cell, cost units and the constraints: ``gen`` is

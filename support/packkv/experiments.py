@@ -32,8 +32,12 @@ METHODS = ("packkv", "kivi", "channel-rel")
 KIVI_GROUPS = (32, 64)  # token groups of the KIVI K baseline in the sweep grids: every block must hold whole groups
 
 
+CONTEXT = {"smoke": 256, "default": 1024, "paper": 2048}  # tokens prefilled per evaluation window (setup)
+DECODE_PROMPT = {"smoke": 200, "default": 640, "paper": 960}  # prompt tokens of the growing-cache decode
+
+
 def check_parameters(calib_text: str, heldback_text: str, recent: int, block: int, pack: int,
-                     blas_threads: int) -> None:
+                     blas_threads: int, *, scale: str) -> None:
     """The notebook's parameters, checked right after ``start`` so a bad value fails before the model loads,
     naming the parameter, its value and what is allowed (ParameterError, a usage error)."""
     check_choice(pack, "pack", tuple(bitpack.PLANE_DTYPES), error=ParameterError)
@@ -42,6 +46,11 @@ def check_parameters(calib_text: str, heldback_text: str, recent: int, block: in
         raise ParameterError(f"block must be a multiple of pack ({pack}) and of the KIVI baseline's token groups "
                              f"{KIVI_GROUPS} (so a positive multiple of 64), got {block!r}")
     check_int(recent, "recent", minimum=0, error=ParameterError)
+    limit = min(CONTEXT[scale], DECODE_PROMPT[scale])  # setup refuses less context; a shorter prompt packs nothing
+    if recent + block > limit:
+        raise ParameterError(f"recent + block must be at most {limit} at scale {scale!r}, so that the "
+                             f"{CONTEXT[scale]}-token context and the {DECODE_PROMPT[scale]}-token decode prompt "
+                             f"each fill a compressed block; got recent={recent!r}, block={block!r}")
     check_int(blas_threads, "blas_threads", minimum=1, error=ParameterError)
     try:  # the texts support.lm.text knows, an alias resolved
         calib = canonical_text_name(calib_text, "calib_text")

@@ -24,19 +24,21 @@ from support.policy import Policy, load_policy
 from support.progress import progress
 from support.sim import FaultSpec, Streams, fault_schedule, rate_profile, resample_arrivals
 from support.traces.azure import load_azure
-from support.validate import ParameterError, check_int, check_range
+from support.validate import ParameterError, check_choice, check_int, check_range
 
 POLICY_DIR = REPO_ROOT / "data" / "pipeline_agents" / "policies"
 
 
 def check_parameters(*, horizon_h: float, tpch_sf: float, fault_scale: float, retries: int, retry_delay_s: float,
-                     oncall_median_s: float, fix_median_s: float, detect_s: float, actuate_s: float) -> None:
-    """The notebook's ranged parameters, checked after ``start`` so a bad value fails before DuckDB runs, naming it, its
-    value and interval (``tpch_sf``: 0 picks by scale, tpch.generate refuses > 1; the notebook divides by actuate_s)."""
+                     exponential_backoff: bool, oncall_median_s: float, fix_median_s: float, detect_s: float,
+                     actuate_s: float) -> None:
+    """The notebook's parameters, checked after ``start`` so a bad value fails before DuckDB runs, naming it, its value
+    and what is allowed (tpch_sf 0 picks by scale, tpch.generate refuses > 1; actuate_s divides; a bool, not "False")."""
     check_range(horizon_h, "horizon_h", low=0, low_open=True, error=ParameterError)
     check_range(tpch_sf, "tpch_sf", low=0, high=1, error=ParameterError)
     check_range(fault_scale, "fault_scale", low=0, error=ParameterError)
     check_int(retries, "retries", minimum=0, error=ParameterError)
+    check_choice(exponential_backoff, "exponential_backoff", (False, True), error=ParameterError)
     for name, value in (("retry_delay_s", retry_delay_s), ("oncall_median_s", oncall_median_s),
                         ("fix_median_s", fix_median_s), ("detect_s", detect_s)):
         check_range(value, name, low=0, error=ParameterError)

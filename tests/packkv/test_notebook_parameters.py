@@ -19,8 +19,9 @@ def defaults() -> dict:
     return {n: p[n].default for n in NAMES}
 
 
-def test_notebook_defaults_pass_the_parameter_check():
-    assert E.check_parameters(**defaults()) is None
+@pytest.mark.parametrize("scale", ["smoke", "default", "paper"])
+def test_notebook_defaults_pass_the_parameter_check_at_every_scale(scale):
+    assert E.check_parameters(**defaults(), scale=scale) is None
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -37,10 +38,35 @@ def test_notebook_defaults_pass_the_parameter_check():
 ])
 def test_bad_value_is_refused_as_a_usage_error_naming_parameter_and_value(change, message):
     with pytest.raises(ParameterError, match=message):
-        E.check_parameters(**(defaults() | change))
+        E.check_parameters(**(defaults() | change), scale="smoke")
+
+
+@pytest.mark.parametrize(("scale", "recent", "block", "limit"), [
+    ("smoke", 137, 64, 200),  # 201 > the 200-token decode prompt: the growing cache would pack nothing
+    ("smoke", 0, 256, 200),
+    ("default", 577, 64, 640),
+    ("paper", 1024, 64, 960),  # under the 2048-token context, over the 960-token prompt
+])
+def test_recent_plus_block_beyond_the_scales_context_or_decode_prompt_is_refused(scale, recent, block, limit):
+    # before: over the context, setup's ValueError (exit 1); over the prompt only, a decode with no packed block
+    with pytest.raises(ParameterError, match=rf"recent \+ block must be at most {limit} at scale '{scale}'.*"
+                                             rf"got recent={recent}, block={block}"):
+        E.check_parameters(**(defaults() | {"recent": recent, "block": block}), scale=scale)
+
+
+@pytest.mark.parametrize("scale", ["smoke", "default", "paper"])
+def test_recent_plus_block_that_fills_the_decode_prompt_exactly_is_accepted(scale):
+    recent = E.DECODE_PROMPT[scale] - 64
+    assert E.check_parameters(**(defaults() | {"recent": recent, "block": 64}), scale=scale) is None
 
 
 def test_notebook_checks_its_parameters_in_the_cell_that_starts_it():
     cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
     first = next(c for c in cells if "start(" in c)
-    assert "E.check_parameters(calib_text, heldback_text, recent, block, pack, blas_threads)" in first
+    assert "E.check_parameters(calib_text, heldback_text, recent, block, pack, blas_threads,\n" in first
+    assert "scale=nb.scale)" in first
+
+
+def test_notebook_takes_its_context_and_decode_prompt_from_the_checked_tables():
+    code = "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
+    assert "context = nb.pick(**E.CONTEXT)" in code and "prompt_len=nb.pick(**E.DECODE_PROMPT)" in code

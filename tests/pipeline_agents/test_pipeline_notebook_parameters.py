@@ -1,5 +1,7 @@
-"""05's ranged parameters are checked right after ``start``: a bad value fails at once, naming the parameter, the
+"""05's parameters are checked right after ``start``: a bad value fails at once, naming the parameter, the
 value and the interval, before TPC-H is generated and run in DuckDB."""
+
+import json
 
 import pytest
 
@@ -9,8 +11,8 @@ from support.pipeline_agents import experiments as X
 from support.validate import ParameterError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "05_pipeline_agents.ipynb"
-CHECKED = ("horizon_h", "tpch_sf", "fault_scale", "retries", "retry_delay_s", "oncall_median_s", "fix_median_s",
-           "detect_s", "actuate_s")
+CHECKED = ("horizon_h", "tpch_sf", "fault_scale", "retries", "retry_delay_s", "exponential_backoff", "oncall_median_s",
+           "fix_median_s", "detect_s", "actuate_s")
 
 
 def _defaults() -> dict:
@@ -43,3 +45,23 @@ def test_zero_delays_and_fault_rates_are_accepted():
 def test_out_of_range_value_is_refused_naming_parameter_and_interval(name, value, message):
     with pytest.raises(ParameterError, match=message):
         X.check_parameters(**{**_defaults(), name: value})
+
+
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_exponential_backoff_that_is_not_a_bool_is_refused_naming_it(value):
+    # Params.retry_delay reads its truth: the text "False" would double every retry delay, silently
+    with pytest.raises(ParameterError, match=rf"exponential_backoff must be one of False, True; got {value!r}"):
+        X.check_parameters(**{**_defaults(), "exponential_backoff": value})
+
+
+def test_exponential_backoff_accepts_both_bools():
+    for value in (False, True):
+        assert X.check_parameters(**{**_defaults(), "exponential_backoff": value}) is None
+
+
+def test_notebook_checks_every_parameter_in_the_cell_that_starts_it():
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    first = next(c for c in cells if "start(" in c)
+    call = first[first.index("X.check_parameters("):]
+    assert first.index("X.check_parameters(") > first.index("start(")
+    assert all(f"{n}={n}" in call for n in CHECKED)
