@@ -22,15 +22,21 @@ _LEFT: set[Path] = set()  # folders made and not yet removed: interpreter exit r
 def make(prefix: str, base: str | os.PathLike | None = None, *, what: str = "scratch base directory",
          error: type[Exception] = FileNotFoundError) -> Path:
     """A new empty folder ``<base>/<prefix><random>`` (base: the system temp dir when None or empty); interpreter exit
-    removes it if :func:`remove` has not. ``what`` names the base in the ``error`` raised when it is not a directory
-    (a notebook parameter's caller passes ``support.validate.ParameterError``)."""
+    removes it if :func:`remove` has not. ``what`` names the base in the ``error`` raised when it is not a path, not a
+    directory or refuses a new folder (a notebook parameter's caller passes ``support.validate.ParameterError``)."""
     if not isinstance(prefix, str) or not prefix or os.sep in prefix or (os.altsep and os.altsep in prefix):
         raise ValueError(f"prefix must be a non-empty folder name without path separators, got {prefix!r}")
+    if base is not None and not isinstance(base, (str, os.PathLike)):
+        raise error(f"{what} must be a directory path (a string), got {base!r}")
     root = Path(base) if base else Path(tempfile.gettempdir())
     if not root.is_dir():
         raise error(f"{what} {str(root)!r} does not exist or is not a directory "
                                 "(give an existing local directory)")
-    d = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        d = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    except OSError as e:  # the directory exists but refuses a new folder (read-only, full)
+        raise error(f"{what} {str(root)!r}: cannot make a scratch folder there ({e.strerror or e}); give a writable "
+                    "local directory") from None
     _LEFT.add(d)
     return d
 

@@ -79,6 +79,18 @@ def test_base_that_is_not_a_directory_is_refused_naming_it(tmp_path):
             scratch.make("vgc_", base)
 
 
+def test_base_that_is_no_path_or_refuses_a_new_folder_raises_the_callers_error_naming_it(tmp_path, monkeypatch):
+    with pytest.raises(ParameterError, match=r"^target_dir must be a directory path \(a string\), got 5$"):
+        scratch.make("x_", 5, what="target_dir", error=ParameterError)
+
+    def refuse(*args, **kwargs):  # a read-only or full directory
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(ParameterError, match=r"^target_dir '.*': cannot make a scratch folder there \(Permission "):
+        scratch.make("x_", tmp_path, what="target_dir", error=ParameterError)
+
+
 def test_paper_09_scratch_lives_under_target_dir_and_cleanup_removes_it(tmp_path):
     d = ckpt.scratch(str(tmp_path))
     assert d.parent == tmp_path and d.name.startswith("ckpt_io-")
