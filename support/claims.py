@@ -301,7 +301,8 @@ class ClaimRecorder:
 
     def record_all(self, values: Mapping[str, tuple[Any, str]]) -> None:
         """Record each claim of ``values`` (name -> (measured, note)) as :meth:`record` does; a measured value of
-        None marks the claim not applicable, with ``note`` as the reason (:meth:`not_applicable`)."""
+        None marks the claim not applicable, with ``note`` as the reason (:meth:`not_applicable`), so a function
+        that builds ``values`` must write a reason, not a measurement note, beside each None it returns."""
         for name, (measured, note) in values.items():
             if measured is None:
                 self.not_applicable(name, note)
