@@ -7,8 +7,8 @@ out of the aggregate; an unfinished sweep says how many of its planned runs fini
 with its error, its verdicts marked partial, and the claims it never reached shown as "not measured"; a failed
 run kept beside an OK one (``<run>/failed/``) is a note on the OK run, naming the parameters it ran with where they
 differ from the OK run's. Parameters other than the notebook's defaults are shown. A paper with only a sweep has a
-summary row for the sweep (its runs and verdict counts), not for one of its runs. The page is plain HTML and CSS: no
-scripts, nothing fetched from a network.
+summary row for the sweep (its runs, verdict counts, total wall time; provenance "mixed" where its runs differ), not
+for one of its runs. The page is plain HTML and CSS: no scripts, nothing fetched from a network.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums;w
 .v-reproduced{color:#17692a;font-weight:600} .v-partly{color:#9a6700;font-weight:600}
 .v-not-reproduced{color:#b3261e;font-weight:600} .v-not-applicable-here,.v-not-measured{color:#666}
 .failed{border-left:4px solid #b3261e;background:#fdf0ef;padding:.4rem .7rem}
-.s-ok,.s-cached{color:#17692a} .s-failed{color:#b3261e;font-weight:600}
+.s-ok,.s-cached,.s-sweep{color:#17692a} .s-failed{color:#b3261e;font-weight:600}
 details{font-size:.85rem;color:#444} code{font-size:.85rem}
 .figs{display:flex;gap:.6rem;flex-wrap:wrap} .thumb{height:180px;border:1px solid #ddd}
 .later-failed{color:#b3261e} .params{font-size:.85rem} .val{white-space:nowrap} .rule{min-width:6rem}
@@ -217,10 +217,11 @@ def _defaults(paper: Paper) -> dict[str, Any]:
 
 def _other_parameters(run: RunView, bad: RunView, defaults: dict[str, Any]) -> str:
     """The parameters ``bad`` ran with that differ from ``run``'s (each merged with the notebook's ``defaults``), as
-    ``name=value``; "" for a run of the same parameters."""
+    ``name=value``; "" for a run of the same parameters. Type-strict, as ``_non_default``: days=100.0 is not 100."""
     ours = {**defaults, **(run.meta.get("params") or {})}
     theirs = {**defaults, **(bad.meta.get("params") or {})}
-    return _param_text((k, v) for k, v in theirs.items() if k not in ours or ours[k] != v)
+    return _param_text((k, v) for k, v in theirs.items()
+                       if k not in ours or ours[k] != v or type(ours[k]) is not type(v))
 
 
 def _later_failure_text(run: RunView, defaults: dict[str, Any]) -> str:
@@ -346,40 +347,90 @@ def _sweep_counts(view: PaperView) -> dict[str, int]:
 
 
 def _sweep_status(view: PaperView) -> str:
-    """The status of a paper with only a sweep: "sweep of 5 runs, 2 finished", and how many failed (left out of
-    the counts)."""
+    """The status of a paper with only a sweep: "sweep: 2 of 5 runs ended", and how many of them failed (left out
+    of the counts)."""
     planned = view.planned if isinstance(view.planned, int) else 0
     n_failed = sum(r.latest_failed for r in view.sweep)
-    return (f"sweep of {count(max(planned, len(view.sweep)), 'run')}, {len(view.sweep)} finished"
-            + (f", {n_failed} failed, left out of the counts" if n_failed else ""))
+    return (f"sweep: {len(view.sweep)} of {count(max(planned, len(view.sweep)), 'run')} ended"
+            + (f", {n_failed} failed (left out of the counts)" if n_failed else ""))
+
+
+def _sweep_counts_text(view: PaperView, sep: str) -> str:
+    """The sweep's verdict counts with their unit (a claim in a run): "6 claim verdicts over 2 runs: 1 reproduced"
+    and the rest joined by ``sep``; "no verdicts" where no run that did not fail recorded a claim."""
+    counts = _sweep_counts(view)
+    if not counts:
+        return "no verdicts"
+    runs = count(sum(not r.latest_failed for r in view.sweep), "run")
+    return (f"{count(sum(counts.values()), 'claim verdict')} over {runs}: "
+            + sep.join(f"{n} {k}" for k, n in counts.items()))
+
+
+def _one_or_mixed(values: Iterable[Any]) -> Any:
+    """The value the runs that record one share; "mixed" where they differ; None where none records one."""
+    distinct: list[Any] = []
+    for v in values:
+        if v is not None and v not in distinct:
+            distinct.append(v)
+    return "mixed" if len(distinct) > 1 else next(iter(distinct), None)
+
+
+def _commit_text(meta: dict[str, Any]) -> str | None:
+    """run.json's commit, with " (dirty)" for a working tree with changes; None where it records none."""
+    return f"{meta['commit']}{' (dirty)' if meta.get('dirty') else ''}" if meta.get("commit") else None
+
+
+def _provenance_cells(runs: list[RunView], wall: str, scale: str) -> str:
+    """The summary row's cells from wall time to versions: ``wall`` and ``scale`` (HTML) as given; backend / device,
+    commit and versions the value the ``runs`` share, "mixed" where they differ."""
+    backend, device = (_one_or_mixed((r.results or {}).get("metrics", {}).get(k) for r in runs) or "—"
+                       for k in ("backend", "device"))
+    commit = _one_or_mixed(_commit_text(r.meta) for r in runs) or "?"
+    vers = _one_or_mixed(r.meta.get("versions") for r in runs) or {}
+    vtxt = vers if isinstance(vers, str) else ", ".join(f"{k} {v}" for k, v in vers.items())
+    return (f"<td class=num>{wall}</td><td>{scale}</td><td>{_e(backend)} / {_e(device)}</td>"
+            f"<td><code>{_e(commit)}</code></td><td><details><summary>versions</summary>{_e(vtxt)}</details></td>")
+
+
+def _run_scale(run: RunView) -> Any:
+    """The scale a run ran at: its results.json's, else the one its run.json was given (a run failed early)."""
+    return (run.results or {}).get("params", {}).get("scale") or (run.meta.get("params") or {}).get("scale")
+
+
+def _sweep_cells(view: PaperView) -> tuple[str, str]:
+    """A sweep-only row's wall time (the sum over its runs, "total") and scale: the first run's, or every scale
+    the runs ran at where ``scale`` is swept."""
+    walls = [w for w in (_num(r.meta.get("wall_s")) for r in view.sweep) if w is not None]
+    wall = f"{_fmt(sum(walls))} s total" if walls else "—"
+    scales = [_run_scale(r) for r in (view.sweep if "scale" in view.swept else view.sweep[:1])]
+    return wall, _e(", ".join(dict.fromkeys(str(s) for s in scales if s is not None)) or "—")
 
 
 def _summary_row(view: PaperView, reports: Path, defaults: dict[str, Any]) -> str:
     """The paper's row: its main run's status, parameters other than the defaults, provenance; for a paper with
-    only a sweep, the sweep's status and verdict counts (provenance and scale from its first run)."""
+    only a sweep, the sweep's status and labelled verdict counts, its total wall time and its runs' provenance."""
     p, run = view.paper, view.main or (view.sweep[0] if view.sweep else None)
     meta = run.meta if run else {}
     res = (run.results or {}) if run else {}
-    metrics = res.get("metrics", {})
     title = (f'<a href="{_e(p.arxiv_url)}">{_e(p.title)}</a>' if p.arxiv_url else _e(p.title))
     nb_link = f'<a href="{_e(p.stem)}/{_e(run.html_name)}">notebook</a>' if view.main else ""
-    vers = meta.get("versions", {})
-    vtxt = ", ".join(f"{k} {v}" for k, v in vers.items())
-    commit = f"{meta.get('commit', '?')}{' (dirty)' if meta.get('dirty') else ''}"
+    over = _non_default(run, defaults, () if run is view.main else view.swept) if run else ""
+    over = f"<br><small><code>{_e(over)}</code></small>" if over else ""
     if view.main is None and view.sweep:  # not the first run's status: it would read as the paper's
-        status, s_class = _sweep_status(view), "sweep"
-        err = f"<br><small>{_e(verdict_breakdown(_sweep_counts(view)) or 'no verdicts')}</small>"
+        status = _sweep_status(view)
+        s_class = "failed" if any(r.latest_failed for r in view.sweep) else "sweep"
+        err = f"<br><small>{_e(_sweep_counts_text(view, ' · '))}</small>"
+        wall, scale = _sweep_cells(view)
+        cells = _provenance_cells(view.sweep, wall, scale + over)
     else:
         status = s_class = meta.get("status", "—")
         err = f"<br><small>{_e(meta['error'])}</small>" if meta.get("error") else ""
         if run is not None and run.later_failure is not None:
             err += f"<br><small>{_later_failure(run, reports, defaults)}</small>"
-    over = _non_default(run, defaults, () if run is view.main else view.swept) if run else ""
-    over = f"<br><small><code>{_e(over)}</code></small>" if over else ""
+        cells = _provenance_cells([run] if run else [], f"{_fmt(meta.get('wall_s'))} s",
+                                  _e(res.get("params", {}).get("scale", "—")) + over)
     return (f"<tr><td class=num>{p.number:02d}</td><td>{title}</td><td class='s-{_e(s_class)}'>{_e(status)}{err}</td>"
-            f"<td class=num>{_fmt(meta.get('wall_s'))} s</td><td>{_e(res.get('params', {}).get('scale', '—'))}{over}</td>"
-            f"<td>{_e(metrics.get('backend', '—'))} / {_e(metrics.get('device', '—'))}</td><td><code>{_e(commit)}</code></td>"
-            f"<td><details><summary>versions</summary>{_e(vtxt)}</details></td><td>{nb_link}</td></tr>")
+            f"{cells}<td>{nb_link}</td></tr>")
 
 
 def build_index(reports: Path = REPORTS_DIR) -> Path:
@@ -411,8 +462,7 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
     lines = []
     for v in collect(reports):
         if v.main is None:  # a sweep only: its counts, not one run's verdicts
-            verdicts = ", ".join(f"{n} {k}" for k, n in _sweep_counts(v).items()) or "no verdicts"
-            lines.append(f"{v.paper.stem:<22} {_sweep_status(v)}: {verdicts}")
+            lines.append(f"{v.paper.stem:<22} {_sweep_status(v)}; {_sweep_counts_text(v, ', ')}")
             continue
         run = v.main
         counts: dict[str, int] = {}

@@ -18,14 +18,15 @@ CLAIMS = ClaimSet("00_tour", [
 
 
 def _run(folder: Path, status: str = "ok", error: str = "", params: dict | None = None, claims: ClaimSet = CLAIMS,
-         **measured: float) -> ClaimRecorder:
-    """A run folder as the runner leaves it: run.json (``params``: the command line's), and results.json
-    from the real recorder (of ``claims``, at scale smoke)."""
+         meta: dict | None = None, **measured: float) -> ClaimRecorder:
+    """A run folder as the runner leaves it: run.json (``params``: the command line's; ``meta``: other run.json
+    keys), and results.json from the real recorder (of ``claims``, at the params' scale, smoke if none)."""
     folder.mkdir(parents=True, exist_ok=True)  # a main run may be added beside a sweep
     (folder / "run.json").write_text(json.dumps({"stem": "00_tour", "params": params or {"scale": "smoke"},
                                                  "status": status, "error": error, "wall_s": 1.5,
-                                                 "versions": {}}))
-    rec = ClaimRecorder(claims, "smoke", folder, params={"scale": "smoke"})
+                                                 "versions": {}, **(meta or {})}))
+    scale = (params or {}).get("scale", "smoke")
+    rec = ClaimRecorder(claims, scale, folder, params={"scale": scale})
     for name, value in measured.items():
         rec.record(name, value)
     return rec
@@ -83,8 +84,8 @@ def test_sweep_with_a_failed_run_says_how_many_failed_and_why(reports_dir):
     _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": failed})
     page = build_index(reports_dir).read_text()
     assert "1 of 2 runs failed" in page and "seed=1: cell 2: OSError: disk" in page
-    assert ("sweep of 2 runs, 2 finished, 1 failed, left out of the counts: 1 reproduced, 2 not applicable here"
-            in text_summary(reports_dir))
+    assert ("sweep: 2 of 2 runs ended, 1 failed (left out of the counts); 3 claim verdicts over 1 run: 1 reproduced, "
+            "2 not applicable here" in text_summary(reports_dir))
 
 
 def test_corrupt_sweep_manifest_leaves_the_sweep_out_but_shows_the_main_run(reports_dir):
@@ -237,15 +238,15 @@ def test_a_sweep_run_whose_latest_attempt_failed_is_in_the_banner_and_out_of_the
     rows = {r["name"]: r for r in aggregate(collect(reports_dir)[0].sweep)}
     assert rows["p23"]["n"] == 1 and rows["p23"]["counts"] == {"partly": 1}  # seed=1's days=365 result is not counted
     assert "<td class=num>0/1</td><td>1 partly</td>" in _row(section, "<td>claim A</td>")
-    assert ("sweep of 2 runs, 2 finished, 1 failed, left out of the counts: 1 partly, 2 not applicable here"
-            in text_summary(reports_dir))
+    assert ("sweep: 2 of 2 runs ended, 1 failed (left out of the counts); 3 claim verdicts over 1 run: 1 partly, "
+            "2 not applicable here" in text_summary(reports_dir))
 
 
 def test_an_unfinished_sweep_says_how_many_of_its_planned_runs_finished(reports_dir):
     _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=5)
     page = build_index(reports_dir).read_text()
-    assert "<h4>Sweep over seed (2 of 5 runs finished)</h4>" in page and "sweep of 5 runs, 2 finished" in _summary(page)
-    assert "sweep of 5 runs, 2 finished: " in text_summary(reports_dir)
+    assert "<h4>Sweep over seed (2 of 5 runs finished)</h4>" in page and "sweep: 2 of 5 runs ended<" in _summary(page)
+    assert "sweep: 2 of 5 runs ended; " in text_summary(reports_dir)
     _run(reports_dir / "00_tour", p23=0.51)  # beside a main run, the sweep is a note on the main run's line
     assert "(+ sweep: 2 of 5 runs finished)" in text_summary(reports_dir)
 
@@ -253,7 +254,7 @@ def test_an_unfinished_sweep_says_how_many_of_its_planned_runs_finished(reports_
 def test_a_finished_sweep_says_only_how_many_runs_it_has(reports_dir):
     _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=2)
     assert "<h4>Sweep over seed (2 runs)</h4>" in build_index(reports_dir).read_text()
-    assert "sweep of 2 runs, 2 finished: " in text_summary(reports_dir)
+    assert "sweep: 2 of 2 runs ended; " in text_summary(reports_dir)
     _run(reports_dir / "00_tour", p23=0.51)
     assert "(+ sweep of 2)" in text_summary(reports_dir)
 
@@ -290,9 +291,69 @@ def test_a_paper_with_only_a_sweep_has_a_summary_row_for_the_sweep_not_for_its_f
     _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": {"p23": 0.4}})  # AtLeast(0.5): reproduced, then not
     page = build_index(reports_dir).read_text()
     row = _summary(page)
-    assert ("<td class='s-sweep'>sweep of 2 runs, 2 finished<br><small>1 reproduced · 1 not reproduced · "
-            "4 not applicable here</small></td>") in row and "s-ok" not in row
+    assert ("<td class='s-sweep'>sweep: 2 of 2 runs ended<br><small>6 claim verdicts over 2 runs: 1 reproduced · "
+            "1 not reproduced · 4 not applicable here</small></td>") in row and "s-ok" not in row
     counts = sum((Counter(r["counts"]) for r in aggregate(collect(reports_dir)[0].sweep)), Counter())
     assert counts == {"reproduced": 1, "not reproduced": 1, "not applicable here": 4}
-    assert text_summary(reports_dir) == ("00_tour                sweep of 2 runs, 2 finished: 1 reproduced, "
-                                         "1 not reproduced, 4 not applicable here")
+    assert text_summary(reports_dir) == ("00_tour                sweep: 2 of 2 runs ended; 6 claim verdicts over 2 runs: "
+                                         "1 reproduced, 1 not reproduced, 4 not applicable here")
+
+
+def test_sweep_only_row_is_red_when_a_runs_latest_attempt_failed_and_green_otherwise(reports_dir):
+    """Its status is the sweep's, not a run's: class s-failed where any run's latest attempt failed (itself or a later
+    run in its failed/), else s-sweep, which the stylesheet colours as ok."""
+    failed = {"status": "failed", "error": "cell 2: OSError: disk"}
+    _sweep(reports_dir, {"seed=0": failed, "seed=1": failed})
+    page = build_index(reports_dir).read_text()
+    assert "<td class='s-failed'>sweep: 2 of 2 runs ended, 2 failed (left out of the counts)<br><small>no verdicts" \
+           in _summary(page) and ".s-failed{color:#b3261e" in page
+    _sweep(reports_dir, {"seed=0": {"p23": 0.6}, "seed=1": {"p23": 0.6}})
+    assert "<td class='s-sweep'>" in _summary(build_index(reports_dir).read_text())
+    assert ".s-ok,.s-cached,.s-sweep{color:#17692a}" in build_index(reports_dir).read_text()
+    _run(reports_dir / "00_tour/runs/seed=1/failed", "failed", FAILURE)  # seed=1's latest attempt failed
+    assert "<td class='s-failed'>sweep: 2 of 2 runs ended, 1 failed (left out" in _summary(
+        build_index(reports_dir).read_text())
+
+
+def test_sweep_only_row_counts_one_run_in_the_singular(reports_dir):
+    _sweep(reports_dir, {"seed=0": {"p23": 0.6}})
+    assert "sweep: 1 of 1 run ended<br><small>3 claim verdicts over 1 run: " in _summary(
+        build_index(reports_dir).read_text())
+
+
+def test_sweep_only_row_sums_the_wall_time_of_its_runs(reports_dir):
+    _sweep(reports_dir, {"seed=0": {"p23": 0.6, "meta": {"wall_s": 2.0}},
+                         "seed=1": {"status": "failed", "error": "cell 2: OSError: disk", "meta": {"wall_s": 3.5}}})
+    assert "<td class=num>5.5 s total</td>" in _summary(build_index(reports_dir).read_text())
+
+
+@pytest.mark.parametrize(("swept", "shown"), [("scale", "smoke, default"), ("seed", "default")])
+def test_sweep_only_row_shows_every_scale_of_a_scale_sweep_else_the_first_runs(reports_dir, swept, shown):
+    scales = ("smoke", "default") if swept == "scale" else ("default", "default")
+    _sweep(reports_dir, {f"{swept}={i}": {"params": {"scale": s, "seed": i}, "p23": 0.6}
+                         for i, s in enumerate(scales)}, swept=swept)
+    if swept == "seed":  # scale not swept: a second run at another scale (kept from an earlier sweep) is not shown
+        _run(reports_dir / "00_tour/runs/seed=1", params={"scale": "smoke", "seed": 1}, p23=0.6)
+    assert f"</td><td class=num>3 s total</td><td>{shown}</td>" in _summary(build_index(reports_dir).read_text())
+
+
+def test_sweep_only_row_gives_its_runs_provenance_or_mixed_where_they_differ(reports_dir):
+    """Backend, device, commit and versions: the runs' shared value, not the first run's where they differ."""
+    same = {"commit": "abc1234", "dirty": False, "versions": {"numpy": "2.1"}}
+    _sweep(reports_dir, {f"seed={i}": {"p23": 0.6, "meta": same} for i in (0, 1)})
+    for i in (0, 1):
+        _run(reports_dir / f"00_tour/runs/seed={i}", p23=0.6, meta=same).metric("backend", "numpy")
+    row = _summary(build_index(reports_dir).read_text())
+    assert "<td>numpy / —</td><td><code>abc1234</code>" in row
+    assert "<summary>versions</summary>numpy 2.1</details>" in row
+    rec = _run(reports_dir / "00_tour/runs/seed=1", p23=0.6, meta={**same, "dirty": True, "versions": {"numpy": "2.2"}})
+    rec.metric("backend", "cupy")
+    row = _summary(build_index(reports_dir).read_text())
+    assert "<td>mixed / —</td><td><code>mixed</code>" in row and "<summary>versions</summary>mixed</details>" in row
+
+
+def test_a_later_failure_with_a_float_where_the_ok_run_had_an_int_names_it(reports_dir):
+    """Type-strict, as the parameters line is: days=100.0 is not the OK run's days=100, so the note names it."""
+    _run(reports_dir / "00_tour", params={"scale": "smoke", "days": 100}, p23=0.51)
+    _run(reports_dir / "00_tour/failed", "failed", FAILURE, params={"scale": "smoke", "days": 100.0})
+    assert f"a later run, with days=100.0, failed ({FAILURE}): " in _summary(build_index(reports_dir).read_text())
