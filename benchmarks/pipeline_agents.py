@@ -16,6 +16,7 @@ os.environ.setdefault("PAPER_REPRO_QUIET", "1")
 
 import pandas as pd
 
+from support.claims import Verdict
 from support.pipeline_agents import experiments as X
 from support.pipeline_agents.claims import CLAIMS
 from support.pipeline_agents.params import Params
@@ -49,6 +50,15 @@ def claim_values(df: pd.DataFrame, chk: dict) -> dict:
             "freshness_kept": X.freshness_kept(red), "zero_violations": chk["executed_violations"]}
 
 
+def claim_verdicts(df: pd.DataFrame, chk: dict) -> dict[str, str]:
+    """Each claim's verdict by the notebook's rule: not applicable, with the reason, where experiments.unmeasured
+    finds nothing measured for it (no executed action for zero_violations), else the claim's rule on its value."""
+    gaps = X.unmeasured(df, chk)
+    return {name: f"{Verdict.NOT_APPLICABLE.value}: {gaps[name]}" if name in gaps
+            else CLAIMS[name].judge(v).value if math.isfinite(v) else "nothing measured"
+            for name, v in claim_values(df, chk).items()}
+
+
 def _fmt(name: str, v) -> str:
     if name == "freshness_kept":
         return number(v, "+.1f", " pp")
@@ -75,11 +85,11 @@ def main():
     print(f"agentic vs static orchestration, {count(seeds, 'seed')} x {a.horizon_h:g} h, TPC-H SF {sf:g} ({a.scale})")
     print(peer_table(df).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\npages by cause (total over the seeds):\n{X.page_causes(df).to_string()}")
-    print("\nclaims (the notebook's values for this run; the verdict is the claim's rule on them):")
+    print("\nclaims (the notebook's values for this run; the verdict is the claim's rule on them, or not applicable "
+          "where the run measured nothing for it, as in the notebook):")
+    verdicts = claim_verdicts(df, chk)
     for name, v in claim_values(df, chk).items():
-        c = CLAIMS[name]
-        verdict = c.judge(v).value if math.isfinite(v) else "nothing measured"
-        print(f"  {name:18s} {_fmt(name, v):>14s}  paper {_fmt(name, c.paper_value):>12s}  {verdict}")
+        print(f"  {name:18s} {_fmt(name, v):>14s}  paper {_fmt(name, CLAIMS[name].paper_value):>12s}  {verdicts[name]}")
     print(f"  ({chk['executed_actions']} executed agent actions re-validated with Rego)")
 
 

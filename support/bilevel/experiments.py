@@ -36,6 +36,8 @@ from support.validate import ParameterError, check_int, check_range
 
 BUDGETS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25)
 DEFAULT_INNER = InnerConfig(5, 0.5, 5, 0.5, 1e-3)  # T, inner lr, K, solver lr, FD step
+REP_TEST_FRACTION = 0.3  # hyper-representation: digits held out for the test accuracy
+REP_MIN_SHARD = 20  # hyper-representation: fewest training digits a client's shard may hold
 
 
 # ---------------------------------------------------------------- oracles
@@ -271,8 +273,8 @@ def rep_setup(seed: int, n_clients: int = 8, hidden: int = 32, mu: float = 1e-2,
     from support.fl.datasets import load_digits
     from support.fl.partition import dirichlet_partition
 
-    d = load_digits(test_size=0.3, seed=seed)
-    parts = dirichlet_partition(d.y_train, n_clients, alpha, derive(seed, "partition"), min_size=20)
+    d = load_digits(test_size=REP_TEST_FRACTION, seed=seed)
+    parts = dirichlet_partition(d.y_train, n_clients, alpha, derive(seed, "partition"), min_size=REP_MIN_SHARD)
     shards = []
     for i, idx in enumerate(parts):
         idx = derive(seed, "shard", i).permutation(idx)
@@ -380,12 +382,18 @@ def check_parameters(*, budgets: str, noise_rate: float, inner_mu: float, clean_
     check_range(fd_delta, "fd_delta", low=0, low_open=True, error=ParameterError)
     check_range(rate_noise, "rate_noise", low=0, error=ParameterError)
     check_range(rate_alpha0, "rate_alpha0", low=0, low_open=True, error=ParameterError)
-    for s in rep_seeds:  # the hyper-representation shards: one per client, each of at least 20 digits
+    for s in rep_seeds:  # the hyper-representation shards: one per client, each of at least REP_MIN_SHARD digits
         try:
             rep_setup(s, n_clients=len(b))
-        except ValueError as e:
+        except ValueError:
+            from support.fl.datasets import load_digits
+
+            n_train = load_digits(test_size=REP_TEST_FRACTION, seed=s).y_train.size
             raise ParameterError(f"budgets={budgets!r} gives {len(b)} clients, more than the hyper-representation "
-                                 f"task can split its digits among at seed {s} ({e}); give fewer budgets") from None
+                                 f"task can split its digits among at seed {s} (each client's shard needs "
+                                 f"{REP_MIN_SHARD} of the {n_train} training digits, so never more than "
+                                 f"{n_train // REP_MIN_SHARD} clients, and the label-skewed split allows fewer); "
+                                 "give fewer budgets") from None
     return b
 
 

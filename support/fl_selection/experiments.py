@@ -43,6 +43,7 @@ METHODS = ("csra", "csra_no_het", "random", "random_opt", "best_channel", "all_c
 MODELS = ("logreg", "mlp")  # support.fl.models.make_model's kinds
 PARTITIONS = ("dirichlet", "shards")
 ROUNDS_CLAIM_MAX_ALPHA = 0.5  # issue 11: fewer rounds than the ablation at every alpha <= 0.5 tested
+MAX_BANDWIDTH_MHZ = 1e6  # 1 THz, beyond any uplink; a larger value could overflow to inf once scaled to Hz
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def check_parameters(*, dataset: str, alpha: float, participation: float, w: flo
                      target_accuracy: float, bandwidth_mhz: float, local_epochs: int, lr: float) -> None:
     """The notebook's parameters, checked right after ``start`` (ParameterError, exit 2, naming each as the notebook
     does: ``bandwidth_mhz`` in MHz), by the checks of the :class:`Setup` they build, before any data loads."""
-    bandwidth = check_range(bandwidth_mhz, "bandwidth_mhz", low=0, low_open=True, error=ParameterError)
+    bandwidth = check_range(bandwidth_mhz, "bandwidth_mhz", low=0, low_open=True, high=MAX_BANDWIDTH_MHZ,
+                            error=ParameterError)
     Setup(dataset=dataset, alpha=alpha, participation=participation, w=w, delta_max=delta_max,
           target_accuracy=target_accuracy, bandwidth_hz=bandwidth * 1e6, local_epochs=local_epochs, lr=lr)
 

@@ -80,8 +80,8 @@ KAT_128F = ("sha2-128f", "shake-128f")  # the sets of claim kat_128f; every othe
 
 
 def kat_claims(kats: pd.DataFrame, old: pd.DataFrame | None) -> tuple[dict[str, tuple[bool | None, str]], dict]:
-    """The KAT claims from :func:`kat_digests` tables (``old``: the SPHINCS+ 3.1 order, None where not run): claim ->
-    (holds, note), or (None, reason) where the sets a claim names did not all run; and the metrics of a partial run."""
+    """KAT claims from :func:`kat_digests` tables (``old``: the 3.1 order or None): claim -> (holds, note),
+    or (None, reason) where none of its sets ran (kat_128f: not both 128f sets); and partial-run metrics."""
     small = kats[kats["set"].isin(KAT_128F)]
     big = kats[~kats["set"].isin(KAT_128F)]
     out: dict[str, tuple[bool | None, str]] = {}

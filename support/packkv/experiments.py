@@ -33,7 +33,7 @@ KIVI_GROUPS = (32, 64)  # token groups of the KIVI K baseline in the sweep grids
 
 
 CONTEXT = {"smoke": 256, "default": 1024, "paper": 2048}  # tokens prefilled per evaluation window (setup)
-DECODE_PROMPT = {"smoke": 200, "default": 640, "paper": 960}  # prompt tokens of the growing-cache decode
+DECODE_PROMPT = {"smoke": 200, "default": 640, "paper": 960}  # growing-cache decode prompt (see decode_prompt)
 
 
 def check_parameters(calib_text: str, heldback_text: str, recent: int, block: int, pack: int,
@@ -46,11 +46,10 @@ def check_parameters(calib_text: str, heldback_text: str, recent: int, block: in
         raise ParameterError(f"block must be a multiple of pack ({pack}) and of the KIVI baseline's token groups "
                              f"{KIVI_GROUPS} (so a positive multiple of 64), got {block!r}")
     check_int(recent, "recent", minimum=0, error=ParameterError)
-    limit = min(CONTEXT[scale], DECODE_PROMPT[scale])  # setup refuses less context; a shorter prompt packs nothing
-    if recent + block > limit:
-        raise ParameterError(f"recent + block must be at most {limit} at scale {scale!r}, so that the "
-                             f"{CONTEXT[scale]}-token context and the {DECODE_PROMPT[scale]}-token decode prompt "
-                             f"each fill a compressed block; got recent={recent!r}, block={block!r}")
+    if recent + block > CONTEXT[scale]:  # setup refuses it; the decode prompt grows to fill a block (decode_prompt)
+        raise ParameterError(f"recent + block must be at most {CONTEXT[scale]} at scale {scale!r}, so that the "
+                             f"{CONTEXT[scale]}-token context fills a compressed block; got recent={recent!r}, "
+                             f"block={block!r}")
     check_int(blas_threads, "blas_threads", minimum=1, error=ParameterError)
     try:  # the texts support.lm.text knows, an alias resolved
         calib = canonical_text_name(calib_text, "calib_text")
@@ -60,6 +59,12 @@ def check_parameters(calib_text: str, heldback_text: str, recent: int, block: in
     if calib == heldback:
         raise ParameterError(f"heldback_text must differ from calib_text (held-back windows would repeat the "
                              f"calibration windows); both are {calib_text!r}")
+
+
+def decode_prompt(recent: int, block: int, scale: str) -> int:
+    """Prompt tokens of the growing-cache decode: the scale's DECODE_PROMPT, raised to ``recent + block`` so the
+    prefill packs a block, at most the CONTEXT it is cut from (:func:`check_parameters` keeps the sum within)."""
+    return min(CONTEXT[scale], max(DECODE_PROMPT[scale], recent + block))
 
 
 @dataclass

@@ -316,9 +316,10 @@ def directions_hold(sw: pd.DataFrame) -> bool:
 SWEPT = ("mttr", "cost", "manual", "batch_fresh_pp", "stream_fresh_pp")
 
 
-def unmeasured(df: pd.DataFrame, chk: dict, sw: pd.DataFrame, nr: dict) -> dict[str, str]:
-    """Claims this run measured nothing for, each with the reason (``fault_scale`` 0, or a horizon too short for a
-    fault, a page or an OOM): the notebook records them as not applicable instead of judging a NaN."""
+def unmeasured(df: pd.DataFrame, chk: dict, sw: pd.DataFrame | None = None,
+               nr: dict | None = None) -> dict[str, str]:
+    """Claims this run measured nothing for, with the reason (``fault_scale`` 0, or a horizon too short for a fault,
+    a page or an OOM), recorded as not applicable, not judged on NaN; the headline's alone without ``sw``, ``nr``."""
     n = df.seed.nunique()
     st = df[df.controller == "static"]
     red = reductions(df)
@@ -334,12 +335,13 @@ def unmeasured(df: pd.DataFrame, chk: dict, sw: pd.DataFrame, nr: dict) -> dict[
         out["freshness_kept"] = f"no finished batch run and no stream window under both controllers in {n} seeds"
     if chk["executed_actions"] == 0:
         out["zero_violations"] = f"no agent action executed in {n} seeds: nothing to re-validate"
-    finite = np.isfinite(sw[list(SWEPT)].to_numpy(float)).all(axis=1)
-    blank = [f"x{f:g}" for f, ok in zip(sw.factor, finite) if not ok]
-    if blank and directions_hold(sw[finite]):  # a direction measured and failed elsewhere stays a failure
-        out["sweep_directions"] = ("nothing measured for some direction (no fault episode or no static page) at "
-                                   + ", ".join(blank))
-    if nr["raise_memory_after"] == 0:
+    if sw is not None:
+        finite = np.isfinite(sw[list(SWEPT)].to_numpy(float)).all(axis=1)
+        blank = [f"x{f:g}" for f, ok in zip(sw.factor, finite) if not ok]
+        if blank and directions_hold(sw[finite]):  # a direction measured and failed elsewhere stays a failure
+            out["sweep_directions"] = ("nothing measured for some direction (no fault episode or no static page) "
+                                       "at " + ", ".join(blank))
+    if nr is not None and nr["raise_memory_after"] == 0:
         out["new_rule_enforced"] = (f"no raise-memory proposal above 1.5x in the {nr['seeds']} seeds the check runs: "
                                     "the new rule had nothing to deny")
     return out

@@ -37,6 +37,10 @@ def test_a_bad_value_is_a_parameter_error_naming_the_parameter_and_the_value(nam
 
 
 def test_more_clients_than_the_hyper_representation_shards_allow_fail_up_front_naming_budgets():
-    """70 budgets cannot each get 20 of the 1258 training digits: this failed after the hyper-cleaning runs."""
-    with pytest.raises(ParameterError, match=r"^budgets='1(,1){69}' gives 70 clients, more than the hyper-rep"):
+    """70 budgets cannot each get 20 of the 1258 training digits: this failed after the hyper-cleaning runs. The
+    message names only what the user sets (not the partition's min_size) and the hard limit, 1258 // 20 = 62."""
+    with pytest.raises(ParameterError, match=r"^budgets='1(,1){69}' gives 70 clients, more than the hyper-rep") as e:
         X.check_parameters(**{**notebook_defaults(), "budgets": ",".join(["1"] * 70)}, rep_seeds=range(1))
+    message = str(e.value)
+    assert "at seed 0" in message and "never more than 62 clients" in message
+    assert message.endswith("; give fewer budgets") and "min_size" not in message

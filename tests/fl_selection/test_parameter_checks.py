@@ -25,12 +25,17 @@ def test_notebook_defaults_pass_the_parameter_check():
     assert X.check_parameters(**_defaults()) is None
 
 
-@pytest.mark.parametrize("value", [0.0, -20.0, float("inf"), True, "20"])
-def test_bandwidth_mhz_outside_the_positive_reals_is_refused_under_its_notebook_name(value):
-    # before: 0 and -20 were refused as "bandwidth_hz" in Hz, True ran at 1 MHz and "20" was a TypeError (exit 1)
-    message = rf"^bandwidth_mhz must be a number in \(0, inf\], got {re.escape(repr(value))}$"
+@pytest.mark.parametrize("value", [0.0, -20.0, float("inf"), True, "20", 2e6, 1e303])
+def test_bandwidth_mhz_outside_0_to_1e6_is_refused_under_its_notebook_name(value):
+    # before: 0 and -20 were refused as "bandwidth_hz" in Hz, True ran at 1 MHz and "20" was a TypeError (exit 1);
+    # 1e303 MHz overflowed to inf Hz and was refused as "bandwidth_hz"
+    message = rf"^bandwidth_mhz must be a number in \(0, 1e\+06\], got {re.escape(repr(value))}$"
     with pytest.raises(ParameterError, match=message):
         X.check_parameters(**_defaults(bandwidth_mhz=value))
+
+
+def test_bandwidth_mhz_up_to_1e6_is_accepted():
+    assert X.check_parameters(**_defaults(bandwidth_mhz=X.MAX_BANDWIDTH_MHZ)) is None
 
 
 @pytest.mark.parametrize(("name", "value"), [

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from support.packkv import experiments as E
+from support.packkv.blocks import n_compressed
 from support.params import notebook_parameters
 from support.paths import REPO_ROOT
 from support.validate import ParameterError
@@ -41,23 +42,45 @@ def test_bad_value_is_refused_as_a_usage_error_naming_parameter_and_value(change
         E.check_parameters(**(defaults() | change), scale="smoke")
 
 
-@pytest.mark.parametrize(("scale", "recent", "block", "limit"), [
-    ("smoke", 137, 64, 200),  # 201 > the 200-token decode prompt: the growing cache would pack nothing
-    ("smoke", 0, 256, 200),
-    ("default", 577, 64, 640),
-    ("paper", 1024, 64, 960),  # under the 2048-token context, over the 960-token prompt
+@pytest.mark.parametrize(("scale", "recent", "block"), [
+    ("smoke", 193, 64),  # 257 > the 256-token context: setup would refuse it after the model load
+    ("smoke", 0, 320),
+    ("default", 961, 64),
+    ("paper", 1985, 64),
 ])
-def test_recent_plus_block_beyond_the_scales_context_or_decode_prompt_is_refused(scale, recent, block, limit):
-    # before: over the context, setup's ValueError (exit 1); over the prompt only, a decode with no packed block
+def test_recent_plus_block_beyond_the_scales_context_is_refused(scale, recent, block):
+    # before: setup's ValueError after the model load (exit 1)
+    limit = E.CONTEXT[scale]
     with pytest.raises(ParameterError, match=rf"recent \+ block must be at most {limit} at scale '{scale}'.*"
                                              rf"got recent={recent}, block={block}"):
         E.check_parameters(**(defaults() | {"recent": recent, "block": block}), scale=scale)
 
 
+@pytest.mark.parametrize(("scale", "recent", "block"), [
+    ("paper", 1024, 64),  # over the 960-token decode prompt: the prompt grows instead (decode_prompt)
+    ("smoke", 150, 64),
+    ("smoke", 192, 64), ("default", 960, 64), ("paper", 1984, 64),  # the context exactly
+])
+def test_recent_plus_block_within_the_context_is_accepted_even_beyond_the_decode_prompt(scale, recent, block):
+    assert E.check_parameters(**(defaults() | {"recent": recent, "block": block}), scale=scale) is None
+
+
 @pytest.mark.parametrize("scale", ["smoke", "default", "paper"])
-def test_recent_plus_block_that_fills_the_decode_prompt_exactly_is_accepted(scale):
-    recent = E.DECODE_PROMPT[scale] - 64
-    assert E.check_parameters(**(defaults() | {"recent": recent, "block": 64}), scale=scale) is None
+def test_decode_prompt_at_the_notebook_defaults_is_the_scales_decode_prompt(scale):
+    d = defaults()
+    assert E.decode_prompt(d["recent"], d["block"], scale) == E.DECODE_PROMPT[scale]
+
+
+@pytest.mark.parametrize(("scale", "recent", "block", "prompt"), [
+    ("smoke", 150, 64, 214), ("smoke", 192, 64, 256), ("paper", 1024, 64, 1088), ("paper", 1984, 64, 2048),
+])
+def test_decode_prompt_grows_to_recent_plus_block_so_the_prefill_packs_a_block(scale, recent, block, prompt):
+    assert E.decode_prompt(recent, block, scale) == prompt
+    assert n_compressed(prompt, recent, block) == block
+
+
+def test_decode_prompt_never_exceeds_the_context_it_is_cut_from():
+    assert E.decode_prompt(1000, 64, "smoke") == E.CONTEXT["smoke"]
 
 
 def test_notebook_checks_its_parameters_in_the_cell_that_starts_it():
@@ -67,6 +90,6 @@ def test_notebook_checks_its_parameters_in_the_cell_that_starts_it():
     assert "scale=nb.scale)" in first
 
 
-def test_notebook_takes_its_context_and_decode_prompt_from_the_checked_tables():
+def test_notebook_takes_its_context_from_the_checked_table_and_its_decode_prompt_from_decode_prompt():
     code = "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
-    assert "context = nb.pick(**E.CONTEXT)" in code and "prompt_len=nb.pick(**E.DECODE_PROMPT)" in code
+    assert "context = nb.pick(**E.CONTEXT)" in code and "prompt_len=E.decode_prompt(recent, block, nb.scale)" in code

@@ -1,5 +1,6 @@
 """benchmarks/pipeline_agents.py: the peer table (agentic as a ratio of static over the same seeds), the claim values
-it prints (the notebook's, from the same experiments functions) and the arguments it refuses."""
+it prints (the notebook's, from the same experiments functions) with the notebook's verdicts, not applicable where
+nothing was measured, and the arguments it refuses."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from support.paths import REPO_ROOT
 from support.pipeline_agents import experiments as X
+from support.pipeline_agents.claims import CLAIMS
 
 SCRIPT = REPO_ROOT / "benchmarks" / "pipeline_agents.py"
 _spec = importlib.util.spec_from_file_location("pipeline_agents_benchmark", SCRIPT)
@@ -65,3 +67,18 @@ def test_benchmark_refuses_a_negative_seed_count_and_a_horizon_not_above_zero(ar
     r = subprocess.run([sys.executable, str(SCRIPT), *args], check=False, capture_output=True, text=True,
                        cwd=REPO_ROOT, timeout=120)
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_zero_violations_is_not_applicable_when_no_agent_action_executed_as_in_the_notebook():
+    # before: 0 violations among 0 executed actions printed "reproduced" while the notebook recorded not applicable
+    v = B.claim_verdicts(_frame(), {"executed_actions": 0, "executed_violations": 0})
+    assert v["zero_violations"] == "not applicable here: no agent action executed in 2 seeds: nothing to re-validate"
+
+
+def test_claims_with_data_are_judged_by_their_rule_and_a_missing_baseline_is_not_applicable():
+    v = B.claim_verdicts(_frame(), {"executed_actions": 12, "executed_violations": 0})
+    assert v["zero_violations"] == "reproduced" and v["mttr_reduction"] == CLAIMS["mttr_reduction"].judge(0.8).value
+    cols = {"static": {**COLS["static"], "manual": [0, 0]}, "agentic": COLS["agentic"]}
+    v = B.claim_verdicts(_frame(cols), {"executed_actions": 12, "executed_violations": 0})
+    assert v["manual_reduction"] == ("not applicable here: the static baseline paged no human in 2 seeds: "
+                                     "nothing to reduce")

@@ -2,6 +2,7 @@
 value and the interval, before TPC-H is generated and run in DuckDB."""
 
 import json
+import re
 
 import pytest
 
@@ -65,3 +66,12 @@ def test_notebook_checks_every_parameter_in_the_cell_that_starts_it():
     call = first[first.index("X.check_parameters("):]
     assert first.index("X.check_parameters(") > first.index("start(")
     assert all(f"{n}={n}" in call for n in CHECKED)
+
+
+def test_claim_notes_format_their_numbers_with_number_so_a_missing_one_reads_n_a():
+    """record_unless puts a claim's note into its not-applicable reason, where a NaN formatted with ':.0%' read
+    'batch nan%, stream nan%'; support.wording.number writes 'n/a' for it (the same text for a finite value)."""
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    notes = next(c for c in cells if "X.unmeasured(" in c).split("X.unmeasured(", 1)[1]
+    assert "number(red['mttr_batch'], '.0%')" in notes
+    assert re.findall(r"\{(?!number\()[^{}]*:[^{}]*[%f]\}", notes) == []  # e.g. {red['cost_batch']:.0%}
