@@ -255,17 +255,23 @@ class OracleBound:
     def realistic(self) -> list[str]:
         return [k for k in self.efficiency if k != self.oracle]
 
+    def efficiency_ok(self, k: str) -> bool:
+        """Part (i) for forecaster ``k``: its efficiency is at most the oracle's (ties within ``tol`` count)."""
+        return self.efficiency[k] <= self.efficiency[self.oracle] + self.tol
+
+    def violations_ok(self, k: str) -> bool:
+        """Part (ii) for forecaster ``k``: its SLO-violation share is at least the oracle's (ties within ``tol``)."""
+        return self.slo_violation[k] >= self.slo_violation[self.oracle] - self.tol
+
     @property
     def efficiency_holds(self) -> bool:
         """Part (i): every realistic forecaster's efficiency is at most the oracle's."""
-        top = self.efficiency[self.oracle]
-        return all(self.efficiency[k] <= top + self.tol for k in self.realistic)
+        return all(self.efficiency_ok(k) for k in self.realistic)
 
     @property
     def violations_holds(self) -> bool:
         """Part (ii): every realistic forecaster's SLO-violation share is at least the oracle's."""
-        low = self.slo_violation[self.oracle]
-        return all(self.slo_violation[k] >= low - self.tol for k in self.realistic)
+        return all(self.violations_ok(k) for k in self.realistic)
 
     @property
     def holds(self) -> bool:
