@@ -164,9 +164,9 @@ def _verdict_counts(verdicts: list[str]) -> dict[str, int]:
             if v in verdicts}
 
 
-def verdict_breakdown(counts: dict[str, int]) -> str:
-    """``{"reproduced": 1, "partly": 1}`` as "1 reproduced · 1 partly" (a sweep table's cell)."""
-    return " · ".join(f"{n} {v}" for v, n in counts.items())
+def verdict_breakdown(counts: dict[str, int], sep: str = " · ") -> str:
+    """``{"reproduced": 1, "partly": 1}`` as "1 reproduced · 1 partly" (a sweep table's cell; ``sep`` ", " in text)."""
+    return sep.join(f"{n} {v}" for v, n in counts.items())
 
 
 _CSS = """
@@ -363,7 +363,7 @@ def _sweep_counts_text(view: PaperView, sep: str) -> str:
         return "no verdicts"
     runs = count(sum(not r.latest_failed for r in view.sweep), "run")
     return (f"{count(sum(counts.values()), 'claim verdict')} over {runs}: "
-            + sep.join(f"{n} {k}" for k, n in counts.items()))
+            + verdict_breakdown(counts, sep))
 
 
 def _one_or_mixed(values: Iterable[Any]) -> Any:
@@ -468,7 +468,7 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
         counts: dict[str, int] = {}
         for c in run.claims():
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-        verdicts = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no claims"
+        verdicts = verdict_breakdown(counts, ", ") or "no claims"
         n_failed = sum(r.latest_failed for r in v.sweep)
         size = f": {_runs_finished(v)}" if _unfinished(v) else f" of {len(v.sweep)}"
         sweep = (f"  (+ sweep{size}{f', {n_failed} failed, left out of its aggregate' if n_failed else ''})"
