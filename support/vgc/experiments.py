@@ -30,12 +30,9 @@ from support.vgc.collectors import (
 from support.vgc.metrics import bootstrap_ratio, mmu, pause_stats, timeline
 from support.vgc.record import PROGRAMS, Recording, attach_timing, record, timing_run
 from support.vgc.refcount import replay
-from support.vgc.trace import Trace
+from support.vgc.trace import MAX_THREADS, Trace  # MAX_THREADS: the trace's thread-id range
 from support.vgc.workloads import WORKLOADS, make
 from support.wording import count
-
-# a trace stores thread ids as int8 (trace.py): thread 128 would read as -128 and fail the trace check minutes in
-MAX_THREADS = int(np.iinfo(np.int8).max) + 1
 
 
 def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int) -> None:

@@ -28,6 +28,8 @@ import numpy as np
 ALLOC, WRITE, ROOT_ADD, ROOT_DEL = 0, 1, 2, 3
 OP_NAMES = ("ALLOC", "WRITE", "ROOT+", "ROOT-")
 FORMAT_VERSION = 1
+TID_DTYPE = np.int8  # a trace's thread ids
+MAX_THREADS = int(np.iinfo(TID_DTYPE).max) + 1  # ids 0..127: thread 128 would wrap to -128
 
 
 class TraceError(ValueError):
@@ -74,7 +76,7 @@ def make_trace(name: str, events: np.ndarray | list, size, site, static=None, *,
     site = np.asarray(site, dtype=np.int32)
     static = np.zeros(size.size, bool) if static is None else np.asarray(static, dtype=bool)
     t = Trace(name, ev[:, 0].astype(np.int8), ev[:, 1].astype(np.int32), ev[:, 2].astype(np.int8),
-              ev[:, 3].astype(np.int32), ev[:, 4].astype(np.int8), size, site, static, int(n_slots),
+              ev[:, 3].astype(np.int32), ev[:, 4].astype(TID_DTYPE), size, site, static, int(n_slots),
               int(ev[:, 4].max()) + 1 if len(ev) else 1, int(freeze_pos), source, dict(meta or {}))
     validate(t)
     return t
