@@ -20,7 +20,7 @@ from support.crms import baselines as B
 from support.crms.des import simulate_allocation
 from support.crms.latency_model import adjusted_r2, fit_monotone, fit_paper, r2
 from support.crms.oracles import grid_dp_optimum, scip_optimum
-from support.crms.problem import App, Problem, Server, evaluate
+from support.crms.problem import DEFAULT_W_POW, App, Problem, Server, evaluate
 from support.crms.profiling import RECORDED, holdout_count, holdout_split, median_table, profile
 from support.crms.solver import CRMSConfig, Stage1, crms
 from support.crms.traces import rate_scale
@@ -156,6 +156,15 @@ def _seed_problem(models: dict, seed: int, server: Server, w_pow: float, load_ra
     e = int(rng.integers(rates.shape[0]))
     load = float(rng.uniform(*load_range))
     return scenario(models, rates[e], rates, classes, server, load, w_pow), e, load
+
+
+def power_weight_grid(w_pow: float, factors=(0.25, 0.5, 1, 2, 4, 8, 16)) -> tuple[list[float], float]:
+    """The power weights of the frontier figure and the unit its labels count in: multiples of ``w_pow``; for
+    ``w_pow = 0`` (latency only) 0 itself plus multiples of the Problem's default weight, so the sweep still moves."""
+    check_range(w_pow, "w_pow", low=0, error=ParameterError)
+    if w_pow > 0:
+        return [w_pow * f for f in factors], w_pow
+    return [0.0] + [DEFAULT_W_POW * f for f in factors], DEFAULT_W_POW
 
 
 def power_frontier(models: dict, seeds, server: Server, w_pows, load_range=(0.5, 0.7),

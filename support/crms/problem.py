@@ -52,12 +52,15 @@ class Server:
         return LinearPowerModel(self.p_idle, self.p_max, self.cpu, self.beta_mem)
 
 
+DEFAULT_W_POW = 0.002  # weight of power (per W): 1 W is worth 2 ms of mean latency
+
+
 @dataclass(frozen=True)
 class Problem:
     apps: tuple[App, ...]
     server: Server = field(default_factory=Server)
     w_lat: float = 1.0  # weight of mean latency (per s)
-    w_pow: float = 0.002  # weight of power (per W): 0.002 means 1 W is worth 2 ms of mean latency
+    w_pow: float = DEFAULT_W_POW
     stability_margin: float = 1e-3  # require lam d / n <= 1 - margin
 
     def __post_init__(self):

@@ -97,6 +97,22 @@ def test_frontier_summary_compares_with_each_seeds_best_heuristic_by_hand():
     assert s.loc[1.0, "power_ratio_mean"] == pytest.approx(0.9)
 
 
+def test_power_weight_grid_sweeps_multiples_of_w_pow_and_still_moves_when_w_pow_is_zero():
+    import dataclasses
+
+    from support.crms.experiments import power_weight_grid
+    from support.crms.problem import Problem
+
+    grid, unit = power_weight_grid(0.004, factors=(0.5, 1, 2))
+    assert grid == [0.002, 0.004, 0.008] and unit == 0.004
+    grid, unit = power_weight_grid(0.0, factors=(1, 2))  # latency only: 0 plus multiples of the default weight
+    default = {f.name: f.default for f in dataclasses.fields(Problem)}["w_pow"]
+    assert unit == default > 0 and grid == [0.0, default, 2 * default]
+    assert len(set(grid)) == len(grid)  # no collapsed points labelled 0/0
+    with pytest.raises(ValueError, match="w_pow"):
+        power_weight_grid(-0.001)
+
+
 def test_method_summary_averages_power_over_stable_seeds_only():
     import pandas as pd
 
