@@ -3,7 +3,7 @@
 Sweeps (``reports/<stem>/runs/sweep.json``) are aggregated per claim: mean, spread, how many runs
 reproduced it and the breakdown of their verdicts; a run not applicable at its scale counts in neither. A sweep
 run whose latest attempt failed (itself, or a later run kept in its ``failed/``) is named in a banner and left
-out of the aggregate; an unfinished sweep says how many of its planned runs finished. A failed run is flagged
+out of the aggregate; an unfinished sweep says how many of its planned runs ended. A failed run is flagged
 with its error, its verdicts marked partial, and the claims it never reached shown as "not measured"; a failed
 run kept beside an OK one (``<run>/failed/``) is a note on the OK run, naming the parameters it ran with where they
 differ from the OK run's. Parameters other than the notebook's defaults are shown. A paper with only a sweep has a
@@ -285,14 +285,14 @@ def _figures(run: RunView, limit: int = 3) -> str:
 
 
 def _unfinished(view: PaperView) -> bool:
-    """Whether the sweep stopped (Ctrl-C) before all the runs sweep.json says were planned finished."""
+    """Whether the sweep stopped (Ctrl-C) before all the runs sweep.json says were planned ended."""
     return isinstance(view.planned, int) and len(view.sweep) < view.planned
 
 
-def _runs_finished(view: PaperView) -> str:
-    """"2 runs", or "2 of 5 runs finished" for a sweep stopped before all its planned runs finished."""
+def _runs_ended(view: PaperView) -> str:
+    """"2 runs", or "2 of 5 runs ended" for a sweep stopped before all its planned runs ended (ok or failed)."""
     k = len(view.sweep)
-    return f"{k} of {view.planned} runs finished" if _unfinished(view) else count(k, "run")
+    return f"{k} of {view.planned} runs ended" if _unfinished(view) else count(k, "run")
 
 
 def _common_params(view: PaperView) -> str:
@@ -334,7 +334,7 @@ def _sweep_table(view: PaperView, reports: Path, defaults: dict[str, Any]) -> st
     links = " · ".join(f'<a href="{_e(view.paper.stem)}/{RUNS_SUBDIR}/{_e(r.folder.name)}/{_e(r.html_name)}">'
                        f'{_e(r.folder.name)}</a>'
                        + (f" ({_later_failure(r, reports, defaults)})" if r.later_failure else "") for r in view.sweep)
-    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({_runs_finished(view)})</h4><p>{links}</p>"
+    return (f"<h4>Sweep over {_e(', '.join(view.swept))} ({_runs_ended(view)})</h4><p>{links}</p>"
             f"{_common_params(view)}{_sweep_failures(view)}"
             "<table><tr><th>claim</th><th>paper</th><th>mean</th><th>std</th><th>runs reproduced</th>"
             f"<th>verdicts</th></tr>{rows}</table>")
@@ -465,12 +465,9 @@ def text_summary(reports: Path = REPORTS_DIR) -> str:
             lines.append(f"{v.paper.stem:<22} {_sweep_status(v)}; {_sweep_counts_text(v, ', ')}")
             continue
         run = v.main
-        counts: dict[str, int] = {}
-        for c in run.claims():
-            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-        verdicts = verdict_breakdown(counts, ", ") or "no claims"
+        verdicts = verdict_breakdown(_verdict_counts([c["verdict"] for c in run.claims()]), ", ") or "no claims"
         n_failed = sum(r.latest_failed for r in v.sweep)
-        size = f": {_runs_finished(v)}" if _unfinished(v) else f" of {len(v.sweep)}"
+        size = f": {_runs_ended(v)}" if _unfinished(v) else f" of {len(v.sweep)}"
         sweep = (f"  (+ sweep{size}{f', {n_failed} failed, left out of its aggregate' if n_failed else ''})"
                  if v.sweep else "")
         lines.append(f"{v.paper.stem:<22} {run.meta.get('status', '?'):<7} {run.meta.get('wall_s', 0):>7.1f} s  "

@@ -180,7 +180,7 @@ def test_an_interrupted_sweep_still_rebuilds_the_report_with_its_finished_runs(m
     monkeypatch.setattr(runner, "run_all", run_all)
     assert main(["run", "tour", "-p", "seed=0,1,2"]) == 130
     assert f"report: {tmp_path / 'index.html'}" in capsys.readouterr().err
-    assert "<h4>Sweep over seed (1 of 3 runs finished)</h4>" in (tmp_path / "index.html").read_text()
+    assert "<h4>Sweep over seed (1 of 3 runs ended)</h4>" in (tmp_path / "index.html").read_text()
 
 
 def test_an_interrupted_run_with_no_report_writes_no_report(monkeypatch, tmp_path):

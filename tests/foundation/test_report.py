@@ -48,7 +48,7 @@ def test_failed_run_page_names_the_failure_and_shows_unreached_claims_as_not_mea
     assert ">not applicable here<" in _row(section, "Monte Carlo")
 
     summary = text_summary(reports_dir)
-    assert "1 reproduced, 1 not measured, 1 not applicable here" in summary
+    assert "1 reproduced, 1 not applicable here, 1 not measured" in summary  # Verdict order, as the sweep row
     assert "run failed: cell 5: RuntimeError: crash after p23; verdicts are partial" in summary
 
 
@@ -245,10 +245,10 @@ def test_a_sweep_run_whose_latest_attempt_failed_is_in_the_banner_and_out_of_the
 def test_an_unfinished_sweep_says_how_many_of_its_planned_runs_finished(reports_dir):
     _sweep(reports_dir, {f"seed={i}": {"p23": 0.6} for i in (0, 1)}, planned=5)
     page = build_index(reports_dir).read_text()
-    assert "<h4>Sweep over seed (2 of 5 runs finished)</h4>" in page and "sweep: 2 of 5 runs ended<" in _summary(page)
+    assert "<h4>Sweep over seed (2 of 5 runs ended)</h4>" in page and "sweep: 2 of 5 runs ended<" in _summary(page)
     assert "sweep: 2 of 5 runs ended; " in text_summary(reports_dir)
     _run(reports_dir / "00_tour", p23=0.51)  # beside a main run, the sweep is a note on the main run's line
-    assert "(+ sweep: 2 of 5 runs finished)" in text_summary(reports_dir)
+    assert "(+ sweep: 2 of 5 runs ended)" in text_summary(reports_dir)
 
 
 def test_a_finished_sweep_says_only_how_many_runs_it_has(reports_dir):
