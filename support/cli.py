@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,10 +61,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list() -> int:
-    from support.papers import PAPERS
+    from support.papers import PAPERS, about
     from support.paths import REPORTS_DIR
 
-    print(f"{'#':>2}  {'slug':<16} {'arXiv':<11} {'notebook':<9} {'last run':<9} title")
+    times = {p.stem: " / ".join(about(t).removeprefix("about ").replace("not measured", "?") for t in p.typical_s)
+             for p in PAPERS}
+    head = "time (2 cores): smoke / default / paper"  # typical wall times; ? = no run recorded
+    w = max(len(head), *map(len, times.values()))
+    print(f"{'#':>2}  {'slug':<16} {'arXiv':<11} {'notebook':<9} {'last run':<9} {head:<{w}}  title")
     for p in PAPERS:
         status = "—"
         try:
@@ -71,7 +76,7 @@ def cmd_list() -> int:
         except (OSError, ValueError, KeyError):
             pass
         print(f"{p.number:>2}  {p.slug:<16} {p.arxiv or '—':<11} {'yes' if p.notebook.is_file() else 'no':<9} "
-              f"{status:<9} {p.title}")
+              f"{status:<9} {times[p.stem]:<{w}}  {p.title}")
     return EXIT_OK
 
 
@@ -280,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("paper-repro: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `paper-repro list | head`: the reader left; end quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        return 141
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from support.claims import SCALES, ClaimRecorder, ClaimSet, ClaimsTable, Verdict
+from support.papers import UnknownPaper, by_stem
 from support.params import check_standard
 from support.paths import output_dir
 from support.plotting import apply_style, save_figure
@@ -90,4 +91,9 @@ def start(stem: str, claims: ClaimSet, *, scale: str, seed: int, backend: str = 
                                                           **params})
     recorder.metric("device", dev["device"])
     recorder.metric("backend", dev["backend"])
+    try:
+        print(f"{stem} at scale {scale!r} typically takes {by_stem(stem).typical(scale)} on a 2-core machine "
+              f"(`paper-repro list` gives every paper's times).")
+    except UnknownPaper:  # a notebook outside the collection (the tests' own)
+        pass
     return NotebookRun(stem, scale, seed, backend, xp, rng, out, recorder, dev)

@@ -6,6 +6,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.claims import SCALES
 from support.paths import NOTEBOOKS_DIR
 
 
@@ -18,6 +19,16 @@ class Paper:
     # A verdict of this paper rests on timings that other notebooks running beside it disturb (03: real CPython
     # pauses; 09: disk bandwidth; 12: the no-fault overhead and load model), so `run --jobs N` runs it alone.
     runs_alone: bool = False
+    # Typical wall time in seconds at smoke, default and paper scale on the project's 2-core machine (smoke from CI,
+    # two notebooks at a time; default from `make reproduce`, two at a time; paper one notebook alone), None where no
+    # run is recorded. Shown by `paper-repro list` and printed by a notebook's `start`, so a user can pick a scale.
+    typical_s: tuple[float | None, float | None, float | None] = (None, None, None)
+
+    def typical(self, scale: str) -> str:
+        """"about 3 min" (or "not measured") for ``scale``: the wall time a run of this notebook typically takes."""
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
+        return about(self.typical_s[SCALES.index(scale)])
 
     @property
     def stem(self) -> str:
@@ -33,27 +44,42 @@ class Paper:
 
 
 PAPERS: tuple[Paper, ...] = (
-    Paper(0, "tour", "Tour: the notebook template (birthday problem)", None),
-    Paper(1, "agentc", "Enforcing Temporal Constraints for LLM Agents (Agent-C)", "2512.23738"),
-    Paper(2, "factors", "Towards representation agnostic probabilistic programming", "2512.23740"),
-    Paper(3, "vgc", "VGC: A Zone-Based Garbage Collector Architecture for Python", "2512.23768", runs_alone=True),
-    Paper(4, "dpor_estimate", "State Space Estimation for DPOR-based Model Checkers", "2512.23996"),
-    Paper(5, "pipeline_agents", "Governing Cloud Data Pipelines with Agentic AI", "2512.23737"),
-    Paper(6, "crms", "Squeezing Edge Performance: Sensitivity-Aware Container Management (CRMS)", "2512.23952"),
+    Paper(0, "tour", "Tour: the notebook template (birthday problem)", None, typical_s=(8, 6, None)),
+    Paper(1, "agentc", "Enforcing Temporal Constraints for LLM Agents (Agent-C)", "2512.23738",
+          typical_s=(22, 154, None)),
+    Paper(2, "factors", "Towards representation agnostic probabilistic programming", "2512.23740",
+          typical_s=(19, 52, None)),
+    Paper(3, "vgc", "VGC: A Zone-Based Garbage Collector Architecture for Python", "2512.23768", runs_alone=True,
+          typical_s=(19, 105, 836)),
+    Paper(4, "dpor_estimate", "State Space Estimation for DPOR-based Model Checkers", "2512.23996",
+          typical_s=(21, 123, 266)),
+    Paper(5, "pipeline_agents", "Governing Cloud Data Pipelines with Agentic AI", "2512.23737",
+          typical_s=(16, 54, 119)),
+    Paper(6, "crms", "Squeezing Edge Performance: Sensitivity-Aware Container Management (CRMS)", "2512.23952",
+          typical_s=(18, 176, 316)),
     Paper(7, "fl_selection", "Data Heterogeneity-Aware Client Selection for FL in Wireless Networks",
-          "2512.24286"),
+          "2512.24286", typical_s=(18, 402, 1236)),
     Paper(8, "packkv", "PackKV: Reducing KV Cache Memory Footprint through LLM-Aware Lossy Compression",
-          "2512.24449"),
+          "2512.24449", typical_s=(26, 181, 1680)),
     Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511",
-          runs_alone=True),
+          runs_alone=True, typical_s=(18, 82, None)),
     Paper(10, "bilevel", "Distributed Bilevel Optimization with Dual Pruning for Resource-limited Clients",
-          "2512.24667"),
+          "2512.24667", typical_s=(14, 152, None)),
     Paper(11, "multicluster", "AI-Driven Cloud Resource Optimization for Multi-Cluster Environments",
-          "2512.24914"),
+          "2512.24914", typical_s=(16, 104, 279)),
     Paper(12, "r2ccl", "Reliable and Resilient Collective Communication Library for LLM Training (R2CCL)",
-          "2512.25059", runs_alone=True),
-    Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969"),
+          "2512.25059", runs_alone=True, typical_s=(17, 114, 185)),
+    Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969", typical_s=(17, 186, None)),
 )
+
+
+def about(seconds: float | None) -> str:
+    """A wall time as a reader plans with it: "about 20 s" below 90 s, "about 4 min" above, "not measured" for None."""
+    if seconds is None:
+        return "not measured"
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5)} s"
+    return f"about {round(seconds / 60)} min"
 
 
 class UnknownPaper(LookupError):

@@ -89,6 +89,38 @@ def test_list_shows_all_thirteen_papers_and_the_tour(cli):
     assert any("2512.23996" in row and "dpor_estimate" in row for row in rows)
 
 
+def test_list_gives_each_papers_typical_time_per_scale_and_a_question_mark_where_none_is_recorded(cli):
+    from support.papers import PAPERS
+
+    rows = cli(["list"], timeout=60).stdout.strip().splitlines()
+    assert "smoke / default / paper" in rows[0]
+    for p, row in zip(PAPERS, rows[1:]):
+        want = [("?" if t is None else p.typical(s).removeprefix("about "))
+                for s, t in zip(("smoke", "default", "paper"), p.typical_s)]
+        assert f" {' / '.join(want)} " in row, row
+
+
+def test_about_rounds_a_wall_time_as_a_reader_plans_with_it():
+    from support.papers import about, by_stem
+
+    assert [about(t) for t in (None, 3, 22, 89, 90, 152, 1680)] == [
+        "not measured", "about 5 s", "about 20 s", "about 90 s", "about 2 min", "about 3 min", "about 28 min"]
+    assert by_stem("06_crms").typical("smoke").startswith("about ")
+    with pytest.raises(ValueError, match="scale must be one of"):
+        by_stem("06_crms").typical("huge")
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capfd):
+    from support import cli as C
+
+    def leave():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(C, "cmd_list", leave)
+    assert C.main(["list"]) == 141
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_dry_run_lists_every_run_of_a_sweep_and_executes_nothing(cli, reports_dir):
     r = cli(["run", "tour", "-p", "seed=3,4", "--scale", "smoke", "--dry-run"], timeout=60)
     assert r.returncode == 0, r.stderr

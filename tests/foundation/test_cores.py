@@ -114,3 +114,16 @@ def test_start_rejects_bad_scale_backend_and_seed_as_parameter_errors(tmp_path, 
     with pytest.raises(ValueError, match="missing"):
         nb.pick(smoke=1)
     assert (tmp_path / "results.json").is_file()
+
+
+def test_start_says_how_long_the_chosen_scale_typically_takes(tmp_path, monkeypatch, capsys):
+    from support.notebook import start
+    from support.papers import by_stem
+    from support.tour.claims import CLAIMS
+
+    monkeypatch.setenv("PAPER_REPRO_OUT", str(tmp_path))
+    start("00_tour", CLAIMS, scale="default", seed=0, backend="numpy")
+    out = capsys.readouterr().out
+    assert f"00_tour at scale 'default' typically takes {by_stem('00_tour').typical('default')}" in out
+    start("99_not_a_paper", CLAIMS, scale="smoke", seed=0, backend="numpy")  # outside the collection: nothing
+    assert "typically" not in capsys.readouterr().out
