@@ -250,11 +250,11 @@ def gaussian_bn_table(names, n_evidence: int = 5, n_query: int = 3, seed: int = 
 def kalman_check(T: int = 50, seed: int = 0) -> float:
     """Max relative error of the forward filter (exact map) on a 4-D constant-velocity LGSSM vs a
     covariance-form Kalman filter (log Z, filtered means and covariances)."""
-    base = M.slds_cv(1)
-    _, _, y = base.simulate(T, derive(seed, "kf"))
+    base = M.lgssm_cv()
+    _, y = base.simulate(T, derive(seed, "kf"))
     m = base.with_data(y)
     res = F.forward_filter(m, F.EXACT)
-    ll, means, covs = reference.kalman(m.A[0], m.Q[0], m.H[0], m.R[0], m.m0, m.P0, y)
+    ll, means, covs = reference.kalman(m.A, m.Q, m.H, m.R, m.m0, m.P0, y)
     err = abs(res.log_z - ll) / abs(ll)
     for t, b in enumerate(res.beliefs, start=1):
         mu, P = queries.state_moments(b, m.x(t))

@@ -56,6 +56,9 @@ class RepresentationMap:
 
 
 EXACT = RepresentationMap("exact")
+# The exact map on a model with modes keeps s_1..s_t as axes; the predict product at step t holds them and the
+# precision's two axes, so t + 2 <= 64 (NumPy's limit on dimensions).
+MAX_MODE_HISTORY = 62
 GPB1 = RepresentationMap("gpb1", collapse="gpb1")
 GPB2 = RepresentationMap("gpb2", collapse="gpb2")
 
@@ -177,6 +180,11 @@ def forward_filter(model, rmap: RepresentationMap, rng: np.random.Generator | No
         raise FactorError("the model has no observations (call with_data first)")
     if rmap.sampled and rng is None:
         raise FactorError(f"map {rmap.name!r} samples: pass rng=np.random.Generator")
+    if getattr(model, "discrete_name", None) and not rmap.sampled and rmap.collapse == "none" \
+            and model.T > MAX_MODE_HISTORY:
+        raise FactorError(f"map {rmap.name!r} keeps every past mode as an array axis, so it filters at most "
+                          f"{MAX_MODE_HISTORY} steps (NumPy arrays have at most 64 dimensions); this model has "
+                          f"T = {model.T}: use a collapsing or sampled map (gpb1, gpb2, rbpf)")
     belief = _initial(model, rmap, rng)
     steps, beliefs = [], []
     for t in range(1, model.T + 1):

@@ -1,5 +1,6 @@
 """Models: discrete and Gaussian Bayesian networks shipped in the pgmpy wheel, switching linear
-dynamical systems (SLDS), and the single-beacon range ("circular observation") tracking model.
+dynamical systems (SLDS), a linear-Gaussian state-space model, and the single-beacon range ("circular
+observation") tracking model.
 
 BNs are read directly from the files inside the installed pgmpy package (BIF / JSON), with our
 own parser, so pgmpy stays an independent oracle. Synthetic models are labelled as such.
@@ -337,6 +338,73 @@ def slds_cv(K: int = 2, dt: float = 1.0) -> SLDS:
     pi = np.full(K, 1.0 / K)
     trans = np.ones((1, 1)) if K == 1 else np.full((K, K), 0.1 / (K - 1)) + np.eye(K) * (0.9 - 0.1 / (K - 1))
     return SLDS(pi, trans, A, Q, H, R, np.zeros(4), np.eye(4))
+
+
+@dataclass(frozen=True)
+class LinearGaussianSSM:
+    """Linear-Gaussian state-space model (synthetic; no modes): x_1 ~ N(m0, P0), x_t = A x_{t-1} + N(0, Q),
+    y_t = H x_t + N(0, R). The model a Kalman filter solves exactly, so the forward filter's oracle check runs on it
+    at any length (an SLDS with one mode would keep a size-1 mode axis per step in the exact map)."""
+
+    A: np.ndarray
+    Q: np.ndarray
+    H: np.ndarray
+    R: np.ndarray
+    m0: np.ndarray
+    P0: np.ndarray
+    y: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+
+    discrete_name = None
+    continuous_name = "x"
+
+    def __post_init__(self):
+        _check_finite_data(self.y)
+
+    @property
+    def dx(self) -> int:
+        return self.A.shape[-1]
+
+    @property
+    def dy(self) -> int:
+        return self.H.shape[-2]
+
+    @property
+    def T(self) -> int:
+        return self.y.shape[0]
+
+    def with_data(self, y: np.ndarray) -> LinearGaussianSSM:
+        y = np.asarray(y, dtype=float).reshape(-1, self.dy)
+        return LinearGaussianSSM(self.A, self.Q, self.H, self.R, self.m0, self.P0, y)
+
+    def x(self, t: int) -> str:
+        return f"x{t}"
+
+    def initial(self) -> list:
+        return [G.from_moments((), ((self.x(1), self.dx),), self.m0, self.P0)]
+
+    def transition(self, t: int) -> list:
+        return [G.linear_gaussian((self.x(t), self.dx), [(self.x(t - 1), self.dx)], self.A, np.zeros(self.dx),
+                                  self.Q)]
+
+    def observation(self, t: int) -> list:
+        yname = f"y{t}"
+        f = G.linear_gaussian((yname, self.dy), [(self.x(t), self.dx)], self.H, np.zeros(self.dy), self.R)
+        return [G.condition(f, {yname: self.y[t - 1]})]
+
+    def simulate(self, T: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw (states, observations) for T steps."""
+        x = np.zeros((T, self.dx))
+        y = np.zeros((T, self.dy))
+        for t in range(T):
+            x[t] = rng.multivariate_normal(self.m0 if t == 0 else self.A @ x[t - 1], self.P0 if t == 0 else self.Q)
+            y[t] = rng.multivariate_normal(self.H @ x[t], self.R)
+        return x, y
+
+
+def lgssm_cv(dt: float = 1.0) -> LinearGaussianSSM:
+    """The quiet mode of :func:`slds_cv` as a linear-Gaussian model: 2-D constant velocity, position observed."""
+    m = slds_cv(1, dt)
+    return LinearGaussianSSM(m.A[0], m.Q[0], m.H[0], m.R[0], m.m0, m.P0)
 
 
 @dataclass(frozen=True)

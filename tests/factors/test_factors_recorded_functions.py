@@ -52,6 +52,30 @@ def test_kalman_check_is_at_round_off_and_reports_a_shifted_reference(monkeypatc
     assert X.kalman_check(T=8, seed=0) >= 1e-3 * (1 - 1e-6)
 
 
+def test_kalman_check_runs_at_the_paper_length_on_the_linear_gaussian_model():
+    # T = 100 failed at paper scale while the check ran an SLDS with one mode: the exact map kept a size-1 mode axis
+    # per step until NumPy's 64-dimension limit
+    assert X.kalman_check(T=100, seed=0) <= 1e-10
+
+
+def test_lgssm_cv_filters_like_the_one_mode_slds_it_comes_from():
+    lg, sl = M.lgssm_cv(), M.slds_cv(1)
+    _, y = lg.simulate(10, derive(4, "kf"))
+    a, b = F.forward_filter(lg.with_data(y), F.EXACT), F.forward_filter(sl.with_data(y), F.EXACT)
+    assert abs(a.log_z - b.log_z) <= 1e-10 * abs(b.log_z)
+    ll, _ = kf(lg.A, lg.Q, lg.H, lg.R, lg.m0, lg.P0, y)  # the independent test oracle
+    assert abs(a.log_z - ll) <= 1e-10 * abs(ll)
+
+
+def test_the_exact_map_refuses_a_mode_history_numpy_cannot_hold():
+    m = M.slds_cv(1)
+    _, _, y = m.simulate(F.MAX_MODE_HISTORY + 1, derive(0, "kf"))
+    with pytest.raises(F.FactorError, match="at most 62 steps.*T = 63.*gpb1"):
+        F.forward_filter(m.with_data(y), F.EXACT, keep_beliefs=False)
+    ll, _ = kf(m.A[0], m.Q[0], m.H[0], m.R[0], m.m0, m.P0, y)  # with one mode GPB1 is exact, and it runs
+    assert abs(F.forward_filter(m.with_data(y), F.GPB1, keep_beliefs=False).log_z - ll) <= 1e-9 * abs(ll)
+
+
 def test_discrete_bn_table_is_at_round_off_and_reports_a_planted_error_in_pgmpy(monkeypatch):
     pytest.importorskip("pgmpy")
     with warnings.catch_warnings():  # pgmpy's import of its own deprecated module, as discrete_bn_table does
