@@ -44,9 +44,9 @@ class Paper:
 
 
 PAPERS: tuple[Paper, ...] = (
-    Paper(0, "tour", "Tour: the notebook template (birthday problem)", None, typical_s=(8, 6, None)),
+    Paper(0, "tour", "Tour: the notebook template (birthday problem)", None, typical_s=(8, 6, 16)),
     Paper(1, "agentc", "Enforcing Temporal Constraints for LLM Agents (Agent-C)", "2512.23738",
-          typical_s=(22, 154, None)),
+          typical_s=(22, 154, 231)),
     Paper(2, "factors", "Towards representation agnostic probabilistic programming", "2512.23740",
           typical_s=(19, 52, 115)),
     Paper(3, "vgc", "VGC: A Zone-Based Garbage Collector Architecture for Python", "2512.23768", runs_alone=True,
@@ -62,7 +62,7 @@ PAPERS: tuple[Paper, ...] = (
     Paper(8, "packkv", "PackKV: Reducing KV Cache Memory Footprint through LLM-Aware Lossy Compression",
           "2512.24449", typical_s=(26, 181, 1680)),
     Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511",
-          runs_alone=True, typical_s=(18, 82, None)),
+          runs_alone=True, typical_s=(18, 82, 637)),
     Paper(10, "bilevel", "Distributed Bilevel Optimization with Dual Pruning for Resource-limited Clients",
           "2512.24667", typical_s=(14, 152, 1634)),
     Paper(11, "multicluster", "AI-Driven Cloud Resource Optimization for Multi-Cluster Environments",
