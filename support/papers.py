@@ -69,7 +69,7 @@ PAPERS: tuple[Paper, ...] = (
           "2512.24914", typical_s=(16, 104, 279)),
     Paper(12, "r2ccl", "Reliable and Resilient Collective Communication Library for LLM Training (R2CCL)",
           "2512.25059", runs_alone=True, typical_s=(17, 114, 185)),
-    Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969", typical_s=(17, 186, None)),
+    Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969", typical_s=(17, 186, 253)),
 )
 
 
