@@ -100,6 +100,14 @@ def test_list_gives_each_papers_typical_time_per_scale_and_a_question_mark_where
         assert f" {' / '.join(want)} " in row, row
 
 
+def test_every_paper_with_a_notebook_has_a_measured_time_at_each_scale():
+    from support.papers import with_notebooks
+
+    missing = [(p.stem, s) for p in with_notebooks() for s, t in zip(("smoke", "default", "paper"), p.typical_s)
+               if t is None or not t > 0]
+    assert not missing, f"run these and record their wall time in support/papers.py: {missing}"
+
+
 def test_about_rounds_a_wall_time_as_a_reader_plans_with_it():
     from support.papers import about, by_stem
 
