@@ -20,8 +20,9 @@ class Paper:
     # pauses; 09: disk bandwidth; 12: the no-fault overhead and load model), so `run --jobs N` runs it alone.
     runs_alone: bool = False
     # Typical wall time in seconds at smoke, default and paper scale on the project's 2-core machine (smoke from CI,
-    # two notebooks at a time; default from `make reproduce`, two at a time; paper one notebook alone), None where no
-    # run is recorded. Shown by `paper-repro list` and printed by a notebook's `start`, so a user can pick a scale.
+    # two notebooks at a time; default from `make reproduce`, two at a time; paper one paper-scale run at a time,
+    # some beside other jobs: README gives each run's load), None where no run is recorded. Shown by `paper-repro
+    # list` and printed by a notebook's `start`, so a user can pick a scale.
     typical_s: tuple[float | None, float | None, float | None] = (None, None, None)
 
     def typical(self, scale: str) -> str:
