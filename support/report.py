@@ -285,7 +285,7 @@ def _figures(run: RunView, limit: int = 3) -> str:
 
 
 def _unfinished(view: PaperView) -> bool:
-    """Whether the sweep stopped (Ctrl-C) before all the runs sweep.json says were planned ended."""
+    """Whether the sweep stopped (Ctrl-C) before all the runs sweep.json planned had ended."""
     return isinstance(view.planned, int) and len(view.sweep) < view.planned
 
 
