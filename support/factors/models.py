@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -221,8 +221,36 @@ def _check_finite_data(y: np.ndarray) -> None:
         raise ValueError(f"observations must be finite; {int(bad.sum())} value(s) are NaN or inf")
 
 
+class _LinearStateSpace:
+    """Shape and data handling shared by the linear state-space models (SLDS and the linear-Gaussian model): A is
+    (..., dx, dx), H is (..., dy, dx), y is (T, dy); the state at step t is named "x{t}"."""
+
+    A: np.ndarray
+    H: np.ndarray
+    y: np.ndarray
+
+    @property
+    def dx(self) -> int:
+        return self.A.shape[-1]
+
+    @property
+    def dy(self) -> int:
+        return self.H.shape[-2]
+
+    @property
+    def T(self) -> int:
+        return self.y.shape[0]
+
+    def with_data(self, y: np.ndarray):
+        """The same model conditioned on observations ``y`` (T x dy); the constructor's checks run again."""
+        return replace(self, y=np.asarray(y, dtype=float).reshape(-1, self.dy))
+
+    def x(self, t: int) -> str:
+        return f"x{t}"
+
+
 @dataclass(frozen=True)
-class SLDS:
+class SLDS(_LinearStateSpace):
     """Switching linear dynamical system (synthetic): modes s_t ∈ {0..K-1}, state x_t ∈ R^dx.
 
     s_1 ~ pi, s_t | s_{t-1} ~ trans; x_1 ~ N(m0, P0); x_t = A[s_t] x_{t-1} + N(0, Q[s_t]);
@@ -252,31 +280,12 @@ class SLDS:
     def K(self) -> int:
         return len(self.pi)
 
-    @property
-    def dx(self) -> int:
-        return self.A.shape[-1]
-
-    @property
-    def dy(self) -> int:
-        return self.H.shape[-2]
-
-    @property
-    def T(self) -> int:
-        return self.y.shape[0]
-
-    def with_data(self, y: np.ndarray) -> SLDS:
-        y = np.asarray(y, dtype=float).reshape(-1, self.dy)
-        return SLDS(self.pi, self.trans, self.A, self.Q, self.H, self.R, self.m0, self.P0, y)
-
     # the state-space protocol used by filtering.forward_filter --------------------------------
     discrete_name = "s"
     continuous_name = "x"
 
     def s(self, t: int) -> str:
         return f"s{t}"
-
-    def x(self, t: int) -> str:
-        return f"x{t}"
 
     def initial(self) -> list:
         """Factors over (s_1, x_1)."""
@@ -341,7 +350,7 @@ def slds_cv(K: int = 2, dt: float = 1.0) -> SLDS:
 
 
 @dataclass(frozen=True)
-class LinearGaussianSSM:
+class LinearGaussianSSM(_LinearStateSpace):
     """Linear-Gaussian state-space model (synthetic; no modes): x_1 ~ N(m0, P0), x_t = A x_{t-1} + N(0, Q),
     y_t = H x_t + N(0, R). The model a Kalman filter solves exactly, so the forward filter's oracle check runs on it
     at any length (an SLDS with one mode would keep a size-1 mode axis per step in the exact map)."""
@@ -359,25 +368,6 @@ class LinearGaussianSSM:
 
     def __post_init__(self):
         _check_finite_data(self.y)
-
-    @property
-    def dx(self) -> int:
-        return self.A.shape[-1]
-
-    @property
-    def dy(self) -> int:
-        return self.H.shape[-2]
-
-    @property
-    def T(self) -> int:
-        return self.y.shape[0]
-
-    def with_data(self, y: np.ndarray) -> LinearGaussianSSM:
-        y = np.asarray(y, dtype=float).reshape(-1, self.dy)
-        return LinearGaussianSSM(self.A, self.Q, self.H, self.R, self.m0, self.P0, y)
-
-    def x(self, t: int) -> str:
-        return f"x{t}"
 
     def initial(self) -> list:
         return [G.from_moments((), ((self.x(1), self.dx),), self.m0, self.P0)]
