@@ -61,11 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list() -> int:
-    from support.papers import PAPERS, about
+    from support.papers import PAPERS, rounded_time
     from support.paths import REPORTS_DIR
 
-    times = {p.stem: " / ".join(about(t).removeprefix("about ").replace("not measured", "?") for t in p.typical_s)
-             for p in PAPERS}
+    times = {p.stem: " / ".join(rounded_time(t) or "?" for t in p.typical_s) for p in PAPERS}
     head = "time (2 cores): smoke / default / paper"  # typical wall times; ? = no run recorded
     w = max(len(head), *map(len, times.values()))
     print(f"{'#':>2}  {'slug':<16} {'arXiv':<11} {'notebook':<9} {'last run':<9} {head:<{w}}  title")

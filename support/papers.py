@@ -74,13 +74,19 @@ PAPERS: tuple[Paper, ...] = (
 )
 
 
-def about(seconds: float | None) -> str:
-    """A wall time as a reader plans with it: "about 20 s" below 90 s, "about 4 min" above, "not measured" for None."""
+def rounded_time(seconds: float | None) -> str | None:
+    """A wall time as a reader plans with it: "20 s" (to 5 s) below 90 s, "4 min" above; None for None."""
     if seconds is None:
-        return "not measured"
+        return None
     if seconds < 90:
-        return f"about {max(5, round(seconds / 5) * 5)} s"
-    return f"about {round(seconds / 60)} min"
+        return f"{max(5, round(seconds / 5) * 5)} s"
+    return f"{round(seconds / 60)} min"
+
+
+def about(seconds: float | None) -> str:
+    """"about 20 s" / "about 4 min" (:func:`rounded_time`), or "not measured" for None."""
+    text = rounded_time(seconds)
+    return "not measured" if text is None else f"about {text}"
 
 
 class UnknownPaper(LookupError):
