@@ -470,10 +470,23 @@ def growing_cache(st: Setup, prompt_len: int, n_new: int, rel_k: float, rel_v: f
             "window_in_range": bool(all(st.recent <= r["window_tokens"] < st.recent + st.block for r in rows))}
 
 
+def unit_range_per_token(x: np.ndarray) -> np.ndarray:
+    """``x`` ``(H, n, D)`` mapped per token onto [0, 1] over all its heads and channels: the affine change that
+    per-token quantization (Sec. 3.1) is invariant to up to its zero-point rounding, so each source layer of
+    :func:`llama_like` keeps its own per-token scale when layers are joined."""
+    x = np.asarray(x, np.float32)
+    mn, mx = x.min(axis=(0, 2), keepdims=True), x.max(axis=(0, 2), keepdims=True)
+    return (x - mn) / np.maximum(mx - mn, np.finfo(np.float32).tiny)
+
+
 def llama_like(captured, n_kv: int = 8, head_dim: int = 128, tensor: int = 1) -> np.ndarray:
     """Real SmolLM2 K (``tensor=1``) or V (2) rearranged into ``n_kv`` heads of ``head_dim`` channels: the 64-channel
-    heads of consecutive layers are concatenated in pairs (Llama-3.1-8B geometry for the throughput runs)."""
-    heads = [x[tensor][h] for x in captured for h in range(x[tensor].shape[0])]
+    heads of consecutive layers are concatenated in pairs (Llama-3.1-8B geometry for the throughput runs).
+
+    Each source layer is first mapped per token onto [0, 1] (:func:`unit_range_per_token`), so that one scale per
+    token across the joined heads quantizes every source layer as finely as compressing it alone would; without
+    this the small-range layers quantize to a few levels and the joined cache packs better than a real layer."""
+    heads = [h for x in captured for h in unit_range_per_token(x[tensor])]
     per = head_dim // heads[0].shape[1]
     if len(heads) < n_kv * per:
         raise ValueError(f"need {n_kv * per} captured heads, have {len(heads)}")
@@ -743,5 +756,6 @@ __all__ = [
     "summarize",
     "sweep",
     "turning_points",
+    "unit_range_per_token",
     "v_gain",
 ]

@@ -144,3 +144,22 @@ def test_layers_saved_for_a_gpu_box_load_back_identically(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
     with pytest.raises(ValueError, match="save_layer_kv"):
         E.load_layer_kv(tmp_path / "other.npz")
+
+
+def test_llama_like_heads_pack_like_their_source_layers_compressed_one_by_one():
+    """Joining layers of very different ranges under one per-token scale must not make the throughput data easier
+    to pack than the layers themselves (the oracle: each source layer compressed alone)."""
+    from support.packkv import experiments as E
+    from support.packkv.blocks import compress_layer
+
+    rng = np.random.default_rng(5)
+    layers = [(None, rng.standard_normal((2, 128, 64)).astype(np.float32) * s + o,
+               rng.standard_normal((2, 128, 64)).astype(np.float32) * s) for s, o in [(0.01, 0), (1, 3), (30, -5), (100, 0)]]
+    joined = compress_layer(E.llama_like(layers, 4, 128, 1), E.llama_like(layers, 4, 128, 2), 0.1, 0.2)
+    alone = [compress_layer(k, v, 0.1, 0.2) for _, k, v in layers]
+    for which in ("k", "v"):
+        ratio = getattr(joined, which).nbytes / sum(getattr(pl, which).nbytes for pl in alone)
+        assert 0.94 <= ratio <= 1.01, (which, ratio)
+    x = E.unit_range_per_token(layers[2][1])
+    np.testing.assert_allclose(x.min(axis=(0, 2)), 0, atol=1e-6)
+    np.testing.assert_allclose(x.max(axis=(0, 2)), 1, atol=1e-6)
