@@ -24,9 +24,11 @@ def test_the_committed_h200_run_is_found_and_labelled_as_recorded():
     rec = gpu_runs.find("packkv_benchmark.json")
     assert rec is not None
     label = rec.label("packkv_benchmark.json")
-    assert "recorded on NVIDIA H200" in label and "not re-measured" in label and "rev 5820471" in label
+    assert "recorded on NVIDIA H200" in label and "not re-measured" in label and "rev f8b9320" in label
+    assert rec.path.name == "2026-11-29_h200"  # the newest folder holding the file wins
     assert rec.tests()["all_passed"]
-    assert "revs " in rec.label("packkv_benchmark.json", "herosign_sha2-128f.json")  # two runs, both named
+    old = next(r for r in gpu_runs.recorded_runs() if r.path.name == "2026-11-28_h200")
+    assert "revs " in old.label("packkv_benchmark.json", "herosign_sha2-128f.json")  # two runs, both named
 
 
 def test_a_file_no_run_holds_gives_none_and_load_raises(tmp_path):
