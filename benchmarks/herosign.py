@@ -51,7 +51,7 @@ def main(argv=None) -> int:
                 print(f"  batch {r['batch']:>6}: fused {r['fused_sig_s']:>10.0f} sig/s  naive {r['naive_sig_s']:>10.0f}"
                       f"  ratio {r['fused_sig_s'] / r['naive_sig_s']:.2f}  FORS kernel "
                       f"{r['fors_naive_s'] / r['fors_fused_s']:.2f}x  host phase {r['host_s']:.3f} s "
-                      f"(kernel time only above; end to end {r['batch'] / (r['batch'] / r['fused_sig_s'] + r['host_s']):.0f}"
+                      f"(kernel time only above; end to end {ex.end_to_end_sig_s(r):.0f}"
                       " sig/s)")
             g = res["graph"]
             if "error" in g:

@@ -551,7 +551,8 @@ def gpu_claims(study: dict, source: str) -> tuple[dict[str, tuple[float | None, 
     if row is None:
         na("gpu_throughput_128f", why)
     else:
-        host = f"; host phase {row['host_s']:.2f} s per batch, measured apart" if "host_s" in row else \
+        host = (f"; host phase {row['host_s']:.2f} s per batch, measured apart (end to end "
+                f"{end_to_end_sig_s(row):,.0f} sig/s)") if "host_s" in row else \
             "; host phase not measured"
         note = f"batch {row['batch']}, {r128['device']}, kernel time only{host}; {source}"
         out["gpu_throughput_128f"] = (row["fused_sig_s"], note)
@@ -630,6 +631,12 @@ def plot_batch_scaling(df: pd.DataFrame, name: str):
     return fig
 
 
+def end_to_end_sig_s(row: dict) -> float:
+    """Signatures per second of one throughput row with its host phase (PRF_msg, H_msg, index split, upload) added
+    to the kernel time: ``batch / (batch / fused_sig_s + host_s)``."""
+    return row["batch"] / (row["batch"] / row["fused_sig_s"] + row["host_s"])
+
+
 def plot_gpu_anchors(study: dict, source: str = ""):
     """Published GPU throughput (cited) beside ours when a GPU study ran or was recorded (``source`` says which)."""
     import matplotlib.pyplot as plt
@@ -641,10 +648,14 @@ def plot_gpu_anchors(study: dict, source: str = ""):
     colors = ["0.6"] * len(vals)
     for name, res in study.get("sets", {}).items():
         if name == "sha2-128f":
-            best = max(r["fused_sig_s"] for r in res["throughput"])
+            best = max(res["throughput"], key=lambda r: r["fused_sig_s"])
             labels.append(f"ours (fused, kernel time)\n{res['device']}")
-            vals.append(best)
+            vals.append(best["fused_sig_s"])
             colors.append("C0")
+            if best.get("host_s") is not None:  # the published figures do not all say what they time: show both
+                labels.append(f"ours (end to end, host phase\nincluded), {res['device']}")
+                vals.append(end_to_end_sig_s(best))
+                colors.append("lightsteelblue")
     ax.barh(labels, vals, color=colors)
     ax.set_xlabel("SLH-DSA-128f signatures / s")
     ax.set_title("GPU signing throughput: published (grey, cited) and ours")

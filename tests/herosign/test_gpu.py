@@ -312,6 +312,7 @@ def test_gpu_claims_reproduce_the_recorded_h200_figures():
                                       "gpu_throughput_128f": 106486.31}, rel=1e-4)
     assert "batch 8192" in claims["fors_fusion_gain"][1] and "batch 32768" in claims["speedup_128f"][1]
     assert "host phase 0.34 s" in claims["gpu_throughput_128f"][1] and "changed since" not in source
+    assert "end to end 50,668 sig/s" in claims["gpu_throughput_128f"][1]
     sets = {"sha2-128f", "sha2-192f", "sha2-256f", "shake-128f"}
     assert set(metrics) == {f"gpu_{s}" for s in sets} | {f"gpu_host_phase_s_{s}" for s in sets}
 
@@ -421,3 +422,26 @@ def test_gpu_study_runs_end_to_end_with_the_emulator_standing_in_for_cupy(tmp_pa
     assert not any(buf["sig"].any() for _, buf in parts)
     graph.launch()
     assert [g.finish(d, buf)[0] for d, buf in parts] == ours.sign_internal_batch(p, sks, [b"one", b"two"], [None] * 2)
+
+
+def test_end_to_end_rate_adds_the_host_phase_to_the_kernel_time():
+    from support.herosign import experiments as ex
+
+    # 1000 signatures at 4000/s of kernel time (0.25 s) plus 0.25 s on the host: 2000/s end to end
+    assert ex.end_to_end_sig_s({"batch": 1000, "fused_sig_s": 4000.0, "host_s": 0.25}) == pytest.approx(2000.0)
+
+
+def test_figure_4_shows_our_end_to_end_bar_only_where_the_host_phase_was_measured():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from support.herosign import experiments as ex
+
+    rows = [_row(32768, 40000, 20000)]
+    labels = lambda fig: [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    without = labels(ex.plot_gpu_anchors(_study(rows)))
+    rows[0]["host_s"] = 0.8192  # as long as the kernels: half the rate end to end
+    fig = ex.plot_gpu_anchors(_study(rows))
+    assert len(labels(fig)) == len(without) + 1 and "end to end" in labels(fig)[-1]
+    widths = [b.get_width() for b in fig.axes[0].patches]
+    assert widths[-2:] == pytest.approx([40000, 20000])
