@@ -445,3 +445,17 @@ def test_figure_4_shows_our_end_to_end_bar_only_where_the_host_phase_was_measure
     assert len(labels(fig)) == len(without) + 1 and "end to end" in labels(fig)[-1]
     widths = [b.get_width() for b in fig.axes[0].patches]
     assert widths[-2:] == pytest.approx([40000, 20000])
+
+
+def test_fors_profile_counts_the_fors_tree_calls_of_an_instrumented_signature():
+    # the instrumented CPU signer's PRF + F + H calls, less the hypertree's (d XMSS trees of 2^h' WOTS+ leaves)
+    from benchmarks.herosign_fors_profile import fors_hash_calls
+    from support.herosign import experiments as ex
+    from support.herosign.params import get_params
+
+    for name in ("sha2-128f", "shake-192f"):
+        p = get_params(name)
+        row = ex.hash_calls([name]).iloc[0]
+        leaves = p.d << p.hp
+        hypertree = leaves * p.len + leaves * p.len * (p.w - 1) + p.d * ((1 << p.hp) - 1)
+        assert fors_hash_calls(name, 3) == 3 * (row.PRF + row.F + row.H - hypertree)
