@@ -50,13 +50,14 @@ def claim_values(df: pd.DataFrame, chk: dict) -> dict:
             "freshness_kept": X.freshness_kept(red), "zero_violations": chk["executed_violations"]}
 
 
-def claim_verdicts(df: pd.DataFrame, chk: dict) -> dict[str, str]:
+def claim_verdicts(df: pd.DataFrame, chk: dict, values: dict) -> dict[str, str]:
     """Each claim's verdict by the notebook's rule: not applicable, with the reason, where experiments.unmeasured
-    finds nothing measured for it (no executed action for zero_violations), else the claim's rule on its value."""
+    finds nothing measured for it (no executed action for zero_violations), else the claim's rule on its value
+    (``values``: :func:`claim_values` of the same run)."""
     gaps = X.unmeasured(df, chk)
     return {name: f"{Verdict.NOT_APPLICABLE.value}: {gaps[name]}" if name in gaps
             else CLAIMS[name].judge(v).value if math.isfinite(v) else "nothing measured"
-            for name, v in claim_values(df, chk).items()}
+            for name, v in values.items()}
 
 
 def _fmt(name: str, v) -> str:
@@ -87,8 +88,9 @@ def main():
     print(f"\npages by cause (total over the seeds):\n{X.page_causes(df).to_string()}")
     print("\nclaims (the notebook's values for this run; the verdict is the claim's rule on them, or not applicable "
           "where the run measured nothing for it, as in the notebook):")
-    verdicts = claim_verdicts(df, chk)
-    for name, v in claim_values(df, chk).items():
+    values = claim_values(df, chk)
+    verdicts = claim_verdicts(df, chk, values)
+    for name, v in values.items():
         print(f"  {name:18s} {_fmt(name, v):>14s}  paper {_fmt(name, CLAIMS[name].paper_value):>12s}  {verdicts[name]}")
     print(f"  ({chk['executed_actions']} executed agent actions re-validated with Rego)")
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from support.agentc import reference_eval as ref
-from support.agentc.claims import AIRLINE_MAX_RUNS, AIRLINE_UTILITY_STEP_PP
+from support.agentc.claims import AIRLINE_MAX_RUNS, AIRLINE_UTILITY_STEP_PP, PAPER_BASELINES
 from support.agentc.dsl import Event, Policy, builtin_policy
 from support.agentc.monitor import EnforcedRun, Enforcer, unrestricted
 from support.agentc.smt import SmtMonitor
@@ -39,7 +39,6 @@ from support.progress import progress
 from support.seeding import derive
 from support.validate import ParameterError, check_bootstrap_count, check_int
 
-PAPER_BASELINES = {"claude-sonnet-4.5": 0.774, "gpt-5": 0.837}
 # retail profile name -> the paper baseline it is calibrated to (the numbers live in PAPER_BASELINES only)
 RETAIL_PROFILES = {"claude": PAPER_BASELINES["claude-sonnet-4.5"], "gpt5": PAPER_BASELINES["gpt-5"]}
 
