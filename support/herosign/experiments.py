@@ -451,14 +451,16 @@ def fors_layout(tuning: dict) -> str:
 
 
 def gpu_table(study: dict) -> pd.DataFrame:
-    """One row per (set, batch) of a GPU study: throughput fused vs naive, FORS kernel times, and the FORS kernel's
-    share of the signing time (the most fusion can change)."""
+    """One row per (set, batch) of a GPU study: throughput fused vs naive (kernel time; end to end with the host phase
+    where it was measured), FORS kernel times, and the FORS kernel's share of the signing time (the most fusion can
+    change)."""
     rows = []
     for name, res in study.get("sets", {}).items():
         for r in res["throughput"]:
             tuning = r.get("tuning", res["tuning"])  # a row merged from another run carries that run's choices
             rows.append({"set": name, "device": res["device"], "batch": r["batch"],
                          "fused_sig_s": round(r["fused_sig_s"]), "naive_sig_s": round(r["naive_sig_s"]),
+                         "end_to_end_sig_s": round(end_to_end_sig_s(r)) if r.get("host_s") is not None else None,
                          "pipeline_ratio": r["fused_sig_s"] / r["naive_sig_s"],
                          "fors_fused_ms": 1e3 * r["fors_fused_s"], "fors_naive_ms": 1e3 * r["fors_naive_s"],
                          "fors_fusion_gain": r["fors_naive_s"] / r["fors_fused_s"],

@@ -167,6 +167,7 @@ def test_recorded_gpu_study_merges_extra_batch_runs_and_keeps_its_provenance():
     assert ((t.fors_share > 0) & (t.fors_share < 1)).all()
     row = t[(t.set == "sha2-128f") & (t.batch == 32768)].iloc[0]
     assert row.fused_sig_s == round(study["sets"]["sha2-128f"]["throughput"][-1]["fused_sig_s"])
+    assert row.end_to_end_sig_s == 50668  # 32768 / (32768 / 106486.3 sig/s + 0.339 s of host phase)
 
 
 def _study_file(builds: dict, tuning: dict, batches) -> dict:
