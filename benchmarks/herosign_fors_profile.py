@@ -5,8 +5,10 @@ integer pipes busy anyway, fusion cannot speed them up. This launches ``launch_f
 batch and prints the hash calls it makes, so that ``ncu`` (pipe utilisation, memory throughput, duration) gives the
 rate and the bound. On a CUDA machine:
 
-    ncu -k regex:fors --section SpeedOfLight --section ComputeWorkloadAnalysis \\
-        python benchmarks/herosign_fors_profile.py --batch 8192
+    ncu -k 'regex:^fors_(sign|leaves|level)' --section SpeedOfLight --section ComputeWorkloadAnalysis \\
+        --section Occupancy python benchmarks/herosign_fors_profile.py --batch 8192
+
+(the run of 2026-11-29 is in ``data/gpu_runs/2026-11-29_h200/ncu_fors_*.log``; T_k's ``fors_pk`` is left out).
 
 ``--emulate`` runs the same launches under :mod:`support.cuda_emu` (a dry run of this script, no timing).
 """
