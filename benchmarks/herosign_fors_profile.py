@@ -1,6 +1,6 @@
 """Is HERO-Sign's FORS kernel bound by hashing? One batch of fused and of naive FORS, to run under Nsight Compute.
 
-Tree fusion (arXiv 2512.23969, Sec. 4) saves launches and global-memory round trips; if the FORS kernels keep the
+Tree fusion (arXiv 2512.23969, abstract: "FORS tree fusion") saves launches and global-memory round trips; if the FORS kernels keep the
 integer pipes busy anyway, fusion cannot speed them up. This launches ``launch_fors`` once per mode on a synthetic
 batch and prints the hash calls it makes, so that ``ncu`` (pipe utilisation, memory throughput, duration) gives the
 rate and the bound. On a CUDA machine:
