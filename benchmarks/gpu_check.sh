@@ -37,7 +37,8 @@ packkv() {
 tests() {
     step 150 tests.txt "$PY" -m pytest ${GPU_TESTS_V:--q} -rs -p no:cacheprovider -k "${GPU_TESTS_K:-not emulated}" \
         tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
-        tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device
+        tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device \
+        tests/lm/test_lm.py::test_llama_forward_on_cupy_matches_numpy_in_a_full_pass_and_in_cached_decoding
 }
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
 herosign() {

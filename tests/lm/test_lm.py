@@ -212,3 +212,38 @@ def test_bad_inputs_give_one_clear_error(model, tmp_path):
         gguf_loader.load_gguf(bad)
     with pytest.raises(gguf_loader.ModelFileError, match="not found"):
         gguf_loader.load_gguf(tmp_path / "missing.gguf")
+
+
+def _tiny_random_llama(seed: int = 0):
+    """A 2-layer grouped-query Llama with random weights (no model file): the shapes of the forward pass, small."""
+    from support.lm.gguf_loader import LayerWeights, LlamaConfig, LlamaWeights
+
+    rng = np.random.default_rng(seed)
+    cfg = LlamaConfig(n_layers=2, d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, d_ff=128, vocab_size=97,
+                      rope_base=10000.0, norm_eps=1e-5, context_length=64, bos_id=1, eos_id=2)
+    m = lambda *s: (rng.standard_normal(s) / np.sqrt(s[-1])).astype(np.float32)
+    layers = [LayerWeights(1 + 0.1 * m(64), m(64, 64), m(32, 64), m(32, 64), m(64, 64), 1 + 0.1 * m(64),
+                           m(128, 64), m(128, 64), m(64, 128)) for _ in range(cfg.n_layers)]
+    emb = m(97, 64)
+    return LlamaWeights(cfg, emb, 1 + 0.1 * m(64), emb, layers)
+
+
+@pytest.mark.gpu
+def test_llama_forward_on_cupy_matches_numpy_in_a_full_pass_and_in_cached_decoding():
+    # the token track of 01 runs this model on CuPy when backend resolves to a GPU
+    from support.xp import gpu_available
+
+    if not gpu_available():
+        pytest.skip("needs a CUDA device")
+    import cupy
+
+    w = _tiny_random_llama()
+    cpu, gpu = Llama(w), Llama(w, xp=cupy)
+    ids = np.random.default_rng(1).integers(0, 97, 24)
+    np.testing.assert_allclose(cupy.asnumpy(gpu.forward(ids)), cpu.forward(ids), rtol=1e-4, atol=1e-4)
+    cc, gc = cpu.new_cache(), gpu.new_cache()
+    cpu.forward(ids[:20], cache=cc), gpu.forward(ids[:20], cache=gc)
+    for t in ids[20:]:
+        np.testing.assert_allclose(cupy.asnumpy(gpu.forward([t], cache=gc, logits="last")),
+                                   cpu.forward([t], cache=cc, logits="last"), rtol=1e-4, atol=1e-4)
+    assert gpu.generate(ids[:8], 6).tolist() == cpu.generate(ids[:8], 6).tolist()
