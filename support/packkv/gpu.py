@@ -171,9 +171,10 @@ def wv(d: DevicePacked, w):
     return out
 
 
-def dense_fp16(layers: list[PackedLayer], which: str, repeat: int = 1):
-    """The decompressed cache in fp16 ``(n_seq * n_kv, T, D)`` (stored token order): the cuBLAS baseline's input."""
-    cp = _cupy()
+def dense_fp16(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: bool = False):
+    """The decompressed cache in fp16 ``(n_seq * n_kv, T, D)`` (stored token order): the cuBLAS baseline's input
+    (``emulate``: in host memory, for the dense kernels under the CPU emulator)."""
+    cp = array_module(emulate)
     parts = []
     for pl in layers:
         k, v = pl.dequantize(original_order=False)
