@@ -61,70 +61,18 @@ __device__ void decode_tile(const unsigned short* __restrict__ planes, const uns
         const unsigned int w = read_field(wb, i * width_bits, width_bits);
         const unsigned int m = read_field(mb, i * raw_bits, raw_bits);
         const unsigned short* p = base + off[i];
-        // bit-plane transpose over the pack's own width only (most packs hold 1-4 planes): r[t] gets bit t of plane j
-        // as its bit j
-        unsigned int r[PACK];
+        unsigned int pl[8];
 #pragma unroll
-        for (int t = 0; t < PACK; ++t) r[t] = 0u;
-        for (int j = 0; j < (int)w; ++j) {
-            const unsigned int pj = p[j];
+        for (int j = 0; j < 8; ++j) pl[j] = j < (int)w ? (unsigned int)p[j] : 0u;
 #pragma unroll
-            for (int t = 0; t < PACK; ++t) r[t] |= ((pj >> t) & 1u) << j;
+        for (int t = 0; t < PACK; ++t) {
+            unsigned int r = 0;
+#pragma unroll
+            for (int j = 0; j < 8; ++j) r |= ((pl[j] >> t) & 1u) << j;
+            codes[g * PACK + t][d] = (float)(m + r);
         }
-#pragma unroll
-        for (int t = 0; t < PACK; ++t) codes[g * PACK + t][d] = (float)(m + r[t]);
     }
     __syncthreads();
-}
-
-// The dot-product stage shared by the fused and the dense kernels, register-blocked over the gq query heads so that
-// each tile value read from shared memory serves every query head. PARTS threads share one token (qk) or one
-// channel (wv), each over its own slice; a warp's lanes hold consecutive tokens (channels), so the padded tile is
-// read without bank conflicts.
-#define QK_PARTS (NTHREADS / BLOCK_TOK)
-#define WV_PARTS (NTHREADS / HEAD_DIM)
-
-// acc[k] = sum over this thread's channel slice of q[k][d] * codes[t][d], t = threadIdx.x % BLOCK_TOK
-__device__ __forceinline__ void dot_qk(const float codes[BLOCK_TOK][HEAD_DIM + 1], const float qs[MAX_GQ][HEAD_DIM],
-                                       int gq, float acc[MAX_GQ]) {
-    const int t = threadIdx.x % BLOCK_TOK, part = threadIdx.x / BLOCK_TOK;
-    const int d0 = part * (HEAD_DIM / QK_PARTS), d1 = d0 + HEAD_DIM / QK_PARTS;
-#pragma unroll
-    for (int k = 0; k < MAX_GQ; ++k) acc[k] = 0.f;
-    for (int d = d0; d < d1; ++d) {
-        const float c = codes[t][d];
-#pragma unroll
-        for (int k = 0; k < MAX_GQ; ++k)
-            if (k < gq) acc[k] = fmaf(qs[k][d], c, acc[k]);
-    }
-}
-
-// Sums the QK_PARTS partial dot products of each token through shared memory ``red``; true for the thread that
-// holds the total (part 0), which then writes the token's scores.
-__device__ __forceinline__ bool reduce_qk(float acc[MAX_GQ], int gq, float red[QK_PARTS][MAX_GQ][BLOCK_TOK]) {
-    const int t = threadIdx.x % BLOCK_TOK, part = threadIdx.x / BLOCK_TOK;
-    for (int k = 0; k < gq; ++k) red[part][k][t] = acc[k];
-    __syncthreads();
-    if (part) return false;
-    for (int k = 0; k < gq; ++k)
-        for (int p = 1; p < QK_PARTS; ++p) acc[k] += red[p][k][t];
-    return true;
-}
-
-// acc[k] = sum over this thread's token slice of ws[k][t] * (codes[t][d] + zs[t]), d = threadIdx.x % HEAD_DIM
-// (zs = 0 for the dense tile)
-__device__ __forceinline__ void dot_wv(const float codes[BLOCK_TOK][HEAD_DIM + 1], const float ws[MAX_GQ][BLOCK_TOK],
-                                       const float* zs, int gq, float acc[MAX_GQ]) {
-    const int d = threadIdx.x % HEAD_DIM, part = threadIdx.x / HEAD_DIM;
-    const int t0 = part * (BLOCK_TOK / WV_PARTS), t1 = t0 + BLOCK_TOK / WV_PARTS;
-#pragma unroll
-    for (int k = 0; k < MAX_GQ; ++k) acc[k] = 0.f;
-    for (int t = t0; t < t1; ++t) {
-        const float c = zs ? codes[t][d] + zs[t] : codes[t][d];
-#pragma unroll
-        for (int k = 0; k < MAX_GQ; ++k)
-            if (k < gq) acc[k] = fmaf(ws[k][t], c, acc[k]);
-    }
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS)
@@ -138,7 +86,6 @@ packkv_qk(const unsigned short* __restrict__ planes, const unsigned int* __restr
     __shared__ unsigned int tmp[NTHREADS];
     __shared__ float qs[MAX_GQ][HEAD_DIM];
     __shared__ float qsum[MAX_GQ];
-    __shared__ float red[QK_PARTS][MAX_GQ][BLOCK_TOK];
     const int b = blockIdx.x, h = blockIdx.y, s = blockIdx.z;
     const int tile = (s * n_blocks + b) * n_kv + h;
     const float* qh = q + ((size_t)(s * n_kv + h) * gq) * HEAD_DIM;
@@ -150,14 +97,15 @@ packkv_qk(const unsigned short* __restrict__ planes, const unsigned int* __restr
         qsum[threadIdx.x] = a;
     }
     __syncthreads();
-    float acc[MAX_GQ];
-    dot_qk(codes, qs, gq, acc);
-    if (!reduce_qk(acc, gq, red)) return;
-    const int t = threadIdx.x;
-    const size_t tok = (size_t)s * T + (size_t)b * BLOCK_TOK + t;
-    const float sc = __half2float(scale[tok]), z = (float)zero[tok];
-    for (int k = 0; k < gq; ++k)
-        out[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t] = sc * (acc[k] + z * qsum[k]);
+    for (int i = threadIdx.x; i < gq * BLOCK_TOK; i += NTHREADS) {
+        const int k = i / BLOCK_TOK, t = i - k * BLOCK_TOK;
+        float acc = 0.f;
+#pragma unroll 8
+        for (int d = 0; d < HEAD_DIM; ++d) acc = fmaf(qs[k][d], codes[t][d], acc);
+        const size_t tok = (size_t)s * T + (size_t)b * BLOCK_TOK + t;
+        const float sc = __half2float(scale[tok]);
+        out[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t] = sc * (acc + (float)zero[tok] * qsum[k]);
+    }
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS)
@@ -180,10 +128,13 @@ packkv_wv(const unsigned short* __restrict__ planes, const unsigned int* __restr
         if (k == 0) zs[t] = (float)zero[tok];
     }
     decode_tile(planes, tile_off, mins, widths, min_bytes, width_bytes, raw_bits, width_bits, tile, codes, off, tmp);
-    float acc[MAX_GQ];
-    dot_wv(codes, ws, zs, gq, acc);
-    const int d = threadIdx.x % HEAD_DIM;
-    for (int k = 0; k < gq; ++k) atomicAdd(&out[((size_t)(s * n_kv + h) * gq + k) * HEAD_DIM + d], acc[k]);
+    for (int i = threadIdx.x; i < gq * HEAD_DIM; i += NTHREADS) {
+        const int k = i / HEAD_DIM, d = i - k * HEAD_DIM;
+        float acc = 0.f;
+#pragma unroll 8
+        for (int t = 0; t < BLOCK_TOK; ++t) acc = fmaf(ws[k][t], codes[t][d] + zs[t], acc);
+        atomicAdd(&out[((size_t)(s * n_kv + h) * gq + k) * HEAD_DIM + d], acc);
+    }
 }
 
 // The same kernels without compression: identical grid, CTA shape, shared tile and dot-product loops, but the tile
@@ -202,16 +153,17 @@ dense_qk(const __half* __restrict__ x, const float* __restrict__ q, float* __res
          int gq, int T) {
     __shared__ float codes[BLOCK_TOK][HEAD_DIM + 1];
     __shared__ float qs[MAX_GQ][HEAD_DIM];
-    __shared__ float red[QK_PARTS][MAX_GQ][BLOCK_TOK];
     const int b = blockIdx.x, h = blockIdx.y, s = blockIdx.z;
     const float* qh = q + ((size_t)(s * n_kv + h) * gq) * HEAD_DIM;
     for (int i = threadIdx.x; i < gq * HEAD_DIM; i += NTHREADS) qs[i / HEAD_DIM][i % HEAD_DIM] = qh[i];
     load_dense_tile(x, s, h, b, n_kv, T, codes);
-    float acc[MAX_GQ];
-    dot_qk(codes, qs, gq, acc);
-    if (!reduce_qk(acc, gq, red)) return;
-    const int t = threadIdx.x;
-    for (int k = 0; k < gq; ++k) out[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t] = acc[k];
+    for (int i = threadIdx.x; i < gq * BLOCK_TOK; i += NTHREADS) {
+        const int k = i / BLOCK_TOK, t = i - k * BLOCK_TOK;
+        float acc = 0.f;
+#pragma unroll 8
+        for (int d = 0; d < HEAD_DIM; ++d) acc = fmaf(qs[k][d], codes[t][d], acc);
+        out[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t] = acc;
+    }
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS)
@@ -225,8 +177,11 @@ dense_wv(const __half* __restrict__ x, const float* __restrict__ w, float* __res
         ws[k][t] = w[((size_t)(s * n_kv + h) * gq + k) * T + (size_t)b * BLOCK_TOK + t];
     }
     load_dense_tile(x, s, h, b, n_kv, T, codes);
-    float acc[MAX_GQ];
-    dot_wv(codes, ws, nullptr, gq, acc);
-    const int d = threadIdx.x % HEAD_DIM;
-    for (int k = 0; k < gq; ++k) atomicAdd(&out[((size_t)(s * n_kv + h) * gq + k) * HEAD_DIM + d], acc[k]);
+    for (int i = threadIdx.x; i < gq * HEAD_DIM; i += NTHREADS) {
+        const int k = i / HEAD_DIM, d = i - k * HEAD_DIM;
+        float acc = 0.f;
+#pragma unroll 8
+        for (int t = 0; t < BLOCK_TOK; ++t) acc = fmaf(ws[k][t], codes[t][d], acc);
+        atomicAdd(&out[((size_t)(s * n_kv + h) * gq + k) * HEAD_DIM + d], acc);
+    }
 }
