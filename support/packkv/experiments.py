@@ -472,7 +472,7 @@ def growing_cache(st: Setup, prompt_len: int, n_new: int, rel_k: float, rel_v: f
 
 def unit_range_per_token(x: np.ndarray) -> np.ndarray:
     """``x`` ``(H, n, D)`` mapped per token onto [0, 1] over all its heads and channels: the affine change that
-    per-token quantization (Sec. 3.1) is invariant to up to its zero-point rounding, so each source layer of
+    per-token quantization (:func:`support.packkv.quantize.quantize_tokens`) is invariant to up to its zero-point rounding, so each source layer of
     :func:`llama_like` keeps its own per-token scale when layers are joined."""
     x = np.asarray(x, np.float32)
     mn, mx = x.min(axis=(0, 2), keepdims=True), x.max(axis=(0, 2), keepdims=True)
