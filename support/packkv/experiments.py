@@ -472,8 +472,8 @@ def growing_cache(st: Setup, prompt_len: int, n_new: int, rel_k: float, rel_v: f
 
 def unit_range_per_token(x: np.ndarray) -> np.ndarray:
     """``x`` ``(H, n, D)`` mapped per token onto [0, 1] over all its heads and channels: the affine change that
-    per-token quantization (:func:`support.packkv.quantize.quantize_tokens`) is invariant to up to its zero-point rounding, so each source layer of
-    :func:`llama_like` keeps its own per-token scale when layers are joined."""
+    per-token quantization (:func:`support.packkv.quantize.quantize_tokens`) is invariant to up to its zero-point
+    rounding, so each source layer of :func:`llama_like` keeps its own per-token scale when layers are joined."""
     x = np.asarray(x, np.float32)
     mn, mx = x.min(axis=(0, 2), keepdims=True), x.max(axis=(0, 2), keepdims=True)
     return (x - mn) / np.maximum(mx - mn, np.finfo(np.float32).tiny)
