@@ -50,10 +50,11 @@ def claim_values(df: pd.DataFrame, chk: dict) -> dict:
             "freshness_kept": X.freshness_kept(red), "zero_violations": chk["executed_violations"]}
 
 
-def claim_verdicts(df: pd.DataFrame, chk: dict, values: dict) -> dict[str, str]:
+def claim_verdicts(df: pd.DataFrame, chk: dict, values: dict | None = None) -> dict[str, str]:
     """Each claim's verdict by the notebook's rule: not applicable, with the reason, where experiments.unmeasured
     finds nothing measured for it (no executed action for zero_violations), else the claim's rule on its value
-    (``values``: :func:`claim_values` of the same run)."""
+    (``values``: :func:`claim_values` of the same run, computed here when not given)."""
+    values = claim_values(df, chk) if values is None else values
     gaps = X.unmeasured(df, chk)
     return {name: f"{Verdict.NOT_APPLICABLE.value}: {gaps[name]}" if name in gaps
             else CLAIMS[name].judge(v).value if math.isfinite(v) else "nothing measured"
