@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -30,11 +31,12 @@ def find_browser() -> tuple[str, str]:
     return chrome, driver
 
 
-def check_pages(pages: list[Path], screenshots: bool = True) -> list[str]:
-    """Load each page; return the problems found (empty list: all good)."""
+@contextmanager
+def chromium():
+    """A headless Chromium WebDriver (the project's flags, a throwaway profile, browser console logged), quit and
+    its profile removed afterwards."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
 
     chrome, driver_path = find_browser()
     opts = webdriver.ChromeOptions()
@@ -44,9 +46,20 @@ def check_pages(pages: list[Path], screenshots: bool = True) -> list[str]:
     profile = tempfile.mkdtemp(prefix="pr-chrome-")
     opts.add_argument(f"--user-data-dir={profile}")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    problems: list[str] = []
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=opts)
     try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def check_pages(pages: list[Path], screenshots: bool = True) -> list[str]:
+    """Load each page; return the problems found (empty list: all good)."""
+    from selenium.webdriver.common.by import By
+
+    problems: list[str] = []
+    with chromium() as driver:
         for page in pages:
             page = Path(page).resolve()
             if not page.is_file():
@@ -67,9 +80,6 @@ def check_pages(pages: list[Path], screenshots: bool = True) -> list[str]:
                     problems.append(f"{page.name}: broken image {(img.get_attribute('src') or '')[:80]}")
             if screenshots:
                 driver.save_screenshot(str(page.with_suffix(".png")))
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
     return problems
 
 

@@ -49,3 +49,23 @@ def test_the_check_catches_a_broken_image_and_link(tmp_path):
     problems = check_pages([page], screenshots=False)
     assert any("broken link" in p for p in problems)
     assert any("broken image" in p for p in problems)
+
+
+def test_a_click_shows_a_fitted_figure_at_full_size_and_another_click_fits_it_again(cli, reports_dir):
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("chromium and chromedriver are not installed (make system)")
+    from support.browser_check import chromium
+
+    r = cli(["run", "tour", "--scale", "smoke", "--no-report"])
+    assert r.returncode == 0, r.stderr
+    with chromium() as driver:
+        driver.set_window_size(480, 900)  # narrower than the figures: they are fitted to the page
+        driver.get((reports_dir / "00_tour/00_tour.html").resolve().as_uri())
+        img = driver.find_element("css selector", ".jp-RenderedImage img")
+        natural = driver.execute_script("return arguments[0].naturalWidth", img)
+        fitted = img.size["width"]
+        assert 0 < fitted < natural
+        driver.execute_script("arguments[0].click()", img)
+        assert "full-size" in img.get_attribute("class") and img.size["width"] == natural
+        driver.execute_script("arguments[0].click()", img)
+        assert img.size["width"] == fitted
