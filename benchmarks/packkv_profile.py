@@ -22,7 +22,6 @@ import numpy as np
 
 from support.packkv import experiments as E
 from support.packkv import gpu
-from support.packkv.blocks import compress_layer
 
 
 def main(argv=None) -> None:
@@ -34,14 +33,8 @@ def main(argv=None) -> None:
     ap.add_argument("--rel-v", type=float, default=0.2)
     ap.add_argument("--emulate", action="store_true", help="run the kernels on the CPU emulator (dry run)")
     a = ap.parse_args(argv)
-    kv = E.load_layer_kv(a.captured)
-    K, V = E.llama_like(kv, 8, 128, 1), E.llama_like(kv, 8, 128, 2)
-    n = K.shape[1] // gpu.BLOCK * gpu.BLOCK
-    pl = compress_layer(K[:, :n], V[:, :n], a.rel_k, a.rel_v)
-    rep = max(1, -(-a.context // n))
-    layers = [pl] * a.batch
-    dk, dv = gpu.to_device(layers, "k", rep, a.emulate), gpu.to_device(layers, "v", rep, a.emulate)
-    K16, V16 = gpu.dense_fp16(layers, "k", rep, a.emulate), gpu.dense_fp16(layers, "v", rep, a.emulate)
+    pl = E.throughput_layer(E.load_layer_kv(a.captured), a.rel_k, a.rel_v)  # the data gpu_throughput times
+    dk, dv, K16, V16 = E.device_caches(pl, a.batch, a.context, a.emulate)
     cp = gpu.array_module(a.emulate)
     rng = np.random.default_rng(0)
     q = cp.asarray(rng.standard_normal((a.batch, 8, 4, 128)).astype(np.float32))

@@ -520,6 +520,23 @@ def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64, emulate: bo
     return {f"{prefix}_qk_rel_err": e_qk, f"{prefix}_wv_rel_err": e_wv}
 
 
+def throughput_layer(captured, rel_k: float = 0.1, rel_v: float = 0.2, n_kv: int = 8, head_dim: int = 128,
+                     block: int = 64):
+    """The compressed cache the GPU throughput runs time: :func:`llama_like` K and V compressed once."""
+    K, V = llama_like(captured, n_kv, head_dim, 1), llama_like(captured, n_kv, head_dim, 2)
+    return compress_layer(K, V, rel_k, rel_v, block)
+
+
+def device_caches(pl, batch: int, context: int, emulate: bool = False) -> tuple:
+    """``(packed K, packed V, dense fp16 K, dense fp16 V)`` of ``batch`` sequences of ``pl``, its tiles repeated to
+    reach at least ``context`` tokens: the inputs of the fused kernels and of both fp16 baselines."""
+    from support.packkv import gpu
+
+    rep, layers = max(1, -(-context // pl.n_tokens)), [pl] * batch
+    return (gpu.to_device(layers, "k", rep, emulate), gpu.to_device(layers, "v", rep, emulate),
+            gpu.dense_fp16(layers, "k", rep, emulate), gpu.dense_fp16(layers, "v", rep, emulate))
+
+
 def gpu_throughput(captured, contexts=(1024, 4096, 16384, 32768), batches=(1, 8), rel_k: float = 0.1,
                    rel_v: float = 0.2, n_kv: int = 8, head_dim: int = 128, gq: int = 4, reps: int = 20,
                    block: int = 64, seed: int = 0) -> pd.DataFrame:
@@ -533,18 +550,14 @@ def gpu_throughput(captured, contexts=(1024, 4096, 16384, 32768), batches=(1, 8)
 
     from support.packkv import gpu
 
-    K, V = llama_like(captured, n_kv, head_dim, 1), llama_like(captured, n_kv, head_dim, 2)
-    n = K.shape[1]
-    pl = compress_layer(K, V, rel_k, rel_v, block)
+    pl = throughput_layer(captured, rel_k, rel_v, n_kv, head_dim, block)
     name = gpu.device_name()
     peak = gpu.peak_bandwidth(name)
     rows, rng = [], cp.random.RandomState(seed)
     for B in batches:
         for ctx in contexts:
-            rep = max(1, -(-ctx // n))
-            dk, dv = gpu.to_device([pl] * B, "k", rep), gpu.to_device([pl] * B, "v", rep)
+            dk, dv, K16, V16 = device_caches(pl, B, ctx)
             T = dk.n_tokens
-            K16, V16 = gpu.dense_fp16([pl] * B, "k", rep), gpu.dense_fp16([pl] * B, "v", rep)
             q = rng.standard_normal((B, n_kv, gq, head_dim), dtype=cp.float32)
             w = rng.random_sample((B, n_kv, gq, T), dtype=cp.float32)
             w /= w.sum(axis=-1, keepdims=True)
@@ -740,6 +753,7 @@ __all__ = [
     "check_parameters",
     "cpu_matvec",
     "default_settings",
+    "device_caches",
     "gain_grows",
     "gpu_available",
     "gpu_check",
@@ -755,6 +769,7 @@ __all__ = [
     "setup",
     "summarize",
     "sweep",
+    "throughput_layer",
     "turning_points",
     "unit_range_per_token",
     "v_gain",
