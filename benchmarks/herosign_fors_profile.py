@@ -23,10 +23,8 @@ from support.herosign.params import get_params
 
 
 def fors_hash_calls(params, batch: int) -> int:
-    """SHA-2/SHAKE compression calls of FORS_Sign's trees for ``batch`` signatures: per tree, PRF and F for each of
-    the 2^a leaves and H for each of the 2^a - 1 inner nodes (FIPS 205, Alg. 14-16); T_k is left out."""
-    p = get_params(params)
-    return batch * p.k * (2 * (1 << p.a) + (1 << p.a) - 1)
+    """Hash calls of FORS_Sign's trees for ``batch`` signatures (:meth:`Params.fors_tree_calls`; T_k left out)."""
+    return batch * get_params(params).fors_tree_calls()
 
 
 def main(argv=None) -> None:

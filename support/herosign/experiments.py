@@ -257,9 +257,8 @@ def phase_shares(names) -> pd.DataFrame:
     rows = []
     for name in names:
         p = get_params(name)
-        fl = p.k << p.a
         leaves = p.d << p.hp
-        fors_c = 2 * fl + p.k * ((1 << p.a) - 1) + 1
+        fors_c = p.fors_tree_calls() + 1  # + T_k
         tree_c = leaves * p.len * p.w + leaves + p.d * ((1 << p.hp) - 1)
         tot = fors_c + tree_c + 2
         rows.append({"set": name, "FORS": fors_c / tot, "TREE+WOTS": tree_c / tot, "message": 2 / tot})

@@ -89,6 +89,11 @@ class Params:
         """True when H, T_l, H_msg and PRF_msg use SHA-512 (SHA2 sets of category 3 and 5, §11.2.2)."""
         return self.family == "sha2" and self.category > 1
 
+    def fors_tree_calls(self) -> int:
+        """Hash calls of FORS_Sign's k trees per signature: PRF and F for each leaf, H for each inner node (FIPS 205
+        Alg. 14-16); T_k, which compresses the roots, is not counted."""
+        return 2 * (self.k << self.a) + self.k * ((1 << self.a) - 1)
+
     def hash_calls(self) -> dict[str, int]:
         """Tweakable-hash calls per signature (full trees, as FIPS 205 Alg. 9/15/16 compute them)."""
         fl = self.k << self.a
