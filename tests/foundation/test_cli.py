@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from support.claims import SCALES
 from support.cli import UsageError
 
 
@@ -96,14 +97,14 @@ def test_list_gives_each_papers_typical_time_per_scale_and_a_question_mark_where
     assert "smoke / default / paper" in rows[0]
     for p, row in zip(PAPERS, rows[1:]):
         want = [("?" if t is None else p.typical(s).removeprefix("about "))
-                for s, t in zip(("smoke", "default", "paper"), p.typical_s)]
+                for s, t in zip(SCALES, p.typical_s)]
         assert f" {' / '.join(want)} " in row, row
 
 
 def test_every_paper_with_a_notebook_has_a_measured_time_at_each_scale():
     from support.papers import with_notebooks
 
-    missing = [(p.stem, s) for p in with_notebooks() for s, t in zip(("smoke", "default", "paper"), p.typical_s)
+    missing = [(p.stem, s) for p in with_notebooks() for s, t in zip(SCALES, p.typical_s)
                if t is None or not t > 0]
     assert not missing, f"run these and record their wall time in support/papers.py: {missing}"
 
