@@ -411,7 +411,6 @@ def _summary_row(view: PaperView, reports: Path, defaults: dict[str, Any]) -> st
     only a sweep, the sweep's status and labelled verdict counts, its total wall time and its runs' provenance."""
     p, run = view.paper, view.main or (view.sweep[0] if view.sweep else None)
     meta = run.meta if run else {}
-    res = (run.results or {}) if run else {}
     title = (f'<a href="{_e(p.arxiv_url)}">{_e(p.title)}</a>' if p.arxiv_url else _e(p.title))
     nb_link = f'<a href="{_e(p.stem)}/{_e(run.html_name)}">notebook</a>' if view.main else ""
     over = _non_default(run, defaults, () if run is view.main else view.swept) if run else ""
@@ -428,7 +427,7 @@ def _summary_row(view: PaperView, reports: Path, defaults: dict[str, Any]) -> st
         if run is not None and run.later_failure is not None:
             err += f"<br><small>{_later_failure(run, reports, defaults)}</small>"
         cells = _provenance_cells([run] if run else [], f"{_fmt(meta.get('wall_s'))} s",
-                                  _e(res.get("params", {}).get("scale", "—")) + over)
+                                  _e((_run_scale(run) if run else None) or "—") + over)
     return (f"<tr><td class=num>{p.number:02d}</td><td>{title}</td><td class='s-{_e(s_class)}'>{_e(status)}{err}</td>"
             f"{cells}<td>{nb_link}</td></tr>")
 

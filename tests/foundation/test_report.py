@@ -357,3 +357,9 @@ def test_a_later_failure_with_a_float_where_the_ok_run_had_an_int_names_it(repor
     _run(reports_dir / "00_tour", params={"scale": "smoke", "days": 100}, p23=0.51)
     _run(reports_dir / "00_tour/failed", "failed", FAILURE, params={"scale": "smoke", "days": 100.0})
     assert f"a later run, with days=100.0, failed ({FAILURE}): " in _summary(build_index(reports_dir).read_text())
+
+
+def test_a_main_run_that_failed_before_its_results_shows_the_scale_it_was_given(reports_dir):
+    """A run that fails in its first cells leaves run.json but no results.json: the row names run.json's scale."""
+    _run(reports_dir / "00_tour", "failed", "cell 1: ImportError: no module", params={"scale": "default"})
+    assert "</td><td class=num>1.5 s</td><td>default</td>" in _summary(build_index(reports_dir).read_text())
