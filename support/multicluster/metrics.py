@@ -3,7 +3,9 @@
 * efficiency = busy replica-seconds / requested replica-seconds (used / allocated);
 * stabilisation time after a burst = time until the requested replicas stay within +-5 % (at least one
   replica) of their settled value, the settled value being the mean over the last third of a
-  ``window_intervals`` window after the burst;
+  ``window_intervals`` window after the burst; the same over the "large" bursts only, those beyond the HPA's
+  10 % tolerance (``stabilization_large_s``: a sensitivity, not a claim; many top-2.5 % changes of a smooth
+  trace are smaller than that, and the HPA ignores those);
 * latency variability = coefficient of variation of the per-step mean response time of each cluster;
 * balance = Jain's index of the cluster utilisations (and 1 - CV), averaged over steps; Jain on pod
   utilisation (busy / requested) saturates near 1 when every cluster is sized to its own load, so Jain of the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from support.control.hpa import HPAConfig
 from support.multicluster.simulate import Trajectory
 
 
@@ -38,14 +41,25 @@ def one_minus_cv(x, axis=-1) -> np.ndarray:
         return np.where(m > 0, 1 - x.std(axis) / m, 1.0)
 
 
-def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = 0.975) -> list[tuple[int, int]]:
+#: the HPA's default tolerance (support.control.hpa): a burst must change demand by more than this fraction to
+#: count as "large", i.e. one that the HPA cannot ignore (the sensitivity metric ``stabilization_large_s``)
+LARGE_BURST = HPAConfig.tolerance
+
+
+def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = 0.975,
+                min_change: float = 0.0) -> list[tuple[int, int]]:
     """Boundaries t (and cluster k) in [start, stop) where origin demand jumps: |log R[t+1] - log R[t]| in the
-    top (1 - quantile) of that cluster's held-back changes."""
+    top (1 - quantile) of that cluster's held-back changes and, with ``min_change``, |R[t+1] / R[t] - 1| above it
+    (the HPA's tolerance test on the ratio)."""
+    if not min_change >= 0:
+        raise ValueError(f"min_change must be >= 0, got {min_change}")
     out = []
-    d = np.abs(np.diff(np.log(rates[start:stop + 1]), axis=0))
+    d = np.diff(np.log(rates[start:stop + 1]), axis=0)
+    big = np.abs(np.expm1(d)) > min_change
+    d = np.abs(d)
     for k in range(rates.shape[1]):
         thr = np.quantile(d[:, k], quantile)
-        out += [(start + int(i), k) for i in np.nonzero(d[:, k] >= thr)[0]]
+        out += [(start + int(i), k) for i in np.nonzero((d[:, k] >= thr) & big[:, k])[0]]
     return sorted(out)
 
 
@@ -79,12 +93,15 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
         jain_fill = float("nan")
     hours = tr.t.size * dt / 3600
     stop = start + tr.t.size // steps
-    settle = []
+    large = set(burst_times(rates, start, stop - window_intervals, quantile, LARGE_BURST))
+    settle, settle_large = [], []
     for t, k in burst_times(rates, start, stop - window_intervals, quantile):
         a = (t - start) * steps
         seg = tr.spec[a:a + window_intervals * steps, k]
         if seg.size == window_intervals * steps:
             settle.append(settle_time(seg, dt))
+            if (t, k) in large:
+                settle_large.append(settle[-1])
     return {
         "controller": tr.name,
         "efficiency": float(busy.sum() / max(tr.spec.sum(), 1)),
@@ -100,5 +117,7 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
         "events_per_hour": float(changes.sum() / hours / tr.spec.shape[1]),
         "stabilization_s": float(np.mean(settle)) if settle else float("nan"),
         "bursts": len(settle),
+        "stabilization_large_s": float(np.mean(settle_large)) if settle_large else float("nan"),
+        "bursts_large": len(settle_large),
         "replica_hours": float(tr.spec.sum() * dt / 3600),
     }

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from support.multicluster.metrics import summarize
+from support.multicluster.metrics import LARGE_BURST, burst_times, summarize
 from support.multicluster.simulate import Trajectory
 
 MU, SLO, INTERVAL, DT = 10.0, 0.15, 60, 15  # 4 steps of 15 s per 60 s interval; 6 intervals = 24 steps
@@ -71,3 +71,23 @@ def test_summarize_without_capacity_leaves_the_fill_index_undefined_and_refuses_
     assert math.isnan(summarize(traj, rates, 0, MU, SLO, INTERVAL)["jain_fill"])
     with pytest.raises(ValueError, match="capacity"):
         summarize(traj, rates, 0, MU, SLO, INTERVAL, capacity=(10,))
+
+
+def test_large_bursts_are_the_top_changes_beyond_the_hpa_tolerance_on_the_demand_ratio():
+    # each cluster's largest change is a burst; only x4 (cluster 0) and -15 % (cluster 2) exceed the 10 % tolerance
+    # on |R[t+1] / R[t] - 1|, while +5 % (cluster 1) is inside it
+    r = np.array([[10, 20, 40], [10, 21, 40], [40, 21, 34], [40, 21, 34]], float)
+    assert burst_times(r, 0, 3) == [(0, 1), (1, 0), (1, 2)]
+    assert burst_times(r, 0, 3, min_change=LARGE_BURST) == [(1, 0), (1, 2)]
+    with pytest.raises(ValueError, match="min_change"):
+        burst_times(r, 0, 3, min_change=-0.1)
+
+
+def test_summarize_times_the_large_bursts_apart(traj):
+    # as the hand-computed test, but cluster 1 moves by +5 %: still a burst (its largest change), not a large one
+    r = np.zeros((7, 2))
+    r[:, 0] = [10, 10, 40, 40, 40, 40, 40]
+    r[:, 1] = [20, 21, 21, 21, 21, 21, 21]
+    m = summarize(traj, r, 0, MU, SLO, INTERVAL)
+    assert (m["bursts"], m["stabilization_s"]) == (2, pytest.approx(30.0))
+    assert (m["bursts_large"], m["stabilization_large_s"]) == (1, pytest.approx(45.0))
