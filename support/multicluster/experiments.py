@@ -227,7 +227,7 @@ def per_cluster_table(rows: list[dict], names) -> pd.DataFrame:
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
     """Federation-level metrics per controller, averaged over windows."""
-    cols = ["efficiency", "stabilization_s", "stabilization_large_s", "bursts_large", "latency_cv", "mean_latency_ms", "jain", "one_minus_cv", "jain_fill",
+    cols = ["efficiency", "stabilization_s", "bursts", "stabilization_large_s", "bursts_large", "latency_cv", "mean_latency_ms", "jain", "one_minus_cv", "jain_fill",
             "events_per_hour", "slo_violation", "policy_actions", "policy_violations"]
     df = pd.DataFrame([{c: r[c] for c in ["key", "controller", *cols]} for r in rows])
     return df.groupby(["key", "controller"], sort=False)[cols].mean().reset_index()
@@ -331,7 +331,8 @@ def headline(rows: list[dict], names, key: str = HEADLINE) -> dict:
         # a sensitivity, not a claim: the same over the bursts beyond the HPA's tolerance (metrics.LARGE_BURST)
         "stabilization_large": float(P.stabilization_large_s / B.stabilization_large_s - 1),
         "stabilization_large_s": {"hpa": float(B.stabilization_large_s), key: float(P.stabilization_large_s),
-                                  "bursts": float(B.bursts_large), "tolerance": LARGE_BURST},
+                                  "bursts": float(B.bursts_large), "of_bursts": float(B.bursts),
+                                  "tolerance": LARGE_BURST},
         "policies_hold": bool(all(r["policy_violations"] == 0 and not r["z3_disagreements"] for r in pro)),
     }
 
