@@ -10,6 +10,7 @@ all results from that log alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,12 +22,13 @@ from support.pipeline_agents.params import Params
 from support.sim import Fault, FaultInjector, Recorder
 
 CONTROLLERS = ("static", "agentic")
+PIPELINES = ("batch", "stream")
 
 
 @dataclass
 class Scenario:
     """Inputs shared by both controllers (common random numbers): work per stage (worker-seconds), streaming arrivals
-    (events per window), fault schedules, human draws (taken in order of need) and upstream delays (by fault index)."""
+    (events per window), fault schedules, and one human time and one upstream delay per fault (by pipeline and idx)."""
 
     stage_work: np.ndarray
     stage_names: tuple[str, ...]
@@ -35,9 +37,28 @@ class Scenario:
     stream_faults: list[Fault]
     spikes: list[Fault]
     drift_table: list[dict]  # real reconciliation outcomes, one per drift kind
-    human_s: np.ndarray  # pre-drawn on-call response + fix times (used in order of need)
-    upstream_s: np.ndarray  # pre-drawn upstream delays (indexed by fault idx modulo length)
+    # on-call response + fix time and upstream delay of each fault: {pipeline: draws indexed by the fault's idx in that
+    # pipeline's schedule}, so a fault that pages (or is delayed) under both controllers takes the same draw in both
+    human_s: Mapping[str, np.ndarray]
+    upstream_s: Mapping[str, np.ndarray]
     static_stream_workers: int
+
+    def __post_init__(self):
+        for pipe, faults in (("batch", self.batch_faults), ("stream", self.stream_faults)):
+            need = 1 + max((f.idx for f in faults), default=-1)
+            for name in ("human_s", "upstream_s"):
+                draws = getattr(self, name)
+                if not isinstance(draws, Mapping) or set(draws) != set(PIPELINES):
+                    raise ValueError(f"Scenario.{name} must map {PIPELINES} to one draw per fault, got {draws!r}")
+                if len(draws[pipe]) < need:
+                    raise ValueError(f"Scenario.{name}[{pipe!r}] holds {len(draws[pipe])} draws, but the {pipe} "
+                                     f"schedule has a fault with idx {need - 1}: one draw per fault is needed")
+
+
+def per_fault(seconds: float, n: int = 16) -> dict[str, np.ndarray]:
+    """The same ``seconds`` for the faults with idx below ``n`` in either pipeline, as :class:`Scenario`'s ``human_s``
+    or ``upstream_s`` of a hand-computed scenario."""
+    return {pipe: np.full(n, float(seconds)) for pipe in PIPELINES}
 
 
 class _Stage:
@@ -61,7 +82,6 @@ class World:
         self.audit = AuditLog()
         self.gate = PolicyGate(policy, self.audit) if policy is not None else None
         self.horizon = p.horizon_h * 3600.0
-        self._human_i = 0
         self._ep = 0
         self.bill = {"batch": (0, 0.0), "stream": (0, 0.0)}
         self.cost = {"batch": 0.0, "stream": 0.0}
@@ -135,13 +155,13 @@ class World:
     def _ep_end(self, ep: int) -> None:
         self.rec.log(self.env.now, "episode_end", ep=ep)
 
-    def _human(self, why: str, pipe: str, fault: str = "", rules: tuple[str, ...] = ()):
-        """An on-call human responds and fixes (pre-drawn lognormal time, the next unused draw of the run); counted
-        as a manual intervention, logged with the fault it fixes and the rules that refused the agent (if any)."""
+    def _human(self, why: str, pipe: str, f: Fault, rules: tuple[str, ...] = ()):
+        """An on-call human responds and fixes fault ``f`` of ``pipe`` (its own pre-drawn lognormal time, the same under
+        both controllers); counted as a manual intervention, logged with the fault and the rules that refused the agent."""
         self.manual += 1
-        d = float(self.sc.human_s[self._human_i % len(self.sc.human_s)])
-        self._human_i += 1
-        self.rec.log(self.env.now, "manual", pipeline=pipe, why=why, seconds=d, fault=fault, rules=tuple(rules))
+        d = float(self.sc.human_s[pipe][f.idx])
+        self.rec.log(self.env.now, "manual", pipeline=pipe, why=why, seconds=d, fault=f.kind, idx=f.idx,
+                     rules=tuple(rules))
         yield self.env.timeout(d)
 
     def _state(self, pipe: str, configured: bool = False) -> dict:
@@ -234,7 +254,7 @@ class World:
                         st.skew = p.skew_factor
                         st.skew_episode = self._ep_start(cause, "batch")
                         if self.ctl == "agentic":
-                            self.env.process(self._batch_unskew(st))
+                            self.env.process(self._batch_unskew(st, cause))
                 elif isinstance(cause, Fault):
                     st.hits.append(cause)
                 elif cause == "unskew":
@@ -248,12 +268,12 @@ class World:
             self._ep_end(st.skew_episode)
         self.stage = None
 
-    def _batch_unskew(self, st: _Stage):
+    def _batch_unskew(self, st: _Stage, f: Fault):
         _prop, verdict, rules = yield from self._agent("batch", "skew")
         if verdict == "allow":
             yield self.env.timeout(self.p.repartition_s)
         else:
-            yield from self._human("skew: repartition", "batch", "skew", rules)
+            yield from self._human("skew: repartition", "batch", f, rules)
         if self.stage is st and st.skew != 1.0:
             if self.attempt:
                 self.batch_proc.interrupt("unskew")
@@ -269,7 +289,7 @@ class World:
     def _batch_failure(self, f: Fault, st: _Stage, w: int):
         _p, ep = self.p, self._ep_start(f, "batch")
         if f.kind == "upstream_delay":
-            d = float(self.sc.upstream_s[f.idx % len(self.sc.upstream_s)])
+            d = float(self.sc.upstream_s["batch"][f.idx])
             t_end = self.env.now + d
             if self.ctl == "agentic":
                 yield from self._agent("batch", "upstream_delay")
@@ -298,7 +318,7 @@ class World:
         for k in range(1, p.retries + 1):
             yield self.env.timeout(p.retry_delay(k))
             yield from self._doomed_attempt(fail_after, w)
-        yield from self._human(f"{f.kind} after {p.retries} retries", "batch", f.kind)
+        yield from self._human(f"{f.kind} after {p.retries} retries", "batch", f)
         if f.kind == "oom":
             st.mem = p.memory_factor
         st.progress = 0.0
@@ -315,7 +335,7 @@ class World:
             yield self.env.timeout(self.p.agent_backoff_s)
         if not fixed:
             yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "batch",
-                                   f.kind, rules)
+                                   f, rules)
         if f.kind == "oom":
             st.mem = self.p.memory_factor
         st.progress = self._ckpt(st, w)
@@ -385,7 +405,7 @@ class World:
         p = self.p
         ep = self._ep_start(f, "stream")
         if f.kind == "upstream_delay":
-            d = float(self.sc.upstream_s[f.idx % len(self.sc.upstream_s)])
+            d = float(self.sc.upstream_s["stream"][f.idx])
             self.s_defer_until = max(self.s_defer_until, self.env.now + d)
             if self.ctl == "agentic":
                 yield from self._agent("stream", "upstream_delay")
@@ -413,7 +433,7 @@ class World:
                 yield self.env.timeout(p.repartition_s)
             if not fixed:
                 yield from self._human(f"{f.kind}: " + ("denied/escalated" if prop else "no agent action"), "stream",
-                                       f.kind, rules)
+                                       f, rules)
         if f.kind == "oom" and p.stream_memory_raise_h > 0:  # the fix (agent's or human's) raises memory, billed
             self.s_mem = p.memory_factor
             self.s_mem_raises += 1
@@ -446,7 +466,7 @@ class World:
         else:  # oom / schema drift: retries fail, then a human
             for k in range(1, p.retries + 1):
                 yield self.env.timeout(p.retry_delay(k) + p.fail_fast_s)
-            yield from self._human(f"{f.kind} after {p.retries} retries", "stream", f.kind)
+            yield from self._human(f"{f.kind} after {p.retries} retries", "stream", f)
 
     # ---------------------------------------------------------------------------------------- spikes
     def _on_spike(self, f: Fault) -> None:

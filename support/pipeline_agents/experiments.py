@@ -17,11 +17,12 @@ import pandas as pd
 from support.paths import REPO_ROOT
 from support.pipeline_agents import calibration, schema, tpch
 from support.pipeline_agents.claims import CLAIMS
-from support.pipeline_agents.des import Scenario, World
+from support.pipeline_agents.des import PIPELINES, Scenario, World, per_fault
 from support.pipeline_agents.metrics import PAGE_CAUSES, cost_from_log, episodes, summarize
 from support.pipeline_agents.params import FAILURE_KINDS, FaultTable, Params
 from support.policy import Policy, load_policy
 from support.progress import progress
+from support.seeding import derive
 from support.sim import FaultSpec, Streams, fault_schedule, rate_profile, resample_arrivals
 from support.traces.azure import load_azure
 from support.validate import ParameterError, check_choice, check_int, check_range
@@ -73,8 +74,23 @@ def static_stream_workers(inp: Inputs, p: Params) -> int:
     return int(min(p.max_stream_workers, math.ceil(peak / (p.worker_rate * p.target_util))))
 
 
+def fault_draws(p: Params, seed: int, pipe: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The human time (on-call response + fix, lognormal) and upstream delay of faults 0..n-1 of ``pipe``, each from
+    its own stream ``derive(seed, "sim", what, pipe, idx)``: they depend only on the seed, the pipeline and the idx."""
+    if pipe not in PIPELINES:
+        raise ValueError(f"pipe must be one of {PIPELINES}, got {pipe!r}")
+    on, fix, up = np.log(p.oncall_median_s), np.log(p.fix_median_s), np.log(p.upstream_median_s)
+    hum, delay = np.empty(n), np.empty(n)
+    for i in range(n):
+        g = derive(seed, "sim", "human", pipe, i)
+        hum[i] = g.lognormal(on, p.oncall_sigma) + g.lognormal(fix, p.fix_sigma)
+        delay[i] = derive(seed, "sim", "upstream", pipe, i).lognormal(up, p.upstream_sigma)
+    return hum, delay
+
+
 def scenario(inp: Inputs, p: Params, faults: FaultTable, seed: int) -> Scenario:
-    """One seed's common random numbers: arrivals, fault schedules, human and delay draws."""
+    """One seed's common random numbers: arrivals, fault schedules, and each fault's human time and upstream delay
+    (the same for both controllers, keyed by pipeline and fault idx)."""
     st = Streams(seed)
     horizon = p.horizon_h * 3600.0
     work = inp.profile.fractions() * p.batch_run_s * p.batch_workers
@@ -82,16 +98,15 @@ def scenario(inp: Inputs, p: Params, faults: FaultTable, seed: int) -> Scenario:
     nwin = math.ceil(horizon / p.window_s)
     arr = np.histogram(t, bins=np.arange(nwin + 1) * p.window_s)[0] * p.events_per_request
     specs = faults.specs(FAILURE_KINDS)
-    hum = (st["oncall"].lognormal(np.log(p.oncall_median_s), p.oncall_sigma, 4000)
-           + st["fix"].lognormal(np.log(p.fix_median_s), p.fix_sigma, 4000))
-    up = st["upstream"].lognormal(np.log(p.upstream_median_s), p.upstream_sigma, 4000)
+    sched = {"batch": fault_schedule(specs, horizon, st["batch_faults"]),
+             "stream": fault_schedule(specs, horizon, st["stream_faults"])}
+    draws = {pipe: fault_draws(p, seed, pipe, len(sched[pipe])) for pipe in PIPELINES}
     return Scenario(
         stage_work=work, stage_names=inp.profile.stages, arrivals=arr.astype(float),
-        batch_faults=fault_schedule(specs, horizon, st["batch_faults"]),
-        stream_faults=fault_schedule(specs, horizon, st["stream_faults"]),
+        batch_faults=sched["batch"], stream_faults=sched["stream"],
         spikes=fault_schedule([FaultSpec("cost_spike", faults.rates["cost_spike"])], horizon, st["spikes"]),
-        drift_table=inp.drifts.to_dict("records"), human_s=hum, upstream_s=up,
-        static_stream_workers=static_stream_workers(inp, p))
+        drift_table=inp.drifts.to_dict("records"), human_s={pipe: d[0] for pipe, d in draws.items()},
+        upstream_s={pipe: d[1] for pipe, d in draws.items()}, static_stream_workers=static_stream_workers(inp, p))
 
 
 def run_pair(inp: Inputs, p: Params, faults: FaultTable, seed: int, policy=None):
@@ -167,9 +182,13 @@ def replacement_sensitivity(inp: Inputs, p: Params, faults: FaultTable, seeds, p
 
 
 def _reductions_row(inp: Inputs, p: Params, faults: FaultTable, seeds, policy, desc: str) -> dict:
-    """One sweep point: reductions vs static over ``seeds`` plus the audit check counts."""
+    """One sweep point: reductions vs static over ``seeds``, the audit check counts, and both controllers' page totals
+    with the agents' split by cause (a negative manual reduction, more pages than static, shows its cause)."""
     df, chk, _ = headline(inp, p, faults, seeds, policy, desc=desc)
-    return {**reductions(df), **chk}
+    pages = page_causes(df)
+    return {**reductions(df), **chk, "pages_static": int(pages["static"].sum()),
+            "pages_agentic": int(pages["agentic"].sum()),
+            **{f"agentic_pages_{c}": int(pages.loc[c, "agentic"]) for c in PAGE_CAUSES}}
 
 
 def sweep(inp: Inputs, p: Params, faults: FaultTable, factors, seeds, policy=None) -> pd.DataFrame:
@@ -217,8 +236,8 @@ def hand_scenario(controller: str, policy=None):
                actuate_s=h["actuate_s"], checkpoint_s=h["checkpoint_s"], spot_price=h["price"])
     from support.sim import Fault
     sc = Scenario(np.array(h["work"]), ("ingest", "schema_validate", "transform_join"), np.zeros(1),
-                  [Fault(h["fault_t"], "worker_loss", None, 0, 0.5, {})], [], [], [], np.array([1.0]),
-                  np.array([1.0]), 0)
+                  [Fault(h["fault_t"], "worker_loss", None, 0, 0.5, {})], [], [], [], per_fault(1.0, 1),
+                  per_fault(1.0, 1), 0)
     w = World(p, sc, controller, policy or (load_policy(POLICY_DIR) if controller == "agentic" else None),
               stream=False).run()
     ep = episodes(w.rec.events)

@@ -14,7 +14,7 @@ import pytest
 from support.control.agents import AuditEntry, AuditLog
 from support.pipeline_agents import experiments as X
 from support.pipeline_agents.claims import CLAIMS
-from support.pipeline_agents.des import Scenario, World
+from support.pipeline_agents.des import Scenario, World, per_fault
 from support.pipeline_agents.metrics import PAGE_CAUSES, episodes, page_cause, summarize
 from support.pipeline_agents.params import FaultTable, Params
 from support.policy import load_policy
@@ -177,10 +177,21 @@ def test_nothing_is_unmeasured_when_every_claim_has_data(inputs, tmp_path):
     assert X.unmeasured(df, chk, sw, nr) == {}
 
 
+def test_a_sweep_row_gives_both_controllers_page_totals_and_the_agents_pages_by_cause(inputs):
+    # a negative manual reduction in a sweep (more agentic than static pages) is read from these columns
+    p, faults, seeds = Params(horizon_h=6), inputs.faults.scaled(3.0), [0, 1]
+    pages = X.page_causes(X.headline(inputs, p, faults, seeds)[0])
+    assert pages.static.to_dict() != pages.agentic.to_dict()  # the case tells the controllers apart
+    row = X.sweep(inputs, p, faults, [1.0], seeds).iloc[0]
+    assert (row.pages_static, row.pages_agentic) == (pages.static.sum(), pages.agentic.sum())
+    assert {c: row[f"agentic_pages_{c}"] for c in PAGE_CAUSES} == pages.agentic.to_dict()
+    assert row.manual == pytest.approx(1 - row.pages_agentic / row.pages_static)
+
+
 def _stream_world(controller, faults, workers=4, arrivals=1000.0, **pkw):
     p = Params(horizon_h=1, **pkw)
-    sc = Scenario(np.ones(1), ("ingest",), np.full(60, arrivals), [], faults, [], [], np.array([1000.0]),
-                  np.array([1.0]), workers)
+    sc = Scenario(np.ones(1), ("ingest",), np.full(60, arrivals), [], faults, [], [], per_fault(1000.0),
+                  per_fault(1.0), workers)
     return World(p, sc, controller, POLICY if controller == "agentic" else None).run()
 
 
@@ -201,7 +212,7 @@ def test_mttr_is_the_mean_over_batch_and_stream_episodes_together():
     # agentic: a batch worker loss recovers in 45 s, a stream transient in 55 s -> MTTR 50 s
     p = Params(horizon_h=0.5, batch_workers=2)
     sc = Scenario(np.array([2000.0]), ("ingest",), np.full(30, 1000.0), [_f(100.0, "worker_loss")],
-                  [_f(600.0, "transient")], [], [], np.array([1000.0]), np.array([1.0]), 4)
+                  [_f(600.0, "transient")], [], [], per_fault(1000.0), per_fault(1.0), 4)
     s = summarize(World(p, sc, "agentic", POLICY).run())
     assert (s["mttr_batch_s"], s["mttr_stream_s"], s["mttr_s"]) == pytest.approx((45.0, 55.0, 50.0))
 
@@ -302,8 +313,8 @@ def test_autoscaler_never_configures_more_workers_than_the_quota_while_a_worker_
     # autoscaler fires at 600 s. It used to size its step on the 23 live workers (+1), apply it to the configured
     # 24 at 645 s and run 25 workers until the next resize.
     w = World(Params(horizon_h=1), Scenario(np.ones(1), ("ingest",), np.full(60, 120_000.0), [],
-                                            [_f(590.0, "worker_loss")], [], [], np.array([1000.0]),
-                                            np.array([1.0]), 24), "agentic", POLICY)
+                                            [_f(590.0, "worker_loss")], [], [], per_fault(1000.0),
+                                            per_fault(1.0), 24), "agentic", POLICY)
     configured = []
     stream_bill = w._stream_bill
 

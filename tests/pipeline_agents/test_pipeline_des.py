@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from support.pipeline_agents import experiments as X
-from support.pipeline_agents.des import Scenario, World
+from support.pipeline_agents.des import Scenario, World, per_fault
 from support.pipeline_agents.metrics import cost_from_log, episodes, summarize
 from support.pipeline_agents.params import FaultTable, Params
 from support.policy import load_policy
@@ -39,7 +39,7 @@ def _f(t, kind):
 def _one_fault_world(controller, kind, t=100.0, **pkw):
     p = Params(horizon_h=0.5, batch_workers=2, spot_price=1.0, **pkw)
     sc = Scenario(np.array([2000.0]), ("ingest",), np.zeros(1), [Fault(t, kind, None, 0, 0.5, {})], [], [], [],
-                  np.array([1000.0]), np.array([1.0]), 0)
+                  per_fault(1000.0), per_fault(1.0), 0)
     return World(p, sc, controller, POLICY if controller == "agentic" else None, stream=False).run()
 
 
@@ -85,7 +85,7 @@ def test_every_executed_action_revalidates_and_denied_ones_never_execute(inputs)
 def test_static_stream_worker_loss_recovers_after_retry_delay():
     p = Params(horizon_h=1)
     sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [Fault(600.0, "worker_loss", None, 0, 0.5, {})],
-                  [], [], np.array([1000.0]), np.array([1.0]), 4)
+                  [], [], per_fault(1000.0), per_fault(1.0), 4)
     w = World(p, sc, "static").run()
     e = episodes(w.rec.events)
     assert e.ttr_s.iloc[0] == 300.0
@@ -100,7 +100,7 @@ def test_stream_oom_fix_raises_memory_and_bills_it_from_then_on(controller):
     # at 645 s. From the fix on, every stream worker is billed memory_factor (2) x 1.5 USD/h.
     p = Params(horizon_h=1)
     sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [_f(600.0, "oom")], [], [],
-                  np.array([1000.0]), np.array([1.0]), 4)
+                  per_fault(1000.0), per_fault(1.0), 4)
     w = World(p, sc, controller, POLICY if controller == "agentic" else None).run()
     fixed = {"static": 600 + 3 * (300 + 30) + 1000, "agentic": 600 + 30 + 15}[controller]
     assert episodes(w.rec.events).ttr_s.iloc[0] == pytest.approx(fixed - 600)
@@ -120,7 +120,7 @@ def test_stream_memory_raise_lasts_the_set_time_then_the_price_drops_back(hours)
     # still closes at the horizon
     p = Params(horizon_h=1, stream_memory_raise_h=hours)
     sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [_f(600.0, "oom")], [], [],
-                  np.array([1000.0]), np.array([1.0]), 4)
+                  per_fault(1000.0), per_fault(1.0), 4)
     w = World(p, sc, "static").run()
     raised = min(hours * 3600, 3600 - 2590)
     expected = 4 * (1.5 * (3600 - raised) + 3.0 * raised) / 3600
@@ -133,7 +133,7 @@ def test_a_repeat_stream_oom_at_raised_memory_asks_for_no_further_raise():
     # level. It used to ask for 2x again, was checked at 10 x 6.0 = 60 > 48, denied, and paged a human.
     p = Params(horizon_h=1)
     sc = Scenario(np.ones(1), ("ingest",), np.full(60, 1000.0), [], [_f(100.0, "oom"), _f(900.0, "oom")], [], [],
-                  np.array([1000.0]), np.array([1.0]), 10)
+                  per_fault(1000.0), per_fault(1.0), 10)
     w = World(p, sc, "agentic", POLICY).run()
     raises = [e for e in w.audit.entries if e.kind == "raise_memory"]
     assert [e.action["memory_factor"] for e in raises] == [2.0, 1.0]

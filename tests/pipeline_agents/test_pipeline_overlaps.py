@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from support.pipeline_agents import experiments as X
-from support.pipeline_agents.des import Scenario, World
+from support.pipeline_agents.des import Scenario, World, per_fault
 from support.pipeline_agents.metrics import cost_from_log, episodes
 from support.pipeline_agents.params import Params
 from support.policy import load_policy
@@ -26,7 +26,7 @@ def test_overlapping_cost_spikes_keep_the_spot_price_up_until_the_last_one_ends(
     # 4 static streaming workers over 3 h: 4 x (1.5 x 5400 + 3.75 x 5400) / 3600 = 31.5 USD
     p = Params(horizon_h=3)
     sc = Scenario(np.ones(1), ("ingest",), np.zeros(180), [], [], [_f(600.0, "cost_spike", 0),
-                  _f(2400.0, "cost_spike", 1)], [], np.array([1000.0]), np.array([1.0]), 4)
+                  _f(2400.0, "cost_spike", 1)], [], per_fault(1000.0), per_fault(1.0), 4)
     w = World(p, sc, "static").run()
     assert cost_from_log(w.rec.events)["stream"] == pytest.approx(4 * (1.5 * 5400 + 3.75 * 5400) / 3600, rel=1e-12)
 
@@ -37,7 +37,7 @@ def test_overlapping_stream_skews_slow_the_stream_until_the_last_one_passes():
     # window, so each skewed window (starts 660 ... 3000: 40 windows) adds 6,000 to the backlog -> peak 240,000.
     p = Params(horizon_h=1.5)
     sc = Scenario(np.ones(1), ("ingest",), np.full(90, 12_000.0), [], [_f(610.0, "skew", 0), _f(1210.0, "skew", 1)],
-                  [], [], np.array([1000.0]), np.array([1.0]), 4)
+                  [], [], per_fault(1000.0), per_fault(1.0), 4)
     w = World(p, sc, "static").run()
     backlog = [i["backlog"] for t, k, i in w.rec.events if k == "window"]
     assert max(backlog) == pytest.approx(40 * 6000.0)
@@ -52,7 +52,7 @@ def test_agentic_repartition_finishing_during_a_restart_still_unskews_the_stage(
     # busy 190 + 880 = 1070 s x 2 workers x 1 USD/h.
     p = Params(horizon_h=0.5, batch_workers=2, spot_price=1.0)
     sc = Scenario(np.array([2000.0]), ("ingest",), np.zeros(1), [_f(100.0, "skew", 0), _f(190.0, "worker_loss", 1)],
-                  [], [], [], np.array([1000.0]), np.array([1.0]), 0)
+                  [], [], [], per_fault(1000.0), per_fault(1.0), 0)
     w = World(p, sc, "agentic", POLICY, stream=False).run()
     ep = episodes(w.rec.events).set_index("fault")
     assert ep.loc["skew", "ttr_s"] == pytest.approx(105.0)
@@ -65,7 +65,7 @@ def test_resource_agent_that_resizes_faster_than_a_window_sees_the_last_complete
     # cadence 30 s < the 60 s window: at t = 630 s the last completed minute is window 9 ([540, 600) s)
     p = Params(horizon_h=0.5, autoscale_every_s=30.0)
     arr = 60.0 * np.arange(1, 31)  # window k carries 60 (k + 1) events, i.e. k + 1 events/s
-    sc = Scenario(np.ones(1), ("ingest",), arr, [], [], [], [], np.array([1000.0]), np.array([1.0]), 4)
+    sc = Scenario(np.ones(1), ("ingest",), arr, [], [], [], [], per_fault(1000.0), per_fault(1.0), 4)
     w = World(p, sc, "static")
     w.env.run(until=630.0)
     assert w._rate_history() == pytest.approx(10.0)
