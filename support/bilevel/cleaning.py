@@ -10,7 +10,7 @@ samples whose weights it handles (its batches come from them) and its y-mask the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
@@ -194,14 +194,19 @@ def cv_select_l2(X: np.ndarray, labels: np.ndarray, n_classes: int, rng: np.rand
 
 
 class CleaningClient:
-    """One client's submodel view for one round: a batch of its pool samples and its active rows of W."""
+    """One client's submodel view for one round: a batch of its pool samples and its active rows of W.
+    ``blocks``: its pool and validation blocks of X if already gathered; equal ``share_key``: equal outputs."""
 
-    def __init__(self, prob: WeightedLogReg, samples: np.ndarray, rows: np.ndarray, val_idx: np.ndarray):
+    def __init__(self, prob: WeightedLogReg, samples: np.ndarray, rows: np.ndarray, val_idx: np.ndarray,
+                 blocks: tuple[np.ndarray | None, np.ndarray | None] | None = None):
         self.p, self.idx, self.rows, self.vidx = prob, samples, rows, val_idx
         self.d1, self.C = prob.shape()
         self.work = 0.0
-        self.Xb = prob.X[np.ix_(samples, rows)] if samples.size and rows.size else None
-        self.Xv = prob.Xv[np.ix_(val_idx, rows)] if rows.size else None
+        if blocks is None:
+            blocks = (prob.X[np.ix_(samples, rows)] if samples.size and rows.size else None,
+                      prob.Xv[np.ix_(val_idx, rows)] if rows.size else None)
+        self.Xb, self.Xv = blocks
+        self.share_key = (id(prob), samples.tobytes(), rows.tobytes(), val_idx.tobytes())
 
     def _W(self, y):
         return y.reshape(self.d1, self.C)[self.rows]
@@ -279,6 +284,10 @@ class CleaningTask:
     val_batch: int | None
     feature_order: np.ndarray  # permutation of the d feature rows (bias row always kept)
     x_init: float = 0.0
+    _blocks: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # see _block
+    _blocks_of: WeightedLogReg | None = field(default=None, init=False, repr=False, compare=False)
+
+    BLOCK_CACHE = 64  # most gathered blocks kept (the notebook's rolling masks need 34)
 
     def __post_init__(self):
         # a batch of 0 samples would silently train nothing; a validation batch of 0 gives NaN gradients (0/0)
@@ -309,6 +318,21 @@ class CleaningTask:
         rows = np.append(rows, rows.any())  # the bias row goes with any kept feature row
         return np.repeat(rows, C)
 
+    def _block(self, X: np.ndarray, which: str, idx: np.ndarray, rows: np.ndarray, keep: bool) -> np.ndarray:
+        """X[idx][:, rows], gathered once per distinct (idx, rows) when ``keep``: full-batch index sets repeat
+        every round (nested masks) or every M rounds (rolling), random batches never do."""
+        if not keep:
+            return X[np.ix_(idx, rows)]
+        key = (which, idx.tobytes(), rows.tobytes())
+        B = self._blocks.get(key)
+        if B is None:
+            if len(self._blocks) >= self.BLOCK_CACHE or self._blocks_of is not self.prob:  # bounded; prob swapped
+                self._blocks.clear()
+                self._blocks_of = self.prob
+            B = self._blocks[key] = X[np.ix_(idx, rows)]
+            B.flags.writeable = False  # shared by every client and round that reads it
+        return B
+
     def clients(self, mask_x, mask_y, rng):
         M = self.n_clients
         mx = np.ones((M, self.nx), bool) if mask_x is None else np.asarray(mask_x, bool)
@@ -321,9 +345,12 @@ class CleaningTask:
             rows = np.flatnonzero(my[i].reshape(d1, C).any(axis=1))
             if not my[i].any():
                 S = S[:0]
-            if self.batch is not None and S.size > self.batch:
+            full_pool = self.batch is None or S.size <= self.batch
+            if not full_pool:
                 S = np.sort(rng.choice(S, self.batch, replace=False))
-            V = np.arange(nv) if self.val_batch is None or self.val_batch >= nv else \
-                np.sort(rng.choice(nv, self.val_batch, replace=False))
-            out.append(CleaningClient(self.prob, S, rows, V))
+            full_val = self.val_batch is None or self.val_batch >= nv
+            V = np.arange(nv) if full_val else np.sort(rng.choice(nv, self.val_batch, replace=False))
+            blocks = (self._block(self.prob.X, "pool", S, rows, full_pool) if S.size and rows.size else None,
+                      self._block(self.prob.Xv, "val", V, rows, full_val) if rows.size else None)
+            out.append(CleaningClient(self.prob, S, rows, V, blocks))
         return out

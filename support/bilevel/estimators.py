@@ -71,7 +71,9 @@ class InnerConfig:
 
     def __post_init__(self):
         # ParameterError (a ValueError) naming the field: a step count of 2.5 or an infinite FD step (which
-        # silently makes every FD product 0) is refused here rather than failing or misleading later
+        # silently makes every FD product 0) is refused here rather than failing or misleading later. 0 steps
+        # is kept: T = 0 holds y, K = 0 keeps v = 0 (h = the direct term grad_x f), an ablation the tests use;
+        # the notebook requires >= 1 (experiments.check_parameters): hyper-cleaning has grad_x f = 0
         for name in ("inner_steps", "solver_steps"):
             check_int(getattr(self, name), name, minimum=0, error=ParameterError)
         for name in ("inner_lr", "solver_lr", "delta"):

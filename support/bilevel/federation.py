@@ -21,6 +21,8 @@ class ClientOracle(Protocol):
 
     ``work`` counts gradient-coordinate evaluations (samples x active coordinates) spent so far.
     ``hvp``/``cross`` (exact second-order products) exist only for the FedNest-style baseline.
+    Optional ``share_key`` (hashable, not None): clients with equal keys are the same deterministic function
+    (same data, same submodel), so one evaluation serves them all; each is still charged its own work.
     """
 
     work: float
@@ -48,11 +50,26 @@ class Federation:
         if self.mask_x.shape[0] != M or self.mask_y.shape[0] != M:
             raise ValueError(f"{M} clients but masks for {self.mask_x.shape[0]} (x) and {self.mask_y.shape[0]} (y)")
         self.calls = 0
+        first: dict = {}  # clients with equal share_key: evaluate the first, give its output to the others
+        keys = [getattr(c, "share_key", None) for c in self.clients]
+        self._src = [i if k is None else first.setdefault(k, i) for i, k in enumerate(keys)]
+        self._shared = self._src != list(range(M))
 
     def _agg(self, name: str, masks: np.ndarray, *args) -> np.ndarray:
         self.calls += 1
-        vals = np.stack([getattr(c, name)(*args) for c in self.clients])
-        return coverage_average(vals, masks)  # reads each client's output only where its mask is set
+        if not self._shared:
+            vals = [getattr(c, name)(*args) for c in self.clients]
+        else:
+            vals, dw = [], {}
+            for i, (c, j) in enumerate(zip(self.clients, self._src)):
+                if j == i:
+                    w0 = c.work
+                    vals.append(getattr(c, name)(*args))
+                    dw[i] = c.work - w0
+                else:  # a repeat: the same output, charged the same work (exact: work counts are integers)
+                    vals.append(vals[j])
+                    c.work += dw[j]
+        return coverage_average(np.stack(vals), masks)  # reads each client's output only where its mask is set
 
     def grad_x_f(self, x, y):
         return self._agg("grad_x_f", self.mask_x, x, y)

@@ -36,35 +36,38 @@ class QuadraticClient:
     prune_inputs: bool = False  # evaluate at (x * m_x, y * m_y) (parameter pruning) or only mask outputs
     work: float = 0.0
 
+    def __post_init__(self):
+        self._nx, self._ny = self.mx.sum(), self.my.sum()  # work per x- / y-oracle call (the masks are fixed)
+
     def _in(self, x, y):
         return (x * self.mx, y * self.my) if self.prune_inputs else (x, y)
 
     def grad_y_g(self, x, y):
         x, y = self._in(x, y)
-        self.work += self.my.sum()
+        self.work += self._ny
         return (self.A @ y + self.C.T @ x + self.b) * self.my
 
     def grad_x_g(self, x, y):
         x, y = self._in(x, y)
-        self.work += self.mx.sum()
+        self.work += self._nx
         return (self.C @ y) * self.mx
 
     def grad_y_f(self, x, y):
         x, y = self._in(x, y)
-        self.work += self.my.sum()
+        self.work += self._ny
         return (self.F @ y + self.E.T @ x + self.c) * self.my
 
     def grad_x_f(self, x, y):
         x, y = self._in(x, y)
-        self.work += self.mx.sum()
+        self.work += self._nx
         return (self.G @ x + self.E @ y + self.d) * self.mx
 
     def hvp(self, x, y, v):
-        self.work += self.my.sum()
+        self.work += self._ny
         return (self.A @ (v * self.my if self.prune_inputs else v)) * self.my
 
     def cross(self, x, y, v):
-        self.work += self.mx.sum()
+        self.work += self._nx
         return (self.C @ (v * self.my if self.prune_inputs else v)) * self.mx
 
 

@@ -92,13 +92,22 @@ def _run_rabo(task, estimator, schedule, cfg, rng, evaluate, x0) -> RunResult:
             h, state = estimator.step(fed, x, state, q)
             x = x - cfg.outer_lr * h
         else:
-            xs, ss = [], []
+            xs, ss, seen = [], [], {}
             for i, view in enumerate(views):
-                fed = Federation([view], mx[i:i + 1], my[i:i + 1])
-                xi, si = x.copy(), {k: v.copy() for k, v in state.items()}
-                for _ in range(cfg.local_steps):
-                    h, si = estimator.step(fed, xi, si, q)
-                    xi = xi - cfg.outer_lr * h * mx[i]
+                key = getattr(view, "share_key", None)  # equal keys and masks: the same local run (see Federation)
+                key = None if key is None else (key, mx[i].tobytes(), my[i].tobytes())
+                if key in seen:
+                    xi, si, dw = seen[key]
+                    view.work += dw
+                else:
+                    w0 = view.work
+                    fed = Federation([view], mx[i:i + 1], my[i:i + 1])
+                    xi, si = x.copy(), {k: v.copy() for k, v in state.items()}
+                    for _ in range(cfg.local_steps):
+                        h, si = estimator.step(fed, xi, si, q)
+                        xi = xi - cfg.outer_lr * h * mx[i]
+                    if key is not None:
+                        seen[key] = xi, si, view.work - w0
                 xs.append(xi)
                 ss.append(si)
             x = coverage_aggregate(x, np.stack(xs), mx)

@@ -82,3 +82,13 @@ def test_inner_config_refuses_non_finite_steps_and_non_integer_step_counts_namin
     """An infinite FD step made every FD product 0 silently; 2.5 inner steps failed later inside range()."""
     with pytest.raises(ParameterError, match=field):
         InnerConfig(**{field: value})
+
+
+def test_quadratic_client_charges_its_x_mask_size_per_x_oracle_and_its_y_mask_size_per_y_oracle():
+    prob = make_quadratic(np.random.default_rng(4), n_clients=1, nx=5, ny=4)
+    c = prob.clients(np.array([[1, 1, 0, 0, 0]], bool), np.array([[1, 1, 1, 0]], bool))[0]
+    x, y = np.zeros(5), np.zeros(4)
+    for name, n in [("grad_x_f", 2), ("grad_x_g", 2), ("cross", 2), ("grad_y_f", 3), ("grad_y_g", 3), ("hvp", 3)]:
+        before = c.work
+        getattr(c, name)(*((x, y, y) if name in ("hvp", "cross") else (x, y)))
+        assert c.work - before == n, name
