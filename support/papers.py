@@ -65,7 +65,7 @@ PAPERS: tuple[Paper, ...] = (
     Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511",
           runs_alone=True, typical_s=(18, 82, 637)),
     Paper(10, "bilevel", "Distributed Bilevel Optimization with Dual Pruning for Resource-limited Clients",
-          "2512.24667", typical_s=(14, 152, 1634)),
+          "2512.24667", typical_s=(14, 152, 405)),
     Paper(11, "multicluster", "AI-Driven Cloud Resource Optimization for Multi-Cluster Environments",
           "2512.24914", typical_s=(16, 104, 279)),
     Paper(12, "r2ccl", "Reliable and Resilient Collective Communication Library for LLM Training (R2CCL)",
