@@ -6,10 +6,13 @@ Paper code is written against ``xp = get_xp(backend)`` so the same function runs
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 BACKENDS = ("auto", "numpy", "cupy")
 
@@ -64,3 +67,26 @@ def device_info(backend: str = "auto") -> dict[str, Any]:
     name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
     return {"backend": "cupy", "device": name, "cupy": xp.__version__,
             "cuda_runtime": xp.cuda.runtime.runtimeGetVersion()}
+
+
+@contextmanager
+def blas_threads(n: int | None) -> Iterator[None]:
+    """Limit BLAS to ``n`` threads inside the block (``None``: leave it as is). The papers' matrix products are
+    small; on a loaded 2-core machine OpenBLAS threads spin-wait, and one thread is faster and uses less CPU."""
+    if n is None:
+        yield
+        return
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_blas_thread(fn: F) -> F:
+    """``fn`` run under ``blas_threads(1)`` (see there): for experiment drivers made of small matrix products."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with blas_threads(1):
+            return fn(*args, **kwargs)
+    return run  # type: ignore[return-value]

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
-from threadpoolctl import threadpool_limits
 
 from support.fl.models import LogisticRegression
 from support.validate import ParameterError, check_int, check_range
+from support.xp import blas_threads
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ class WeightedLogReg:
         """y*(x) by L-BFGS on the full pool (the exact inner problem)."""
         d1, C = self.shape()
         w0 = np.zeros(d1 * C) if W0 is None else W0.ravel()
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_threads(1):
             r = minimize(lambda w: (self.g(x, w.reshape(d1, C)), self.grad_y_g(x, w.reshape(d1, C)).ravel()),
                          w0, jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
         return r.x.reshape(d1, C)
@@ -142,7 +142,7 @@ def fit_logreg(X: np.ndarray, labels: np.ndarray, n_classes: int, lam: float, W0
     d1 = X.shape[1]
     model = LogisticRegression(d1 - 1, n_classes, l2=lam)
     w0 = np.zeros(model.n_params) if W0 is None else np.asarray(W0, float).ravel()  # row-major W then b
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         r = minimize(model.loss_grad, w0, args=(X[:, :-1], np.asarray(labels)), jac=True, method="L-BFGS-B",
                      options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
     return r.x.reshape(d1, n_classes)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from support.bilevel.cleaning import (
     L2_GRID,
@@ -33,6 +32,7 @@ from support.bilevel.rabo import RunConfig, run_rabo, run_unpruned
 from support.fl.masks import client_masks, coverage
 from support.seeding import derive
 from support.validate import ParameterError, check_int, check_range
+from support.xp import blas_threads
 
 BUDGETS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25)
 DEFAULT_INNER = InnerConfig(5, 0.5, 5, 0.5, 1e-3)  # T, inner lr, K, solver lr, FD step
@@ -75,7 +75,7 @@ def logistic_fd_error(prob: WeightedLogReg, seed: int, delta: float = 1e-4) -> d
 
     o = _O()
     gyf = prob.grad_y_f(W).ravel()
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         v = cg_solve(lambda u: fd_hvp(o, x, W.ravel(), u, delta), gyf, tol=1e-10)
         h_fd = -fd_cross(o, x, W.ravel(), v, delta)
         h_ref = prob.hypergradient_cg(x, W)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from support.bilevel.estimators import Estimator, fd_cross, fd_hvp
 from support.bilevel.federation import Federation
 from support.fl.masks import coverage, coverage_aggregate
 from support.progress import progress
+from support.xp import blas_threads
 
 MaskSchedule = Callable[[int], tuple[np.ndarray, np.ndarray]]
 
@@ -70,7 +70,7 @@ def run_rabo(task, estimator: Estimator, schedule: MaskSchedule, cfg: RunConfig,
     ``evaluate(x, y)`` a metrics dict recorded every ``eval_every`` rounds (and after the last).
     BLAS runs single-threaded: the client products are small, and threads only contend on a shared machine.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         return _run_rabo(task, estimator, schedule, cfg, rng, evaluate, x0)
 
 

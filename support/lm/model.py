@@ -12,8 +12,7 @@ compressors (PackKV, KIVI) see. Two ways to put a compressor in the loop:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -21,22 +20,6 @@ import numpy as np
 from support.lm.gguf_loader import LlamaConfig, LlamaWeights
 
 KVHook = Callable[[int, object, object], tuple[object, object]]
-
-
-@contextmanager
-def blas_threads(n: int | None) -> Iterator[None]:
-    """Limit BLAS threads to ``n`` inside the block (``None``: leave as is). The forward pass is made of small
-    matrix products; on a loaded 2-core machine OpenBLAS threads spin-wait and one thread is several times faster."""
-    if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it the block runs with the default thread count
-        yield
-        return
-    with threadpool_limits(limits=int(n), user_api="blas"):
-        yield
 
 
 def rms_norm(x, w, eps: float, xp: ModuleType = np):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from support.claims import Verdict
-from support.lm.model import Llama, blas_threads, smollm2
+from support.lm.model import Llama, smollm2
 from support.lm.text import canonical_text_name, get_text
 from support.lm.tokenizer import smollm2_tokenizer
 from support.packkv import accuracy, bitpack, fused, kivi
@@ -26,7 +26,7 @@ from support.packkv.claims import CLAIMS
 from support.packkv.quantize import head_major, token_major
 from support.progress import progress
 from support.validate import ParameterError, check_choice, check_int
-from support.xp import gpu_available
+from support.xp import blas_threads, gpu_available
 
 METHODS = ("packkv", "kivi", "channel-rel")
 KIVI_GROUPS = (32, 64)  # token groups of the KIVI K baseline in the sweep grids: every block must hold whole groups

@@ -18,7 +18,7 @@ def llama_cpp_permute(w, n_head):
 @pytest.fixture(scope="module", autouse=True)
 def one_blas_thread():
     """Small products: one BLAS thread avoids spin-waiting on a shared 2-core machine."""
-    from support.lm.model import blas_threads
+    from support.xp import blas_threads
 
     with blas_threads(1):
         yield

@@ -17,9 +17,10 @@ from support.agentc.taubench.data import tasks, tool_schemas
 from support.agentc.taubench.env import Env, parse_ret
 from support.agentc.token_track.decode import CallDecoder
 from support.agentc.traces import user_event
-from support.lm.model import blas_threads, smollm2
+from support.lm.model import smollm2
 from support.lm.tokenizer import smollm2_tokenizer
 from support.seeding import derive
+from support.xp import blas_threads
 
 SYSTEM = ("You are a retail customer-service agent. Policy: first authenticate the user with "
           "find_user_id_by_email or find_user_id_by_name_zip; only then look up user or order details; "
