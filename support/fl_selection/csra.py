@@ -252,12 +252,19 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
     n_lin = float(n0) if n0 is not None else m * float(D.mean())
     pr.set_gen(gen, D, n_lin)
     solves = 0
+    solved: dict[float, tuple[float, np.ndarray | None]] = {}  # deadline -> (energy, a) under the present constraint
 
     def energy_at(T: float) -> float:
         # CLARABEL only (SCS takes ~20 s here); it fails now and then on this degenerate perspective program,
         # so a failed deadline (an error, or an infeasibility it could not prove) is retried at two nearby
-        # deadlines before it counts as infeasible
+        # deadlines before it counts as infeasible. A deadline answered before under the same constraint (the
+        # search's best point, asked again for T_rel) is not re-solved: CLARABEL is deterministic, so the answer
+        # and the relaxed a it left in pr.a are restored as they were
         nonlocal solves
+        if T in solved:
+            E, a = solved[T]
+            pr.a.value = None if a is None else a.copy()
+            return E
         for Tx in (T, T * 1.002, T / 1.002):
             pr.T.value = Tx * 1e3
             solves += 1
@@ -267,7 +274,9 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
                 continue
             if r.status == cp.INFEASIBLE_INACCURATE:
                 continue
-            return r.value / 1e3 if math.isfinite(r.value) else math.inf
+            E = r.value / 1e3 if math.isfinite(r.value) else math.inf
+            solved[T] = (E, None if pr.a.value is None else np.array(pr.a.value, copy=True))
+            return E
         return math.inf
 
     def cost_at(logT: float) -> float:
@@ -308,6 +317,7 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
         # relax without it and let the rounding repair enforce the exact constraint
         relaxed_gen = False
         pr.V.value, pr.Dg.value, pr.g0.value = np.zeros_like(pr.V.value), np.zeros(K), 0.0
+        solved.clear()
         E_rel = energy_at(T_rel)
         if not math.isfinite(E_rel):
             raise InfeasibleError(f"the relaxed CSRA problem is infeasible at the round deadline {T_rel:.4g} s",
@@ -318,6 +328,7 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
             break
         n_lin = n_new
         pr.set_gen(gen, D, n_lin)
+        solved.clear()
         E_new = energy_at(T_rel)
         if not math.isfinite(E_new):
             break

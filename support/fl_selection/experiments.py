@@ -37,6 +37,7 @@ from support.opt import InfeasibleError, OptError, count_statuses
 from support.progress import progress
 from support.seeding import derive
 from support.validate import ParameterError, check_choice, check_int, check_range
+from support.xp import one_blas_thread
 
 METHODS = ("csra", "csra_no_het", "random", "random_opt", "best_channel", "all_clients", "power_of_choice",
            "oort")
@@ -174,6 +175,9 @@ def local_sgd_rng(seed: int, t: int, k: int) -> np.random.Generator:
     return derive(seed, "local_sgd", t, k)
 
 
+# one BLAS thread for every driver below (small products; on a busy 2-core machine the default-scale calibration
+# took 41 s of CPU with two OpenBLAS threads spin-waiting and 2.4 s with one)
+@one_blas_thread
 def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame:
     """FedAvg with ``method`` choosing clients and resources each round; one row per round with test
     accuracy, latency T (s), energy E (J) and cumulative sums. ``random`` also yields ``random_opt``
@@ -278,6 +282,7 @@ def savings(summary: pd.DataFrame, method: str = "csra", reference: str = "rando
 
 # ------------------------------------------------------------------------------------ calibration
 
+@one_blas_thread
 def calibrate(dataset: str = "mnist5k", ns=(100, 200, 400, 800, 1600), skews=(0.0, 0.25, 0.5, 0.75, 1.0),
               n_skew_classes: int = 4, reps: int = 2, seed: int = 0, l2: float = 1e-3,
               maxiter: int = 150) -> tuple[pd.DataFrame, BoundFit]:
@@ -323,6 +328,7 @@ def _random_system(K: int, seed: int, alpha: float = 0.5, dataset_y: np.ndarray 
     return make_system(D, rng, SystemConfig(model_bits=32.0 * 7850)), P, D
 
 
+@one_blas_thread
 def allocation_check(n_instances: int, seed: int = 0, K: int = 12) -> pd.DataFrame:
     """cvxpy allocation vs the scipy KKT oracle: fixed deadline, joint deadline, and minimum round time."""
     rows = []
@@ -354,6 +360,7 @@ def _feasible_under(gen: GenConstraint, P: np.ndarray, D: np.ndarray):
 
 
 
+@one_blas_thread
 def selection_study(n_instances: int, seed: int = 0, Ks=(6, 8, 10, 12), m: int = 3, delta_max: float = 0.25,
                     c1: float = 1.0, c2: float = 2.0, w: float = 0.5) -> pd.DataFrame:
     """CSRA vs exhaustive enumeration of all C(K, m) subsets (K <= 12) under the same constraints."""
@@ -382,6 +389,7 @@ def selection_study(n_instances: int, seed: int = 0, Ks=(6, 8, 10, 12), m: int =
 
 # ------------------------------------------------------------------------------------ sweeps
 
+@one_blas_thread
 def per_round_costs(env: Env, n_draws: int, methods=("csra", "random", "random_opt", "best_channel")) -> pd.DataFrame:
     """Mean per-round latency and energy over ``n_draws`` fading draws (no training: selection + allocation
     only; loss-based selectors are excluded)."""

@@ -82,6 +82,58 @@ def test_an_unproven_infeasibility_in_the_deadline_search_is_retried_at_a_nearby
     assert np.array_equal(np.sort(res.S), np.sort(ref.S))
 
 
+
+def _recorded_relaxed_solves(monkeypatch, K: int, m: int) -> list:
+    """(deadline in ms, linearisation offset g0, relaxed a) of every solve of CSRA's relaxed program, in order."""
+    from support.fl_selection import csra as C
+
+    pr, real, solved = C._relaxed(K, m, 10), C.solve_convex, []
+
+    def recording(problem, **kw):
+        r = real(problem, **kw)
+        if problem is pr.problem:
+            solved.append((float(pr.T.value), float(pr.g0.value), None if pr.a.value is None else pr.a.value.copy()))
+        return r
+
+    monkeypatch.setattr(C, "solve_convex", recording)
+    return solved
+
+
+def test_csra_solves_each_deadline_once_per_linearisation_and_every_sca_step_afresh(instance, monkeypatch):
+    """The deadline search's best point, asked again as T_rel, is answered from the search, not solved twice; each
+    SCA re-linearisation of sqrt(n) (Sec. IV step 2) is a new program, solved at T_rel again."""
+    system, P, D = instance(8, 3, alpha=0.3)
+    gen = GenConstraint.from_targets(0.731, 1.686, 0.3, 3 * D.mean())
+    solved = _recorded_relaxed_solves(monkeypatch, 8, 3)
+    res = csra(system, P, 3, gen, replace(reference_units(system, 3), w=0.5))
+    keys = [(T, g0) for T, g0, _ in solved]
+    assert len(keys) == len(set(keys))
+    assert len({g0 for T, g0, _ in solved if T == res.T_relaxed * 1e3}) >= 2
+
+
+def test_csra_keeps_the_relaxed_a_of_t_rel_when_the_search_ends_on_an_earlier_grid_point(instance, monkeypatch):
+    """A search that ends on a grid point solved long before still rounds that point's relaxed a (restored with its
+    energy), not the a of the program solved last."""
+    from support.fl_selection import csra as C
+
+    system, P, D = instance(8, 3, alpha=0.3)
+    gen = GenConstraint.from_targets(0.731, 1.686, 0.3, 3 * D.mean())
+    solved = _recorded_relaxed_solves(monkeypatch, 8, 3)
+    monkeypatch.setattr(C, "golden_section", lambda f, lo, hi, tol: hi)  # ends on the best point's upper neighbour
+    res = csra(system, P, 3, gen, replace(reference_units(system, 3), w=0.5), sca_iters=0)
+    (a_rel,) = [a for T, _, a in solved if T == res.T_relaxed * 1e3]
+    assert solved[-1][0] != res.T_relaxed * 1e3  # the scenario: T_rel was not the last program solved
+    assert np.array_equal(res.a_relaxed, np.clip(a_rel, 0, 1))
+
+
+def test_csra_relaxes_without_the_generalization_constraint_when_its_linearisation_is_empty(instance):
+    """Linearising sqrt(n) at n0 = 1 leaves no relaxed point: T_rel is solved again without the constraint (a new
+    program, not the infeasible answer just had) and the rounding repair meets the exact constraint."""
+    system, P, D = instance(8, 3, alpha=0.3)
+    gen = GenConstraint.from_targets(0.731, 1.686, 0.3, 3 * D.mean())
+    res = csra(system, P, 3, gen, replace(reference_units(system, 3), w=0.5), n0=1.0)
+    assert gen.feasible(P, D, res.S) and len(res.S) == 3
+
 def test_csra_meets_the_generalization_constraint_and_reports_infeasible_targets(instance):
     system, P, D = instance(10, 7, alpha=0.1)
     gen = GenConstraint.from_targets(1.0, 2.0, 0.3, 3 * D.mean())

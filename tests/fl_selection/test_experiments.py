@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from support.fl_selection import experiments as X
 from support.params import notebook_parameters
@@ -273,3 +274,34 @@ def test_calibration_lists_the_samples_it_could_not_draw_and_refuses_when_none_c
     assert (n, skew, rep) == (4000, 1.0, 0) and "requested" in reason
     with pytest.raises(ValueError, match="no calibration sample could be drawn from 'mnist5k': class"):
         X.calibrate("mnist5k", ns=(4000,), skews=(1.0,), reps=1, maxiter=5)
+
+
+def _tiny_env():
+    return X.build_env(X.Setup(dataset="digits", n_clients=6, participation=0.5, rounds=1, min_size=5, alpha=1.0), 0)
+
+
+@pytest.mark.parametrize("callee, call", [
+    ("fedavg", lambda: X.run_method(_tiny_env(), "random")),
+    ("minimize", lambda: X.calibrate("digits", ns=(100, 200), skews=(0.0, 1.0), reps=1, maxiter=2)),
+    ("kkt_min_energy", lambda: X.allocation_check(1)),
+    ("exhaustive_selection", lambda: X.selection_study(1, Ks=(5,))),
+    ("mixture_discrepancy", lambda: X.per_round_costs(_tiny_env(), 1, methods=("random",))),
+])
+def test_experiment_entry_points_compute_with_one_blas_thread_when_the_caller_allows_two(monkeypatch, callee, call):
+    """The FL runs, calibration, oracles and sweeps multiply small matrices: one BLAS thread each (more only
+    spin-wait on a busy machine), whatever the caller's limit."""
+    def blas_threads():
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    real, seen = getattr(X, callee), []
+
+    def recording(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(X, callee, recording)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() == 2  # the caller's limit
+        call()
+        assert blas_threads() == 2  # given back afterwards
+    assert seen and set(seen) == {1}
