@@ -323,12 +323,14 @@ class CleaningTask:
         every round (nested masks) or every M rounds (rolling), random batches never do."""
         if not keep:
             return X[np.ix_(idx, rows)]
+        if self._blocks_of is not self.prob:  # prob swapped: every kept block is of the old data
+            self._blocks.clear()
+            self._blocks_of = self.prob
         key = (which, idx.tobytes(), rows.tobytes())
         B = self._blocks.get(key)
         if B is None:
-            if len(self._blocks) >= self.BLOCK_CACHE or self._blocks_of is not self.prob:  # bounded; prob swapped
+            if len(self._blocks) >= self.BLOCK_CACHE:  # bounded
                 self._blocks.clear()
-                self._blocks_of = self.prob
             B = self._blocks[key] = X[np.ix_(idx, rows)]
             B.flags.writeable = False  # shared by every client and round that reads it
         return B

@@ -17,8 +17,8 @@ N, D, C, NV = 48, 9, 3, 20
 BUDGETS = (1.0, 1.0, 0.5, 0.5, 0.25)
 
 
-def _problem():
-    rng = np.random.default_rng(0)
+def _problem(seed: int = 0):
+    rng = np.random.default_rng(seed)
     return WeightedLogReg(add_bias(rng.normal(size=(N, D))), rng.integers(0, C, N), add_bias(rng.normal(size=(NV, D))),
                           rng.integers(0, C, NV), C, mu=0.05)
 
@@ -160,3 +160,12 @@ def test_full_batch_blocks_are_gathered_once_read_only_and_the_cache_is_bounded(
         mx = client_masks(N, BUDGETS, "random", rng=rng)
         task.clients(mx, np.stack([task.row_mask(r) for r in client_masks(D, BUDGETS, "random", rng=rng)]), None)
         assert len(task._blocks) <= 4
+
+
+def test_a_task_given_new_data_gathers_its_blocks_from_the_new_data():
+    task = CleaningTask(_problem(), len(BUDGETS), None, None, np.arange(D))
+    sched = _schedule(task, "nested")
+    task.clients(*sched(0), None)
+    task.prob = q = _problem(seed=1)  # same shapes, other values: the kept blocks must not be served
+    c = task.clients(*sched(0), None)[2]
+    assert np.array_equal(c.Xb, q.X[np.ix_(c.idx, c.rows)]) and np.array_equal(c.Xv, q.Xv[np.ix_(c.vidx, c.rows)])
