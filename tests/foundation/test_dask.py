@@ -29,6 +29,15 @@ def _wait_for_port(port: int, timeout: float = 60) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+def _wait_until_serving(addr: str, timeout: float = 120) -> None:
+    """Until the scheduler answers a client and has a worker: a listening port is not yet a serving scheduler, and
+    on a loaded machine the CLI's 10 s connect timeout could otherwise run out against a cluster still starting."""
+    from distributed import Client
+
+    with Client(addr, timeout=f"{timeout}s") as c:
+        c.wait_for_workers(1, timeout=timeout)
+
+
 @pytest.fixture
 def dask_cluster(tmp_path):
     dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
@@ -46,6 +55,7 @@ def dask_cluster(tmp_path):
             procs.append(subprocess.Popen([dask, "worker", addr, "--nworkers", "1", "--nthreads", "1",
                                            "--dashboard-address", ":0", "--local-directory", str(tmp_path / "w")],
                                           stdout=log, stderr=log, env=env, start_new_session=True))
+            _wait_until_serving(addr)
             yield addr
         finally:
             for p in reversed(procs):
