@@ -257,11 +257,11 @@ def phase_shares(names) -> pd.DataFrame:
     rows = []
     for name in names:
         p = get_params(name)
-        leaves = p.d << p.hp
-        fors_c = p.fors_tree_calls() + 1  # + T_k
-        tree_c = leaves * p.len * p.w + leaves + p.d * ((1 << p.hp) - 1)
-        tot = fors_c + tree_c + 2
-        rows.append({"set": name, "FORS": fors_c / tot, "TREE+WOTS": tree_c / tot, "message": 2 / tot})
+        calls = p.hash_calls()
+        tot, msg = sum(calls.values()), calls["PRF_msg"] + calls["H_msg"]
+        fors_c = p.fors_tree_calls() + 1  # + T_k; the rest of the tweakable calls are TREE_Sign's
+        rows.append({"set": name, "FORS": fors_c / tot, "TREE+WOTS": (tot - fors_c - msg) / tot,
+                     "message": msg / tot})
     return pd.DataFrame(rows)
 
 
