@@ -55,6 +55,19 @@ def pack_fields(values: np.ndarray, bits: int) -> np.ndarray:
     return np.packbits(b, bitorder="little")
 
 
+def pack_rows(values: np.ndarray, bits: int) -> np.ndarray:
+    """:func:`pack_fields` of every row of ``values`` ``(rows, n)`` at once: ``(rows, ceil(n * bits / 8))`` uint8,
+    each row's stream zero-padded to whole bytes as :func:`pack_fields` pads it (``bits >= 1``)."""
+    values = np.asarray(values, dtype=np.int64)
+    if values.ndim != 2 or bits <= 0:
+        raise ValueError(f"pack_rows needs a 2-D array and bits >= 1; got shape {values.shape}, bits {bits}")
+    if values.size and (values.min() < 0 or values.max() >= (1 << bits)):
+        raise ValueError(f"values outside [0, 2**{bits})")
+    rows, n = values.shape
+    b = ((values[:, :, None] >> np.arange(bits)) & 1).astype(np.uint8).reshape(rows, n * bits)
+    return np.packbits(b, axis=1, bitorder="little")
+
+
 def unpack_fields(buf: np.ndarray, bits: int, n: int) -> np.ndarray:
     """Inverse of :func:`pack_fields`: ``n`` fields of ``bits`` bits (int64)."""
     if bits <= 0:
@@ -218,10 +231,8 @@ def encode(codes: np.ndarray, n_heads: int, block: int = 64, pack: int = 16,
     planes = planes_all[keep].astype(dt)  # pack-major, plane-minor
     per_tile = flat_w.sum(axis=1)
     offsets = np.concatenate([[0], np.cumsum(per_tile)]).astype(np.uint32)
-    mins_b = np.stack([pack_fields(m, raw) for m in mins.reshape(n_tiles, G * D)]) if n_tiles else \
-        np.zeros((0, _field_bytes(G * D, raw)), np.uint8)
-    wid_b = np.stack([pack_fields(w, wb) for w in flat_w]) if n_tiles else \
-        np.zeros((0, _field_bytes(G * D, wb)), np.uint8)
+    mins_b = pack_rows(mins.reshape(n_tiles, G * D), raw)  # one row of fields per tile
+    wid_b = pack_rows(flat_w, wb)
     return PackedTiles(T, n_heads, D, block, pack, raw, wb, mins_b, wid_b, planes, offsets)
 
 

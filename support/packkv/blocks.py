@@ -97,10 +97,10 @@ def block_order(kq: TokenQuantized, vq: TokenQuantized, method: str, block: int 
 class PackedLayer:
     """One layer's compressed tokens: quantization metadata and packed codes of K and V, in stored order."""
 
-    kq: TokenQuantized  # codes kept for inspection; the store is `k` + scale/zero
-    vq: TokenQuantized
-    k: bitpack.PackedTiles
-    v: bitpack.PackedTiles
+    kq: TokenQuantized | None  # codes kept for inspection; the store is `k` + scale/zero (None: compress_layer's
+    vq: TokenQuantized | None  # ``only`` left this tensor out)
+    k: bitpack.PackedTiles | None
+    v: bitpack.PackedTiles | None
     order: np.ndarray  # stored position -> original token index (within this chunk)
     n_heads: int
 
@@ -142,21 +142,33 @@ class PackedLayer:
 
 
 def compress_layer(k: np.ndarray, v: np.ndarray, rel_k: float, rel_v: float, block: int = 64, pack: int = 16,
-                   reorder: str = "none", per_head: bool = False) -> PackedLayer:
-    """Compress K and V ``(H, n, D)`` (``n`` a multiple of ``block``): per-token quantization, reordering, packing."""
+                   reorder: str = "none", per_head: bool = False, only: str | None = None) -> PackedLayer:
+    """Compress K and V ``(H, n, D)`` (``n`` a multiple of ``block``): per-token quantization, reordering, packing.
+    ``only="k"`` or ``"v"`` packs that tensor alone, as the full call would (the other is quantized only where its
+    codes set the order; its fields are ``None``): what sizing one swept tensor needs."""
+    if only not in (None, "k", "v"):
+        raise ValueError(f"only must be None, 'k' or 'v'; got {only!r}")
     k, v = np.asarray(k, np.float32), np.asarray(v, np.float32)
     if k.shape != v.shape or k.ndim != 3:
         raise ValueError(f"K and V must both be (heads, tokens, head_dim); got {k.shape} and {v.shape}")
     H, n, _ = k.shape
     if n % block:
         raise ValueError(f"{n} tokens is not a whole number of {block}-token blocks")
-    kq = quantize_tokens(token_major(k), rel_k, per_head, H)
-    vq = quantize_tokens(token_major(v), rel_v, per_head, H)
-    order = block_order(kq, vq, reorder, block, pack)
-    kq, vq = kq.take(order), vq.take(order)
-    kp = bitpack.encode(kq.codes, H, block, pack, raw_bits_for(rel_k))
-    vp = bitpack.encode(vq.codes, H, block, pack, raw_bits_for(rel_v))
+    need_k = only != "v" or reorder == "greedy"  # GREEDY reads K and V codes, MEDIAN V codes, none neither
+    need_v = only != "k" or reorder in ("median", "greedy")
+    kq = quantize_tokens(token_major(k), rel_k, per_head, H) if need_k else None
+    vq = quantize_tokens(token_major(v), rel_v, per_head, H) if need_v else None
+    order = block_order(kq if need_k else vq, vq if need_v else kq, reorder, block, pack)  # stand-in never read
+    kq, kp = _pack(kq, order, H, block, pack, rel_k) if only != "v" else (None, None)
+    vq, vp = _pack(vq, order, H, block, pack, rel_v) if only != "k" else (None, None)
     return PackedLayer(kq, vq, kp, vp, order, H)
+
+
+def _pack(tq: TokenQuantized, order: np.ndarray, n_heads: int, block: int, pack: int,
+          rel: float) -> tuple[TokenQuantized, bitpack.PackedTiles]:
+    """One tensor of :func:`compress_layer`: its tokens in stored ``order`` and their tiles at the width of ``rel``."""
+    tq = tq.take(order)
+    return tq, bitpack.encode(tq.codes, n_heads, block, pack, raw_bits_for(rel))
 
 
 def fake_compress(k: np.ndarray, v: np.ndarray, rel_k: float | None, rel_v: float | None, recent: int = 128,

@@ -202,10 +202,10 @@ class Setting:
             for k, v in zip(win.k, win.v):
                 x = (k if self.tensor == "K" else v)[:, :n]
                 fp16 += 2 * x.size
-                if self.method == "packkv":
+                if self.method == "packkv":  # only the swept tensor is packed (the other one's bytes are unused)
                     w = "k" if self.tensor == "K" else "v"
-                    pl = compress_layer(k[:, :n], v[:, :n], self.rel, self.rel, block, pack)
-                    pm = compress_layer(k[:, :n], v[:, :n], self.rel, self.rel, block, pack, reorder="median")
+                    pl = compress_layer(k[:, :n], v[:, :n], self.rel, self.rel, block, pack, only=w)
+                    pm = compress_layer(k[:, :n], v[:, :n], self.rel, self.rel, block, pack, reorder="median", only=w)
                     packed += pl.nbytes_k if w == "k" else pl.nbytes_v
                     median += pm.nbytes_k if w == "k" else pm.nbytes_v
                     quant_only += pl.quant_only_nbytes(w)
