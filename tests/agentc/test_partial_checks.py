@@ -177,3 +177,36 @@ def test_decoding_with_smt_checks_emits_only_calls_the_reference_accepts(monkeyp
     assert any(not c.complete for _, c, _ in checks) and any(not r.ok for _, _, r in checks)
     for pre, cand, res in checks:
         assert oracle_agrees(pol, pre, cand, res), (cand, res)
+
+
+@pytest.mark.parametrize(("prefix", "targets"), SCENARIOS)
+def test_decodes_sharing_a_step_memo_emit_the_same_calls_with_fewer_forward_passes(prefix, targets):
+    """The run with the check shares step logits with the run without it (same prompt, same seed): its call, tokens,
+    backtracks and vetoes are those of a decode without the memo, and the sampled path they share is not re-run."""
+    pytest.importorskip("llguidance")
+    from support.agentc.taubench.data import tool_schemas
+    from support.agentc.token_track import decode
+
+    class Counting(_Steered):
+        calls = 0
+
+        def forward(self, ids, cache, logits="last"):
+            Counting.calls += 1
+            return super().forward(ids, cache, logits)
+
+    pol, tok = builtin_policy("retail"), _byte_tokenizer()
+    prompt = tok.encode("call:").tolist()
+    model = Counting(tok, len(prompt), targets)
+    dec = decode.CallDecoder(model, tok, pol, normalize_tools(tool_schemas("retail")))
+    seen, passes = {}, {}
+    for shared in (False, True):
+        memo, Counting.calls = {}, 0
+        for enforce in (False, True):
+            cache = model.new_cache()
+            model.forward(prompt[:-1], cache=cache, logits="none")
+            g = dec.generate(prompt, cache, prefix, np.random.default_rng(0), enforce, max_tokens=120,
+                             memo=memo if shared else None)
+            seen[shared, enforce] = (g.text, g.tokens, g.backtracks, g.rejected, g.fallback)
+        passes[shared] = Counting.calls
+    assert all(seen[True, e] == seen[False, e] for e in (False, True))
+    assert seen[False, True][2] >= 1 and passes[True] < passes[False]

@@ -1,6 +1,7 @@
-"""Token track pieces that run without the model: the call grammar and the boundary scanner."""
+"""Token track pieces that run without the model: the call grammar, the boundary scanner, cache rollback and reuse."""
 
 import json
+from typing import ClassVar
 
 import pytest
 
@@ -133,3 +134,131 @@ def test_token_compliance_claim_fails_when_fallbacks_exceed_a_quarter_of_calls()
         record_token_claims(nb, _token_rows(8, n_fb))
         assert nb.values["token_enforced_compliant"] is expected
         assert nb.metrics["token_fallback_rate"] == n_fb / 8
+
+
+def test_prefill_turn_reuses_a_repeated_turn_bit_identically_and_recomputes_a_new_one():
+    """A turn prefilled again after decoding (memo hit) and a different turn (memo miss) leave the cache
+    giving exactly the logits of a fresh system-prompt-plus-turn prefill."""
+    import numpy as np
+
+    from support.agentc.token_track.episodes import prefill_turn
+
+    model, system = _tiny_llama(), [2, 7, 11, 5]
+
+    def fresh(turn):
+        cache = model.new_cache()
+        model.forward(system + turn[:-1], cache=cache, logits="none")
+        return model.forward(turn[-1:], cache=cache, logits="last")
+
+    cache, memo = model.new_cache(), {}
+    model.forward(system, cache=cache, logits="none")
+    n_sys = cache.length()
+    for turn in ([3, 9, 4, 8], [3, 9, 4, 8], [6, 9, 4, 8], [3, 9, 4, 8]):
+        prefill_turn(model, cache, n_sys, turn, memo)
+        assert cache.length() == n_sys + len(turn) - 1
+        np.testing.assert_array_equal(model.forward(turn[-1:], cache=cache, logits="last"), fresh(turn))
+        for t in (15, 16, 23):  # decoding grows the cache past the turn before the next job
+            model.forward([t], cache=cache, logits="last")
+
+
+class _CountingLlama:
+    """The tiny Llama with a count of forward passes (prefills and decode steps alike)."""
+
+    def __init__(self):
+        self.inner, self.calls = _tiny_llama(), 0
+        self.config = self.inner.config
+
+    def new_cache(self):
+        return self.inner.new_cache()
+
+    def forward(self, ids, **kw):
+        self.calls += 1
+        return self.inner.forward(ids, **kw)
+
+
+class _WordTokenizer:
+    """One id per whitespace-separated word, within the tiny model's vocabulary of 40."""
+
+    def encode(self, text):
+        import numpy as np
+
+        return np.asarray([2 + len(w) % 38 for w in text.split()], dtype=np.int64)
+
+
+class _FixedCallDecoder:
+    """Stands in for CallDecoder: always the same authentication call, without touching the cache; it records
+    which step memo each call got."""
+
+    memos: ClassVar[list] = []
+
+    def __init__(self, *args, **kw):
+        _FixedCallDecoder.memos = []
+
+    def generate(self, ids, cache, prefix, rng, enforce, max_tokens=0, memo=None):
+        from support.agentc.dsl import Event
+        from support.agentc.token_track.decode import Generated
+
+        self.memos.append(memo)
+        call = Event("find_user_id_by_email", {"email": "nobody@example.com"})
+        return Generated(call, json.dumps({"name": call.name, "arguments": call.args}), 12, 0)
+
+
+@pytest.mark.parametrize("calls_per_episode, per_job", [(1, 0), (2, 1)])
+def test_token_track_prefills_each_turn_once_and_feeds_back_only_calls_that_have_a_next(
+        monkeypatch, calls_per_episode, per_job):
+    """2 tasks x 2 seeds x {off, on}: one system-prompt prefill, one turn prefill per task, and a call fed
+    back only when another call follows in the episode (the decoder here makes no forward passes)."""
+    from support.agentc.token_track import episodes
+
+    model = _CountingLlama()
+    monkeypatch.setattr(episodes, "smollm2", lambda xp=None: model)
+    monkeypatch.setattr(episodes, "smollm2_tokenizer", _WordTokenizer)
+    monkeypatch.setattr(episodes, "CallDecoder", _FixedCallDecoder)
+    rows = episodes.run_token_track(2, 2, calls_per_episode, 8, seed=0)
+    assert len(rows) == 8 * calls_per_episode
+    assert model.calls == 1 + 2 + 8 * per_job
+    # step logits are shared by the decodes after one prompt: the memo of each call is the one its task's first
+    # job (of 4: seeds x {off, on}) got for the same call
+    memos = _FixedCallDecoder.memos
+    first_use = [next(i for i, x in enumerate(memos) if x is m) for m in memos]
+    assert first_use == [(job // 4) * 4 * calls_per_episode + c for job in range(8) for c in range(calls_per_episode)]
+
+
+def test_step_logits_from_a_shared_memo_equal_plain_one_token_decoding_across_backtracks():
+    """Three decodes after one prompt share a memo, with rollbacks (to 0 as well): every step's logits equal, bit for
+    bit, those of plain decoding (prefill, then one token at a time), and a replayed path costs no forward pass."""
+    import numpy as np
+
+    from support.agentc.token_track.decode import StepLogits
+
+    model, prompt = _CountingLlama(), [2, 7, 11, 5, 3, 9]
+
+    def plain(out):
+        cache = model.inner.new_cache()
+        model.inner.forward(prompt[:-1], cache=cache, logits="none")
+        lg = model.inner.forward(prompt[-1:], cache=cache, logits="last")[0]
+        for t in out:
+            lg = model.inner.forward([t], cache=cache, logits="last")[0]
+        return lg
+
+    memo = {}
+    jobs = [[4, 8, 15, 16, ("cut", 2), 30, 31, ("cut", 0), 12, 13],  # each int: a sampled token
+            [4, 8, 30, 31],  # a path job 0 took: replayed without a forward pass
+            [4, 8, 30, 31, ("cut", 1), 20, 21]]
+    calls = []
+    for job in jobs:
+        cache = model.new_cache()
+        model.forward(prompt[:-1], cache=cache, logits="none")
+        model.calls = 0
+        steps, out = StepLogits(model, cache, prompt[-1], memo), []
+        for op in job:
+            np.testing.assert_array_equal(steps.at(out), plain(out))
+            if isinstance(op, tuple):
+                steps.rollback(op[1])
+                del out[op[1]:]
+            else:
+                out.append(op)
+        np.testing.assert_array_equal(steps.at(out), plain(out))
+        calls.append(model.calls)
+    assert calls == [10, 0, 4]  # job 2 feeds 9, 4, 20, 21 (the cache it skipped, then the new tokens)
+

@@ -114,6 +114,33 @@ def rollback_cache(cache, base: int, cut: int) -> None:
     cache.truncate(base + max(cut, 1))
 
 
+class StepLogits:
+    """Step logits by generated-token prefix: from ``memo`` when a decode after the same cached prompt reached it, else
+    from one-token passes as plain decoding makes them (bit-identical reuse: a step depends only on its prefix)."""
+
+    def __init__(self, model, cache, last_prompt_token: int, memo: dict | None = None):
+        self.model, self.cache, self.first = model, cache, int(last_prompt_token)
+        self.memo = {} if memo is None else memo
+        self.base = cache.length()
+        self.fed = 0  # the cache holds ``([first] + out)[:fed]`` after its first ``base`` positions
+
+    def at(self, out: list[int]):
+        """Logits of the step after ``out``; the cache is brought up to date only when they must be computed."""
+        key = tuple(out)
+        if key not in self.memo:
+            seq = [self.first, *out]
+            while self.fed <= len(out):
+                lg = self.model.forward([seq[self.fed]], cache=self.cache, logits="last")[0]
+                self.memo.setdefault(tuple(out[: self.fed]), lg)
+                self.fed += 1
+        return self.memo[key]
+
+    def rollback(self, cut: int) -> None:
+        """Forget generated tokens from ``cut`` on (see :func:`rollback_cache`)."""
+        rollback_cache(self.cache, self.base, cut)
+        self.fed = min(self.fed, max(cut, 1))
+
+
 @dataclass
 class Generated:
     call: Event | None  # None when the fallback was used
@@ -151,12 +178,13 @@ class CallDecoder:
         return np.unpackbits(bm.view(np.uint8), bitorder="little")[: self.vocab].astype(bool)
 
     def generate(self, prompt_ids: list[int], cache, prefix: list[Event], rng: np.random.Generator, enforce: bool,
-                 max_tokens: int = 160) -> Generated:
-        """Decode one call after ``prompt_ids`` (the cache already holds all but the last prompt token)."""
+                 max_tokens: int = 160, memo: dict | None = None) -> Generated:
+        """Decode one call after ``prompt_ids`` (the cache already holds all but the last prompt token); ``memo``
+        shares step logits between decodes after the same cached prompt (see :class:`StepLogits`)."""
         t_start = time.perf_counter()
         m = self.L.LLMatcher(self.llt, self.grammar)
         base = cache.length()
-        logits = self.model.forward(prompt_ids[-1:], cache=cache, logits="last")[0]
+        steps = StepLogits(self.model, cache, prompt_ids[-1], memo)
         mon = SmtMonitor(self.policy) if enforce else None
         if mon is not None:
             mon.reset(prefix)
@@ -167,12 +195,9 @@ class CallDecoder:
         banned_values: set[tuple[str, str]] = set()
         checked: set[tuple] = set()
         res = Generated(None, "", 0, 0)
-        step_logits = {0: logits}
         while len(out) < max_tokens:
             pos = len(out)
-            lg = step_logits.get(pos)
-            if lg is None:
-                lg = self.model.forward([out[-1]], cache=cache, logits="last")[0]
+            lg = steps.at(out)
             lg = np.asarray(lg.get() if hasattr(lg, "get") else lg, dtype=np.float64)[: self.vocab]
             allow = self._mask(m)
             for b in banned.get(pos, ()):
@@ -190,7 +215,6 @@ class CallDecoder:
             out.append(t)
             text = self.tok.decode(out)
             ends.append(len(text))
-            step_logits.pop(pos, None)
             name, name_at, args, closed = scan(text)
             done = m.is_stopped() or (closed and text.rstrip().endswith("}") and m.is_accepting())
             if mon is not None and name is not None:
@@ -227,9 +251,7 @@ class CallDecoder:
                         m.rollback(len(out) - cut)
                         del out[cut:]
                         del ends[cut:]
-                        rollback_cache(cache, base, cut)
-                        if cut == 0:
-                            step_logits[0] = logits
+                        steps.rollback(cut)
                         text = self.tok.decode(out)
                         done = False
                         break

@@ -34,6 +34,19 @@ def _tool_lines(tools: dict[str, dict]) -> str:
     return "\n".join(f"- {n}({', '.join(t.get('properties', {}))})" for n, t in sorted(tools.items()))
 
 
+def prefill_turn(model, cache, n_sys: int, ids: list[int], memo: dict) -> None:
+    """Set ``cache`` to the system prompt (first ``n_sys`` positions) plus ``ids[:-1]``, computing the turn's K/V once
+    per distinct ``ids``; reuse is bit-identical (decoding appends to or truncates the cache, never writes into it)."""
+    cache.truncate(n_sys)
+    key = (n_sys, tuple(ids))
+    if memo.get("key") == key:
+        cache.k[:], cache.v[:] = memo["k"], memo["v"]
+        return
+    if len(ids) > 1:
+        model.forward(ids[:-1], cache=cache, logits="none")
+    memo.update(key=key, k=list(cache.k), v=list(cache.v))
+
+
 @dataclass
 class TokenEpisode:
     task: int
@@ -59,19 +72,24 @@ def run_token_track(n_tasks: int, n_seeds: int, calls_per_episode: int, max_toke
         shared = model.new_cache()
         model.forward(sys_ids, cache=shared, logits="none")  # the system prompt is prefilled once and reused
         n_sys = shared.length()
+        turn_memo: dict = {}  # the last task's turn, prefilled once for its seeds x {off, on}
+        memo_task, step_memos = None, {}  # the last task's step logits by prompt (see StepLogits)
         jobs = [(int(i), s, e) for i in idx for s in range(n_seeds) for e in (False, True)]
         for ti, s, enforce in (progress(jobs, desc="token track") if progress else jobs):
             task = T[ti]
+            if ti != memo_task:
+                memo_task, step_memos = ti, {}
             env = Env("retail", task)
             prefix = [user_event(task["instruction"])]
             turn = f"<|im_start|>user\n{task['instruction']}<|im_end|>\n<|im_start|>assistant\n"
             ids = tok.encode(turn).tolist()
             cache = shared
-            cache.truncate(n_sys)
-            model.forward(ids[:-1], cache=cache, logits="none") if len(ids) > 1 else None
+            prefill_turn(model, cache, n_sys, ids, turn_memo)
             rng = derive(seed, "token", ti, s)
+            ctx = tuple(ids)  # the tokens after the system prompt: those cached, then the prompt's last one
             for c in range(calls_per_episode):
-                g = dec.generate(ids, cache, prefix, rng, enforce, max_tokens=max_tokens)
+                g = dec.generate(ids, cache, prefix, rng, enforce, max_tokens=max_tokens,
+                                 memo=step_memos.setdefault(ctx, {}))
                 if enforce and g.call is None and not g.fallback:
                     g.fallback = True  # token budget ran out mid-call: the enforcer's fixed compliant action
                 call = FALLBACK if g.fallback else g.call
@@ -92,6 +110,8 @@ def run_token_track(n_tasks: int, n_seeds: int, calls_per_episode: int, max_toke
                     break
                 ret = env.call(call.name, copy.deepcopy(call.args))
                 prefix.append(Event(call.name, call.args, parse_ret(ret)))
+                if c + 1 == calls_per_episode:
+                    break  # no next call: feeding this one back would fill the cache only for the next job to drop
                 # feed the call and its result back for the next step
                 nxt = (g.text if not g.fallback else json.dumps({"name": call.name, "arguments": call.args}))
                 follow = f"{nxt}<|im_end|>\n<|im_start|>user\nTool result: {str(ret)[:300]}<|im_end|>\n<|im_start|>assistant\n"
@@ -99,5 +119,6 @@ def run_token_track(n_tasks: int, n_seeds: int, calls_per_episode: int, max_toke
                 if cache.length() + len(more) + max_tokens + 8 > MAX_CONTEXT:
                     break
                 model.forward(more[:-1], cache=cache, logits="none")
+                ctx = ctx[:-1] + tuple(more)
                 ids = more
     return rows
