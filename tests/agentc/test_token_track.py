@@ -1,5 +1,6 @@
 """Token track pieces that run without the model: the call grammar, the boundary scanner, cache rollback and reuse."""
 
+import itertools
 import json
 from typing import ClassVar
 
@@ -262,3 +263,31 @@ def test_step_logits_from_a_shared_memo_equal_plain_one_token_decoding_across_ba
         calls.append(model.calls)
     assert calls == [10, 0, 4]  # job 2 feeds 9, 4, 20, 21 (the cache it skipped, then the new tokens)
 
+
+class _LengthRecordingDecoder(_FixedCallDecoder):
+    """The fixed call, recording how many positions the cache holds and the prompt ids at every call."""
+
+    seen: ClassVar[list] = []
+
+    def __init__(self, *args, **kw):
+        super().__init__()
+        _LengthRecordingDecoder.seen = []
+
+    def generate(self, ids, cache, prefix, rng, enforce, max_tokens=0, memo=None):
+        self.seen.append((cache.length(), len(ids)))
+        return super().generate(ids, cache, prefix, rng, enforce, max_tokens, memo)
+
+
+def test_a_fed_back_call_follows_the_whole_previous_prompt_including_its_last_token(monkeypatch):
+    """Before each call the cache holds everything but the prompt's last token; the next call's prompt must follow
+    that last token too (the decoder returns the cache without it), so the cache grows by all of the new prompt."""
+    from support.agentc.token_track import episodes
+
+    monkeypatch.setattr(episodes, "smollm2", lambda xp=None: _CountingLlama())
+    monkeypatch.setattr(episodes, "smollm2_tokenizer", _WordTokenizer)
+    monkeypatch.setattr(episodes, "CallDecoder", _LengthRecordingDecoder)
+    episodes.run_token_track(1, 1, 3, 8, seed=0)
+    seen = _LengthRecordingDecoder.seen
+    assert len(seen) == 2 * 3  # check off and on, three calls each
+    for (held, _), (held_next, n_next) in itertools.pairwise(seen[:3]):  # the check-off job's three calls
+        assert held_next == held + n_next  # + the previous prompt's last token + all but the last of the new one

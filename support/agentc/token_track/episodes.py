@@ -116,9 +116,10 @@ def run_token_track(n_tasks: int, n_seeds: int, calls_per_episode: int, max_toke
                 nxt = (g.text if not g.fallback else json.dumps({"name": call.name, "arguments": call.args}))
                 follow = f"{nxt}<|im_end|>\n<|im_start|>user\nTool result: {str(ret)[:300]}<|im_end|>\n<|im_start|>assistant\n"
                 more = tok.encode(follow).tolist()
-                if cache.length() + len(more) + max_tokens + 8 > MAX_CONTEXT:
+                if cache.length() + 1 + len(more) + max_tokens + 8 > MAX_CONTEXT:
                     break
-                model.forward(more[:-1], cache=cache, logits="none")
-                ctx = ctx[:-1] + tuple(more)
+                # generate left the cache as it found it, without the prompt's last token: that token goes in first
+                model.forward([ids[-1], *more[:-1]], cache=cache, logits="none")
+                ctx = ctx + tuple(more)
                 ids = more
     return rows
