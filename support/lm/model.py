@@ -61,14 +61,24 @@ def attention(q, k, v, n_past: int = 0, xp: ModuleType = np):
     g = H // Hkv
     qg = xp.ascontiguousarray(q).reshape(Hkv, g * n, D)
     k, v = xp.ascontiguousarray(k), xp.ascontiguousarray(v)  # strided operands make matmul skip BLAS
-    s = qg @ k.transpose(0, 2, 1) * np.float32(1.0 / np.sqrt(D))  # (Hkv, g*n, T)
+    s = qg @ k.transpose(0, 2, 1)  # (Hkv, g*n, T), a fresh array: scaled, masked and normalised in place
+    s *= np.float32(1.0 / np.sqrt(D))
     s = s.reshape(Hkv, g, n, T)
     if n > 1:
         i = xp.arange(n)[:, None]
         j = xp.arange(T)[None, :]
-        s = s + xp.where(j <= n_past + i, xp.float32(0), xp.float32(-np.inf))
-    p = softmax(s, xp=xp).reshape(Hkv, g * n, T)
+        s += xp.where(j <= n_past + i, xp.float32(0), xp.float32(-np.inf))
+    p = _softmax_in_place(s, xp).reshape(Hkv, g * n, T)
     return (p @ v).reshape(H, n, D)
+
+
+def _softmax_in_place(x, xp: ModuleType = np):
+    """:func:`softmax` over the last axis written into ``x`` (the same operations, so the same bits, without the
+    temporaries: attention's scores are the largest arrays of a forward pass)."""
+    x -= xp.max(x, axis=-1, keepdims=True)
+    xp.exp(x, out=x)
+    x /= xp.sum(x, axis=-1, keepdims=True)
+    return x
 
 
 class DenseKVCache:
