@@ -5,8 +5,10 @@ Given S, choose bandwidths b_k (sum <= B), CPU frequencies f_k <= f_max_k and th
                  b_k log2(1 + g_k p_k / (N0 b_k)) >= s / tu_k,  sum_k b_k <= B,
 with tc_k = A_k / f_k the compute time and tu_k the upload time. The rate constraint is a relative-entropy
 (exponential-cone) constraint, so the problem is convex; ``joint_allocation`` also optimises T for the
-per-round cost  w T / T_unit + (1 - w) E / E_unit. Inside the solver: MHz, milliseconds, millijoules
-(seconds made the CPU-energy coefficients ~1e-7 and CLARABEL stopped 4% above the optimum).
+per-round cost  w T / T_unit + (1 - w) E / E_unit. Inside the solver: MHz, units of 10 ms, millijoules
+(seconds made the CPU-energy coefficients ~1e-7 and CLARABEL stopped 4% above the optimum; with milliseconds
+25 of the default notebook's 5,456 distinct allocation programs still ended 'optimal_inaccurate', with
+10 ms none).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from support.wireless.energy import compute_energy, compute_time, upload_energy,
 from support.wireless.rate import bandwidth_for_rate, shannon_rate
 
 LN2 = math.log(2.0)
+TIME_UNIT_S = 1e-2  # the allocation programs' unit of time (10 ms)
 
 
 @dataclass(frozen=True)
@@ -131,41 +134,43 @@ def min_time_convex(system: WirelessSystem, S) -> float:
 
 
 class _FixedSProblem:
-    """DPP-parametrised cvxpy program for |S| = m clients; compiled once, re-solved with new parameters.
-    In the joint program the energy weight is folded into ``coef`` and ``pm`` (a parameter times a
-    parameter-affine term would break DPP and recompile on every solve)."""
+    """DPP-parametrised cvxpy program for |S| = m clients, times in TIME_UNIT_S; compiled once, re-solved with new
+    parameters. The compute time is T - tu, not a variable (the comment at ``self.tc`` says why)."""
 
     def __init__(self, m: int, joint: bool):
-        self.coef = cp.Parameter(m, nonneg=True)   # kappa A^3 in mJ ms^2 (joint: times the energy weight)
-        self.pm = cp.Parameter(m, nonneg=True)     # p in mJ/ms (= W) (joint: times the energy weight)
+        self.coef = cp.Parameter(m, nonneg=True)   # kappa A^3 in mJ unit^2 (joint: times the energy weight)
+        self.pm = cp.Parameter(m, nonneg=True)     # p in mJ/unit (joint: times the energy weight)
         self.snr = cp.Parameter(m, nonneg=True)    # g p / N0 in MHz
-        self.tmin = cp.Parameter(m, nonneg=True)   # A / f_max in ms
-        self.sM = cp.Parameter(nonneg=True)        # upload size in kbit (Mbit/s x ms)
+        self.tmin = cp.Parameter(m, nonneg=True)   # A / f_max in units
+        self.sM = cp.Parameter(nonneg=True)        # upload size in Mbit/s x unit
         self.BM = cp.Parameter(nonneg=True)        # bandwidth in MHz
         self.b = cp.Variable(m, nonneg=True)
-        self.tc = cp.Variable(m, pos=True)
         self.tu = cp.Variable(m, pos=True)
+        self.T = cp.Variable(nonneg=True)          # round time (a variable: a parameter inside power() times
+        # coef would break DPP). The CPU energy falls with the compute time, so at the optimum every client computes
+        # for the rest of the round: tc = T - tu. A free tc <= T - tu was left unresolved wherever its CPU energy
+        # is negligible, and CLARABEL stalled at 'optimal_inaccurate' (up to 4e-4 above the KKT optimum) and
+        # solve_convex ran ECOS and SCS after it: 156 of the 5,740 allocation solves of the default notebook.
+        self.tc = self.T - self.tu
         energy = cp.sum(cp.multiply(self.coef, cp.power(self.tc, -2)) + cp.multiply(self.pm, self.tu))
         cons = [self.tc >= self.tmin, cp.sum(self.b) <= self.BM,
                 -cp.rel_entr(self.b, self.b + self.snr) >= LN2 * self.sM * cp.inv_pos(self.tu)]
-        if joint:
-            self.T = cp.Variable(nonneg=True)
-            self.wT = cp.Parameter(nonneg=True)
-            cons.append(self.tc + self.tu <= self.T)
+        if joint:  # the energy weight is folded into coef and pm (a parameter times a parameter-affine term
+            self.wT = cp.Parameter(nonneg=True)  # would break DPP and recompile on every solve)
             obj = self.wT * self.T + energy
         else:
-            self.T = cp.Parameter(nonneg=True)
-            cons.append(self.tc + self.tu <= self.T)
+            self.deadline = cp.Parameter(nonneg=True)  # an equality, as T <= deadline left T free where
+            cons.append(self.T == self.deadline)       # the CPU energy is flat in it (a generous deadline)
             obj = energy
         self.problem = cp.Problem(cp.Minimize(obj), cons)
 
     def set(self, system: WirelessSystem, S: np.ndarray, energy_weight: float = 1.0):
         A = system.cycles[S]
-        self.coef.value = energy_weight * system.kappa * A**3 * 1e9
-        self.pm.value = energy_weight * system.p[S]
+        self.coef.value = energy_weight * system.kappa * A**3 * 1e3 / TIME_UNIT_S**2
+        self.pm.value = energy_weight * system.p[S] * 1e3 * TIME_UNIT_S
         self.snr.value = system.snr_hz[S] / 1e6
-        self.tmin.value = system.t_cmp_min[S] * 1e3
-        self.sM.value = system.s / 1e3
+        self.tmin.value = system.t_cmp_min[S] / TIME_UNIT_S
+        self.sM.value = system.s / 1e6 / TIME_UNIT_S
         self.BM.value = system.B / 1e6
 
 
@@ -175,10 +180,13 @@ def _problem(m: int, joint: bool) -> _FixedSProblem:
 
 
 def _finish(system: WirelessSystem, S: np.ndarray, pr: _FixedSProblem, method: str) -> Allocation:
-    tc = np.maximum(pr.tc.value / 1e3, system.t_cmp_min[S])
-    f = np.minimum(system.cycles[S] / tc, system.f_max[S])
+    """The solved bandwidths, with CPU frequencies f = A / (T - tu) (at most f_max) from the true upload time tu at
+    those bandwidths, as in the KKT optimum (the solver's tu meets the rate cone only to 2e-5, so T overshot)."""
     b = np.maximum(pr.b.value, 0.0) * 1e6
     b = b * min(1.0, system.B / b.sum())
+    tu = upload_time(system.s, shannon_rate(b, system.gain[S], system.p[S], system.n0))
+    tc = np.maximum(float(pr.T.value) * TIME_UNIT_S - tu, system.t_cmp_min[S])
+    f = np.minimum(system.cycles[S] / tc, system.f_max[S])
     return evaluate(system, S, b, f, method)
 
 
@@ -195,7 +203,7 @@ def min_energy(system: WirelessSystem, S, T: float) -> Allocation:
                               f"selection (all CPUs at f_max, bandwidth split optimally)", binding="deadline")
     pr = _problem(S.size, False)
     pr.set(system, S)
-    pr.T.value = max(T, Tmin * (1 + 1e-7)) * 1e3
+    pr.deadline.value = max(T, Tmin * (1 + 1e-7)) / TIME_UNIT_S
     solve_convex(pr.problem, require_dpp=True)
     return _finish(system, S, pr, "min_energy")
 
@@ -205,7 +213,7 @@ def joint_allocation(system: WirelessSystem, S, weights: CostWeights) -> Allocat
     S = _check_S(system, S)
     pr = _problem(S.size, True)
     pr.set(system, S, energy_weight=(1 - weights.w) / (weights.E_unit * 1e3))
-    pr.wT.value = weights.w / (weights.T_unit * 1e3)
+    pr.wT.value = weights.w * TIME_UNIT_S / weights.T_unit
     solve_convex(pr.problem, require_dpp=True)
     return _finish(system, S, pr, "joint")
 

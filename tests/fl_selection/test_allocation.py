@@ -15,7 +15,7 @@ from support.fl_selection.allocation import (
     reference_units,
 )
 from support.fl_selection.oracles import kkt_joint, kkt_min_energy
-from support.opt import InfeasibleError
+from support.opt import InfeasibleError, count_statuses
 from support.wireless.rate import shannon_rate
 
 
@@ -80,3 +80,44 @@ def test_infeasible_deadline_and_zero_bandwidth_raise_clear_errors(instance):
         joint_allocation(system, [], CostWeights())
     with pytest.raises(ValueError, match="weight"):
         CostWeights(w=1.5)
+
+
+def _random_case(instance, seed):
+    """A 10-client cell, a random selection of 4-10, the deadline at twice its minimum and w = 0.5."""
+    system, _, _ = instance(10, seed)
+    rng = np.random.default_rng(100 + seed)
+    S = np.sort(rng.choice(10, int(rng.integers(4, 11)), replace=False))
+    return system, S, 2.0 * min_deadline(system, S), replace(reference_units(system, S.size), w=0.5)
+
+
+@pytest.mark.parametrize("seed", [25, 27, 29, 34, 36, 46])
+def test_allocation_programs_prove_an_optimum_at_the_kkt_answer_when_some_cpu_energy_is_negligible(instance, seed):
+    """Compute time as the rest of the deadline (no free tc): CLARABEL proves the optimum, no fallback solver
+    runs, and the answer is the KKT one (a free tc left CLARABEL at 'optimal_inaccurate', up to 4e-4 off)."""
+    system, S, T, w = _random_case(instance, seed)
+    with count_statuses() as fixed_deadline:
+        cvx = min_energy(system, S, T)
+    with count_statuses() as joint:
+        jcvx = joint_allocation(system, S, w)
+    assert dict(fixed_deadline) == {"optimal": 1} and dict(joint) == {"optimal": 1}
+    assert cvx.energy == pytest.approx(kkt_min_energy(system, S, T).energy, rel=1e-6)
+    assert jcvx.cost(w) == pytest.approx(kkt_joint(system, S, w).cost(w), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_cpu_frequencies_fill_the_round_time_left_after_the_true_upload(instance, seed):
+    """f = A / (T - tu) with tu from the solved bandwidths: the round never overshoots the deadline and the joint
+    cost is the KKT one (the solver's own tu meets the rate cone only to its tolerance)."""
+    system, S, T, w = _random_case(instance, seed)
+    assert min_energy(system, S, T).T <= T * (1 + 1e-9)
+    assert joint_allocation(system, S, w).cost(w) == pytest.approx(kkt_joint(system, S, w).cost(w), rel=2e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_min_energy_uses_the_whole_deadline_when_it_is_generous(instance, seed):
+    """Energy falls with the compute time, so the round lasts exactly the deadline (six times the minimum here)
+    and the energy is the KKT one (a round time free below the deadline stopped short where energy is flat)."""
+    system, S, T, _ = _random_case(instance, seed)
+    cvx = min_energy(system, S, 3.0 * T)
+    assert cvx.T == pytest.approx(3.0 * T, rel=1e-9)
+    assert cvx.energy == pytest.approx(kkt_min_energy(system, S, 3.0 * T).energy, rel=1e-6)
