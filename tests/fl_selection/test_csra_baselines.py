@@ -9,7 +9,7 @@ from support.fl.fedavg import RoundContext, make_client_data
 from support.fl.models import LogisticRegression
 from support.fl_selection import baselines as Bl
 from support.fl_selection.allocation import reference_units
-from support.fl_selection.csra import csra
+from support.fl_selection.csra import REL_TIME_UNIT_S, csra
 from support.fl_selection.generalization import GenConstraint
 from support.fl_selection.oracles import exhaustive_selection
 from support.opt import InfeasibleError
@@ -84,7 +84,7 @@ def test_an_unproven_infeasibility_in_the_deadline_search_is_retried_at_a_nearby
 
 
 def _recorded_relaxed_solves(monkeypatch, K: int, m: int) -> list:
-    """(deadline in ms, linearisation offset g0, relaxed a) of every solve of CSRA's relaxed program, in order."""
+    """(deadline in REL_TIME_UNIT_S, linearisation offset g0, relaxed a) of every solve of CSRA's relaxed program, in order."""
     from support.fl_selection import csra as C
 
     pr, real, solved = C._relaxed(K, m, 10), C.solve_convex, []
@@ -108,7 +108,7 @@ def test_csra_solves_each_deadline_once_per_linearisation_and_every_sca_step_afr
     res = csra(system, P, 3, gen, replace(reference_units(system, 3), w=0.5))
     keys = [(T, g0) for T, g0, _ in solved]
     assert len(keys) == len(set(keys))
-    assert len({g0 for T, g0, _ in solved if T == res.T_relaxed * 1e3}) >= 2
+    assert len({g0 for T, g0, _ in solved if T == res.T_relaxed / REL_TIME_UNIT_S}) >= 2
 
 
 def test_csra_keeps_the_relaxed_a_of_t_rel_when_the_search_ends_on_an_earlier_grid_point(instance, monkeypatch):
@@ -121,8 +121,8 @@ def test_csra_keeps_the_relaxed_a_of_t_rel_when_the_search_ends_on_an_earlier_gr
     solved = _recorded_relaxed_solves(monkeypatch, 8, 3)
     monkeypatch.setattr(C, "golden_section", lambda f, lo, hi, tol: hi)  # ends on the best point's upper neighbour
     res = csra(system, P, 3, gen, replace(reference_units(system, 3), w=0.5), sca_iters=0)
-    (a_rel,) = [a for T, _, a in solved if T == res.T_relaxed * 1e3]
-    assert solved[-1][0] != res.T_relaxed * 1e3  # the scenario: T_rel was not the last program solved
+    (a_rel,) = [a for T, _, a in solved if T == res.T_relaxed / REL_TIME_UNIT_S]
+    assert solved[-1][0] != res.T_relaxed / REL_TIME_UNIT_S  # the scenario: T_rel was not the last program solved
     assert np.array_equal(res.a_relaxed, np.clip(a_rel, 0, 1))
 
 
