@@ -59,7 +59,7 @@ PAPERS: tuple[Paper, ...] = (
     Paper(6, "crms", "Squeezing Edge Performance: Sensitivity-Aware Container Management (CRMS)", "2512.23952",
           typical_s=(18, 176, 316)),
     Paper(7, "fl_selection", "Data Heterogeneity-Aware Client Selection for FL in Wireless Networks",
-          "2512.24286", typical_s=(14, 173, 1236)),
+          "2512.24286", typical_s=(14, 173, 605)),
     Paper(8, "packkv", "PackKV: Reducing KV Cache Memory Footprint through LLM-Aware Lossy Compression",
           "2512.24449", typical_s=(26, 181, 1138)),
     Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511",
