@@ -21,12 +21,13 @@ import cvxpy as cp
 import numpy as np
 
 from support.fl_selection.system import WirelessSystem
-from support.opt import InfeasibleError, bisect, solve_convex
+from support.opt import InfeasibleError, OptError, bisect, solve_convex
 from support.wireless.energy import compute_energy, compute_time, upload_energy, upload_time
 from support.wireless.rate import bandwidth_for_rate, shannon_rate
 
 LN2 = math.log(2.0)
 TIME_UNIT_S = 1e-2  # the allocation programs' unit of time (10 ms)
+DEADLINE_RTOL = 1e-6  # how far past its deadline a min_energy answer may end (the solver's accuracy)
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,13 @@ def min_energy(system: WirelessSystem, S, T: float) -> Allocation:
     pr = _problem(S.size, False)
     pr.set(system, S)
     pr.deadline.value = max(T, Tmin * (1 + 1e-7)) / TIME_UNIT_S
-    solve_convex(pr.problem, require_dpp=True)
-    return _finish(system, S, pr, "min_energy")
+    r = solve_convex(pr.problem, require_dpp=True)
+    alloc = _finish(system, S, pr, "min_energy")
+    if alloc.T > T * (1 + DEADLINE_RTOL):  # within ~1e-4 of Tmin the feasible set is nearly a point
+        raise OptError(f"no allocation returned: the deadline T = {T:.6g} s is only {T / Tmin - 1:.1e} above the "
+                       f"minimum round time {Tmin:.6g} s, and the solver's answer ({r.status}) takes {alloc.T:.6g} s; "
+                       f"a deadline this close to the minimum is beyond its accuracy")
+    return alloc
 
 
 def joint_allocation(system: WirelessSystem, S, weights: CostWeights) -> Allocation:

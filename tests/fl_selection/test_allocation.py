@@ -15,7 +15,7 @@ from support.fl_selection.allocation import (
     reference_units,
 )
 from support.fl_selection.oracles import kkt_joint, kkt_min_energy
-from support.opt import InfeasibleError, count_statuses
+from support.opt import InfeasibleError, OptError, count_statuses
 from support.wireless.rate import shannon_rate
 
 
@@ -121,3 +121,15 @@ def test_min_energy_uses_the_whole_deadline_when_it_is_generous(instance, seed):
     cvx = min_energy(system, S, 3.0 * T)
     assert cvx.T == pytest.approx(3.0 * T, rel=1e-9)
     assert cvx.energy == pytest.approx(kkt_min_energy(system, S, 3.0 * T).energy, rel=1e-6)
+
+
+def test_min_energy_refuses_a_deadline_too_close_to_the_minimum_to_meet_and_solves_one_a_little_above(instance):
+    """On seed 7 (a weak-channel client needs almost all the bandwidth) the solver's answer 1e-5 above the minimum
+    round time overran the deadline with 41% less energy than the KKT optimum; 1e-2 above, it matches the oracle."""
+    system, S, _, _ = _random_case(instance, 7)
+    Tmin = min_deadline(system, S)
+    with pytest.raises(OptError, match="minimum round time"):
+        min_energy(system, S, Tmin * (1 + 1e-5))
+    T = Tmin * (1 + 1e-2)
+    a, o = min_energy(system, S, T), kkt_min_energy(system, S, T)
+    assert a.T <= T * (1 + 1e-6) and a.energy == pytest.approx(o.energy, rel=1e-4)
