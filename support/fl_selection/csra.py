@@ -36,7 +36,8 @@ from support.wireless.rate import shannon_rate
 
 # The relaxed program's unit of time (0.1 ms): with ms units and a free compute time, CLARABEL failed or ended
 # inaccurate on 158 of the 1,796 relaxed solves of 2 default seeds; with tc = T a - tu and 0.1 ms, 13 of 1,677
-# (0.05-0.3 ms: 13-21; 10 ms: 201), with the same selected sets on all 140 rounds compared.
+# (0.05-0.3 ms: 13-21; 10 ms: 201). Replayed rounds kept their selected sets (140 of 140), but in the notebook late
+# rounds of two default seeds selected differently (README, paper 07).
 REL_TIME_UNIT_S = 1e-4
 
 
