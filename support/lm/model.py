@@ -41,12 +41,6 @@ def apply_rope(x, cos, sin, xp: ModuleType = np):
     return xp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
 
-def softmax(x, axis: int = -1, xp: ModuleType = np):
-    m = xp.max(x, axis=axis, keepdims=True)
-    e = xp.exp(x - m)
-    return e / xp.sum(e, axis=axis, keepdims=True)
-
-
 def attention(q, k, v, n_past: int = 0, xp: ModuleType = np):
     """Causal grouped-query attention.
 
@@ -73,8 +67,8 @@ def attention(q, k, v, n_past: int = 0, xp: ModuleType = np):
 
 
 def _softmax_in_place(x, xp: ModuleType = np):
-    """:func:`softmax` over the last axis written into ``x`` (the same operations, so the same bits, without the
-    temporaries: attention's scores are the largest arrays of a forward pass)."""
+    """Softmax over the last axis, written into ``x`` (max-shifted exponent over its sum; no temporaries: attention's
+    scores are the largest arrays of a forward pass)."""
     x -= xp.max(x, axis=-1, keepdims=True)
     xp.exp(x, out=x)
     x /= xp.sum(x, axis=-1, keepdims=True)
