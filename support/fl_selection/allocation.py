@@ -166,13 +166,20 @@ class _FixedSProblem:
         self.problem = cp.Problem(cp.Minimize(obj), cons)
 
     def set(self, system: WirelessSystem, S: np.ndarray, energy_weight: float = 1.0):
-        A = system.cycles[S]
-        self.coef.value = energy_weight * system.kappa * A**3 * 1e3 / TIME_UNIT_S**2
-        self.pm.value = energy_weight * system.p[S] * 1e3 * TIME_UNIT_S
-        self.snr.value = system.snr_hz[S] / 1e6
-        self.tmin.value = system.t_cmp_min[S] / TIME_UNIT_S
-        self.sM.value = system.s / 1e6 / TIME_UNIT_S
-        self.BM.value = system.B / 1e6
+        (self.coef.value, self.pm.value, self.snr.value, self.tmin.value, self.sM.value,
+         self.BM.value) = solver_parameters(system, S, TIME_UNIT_S, energy_weight)
+
+
+def solver_parameters(system: WirelessSystem, idx, unit_s: float, weight: float = 1.0) -> tuple:
+    """The convex programs' parameters for clients ``idx`` in solver units (MHz, ``unit_s`` seconds, millijoules):
+    kappa A^3 and p (both times ``weight``), g p / N0, A / f_max, the upload size and the bandwidth."""
+    A = system.cycles[idx]
+    return (weight * system.kappa * A**3 * 1e3 / unit_s**2,  # mJ unit^2
+            weight * system.p[idx] * 1e3 * unit_s,           # mJ / unit
+            system.snr_hz[idx] / 1e6,                        # MHz
+            system.t_cmp_min[idx] / unit_s,                  # units
+            system.s / 1e6 / unit_s,                         # Mbit/s x unit
+            system.B / 1e6)                                  # MHz
 
 
 @functools.lru_cache(maxsize=64)

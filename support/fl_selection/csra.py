@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from support.fl_selection.allocation import LN2, Allocation, CostWeights, joint_allocation
+from support.fl_selection.allocation import LN2, Allocation, CostWeights, joint_allocation, solver_parameters
 from support.fl_selection.generalization import GenConstraint
 from support.fl_selection.heterogeneity import global_distribution
 from support.fl_selection.system import WirelessSystem
@@ -73,14 +73,8 @@ class _Relaxed:
         self.problem = cp.Problem(cp.Minimize(energy), cons)
 
     def set_system(self, system: WirelessSystem, P: np.ndarray):
-        A = system.cycles
-        u = REL_TIME_UNIT_S
-        self.coef.value = system.kappa * A**3 * 1e3 / u**2
-        self.pm.value = system.p * 1e3 * u
-        self.snr.value = system.snr_hz / 1e6
-        self.tmin.value = system.t_cmp_min / u
-        self.sM.value = system.s / 1e6 / u
-        self.BM.value = system.B / 1e6
+        (self.coef.value, self.pm.value, self.snr.value, self.tmin.value, self.sM.value,
+         self.BM.value) = solver_parameters(system, slice(None), REL_TIME_UNIT_S)
         self.dev = ((P - global_distribution(P, system.D)) * system.D[:, None]).T
 
     def set_gen(self, gen: GenConstraint, D: np.ndarray, n0: float):
