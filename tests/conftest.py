@@ -41,3 +41,11 @@ def cli(reports_dir: Path):
                               text=True, timeout=timeout, check=False)
 
     return run
+
+
+@pytest.fixture
+def blas_limit():
+    """``blas_limit()`` reads the BLAS thread limit in force now (the largest over the loaded BLAS libraries)."""
+    from threadpoolctl import threadpool_info
+
+    return lambda: max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from support.fl_selection import experiments as X
 from support.params import notebook_parameters
@@ -287,21 +287,19 @@ def _tiny_env():
     ("exhaustive_selection", lambda: X.selection_study(1, Ks=(5,))),
     ("mixture_discrepancy", lambda: X.per_round_costs(_tiny_env(), 1, methods=("random",))),
 ])
-def test_experiment_entry_points_compute_with_one_blas_thread_when_the_caller_allows_two(monkeypatch, callee, call):
+def test_experiment_entry_points_compute_with_one_blas_thread_when_the_caller_allows_two(
+        monkeypatch, blas_limit, callee, call):
     """The FL runs, calibration, oracles and sweeps multiply small matrices: one BLAS thread each (more only
     spin-wait on a busy machine), whatever the caller's limit."""
-    def blas_threads():
-        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-
     real, seen = getattr(X, callee), []
 
     def recording(*args, **kwargs):
-        seen.append(blas_threads())
+        seen.append(blas_limit())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(X, callee, recording)
     with threadpool_limits(limits=2, user_api="blas"):
-        assert blas_threads() == 2  # the caller's limit
+        assert blas_limit() == 2  # the caller's limit
         call()
-        assert blas_threads() == 2  # given back afterwards
+        assert blas_limit() == 2  # given back afterwards
     assert seen and set(seen) == {1}

@@ -31,25 +31,19 @@ def test_cupy_backend_runs_on_the_device():
     assert X.device_info("cupy")["backend"] == "cupy"
 
 
-def _blas_limit() -> int:
-    from threadpoolctl import threadpool_info
-
-    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-
-
-def test_blas_threads_limits_blas_inside_the_block_and_gives_the_limit_back():
+def test_blas_threads_limits_blas_inside_the_block_and_gives_the_limit_back(blas_limit):
     from threadpoolctl import threadpool_limits
 
     @X.one_blas_thread
     def inside() -> int:
-        return _blas_limit()
+        return blas_limit()
 
     with threadpool_limits(limits=2, user_api="blas"):
         with X.blas_threads(None):
-            assert _blas_limit() == 2  # None: left as it is
+            assert blas_limit() == 2  # None: left as it is
         with X.blas_threads(1):
-            assert _blas_limit() == 1
-        assert _blas_limit() == 2 and inside() == 1 and _blas_limit() == 2
+            assert blas_limit() == 1
+        assert blas_limit() == 2 and inside() == 1 and blas_limit() == 2
     assert inside.__name__ == "inside"
 
 
