@@ -10,8 +10,6 @@ import numpy as np
 
 WOTS_HASH, WOTS_PK, TREE, FORS_TREE, FORS_ROOTS, WOTS_PRF, FORS_PRF = range(7)
 
-_ADRSC_COLS = np.r_[3, 8:16, 19, 20:32]  # layer byte, tree 8 bytes, type byte, last 12 bytes
-
 
 def make(layer, tree, type_: int, keypair=0, word6=0, word7=0) -> np.ndarray:
     """ADRS words for broadcast-compatible 1-D fields; ``tree`` may use all 64 bits (uint64)."""
@@ -36,9 +34,16 @@ def to_bytes(adrs: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(adrs).astype(">u4").view(np.uint8).reshape(-1, 32)
 
 
-def compressed(adrs: np.ndarray) -> np.ndarray:
-    """The 22-byte ADRSc of the SHA2 sets (FIPS 205 §11.2): ``uint32[L, 8]`` -> ``uint8[L, 22]``."""
-    return to_bytes(adrs)[:, _ADRSC_COLS]
+def compressed(adrs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The 22-byte ADRSc of the SHA2 sets (FIPS 205 §11.2): ``uint32[L, 8]`` -> ``uint8[L, 22]``, written into
+    ``out`` (``uint8[L, 22]``, e.g. the head of a padded hash block) when given: three column slices, no gather."""
+    b = to_bytes(adrs)
+    if out is None:
+        out = np.empty((b.shape[0], 22), np.uint8)
+    out[:, 0] = b[:, 3]  # layer (low byte of word 0)
+    out[:, 1:9] = b[:, 8:16]  # tree (words 2-3)
+    out[:, 9:22] = b[:, 19:32]  # type (low byte of word 4), then words 5-7
+    return out
 
 
 def layer_tree_leaf(idx_tree: np.ndarray, idx_leaf: np.ndarray, d: int, hp: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from support.herosign import address
+from support.herosign import address, sha2_lanes
 from support.herosign.keccak_lanes import shake256_lanes
 from support.herosign.params import Params
-from support.herosign.sha2_lanes import SHA256, SHA512, compress, hash_lanes, initial_state
+from support.herosign.sha2_lanes import SHA256, SHA512, compress, hash_padded, initial_state, pad_frame
 
 ENGINES = ("auto", "lanes", "hashlib")
 LANES_MIN = 2048  # below this many lanes one hashlib call per lane beats a NumPy pass over the lanes
@@ -81,10 +81,17 @@ class Tweakable:
 
     def _sha2(self, kid, adrs, m, big: bool) -> np.ndarray:
         spec, st = (SHA512, self._st512) if big else (SHA256, self._st256)
-        msgs = np.concatenate([address.compressed(adrs), m], axis=1)
         if not self._use_lanes(kid.shape[0]):
-            return self._sha2_hashlib(kid, msgs, big)
-        return hash_lanes(spec, msgs, state=st[:, kid], prefix_bytes=spec.block_bytes, out_bytes=self.params.n)
+            return self._sha2_hashlib(kid, np.concatenate([address.compressed(adrs), m], axis=1), big)
+        L, w, n = kid.shape[0], 22 + m.shape[1], self.params.n
+        out = np.empty((L, n), np.uint8)
+        for s in range(0, L, sha2_lanes.CHUNK):  # a chunk at a time: padding, words and rounds stay in cache
+            e = min(s + sha2_lanes.CHUNK, L)
+            padded = pad_frame(spec, e - s, w, spec.block_bytes)  # ADRSc || M after the PK.seed block
+            address.compressed(adrs[s:e], padded[:, :22])
+            padded[:, 22:w] = m[s:e]
+            out[s:e] = hash_padded(spec, padded, np.take(st, kid[s:e], axis=1), n)
+        return out
 
     def _shake(self, kid, adrs, m) -> np.ndarray:
         msgs = np.concatenate([self.pk_seed[kid], address.to_bytes(adrs), m], axis=1)

@@ -76,29 +76,59 @@ SHA512 = Sha2Spec("sha512", 64, 80, (28, 34, 39), (14, 18, 41), (1, 8, 7), (19, 
                   np.array(_frac_root_words(80, 3, 64), np.uint64), np.array(_frac_root_words(8, 2, 64), np.uint64))
 
 
+_CONSTS: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+
+def _consts(spec: Sha2Spec) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Shift counts 0..bits and round constants K[t] as 0-d arrays of the word type (a ufunc given a NumPy scalar
+    converts it on every call: twice the per-operation cost of a 0-d array), built once per spec."""
+    c = _CONSTS.get(spec.name)
+    if c is None:
+        dt = spec.dtype
+        c = _CONSTS[spec.name] = ([np.array(r, dt) for r in range(spec.bits + 1)], [np.array(k, dt) for k in spec.K])
+    return c
+
+
 def _compress_chunk(spec: Sha2Spec, state: np.ndarray, block: np.ndarray) -> np.ndarray:
-    bits = spec.bits
-    dt = spec.dtype
+    """The rounds of FIPS 180-4 §6.2.2 / §6.4.2 as in-place ufunc calls on preallocated rows (no temporaries);
+    Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)) reuses the previous round's a ^ b as b ^ c (integer ops: same words)."""
+    bits, dt = spec.bits, spec.dtype
+    S, K = _consts(spec)
+    rs, ls, xor, band, add = np.right_shift, np.left_shift, np.bitwise_xor, np.bitwise_and, np.add
+    L = state.shape[1]
+    u, s, t1, t2, ab = (np.empty(L, dt) for _ in range(5))
 
-    def rotr(x, r):
-        return (x >> dt(r)) | (x << dt(bits - r))
+    def rotr3(x, r, out):  # out = ROTR^r0(x) ^ ROTR^r1(x) ^ ROTR^r2(x)
+        rs(x, S[r[0]], out), ls(x, S[bits - r[0]], u), xor(out, u, out)
+        rs(x, S[r[1]], u), xor(out, u, out), ls(x, S[bits - r[1]], u), xor(out, u, out)
+        rs(x, S[r[2]], u), xor(out, u, out), ls(x, S[bits - r[2]], u), xor(out, u, out)
+        return out
 
-    r0, r1, r2 = spec.big_sigma0
-    e0, e1, e2 = spec.big_sigma1
-    p0, p1, p2 = spec.small_sigma0
-    q0, q1, q2 = spec.small_sigma1
-    W = [block[i] for i in range(16)]
-    a, b, c, d, e, f, g, h = (state[i] for i in range(8))
-    K = spec.K
+    def rotr2_shr(x, r, out):  # out = ROTR^r0(x) ^ ROTR^r1(x) ^ SHR^r2(x)
+        rs(x, S[r[0]], out), ls(x, S[bits - r[0]], u), xor(out, u, out)
+        rs(x, S[r[1]], u), xor(out, u, out), ls(x, S[bits - r[1]], u), xor(out, u, out)
+        rs(x, S[r[2]], u), xor(out, u, out)
+        return out
+
+    W = np.array(block, dt, order="C")  # the message schedule, 16 rows updated in place
+    a, b, c, d, e, f, g, h = np.array(state, dt, order="C")  # contiguous rows: a gathered state is column-major
+    bc = xor(b, c)
     for t in range(spec.rounds):
-        j = t & 15
+        wj = W[t & 15]
         if t >= 16:
-            w15, w2 = W[(t - 15) & 15], W[(t - 2) & 15]
-            W[j] = (W[j] + (rotr(w15, p0) ^ rotr(w15, p1) ^ (w15 >> dt(p2))) + W[(t - 7) & 15]
-                    + (rotr(w2, q0) ^ rotr(w2, q1) ^ (w2 >> dt(q2))))
-        t1 = h + (rotr(e, e0) ^ rotr(e, e1) ^ rotr(e, e2)) + (g ^ (e & (f ^ g))) + K[t] + W[j]
-        t2 = (rotr(a, r0) ^ rotr(a, r1) ^ rotr(a, r2)) + ((a & b) | (c & (a | b)))
-        h, g, f, e, d, c, b, a = g, f, e, d + t1, c, b, a, t1 + t2
+            add(wj, rotr2_shr(W[(t - 15) & 15], spec.small_sigma0, s), wj)
+            add(wj, W[(t - 7) & 15], wj)
+            add(wj, rotr2_shr(W[(t - 2) & 15], spec.small_sigma1, s), wj)
+        add(h, rotr3(e, spec.big_sigma1, s), t1)
+        xor(f, g, s), band(s, e, s), xor(s, g, s)  # Ch(e, f, g)
+        add(t1, s, t1), add(t1, K[t], t1), add(t1, wj, t1)
+        rotr3(a, spec.big_sigma0, t2)
+        xor(a, b, ab), band(ab, bc, s), xor(s, b, s)  # Maj(a, b, c)
+        add(t2, s, t2)
+        add(d, t1, d)  # d's row becomes e
+        add(t1, t2, h)  # h's row becomes a
+        h, g, f, e, d, c, b, a = g, f, e, d, c, b, a, h
+        ab, bc = bc, ab
     return np.stack([state[0] + a, state[1] + b, state[2] + c, state[3] + d,
                      state[4] + e, state[5] + f, state[6] + g, state[7] + h])
 
@@ -116,35 +146,49 @@ def compress(spec: Sha2Spec, state: np.ndarray, block: np.ndarray) -> np.ndarray
     return out
 
 
+def pad_frame(spec: Sha2Spec, lanes: int, m: int, prefix_bytes: int = 0) -> np.ndarray:
+    """Padded blocks ``uint8[lanes, nb*B]`` for ``m``-byte messages after ``prefix_bytes`` (FIPS 180-4 §5.1), message
+    bytes left zero: the caller writes its parts into ``[:, :m]`` in place, with no concatenated copy first."""
+    bb, lb = spec.block_bytes, spec.length_bytes
+    nblk = -(-(m + 1 + lb) // bb)
+    out = np.zeros((lanes, nblk * bb), np.uint8)
+    out[:, m] = 0x80
+    out[:, -lb:] = np.frombuffer(((prefix_bytes + m) * 8).to_bytes(lb, "big"), np.uint8)
+    return out
+
+
 def pad(spec: Sha2Spec, msgs: np.ndarray, prefix_bytes: int = 0) -> np.ndarray:
     """Merkle-Damgard padding of equal-length messages ``uint8[L, m]`` that follow ``prefix_bytes`` already hashed."""
     L, m = msgs.shape
-    bb, lb = spec.block_bytes, spec.length_bytes
-    total = m + 1 + lb
-    nblk = -(-total // bb)
-    out = np.zeros((L, nblk * bb), np.uint8)
+    out = pad_frame(spec, L, m, prefix_bytes)
     out[:, :m] = msgs
-    out[:, m] = 0x80
-    bitlen = (prefix_bytes + m) * 8
-    out[:, -lb:] = np.frombuffer(bitlen.to_bytes(lb, "big"), np.uint8)
     return out
 
 
 def to_words(spec: Sha2Spec, padded: np.ndarray) -> np.ndarray:
     """Padded bytes ``uint8[L, nb*B]`` -> big-endian words, block-major ``[nb, 16, L]``."""
     L = padded.shape[0]
-    words = np.ascontiguousarray(padded).view(spec.word_be).astype(spec.dtype)
-    return np.ascontiguousarray(words.reshape(L, -1, 16).transpose(1, 2, 0))
+    words = np.ascontiguousarray(padded).view(spec.word_be).reshape(L, -1, 16).transpose(1, 2, 0)
+    return np.ascontiguousarray(words, dtype=spec.dtype)  # byte swap and transpose in one pass
 
 
 def state_bytes(spec: Sha2Spec, state: np.ndarray, nbytes: int) -> np.ndarray:
     """First ``nbytes`` of the big-endian digest of each lane: ``[8, L]`` -> ``uint8[L, nbytes]``."""
-    be = np.ascontiguousarray(state.T).astype(spec.word_be)
+    be = np.ascontiguousarray(state.T, dtype=spec.word_be)  # transpose and byte swap in one pass
     return be.view(np.uint8).reshape(state.shape[1], -1)[:, :nbytes]
 
 
 def initial_state(spec: Sha2Spec, lanes: int) -> np.ndarray:
     return np.repeat(spec.IV[:, None], lanes, axis=1)
+
+
+def hash_padded(spec: Sha2Spec, padded: np.ndarray, state: np.ndarray, out_bytes: int | None = None) -> np.ndarray:
+    """Compress the padded blocks ``uint8[L, nb*B]`` (:func:`pad`, :func:`pad_frame`) into ``state[8, L]``; the
+    first ``out_bytes`` of each lane's digest (all of it for ``None``)."""
+    st = state
+    for blk in to_words(spec, padded):
+        st = compress(spec, st, blk)
+    return state_bytes(spec, st, spec.bits if out_bytes is None else out_bytes)
 
 
 def hash_lanes(spec: Sha2Spec, msgs: np.ndarray, state: np.ndarray | None = None,
@@ -158,6 +202,4 @@ def hash_lanes(spec: Sha2Spec, msgs: np.ndarray, state: np.ndarray | None = None
         raise ValueError(f"msgs must be uint8[L, m], got shape {msgs.shape}")
     L = msgs.shape[0]
     st = initial_state(spec, L) if state is None else state
-    for blk in to_words(spec, pad(spec, msgs, prefix_bytes)):
-        st = compress(spec, st, blk)
-    return state_bytes(spec, st, spec.bits if out_bytes is None else out_bytes)
+    return hash_padded(spec, pad(spec, msgs, prefix_bytes), st, out_bytes)
