@@ -69,17 +69,35 @@ class WeightedLogReg:
     def shape(self) -> tuple[int, int]:
         return self.X.shape[1], self.n_classes
 
+    def _pool(self, idx):
+        """(idx, X[idx]); idx None: every sample, and X itself when C-ordered (X[arange] would be a C-ordered
+        copy of the same values: the same products, without copying the pool at every call)."""
+        if idx is not None:
+            return idx, self.X[idx]
+        idx = np.arange(len(self.labels))
+        return idx, (self.X if self.X.flags.c_contiguous else self.X[idx])
+
     def g(self, x, W, idx=None) -> float:
-        idx = np.arange(len(self.labels)) if idx is None else idx
-        ce = cross_entropy(self.X[idx] @ W, self.labels[idx])
+        idx, Xb = self._pool(idx)
+        ce = cross_entropy(Xb @ W, self.labels[idx])
         return float((sigmoid(x[idx]) * ce).mean() + 0.5 * self.mu * np.sum(W * W))
 
     def grad_y_g(self, x, W, idx=None):
-        idx = np.arange(len(self.labels)) if idx is None else idx
-        Xb = self.X[idx]
+        idx, Xb = self._pool(idx)
         P = softmax(Xb @ W)
         P[np.arange(len(idx)), self.labels[idx]] -= 1.0
         return Xb.T @ (P * (sigmoid(x[idx]) / len(idx))[:, None]) + self.mu * W
+
+    def g_and_grad_y_g(self, x, W) -> tuple[float, np.ndarray]:
+        """(g, grad_y g) on the whole pool, bit-equal to :meth:`g` and :meth:`grad_y_g`, from one product X W
+        (L-BFGS in :meth:`inner_solution` asks for both at every point)."""
+        idx, Xb = self._pool(None)
+        Z = Xb @ W
+        s = sigmoid(x[idx])
+        value = float((s * cross_entropy(Z, self.labels[idx])).mean() + 0.5 * self.mu * np.sum(W * W))
+        P = softmax(Z)
+        P[np.arange(len(idx)), self.labels[idx]] -= 1.0
+        return value, Xb.T @ (P * (s / len(idx))[:, None]) + self.mu * W
 
     def f(self, W) -> float:
         return float(cross_entropy(self.Xv @ W, self.labels_v).mean())
@@ -91,17 +109,24 @@ class WeightedLogReg:
 
     def hvp(self, x, W, V, idx=None):
         """Exact d^2_yy g [V]: per sample (diag(p) - p p') (X V)."""
-        idx = np.arange(len(self.labels)) if idx is None else idx
-        Xb = self.X[idx]
+        return self._hvp_operator(x, W, idx)(V)
+
+    def _hvp_operator(self, x, W, idx=None):
+        """V -> :meth:`hvp` (x, W, V, idx) with the probabilities p and weights, which do not depend on V, made
+        once (a CG solve applies the same Hessian many times)."""
+        idx, Xb = self._pool(idx)
         P = softmax(Xb @ W)
-        U = Xb @ V
-        R = P * U - P * (P * U).sum(axis=1, keepdims=True)
-        return Xb.T @ (R * (sigmoid(x[idx]) / len(idx))[:, None]) + self.mu * V
+        w = (sigmoid(x[idx]) / len(idx))[:, None]
+
+        def apply(V):
+            U = Xb @ V
+            R = P * U - P * (P * U).sum(axis=1, keepdims=True)
+            return Xb.T @ (R * w) + self.mu * V
+        return apply
 
     def cross(self, x, W, V, idx=None):
         """Exact d^2_xy g [V]: entry j = sigmoid'(x_j)/|B| (p_j - e_{l_j}) . (X_j V)."""
-        idx = np.arange(len(self.labels)) if idx is None else idx
-        Xb = self.X[idx]
+        idx, Xb = self._pool(idx)
         P = softmax(Xb @ W)
         P[np.arange(len(idx)), self.labels[idx]] -= 1.0
         s = sigmoid(x[idx])
@@ -113,9 +138,13 @@ class WeightedLogReg:
         """y*(x) by L-BFGS on the full pool (the exact inner problem)."""
         d1, C = self.shape()
         w0 = np.zeros(d1 * C) if W0 is None else W0.ravel()
+
+        def fun(w):
+            value, grad = self.g_and_grad_y_g(x, w.reshape(d1, C))
+            return value, grad.ravel()
+
         with blas_threads(1):
-            r = minimize(lambda w: (self.g(x, w.reshape(d1, C)), self.grad_y_g(x, w.reshape(d1, C)).ravel()),
-                         w0, jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
+            r = minimize(fun, w0, jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": tol, "ftol": 1e-15})
         return r.x.reshape(d1, C)
 
     def hypergradient_cg(self, x, W, tol: float = 1e-12) -> np.ndarray:
@@ -123,7 +152,8 @@ class WeightedLogReg:
         from support.bilevel.estimators import cg_solve
 
         shp = W.shape
-        v = cg_solve(lambda u: self.hvp(x, W, u.reshape(shp)).ravel(), self.grad_y_f(W).ravel(), tol=tol)
+        H = self._hvp_operator(x, W)
+        v = cg_solve(lambda u: H(u.reshape(shp)).ravel(), self.grad_y_f(W).ravel(), tol=tol)
         return -self.cross(x, W, v.reshape(shp))
 
 
@@ -193,6 +223,13 @@ def cv_select_l2(X: np.ndarray, labels: np.ndarray, n_classes: int, rng: np.rand
     return {"lam": best, "W": fit_logreg(X, labels, n_classes, best), "cv_acc": scores}
 
 
+def gather(X: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """X[np.ix_(idx, rows)] (the same values and layout) by row then column takes, the columns skipped when
+    ``rows`` is every column: the clients' per-round batches, several times faster than np.ix_ indexing."""
+    B = X.take(idx, axis=0)
+    return B if np.array_equal(rows, np.arange(X.shape[1])) else B.take(rows, axis=1)
+
+
 class CleaningClient:
     """One client's submodel view for one round: a batch of its pool samples and its active rows of W.
     ``blocks``: its pool and validation blocks of X if already gathered; equal ``share_key``: equal outputs."""
@@ -203,22 +240,27 @@ class CleaningClient:
         self.d1, self.C = prob.shape()
         self.work = 0.0
         if blocks is None:
-            blocks = (prob.X[np.ix_(samples, rows)] if samples.size and rows.size else None,
-                      prob.Xv[np.ix_(val_idx, rows)] if rows.size else None)
+            blocks = (gather(prob.X, samples, rows) if samples.size and rows.size else None,
+                      gather(prob.Xv, val_idx, rows) if rows.size else None)
         self.Xb, self.Xv = blocks
         self.share_key = (id(prob), samples.tobytes(), rows.tobytes(), val_idx.tobytes())
+        self._all_rows = np.array_equal(rows, np.arange(self.d1))  # whole model: no row gather or scatter
+        self._at = (np.arange(samples.size), prob.labels[samples])  # where the residual subtracts 1 (see _resid)
 
     def _W(self, y):
-        return y.reshape(self.d1, self.C)[self.rows]
+        W = y.reshape(self.d1, self.C)
+        return W if self._all_rows else W[self.rows]
 
     def _place(self, G):
+        if self._all_rows:
+            return G.ravel()
         out = np.zeros((self.d1, self.C))
         out[self.rows] = G
         return out.ravel()
 
     def _resid(self, W, y_pen=None):
         P = softmax(self.Xb @ W)
-        P[np.arange(self.idx.size), self.p.labels[self.idx]] -= 1.0
+        P[self._at] -= 1.0
         return P
 
     def grad_y_g(self, x, y):
@@ -322,7 +364,7 @@ class CleaningTask:
         """X[idx][:, rows], gathered once per distinct (idx, rows) when ``keep``: full-batch index sets repeat
         every round (nested masks) or every M rounds (rolling), random batches never do."""
         if not keep:
-            return X[np.ix_(idx, rows)]
+            return gather(X, idx, rows)
         if self._blocks_of is not self.prob:  # prob swapped: every kept block is of the old data
             self._blocks.clear()
             self._blocks_of = self.prob
@@ -331,7 +373,7 @@ class CleaningTask:
         if B is None:
             if len(self._blocks) >= self.BLOCK_CACHE:  # bounded
                 self._blocks.clear()
-            B = self._blocks[key] = X[np.ix_(idx, rows)]
+            B = self._blocks[key] = gather(X, idx, rows)
             B.flags.writeable = False  # shared by every client and round that reads it
         return B
 

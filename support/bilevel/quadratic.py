@@ -9,9 +9,13 @@ the two evaluations of a finite difference see the same sample.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from support.bilevel.federation import Federation
+from support.fl.masks import coverage_average
 
 
 def _spd(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
@@ -69,6 +73,57 @@ class QuadraticClient:
     def cross(self, x, y, v):
         self.work += self._nx
         return (self.C @ (v * self.my if self.prune_inputs else v)) * self.mx
+
+
+class StackedQuadraticFederation:
+    """:class:`~support.bilevel.federation.Federation` over quadratic clients at unpruned inputs, every client's
+    product in one stacked call (the same BLAS product each, bit for bit): same outputs, call count and work."""
+
+    def __init__(self, clients: Sequence[QuadraticClient], mask_x: np.ndarray, mask_y: np.ndarray):
+        self.clients = list(clients)
+        self.mask_x = np.asarray(mask_x, dtype=bool)
+        self.mask_y = np.asarray(mask_y, dtype=bool)
+        M = len(self.clients)
+        if M == 0:
+            raise ValueError("a federation needs at least one client")
+        if self.mask_x.shape[0] != M or self.mask_y.shape[0] != M:
+            raise ValueError(f"{M} clients but masks for {self.mask_x.shape[0]} (x) and {self.mask_y.shape[0]} (y)")
+        if any(c.prune_inputs for c in self.clients):
+            raise ValueError("stacked quadratic oracles need clients with prune_inputs=False")
+        cs = self.clients
+        self.A, self.C, self.F, self.G, self.E = (np.stack([getattr(c, k) for c in cs]) for k in "ACFGE")
+        self.b, self.c, self.d = (np.stack([getattr(c, k) for c in cs]) for k in "bcd")
+        self.mx, self.my = np.stack([c.mx for c in cs]), np.stack([c.my for c in cs])  # float 0/1 output masks
+        self.Ct, self.Et = self.C.transpose(0, 2, 1), self.E.transpose(0, 2, 1)
+        self.calls = 0
+
+    def _out(self, vals: np.ndarray, masks: np.ndarray, per_client: str) -> np.ndarray:
+        self.calls += 1
+        for c in self.clients:
+            c.work += getattr(c, per_client)  # what the client's own oracle call charges
+        return coverage_average(vals, masks)
+
+    def grad_y_g(self, x, y):
+        return self._out((self.A @ y + self.Ct @ x + self.b) * self.my, self.mask_y, "_ny")
+
+    def grad_x_g(self, x, y):
+        return self._out((self.C @ y) * self.mx, self.mask_x, "_nx")
+
+    def grad_y_f(self, x, y):
+        return self._out((self.F @ y + self.Et @ x + self.c) * self.my, self.mask_y, "_ny")
+
+    def grad_x_f(self, x, y):
+        return self._out((self.G @ x + self.E @ y + self.d) * self.mx, self.mask_x, "_nx")
+
+    def hvp(self, x, y, v):
+        return self._out((self.A @ v) * self.my, self.mask_y, "_ny")
+
+    def cross(self, x, y, v):
+        return self._out((self.C @ v) * self.mx, self.mask_x, "_nx")
+
+    @property
+    def work(self) -> np.ndarray:
+        return np.array([float(c.work) for c in self.clients])
 
 
 @dataclass
@@ -130,6 +185,13 @@ class QuadraticBilevel:
             out.append(QuadraticClient(self.A[i], self.C[i], b, self.F[i], self.G[i], self.E[i], c, d,
                                        mx[i].astype(float), my[i].astype(float), self.prune_inputs))
         return out
+
+    def federation(self, clients: Sequence[QuadraticClient], mask_x: np.ndarray, mask_y: np.ndarray):
+        """The round's aggregated oracle (what :func:`~support.bilevel.rabo.run_rabo` uses): stacked over the
+        clients when they evaluate at unpruned inputs, else the per-client :class:`Federation`; same outputs."""
+        if self.prune_inputs:
+            return Federation(clients, mask_x, mask_y)
+        return StackedQuadraticFederation(clients, mask_x, mask_y)
 
     # ---- exact quantities of the averaged (noise-free, unpruned) problem ----
     def _mean(self, name):

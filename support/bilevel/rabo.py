@@ -66,7 +66,8 @@ def run_rabo(task, estimator: Estimator, schedule: MaskSchedule, cfg: RunConfig,
              x0: np.ndarray | None = None) -> RunResult:
     """Q rounds of RABO (``cfg.local_steps == 0``) or of the local-update variant (``> 0``).
 
-    ``schedule(q)`` gives the round's masks (M x nx, M x ny); ``task.clients(mx, my, rng)`` the client views;
+    ``schedule(q)`` gives the round's masks (M x nx, M x ny); ``task.clients(mx, my, rng)`` the client views,
+    aggregated by ``task.federation(views, mx, my)`` where the task has one (same outputs), else by Federation;
     ``evaluate(x, y)`` a metrics dict recorded every ``eval_every`` rounds (and after the last).
     BLAS runs single-threaded: the client products are small, and threads only contend on a shared machine.
     """
@@ -88,7 +89,7 @@ def _run_rabo(task, estimator, schedule, cfg, rng, evaluate, x0) -> RunResult:
         cy.append(int(coverage(my).min()))
         views = task.clients(mx, my, rng)
         if cfg.local_steps == 0:
-            fed = Federation(views, mx, my)
+            fed = getattr(task, "federation", Federation)(views, mx, my)  # a task may stack its clients' calls
             h, state = estimator.step(fed, x, state, q)
             x = x - cfg.outer_lr * h
         else:

@@ -77,22 +77,34 @@ def stationarity(problem, xs: Sequence[np.ndarray]) -> float:
 def rate_run(cfg: RateConfig, c_star: int, seed: int) -> float:
     """Averaged squared hypergradient norm of one run with minimum coverage ``c_star`` (its step follows
     ``c_star``; under the full-coverage control its masks are all ones)."""
-    if cfg.q_ref == cfg.rounds:  # the horizon factor is exactly 1: the same run as without it (cached once)
-        cfg = replace(cfg, q_ref=None)
-    return _rate_run(replace(cfg, coverage="c_star"), cfg.mask_coverage(c_star), c_star, seed)
+    # the cached run is keyed on what it does (masks' coverage, step, noise stream), not on how its step was
+    # chosen: the control at C* = M, the fixed-step run at C* = M (sqrt(M/M) = 1) and the horizon-scaled run at
+    # Q = q_ref (sqrt(1) = 1) are each the main run at the same coverage, bit for bit, and computed once
+    step = float(cfg.outer_lr(c_star))
+    return _rate_run(replace(cfg, coverage="c_star", step_rule="fixed", alpha0=step, q_ref=None),
+                     cfg.mask_coverage(c_star), c_star, seed)
+
+
+@functools.lru_cache(maxsize=8192)
+def _coverage_masks(n: int, n_clients: int, coverage: int, q: int) -> np.ndarray:
+    """``masks_with_coverage`` of round q, made once (read-only) for every run, seed and of x and y alike:
+    the rate runs repeat the same rounds' masks across their seeds and steps."""
+    m = masks_with_coverage(n, n_clients, coverage, q)
+    m.flags.writeable = False
+    return m
 
 
 @functools.lru_cache(maxsize=256)
 def _rate_run(cfg: RateConfig, coverage: int, c_star: int, seed: int) -> float:
-    """One run with masks of the given ``coverage`` and the step of ``c_star``, cached: the control's run at
-    C* = M is the main run at C* = M (same masks, step and noise), so it is computed once."""
+    """One run with masks of the given ``coverage`` and the step ``cfg.alpha0`` (``rate_run`` passes the step
+    as a fixed one), cached: runs that differ only in how their step was chosen are computed once."""
     prob = make_quadratic(derive(seed, "problem"), cfg.n_clients, cfg.nx, cfg.ny, noise=cfg.noise)
     est = make_estimator(cfg.estimator, InnerConfig(cfg.inner_steps, cfg.inner_lr, cfg.solver_steps,
                                                     cfg.solver_lr, 1e-2))
 
     def schedule(q):
-        return (masks_with_coverage(cfg.nx, cfg.n_clients, coverage, q),
-                masks_with_coverage(cfg.ny, cfg.n_clients, coverage, q))
+        return (_coverage_masks(cfg.nx, cfg.n_clients, coverage, q),
+                _coverage_masks(cfg.ny, cfg.n_clients, coverage, q))
 
     res = run_rabo(prob, est, schedule, RunConfig(cfg.rounds, cfg.outer_lr(c_star), desc=f"C*={c_star}"),
                    derive(seed, "noise", c_star))
