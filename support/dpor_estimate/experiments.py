@@ -18,7 +18,7 @@ from support.dpor_estimate.dsl import MAX_STEPS
 from support.dpor_estimate.knuth import knuth_probe
 from support.dpor_estimate.order import POLICIES, thread_order, with_order
 from support.dpor_estimate.stochastic_enumeration import se_trial
-from support.dpor_estimate.trust import Exploration, explore
+from support.dpor_estimate.trust import Exploration, explore, root
 from support.progress import progress
 from support.seeding import derive
 from support.validate import ParameterError, check_choice, check_int
@@ -83,7 +83,7 @@ def spin_table(specs: list[str], policy: str, trials: int, seed: int, max_steps:
     rows = []
     for spec in specs:
         ex = explore(with_order(make(spec), policy, max_steps), max_steps=max_steps)
-        rs = estimate_runs(spec, policy, 1, trials, 1, seed, max_steps)
+        rs = estimate_runs(spec, policy, 1, trials, 1, seed, max_steps, share_nodes=True)  # untimed
         est = float(rs.classes.mean())
         rows.append({"benchmark": spec, "classes": ex.complete, "blocked (false Assume)": ex.assume_blocked,
                      "explored graphs": ex.nodes, f"Knuth mean ({trials} probes)": est,
@@ -128,12 +128,14 @@ class RunSet:
 
 
 def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, seed: int,
-                  max_steps: int = MAX_STEPS, purpose: str = "") -> RunSet:
+                  max_steps: int = MAX_STEPS, purpose: str = "", share_nodes: bool = False) -> RunSet:
     """Run the estimator ``runs`` times with ``trials`` trials each on benchmark ``spec`` (§4-§5).
 
     Run r draws from ``derive(seed, crc32(spec), crc32(policy), budget, r)``; a ``purpose`` (e.g. "ablation")
     puts ``crc32(purpose)`` first, so a table's runs never repeat another table's. An execution longer than
-    ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`. ``share_nodes``: the trials
+    of a run share one root and its expanded nodes (:func:`~support.dpor_estimate.trust.memo_children`): the
+    same estimates, faster, but the seconds then time the cache rather than the estimator (untimed uses only).
     """
     # a library argument, not a notebook parameter: check_int's default ValueError, not a usage error (exit 2)
     check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)")
@@ -147,13 +149,16 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
     for r in progress(range(runs), desc=f"{spec} B={budget}"):
         rng = derive(seed, *((_k(purpose),) if purpose else ()), _k(spec), _k(policy), budget, r)
         t0 = time.perf_counter()
+        # by default every trial starts from a fresh root and expands each node it visits, as a probe in a model
+        # checker does: shared nodes would time the cache, not the estimator
+        start = root(p) if share_nodes else None
         for i in range(trials):
             if budget == 1:
-                pr = knuth_probe(p, rng, max_steps)
+                pr = knuth_probe(p, rng, max_steps, start)
                 cls[r, i], nod[r, i] = pr.classes, pr.nodes
                 work[r] += pr.depth + 1
             else:
-                s = se_trial(p, budget, rng, max_steps)
+                s = se_trial(p, budget, rng, max_steps, start)
                 cls[r, i], nod[r, i] = s.classes, s.nodes
                 work[r] += s.work
         secs[r] = time.perf_counter() - t0
@@ -410,7 +415,7 @@ def expectation_mismatches(unb: pd.DataFrame) -> int:
 
 def se_mean_check(spec: str, budget: int, trials: int, seed: int, max_steps: int = MAX_STEPS) -> dict:
     """SE mean over ``trials`` trials vs the exact count, in standard errors (§5 unbiasedness)."""
-    rs = estimate_runs(spec, "program", budget, trials, 1, seed, max_steps)
+    rs = estimate_runs(spec, "program", budget, trials, 1, seed, max_steps, share_nodes=True)  # untimed
     exact = spec_count(spec)
     x = rs.classes.ravel()
     se = float(x.std(ddof=1) / np.sqrt(x.size))

@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
-from support.dpor_estimate.trust import children, is_blocked, is_deadlock, root
+from support.dpor_estimate.trust import Graph, is_blocked, is_deadlock, memo_children, root
 
 
 @dataclass(frozen=True)
@@ -28,20 +28,22 @@ class Probe:
     deadlocks: int = 0  # product of branching factors at a deadlocked leaf (trust.is_deadlock), else 0
 
 
-def knuth_probe(program: Program, rng: np.random.Generator, max_steps: int = MAX_STEPS) -> Probe:
+def knuth_probe(program: Program, rng: np.random.Generator, max_steps: int = MAX_STEPS,
+                start: Graph | None = None) -> Probe:
     """One Knuth probe (§4, Algorithm T): uniform child choice, weight = product of branching factors.
 
     Exact integers (no overflow); unbiased for the number of classes, of tree nodes and of deadlocked
     leaves (``Exploration.deadlocks``). An execution longer than ``max_steps`` steps raises
-    :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    :class:`~support.dpor_estimate.dsl.StepLimitError`. ``start``: a ``trust.root(program)`` shared by the
+    probes of one run, so the nodes they share are expanded once (:func:`~trust.memo_children`); same draws.
     """
     check_max_steps(max_steps)
-    g = root(program)
+    g = root(program) if start is None else start
     weight = 1
     nodes = 1
     depth = 0
     while True:
-        ch = children(program, g, max_steps)
+        ch = memo_children(program, g, max_steps)
         if ch is None:
             blocked = is_blocked(g, program)
             dead = weight if blocked and is_deadlock(g, program) else 0
@@ -79,9 +81,10 @@ def exact_expectation(program: Program, field: str = "classes", max_paths: int =
     """
     total = Fraction(0)
     script: list[int] = []
+    start = root(program)  # shared by every path, so each node's children are computed at most twice
     for _ in range(max_paths):
         rng = _Scripted(script)
-        res = knuth_probe(program, rng, max_steps)  # type: ignore[arg-type]
+        res = knuth_probe(program, rng, max_steps, start)  # type: ignore[arg-type]
         dims = rng.dims
         script = script[: len(dims)] + [0] * (len(dims) - len(script))
         p = Fraction(1)

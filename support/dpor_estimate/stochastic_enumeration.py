@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
-from support.dpor_estimate.trust import children, is_blocked, is_deadlock, root
+from support.dpor_estimate.trust import Graph, is_blocked, is_deadlock, memo_children, root
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,17 @@ class SETrial:
     deadlocks: float = 0.0  # estimate of the deadlocked leaves (trust.is_deadlock), as classes for complete ones
 
 
-def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps: int = MAX_STEPS) -> SETrial:
+def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps: int = MAX_STEPS,
+             start: Graph | None = None) -> SETrial:
     """One SE run with population budget ``budget`` (§5, Algorithm S); unbiased for classes, nodes, deadlocks.
 
     An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
+    ``start``: a ``trust.root(program)`` shared by the trials of one run (:func:`~trust.memo_children`); same draws.
     """
     if budget < 1:
         raise ValueError(f"SE budget must be >= 1, got {budget}")
     check_max_steps(max_steps)
-    pop = [root(program)]
+    pop = [root(program) if start is None else start]
     level = 1.0  # estimate of the number of tree nodes at the current depth
     est = 0.0
     dead_est = 0.0
@@ -45,7 +47,7 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps:
         kids = []
         complete = dead = 0
         for g in pop:
-            ch = children(program, g, max_steps)
+            ch = memo_children(program, g, max_steps)
             work += 1
             if ch is None:
                 if not is_blocked(g, program):

@@ -42,12 +42,13 @@ EventId = tuple[int, int]  # (thread, index in thread); None stands for the init
 class Graph:
     """An execution graph: per-thread event tuples, per-location coherence order, next stamp (§4)."""
 
-    __slots__ = ("co", "ev", "hist", "nstamp")
+    __slots__ = ("co", "ev", "hist", "memo", "nstamp")
 
     def __init__(self, ev: tuple, co: dict, nstamp: int, hist: tuple | None = None):
         self.ev = ev
         self.co = co
         self.nstamp = nstamp
+        self.memo = None  # what memo_children knows of this node's children (None: never expanded)
         # per thread, the results its ops received (what its generator is replayed with)
         self.hist = tuple(_hist(t) for t in ev) if hist is None else hist
 
@@ -88,9 +89,16 @@ def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
     Returns (thread, op, is_write_part) or None when every thread has finished, is blocked on a lock
     or stopped at a false Assume.
     """
+    nxt = _next_or_blocked(program, g)
+    return nxt if type(nxt) is tuple else None
+
+
+def _next_or_blocked(program: Program, g: Graph) -> tuple[int, Op, bool] | bool:
+    """:func:`next_event`'s answer, or at a leaf :func:`is_blocked` (there every thread's op was looked up anyway)."""
     hist = g.hist
     cache = program._next
     found = None
+    blocked = False
     for t, evs in enumerate(g.ev):
         if evs:
             last = evs[-1]
@@ -98,13 +106,17 @@ def next_event(program: Program, g: Graph) -> tuple[int, Op, bool] | None:
                 if last[EX]:
                     return t, last[OP], True
                 if type(last[OP]) is Lock:
+                    blocked = True
                     continue  # blocked on a held lock
         if found is None:
-            key = (t, hist[t])
-            op = cache[key] if key in cache else program.next_op(t, hist[t])
-            if op is not None and type(op) is not Assume:  # a false Assume stops the thread
+            op = cache.get((t, hist[t]), cache)  # the cache itself marks "not computed yet"
+            if op is cache:
+                op = program.next_op(t, hist[t])
+            if type(op) is Assume:  # a false Assume stops the thread
+                blocked = True
+            elif op is not None:
                 found = (t, op, False)
-    return found
+    return blocked if found is None else found
 
 
 def stopped_at_assume(program: Program, g: Graph) -> list[int]:
@@ -211,66 +223,78 @@ def _adjacency(g: Graph) -> tuple[dict, dict, dict]:
     return adj, readers, co_next
 
 
-def _reaches(adj: dict, src: EventId, targets: set) -> bool:
-    if src in targets:
-        return True
-    seen = {src}
-    stack = [src]
-    while stack:
-        x = stack.pop()
-        for y in adj[x]:
-            if y in targets:
-                return True
-            if y not in seen:
-                seen.add(y)
-                stack.append(y)
-    return False
+def _readers(g: Graph) -> dict:
+    """The reads of ``g`` by (location, the write they read from; None: the initialisation)."""
+    rd: dict = {}
+    for t, evs in enumerate(g.ev):
+        for i, e in enumerate(evs):
+            if e[K] == R:
+                rd.setdefault((e[LOC], e[RF]), []).append((t, i))
+    return rd
 
 
-class _LazyAdjacency:
-    """Successors in po ∪ rf ∪ co ∪ fr computed on demand (a DFS usually touches few events)."""
+def _co_closures(g: Graph, lst: tuple, lo: int, rd: dict):
+    """For p = len(lst) - 1 down to ``lo``: (p, what lst[p] reaches along po ∪ rf ∪ co ∪ fr as the first event reached
+    per thread, po-closed); lst[p] -> lst[p + 1] is co, so one vector grows write by write (yielded, not copied)."""
+    ev = g.ev
+    co = g.co
+    vis = [len(evs) for evs in ev]
+    for q in range(len(lst) - 1, lo - 1, -1):
+        stack = [lst[q]]
+        while stack:
+            t, i = stack.pop()
+            old = vis[t]
+            if i >= old:
+                continue
+            vis[t] = i
+            evs = ev[t]
+            for x in range(i, old):  # the newly reached events (po to the next one is implied)
+                e = evs[x]
+                loc = e[LOC]
+                cl = co.get(loc, ())
+                if e[K] == W:
+                    eid = (t, x)
+                    j = cl.index(eid) + 1
+                    if j < len(cl):
+                        stack.append(cl[j])  # co
+                    rs = rd.get((loc, eid))
+                    if rs:
+                        stack.extend(rs)  # rf
+                else:
+                    rf = e[RF]
+                    j = 0 if rf is None else cl.index(rf) + 1
+                    if j < len(cl):
+                        stack.append(cl[j])  # fr
+        yield q, vis
 
-    __slots__ = ("_cache", "_readers", "g")
 
-    def __init__(self, g: Graph):
-        self.g = g
-        self._readers = None
-        self._cache: dict = {}
+def _reaching_prefix(g: Graph, lst: tuple, target: EventId) -> int:
+    """The k such that ``lst[j]`` reaches ``target`` in ``g`` exactly for j < k, for a coherence order ``lst``
+    (reaching is closed downwards along ``lst``, :func:`_co_closures`: look from the co-last write back)."""
+    if not lst:
+        return 0
+    t, i = target
+    for j, vis in _co_closures(g, lst, 0, _readers(g)):
+        if vis[t] <= i:
+            return j + 1
+    return 0
 
-    def readers(self) -> dict:
-        if self._readers is None:
-            rd: dict = {}
-            for t, evs in enumerate(self.g.ev):
-                for i, e in enumerate(evs):
-                    if e[K] == R:
-                        rd.setdefault((e[LOC], e[RF]), []).append((t, i))
-            self._readers = rd
-        return self._readers
 
-    def __getitem__(self, eid: EventId) -> list:
-        s = self._cache.get(eid)
-        if s is not None:
-            return s
-        t, i = eid
-        g = self.g
-        evs = g.ev[t]
-        e = evs[i]
-        s = [(t, i + 1)] if i + 1 < len(evs) else []
-        lst = g.co.get(e[LOC], ())
-        if e[K] == W:
-            j = lst.index(eid)
-            if j + 1 < len(lst):
-                s.append(lst[j + 1])
-            rs = self.readers().get((e[LOC], eid))
-            if rs:
-                s.extend(rs)
-        else:
-            rf = e[RF]
-            j = 0 if rf is None else lst.index(rf) + 1
-            if j < len(lst):
-                s.append(lst[j])
-        self._cache[eid] = s
-        return s
+def _cyclic_placements(g: Graph, a: EventId, loc: str, lo: int) -> set[int]:
+    """Co positions p >= ``lo`` of ``loc`` (p < its length) where the new write ``a`` between wp = co[p - 1] and ws = co[p]
+    closes a cycle: ws reaches a's po-predecessor, wp or a read of wp (edges into ``a``: po, co, fr), §4."""
+    lst = g.co.get(loc, ())
+    out: set[int] = set()
+    if lo >= len(lst):
+        return out
+    t, idx = a
+    rd = _readers(g)
+    for p, vis in _co_closures(g, lst, lo, rd):
+        wp = lst[p - 1] if p > 0 else None
+        if ((idx and vis[t] <= idx - 1) or (wp is not None and vis[wp[0]] <= wp[1])
+                or any(vis[rt] <= ri for rt, ri in rd.get((loc, wp), ()))):
+            out.add(p)
+    return out
 
 
 def consistent(g: Graph) -> bool:
@@ -366,8 +390,11 @@ def children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Gra
     :class:`StepLimitError` if the next step would exceed ``max_steps`` steps in this execution.
     """
     nxt = next_event(program, g)
-    if nxt is None:
-        return None
+    return None if nxt is None else _children_of(program, g, nxt, max_steps)
+
+
+def _children_of(program: Program, g: Graph, nxt: tuple[int, Op, bool], max_steps: int) -> list[Graph]:
+    """:func:`children` of the inner node ``g`` whose next event is ``nxt``."""
     t, op, is_wpart = nxt
     # steps = ops yielded so far by all threads; nstamp (the node's depth) >= #events >= steps is the cheap pre-test
     if g.nstamp >= max_steps and not is_wpart and sum(map(len, g.hist)) >= max_steps:
@@ -377,18 +404,18 @@ def children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Gra
     a = (t, idx)
     loc = op.loc
     out: list[Graph] = []
-    adj = _LazyAdjacency(g)
     co_lst = g.co.get(loc, ())
     if not is_wpart and isinstance(op, _READ_OPS):
         popred = (t, idx - 1) if idx else None
-        for w in (None,) + co_lst:
-            val = _write_val(program, g, w, loc)
-            ex = rmw_succeeds(op, val)
+        # reading from the write before co position j adds fr to co_lst[j]: a cycle iff co_lst[j] reaches popred
+        k = 0 if popred is None else _reaching_prefix(g, co_lst, popred)
+        for j, w in enumerate((None,) + co_lst):
             # an RMW read may read from a write another RMW already read: its write part's forward
             # placement is then inconsistent, but its backward revisits can repair the conflict (TruSt).
-            j = 0 if w is None else co_lst.index(w) + 1
-            if j < len(co_lst) and popred is not None and _reaches(adj, co_lst[j], {popred}):
+            if j < k:
                 continue
+            val = _write_val(program, g, w, loc)
+            ex = rmw_succeeds(op, val)
             ev = list(g.ev)
             ev[t] = evs + ((R, loc, val, w, g.nstamp, op, ex),)
             hist = list(g.hist)
@@ -412,28 +439,25 @@ def children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Gra
         hist[t] = hist[t] + (None,)
         hist = tuple(hist)
     g1 = Graph(tuple(ev), g.co, g.nstamp + 1, hist)
-    popred = (t, idx - 1) if idx else None
-    for p in _co_positions(g, a, loc, excl_rf):
+    positions = _co_positions(g, a, loc, excl_rf)
+    cyclic = _cyclic_placements(g, a, loc, positions[0])
+    for p in positions:
         wp = co_lst[p - 1] if p > 0 else None
         ws = co_lst[p] if p < len(co_lst) else None
         if ws is not None:
             wt, wi = ws
             if g.ev[wt][wi][EX] and g.ev[wt][wi - 1][RF] == wp:
                 continue  # would split an RMW from the write it read
-            targets = set(adj.readers().get((loc, wp), ()))
-            if popred is not None:
-                targets.add(popred)
-            if wp is not None:
-                targets.add(wp)
-            if _reaches(adj, ws, targets):
+            if p in cyclic:
                 continue
         out.append(_placed(g1, a, loc, p))
 
     # backward revisits: reads of loc not in porf(a)
     pv = _porf(g1, a)
     for rt, revs in enumerate(g1.ev):
-        for ri, re in enumerate(revs):
-            if re[K] != R or re[LOC] != loc or ri < pv[rt]:
+        for ri in range(pv[rt], len(revs)):
+            re = revs[ri]
+            if re[K] != R or re[LOC] != loc or not _maximally_added(g1, (rt, ri), a, pv):
                 continue
             sr = re[ST]
             # deleted: stamp > sr and not in porf(a); per thread this is a suffix
@@ -445,8 +469,6 @@ def children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Gra
                     k -= 1
                 keep.append(k)
                 deleted.extend((tt, j) for j in range(k, len(tevs)))
-            if not _maximally_added(g1, (rt, ri), a, pv):
-                continue
             if not all(_maximally_added(g1, d, a, pv) for d in deleted):
                 continue
             dset = set(deleted)
@@ -460,6 +482,21 @@ def children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Gra
                 if consistent(g3):
                     out.append(g3)
     return out
+
+
+def memo_children(program: Program, g: Graph, max_steps: int = MAX_STEPS) -> list[Graph] | None:
+    """:func:`children` of ``g``, kept on ``g`` from its second expansion on (probes sharing a root re-walk the tree's
+    top, §4-§5; a first expansion only marks ``g``); the list is shared: callers must not change it."""
+    m = g.memo
+    if m is not None and m[0] is program and m[1] == max_steps:
+        if len(m) == 3:
+            return m[2]
+        ch = children(program, g, max_steps)
+        g.memo = (program, max_steps, ch)
+        return ch
+    ch = children(program, g, max_steps)
+    g.memo = (program, max_steps)
+    return ch
 
 
 @dataclass(frozen=True)
@@ -493,9 +530,9 @@ def explore(program: Program, limit: int | None = None, max_steps: int = MAX_STE
         nodes += 1
         if limit is not None and nodes > limit:
             raise RuntimeError(f"explore({program.name}) exceeded {limit} nodes")
-        ch = children(program, g, max_steps)
-        if ch is None:
-            if is_blocked(g, program):
+        nxt = _next_or_blocked(program, g)  # children() and, at a leaf, is_blocked() in one pass
+        if type(nxt) is not tuple:
+            if nxt:
                 blocked += 1
                 if is_deadlock(g, program):
                     deadlocks += 1
@@ -505,6 +542,6 @@ def explore(program: Program, limit: int | None = None, max_steps: int = MAX_STE
             else:
                 complete += 1
         else:
-            stack.extend(ch)
+            stack.extend(_children_of(program, g, nxt, max_steps))
     return Exploration(program.name, complete, blocked, nodes, time.perf_counter() - t0, deadlocks, first,
                        assume_blocked)
