@@ -53,7 +53,7 @@ PAPERS: tuple[Paper, ...] = (
     Paper(3, "vgc", "VGC: A Zone-Based Garbage Collector Architecture for Python", "2512.23768", runs_alone=True,
           typical_s=(19, 105, 836)),
     Paper(4, "dpor_estimate", "State Space Estimation for DPOR-based Model Checkers", "2512.23996",
-          typical_s=(21, 123, 266)),
+          typical_s=(18, 110, 270)),
     Paper(5, "pipeline_agents", "Governing Cloud Data Pipelines with Agentic AI", "2512.23737",
           typical_s=(16, 54, 119)),
     Paper(6, "crms", "Squeezing Edge Performance: Sensitivity-Aware Container Management (CRMS)", "2512.23952",
@@ -65,12 +65,12 @@ PAPERS: tuple[Paper, ...] = (
     Paper(9, "ckpt_io", "Understanding LLM Checkpoint/Restore I/O Strategies and Patterns", "2512.24511",
           runs_alone=True, typical_s=(18, 82, 637)),
     Paper(10, "bilevel", "Distributed Bilevel Optimization with Dual Pruning for Resource-limited Clients",
-          "2512.24667", typical_s=(14, 152, 405)),
+          "2512.24667", typical_s=(14, 114, 405)),
     Paper(11, "multicluster", "AI-Driven Cloud Resource Optimization for Multi-Cluster Environments",
           "2512.24914", typical_s=(16, 104, 279)),
     Paper(12, "r2ccl", "Reliable and Resilient Collective Communication Library for LLM Training (R2CCL)",
           "2512.25059", runs_alone=True, typical_s=(17, 114, 185)),
-    Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969", typical_s=(17, 186, 253)),
+    Paper(13, "herosign", "HERO-Sign: GPU SPHINCS+ Signature Generation", "2512.23969", typical_s=(15, 173, 253)),
 )
 
 
