@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from support.lm.model import attention
-from support.lm.perplexity import kl_divergence, log_softmax, top1_agreement
+from support.lm.perplexity import log_softmax
 from support.xp import to_numpy
 
 KL_THRESHOLD = 0.02  # nats, mean next-token KL on the calibration window (pre-registered)
@@ -46,6 +46,8 @@ class Window:
     n_compressed: int  # context tokens stored compressed (whole blocks; the rest of the context stays exact)
     # (captured arrays, exact attention outputs), filled by reference_attention on first use
     _reference_attention: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    # (logp array, its probabilities, its top-1 tokens), filled by reference_probs on first use
+    _reference_probs: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def nll(self) -> np.ndarray:
@@ -85,10 +87,13 @@ def evaluate_window(model, win: Window, transform) -> dict[str, float]:
         kh, vh = transform(li, k, v, win.n_compressed)
         cache.k[li], cache.v[li] = xp.asarray(kh, dtype=xp.float32), xp.asarray(vh, dtype=xp.float32)
     lp = log_softmax(model.forward(win.eval, cache=cache))
-    lr = win.logp.astype(np.float64)
+    lr = win.logp  # float32, widened exactly to float64 where it meets lp (as win.logp.astype(float64) would be)
+    p_ref, top_ref = reference_probs(win)
     nll = -lp[np.arange(win.eval.size - 1), win.eval[1:]]
     d = nll - win.nll
-    return {"kl_sum": float(np.sum(kl_divergence(lr, lp))), "top1_sum": float(top1_agreement(lr, lp) * lr.shape[0]),
+    kl = np.sum(p_ref * (lr - lp), axis=-1)  # kl_divergence(lr, lp) with the window's exp(lr) computed once
+    top1 = float(np.mean(top_ref == np.argmax(lp, axis=-1)))  # top1_agreement(lr, lp), reference argmax kept
+    return {"kl_sum": float(np.sum(kl)), "top1_sum": float(top1 * lr.shape[0]),
             "n": int(lr.shape[0]), "nll_sum": float(nll.sum()), "nll_ref_sum": float(win.nll.sum()),
             "n_nll": int(nll.size), "dnll_sq_sum": float(np.sum(d * d))}
 
@@ -117,6 +122,17 @@ def paired_ci95(d_sum: float, d_sq_sum: float, m: int) -> tuple[float, float]:
     var = max(0.0, (d_sq_sum - m * mean * mean) / (m - 1))
     half = 1.96 * np.sqrt(var / m)
     return float(np.expm1(mean - half)), float(np.expm1(mean + half))
+
+
+def reference_probs(win) -> tuple[np.ndarray, np.ndarray]:
+    """Exact next-token probabilities ``exp(logp)`` (float64) and top-1 tokens of ``win``: computed once per window
+    and kept on it (every setting's KL and top-1 compare with them), recomputed if ``win.logp`` is replaced."""
+    hit = getattr(win, "_reference_probs", None)
+    if hit is not None and hit[0] is win.logp:
+        return hit[1], hit[2]
+    lr = win.logp.astype(np.float64)
+    win._reference_probs = (win.logp, np.exp(lr), np.argmax(lr, axis=-1))
+    return win._reference_probs[1], win._reference_probs[2]
 
 
 def reference_attention(win) -> list[np.ndarray]:

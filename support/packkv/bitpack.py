@@ -35,6 +35,8 @@ class PackedFormatError(ValueError):
 def bit_length(a: np.ndarray) -> np.ndarray:
     """Element-wise number of bits of non-negative integers (0 -> 0)."""
     a = np.asarray(a, dtype=np.int64)
+    if a.size == 0 or (a.min() >= 0 and a.max() < 2 ** 53):  # exact in float64: frexp's exponent is the bit length
+        return np.frexp(a.astype(np.float64))[1].astype(np.int64)
     out = np.zeros(a.shape, dtype=np.int64)
     v = a.copy()
     while np.any(v):
@@ -74,6 +76,16 @@ def unpack_fields(buf: np.ndarray, bits: int, n: int) -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
     b = np.unpackbits(np.asarray(buf, dtype=np.uint8), bitorder="little", count=n * bits)
     return (b.reshape(n, bits).astype(np.int64) << np.arange(bits)).sum(axis=1)
+
+
+def unpack_rows(buf: np.ndarray, bits: int, n: int) -> np.ndarray:
+    """:func:`unpack_fields` of every row of ``buf`` ``(rows, nbytes)`` at once: ``(rows, n)`` int64, the inverse
+    of :func:`pack_rows` (``bits >= 1``)."""
+    buf = np.asarray(buf, dtype=np.uint8)
+    if buf.ndim != 2 or bits <= 0:
+        raise ValueError(f"unpack_rows needs a 2-D byte array and bits >= 1; got shape {buf.shape}, bits {bits}")
+    b = np.unpackbits(buf, axis=1, bitorder="little", count=n * bits)
+    return (b.reshape(buf.shape[0], n, bits).astype(np.int64) << np.arange(bits)).sum(axis=2)
 
 
 @dataclass
@@ -153,10 +165,8 @@ class PackedTiles:
     def fields(self) -> tuple[np.ndarray, np.ndarray]:
         """Unpacked ``(mins, widths)``, each int64 ``(n_tiles, groups, head_dim)``."""
         n = self.groups * self.head_dim
-        mins = np.stack([unpack_fields(m, self.raw_bits, n) for m in self.mins]) if self.n_tiles else \
-            np.zeros((0, n), np.int64)
-        wid = np.stack([unpack_fields(w, self.width_bits, n) for w in self.widths]) if self.n_tiles else \
-            np.zeros((0, n), np.int64)
+        mins = unpack_rows(self.mins, self.raw_bits, n) if self.n_tiles else np.zeros((0, n), np.int64)
+        wid = unpack_rows(self.widths, self.width_bits, n) if self.n_tiles else np.zeros((0, n), np.int64)
         shape = (self.n_tiles, self.groups, self.head_dim)
         return mins.reshape(shape), wid.reshape(shape)
 
@@ -241,12 +251,13 @@ def residuals(p: PackedTiles) -> np.ndarray:
     _, widths = p.fields()
     w = widths.reshape(-1)
     n_packs = w.size
-    pack_id = np.repeat(np.arange(n_packs), w)
-    start = np.concatenate([[0], np.cumsum(w)[:-1]])
-    j = np.arange(pack_id.size) - start[pack_id]
-    bits = (p.planes.astype(np.int64)[:, None] >> np.arange(p.pack)) & 1  # (n_planes, pack)
+    start = np.concatenate([[0], np.cumsum(w)[:-1]]).astype(np.int64)
+    planes = p.planes.astype(np.int64)
+    tok = np.arange(p.pack)
     out = np.zeros((n_packs, p.pack), dtype=np.int64)
-    np.add.at(out, pack_id, bits << j[:, None])
+    for j in range(int(w.max()) if n_packs else 0):  # plane j of every pack that has one: bit j of its residuals
+        has = np.flatnonzero(w > j)
+        out[has] |= ((planes[start[has] + j][:, None] >> tok) & 1) << j
     return out.reshape(p.n_tiles, p.groups, p.head_dim, p.pack)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from support.lm.model import attention
+from support.lm.perplexity import kl_divergence, log_softmax, top1_agreement
 from support.packkv import accuracy, bitpack
 from support.packkv.blocks import REORDERS, compress_layer
 
@@ -109,3 +110,43 @@ def test_tiles_with_fields_not_filling_whole_bytes_round_trip():
     p = bitpack.encode(codes, 2, block=64, pack=16, raw_bits=3)
     assert p.mins.shape == (4, 8) and p.widths.shape == (4, 5)
     np.testing.assert_array_equal(bitpack.decode(bitpack.PackedTiles.from_bytes(p.to_bytes())), codes)
+
+
+def logp_window(rows):
+    """A window over one key whose exact log-probabilities are ``rows`` (see the KL test below)."""
+    from tests.packkv.test_accuracy_known_answers import window
+
+    win = window([0, 0, 1, 1, 1])
+    win.logp = log_softmax(np.asarray(rows, np.float32)).astype(np.float32)
+    return win
+
+
+def kl_from_scratch(win, key):
+    """KL and top-1 sums of :func:`accuracy.evaluate_window` computed with the shared metric functions."""
+    lp = log_softmax(np.tile(np.array([key, 0.0], np.float32), (win.eval.size, 1)))
+    lr = win.logp.astype(np.float64)
+    return float(np.sum(kl_divergence(lr, lp))), float(top1_agreement(lr, lp) * lr.shape[0])
+
+
+def test_reference_probabilities_are_kept_per_window_and_give_the_shared_kl_exactly():
+    from tests.packkv.test_accuracy_known_answers import OneKeyModel, set_first_key
+
+    rows = [[0.3, -1.0], [2.0, 0.5], [-0.7, 0.1], [1.1, 1.0], [0.0, 0.2]]
+    win = logp_window(rows)
+    for key in (np.log(3.0), -0.4):
+        m = accuracy.evaluate_window(OneKeyModel(), win, set_first_key(key))
+        assert (m["kl_sum"], m["top1_sum"]) == kl_from_scratch(win, key)  # exactly, bit for bit
+    p, top = accuracy.reference_probs(win)
+    assert accuracy.reference_probs(win)[0] is p  # kept: the next setting reuses it
+    np.testing.assert_array_equal(p, np.exp(win.logp.astype(np.float64)))
+    np.testing.assert_array_equal(top, [0, 0, 1, 0, 1])
+
+
+def test_reference_probabilities_are_recomputed_when_the_windows_logp_is_replaced():
+    from tests.packkv.test_accuracy_known_answers import OneKeyModel, set_first_key
+
+    win = logp_window([[0.3, -1.0]] * 5)
+    accuracy.evaluate_window(OneKeyModel(), win, set_first_key(0.5))
+    win.logp = logp_window([[-2.0, 1.0]] * 5).logp  # a new reference: other probabilities, other top-1 tokens
+    m = accuracy.evaluate_window(OneKeyModel(), win, set_first_key(0.5))
+    assert (m["kl_sum"], m["top1_sum"]) == kl_from_scratch(win, 0.5)
