@@ -139,21 +139,29 @@ def _swaps(S: list[int], pool: list[int]) -> np.ndarray:
 
 
 def _constrained_swaps(S: list[int], gen: GenConstraint, P, D, pool: list[int], proxy, steepest: bool,
-                       max_steps: int) -> list[list[int]]:
+                       max_steps: int, memo: dict | None = None) -> list[list[int]]:
     """1-swap local search (member out, pool client in). While infeasible a swap must lower the violation:
     ``steepest`` takes the largest decrease, otherwise the cheapest (by ``proxy``) decreasing swap; once
     feasible, swaps that keep it feasible and lower the proxy cost are taken; ties go to the first swap in
-    (member, pool) order. Returns the feasible sets met. ``proxy`` maps an (n, m) array of sets to costs."""
+    (member, pool) order. Returns the feasible sets met. ``proxy`` maps an (n, m) array of sets to costs.
+    ``memo``: a dict shared by searches with the same gen, P, D, pool and proxy (the neighbours of a set and
+    their violations and proxy costs are computed once per ordered set; the same arrays as recomputed)."""
     S, found, g = list(S), [], _gen_value(gen, P, D)
     v = g(S) - gen.eps
     for _ in range(max_steps):
         feas = v <= 1e-9
         if feas:
             found.append(list(S))
-        T = _swaps(S, pool)
+        key = tuple(S)
+        if memo is not None and key in memo:
+            T, vt, pt = memo[key]
+        else:
+            T = _swaps(S, pool)
+            vt, pt = (g(T) - gen.eps, proxy(T)) if len(T) else (None, None)
+            if memo is not None:
+                memo[key] = (T, vt, pt)
         if not len(T):
             break
-        vt, pt = g(T) - gen.eps, proxy(T)
         if feas:
             ok = (vt <= 1e-9) & (pt < proxy(S) - 1e-12)
             order = np.flatnonzero(ok)[np.argsort(pt[ok], kind="stable")]
@@ -172,19 +180,25 @@ def _constrained_swaps(S: list[int], gen: GenConstraint, P, D, pool: list[int], 
 def _beam_min_generalization(P, D, m: int, gen: GenConstraint, width: int) -> list[list[int]]:
     """Beam search over growing sets by the generalization term (the greedy fallback is width 1);
     returns the feasible m-sets of the final beam."""
-    beam: list[tuple[float, list[int]]] = [(0.0, [])]
+    beam, values = np.zeros((1, 0), dtype=np.int64), []  # the beam's sets as rows, best first
     g = _gen_value(gen, P, D)
     for _ in range(m):
-        nxt, seen = [], set()
-        for _, S in beam:
+        rows, ks, seen = [], [], set()
+        for i, S in enumerate(beam.tolist()):
+            mask = sum(1 << j for j in S)  # S as a bit mask: S + {k} is mask | 1 << k
             for k in range(len(D)):
-                if k in S or frozenset([*S, k]) in seen:
+                key = mask | 1 << k
+                if key == mask or key in seen:
                     continue
-                seen.add(frozenset([*S, k]))
-                nxt.append((g([*S, k]), [*S, k]))
-        nxt.sort(key=lambda t: t[0])
-        beam = nxt[:width]
-    return [S for v, S in beam if v <= gen.eps + 1e-9]
+                seen.add(key)
+                rows.append(i)
+                ks.append(k)
+        grown = np.column_stack([beam[rows], np.array(ks, dtype=np.int64)])
+        # one call on all rows (each row's value is bitwise its one-set value); a stable sort keeps ties in order
+        v = g(grown)
+        order = np.argsort(v, kind="stable")[:width]
+        beam, values = grown[order], v[order].tolist()
+    return [S for v, S in zip(values, beam.tolist()) if v <= gen.eps + 1e-9]
 
 
 def _round(a: np.ndarray, system: WirelessSystem, P, m: int, gen: GenConstraint, weights: CostWeights,
@@ -211,15 +225,18 @@ def _round(a: np.ndarray, system: WirelessSystem, P, m: int, gen: GenConstraint,
     pool += [k for k in cheap[:min(K, 2 * m)] if k not in pool]
     feasible: dict[frozenset, list[int]] = {}
     direct = []
+    memo: dict = {}  # every search below shares gen, P, D, pool and proxy
     for S in seeds:
         if gen.feasible(P, D, S):
             direct.append(S)
         for steepest in (True, False):
-            for T in _constrained_swaps(S, gen, P, D, pool, proxy, steepest, max_steps=2 * m + 4):
+            for T in _constrained_swaps(S, gen, P, D, pool, proxy, steepest, max_steps=2 * m + 4, memo=memo):
                 feasible.setdefault(frozenset(T), T)
     if not feasible:  # every swap search stuck in an infeasible local minimum
+        memo = {}  # the searches below share the pool of all K clients
         for S in _beam_min_generalization(P, D, m, gen, width=max(8, 2 * m)):
-            for T in [S, *_constrained_swaps(S, gen, P, D, list(range(K)), proxy, False, max_steps=2 * m + 4)]:
+            for T in [S, *_constrained_swaps(S, gen, P, D, list(range(K)), proxy, False, max_steps=2 * m + 4,
+                                             memo=memo)]:
                 feasible.setdefault(frozenset(T), T)
     ranked = sorted((S for S in feasible.values() if gen.feasible(P, D, S)), key=proxy)[:n_exact]
     out, seen = [], set()
