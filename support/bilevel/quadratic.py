@@ -75,19 +75,12 @@ class QuadraticClient:
         return (self.C @ (v * self.my if self.prune_inputs else v)) * self.mx
 
 
-class StackedQuadraticFederation:
+class StackedQuadraticFederation(Federation):
     """:class:`~support.bilevel.federation.Federation` over quadratic clients at unpruned inputs, every client's
     product in one stacked call (the same BLAS product each, bit for bit): same outputs, call count and work."""
 
     def __init__(self, clients: Sequence[QuadraticClient], mask_x: np.ndarray, mask_y: np.ndarray):
-        self.clients = list(clients)
-        self.mask_x = np.asarray(mask_x, dtype=bool)
-        self.mask_y = np.asarray(mask_y, dtype=bool)
-        M = len(self.clients)
-        if M == 0:
-            raise ValueError("a federation needs at least one client")
-        if self.mask_x.shape[0] != M or self.mask_y.shape[0] != M:
-            raise ValueError(f"{M} clients but masks for {self.mask_x.shape[0]} (x) and {self.mask_y.shape[0]} (y)")
+        super().__init__(clients, mask_x, mask_y)
         if any(c.prune_inputs for c in self.clients):
             raise ValueError("stacked quadratic oracles need clients with prune_inputs=False")
         cs = self.clients
@@ -95,7 +88,6 @@ class StackedQuadraticFederation:
         self.b, self.c, self.d = (np.stack([getattr(c, k) for c in cs]) for k in "bcd")
         self.mx, self.my = np.stack([c.mx for c in cs]), np.stack([c.my for c in cs])  # float 0/1 output masks
         self.Ct, self.Et = self.C.transpose(0, 2, 1), self.E.transpose(0, 2, 1)
-        self.calls = 0
 
     def _out(self, vals: np.ndarray, masks: np.ndarray, per_client: str) -> np.ndarray:
         self.calls += 1
@@ -120,10 +112,6 @@ class StackedQuadraticFederation:
 
     def cross(self, x, y, v):
         return self._out((self.C @ v) * self.mx, self.mask_x, "_nx")
-
-    @property
-    def work(self) -> np.ndarray:
-        return np.array([float(c.work) for c in self.clients])
 
 
 @dataclass
