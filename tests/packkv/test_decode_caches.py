@@ -1,5 +1,5 @@
-"""The faster exact paths give what the plain ones give: codes read from a stored block once per growing cache,
-every tile's fields unpacked in one call, bit lengths through frexp, MEDIAN orders of all blocks sorted at once."""
+"""The faster exact paths give what the plain ones give: a growing cache attends over many stored blocks per layer
+exactly, every tile's fields unpacked in one call, bit lengths through frexp, MEDIAN orders of all blocks at once."""
 
 import numpy as np
 import pytest
