@@ -48,18 +48,14 @@ def bit_length(a: np.ndarray) -> np.ndarray:
 
 def pack_fields(values: np.ndarray, bits: int) -> np.ndarray:
     """Fixed-width fields, little-endian bit order: bit ``k`` of value ``i`` at stream bit ``i*bits + k``."""
-    values = np.asarray(values, dtype=np.int64).reshape(-1)
     if bits <= 0:
         return np.zeros(0, dtype=np.uint8)
-    if values.size and (values.min() < 0 or values.max() >= (1 << bits)):
-        raise ValueError(f"values outside [0, 2**{bits})")
-    b = ((values[:, None] >> np.arange(bits)) & 1).astype(np.uint8).reshape(-1)
-    return np.packbits(b, bitorder="little")
+    return pack_rows(np.asarray(values, dtype=np.int64).reshape(1, -1), bits)[0]
 
 
 def pack_rows(values: np.ndarray, bits: int) -> np.ndarray:
     """:func:`pack_fields` of every row of ``values`` ``(rows, n)`` at once: ``(rows, ceil(n * bits / 8))`` uint8,
-    each row's stream zero-padded to whole bytes as :func:`pack_fields` pads it (``bits >= 1``)."""
+    each row's stream zero-padded to whole bytes (``bits >= 1``); :func:`pack_fields` is its one-row case."""
     values = np.asarray(values, dtype=np.int64)
     if values.ndim != 2 or bits <= 0:
         raise ValueError(f"pack_rows needs a 2-D array and bits >= 1; got shape {values.shape}, bits {bits}")
@@ -74,13 +70,12 @@ def unpack_fields(buf: np.ndarray, bits: int, n: int) -> np.ndarray:
     """Inverse of :func:`pack_fields`: ``n`` fields of ``bits`` bits (int64)."""
     if bits <= 0:
         return np.zeros(n, dtype=np.int64)
-    b = np.unpackbits(np.asarray(buf, dtype=np.uint8), bitorder="little", count=n * bits)
-    return (b.reshape(n, bits).astype(np.int64) << np.arange(bits)).sum(axis=1)
+    return unpack_rows(np.asarray(buf, dtype=np.uint8).reshape(1, -1), bits, n)[0]
 
 
 def unpack_rows(buf: np.ndarray, bits: int, n: int) -> np.ndarray:
     """:func:`unpack_fields` of every row of ``buf`` ``(rows, nbytes)`` at once: ``(rows, n)`` int64, the inverse
-    of :func:`pack_rows` (``bits >= 1``)."""
+    of :func:`pack_rows` (``bits >= 1``); :func:`unpack_fields` is its one-row case."""
     buf = np.asarray(buf, dtype=np.uint8)
     if buf.ndim != 2 or bits <= 0:
         raise ValueError(f"unpack_rows needs a 2-D byte array and bits >= 1; got shape {buf.shape}, bits {bits}")

@@ -72,6 +72,18 @@ def test_fixed_fields_round_trip():
     np.testing.assert_array_equal(bitpack.unpack_fields(bitpack.pack_fields(v, 5), 5, v.size), v)
 
 
+@pytest.mark.parametrize(("values", "bits", "stream"), [
+    ([1, 2, 3], 2, [0b00111001]),  # 01 | 10 | 11, lowest bits first
+    ([5, 6], 3, [0b00110101]),
+    ([7, 0, 7], 3, [0b11000111, 0b00000001]),  # the third field crosses into the second byte
+])
+def test_fixed_fields_put_bit_k_of_value_i_at_stream_bit_i_times_bits_plus_k(values, bits, stream):
+    np.testing.assert_array_equal(bitpack.pack_fields(values, bits), stream)
+    np.testing.assert_array_equal(bitpack.pack_rows(np.array([values, values]), bits), [stream, stream])
+    np.testing.assert_array_equal(bitpack.unpack_fields(np.array(stream, np.uint8), bits, len(values)), values)
+    np.testing.assert_array_equal(bitpack.unpack_rows(np.array([stream], np.uint8), bits, len(values)), [values])
+
+
 def test_malformed_inputs():
     with pytest.raises(ValueError, match="blocks"):
         bitpack.encode(np.zeros((100, 192), np.uint8), 3)
