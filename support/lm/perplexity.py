@@ -34,11 +34,14 @@ def perplexity(model, ids, kv_hook=None) -> float:
     return perplexity_from_nll(token_nll(model.forward(ids, kv_hook=kv_hook), ids))
 
 
-def kl_divergence(logp_ref: np.ndarray, logp: np.ndarray) -> np.ndarray:
-    """``KL(p_ref || p)`` per row, in nats, from log-probabilities."""
-    return np.sum(np.exp(logp_ref) * (logp_ref - logp), axis=-1)
+def kl_divergence(logp_ref: np.ndarray, logp: np.ndarray, p_ref: np.ndarray | None = None) -> np.ndarray:
+    """``KL(p_ref || p)`` per row, in nats, from log-probabilities; ``p_ref``: ``exp(logp_ref)`` if already
+    computed (a reference compared with many distributions)."""
+    return np.sum((np.exp(logp_ref) if p_ref is None else p_ref) * (logp_ref - logp), axis=-1)
 
 
-def top1_agreement(logp_ref: np.ndarray, logp: np.ndarray) -> float:
-    """Fraction of positions whose most likely next token is the same under both distributions."""
-    return float(np.mean(np.argmax(logp_ref, axis=-1) == np.argmax(logp, axis=-1)))
+def top1_agreement(logp_ref: np.ndarray, logp: np.ndarray, top_ref: np.ndarray | None = None) -> float:
+    """Fraction of positions whose most likely next token is the same under both distributions; ``top_ref``:
+    ``argmax(logp_ref)`` per row if already computed."""
+    ref = np.argmax(logp_ref, axis=-1) if top_ref is None else top_ref
+    return float(np.mean(ref == np.argmax(logp, axis=-1)))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from support.lm.model import attention
-from support.lm.perplexity import log_softmax
+from support.lm.perplexity import kl_divergence, log_softmax, top1_agreement
 from support.xp import to_numpy
 
 KL_THRESHOLD = 0.02  # nats, mean next-token KL on the calibration window (pre-registered)
@@ -91,9 +91,8 @@ def evaluate_window(model, win: Window, transform) -> dict[str, float]:
     p_ref, top_ref = reference_probs(win)
     nll = -lp[np.arange(win.eval.size - 1), win.eval[1:]]
     d = nll - win.nll
-    kl = np.sum(p_ref * (lr - lp), axis=-1)  # kl_divergence(lr, lp) with the window's exp(lr) computed once
-    top1 = float(np.mean(top_ref == np.argmax(lp, axis=-1)))  # top1_agreement(lr, lp), reference argmax kept
-    return {"kl_sum": float(np.sum(kl)), "top1_sum": float(top1 * lr.shape[0]),
+    return {"kl_sum": float(np.sum(kl_divergence(lr, lp, p_ref))),
+            "top1_sum": float(top1_agreement(lr, lp, top_ref) * lr.shape[0]),
             "n": int(lr.shape[0]), "nll_sum": float(nll.sum()), "nll_ref_sum": float(win.nll.sum()),
             "n_nll": int(nll.size), "dnll_sq_sum": float(np.sum(d * d))}
 
