@@ -77,27 +77,30 @@ class WeightedLogReg:
         idx = np.arange(len(self.labels))
         return idx, (self.X if self.X.flags.c_contiguous else self.X[idx])
 
+    def _g(self, Z, s, labels, W) -> float:
+        """g from the logits Z = X_B W and the sample weights s = sigmoid(x_B)."""
+        return float((s * cross_entropy(Z, labels)).mean() + 0.5 * self.mu * np.sum(W * W))
+
+    def _grad_y_g(self, Xb, Z, s, labels, W):
+        """grad_y g from the same logits and weights."""
+        P = softmax(Z)
+        P[np.arange(len(labels)), labels] -= 1.0
+        return Xb.T @ (P * (s / len(labels))[:, None]) + self.mu * W
+
     def g(self, x, W, idx=None) -> float:
         idx, Xb = self._pool(idx)
-        ce = cross_entropy(Xb @ W, self.labels[idx])
-        return float((sigmoid(x[idx]) * ce).mean() + 0.5 * self.mu * np.sum(W * W))
+        return self._g(Xb @ W, sigmoid(x[idx]), self.labels[idx], W)
 
     def grad_y_g(self, x, W, idx=None):
         idx, Xb = self._pool(idx)
-        P = softmax(Xb @ W)
-        P[np.arange(len(idx)), self.labels[idx]] -= 1.0
-        return Xb.T @ (P * (sigmoid(x[idx]) / len(idx))[:, None]) + self.mu * W
+        return self._grad_y_g(Xb, Xb @ W, sigmoid(x[idx]), self.labels[idx], W)
 
     def g_and_grad_y_g(self, x, W) -> tuple[float, np.ndarray]:
         """(g, grad_y g) on the whole pool, bit-equal to :meth:`g` and :meth:`grad_y_g`, from one product X W
         (L-BFGS in :meth:`inner_solution` asks for both at every point)."""
         idx, Xb = self._pool(None)
-        Z = Xb @ W
-        s = sigmoid(x[idx])
-        value = float((s * cross_entropy(Z, self.labels[idx])).mean() + 0.5 * self.mu * np.sum(W * W))
-        P = softmax(Z)
-        P[np.arange(len(idx)), self.labels[idx]] -= 1.0
-        return value, Xb.T @ (P * (s / len(idx))[:, None]) + self.mu * W
+        Z, s, labels = Xb @ W, sigmoid(x[idx]), self.labels[idx]
+        return self._g(Z, s, labels, W), self._grad_y_g(Xb, Z, s, labels, W)
 
     def f(self, W) -> float:
         return float(cross_entropy(self.Xv @ W, self.labels_v).mean())
