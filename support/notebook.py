@@ -1,7 +1,7 @@
 """The one call a notebook makes first: validate parameters, seed, pick the backend, open the recorder.
 
 ``nb = start("04_dpor_estimate", CLAIMS, scale=scale, seed=seed, backend=backend)`` gives a
-:class:`NotebookRun` with ``rng``, ``xp``, ``record``, ``figure`` and ``claims_table``.
+:class:`NotebookRun` with ``rng``, ``xp``, ``record``, ``figure``, ``table`` and ``claims_table``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from support.claims import SCALES, ClaimRecorder, ClaimSet, ClaimsTable, Verdict
 from support.papers import UnknownPaper, by_stem
 from support.params import check_standard
-from support.paths import output_dir
+from support.paths import output_dir, save_table
 from support.plotting import apply_style, save_figure
 from support.seeding import seed_everything
 from support.xp import device_info, get_xp
@@ -67,6 +67,11 @@ class NotebookRun:
     def figure(self, fig, name: str) -> None:
         """Save a figure into this run's ``figures/`` folder (PNG + SVG, deterministic); it still shows inline."""
         save_figure(fig, name, self.out_dir)
+
+    def table(self, df, name: str) -> Path:
+        """Save a table of this run's raw measurements as ``tables/<name>.csv`` beside the figures (the report
+        links it): for values that a re-run on another machine or day would not give again, such as live timings."""
+        return save_table(df, name, self.out_dir)
 
     def claims_table(self) -> ClaimsTable:
         """The final claims table, shown with every text in full (its DataFrame is ``.frame``); also written to

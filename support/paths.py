@@ -26,6 +26,14 @@ def output_dir(stem: str) -> Path:
     return out
 
 
+def check_file_stem(name: str, what: str) -> str:
+    """``name`` if it is a plain file stem (no folder, not hidden), else ``ValueError`` naming ``what`` it names:
+    the names notebooks give their figures and tables stay inside the run's folder."""
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{what} name must be a plain file stem, got {name!r}")
+    return name
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a uniquely named ``.tmp`` file beside it, then rename: a reader sees the old
     file or the new one, never half of one; on an error the old file stays and the temp file is removed."""
@@ -37,3 +45,11 @@ def write_text_atomic(path: Path, text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def save_table(df, name: str, out_dir: Path) -> Path:
+    """Write a DataFrame of a run's raw measurements as ``<out_dir>/tables/<name>.csv`` (atomically, no index), so
+    the values behind a figure or claim can be re-read and re-analysed without re-running the notebook."""
+    folder = Path(out_dir) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_text_atomic(folder / f"{check_file_stem(name, 'table')}.csv", df.to_csv(index=False))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import matplotlib
 
+from support.paths import check_file_stem
+
 matplotlib.rcParams["svg.hashsalt"] = "paper-repro"
 
 _STYLE = {
@@ -38,8 +40,7 @@ def apply_style() -> None:
 
 def save_figure(fig, name: str, out_dir: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
     """Save ``fig`` as ``<out_dir>/figures/<name>.<fmt>`` with metadata that does not vary run to run."""
-    if not name or "/" in name or name.startswith("."):
-        raise ValueError(f"figure name must be a plain file stem, got {name!r}")
+    check_file_stem(name, "figure")
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

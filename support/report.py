@@ -284,6 +284,16 @@ def _figures(run: RunView, limit: int = 3) -> str:
     return f"<div class=figs>{imgs}</div>"
 
 
+def _tables(run: RunView) -> str:
+    """Links to the raw-measurement tables a run saved (``tables/*.csv``, :meth:`NotebookRun.table`)."""
+    csvs = sorted((run.folder / "tables").glob("*.csv"))
+    if not csvs:
+        return ""
+    stem = run.meta.get("stem", run.folder.name)
+    links = ", ".join(f'<a href="{_e(stem)}/tables/{_e(p.name)}">{_e(p.name)}</a>' for p in csvs)
+    return f"<p class=sub>Raw measurements (CSV): {links}</p>"
+
+
 def _unfinished(view: PaperView) -> bool:
     """Whether the sweep stopped (Ctrl-C) before all the runs sweep.json planned had ended."""
     return isinstance(view.planned, int) and len(view.sweep) < view.planned
@@ -442,7 +452,8 @@ def build_index(reports: Path = REPORTS_DIR) -> Path:
     summary = "".join(_summary_row(v, reports, defaults[v.paper.stem]) for v in views)
     sections = []
     for v in views:
-        body = _figures(v.main) + _claims_table(v.main, reports, defaults[v.paper.stem]) if v.main else ""
+        body = (_figures(v.main) + _tables(v.main) + _claims_table(v.main, reports, defaults[v.paper.stem])
+                if v.main else "")
         if v.sweep:
             body += _sweep_table(v, reports, defaults[v.paper.stem])
         sections.append(f'<h2 id="{_e(v.paper.stem)}">{v.paper.number:02d} · {_e(v.paper.title)}</h2>{body}')

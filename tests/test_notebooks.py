@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from support.claims import UNRECORDED_NOTE, Verdict
@@ -69,7 +70,7 @@ def test_notebook_markdown_uses_no_latex_math(paper):
 
 
 NOT_APPLICABLE = Verdict.NOT_APPLICABLE.value
-SMOKE_CHECKS = ("reached", "reason", "params", "verdict", "figures")  # audit s12 finding 8, checks 1, 2, 3, 4, 6
+SMOKE_CHECKS = ("reached", "reason", "params", "verdict", "figures", "tables")  # audit s12 finding 8, checks 1-4, 6
 
 # (stem, check) -> why the paper's smoke results fail that check today; the paper is to be fixed, not this test.
 KNOWN_SMOKE_FAILURES: dict[tuple[str, str], str] = {}
@@ -85,7 +86,8 @@ def smoke_problems(paper: Paper, folder: Path) -> dict[str, list[str]]:
     reached: every declared claim recorded or marked not applicable (none left "not measured in this run");
     reason: every "not applicable here" says why; params: results.json's parameters are the notebook's defaults
     with scale smoke; verdict: each verdict is the claim's rule on the stored value (scale permitting);
-    figures: at least one figure, each PNG with its SVG twin."""
+    figures: at least one figure, each PNG with its SVG twin; tables: each saved raw-measurement table
+    (``tables/*.csv``) reads back as CSV with a header and at least one row."""
     claims = importlib.import_module(f"support.{paper.slug}.claims").CLAIMS
     res = json.loads((folder / "results.json").read_text())
     out: dict[str, list[str]] = {check: [] for check in SMOKE_CHECKS}
@@ -117,6 +119,13 @@ def smoke_problems(paper: Paper, folder: Path) -> dict[str, list[str]]:
     pngs = sorted((folder / "figures").glob("*.png"))
     out["figures"] += [] if pngs else ["no figure in figures/"]
     out["figures"] += [f"{p.name}: no SVG twin" for p in pngs if not p.with_suffix(".svg").is_file()]
+    for p in sorted((folder / "tables").glob("*.csv")):
+        try:
+            rows = len(pd.read_csv(p))
+        except (ValueError, pd.errors.ParserError) as e:  # EmptyDataError is a ValueError
+            out["tables"].append(f"{p.name}: not a CSV table ({type(e).__name__})")
+            continue
+        out["tables"] += [] if rows else [f"{p.name}: no rows"]
     return {check: problems for check, problems in out.items() if problems}
 
 
@@ -155,6 +164,9 @@ def _planted(tmp_path: Path, **change) -> Path:
     (folder / "figures").mkdir()
     for f in change.get("figures", ["curve.png", "curve.svg"]):
         (folder / "figures" / f).write_text("x")
+    (folder / "tables").mkdir()
+    for f, text in change.get("tables", {"live.csv": "x,y\n1,2\n"}).items():
+        (folder / "tables" / f).write_text(text)
     if "verdict" in change:  # a verdict typed into results.json, not the rule's
         res = json.loads((folder / "results.json").read_text())
         res["claims"][0]["verdict"] = change["verdict"]
@@ -171,6 +183,9 @@ def _planted(tmp_path: Path, **change) -> Path:
     ({"verdict": "partly"}, "verdict"),
     ({"figures": ["curve.png"]}, "figures"),
     ({"figures": []}, "figures"),
+    ({"tables": {}}, None),  # saving no table is fine
+    ({"tables": {"live.csv": "x,y\n"}}, "tables"),  # a header and no rows
+    ({"tables": {"live.csv": ""}}, "tables"),
 ])
 def test_smoke_checks_find_the_one_problem_planted_in_a_result(tmp_path, change, check):
     from support.papers import by_stem

@@ -108,8 +108,23 @@ def test_save_figure_gives_identical_bytes_for_identical_figures(tmp_path):
         digests.append([p.read_bytes() for p in paths])
     assert [p.suffix for p in paths] == [".png", ".svg"]
     assert digests[0] == digests[1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="figure name"):
         save_figure(fig, "../escape", tmp_path)
+
+
+def test_save_table_writes_a_csv_that_reads_back_equal_and_refuses_names_outside_the_run_folder(tmp_path):
+    import pandas as pd
+
+    from support.paths import save_table
+
+    df = pd.DataFrame({"workload": ["pyloop", "matmul"], "cpus": [0.15, 1.0], "latency_s": [0.6801234567891, 0.1]})
+    path = save_table(df, "live_profile", tmp_path)
+    assert path == tmp_path / "tables" / "live_profile.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(path), df)  # every digit of the floats survives the round trip
+    assert [p.name for p in (tmp_path / "tables").iterdir()] == ["live_profile.csv"]  # no temp file left behind
+    for bad in ("../escape", "a/b", "a\\b", ".hidden", ""):
+        with pytest.raises(ValueError, match="table name"):
+            save_table(df, bad, tmp_path)
 
 
 def test_start_rejects_bad_scale_backend_and_seed_as_parameter_errors(tmp_path, monkeypatch):

@@ -363,3 +363,17 @@ def test_a_main_run_that_failed_before_its_results_shows_the_scale_it_was_given(
     """A run that fails in its first cells leaves run.json but no results.json: the row names run.json's scale."""
     _run(reports_dir / "00_tour", "failed", "cell 1: ImportError: no module", params={"scale": "default"})
     assert "</td><td class=num>1.5 s</td><td>default</td>" in _summary(build_index(reports_dir).read_text())
+
+
+def test_index_links_each_raw_measurement_table_a_run_saved_and_no_line_without_one(reports_dir):
+    import pandas as pd
+
+    from support.paths import save_table
+
+    _run(reports_dir / "00_tour", p23=0.51)
+    assert "Raw measurements" not in build_index(reports_dir).read_text()
+    save_table(pd.DataFrame({"x": [1, 2]}), "timings", reports_dir / "00_tour")
+    save_table(pd.DataFrame({"y": [3]}), "a_profile", reports_dir / "00_tour")
+    section = build_index(reports_dir).read_text().split('id="00_tour"')[1]
+    line = section.split("Raw measurements")[1].split("</p>")[0]
+    assert line.index("00_tour/tables/a_profile.csv") < line.index("00_tour/tables/timings.csv")  # sorted by name
