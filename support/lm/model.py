@@ -12,6 +12,7 @@ compressors (PackKV, KIVI) see. Two ways to put a compressor in the loop:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from types import ModuleType
 
@@ -59,11 +60,21 @@ def attention(q, k, v, n_past: int = 0, xp: ModuleType = np):
     s *= np.float32(1.0 / np.sqrt(D))
     s = s.reshape(Hkv, g, n, T)
     if n > 1:
-        i = xp.arange(n)[:, None]
-        j = xp.arange(T)[None, :]
-        s += xp.where(j <= n_past + i, xp.float32(0), xp.float32(-np.inf))
+        s += _causal_bias(n, n_past, xp)
     p = _softmax_in_place(s, xp).reshape(Hkv, g * n, T)
     return (p @ v).reshape(H, n, D)
+
+
+@functools.lru_cache(maxsize=8)
+def _causal_bias(n: int, n_past: int, xp: ModuleType = np):
+    """The additive causal mask ``(n, n_past + n)``: 0 where key ``j <= n_past + i``, -inf after. Made once per shape
+    and reused by every layer and window of that shape (read-only: callers only add it)."""
+    i = xp.arange(n)[:, None]
+    j = xp.arange(n_past + n)[None, :]
+    bias = xp.where(j <= n_past + i, xp.float32(0), xp.float32(-np.inf))
+    if xp is np:
+        bias.flags.writeable = False
+    return bias
 
 
 def _softmax_in_place(x, xp: ModuleType = np):

@@ -10,10 +10,12 @@ from support.xp import to_numpy
 
 
 def log_softmax(logits) -> np.ndarray:
-    """Row-wise log-softmax in float64 on the host, shape ``(n, vocab)``."""
+    """Row-wise log-softmax in float64 on the host, shape ``(n, vocab)``: shift and normalise in place on the float64
+    copy (one more temporary, the exponent; a window's rows are 49k-wide), the same operations as the plain form."""
     z = to_numpy(logits).astype(np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    z -= z.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
 
 
 def token_nll(logits, ids) -> np.ndarray:

@@ -86,6 +86,21 @@ def test_attention_matches_loop_reference(n_past):
     np.testing.assert_allclose(attention(q, k, v, n_past), reference_attention(q, k, v, n_past), atol=1e-5)
 
 
+def test_attention_reuses_one_read_only_causal_mask_per_shape_and_stays_exact_across_shapes():
+    from support.lm.model import _causal_bias
+
+    rng = np.random.default_rng(4)
+    for n_past, n in [(0, 4), (3, 4), (0, 4), (2, 3)]:  # a shape seen before reuses its mask; others get their own
+        q = rng.normal(size=(6, n, 8)).astype(np.float32)
+        k, v = (rng.normal(size=(2, n_past + n, 8)).astype(np.float32) for _ in range(2))
+        np.testing.assert_allclose(attention(q, k, v, n_past), reference_attention(q, k, v, n_past), atol=1e-5)
+    bias = _causal_bias(4, 3)
+    assert bias is _causal_bias(4, 3) and bias.shape == (4, 7)
+    assert np.array_equal(np.isinf(bias), np.arange(7)[None, :] > 3 + np.arange(4)[:, None])
+    with pytest.raises(ValueError):
+        bias += 1  # read-only: a caller writing into it would corrupt every later attention of that shape
+
+
 def test_rope_scores_depend_only_on_relative_position():
     rng = np.random.default_rng(2)
     q, k = rng.normal(size=(1, 1, 64)), rng.normal(size=(1, 1, 64))

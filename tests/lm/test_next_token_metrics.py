@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import rel_entr
 
 from support.lm.perplexity import kl_divergence, log_softmax, top1_agreement
@@ -21,6 +22,18 @@ def test_kl_divergence_is_weighted_by_the_reference_and_not_symmetric():
     # reversed: KL(q||p) = .25 ln .5 + .75 ln 1.5 = 0.1308120 for the first row; different from 0.1438410
     assert kl_divergence(Q, P)[0] == pytest.approx(0.1308120, abs=1e-7)
     assert kl_divergence(P, Q)[0] != pytest.approx(kl_divergence(Q, P)[0], abs=1e-3)
+
+
+def test_log_softmax_matches_scipy_and_leaves_its_float32_input_unchanged():
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(20, 300)) * 8).astype(np.float32)
+    before = x.copy()
+    got = log_softmax(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, scipy_log_softmax(x.astype(np.float64), axis=-1), rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(x, before)  # the in-place shift works on its float64 copy only
+    z = x.astype(np.float64)
+    assert log_softmax(z) is not z and np.array_equal(z, before.astype(np.float64))  # a float64 input too
 
 
 def test_kl_divergence_matches_scipy_rel_entr_and_is_never_negative():
