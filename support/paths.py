@@ -50,6 +50,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
 def save_table(df, name: str, out_dir: Path) -> Path:
     """Write a DataFrame of a run's raw measurements as ``<out_dir>/tables/<name>.csv`` (atomically, no index), so
     the values behind a figure or claim can be re-read and re-analysed without re-running the notebook."""
+    check_file_stem(name, "table")
     folder = Path(out_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    return write_text_atomic(folder / f"{check_file_stem(name, 'table')}.csv", df.to_csv(index=False))
+    return write_text_atomic(folder / f"{name}.csv", df.to_csv(index=False))

@@ -124,7 +124,8 @@ def test_save_table_writes_a_csv_that_reads_back_equal_and_refuses_names_outside
     assert [p.name for p in (tmp_path / "tables").iterdir()] == ["live_profile.csv"]  # no temp file left behind
     for bad in ("../escape", "a/b", "a\\b", ".hidden", ""):
         with pytest.raises(ValueError, match="table name"):
-            save_table(df, bad, tmp_path)
+            save_table(df, bad, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()  # a refused name leaves nothing behind, not even the folder
 
 
 def test_start_rejects_bad_scale_backend_and_seed_as_parameter_errors(tmp_path, monkeypatch):
