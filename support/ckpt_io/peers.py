@@ -77,19 +77,19 @@ def _st_load(d: Path, like: dict) -> dict:
 
 
 def _snap_save(tensors: dict, d: Path) -> None:
-    from torchsnapshot import Snapshot, StateDict
-
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # torchsnapshot's own import (torch.jit.script, deprecated) and calls warn
         warnings.simplefilter("ignore")
+        from torchsnapshot import Snapshot, StateDict
+
         Snapshot.take(path=str(d / "snapshot"), app_state={"model": StateDict(tensors)})
 
 
 def _snap_load(d: Path, like: dict) -> dict:
-    from torchsnapshot import Snapshot, StateDict
-
-    out = StateDict(_empty_like(like))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from torchsnapshot import Snapshot, StateDict
+
+        out = StateDict(_empty_like(like))
         Snapshot(path=str(d / "snapshot")).restore(app_state={"model": out})
     return dict(out)
 
@@ -211,7 +211,9 @@ def torchsnapshot_status() -> tuple[bool, str]:
     if importlib.util.find_spec("torchsnapshot") is None:
         return False, "torchsnapshot is not installed"
     try:
-        import torchsnapshot  # noqa: F401
+        with warnings.catch_warnings():  # its own module-level torch.jit.script, deprecated in torch 2.13
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import torchsnapshot  # noqa: F401
     except Exception as e:  # noqa: BLE001 # pragma: no cover - any import failure means "not available"
         return False, f"torchsnapshot does not import: {e}"
     return True, "torchsnapshot " + getattr(__import__("torchsnapshot"), "__version__", "?")
