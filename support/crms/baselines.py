@@ -34,6 +34,7 @@ from support.queueing import mm1_sojourn_array
 RANDOM_SEARCH = "random search"
 ANNEALING = "dual annealing (scipy)"  # scipy.optimize.dual_annealing, a generalized simulated annealing
 SEARCHES = (RANDOM_SEARCH, ANNEALING)
+VPA_STYLE = "demand-proportional (VPA-style)"  # ours: the issue names the other three heuristics
 
 
 def _best_count_in_share(p: Problem, i: int, cpu_share: float, mem_share: float):
@@ -78,7 +79,7 @@ def demand_proportional(p: Problem) -> Allocation:
     (observed CPU-seconds per second), memory split equally; per app the best count within its share."""
     s = p.server
     demand = p.lam * np.array([float(a.model(1.0, s.m_max)) for a in p.apps])
-    return _share_alloc(p, s.cpu * demand / demand.sum(), [s.mem / p.N] * p.N, "demand-proportional (VPA-style)")
+    return _share_alloc(p, s.cpu * demand / demand.sum(), [s.mem / p.N] * p.N, VPA_STYLE)
 
 
 def static_request_limit(p: Problem, c_req: float = 1.0, m_req: float = 0.256, target_util: float = 0.7) -> Allocation:
@@ -166,4 +167,4 @@ def annealing(p: Problem, budget_s: float, seed: int) -> Allocation:
 
 
 HEURISTICS = {"equal share": equal_share, "load-proportional": proportional_share,
-              "demand-proportional (VPA-style)": demand_proportional, "static request=limit": static_request_limit}
+              VPA_STYLE: demand_proportional, "static request=limit": static_request_limit}

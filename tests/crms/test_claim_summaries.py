@@ -54,6 +54,51 @@ def test_headline_summary_by_hand():
     assert (h["heuristics_all_unstable"], h["searches_all_unstable"]) == (1, 0)
 
 
+def test_margin_without_the_vpa_share_takes_the_best_of_the_issues_three_heuristics_per_seed_by_hand():
+    rows = pd.DataFrame([
+        {"seed": 0, "method": "CRMS", "latency_s": 0.80, "power_w": 90.0},
+        {"seed": 0, "method": "equal share", "latency_s": 1.00, "power_w": 100.0},
+        {"seed": 0, "method": "load-proportional", "latency_s": 1.25, "power_w": 50.0},
+        {"seed": 0, "method": B.VPA_STYLE, "latency_s": 0.85, "power_w": 80.0},  # best of all four, left out
+        {"seed": 0, "method": "static request=limit", "latency_s": math.inf, "power_w": 10.0},
+        {"seed": 0, "method": B.RANDOM_SEARCH, "latency_s": 0.5, "power_w": 1.0},  # a search, never a heuristic
+        {"seed": 1, "method": "CRMS", "latency_s": 0.95, "power_w": 60.0},
+        {"seed": 1, "method": "equal share", "latency_s": 1.00, "power_w": 50.0},
+        {"seed": 1, "method": "load-proportional", "latency_s": math.inf, "power_w": 10.0},
+        {"seed": 1, "method": B.VPA_STYLE, "latency_s": 0.90, "power_w": 40.0},
+        {"seed": 1, "method": "static request=limit", "latency_s": math.inf, "power_w": 10.0},
+        {"seed": 2, "method": "CRMS", "latency_s": 2.0, "power_w": 70.0},
+        *({"seed": 2, "method": h, "latency_s": math.inf, "power_w": 1.0} for h in B.HEURISTICS),  # none stable
+    ])
+    m = X.margin_without(rows)
+    assert m["heuristics"] == ["equal share", "load-proportional", "static request=limit"]
+    assert m["seeds"] == 3 and m["median"] == pytest.approx(0.20)  # 1 - 0.8/1.0, 1 - 0.95/1.0, 1
+    assert m["seeds_margin"] == pytest.approx(2 / 3)  # 0.20 and 1 reach 10%; 0.05 does not
+    assert m["power_ratio_mean"] == pytest.approx((90 / 100 + 60 / 50) / 2)  # equal share's power; seed 2 has none
+    every = X.margin_without(rows, left_out=())
+    assert every["median"] == pytest.approx(1 - 0.80 / 0.85)  # with the VPA share: 0.0588, -0.0556, 1
+    assert every["seeds_margin"] == pytest.approx(1 / 3)
+    assert every["power_ratio_mean"] == pytest.approx((90 / 80 + 60 / 40) / 2)  # the VPA share's power
+    with pytest.raises(ValueError, match="unknown heuristics"):
+        X.margin_without(rows, left_out=("vpa",))
+    with pytest.raises(ValueError, match="at least one"):
+        X.margin_without(rows, left_out=tuple(B.HEURISTICS))
+
+
+def test_epoch_summary_without_the_vpa_share_recomputes_each_epochs_best_of_the_other_three_by_hand():
+    ep = pd.DataFrame({"CRMS": [0.8, 0.9, 1.0], "CRMS static (epoch 0)": [0.8, 1.0, 1.0],
+                       "equal share": [1.0, 1.0, math.inf], "load-proportional": [1.25, 0.95, math.inf],
+                       B.VPA_STYLE: [0.85, 0.92, 1.05], "static request=limit": [math.inf, 2.0, math.inf]})
+    ep["best heuristic"] = ep[list(B.HEURISTICS)].min(axis=1)
+    every, named = X.epoch_summary(ep), X.epoch_summary_without(ep)
+    assert named["margins"] == pytest.approx([0.2, 1 - 0.9 / 0.95, 1.0])  # epoch 2: no named heuristic stable
+    assert every["margins"] == pytest.approx([1 - 0.8 / 0.85, 1 - 0.9 / 0.92, 1 - 1.0 / 1.05])
+    assert (named["frac_margin"], every["frac_margin"]) == (pytest.approx(2 / 3), 0.0)
+    assert list(ep["best heuristic"]) == [0.85, 0.92, 1.05]  # the study's own frame is left as it was
+    with pytest.raises(ValueError, match="unknown heuristics"):
+        X.epoch_summary_without(ep, left_out=("vpa",))
+
+
 def test_cpu_saturated_seeds_counts_seeds_where_every_stable_method_reserves_every_cpu():
     rows = pd.DataFrame([
         {"seed": 0, "method": "CRMS", "latency_s": 0.3, "cpu_alloc": 4.0},

@@ -182,3 +182,23 @@ def test_headline_compares_with_the_vpa_style_share_when_it_is_the_unique_best(m
     assert s.best_heuristic == VPA
     assert s.reduction_vs_heuristic == pytest.approx(1 - 0.4 / 0.45)
     assert s.power_ratio == pytest.approx(90.0 / 88.0) and s.power_ratio_busy == pytest.approx(80.0 / 78.0)
+
+
+def test_margin_without_nothing_left_out_is_the_headlines_own_reduction_and_the_default_drops_only_the_vpa_share(
+        monkeypatch):
+    monkeypatch.setattr(X, "trace_rates", lambda epoch_s: (None, None, None))
+    monkeypatch.setattr(X, "_seed_problem", lambda models, seed, *a: (None, 3, 0.6))
+    frames = {0: FRAMES[0], 1: FRAMES[1], 2: _frame(  # seed 2: the VPA share is the unique best heuristic
+        (0.4, 90.0, 80.0), {"equal share": (0.6, 90.5, 81.0), "load-proportional": (0.7, 89.5, 79.5),
+                            VPA: (0.42, 88.0, 78.0), "static request=limit": (0.5, 91.5, 84.0)},
+        {"random search": (0.8, 90.0, 80.0), B.ANNEALING: (0.9, 90.0, 80.0)})}
+    monkeypatch.setattr(X, "compare", lambda p, seed: frames[seed].copy())
+    rows, summ = X.headline({}, [0, 1, 2], Server(), 0.002)
+    every = X.margin_without(rows, left_out=())
+    assert every["median"] == pytest.approx(X.headline_summary(summ)["latency_vs_heuristic"])
+    assert every["seeds_margin"] == pytest.approx(X.headline_summary(summ)["seeds_10pct"])
+    assert every["power_ratio_mean"] == pytest.approx(X.power_summary(summ, "power_ratio")["mean"])
+    named = X.margin_without(rows)
+    assert VPA not in named["heuristics"] and len(named["heuristics"]) == len(B.HEURISTICS) - 1
+    assert named["median"] == pytest.approx(0.2)  # seeds: 1 - 0.4/0.5, 1 (none stable), 1 - 0.4/0.5
+    assert named["seeds_margin"] == 1.0 and every["seeds_margin"] == pytest.approx(2 / 3)  # seed 2: 4.8% with VPA
