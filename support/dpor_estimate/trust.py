@@ -127,21 +127,10 @@ def stopped_at_assume(program: Program, g: Graph) -> list[int]:
 def is_blocked(g: Graph, program: Program) -> bool:
     """A leaf that is not a complete class: a thread waits on a held lock or stopped at a false Assume.
 
-    Such leaves score 0 as classes in the estimators (§4); GenMC reports them apart as "blocked".
+    Such leaves score 0 as classes in the estimators (§4); GenMC reports them apart as "blocked". Asked of leaves
+    (every caller's case): the blocked answer :func:`_next_or_blocked` gives where no thread can move.
     """
-    cache = program._next
-    hist = g.hist
-    for t, evs in enumerate(g.ev):  # one inlined pass: this runs at every leaf of an exhaustive exploration
-        if evs:
-            last = evs[-1]
-            if last[K] == R and not last[EX] and type(last[OP]) is Lock:
-                return True
-        op = cache.get((t, hist[t]), cache)  # the cache itself marks "not computed yet"
-        if op is cache:
-            op = program.next_op(t, hist[t])
-        if type(op) is Assume:
-            return True
-    return False
+    return _next_or_blocked(program, g) is True
 
 
 def _waits_forever(g: Graph, evs: tuple) -> bool:
