@@ -44,10 +44,14 @@ def plain_bits_for(rel: float) -> int:
     return max(1, int(np.floor((1.0 / rel) * (1 + 2.0 ** -10) + 0.5)).bit_length())
 
 
-def median_order(v_codes: np.ndarray) -> np.ndarray:
-    """MEDIAN repacking: tokens of a block sorted by the median of their V codes (descending, stable)."""
+def median_order(v_codes: np.ndarray, block: int | None = None) -> np.ndarray:
+    """MEDIAN repacking: tokens sorted by the median of their V codes (descending, stable) within each run of
+    ``block`` consecutive tokens (all of them as one block for None); a token's median is its own, so a layer's
+    medians are taken in one call and only the sorts are per block."""
     med = np.median(np.asarray(v_codes, dtype=np.float64), axis=1)
-    return np.argsort(-med, kind="stable")
+    size = block or max(med.size, 1)
+    parts = [b0 + np.argsort(-med[b0:b0 + size], kind="stable") for b0 in range(0, med.size, size)]
+    return np.concatenate(parts) if parts else np.arange(0)
 
 
 def greedy_order(k_codes: np.ndarray, v_codes: np.ndarray, pack: int = 16) -> np.ndarray:
@@ -85,15 +89,9 @@ def block_order(kq: TokenQuantized, vq: TokenQuantized, method: str, block: int 
     n = kq.codes.shape[0]
     if method == "none":
         return np.arange(n)
-    if method == "median" and n and n % block == 0:  # every block at once: the same medians and stable sorts
-        c = vq.codes if vq.codes.dtype.kind in "ui" else np.asarray(vq.codes, np.float64)  # integer medians: exact
-        med = np.median(c.reshape(n // block, block, -1), axis=2)  # mean of the middle pair, in float64
-        return (np.argsort(-med, axis=1, kind="stable") + np.arange(0, n, block)[:, None]).reshape(-1)
-    parts = []
-    for b0 in range(0, n, block):
-        sl = slice(b0, b0 + block)
-        p = median_order(vq.codes[sl]) if method == "median" else greedy_order(kq.codes[sl], vq.codes[sl], pack)
-        parts.append(b0 + p)
+    if method == "median":
+        return median_order(vq.codes, block)
+    parts = [b0 + greedy_order(kq.codes[b0:b0 + block], vq.codes[b0:b0 + block], pack) for b0 in range(0, n, block)]
     return np.concatenate(parts) if parts else np.arange(0)
 
 
