@@ -186,11 +186,16 @@ def power_frontier(models: dict, seeds, server: Server, w_pows, load_range=(0.5,
     return pd.DataFrame(rows)
 
 
+def best_by_seed(heur: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, the row of ``heur`` (the heuristics' rows) with the lowest latency (the first in row order on ties;
+    an unstable one, latency inf, where none is stable), indexed by seed."""
+    return heur.loc[heur.groupby("seed").latency_s.idxmin()].set_index("seed")
+
+
 def frontier_summary(fr: pd.DataFrame) -> pd.DataFrame:
     """Per power weight: CRMS's median latency reduction and mean power ratio against the per-seed best
     heuristic (by latency), over the seeds where some heuristic is stable."""
-    heur = fr[fr.method != "CRMS"]
-    best = heur.loc[heur.groupby("seed").latency_s.idxmin()].set_index("seed")
+    best = best_by_seed(fr[fr.method != "CRMS"])
     best = best[np.isfinite(best.latency_s)]
     c = fr[(fr.method == "CRMS") & fr.seed.isin(best.index)].copy()
     c["reduction"] = 1 - c.latency_s / best.latency_s.reindex(c.seed).to_numpy()
@@ -263,8 +268,7 @@ def margin_without(rows: pd.DataFrame, left_out: tuple[str, ...] = (B.VPA_STYLE,
     Median over seeds and the fraction of seeds with a reduction >= ``margin``; no stable heuristic reads 1. Also
     the mean power ratio to that best heuristic over the seeds where it is stable (NaN where none is)."""
     kept = _kept_heuristics(left_out)
-    heur = rows[rows.method.isin(kept)]
-    best = heur.loc[heur.groupby("seed").latency_s.idxmin()].set_index("seed")
+    best = best_by_seed(rows[rows.method.isin(kept)])
     crm = rows[rows.method == "CRMS"].set_index("seed").reindex(best.index)
     r = 1 - crm.latency_s / best.latency_s
     stable = np.isfinite(best.latency_s)
