@@ -28,8 +28,10 @@ class Verdict(str, Enum):
 
 
 def _num(x: Any) -> float:
+    """``x`` as a float for a numeric rule; a bool is refused (True would pass ``AtLeast(1.0)``), as
+    :class:`IsTrue` refuses counts."""
     if isinstance(x, bool):
-        return float(x)
+        raise TypeError(f"expected a number, got the boolean {x!r}")
     if isinstance(x, (int, float)):
         return float(x)
     raise TypeError(f"expected a number, got {x!r}")

@@ -201,7 +201,8 @@ def test_recorder_unwraps_numpy_bools_for_is_true(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["claims"][0]["measured"] is True
 
 
-@pytest.mark.parametrize("rule,bad", [(IsTrue(), 7), (AtLeast(1.0), "fast"), (Within(rel=0.1), None)])
+@pytest.mark.parametrize("rule,bad", [(IsTrue(), 7), (AtLeast(1.0), "fast"), (Within(rel=0.1), None),
+                                      (AtLeast(1.0), True), (AtMost(0.0), False)])
 def test_recorder_names_the_claim_when_a_measurement_has_the_wrong_type(tmp_path, rule, bad):
     rec = ClaimRecorder(_one_claim(rule), "smoke", tmp_path)
     with pytest.raises(TypeError, match="claim 'x'"):
