@@ -45,11 +45,12 @@ def _own_paths(proc_cgroup: str) -> dict[str, str]:
     return out
 
 
-def detect(root: Path = CGROUP_ROOT) -> CgroupInfo:
-    """Detect the cgroup layout and whether child groups can be created here (needs root)."""
+def detect(root: Path = CGROUP_ROOT, proc_self: Path = Path("/proc/self/cgroup")) -> CgroupInfo:
+    """Detect the cgroup layout and whether child groups can be created here (needs root). ``proc_self`` is
+    this process's cgroup membership file (tests point both paths at a fake tree)."""
     root = Path(root)
     try:
-        own = _own_paths(Path("/proc/self/cgroup").read_text())
+        own = _own_paths(Path(proc_self).read_text())
     except OSError as e:
         return CgroupInfo(None, None, None, False, f"cannot read /proc/self/cgroup: {e}")
     # v2: a unified hierarchy with cpu.max / memory.max available to children

@@ -23,6 +23,48 @@ def test_detect_reports_a_version_or_a_reason():
     assert INFO.usable or INFO.reason
 
 
+def _fake_tree(tmp_path, files: dict[str, str], proc: str):
+    for rel, text in files.items():
+        (tmp_path / "fs" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "fs" / rel).write_text(text)
+    (tmp_path / "self").write_text(proc)
+    return tmp_path / "fs", tmp_path / "self"
+
+
+def test_detect_finds_v2_and_nests_under_this_process_own_group(tmp_path):
+    root, proc = _fake_tree(tmp_path, {"cgroup.controllers": "cpuset cpu io memory pids",
+                                       "user.slice/me/cgroup.procs": ""}, "0::/user.slice/me\n")
+    info = detect(root, proc)
+    assert (info.version, info.cpu_parent, info.memory_parent) == (2, root / "user.slice/me", root / "user.slice/me")
+    assert info.writable and info.usable and info.reason == ""
+
+
+def test_detect_v2_without_the_memory_controller_is_not_v2(tmp_path):
+    root, proc = _fake_tree(tmp_path, {"cgroup.controllers": "cpu io pids"}, "0::/\n")
+    info = detect(root, proc)
+    assert info.version is None and not info.usable and "no cgroup v2 cpu/memory" in info.reason
+
+
+def test_detect_finds_v1_with_separate_cpu_and_memory_groups(tmp_path):
+    root, proc = _fake_tree(tmp_path, {"cpu/cpu.cfs_quota_us": "-1", "cpu/a/cgroup.procs": "",
+                                       "memory/memory.limit_in_bytes": "0", "memory/b/cgroup.procs": ""},
+                            "5:memory:/b\n4:cpu,cpuacct:/a\n1:name=systemd:/c\n")
+    info = detect(root, proc)
+    assert (info.version, info.cpu_parent, info.memory_parent) == (1, root / "cpu/a", root / "memory/b")
+    assert info.usable
+
+
+def test_detect_names_the_parent_it_cannot_write(tmp_path):
+    root, proc = _fake_tree(tmp_path, {"cgroup.controllers": "cpu memory"}, "0::/missing\n")
+    info = detect(root, proc)  # os.access on a missing directory is False, as on a read-only one
+    assert info.version == 2 and not info.usable and str(root / "missing") in info.reason
+
+
+def test_detect_without_its_membership_file_says_why(tmp_path):
+    info = detect(tmp_path, tmp_path / "absent")
+    assert info.version is None and "cannot read" in info.reason
+
+
 def test_run_limited_cpu_s_is_each_childs_own_cpu_time(monkeypatch):
     """RUSAGE_CHILDREN is cumulative over the process's reaped children: cpu_s must be this run's share only.
     The group is faked, so this runs where cgroups are not usable."""
