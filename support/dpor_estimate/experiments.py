@@ -139,8 +139,9 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
     """
     # a library argument, not a notebook parameter: check_int's default ValueError, not a usage error (exit 2)
     check_int(budget, "the SE budget", minimum=1, what="an integer >= 1 (1 = Knuth's single probe)")
-    if trials < 1 or runs < 1:  # 0 trials would score "0% within the band" instead of failing
-        raise ValueError(f"trials and runs must be >= 1; got {trials} and {runs}")
+    # 0 trials would score "0% within the band" instead of failing
+    trials = check_int(trials, "trials", minimum=1)
+    runs = check_int(runs, "runs", minimum=1)
     p = with_order(make(spec), policy, max_steps)
     cls = np.empty((runs, trials))
     nod = np.empty((runs, trials))

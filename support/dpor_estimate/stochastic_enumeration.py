@@ -15,6 +15,7 @@ import numpy as np
 
 from support.dpor_estimate.dsl import MAX_STEPS, Program, check_max_steps
 from support.dpor_estimate.trust import Graph, is_blocked, is_deadlock, memo_children, root
+from support.validate import check_int
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,7 @@ def se_trial(program: Program, budget: int, rng: np.random.Generator, max_steps:
     An execution longer than ``max_steps`` steps raises :class:`~support.dpor_estimate.dsl.StepLimitError`.
     ``start``: a ``trust.root(program)`` shared by the trials of one run (:func:`~trust.memo_children`); same draws.
     """
-    if budget < 1:
-        raise ValueError(f"SE budget must be >= 1, got {budget}")
+    budget = check_int(budget, "SE budget", minimum=1)  # nan would pass `< 1` and enumerate the whole tree
     check_max_steps(max_steps)
     pop = [root(program) if start is None else start]
     level = 1.0  # estimate of the number of tree nodes at the current depth

@@ -70,6 +70,27 @@ def test_bad_policy_budget_and_trials():
         estimate_runs("inc(2)", "program", 1, trials=0, runs=1, seed=0)
 
 
+@pytest.mark.parametrize("budget", [float("nan"), 2.5, True, 0, -1, "2"])
+def test_se_budget_must_be_an_integer_of_at_least_one(budget):
+    # nan used to slip past `budget < 1` and silently enumerate the whole tree; 2.5 and True hit numpy errors
+    with pytest.raises(ValueError, match=r"budget must be an integer >= 1, got "):
+        se_trial(make("inc(2)"), budget, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", ["trials", "runs"])
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, float("nan"), "3"])
+def test_estimate_runs_trials_and_runs_must_be_integers_of_at_least_one(name, value):
+    kw = {"trials": 2, "runs": 2, name: value}
+    with pytest.raises(ValueError, match=rf"^{name} must be an integer >= 1, got ") as e:
+        estimate_runs("inc(2)", "program", 1, seed=0, **kw)
+    assert not isinstance(e.value, ParameterError)  # a library argument, not a notebook usage error
+
+
+def test_estimate_runs_accepts_numpy_integer_trials_and_runs():
+    rs = estimate_runs("inc(2)", "program", 2, trials=np.int64(3), runs=np.int32(2), seed=0)
+    assert rs.classes.shape == (2, 3)
+
+
 @pytest.mark.parametrize("max_steps", [0, -5, 1.5, True, "100"])
 def test_step_bound_must_be_a_positive_integer(max_steps):
     p = make("inc(2)")

@@ -48,6 +48,20 @@ def test_se_estimate_is_unbiased_exactly_over_every_choice_sequence(spec):
     assert float(e) == pytest.approx(spec_count(spec), rel=1e-9)
 
 
+# exhaustive explored-graph counts (TruSt tree nodes, root included), as trust.explore reports them
+SE_NODE_COUNTS = {"inc(3)": 68, "lastzero(3)": 44, "casrot(4)": 27, "cinc(2)": 50, "lockinc(2)": 22}
+
+
+@pytest.mark.parametrize("spec", list(SE_NODE_COUNTS))
+def test_se_node_estimate_is_unbiased_exactly_when_the_budget_forces_sampling(spec):
+    # budget 2 is below the pooled children of some depth on each of these trees, so SE really subsamples;
+    # every subset it can keep, weighted by its probability: E[nodes] = the exhaustive explored-graph count
+    p = make(spec)
+    assert explore(p).nodes == SE_NODE_COUNTS[spec]
+    e = exact_expectation(lambda prog, rng: se_trial(prog, 2, rng), p, "nodes")
+    assert float(e) == pytest.approx(SE_NODE_COUNTS[spec], rel=1e-9)
+
+
 @pytest.mark.parametrize("spec,budget,trials", [
     ("lastzero(5)", 4, 3000), ("inc(4)", 4, 3000),
     pytest.param("lastzero(5)", 4, 20_000, marks=pytest.mark.slow),

@@ -55,9 +55,10 @@ def test_estimate_runs_counts_expanded_graphs():
     assert rs.work.tolist() == [50, 50]
 
 
-@pytest.mark.parametrize(("budget", "trials", "runs"), [(0, 10, 1), (2.0, 10, 1), (1, 0, 1), (1, 10, 0)])
-def test_estimate_runs_refuses_budgets_and_counts_that_would_score_silently(budget, trials, runs):
-    with pytest.raises(ValueError, match="budget|trials"):
+@pytest.mark.parametrize(("budget", "trials", "runs", "named"), [
+    (0, 10, 1, "the SE budget"), (2.0, 10, 1, "the SE budget"), (1, 0, 1, "trials"), (1, 10, 0, "runs")])
+def test_estimate_runs_refuses_budgets_and_counts_that_would_score_silently(budget, trials, runs, named):
+    with pytest.raises(ValueError, match=f"^{named} must be an integer >= 1"):
         estimate_runs("co_2_2w(2)", "program", budget, trials=trials, runs=runs, seed=0)
 
 
