@@ -8,11 +8,18 @@ source and are stated as assumptions in the notebook.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import pandas as pd
 
 from support.sim import FaultSpec
+from support.validate import check_int, check_range
+
+# float fields that must be > 0: divisors (a 0 skew_factor divides the stream capacity by zero) and prices and
+# price factors (a 0 price bills nothing, so the cost claim would read "no billed worker-hour"); every other
+# number must be >= 0, and every number finite except these, where inf means "for the rest of the run"
+POSITIVE = frozenset({"skew_factor", "memory_factor", "spot_price", "on_demand_price", "spike_mult"})
+UNBOUNDED = frozenset({"stream_memory_raise_h"})
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,12 @@ class Params:
     region: str = "eu-west"
 
     def __post_init__(self):
-        for k, v in asdict(self).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
-                raise ValueError(f"parameter {k} must be >= 0, got {v}")
+        for f in fields(self):
+            k, v = f.name, getattr(self, f.name)
+            if f.type in ("int", int):  # annotations are strings under `from __future__ import annotations`
+                check_int(v, f"parameter {k}", minimum=0)
+            elif f.type in ("float", float) and not (k in UNBOUNDED and v == math.inf):
+                check_range(v, f"parameter {k}", low=0.0, low_open=k in POSITIVE)
         if self.horizon_h <= 0 or self.batch_workers < 1 or self.worker_rate <= 0 or not 0 < self.target_util <= 1:
             raise ValueError("horizon_h > 0, batch_workers >= 1, worker_rate > 0 and 0 < target_util <= 1 required")
         if self.stream_replacement_delta not in (0, 1):
