@@ -50,6 +50,7 @@ class SaveStats:
     chunk_bytes: int
     queue_depth: int
     checksum: str
+    metadata_ops: int = 0  # create + rename, plus file and directory fsync when fsync=True
 
     @property
     def gbps(self) -> float:
@@ -286,9 +287,11 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
 
     tmp = _tmp_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | (os.O_DIRECT if use_direct else 0)
-    fd = os.open(tmp, flags, 0o644)
+    # the ring first: if its setup fails (ENOMEM, a locked-memory limit) no temporary file or fd exists yet
     ring = uring.Ring(max(2, qd)) if be == "uring" else None
+    fd = -1
     try:
+        fd = os.open(tmp, flags, 0o644)
         if mode == "stage":
             reqs = w.staged(chunk_bytes, pool)
         elif mode == "iovec":
@@ -313,10 +316,11 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
         if fsync:
             os.fsync(fd)
     except BaseException:
-        os.close(fd)
+        if fd >= 0:  # only a file this call created is removed
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
         if ring:
             ring.close()
-        tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
     if ring:
@@ -325,7 +329,8 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
     if fsync:
         posix.fsync_dir(path.parent)
     return SaveStats(str(path), len(items), sum(f.nbytes for f in flats), file_size, w.requests + 2,
-                     time.perf_counter() - t0, be, use_direct, align, mode, chunk_bytes, qd, checksum)
+                     time.perf_counter() - t0, be, use_direct, align, mode, chunk_bytes, qd, checksum,
+                     metadata_ops=4 if fsync else 2)
 
 
 # ------------------------------------------------------------------------------------------ read
@@ -439,10 +444,20 @@ def read_tensor(path: str | os.PathLike, key: str, *, as_torch: bool = False, ve
 # ------------------------------------------------------------------------------------------ buckets
 def save_buckets(directory: str | os.PathLike, tensors: Mapping[str, Any], bucket_bytes: int, **kw) -> dict:
     """Aggregation granularity: group tensors (in order) into files of about ``bucket_bytes`` each
-    (0 = one file per tensor). Returns files written and metadata operations (create + rename + fsync)."""
+    (0 = one file per tensor) in a new or empty ``directory``. Returns files written and the metadata
+    operations :func:`save` performed (per file: create, rename, and with ``fsync`` the file's and the
+    directory's fsync).
+
+    A directory that already holds anything is refused: a re-save with fewer buckets would leave stale
+    bucket files that :func:`load_buckets` would read back.
+    """
     bucket_bytes = check_int(bucket_bytes, "bucket_bytes", minimum=0, error=F.CheckpointError)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
+    held = sorted(x.name for x in d.iterdir())
+    if held:
+        raise F.CheckpointError(f"save_buckets needs an empty directory: {str(d)!r} holds {len(held)} entries "
+                                f"(first {held[0]!r}); stale buckets would be read back by load_buckets")
     groups: list[dict] = [{}]
     size = 0
     for k, v in tensors.items():
@@ -454,17 +469,28 @@ def save_buckets(directory: str | os.PathLike, tensors: Mapping[str, Any], bucke
         size += nb
     t0 = time.perf_counter()
     files = []
+    ops = 0
     for i, g in enumerate(groups):
         p = d / f"bucket-{i:06d}.ckpt"
-        save(p, g, **kw)
+        ops += save(p, g, **kw).metadata_ops
         files.append(p)
     secs = time.perf_counter() - t0
-    return {"files": len(files), "paths": files, "seconds": secs, "metadata_ops": 4 * len(files)}
+    return {"files": len(files), "paths": files, "seconds": secs, "metadata_ops": ops}
 
 
 def load_buckets(directory: str | os.PathLike, **kw) -> dict:
-    out = {}
+    """Every tensor of the ``bucket-*.ckpt`` files in ``directory`` (key -> torch tensor).
+
+    A key found in two files raises :class:`~support.ckpt_io.format.CheckpointError`: which one is current
+    cannot be told, so no silent merge.
+    """
+    out: dict = {}
+    source: dict[str, Path] = {}
     for p in sorted(Path(directory).glob("bucket-*.ckpt")):
         ck = load(p, **kw)
-        out.update({k: ck.torch(k) for k in ck})
+        for k in ck:
+            if k in source:
+                raise F.CheckpointError(f"tensor {k!r} is in both {str(source[k])!r} and {str(p)!r}")
+            source[k] = p
+            out[k] = ck.torch(k)
     return out

@@ -1,8 +1,10 @@
 """How we time I/O: fsync inside every timed write and the written pages dropped after the clock stops
 (so buffered engines are not charged for emptying the page cache), cold reads (pages dropped before the
 clock starts), cases interleaved round-robin with a rotated order, a
-discarded warm-up round, medians of the measured rounds (as many as the caller asks: the notebook's plans use
-2-3 at smoke, 3-5 at default, 5-7 at paper), and the disk limit from large O_DIRECT writes.
+discarded warm-up round where the caller asks for one, medians of the measured rounds (as many as the caller
+asks: :func:`~support.ckpt_io.experiments.plan` gives F1-F4 2-3 rounds after one warm-up at smoke, 3 at
+default and 5 at paper, and T1 a single round with no warm-up at smoke, 5 at default and 7 at paper, each
+after one warm-up), and the disk limit from large O_DIRECT writes.
 """
 
 from __future__ import annotations
