@@ -10,6 +10,7 @@ Modules, named after the paper's concepts:
 - :mod:`resilient_allreduce` the R2CCL-AllReduce split that computes the exact sum
 - :mod:`testbed`     network namespaces, veth NICs, tc tbf, fault injection; loopback fallback
 - :mod:`gloo_baseline` torch.distributed gloo on the same namespaces
-- :mod:`simulator`   chunk-level alpha-beta model for hundreds of GPUs, calibrated on the testbed
+- :mod:`simulator`   closed-form alpha-beta model (busiest NIC + one chunk of pipeline fill; chunks are not
+                      simulated) for hundreds of GPUs, calibrated on the testbed
 - :mod:`claims`, :mod:`experiments` what the notebook declares and calls
 """

@@ -332,10 +332,11 @@ def failures_sweep(servers: int = 32, nics: int = 8, size: float = 1 << 30) -> p
 
 
 def paper_overheads(cl: sim.Cluster = sim.PAPER) -> dict:
-    """Inference overheads (assumed serving parameters, :class:`sim.ServingJob`) and the crash path on
-    ``cl``; training overheads come from :func:`training_overhead_sweep`."""
+    """Inference overheads on ``cl`` (assumed serving parameters, :class:`sim.ServingJob`) and the crash path
+    (restart time over the window, the same on any cluster); training overheads come from
+    :func:`training_overhead_sweep`."""
     serve = {m: sim.inference_overhead(sim.ServingJob(), cl, m) for m in METHODS}
-    return {"serve": serve, "crash": sim.crash_overhead(sim.DP_2P7B, cl)}  # restart time / window: no compute fit
+    return {"serve": serve, "crash": sim.crash_overhead()}  # restart time / window: no compute fit
 
 
 def training_overhead_sweep(servers=(2, 3, 4, 8, 16, 32, 128), nics: int = 8, job: sim.TrainingJob = sim.DP_2P7B,

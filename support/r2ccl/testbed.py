@@ -42,6 +42,7 @@ from typing import Self
 import numpy as np
 
 from support.r2ccl.transport import TransportConfig
+from support.seeding import derive
 
 FAULT_KINDS = ("link_down", "blackhole", "nft_drop", "rate_collapse", "transport")
 OS_FAULTS = ("link_down", "blackhole", "nft_drop", "rate_collapse")
@@ -292,7 +293,7 @@ def _cleanup_all():
 
 def make_input(seed: int, op: int, rank: int, n: int, dtype: str = "float32") -> np.ndarray:
     """Integer-valued data in [-1024, 1024]: sums over <= 4096 ranks are exact in float32."""
-    rng = np.random.default_rng([seed, op, rank])
+    rng = derive(seed, int(op), int(rank))  # the same stream as default_rng([seed, op, rank]): recorded runs replay
     return rng.integers(-1024, 1025, size=n).astype(dtype)
 
 

@@ -81,8 +81,8 @@ class TransportConfig:
                 raise ValueError(f"{name} must be finite and >= 0; got {v!r}")
         if self.t_det <= 2 * self.hb_interval:
             raise ValueError(f"t_det ({self.t_det}) must exceed twice hb_interval ({self.hb_interval})")
-        if self.chunk_bytes < 64 or self.op_timeout <= 0:
-            raise ValueError("chunk_bytes must be >= 64 and op_timeout > 0")
+        if self.chunk_bytes < 64:
+            raise ValueError(f"chunk_bytes must be >= 64, got {self.chunk_bytes!r}")
 
 
 @dataclass
@@ -532,7 +532,6 @@ class Transport:
             self.allgather_oob(-1, [], kind="bye")
         except (CollectiveTimeout, OSError):
             pass
-        self.closing = True
         for c in self.conns.values():
             c.kill()
         for s in self.oob.values():
