@@ -1,13 +1,18 @@
 """Run our CUDA C kernels on the CPU: the same ``.cu`` source, compiled by the host C++ compiler against a
 small header that emulates the CUDA execution model (``include/cuda_emu.h``).
 
-Why: the GPU papers (08 PackKV, 13 HERO-Sign) keep a NumPy path and CuPy kernels that must compute the same
-thing. Without a GPU the kernels would only be compile-checked; here their logic (indexing, shared-memory
-tiling, barriers, atomics) runs against the NumPy oracle in CI. Blocks run one after another; each thread of a
-block is a fiber of the header's C++ launcher, suspended at ``__syncthreads()`` until the whole block has
-arrived, so the barrier is real and a missing one shows up as a race or a named barrier timeout, without an OS
-thread per CUDA thread (1024-thread blocks stay cheap). Warps, timing and memory coalescing are not emulated:
-this checks correctness, never performance.
+Why: the GPU papers (08 PackKV, 13 HERO-Sign) keep a NumPy path and CuPy kernels that must compute the same thing.
+Without a GPU the kernels would only be compile-checked; here their logic (indexing, shared-memory tiling,
+barriers, atomics) runs against the NumPy oracle in CI. Blocks run one after another; each thread of a block is a
+fiber of the header's C++ launcher, suspended at ``__syncthreads()`` until the whole block has arrived, so the
+barrier is real, without an OS thread per CUDA thread (1024-thread blocks stay cheap). A barrier one thread never
+reaches fails the launch with a named timeout. A *missing* barrier is subtler: each thread runs uninterrupted from
+one barrier to the next, so a race shows only when the schedule runs the reader before the writer it needed.
+Threads start in index order by default and resume after a barrier in the order they reached it;
+:func:`thread_order` (or ``order=`` per launch) switches to reverse index order or a seeded shuffle. Index order
+hides a lower thread writing what a higher one reads, reverse order the opposite, so kernel tests should pass in
+both; a race within one phase (unsynchronised read-modify-writes of one cell) is never seen. Warps, timing and
+memory coalescing are not emulated: this checks correctness, never performance.
 
 The interface mirrors CuPy's ``RawModule`` / ``RawKernel`` call (``kernel(grid, block, args, shared_mem=)``)
 with NumPy arrays in place of device arrays.
@@ -23,7 +28,8 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +45,8 @@ _SCALARS = {np.dtype(np.int32): ctypes.c_int32, np.dtype(np.uint32): ctypes.c_ui
 
 
 _LOCKS: dict[str, threading.Lock] = {}
+ORDERS = ("forward", "reverse", "shuffle")  # the thread schedules of a block (see the module docstring)
+_DEFAULT_ORDER: list = ["forward", 0]  # (order, seed) of launches that name none; set by thread_order()
 
 
 class EmulationError(RuntimeError):
@@ -139,6 +147,29 @@ class EmuModule:
         return EmuKernel(self, name, ctypes.cast(tramp, ctypes.c_void_p), getattr(self._lib, f"emu_nargs_{name}")())
 
 
+def _check_order(order: str, seed: int) -> tuple[int, int]:
+    """The launcher's (mode, seed) for ``order`` and ``seed``; ValueError naming a bad one."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2 ** 64:
+        raise ValueError(f"seed must be an integer in [0, 2**64); got {seed!r}")
+    return ORDERS.index(order), int(seed)
+
+
+@contextmanager
+def thread_order(order: str, seed: int = 0) -> Iterator[None]:
+    """Launches inside the block (that name no ``order``) run a block's threads in ``order``: ``"forward"`` (index
+    order, the default), ``"reverse"`` or ``"shuffle"`` (seeded by ``seed``, reshuffled at every barrier): how a
+    test shows the races a single order hides. Process-wide, not per thread."""
+    _check_order(order, seed)
+    before = list(_DEFAULT_ORDER)
+    _DEFAULT_ORDER[:] = [order, seed]
+    try:
+        yield
+    finally:
+        _DEFAULT_ORDER[:] = before
+
+
 def _dims(d) -> tuple[int, int, int]:
     t = (d,) if np.isscalar(d) else tuple(d)
     if not 1 <= len(t) <= 3 or any(int(v) < 1 for v in t):
@@ -158,13 +189,16 @@ def _arg(a):
 
 
 class EmuKernel:
-    """One kernel; ``kernel(grid, block, args, shared_mem=0, timeout=30.0)`` runs it to completion."""
+    """One kernel; ``kernel(grid, block, args, shared_mem=0, timeout=30.0, order=None, seed=0)`` runs it to
+    completion (``order``: the thread schedule, see :func:`thread_order`; None: the current default)."""
 
     def __init__(self, module: EmuModule, name: str, tramp: ctypes.c_void_p, nargs: int):
         self.module, self.name, self._tramp, self.nargs = module, name, tramp, nargs
 
-    def __call__(self, grid, block, args, shared_mem: int = 0, timeout: float = 30.0) -> None:
+    def __call__(self, grid, block, args, shared_mem: int = 0, timeout: float = 30.0, order: str | None = None,
+                 seed: int = 0) -> None:
         """The whole launch runs in the header's C++ launcher (``emu_run``), with no Python between blocks."""
+        mode, seed = _check_order(*(_DEFAULT_ORDER if order is None else (order, seed)))
         g, b = _dims(grid), _dims(block)
         n_threads = b[0] * b[1] * b[2]
         if n_threads > 1024:
@@ -178,6 +212,7 @@ class EmuKernel:
         with self.module._lock:
             lib.emu_set_grid(*(ctypes.c_uint(v) for v in (*g, *b)))
             lib.emu_set_smem(ctypes.c_void_p((smem.ctypes.data + 15) & ~15))
+            lib.emu_set_order(ctypes.c_int(mode), ctypes.c_ulonglong(seed))
             status = lib.emu_run(self._tramp, ptrs, ctypes.c_double(timeout), block)
         at = tuple(block)
         if status == 1:

@@ -1,16 +1,21 @@
 // CPU emulation of the CUDA C execution model, for testing our kernels without a GPU (support.cuda_emu).
 //
-// A kernel compiles as an ordinary C++20 function that runs the body of ONE thread. The launcher (emu_run,
-// below) runs the blocks of a grid one after another. Inside a block, each CUDA thread is a fiber (ucontext, its
-// own stack) started in order on a worker OS thread; a fiber that reaches __syncthreads() before the rest of its
-// block is suspended and its worker starts or resumes the others, so __syncthreads() is a real barrier without an
-// OS thread (and a thread switch) per CUDA thread. A CUDA thread that runs long without returning or waiting (a
-// spin loop on a flag another thread sets) makes the launcher start the rest of the block on another worker, so a
-// block never waits on a thread that was not started. A fiber stays on the worker that started it (thread-local
-// threadIdx), so a thread that spins on the progress of a thread suspended on the SAME worker stalls the launch,
-// which then fails with a named error. Block-shared memory (`__shared__` -> `static`) is shared by the threads of
-// the running block only. Not emulated: warps (no lock-step; code that relies on implicit warp synchronisation
-// fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
+// A kernel compiles as an ordinary C++20 function that runs the body of ONE thread. The launcher (emu_run, below)
+// runs the blocks of a grid one after another. Inside a block, each CUDA thread is a fiber (ucontext, its own stack)
+// started on a worker OS thread; a fiber that reaches __syncthreads() before the rest of its block is suspended and
+// its worker starts or resumes the others, so __syncthreads() is a real barrier without an OS thread (and a thread
+// switch) per CUDA thread. A fiber runs uninterrupted from one barrier to the next, so a missing barrier shows only
+// when the schedule puts a reader before the writer it needed: threads start in index order by default, in reverse
+// index order, or in a seeded shuffle (emu_set_order), and after a barrier the thread that completed it goes on
+// first, then the others in the order they arrived (shuffled again in shuffle mode). Index order hides a race where
+// a lower thread writes what a higher one reads, reverse order the opposite, so kernel tests run in both; a race
+// inside one phase (two unsynchronised read-modify-writes of one cell) is never seen. A CUDA thread that runs long
+// without returning or waiting (a spin loop on a flag another thread sets) makes the launcher start the rest of the
+// block on another worker, so a block never waits on a thread that was not started. A fiber stays on the worker that
+// started it (thread-local threadIdx), so a thread that spins on the progress of a thread suspended on the SAME
+// worker stalls the launch, which then fails with a named error. Block-shared memory (`__shared__` -> `static`) is
+// shared by the threads of the running block only. Not emulated: warps (no lock-step; code that relies on implicit
+// warp synchronisation fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -21,6 +26,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <type_traits>
 #include <ucontext.h>
@@ -73,6 +79,10 @@ struct State {
     void** args = nullptr;
     unsigned nt = 0, next = 0, exited = 0;
     unsigned long nblocks = 0, cur = 0, starter_gen = 0;
+    std::vector<unsigned> order;  // the block's threads in the order they start (a permutation of 0..nt-1)
+    int order_mode = 0;  // 0: index order, 1: reverse, 2: seeded shuffle (also of each barrier's release order)
+    unsigned long long order_seed = 0;
+    unsigned long gen0 = 0;  // the barrier generation when the running block started (seeds its shuffles)
     bool open = false, starter = false, stop = false;
     int idle = 0;
     std::vector<std::thread> workers;
@@ -140,6 +150,10 @@ void emu_set_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned b
     blockDim = dim3{bx, by, bz};
 }
 void emu_set_smem(unsigned char* p) { emu_dynamic_smem = p; }
+void emu_set_order(int mode, unsigned long long seed) {  // the thread order of the next launches (see the top)
+    emu::S.order_mode = mode;
+    emu::S.order_seed = seed;
+}
 void emu_thread_exit() {
     std::lock_guard<std::mutex> l(emu::S.m);
     --emu::S.expected;
@@ -250,6 +264,10 @@ static void worker() {
                 else w.waiting[keep++] = f;
             }
             w.waiting.resize(keep);
+            if (S.order_mode == 2 && w.ready.size() > 1) {  // shuffled: each release resumes in a new order
+                std::mt19937_64 rng(S.order_seed ^ (0x9E3779B97F4A7C15ull * (S.gen - S.gen0)) ^ (S.cur << 20));
+                std::shuffle(w.ready.begin(), w.ready.end(), rng);
+            }
         }
         Fiber* ready = w.next_ready < w.ready.size() ? w.ready[w.next_ready++] : nullptr;
         const bool mine = S.starter && S.starter_gen == w.starter_gen;
@@ -258,7 +276,7 @@ static void worker() {
                 S.starter = true;
                 w.starter_gen = ++S.starter_gen;
             }
-            ready = start(S.next++);
+            ready = start(S.order[S.next++]);
         }
         if (ready != nullptr) {
             ready->waiting = false;
@@ -311,7 +329,14 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block)
     for (unsigned long c = 0; c < S.nblocks && status == 0; c++) {
         S.cur = c;
         S.next = S.exited = 0;
+        S.order.resize(S.nt);
+        for (unsigned t = 0; t < S.nt; t++) S.order[t] = S.order_mode == 1 ? S.nt - 1 - t : t;
+        if (S.order_mode == 2) {
+            std::mt19937_64 rng(S.order_seed ^ (0xD1B54A32D192ED03ull * (c + 1)));
+            std::shuffle(S.order.begin(), S.order.end(), rng);
+        }
         emu::reset_block();
+        S.gen0 = S.gen;
         S.open = true;
         emu::kick();
         unsigned long seen = emu::progress.load();
