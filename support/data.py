@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from support.paths import PACKAGE_DIR, REPO_ROOT
+from support.paths import PACKAGE_DIR, REPO_ROOT, write_text_atomic
 
 REGISTRY_PATH = PACKAGE_DIR / "data_registry.json"
 DATA_ENV = "PAPER_REPRO_DATA"
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if REGISTRY_PATH.is_file() and REGISTRY_PATH.read_text() == text:
         print(f"{REGISTRY_PATH} is up to date ({len(registry)} files)")
         return 0
-    REGISTRY_PATH.write_text(text)
+    write_text_atomic(REGISTRY_PATH, text)
     print(f"wrote {REGISTRY_PATH} ({len(registry)} files)")
     return 0
 

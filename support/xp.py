@@ -63,9 +63,9 @@ def device_info(backend: str = "auto") -> dict[str, Any]:
 
         return {"backend": "numpy", "device": f"CPU ({platform.processor() or platform.machine()})",
                 "numpy": np.__version__}
-    props = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)
-    name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    return {"backend": "cupy", "device": name, "cupy": xp.__version__,
+    from support.cuda_tools import device_name
+
+    return {"backend": "cupy", "device": device_name(xp), "cupy": xp.__version__,
             "cuda_runtime": xp.cuda.runtime.runtimeGetVersion()}
 
 

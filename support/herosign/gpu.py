@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -20,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from support.cuda_tools import device_name, find_nvcc
 from support.herosign import fors
 from support.herosign.hashes import h_msg, prf_msg, seeded_state
 from support.herosign.params import Params, get_params
 from support.herosign.sha2_lanes import SHA256, SHA512
 from support.herosign.slhdsa import SecretKey, _bytes, _rows, _sized, split_digest
+from support.paths import write_text_atomic
 from support.xp import to_numpy
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
@@ -63,9 +64,9 @@ def nvcc_build(p: Params, arch: str, kind: str = "cubin", out_dir: Path | None =
                maxrreg: int | None = None) -> Path:
     """Compile with nvcc: ``kind="cubin"`` (native SASS, ``-arch=sm_XX``) or ``"ptx"`` (``-arch=compute_XX``);
     ``maxrreg`` caps the registers per thread (more resident warps, possibly spills: a flag variant to time)."""
-    nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
+    nvcc = find_nvcc()
     if nvcc is None:
-        raise FileNotFoundError("nvcc not found on PATH")
+        raise FileNotFoundError("nvcc not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin)")
     if kind not in ("cubin", "ptx"):
         raise ValueError(f"kind must be 'cubin' or 'ptx', got {kind!r}")
     out_dir = Path(out_dir or tempfile.mkdtemp(prefix="herosign_"))
@@ -88,6 +89,20 @@ def fused_layout(p: Params, tree_threads: int, block: int) -> tuple[int, int]:
     if block % tree_threads or not 1 <= block <= 1024:
         raise ValueError(f"block size {block} must be <= 1024 and a multiple of the threads per tree {tree_threads}")
     return tl, block * (p.a - tl + 1) * p.n
+
+
+def read_tuning_cache(path: Path) -> dict:
+    """The tuning results stored at ``path`` (``{"device|set|batch": layout}``); a file that is not such a JSON
+    object (a corrupt or foreign cache) is one ValueError naming the file, not a bare JSON error mid-run."""
+    path = Path(path)
+    try:
+        stored = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"tuning cache {path} is not valid JSON ({e}); delete it or pass cache=None") from None
+    if isinstance(stored, dict):
+        return stored
+    raise ValueError(f"tuning cache {path} holds a JSON {type(stored).__name__}, not an object of tuned layouts; "
+                     "delete it or pass cache=None")
 
 
 @dataclass
@@ -121,9 +136,7 @@ class GpuSigner:
         else:
             dev = self.cp.cuda.Device()
             self.arch = str(dev.compute_capability)
-            self.device_name = self.cp.cuda.runtime.getDeviceProperties(dev.id)["name"]
-            if isinstance(self.device_name, bytes):
-                self.device_name = self.device_name.decode()
+            self.device_name = device_name(self.cp, dev.id)
         self.modules: dict[str, Any] = {}
         self.kern: dict[str, Any] = {}
         self.compile_times: dict[str, float] = {}
@@ -363,7 +376,7 @@ class GpuSigner:
         p = self.p
         key = f"{self.device_name}|{p.short}|{batch}"
         if cache is not None and Path(cache).exists():
-            stored = json.loads(Path(cache).read_text())
+            stored = read_tuning_cache(cache)
             if key in stored and "tree_threads" in stored[key]:
                 self.cfg.tree_threads = stored[key]["tree_threads"]
                 self.cfg.fors_threads = stored[key]["fors_threads"]
@@ -396,9 +409,9 @@ class GpuSigner:
                   "chain_threads": self.cfg.chain_threads, "fors_trials": trials, "chain_trials": chain}
         if cache is not None:
             Path(cache).parent.mkdir(parents=True, exist_ok=True)
-            stored = json.loads(Path(cache).read_text()) if Path(cache).exists() else {}
+            stored = read_tuning_cache(cache) if Path(cache).exists() else {}
             stored[key] = result
-            Path(cache).write_text(json.dumps(stored, indent=1))
+            write_text_atomic(Path(cache), json.dumps(stored, indent=1))
         return {"cached": False, **result}
 
     def throughput(self, batch: int, reps: int = 3) -> float:

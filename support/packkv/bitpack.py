@@ -28,8 +28,9 @@ _MAGIC = b"PKV1"
 
 
 class PackedFormatError(ValueError):
-    """A serialized PackKV buffer that cannot be what :meth:`PackedTiles.to_bytes` wrote (a corrupt or truncated
-    header, offsets or length); the message names the field."""
+    """A serialized buffer that cannot be what :meth:`PackedTiles.to_bytes` (or the KIVI baseline's
+    :meth:`support.packkv.kivi.GroupQuantized.to_bytes`) wrote: a corrupt or truncated header, offsets or length;
+    the message names the field."""
 
 
 def bit_length(a: np.ndarray) -> np.ndarray:

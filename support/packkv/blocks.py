@@ -13,12 +13,14 @@ token reordering inside a block (one permutation shared by K and V), and the gro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from support.packkv import bitpack
 from support.packkv.quantize import TokenQuantized, check_rel, head_major, quantize_tokens, token_major
 from support.validate import check_int
+from support.xp import to_numpy
 
 REORDERS = ("none", "median", "greedy")
 SCALE_ZERO_BYTES = 4  # float16 scale + int16 zero point per token (per head with per_head=True)
@@ -199,15 +201,17 @@ def _check_layout(n_layers: int, recent: int, block: int, pack: int) -> None:
 
 
 class PackKVCache:
-    """Growing compressed cache for :class:`support.lm.model.Llama` (NumPy).
+    """Growing compressed cache for :class:`support.lm.model.Llama` on ``xp`` (NumPy or CuPy).
 
-    New tokens go to an fp window; whenever it holds ``recent + block`` tokens or more, whole blocks move into the
+    The cache itself lives in host memory (NumPy): K, V and queries from a CuPy model are brought over with
+    :func:`support.xp.to_numpy` and :meth:`attend` returns an ``xp`` array, as the model multiplies it by its own
+    weights (CuPy refuses implicit host/device conversion both ways). New tokens go to an fp window; whenever it holds ``recent + block`` tokens or more, whole blocks move into the
     compressed store (one :class:`PackedLayer` per move). Attention over the store uses
     :func:`support.packkv.fused.qk_packed` / :func:`~support.packkv.fused.wv_packed`, never a dequantized K or V.
     """
 
     def __init__(self, n_layers: int, rel_k: float, rel_v: float, recent: int = 128, block: int = 64,
-                 pack: int = 16, reorder: str = "none", per_head: bool = False):
+                 pack: int = 16, reorder: str = "none", per_head: bool = False, xp: ModuleType = np):
         check_rel(rel_k), check_rel(rel_v)
         if reorder not in REORDERS:
             raise ValueError(f"reorder must be one of {', '.join(REORDERS)}; got {reorder!r}")
@@ -218,7 +222,7 @@ class PackKVCache:
         self.buf_k: list = [None] * n_layers
         self.buf_v: list = [None] * n_layers
         self.n_seen = [0] * n_layers
-        self.xp = np
+        self.xp = xp
 
     def length(self, layer: int = 0) -> int:
         return self.n_seen[layer]
@@ -227,7 +231,8 @@ class PackKVCache:
         return 0 if self.buf_k[layer] is None else int(self.buf_k[layer].shape[1])
 
     def append(self, layer: int, k, v) -> None:
-        k, v = np.asarray(k, np.float32), np.asarray(v, np.float32)
+        """Cache ``k``, ``v`` ``(H_kv, n, D)`` (either backend) for ``layer``, compressing whole blocks as they fill."""
+        k, v = np.asarray(to_numpy(k), np.float32), np.asarray(to_numpy(v), np.float32)
         if k.shape != v.shape or k.ndim != 3:
             raise ValueError(f"K and V must both be (heads, tokens, head_dim); got {k.shape} and {v.shape}")
         if not (np.all(np.isfinite(k)) and np.all(np.isfinite(v))):
@@ -246,10 +251,11 @@ class PackKVCache:
         self.n_seen[layer] += k.shape[1]
 
     def attend(self, layer: int, q, k, v):
-        """Append ``k``, ``v`` and attend ``q`` ``(H, n, D)``: fused scores on packed blocks + dense fp window."""
+        """Append ``k``, ``v`` and attend ``q`` ``(H, n, D)``: fused scores on packed blocks + dense fp window
+        (computed on the host; the result is an ``xp`` array like the model's own attention output)."""
         from support.packkv.fused import qk_packed, wv_packed
 
-        q = np.asarray(q, np.float32)
+        q = np.asarray(to_numpy(q), np.float32)
         H, nq, D = q.shape
         qpos = self.n_seen[layer] + np.arange(nq)
         self.append(layer, k, v)
@@ -274,7 +280,7 @@ class PackKVCache:
             out += wv_packed(w[:, :, c0:c0 + pl.n_tokens], pl)
             c0 += pl.n_tokens
         out += np.einsum("hqt,htd->hqd", w[:, :, c0:], np.repeat(buf_v, g, axis=0))
-        return out.astype(np.float32)
+        return self.xp.asarray(out.astype(np.float32))
 
     def materialize(self, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(K, V, positions) of everything cached, store decoded (stored order) followed by the fp window."""

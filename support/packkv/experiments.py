@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from support.packkv.claims import CLAIMS
 from support.packkv.quantize import head_major, token_major
 from support.progress import progress
 from support.validate import ParameterError, check_choice, check_int
-from support.xp import blas_threads, gpu_available
+from support.xp import blas_threads, gpu_available, to_numpy
 
 METHODS = ("packkv", "kivi", "channel-rel")
 KIVI_GROUPS = (32, 64)  # token groups of the KIVI K baseline in the sweep grids: every block must hold whole groups
@@ -184,8 +186,6 @@ class Setting:
 
     def transform(self, layer: int, k: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(K, V)`` ``(H, T, D)`` as stored with the first ``n`` tokens compressed by this setting."""
-        from support.xp import to_numpy
-
         k, v = to_numpy(k), to_numpy(v)
         if n == 0:
             return k, v
@@ -318,14 +318,24 @@ def layer_kv(st: Setup, windows=None) -> list[tuple[np.ndarray, np.ndarray, np.n
 
 
 def save_layer_kv(captured, path, layers: int = 8) -> Path:
-    """Write the first ``layers`` (q, K, V) triples of :func:`layer_kv` to ``path`` (npz, float32): the GPU benchmark
-    then runs on a machine without the model file (``benchmarks/packkv.py --captured``)."""
+    """Write the first ``layers`` (q, K, V) triples of :func:`layer_kv` to ``path`` (npz, float32; ``.npz`` is
+    appended as NumPy does when missing) and return the path written: the GPU benchmark then runs on a machine
+    without the model file (``benchmarks/packkv.py --captured``). Written through a temporary file beside it and
+    renamed, so a failed write never leaves a half-written file under the name."""
     if not 1 <= layers <= len(captured):
         raise ValueError(f"layers must be in 1..{len(captured)}, got {layers}")
     arrays = {f"{name}{i}": np.asarray(x, np.float32) for i, t in enumerate(captured[:layers])
               for name, x in zip("qkv", t)}
     path = Path(path)
-    np.savez_compressed(path, **arrays)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -450,7 +460,7 @@ def growing_cache(st: Setup, prompt_len: int, n_new: int, rel_k: float, rel_v: f
     m = st.model
     prompt = st.calib[0].ctx[:prompt_len]
     dense = m.generate(prompt, n_new)
-    cache = PackKVCache(m.config.n_layers, rel_k, rel_v, st.recent, st.block, st.pack)
+    cache = PackKVCache(m.config.n_layers, rel_k, rel_v, st.recent, st.block, st.pack, xp=m.xp)
     rows, toks = [], []
     lg = m.forward(prompt, cache=cache, logits="last")
     for step in range(n_new + 1):
@@ -461,7 +471,7 @@ def growing_cache(st: Setup, prompt_len: int, n_new: int, rel_k: float, rel_v: f
                      "window_tokens": cache.buffer_length(0)})
         if step == n_new:
             break
-        t = int(np.argmax(np.asarray(lg[-1])))
+        t = int(np.argmax(to_numpy(lg[-1])))
         toks.append(t)
         lg = m.forward([t], cache=cache, logits="last")
     toks = np.asarray(toks)

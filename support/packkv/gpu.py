@@ -10,7 +10,6 @@ real SmolLM2 KV data.
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -18,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from support import cuda_tools
 from support.packkv.blocks import PackedLayer
 from support.xp import get_xp
 
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 KERNEL_FILE = KERNEL_DIR / "packkv.cu"
 BLOCK, PACK, MAX_GQ = 64, 16, 8
+HEAD_DIM_STEP = 32  # head_dim must be a multiple: NPACK = (BLOCK / PACK) * head_dim packs over 128 threads
 # Peak HBM bandwidth (bytes/s) of cards we may meet, for "fraction of peak" figures.
 PEAK_BW = {"H200": 4.8e12, "H100 SXM": 3.35e12, "H100 PCIe": 2.0e12, "H100": 3.35e12, "A100-SXM4-80GB": 2.04e12,
            "A100": 1.56e12, "L40S": 0.864e12, "RTX PRO 6000": 1.79e12}
@@ -44,10 +45,9 @@ def peak_bandwidth(device_name: str) -> float | None:
 
 def nvcc_compile(head_dim: int = 64, arch: str = "sm_90", out_dir: Path | None = None) -> Path:
     """Compile ``packkv.cu`` to a cubin with nvcc (a build check; CuPy itself compiles with NVRTC)."""
-    nvcc = shutil.which("nvcc") or next((p for p in ("/usr/local/bin/nvcc", "/usr/local/cuda/bin/nvcc")
-                                        if Path(p).exists()), None)
+    nvcc = cuda_tools.find_nvcc()
     if nvcc is None:
-        raise FileNotFoundError("nvcc not found")
+        raise FileNotFoundError("nvcc not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin)")
     out = Path(out_dir or tempfile.mkdtemp(prefix="packkv_")) / f"packkv_d{head_dim}_{arch}.cubin"
     res = subprocess.run([nvcc, "-cubin", f"-arch={arch}", "-O3", f"-DHEAD_DIM={head_dim}", "-o", str(out),
                           str(KERNEL_FILE)], capture_output=True, text=True, check=False)
@@ -100,6 +100,14 @@ class DevicePacked:
         return self.n_blocks * BLOCK
 
 
+def check_head_dim(head_dim: int) -> int:
+    """``head_dim`` if the kernels can take it: a positive multiple of :data:`HEAD_DIM_STEP` (the tile scan gives
+    each of the 128 threads a whole number of the ``4 * head_dim`` packs), else ValueError naming it."""
+    if head_dim < HEAD_DIM_STEP or head_dim % HEAD_DIM_STEP:
+        raise ValueError(f"GPU kernels need head_dim a positive multiple of {HEAD_DIM_STEP}, got {head_dim}")
+    return head_dim
+
+
 def to_device(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: bool = False) -> DevicePacked:
     """Upload the packed K (``which="k"``) or V of ``layers`` (one per sequence, same shape), each sequence's
     tiles repeated ``repeat`` times along the context (``emulate``: keep them in host memory for the CPU
@@ -108,9 +116,10 @@ def to_device(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: b
     ps = [pl.k if which == "k" else pl.v for pl in layers]
     tqs = [pl.kq if which == "k" else pl.vq for pl in layers]
     p0 = ps[0]
-    if p0.pack != PACK or p0.block != BLOCK or p0.raw_bits > 8 or p0.n_heads * 1 == 0:
+    if p0.pack != PACK or p0.block != BLOCK or p0.raw_bits > 8:
         raise ValueError(f"GPU kernels need pack {PACK}, block {BLOCK} and raw_bits <= 8 "
                          f"(got {p0.pack}, {p0.block}, {p0.raw_bits})")
+    check_head_dim(p0.head_dim)
     if any(tq.per_head for tq in tqs):
         raise ValueError("GPU kernels take one scale per token (per_head=False)")
     if any((p.raw_bits, p.width_bits, p.n_tokens, p.n_heads, p.head_dim) !=
@@ -139,8 +148,8 @@ def to_device(layers: list[PackedLayer], which: str, repeat: int = 1, emulate: b
 def _query_heads(x) -> int:
     """Query heads per KV head of ``x`` ``(n_seq, n_kv, gq, ...)``; the kernels keep at most MAX_GQ in shared memory."""
     gq = x.shape[2]
-    if gq > MAX_GQ:
-        raise ValueError(f"at most {MAX_GQ} query heads per KV head, got {gq}")
+    if not 1 <= gq <= MAX_GQ:
+        raise ValueError(f"1 to {MAX_GQ} query heads per KV head, got {gq}")
     return gq
 
 
@@ -153,9 +162,18 @@ def _launch(name: str, d: DevicePacked, x, out) -> None:
        np.int32(d.n_kv), np.int32(gq), np.int32(d.n_tokens)))
 
 
+def _check_operand(x, shape: tuple[int, ...], what: str) -> None:
+    """Refuse an operand whose shape differs from ``shape`` (``-1``: any query-head count): the kernels index it
+    from the cache's own sizes, so a wrong shape would read or write past its end."""
+    if len(x.shape) != len(shape) or any(want not in (-1, got) for want, got in zip(shape, x.shape)):
+        want = "(" + ", ".join("gq" if v == -1 else str(v) for v in shape) + ")"
+        raise ValueError(f"{what} must have shape {want}, got {tuple(x.shape)}")
+
+
 def qk(d: DevicePacked, q):
     """Scores ``(n_seq, n_kv, gq, T)`` float32 from queries ``(n_seq, n_kv, gq, D)``."""
     cp = array_module(d.emulate)
+    _check_operand(q, (d.n_seq, d.n_kv, -1, d.head_dim), "q")
     q = cp.ascontiguousarray(q, dtype=cp.float32)
     out = cp.empty((d.n_seq, d.n_kv, q.shape[2], d.n_tokens), dtype=cp.float32)
     _launch("packkv_qk", d, q, out)
@@ -165,6 +183,7 @@ def qk(d: DevicePacked, q):
 def wv(d: DevicePacked, w):
     """``(n_seq, n_kv, gq, D)`` float32 from weights ``(n_seq, n_kv, gq, T)``."""
     cp = array_module(d.emulate)
+    _check_operand(w, (d.n_seq, d.n_kv, -1, d.n_tokens), "w")
     w = cp.ascontiguousarray(w, dtype=cp.float32)
     out = cp.zeros((d.n_seq, d.n_kv, w.shape[2], d.head_dim), dtype=cp.float32)
     _launch("packkv_wv", d, w, out)
@@ -198,9 +217,13 @@ def baseline_wv(V16, w16):
 def _dense(name: str, x16, y, n_kv: int, emulate: bool = False):
     """Launch ``dense_qk``/``dense_wv`` on a dense fp16 cache ``x16`` ``(n_seq * n_kv, T, D)``."""
     cp = array_module(emulate)
+    if len(x16.shape) != 3 or x16.dtype != np.float16:
+        raise ValueError(f"the dense cache must be float16 (n_seq * n_kv, T, D), got {x16.dtype} {tuple(x16.shape)}")
     S, T, D = x16.shape
-    if S % n_kv or T % BLOCK:
+    if n_kv < 1 or S % n_kv or T % BLOCK:
         raise ValueError(f"cache shape {x16.shape} does not split into {n_kv} KV heads and {BLOCK}-token blocks")
+    check_head_dim(D)
+    _check_operand(y, (S // n_kv, n_kv, -1, D if name == "dense_qk" else T), "q" if name == "dense_qk" else "w")
     y = cp.ascontiguousarray(y, dtype=cp.float32)
     gq = _query_heads(y)
     shape = (S // n_kv, n_kv, gq, T if name == "dense_qk" else D)
@@ -240,7 +263,5 @@ def time_ms(fn, reps: int = 20, warmup: int = 3) -> float:
 
 
 def device_name() -> str:
-    cp = _cupy()
-    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
-    n = props["name"]
-    return n.decode() if isinstance(n, bytes) else str(n)
+    """The current CUDA device's model name (see :func:`support.cuda_tools.device_name`)."""
+    return cuda_tools.device_name(_cupy())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support.packkv.bitpack import pack_fields, unpack_fields
+from support.packkv.bitpack import PackedFormatError, pack_fields, unpack_fields
 from support.packkv.quantize import check_rel, step16
 
 
@@ -56,12 +56,20 @@ class GroupQuantized:
 
     @classmethod
     def from_bytes(cls, buf: bytes) -> GroupQuantized:
+        """The groups :meth:`to_bytes` wrote; :class:`PackedFormatError` naming the field for anything else."""
+        if len(buf) < cls.HEADER.size:
+            raise PackedFormatError(f"buffer of {len(buf)} bytes is too short for a group-quantized header "
+                                    f"({cls.HEADER.size} bytes)")
         T, C, bits, gt, gc, iz = cls.HEADER.unpack_from(buf, 0)
+        _check_group_header(T, C, bits, gt, gc)
         pos = cls.HEADER.size
         nc = (T * C * bits + 7) // 8
+        ng = (T // gt) * (C // gc)
+        if len(buf) != pos + nc + 4 * ng:
+            raise PackedFormatError(f"buffer length {len(buf)} does not match its header ({pos + nc + 4 * ng} bytes "
+                                    f"for {T}x{C} codes of {bits} bits and {ng} groups)")
         codes = unpack_fields(np.frombuffer(buf, np.uint8, nc, pos), bits, T * C).reshape(T, C)
         pos += nc
-        ng = (T // gt) * (C // gc)
         scale = np.frombuffer(buf, "<f2", ng, pos).reshape(T // gt, C // gc).astype(np.float16)
         pos += 2 * ng
         off = np.frombuffer(buf, "<i2" if iz else "<f2", ng, pos).reshape(T // gt, C // gc)
@@ -71,6 +79,17 @@ class GroupQuantized:
     def nbytes(self) -> int:
         T, C = self.codes.shape
         return self.HEADER.size + (T * C * self.bits + 7) // 8 + self.scale.nbytes + self.offset.nbytes
+
+
+def _check_group_header(T: int, C: int, bits: int, g_tok: int, g_ch: int) -> None:
+    """Refuse header fields :meth:`GroupQuantized.to_bytes` cannot write, naming the first bad one."""
+    if T < 1 or C < 1:
+        raise PackedFormatError(f"corrupt group-quantized header: tokens={T} and channels={C} must be at least 1")
+    if not 1 <= bits <= 16:
+        raise PackedFormatError(f"corrupt group-quantized header: bits={bits}, must be 1..16")
+    if g_tok < 1 or g_ch < 1 or T % g_tok or C % g_ch:
+        raise PackedFormatError(f"corrupt group-quantized header: {T}x{C} codes do not split into groups of "
+                                f"{g_tok} tokens x {g_ch} channels")
 
 
 def _groups(x: np.ndarray, g_tok: int, g_ch: int) -> np.ndarray:

@@ -4,7 +4,9 @@ For a token's vector ``x`` (all KV heads of one layer, or one head with ``per_he
 bound ``rel``: step ``s = rel * (max x - min x)`` (stored as float16), zero point ``z = round(min x / s)``
 (stored as int16), codes ``c = round(x / s) - z >= 0``, reconstruction ``x_hat = (c + z) * s``. Every element
 satisfies ``|x - x_hat| <= s / 2`` (up to float32 rounding of the product), and ``s <= rel * range`` up to the
-float16 rounding of the scale (relative 2**-11). K is quantized **after RoPE**, as the paper does.
+float16 rounding of the scale (relative 2**-11), except that the step is floored at ``2**-14`` (the smallest
+normal float16, :func:`step16`): a token whose ``rel * range`` is smaller gets that coarser step, and a constant
+token the step ``|min|``. K is quantized **after RoPE**, as the paper does.
 
 Layouts: a layer's cache is ``(n_kv_heads, T, head_dim)``; quantizers work on the token-major ``(T, C)`` view
 with ``C = n_kv_heads * head_dim`` and channel ``h * head_dim + d`` (:func:`token_major`).

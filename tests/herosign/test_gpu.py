@@ -3,19 +3,19 @@
 import functools
 import inspect
 import json
-import shutil
 from typing import ClassVar
 
 import pytest
 
-from support.cuda_emu import compiler
+from support.cuda_emu import compiler, thread_order
+from support.cuda_tools import find_nvcc
 from support.herosign import kat
 from support.herosign import slhdsa as ours
 from support.herosign.params import get_params
 from support.xp import gpu_available
 
 needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no CUDA device")
-needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not on PATH")
+needs_nvcc = pytest.mark.skipif(find_nvcc() is None, reason="nvcc not installed")
 
 
 @needs_nvcc
@@ -88,15 +88,18 @@ def _cpu_signed(name: str, count: int, msgs: tuple, rnd: tuple | None) -> tuple:
 @needs_cxx
 @pytest.mark.parametrize("name", ["sha2-128f", "shake-128f", *BIG_SETS])
 @pytest.mark.parametrize("mode", ["fused", "naive"])
-def test_emulated_kernels_equal_the_cpu_signer_byte_for_byte(name, mode):
-    # the CUDA kernels themselves, run on the CPU by support.cuda_emu (blocks in turn, one fiber per CUDA thread)
+@pytest.mark.parametrize("order", ["forward", "reverse"])
+def test_emulated_kernels_equal_the_cpu_signer_byte_for_byte(name, mode, order):
+    # the CUDA kernels themselves, run on the CPU by support.cuda_emu (blocks in turn, one fiber per CUDA thread);
+    # a block's threads in index order and in reverse: a missing barrier shows in one of the two
     from support.herosign.gpu import GpuSigner
 
     p = get_params(name)
     msgs, rnd = [b"a", b"bb" * 40], [None, bytes(range(p.n))]
     sks, want = _cpu_signed(name, 2, tuple(msgs), tuple(rnd))  # the CPU signer, shared by both FORS modes
     g = GpuSigner(p, fors_mode=mode, emulate=True)
-    assert g.sign_internal_batch(sks, msgs, rnd) == want
+    with thread_order(order):
+        assert g.sign_internal_batch(sks, msgs, rnd) == want
 
 
 @needs_cxx
@@ -115,7 +118,8 @@ def test_gpu_signer_refuses_mismatched_addrnds_and_signs_an_empty_batch_as_the_c
 @needs_cxx
 @pytest.mark.parametrize("name", ["sha2-128f", pytest.param("sha2-192f", marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("tree_threads", "block"), [(1, 64), (8, 64), (64, 128)])
-def test_emulated_fused_fors_equals_the_cpu_signer_for_every_layout(name, tree_threads, block):
+@pytest.mark.parametrize("order", ["forward", "reverse"])
+def test_emulated_fused_fors_equals_the_cpu_signer_for_every_layout(name, tree_threads, block, order):
     # one thread per tree (whole tree by treehash), subtrees joined in shared memory, one thread per leaf
     from support.herosign.gpu import Config, GpuSigner
 
@@ -124,7 +128,8 @@ def test_emulated_fused_fors_equals_the_cpu_signer_for_every_layout(name, tree_t
     msgs = [b"x", b"", b"yz" * 30]
     sks, want = _cpu_signed(name, 3, tuple(msgs), None)  # the CPU signer, shared by the three layouts
     g = GpuSigner(p, Config(tree_threads=tree_threads, fors_threads=block), emulate=True)
-    assert g.sign_internal_batch(sks, msgs) == want
+    with thread_order(order):
+        assert g.sign_internal_batch(sks, msgs) == want
 
 
 def test_fused_layout_rejects_bad_threads_per_tree():
@@ -261,6 +266,33 @@ def test_gpu_study_tuning_cache_none_means_no_cache_as_in_tune(monkeypatch, tmp_
     ex.gpu_study(["sha2-128f"], [8])
     assert _TuneRecorder.caches[2:] == [tmp_path / "t.json"] * 2 + [gpu.TUNING_CACHE] * 2
     assert tune_default == gpu.TUNING_CACHE  # both default to the signer's cache; None is no cache in both
+
+
+def _bare_signer(device_name: str = "GPU X"):
+    """A GpuSigner as built on a device, without the device: enough for tune() up to its first launch."""
+    from support.herosign.gpu import Config, GpuSigner
+
+    g = object.__new__(GpuSigner)
+    g.emulate, g.p, g.cfg, g.device_name, g.fors_mode = False, get_params("sha2-128f"), Config(), device_name, "fused"
+    return g
+
+
+@pytest.mark.parametrize(("text", "problem"), [('{"GPU X|sha2-128f|8": {"tree_thr', "is not valid JSON"),
+                                               ("[1, 2]", "holds a JSON list"), (b"\xff\xfe", "is not valid JSON")])
+def test_a_corrupt_tuning_cache_is_refused_naming_the_file(tmp_path, text, problem):
+    cache = tmp_path / "tuning.json"
+    cache.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=f"tuning cache {cache} {problem}.*delete it or pass cache=None"):
+        _bare_signer().tune(8, cache=cache)
+
+
+def test_a_tuning_cache_entry_sets_the_layout_without_timing_anything(tmp_path):
+    cache = tmp_path / "tuning.json"
+    entry = {"tree_threads": 8, "fors_threads": 256, "chain_threads": 64}
+    cache.write_text(json.dumps({"GPU X|sha2-128f|8": entry}))
+    g = _bare_signer()  # it has no device: any launch or timing would fail
+    assert g.tune(8, cache=cache) == {"cached": True, **entry}
+    assert (g.cfg.tree_threads, g.cfg.fors_threads, g.cfg.chain_threads) == (8, 256, 64)
 
 
 def test_gpu_study_fills_the_naive_columns_from_the_naive_signer(monkeypatch):

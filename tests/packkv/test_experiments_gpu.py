@@ -1,12 +1,13 @@
 """Turning points, settings, claims; the CUDA kernels build with nvcc and (on a GPU) match the NumPy path."""
 
-import shutil
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from support.cuda_emu import compiler
+from support.cuda_emu import compiler, thread_order
+from support.cuda_tools import find_nvcc
 from support.packkv import accuracy
 from support.packkv.claims import CLAIMS
 from support.packkv.experiments import Setting
@@ -37,10 +38,10 @@ def test_claims_declared_once_with_paper_values():
     assert {"k_throughput_gain", "v_throughput_gain"} <= set(CLAIMS)
 
 
-NVCC = shutil.which("nvcc") or ("/usr/local/bin/nvcc" if Path("/usr/local/bin/nvcc").exists() else None)
+needs_nvcc = pytest.mark.skipif(find_nvcc() is None, reason="nvcc not installed")
 
 
-@pytest.mark.skipif(NVCC is None, reason="nvcc not installed")
+@needs_nvcc
 @pytest.mark.parametrize("head_dim", [64, 128])
 def test_kernels_compile_with_nvcc(head_dim, tmp_path):
     from support.packkv.gpu import nvcc_compile
@@ -48,18 +49,35 @@ def test_kernels_compile_with_nvcc(head_dim, tmp_path):
     assert nvcc_compile(head_dim, "sm_90", tmp_path).stat().st_size > 0
 
 
-DEVICES = [pytest.param("gpu", marks=pytest.mark.gpu),
-           pytest.param("emulated", marks=pytest.mark.skipif(compiler() is None, reason="no host C++ compiler"))]
+@needs_nvcc
+def test_nvcc_refuses_a_head_dim_the_tile_scan_cannot_split(tmp_path):
+    from support.packkv.gpu import nvcc_compile
+
+    with pytest.raises(RuntimeError, match="HEAD_DIM must be a multiple of 32"):
+        nvcc_compile(48, "sm_90", tmp_path)
+
+
+needs_cxx = pytest.mark.skipif(compiler() is None, reason="no host C++ compiler")
+DEVICES = [pytest.param("gpu", marks=pytest.mark.gpu), pytest.param("emulated", marks=needs_cxx),
+           pytest.param("emulated-reverse", marks=needs_cxx)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """The real GPU, or the CPU emulator of the same kernels with a block's threads run in index order or in
+    reverse (a missing barrier between a writer and a reader shows in one of the two)."""
+    with thread_order("reverse" if request.param == "emulated-reverse" else "forward"):
+        yield request.param
 
 
 def _device(kind):
     """(array module, emulate flag) for the real GPU or the CPU emulator of the same kernels."""
     from support.packkv.gpu import array_module
 
-    return array_module(kind == "emulated"), kind == "emulated"
+    emulate = kind.startswith("emulated")
+    return array_module(emulate), emulate
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reorder", ["none", "median"])
 def test_gpu_kernels_match_numpy(reorder, device):
     from support.packkv import fused, gpu
@@ -80,7 +98,6 @@ def test_gpu_kernels_match_numpy(reorder, device):
     assert np.abs(got_wv - ref_wv).max() <= 1e-3 * np.abs(ref_wv).max()
 
 
-@pytest.mark.parametrize("device", DEVICES)
 def test_gpu_batch_and_repeat_layout(device):
     from support.packkv import fused, gpu
     from support.packkv.blocks import compress_layer
@@ -97,7 +114,6 @@ def test_gpu_batch_and_repeat_layout(device):
         np.testing.assert_allclose(got[s][..., 128:], ref, atol=1e-3 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("device", DEVICES)
 def test_dense_baseline_kernels_equal_einsum_on_the_fp16_cache(device):
     from support.packkv import gpu
 
@@ -144,6 +160,42 @@ def test_layers_saved_for_a_gpu_box_load_back_identically(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
     with pytest.raises(ValueError, match="save_layer_kv"):
         E.load_layer_kv(tmp_path / "other.npz")
+
+
+def _triples(seed: int = 3, n: int = 2):
+    rng = np.random.default_rng(seed)
+    return [tuple(rng.normal(size=(2, 5, 4)).astype(np.float32) for _ in range(3)) for _ in range(n)]
+
+
+@pytest.mark.parametrize(("name", "written"), [("kv", "kv.npz"), ("kv.data", "kv.data.npz"), ("kv.npz", "kv.npz")])
+def test_save_layer_kv_returns_the_file_it_wrote_adding_npz_as_numpy_does(tmp_path, name, written):
+    from support.packkv import experiments as E
+
+    layers = _triples()
+    out = E.save_layer_kv(layers, tmp_path / name, layers=2)
+    assert out == tmp_path / written and sorted(p.name for p in tmp_path.iterdir()) == [written]  # no temp file
+    for a, b in zip(layers, E.load_layer_kv(out)):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_a_failed_save_layer_kv_keeps_the_previous_file_whole_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    from support.packkv import experiments as E
+
+    old = _triples(seed=4, n=1)
+    path = E.save_layer_kv(old, tmp_path / "kv.npz", layers=1)
+
+    def disk_full(file, **arrays):  # writes the start of a zip archive, then fails as a full disk would
+        with open(file, "wb") if isinstance(file, (str, Path)) else nullcontext(file) as f:
+            f.write(b"PK\x03\x04 half an archive")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        E.save_layer_kv(_triples(seed=5), path, layers=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kv.npz"]
+    back = E.load_layer_kv(path)
+    assert len(back) == 1 and all(np.array_equal(x, y) for x, y in zip(old[0], back[0]))
 
 
 def test_llama_like_heads_pack_like_their_source_layers_compressed_one_by_one():

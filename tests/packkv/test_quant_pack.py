@@ -172,3 +172,43 @@ def test_corrupt_plane_offsets_are_refused():
     b[bitpack.PackedTiles.HEADER.size:bitpack.PackedTiles.HEADER.size + 4] = (7).to_bytes(4, "little")
     with pytest.raises(bitpack.PackedFormatError, match="plane offsets"):
         bitpack.PackedTiles.from_bytes(bytes(b))
+
+
+def _group_bytes(q, **fields):
+    """``q.to_bytes()`` with some header fields replaced (tokens, channels, bits, g_tok, g_ch, integer_zero)."""
+    names = ("tokens", "channels", "bits", "g_tok", "g_ch", "integer_zero")
+    h = dict(zip(names, kivi.GroupQuantized.HEADER.unpack_from(q.to_bytes(), 0))) | fields
+    return kivi.GroupQuantized.HEADER.pack(*(h[n] for n in names)) + q.to_bytes()[kivi.GroupQuantized.HEADER.size:]
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"channels": 0}, r"tokens=64 and channels=0 must be at least 1"),
+    ({"tokens": 0}, r"tokens=0 and channels=8 must be at least 1"),
+    ({"bits": 0}, r"bits=0, must be 1..16"),
+    ({"bits": 17}, r"bits=17, must be 1..16"),
+    ({"g_tok": 0}, r"64x8 codes do not split into groups of 0 tokens x 1 channels"),
+    ({"g_tok": 5}, r"64x8 codes do not split into groups of 5 tokens x 1 channels"),
+    ({"g_ch": 3}, r"64x8 codes do not split into groups of 32 tokens x 3 channels"),
+    ({"tokens": 128}, r"length 206 does not match its header \(398 bytes for 128x8 codes of 2 bits and 32 groups"),
+    ({"integer_zero": True}, None),  # same layout, offsets read as int16: a valid buffer
+])
+def test_a_corrupt_kivi_header_is_refused_naming_the_field(fields, message):
+    q = kivi.quantize_kivi_k(kv_like(np.random.default_rng(0), T=64, C=8), 2, 32)
+    # hand count: 14-byte header + 64*8 codes of 2 bits (128 bytes) + 2*8 groups x (scale + minimum) x 2 bytes
+    assert len(q.to_bytes()) == 14 + 128 + 2 * 16 * 2 == q.nbytes
+    assert kivi.GroupQuantized.from_bytes(_group_bytes(q)).codes.tolist() == q.codes.tolist()  # unchanged: reads
+    if message is None:
+        assert kivi.GroupQuantized.from_bytes(_group_bytes(q, **fields)).integer_zero
+        return
+    with pytest.raises(bitpack.PackedFormatError, match=message):
+        kivi.GroupQuantized.from_bytes(_group_bytes(q, **fields))
+
+
+def test_a_truncated_or_padded_kivi_buffer_is_refused():
+    q = kivi.quantize_kivi_v(kv_like(np.random.default_rng(1), T=4, C=64), 3, 64)
+    buf = q.to_bytes()
+    with pytest.raises(bitpack.PackedFormatError, match="too short for a group-quantized header"):
+        kivi.GroupQuantized.from_bytes(buf[:10])
+    for bad in (buf[:-1], buf + b"\0", buf[:kivi.GroupQuantized.HEADER.size]):
+        with pytest.raises(bitpack.PackedFormatError, match=f"buffer length {len(bad)} does not match its header"):
+            kivi.GroupQuantized.from_bytes(bad)

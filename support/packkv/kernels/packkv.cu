@@ -19,6 +19,8 @@
 #define NPACK (GROUPS * HEAD_DIM)
 #define MAX_GQ 8
 #define NTHREADS 128
+// block_exclusive_scan gives every thread the same whole number of packs (support/packkv/gpu.py checks it too).
+static_assert(NPACK % NTHREADS == 0, "HEAD_DIM must be a multiple of 32: NPACK = 4 * HEAD_DIM packs over 128 threads");
 
 __device__ __forceinline__ unsigned int read_field(const unsigned char* p, int bitpos, int bits) {
     const int byte = bitpos >> 3;
