@@ -6,9 +6,12 @@ The runner sets ``PAPER_REPRO_OUT`` to the folder a notebook must write into; in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -34,17 +37,28 @@ def check_file_stem(name: str, what: str) -> str:
     return name
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a uniquely named ``.tmp`` file beside it, then rename: a reader sees the old
-    file or the new one, never half of one; on an error the old file stays and the temp file is removed."""
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a uniquely named ``.tmp`` file beside ``path`` for writing (``mode`` "w" or "wb") and rename it to
+    ``path`` when the block ends without an error: a reader sees the old file or the new one, never half of one; on
+    an error the old file stays and the temp file is removed. The one way results, figures and data files are written."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        tmp.write_text(text)
+        with open(tmp, mode) as f:
+            yield f
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through :func:`atomic_writer`; returns ``path``."""
+    with atomic_writer(path, "w") as f:
+        f.write(text)
+    return Path(path)
 
 
 def save_table(df, name: str, out_dir: Path) -> Path:

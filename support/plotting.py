@@ -10,7 +10,7 @@ from pathlib import Path
 
 import matplotlib
 
-from support.paths import check_file_stem
+from support.paths import atomic_writer, check_file_stem
 
 matplotlib.rcParams["svg.hashsalt"] = "paper-repro"
 
@@ -47,6 +47,7 @@ def save_figure(fig, name: str, out_dir: Path, formats: tuple[str, ...] = ("png"
     for fmt in formats:
         meta = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else None
         p = folder / f"{name}.{fmt}"
-        fig.savefig(p, format=fmt, metadata=meta, bbox_inches="tight")
+        with atomic_writer(p) as f:  # an interrupted save never leaves a truncated figure for the report
+            fig.savefig(f, format=fmt, metadata=meta, bbox_inches="tight")
         paths.append(p)
     return paths

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from support.packkv import accuracy, bitpack, fused, kivi
 from support.packkv.blocks import compress_layer
 from support.packkv.claims import CLAIMS
 from support.packkv.quantize import head_major, token_major
+from support.paths import atomic_writer
 from support.progress import progress
 from support.validate import ParameterError, check_choice, check_int
 from support.xp import blas_threads, gpu_available, to_numpy
@@ -329,13 +328,8 @@ def save_layer_kv(captured, path, layers: int = 8) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_writer(path) as f:
+        np.savez_compressed(f, **arrays)
     return path
 
 
