@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,11 +47,6 @@ class LlamaConfig:
     def group(self) -> int:
         """Query heads per KV head (grouped-query attention)."""
         return self.n_heads // self.n_kv_heads
-
-    @property
-    def kv_channels(self) -> int:
-        """Channels of K (or V) per token per layer: ``n_kv_heads * head_dim``."""
-        return self.n_kv_heads * self.head_dim
 
 
 @dataclass
@@ -106,6 +103,44 @@ def _field(reader, key: str, default=None):
     return f.contents()
 
 
+# the hyperparameters the forward pass needs that have no value to fall back on: a file without one is refused, not
+# read with a guess (a wrong RoPE base or RMS-norm epsilon still gives plausible text, just a worse model)
+REQUIRED_KEYS = ("llama.block_count", "llama.embedding_length", "llama.attention.head_count",
+                 "llama.feed_forward_length", "llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon")
+
+
+def config_from_metadata(meta: Mapping[str, Any], n_tokens: int = 0, source: str = "GGUF file") -> LlamaConfig:
+    """The Llama configuration from a GGUF file's key/value metadata (``meta[key]`` = the field's value).
+
+    A key of :data:`REQUIRED_KEYS` missing is a :class:`ModelFileError` naming it and ``source``; the rest have
+    the defaults llama.cpp gives them (KV heads = heads, head size = width / heads, vocabulary = ``n_tokens``)."""
+    missing = [k for k in REQUIRED_KEYS if meta.get(k) is None]
+    if missing:
+        raise ModelFileError(f"{source}: metadata key(s) {', '.join(missing)} missing; the model cannot be run "
+                             "without them")
+    n_heads = int(meta["llama.attention.head_count"])
+    d_model = int(meta["llama.embedding_length"])
+
+    def get(key: str, default):
+        v = meta.get(key)
+        return default if v is None else v
+
+    return LlamaConfig(
+        n_layers=int(meta["llama.block_count"]),
+        d_model=d_model,
+        n_heads=n_heads,
+        n_kv_heads=int(get("llama.attention.head_count_kv", n_heads)),
+        head_dim=int(get("llama.rope.dimension_count", d_model // n_heads)),
+        d_ff=int(meta["llama.feed_forward_length"]),
+        vocab_size=int(get("llama.vocab_size", n_tokens)),
+        rope_base=float(meta["llama.rope.freq_base"]),
+        norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
+        context_length=int(get("llama.context_length", 2048)),
+        bos_id=int(get("tokenizer.ggml.bos_token_id", 1)),
+        eos_id=int(get("tokenizer.ggml.eos_token_id", 2)),
+    )
+
+
 def load_gguf(path: str | Path) -> LlamaWeights:
     """Load a Llama GGUF file: configuration, tokenizer metadata, float32 weights (Q/K un-permuted)."""
     import gguf
@@ -120,23 +155,9 @@ def load_gguf(path: str | Path) -> LlamaWeights:
     arch = _field(reader, "general.architecture")
     if arch != "llama":
         raise ModelFileError(f"{path}: architecture {arch!r}; only 'llama' is supported")
-    n_heads = int(_field(reader, "llama.attention.head_count"))
-    d_model = int(_field(reader, "llama.embedding_length"))
     tokens = _field(reader, "tokenizer.ggml.tokens") or []
-    cfg = LlamaConfig(
-        n_layers=int(_field(reader, "llama.block_count")),
-        d_model=d_model,
-        n_heads=n_heads,
-        n_kv_heads=int(_field(reader, "llama.attention.head_count_kv", n_heads)),
-        head_dim=int(_field(reader, "llama.rope.dimension_count", d_model // n_heads)),
-        d_ff=int(_field(reader, "llama.feed_forward_length")),
-        vocab_size=int(_field(reader, "llama.vocab_size", len(tokens))),
-        rope_base=float(_field(reader, "llama.rope.freq_base", 10000.0)),
-        norm_eps=float(_field(reader, "llama.attention.layer_norm_rms_epsilon", 1e-5)),
-        context_length=int(_field(reader, "llama.context_length", 2048)),
-        bos_id=int(_field(reader, "tokenizer.ggml.bos_token_id", 1)),
-        eos_id=int(_field(reader, "tokenizer.ggml.eos_token_id", 2)),
-    )
+    meta = {k: _field(reader, k) for k in reader.fields if k.startswith("llama.") or k.endswith("_token_id")}
+    cfg = config_from_metadata(meta, len(tokens), str(path))
     tensors = {t.name: t for t in reader.tensors}
 
     def get(name: str) -> np.ndarray:

@@ -13,6 +13,8 @@ import re
 import sysconfig
 from pathlib import Path
 
+from support.validate import check_int
+
 
 class TextUnavailable(RuntimeError):
     """The requested text is not installed; the message says which package provides it."""
@@ -99,10 +101,13 @@ def get_text(name: str) -> str:
 
 
 def windows(ids, length: int, count: int, start: int = 0) -> list:
-    """``count`` disjoint windows of ``length`` tokens from ``ids`` starting at ``start``; error if too short."""
+    """``count`` disjoint windows of ``length`` tokens from ``ids`` starting at token ``start``; error if too short.
+
+    ``start`` is a position, so an integer >= 0: a negative one would count from the end and slice empty windows."""
+    length = check_int(length, "length", minimum=1)
+    count = check_int(count, "count", minimum=0)
+    start = check_int(start, "start", minimum=0)
     need = start + length * count
-    if length <= 0 or count < 0:
-        raise ValueError(f"length must be positive and count non-negative, got {length}, {count}")
     if len(ids) < need:
         raise ValueError(f"text has {len(ids)} tokens; {count} windows of {length} from {start} need {need}")
     return [ids[start + i * length: start + (i + 1) * length] for i in range(count)]

@@ -3,6 +3,7 @@ independent loop implementation, incremental decoding equals a full pass."""
 
 import numpy as np
 import pytest
+from tiny_llama import tiny_llama_weights
 
 from support.lm import gguf_loader, text
 from support.lm.model import Llama, apply_rope, attention, rope_tables
@@ -47,8 +48,41 @@ def test_unpermute_inverts_llama_cpp_permutation():
 
 
 def test_config_is_smollm2_135m(weights):
+    """Every hyperparameter against the published HF config of SmolLM2-135M-Instruct (config.json: rope_theta
+    100000, rms_norm_eps 1e-05, intermediate_size 1536, max_position_embeddings 8192, bos 1, eos 2); the file
+    stores epsilon as float32, hence the relative tolerance."""
     c = weights.config
     assert (c.n_layers, c.d_model, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size) == (30, 576, 9, 3, 64, 49152)
+    assert (c.d_ff, c.context_length, c.bos_id, c.eos_id) == (1536, 8192, 1, 2)
+    assert c.rope_base == 100000.0
+    assert c.norm_eps == pytest.approx(1e-5, rel=1e-6)
+
+
+def _smollm2_metadata() -> dict:
+    """The config keys of SmolLM2-135M's GGUF file, written out by hand (no file read)."""
+    return {"llama.block_count": 30, "llama.embedding_length": 576, "llama.attention.head_count": 9,
+            "llama.attention.head_count_kv": 3, "llama.feed_forward_length": 1536, "llama.rope.freq_base": 1e5,
+            "llama.attention.layer_norm_rms_epsilon": 1e-5, "llama.context_length": 8192,
+            "llama.rope.dimension_count": 64, "llama.vocab_size": 49152}
+
+
+def test_config_from_metadata_reads_every_key_and_derives_the_optional_ones():
+    c = gguf_loader.config_from_metadata(_smollm2_metadata())
+    assert (c.n_layers, c.d_model, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff) == (30, 576, 9, 3, 64, 1536)
+    assert (c.rope_base, c.norm_eps, c.context_length, c.vocab_size) == (1e5, 1e-5, 8192, 49152)
+    meta = {k: v for k, v in _smollm2_metadata().items()
+            if k not in ("llama.attention.head_count_kv", "llama.rope.dimension_count", "llama.vocab_size")}
+    c = gguf_loader.config_from_metadata(meta, n_tokens=100)
+    assert (c.n_kv_heads, c.head_dim, c.vocab_size) == (9, 64, 100)  # llama.cpp's defaults: MHA, d/heads, tokens
+
+
+@pytest.mark.parametrize("key", ["llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon",
+                                 "llama.block_count", "llama.feed_forward_length"])
+def test_a_missing_required_hyperparameter_is_a_model_file_error_naming_the_key(key):
+    """No silent fallback: a RoPE base of 1e4 instead of 1e5 still gives readable text, only a worse model."""
+    meta = {k: v for k, v in _smollm2_metadata().items() if k != key}
+    with pytest.raises(gguf_loader.ModelFileError, match=rf"^x\.gguf: metadata key\(s\) {key} missing"):
+        gguf_loader.config_from_metadata(meta, source="x.gguf")
 
 
 def test_perplexity_near_12_on_plain_english_and_hundreds_without_unpermute(weights, model, license_ids):
@@ -170,6 +204,18 @@ def test_texts_are_real_and_windows_checked():
         text.windows(np.arange(10), 8, 2)
 
 
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"start": -5}, r"^start must be an integer >= 0, got -5$"),  # used to return [[], [0..4]]
+    ({"start": 1.0}, r"^start must be an integer >= 0, got 1\.0$"),
+    ({"length": 0}, r"^length must be an integer >= 1, got 0$"),
+    ({"count": -1}, r"^count must be an integer >= 0, got -1$"),
+])
+def test_windows_refuse_a_negative_or_non_integer_start_length_or_count(kw, message):
+    args = {"length": 5, "count": 2, "start": 0, **kw}
+    with pytest.raises(ValueError, match=message):
+        text.windows(range(20), **args)
+
+
 def test_text_names_are_what_get_text_takes_and_the_alias_resolves_to_its_text():
     names = text.text_names()
     assert {"python-docs", "python-license", "license"} <= set(names) and set(text.plays()) <= set(names)
@@ -229,20 +275,6 @@ def test_bad_inputs_give_one_clear_error(model, tmp_path):
         gguf_loader.load_gguf(tmp_path / "missing.gguf")
 
 
-def _tiny_random_llama(seed: int = 0):
-    """A 2-layer grouped-query Llama with random weights (no model file): the shapes of the forward pass, small."""
-    from support.lm.gguf_loader import LayerWeights, LlamaConfig, LlamaWeights
-
-    rng = np.random.default_rng(seed)
-    cfg = LlamaConfig(n_layers=2, d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, d_ff=128, vocab_size=97,
-                      rope_base=10000.0, norm_eps=1e-5, context_length=64, bos_id=1, eos_id=2)
-    m = lambda *s: (rng.standard_normal(s) / np.sqrt(s[-1])).astype(np.float32)
-    layers = [LayerWeights(1 + 0.1 * m(64), m(64, 64), m(32, 64), m(32, 64), m(64, 64), 1 + 0.1 * m(64),
-                           m(128, 64), m(128, 64), m(64, 128)) for _ in range(cfg.n_layers)]
-    emb = m(97, 64)
-    return LlamaWeights(cfg, emb, 1 + 0.1 * m(64), emb, layers)
-
-
 @pytest.mark.gpu
 def test_llama_forward_on_cupy_matches_numpy_in_a_full_pass_and_in_cached_decoding():
     # the token track of 01 runs this model on CuPy when backend resolves to a GPU
@@ -252,7 +284,7 @@ def test_llama_forward_on_cupy_matches_numpy_in_a_full_pass_and_in_cached_decodi
         pytest.skip("needs a CUDA device")
     import cupy
 
-    w = _tiny_random_llama()
+    w = tiny_llama_weights()
     cpu, gpu = Llama(w), Llama(w, xp=cupy)
     ids = np.random.default_rng(1).integers(0, 97, 24)
     np.testing.assert_allclose(cupy.asnumpy(gpu.forward(ids)), cpu.forward(ids), rtol=1e-4, atol=1e-4)
