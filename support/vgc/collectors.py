@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from support.validate import check_int
 from support.vgc import oracle
 from support.vgc.allocator import Allocator, AllocatorConfig
 from support.vgc.cpython_cost import collection_work
@@ -99,8 +100,11 @@ class SimResult:
     n_events: int = 0       # events in the trace: the run's mutator timeline ends at the last one
 
     def pause_work(self, workers: int, tracing: bool = False) -> np.ndarray:
-        """Pause work with 1 or 2 workers; ``tracing`` reads GEN's pauses charged as a tracing collector."""
-        key = ("trace" if tracing else "pause") + ("1" if workers == 1 else "2")
+        """Pause work with 1 or 2 workers (the two the simulator records; any other count is a ValueError);
+        ``tracing`` reads GEN's pauses charged as a tracing collector."""
+        workers = check_int(workers, "workers", minimum=1, maximum=2,
+                            what="1 or 2 (the simulator records pause work for 1 and 2 workers)")
+        key = ("trace" if tracing else "pause") + str(workers)
         return np.asarray(self.pauses[key], dtype=np.int64)
 
     @property

@@ -365,6 +365,43 @@ def grid_safety(grid: pd.DataFrame) -> dict:
     return {"runs": len(g), **{c: int(g[c].sum()) for c in need[1:]}}
 
 
+def record_safety(nb, grid: pd.DataFrame, safe: pd.DataFrame, budget_mult: float, separate: str) -> dict:
+    """Record the claims "safety" (no live object freed, over at least one checked collection) and "completeness" (no
+    unreachable object left after a full collection, over at least one checked full collection): the oracle's
+    counts over the claim grid's own runs (:func:`grid_safety`) plus those of the separate :func:`safety` runs
+    ``safe``, which ``separate`` describes for the notes. Returns the pooled totals (collections checked, live
+    objects freed, full collections checked, unreachable objects retained) and the grid's own counts."""
+    gs = grid_safety(grid)
+    n_chk, n_freed = gs["checked"] + int(safe.checked.sum()), gs["live_freed"] + int(safe.live_freed.sum())
+    n_full = gs["full_checked"] + int(safe.full_checked.sum())
+    n_left = gs["unreachable_retained"] + int(safe.unreachable_retained.sum())
+    nb.record("safety", bool(n_freed == 0 and n_chk > 0),
+              note=f"{n_chk} collections checked ({gs['checked']} in the claim grid's {gs['runs']} simulated runs at "
+                   f"{budget_mult}x, {int(safe.checked.sum())} in {separate}), {n_freed} live objects freed")
+    nb.record("completeness", bool(n_left == 0 and n_full > 0),
+              note=f"{n_full} full collections checked ({gs['full_checked']} in the claim grid, "
+                   f"{int(safe.full_checked.sum())} in the separate safety runs), {n_left} unreachable objects retained")
+    return {"checked": n_chk, "live_freed": n_freed, "full_checked": n_full, "unreachable_retained": n_left,
+            "grid": gs}
+
+
+def zone_idle_runs(grid: pd.DataFrame) -> pd.DataFrame:
+    """The (workload, seed) runs of the grid in which ZONE made no collection at all (its p99 pause is then 0)."""
+    return grid[(grid.collector == "ZONE") & (grid.pauses == 0)][["workload", "seed"]]
+
+
+def ratios_where_zone_collected(grid: pd.DataFrame, ratios: dict, seed: int = 0,
+                                n_boot: int = 2000) -> tuple[pd.DataFrame, dict]:
+    """ZONE's idle runs (:func:`zone_idle_runs`) and :func:`claim_ratios` re-bootstrapped over every other run of the
+    grid, all collectors of those runs dropped together; ``ratios`` (the whole grid's) as they are when none is
+    idle, so the sensitivity check costs nothing then."""
+    idle = zone_idle_runs(grid)
+    if not len(idle):
+        return idle, ratios
+    busy = grid.merge(idle, how="left", indicator=True).query("_merge == 'left_only'").drop(columns="_merge")
+    return idle, claim_ratios(busy, seed=seed, n_boot=n_boot)
+
+
 def claim_ratios(grid: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
     """The issue's verdict inputs: p99(ZONE) / p99(best of GEN, GEN-2T) and peak-committed ZONE / best of
     GEN, GEN-2T (per run the better baseline), as ratios of means over runs with 95 % bootstrap CIs
@@ -538,6 +575,45 @@ def static_claim(sa: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, d
                  "mixed_mean": float(per.difference_mixed_models.dropna().mean()) if n else float("nan"),
                  "saved_work_equal": same_saved,
                  "identity": same_objects}
+
+
+def record_static_claim(nb, sa: pd.DataFrame, every: int, real_freeze_reduction: float) -> None:
+    """Record "static_zone_vs_freeze" from the static ablation ``sa`` (:func:`static_claim`): not applicable when in
+    every seed gc.freeze() froze exactly the static zone's objects (the comparison is then an identity and the
+    difference only reflects the base collectors); else the mean difference over the seeds where every variant made
+    an explicit collection; not applicable when there is none. ``every`` and ``real_freeze_reduction`` (the real
+    gc.freeze() median generation-2 pause reduction) go into the note."""
+    per_seed, stc = static_claim(sa)
+    lo_n, hi_n = int(sa.explicit_collections.min()), int(sa.explicit_collections.max())
+    n_explicit = f"{lo_n}" if lo_n == hi_n else f"{lo_n} to {hi_n}"
+    n_obj = sorted(set(sa.static_objects))
+    diffs = ", ".join(f"{d:+.1%}" for d in per_seed.difference.dropna())
+    if stc["identity"]:  # checked per seed in the run, not assumed
+        saved = (f"saved work per median explicit collection equal in every seed: "
+                 f"{', '.join(f'{w:.0f}' for w in per_seed.saved_work_static_zone)} units" if stc["saved_work_equal"]
+                 else f"saved work per median explicit collection "
+                 f"{', '.join(f'{a:.0f}' for a in per_seed.saved_work_static_zone)} (static zone) vs "
+                 f"{', '.join(f'{b:.0f}' for b in per_seed.saved_work_freeze)} (freeze) units, "
+                 "apart only through the base collectors' schedules")
+        nb.not_applicable("static_zone_vs_freeze",
+                          f"in the simulator the static zone and gc.freeze() exclude exactly the same objects (frozen "
+                          f"set == static set: {' or '.join(map(str, n_obj))} objects, in each of the {len(per_seed)} "
+                          f"seeds; {saved}), so the comparison is an identity; the relative difference only reflects "
+                          f"the base collectors (ZONE-STW vs GEN-TRACE without either mechanism): mean "
+                          f"{stc['mean']:+.1%} (95% t-interval [{stc['lo']:+.1%}, {stc['hi']:+.1%}]), per seed "
+                          f"{diffs}; real gc.freeze() {real_freeze_reduction:.0%}")
+    elif stc["seeds"]:
+        nb.record("static_zone_vs_freeze", stc["mean"],
+                  note=f"mean over {stc['seeds']} of {stc['of']} seeds {stc['mean']:+.1%} (95% t-interval "
+                       f"[{stc['lo']:+.1%}, {stc['hi']:+.1%}]); per seed {diffs}; static zone "
+                       f"{per_seed.static_zone.mean():.0%} vs GEN-TRACE + freeze {per_seed.freeze_tracing.mean():.0%} "
+                       f"(both charged as tracing; explicit full collections every {every} allocations after "
+                       f"start-up, {n_explicit} per run, the same in every variant); work saved per median collection "
+                       f"differs by at most {per_seed.saved_work_difference.abs().max():.0f} units; freeze charged as "
+                       f"CPython instead (two cost models) {stc['mixed_mean']:+.1%}; real gc.freeze() "
+                       f"{real_freeze_reduction:.0%}")
+    else:
+        nb.not_applicable("static_zone_vs_freeze", "no seed made an explicit full collection in every variant")
 
 
 def alignment_ablation(workloads, seed: int, n_alloc: int, n_threads: int, budget_mult: float,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from support.bootstrap import ratio_of_means_ci
+
 
 def pause_stats(p: np.ndarray) -> dict:
     """p50 / p95 / p99 / max / count / total of a pause sample (zeros when there are no pauses)."""
@@ -59,19 +61,8 @@ def mmu(start: np.ndarray, dur: np.ndarray, total: float, window: float) -> floa
 def bootstrap_ratio(num: np.ndarray, den: np.ndarray, groups: np.ndarray, n_boot: int = 2000,
                     seed: int = 0, level: float = 0.95) -> dict:
     """Ratio of means ``sum(num) / sum(den)`` over paired runs with a percentile bootstrap CI, resampling runs
-    within each group (workload) so every workload keeps its number of runs. A ratio of means (not of
-    per-run ratios) stays defined when a collector never pauses on some run."""
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    if num.shape != den.shape or num.size == 0:
-        raise ValueError("num and den must be non-empty arrays of the same shape")
-    if (num < 0).any() or (den < 0).any() or den.sum() <= 0:
-        raise ValueError("ratios need non-negative values and a positive denominator")
-    groups = np.asarray(groups)
-    idx = [np.flatnonzero(groups == g) for g in np.unique(groups)]
-    rng = np.random.default_rng(seed)
-    boots = np.empty(n_boot)
-    for b in range(n_boot):
-        ix = np.concatenate([rng.choice(i, i.size) for i in idx])
-        boots[b] = num[ix].sum() / max(den[ix].sum(), 1e-300)
-    lo, hi = np.quantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return {"ratio": float(num.sum() / den.sum()), "lo": float(lo), "hi": float(hi), "n": int(num.size)}
+    within each group (workload) so every workload keeps its number of runs, by the shared
+    :func:`support.bootstrap.ratio_of_means_ci` seeded with ``seed``. A ratio of means (not of per-run ratios)
+    stays defined when a collector never pauses on some run."""
+    ratio, lo, hi = ratio_of_means_ci(num, den, np.random.default_rng(seed), n_boot, level, groups=groups)
+    return {"ratio": ratio, "lo": lo, "hi": hi, "n": int(np.size(num))}

@@ -139,3 +139,16 @@ def test_sampled_peak_live_is_within_ten_percent_of_a_dense_scan():
     t = make("prodcons", np.random.default_rng(0), n_alloc=20000, n_threads=4)
     dense = peak_live_bytes(t, samples=4000)
     assert 0.9 * dense <= peak_live_bytes(t) <= dense
+
+
+def test_pause_work_reads_the_one_or_two_worker_record_and_refuses_other_counts():
+    from support.vgc.collectors import SimResult
+
+    pauses = {"pause1": [4, 6], "pause2": [2, 3], "trace1": [5, 7], "trace2": [3, 4]}
+    r = SimResult("t", GCConfig(kind="GEN"), pauses, 0, 0, 0, (0, 0, 0))
+    assert r.pause_work(1).tolist() == [4, 6] and r.pause_work(2).tolist() == [2, 3]
+    assert r.pause_work(np.int64(2), tracing=True).tolist() == [3, 4]
+    for bad in (3, 0, 2.0, True):  # 3 used to return the 2-worker pauses
+        with pytest.raises(ValueError, match=rf"^workers must be 1 or 2 \(the simulator records pause work for 1 "
+                                             rf"and 2 workers\), got {bad!r}$"):
+            r.pause_work(bad)

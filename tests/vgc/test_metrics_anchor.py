@@ -89,3 +89,14 @@ def test_mmu_of_a_run_counts_the_mutator_time_after_its_last_pause():
     assert row["mmu_100ms"] == pytest.approx(1 - 5 / 100)
     assert row["mmu_10ms"] == pytest.approx(1 - 5 / 10)
     assert row["mmu_1ms"] == 0.0
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"groups": np.array([0, 0])}, r"^groups must name the group of each of the 3 runs"),  # used to resample 2 runs
+    ({"n_boot": 0}, r"^n_boot must be an integer >= 40"),  # used to be an IndexError
+    ({"level": 1.5}, r"^level must be a number in \(0, 1\), got 1\.5$"),  # used to be a quantile error
+])
+def test_bootstrap_ratio_refuses_groups_of_another_length_too_few_resamples_or_a_bad_level(kw, message):
+    args = {"num": np.array([1.0, 2.0, 3.0]), "den": np.ones(3), "groups": np.array([0, 0, 1]), **kw}
+    with pytest.raises(ValueError, match=message):
+        bootstrap_ratio(**args)
