@@ -35,6 +35,7 @@ from support.agentc.traces import (
     replay,
     retail_tasks,
 )
+from support.bootstrap import check_level, mean_ci
 from support.progress import progress
 from support.seeding import derive
 from support.validate import ParameterError, check_bootstrap_count, check_int
@@ -53,18 +54,12 @@ def check_parameters(n_boot: int, token_tasks: int, token_seeds: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ stats
 def bootstrap_ci(x, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and percentile bootstrap CI of ``x``.
-    NaN in ``x`` is an error (a missing measurement), not a value to average."""
-    check_int(n_boot, "n_boot", minimum=1)
-    x = np.asarray(x, dtype=float)
-    if np.isnan(x).any():
-        raise ValueError(f"bootstrap_ci: {int(np.isnan(x).sum())} NaN value(s) in the sample")
-    if x.size == 0:
+    """Mean and percentile bootstrap CI of ``x`` (:func:`support.bootstrap.mean_ci`); an empty sample (a setting
+    without runs) gives three NaN. NaN in ``x`` is an error (a missing measurement), not a value to average."""
+    if np.size(x) == 0:
+        check_bootstrap_count(n_boot, "n_boot", level=check_level(level))
         return float("nan"), float("nan"), float("nan")
-    idx = rng.integers(0, x.size, size=(n_boot, x.size))
-    means = x[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(x.mean()), float(lo), float(hi)
+    return mean_ci(x, rng, n_boot, level)
 
 
 def paired_delta_ci(after, before, rng: np.random.Generator, n_boot: int = 2000) -> tuple[float, float, float]:
@@ -92,7 +87,7 @@ def _nonneg(name: str, n: int | None) -> None:
 
 
 def _pair(policy: Policy, domain: str, task: dict, intended: list[Event], oracle: str = "always-yes") -> dict[str, Any]:
-    u = unrestricted(policy, domain, task, intended)
+    u = unrestricted(domain, task, intended)
     e = Enforcer(policy, domain, task, oracle=oracle).run(intended)
     ju, je = judge(policy, u), judge(policy, e)
     row = {f"u_{k}": v for k, v in ju.items()}

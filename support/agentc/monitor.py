@@ -34,7 +34,7 @@ from support.agentc import reference_eval as ref
 from support.agentc.dsl import Event, ListLit, Lit, Policy, Quant
 from support.agentc.smt import Candidate, SmtMonitor
 from support.agentc.taubench.env import Env, parse_ret
-from support.agentc.traces import describe_call, respond_event, user_event
+from support.agentc.traces import describe_call, execute, respond_event, user_event
 
 
 def _canon(x: Any) -> str:
@@ -361,17 +361,7 @@ def _is_identity(key: str) -> bool:
     return key in ("email", "first_name", "last_name", "zip")
 
 
-def unrestricted(policy: Policy, domain: str, task: dict, intended: list[Event]) -> EnforcedRun:
-    """The same events without a monitor: executed as they are (the baseline)."""
-    env = Env(domain, task)
-    out = EnforcedRun([], env)
-    for e in intended:
-        if e.name == "respond":
-            env.respond(e.args.get("text", ""))
-            out.events.append(e)
-        elif e.name == "user":
-            out.events.append(e)
-        else:
-            ret = env.call(e.name, copy.deepcopy(e.args))
-            out.events.append(Event(e.name, e.args, parse_ret(ret)))
-    return out
+def unrestricted(domain: str, task: dict, intended: list[Event]) -> EnforcedRun:
+    """The same events without a monitor: executed as they are (the baseline), by :func:`traces.execute`."""
+    events, env = execute(domain, task, intended)
+    return EnforcedRun(events, env)

@@ -17,7 +17,6 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -232,7 +231,3 @@ def execute(domain: str, task: dict, events: list[Event]) -> tuple[list[Event], 
             ret = env.call(e.name, copy.deepcopy(e.args))
             out.append(Event(e.name, e.args, parse_ret(ret)))
     return out, env
-
-
-def as_jsonable(events: list[Event]) -> list[dict[str, Any]]:
-    return [{"name": e.name, "args": e.args, "ret": e.ret} for e in events]

@@ -166,26 +166,25 @@ def _retail_trace():
     return t, env, events
 
 
+def test_unrestricted_runs_the_intended_events_as_they_are_with_no_intervention():
+    """The baseline issues the unconfirmed cancel of a pending order (#W6247578 of this task's user): the order is
+    cancelled, and each call carries the environment's reply, not the one written in the intended event."""
+    from support.agentc.monitor import unrestricted
+
+    t, _, events = _retail_trace()
+    events[-1] = Event("cancel_pending_order", {"order_id": "#W6247578", "reason": "no longer needed"})
+    run = unrestricted("retail", t, events)
+    assert [e.name for e in run.events] == [e.name for e in events] and run.interventions == []
+    assert run.env.db["orders"]["#W6247578"]["status"] == "cancelled" and run.events[-1].ret["status"] == "cancelled"
+    assert run.events[3].ret == t["user_id"] and run.events[1].ret["status"] == "delivered"  # not the {"user_id"} given
+
+
 def test_judge_counts_an_unconfirmed_write_as_harm_and_premature_reads_as_bad_calls_only():
     pol = builtin_policy("retail")
     _, env, events = _retail_trace()
     j = X.judge(pol, EnforcedRun(events, env))
     assert j["n_calls"] == 5 and j["n_bad_calls"] == 3 and j["n_harmful"] == 1 and j["harmful"]
     assert not j["conformant"] and j["rules"] == ["authenticate_first", "confirm_before_write"]
-
-
-class _Recorder:
-    def __init__(self):
-        self.values, self.metrics, self.notes = {}, {}, {}
-
-    def record(self, name, value, note=""):
-        self.values[name], self.notes[name] = value, note
-
-    def metric(self, name, value):
-        self.metrics[name] = value
-
-    def not_applicable(self, name, reason):
-        self.values[name], self.notes[name] = None, reason
 
 
 def _token(**bad):
@@ -198,18 +197,19 @@ def _token(**bad):
 
 
 @pytest.mark.parametrize("bad", [{}, {"schema_valid": False}, {"compliant": False}, {"complete": False}])
-def test_token_claim_holds_only_when_every_enforced_call_is_valid_complete_and_compliant(bad):
-    nb = _Recorder()
+def test_token_claim_holds_only_when_every_enforced_call_is_valid_complete_and_compliant(tmp_path, bad):
+    nb = _recorder(tmp_path)
     X.record_token_claims(nb, _token(**bad))
-    assert nb.values["token_enforced_compliant"] is (not bad)
-    assert nb.values["token_unconstrained_violates"] is True
+    assert nb.measurements["token_enforced_compliant"].measured is (not bad)
+    assert nb.measurements["token_unconstrained_violates"].measured is True
 
 
-def test_token_claims_without_calls_are_not_applicable():
-    nb = _Recorder()
+def test_token_claims_without_calls_are_not_applicable(tmp_path):
+    nb = _recorder(tmp_path)
     X.record_token_claims(nb, {"available": True, "rows": pd.DataFrame(), "check_ms_median": 1.0, "seconds": 0.0})
-    assert nb.values == {"token_enforced_compliant": None, "token_unconstrained_violates": None}
-    assert "no calls" in nb.notes["token_enforced_compliant"]
+    assert {k: m.measured for k, m in nb.measurements.items()} == {"token_enforced_compliant": None,
+                                                                    "token_unconstrained_violates": None}
+    assert "no calls" in nb.measurements["token_enforced_compliant"].note
 
 
 def test_property_agreement_compares_z3_with_the_reference_on_real_prefixes():

@@ -165,8 +165,11 @@ def test_bad_sizes_and_targets_raise_value_errors_naming_them(gold):
             retail_profile(gold[0], 0.8, n_traj, seed=0, name="t")
     with pytest.raises(ValueError, match="NaN"):
         bootstrap_ci([0.5, float("nan")], np.random.default_rng(0))
-    with pytest.raises(ValueError, match="n_boot must be an integer >= 1, got 0"):
-        bootstrap_ci([0.5], np.random.default_rng(0), n_boot=0)
+    for n_boot in (0, 39):  # a 95% CI from fewer than 40 resamples has an empty tail (support.bootstrap)
+        with pytest.raises(ValueError, match=rf"n_boot must be an integer >= 40 .*, got {n_boot}"):
+            bootstrap_ci([0.5], np.random.default_rng(0), n_boot=n_boot)
+        with pytest.raises(ValueError, match=rf"n_boot must be an integer >= 40 .*, got {n_boot}"):
+            bootstrap_ci([], np.random.default_rng(0), n_boot=n_boot)  # no runs: still a bad count
     with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
         latency_comparison(1, repeats=0)
     for kw, name in (({"n_tasks": 0}, "n_tasks"), ({"n_seeds": 0}, "n_seeds"), ({"max_tokens": 0}, "max_tokens")):

@@ -6,9 +6,11 @@ from typing import ClassVar
 
 import pytest
 
+from support.agentc.claims import CLAIMS
 from support.agentc.dsl import normalize_tools
 from support.agentc.taubench.data import tool_schemas
 from support.agentc.token_track.decode import call_schema, scan
+from support.claims import ClaimRecorder
 
 
 def test_scanner_finds_closed_name_and_completed_arguments():
@@ -58,23 +60,10 @@ def test_unconstrained_violations_count_only_complete_calls():
 
 
 def _tiny_llama(seed: int = 0):
-    """A 2-layer random Llama (vocab 40): the same forward pass and KV cache as SmolLM2, loaded in ms."""
-    import numpy as np
+    """A 2-layer random Llama with a vocabulary of 40 (the shared test model, at the size these tests used)."""
+    from tiny_llama import tiny_llama
 
-    from support.lm.gguf_loader import LayerWeights, LlamaConfig, LlamaWeights
-    from support.lm.model import Llama
-
-    rng = np.random.default_rng(seed)
-    cfg = LlamaConfig(n_layers=2, d_model=16, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=24, vocab_size=40,
-                      rope_base=10000.0, norm_eps=1e-5, context_length=64, bos_id=0, eos_id=1)
-
-    def w(*shape):
-        return rng.normal(0, 0.5, shape).astype(np.float32)
-
-    layers = [LayerWeights(1 + w(16) * 0.1, w(16, 16), w(8, 16), w(8, 16), w(16, 16), 1 + w(16) * 0.1,
-                           w(24, 16), w(24, 16), w(16, 24)) for _ in range(2)]
-    emb = w(40, 16)
-    return Llama(LlamaWeights(cfg, emb, 1 + w(16) * 0.1, emb, layers))
+    return tiny_llama(seed, vocab_size=40, d_model=16, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=24, bos_id=0, eos_id=1)
 
 
 def test_rollback_then_refeed_gives_the_logits_of_a_fresh_forward_pass():
@@ -101,20 +90,6 @@ def test_rollback_then_refeed_gives_the_logits_of_a_fresh_forward_pass():
         np.testing.assert_allclose(after, fresh[-1], rtol=1e-4, atol=1e-5)
 
 
-class _Recorder:
-    def __init__(self):
-        self.values, self.metrics = {}, {}
-
-    def record(self, name, value, note=""):
-        self.values[name] = value
-
-    def metric(self, name, value):
-        self.metrics[name] = value
-
-    def not_applicable(self, name, reason):
-        self.values[name] = None
-
-
 def _token_rows(n_calls: int, n_fallbacks: int):
     import pandas as pd
 
@@ -126,14 +101,14 @@ def _token_rows(n_calls: int, n_fallbacks: int):
     return {"available": True, "rows": pd.DataFrame(on + off), "check_ms_median": 1.0, "seconds": 1.0}
 
 
-def test_token_compliance_claim_fails_when_fallbacks_exceed_a_quarter_of_calls():
+def test_token_compliance_claim_fails_when_fallbacks_exceed_a_quarter_of_calls(tmp_path):
     """Fallback calls are compliant by construction: 3 of 8 (37.5%) is over the 25% bound, 2 of 8 is not."""
     from support.agentc.experiments import record_token_claims
 
     for n_fb, expected in [(3, False), (2, True), (0, True)]:
-        nb = _Recorder()
+        nb = ClaimRecorder(CLAIMS, "default", tmp_path)
         record_token_claims(nb, _token_rows(8, n_fb))
-        assert nb.values["token_enforced_compliant"] is expected
+        assert nb.measurements["token_enforced_compliant"].measured is expected
         assert nb.metrics["token_fallback_rate"] == n_fb / 8
 
 

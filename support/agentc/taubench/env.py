@@ -9,7 +9,6 @@ copied on first write, so two databases are equal iff every record written in ei
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -121,18 +120,6 @@ def same_state(a: DB, b: DB) -> bool:
         if a.record_json(t, k) != b.record_json(t, k):
             return False
     return True
-
-
-def state_hash(db: DB) -> str:
-    """sha256 of the records this database changed relative to the base (equal DBs hash equally only
-    when they touched the same records; use :func:`same_state` to compare)."""
-    h = hashlib.sha256()
-    for t, k in sorted(db.touched()):
-        base = db[t].base.get(k, None)
-        cur = db[t].get(k, None)
-        if json.dumps(base, sort_keys=True) != json.dumps(cur, sort_keys=True):
-            h.update(f"{t}/{k}={json.dumps(cur, sort_keys=True)}\n".encode())
-    return h.hexdigest()
 
 
 def parse_ret(s: str) -> Any:

@@ -15,12 +15,6 @@ from support.agentc.taubench.env import tool
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 
 
-def _order(db, order_id):
-    if order_id not in db["orders"]:
-        raise LookupError("order not found")
-    return db["orders"][order_id]
-
-
 def _err(msg: str) -> str:
     return f"Error: {msg}"
 
