@@ -6,7 +6,7 @@ and into other densities; with Tables or Gaussians it needs a ``project`` first 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,7 +79,3 @@ def condition(f: LogDensity, evidence: Mapping[str, object]) -> LogDensity:
 def not_closed(op: str) -> NotClosedError:
     return NotClosedError(f"{op} of a black-box LogDensity has no closed form: project it to particles or a "
                           "grid table first")
-
-
-def as_sequence(x) -> Sequence:
-    return x if isinstance(x, (list, tuple)) else [x]

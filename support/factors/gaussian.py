@@ -33,9 +33,13 @@ class Gaussian:
         cont = tuple((str(n), int(d)) for n, d in self.continuous)
         g = np.asarray(self.g, dtype=float)
         n = sum(d for _, d in cont)
-        h = np.broadcast_to(np.asarray(self.h, dtype=float), g.shape + (n,))
-        K = np.broadcast_to(np.asarray(self.K, dtype=float), g.shape + (n, n))
+        h0, K0 = np.asarray(self.h, dtype=float), np.asarray(self.K, dtype=float)
         names = list(disc) + [c for c, _ in cont]
+        if np.isnan(g).any() or np.isposinf(g).any() or not (np.isfinite(h0).all() and np.isfinite(K0).all()):
+            raise FactorError(f"Gaussian over {names} has a NaN or +inf log-mass g, or a non-finite h or K "
+                              "(g = -inf, a component of zero mass, is allowed)")
+        h = np.broadcast_to(h0, g.shape + (n,))
+        K = np.broadcast_to(K0, g.shape + (n, n))
         if len(set(names)) != len(names):
             raise FactorError(f"Gaussian has repeated variable names {names}")
         if g.ndim != len(disc):
@@ -100,6 +104,8 @@ def linear_gaussian(child: tuple[str, int], parents: Sequence[tuple[str, int]], 
     """
     dc = child[1]
     dp = sum(d for _, d in parents)
+    if not all(np.isfinite(np.asarray(x, dtype=float)).all() for x in ((A, b, Q) if dp else (b, Q))):
+        raise FactorError(f"linear_gaussian for {child[0]!r}: A, b and Q must be finite (got NaN or inf)")
     A = np.asarray(A, dtype=float).reshape(np.shape(A)[:-2] + (dc, dp)) if dp else np.zeros(np.shape(Q)[:-2] + (dc, 0))
     b = np.asarray(b, dtype=float)
     Q = np.asarray(Q, dtype=float)

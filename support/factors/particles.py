@@ -15,9 +15,9 @@ import numpy as np
 
 from support.factors import gaussian as G
 from support.factors.density import LogDensity
-from support.factors.errors import FactorError, NotClosedError, UnsupportedPairError
+from support.factors.errors import FactorError, UnsupportedPairError
 from support.factors.logmath import logsumexp
-from support.factors.table import Table, state_index
+from support.factors.table import Table, state_index, state_indices
 
 AXIS = "__particle__"
 
@@ -38,12 +38,14 @@ class Particles:
         logw = np.asarray(self.logw, dtype=float)
         if logw.ndim != 1:
             raise FactorError(f"particle log-weights must be 1-d, got shape {logw.shape}")
+        if np.isnan(logw).any() or np.isposinf(logw).any():
+            raise FactorError(f"particle log-weights must not be NaN or +inf; {int((~(logw < np.inf)).sum())} are")
         n = logw.shape[0]
         vals = {}
         for k, (kind, size) in self.kinds.items():
             a = np.asarray(self.values[k])
             if kind == "discrete":
-                a = a.astype(np.intp).reshape(n)
+                a = state_indices(k, a, size).reshape(n)
             elif kind == "continuous":
                 a = a.astype(float).reshape(n, size)
             else:
@@ -153,13 +155,3 @@ def normalize(p: Particles) -> tuple[Particles, float]:
     if not np.isfinite(logz):
         raise FactorError("cannot normalize particles with zero total weight (all particles impossible)")
     return Particles(p.values, p.kinds, logw - logz, att), logz
-
-
-def ess(p: Particles) -> float:
-    """Effective sample size of the weights."""
-    w = np.exp(p.logw - logsumexp(p.logw))
-    return float(1.0 / np.sum(w * w))
-
-
-def not_closed(op: str) -> NotClosedError:
-    return NotClosedError(op)

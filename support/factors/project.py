@@ -241,6 +241,13 @@ def _box_probabilities(f: G.Gaussian, grid: Grid) -> np.ndarray:
     return mass * np.clip(np.atleast_1d(p), 0.0, None)
 
 
+def _check_grid_axes(grid: Grid, dim: int) -> None:
+    """A grid cuts a variable of dimension ``dim`` with one axis per component; else a FactorError (a 2-D Gaussian
+    on a 1-axis grid would give the first component's marginal, a 1-D one on a 2-axis grid a broadcast error)."""
+    if len(grid.edges) != dim:
+        raise FactorError(f"grid has {len(grid.edges)} axes but {grid.var!r} has dimension {dim}")
+
+
 def discretize(f, grid: Grid) -> Table:
     """Mass of ``f`` per grid cell as a Table over ``grid.name``: a Gaussian's exact box probabilities in
     1-D and 2-D (density x cell volume above that), a particle histogram, or density x cell volume for a
@@ -249,8 +256,7 @@ def discretize(f, grid: Grid) -> Table:
         if f.kinds.get(grid.var, ("", 0))[0] != "continuous":
             raise FactorError(f"discretize: particles have no continuous column {grid.var!r}")
         X = f.values[grid.var]
-        if X.shape[1] != len(grid.edges):
-            raise FactorError(f"grid has {len(grid.edges)} axes but {grid.var!r} has dimension {X.shape[1]}")
+        _check_grid_axes(grid, X.shape[1])
         ids = []
         for i, e in enumerate(grid.edges):
             j = np.searchsorted(e, X[:, i], side="right") - 1
@@ -264,12 +270,16 @@ def discretize(f, grid: Grid) -> Table:
     if isinstance(f, G.Gaussian):
         if set(f.dims) != {grid.var} or f.discrete:
             raise FactorError("discretize: the Gaussian must be over the grid variable only")
+        _check_grid_axes(grid, f.dims[grid.var])
         if len(grid.edges) <= 2:
             return Table((grid.name,), safe_log(_box_probabilities(f, grid)))
         vals = {grid.var: grid.centers}  # 3-D and up: midpoint rule (density at the centre x cell volume)
         lf = G.condition_batched(f, vals, grid.name, grid.centers.shape[0]).g
         return Table((grid.name,), lf + np.log(grid.cell_volume))
     if isinstance(f, LogDensity):
+        if grid.var not in f.dims:
+            raise FactorError(f"discretize: the density has no continuous variable {grid.var!r}")
+        _check_grid_axes(grid, f.dims[grid.var])
         lf = f.evaluate({grid.var: grid.centers})
         return Table((grid.name,), lf + np.log(grid.cell_volume))
     raise FactorError(f"discretize: unsupported factor {type(f).__name__}")
@@ -326,6 +336,9 @@ def project(f, target: str, *, over: Sequence[str] | None = None, keep_weights: 
                 raise FactorError("project(..., 'particles') from a parametric factor needs n")
             return sample(f, n, rng)
         if isinstance(f, Particles):
+            if n is not None and not resample_:
+                raise FactorError("project(Particles, 'particles', n=...) changes the number of particles only "
+                                  "with resample_=True; pass both, or neither")
             out = sample_attached(f, rng, names) if (f.attached is not None and (names is None or names)) else f
             return resample(out, rng, n) if resample_ else out
     elif target == "table":

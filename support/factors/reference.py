@@ -1,5 +1,5 @@
-"""Closed-form references used by the notebook (the tests carry their own, written separately):
-Kalman filter, brute-force SLDS enumeration, and the joint Gaussian of a linear Gaussian BN.
+"""Closed-form references used by the notebook (the tests carry their own, written separately): the Kalman
+filter and brute-force SLDS enumeration (the Gaussian BNs are checked against pgmpy's ``to_joint_gaussian``).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from support.factors.models import SLDS, GaussianBN
+from support.factors.models import SLDS
 
 
 def kalman(A, Q, H, R, m0, P0, y) -> tuple[float, np.ndarray, np.ndarray]:
@@ -58,18 +58,3 @@ def slds_enumerate(m: SLDS) -> dict:
     cov = np.einsum("n,nij->ij", w, Ps + d[:, :, None] * d[:, None, :])
     modes = np.bincount(np.array(last), weights=w, minlength=K)
     return {"log_z": log_z, "mode_posterior": modes, "mean": mean, "cov": cov}
-
-
-def joint_gaussian(bn: GaussianBN) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Mean and covariance of all variables: x = (I - B)⁻¹ (b + e), Σ = (I-B)⁻¹ diag(σ²) (I-B)⁻ᵀ."""
-    vs = bn.variables
-    ix = {v: i for i, v in enumerate(vs)}
-    n = len(vs)
-    B = np.zeros((n, n))
-    for v in vs:
-        for p, c in zip(bn.parents[v], bn.coef[v]):
-            B[ix[v], ix[p]] = c
-    inv = np.linalg.inv(np.eye(n) - B)
-    mean = inv @ np.array([bn.intercept[v] for v in vs])
-    cov = inv @ np.diag([bn.variance[v] for v in vs]) @ inv.T
-    return vs, mean, cov

@@ -116,6 +116,21 @@ def state_index(name: str, value, card: int) -> int:
     return v
 
 
+def state_indices(name: str, values, card: int) -> np.ndarray:
+    """An array of discrete values (a particle column) as state indices in 0..card-1, by :func:`state_index`'s
+    rules per value: non-integers (1.7, NaN) are rejected, not truncated; out of range (-1 would wrap) too."""
+    a = np.asarray(values)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise FactorError(f"discrete variable {name!r} must hold integer state indices, got dtype {a.dtype}")
+    whole = np.isfinite(a) & (a == np.round(a)) if np.issubdtype(a.dtype, np.floating) else np.ones(a.shape, bool)
+    if not whole.all():
+        raise FactorError(f"discrete variable {name!r} holds {a[~whole].flat[0].item()!r}: not an integer state index")
+    bad = (a < 0) | (a >= card)
+    if bad.any():
+        raise FactorError(f"discrete variable {name!r} holds {a[bad].flat[0].item()!r}: out of range 0..{card - 1}")
+    return a.astype(np.intp)
+
+
 def condition(f: Table, evidence: Mapping[str, int]) -> Table:
     """Index observed values (op 3, exact); values are state indices."""
     idx: list = []

@@ -109,3 +109,89 @@ def test_support_functions_refuse_bad_arguments_naming_them(call, message):
     substituted model, or a non-positive-definite covariance deep in the ADF."""
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    ([0, 1.7], r"^discrete variable 'a' holds 1\.7: not an integer state index$"),  # astype(intp) truncated to 1
+    ([0, np.nan], r"^discrete variable 'a' holds nan: not an integer state index$"),
+    ([0, -1], r"^discrete variable 'a' holds -1: out of range 0\.\.2$"),  # wrapped to state 2
+    ([0, 5], r"^discrete variable 'a' holds 5: out of range 0\.\.2$"),  # a bare IndexError later
+    ([0.0, 3.0], r"^discrete variable 'a' holds 3\.0: out of range 0\.\.2$"),
+    (["0", "1"], r"^discrete variable 'a' must hold integer state indices, got dtype <U1$"),
+])
+def test_a_particle_column_of_non_state_values_is_rejected_as_state_index_rejects_evidence(column, message):
+    with pytest.raises(ValueError, match=message):
+        Particles({"a": column}, {"a": ("discrete", 3)}, np.log([0.5, 0.5]))
+
+
+def test_a_particle_column_of_integral_floats_is_read_as_those_states():
+    p = Particles({"a": [2.0, 0.0]}, {"a": ("discrete", 3)}, np.log([0.5, 0.5]))
+    assert p.values["a"].tolist() == [2, 0] and p.values["a"].dtype == np.intp
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_particles_with_a_nan_or_plus_infinite_log_weight_are_rejected(bad):
+    with pytest.raises(ValueError, match=r"^particle log-weights must not be NaN or \+inf; 1 are$"):
+        Particles({"a": [0, 1]}, {"a": ("discrete", 2)}, [0.0, bad])
+    p = Particles({"a": [0, 1]}, {"a": ("discrete", 2)}, [0.0, -np.inf])  # an impossible particle is allowed
+    assert np.isneginf(p.logw[1])
+
+
+def _gaussian(g=0.0, h=(0.0,), K=((1.0,),)):
+    return G.Gaussian((), (("x", 1),), g, h, K)
+
+
+@pytest.mark.parametrize("kw", [{"g": np.nan}, {"g": np.inf}, {"h": (np.nan,)}, {"h": (np.inf,)},
+                                {"K": ((np.nan,),)}, {"K": ((-np.inf,),)}])
+def test_a_gaussian_with_a_nan_or_infinite_parameter_is_rejected_at_construction(kw):
+    with pytest.raises(ValueError, match=r"^Gaussian over \['x'\] has a NaN or \+inf log-mass g, or a non-finite h or K"):
+        _gaussian(**kw)
+    assert np.isneginf(_gaussian(g=-np.inf).g)  # a component of zero mass stays allowed
+
+
+@pytest.mark.parametrize("which", ["A", "b", "Q"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_linear_gaussian_with_a_non_finite_coefficient_is_rejected(which, bad):
+    args = {"A": [[1.0]], "b": [0.0], "Q": [[1.0]]}
+    args[which] = np.full(np.shape(args[which]), bad)
+    with pytest.raises(ValueError, match=r"^linear_gaussian for 'y': A, b and Q must be finite \(got NaN or inf\)$"):
+        G.linear_gaussian(("y", 1), [("x", 1)], **args)
+
+
+def _unit_density(dim: int):
+    from support.factors.density import LogDensity
+
+    return LogDensity((("x", dim),), lambda v: -0.5 * (v["x"] ** 2).sum(axis=1))
+
+
+_EDGES = np.linspace(-3.0, 3.0, 7)
+_ONE_AXIS, _TWO_AXES = (_EDGES,), (_EDGES, _EDGES)
+
+
+@pytest.mark.parametrize(("make", "dim", "edges"), [
+    (lambda d: G.from_moments((), (("x", d),), np.zeros(d), np.eye(d)), 2, _ONE_AXIS),  # was x[0]'s marginal
+    (lambda d: G.from_moments((), (("x", d),), np.zeros(d), np.eye(d)), 1, _TWO_AXES),  # was a broadcast error
+    (_unit_density, 2, _ONE_AXIS),
+    (_unit_density, 1, _TWO_AXES),
+    (lambda d: Particles({"x": np.zeros((3, d))}, {"x": ("continuous", d)}, np.zeros(3)), 2, _ONE_AXIS),
+])
+def test_discretize_refuses_a_grid_whose_axes_do_not_match_the_variables_dimension(make, dim, edges):
+    from support.factors.project import Grid, discretize
+
+    with pytest.raises(ValueError, match=rf"^grid has {len(edges)} axes but 'x' has dimension {dim}$"):
+        discretize(make(dim), Grid("x", edges))
+
+
+def test_discretize_refuses_a_density_without_the_grid_variable():
+    from support.factors.project import Grid, discretize
+
+    with pytest.raises(ValueError, match=r"^discretize: the density has no continuous variable 'y'$"):
+        discretize(_unit_density(1), Grid("y", _ONE_AXIS))
+
+
+def test_projecting_particles_to_n_particles_without_resampling_is_refused_not_ignored():
+    p = Particles({"x": np.arange(4.0)[:, None]}, {"x": ("continuous", 1)}, np.zeros(4))
+    with pytest.raises(ValueError, match=r"n=\.\.\.\) changes the number of particles only with resample_=True"):
+        ops.project(p, "particles", n=2, rng=np.random.default_rng(0))
+    assert ops.project(p, "particles", n=2, rng=np.random.default_rng(0), resample_=True).n == 2
+    assert ops.project(p, "particles", rng=np.random.default_rng(0)).n == 4

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from factors_oracles import kf, slds_brute
 
+from support.claims import ClaimRecorder, Verdict
 from support.factors import experiments as X
 from support.factors import filtering as F
 from support.factors import models as M
@@ -210,3 +211,22 @@ def test_instance_note_lists_each_data_set_and_counts_those_that_pass_the_claims
     assert note == "per data set: 0.050, 0.120, 0.100; 2 of 3 pass (<= 0.1) on their own"
     slope = X.instance_note(CLAIMS["pf_slope"], [-0.48, -0.75], ".2f")
     assert slope.endswith("1 of 2 pass (within ±40% of -0.5) on their own")
+
+
+@pytest.mark.parametrize(("ratios", "speed", "verdict"), [
+    ([2.0, 8.0], 4.0, Verdict.REPRODUCED),  # sqrt(2 x 8)
+    ([0.25, 4.0, 8.0], 2.0, Verdict.REPRODUCED),  # (0.25 x 4 x 8)^(1/3): a 4x slower case cancels a 4x faster one
+    ([0.5, 2.0], 1.0, Verdict.NOT_REPRODUCED),  # a tie is no speed-up (Above(1.0))
+])
+def test_funsor_speedup_is_the_geometric_mean_of_the_runtime_ratios(tmp_path, ratios, speed, verdict):
+    rec = ClaimRecorder(CLAIMS, "default", tmp_path)
+    assert X.record_funsor_speedup(rec, pd.DataFrame({"funsor/ours": ratios})) == pytest.approx(speed, rel=1e-12)
+    m = rec.measurements["funsor_speedup"]
+    assert m.measured == pytest.approx(speed, rel=1e-12) and m.verdict == verdict.value
+    assert m.note == f"range {min(ratios):.1f}x .. {max(ratios):.1f}x"
+
+
+@pytest.mark.parametrize("ratios", [[], [2.0, 0.0], [2.0, float("nan")], [-1.0, 2.0], [float("inf")]])
+def test_funsor_speedup_refuses_no_ratio_or_one_that_is_not_positive_and_finite(tmp_path, ratios):
+    with pytest.raises(ValueError, match=r"^funsor/ours must be non-empty, positive and finite runtime ratios"):
+        X.record_funsor_speedup(ClaimRecorder(CLAIMS, "default", tmp_path), pd.DataFrame({"funsor/ours": ratios}))
