@@ -61,7 +61,7 @@ def test_unconstrained_violations_count_only_complete_calls():
 
 def _tiny_llama(seed: int = 0):
     """A 2-layer random Llama with a vocabulary of 40 (the shared test model, at the size these tests used)."""
-    from tiny_llama import tiny_llama
+    from tests.lm.tiny_llama import tiny_llama
 
     return tiny_llama(seed, vocab_size=40, d_model=16, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=24, bos_id=0, eos_id=1)
 

@@ -3,11 +3,11 @@ independent loop implementation, incremental decoding equals a full pass."""
 
 import numpy as np
 import pytest
-from tiny_llama import tiny_llama_weights
 
 from support.lm import gguf_loader, text
 from support.lm.model import Llama, apply_rope, attention, rope_tables
 from support.lm.perplexity import perplexity
+from tests.lm.tiny_llama import tiny_llama_weights
 
 
 def llama_cpp_permute(w, n_head):

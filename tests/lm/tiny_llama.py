@@ -1,7 +1,7 @@
 """A tiny Llama with random weights and no model file, shared by the LM tests and 01's token-track tests.
 
-Import it as ``from tiny_llama import tiny_llama`` (``tests/lm`` is put on ``sys.path`` by ``tests/lm/conftest.py``
-and ``tests/agentc/conftest.py``): the shapes of SmolLM2's forward pass and KV cache, loaded in milliseconds.
+Import it as ``from tests.lm.tiny_llama import tiny_llama`` (as other shared test helpers are imported): the shapes of
+SmolLM2's forward pass and KV cache, loaded in milliseconds. Used by the LM tests, 01's token track and 08's cache.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from support.lm.model import Llama
 
 def tiny_llama_weights(seed: int = 0, *, vocab_size: int = 97, d_model: int = 64, n_heads: int = 4,
                        n_kv_heads: int = 2, head_dim: int = 16, d_ff: int = 128, n_layers: int = 2,
-                       bos_id: int = 1, eos_id: int = 2) -> LlamaWeights:
+                       bos_id: int = 1, eos_id: int = 2, context_length: int = 64) -> LlamaWeights:
     """Random grouped-query Llama weights (each matrix scaled by 1/sqrt(fan-in), norms near 1, tied embeddings);
     the same ``seed`` and shape give the same weights."""
     rng = np.random.default_rng(seed)
     cfg = LlamaConfig(n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv_heads, head_dim=head_dim,
-                      d_ff=d_ff, vocab_size=vocab_size, rope_base=10000.0, norm_eps=1e-5, context_length=64,
+                      d_ff=d_ff, vocab_size=vocab_size, rope_base=10000.0, norm_eps=1e-5, context_length=context_length,
                       bos_id=bos_id, eos_id=eos_id)
 
     def m(*shape):

@@ -6,25 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from support.lm.gguf_loader import LayerWeights, LlamaConfig, LlamaWeights
 from support.lm.model import Llama
 from support.packkv import experiments as E
 from support.packkv.blocks import PackKVCache
+from tests.lm.tiny_llama import tiny_llama_weights
 from tests.packkv import fake_device
 from tests.packkv.fake_device import DeviceArray
-
-
-def _tiny_llama_weights(seed: int = 0) -> LlamaWeights:
-    """A 2-layer grouped-query Llama with random weights (no model file): every step of the forward pass, small."""
-    rng = np.random.default_rng(seed)
-    d, ff, vocab, hd = 64, 128, 97, 16
-    cfg = LlamaConfig(n_layers=2, d_model=d, n_heads=4, n_kv_heads=2, head_dim=hd, d_ff=ff, vocab_size=vocab,
-                      rope_base=10000.0, norm_eps=1e-5, context_length=256, bos_id=1, eos_id=2)
-    m = lambda *s: (rng.standard_normal(s) / np.sqrt(s[-1])).astype(np.float32)
-    layers = [LayerWeights(1 + 0.1 * m(d), m(4 * hd, d), m(2 * hd, d), m(2 * hd, d), m(d, 4 * hd), 1 + 0.1 * m(d),
-                           m(ff, d), m(ff, d), m(d, ff)) for _ in range(cfg.n_layers)]
-    emb = m(vocab, d)
-    return LlamaWeights(cfg, emb, 1 + 0.1 * m(d), emb, layers)
 
 
 def test_the_stand_in_device_arrays_refuse_implicit_conversion_as_cupy_does():
@@ -53,7 +40,7 @@ def test_attend_takes_either_backend_and_answers_in_the_cache_backend(xp, kind):
 def test_growing_cache_decodes_a_device_model_exactly_as_the_host_model():
     """Notebook 08's growing-cache step with the model on a device: it ran only on NumPy before, and CuPy refused
     the cache's host arrays; the stand-in does the same arithmetic as NumPy, so every figure must agree exactly."""
-    w = _tiny_llama_weights()
+    w = tiny_llama_weights(context_length=256)
     prompt = np.random.default_rng(1).integers(0, 97, 56)
 
     def run(xp):
@@ -77,7 +64,7 @@ def test_accuracy_windows_and_a_compressed_evaluation_run_on_a_device_model_as_o
     on device arrays: same numbers as on the host."""
     from support.packkv import accuracy
 
-    w = _tiny_llama_weights(2)
+    w = tiny_llama_weights(2, context_length=256)
     ids = np.random.default_rng(3).integers(0, 97, 72)
     setting = E.Setting("packkv", "K", rel=0.1)
 
