@@ -12,10 +12,14 @@ import numpy as np
 from support.crms.problem import Allocation, Problem
 from support.queueing import mm1_sojourn
 from support.sim import Streams, lindley, poisson_split, simulate_fifo
+from support.validate import check_choice
 
 
 def simulate_allocation(p: Problem, a: Allocation, jobs_per_app: int, seed: int, method: str = "lindley"):
-    """Per-app simulated and analytic mean sojourn (s), utilization per container, and the relative error."""
+    """Per-app simulated and analytic mean sojourn (s), utilization per container, and the relative error.
+
+    ``method``: "lindley" (the recursion) or "simpy" (the event simulation); anything else is refused."""
+    check_choice(method, "method", ("lindley", "simpy"))
     st = Streams(seed)
     out = []
     d = p.d(a.c, a.m)

@@ -18,7 +18,7 @@ from support import fits
 from support.cgroups.profile import load_profile
 from support.crms import baselines as B
 from support.crms.des import simulate_allocation
-from support.crms.latency_model import adjusted_r2, fit_monotone, fit_paper, r2
+from support.crms.latency_model import fit_monotone, fit_paper
 from support.crms.oracles import grid_dp_optimum, scip_optimum
 from support.crms.problem import DEFAULT_W_POW, App, Problem, Server, evaluate
 from support.crms.profiling import RECORDED, holdout_count, holdout_split, median_table, profile
@@ -81,11 +81,11 @@ def fit_profiles(df: pd.DataFrame, holdout_frac: float, rng: np.random.Generator
         g = g.assign(pred=mono(g.cpus, g.m_gb), pred_paper=pap(g.cpus, g.m_gb))
         parts.append(g)
         row = {"workload": w, "train_cells": len(tr), "held_back_cells": len(te),
-               "adj_r2_train": adjusted_r2(tr.latency_s, mono(tr.cpus, tr.m_gb), 6) if len(tr) > 7 else np.nan,
-               "adj_r2_held_back": adjusted_r2(te.latency_s, mono(te.cpus, te.m_gb), 6) if len(te) > 7 else np.nan,
-               "r2_held_back": r2(te.latency_s, mono(te.cpus, te.m_gb)) if len(te) > 1 else np.nan,
-               "paper_form_r2_train": r2(tr.latency_s, pap(tr.cpus, tr.m_gb)),
-               "paper_form_r2_held_back": r2(te.latency_s, pap(te.cpus, te.m_gb)) if len(te) > 1 else np.nan,
+               "adj_r2_train": fits.adjusted_r2(tr.latency_s, mono(tr.cpus, tr.m_gb), 6) if len(tr) > 7 else np.nan,
+               "adj_r2_held_back": fits.adjusted_r2(te.latency_s, mono(te.cpus, te.m_gb), 6) if len(te) > 7 else np.nan,
+               "r2_held_back": fits.r2(te.latency_s, mono(te.cpus, te.m_gb)) if len(te) > 1 else np.nan,
+               "paper_form_r2_train": fits.r2(tr.latency_s, pap(tr.cpus, tr.m_gb)),
+               "paper_form_r2_held_back": fits.r2(te.latency_s, pap(te.cpus, te.m_gb)) if len(te) > 1 else np.nan,
                "cpu_sensitivity": float(mono(0.25, 0.5) / mono(1.0, 0.5)),
                "mem_sensitivity": float(mono(1.0, 0.125) / mono(1.0, 0.5)),
                "cpu_time_spread": float(spread.get(w, np.nan))}

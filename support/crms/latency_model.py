@@ -10,7 +10,7 @@
   ``d = k1*(1 - exp(-k2*c)) + exp(k3*m)`` with k1 < 0, k2 > 0, k3 > 0.
 
 :func:`fit_monotone` and :func:`fit_paper` use ``scipy.optimize.curve_fit`` with bounds;
-:func:`adjusted_r2` scores any prediction.
+:func:`support.fits.adjusted_r2` scores any prediction.
 """
 
 from __future__ import annotations
@@ -78,24 +78,6 @@ class PaperLatency:
 
     def __call__(self, c, m):
         return _paper((np.asarray(c, float), np.asarray(m, float)), self.k1, self.k2, self.k3)
-
-
-def adjusted_r2(y, yhat, n_params: int) -> float:
-    """Adjusted R^2 = 1 - (1 - R^2) (n - 1) / (n - p - 1); needs n > p + 1 points."""
-    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
-    n = y.size
-    if n <= n_params + 1:
-        raise ValueError(f"adjusted R^2 needs more than {n_params + 1} points, got {n}")
-    ss_res = float(np.sum((y - yhat) ** 2))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else -np.inf)
-    return 1 - (1 - r2) * (n - 1) / (n - n_params - 1)
-
-
-def r2(y, yhat) -> float:
-    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    return 1 - float(np.sum((y - yhat) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
 
 
 def _check_xy(c, m, y):

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from support.crms.latency_model import MonotoneLatency
-from support.opt.errors import InfeasibleError
+from support.opt import InfeasibleError, bisect_boundary
 from support.power import LinearPowerModel
 from support.queueing import mm1_sojourn_array
+from support.validate import check_range
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Problem:
     stability_margin: float = 1e-3  # require lam d / n <= 1 - margin
 
     def __post_init__(self):
+        check_range(self.w_lat, "w_lat", low=0.0)  # a negative weight would reward latency or power
+        check_range(self.w_pow, "w_pow", low=0.0)
+        check_range(self.stability_margin, "stability_margin", low=0.0, high=1.0, high_open=True)
         if not self.apps:
             raise ValueError("a problem needs at least one app")
         for a in self.apps:
@@ -81,7 +85,8 @@ class Problem:
     def stable(self, rho):
         """The one stability rule (boundary included): per-container load rho = lam d / n <= 1 - margin.
 
-        The heuristics, CRMS's move screening and the grid DP call it; stage 1, SCIP and diagnose write the same <=."""
+        :func:`evaluate` (so every method is scored by it), the heuristics, CRMS's move screening and the grid DP call
+        it; stage 1, SCIP and diagnose write the same <=."""
         return np.asarray(rho) <= 1 - self.stability_margin
 
     def with_rates(self, lam) -> Problem:
@@ -117,8 +122,8 @@ class Allocation:
 
 
 def evaluate(p: Problem, n, c, m, method: str = "", seconds: float = 0.0, strict: bool = False) -> Allocation:
-    """Objective of an allocation. Unstable or over-capacity allocations get ``inf`` latency/objective
-    (or raise :class:`InfeasibleError` with ``strict``)."""
+    """Objective of an allocation. Unstable (by :meth:`Problem.stable`, the margin included) or over-capacity
+    allocations get ``inf`` latency/objective (or raise :class:`InfeasibleError` with ``strict``)."""
     n = np.asarray(n, float); c = np.asarray(c, float); m = np.asarray(m, float)
     s = p.server
     d = p.d(c, m)
@@ -128,9 +133,10 @@ def evaluate(p: Problem, n, c, m, method: str = "", seconds: float = 0.0, strict
         over.append(f"CPU capacity ({np.sum(n * c):.3f} > {s.cpu} CPUs)")
     if np.sum(n * m) > s.mem * (1 + 1e-6):
         over.append(f"memory capacity ({np.sum(n * m):.3f} > {s.mem} GB)")
-    if np.any(rho >= 1):
+    if not np.all(p.stable(rho)):  # the one rule, so baselines and SCIP's answers are judged as CRMS is
         i = int(np.argmax(rho))
-        over.append(f"stability of app {p.apps[i].name!r} (utilization {rho[i]:.3f} >= 1)")
+        over.append(f"stability of app {p.apps[i].name!r} (utilization {rho[i]:.6g} > "
+                    f"1 - stability_margin = {1 - p.stability_margin:.6g})")
     if over and strict:
         raise InfeasibleError("allocation infeasible: " + "; ".join(over), binding=over[0].split(" (")[0])
     with np.errstate(divide="ignore"):
@@ -159,11 +165,7 @@ def min_cpu_need(p: Problem, app: App, m: float | None = None):
     def stable(c):
         return app.lam * app.model(c, m) / ns <= cap
 
-    lo, hi = np.full(ns.size, s.c_min), np.full(ns.size, s.c_max)
-    for _ in range(50):  # (c_max - c_min) / 2**50
-        mid = 0.5 * (lo + hi)
-        ok = stable(mid)
-        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    lo, hi = bisect_boundary(stable, np.full(ns.size, s.c_min), np.full(ns.size, s.c_max), iters=50)  # 2**-50 wide
     c = np.where(stable(lo), lo, hi)  # lo stays c_min when c_min itself is stable
     tot = np.where(stable(np.full(ns.size, s.c_max)), ns * c, np.inf)
     k = int(np.argmin(tot))

@@ -1,7 +1,7 @@
 """Per-app arrival rates from the Azure LLM inference trace (loaded by :mod:`support.traces.azure`).
 
-Each of the trace's four request classes is one app. :func:`scaled_rates` rescales the per-epoch rates so
-the server's mean load hits a target without changing the trace's shape over time.
+Each of the trace's four request classes is one app. :func:`rate_scale` gives the per-app factors that rescale
+the per-epoch rates so the server's mean load hits a target without changing the trace's shape over time.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import numpy as np
 
 
 def rate_scale(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load: float) -> np.ndarray:
-    """The per-app factor of :func:`scaled_rates` (one number per app, from the trace's mean rates)."""
+    """One factor per app that scales its trace so that app i's *mean* CPU demand is ``load * capacity_cpu *
+    share_i``, share_i being the app's share of trace requests: the trace's time variation and class mix are kept,
+    the absolute level is set to the server size. ``work[i]`` is app i's CPU-seconds per request (e.g. d_i(1 CPU))."""
     rates = np.asarray(rates, float)
     mean = rates.mean(axis=0)
     if np.any(mean <= 0):
@@ -18,13 +20,3 @@ def rate_scale(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load: f
     share = mean / mean.sum()
     target = load * capacity_cpu * share / np.asarray(work, float)  # req/s so that lam*work = load*C*share
     return target / mean
-
-
-def scaled_rates(rates: np.ndarray, work: np.ndarray, capacity_cpu: float, load: float) -> np.ndarray:
-    """Scale every app's trace by one factor per app so that app i's *mean* CPU demand is
-    ``load * capacity_cpu * share_i``, where share_i is the app's share of trace requests: the
-    trace's time variation and class mix are kept, the absolute level is set to the server size.
-
-    ``work[i]`` is app i's CPU-seconds per request (e.g. d_i(1 CPU) * 1 CPU).
-    """
-    return np.asarray(rates, float) * rate_scale(rates, work, capacity_cpu, load)

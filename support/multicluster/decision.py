@@ -49,6 +49,8 @@ class FederationPolicy:
             raise PolicyConfigError(f"residency shares must be in [0, 1], got {self.residency}")
         if any(c <= 0 for c in self.cost) or any(d < 1 for d in self.max_change):
             raise PolicyConfigError("replica costs must be > 0 and max change >= 1")
+        if not np.isfinite(self.budget):  # NaN passed "budget < floor" and failed later inside solve_lp, unnamed
+            raise PolicyConfigError(f"budget must be a finite number, got {self.budget!r}")
         floor = float(np.dot(self.cost, self.ha_min))
         if self.budget < floor:
             raise PolicyConfigError(f"budget {self.budget:g} is below the cost of the HA minimum ({floor:g})")

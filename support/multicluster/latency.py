@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from support.opt import bisect_boundary
 from support.queueing import mmc_sojourn_array
 
 
@@ -28,12 +29,9 @@ def slo_load(n_max: int, mu: float, slo_s: float, iters: int = 60) -> np.ndarray
     if slo_s <= 1.0 / mu:
         raise ValueError(f"SLO {slo_s} s is not above the bare service time {1 / mu} s")
     n = np.arange(0, n_max + 1)
-    lo, hi = np.zeros(n.size), n * mu * (1 - 1e-12)
-    for _ in range(iters):
-        mid = (lo + hi) / 2
-        ok = mean_latency(n, mid, mu, cap_s=np.inf) <= slo_s
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
+    # "above" the boundary = not within the SLO (written as a negation so a NaN latency counts as a miss)
+    lo, _ = bisect_boundary(lambda lam: ~(mean_latency(n, lam, mu, cap_s=np.inf) <= slo_s),
+                            np.zeros(n.size), n * mu * (1 - 1e-12), iters)
     lo[0] = 0.0
     return lo
 

@@ -1,4 +1,5 @@
-"""Scalar root finding / minimization and a successive convex approximation (SCA) loop."""
+"""Scalar root finding / minimization (one root, or many at once elementwise) and a successive convex
+approximation (SCA) loop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from support.validate import check_int
 
 
 def _value(fn: Callable[[float], float], x: float, who: str) -> float:
@@ -38,6 +41,30 @@ def bisect(g: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10
         if hi - lo <= tol * max(1.0, abs(lo)):
             break
     return 0.5 * (lo + hi)
+
+
+def bisect_boundary(above: Callable[[np.ndarray], np.ndarray], lo, hi, iters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise bisection of many monotone predicates at once: ``(lo, hi)`` after ``iters`` halvings.
+
+    ``above(x)`` maps an array of points to booleans, False below each element's boundary and True at and above it.
+    Each halving sets ``hi = mid`` where ``above(mid)`` and ``lo = mid`` elsewhere, so where ``above(lo)`` is False
+    and ``above(hi)`` True the boundary stays in ``[lo, hi]``, ``(hi0 - lo0) / 2**iters`` wide. The ends are not
+    probed: where the predicate is True on the whole bracket both ends close on ``lo0``, where False on ``hi0``; the
+    caller checks them. One loop for papers 06 (least stable CPU per count) and 11 (largest load within an SLO)."""
+    check_int(iters, "iters", minimum=1)
+    lo, hi = (np.array(v, dtype=float) for v in np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float)))
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError("bisect_boundary: lo and hi must be finite")
+    if np.any(lo > hi):
+        raise ValueError("bisect_boundary: need lo <= hi elementwise")
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        up = np.asarray(above(mid), dtype=bool)
+        if up.shape != mid.shape:
+            raise ValueError(f"bisect_boundary: above() must return one boolean per point, shape {mid.shape}; "
+                             f"got shape {up.shape}")
+        hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+    return lo, hi
 
 
 def golden_section(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-9,
@@ -74,7 +101,10 @@ def sca(step: Callable[[np.ndarray], np.ndarray], objective: Callable[[np.ndarra
         tol: float = 1e-8, max_iter: int = 100) -> SCAResult:
     """Successive convex approximation: ``x_{k+1} = step(x_k)``, the minimizer of a convex surrogate
     that upper-bounds ``objective`` and touches it at ``x_k`` (majorize-minimize), so the objective
-    never increases. Stops when the decrease is below ``tol`` (relative)."""
+    never increases. Stops when the decrease is below ``tol`` (relative).
+
+    The SCA helper the optimization core was asked for; no paper calls it at present (paper 07's CSRA re-linearises
+    its generalization constraint a fixed number of times inside its own cvxpy program)."""
     x = np.asarray(x0, float)
     f = float(objective(x))
     hist = [f]

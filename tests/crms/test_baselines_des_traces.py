@@ -9,7 +9,7 @@ from support.crms import baselines as B
 from support.crms.des import simulate_allocation
 from support.crms.experiments import synthetic_problem
 from support.crms.solver import crms
-from support.crms.traces import scaled_rates
+from support.crms.traces import rate_scale
 from support.traces.azure import epoch_rates, load_azure
 
 
@@ -52,12 +52,25 @@ def test_des_of_the_crms_allocation_matches_the_formula(problem):
             assert r["rel_err"] < 0.05, r
 
 
+def test_des_method_is_lindley_or_simpy_and_a_misspelt_one_is_refused(models):
+    """Any string other than "lindley" used to run simpy silently ("Lindley", "lindly", "exact")."""
+    from support.crms.problem import Allocation, App, Problem, Server
+
+    p = Problem((App("x", models["cpu_bound"], 4.0),), Server())
+    a = Allocation(np.array([2]), np.array([0.5]), np.array([0.25]))
+    for bad in ("Lindley", "lindly", "exact", ""):
+        with pytest.raises(ValueError, match=rf"method must be one of 'lindley', 'simpy'; got {bad!r}"):
+            simulate_allocation(p, a, 500, seed=0, method=bad)
+    lin, sim = (simulate_allocation(p, a, 2_000, seed=0, method=m)[0] for m in ("lindley", "simpy"))
+    assert lin["jobs"] == sim["jobs"] and sim["simulated_s"] == pytest.approx(lin["simulated_s"], rel=1e-9)
+
+
 def test_azure_trace_gives_four_classes_of_rates():
     df = load_azure()
     rates, classes, starts = epoch_rates(df, 300.0)
     assert classes == ["code-long", "code-short", "conv-long", "conv-short"]
     assert rates.shape == (len(starts), 4) and np.all(rates.sum(axis=1) > 0)
-    s = scaled_rates(rates, np.ones(4), 4.0, 0.5)
+    s = rates * rate_scale(rates, np.ones(4), 4.0, 0.5)  # mean demand 0.5 x 4 CPUs at 1 CPU-s per request
     assert np.isclose(s.mean(axis=0).sum(), 2.0)
 
 

@@ -12,11 +12,11 @@ from scipy import stats
 from support.crms import baselines as B
 from support.crms import experiments as X
 from support.crms.des import simulate_allocation
-from support.crms.latency_model import adjusted_r2
 from support.crms.oracles import grid_dp_optimum
 from support.crms.problem import App, Problem, Server, evaluate
 from support.crms.profiling import Profile
 from support.crms.solver import crms
+from support.fits import adjusted_r2
 from support.opt import InfeasibleError
 from support.queueing import mm1_sojourn
 

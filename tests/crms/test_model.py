@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from support.crms.latency_model import MonotoneLatency, adjusted_r2, fit_monotone, fit_paper
+from support.crms.latency_model import MonotoneLatency, fit_monotone, fit_paper
 from support.crms.problem import App, Problem, Server, evaluate
+from support.fits import adjusted_r2
 from support.power import LinearPowerModel
 from support.queueing import mm1_sojourn
 
@@ -58,3 +59,33 @@ def test_unstable_allocation_is_infinite_and_strict_mode_names_it(models):
     assert a.objective == np.inf
     with pytest.raises(ValueError, match="stability of app 'x'"):
         evaluate(p, [1], [0.5], [0.25], strict=True)
+
+
+def test_evaluate_applies_the_stability_margin_as_crms_does(models):
+    """rho = 0.995 is stable for an M/M/1 queue but not within a 0.01 margin: evaluate used to score it (it only
+    rejected rho >= 1), so search baselines and SCIP's answers were judged by a looser rule than CRMS."""
+    d = 0.005 + 0.09 / 0.5  # cpu_bound at c = 0.5 CPUs
+    lam = 0.995 / d
+    tight = Problem((App("x", models["cpu_bound"], lam),), Server(), stability_margin=0.01)
+    loose = Problem((App("x", models["cpu_bound"], lam),), Server(), stability_margin=0.0)
+    assert not tight.stable(0.995) and loose.stable(0.995)
+    a = evaluate(tight, [1], [0.5], [0.25])
+    assert a.utilization[0] == pytest.approx(0.995) and a.objective == np.inf and a.latency == np.inf
+    with pytest.raises(ValueError, match=r"stability of app 'x' \(utilization 0.995 > 1 - stability_margin = 0.99\)"):
+        evaluate(tight, [1], [0.5], [0.25], strict=True)
+    b = evaluate(loose, [1], [0.5], [0.25])  # same allocation, no margin: the hand-computed M/M/1 sojourn
+    assert b.latency == pytest.approx(mm1_sojourn(lam, 1 / d)) == pytest.approx(d / 0.005)
+
+
+@pytest.mark.parametrize("field, value", [("w_pow", -0.05), ("w_lat", -1.0), ("w_pow", np.nan), ("w_lat", np.inf),
+                                          ("stability_margin", 1.0), ("stability_margin", -0.1),
+                                          ("stability_margin", np.nan)])
+def test_problem_refuses_negative_weights_and_a_margin_outside_0_1(models, field, value):
+    """w_pow = -0.05 made CRMS maximise power; a margin of 1 makes every allocation unstable."""
+    with pytest.raises(ValueError, match=rf"{field} must be a number in"):
+        Problem((App("x", models["cpu_bound"], 3.0),), Server(), **{field: value})
+
+
+def test_problem_accepts_zero_weights_and_a_zero_margin(models):
+    p = Problem((App("x", models["cpu_bound"], 3.0),), Server(), w_lat=0.0, w_pow=0.0, stability_margin=0.0)
+    assert (p.w_lat, p.w_pow, p.stability_margin) == (0.0, 0.0, 0.0)

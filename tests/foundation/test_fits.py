@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from support.fits import loglog_slope
+from support.fits import adjusted_r2, loglog_slope, r2
 
 
 @pytest.mark.parametrize("k", [-0.5, 1.0, 2.5])
@@ -34,3 +34,41 @@ def test_loglog_slope_rejects_non_finite_input(bad, where):
     (x if where == "x" else y)[1] = bad
     with pytest.raises(ValueError, match=f"finite x and y; {where}\\[1\\]"):
         loglog_slope(x, y)
+
+
+def test_r2_is_one_minus_residual_over_total_sum_of_squares_by_hand():
+    y, yhat = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.0, 2.5, 4.0])
+    assert r2(y, yhat) == pytest.approx(1 - 0.5 / 5.0, rel=1e-15)  # SS_res = 0.25 + 0.25, SS_tot = 5
+    assert adjusted_r2(y, yhat, 1) == pytest.approx(1 - 0.1 * 3 / 2, rel=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_r2_and_adjusted_r2_agree_with_sklearn(seed):
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=30)
+    yhat = y + rng.normal(scale=0.5 + seed, size=30)  # seed 3: worse than the mean, R^2 < 0
+    ref = metrics.r2_score(y, yhat)
+    assert r2(y, yhat) == pytest.approx(ref, rel=1e-12)
+    assert adjusted_r2(y, yhat, 4) == pytest.approx(1 - (1 - ref) * 29 / 25, rel=1e-12)
+
+
+@pytest.mark.parametrize("yhat, expected", [([2.0, 2.0, 2.0], 1.0), ([2.0, 2.5, 2.0], 0.0), ([9.0, 9.0, 9.0], 0.0)])
+def test_a_constant_target_scores_one_when_predicted_exactly_and_zero_otherwise_as_sklearn_does(yhat, expected):
+    """SS_tot = 0: the old copies disagreed (r2 NaN; adjusted_r2 1 or -inf); the one rule is sklearn's default."""
+    y = np.array([2.0, 2.0, 2.0])
+    assert r2(y, yhat) == expected
+    metrics = pytest.importorskip("sklearn.metrics")
+    assert metrics.r2_score(y, yhat) == expected
+    assert adjusted_r2(y, yhat, 1) == 1 - (1 - expected) * 2 / 1
+
+
+def test_r2_refuses_mismatched_or_single_points_and_adjusted_r2_too_few_points():
+    with pytest.raises(ValueError, match="one shape"):
+        r2([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least 2 points"):
+        r2([1.0], [1.0])
+    with pytest.raises(ValueError, match="more than 3 points"):
+        adjusted_r2([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], 2)
+    with pytest.raises(ValueError, match="n_params must be an integer >= 0"):
+        adjusted_r2([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], -1)

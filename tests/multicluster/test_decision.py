@@ -73,6 +73,13 @@ def test_static_weights_keep_residency_and_sum_to_one():
     assert W[0, 0] >= 0.5 and W[1, 1] >= 0.8
 
 
+@pytest.mark.parametrize("budget", [float("nan"), float("inf"), -float("inf")])
+def test_a_budget_that_is_not_a_finite_number_is_refused_naming_the_budget(budget):
+    """NaN passed the 'below the HA floor' check (nan < floor is False) and failed later inside solve_lp, unnamed."""
+    with pytest.raises(PolicyConfigError, match=r"budget must be a finite number, got (nan|inf|-inf)"):
+        FederationPolicy((5, 5), (2, 2), (0.5, 0.5), (1.0, 1.0), (1, 1), budget)
+
+
 def test_contradictory_policies_raise_a_named_error():
     with pytest.raises(PolicyConfigError, match="HA minimum"):
         FederationPolicy((1, 5), (2, 2), (0.5, 0.5), (1.0, 1.0), (1, 1), 100.0)

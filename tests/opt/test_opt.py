@@ -3,12 +3,13 @@
 import cvxpy as cp
 import numpy as np
 import pytest
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, brentq, linprog, milp
 
 from support.opt import (
     InfeasibleError,
     NotDCPError,
     bisect,
+    bisect_boundary,
     brute_force_min,
     golden_section,
     grid_knapsack_dp,
@@ -152,6 +153,34 @@ def test_bisect_refuses_a_function_that_is_nan_inside_the_bracket():
         bisect(g, 0.0, 1.0)
     with pytest.raises(ValueError, match="NaN at x=1.0"):
         bisect(lambda x: np.nan if x == 1.0 else x - 0.5, 0.0, 1.0)
+
+
+def test_bisect_boundary_brackets_each_elements_root_as_brentq_finds_it():
+    """Many increasing functions g_k(x) = x^3 + a_k x - b_k at once; the predicate is g_k >= 0."""
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0.1, 4.0, 40), rng.uniform(-5.0, 30.0, 40)
+    lo0, hi0 = np.full(40, -3.0), rng.uniform(3.5, 6.0, 40)
+    lo, hi = bisect_boundary(lambda x: x ** 3 + a * x - b >= 0, lo0, hi0, iters=60)
+    roots = np.array([brentq(lambda x, k=k: x ** 3 + a[k] * x - b[k], lo0[k], hi0[k], xtol=1e-15) for k in range(40)])
+    assert np.all(lo <= roots + 1e-13) and np.all(roots <= hi + 1e-13)
+    assert np.all(hi - lo <= (hi0 - lo0) / 2 ** 60 * (1 + 1e-9) + 1e-15)
+    assert np.all(lo ** 3 + a * lo - b < 0) and np.all(hi ** 3 + a * hi - b >= 0)
+
+
+def test_bisect_boundary_closes_on_the_end_where_the_predicate_never_changes():
+    lo, hi = bisect_boundary(lambda x: x > np.array([-1.0, 5.0, 0.25]), [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], iters=40)
+    assert hi[0] == pytest.approx(0.0, abs=1e-11) and lo[1] == pytest.approx(1.0, abs=1e-11)  # always / never True
+    assert lo[2] <= 0.25 <= hi[2] and hi[2] - lo[2] == pytest.approx(2.0 ** -40)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"lo": [0.0, 2.0], "hi": [1.0, 1.0]}, "lo <= hi"),
+                                             ({"lo": [0.0, np.nan], "hi": [1.0, 1.0]}, "finite"),
+                                             ({"iters": 0}, "iters must be an integer >= 1"),
+                                             ({"above": lambda x: True}, "one boolean per point")])
+def test_bisect_boundary_refuses_a_bad_bracket_or_predicate(kwargs, message):
+    args = {"above": lambda x: x > 0.5, "lo": [0.0, 0.0], "hi": [1.0, 1.0], "iters": 5} | kwargs
+    with pytest.raises(ValueError, match=message):
+        bisect_boundary(args["above"], args["lo"], args["hi"], args["iters"])
 
 
 def test_golden_section_refuses_a_function_that_is_nan_where_it_probes():
