@@ -15,25 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
-from support.fl.models import LogisticRegression
+from support.fl.models import LogisticRegression, cross_entropy, softmax
 from support.validate import ParameterError, check_int, check_range
 from support.xp import blas_threads
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def softmax(Z: np.ndarray) -> np.ndarray:
-    Z = Z - Z.max(axis=1, keepdims=True)
-    E = np.exp(Z)
-    return E / E.sum(axis=1, keepdims=True)
-
-
-def cross_entropy(Z: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per-sample softmax cross-entropy of logits Z."""
-    Zs = Z - Z.max(axis=1, keepdims=True)
-    return np.log(np.exp(Zs).sum(axis=1)) - Zs[np.arange(len(labels)), labels]
 
 
 def add_bias(X: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from support.bilevel.hyperrep import RepData, RepTask
 from support.bilevel.quadratic import make_quadratic
 from support.bilevel.rabo import RunConfig, run_rabo, run_unpruned
 from support.fl.masks import client_masks, coverage
+from support.fl.models import cross_entropy
 from support.seeding import derive
 from support.validate import ParameterError, check_int, check_range
 from support.xp import blas_threads
@@ -69,7 +70,6 @@ def logistic_fd_error(prob: WeightedLogReg, seed: int, delta: float = 1e-4) -> d
             return prob.grad_y_g(x_, y_.reshape(shp)).ravel()
 
         def grad_x_g(self, x_, y_):
-            from support.bilevel.cleaning import cross_entropy
             s = sigmoid(x_)
             return s * (1 - s) * cross_entropy(prob.X @ y_.reshape(shp), prob.labels) / len(prob.labels)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support.bilevel.cleaning import cross_entropy, softmax
 from support.fl.masks import unit_mask_to_params
+from support.fl.models import cross_entropy, softmax
 
 
 @dataclass

@@ -182,16 +182,6 @@ def _xp_of(a) -> ModuleType:
     return array_module(a)
 
 
-def uniform_random_selector(m: int) -> Selector:
-    """Select ``m`` clients uniformly at random without replacement each round."""
-    def select(ctx: RoundContext) -> Sequence[int]:
-        K = len(ctx.data.parts)
-        if not 1 <= m <= K:
-            raise ValueError(f"cannot select {m} of {K} clients")
-        return ctx.rng.choice(K, size=m, replace=False).tolist()
-    return select
-
-
 def make_client_data(X, y, parts: list[np.ndarray], xp: ModuleType = np) -> ClientData:
     """Move the training arrays to the backend ``xp`` and wrap them with the partition."""
     if any(len(p) == 0 for p in parts):

@@ -24,15 +24,43 @@ def array_module(a) -> ModuleType:
     return np
 
 
-def softmax_xent(logits, y):
-    """Mean cross-entropy of integer labels ``y`` and d(loss)/d(logits) (already divided by n)."""
+def _shifted_exp(logits):
+    """``(xp, z, exp(z), row sums of exp(z))`` for ``z`` = logits minus each row's maximum.
+
+    The one overflow-safe softmax kernel: :func:`softmax`, :func:`cross_entropy` and :func:`softmax_xent` share it."""
     xp = array_module(logits)
     z = logits - logits.max(axis=1, keepdims=True)
     ez = xp.exp(z)
-    s = ez.sum(axis=1, keepdims=True)
+    return xp, z, ez, ez.sum(axis=1, keepdims=True)
+
+
+def _xent_rows(xp, z, s, y):
+    """Per-row cross-entropy ``log sum exp(z) - z[y]`` from the shifted logits and their exp row sums."""
+    return xp.log(s[:, 0]) - z[xp.arange(z.shape[0]), y]
+
+
+def softmax(logits):
+    """Row-wise softmax probabilities of a 2-D array of logits (shifted by each row's maximum, so no overflow).
+
+    For callers that need the probabilities themselves (paper 10's Hessian-vector products), not a loss."""
+    _, _, ez, s = _shifted_exp(logits)
+    return ez / s
+
+
+def cross_entropy(logits, y):
+    """Per-sample softmax cross-entropy of integer labels ``y`` (one value per row, not averaged).
+
+    Paper 10 weights the samples individually; :func:`softmax_xent` gives the mean and its gradient."""
+    xp, z, _, s = _shifted_exp(logits)
+    return _xent_rows(xp, z, s, y)
+
+
+def softmax_xent(logits, y):
+    """Mean cross-entropy of integer labels ``y`` and d(loss)/d(logits) (already divided by n)."""
+    xp, z, ez, s = _shifted_exp(logits)
     n = logits.shape[0]
     rows = xp.arange(n)
-    loss = float((xp.log(s[:, 0]) - z[rows, y]).mean())
+    loss = float(_xent_rows(xp, z, s, y).mean())
     d = ez / s
     d[rows, y] -= 1.0
     return loss, d / n

@@ -80,17 +80,24 @@ def shard_partition(y: np.ndarray, n_clients: int, shards_per_client: int,
     return [np.sort(p.astype(np.int64)) for p in parts]
 
 
-def iid_partition(y: np.ndarray, n_clients: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Uniformly random equal-size split (the IID reference)."""
-    y = _check(y, n_clients)
-    return [np.sort(p) for p in np.array_split(rng.permutation(y.size).astype(np.int64), n_clients)]
-
-
 def label_counts(y: np.ndarray, parts: list[np.ndarray], n_classes: int | None = None) -> np.ndarray:
-    """Matrix (n_clients x n_classes) of label counts per client."""
+    """Matrix (n_clients x n_classes) of label counts per client.
+
+    Raises ValueError naming the first label outside ``0..n_classes-1`` held by a client: dropping it would
+    silently shrink that client's histogram (and :func:`label_distribution` would renormalise the rest)."""
     y = np.asarray(y)
-    C = int(n_classes if n_classes is not None else y.max() + 1)
-    return np.stack([np.bincount(y[p], minlength=C)[:C] for p in parts]).astype(np.int64)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}")
+    C = check_int(n_classes, "n_classes", minimum=1) if n_classes is not None else int(y.max()) + 1
+    rows = []
+    for k, p in enumerate(parts):
+        labels = y[np.asarray(p, dtype=np.int64)]
+        bad = labels[(labels < 0) | (labels >= C)]
+        if bad.size:
+            raise ValueError(f"label_counts: client {k} holds label {int(bad[0])}, outside the classes "
+                             f"0..{C - 1} (n_classes={C})")
+        rows.append(np.bincount(labels, minlength=C))
+    return np.stack(rows).astype(np.int64)
 
 
 def label_distribution(y: np.ndarray, parts: list[np.ndarray], n_classes: int | None = None) -> np.ndarray:

@@ -77,9 +77,19 @@ def _check_S(system: WirelessSystem, S) -> np.ndarray:
 
 
 def evaluate(system: WirelessSystem, S, b_hz, f_hz, method: str = "") -> Allocation:
-    """Round time and energy of an allocation, from the closed-form models of ``support.wireless``."""
+    """Round time and energy of an allocation, from the closed-form models of ``support.wireless``.
+
+    ``b_hz`` and ``f_hz`` hold one finite value per selected client (shape of ``S``; a scalar would broadcast to
+    every client after the budget check); bandwidths must be >= 0, frequencies > 0. Raises ValueError otherwise."""
     S = _check_S(system, S)
     b, f = np.asarray(b_hz, float), np.asarray(f_hz, float)
+    for name, x in (("b_hz", b), ("f_hz", f)):
+        if x.shape != S.shape:
+            raise ValueError(f"{name} must hold one value per selected client (shape {S.shape}); got shape {x.shape}")
+    if not (np.all(np.isfinite(b)) and np.all(b >= 0)):
+        raise ValueError(f"b_hz must be finite and >= 0; got {b.tolist()}")
+    if not (np.all(np.isfinite(f)) and np.all(f > 0)):
+        raise ValueError(f"f_hz must be finite and > 0; got {f.tolist()}")
     if b.sum() > system.B * (1 + 1e-6):
         raise ValueError(f"bandwidths sum to {b.sum():.6g} Hz > B = {system.B:.6g} Hz")
     if np.any(f > system.f_max[S] * (1 + 1e-6)):

@@ -23,11 +23,15 @@ from support.opt import InfeasibleError
 
 @dataclass
 class Policy:
-    """Base class: ``name``, participation ``m``; subclasses implement ``choose``."""
+    """Base class: ``name``, participation ``m``; subclasses implement ``choose``.
+
+    ``fallbacks`` counts the rounds in which the policy could not apply its own rule and chose by a fallback
+    instead (only CSRA has one); ``experiments.run_method`` reads it to flag those rounds."""
 
     m: int
     weights: CostWeights
     name: str = "policy"
+    fallbacks: int = 0
 
     def choose(self, ctx: RoundContext, system: WirelessSystem) -> Allocation:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -122,7 +126,6 @@ class CSRA(Policy):
     P: np.ndarray = None  # type: ignore[assignment]
     name: str = "csra"
     T_prev: float | None = None
-    fallbacks: int = 0
 
     def choose(self, ctx, system):
         """CSRA warm-started at the previous round's relaxed deadline; when no m-subset can meet the

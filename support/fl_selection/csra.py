@@ -205,7 +205,8 @@ def _round(a: np.ndarray, system: WirelessSystem, P, m: int, gen: GenConstraint,
            n_candidates: int, n_exact: int) -> list[list[int]]:
     """Rounding with feasibility repair: seeds from the relaxed a (top-m, boundary swaps, a-weighted by the
     cost surrogate), constrained swap search from each seed, a beam-search fallback; the distinct feasible
-    sets are ranked by the surrogate and the best ``n_exact`` (plus the feasible seeds) are returned."""
+    sets are ranked by the surrogate and the best ``n_exact`` are returned, after the first seed (in seed order)
+    that is feasible as it stands, if any; so at most ``n_exact + 1`` distinct sets."""
     D = system.D
     K = len(D)
     t_solo, e_solo = solo_round(system, m)

@@ -183,7 +183,9 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
     accuracy, latency T (s), energy E (J) and cumulative sums. ``random`` also yields ``random_opt``
     (the same clients with the optimized allocation) from the same training run. Fading, the selectors'
     draws and each client's minibatches come from streams keyed by (seed, round[, client]), common to all
-    methods, so methods differ only through what they select. ``rounds``: None for the Setup's budget, else >= 1."""
+    methods, so methods differ only through what they select. ``rounds``: None for the Setup's budget, else >= 1.
+    ``fallback`` is True in the rounds where the policy fell back (CSRA: no m-subset met the generalization
+    constraint, so it took the greedy minimum-constraint set)."""
     s = env.setup
     R = s.rounds if rounds is None else check_int(rounds, "rounds", minimum=1, error=ParameterError)
     policy = _policy(env, method)
@@ -193,11 +195,12 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
 
     def select(ctx):
         sys_t = env.system.with_fading(derive(env.seed, "fading", ctx.t))
-        t0 = time.perf_counter()
+        t0, fallbacks = time.perf_counter(), getattr(policy, "fallbacks", 0)
         alloc = policy.choose(replace(ctx, rng=selection_rng(env.seed, ctx.t)), sys_t)
         row = {"round": ctx.t + 1, "T": alloc.T, "E": alloc.energy, "E_cmp": alloc.energy_cmp,
                "E_com": alloc.energy_com, "n_sel": len(alloc.S), "delta": mixture_discrepancy(env.P, env.D, alloc.S),
-               "gen": env.gen.of_selection(env.P, env.D, alloc.S), "decide_s": time.perf_counter() - t0}
+               "gen": env.gen.of_selection(env.P, env.D, alloc.S), "decide_s": time.perf_counter() - t0,
+               "fallback": getattr(policy, "fallbacks", 0) > fallbacks}
         if method == "random":
             opt = joint_allocation(sys_t, alloc.S, env.weights)
             row.update({"T_opt": opt.T, "E_opt": opt.energy})
@@ -219,7 +222,8 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
 
 def summarize(runs: pd.DataFrame, target: float, tail: int = 3) -> pd.DataFrame:
     """Per (seed, method): final accuracy (mean of the last ``tail`` rounds), rounds / latency / energy to
-    the first round with test accuracy >= target (NaN when never reached), mean per-round T and E."""
+    the first round with test accuracy >= target (NaN when never reached), mean per-round T and E, and the number
+    of rounds in which the policy fell back (``fallback_rounds``)."""
     rows = []
     for (seed, method), g in runs.groupby(["seed", "method"], sort=False):
         g = g.sort_values("round")
@@ -230,7 +234,8 @@ def summarize(runs: pd.DataFrame, target: float, tail: int = 3) -> pd.DataFrame:
                      "latency_to_target_s": first["cum_T"] if first is not None else np.nan,
                      "energy_to_target_J": first["cum_E"] if first is not None else np.nan,
                      "T_per_round_s": g["T"].mean(), "E_per_round_J": g["E"].mean(),
-                     "delta_mean": g.delta.mean(), "decide_s": g.decide_s.mean(), "rounds_run": len(g)})
+                     "delta_mean": g.delta.mean(), "decide_s": g.decide_s.mean(), "rounds_run": len(g),
+                     "fallback_rounds": int(g.fallback.sum())})
     return pd.DataFrame(rows)
 
 
@@ -258,6 +263,14 @@ def method_table(summary: pd.DataFrame) -> pd.DataFrame:
     t["rounds_capped"] = capped.groupby(summary.method, sort=False).mean()
     t["reached"] = g.rounds_to_target.apply(lambda x: float(x.notna().mean()))
     return t
+
+
+def fallback_note(summary: pd.DataFrame, method: str = "csra") -> str:
+    """How many of ``method``'s rounds (all seeds) fell back to the greedy minimum-generalization set, for a claim's
+    note: those rounds select by the constraint alone, not by the method's cost, so the claims say how many."""
+    rows = summary[summary.method == method]
+    return (f"{method} fell back to the greedy minimum-generalization set (no m-subset met the generalization "
+            f"constraint) in {int(rows.fallback_rounds.sum())} of {int(rows.rounds_run.sum())} rounds")
 
 
 def savings(summary: pd.DataFrame, method: str = "csra", reference: str = "random") -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from support import fits
 from support.fl_selection.heterogeneity import mixture_discrepancy
 
 
@@ -75,9 +76,8 @@ def fit_bound(n, delta, err) -> BoundFit:
     X = np.column_stack([np.ones_like(n), delta, 1 / np.sqrt(n)])
     coef, _ = nnls(X, err)
     pred = X @ coef
-    ss = float(((err - err.mean()) ** 2).sum())
-    r2 = 1 - float(((err - pred) ** 2).sum()) / ss if ss > 0 else float("nan")
-    return BoundFit(float(coef[0]), float(coef[1]), float(coef[2]), r2, float(np.sqrt(((err - pred) ** 2).mean())))
+    return BoundFit(float(coef[0]), float(coef[1]), float(coef[2]), fits.r2(err, pred),
+                    float(np.sqrt(((err - pred) ** 2).mean())))
 
 
 def skewed_sample(y: np.ndarray, n: int, skew: float, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:

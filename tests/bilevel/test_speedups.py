@@ -179,7 +179,8 @@ def test_rate_masks_are_made_once_per_round_and_are_that_rounds_masks():
 
 def _hvp_as_written(p, x, W, V, idx):
     """The exact HVP of WeightedLogReg written out, every product recomputed (the reference)."""
-    from support.bilevel.cleaning import sigmoid, softmax
+    from support.bilevel.cleaning import sigmoid
+    from support.fl.models import softmax
 
     Xb = p.X[idx]
     P = softmax(Xb @ W)

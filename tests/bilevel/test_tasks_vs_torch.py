@@ -80,7 +80,8 @@ def test_fd_hypergradient_on_logistic_is_within_1e_3_of_cg_with_analytic_hvps(sm
             return p.grad_y_g(x_, y_.reshape(8, 4)).ravel()
 
         def grad_x_g(self, x_, y_):
-            from support.bilevel.cleaning import cross_entropy, sigmoid
+            from support.bilevel.cleaning import sigmoid
+            from support.fl.models import cross_entropy
             s = sigmoid(x_)
             return s * (1 - s) * cross_entropy(p.X @ y_.reshape(8, 4), p.labels) / 60
 

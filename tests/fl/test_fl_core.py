@@ -10,17 +10,20 @@ from support.fl.fedavg import (
     fedavg,
     local_sgd,
     make_client_data,
-    uniform_random_selector,
     weighted_average,
 )
-from support.fl.models import MLP, LogisticRegression, make_model
+from support.fl.models import MLP, LogisticRegression, cross_entropy, make_model, softmax, softmax_xent
 from support.fl.partition import (
     dirichlet_partition,
-    iid_partition,
     label_counts,
     label_distribution,
     shard_partition,
 )
+
+
+def uniform_random_selector(m: int):
+    """m clients uniformly at random without replacement each round, from the round's stream."""
+    return lambda ctx: ctx.rng.choice(len(ctx.data.parts), size=m, replace=False).tolist()
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,23 @@ def test_partitioners_reject_bad_input():
         shard_partition(y, 0, 2, rng)
     with pytest.raises(ValueError, match="shards"):
         shard_partition(y, 10, 4, rng)
-    assert sum(len(p) for p in iid_partition(y, 4, rng)) == 30
+
+
+def test_label_counts_are_hand_counted_histograms():
+    y = np.array([0, 2, 2, 1, 0, 2])
+    assert label_counts(y, [np.array([0, 1, 2]), np.array([3, 4, 5])], 3).tolist() == [[1, 0, 2], [1, 1, 1]]
+    assert label_distribution(y, [np.array([1, 2, 4])], 3).tolist() == [[1 / 3, 0.0, 2 / 3]]
+
+
+@pytest.mark.parametrize("bad", [3, 7, -1])
+def test_label_counts_refuse_a_label_outside_the_classes_instead_of_dropping_it(bad):
+    """A label >= n_classes was cut off by ``bincount(...)[:C]`` and the distribution renormalised without it."""
+    y = np.array([0, 1, 2, bad, 1])
+    parts = [np.array([0, 1]), np.array([2, 3, 4])]
+    with pytest.raises(ValueError, match=rf"client 1 holds label {bad}, outside the classes 0\.\.2"):
+        label_counts(y, parts, 3)
+    with pytest.raises(ValueError, match=rf"label {bad}"):
+        label_distribution(y, parts, 3)
 
 
 @pytest.mark.parametrize("model", [LogisticRegression(6, 3, l2=0.1), MLP(6, 5, 3, l2=0.01)])
@@ -117,6 +136,22 @@ def test_logreg_without_bias_equals_sklearn_coefficients(digits):
     W = r.x.reshape(d, C).T
     # multinomial softmax is shift-invariant across classes; the L2 penalty pins the zero-sum solution
     assert np.allclose(W, sk.coef_, atol=2e-4)
+
+
+def test_softmax_and_per_sample_cross_entropy_match_scipy_even_for_huge_logits():
+    from scipy.special import log_softmax as sp_log_softmax
+    from scipy.special import softmax as sp_softmax
+
+    rng = np.random.default_rng(2)
+    Z = rng.normal(scale=5.0, size=(9, 4))
+    Z[0] += 800.0  # exp would overflow without the shift
+    y = rng.integers(0, 4, 9)
+    np.testing.assert_allclose(softmax(Z), sp_softmax(Z, axis=1), rtol=1e-13, atol=1e-300)
+    ref = -sp_log_softmax(Z, axis=1)[np.arange(9), y]
+    np.testing.assert_allclose(cross_entropy(Z, y), ref, rtol=1e-12)
+    loss, grad = softmax_xent(Z, y)  # the mean, and (P - onehot) / n
+    assert loss == pytest.approx(ref.mean(), rel=1e-12)
+    np.testing.assert_allclose(grad, (sp_softmax(Z, axis=1) - np.eye(4)[y]) / 9, atol=1e-15)
 
 
 def test_models_reject_bad_shapes():

@@ -57,6 +57,29 @@ def test_evaluate_reproduces_the_closed_form_round_cost(instance):
     assert a.energy == pytest.approx(np.sum(system.kappa * system.cycles[S] * f**2 + system.p[S] * system.s / r))
 
 
+def test_evaluate_refuses_a_scalar_bandwidth_that_would_hand_the_whole_band_to_every_client(instance):
+    """b = B passed the budget check (B <= B) and then broadcast to each selected client: |S| x B in use."""
+    system, _, _ = instance(6, 4)
+    S = np.array([1, 4])
+    with pytest.raises(ValueError, match=r"b_hz must hold one value per selected client \(shape \(2,\)\)"):
+        evaluate(system, S, system.B, system.f_max[S])
+    with pytest.raises(ValueError, match=r"f_hz must hold one value per selected client"):
+        evaluate(system, S, np.array([5e6, 5e6]), float(system.f_max.min()))
+    with pytest.raises(ValueError, match=r"b_hz must hold one value"):
+        evaluate(system, S, np.array([5e6, 5e6, 5e6]), system.f_max[S])
+
+
+@pytest.mark.parametrize("b, f, what", [([-1e6, 5e6], None, "b_hz must be finite and >= 0"),
+                                        ([np.nan, 5e6], None, "b_hz must be finite and >= 0"),
+                                        ([5e6, 5e6], [0.0, 1e9], "f_hz must be finite and > 0"),
+                                        ([5e6, 5e6], [np.inf, 1e9], "f_hz must be finite and > 0")])
+def test_evaluate_refuses_negative_or_non_finite_bandwidths_and_non_positive_frequencies(instance, b, f, what):
+    system, _, _ = instance(6, 4)
+    S = np.array([1, 4])
+    with pytest.raises(ValueError, match=what):
+        evaluate(system, S, np.array(b), system.f_max[S] / 2 if f is None else np.array(f))
+
+
 def test_optimized_allocation_never_costs_more_than_equal_bandwidth_at_f_max(instance):
     system, _, _ = instance(10, 5)
     S = np.arange(5)

@@ -21,7 +21,7 @@ def _runs():
                               ("csra_no_het", [0.4, 0.5, 0.6], [1, 1, 1], [1, 1, 1])):
         for r in range(3):
             rows.append({"seed": 0, "method": method, "round": r + 1, "test_acc": acc[r], "T": T[r], "E": E[r],
-                         "delta": 0.1, "decide_s": 0.0})
+                         "delta": 0.1, "decide_s": 0.0, "fallback": method == "csra" and r == 1})
     df = pd.DataFrame(rows)
     df["cum_T"] = df.groupby("method").T.cumsum()
     df["cum_E"] = df.groupby("method").E.cumsum()
@@ -33,6 +33,33 @@ def test_summary_counts_latency_and_energy_up_to_the_first_round_at_target():
     assert s.loc["csra", "rounds_to_target"] == 2 and s.loc["csra", "latency_to_target_s"] == 2
     assert s.loc["random", "rounds_to_target"] == 3 and s.loc["random", "energy_to_target_J"] == 12
     assert np.isnan(s.loc["csra_no_het", "rounds_to_target"])
+
+
+def test_summary_counts_the_rounds_a_policy_fell_back_and_the_note_says_how_many():
+    s = X.summarize(_runs(), target=0.75, tail=1).set_index("method")
+    assert s.loc["csra", "fallback_rounds"] == 1 and s.loc["random", "fallback_rounds"] == 0
+    note = X.fallback_note(s.reset_index())
+    assert note.endswith("in 1 of 3 rounds") and "greedy minimum-generalization set" in note
+
+
+def test_a_forced_csra_fallback_is_flagged_in_every_round_it_happens():
+    """An unmeetable generalization constraint (eps below what any m-subset reaches): CSRA falls back every round,
+    to the greedy minimum-constraint set; run_method used to discard the policy's count."""
+    from dataclasses import replace
+
+    from support.fl_selection.csra import min_generalization_selection
+    from support.fl_selection.generalization import GenConstraint
+
+    setup = X.Setup(dataset="digits", n_clients=6, participation=0.5, rounds=2, min_size=5, alpha=0.3)
+    env = X.build_env(setup, 0)
+    impossible = replace(env, gen=GenConstraint(env.gen.c1, env.gen.c2, 1e-6))
+    df = X.run_method(impossible, "csra")
+    assert df.fallback.tolist() == [True, True]
+    greedy = sorted(min_generalization_selection(env.P, env.D, env.m, impossible.gen))
+    assert all(g == pytest.approx(impossible.gen.of_selection(env.P, env.D, greedy)) for g in df.gen)
+    summ = X.summarize(df, setup.target_accuracy)
+    assert summ.fallback_rounds.tolist() == [2] and X.fallback_note(summ).endswith("in 2 of 2 rounds")
+    assert not X.run_method(env, "random").fallback.any()  # a policy without a fallback never flags one
 
 
 def test_savings_are_relative_to_the_reference_and_undefined_when_a_target_is_missed():
