@@ -7,14 +7,14 @@
   on the same inter-arrival and service streams it returns the same sojourn times as the simpy run.
 * :func:`nhpp_arrivals` — non-homogeneous Poisson arrivals from a piecewise-constant rate (thinning).
 * :mod:`~support.sim.faults` — fault-rate tables, Poisson fault schedules and a simpy fault injector.
-* :mod:`~support.sim.replay` — trace replay: rate profiles, resampled NHPP arrivals, exact timestamps.
+* :mod:`~support.sim.replay` — trace replay: rate profiles and NHPP arrivals resampled from them.
 """
 
 from support.sim.arrivals import nhpp_arrivals, poisson_split
 from support.sim.faults import Fault, FaultInjector, FaultSpec, fault_schedule, scale_rates
-from support.sim.fifo import lindley, simulate_fifo, simulate_mm1
+from support.sim.fifo import lindley, simulate_fifo
 from support.sim.recorder import Recorder, Summary
-from support.sim.replay import TraceReplayer, rate_profile, replay_times, resample_arrivals
+from support.sim.replay import rate_profile, resample_arrivals
 from support.sim.streams import Streams
 
 __all__ = [
@@ -24,15 +24,12 @@ __all__ = [
            "Recorder",
            "Streams",
            "Summary",
-           "TraceReplayer",
            "fault_schedule",
            "lindley",
            "nhpp_arrivals",
            "poisson_split",
            "rate_profile",
-           "replay_times",
            "resample_arrivals",
            "scale_rates",
            "simulate_fifo",
-           "simulate_mm1",
 ]

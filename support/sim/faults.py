@@ -5,7 +5,7 @@ duration distribution) is turned into one pre-drawn, sorted schedule by :func:`f
 the same seed gives the same faults for every controller under comparison, i.e. common random numbers).
 :class:`FaultInjector` replays a schedule inside a simpy environment and calls a handler at each onset.
 
-Stable API (papers 05, 11): ``FaultSpec``, ``Fault``, ``fault_schedule``, ``scale_rates``, ``FaultInjector``.
+API: ``FaultSpec``, ``Fault``, ``fault_schedule``, ``scale_rates``, ``FaultInjector``; paper 05 uses all but ``scale_rates``.
 """
 
 from __future__ import annotations

@@ -62,14 +62,3 @@ def lindley(interarrivals, services) -> np.ndarray:
             prev = max(0.0, prev + sv[k - 1] - ia[k])
         w[k] = prev
     return w + sv
-
-
-def simulate_mm1(lam: float, mu: float, n_jobs: int, rng: np.random.Generator, method: str = "lindley"):
-    """Sojourn times of ``n_jobs`` in an M/M/1 queue (``method`` = "lindley" or "simpy")."""
-    ia = rng.exponential(1.0 / lam, n_jobs)
-    sv = rng.exponential(1.0 / mu, n_jobs)
-    if method == "lindley":
-        return lindley(ia, sv)
-    if method == "simpy":
-        return simulate_fifo(ia, sv)
-    raise ValueError(f"method must be 'lindley' or 'simpy', got {method!r}")

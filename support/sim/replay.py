@@ -1,25 +1,18 @@
-"""Trace replay for discrete-event simulations: exact timestamps or a resampled rate profile.
+"""Trace replay for discrete-event simulations: a trace's rate profile and fresh arrivals resampled from it.
 
 * :func:`rate_profile` — piecewise-constant arrival rate of a timestamp trace (``edges``, ``rates`` per s) in
   complete bins (a partial last bin is dropped).
 * :func:`resample_arrivals` — a fresh non-homogeneous Poisson sample of such a profile (thinning via
   :func:`support.sim.nhpp_arrivals`), optionally time-compressed, tiled and rate-scaled.
-* :func:`replay_times` — the trace's own timestamps, shifted to start at 0, compressed by ``speed`` and
-  optionally tiled to cover a horizon.
-* :class:`TraceReplayer` — a simpy process that calls ``handler(k, t)`` at each arrival time.
 
-Stable API (papers 05, 11): ``rate_profile``, ``resample_arrivals``, ``replay_times``, ``TraceReplayer``.
+Used by paper 05 (both) and, through :mod:`support.traces.azure`'s binning, papers 06 and 11 (``rate_profile``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-import simpy
 
 from support.sim.arrivals import nhpp_arrivals
-from support.sim.recorder import Recorder
 
 
 def _check_times(times) -> np.ndarray:
@@ -49,25 +42,6 @@ def rate_profile(times, bin_s: float, t0: float | None = None, t1: float | None 
     return edges - t0, counts / bin_s
 
 
-def replay_times(times, speed: float = 1.0, horizon_s: float | None = None) -> np.ndarray:
-    """The trace's timestamps from 0, divided by ``speed`` (speed 60: one trace hour in one minute), tiled
-    back-to-back (period: span + median gap) until ``horizon_s`` (if given, > 0) and cut there."""
-    if not speed > 0:
-        raise ValueError(f"speed must be > 0, got {speed}")
-    t = _check_times(times)
-    t = (t - t[0]) / speed
-    if horizon_s is None:
-        return t
-    if not (horizon_s > 0 and np.isfinite(horizon_s)):
-        raise ValueError(f"horizon_s must be a finite number > 0, got {horizon_s}")
-    period = t[-1] + (np.median(np.diff(t)) if t.size > 1 else 1.0)
-    if not period > 0:
-        raise ValueError(f"all {t.size} trace timestamps are equal: a trace of zero length cannot be tiled")
-    reps = int(np.ceil(horizon_s / period))
-    out = np.concatenate([t + k * period for k in range(reps)])
-    return out[out < horizon_s]
-
-
 def resample_arrivals(edges, rates, rng: np.random.Generator, horizon_s: float | None = None,
                       rate_scale: float = 1.0, speed: float = 1.0) -> np.ndarray:
     """NHPP arrivals following the profile (rates x ``rate_scale``, time / ``speed``, so rates x ``speed``),
@@ -90,24 +64,3 @@ def resample_arrivals(edges, rates, rng: np.random.Generator, horizon_s: float |
         r = np.tile(r, reps)
     t = nhpp_arrivals(e, r, rng)
     return t if horizon_s is None else t[t < horizon_s]
-
-
-class TraceReplayer:
-    """simpy process: at each time in ``times`` (absolute, sorted), call ``handler(k, t)``."""
-
-    def __init__(self, env: simpy.Environment, times, handler: Callable[[int, float], None],
-                 recorder: Recorder | None = None):
-        t = np.asarray(times, float)
-        if t.ndim != 1 or np.any(np.diff(t) < 0) or (t.size and t[0] < env.now):
-            raise ValueError("replay times must be a sorted 1-D array not before the simulation clock")
-        self.env, self.times, self.handler, self.recorder = env, t, handler, recorder
-        self.count = 0
-        self.process = env.process(self._run())
-
-    def _run(self):
-        for k, t in enumerate(self.times):
-            yield self.env.timeout(t - self.env.now)
-            self.count += 1
-            if self.recorder is not None:
-                self.recorder.record("arrivals", 1.0)
-            self.handler(k, float(t))

@@ -10,14 +10,6 @@ def db_to_linear(db):
     return 10.0 ** (np.asarray(db, float) / 10.0)
 
 
-def linear_to_db(x):
-    """10 log10(x)."""
-    x = np.asarray(x, float)
-    if np.any(x <= 0):
-        raise ValueError("linear_to_db needs positive values")
-    return 10.0 * np.log10(x)
-
-
 def dbm_to_watt(dbm):
     """Power in dBm to watts: 10^(dBm/10) mW."""
     return db_to_linear(dbm) * 1e-3

@@ -21,7 +21,10 @@ def shannon_rate(b_hz, gain, p_watt, n0_w_per_hz):
 
 
 def fdma_rates(shares, total_bw_hz: float, gain, p_watt, n0_w_per_hz):
-    """Rates of users given bandwidth shares (sum <= 1) of a band of ``total_bw_hz``."""
+    """Rates of users given bandwidth shares (sum <= 1) of a band of ``total_bw_hz``.
+
+    Part of the FDMA/TDMA pair issue 11 asks the wireless core for; paper 07 allocates bandwidth in Hz and calls
+    :func:`shannon_rate` directly, so no paper calls this at present."""
     shares = np.asarray(shares, float)
     if total_bw_hz <= 0:
         raise ValueError(f"total bandwidth must be positive; got {total_bw_hz}")
@@ -31,7 +34,9 @@ def fdma_rates(shares, total_bw_hz: float, gain, p_watt, n0_w_per_hz):
 
 
 def tdma_rates(time_shares, total_bw_hz: float, gain, p_watt, n0_w_per_hz):
-    """Average rates when each user transmits alone over the whole band a fraction of the time (sum <= 1)."""
+    """Average rates when each user transmits alone over the whole band a fraction of the time (sum <= 1).
+
+    The TDMA half of the pair issue 11 asks the wireless core for; no paper calls it at present."""
     ts = np.asarray(time_shares, float)
     if total_bw_hz <= 0:
         raise ValueError(f"total bandwidth must be positive; got {total_bw_hz}")

@@ -1,10 +1,9 @@
-"""support.sim.replay: rate profiles, exact replay, NHPP resampling and the simpy replayer."""
+"""support.sim.replay: rate profiles and NHPP resampling."""
 
 import numpy as np
 import pytest
-import simpy
 
-from support.sim import TraceReplayer, rate_profile, replay_times, resample_arrivals
+from support.sim import rate_profile, resample_arrivals
 
 
 def test_rate_profile_counts_each_arrival_of_the_complete_bins_once_and_drops_the_partial_bin():
@@ -31,13 +30,6 @@ def test_rate_profile_counts_an_arrival_on_the_last_edge_once():
     assert edges.tolist() == [0.0, 1.0, 2.0]
     assert rates.tolist() == [1.0, 2.0]  # [0,1): 0 | [1,2]: 1.5, 2.0
     assert rates.sum() * 1.0 == t.size
-
-
-def test_replay_times_compresses_and_tiles_exactly():
-    t = np.array([10.0, 12.0, 16.0])
-    assert replay_times(t, speed=2.0).tolist() == [0.0, 1.0, 3.0]
-    tiled = replay_times(t, horizon_s=20.0)  # period = 6 + median gap 3 = 9
-    assert tiled.tolist() == [0.0, 2.0, 6.0, 9.0, 11.0, 15.0, 18.0]
 
 
 def _mean_segment_counts(seed: int, runs: int, period: float, cut: float, **kw) -> tuple[float, float]:
@@ -68,10 +60,6 @@ def test_resampled_arrivals_at_speed_2_compress_time_and_double_the_rates():
 
 def test_degenerate_traces_and_horizons_raise_a_value_error_naming_the_problem():
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="timestamps are equal"):
-        replay_times([5.0, 5.0, 5.0], horizon_s=10.0)
-    with pytest.raises(ValueError, match="horizon_s must be"):
-        replay_times([1.0, 2.0], horizon_s=0.0)
     with pytest.raises(ValueError, match="horizon_s must be"):
         resample_arrivals([0.0, 10.0], [1.0], rng, horizon_s=0.0)
     with pytest.raises(ValueError, match="strictly increasing"):
@@ -82,19 +70,8 @@ def test_degenerate_traces_and_horizons_raise_a_value_error_naming_the_problem()
         rate_profile([0.0, 2.5], 3.0)
 
 
-def test_replayer_fires_at_the_given_times():
-    env = simpy.Environment()
-    times = np.array([0.5, 0.5, 2.0, 7.25])
-    got = []
-    r = TraceReplayer(env, times, lambda k, t: got.append((k, env.now)))
-    env.run()
-    assert got == [(0, 0.5), (1, 0.5), (2, 2.0), (3, 7.25)] and r.count == 4
-
-
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="non-empty"):
         rate_profile([], 1.0)
-    with pytest.raises(ValueError, match="speed"):
-        replay_times([1.0, 2.0], speed=0)
-    with pytest.raises(ValueError, match="sorted"):
-        TraceReplayer(simpy.Environment(), [2.0, 1.0], lambda k, t: None)
+    with pytest.raises(ValueError, match="speed must be > 0"):
+        resample_arrivals([0.0, 10.0], [1.0], np.random.default_rng(0), speed=0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from support.queueing import mm1_sojourn, mmc_sojourn
-from support.sim import Recorder, Streams, lindley, nhpp_arrivals, poisson_split, simulate_fifo, simulate_mm1
+from support.sim import Recorder, Streams, lindley, nhpp_arrivals, poisson_split, simulate_fifo
 from support.sim.recorder import summarize
 
 
@@ -17,7 +17,8 @@ def test_lindley_equals_simpy_on_the_same_streams():
 
 @pytest.mark.parametrize("rho", [0.5, 0.8])
 def test_simpy_mm1_matches_the_formula_within_5_percent(rho):
-    x = simulate_mm1(rho, 1.0, 60_000, Streams(1)["mm1"], method="simpy")
+    rng = Streams(1)["mm1"]
+    x = simulate_fifo(rng.exponential(1 / rho, 60_000), rng.exponential(1.0, 60_000))
     assert x[3000:].mean() == pytest.approx(mm1_sojourn(rho, 1.0), rel=0.05)
 
 
