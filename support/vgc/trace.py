@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from support.paths import atomic_writer
+
 ALLOC, WRITE, ROOT_ADD, ROOT_DEL = 0, 1, 2, 3
 OP_NAMES = ("ALLOC", "WRITE", "ROOT+", "ROOT-")
 FORMAT_VERSION = 1
@@ -145,12 +147,11 @@ def save(t: Trace, path: str | Path) -> Path:
     import json
 
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, version=FORMAT_VERSION, op=t.op, a=t.a, b=t.b, c=t.c, tid=t.tid, size=t.size,
-                        site=t.site, static=t.static,
-                        header=json.dumps({"name": t.name, "n_slots": t.n_slots, "freeze_pos": t.freeze_pos,
-                                           "source": t.source, "meta": t.meta}))
-    tmp.replace(path)
+    with atomic_writer(path) as f:
+        np.savez_compressed(f, version=FORMAT_VERSION, op=t.op, a=t.a, b=t.b, c=t.c, tid=t.tid, size=t.size,
+                            site=t.site, static=t.static,
+                            header=json.dumps({"name": t.name, "n_slots": t.n_slots, "freeze_pos": t.freeze_pos,
+                                               "source": t.source, "meta": t.meta}))
     return path
 
 
