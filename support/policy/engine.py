@@ -46,7 +46,8 @@ class Policy:
                       for r in rules]
         self._mask = z3.Sum([z3.If(v, z3.IntVal(1 << i), z3.IntVal(0)) for i, v in enumerate(self._viol)]) \
             if rules else z3.IntVal(0)
-        self._domain = [c for n, f in schema.fields.items() for c in _domain(f, self._vars[n])]
+        # declared ranges (sampling grids) bound only the fields that are missing from an input
+        self._domain = {n: _domain(f, self._vars[n]) for n, f in schema.fields.items()}
         self._needs = [fields_used(r.when, schema) | fields_used(r.require, schema) for r in rules]
         self._rego_src = to_rego(schema, rules, self.package)
         self._interp = None
@@ -75,14 +76,16 @@ class Policy:
     # ---------------------------------------------------------------------------------------- z3
     def check(self, state: dict, action: dict) -> Decision:
         """Decide with z3. Fields may be missing or None (unknown telemetry): a rule that could go either
-        way over the unknown fields' domains is *uncertain* and the verdict is at least ``escalate``."""
+        way over the unknown fields' domains is *uncertain* and the verdict is at least ``escalate``.
+        Known values are constants, never bounded by their declared range (a value outside it, e.g. a
+        change count above the grid's max, must not make the unknown fields' constraints unsatisfiable)."""
         vals = self._validate(state, action, partial=True)
         if len(vals) == len(self.schema.fields):
             return self._decide(self._eval_mask(vals), ())
         subs = [(self._vars[n], z3_value(self.schema.fields[n], v)) for n, v in vals.items()]
         sure, maybe = 0, []
         solver = z3.Solver()
-        solver.add(*[z3.substitute(c, *subs) if subs else c for c in self._domain])
+        solver.add(*[c for n, cs in self._domain.items() if n not in vals for c in cs])
         for i, r in enumerate(self.rules):
             if self._needs[i] <= set(vals):
                 v = z3.simplify(z3.substitute(self._viol[i], *subs))

@@ -137,12 +137,16 @@ def type_of(node: ast.expr, schema: Schema, where: str) -> str:
             if lt != "str" or not isinstance(rhs, (ast.List, ast.Tuple)) or not rhs.elts or not all(
                     isinstance(e, ast.Constant) and isinstance(e.value, str) for e in rhs.elts):
                 raise PolicyError(f"{where}: 'in' needs an enum field and a non-empty list of string literals")
+            _check_enum_literals(node.left, rhs.elts, schema, where)
             return "bool"
         rt = type_of(node.comparators[0], schema, where)
         if lt != rt:
             raise PolicyError(f"{where}: cannot compare {lt} with {rt}")
         if lt != "num" and not isinstance(op, (ast.Eq, ast.NotEq)):
             raise PolicyError(f"{where}: only == and != apply to {lt} values")
+        if lt == "str":
+            _check_enum_literals(node.left, [node.comparators[0]], schema, where)
+            _check_enum_literals(node.comparators[0], [node.left], schema, where)
         return "bool"
     if isinstance(node, ast.Call):
         fn = node.func.id if isinstance(node.func, ast.Name) else None
@@ -155,6 +159,26 @@ def type_of(node: ast.expr, schema: Schema, where: str) -> str:
             raise PolicyError(f"{where}: {fn} needs numbers")
         return "num"
     raise PolicyError(f"{where}: unsupported syntax {type(node).__name__}")
+
+
+def _enum_field(node: ast.expr, schema: Schema) -> Field | None:
+    """The enum field a string expression reads (through derived fields), or None for a literal."""
+    name = dotted(node)
+    if name in schema.fields and schema.fields[name].type == "enum":
+        return schema.fields[name]
+    if name in schema.derived:
+        return _enum_field(schema.derived[name], schema)
+    return None
+
+
+def _check_enum_literals(node: ast.expr, others: list[ast.expr], schema: Schema, where: str) -> None:
+    """Refuse a string literal compared with an enum field that cannot take it (the rule would be constant)."""
+    f = _enum_field(node, schema)
+    if f is None:
+        return
+    for e in others:
+        if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value not in f.values:
+            raise PolicyError(f"{where}: {e.value!r} is not a value of enum {f.name} (one of {list(f.values)})")
 
 
 def fields_used(node: ast.expr, schema: Schema) -> set[str]:
@@ -213,9 +237,9 @@ def load_schema(path: Path) -> Schema:
             node = ast.parse(str(src), mode="eval").body
         except SyntaxError as e:
             raise PolicyError(f"{path}: derived {name}: cannot parse {src!r}: {e.msg}") from None
+        type_of(node, schema, f"{path}: derived {name}")  # checked before it is stored: earlier derived only
         schema.derived[name] = node
         schema.derived_src[name] = str(src)
-        type_of(node, schema, f"{path}: derived {name}")  # derived may use earlier derived fields only
     return schema
 
 

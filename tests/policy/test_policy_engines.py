@@ -141,3 +141,73 @@ def test_bad_inputs_raise(policy, tmp_path):
         policy.check(BASE_S, {**BASE_A, "kind": "reboot_universe"})
     with pytest.raises(PolicyError, match="does not exist"):
         load_policy(tmp_path / "missing")
+
+
+# ------------------------------------------------------------------ unknown fields vs brute force
+
+def _grid(f) -> list:
+    """Every value of a field's declared sampling grid (enum values, both booleans, lo..hi by step)."""
+    if f.type == "enum":
+        return list(f.values)
+    if f.type == "bool":
+        return [False, True]
+    k = int(np.floor((f.hi - f.lo) / f.step + 1e-9))
+    return [int(f.lo + f.step * i) if f.type == "int" else f.lo + f.step * i for i in range(k + 1)]
+
+
+def brute_force(policy, s: dict, a: dict, missing: str) -> tuple[str, set[str], set[str]]:
+    """Enumerate the missing field over its grid with the hand-written oracle: a rule violated for every
+    value is violated, for some values only it is uncertain (independent of z3)."""
+    root, key = missing.split(".")
+    outcomes = []
+    for v in _grid(policy.schema.fields[missing]):
+        s2, a2 = dict(s), dict(a)
+        (s2 if root == "state" else a2)[key] = v
+        outcomes.append(oracle(s2, a2)[1])
+    sure = set.intersection(*outcomes)
+    maybe = set.union(*outcomes) - sure
+    if sure & {"cost_ceiling", "max_workers", "data_residency", "pii_sink"}:
+        return "deny", sure, maybe
+    return ("escalate" if sure or maybe else "allow"), sure, maybe
+
+
+def _without(s: dict, a: dict, missing: str) -> tuple[dict, dict]:
+    root, key = missing.split(".")
+    s2, a2 = dict(s), dict(a)
+    del (s2 if root == "state" else a2)[key]
+    return s2, a2
+
+
+@pytest.mark.parametrize("missing, change", [
+    # a known memory_factor above its declared max (4) used to make every missing-field rule vacuous
+    ("state.price_per_worker_hour", {"kind": "raise_memory", "delta_workers": 0, "memory_factor": 4.0}),
+    ("state.price_per_worker_hour", {"kind": "raise_memory", "delta_workers": 0, "memory_factor": 8.0}),
+    # a known change count above its declared max (12) dropped the uncertain PII rule
+    ("action.writes_pii", {"kind": "map_column", "delta_workers": 0, "changes_last_hour": 12}),
+    ("action.writes_pii", {"kind": "map_column", "delta_workers": 0, "changes_last_hour": 13}),
+])
+def test_known_values_outside_their_grid_keep_unknown_fields_uncertain(policy, missing, change):
+    s = {**BASE_S, **{k: v for k, v in change.items() if k in BASE_S}}
+    a = {**BASE_A, **{k: v for k, v in change.items() if k in BASE_A}}
+    s, a = _without(s, a, missing)
+    d = policy.check(s, a)
+    verdict, sure, maybe = brute_force(policy, s, a, missing)
+    assert maybe  # the unknown field decides a rule: the check must say so
+    assert (d.verdict, set(d.violated), set(d.uncertain)) == (verdict, sure, maybe)
+
+
+def test_one_unknown_field_matches_brute_force_even_off_grid(policy):
+    rng = np.random.default_rng(11)
+    off_grid = [("state", "changes_last_hour", 20), ("action", "memory_factor", 6.0), ("state", "workers", 100),
+                ("state", "price_per_worker_hour", 5.0), ("action", "delta_workers", 40), (None, None, None)]
+    names = list(policy.schema.fields)
+    for i, (s, a) in enumerate(policy.sample_pairs(240, rng)):
+        root, key, value = off_grid[i % len(off_grid)]
+        if root is not None:
+            (s if root == "state" else a)[key] = value
+        missing = names[int(rng.integers(len(names)))]
+        if missing.split(".")[1] == key:
+            continue
+        s, a = _without(s, a, missing)
+        d = policy.check(s, a)
+        assert (d.verdict, set(d.violated), set(d.uncertain)) == brute_force(policy, s, a, missing), (s, a, missing)
