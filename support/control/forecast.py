@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from support.validate import check_range
+
 
 class ForecastError(ValueError):
     """A series too short for the forecaster, a bad horizon or a bad parameter."""
@@ -70,16 +72,33 @@ class SeasonalNaive(Forecaster):
         return y[t + h - back]
 
 
+_HW_PARAMS = ("alpha", "beta", "gamma")
+_HW_X0 = {"alpha": 0.3, "beta": 0.01, "gamma": 0.1}
+_HW_BOUNDS = {"alpha": (1e-4, 1.0), "beta": (0.0, 0.5), "gamma": (0.0, 1.0)}
+
+
 @dataclass
 class HoltWinters(Forecaster):
-    """Additive Holt-Winters (level, trend, seasonal of ``period``); smoothing parameters fitted by SSE of
-    one-step errors on the training prefix (L-BFGS-B on (0, 1)) unless given."""
+    """Additive Holt-Winters (level, trend, seasonal of ``period``). Each smoothing parameter not given is
+    fitted by SSE of one-step errors on the training prefix (L-BFGS-B), the given ones (in [0, 1]) stay fixed.
+
+    The initial state (level and seasonal indices from the first season, trend from the first two) is
+    estimated by ``fit`` on the training prefix, like the smoothing parameters: ``rolling`` then forecasts
+    ``y[t..]`` from the fitted model and ``y[:t]`` only, for any ``start`` (rows before the end of the
+    training prefix are in-sample, as for every fitted forecaster)."""
 
     period: int
     alpha: float | None = None
     beta: float | None = None
     gamma: float | None = None
     name = "Holt-Winters"
+
+    def __post_init__(self):
+        for nm in _HW_PARAMS:
+            v = getattr(self, nm)
+            if v is not None:
+                check_range(v, nm, low=0.0, high=1.0, error=ForecastError)
+        self._fixed = {nm: getattr(self, nm) for nm in _HW_PARAMS}  # given at construction: never refitted
 
     def _init_state(self, y):
         m = self.period
@@ -88,10 +107,12 @@ class HoltWinters(Forecaster):
         season = y[:m] - level
         return level, trend, season.copy()
 
-    def _run(self, y, a, b, g, start=None, horizon=1):
-        """Filter through ``y``; return one-step errors and (if start) the rolling forecasts from start."""
+    def _run(self, y, a, b, g, start=None, horizon=1, init=None):
+        """Filter through ``y`` from ``init`` (default: the state estimated on ``y`` itself); return one-step
+        errors and (if start) the rolling forecasts from start."""
         m = self.period
-        level, trend, season = self._init_state(y)
+        level, trend, season = self._init_state(y) if init is None else init
+        season = np.array(season, float)  # the filter updates it in place
         n = y.size
         errs = np.zeros(n)
         out = np.empty((0 if start is None else n - start, horizon))
@@ -112,28 +133,29 @@ class HoltWinters(Forecaster):
         if self.period < 2:
             raise ForecastError(f"Holt-Winters needs period >= 2, got {self.period}")
         y = _series(train, 2 * self.period + 2, "Holt-Winters fit")
-        given = (self.alpha, self.beta, self.gamma)
-        if all(v is not None for v in given):
-            for v in given:
-                if not 0 <= v <= 1:
-                    raise ForecastError(f"smoothing parameters must be in [0, 1], got {given}")
-            return self
-        scale = y.var() + 1e-12
+        self.init_ = self._init_state(y)
+        free = [nm for nm in _HW_PARAMS if self._fixed[nm] is None]
+        vals = dict(self._fixed)
+        if free:
+            scale = y.var() + 1e-12
 
-        def sse(p):
-            e, _, _ = self._run(y, *p)
-            return float(np.mean(e[self.period:] ** 2) / scale)
+            def sse(p):
+                vals.update(zip(free, p))
+                e, _, _ = self._run(y, *(vals[nm] for nm in _HW_PARAMS), init=self.init_)
+                return float(np.mean(e[self.period:] ** 2) / scale)
 
-        res = minimize(sse, x0=[0.3, 0.01, 0.1], bounds=[(1e-4, 1.0), (0.0, 0.5), (0.0, 1.0)], method="L-BFGS-B")
-        self.alpha, self.beta, self.gamma = (float(v) for v in res.x)
+            res = minimize(sse, x0=[_HW_X0[nm] for nm in free], bounds=[_HW_BOUNDS[nm] for nm in free],
+                           method="L-BFGS-B")
+            vals.update(zip(free, (float(v) for v in res.x)))
+        self.alpha, self.beta, self.gamma = (vals[nm] for nm in _HW_PARAMS)
         return self
 
     def rolling(self, y, start: int, horizon: int) -> np.ndarray:
-        if self.alpha is None:
+        if not hasattr(self, "init_"):
             raise ForecastError("call fit() before rolling()")
         y = self._check(y, start, horizon, self.period + 1)
         # the filter forecasts y[t..t+H-1] at step t before it observes y[t]: state after y[:t]
-        _, out, _ = self._run(y, self.alpha, self.beta, self.gamma, start=start, horizon=horizon)
+        _, out, _ = self._run(y, self.alpha, self.beta, self.gamma, start=start, horizon=horizon, init=self.init_)
         return out
 
 

@@ -102,3 +102,60 @@ def test_bad_inputs_raise_forecast_error():
         SeasonalNaive(4).fit(np.ones(10)).rolling(np.ones(10), 5, 0)
     with pytest.raises(ForecastError, match="non-finite"):
         SeasonalNaive(2).fit(np.array([1.0, np.nan, 2.0]))
+
+
+def test_holt_winters_rolling_forecasts_use_only_past_data_even_from_an_early_start():
+    """A forecast made at t = 13 (m = 12) must not read y[23]: the initial trend comes from the fitted model."""
+    m, y = 12, _series(200, 12, 4)
+    hw = HoltWinters(m, 0.3, 0.05, 0.2).fit(y[:120])
+    for start, cut in ((m + 1, 2 * m - 1), (130, 150)):
+        y2 = y.copy()
+        y2[cut:] += 100.0  # forecasts made at t <= cut (from y[:t]) must not move
+        F1, F2 = hw.rolling(y, start, 2), hw.rolling(y2, start, 2)
+        np.testing.assert_array_equal(F1[:cut - start + 1], F2[:cut - start + 1])
+        assert not np.allclose(F1[cut - start + 1:], F2[cut - start + 1:])
+
+
+def _statsmodels_mse(y, m, init, a, b, g):
+    """One-step MSE of statsmodels' additive Holt-Winters filter from the same known initial state."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    level, trend, season = init
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = ExponentialSmoothing(y[m:], trend="add", seasonal="add", seasonal_periods=m,
+                                 initialization_method="known", initial_level=level, initial_trend=trend,
+                                 initial_seasonal=season).fit(smoothing_level=a, smoothing_trend=b,
+                                                              smoothing_seasonal=g, optimized=False)
+    return float(np.mean((y[m:] - r.fittedvalues) ** 2))
+
+
+def test_holt_winters_keeps_a_given_parameter_and_fits_only_the_others():
+    m, y = 12, _series(240, 12, 5)
+    hw = HoltWinters(m, alpha=0.9).fit(y)
+    assert hw.alpha == 0.9
+    best_grid = min(_statsmodels_mse(y, m, hw._init_state(y), 0.9, b, g)
+                    for b in np.linspace(0, 0.5, 6) for g in np.linspace(0, 1, 6))
+    # the fitted (beta, gamma) at alpha = 0.9 is at least as good as the best point of a grid (statsmodels filter)
+    assert _statsmodels_mse(y, m, hw._init_state(y), 0.9, hw.beta, hw.gamma) <= best_grid * (1 + 1e-6)
+    two = HoltWinters(m, beta=0.0, gamma=1.0).fit(y)
+    assert (two.beta, two.gamma) == (0.0, 1.0) and 0 < two.alpha <= 1
+
+
+def test_holt_winters_refits_its_free_parameters_on_new_training_data():
+    m, y1, y2 = 12, _series(240, 12, 6), 5 - _series(240, 12, 7) * np.linspace(1, 3, 240)
+    hw = HoltWinters(m, gamma=0.2).fit(y1)
+    ref = HoltWinters(m, gamma=0.2).fit(y2)
+    hw.fit(y2)
+    assert (hw.alpha, hw.beta, hw.gamma) == (ref.alpha, ref.beta, 0.2)
+
+
+@pytest.mark.parametrize("kw, name", [({"alpha": 7.0}, "alpha"), ({"beta": -0.1}, "beta"),
+                                      ({"gamma": float("nan")}, "gamma"), ({"alpha": True}, "alpha")])
+def test_holt_winters_refuses_smoothing_parameters_outside_0_1(kw, name):
+    with pytest.raises(ForecastError, match=rf"{name} must be a number in \[0, 1\]"):
+        HoltWinters(12, **kw)
+
+
+def test_holt_winters_rolling_needs_fit_first():
+    with pytest.raises(ForecastError, match="fit"):
+        HoltWinters(12, 0.3, 0.05, 0.2).rolling(np.ones(40), 20, 1)
