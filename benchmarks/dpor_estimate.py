@@ -20,20 +20,35 @@ import numpy as np
 
 from support.dpor_estimate.benchmarks import make, spec_count
 from support.dpor_estimate.experiments import band_row, estimate_runs, time_to_band
-from support.dpor_estimate.order import with_order
+from support.dpor_estimate.order import POLICIES, with_order
 from support.dpor_estimate.trust import explore
+
+
+def check_args(ap: argparse.ArgumentParser, a: argparse.Namespace) -> None:
+    """Refuse bad counts and specs before the first exhaustive exploration (minutes), with ``ap.error``."""
+    low = [f"--{k.replace('_', '-')} {v}" for k, v in (("budget", a.budget), ("trials", a.trials),
+                                                         ("knuth_trials", a.knuth_trials), ("runs", a.runs))
+           if v < 1]
+    if low:
+        ap.error(f"{', '.join(low)}: must be >= 1")
+    for spec in a.specs:
+        try:
+            make(spec)
+        except ValueError as e:
+            ap.error(str(e))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("specs", nargs="*", default=["big1"])
-    ap.add_argument("--policy", default="writers_first")
+    ap.add_argument("--policy", default="writers_first", choices=POLICIES)
     ap.add_argument("--budget", type=int, default=8)
     ap.add_argument("--trials", type=int, default=300)
     ap.add_argument("--knuth-trials", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    check_args(ap, a)
     hdr = (f"{'benchmark':<14}{'estimator':<12}{'trials':>7}{'s/run':>8}{'within±20%':>11}{'to band':>8}"
            f"{'s to band':>10}{'exhaustive s':>13}{'nodes':>10}{'ratio(band)':>12}{'ratio(run)':>11}")
     print(hdr)

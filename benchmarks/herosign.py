@@ -17,6 +17,16 @@ import numpy as np
 from support.herosign import experiments as ex
 from support.herosign.params import F_SETS
 from support.paths import write_text_atomic
+from support.plotting import save_figure
+
+
+def _f_sets(ap: argparse.ArgumentParser, flag: str, text: str) -> list[str]:
+    """The comma-separated f parameter sets of ``flag``; an unknown or empty list ends with ``ap.error``."""
+    sets = [s for s in text.split(",") if s]
+    bad = [s for s in sets if s not in F_SETS]
+    if bad or not sets:
+        ap.error(f"{flag}: unknown f parameter sets {bad or text!r}; choose from {', '.join(F_SETS)}")
+    return sets
 
 
 def main(argv=None) -> int:
@@ -28,10 +38,13 @@ def main(argv=None) -> int:
     ap.add_argument("--gpu-sets", default="sha2-128f,sha2-192f,sha2-256f")
     ap.add_argument("--no-cpu", action="store_true")
     args = ap.parse_args(argv)
-    sets = [s for s in args.sets.split(",") if s]
-    bad = [s for s in sets if s not in F_SETS]
-    if bad:
-        ap.error(f"unknown f parameter sets {bad}; choose from {', '.join(F_SETS)}")
+    sets, gpu_sets = _f_sets(ap, "--sets", args.sets), _f_sets(ap, "--gpu-sets", args.gpu_sets)
+    try:
+        gpu_batches = [int(b) for b in args.gpu_batches.split(",") if b]
+    except ValueError:
+        gpu_batches = []
+    if not gpu_batches or min(gpu_batches) < 1:
+        ap.error(f"--gpu-batches must be comma-separated integers >= 1, got {args.gpu_batches!r}")
     out = os.environ.get("OUT")
     report = {}
     if not args.no_cpu:
@@ -42,7 +55,7 @@ def main(argv=None) -> int:
             print("CPU signatures per CPU-second (one core), same run:")
             print(df.to_string(index=False))
         report["cpu"] = df.to_dict(orient="records")
-    study = ex.gpu_study(args.gpu_sets.split(","), [int(b) for b in args.gpu_batches.split(",")])
+    study = ex.gpu_study(gpu_sets, gpu_batches)
     if study:
         for name, res in study["sets"].items():
             print(f"\nGPU {res['device']} {name}: builds {res['builds']['chosen']}, tuning "
@@ -65,7 +78,8 @@ def main(argv=None) -> int:
 
             matplotlib.use("Agg")
             fig = ex.plot_gpu_anchors(study)
-            fig.savefig(os.path.join(out, "herosign_gpu_anchors.png"), bbox_inches="tight")
+            for p in save_figure(fig, "herosign_gpu_anchors", Path(out), formats=("png",)):
+                print(f"figure: {p}")
     else:
         print("\nno CUDA device: GPU comparisons skipped")
     if out:

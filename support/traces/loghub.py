@@ -26,17 +26,17 @@ CATEGORIES = {
 
 
 def load_structured(system: str) -> pd.DataFrame:
-    """One structured 2k sample with a ``minute`` column (date + HH:MM)."""
+    """One structured 2k sample with a ``minute`` column (date + HH:MM). ``Date`` is required: without it,
+    the same minute of different days would count as one episode."""
     if system not in SYSTEMS:
         raise ValueError(f"unknown loghub system {system!r}; expected one of {sorted(SYSTEMS)}")
     df = pd.read_csv(fetch(SYSTEMS[system]), dtype=str)
-    for c in ("Level", "EventTemplate", "Time"):
+    for c in ("Level", "EventTemplate", "Date", "Time"):
         if c not in df.columns:
             raise ValueError(f"{SYSTEMS[system]}: missing column {c!r}")
-    date = df["Date"] if "Date" in df.columns else ""
     tm = df["Time"].astype(str)
     hhmm = tm.where(~tm.str.fullmatch(r"\d+"), tm.str.zfill(6).str[:2] + ":" + tm.str.zfill(6).str[2:4])
-    df["minute"] = date.astype(str) + " " + hhmm.str[:5]
+    df["minute"] = df["Date"].astype(str) + " " + hhmm.str[:5]
     return df
 
 
