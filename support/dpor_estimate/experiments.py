@@ -233,6 +233,61 @@ def time_to_band(rs: RunSet, exact: float, frac: float = IN_BAND_FRAC) -> dict:
             "seconds to band": None if n is None else n * spt, "seconds per run": float(np.median(rs.seconds))}
 
 
+TIME_COLUMNS = ["benchmark", "exhaustive s", "estimate s", "full run s", "trials to band", "seconds to band",
+                "ratio (to band)", "ratio (full run)"]
+TIME_SPEC = "big1"  # the benchmark the estimate_vs_exhaustive_time claim is stated for (§7)
+
+
+def time_table(sets: dict[str, RunSet], exact: dict[str, float], exhaustive: dict[str, Exploration]) -> pd.DataFrame:
+    """F4: per SE run set whose benchmark was explored exhaustively, time to a +/-20 % estimate and a full run's time,
+    each over the exhaustive time (a NaN ratio where the band is never reached), in the order of ``sets``."""
+    rows = []
+    for s, rs in sets.items():
+        if s not in exhaustive:
+            continue
+        tb = time_to_band(rs, exact[s])
+        rows.append({"benchmark": s, "exhaustive s": exhaustive[s].seconds, "estimate s": tb["seconds to band"],
+                     "full run s": float(rs.seconds.mean()), "trials to band": tb["trials to band"],
+                     "seconds to band": tb["seconds to band"]})
+    tt = pd.DataFrame(rows, columns=TIME_COLUMNS[:6])
+    tt["ratio (to band)"] = tt["seconds to band"] / tt["exhaustive s"]
+    tt["ratio (full run)"] = tt["full run s"] / tt["exhaustive s"]
+    return tt
+
+
+def full_run_ratios(tt: pd.DataFrame) -> dict[str, float]:
+    """The metrics ``full_run_ratio[<benchmark>]`` of a :func:`time_table`: a full run's time over the exhaustive time,
+    to 5 decimals; unlike the time to the band, no trial count in it was picked on the runs it scores."""
+    return {f"full_run_ratio[{r['benchmark']}]": round(float(r["ratio (full run)"]), 5) for _, r in tt.iterrows()}
+
+
+def estimate_time_ratio(rs: RunSet, exact: float, exhaustive_seconds: float) -> float:
+    """``estimate_vs_exhaustive_time``: seconds to a +/-20 % estimate (:func:`time_to_band`) over the exhaustive
+    seconds; inf when the runs never reach and stay in the band (no estimate at any cost)."""
+    if not exhaustive_seconds > 0:
+        raise ValueError(f"exhaustive_seconds must be > 0, got {exhaustive_seconds!r}")
+    to_band = time_to_band(rs, exact)["seconds to band"]
+    return float("inf") if to_band is None else to_band / exhaustive_seconds
+
+
+def record_time_claim(nb, sets: dict[str, RunSet], exact: dict[str, float], exhaustive: dict[str, Exploration],
+                      off_protocol: str | None) -> None:
+    """Record ``estimate_vs_exhaustive_time`` on big1's SE runs (not applicable, with ``off_protocol`` and the value,
+    off the pre-registered protocol), or not applicable where big1 was not explored exhaustively (smoke scale)."""
+    if TIME_SPEC not in exhaustive or TIME_SPEC not in sets:
+        nb.not_applicable("estimate_vs_exhaustive_time", "big1 is explored exhaustively only at default/paper scale")
+        return
+    rs, ex_s = sets[TIME_SPEC], exhaustive[TIME_SPEC].seconds
+    tb = time_to_band(rs, exact[TIME_SPEC])
+    to_band = tb["seconds to band"]
+    nb.record_unless(off_protocol, "estimate_vs_exhaustive_time", estimate_time_ratio(rs, exact[TIME_SPEC], ex_s),
+                     note=f"SE(B={rs.budget}), {rs.runs} runs of {rs.trials} trials: >= {IN_BAND_FRAC:.0%} of runs "
+                          f"within ±{BAND:.0%} from {tb['trials to band']} trials on "
+                          f"({to_band if to_band is None else round(to_band, 2)} s, "
+                          f"that count picked on the same runs); a full {rs.trials}-trial run: "
+                          f"{rs.seconds.mean():.1f} s = {rs.seconds.mean() / ex_s:.1%} of the exhaustive {ex_s:.1f} s")
+
+
 def cost_estimate_runs(spec: str, policy: str, probes: int, runs: int, seed: int,
                        max_steps: int = MAX_STEPS) -> RunSet:
     """F5 (§6): ``runs`` Knuth runs of ``probes`` probes each for the cost estimate, on their own stream (purpose

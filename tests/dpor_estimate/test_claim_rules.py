@@ -82,3 +82,10 @@ def _notebook_records() -> dict[str, set[str]]:
 @pytest.mark.parametrize("claim", RECORDED_THROUGH)
 def test_notebook_records_the_claim_through_its_tested_function(claim):
     assert RECORDED_THROUGH[claim] in _notebook_records()[claim]
+
+
+def test_notebook_records_the_time_claim_only_through_record_time_claim():
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    assert "ex.record_time_claim(nb, " in code
+    assert "estimate_vs_exhaustive_time" not in _notebook_records()  # no ratio computed in the notebook
+    assert '"estimate_vs_exhaustive_time"' not in code
