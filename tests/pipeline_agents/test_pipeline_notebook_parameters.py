@@ -73,5 +73,8 @@ def test_claim_notes_format_their_numbers_with_number_so_a_missing_one_reads_n_a
     'batch nan%, stream nan%'; support.wording.number writes 'n/a' for it (the same text for a finite value)."""
     cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
     notes = next(c for c in cells if "X.unmeasured(" in c).split("X.unmeasured(", 1)[1]
-    assert "number(red['mttr_batch'], '.0%')" in notes
+    # the MTTR note is built by X.mttr_note (support), with number(): the same check on what it writes for a NaN
+    assert "X.mttr_note(red, " in notes
+    nan = float("nan")
+    assert "batch n/a, stream n/a" in X.mttr_note({"mttr": nan, "mttr_batch": nan, "mttr_stream": nan}, 2, 24.0, 300.0)
     assert re.findall(r"\{(?!number\()[^{}]*:[^{}]*[%f]\}", notes) == []  # e.g. {red['cost_batch']:.0%}
