@@ -228,9 +228,35 @@ def balance_over_hot_repair(med: pd.DataFrame) -> float:
     return float(s["hot_repair"] / s["balance"])
 
 
-def sim_error(med: pd.DataFrame, predicted: dict) -> float:
-    """Largest relative error of the load model's slowdown against each method's median measured one."""
-    return float(max(abs(predicted[m] - s) / s for m, s in zip(med["method"], med["slowdown"])))
+def sim_error(med: pd.DataFrame, predicted: dict, col: str = "slowdown") -> float:
+    """Largest relative error of the load model's prediction against each method's median measured ``col``: the
+    slowdown (``sim_predicts_testbed``, independent of the fit), or ``post_s`` for the absolute time after the failure
+    (metric ``sim_abs_time_max_rel_err``, which depends on the fitted latency and bandwidth)."""
+    return float(max(abs(predicted[m] - s) / s for m, s in zip(med["method"], med[col])))
+
+
+# the notes' §4.2 bars for HR/Balance exist for these NIC counts only, one claim each
+BALANCE_BARS = {3: "balance_over_hot_repair", 4: "balance_over_hot_repair_k4"}
+
+
+def hot_repair_over_balance_theory(nics: int) -> float:
+    """Bandwidth-only HR/Balance slowdown ratio with one of ``nics`` NICs failed: hot repair puts two lanes on its
+    backup NIC (2x), Balance spreads k lanes over k-1 NICs (k/(k-1)x), so 2(k-1)/k (the load model's busiest NICs)."""
+    k = check_int(nics, "nics", minimum=2)
+    return sim.nic_load("hot_repair", 2, k) / sim.nic_load("balance", 2, k)
+
+
+def balance_bar_claims(ratio: float, nics: int, note: str) -> dict[str, tuple[float | None, str]]:
+    """``balance_over_hot_repair`` (k = 3) and ``_k4`` as :meth:`record_all` takes them: the measured HR/Balance
+    ``ratio`` for the claim whose k is the testbed's ``nics`` (with ``note``), (None, why) for the other; at a k with
+    no bar the reason gives the measured ratio beside the bandwidth-only theory."""
+    k = check_int(nics, "nics", minimum=2)
+    other = ("" if k in BALANCE_BARS else
+             f" (bars exist for k = {' and '.join(map(str, BALANCE_BARS))} only; measured {ratio:.2f}x, "
+             f"theory {hot_repair_over_balance_theory(k):.2f}x)")
+    return {name: (ratio, f"k={k}; HR/Balance of the per-method medians; {note}") if k == bar
+            else (None, f"this bar is for k={bar} NICs and the testbed has k={k}{other}")
+            for bar, name in BALANCE_BARS.items()}
 
 
 def per_rep_note(per_rep: pd.DataFrame, col: str = "slowdown") -> str:
@@ -273,6 +299,34 @@ def gloo_compare(tb: Testbed, n_elems: int, iters: int = 4, fault: bool = True, 
             "exact": all(x["exact"] for x in r["ranks"]), "fault_injected": f is not None,
             "fault_landed": landed, "error": rk["error"], "error_after_s": rk["error_after_s"],
             "pg_dead": rk["pg_dead"], "probe_error": rk["probe_error"], "pg_timeout": pg_timeout}
+
+
+def gloo_metrics(ov: dict, gl: dict, nics: int) -> dict[str, float]:
+    """Our algorithm bandwidth without faults (failover on, ``ov`` of :func:`no_fault_overhead`) against gloo's on one
+    NIC (``gl`` of :func:`gloo_compare`), in total and per NIC (ours stripes over ``nics``); none when gloo did not
+    run."""
+    if "t_healthy" not in gl:
+        return {}
+    ours, theirs = ov["algbw_on_mbit"], gl["algbw_mbit"]
+    return {"ours_algbw_mbit": round(ours, 1), "gloo_algbw_mbit": round(theirs, 1),
+            "ours_over_gloo": round(ours / theirs, 2), "ours_over_gloo_per_nic": round(ours / nics / theirs, 2)}
+
+
+def gloo_abort_claim(gl: dict) -> tuple[bool | None, str]:
+    """``stock_library_aborts`` as :meth:`record_all` takes it: whether gloo raised and its process group stayed dead
+    with the link healed, with what it said; or (None, why) when the run tested nothing: gloo not run (the setup
+    error), the link-down took effect after gloo's last allreduce, or the loopback fallback could not fault it."""
+    if "t_healthy" not in gl:
+        return None, gl.get("error_setup", "gloo not run")
+    if gl["fault_landed"]:
+        said = (f"gloo raised after {gl['error_after_s']:.1f} s (timeout {gl['pg_timeout']} s): {gl['error'][:90]}"
+                if gl["error"] else "gloo raised nothing")
+        probe = {True: f"failed {gl['probe_error']}", False: "succeeded", None: "not run"}[gl["pg_dead"]]
+        return (bool(gl["error"] and gl["pg_dead"]),
+                f"{said}; with the link healed, one more allreduce on every rank {probe}")
+    if gl["fault_injected"]:
+        return None, "the link-down took effect after gloo's last allreduce had ended: it tested nothing"
+    return None, "loopback fallback: gloo's sockets cannot be faulted"
 
 
 # ---------------------------------------------------------------------------- simulator
