@@ -312,6 +312,33 @@ def gloo_metrics(ov: dict, gl: dict, nics: int) -> dict[str, float]:
             "ours_over_gloo": round(ours / theirs, 2), "ours_over_gloo_per_nic": round(ours / nics / theirs, 2)}
 
 
+def lossless_failover_claim(camp: pd.DataFrame, unavailable=()) -> tuple[bool | None, str]:
+    """``lossless_failover`` as :meth:`record_all` takes it: whether every injected failure that took effect during a
+    collective left the job completed and bit-exact on every rank, with what was injected; (None, why) when no failure
+    took effect (an empty campaign tests nothing, so it cannot count as lossless)."""
+    missing = f"; not injectable here: {', '.join(unavailable)}" if len(unavailable) else ""
+    if camp.empty:
+        return None, "no injected failure took effect during a collective" + missing
+    kinds = ", ".join(sorted(set(camp["fault"])))
+    return (bool(camp["completed"].all() and camp["exact"].all()),
+            (f"{len(camp)} injected failures that took effect during a collective ({kinds}); bit-exact vs NumPy on "
+            f"every rank{missing}"))
+
+
+def resilient_exact_claim(per_rep: pd.DataFrame, hosts: int) -> tuple[bool | None, str]:
+    """``resilient_allreduce_exact`` as :meth:`record_all` takes it: whether every resilient job's allreduces after
+    the failure were exact and used the R2CCL split; (None, why) below 3 hosts (no degraded server to localize) or
+    when no resilient job ran (nothing tested)."""
+    if hosts < 3:
+        return None, "needs >= 3 hosts to localize the degraded server"
+    rows = per_rep[per_rep["method"] == "resilient"]
+    if rows.empty:
+        return None, "no resilient job ran"
+    return (bool(rows["exact"].all() and (rows["algo_after"] == "resilient").all()),
+            (f"{len(rows)} resilient job(s): allreduces after the failure used the R2CCL split with the degraded host "
+            "localized"))
+
+
 def gloo_abort_claim(gl: dict) -> tuple[bool | None, str]:
     """``stock_library_aborts`` as :meth:`record_all` takes it: whether gloo raised and its process group stayed dead
     with the link healed, with what it said; or (None, why) when the run tested nothing: gloo not run (the setup

@@ -152,7 +152,58 @@ def test_gloo_run_that_tested_nothing_leaves_the_abort_claim_not_applicable(tmp_
 def test_notebook_records_these_claims_through_the_tested_functions():
     code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
     for call in ("ex.gloo_metrics(ov, gl, K)", "ex.gloo_abort_claim(gl)", "ex.balance_bar_claims(ratio, K, reps_note)",
-                 'ex.sim_error(sd, pred_s, col="post_s")'):
+                 'ex.sim_error(sd, pred_s, col="post_s")', "ex.lossless_failover_claim(camp, missing)",
+                 "ex.resilient_exact_claim(per_rep, H)"):
         assert call in code, call
-    for inline in ("2 * (K - 1) / K", '"stock_library_aborts",', '"balance_over_hot_repair"', 'sd["post_s"]'):
+    for inline in ("2 * (K - 1) / K", '"stock_library_aborts",', '"balance_over_hot_repair"', 'sd["post_s"]',
+                   'nb.record("lossless_failover"', 'nb.record("resilient_allreduce_exact"'):
         assert inline not in code, inline
+
+
+# ------------------------------------------------------------------------------------------ failover campaign
+
+def _camp(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["fault", "completed", "exact"])
+
+
+def test_a_campaign_whose_failures_all_completed_exactly_is_lossless(tmp_path):
+    camp = _camp([("link_down", True, True), ("nft_drop", True, True), ("link_down", True, True)])
+    value, note = ex.lossless_failover_claim(camp, ["blackhole"])
+    assert value is True
+    assert note == ("3 injected failures that took effect during a collective (link_down, nft_drop); bit-exact vs "
+                    "NumPy on every rank; not injectable here: blackhole")
+
+
+@pytest.mark.parametrize("row", [("link_down", False, True), ("link_down", True, False)])
+def test_one_failure_that_aborted_or_corrupted_the_job_is_not_lossless(tmp_path, row):
+    camp = _camp([("nft_drop", True, True), row])
+    assert ex.lossless_failover_claim(camp)[0] is False
+    assert _record(tmp_path, {"lossless_failover": ex.lossless_failover_claim(camp)})["lossless_failover"].verdict == N
+
+
+def test_an_empty_campaign_is_not_applicable_instead_of_vacuously_lossless(tmp_path):
+    value, note = ex.lossless_failover_claim(_camp([]), [])
+    assert value is None and note == "no injected failure took effect during a collective"
+    assert _record(tmp_path, {"lossless_failover": (value, note)})["lossless_failover"].verdict == NA
+
+
+def _reps(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["method", "exact", "algo_after"])
+
+
+def test_resilient_jobs_that_were_exact_and_used_the_split_reproduce():
+    per_rep = _reps([("resilient", True, "resilient"), ("balance", True, "ring"), ("resilient", True, "resilient")])
+    assert ex.resilient_exact_claim(per_rep, 3) == (
+        True, "2 resilient job(s): allreduces after the failure used the R2CCL split with the degraded host localized")
+
+
+@pytest.mark.parametrize("row", [("resilient", False, "resilient"), ("resilient", True, "ring")])
+def test_a_resilient_job_that_was_inexact_or_fell_back_to_the_ring_does_not(row):
+    per_rep = _reps([("resilient", True, "resilient"), row])
+    assert ex.resilient_exact_claim(per_rep, 4)[0] is False
+
+
+def test_resilient_claim_is_not_applicable_below_three_hosts_or_without_resilient_jobs():
+    per_rep = _reps([("resilient", True, "resilient")])
+    assert ex.resilient_exact_claim(per_rep, 2) == (None, "needs >= 3 hosts to localize the degraded server")
+    assert ex.resilient_exact_claim(_reps([("balance", True, "ring")]), 3) == (None, "no resilient job ran")
