@@ -25,6 +25,12 @@ def check_parameters(days: int) -> int:
                      what=f"an integer in 1..{MAX_DAYS:_} (a longer year takes minutes to hours to find n_half)")
 
 
+def off_textbook(days: int) -> str | None:
+    """None for the textbook's year (TEXTBOOK_DAYS); else why p23 and n_half cannot be judged in this run, the
+    reason ``nb.record_unless`` writes beside the measured value: the textbook states them for 365 days only."""
+    return None if days == TEXTBOOK_DAYS else f"textbook value is for {TEXTBOOK_DAYS} days; days={days}"
+
+
 def exact_shared_probability(n: int, days: int = 365) -> float:
     """P(at least two of ``n`` people share a birthday) = 1 - prod_{k<n} (days - k) / days."""
     if n < 0 or days < 1:
