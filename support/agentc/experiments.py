@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from support.agentc import reference_eval as ref
-from support.agentc.claims import AIRLINE_MAX_RUNS, AIRLINE_UTILITY_STEP_PP, PAPER_BASELINES
+from support.agentc.claims import AIRLINE_MAX_RUNS, AIRLINE_UTILITY_STEP_PP, CLAIMS, PAPER_BASELINES
 from support.agentc.dsl import Event, Policy, builtin_policy
 from support.agentc.monitor import EnforcedRun, Enforcer, unrestricted
 from support.agentc.smt import SmtMonitor
@@ -277,6 +277,28 @@ def summary_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# the three settings of the summary table and the figures, airline first; the retail ones keyed by profile
+AIRLINE_SETTING = "airline GPT-4o (real)"
+RETAIL_SETTINGS = {"claude": "retail Claude-like (calibrated)", "gpt5": "retail GPT-5-like (calibrated)"}
+# each setting's utility claim, whose paper value the utility figure draws beside the measured change, and the paper
+# model that value belongs to (the paper gives no airline-only delta: the airline claim carries GPT-5's)
+UTILITY_CLAIMS = {AIRLINE_SETTING: ("utility_delta_airline", "GPT-5"),
+                  RETAIL_SETTINGS["claude"]: ("utility_delta_retail_claude", "Claude"),
+                  RETAIL_SETTINGS["gpt5"]: ("utility_delta_retail_gpt5", "GPT-5")}
+
+
+def summaries_by_setting(s_air: dict[str, Any], s_ret: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The airline summary and each retail profile's under the setting names the summary table and figures show
+    (the keys :func:`paper_utility_deltas` uses), airline first."""
+    return {AIRLINE_SETTING: s_air, **{RETAIL_SETTINGS[name]: s_ret[name] for name in RETAIL_PROFILES}}
+
+
+def paper_utility_deltas() -> dict[str, tuple[float, str]]:
+    """The paper's utility change (pp) beside each setting of the utility figure, with the model it was measured on:
+    the paper values of the utility claims, so that the figure and the claims table cannot disagree."""
+    return {setting: (float(CLAIMS[claim].paper_value), model) for setting, (claim, model) in UTILITY_CLAIMS.items()}
+
+
 # ------------------------------------------------------------------------------------------------ latency
 def latency_comparison(n_runs: int | None = None, repeats: int = 1) -> pd.DataFrame:
     """Per-check latency of the SMT monitor vs the reference evaluator on every call of the real
@@ -335,9 +357,12 @@ def airline_trajectories(n: int | None = None) -> list[Run]:
 
 
 __all__ = [
+    "AIRLINE_SETTING",
     "MUTATIONS",
     "PAPER_BASELINES",
     "RETAIL_PROFILES",
+    "RETAIL_SETTINGS",
+    "UTILITY_CLAIMS",
     "airline_trace_track",
     "bootstrap_ci",
     "builtin_policy",
@@ -348,6 +373,7 @@ __all__ = [
     "monitor_conformance",
     "monitor_harm",
     "paired_delta_ci",
+    "paper_utility_deltas",
     "policy_table",
     "property_agreement",
     "record_airline_utility",
@@ -358,11 +384,13 @@ __all__ = [
     "record_unrestricted_conformance",
     "recorded_reward_agreement",
     "retail_profile",
+    "summaries_by_setting",
     "summarize",
     "summary_table",
     "token_track",
     "token_violation_counts",
     "utility_change_counts",
+    "utility_change_line",
 ]
 
 
@@ -446,6 +474,22 @@ def utility_change_counts(df: pd.DataFrame) -> dict[str, int]:
         return {"n": 0, "gained": 0, "lost": 0, "unchanged": 0}
     d = df["e_reward"].astype(float) - df["u_reward"].astype(float)
     return {"n": len(df), "gained": int((d > 0).sum()), "lost": int((d < 0).sum()), "unchanged": int((d == 0).sum())}
+
+
+def utility_change_line(df: pd.DataFrame, what: str) -> str:
+    """One line on the runs of ``df`` whose reward rose or fell with enforcement, and their tasks (``task_id``), so
+    the notebook's text can point at the run's own counts instead of stating them."""
+    c = utility_change_counts(df)
+    if not c["n"]:
+        return f"{what}: no runs"
+    d = df["e_reward"].astype(float) - df["u_reward"].astype(float)
+
+    def tasks_where(mask) -> str:
+        ids = sorted(set(df.loc[mask, "task_id"].tolist()))
+        return f" (task{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))})" if ids else ""
+
+    return (f"{what}: {c['gained']} of {c['n']} runs gained utility{tasks_where(d > 0)}, {c['lost']} lost"
+            f"{tasks_where(d < 0)}, {c['unchanged']} unchanged")
 
 
 def record_enforcement_claims(nb, air: pd.DataFrame, ret: dict[str, pd.DataFrame]) -> None:
