@@ -53,7 +53,7 @@ def check_parameters(budget_mult: float, n_threads: int, workloads, n_boot: int)
 
 # the claims judged on the claim grid: issue 15 states them for its grid (>= 5 workloads x 5 seeds, multithreaded)
 HEADLINE = ("pause_30pct", "memory_25pct", "pause_zones_only")
-ISSUE_SEEDS, ISSUE_THREADS = 5, 2
+ISSUE_WORKLOADS, ISSUE_SEEDS, ISSUE_THREADS = 5, 5, 2
 
 
 def off_issue_grid(workloads, seeds, n_threads: int) -> str | None:
@@ -64,6 +64,12 @@ def off_issue_grid(workloads, seeds, n_threads: int) -> str | None:
     return (f"grid is {count(len(workloads), 'workload')} ({', '.join(workloads)}) x {count(len(seeds), 'seed')}, "
             f"n_threads {n_threads}; the issue's rule needs the {len(WORKLOADS)} workloads x >= {ISSUE_SEEDS} seeds "
             f"with >= {ISSUE_THREADS} threads")
+
+
+def grid_meets_issue(workloads, seeds) -> bool:
+    """The grid_size claim: the claim grid has at least ISSUE_WORKLOADS x ISSUE_SEEDS (5 x 5) workloads x seeds,
+    issue 15's size; a count only (which workloads, how many threads: :func:`off_issue_grid`, for the headlines)."""
+    return bool(len(workloads) >= ISSUE_WORKLOADS and len(seeds) >= ISSUE_SEEDS)
 
 
 def record_headline(nb, name: str, value: float, note: str, workloads, seeds, n_threads: int) -> Verdict:
