@@ -44,9 +44,11 @@ def one_minus_cv(x, axis=-1) -> np.ndarray:
 #: the HPA's default tolerance (support.control.hpa): a burst must change demand by more than this fraction to
 #: count as "large", i.e. one that the HPA cannot ignore (the sensitivity metric ``stabilization_large_s``)
 LARGE_BURST = HPAConfig.tolerance
+#: a burst is a change of a cluster's origin demand in the top (1 - BURST_QUANTILE), i.e. 2.5 %, of its held-back ones
+BURST_QUANTILE = 0.975
 
 
-def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = 0.975,
+def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = BURST_QUANTILE,
                 min_change: float = 0.0) -> list[tuple[int, int]]:
     """Boundaries t (and cluster k) in [start, stop) where origin demand jumps: |log R[t+1] - log R[t]| in the
     top (1 - quantile) of that cluster's held-back changes and, with ``min_change``, |R[t+1] / R[t] - 1| above it
@@ -72,7 +74,7 @@ def settle_time(spec: np.ndarray, dt: float, band: float = 0.05) -> float:
 
 
 def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: float, interval_s: int,
-              window_intervals: int = 3, quantile: float = 0.975, capacity=None) -> dict:
+              window_intervals: int = 3, quantile: float = BURST_QUANTILE, capacity=None) -> dict:
     """All metrics of one trajectory (per cluster and over the federation); ``capacity`` (replicas per
     cluster) adds the cluster-fill Jain index, nan without it."""
     busy = np.minimum(tr.load / mu, tr.ready)

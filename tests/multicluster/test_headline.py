@@ -68,6 +68,14 @@ def test_headline_gives_every_claim_value_of_the_proactive_controller_against_th
     assert h["policies_hold"] is True
 
 
+def test_headline_gives_the_values_behind_the_notes_as_means_over_windows(rows):
+    h = X.headline(rows, NAMES, key="ridge")
+    assert h["events_per_hour"] == pytest.approx({"hpa": (2.0 + 4.0) / 2, "ridge": (1.0 + 2.0) / 2})
+    assert h["latency_cv_values"] == pytest.approx({"hpa": 0.2, "ridge": (0.25 + 0.35) / 2})
+    assert h["windows"] == 2
+    assert X.headline([r for r in rows if r["window"] == "w1"], NAMES, key="ridge")["windows"] == 1
+
+
 def test_headline_oracle_bound_fails_when_perfect_foresight_has_more_slo_violations(rows):
     for r in rows:
         if r["key"] == "oracle":
