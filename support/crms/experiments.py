@@ -204,6 +204,21 @@ def frontier_summary(fr: pd.DataFrame) -> pd.DataFrame:
                                   power_ratio_mean=("power_ratio", "mean"), seeds=("seed", "count"))
 
 
+def frontier_label_groups(fs: pd.DataFrame, dx: float = 0.004, dy_pct: float = 1.5) -> list[tuple[float, float, list]]:
+    """Figure 3b's labels: :func:`frontier_summary`'s weights, in order, grouped so that a weight whose point (power
+    ratio, latency reduction in %) lies within ``dx`` and ``dy_pct`` of its group's first point shares that label.
+
+    Returns ``(power ratio, reduction %, [weights])`` per group, at the group's first point."""
+    groups: list[tuple[float, float, list]] = []
+    for w, r in fs.iterrows():
+        x, y = float(r.power_ratio_mean), float(r.latency_reduction_median) * 100
+        if groups and abs(x - groups[-1][0]) < dx and abs(y - groups[-1][1]) < dy_pct:
+            groups[-1][2].append(w)
+        else:
+            groups.append((x, y, [w]))
+    return groups
+
+
 def headline(models: dict, seeds, server: Server, w_pow: float, load_range=(0.5, 0.7), epoch_s: float = 300.0):
     """Per seed: a random trace epoch and load level; CRMS vs all baselines. Returns (per-method rows, per-seed summary).
 
