@@ -282,3 +282,66 @@ def test_heldback_claim_has_no_verdict_at_smoke_scale_but_keeps_the_value(tmp_pa
     assert smoke.measurements["heldback_dppl"].measured == 6.33
     assert default.record("heldback_dppl", 6.33) is Verdict.NOT_REPRODUCED
     assert default.record("heldback_dppl", 3.1) is Verdict.REPRODUCED
+
+
+def gpu_table(dense: bool = True) -> pd.DataFrame:
+    """``gpu_rows`` with the columns ``gpu_summary`` and the notes read: speed-ups, bandwidths, compression ratios."""
+    tp = gpu_rows(dense)
+    tp["speedup_k"] = tp.t_cublas_k_ms / tp.t_packkv_k_ms  # 3, 2 -> mean 2.5
+    tp["speedup_v"] = tp.t_cublas_v_ms / tp.t_packkv_v_ms  # 2, 1.5 -> mean 1.75
+    tp["peak_GBps"] = 1000.0
+    tp["cublas_k_GBps"], tp["cublas_v_GBps"] = [50.0, 30.0], [60.0, 20.0]  # best 60 of 1000: 6 %
+    tp["cr_k"], tp["cr_v"] = [6.0, 7.0], [5.0, 6.0]  # means 6.50, 5.50
+    if dense:
+        tp["speedup_k_vs_dense"] = tp.t_dense_k_ms / tp.t_packkv_k_ms  # 0.5, 4 -> 2.25
+        tp["speedup_v_vs_dense"] = tp.t_dense_v_ms / tp.t_packkv_v_ms  # 0.5, 3 -> 1.75
+        tp["dense_k_GBps"], tp["dense_v_GBps"] = [100.0, 200.0], [100.0, 100.0]
+    return tp
+
+
+def test_throughput_claims_take_the_faster_baseline_and_say_what_cublas_alone_gives():
+    out = E.throughput_claims(gpu_table(), "recorded on a test card")
+    (k, k_note), (v, v_note) = out["k_throughput_gain"], out["v_throughput_gain"]
+    assert (k, v) == (pytest.approx(25.0), pytest.approx(0.0))  # see the per-row test above
+    assert "vs cuBLAS alone (the paper's baseline) +150.0 %; recorded on a test card;" in k_note
+    assert "vs cuBLAS alone (the paper's baseline) +75.0 %; recorded on a test card;" in v_note
+    for note in (k_note, v_note):
+        assert "same kernels on the dense fp16 cache: K 2.25x, V 1.75x" in note
+        assert "cuBLAS reached at most 6% of peak HBM bandwidth" in note
+        assert "(CR K 6.50, V 5.50, above a native layer's), so the gains are likely optimistic" in note
+
+
+def test_throughput_claims_without_dense_timings_judge_cublas_and_drop_the_dense_ratios():
+    out = E.throughput_claims(gpu_table(dense=False), "src")
+    assert out["k_throughput_gain"][0] == pytest.approx(150.0) and out["v_throughput_gain"][0] == pytest.approx(75.0)
+    assert "dense fp16 cache" not in out["k_throughput_gain"][1]
+    assert "(CR K 6.50, V 5.50" in out["k_throughput_gain"][1]
+
+
+def test_throughput_claims_without_a_table_are_not_applicable_with_the_source_as_reason(tmp_path):
+    from support.claims import ClaimRecorder
+
+    why = "not measured here: no CUDA GPU in this run and no recorded GPU run"
+    out = E.throughput_claims(None, why)
+    assert out == {"k_throughput_gain": (None, why), "v_throughput_gain": (None, why)}
+    rec = ClaimRecorder(CLAIMS, "default", tmp_path)
+    rec.record_all(out)
+    assert {rec.measurements[n].verdict for n in out} == {Verdict.NOT_APPLICABLE.value}
+    assert rec.measurements["k_throughput_gain"].note == why
+
+
+def test_fused_exact_is_the_worse_of_the_two_errors_judged_against_1e_minus_6():
+    value, note = E.fused_exact_claim({"fused_qk_rel_err": 2e-7, "fused_wv_rel_err": 5e-7})["fused_exact"]
+    assert value == 5e-7 and note == "max rel. error qK 2.0e-07, wV 5.0e-07"
+    judge = CLAIMS["fused_exact"].judge
+    assert judge(E.fused_exact_claim({"fused_qk_rel_err": 1e-6, "fused_wv_rel_err": 0.0})["fused_exact"][0]) \
+        is Verdict.REPRODUCED  # at the bound: still exact enough
+    assert judge(E.fused_exact_claim({"fused_qk_rel_err": 0.0, "fused_wv_rel_err": 1.1e-6})["fused_exact"][0]) \
+        is Verdict.NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("errs", [(1e-7, float("nan")), (float("nan"), 1e-7)])
+def test_fused_exact_fails_when_either_error_is_nan(errs):
+    # Python's max(1e-7, nan) is 1e-7: the NaN must not be dropped whichever side it is on
+    value, _ = E.fused_exact_claim({"fused_qk_rel_err": errs[0], "fused_wv_rel_err": errs[1]})["fused_exact"]
+    assert np.isnan(value) and CLAIMS["fused_exact"].judge(value) is Verdict.NOT_REPRODUCED

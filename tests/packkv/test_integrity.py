@@ -80,3 +80,16 @@ def test_integrity_measures_the_fused_operator_against_decompress_then_multiply(
     exact = getattr(fused, name)
     monkeypatch.setattr(fused, name, lambda x, pl: exact(x, pl) * (1 + 1e-3))  # a fused path 0.1 % off
     assert E.integrity(layers(), REL_K, REL_V)[key] == pytest.approx(1e-3, rel=1e-2)
+
+
+@pytest.mark.parametrize(("name", "key"), [("qk_packed", "fused_qk_rel_err"), ("wv_packed", "fused_wv_rel_err")])
+def test_integrity_reports_a_nan_from_the_fused_operator_instead_of_dropping_it(monkeypatch, name, key):
+    exact = getattr(fused, name)
+    calls = []
+
+    def nan_on_the_second_call(x, pl):  # the first layer is fine: a max() over layers would keep its error
+        calls.append(1)
+        return exact(x, pl) * (np.nan if len(calls) == 2 else 1.0)
+
+    monkeypatch.setattr(fused, name, nan_on_the_second_call)
+    assert np.isnan(E.integrity(layers(), REL_K, REL_V)[key])
