@@ -211,6 +211,21 @@ def acvp_keygen(sets) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def acvp_claim(acvp: pd.DataFrame) -> tuple[bool, str]:
+    """acvp_keygen from an :func:`acvp_keygen` table: (holds, note), holding when every set matched all its cases.
+
+    An empty table is refused: "all of no cases match" would hold without a single vector checked."""
+    if acvp.empty:
+        raise ValueError("acvp_claim: the ACVP table has no rows (no keyGen vectors were run)")
+    return bool((acvp["match"] == acvp["cases"]).all()), f"{int(acvp['cases'].sum())} cases"
+
+
+def bitflip_claim(flips: dict) -> tuple[bool, str]:
+    """bitflip_rejected from a :func:`bitflips` result: (holds, note), holding when the unflipped signature verifies
+    (else a verifier that rejects everything would pass) and none of the flipped ones does."""
+    return bool(flips["original_valid"] and flips["accepted"] == 0), f"{flips['flips']} flips"
+
+
 def bitflips(name: str, rng: np.random.Generator, random_flips: int = 16) -> dict:
     """Flip ``random_flips`` (>= 1) single bits in each of R, FORS auth nodes and WOTS chain values; count how many
     verify (should be 0)."""

@@ -197,3 +197,29 @@ def test_gpu_kat_claim_of_a_recorded_run_holds_only_with_both_sets_kat_tests_and
 def test_gpu_kat_claim_is_not_applicable_without_a_study_giving_the_reason():
     assert ex.gpu_kat_claim({}, "no CUDA GPU in this run and no recorded GPU run") == \
         (None, "no CUDA GPU in this run and no recorded GPU run")
+
+
+def _acvp(matches: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """An acvp_keygen table: set -> (cases, match)."""
+    return pd.DataFrame([{"set": s, "cases": c, "match": m} for s, (c, m) in matches.items()])
+
+
+def test_acvp_claim_holds_only_when_every_set_matches_all_its_cases():
+    assert ex.acvp_claim(_acvp({"sha2-128f": (10, 10), "shake-256f": (5, 5)})) == (True, "15 cases")
+    assert ex.acvp_claim(_acvp({"sha2-128f": (10, 10), "shake-256f": (5, 4)})) == (False, "15 cases")
+
+
+def test_acvp_claim_refuses_a_table_without_vectors():
+    with pytest.raises(ValueError, match="acvp_claim: the ACVP table has no rows"):
+        ex.acvp_claim(pd.DataFrame(columns=["set", "cases", "match"]))
+
+
+@pytest.mark.parametrize(("original_valid", "accepted", "holds"), [
+    (True, 0, True),
+    (True, 1, False),  # one flipped signature verified
+    (False, 0, False),  # the unflipped one does not verify: a verifier rejecting everything proves nothing
+])
+def test_bitflip_claim_needs_a_valid_original_and_no_accepted_flip(original_valid, accepted, holds):
+    flips = {"original_valid": original_valid, "flips": 24, "accepted": accepted, "by_region": {}}
+    assert ex.bitflip_claim(flips) == (holds, "24 flips")
+    assert type(ex.bitflip_claim(flips)[0]) is bool  # IsTrue takes only a real bool
