@@ -23,25 +23,15 @@ SCALES = {  # clients, participation, rounds, seeds, methods
     "paper": (50, 0.2, 50, 5, ("csra", "csra_no_het", "random", "best_channel", "all_clients", "power_of_choice",
                                "oort")),
 }
-#: notebook 07's calibration of c1, c2 per scale (X.calibrate's ns, skews, reps, maxiter), at seed 0
-CALIBRATION = {
-    "smoke": {"ns": (100, 400), "skews": (0.0, 1.0), "reps": 1, "maxiter": 40},
-    "default": {"ns": (100, 200, 400, 800, 1600), "skews": (0.0, 0.33, 0.67, 1.0), "reps": 1, "maxiter": 100},
-    "paper": {"ns": (100, 200, 400, 800, 1600), "skews": (0.0, 0.25, 0.5, 0.75, 1.0), "reps": 3, "maxiter": 300},
-}
-#: the methods run_method accepts ("random_opt" is not run on its own: it comes out of every "random" run)
-RUNNABLE = tuple(m for m in X.METHODS if m != "random_opt")
-
-
 def parse_methods(ap: argparse.ArgumentParser, text: str, default: tuple[str, ...]) -> tuple[str, ...]:
     """The ``--methods`` list, every name checked before any run (an unknown one ends with ``ap.error``)."""
     if not text:
         return default
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
-    bad = [m for m in methods if m not in RUNNABLE]
+    bad = [m for m in methods if m not in X.RUNNABLE]
     if bad or not methods:
-        ap.error(f"--methods: unknown {bad or text!r}; choose from {', '.join(RUNNABLE)} "
-                 f"(random_opt comes with random)")
+        ap.error(f"--methods: unknown {bad or text!r}; choose from {', '.join(X.RUNNABLE)} ("
+                 + ", ".join(f"{k} comes with {v}" for k, v in X.BY_PRODUCTS.items()) + ")")
     return methods
 
 
@@ -70,7 +60,7 @@ def main():
         ap.error(str(e))
     source = "given"
     if a.c1 is None:
-        _, fit = X.calibrate(setup.dataset, seed=0, **CALIBRATION[a.scale])
+        _, fit = X.calibrate(setup.dataset, seed=0, **X.CALIBRATION[a.scale])
         setup = replace(setup, c1=fit.c1, c2=fit.c2)
         source = f"calibrated in this run: notebook 07's {a.scale} calibration, R^2 = {fit.r2:.3f}"
     _, summ = X.headline(setup, range(n_seeds), methods)

@@ -317,6 +317,14 @@ def blind_gap(table: pd.DataFrame, method: str = "csra") -> tuple[float, str]:
 
 # ------------------------------------------------------------------------------------ calibration
 
+#: the learning-curve grid of :func:`calibrate` per scale (notebook 07 and benchmarks/fl_selection.py use it)
+CALIBRATION = {
+    "smoke": {"ns": (100, 400), "skews": (0.0, 1.0), "reps": 1, "maxiter": 40},
+    "default": {"ns": (100, 200, 400, 800, 1600), "skews": (0.0, 0.33, 0.67, 1.0), "reps": 1, "maxiter": 100},
+    "paper": {"ns": (100, 200, 400, 800, 1600), "skews": (0.0, 0.25, 0.5, 0.75, 1.0), "reps": 3, "maxiter": 300},
+}
+
+
 @one_blas_thread
 def calibrate(dataset: str = "mnist5k", ns=(100, 200, 400, 800, 1600), skews=(0.0, 0.25, 0.5, 0.75, 1.0),
               n_skew_classes: int = 4, reps: int = 2, seed: int = 0, l2: float = 1e-3,
