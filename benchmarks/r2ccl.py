@@ -14,19 +14,22 @@ from support.r2ccl import experiments as ex
 
 
 def throughput_lines(ov: dict, gl: dict, nics: int) -> list[str]:
-    """The throughput table against gloo; when gloo could not run (``error_setup``), its error instead of ratios."""
+    """The throughput table against gloo (ratios from :func:`ex.gloo_metrics`, the notebook's); when gloo did not
+    run (``error_setup``), its error instead of ratios."""
     out = [f"{'':28s}{'algbw Mbit/s':>14s}{'vs gloo':>10s}"]
     ours = [("ours, failover on", ov["algbw_on_mbit"]), ("ours, failover off", ov["algbw_off_mbit"])]
-    g = gl.get("algbw_mbit")
-    if g is None:
+    m = ex.gloo_metrics(ov, gl, nics)  # empty when gloo did not run
+    if not m:
         why = gl.get("error_setup", "gloo comparison not run")
         out += [f"{name:28s}{bw:14.1f}{'n/a':>10s}" for name, bw in ours]
         out += [f"gloo did not run: {why}", "ratios to gloo unavailable"]
     else:
-        out += [f"{name:28s}{bw:14.1f}{bw / g:10.2f}" for name, bw in ours + [("gloo (one NIC)", g)]]
-        out.append(f"per NIC (ours stripes over {nics} NICs, gloo uses one): {ov['algbw_on_mbit'] / nics / g:.2f}x gloo")
+        g = gl["algbw_mbit"]
+        out += [f"{ours[0][0]:28s}{ours[0][1]:14.1f}{m['ours_over_gloo']:10.2f}",
+                f"{ours[1][0]:28s}{ours[1][1]:14.1f}{ours[1][1] / g:10.2f}", f"{'gloo (one NIC)':28s}{g:14.1f}{1:10.2f}",
+                f"per NIC (ours stripes over {nics} NICs, gloo uses one): {m['ours_over_gloo_per_nic']:.2f}x gloo"]
     out.append(f"failover overhead without faults: {ov['overhead_pct']:+.1f} %")
-    if g is not None:
+    if m:
         if not gl.get("fault_injected"):
             out.append("gloo under a NIC failure: not tested (no fault injection in this testbed mode)")
         elif not gl.get("error"):

@@ -43,7 +43,7 @@ def test_r2ccl_report_prints_the_gloo_setup_error_and_no_ratios():
     text = "\n".join(throughput_lines(ov, {"error_setup": "torch is not installed"}, 3))
     assert "gloo did not run: torch is not installed" in text and "ratios to gloo unavailable" in text
     assert "nan" not in text.lower() and "None" not in text
-    ok = throughput_lines(ov, {"algbw_mbit": 10.0, "fault_injected": True, "error": "Connection reset",
+    ok = throughput_lines(ov, {"t_healthy": 1.0, "algbw_mbit": 10.0, "fault_injected": True, "error": "Connection reset",
                                "error_after_s": 3.2}, 3)
     assert ok[1].split()[-1] == "3.00" and ok[2].split()[-1] == "2.80"  # 30 / 10, 28 / 10
     assert "1.00x gloo" in ok[4]  # 30 Mbit/s over 3 NICs = 10 per NIC = gloo's one NIC
