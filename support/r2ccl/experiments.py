@@ -232,7 +232,9 @@ def sim_error(med: pd.DataFrame, predicted: dict, col: str = "slowdown") -> floa
     """Largest relative error of the load model's prediction against each method's median measured ``col``: the
     slowdown (``sim_predicts_testbed``, independent of the fit), or ``post_s`` for the absolute time after the failure
     (metric ``sim_abs_time_max_rel_err``, which depends on the fitted latency and bandwidth)."""
-    return float(max(abs(predicted[m] - s) / s for m, s in zip(med["method"], med[col])))
+    meas = med[col].to_numpy(float)
+    pred = np.array([predicted[m] for m in med["method"]], float)
+    return float(np.max(np.abs(pred - meas) / meas))  # np.max: a NaN anywhere gives NaN (Python's max drops it)
 
 
 # the notes' §4.2 bars for HR/Balance exist for these NIC counts only, one claim each

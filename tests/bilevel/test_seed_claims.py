@@ -2,6 +2,8 @@
 clients) and the work ratios the text quotes: hand-made tables with values worked out by hand, each claim's
 verdict on both sides of its bound and at it, and the per-seed runs checked against runs made here directly."""
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -50,6 +52,12 @@ def test_rep_vs_drop_is_the_mean_of_the_per_seed_loss_differences_not_one_seed()
     tie = X.rep_vs_drop(rep_table([0.25, 0.5], [0.375, 0.375]))[0]  # +0.125 and -0.125 (exact in binary)
     assert tie == 0.0 and CLAIMS["rep_beats_drop"].judge(tie) is Verdict.NOT_REPRODUCED  # a tie is no gain
     assert CLAIMS["rep_beats_drop"].judge(X.rep_vs_drop(rep_table([0.5], [0.25]))[0]) is Verdict.NOT_REPRODUCED
+
+
+def test_rep_vs_drop_with_a_diverged_seed_is_nan_and_not_reproduced():
+    # a NaN final loss on one seed must not be skipped by the mean (pandas' default would judge the other seed)
+    gap = X.rep_vs_drop(rep_table([0.3, float("nan")], [0.6, 0.4]))[0]
+    assert math.isnan(gap) and CLAIMS["rep_beats_drop"].judge(gap) is Verdict.NOT_REPRODUCED
 
 
 def test_rep_over_seeds_reuses_known_runs_and_runs_the_missing_methods_on_each_seeds_own_setup(monkeypatch):

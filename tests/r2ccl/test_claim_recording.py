@@ -3,6 +3,8 @@ results whose claims, notes and metrics are known; each recorded through the rea
 
 from __future__ import annotations
 
+import math
+
 import nbformat
 import pandas as pd
 import pytest
@@ -90,6 +92,12 @@ def test_sim_error_of_the_absolute_times_is_the_largest_relative_error_over_meth
 def test_sim_error_judges_the_slowdowns_by_default():
     # |1.8 - 2| / 2 = 0.1, |1.8 - 1.5| / 1.5 = 0.2
     assert ex.sim_error(MED, {"hot_repair": 1.8, "balance": 1.8, "resilient": 1.25}) == pytest.approx(0.2)
+
+
+def test_sim_error_is_nan_when_any_methods_median_is_nan_not_only_the_first():
+    med = MED.assign(slowdown=[2.0, float("nan"), 1.25])  # Python's max() would return 0.1 here
+    err = ex.sim_error(med, {"hot_repair": 1.8, "balance": 1.8, "resilient": 1.25})
+    assert math.isnan(err) and CLAIMS["sim_predicts_testbed"].judge(err) is Verdict.NOT_REPRODUCED
 
 
 # ------------------------------------------------------------------------------------------ gloo
