@@ -52,7 +52,7 @@ def detect(root: Path = CGROUP_ROOT, proc_self: Path = Path("/proc/self/cgroup")
     try:
         own = _own_paths(Path(proc_self).read_text())
     except OSError as e:
-        return CgroupInfo(None, None, None, False, f"cannot read /proc/self/cgroup: {e}")
+        return CgroupInfo(None, None, None, False, f"cannot read {proc_self}: {e}")
     # v2: a unified hierarchy with cpu.max / memory.max available to children
     if (root / "cgroup.controllers").is_file():
         ctrls = (root / "cgroup.controllers").read_text().split()

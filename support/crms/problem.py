@@ -165,7 +165,8 @@ def min_cpu_need(p: Problem, app: App, m: float | None = None):
     def stable(c):
         return app.lam * app.model(c, m) / ns <= cap
 
-    lo, hi = bisect_boundary(stable, np.full(ns.size, s.c_min), np.full(ns.size, s.c_max), iters=50)  # 2**-50 wide
+    # (c_max - c_min) / 2**50 wide
+    lo, hi = bisect_boundary(stable, np.full(ns.size, s.c_min), np.full(ns.size, s.c_max), iters=50)
     c = np.where(stable(lo), lo, hi)  # lo stays c_min when c_min itself is stable
     tot = np.where(stable(np.full(ns.size, s.c_max)), ns * c, np.inf)
     k = int(np.argmin(tot))
