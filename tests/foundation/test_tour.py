@@ -82,7 +82,9 @@ def test_tour_with_another_year_marks_the_textbook_claims_not_applicable_with_th
     r = cli(["run", "tour", "-p", "days=100", "--no-report", "--force"], timeout=300)
     assert r.returncode == 0, r.stderr
     claims = {c["name"]: c for c in json.loads((reports_dir / "00_tour/results.json").read_text())["claims"]}
+    notes = {"p23": "measured 0.9357 (exact product formula)",  # 1 - prod(1 - k/100, k < 23), by hand
+             "n_half": "measured 13 (smallest group whose exact probability exceeds 1/2)"}
     for name in ("p23", "n_half"):
         assert claims[name]["verdict"] == "not applicable here" and claims[name]["measured"] is None
-        assert claims[name]["note"] == "textbook value is for 365 days; days=100"
+        assert claims[name]["note"] == f"textbook value is for 365 days; days=100; {notes[name]}"
     assert claims["mc_z"]["verdict"] == "reproduced"  # the simulation still agrees with the formula
