@@ -351,6 +351,18 @@ def _side(x: float, bound: float) -> int:
     return (x > bound) - (x < bound)
 
 
+def worst_of(*values: Any) -> float:
+    """The largest of ``values`` (scalars or arrays, e.g. the errors behind an AtMost claim), NaN if any is NaN: the
+    worst case a claim is judged on. Python's ``max`` drops a NaN that is not first and pandas' ``max`` skips it, so
+    a failed measurement could pass unseen."""
+    import numpy as np  # this module stays importable without NumPy otherwise
+
+    flat = [np.ravel(np.asarray(v, dtype=float)) for v in values]
+    if not flat or not sum(a.size for a in flat):
+        raise ValueError("worst_of() needs at least one value")
+    return float(np.max(np.concatenate(flat)))
+
+
 def format_value(v: Any, unit: str = "", bounds: Iterable[Any] = ()) -> str:
     """A value for a claims table (notebook and report): a float to 4 significant digits, or more where 4 would
     put it on the other side of, or onto, one of its rule's ``bounds`` (0.0999999 beside ">= 0.1": 0.0999999); a NaN

@@ -306,3 +306,16 @@ def test_a_nan_measurement_reads_n_a_in_the_claims_table_as_stored_or_in_memory(
     assert format_value(float("nan")) == "n/a" and format_value(-math.nan) == "n/a"
     assert format_value("nan") == "n/a"  # results.json stores a NaN as the string "nan"
     assert format_value(float("inf")) == "inf" and format_value(0.5) == "0.5"
+
+
+def test_worst_of_is_the_largest_value_and_nan_when_any_value_is_nan():
+    np = pytest.importorskip("numpy")
+    from support.claims import worst_of
+
+    assert worst_of(0.01, 0.03) == 0.03 and worst_of(np.array([1e-9, 4e-9]), 2e-9, [3e-9]) == 4e-9
+    assert math.isnan(worst_of(0.01, float("nan")))  # Python's max(0.01, nan) is 0.01
+    assert math.isnan(worst_of(np.array([1.0, np.nan]), 0.5))  # pandas' Series.max() would skip it
+    with pytest.raises(ValueError, match="at least one value"):
+        worst_of()
+    with pytest.raises(ValueError, match="at least one value"):
+        worst_of(np.array([]))
