@@ -143,11 +143,17 @@ def test_kivi_refuses_a_minimum_or_step_beyond_float16_rather_than_store_infinit
     assert np.all(np.isfinite(quantize(x / 4, 2).dequantize()))  # the same data within range quantizes
 
 
+def _with_header(obj, names: tuple[str, ...], **fields) -> bytes:
+    """``obj.to_bytes()`` with some fields of its ``HEADER`` struct (named ``names``, in order) replaced."""
+    raw, header = obj.to_bytes(), type(obj).HEADER
+    h = dict(zip(names, header.unpack_from(raw, 0))) | fields
+    return header.pack(*(h[n] for n in names)) + raw[header.size:]
+
+
 def _header(p, **fields):
     """``p.to_bytes()`` with some header fields replaced (tokens, heads, head_dim, block, pack, raw_bits, width_bits)."""
-    names = ("magic", "tokens", "heads", "head_dim", "block", "pack", "raw_bits", "width_bits")
-    h = dict(zip(names, bitpack.PackedTiles.HEADER.unpack_from(p.to_bytes(), 0))) | fields
-    return bitpack.PackedTiles.HEADER.pack(*(h[n] for n in names)) + p.to_bytes()[bitpack.PackedTiles.HEADER.size:]
+    return _with_header(p, ("magic", "tokens", "heads", "head_dim", "block", "pack", "raw_bits", "width_bits"),
+                        **fields)
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -176,9 +182,7 @@ def test_corrupt_plane_offsets_are_refused():
 
 def _group_bytes(q, **fields):
     """``q.to_bytes()`` with some header fields replaced (tokens, channels, bits, g_tok, g_ch, integer_zero)."""
-    names = ("tokens", "channels", "bits", "g_tok", "g_ch", "integer_zero")
-    h = dict(zip(names, kivi.GroupQuantized.HEADER.unpack_from(q.to_bytes(), 0))) | fields
-    return kivi.GroupQuantized.HEADER.pack(*(h[n] for n in names)) + q.to_bytes()[kivi.GroupQuantized.HEADER.size:]
+    return _with_header(q, ("tokens", "channels", "bits", "g_tok", "g_ch", "integer_zero"), **fields)
 
 
 @pytest.mark.parametrize(("fields", "message"), [
