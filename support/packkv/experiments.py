@@ -16,7 +16,7 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from support.claims import Verdict
+from support.claims import Verdict, worst_of
 from support.lm.model import Llama, smollm2
 from support.lm.text import canonical_text_name, get_text
 from support.lm.tokenizer import smollm2_tokenizer
@@ -418,7 +418,7 @@ def fused_exact_claim(chk: dict) -> dict[str, tuple[float, str]]:
     """The fused_exact claim (name -> (error, note)) from :func:`integrity`'s result: the worse relative error of
     fused q.K^T and attn.V against decompress-then-multiply, judged by the claim's bound; a NaN in either is the value."""
     qk, wv = chk["fused_qk_rel_err"], chk["fused_wv_rel_err"]
-    return {"fused_exact": (float(np.maximum(qk, wv)), f"max rel. error qK {qk:.1e}, wV {wv:.1e}")}
+    return {"fused_exact": (worst_of(qk, wv), f"max rel. error qK {qk:.1e}, wV {wv:.1e}")}
 
 
 def cpu_matvec(captured, rel_k: float = 0.1, rel_v: float = 0.2, layer: int = 0, repeat: int = 8,

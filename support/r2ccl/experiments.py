@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from support.claims import worst_of
 from support.progress import progress
 from support.r2ccl import simulator as sim
 from support.r2ccl.testbed import (
@@ -234,7 +235,7 @@ def sim_error(med: pd.DataFrame, predicted: dict, col: str = "slowdown") -> floa
     (metric ``sim_abs_time_max_rel_err``, which depends on the fitted latency and bandwidth)."""
     meas = med[col].to_numpy(float)
     pred = np.array([predicted[m] for m in med["method"]], float)
-    return float(np.max(np.abs(pred - meas) / meas))  # np.max: a NaN anywhere gives NaN (Python's max drops it)
+    return worst_of(np.abs(pred - meas) / meas)  # NaN if any method's median is NaN
 
 
 # the notes' §4.2 bars for HR/Balance exist for these NIC counts only, one claim each
