@@ -4,6 +4,7 @@
 #   2. the GPU tests (HERO-Sign KATs and byte-equality on the device, PackKV kernels, nvcc builds, CuPy backend);
 #   3. nb08: notebook 08 end to end at smoke scale with backend=cupy (model, caches and the PackKV growing cache on
 #      CuPy: host/device mix-ups that NumPy runs cannot show); results in $OUT/r/reports/08_packkv/;
+#   nb01 (not in the default steps): notebook 01 with backend=cupy, the token track's model on the GPU;
 #   4. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput;
 #   5. profile (not in the default steps): Nsight Compute on the FORS and PackKV kernels (about 40 s).
 # GPU_STEPS picks the parts and their order; HEROSIGN_LIMIT / HEROSIGN_MORE_LIMIT set the HERO-Sign step limits (s).
@@ -48,6 +49,11 @@ nb08() {  # needs the model and the text data, like the notebook on a CPU ($PAPE
     step "${NB08_LIMIT:-300}" nb08.txt env PAPER_REPRO_REPORTS="$R/reports" "$PY" -m support run 08 --scale smoke \
         --gpu --no-report --force
 }
+nb01() {  # 01's token track on CuPy (SmolLM2 decoding under grammar masks and the SMT check); needs the model,
+    # z3, llguidance and the tau-bench data; default scale unless NB01_SCALE says otherwise
+    step "${NB01_LIMIT:-240}" nb01.txt env PAPER_REPRO_REPORTS="$R/reports" "$PY" -m support run 01 \
+        --scale "${NB01_SCALE:-default}" --gpu --no-report --force
+}
 # sha2-128f at every batch first (the acceptance numbers), then the larger sets at the smaller batches
 herosign() {
     "$PY" -c "from support.herosign.gpu import kernel_digest; print(kernel_digest())" > "$R/herosign_kernels.sha256"
@@ -76,8 +82,8 @@ profile() {  # Nsight Compute evidence of what bounds the FORS and PackKV kernel
 }
 for s in $STEPS; do  # in the order given
     case $s in
-        packkv | tests | nb08 | herosign | profile) "$s" ;;
-        *) echo "unknown step $s (packkv, tests, nb08, herosign, profile)" >&2 ;;
+        packkv | tests | nb08 | nb01 | herosign | profile) "$s" ;;
+        *) echo "unknown step $s (packkv, tests, nb08, nb01, herosign, profile)" >&2 ;;
     esac
 done
 tar czf "$OUT/gpu_results.tgz" -C "$OUT" r && echo "done: $OUT/gpu_results.tgz"
