@@ -14,6 +14,18 @@ hides a lower thread writing what a higher one reads, reverse order the opposite
 both; a race within one phase (unsynchronised read-modify-writes of one cell) is never seen. Warps, timing and
 memory coalescing are not emulated: this checks correctness, never performance.
 
+Launches run in this process (ctypes), so a kernel that crashes could kill it, and with it a whole pytest run: a
+missing barrier in reverse order typically reads an index or pointer from shared memory that was never written and
+dereferences it. Instead, while a launch runs, the header's launcher catches SIGSEGV, SIGBUS, SIGFPE and SIGILL
+raised by kernel code, abandons the block and the launch, and the call raises :class:`EmulationError` naming the
+kernel, the thread, the block and the signal; the handlers the process had (pytest's faulthandler) are back in place
+after every launch, and a fault outside kernel code still goes to them. This costs a few system calls per launch.
+Rejected: a forked child per launch (milliseconds per launch, and the arrays the kernel writes are this process's
+memory, so they would have to be copied out and back) and poison-filling shared memory (a poisoned index crashes
+just the same, and a null pointer already does). Limits: a stray write that does not fault (into this process's
+own memory) is not caught, a crash inside a library call that holds a lock (``printf``) may deadlock the next one,
+and a launch that crashed leaves its arrays partly written.
+
 The interface mirrors CuPy's ``RawModule`` / ``RawKernel`` call (``kernel(grid, block, args, shared_mem=)``)
 with NumPy arrays in place of device arrays.
 """
@@ -25,6 +37,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -44,7 +57,7 @@ _SCALARS = {np.dtype(np.int32): ctypes.c_int32, np.dtype(np.uint32): ctypes.c_ui
             np.dtype(np.int8): ctypes.c_int8, np.dtype(np.uint8): ctypes.c_uint8}
 
 
-_LOCKS: dict[str, threading.Lock] = {}
+_LAUNCH = threading.Lock()  # one launch at a time in the process: each installs process-wide signal handlers
 ORDERS = ("forward", "reverse", "shuffle")  # the thread schedules of a block (see the module docstring)
 _DEFAULT_ORDER: list = ["forward", 0]  # (order, seed) of launches that name none; set by thread_order()
 
@@ -137,7 +150,6 @@ class EmuModule:
                     raise EmulationError(f"host compile failed ({' '.join(cmd[:3])} ...):\n{r.stderr[-4000:]}")
                 os.replace(tmp, lib)  # atomic: a concurrent test never loads a half-written library
         self._lib = ctypes.CDLL(str(lib))  # dlopen: the same source gives the same library (and block state)
-        self._lock = _LOCKS.setdefault(str(lib), threading.Lock())  # so one launch at a time per library
 
     def get_function(self, name: str) -> EmuKernel:
         try:
@@ -188,6 +200,17 @@ def _arg(a):
                     f"{type(a).__name__}: a plain Python number has no C type")
 
 
+def _crash_message(kernel: str, order: str, block: tuple, thread: tuple, sig: int, addr: int) -> str:
+    """What a launch that crashed reports: where, which signal, and the likely causes (so the failing test names
+    the kernel instead of killing the run)."""
+    what = {signal.SIGSEGV: f"an invalid memory access at {addr:#x}", signal.SIGBUS: f"a bus error at {addr:#x}",
+            signal.SIGFPE: "an arithmetic fault, e.g. an integer division by zero",
+            signal.SIGILL: "an illegal instruction (a trap)"}.get(sig, "a fatal signal")
+    return (f"{kernel}: the emulated launch crashed ({signal.Signals(sig).name}: {what}) in thread {thread} of block "
+            f"{block}, in {order} thread order. Look for a missing __syncthreads() (a thread read shared memory "
+            "before the thread that writes it ran, e.g. an index or a pointer) or an out-of-bounds index")
+
+
 class EmuKernel:
     """One kernel; ``kernel(grid, block, args, shared_mem=0, timeout=30.0, order=None, seed=0)`` runs it to
     completion (``order``: the thread schedule, see :func:`thread_order`; None: the current default)."""
@@ -209,12 +232,18 @@ class EmuKernel:
         ptrs = (ctypes.c_void_p * max(len(cargs), 1))(*[ctypes.addressof(a) for a in cargs])
         smem = np.zeros(max(int(shared_mem), 1) + 16, np.uint8)
         lib, block = self.module._lib, (ctypes.c_uint * 3)()
-        with self.module._lock:
+        with _LAUNCH:
             lib.emu_set_grid(*(ctypes.c_uint(v) for v in (*g, *b)))
             lib.emu_set_smem(ctypes.c_void_p((smem.ctypes.data + 15) & ~15))
             lib.emu_set_order(ctypes.c_int(mode), ctypes.c_ulonglong(seed))
             status = lib.emu_run(self._tramp, ptrs, ctypes.c_double(timeout), block)
+            if status == 3:
+                thread, addr = (ctypes.c_uint * 3)(), ctypes.c_ulonglong()
+                sig = lib.emu_fault(thread, ctypes.byref(addr))
         at = tuple(block)
+        if status == 3:
+            order = ORDERS[mode] + (f" (seed {seed})" if ORDERS[mode] == "shuffle" else "")
+            raise EmulationError(_crash_message(self.name, order, at, tuple(thread), sig, addr.value))
         if status == 1:
             raise EmulationError(f"{self.name}: block {at}: __syncthreads() waited over {timeout} s (some thread of "
                                  "the block never reached it)")

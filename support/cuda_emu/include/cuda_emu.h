@@ -16,15 +16,24 @@
 // worker stalls the launch, which then fails with a named error. Block-shared memory (`__shared__` -> `static`) is
 // shared by the threads of the running block only. Not emulated: warps (no lock-step; code that relies on implicit
 // warp synchronisation fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
+//
+// A CUDA thread that crashes (SIGSEGV/SIGBUS: a bad address, often an index read from shared memory before another
+// thread wrote it; SIGFPE: an integer division by zero; SIGILL) does not kill the host process: while emu_run runs,
+// a handler (on a per-worker signal stack) sends a fault raised in kernel code back to the fiber's worker, which
+// abandons the fiber, drops the rest of the block (no thread of it that waits or has not started runs again) and
+// ends the launch with status 3 (emu_fault tells which thread, which signal, which address). A fault anywhere else
+// goes to the handler that was installed before, and emu_run puts those handlers back when it returns.
 #pragma once
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -59,6 +68,8 @@ struct Fiber {
     unsigned tid = 0;
     unsigned long wait_gen = 0;  // the barrier generation it waits to pass
     bool waiting = false, done = false;
+    int fault_sig = 0;  // the signal that ended it (a crash in kernel code), else 0
+    void* fault_addr = nullptr;
     std::chrono::steady_clock::time_point since;
 };
 struct Worker {  // a worker OS thread: its scheduler context and the fibers it started
@@ -75,6 +86,9 @@ struct State {
     int expected = 0, arrived = 0;  // barrier: live threads of the block (exits leave it), arrivals
     unsigned long gen = 0;
     bool failed = false;
+    int fault_sig = 0;  // the first crash of the launch: signal, CUDA thread (index in its block), address
+    unsigned fault_tid = 0;
+    void* fault_addr = nullptr;
     void (*tramp)(void**) = nullptr;
     void** args = nullptr;
     unsigned nt = 0, next = 0, exited = 0;
@@ -91,21 +105,45 @@ static State S;
 static double timeout_s = 30.0;
 static std::atomic<unsigned long> progress{0};  // CUDA threads started, returned, arrived at or left a barrier
 static thread_local Worker* me = nullptr;
+static thread_local bool in_kernel = false;  // running kernel code, not the emulator's: a fault is the kernel's
 static constexpr std::size_t STACK = 256 * 1024;
+static constexpr std::size_t ALT_STACK = 64 * 1024;  // the fault handler's stack (a fiber's may be what overflowed)
+static constexpr int FAULTS[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+static struct sigaction before[std::size(FAULTS)];  // the handlers emu_run replaced, put back when it returns
+
+// A fault raised by kernel code on a worker returns to the worker (setcontext: as if the fiber had yielded, with
+// the worker's signal mask); the worker abandons the fiber. Any other fault, or a signal sent by kill/raise, goes
+// to the handler installed before emu_run: restored here, it gets the fault when the instruction runs again.
+static void on_fault(int sig, siginfo_t* info, void*) {
+    Worker* w = me;
+    if (w != nullptr && w->cur != nullptr && in_kernel && info->si_code > 0) {
+        in_kernel = false;
+        w->cur->fault_sig = sig;
+        w->cur->fault_addr = info->si_addr;
+        setcontext(&w->sched);
+    }
+    for (std::size_t i = 0; i < std::size(FAULTS); i++)
+        if (FAULTS[i] == sig) sigaction(sig, &before[i], nullptr);
+    if (info->si_code <= 0) raise(sig);  // sent, not raised by an instruction: send it again, to that handler
+}
 }  // namespace emu
 
 // A barrier over the live threads of the block. A thread that returns from the kernel leaves the barrier
 // (emu_thread_exit), as an exited warp does on the GPU. A thread that waits longer than the timeout marks the
-// launch failed (a thread skipped a __syncthreads the others reached) instead of hanging the test.
+// launch failed (a thread skipped a __syncthreads the others reached) instead of hanging the test. After a crash
+// in the block, a thread that reaches a barrier is parked there for its worker to drop.
 static void __syncthreads() {
     using namespace emu;
+    in_kernel = false;
     progress.fetch_add(1, std::memory_order_relaxed);
     std::unique_lock<std::mutex> l(S.m);
-    if (S.failed) return;
-    if (++S.arrived >= S.expected) {
-        S.arrived = 0;
-        ++S.gen;
-        S.work.notify_all();
+    if (S.fault_sig == 0 && (S.failed || ++S.arrived >= S.expected)) {
+        if (!S.failed) {
+            S.arrived = 0;
+            ++S.gen;
+            S.work.notify_all();
+        }
+        in_kernel = true;
         return;
     }
     Fiber* f = me->cur;
@@ -209,26 +247,43 @@ static void kick() {
 
 static void fiber_main() {
     S.tramp(S.args);
+    in_kernel = false;
     emu_thread_exit();
     me->cur->done = true;  // back to the worker through uc_link
 }
 
-// Runs fiber f on this worker until it returns or waits at a barrier (S.m held on entry and on return).
+// With S.m held: fiber f will not run again (it returned, crashed, or is dropped after a crash in its block).
+static void retire(Fiber* f) {
+    f->done = true;
+    me->spare.push_back(f);
+    if (++S.exited == S.nt) {
+        S.open = false;
+        S.sup.notify_all();
+    }
+}
+
+// Runs fiber f on this worker until it returns, waits at a barrier or crashes (S.m held on entry and on return).
 static void resume(Fiber* f, std::unique_lock<std::mutex>& l) {
     threadIdx = thread_of(f->tid);
     blockIdx = block_of(S.cur);
     me->cur = f;
     l.unlock();
+    in_kernel = true;
     swapcontext(&me->sched, &f->ctx);
+    in_kernel = false;
     progress.fetch_add(1, std::memory_order_relaxed);
     l.lock();
-    if (f->done) {
-        me->spare.push_back(f);
-        if (++S.exited == S.nt) {
-            S.open = false;
-            S.sup.notify_all();
+    me->cur = nullptr;
+    if (f->fault_sig != 0) {
+        if (S.fault_sig == 0) {
+            S.fault_sig = f->fault_sig;
+            S.fault_tid = f->tid;
+            S.fault_addr = f->fault_addr;
         }
+        S.failed = true;  // releases the block's waiting threads, for their workers to drop
+        S.work.notify_all();
     }
+    if (f->done || f->fault_sig != 0) retire(f);
 }
 
 static Fiber* start(unsigned t) {
@@ -242,6 +297,7 @@ static Fiber* start(unsigned t) {
     }
     f->tid = t;
     f->done = f->waiting = false;
+    f->fault_sig = 0;
     getcontext(&f->ctx);
     f->ctx.uc_stack.ss_sp = f->stack;
     f->ctx.uc_stack.ss_size = STACK;
@@ -253,6 +309,11 @@ static Fiber* start(unsigned t) {
 static void worker() {
     Worker w;
     me = &w;
+    std::unique_ptr<char[]> alt(new char[ALT_STACK]);  // where on_fault runs
+    stack_t ss{};
+    ss.ss_sp = alt.get();
+    ss.ss_size = ALT_STACK;
+    sigaltstack(&ss, nullptr);
     std::unique_lock<std::mutex> l(S.m);
     for (;;) {
         if (w.next_ready == w.ready.size()) {  // move the fibers released from their barrier, in arrival order
@@ -280,7 +341,8 @@ static void worker() {
         }
         if (ready != nullptr) {
             ready->waiting = false;
-            resume(ready, l);
+            if (S.fault_sig != 0) retire(ready);  // a thread of the block crashed: drop this one, never run it
+            else resume(ready, l);
             continue;
         }
         if (mine) S.starter = false;  // nothing left to start in this block
@@ -305,16 +367,26 @@ static void worker() {
         delete[] f->stack;
         delete f;
     }
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, nullptr);
 }
 }  // namespace emu
 
 extern "C" {
-// Runs a launch to its end; returns 0 (ok), 1 (a __syncthreads timed out in the block given in block[3]) or 2 (the
-// block made no progress for twice the timeout: a thread spins or waits forever; its worker is left running).
+// Runs a launch to its end; returns 0 (ok), 1 (a __syncthreads timed out in the block given in block[3]), 2 (the
+// block made no progress for twice the timeout: a thread spins or waits forever; its worker is left running) or 3
+// (a thread of that block crashed: see emu_fault).
 int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block) {
     using clock = std::chrono::steady_clock;
     emu::State& S = emu::S;
+    struct sigaction sa {};
+    sa.sa_sigaction = emu::on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    emu::in_kernel = false;  // makes this thread's thread-locals exist before a fault here reads them
+    for (std::size_t i = 0; i < std::size(emu::FAULTS); i++) sigaction(emu::FAULTS[i], &sa, &emu::before[i]);
     std::unique_lock<std::mutex> l(S.m);
+    S.fault_sig = 0;
     S.tramp = tramp;
     S.args = args;
     S.nt = blockDim.x * blockDim.y * blockDim.z;
@@ -356,6 +428,7 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block)
                 emu::kick();
             }
         }
+        if (status == 0 && S.fault_sig != 0) status = 3;
         if (status == 0 && S.failed) status = 1;
     }
     S.stop = true;
@@ -365,8 +438,18 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block)
     S.workers.clear();
     l.unlock();
     for (auto& t : ws) status == 2 ? t.detach() : t.join();  // a spinning thread cannot be joined
+    for (std::size_t i = 0; i < std::size(emu::FAULTS); i++) sigaction(emu::FAULTS[i], &emu::before[i], nullptr);
     const dim3 at = emu::block_of(S.cur);
     block[0] = at.x, block[1] = at.y, block[2] = at.z;
     return status;
+}
+
+// The crash that ended the last launch (status 3): its signal (0: none), the CUDA thread's index in its block
+// (thread[3]) and the faulting address (for SIGSEGV/SIGBUS).
+int emu_fault(unsigned* thread, unsigned long long* addr) {
+    const dim3 t = emu::thread_of(emu::S.fault_tid);
+    thread[0] = t.x, thread[1] = t.y, thread[2] = t.z;
+    *addr = (unsigned long long)(std::uintptr_t)emu::S.fault_addr;
+    return emu::S.fault_sig;
 }
 }
