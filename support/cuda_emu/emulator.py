@@ -24,7 +24,8 @@ Rejected: a forked child per launch (milliseconds per launch, and the arrays the
 memory, so they would have to be copied out and back) and poison-filling shared memory (a poisoned index crashes
 just the same, and a null pointer already does). Limits: a stray write that does not fault (into this process's
 own memory) is not caught, a crash inside a library call that holds a lock (``printf``) may deadlock the next one,
-and a launch that crashed leaves its arrays partly written.
+and a launch that crashed leaves its arrays partly written. Each CUDA thread's 256 KiB stack has an inaccessible page
+below it, and kernels are compiled with stack probing, so a thread whose locals overflow it crashes by name too.
 
 The interface mirrors CuPy's ``RawModule`` / ``RawKernel`` call (``kernel(grid, block, args, shared_mem=)``)
 with NumPy arrays in place of device arrays.
@@ -80,7 +81,9 @@ def _cache_dir() -> Path:
     return d
 
 
-_CXX_FLAGS = ("-std=c++20", "-O1", "-g0", "-fPIC", "-pthread", "-w")
+# -fstack-clash-protection: every page of a large stack frame is touched in order, so a CUDA thread whose locals
+# overflow its fiber stack hits the guard page below it (a named crash) instead of writing over other memory
+_CXX_FLAGS = ("-std=c++20", "-O1", "-g0", "-fPIC", "-pthread", "-w", "-fstack-clash-protection")
 
 
 def _precompiled_header(cxx: str, header: str) -> list[str]:

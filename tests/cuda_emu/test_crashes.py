@@ -48,6 +48,18 @@ extern "C" __global__ void wild_in_block_one(int* arrived, int* passed) {
     __syncthreads();
     atomicAdd(&passed[blockIdx.x], 1);
 }
+// thread 0's locals (288 KiB) do not fit its fiber stack (256 KiB); the barrier first makes every thread's stack
+// exist, so what lies below thread 0's stack is memory in use (another stack), not a gap that faults anyway
+extern "C" __global__ void oversized_locals(int* out) {
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        volatile int big[72 * 1024];
+        for (int i = 0; i < 72 * 1024; i += 512) big[i] = i;
+        out[0] = big[512];
+    }
+    __syncthreads();
+    out[threadIdx.x + 1] = 1;
+}
 """
 
 PRELUDE = textwrap.dedent("""
@@ -186,3 +198,15 @@ def test_a_launch_leaves_the_process_signal_handlers_as_it_found_them():
     before, crashed, after_crash, ok, after_ok = out
     assert _crash(crashed)[0] == "unpublished_row" and ok == ""
     assert before[0] != 0 and after_crash == before and after_ok == before  # faulthandler's, kept
+
+
+def test_a_thread_whose_locals_overflow_its_stack_fails_the_launch_instead_of_writing_over_memory():
+    r, out = _child("""
+        got = np.zeros(33, np.int32)
+        launch("oversized_locals", (1,), (32,), (got,))
+        show(got.tolist())
+    """)
+    assert r.returncode == 0, r.stderr[-3000:]
+    kernel, sig, _, thread, block, _ = _crash(out[0])  # thread 0 hits the guard page below its stack
+    assert (kernel, sig, thread, block) == ("oversized_locals", "SIGSEGV", "(0, 0, 0)", "(0, 0, 0)")
+    assert out[1] == [0] * 33  # thread 0 never finished its locals and no thread passed the second barrier

@@ -35,10 +35,13 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <random>
 #include <thread>
 #include <type_traits>
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -286,11 +289,25 @@ static void resume(Fiber* f, std::unique_lock<std::mutex>& l) {
     if (f->done || f->fault_sig != 0) retire(f);
 }
 
+// A fiber's stack with one inaccessible page below it: a thread that overflows its stack (large local arrays; the
+// compiler probes every page of a large frame, -fstack-clash-protection) faults there, and the launch fails as a
+// crash (status 3) instead of writing silently over other memory.
+static std::size_t guard_bytes() {
+    static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return page;
+}
+static char* new_stack() {
+    void* p = mmap(nullptr, guard_bytes() + STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    mprotect(p, guard_bytes(), PROT_NONE);
+    return static_cast<char*>(p);
+}
+
 static Fiber* start(unsigned t) {
     Fiber* f;
     if (me->spare.empty()) {
         f = new Fiber;
-        f->stack = new char[STACK];
+        f->stack = new_stack();
     } else {
         f = me->spare.back();
         me->spare.pop_back();
@@ -299,7 +316,7 @@ static Fiber* start(unsigned t) {
     f->done = f->waiting = false;
     f->fault_sig = 0;
     getcontext(&f->ctx);
-    f->ctx.uc_stack.ss_sp = f->stack;
+    f->ctx.uc_stack.ss_sp = f->stack + guard_bytes();
     f->ctx.uc_stack.ss_size = STACK;
     f->ctx.uc_link = &me->sched;
     makecontext(&f->ctx, fiber_main, 0);
@@ -364,7 +381,7 @@ static void worker() {
         --S.idle;
     }
     for (Fiber* f : w.spare) {
-        delete[] f->stack;
+        munmap(f->stack, guard_bytes() + STACK);
         delete f;
     }
     ss.ss_flags = SS_DISABLE;
