@@ -91,7 +91,7 @@ class HotRepair:
         if b is None:
             from support.r2ccl.transport import AllNicsFailed
 
-            tr.error = AllNicsFailed(f"rank {tr.rank}: every NIC towards rank {peer} is dead")
+            tr.fail(AllNicsFailed(f"rank {tr.rank}: every NIC towards rank {peer} is dead"))
             return
         st.route = b
         conn = tr.conns[(peer, b)]
@@ -116,7 +116,7 @@ class HotRepair:
         if b is None:
             from support.r2ccl.transport import AllNicsFailed
 
-            tr.error = AllNicsFailed(f"rank {tr.rank}: every NIC towards rank {peer} is dead")
+            tr.fail(AllNicsFailed(f"rank {tr.rank}: every NIC towards rank {peer} is dead"))
             return tr.conns[(peer, old)]
         st.route = b
         tr.stats.migrations.append((time.time(), peer, old, b, "idle", 0))

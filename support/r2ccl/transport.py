@@ -56,6 +56,11 @@ class AllNicsFailed(RuntimeError):
     """Every NIC towards a peer is dead; R2CCL does not handle losing all NICs of a server."""
 
 
+class PeerFailed(RuntimeError):
+    """Another rank raised a fatal transport error (it said so over the management link): this rank's op
+    cannot complete, so it stops now rather than when the watchdog ``op_timeout`` runs out."""
+
+
 @dataclass
 class TransportConfig:
     """Knobs of the transport; all times in seconds."""
@@ -275,7 +280,8 @@ class Transport:
         self.cv = threading.Condition()
         self.agree_box: dict[int, dict[int, list]] = defaultdict(dict)
         self.closing = False
-        self.error: Exception | None = None  # a fatal transport error (all NICs to a peer dead)
+        self.error: Exception | None = None  # a fatal transport error (all NICs to a peer dead, or a peer's)
+        self.error_lock = threading.Lock()
         self.listeners: list[socket.socket] = []
         self.repair = HotRepair(self)
         self._threads: list[threading.Thread] = []
@@ -471,6 +477,22 @@ class Transport:
         with st.lock:
             _drop_below(st.retained, upto)
 
+    def fail(self, err: Exception):
+        """Record the fatal error ``err`` of this rank (the first one wins) and tell every other rank over the
+        management link, so that they abort their op at once instead of waiting out ``op_timeout``."""
+        with self.error_lock:
+            if self.error is not None:
+                return
+            self.error = err
+        msg = {"t": "fatal", "error": f"{type(err).__name__}: {err}"}
+        for p in list(self.oob):
+            try:
+                self.oob_send(p, msg)
+            except OSError:
+                pass  # that rank is gone already
+        with self.cv:
+            self.cv.notify_all()
+
     def _conn_failed(self, conn: Conn, reason: str):
         if self.closing:
             conn.kill()
@@ -497,6 +519,12 @@ class Transport:
                 with self.cv:
                     self.agree_box[msg["coll"]][peer] = msg.get("dead", [])
                     self.cv.notify_all()
+            elif t == "fatal":
+                with self.error_lock:
+                    if self.error is None:
+                        self.error = PeerFailed(f"rank {self.rank}: rank {peer} raised {msg['error']}")
+                with self.cv:
+                    self.cv.notify_all()
 
     def dead_edges(self) -> list:
         return sorted({(min(self.rank, p), max(self.rank, p), nic) for (p, nic), c in self.conns.items()
@@ -509,6 +537,8 @@ class Transport:
         deadline = time.monotonic() + self.cfg.op_timeout
         with self.cv:
             while len(self.agree_box[coll]) < self.world - 1:
+                if self.error is not None:
+                    raise self.error
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise CollectiveTimeout(f"rank {self.rank}: OOB allgather {coll} incomplete")
@@ -525,13 +555,13 @@ class Transport:
         """Wait until every frame is acknowledged, meet every rank (OOB barrier), then close."""
         if self.cfg.reliable:
             deadline = time.monotonic() + drain_timeout
-            while self.unacked() and time.monotonic() < deadline:
+            while self.unacked() and self.error is None and time.monotonic() < deadline:
                 time.sleep(0.01)
         self.closing = True  # from here a peer closing its sockets is not a failure
         try:
             self.allgather_oob(-1, [], kind="bye")
-        except (CollectiveTimeout, OSError):
-            pass
+        except (CollectiveTimeout, AllNicsFailed, PeerFailed, OSError):
+            pass  # every op of this rank completed; a rank failing in teardown changes none of its results
         for c in self.conns.values():
             c.kill()
         for s in self.oob.values():
