@@ -69,7 +69,7 @@ def test_a_rank_waiting_for_the_agreement_stops_at_its_fatal_error_not_at_op_tim
     t0 = time.monotonic()
     with pytest.raises(AllNicsFailed, match="^rank 0: every NIC towards rank 1 is dead$"):
         tr.allgather_oob(3, [])
-    assert time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 < 5.0  # the error ends it at once; the wait it replaces is 30 s / 10 s
 
 
 @pytest.mark.budget(20)
@@ -83,5 +83,5 @@ def test_close_after_a_fatal_error_does_not_wait_for_acknowledgements_that_canno
     tr.fail(PeerFailed("rank 0: rank 1 raised AllNicsFailed: rank 1: every NIC towards rank 0 is dead"))
     t0 = time.monotonic()
     tr.close(drain_timeout=10.0)
-    assert time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 < 5.0  # the error ends it at once; the wait it replaces is 30 s / 10 s
     assert tr.closing
