@@ -62,10 +62,12 @@ def generate(sf: float = 0.01, cache_dir: Path | None = None) -> Path:
     if res.returncode != 0 or not all((tmp / f"{t}.csv").is_file() for t in TABLES):
         shutil.rmtree(tmp, ignore_errors=True)
         raise TpchError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()[:500]}")
-    if out.exists():  # another process won the race
+    try:
+        tmp.rename(out)
+    except OSError:  # another process won the race: its complete folder is already there
         shutil.rmtree(tmp, ignore_errors=True)
-        return out
-    tmp.rename(out)
+        if not out.is_dir():
+            raise
     return out
 
 

@@ -8,7 +8,15 @@ from support.bilevel.cleaning import CleaningTask, WeightedLogReg, add_bias, cor
 from support.bilevel.estimators import cg_solve, fd_cross, fd_hvp
 from support.bilevel.hyperrep import RepData, RepTask
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def _float64_torch():
+    """torch in float64 for these oracles, restored afterwards: the default dtype is global to the xdist worker,
+    and other tests (ckpt_io's float32 tensors) must not see it changed."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 @pytest.fixture

@@ -94,4 +94,4 @@ def test_save_whose_ring_setup_fails_leaves_no_temporary_file_or_descriptor(tmp_
     with pytest.raises(OSError, match="Cannot allocate memory"):
         engine.save(tmp_path / "c.ckpt", _three(), backend="uring")
     assert list(tmp_path.iterdir()) == []
-    assert set(os.listdir("/proc/self/fd")) == fds
+    assert set(os.listdir("/proc/self/fd")) <= fds  # no new descriptor (one leaked earlier may close meanwhile)

@@ -10,10 +10,15 @@ from support.crms.profiling import RECORDED, profile
 
 @pytest.mark.skipif(not detect().usable, reason="cgroups not usable here")
 def test_live_profile_runs_the_workload_under_a_quota():
+    """The 0.2-CPU cell's request gets at most about 0.2 s of CPU per wall second, and its group throttles. The
+    cell is compared with itself: comparing it with the 1.0-CPU cell's latency fails when a neighbour on a busy
+    2-core machine delays that single request, while contention can only lower the quota cell's CPU share."""
     p = profile(workloads=("pyloop",), cpus=(0.2, 1.0), mem_mb=(128,), reps=1, size=0.3, allow_recorded=False)
     assert p.source.startswith("live")
-    lat = p.data.set_index("cpus").latency_s
-    assert lat[0.2] > 2.0 * lat[1.0]  # 5x less CPU; margin for a shared VM
+    row = p.data.set_index("cpus").loc[0.2]
+    assert row.cpu_s > 0.004, row  # the request did real work
+    assert row.cpu_s < 0.4 * row.latency_s, row
+    assert row.nr_throttled > 0, row
 
 
 def test_recorded_profile_is_a_valid_profile():

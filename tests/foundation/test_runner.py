@@ -149,7 +149,7 @@ class _ThreadPool:
             self.started.append(spec.run_dir)
             time.sleep(self.seconds)
             if spec.run_dir in self.block:
-                self.release.wait(2)  # a notebook still running when Ctrl-C arrives
+                self.release.wait(30)  # a notebook still running when Ctrl-C arrives (the test releases it)
             self.finished.append(spec.run_dir)
             return runner.RunResult(spec.stem, spec.run_dir, spec.params, "ok", 0.0)
 
