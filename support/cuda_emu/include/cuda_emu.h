@@ -11,8 +11,10 @@
 // a lower thread writes what a higher one reads, reverse order the opposite, so kernel tests run in both; a race
 // inside one phase (two unsynchronised read-modify-writes of one cell) is never seen. A CUDA thread that runs long
 // without returning or waiting (a spin loop on a flag another thread sets) makes the launcher start the rest of the
-// block on another worker, so a block never waits on a thread that was not started. A fiber stays on the worker that
-// started it (thread-local threadIdx), so a thread that spins on the progress of a thread suspended on the SAME
+// block on another worker, so a block never waits on a thread that was not started; "runs" is measured in the CPU
+// time of the worker's OS thread, so a worker that is merely descheduled (a loaded machine) or whose thread sleeps
+// keeps the block to itself and the order above holds (up to a long stall: see emu_run). A fiber stays on the worker
+// that started it (thread-local threadIdx), so a thread that spins on the progress of a thread suspended on the SAME
 // worker stalls the launch, which then fails with a named error. Block-shared memory (`__shared__` -> `static`) is
 // shared by the threads of the running block only. Not emulated: warps (no lock-step; code that relies on implicit
 // warp synchronisation fails here, as it may on Volta+), timing, memory coalescing, texture/surface memory.
@@ -36,8 +38,10 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <pthread.h>
 #include <random>
 #include <thread>
+#include <time.h>
 #include <type_traits>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -81,6 +85,8 @@ struct Worker {  // a worker OS thread: its scheduler context and the fibers it 
     std::vector<Fiber*> waiting, ready, spare;  // at a barrier; released, to resume in order; finished
     std::size_t next_ready = 0;
     unsigned long starter_gen = 0;
+    clockid_t cpu_clock{};  // this OS thread's CPU-time clock (cpu_clock_ok: it could be had)
+    bool cpu_clock_ok = false;
 };
 struct State {
     std::mutex m;
@@ -101,6 +107,9 @@ struct State {
     unsigned long long order_seed = 0;
     unsigned long gen0 = 0;  // the barrier generation when the running block started (seeds its shuffles)
     bool open = false, starter = false, stop = false;
+    clockid_t starter_clock{};  // the starter's CPU-time clock (the supervisor reads it, with m held, to hand over)
+    bool starter_clock_ok = false;
+    double starter_cpu0 = 0;  // its reading when the starter took the role (NaN: none)
     int idle = 0;
     std::vector<std::thread> workers;
 };
@@ -323,9 +332,22 @@ static Fiber* start(unsigned t) {
     return f;
 }
 
+// The CPU time (s) an OS thread has used, by its clock; NaN when the clock cannot be read, which the supervisor's
+// comparisons treat as no CPU used.
+static double cpu_s(clockid_t c, bool ok) {
+    timespec ts{};
+    if (!ok || clock_gettime(c, &ts) != 0) return std::nan("");
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// The starter's CPU time (NaN: no starter). With S.m held: the role changes hands under S.m and a worker never
+// exits holding it, so the clock is a live thread's.
+static double starter_cpu_s() { return S.starter ? cpu_s(S.starter_clock, S.starter_clock_ok) : std::nan(""); }
+
 static void worker() {
     Worker w;
     me = &w;
+    w.cpu_clock_ok = pthread_getcpuclockid(pthread_self(), &w.cpu_clock) == 0;
     std::unique_ptr<char[]> alt(new char[ALT_STACK]);  // where on_fault runs
     stack_t ss{};
     ss.ss_sp = alt.get();
@@ -353,6 +375,9 @@ static void worker() {
             if (!mine) {
                 S.starter = true;
                 w.starter_gen = ++S.starter_gen;
+                S.starter_clock = w.cpu_clock;
+                S.starter_clock_ok = w.cpu_clock_ok;
+                S.starter_cpu0 = cpu_s(w.cpu_clock, w.cpu_clock_ok);
             }
             ready = start(S.order[S.next++]);
         }
@@ -393,6 +418,19 @@ extern "C" {
 // Runs a launch to its end; returns 0 (ok), 1 (a __syncthreads timed out in the block given in block[3]), 2 (the
 // block made no progress for twice the timeout: a thread spins or waits forever; its worker is left running) or 3
 // (a thread of that block crashed: see emu_fault).
+//
+// The supervisor (this thread) wakes every `handoff` and moves the starter role to another worker when the block
+// made no progress (no CUDA thread started, returned or arrived at a barrier) while the starter's OS thread used at
+// least `spin` = handoff / 2 of CPU time since the later of the last progress it saw and the starter taking the role:
+// it is running one CUDA thread (a spin loop, or a long computation), and the threads it has not started may be what
+// that one waits for. Half of the wake interval: a spinning starter that has a core (or half of one, shared with one
+// other thread) crosses it by the first or second wake, as it did when the rule was wall time alone (progress is
+// seen at a wake, so what follows it is most of an interval, not all); one with a smaller share crosses it a few
+// wakes later (its CPU time adds up). A starter that was only descheduled
+// (a loaded machine) or whose CUDA thread sleeps uses (almost) none, and keeps the role, so the block runs in its
+// order on one worker. It still loses the role after `stall` = min(timeout / 2, 1 s) without progress, so a thread
+// that polls a flag with a sleep between reads, or a clock that cannot be read, still gets the rest of its block
+// started, before any barrier waiter times out (after the timeout) and long before `stuck` = 2 * timeout ends it.
 int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block) {
     using clock = std::chrono::steady_clock;
     emu::State& S = emu::S;
@@ -413,6 +451,8 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block)
     S.workers.clear();
     emu::timeout_s = timeout;
     const auto handoff = std::chrono::duration<double>(std::min(0.01, timeout / 10));
+    const double spin = handoff.count() / 2;  // CPU seconds
+    const auto stall = std::chrono::duration<double>(std::min(timeout / 2, 1.0));
     const auto stuck = std::chrono::duration<double>(2 * timeout);
     int status = 0;
     for (unsigned long c = 0; c < S.nblocks && status == 0; c++) {
@@ -430,18 +470,25 @@ int emu_run(void (*tramp)(void**), void** args, double timeout, unsigned* block)
         emu::kick();
         unsigned long seen = emu::progress.load();
         auto last = clock::now();
+        unsigned long held = 0;  // the starter (its starter_gen; 0: none) whose CPU time at the last mark is cpu0
+        double cpu0 = std::nan("");
         while (S.open) {
             S.sup.wait_for(l, handoff, [&] { return !S.open; });
             if (!S.open) break;
             const unsigned long now_p = emu::progress.load();
+            const double cpu = emu::starter_cpu_s();
+            const bool fresh = S.starter && S.starter_gen != held;  // it took the role since the last wake
+            held = S.starter ? S.starter_gen : 0;
+            if (now_p != seen) cpu0 = cpu;  // the starter's CPU time counts from the last progress seen
+            else if (fresh) cpu0 = S.starter_cpu0;  // or from when it took the role
             if (now_p != seen) {
                 seen = now_p;
                 last = clock::now();
             } else if (clock::now() - last > stuck) {
                 status = 2;
                 break;
-            } else if (S.starter && S.next < S.nt) {  // the starter is stuck in a thread: start the rest elsewhere
-                S.starter = false;
+            } else if (S.starter && S.next < S.nt && (cpu - cpu0 >= spin || clock::now() - last > stall)) {
+                S.starter = false;  // the starter is busy in one thread: start the rest elsewhere
                 emu::kick();
             }
         }
