@@ -70,14 +70,16 @@ def fast_cfg(reliable: bool = True, **kw) -> TransportConfig:
 # ---------------------------------------------------------------------------- correctness under faults
 
 def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems: int = 40_000,
-                   ops_per_job: int = 4, faults_per_job: int = 2) -> pd.DataFrame:
+                   ops_per_job: int = 4, faults_per_job: int = 2, cfg: TransportConfig | None = None) -> pd.DataFrame:
     """Inject ``n_faults`` failures (random method, kind, NIC, op and time within the op), each job
     checked bit for bit against the NumPy oracle on every rank. One row per fault that took effect
     while the job's collectives were still running (or that broke the job); a fault that lands after
     the last collective ended (short ops, slow ``ip``/``nft`` calls) tests nothing and is not counted
     (their number is in ``df.attrs["missed"]``). Column ``job`` numbers the jobs: a job's counters
-    (``frames_resent`` ...) are repeated on each of its faults' rows."""
+    (``frames_resent`` ...) are repeated on each of its faults' rows. ``cfg``: the jobs' transport settings
+    (default :func:`fast_cfg`)."""
     check_int(n_faults, "n_faults", minimum=1, error=ParameterError)
+    cfg = cfg or fast_cfg()
     if tb.nics < 2:  # one NIC: every fault kills the only path, nothing can fail over
         raise ValueError(f"the fault campaign needs >= 2 NICs per host (a surviving path); got nics={tb.nics}")
     kinds = fault_kinds(tb)
@@ -101,7 +103,7 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
                for _ in range(ops_per_job)]
         faults = [Fault(kinds[int(rng.integers(len(kinds)))], h, i, at_op=int(rng.integers(1, ops_per_job)),
                         frac=float(rng.uniform(0.05, 0.95))) for h, i in host_nics]
-        r = run_job(tb, ops, method, faults, seed=int(rng.integers(2**31)), cfg=fast_cfg(), timeout=60)
+        r = run_job(tb, ops, method, faults, seed=int(rng.integers(2**31)), cfg=cfg, timeout=60)
         migr = sum(len(x["migrations"]) for x in r.ranks if x) if not r.errors else 0
         resent = sum(x["frames_resent"] for x in r.ranks if x) if not r.errors else 0
         dups = sum(x["dup_dropped"] for x in r.ranks if x) if not r.errors else 0
@@ -159,12 +161,14 @@ def no_fault_overhead(tb: Testbed, n_elems: int, reps: int, rounds: int = 3) -> 
 
 def failover_run(tb: Testbed, method: str, n_elems: int, before: int, after: int, host: int = 0,
                  nic: int | None = None, kind: str | None = None, frac: float = 0.3, seed: int = 0):
-    """``before`` healthy allreduces, a fault during the next one, ``after`` more. Returns the job."""
+    """``before`` healthy allreduces, a fault during the next one, ``after`` more. Returns the job. The ranks
+    begin op ``before + 1`` only once the fault has taken effect (``run_job(hold=True)``): a short op at smoke
+    scale (30 ms) can end before a slow ``ip link set down`` returns, which then lands between the two ops."""
     nic = tb.nics - 1 if nic is None else nic
     kind = kind or ("link_down" if tb.mode == "netns" else "transport")
     ops = [{"kind": "allreduce", "n": n_elems}] * (before + 1 + after)
     f = Fault(kind, host, nic, at_op=before, frac=frac)
-    return run_job(tb, ops, method, [f], seed=seed, cfg=fast_cfg(op_timeout=60.0), timeout=180)
+    return run_job(tb, ops, method, [f], seed=seed, cfg=fast_cfg(op_timeout=60.0), timeout=180, hold=True)
 
 
 def fault_in_op(r, j: int) -> bool:
@@ -177,12 +181,27 @@ def fault_in_op(r, j: int) -> bool:
     return (j == 0 or inj > end[0]) and inj <= end[-1]
 
 
+def failure_op(r, j: int) -> int | None:
+    """The op that met the job's first fault, injected during op ``j``: ``j`` when it took effect during op j
+    (:func:`fault_in_op`); ``j + 1`` when it took effect after every rank had finished op j and before rank 0
+    began op j+1 (where ``run_job(hold=True)`` puts an injection slower than op j); else None."""
+    if fault_in_op(r, j):
+        return j
+    inj, began = r.faults[0].injected_at if r.faults else None, r.op_starts.get(j + 1)
+    if inj is not None and began is not None and inj <= began and fault_in_op(r, j + 1):
+        return j + 1
+    return None
+
+
 def failover_slowdowns(tb: Testbed, n_elems: int, before: int = 3, after: int = 4,
                        methods=METHODS, reps: int = 1) -> tuple[pd.DataFrame, dict]:
     """One row per (rep, method): healthy median, failure-op time, post-failure median, slowdown,
     recovery latency. The methods alternate on one testbed (hot_repair, balance, resilient,
-    hot_repair, ...) ``reps`` times; a rep whose fault did not land in op ``before`` is re-run once,
-    then it is an error naming the method. ``jobs``: each method's first job."""
+    hot_repair, ...) ``reps`` times. The failure op (column ``failure_op``) is op ``before``, or op
+    ``before + 1`` when the injection outlasted op ``before`` and took effect before op ``before + 1`` began
+    (:func:`failure_op`; only with ``after >= 3``, which leaves a post-failure op); the op after it settles
+    and the rest are post-failure. A rep whose fault met neither is re-run once, then it is an error
+    naming the method. ``jobs``: each method's first job."""
     check_int(reps, "reps", minimum=1)
     rows, jobs = [], {}
     for rep, m in progress([(i, m) for i in range(reps) for m in methods], desc="failover"):
@@ -190,19 +209,22 @@ def failover_slowdowns(tb: Testbed, n_elems: int, before: int = 3, after: int = 
             r = failover_run(tb, m, n_elems, before, after, host=1 if tb.hosts > 2 else 0, seed=rep)
             if r.errors:
                 raise RuntimeError(f"{m}: {r.errors}")
-            if fault_in_op(r, before):
+            jf = failure_op(r, before)
+            if jf == before or (jf == before + 1 and after >= 3):
                 break
         else:
-            raise RuntimeError(f"{m}: the NIC failure did not land in op {before} in two tries "
-                               f"(injected at {r.faults[0].injected_at}); the collectives are too short")
+            raise RuntimeError(f"{m}: the NIC failure did not land in op {before} (nor just before op {before + 1} "
+                               f"began) in two tries (injected at {r.faults[0].injected_at}); the collectives are "
+                               "too short")
         jobs.setdefault(m, r)
         t = [r.op_seconds(j) for j in range(before + 1 + after)]
         healthy = float(np.median(t[1:before])) if before > 1 else t[0]
-        post = float(np.median(t[before + 2:])) if after > 1 else t[-1]
+        post = float(np.median(t[jf + 2:])) if len(t) > jf + 2 else t[-1]
         inj = r.faults[0].injected_at
         resend = [x["first_resend"] for x in r.ranks if x["first_resend"]]
         dets = [d[0] for x in r.ranks for d in x["detections"]]
-        rows.append({"rep": rep, "method": m, "healthy_s": healthy, "failure_op_s": t[before], "post_s": post,
+        rows.append({"rep": rep, "method": m, "healthy_s": healthy, "failure_op": jf, "failure_op_s": t[jf],
+                     "post_s": post,
                      "slowdown": post / healthy, "exact": r.exact,
                      "detect_s": (min(dets) - inj) if dets and inj else np.nan,
                      "recovery_s": (min(resend) - inj) if resend and inj else np.nan,

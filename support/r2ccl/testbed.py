@@ -320,7 +320,17 @@ def _digest(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
 
-def _rank_main(tb: Testbed, rank: int, specs, cfg, policy, ops, seed, bandwidth, events, table_rx):
+def _await_release(table_rx, rank: int, j: int, seconds: float) -> None:
+    """Block until the parent releases op ``j`` (``run_job(hold=True)``: the faults of op j-1 have taken effect)."""
+    if not table_rx.poll(seconds):
+        raise TimeoutError(f"rank {rank}: op {j} was not released within {seconds}s (the fault injection before it "
+                           "did not return)")
+    msg = table_rx.recv()
+    if msg != ("go", j):
+        raise RuntimeError(f"rank {rank}: expected the release of op {j}, got {msg!r}")
+
+
+def _rank_main(tb: Testbed, rank: int, specs, cfg, policy, ops, seed, bandwidth, events, table_rx, gates=frozenset()):
     try:
         tb.enter_ns(rank)
         from support.r2ccl.collectives import Communicator
@@ -334,6 +344,8 @@ def _rank_main(tb: Testbed, rank: int, specs, cfg, policy, ops, seed, bandwidth,
         comm = Communicator(tr, policy, bandwidth)
         out = []
         for j, op in enumerate(ops):
+            if j in gates:
+                _await_release(table_rx, rank, j, cfg.op_timeout)
             x = make_input(seed, j, rank, op["n"], op.get("dtype", "float32"))
             if rank == 0:
                 events.put(("start", j, time.time()))
@@ -427,9 +439,14 @@ def reap_ranks(procs, events) -> None:
 
 def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[Fault] | None = None,
             seed: int = 0, cfg: TransportConfig | None = None, timeout: float = 60.0,
-            bandwidth: list[float] | None = None, heal: bool = True) -> JobResult:
+            bandwidth: list[float] | None = None, heal: bool = True, hold: bool = False) -> JobResult:
     """Run ``ops`` (dicts: kind, n, dtype, root) on one process per host, inject ``faults``, check the
-    results against the NumPy oracle. Bounded by ``timeout``; child processes are always reaped."""
+    results against the NumPy oracle. Bounded by ``timeout``; child processes are always reaped.
+
+    ``hold``: no rank begins the op after a faulted op until that op's faults have taken effect. An injection
+    slower than its op (``ip link set down`` waits for the rtnl lock, up to 0.1 s when other testbeds are being
+    built or torn down) then lands between the two ops, never in a later one; when it is quicker (the usual
+    case) nothing waits."""
     if not tb.up:
         raise RuntimeError("testbed is not set up (use it as a context manager)")
     cfg = cfg or TransportConfig(reliable=policy != "none")
@@ -439,17 +456,39 @@ def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[
     for f in faults:
         if not 0 <= f.at_op < len(ops):
             raise ValueError(f"fault at op {f.at_op} but the job has {len(ops)} ops")
+    # hold: op j+1 of every rank waits for a ("go", j+1) on its pipe, sent once op j's faults are injected
+    pending = {}
+    if hold:
+        for f in faults:
+            if f.at_op + 1 < len(ops):
+                pending[f.at_op] = pending.get(f.at_op, 0) + 1
+    gates = frozenset(j + 1 for j in pending)
     ctx = mp.get_context("fork")
     events = ctx.Queue()
     specs = tb.specs()
     pipes, procs = [], []
+    release_lock = threading.Lock()
+
+    def inject(f: Fault):
+        try:
+            tb.inject(f)
+        finally:  # also when the injection failed: the ranks must not wait for it
+            with release_lock:  # one sender at a time on the pipes
+                if f.at_op in pending:
+                    pending[f.at_op] -= 1
+                    if pending[f.at_op] == 0:
+                        for tx in pipes:
+                            try:
+                                tx.send(("go", f.at_op + 1))
+                            except OSError:
+                                pass  # that rank is gone; run_job reports it
     t_start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         for r in range(tb.hosts):
             rx, tx = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_rank_main, args=(tb, r, specs, cfg, policy, ops, seed, bandwidth, events, rx),
-                            daemon=True)
+            p = ctx.Process(target=_rank_main, args=(tb, r, specs, cfg, policy, ops, seed, bandwidth, events, rx,
+                                                     gates), daemon=True)
             p.start()
             pipes.append(tx)
             procs.append(p)
@@ -478,7 +517,7 @@ def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[
                 for f in faults:
                     if f.at_op == j:
                         ref = durs.get(j - 1, 0.2)
-                        t = threading.Timer(f.frac * ref, tb.inject, args=(f,))
+                        t = threading.Timer(f.frac * ref, inject, args=(f,))
                         t.daemon = True
                         t.start()
                         timers.append(t)

@@ -9,6 +9,12 @@ import pytest
 
 from support.r2ccl.balance import shares, split_range
 from support.r2ccl.testbed import Testbed, expected, make_input, run_job
+from support.r2ccl.transport import TransportConfig
+
+# No fault is injected here, so detection never has to be quick: 2 s of silence (not the default 0.6 s) before a
+# connection is declared dead keeps a rank process stalled on a loaded 2-core machine from being taken for a
+# failure (its frames would then be re-sent, and all NICs towards it declared dead would fail the job).
+T_DET_HEALTHY = 2.0
 
 OPS = [{"kind": "allreduce", "n": 30_011}, {"kind": "reduce_scatter", "n": 20_003},
        {"kind": "allgather", "n": 7_001}, {"kind": "broadcast", "n": 9_999, "root": 1},
@@ -19,7 +25,8 @@ OPS = [{"kind": "allreduce", "n": 30_011}, {"kind": "reduce_scatter", "n": 20_00
 def test_every_collective_matches_numpy_on_every_rank(hosts, nics):
     with Testbed(hosts, nics, rate_mbit=200) as tb:
         for policy in ("none", "hot_repair", "balance", "resilient"):
-            r = run_job(tb, OPS, policy, seed=7, timeout=40)
+            cfg = TransportConfig(reliable=policy != "none", t_det=T_DET_HEALTHY)
+            r = run_job(tb, OPS, policy, seed=7, cfg=cfg, timeout=40)
             assert not r.errors, r.errors
             assert r.exact, policy
             # nothing lost, nothing duplicated: every frame sent was delivered exactly once
@@ -99,8 +106,9 @@ def test_a_result_off_by_one_on_one_rank_makes_the_job_and_the_campaign_inexact(
         monkeypatch.setattr(Communicator, name, _off_by_one_on_rank_0(getattr(Communicator, name)))
     with Testbed(2, 2, rate_mbit=200) as tb:
         for op in OPS[:4]:
-            r = run_job(tb, [op], "balance", seed=5, timeout=30)
+            r = run_job(tb, [op], "balance", seed=5, cfg=TransportConfig(t_det=T_DET_HEALTHY), timeout=30)
             assert not r.errors, r.errors
             assert r.exact is False, op["kind"]
-        camp = ex.fault_campaign(tb, 2, np.random.default_rng(1), n_elems=30_000, ops_per_job=3, faults_per_job=1)
+        camp = ex.fault_campaign(tb, 2, np.random.default_rng(1), n_elems=30_000, ops_per_job=3, faults_per_job=1,
+                                 cfg=ex.fast_cfg(t_det=1.0))  # 1 s, not 0.3 s: see test_failover.T_DET
     assert len(camp) == 2 and camp["completed"].all() and not camp["exact"].any()

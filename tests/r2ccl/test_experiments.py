@@ -111,6 +111,38 @@ def test_a_fault_is_in_op_j_when_it_lands_after_every_rank_ended_op_j_minus_1_an
     assert ex.fault_in_op(r, 3) is inside
 
 
+@pytest.mark.parametrize("land_in,frac,rank0_began,want", [(3, 0.5, None, 3), (4, 0.01, +0.01, 4), (4, 0.01, -0.01, None),
+                                                           (4, 0.5, None, None), (2, 0.9, None, None)])
+def test_the_failure_op_is_op_3_or_op_4_when_the_fault_took_effect_after_op_3_ended_and_before_rank_0_began_op_4(
+        land_in, frac, rank0_began, want):
+    # run_job(hold=True) makes every rank wait there for an injection slower than op 3; rank0_began: when rank 0
+    # began op 4, relative to the fault (None: not recorded)
+    r = _job(_failover_script(1.0, 2.0), [Fault("link_down", 1, 2, at_op=3)], land_in=land_in, frac=frac)
+    if rank0_began is not None:
+        r.op_starts = {4: r.faults[0].injected_at + rank0_began}
+    assert ex.failure_op(r, 3) == want
+
+
+def test_a_rep_whose_fault_met_op_4_first_is_timed_from_op_4(monkeypatch):
+    # The injection outlasted op 3 and took effect before op 4 began: ops 1-3 healthy (1 s), op 4 the failure (5 s),
+    # op 5 settles (3 s), ops 6-7 post (1.8 s and 2.2 s): slowdown 2.0 / 1.0, no re-run. Timed from op 3 it would be
+    # a failure op of 1 s and a post median of (3, 1.8, 2.2) = 2.2 s.
+    calls = []
+
+    def run_job(tb, ops, method, faults, seed, **kw):
+        calls.append(method)
+        r = _job([9.0, 1.0, 1.0, 1.0, 5.0, 3.0, 1.8, 2.2], faults, land_in=4, frac=0.01)
+        r.op_starts = {4: faults[0].injected_at + 0.01}
+        return r
+
+    monkeypatch.setattr(ex, "run_job", run_job)
+    per_rep, _ = ex.failover_slowdowns(TB, 1000, methods=("balance",))
+    row = per_rep.iloc[0]
+    assert calls == ["balance"] and row["reruns"] == 0 and row["failure_op"] == 4
+    assert row["healthy_s"] == pytest.approx(1.0) and row["failure_op_s"] == pytest.approx(5.0)
+    assert row["post_s"] == pytest.approx(2.0) and row["slowdown"] == pytest.approx(2.0)
+
+
 def test_no_fault_overhead_times_failover_on_against_failover_off(monkeypatch):
     # failover off is policy "none" without the reliable transport; on is Balance with it; op 0 warms up and
     # is dropped: 1.02 s against 1.00 s is a 2 % time increase

@@ -11,6 +11,9 @@ from support.r2ccl.testbed import Fault, Testbed, run_job
 from support.r2ccl.transport import TransportConfig
 
 N_FAULTS = {(3, 4): 34, (2, 3): 16}  # 50 in total
+# Detection in these tests waits 1 s of silence, not fast_cfg's 0.3 s: on a loaded 2-core machine a rank process
+# stopped for 0.31 s had every NIC towards it declared dead (AllNicsFailed) or a healthy rail failed with the real one.
+T_DET = 1.0
 
 
 @pytest.mark.budget(120)
@@ -21,35 +24,55 @@ def test_random_failures_are_lossless(hosts, nics):
     rng = np.random.default_rng(hosts * 100 + nics)
     with Testbed(hosts, nics, rate_mbit=60) as tb:
         df = ex.fault_campaign(tb, N_FAULTS[(hosts, nics)], rng, n_elems=30_000, ops_per_job=3,
-                               faults_per_job=nics - 1)
+                               faults_per_job=nics - 1, cfg=ex.fast_cfg(t_det=T_DET))
     assert len(df) == N_FAULTS[(hosts, nics)]
     assert df["completed"].all(), df[~df["completed"]]
     assert df["exact"].all(), df[~df["exact"]]
     assert set(df["method"]) <= set(ex.METHODS)
 
 
+def _when(r, fault, j: int) -> str:
+    """When the fault took effect and the ops began, relative to op ``j``'s start, and each rank's detections."""
+    t = r.op_starts.get(j)
+    if t is None:
+        return f"op {j} never began; errors: {r.errors}"
+    landed = "never (the job ended first)" if fault.injected_at is None else f"{fault.injected_at - t:.3f} s"
+    return (f"fault took effect after op {j} began: {landed}; ops began at "
+            f"{[round(x - t, 3) for x in r.op_starts.values()]} s; detections per rank: "
+            f"{[[(p, nic, why) for _, p, nic, why in x['detections']] for x in r.ranks if x]}")
+
+
+# The faulted op of these tests is long (about 1 s) after a short one: the fault timer fires a fraction of the
+# short op (~10-30 ms) into it, and `ip link set down` then took up to 0.1 s under rtnl-lock contention, so a
+# faulted op of ~0.1 s could end before the fault (see test_resilient_split_is_exact_with_several_healthy_...).
+SMALL = {"kind": "allreduce", "n": 60_000}
+
+
 @pytest.mark.budget(60)
 def test_mid_collective_failure_migrates_and_resends():
+    big = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 3 hosts x 3 NICs
     with Testbed(3, 3, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
-        r = run_job(tb, [{"kind": "allreduce", "n": 200_000}] * 3, "hot_repair",
-                    [Fault(kind, 1, 2, at_op=1, frac=0.4)], cfg=ex.fast_cfg(), timeout=40)
-    assert r.exact and not r.errors
-    assert any(x["migrations"] for x in r.ranks)
-    assert sum(x["frames_resent"] for x in r.ranks) > 0  # the in-flight window was re-sent
+        fault = Fault(kind, 1, 2, at_op=1, frac=0.4)
+        r = run_job(tb, [SMALL, big, SMALL], "hot_repair", [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
+    assert r.exact and not r.errors, r.errors
+    assert any(x["migrations"] for x in r.ranks), _when(r, fault, 1)
+    assert sum(x["frames_resent"] for x in r.ranks) > 0, _when(r, fault, 1)  # the in-flight window was re-sent
 
 
 @pytest.mark.budget(60)
 def test_balance_drops_the_failed_rail_on_every_rank_and_resilient_localizes_the_server():
+    big = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 3 hosts x 3 NICs
     with Testbed(3, 3, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         for policy in ("balance", "resilient"):
-            # the last op starts well after detection (t_det = 0.3 s): 3 more ops of ~0.1 s each
-            r = run_job(tb, [{"kind": "allreduce", "n": 100_000}] * 6, policy,
-                        [Fault(kind, 2, 1, at_op=1, frac=0.3)], cfg=ex.fast_cfg(), timeout=40)
-            assert r.exact and not r.errors
+            # the fault lands in op 1, which cannot end before the failed NIC's lanes have failed over (detection:
+            # 1 s of silence), so ops 2 and 3 are planned from the agreed failure
+            fault = Fault(kind, 2, 1, at_op=1, frac=0.3)
+            r = run_job(tb, [SMALL, big, SMALL, SMALL], policy, [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
+            assert r.exact and not r.errors, r.errors
             last = [x["ops"][-1] for x in r.ranks]
-            assert all(o["failed_rails"] == [1] for o in last)
+            assert all(o["failed_rails"] == [1] for o in last), (policy, _when(r, fault, 1))
             if policy == "balance":
                 assert all(o["lanes"] == [0, 2] for o in last)
             else:
@@ -58,12 +81,13 @@ def test_balance_drops_the_failed_rail_on_every_rank_and_resilient_localizes_the
 
 @pytest.mark.budget(40)
 def test_without_failover_a_dead_nic_times_out():
+    big = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 2 hosts x 2 NICs: the fault lands in it
     with Testbed(2, 2, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         cfg = TransportConfig(reliable=False, op_timeout=2.0, t_det=0.3, hb_interval=0.05)
-        r = run_job(tb, [{"kind": "allreduce", "n": 200_000}] * 2, "none",
-                    [Fault(kind, 0, 1, at_op=1, frac=0.2)], cfg=cfg, timeout=30)
-    assert r.errors and any("CollectiveTimeout" in e for e in r.errors.values())
+        fault = Fault(kind, 0, 1, at_op=1, frac=0.2)
+        r = run_job(tb, [SMALL, big], "none", [fault], cfg=cfg, timeout=30)
+    assert r.errors and any("CollectiveTimeout" in e for e in r.errors.values()), (r.errors, _when(r, fault, 1))
 
 
 @pytest.mark.budget(60)
@@ -75,19 +99,14 @@ def test_resilient_split_is_exact_with_several_healthy_segment_owners():
     # it then landed after the last op had started, which ran as a plain ring. So op 1 is long (about 1 s):
     # the fault lands inside it and the later ops are planned from the agreed failure. Detection waits 1 s
     # of silence (not 0.3 s): a rank process stopped for 0.31 s has every NIC declared dead (AllNicsFailed).
-    small, big = {"kind": "allreduce", "n": 60_000}, {"kind": "allreduce", "n": 2_000_000}
+    small, big = SMALL, {"kind": "allreduce", "n": 2_000_000}
     with Testbed(4, 3, rate_mbit=60) as tb:
         fault = Fault("link_down" if tb.mode == "netns" else "transport", 1, 2, at_op=1, frac=0.3)
-        r = run_job(tb, [small, big, small, small, small], "resilient", [fault], cfg=ex.fast_cfg(t_det=1.0),
+        r = run_job(tb, [small, big, small, small, small], "resilient", [fault], cfg=ex.fast_cfg(t_det=T_DET),
                     timeout=50)
     assert r.exact and not r.errors, r.errors
-    t1 = r.op_starts[1]
-    landed = "never (the job ended first)" if fault.injected_at is None else f"{fault.injected_at - t1:.3f} s"
-    when = (f"fault took effect after op 1 began: {landed}; ops began at "
-            f"{[round(t - t1, 3) for t in r.op_starts.values()]} s; detections per rank: "
-            f"{[[(p, nic, why) for _, p, nic, why in x['detections']] for x in r.ranks]}")
     last = [x["ops"][-1] for x in r.ranks]
-    assert all(o["algo"] == "resilient" and o["extra"]["degraded"] == 1 for o in last), when
+    assert all(o["algo"] == "resilient" and o["extra"]["degraded"] == 1 for o in last), _when(r, fault, 1)
 
 
 @pytest.mark.budget(60)
@@ -106,7 +125,7 @@ def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch):
     monkeypatch.setattr(ex, "run_job", spy)
     with Testbed(2, 3, rate_mbit=60) as tb:
         df = ex.fault_campaign(tb, 10, np.random.default_rng(203), n_elems=30_000, ops_per_job=3,
-                               faults_per_job=2)
+                               faults_per_job=2, cfg=ex.fast_cfg(t_det=T_DET))
     landed = sum(1 for r, fs in seen for f in fs
                  if r.errors or (f.injected_at is not None
                                  and f.injected_at <= max(x["ops"][-1]["t_end"] for x in r.ranks)))
@@ -133,7 +152,8 @@ def test_frames_resent_from_an_earlier_sequence_number_are_dropped_as_duplicates
 
     monkeypatch.setattr(tr_mod.Transport, "send", send_then_resend_window)
     with Testbed(3, 2, rate_mbit=200) as tb:
-        r = run_job(tb, [{"kind": "allreduce", "n": 20_000}] * 2, "balance", seed=3, cfg=ex.fast_cfg(), timeout=40)
+        r = run_job(tb, [{"kind": "allreduce", "n": 20_000}] * 2, "balance", seed=3, cfg=ex.fast_cfg(t_det=T_DET),
+                    timeout=40)
     assert not r.errors, r.errors
     assert r.exact
     assert sum(x["dup_dropped"] for x in r.ranks) >= sum(x["frames_sent"] for x in r.ranks)

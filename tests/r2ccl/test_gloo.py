@@ -14,12 +14,17 @@ pytestmark = pytest.mark.skipif(not torch_available(), reason="torch (gloo) is n
 
 @pytest.mark.budget(90)
 def test_gloo_under_a_link_down_raises_and_its_group_is_dead_after_the_link_is_healed():
+    # An allreduce of 600k floats takes ~1 s at 20 Mbit (gloo uses one NIC): the link-down, due ~0.3 s into the last
+    # one, lands inside it even when `ip link set down` waits ~0.1 s for the rtnl lock (at 100k floats, ~0.16 s per
+    # op, it had a ~0.1 s window). gloo raises when its 2 s timeout expires: not before, and well before a missing
+    # timeout would show (run_gloo's own limit is 120 s); a rank process delayed on a loaded machine may add a
+    # second or two.
     with Testbed(2, 2, rate_mbit=20) as tb:
         if tb.mode != "netns":
             pytest.skip("gloo's sockets can be faulted only on the netns testbed")
-        g = ex.gloo_compare(tb, 100_000, iters=4, pg_timeout=2.0)
+        g = ex.gloo_compare(tb, 600_000, iters=3, pg_timeout=2.0)
     assert g["fault_landed"] and g["exact"]
-    assert "Timed out" in g["error"] and g["error_after_s"] == pytest.approx(2.0, abs=0.5)
+    assert "Timed out" in g["error"] and 2.0 - 0.5 <= g["error_after_s"] <= 2.0 + 3.0, g["error_after_s"]
     assert g["pg_dead"] is True and g["probe_error"]
 
 
