@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 HDR = struct.Struct("!BHIQII")  # type, lane, coll, seq, tag, payload length
 DATA, ACK, HB = 1, 2, 3
 HELLO = struct.Struct("!II")  # rank, nic | role << 16 (role 0: the connecting rank sends data on it)
+START_BARRIER = -2  # the management-link vote that ends setup (collectives count from 0; teardown's "bye" is -1)
 
 
 class CollectiveTimeout(RuntimeError):
@@ -382,13 +383,25 @@ class Transport:
             self.conns[(r, i)] = Conn(self, r, i, d["tx"], d["rx"])
         for ls in self.listeners:
             ls.close()
+        for t in self._threads:  # the management-link readers first: the start barrier below needs them
+            t.start()
+        self._start_barrier()
         for c in self.conns.values():
             c.start()
-        for t in self._threads:
-            t.start()
         if self.cfg.sample_interval > 0:
             t = threading.Thread(target=self._sampler, daemon=True, name="sampler")
             t.start()
+
+    def _start_barrier(self):
+        """Wait until every rank has its whole mesh, then start the channels. A rank that is done connecting
+        while a peer still connects elsewhere would otherwise count the peer's not-yet-started heartbeats as
+        silence from the moment its channels started, and declare every NIC to that peer dead after ``t_det``
+        (a false failure at start-up on a loaded machine)."""
+        try:
+            self.allgather_oob(START_BARRIER, [], kind="agree")
+        except CollectiveTimeout:
+            raise CollectiveTimeout(f"rank {self.rank}: not every rank had its connections within op_timeout "
+                                    f"({self.cfg.op_timeout} s) of this rank having its own") from None
 
     def _sampler(self):
         while not self.closing:
@@ -509,22 +522,39 @@ class Transport:
             self.oob[peer].sendall(data)
 
     def _oob_reader(self, peer: int, s: socket.socket):
-        f = s.makefile("rb")
-        for line in f:
-            msg = json.loads(line)
-            t = msg["t"]
-            if t == "resync":
-                self.repair.on_resync(peer, msg)
-            elif t in ("agree", "bye"):
-                with self.cv:
-                    self.agree_box[msg["coll"]][peer] = msg.get("dead", [])
-                    self.cv.notify_all()
-            elif t == "fatal":
-                with self.error_lock:
-                    if self.error is None:
-                        self.error = PeerFailed(f"rank {self.rank}: rank {peer} raised {msg['error']}")
-                with self.cv:
-                    self.cv.notify_all()
+        """Serve rank ``peer``'s management messages until its link ends. A link that ends or breaks before this
+        rank is closing means the peer is gone, and a message this rank cannot handle is a bug: either is this
+        rank's fatal error (:meth:`fail`), so its op stops now instead of waiting out ``op_timeout`` with the
+        reader thread silently dead (resyncs would no longer be served)."""
+        why = "closed its management link"
+        try:
+            for line in s.makefile("rb"):
+                self._on_oob(peer, json.loads(line))
+        except OSError as e:
+            why = f"broke its management link ({type(e).__name__}: {e})"
+        except Exception as e:  # noqa: BLE001 - any failure here must reach the ops, not end the thread unseen
+            if not self.closing:
+                self.fail(RuntimeError(f"rank {self.rank}: handling a management message of rank {peer} failed: "
+                                       f"{type(e).__name__}: {e}"))
+            return
+        if not self.closing:
+            self.fail(PeerFailed(f"rank {self.rank}: rank {peer} {why} before the job ended"))
+
+    def _on_oob(self, peer: int, msg: dict):
+        """One management message of rank ``peer``: a resync, an agreement (or teardown) vote, or its fatal error."""
+        t = msg["t"]
+        if t == "resync":
+            self.repair.on_resync(peer, msg)
+        elif t in ("agree", "bye"):
+            with self.cv:
+                self.agree_box[msg["coll"]][peer] = msg.get("dead", [])
+                self.cv.notify_all()
+        elif t == "fatal":
+            with self.error_lock:
+                if self.error is None:
+                    self.error = PeerFailed(f"rank {self.rank}: rank {peer} raised {msg['error']}")
+            with self.cv:
+                self.cv.notify_all()
 
     def dead_edges(self) -> list:
         return sorted({(min(self.rank, p), max(self.rank, p), nic) for (p, nic), c in self.conns.items()

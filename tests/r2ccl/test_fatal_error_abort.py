@@ -85,3 +85,59 @@ def test_close_after_a_fatal_error_does_not_wait_for_acknowledgements_that_canno
     tr.close(drain_timeout=10.0)
     assert time.monotonic() - t0 < 5.0  # the error ends it at once; the wait it replaces is 30 s / 10 s
     assert tr.closing
+
+
+def _serve_management_link(tr, closing: bool, send: bytes, close_peer: bool = True):
+    """Run ``tr``'s management-link reader for rank 1 on one end of a socket pair; the test plays rank 1 on the
+    other end: it writes ``send``, then (``close_peer``) closes its end as a process that died would."""
+    import socket
+    import threading
+
+    mine, theirs = socket.socketpair()
+    tr.closing = closing
+    reader = threading.Thread(target=tr._oob_reader, args=(1, mine), daemon=True)
+    reader.start()
+    theirs.sendall(send)
+    if close_peer:
+        theirs.close()
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+    mine.close()
+
+
+@pytest.mark.budget(20)
+def test_a_peer_whose_management_link_ends_mid_job_is_this_ranks_fatal_error():
+    # before, the reader thread ended silently and the ranks waited out op_timeout (30 s)
+    from support.r2ccl.transport import PeerFailed
+
+    tr = _unconnected_transport()
+    _serve_management_link(tr, closing=False, send=b'{"t": "agree", "coll": 0, "dead": []}\n')
+    assert tr.agree_box[0] == {1: []}  # messages before the end were still served
+    assert isinstance(tr.error, PeerFailed)
+    assert str(tr.error) == "rank 0: rank 1 closed its management link before the job ended"
+
+
+@pytest.mark.budget(20)
+def test_a_management_link_that_ends_while_this_rank_closes_is_no_error():
+    tr = _unconnected_transport()
+    _serve_management_link(tr, closing=True, send=b'{"t": "bye", "coll": -1, "dead": []}\n')
+    assert tr.error is None
+
+
+@pytest.mark.budget(20)
+def test_a_management_message_the_rank_cannot_handle_is_its_fatal_error_naming_the_message_kind():
+    tr = _unconnected_transport()
+    # a resync for a NIC this rank has no connection on: a bug, which must not end the reader thread unseen
+    _serve_management_link(tr, closing=False, send=b'{"t": "resync", "nic": 7, "exp": {}}\n', close_peer=False)
+    assert isinstance(tr.error, RuntimeError)
+    assert str(tr.error).startswith("rank 0: handling a management message of rank 1 failed: KeyError")
+
+
+@pytest.mark.budget(20)
+def test_a_peers_fatal_error_then_its_link_ending_keeps_the_first_error():
+    from support.r2ccl.transport import PeerFailed
+
+    tr = _unconnected_transport()
+    _serve_management_link(tr, closing=False, send=b'{"t": "fatal", "error": "AllNicsFailed: rank 1: boom"}\n')
+    assert isinstance(tr.error, PeerFailed)
+    assert str(tr.error) == "rank 0: rank 1 raised AllNicsFailed: rank 1: boom"
