@@ -61,6 +61,13 @@ def unavailable_fault_kinds(tb: Testbed) -> list[str]:
     return [k for k in FAULT_KINDS if k not in ok]
 
 
+# Healthy jobs (no fault injected) detect a dead connection after 2 s of silence, not fast_cfg's 0.3 s: nothing
+# fails in them, so detection speed measures nothing there, while a rank stalled 0.3 s on a loaded machine would
+# have every NIC towards it declared dead and end the job (heartbeats, acks and retention, the cost that
+# no_fault_overhead measures, do not depend on t_det).
+HEALTHY_T_DET = 2.0
+
+
 def fast_cfg(reliable: bool = True, **kw) -> TransportConfig:
     base = {"reliable": reliable, "t_det": 0.3, "hb_interval": 0.05, "op_timeout": 30.0, "chunk_bytes": 32 * 1024}
     base.update(kw)
@@ -103,7 +110,8 @@ def fault_campaign(tb: Testbed, n_faults: int, rng: np.random.Generator, n_elems
                for _ in range(ops_per_job)]
         faults = [Fault(kinds[int(rng.integers(len(kinds)))], h, i, at_op=int(rng.integers(1, ops_per_job)),
                         frac=float(rng.uniform(0.05, 0.95))) for h, i in host_nics]
-        r = run_job(tb, ops, method, faults, seed=int(rng.integers(2**31)), cfg=cfg, timeout=60)
+        # hold: a fault of a short op whose injection outlasts it takes effect before the next op, not after the job
+        r = run_job(tb, ops, method, faults, seed=int(rng.integers(2**31)), cfg=cfg, timeout=60, hold=True)
         migr = sum(len(x["migrations"]) for x in r.ranks if x) if not r.errors else 0
         resent = sum(x["frames_resent"] for x in r.ranks if x) if not r.errors else 0
         dups = sum(x["dup_dropped"] for x in r.ranks if x) if not r.errors else 0
@@ -146,7 +154,7 @@ def no_fault_overhead(tb: Testbed, n_elems: int, reps: int, rounds: int = 3) -> 
     for _ in range(rounds):
         for pol, acc in (("none", off), ("balance", on)):
             r = run_job(tb, [{"kind": "allreduce", "n": n_elems}] * reps, pol,
-                        cfg=fast_cfg(reliable=pol != "none", op_timeout=60.0), timeout=120)
+                        cfg=fast_cfg(reliable=pol != "none", op_timeout=60.0, t_det=HEALTHY_T_DET), timeout=120)
             if r.errors or not r.exact:
                 raise RuntimeError(f"healthy run failed: {r.errors}")
             acc += [r.op_seconds(j) for j in range(1, reps)]  # op 0 warms up
@@ -201,18 +209,23 @@ def failover_slowdowns(tb: Testbed, n_elems: int, before: int = 3, after: int = 
     ``before + 1`` when the injection outlasted op ``before`` and took effect before op ``before + 1`` began
     (:func:`failure_op`; only with ``after >= 3``, which leaves a post-failure op); the op after it settles
     and the rest are post-failure. A rep whose fault met neither is re-run once, then it is an error
-    naming the method. ``jobs``: each method's first job."""
+    naming the method; a rep whose job fails (an error on some rank) is re-run too, its errors kept in column
+    ``failed_try_errors``, and failing twice is an error. ``jobs``: each method's first job."""
     check_int(reps, "reps", minimum=1)
     rows, jobs = [], {}
     for rep, m in progress([(i, m) for i in range(reps) for m in methods], desc="failover"):
+        failed = []  # the errors of a try whose job failed, kept in the row (a real bug must stay visible)
         for attempt in range(2):
             r = failover_run(tb, m, n_elems, before, after, host=1 if tb.hosts > 2 else 0, seed=rep)
-            if r.errors:
-                raise RuntimeError(f"{m}: {r.errors}")
+            if r.errors:  # e.g. the surviving NIC falsely declared dead too (a rank stalled 0.3 s): once more
+                failed.append("; ".join(f"rank {k}: {v}" for k, v in sorted(r.errors.items())))
+                continue
             jf = failure_op(r, before)
             if jf == before or (jf == before + 1 and after >= 3):
                 break
         else:
+            if r.errors:
+                raise RuntimeError(f"{m}: the failover job failed in the second try too: {r.errors}")
             raise RuntimeError(f"{m}: the NIC failure did not land in op {before} (nor just before op {before + 1} "
                                f"began) in two tries (injected at {r.faults[0].injected_at}); the collectives are "
                                "too short")
@@ -228,7 +241,8 @@ def failover_slowdowns(tb: Testbed, n_elems: int, before: int = 3, after: int = 
                      "slowdown": post / healthy, "exact": r.exact,
                      "detect_s": (min(dets) - inj) if dets and inj else np.nan,
                      "recovery_s": (min(resend) - inj) if resend and inj else np.nan,
-                     "algo_after": r.ranks[0]["ops"][-1]["algo"], "reruns": attempt})
+                     "algo_after": r.ranks[0]["ops"][-1]["algo"], "reruns": attempt,
+                     "failed_try_errors": " | ".join(failed)})
     return pd.DataFrame(rows), jobs
 
 
@@ -388,8 +402,8 @@ def calibrate_on_testbed(tb: Testbed, sizes: list[int], reps: int = 3) -> tuple[
     samples = []
     chunk = fast_cfg().chunk_bytes
     for n in sizes:
-        r = run_job(tb, [{"kind": "allreduce", "n": n}] * (reps + 1), "balance", cfg=fast_cfg(op_timeout=60.0),
-                    timeout=120)
+        r = run_job(tb, [{"kind": "allreduce", "n": n}] * (reps + 1), "balance",
+                    cfg=fast_cfg(op_timeout=60.0, t_det=HEALTHY_T_DET), timeout=120)
         if r.errors:
             raise RuntimeError(r.errors)
         samples += [(n * 4, "healthy", r.op_seconds(j)) for j in range(1, reps + 1)]

@@ -97,6 +97,37 @@ def test_a_rep_whose_fault_missed_the_failure_op_is_run_again(monkeypatch):
     assert per_rep.set_index("method")["reruns"].to_dict() == {"hot_repair": 0, "balance": 1, "resilient": 0}
 
 
+def _failing_first(run_job, method: str, tries: int):
+    """``run_job``, except that the first ``tries`` jobs of ``method`` end with an error on rank 1."""
+    seen = []
+
+    def run(tb, ops, m, faults, seed, **kw):
+        r = run_job(tb, ops, m, faults, seed, **kw)
+        if m == method and len(seen) < tries:
+            seen.append(m)
+            r.errors = {1: "AllNicsFailed: rank 1: every NIC towards rank 0 is dead"}
+        return r
+
+    return run
+
+
+def test_a_rep_whose_failover_job_failed_is_run_again_and_the_error_is_kept_in_its_row(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ex, "run_job", _failing_first(_scripted_run_job(calls), "balance", 1))
+    per_rep, _ = ex.failover_slowdowns(TB, 1000, reps=1)
+    assert [c[0] for c in calls] == ["hot_repair", "balance", "balance", "resilient"]
+    row = per_rep.set_index("method").loc["balance"]
+    assert row["reruns"] == 1 and row["slowdown"] == pytest.approx(0.75 / 0.5)
+    assert row["failed_try_errors"] == "rank 1: AllNicsFailed: rank 1: every NIC towards rank 0 is dead"
+    assert per_rep.set_index("method").loc["hot_repair", "failed_try_errors"] == ""
+
+
+def test_a_failover_job_that_fails_twice_is_an_error_naming_the_method_and_the_errors(monkeypatch):
+    monkeypatch.setattr(ex, "run_job", _failing_first(_scripted_run_job([]), "resilient", 2))
+    with pytest.raises(RuntimeError, match="resilient: the failover job failed in the second try too: .*AllNicsFailed"):
+        ex.failover_slowdowns(TB, 1000, reps=1)
+
+
 def test_a_fault_that_misses_the_failure_op_twice_is_an_error_naming_the_method(monkeypatch):
     monkeypatch.setattr(ex, "run_job", _scripted_run_job([], land=lambda m, a: 2 if m == "resilient" else 3))
     with pytest.raises(RuntimeError, match="resilient: the NIC failure did not land in op 3"):
