@@ -97,6 +97,14 @@ class Group:
         for f in self._procs_files():
             _write(f, pid)
 
+    def set_weight(self, weight: int) -> None:
+        """Set the group's CPU priority: ``weight`` as v1 ``cpu.shares`` (1024 = one ordinary task), or v2
+        ``cpu.weight`` = weight / 10.24, clamped to each file's range."""
+        if self.version == 2:
+            _write(self.dirs[0] / "cpu.weight", max(1, min(10000, int(weight / 10.24))))
+        else:
+            _write(self.dirs[0] / "cpu.shares", max(2, min(262144, int(weight))))
+
     def popen_kwargs(self) -> dict:
         """``subprocess.Popen`` keyword arguments that start the child inside this group."""
         files = [str(f) for f in self._procs_files()]
@@ -178,7 +186,7 @@ def limited(cpus: float | None = None, mem_bytes: int | None = None, name: str |
             d.mkdir()
             g.dirs.append(d); parents.append(info.cpu_parent)
             if weight is not None:
-                _write(d / "cpu.weight", max(1, min(10000, int(weight / 10.24))))
+                g.set_weight(weight)
             if cpus is not None:
                 _write(d / "cpu.max", f"{round(cpus * period_us)} {period_us}")
             if mem_bytes is not None:
@@ -190,7 +198,7 @@ def limited(cpus: float | None = None, mem_bytes: int | None = None, name: str |
             _write(d / "cpu.cfs_period_us", period_us)
             _write(d / "cpu.cfs_quota_us", -1 if cpus is None else round(cpus * period_us))
             if weight is not None:
-                _write(d / "cpu.shares", max(2, min(262144, int(weight))))
+                g.set_weight(weight)
             if mem_bytes is not None:
                 if info.memory_parent is None:
                     raise CgroupError("no v1 memory hierarchy to set a memory limit in")

@@ -75,10 +75,14 @@ def profile(workloads=WORKLOADS, cpus=(0.25, 0.5, 1.0), mem_mb=(128, 512), reps:
                 w, c, m = grid[k]
                 argv = [sys.executable, str(WORKLOAD_SCRIPT), w, "--cpus", str(c), "--mem-mb", str(m),
                         "--size", str(size), "--seed", str(seed)]
+                # warm-up at the default weight: at PRIORITY_WEIGHT, dozens of starting workers would take the
+                # machine from everything else beside this run for seconds; the weight is raised before measuring
                 workers[k] = stack.enter_context(limited_worker(
-                    argv, cpus=c, mem_bytes=int(m) << 20, info=info, weight=PRIORITY_WEIGHT, period_us=PERIOD_US))
+                    argv, cpus=c, mem_bytes=int(m) << 20, info=info, period_us=PERIOD_US))
             for k in block:  # all started at once above; wait until each has warmed up
                 workers[k].read_line()
+            for k in block:
+                workers[k].group.set_weight(PRIORITY_WEIGHT)
             for rnd in range(reps):
                 for k in rng.permutation(block):
                     w, c, m = grid[k]

@@ -196,3 +196,14 @@ def test_recorded_profile_roundtrip_and_malformed_file(tmp_path):
     (tmp_path / "bad.csv").write_text("workload,cpus\nw,1\n")
     with pytest.raises(ValueError, match="lacks columns"):
         load_profile(tmp_path / "bad.csv")
+
+
+@needs_cgroups
+def test_set_weight_writes_the_groups_cpu_priority_in_its_versions_units():
+    with limited(cpus=0.5, weight=1024) as g:
+        g.set_weight(2048)
+        d = g.dirs[0]
+        if g.version == 2:
+            assert (d / "cpu.weight").read_text().strip() == "200"  # 2048 / 10.24
+        else:
+            assert (d / "cpu.shares").read_text().strip() == "2048"

@@ -1,5 +1,7 @@
 """Live profiling under cgroups (skipped without root) and the recorded fallback."""
 
+import contextlib
+
 import pandas as pd
 import pytest
 
@@ -49,3 +51,44 @@ def test_live_profile_visits_every_cell_once_per_round_in_shuffled_order(max_wor
     visits = [(r.workload, r.cpus, r.mem_mb) for r in df.itertuples()]
     assert visits[:8] != grid  # seeded shuffle, not the grid order
     assert (df.mem_peak_mb > 0).all() and (df.latency_s > 0).all()
+
+
+def _cpu_weight(group) -> int:
+    """The group's CPU priority in cpu.shares units (v2's cpu.weight times 10.24, rounded)."""
+    d = group.dirs[0]
+    if group.version == 2:
+        return round(int((d / "cpu.weight").read_text()) * 10.24)
+    return int((d / "cpu.shares").read_text())
+
+
+@pytest.mark.skipif(not detect().usable, reason="cgroups not usable here")
+def test_workers_warm_up_at_the_default_weight_and_are_measured_at_the_priority_weight(monkeypatch):
+    """Warming up every worker of a block at once at the priority weight took the machine from everything beside
+    the run for seconds; the priority is for the measured requests only."""
+    import support.crms.profiling as prof
+
+    seen = []  # (what, weight of the worker's group then)
+    real = prof.limited_worker
+
+    @contextlib.contextmanager
+    def spying(*args, **kw):
+        with real(*args, **kw) as w:
+            read, ask = w.read_line, w.ask
+
+            def first_read():  # the warm-up's "ready"; later reads (ask's answers) go to the method itself
+                seen.append(("warm-up", _cpu_weight(w.group)))
+                del w.read_line
+                return read()
+
+            def request(line):
+                seen.append(("request", _cpu_weight(w.group)))
+                return ask(line)
+
+            w.read_line, w.ask = first_read, request
+            yield w
+
+    monkeypatch.setattr(prof, "limited_worker", spying)
+    profile(workloads=("pyloop",), cpus=(0.5, 1.0), mem_mb=(128,), reps=1, size=0.05, allow_recorded=False)
+    default = round(1024 / 10.24) * 10.24 if detect().version == 2 else 1024
+    assert [w for what, w in seen if what == "warm-up"] == [round(default)] * 2
+    assert [w for what, w in seen if what == "request"] == [prof.PRIORITY_WEIGHT] * 2
