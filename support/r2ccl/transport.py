@@ -490,21 +490,28 @@ class Transport:
         with st.lock:
             _drop_below(st.retained, upto)
 
+    def _record_error(self, err: Exception) -> bool:
+        """Make ``err`` this rank's fatal error unless one is recorded already (the first one wins), and wake
+        every wait on ``cv``; True when ``err`` was recorded."""
+        with self.error_lock:
+            if self.error is not None:
+                return False
+            self.error = err
+        with self.cv:
+            self.cv.notify_all()
+        return True
+
     def fail(self, err: Exception):
         """Record the fatal error ``err`` of this rank (the first one wins) and tell every other rank over the
         management link, so that they abort their op at once instead of waiting out ``op_timeout``."""
-        with self.error_lock:
-            if self.error is not None:
-                return
-            self.error = err
+        if not self._record_error(err):
+            return
         msg = {"t": "fatal", "error": f"{type(err).__name__}: {err}"}
         for p in list(self.oob):
             try:
                 self.oob_send(p, msg)
             except OSError:
                 pass  # that rank is gone already
-        with self.cv:
-            self.cv.notify_all()
 
     def _conn_failed(self, conn: Conn, reason: str):
         if self.closing:
@@ -549,12 +556,8 @@ class Transport:
             with self.cv:
                 self.agree_box[msg["coll"]][peer] = msg.get("dead", [])
                 self.cv.notify_all()
-        elif t == "fatal":
-            with self.error_lock:
-                if self.error is None:
-                    self.error = PeerFailed(f"rank {self.rank}: rank {peer} raised {msg['error']}")
-            with self.cv:
-                self.cv.notify_all()
+        elif t == "fatal":  # the failing rank told every rank itself: recorded here, not passed on
+            self._record_error(PeerFailed(f"rank {self.rank}: rank {peer} raised {msg['error']}"))
 
     def dead_edges(self) -> list:
         return sorted({(min(self.rank, p), max(self.rank, p), nic) for (p, nic), c in self.conns.items()
@@ -590,8 +593,11 @@ class Transport:
         self.closing = True  # from here a peer closing its sockets is not a failure
         try:
             self.allgather_oob(-1, [], kind="bye")
-        except (CollectiveTimeout, AllNicsFailed, PeerFailed, OSError):
+        except (CollectiveTimeout, OSError):
             pass  # every op of this rank completed; a rank failing in teardown changes none of its results
+        except RuntimeError as e:  # the same for the recorded fatal error, whatever its kind
+            if e is not self.error:
+                raise
         for c in self.conns.values():
             c.kill()
         for s in self.oob.values():
