@@ -7,14 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
+from support.r2ccl import experiments as ex
 from support.r2ccl.balance import shares, split_range
 from support.r2ccl.testbed import Testbed, expected, make_input, run_job
 from support.r2ccl.transport import TransportConfig
-
-# No fault is injected here, so detection never has to be quick: 2 s of silence (not the default 0.6 s) before a
-# connection is declared dead keeps a rank process stalled on a loaded 2-core machine from being taken for a
-# failure (its frames would then be re-sent, and all NICs towards it declared dead would fail the job).
-T_DET_HEALTHY = 2.0
 
 OPS = [{"kind": "allreduce", "n": 30_011}, {"kind": "reduce_scatter", "n": 20_003},
        {"kind": "allgather", "n": 7_001}, {"kind": "broadcast", "n": 9_999, "root": 1},
@@ -25,7 +21,7 @@ OPS = [{"kind": "allreduce", "n": 30_011}, {"kind": "reduce_scatter", "n": 20_00
 def test_every_collective_matches_numpy_on_every_rank(hosts, nics):
     with Testbed(hosts, nics, rate_mbit=200) as tb:
         for policy in ("none", "hot_repair", "balance", "resilient"):
-            cfg = TransportConfig(reliable=policy != "none", t_det=T_DET_HEALTHY)
+            cfg = TransportConfig(reliable=policy != "none", t_det=ex.HEALTHY_T_DET)
             r = run_job(tb, OPS, policy, seed=7, cfg=cfg, timeout=40)
             assert not r.errors, r.errors
             assert r.exact, policy
@@ -99,14 +95,13 @@ def test_a_result_off_by_one_on_one_rank_makes_the_job_and_the_campaign_inexact(
     # the oracle comparison in run_job is the only place the library's output meets NumPy: a wrong element on
     # one rank must give exact == False, in a job and in the campaign rows that lossless_failover reads.
     # The rank processes are forked, so the patched methods run in them.
-    from support.r2ccl import experiments as ex
     from support.r2ccl.collectives import Communicator
 
     for name in ("allreduce", "reduce_scatter", "allgather", "broadcast"):
         monkeypatch.setattr(Communicator, name, _off_by_one_on_rank_0(getattr(Communicator, name)))
     with Testbed(2, 2, rate_mbit=200) as tb:
         for op in OPS[:4]:
-            r = run_job(tb, [op], "balance", seed=5, cfg=TransportConfig(t_det=T_DET_HEALTHY), timeout=30)
+            r = run_job(tb, [op], "balance", seed=5, cfg=TransportConfig(t_det=ex.HEALTHY_T_DET), timeout=30)
             assert not r.errors, r.errors
             assert r.exact is False, op["kind"]
         camp = ex.fault_campaign(tb, 2, np.random.default_rng(1), n_elems=30_000, ops_per_job=3, faults_per_job=1,

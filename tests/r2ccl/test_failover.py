@@ -46,15 +46,15 @@ def _when(r, fault, j: int) -> str:
 # short op (~10-30 ms) into it, and `ip link set down` then took up to 0.1 s under rtnl-lock contention, so a
 # faulted op of ~0.1 s could end before the fault (see test_resilient_split_is_exact_with_several_healthy_...).
 SMALL = {"kind": "allreduce", "n": 60_000}
+BIG = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 3 x 3 or 2 x 2, at 60 Mbit on 4 x 3
 
 
 @pytest.mark.budget(60)
 def test_mid_collective_failure_migrates_and_resends():
-    big = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 3 hosts x 3 NICs
     with Testbed(3, 3, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         fault = Fault(kind, 1, 2, at_op=1, frac=0.4)
-        r = run_job(tb, [SMALL, big, SMALL], "hot_repair", [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
+        r = run_job(tb, [SMALL, BIG, SMALL], "hot_repair", [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
     assert r.exact and not r.errors, r.errors
     assert any(x["migrations"] for x in r.ranks), _when(r, fault, 1)
     assert sum(x["frames_resent"] for x in r.ranks) > 0, _when(r, fault, 1)  # the in-flight window was re-sent
@@ -62,14 +62,13 @@ def test_mid_collective_failure_migrates_and_resends():
 
 @pytest.mark.budget(60)
 def test_balance_drops_the_failed_rail_on_every_rank_and_resilient_localizes_the_server():
-    big = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 3 hosts x 3 NICs
     with Testbed(3, 3, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         for policy in ("balance", "resilient"):
             # the fault lands in op 1, which cannot end before the failed NIC's lanes have failed over (detection:
             # 1 s of silence), so ops 2 and 3 are planned from the agreed failure
             fault = Fault(kind, 2, 1, at_op=1, frac=0.3)
-            r = run_job(tb, [SMALL, big, SMALL, SMALL], policy, [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
+            r = run_job(tb, [SMALL, BIG, SMALL, SMALL], policy, [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
             assert r.exact and not r.errors, r.errors
             last = [x["ops"][-1] for x in r.ranks]
             assert all(o["failed_rails"] == [1] for o in last), (policy, _when(r, fault, 1))
@@ -81,12 +80,11 @@ def test_balance_drops_the_failed_rail_on_every_rank_and_resilient_localizes_the
 
 @pytest.mark.budget(40)
 def test_without_failover_a_dead_nic_times_out():
-    big = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 2 hosts x 2 NICs: the fault lands in it
     with Testbed(2, 2, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         cfg = TransportConfig(reliable=False, op_timeout=2.0, t_det=0.3, hb_interval=0.05)
         fault = Fault(kind, 0, 1, at_op=1, frac=0.2)
-        r = run_job(tb, [SMALL, big], "none", [fault], cfg=cfg, timeout=30)
+        r = run_job(tb, [SMALL, BIG], "none", [fault], cfg=cfg, timeout=30)
     assert r.errors and any("CollectiveTimeout" in e for e in r.errors.values()), (r.errors, _when(r, fault, 1))
 
 
@@ -99,10 +97,9 @@ def test_resilient_split_is_exact_with_several_healthy_segment_owners():
     # it then landed after the last op had started, which ran as a plain ring. So op 1 is long (about 1 s):
     # the fault lands inside it and the later ops are planned from the agreed failure. Detection waits 1 s
     # of silence (not 0.3 s): a rank process stopped for 0.31 s has every NIC declared dead (AllNicsFailed).
-    small, big = SMALL, {"kind": "allreduce", "n": 2_000_000}
     with Testbed(4, 3, rate_mbit=60) as tb:
         fault = Fault("link_down" if tb.mode == "netns" else "transport", 1, 2, at_op=1, frac=0.3)
-        r = run_job(tb, [small, big, small, small, small], "resilient", [fault], cfg=ex.fast_cfg(t_det=T_DET),
+        r = run_job(tb, [SMALL, BIG, SMALL, SMALL, SMALL], "resilient", [fault], cfg=ex.fast_cfg(t_det=T_DET),
                     timeout=50)
     assert r.exact and not r.errors, r.errors
     last = [x["ops"][-1] for x in r.ranks]
