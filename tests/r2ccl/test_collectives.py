@@ -91,7 +91,7 @@ def _off_by_one_on_rank_0(real):
 
 
 @pytest.mark.budget(90)
-def test_a_result_off_by_one_on_one_rank_makes_the_job_and_the_campaign_inexact(monkeypatch):
+def test_a_result_off_by_one_on_one_rank_makes_the_job_and_the_campaign_inexact(monkeypatch, fault_cfg):
     # the oracle comparison in run_job is the only place the library's output meets NumPy: a wrong element on
     # one rank must give exact == False, in a job and in the campaign rows that lossless_failover reads.
     # The rank processes are forked, so the patched methods run in them.
@@ -105,5 +105,5 @@ def test_a_result_off_by_one_on_one_rank_makes_the_job_and_the_campaign_inexact(
             assert not r.errors, r.errors
             assert r.exact is False, op["kind"]
         camp = ex.fault_campaign(tb, 2, np.random.default_rng(1), n_elems=30_000, ops_per_job=3, faults_per_job=1,
-                                 cfg=ex.fast_cfg(t_det=1.0))  # 1 s, not 0.3 s: see test_failover.T_DET
+                                 cfg=fault_cfg())
     assert len(camp) == 2 and camp["completed"].all() and not camp["exact"].any()

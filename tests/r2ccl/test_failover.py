@@ -11,20 +11,17 @@ from support.r2ccl.testbed import Fault, Testbed, run_job
 from support.r2ccl.transport import TransportConfig
 
 N_FAULTS = {(3, 4): 34, (2, 3): 16}  # 50 in total
-# Detection in these tests waits 1 s of silence, not fast_cfg's 0.3 s: on a loaded 2-core machine a rank process
-# stopped for 0.31 s had every NIC towards it declared dead (AllNicsFailed) or a healthy rail failed with the real one.
-T_DET = 1.0
 
 
 @pytest.mark.budget(120)
 # Together the two campaigns inject 50 failures. (The 3x4 one used to time out in connection setup under
 # load: an acceptor thread died on an orphaned connection whose peer had retried; see Transport.connect.)
 @pytest.mark.parametrize("hosts,nics", [(3, 4), (2, 3)])
-def test_random_failures_are_lossless(hosts, nics):
+def test_random_failures_are_lossless(hosts, nics, fault_cfg):
     rng = np.random.default_rng(hosts * 100 + nics)
     with Testbed(hosts, nics, rate_mbit=60) as tb:
         df = ex.fault_campaign(tb, N_FAULTS[(hosts, nics)], rng, n_elems=30_000, ops_per_job=3,
-                               faults_per_job=nics - 1, cfg=ex.fast_cfg(t_det=T_DET))
+                               faults_per_job=nics - 1, cfg=fault_cfg())
     assert len(df) == N_FAULTS[(hosts, nics)]
     assert df["completed"].all(), df[~df["completed"]]
     assert df["exact"].all(), df[~df["exact"]]
@@ -50,25 +47,25 @@ BIG = {"kind": "allreduce", "n": 2_000_000}  # ~1 s at 30 Mbit on 3 x 3 or 2 x 2
 
 
 @pytest.mark.budget(60)
-def test_mid_collective_failure_migrates_and_resends():
+def test_mid_collective_failure_migrates_and_resends(fault_cfg):
     with Testbed(3, 3, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         fault = Fault(kind, 1, 2, at_op=1, frac=0.4)
-        r = run_job(tb, [SMALL, BIG, SMALL], "hot_repair", [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
+        r = run_job(tb, [SMALL, BIG, SMALL], "hot_repair", [fault], cfg=fault_cfg(), timeout=40)
     assert r.exact and not r.errors, r.errors
     assert any(x["migrations"] for x in r.ranks), _when(r, fault, 1)
     assert sum(x["frames_resent"] for x in r.ranks) > 0, _when(r, fault, 1)  # the in-flight window was re-sent
 
 
 @pytest.mark.budget(60)
-def test_balance_drops_the_failed_rail_on_every_rank_and_resilient_localizes_the_server():
+def test_balance_drops_the_failed_rail_on_every_rank_and_resilient_localizes_the_server(fault_cfg):
     with Testbed(3, 3, rate_mbit=30) as tb:
         kind = "link_down" if tb.mode == "netns" else "transport"
         for policy in ("balance", "resilient"):
             # the fault lands in op 1, which cannot end before the failed NIC's lanes have failed over (detection:
             # 1 s of silence), so ops 2 and 3 are planned from the agreed failure
             fault = Fault(kind, 2, 1, at_op=1, frac=0.3)
-            r = run_job(tb, [SMALL, BIG, SMALL, SMALL], policy, [fault], cfg=ex.fast_cfg(t_det=T_DET), timeout=40)
+            r = run_job(tb, [SMALL, BIG, SMALL, SMALL], policy, [fault], cfg=fault_cfg(), timeout=40)
             assert r.exact and not r.errors, r.errors
             last = [x["ops"][-1] for x in r.ranks]
             assert all(o["failed_rails"] == [1] for o in last), (policy, _when(r, fault, 1))
@@ -89,7 +86,7 @@ def test_without_failover_a_dead_nic_times_out():
 
 
 @pytest.mark.budget(60)
-def test_resilient_split_is_exact_with_several_healthy_segment_owners():
+def test_resilient_split_is_exact_with_several_healthy_segment_owners(fault_cfg):
     # 4 hosts: three healthy hosts own a sub-ring segment each, and each segment's chain ends at its owner,
     # so two chains cross the same pair of hosts on the same rail (they must use separate lanes).
     # Timing under load: the fault is injected ~10 ms into op 1 by a timer running `ip link set down`, which
@@ -99,7 +96,7 @@ def test_resilient_split_is_exact_with_several_healthy_segment_owners():
     # of silence (not 0.3 s): a rank process stopped for 0.31 s has every NIC declared dead (AllNicsFailed).
     with Testbed(4, 3, rate_mbit=60) as tb:
         fault = Fault("link_down" if tb.mode == "netns" else "transport", 1, 2, at_op=1, frac=0.3)
-        r = run_job(tb, [SMALL, BIG, SMALL, SMALL, SMALL], "resilient", [fault], cfg=ex.fast_cfg(t_det=T_DET),
+        r = run_job(tb, [SMALL, BIG, SMALL, SMALL, SMALL], "resilient", [fault], cfg=fault_cfg(),
                     timeout=50)
     assert r.exact and not r.errors, r.errors
     last = [x["ops"][-1] for x in r.ranks]
@@ -107,7 +104,7 @@ def test_resilient_split_is_exact_with_several_healthy_segment_owners():
 
 
 @pytest.mark.budget(60)
-def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch):
+def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch, fault_cfg):
     # Checked from the raw timestamps: a fault counts only if it took effect before the last rank finished
     # the job's last collective (or the job broke). Short ops plus slow ip/nft calls let faults land after
     # the job ended; they used to be counted as handled failures.
@@ -122,7 +119,7 @@ def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch):
     monkeypatch.setattr(ex, "run_job", spy)
     with Testbed(2, 3, rate_mbit=60) as tb:
         df = ex.fault_campaign(tb, 10, np.random.default_rng(203), n_elems=30_000, ops_per_job=3,
-                               faults_per_job=2, cfg=ex.fast_cfg(t_det=T_DET))
+                               faults_per_job=2, cfg=fault_cfg())
     landed = sum(1 for r, fs in seen for f in fs
                  if r.errors or (f.injected_at is not None
                                  and f.injected_at <= max(x["ops"][-1]["t_end"] for x in r.ranks)))
@@ -131,7 +128,7 @@ def test_every_counted_fault_took_effect_while_the_job_was_running(monkeypatch):
 
 
 @pytest.mark.budget(60)
-def test_frames_resent_from_an_earlier_sequence_number_are_dropped_as_duplicates(monkeypatch):
+def test_frames_resent_from_an_earlier_sequence_number_are_dropped_as_duplicates(monkeypatch, fault_cfg):
     # After every frame the sender re-sends its lane's whole unacknowledged window (go-back-N from the oldest
     # retained sequence number): at least the frame just sent arrives twice. The receiver must drop every
     # copy below the sequence number it expects; delivering one would misplace a chunk (ProtocolError) or
@@ -149,7 +146,7 @@ def test_frames_resent_from_an_earlier_sequence_number_are_dropped_as_duplicates
 
     monkeypatch.setattr(tr_mod.Transport, "send", send_then_resend_window)
     with Testbed(3, 2, rate_mbit=200) as tb:
-        r = run_job(tb, [{"kind": "allreduce", "n": 20_000}] * 2, "balance", seed=3, cfg=ex.fast_cfg(t_det=T_DET),
+        r = run_job(tb, [{"kind": "allreduce", "n": 20_000}] * 2, "balance", seed=3, cfg=fault_cfg(),
                     timeout=40)
     assert not r.errors, r.errors
     assert r.exact

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from support.r2ccl import experiments as ex
 from support.r2ccl.testbed import Testbed, run_job
 
 
@@ -34,10 +33,11 @@ def _declare_all_nics_to_rank_1_dead_on_rank_0_in_op_1(monkeypatch):
 
 @pytest.mark.budget(60)
 @pytest.mark.parametrize("policy", ["hot_repair", "balance"])
-def test_one_ranks_all_nics_failed_ends_every_rank_well_before_op_timeout_naming_the_failed_rank(monkeypatch, policy):
+def test_one_ranks_all_nics_failed_ends_every_rank_well_before_op_timeout_naming_the_failed_rank(monkeypatch, policy,
+                                                                                              fault_cfg):
     # Before the fix ranks 1 and 2 waited out op_timeout (30 s) and reported "no frame from rank 0 lane 1 ...".
     _declare_all_nics_to_rank_1_dead_on_rank_0_in_op_1(monkeypatch)
-    cfg = ex.fast_cfg(t_det=1.0)  # no false detection of its own on a loaded machine (see test_failover.T_DET)
+    cfg = fault_cfg()
     assert cfg.op_timeout == 30.0
     with Testbed(3, 3, rate_mbit=60) as tb:
         r = run_job(tb, [{"kind": "allreduce", "n": 60_000}] * 3, policy, cfg=cfg, timeout=50)

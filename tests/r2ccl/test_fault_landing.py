@@ -33,12 +33,12 @@ def _began(rank: dict, j: int) -> float:
 
 
 @pytest.mark.budget(60)
-def test_with_hold_no_rank_begins_the_op_after_a_slowly_injected_fault_before_it_took_effect(monkeypatch):
+def test_with_hold_no_rank_begins_the_op_after_a_slowly_injected_fault_before_it_took_effect(monkeypatch, fault_cfg):
     _slow_injection(monkeypatch)
     small = {"kind": "allreduce", "n": 20_000}
     with Testbed(2, 2, rate_mbit=50) as tb:
         fault = Fault("link_down" if tb.mode == "netns" else "transport", 0, 1, at_op=1, frac=0.2)
-        r = run_job(tb, [small] * 4, "balance", [fault], cfg=ex.fast_cfg(t_det=1.0), timeout=40, hold=True)
+        r = run_job(tb, [small] * 4, "balance", [fault], cfg=fault_cfg(), timeout=40, hold=True)
     assert r.exact and not r.errors, r.errors
     inj = fault.injected_at  # op 1 (a few ms) ends long before it; without hold op 2 began at once
     assert inj is not None
