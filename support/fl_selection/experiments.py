@@ -578,10 +578,13 @@ def heterogeneity_profile(env: Env) -> pd.DataFrame:
 
 def infeasible_ok(errs: dict[str, str]) -> bool:
     """infeasible_named from :func:`infeasible_errors`: every setting raised an InfeasibleError whose message names
-    a cause (the deadline or the bandwidth)."""
+    that setting's own cause (the setting's key: "deadline" or "bandwidth"), not merely some cause."""
     if not errs:
         raise ValueError("infeasible_ok needs at least one setting's error; got none")
-    return all(v.startswith("InfeasibleError") and ("deadline" in v or "bandwidth" in v) for v in errs.values())
+    unknown = sorted(set(errs) - {"deadline", "bandwidth"})
+    if unknown:
+        raise ValueError(f"infeasible_ok knows the settings 'deadline' and 'bandwidth'; got {unknown}")
+    return all(v.startswith("InfeasibleError") and k in v for k, v in errs.items())
 
 
 def infeasible_errors() -> dict:

@@ -73,10 +73,17 @@ OK_ERRS = {"deadline": "InfeasibleError: deadline T = 0.001 s is below the faste
     ({"deadline": "no error"}, "nothing raised"),
     ({"bandwidth": "ValueError: uplink bandwidth B = 0.0 Hz"}, "not the InfeasibleError"),
     ({"deadline": "InfeasibleError: the problem is infeasible"}, "names no cause"),
+    ({"deadline": "InfeasibleError: uplink bandwidth B = 0.0 Hz: no client can upload"}, "names the other cause"),
+    ({"bandwidth": "InfeasibleError: no deadline can be met"}, "names the other cause"),
 ])
-def test_infeasible_ok_needs_an_infeasible_error_naming_a_cause_in_every_setting(bad, why):
+def test_infeasible_ok_needs_an_infeasible_error_naming_its_own_cause_in_every_setting(bad, why):
     assert X.infeasible_ok(OK_ERRS) is True
     assert X.infeasible_ok({**OK_ERRS, **bad}) is False, why
+
+
+def test_infeasible_ok_refuses_a_setting_it_does_not_know():
+    with pytest.raises(ValueError, match=r"got \['power'\]"):
+        X.infeasible_ok({**OK_ERRS, "power": "InfeasibleError: power"})
 
 
 def test_infeasible_ok_refuses_no_settings():
