@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import pandas as pd
 
-from support.sim import FaultSpec
+from support.sim import FaultSpec, scale_rates
 from support.validate import check_int, check_range
 
 # float fields that must be > 0: divisors (a 0 skew_factor divides the stream capacity by zero) and prices and
@@ -119,9 +119,8 @@ class FaultTable:
         return [FaultSpec(k, self.rates[k]) for k in kinds]
 
     def scaled(self, factor: float) -> FaultTable:
-        if factor < 0:
-            raise ValueError(f"fault-rate factor must be >= 0, got {factor}")
-        return replace(self, rates={k: v * factor for k, v in self.rates.items()})
+        """The same table with every rate times ``factor`` (the shared :func:`support.sim.scale_rates`: finite, >= 0)."""
+        return replace(self, rates={s.kind: s.rate_per_hour for s in scale_rates(self.specs(tuple(self.rates)), factor)})
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({"fault": list(self.rates), "per_pipeline_hour": list(self.rates.values()),

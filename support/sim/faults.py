@@ -5,7 +5,8 @@ duration distribution) is turned into one pre-drawn, sorted schedule by :func:`f
 the same seed gives the same faults for every controller under comparison, i.e. common random numbers).
 :class:`FaultInjector` replays a schedule inside a simpy environment and calls a handler at each onset.
 
-API: ``FaultSpec``, ``Fault``, ``fault_schedule``, ``scale_rates``, ``FaultInjector``; paper 05 uses all but ``scale_rates``.
+API: ``FaultSpec``, ``Fault``, ``fault_schedule``, ``scale_rates``, ``FaultInjector``; paper 05 uses them all (``scale_rates``
+through its ``FaultTable.scaled``, the notebook's ``fault_scale``).
 """
 
 from __future__ import annotations

@@ -165,6 +165,16 @@ def test_bad_configuration_raises_one_clear_error():
     assert math.isfinite(Params().retry_delay(3))
 
 
+def test_a_scaled_fault_table_multiplies_every_rate_and_refuses_a_negative_or_non_finite_factor(inputs):
+    table = inputs.faults
+    doubled = table.scaled(2.0)
+    assert doubled.rates == {k: 2.0 * v for k, v in table.rates.items()} and doubled.sources == table.sources
+    assert set(table.scaled(0.0).rates.values()) == {0.0}
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="factor must be finite and >= 0"):
+            table.scaled(bad)
+
+
 def test_sizing_sweep_applies_each_setting_and_more_headroom_costs_more_streaming(inputs):
     p = Params(horizon_h=6)
     sz = X.sizing_sweep(inputs, p, inputs.faults, [1.0, 1.5], [600], [3])
