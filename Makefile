@@ -13,6 +13,10 @@ export PAPER_REPRO_DATA := $(SHARED_DATA)
 endif
 endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Python caches compiled modules (git-ignored __pycache__) even where the environment sets PYTHONDONTWRITEBYTECODE:
+# without the cache every notebook kernel, test worker and rank process compiles its ~1,400 modules (numpy, scipy,
+# pandas, seaborn, cvxpy, ...) from source again, about 4 s of CPU each (uv installs packages without bytecode).
+unexport PYTHONDONTWRITEBYTECODE
 # PyTorch (CPU) is a peer baseline for papers 09 and 12. pip takes a local CPU wheel of this version on
 # the project's machines; uv would download a multi-GB CUDA build, so torch is installed by pip first.
 TORCH ?= torch==2.13.0
