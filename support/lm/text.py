@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import sysconfig
@@ -100,6 +101,12 @@ def get_text(name: str) -> str:
     return shakespeare(name)
 
 
+def text_fingerprint(name: str) -> str:
+    """The first 16 hex digits of the SHA-256 of text ``name`` (UTF-8): two runs scored the same text exactly when
+    these agree (``python-docs`` is regenerated for each Python release, so it changes with the interpreter)."""
+    return hashlib.sha256(get_text(name).encode("utf-8")).hexdigest()[:16]
+
+
 def windows(ids, length: int, count: int, start: int = 0) -> list:
     """``count`` disjoint windows of ``length`` tokens from ``ids`` starting at token ``start``; error if too short.
 
@@ -114,4 +121,4 @@ def windows(ids, length: int, count: int, start: int = 0) -> list:
 
 
 __all__ = ["TextUnavailable", "canonical_text_name", "clean_markdown", "get_text", "plays", "python_docs",
-           "python_license", "shakespeare", "text_names", "windows"]
+           "python_license", "shakespeare", "text_fingerprint", "text_names", "windows"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 
 from support.claims import Verdict, worst_of
 from support.lm.model import Llama, smollm2
-from support.lm.text import canonical_text_name, get_text
+from support.lm.text import canonical_text_name, get_text, text_fingerprint
 from support.lm.tokenizer import smollm2_tokenizer
 from support.packkv import accuracy, bitpack, fused, kivi
 from support.packkv.blocks import compress_layer
@@ -118,7 +119,8 @@ def _setup(context, n_eval, calib_windows, heldback_windows, calib_text, heldbac
     held = [accuracy.prepare_window(model, w[:context], w[context:], recent, block)
             for w in progress(hw, desc="held-back")]
     info = {"load_s": round(load_s, 2), "prefill_s": round(time.perf_counter() - t0 - load_s, 2),
-            "calib_text": calib_text, "heldback_text": heldback_text, "context": context, "n_eval": n_eval,
+            "calib_text": calib_text, "heldback_text": heldback_text, "heldback_text_sha256": text_fingerprint(heldback_text),
+            "python": platform.python_version(), "context": context, "n_eval": n_eval,
             "n_compressed": calib[0].n_compressed, "calib_windows": calib_windows,
             "heldback_windows": heldback_windows, "ppl_calib": float(np.exp(np.mean([w.nll for w in calib]))),
             "ppl_heldback": float(np.exp(np.mean([w.nll for w in held]))) if held else None}

@@ -239,6 +239,17 @@ def test_python_docs_joins_the_reference_topics_in_sorted_key_order(monkeypatch)
     assert text.python_docs() == "A\nI\nY\n"
 
 
+def test_a_texts_fingerprint_is_the_start_of_its_utf8_sha256_and_follows_the_text(monkeypatch):
+    """08 records the held-back text's fingerprint: runs on two Python releases must be told apart by it."""
+    import pydoc_data.topics
+
+    monkeypatch.setattr(pydoc_data.topics, "topics", {"assert": "Grüße\n"})
+    # sha256 of b"Gr\xc3\xbc\xc3\x9fe\n", computed once with coreutils' sha256sum
+    assert text.text_fingerprint("python-docs") == "b1de61b8108f15d9"
+    monkeypatch.setattr(pydoc_data.topics, "topics", {"assert": "Grüsse\n"})
+    assert text.text_fingerprint("python-docs") != "b1de61b8108f15d9"
+
+
 def test_python_docs_holds_eight_disjoint_windows_of_the_paper_context():
     """Paper scale cuts 8 held-back windows of context 2048 + 256 evaluated tokens from it."""
     from support.lm.tokenizer import smollm2_tokenizer
