@@ -506,11 +506,11 @@ def llama_like(captured, n_kv: int = 8, head_dim: int = 128, tensor: int = 1) ->
     return np.stack([np.concatenate(heads[i * per:(i + 1) * per], axis=1) for i in range(n_kv)])
 
 
-def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64, emulate: bool = False,
-              layers: int = 4) -> dict:
+def gpu_check(captured, rel_k: float, rel_v: float, emulate: bool = False, layers: int = 4) -> dict:
     """CuPy kernels vs the NumPy fused path on real layers: max error / max|ref| (acceptance: <= 1e-3).
     ``emulate``: the same CUDA kernels run on the CPU by :mod:`support.cuda_emu` (no GPU needed; keys prefixed
-    ``emulated_``)."""
+    ``emulated_``). The layers are compressed in the kernels' own 64-token blocks (``gpu.BLOCK``), whatever block
+    the notebook's CPU experiments use: the kernels take no other size."""
     from support.packkv import gpu
     from support.xp import to_numpy as host
 
@@ -518,7 +518,7 @@ def gpu_check(captured, rel_k: float, rel_v: float, block: int = 64, emulate: bo
     e_qk = e_wv = 0.0
     for q, k, v in captured[:layers]:
         n = k.shape[1]
-        pl = compress_layer(k, v, rel_k, rel_v, block)
+        pl = compress_layer(k, v, rel_k, rel_v, gpu.BLOCK)
         H, D = q.shape[0], q.shape[2]
         Hkv = k.shape[0]
         qv = q[:, -1].astype(np.float64)

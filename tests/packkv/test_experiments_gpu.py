@@ -215,3 +215,18 @@ def test_llama_like_heads_pack_like_their_source_layers_compressed_one_by_one():
     x = E.unit_range_per_token(layers[2][1])
     np.testing.assert_allclose(x.min(axis=(0, 2)), 0, atol=1e-6)
     np.testing.assert_allclose(x.max(axis=(0, 2)), 1, atol=1e-6)
+
+
+@needs_cxx
+def test_the_kernel_check_runs_in_the_kernels_own_blocks_whatever_block_the_notebook_uses():
+    """``-p block=128`` is valid for the CPU experiments; the kernels take 64-token blocks only, so the kernel check
+    compresses in those (it used to pass the notebook's block on and crash in ``to_device`` at 128)."""
+    from support.packkv.experiments import gpu_check
+
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=(9, 256, 64)).astype(np.float32)
+    k = rng.normal(size=(3, 256, 64)).astype(np.float32)
+    v = rng.normal(size=(3, 256, 64)).astype(np.float32)
+    errs = gpu_check([(q, k, v)], 0.1, 0.2, emulate=True, layers=1)
+    assert set(errs) == {"emulated_qk_rel_err", "emulated_wv_rel_err"}
+    assert max(errs.values()) <= 1e-3
