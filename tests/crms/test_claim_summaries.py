@@ -45,13 +45,18 @@ def test_headline_summary_by_hand():
     summ = pd.DataFrame({"reduction_vs_heuristic": [0.05, 0.10, 0.20, -0.10],
                          "reduction_vs_search": [0.3, 0.1, 0.2, 1.0],
                          "heuristics_all_unstable": [False, False, False, True],
-                         "searches_all_unstable": [False, False, False, False]})
+                         "searches_all_unstable": [False, False, False, False],
+                         "crms_seconds": [0.01, 0.03, 0.02, 0.05],
+                         "random_search_evaluations": [100, 400, 200, 900],
+                         "annealing_evaluations": [50, 10, 30, 70]})
     h = X.headline_summary(summ)
     assert h["seeds"] == 4 and h["latency_vs_heuristic"] == pytest.approx(0.075)
     assert h["mean_vs_heuristic"] == pytest.approx(0.0625)
     assert h["seeds_10pct"] == 0.5  # 0.10 and 0.20 reach the margin; 0.05 and -0.10 do not
     assert h["latency_vs_search"] == pytest.approx(0.25)
     assert (h["heuristics_all_unstable"], h["searches_all_unstable"]) == (1, 0)
+    assert h["crms_seconds_median"] == pytest.approx(0.025)
+    assert (h["random_search_evaluations_median"], h["annealing_evaluations_median"]) == (300, 40)
 
 
 def test_margin_without_the_vpa_share_takes_the_best_of_the_issues_three_heuristics_per_seed_by_hand():

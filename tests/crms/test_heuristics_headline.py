@@ -134,8 +134,10 @@ def test_busy_power_reads_the_linear_model_as_utilization_capped_at_reserved(roo
 def _frame(crms, heur, search):
     """Rows as :func:`experiments.compare` returns them: (latency s, power W, busy-CPU power W) per method."""
     rows = [("CRMS", crms), *heur.items(), *search.items()]
+    evals = {B.RANDOM_SEARCH: 700, B.ANNEALING: 300}  # objective calls; NaN for CRMS and the heuristics
     return pd.DataFrame([{"method": name, "latency_s": lat, "power_w": pw, "power_busy_w": pbusy,
-                          "requests_per_joule": 10.0 / pw, "seconds": 0.1} for name, (lat, pw, pbusy) in rows])
+                          "requests_per_joule": 10.0 / pw, "seconds": 0.1, "evaluations": evals.get(name, math.nan)}
+                         for name, (lat, pw, pbusy) in rows])
 
 
 FRAMES = {
@@ -168,6 +170,7 @@ def test_headline_summary_by_hand_on_a_fixed_comparison(monkeypatch):
     assert s1.heuristics_all_unstable and s1.reduction_vs_heuristic == 1.0
     assert np.isnan(s1.power_ratio) and np.isnan(s1.efficiency_ratio) and np.isnan(s1.power_ratio_busy)
     assert s1.reduction_vs_search == pytest.approx(1 - 0.3 / 0.6) and not s1.searches_all_unstable
+    assert (s0.random_search_evaluations, s0.annealing_evaluations) == (700, 300)  # each search's own count
 
 
 def test_headline_compares_with_the_vpa_style_share_when_it_is_the_unique_best(monkeypatch):
