@@ -64,8 +64,9 @@ def check_range(value: object, name: str, *, low: float | None = None, high: flo
         ok = x < high if high_open else x <= high
     if ok:
         return x
-    interval = (("(" if low_open else "[") + ("-inf" if low is None else f"{low:g}") + ", "
-                + ("inf" if high is None else f"{high:g}") + (")" if high_open else "]"))
+    # an unbounded side is open: infinity itself is refused like NaN
+    interval = (("(" if low_open or low is None else "[") + ("-inf" if low is None else f"{low:g}") + ", "
+                + ("inf" if high is None else f"{high:g}") + (")" if high_open or high is None else "]"))
     raise error(f"{name} must be a number in {interval}, got {value!r}")
 
 

@@ -79,7 +79,8 @@ def test_check_range_accepts_numbers_within_the_interval(value, kw):
 
 @pytest.mark.parametrize("value, kw, shown", [(0, {"low": 0, "high": 1, "low_open": True}, r"\(0, 1\]"),
                                               (1.0, {"low": 0, "high": 1, "high_open": True}, r"\[0, 1\)"),
-                                              (1.5, {"high": 1}, r"\[-inf, 1\]"), (float("nan"), {}, None),
+                                              (1.5, {"high": 1}, r"\(-inf, 1\]"), (-1, {"low": 0}, r"\[0, inf\)"),
+                                              (float("nan"), {}, None),
                                               (float("inf"), {}, None), (True, {}, None), ("0.5", {}, None)])
 def test_check_range_refuses_values_outside_the_interval_bools_strings_and_non_finite(value, kw, shown):
     with pytest.raises(ValueError, match=rf"participation must be a number in {shown or '.*'}, got "):

@@ -32,16 +32,16 @@ def test_zero_delays_and_fault_rates_are_accepted():
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("horizon_h", 0.0, r"horizon_h must be a number in \(0, inf\], got 0\.0"),
+    ("horizon_h", 0.0, r"horizon_h must be a number in \(0, inf\), got 0\.0"),
     ("tpch_sf", -0.01, r"tpch_sf must be a number in \[0, 1\], got -0\.01"),
     ("tpch_sf", 2.0, r"tpch_sf must be a number in \[0, 1\], got 2\.0"),  # tpch.generate refuses sf > 1
-    ("fault_scale", -1.0, r"fault_scale must be a number in \[0, inf\], got -1\.0"),
+    ("fault_scale", -1.0, r"fault_scale must be a number in \[0, inf\), got -1\.0"),
     ("retries", -1, r"retries must be an integer >= 0, got -1"),
-    ("retry_delay_s", -300.0, r"retry_delay_s must be a number in \[0, inf\], got -300\.0"),
-    ("oncall_median_s", -1.0, r"oncall_median_s must be a number in \[0, inf\], got -1\.0"),
-    ("fix_median_s", -1.0, r"fix_median_s must be a number in \[0, inf\], got -1\.0"),
-    ("detect_s", -1.0, r"detect_s must be a number in \[0, inf\], got -1\.0"),
-    ("actuate_s", 0.0, r"actuate_s must be a number in \(0, inf\], got 0\.0"),
+    ("retry_delay_s", -300.0, r"retry_delay_s must be a number in \[0, inf\), got -300\.0"),
+    ("oncall_median_s", -1.0, r"oncall_median_s must be a number in \[0, inf\), got -1\.0"),
+    ("fix_median_s", -1.0, r"fix_median_s must be a number in \[0, inf\), got -1\.0"),
+    ("detect_s", -1.0, r"detect_s must be a number in \[0, inf\), got -1\.0"),
+    ("actuate_s", 0.0, r"actuate_s must be a number in \(0, inf\), got 0\.0"),
 ])
 def test_out_of_range_value_is_refused_naming_parameter_and_interval(name, value, message):
     with pytest.raises(ParameterError, match=message):

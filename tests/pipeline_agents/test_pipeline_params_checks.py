@@ -25,7 +25,7 @@ def test_a_numeric_field_must_be_finite(field, value):
 def test_divisors_and_prices_must_be_positive(field):
     # skew_factor 0 divides the stream capacity by zero mid-run; a zero price or price factor bills nothing,
     # which the claims would report as "no billed worker-hour"
-    with pytest.raises(ValueError, match=rf"^parameter {field} must be a number in \(0, inf\], got 0\.0"):
+    with pytest.raises(ValueError, match=rf"^parameter {field} must be a number in \(0, inf\), got 0\.0"):
         Params(**{field: 0.0})
 
 
@@ -38,7 +38,7 @@ def test_durations_and_spreads_may_be_zero(field):
 def test_a_stream_memory_raise_may_last_to_the_end_of_the_run_but_not_nan_or_negative():
     assert math.isinf(Params(stream_memory_raise_h=INF).stream_memory_raise_h)
     for bad in (NAN, -1.0, -INF):
-        with pytest.raises(ValueError, match=r"^parameter stream_memory_raise_h must be a number in \[0, inf\]"):
+        with pytest.raises(ValueError, match=r"^parameter stream_memory_raise_h must be a number in \[0, inf\)"):
             Params(stream_memory_raise_h=bad)
 
 

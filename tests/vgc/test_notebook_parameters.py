@@ -39,8 +39,8 @@ def test_thread_cap_is_the_most_threads_a_trace_can_store():
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    ((0.5, 2, ["lru"], 40), r"budget_mult must be a number in \[1, inf\], got 0\.5"),
-    ((0.0, 2, ["lru"], 40), r"budget_mult must be a number in \[1, inf\], got 0\.0"),  # 0 would mean "no budget"
+    ((0.5, 2, ["lru"], 40), r"budget_mult must be a number in \[1, inf\), got 0\.5"),
+    ((0.0, 2, ["lru"], 40), r"budget_mult must be a number in \[1, inf\), got 0\.0"),  # 0 would mean "no budget"
     ((2.0, 0, ["lru"], 40), r"n_threads must be an integer in 1\.\.128 .*, got 0"),
     ((2.0, 129, ["lru"], 40), (r"n_threads must be an integer in 1\.\.128 \(a trace stores thread ids as int8\), "
                                r"got 129")),  # would fail the first synthetic trace, after the recorded programs
