@@ -21,7 +21,7 @@ from support.crms.des import simulate_allocation
 from support.crms.latency_model import fit_monotone, fit_paper
 from support.crms.oracles import grid_dp_optimum, scip_optimum
 from support.crms.problem import DEFAULT_W_POW, App, Problem, Server, evaluate
-from support.crms.profiling import RECORDED, holdout_count, holdout_split, median_table, profile
+from support.crms.profiling import CELL_STATS, RECORDED, cell_table, holdout_count, holdout_split, profile
 from support.crms.solver import CRMSConfig, Stage1, crms
 from support.crms.traces import rate_scale
 from support.crms.workloads import WORKLOADS
@@ -30,7 +30,7 @@ from support.progress import progress
 from support.seeding import derive
 from support.sim.des_check import des_check as queue_des_check
 from support.traces.azure import epoch_rates, load_azure
-from support.validate import ParameterError, check_range
+from support.validate import ParameterError, check_choice, check_range
 from support.wording import count
 
 # ----------------------------------------------------------------------------------------------- profiling + fit
@@ -61,14 +61,15 @@ def fit_summary(table: pd.DataFrame) -> dict:
         ("worst_paper_form_r2_held_back", "paper_form_r2_held_back"))}
 
 
-def fit_profiles(df: pd.DataFrame, holdout_frac: float, rng: np.random.Generator, stat: str = "median"):
+def fit_profiles(df: pd.DataFrame, holdout_frac: float, rng: np.random.Generator, stat: str = CELL_STATS[0]):
     """Fit both latency forms per workload on the non-held-back grid cells; score on the held-back cells.
 
     Returns ``(table, models, cells)``: one row per workload with adjusted R^2 (train, held-back), R^2
     of the paper's form; the fitted :class:`MonotoneLatency` per workload (c in CPUs, m in GB, d in s);
-    and the per-cell medians with predictions and a ``held_back`` flag.
+    and each cell's latency (``stat`` over its repetitions, :func:`cell_table`) with predictions and a
+    ``held_back`` flag.
     """
-    cells = median_table(df, stat)
+    cells = cell_table(df, stat)
     cells["m_gb"] = cells.mem_mb / 1024
     cells["held_back"] = holdout_split(cells, holdout_frac, rng) if holdout_frac > 0 else False
     spread = (df.groupby(["workload", "cpus", "mem_mb"]).cpu_s.agg(lambda x: x.max() / x.min())
@@ -649,15 +650,17 @@ def stage1_dcp(p: Problem) -> bool:
     return bool(st.is_dcp and st.is_dpp)
 
 
-def recorded_models(seed: int, holdout_frac: float = 1 / 3) -> dict:
+def recorded_models(seed: int, holdout_frac: float = 1 / 3, stat: str = CELL_STATS[0]) -> dict:
     """The latency models fitted to the recorded full-grid profile (the fit smoke uses), with the same held-back
     split as :func:`profile_and_fit`: to show how far a live-profile result moves with the profile alone."""
-    return fit_profiles(recorded_profile(), holdout_frac, derive(seed, "holdout"))[1]
+    return fit_profiles(recorded_profile(), holdout_frac, derive(seed, "holdout"), stat)[1]
 
 
-def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3) -> dict:
-    """Live-profile at the scale's grid, then fit. At ``smoke`` the live grid is too small to fit six
-    coefficients and hold points back, so the fit uses the recorded full-grid profile (labelled)."""
+def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3, stat: str = CELL_STATS[0]) -> dict:
+    """Live-profile at the scale's grid, then fit on each cell's ``stat`` over its rounds. At ``smoke`` the live
+    grid is too small to fit six coefficients and hold points back, so the fit uses the recorded full-grid
+    profile (labelled). ``other_fit`` is :func:`fit_summary` of the same fit and split with the other statistic
+    of :data:`CELL_STATS`, so that a reader sees what the choice of statistic does."""
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     prof = run_profile(scale, seed)
@@ -667,15 +670,18 @@ def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3) -> dict:
         fit_df, fit_source = recorded_profile(), f"recorded full-grid profile ({RECORDED.name})"
     else:
         fit_df, fit_source = prof.data, f"this run's {prof.source} profile"
-    table, models, cells = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"))
+    table, models, cells = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"), stat)
+    other = next(s for s in CELL_STATS if s != stat)
+    other_table = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"), other)[0]
     return {"profile": prof, "profile_seconds": t_prof, "profile_load_1min": (load_before, load_after),
             "live": prof.source.startswith("live"), "fit_source": fit_source, "fit_data": fit_df,
-            "table": table, "models": models, "cells": cells}
+            "table": table, "models": models, "cells": cells, "stat": stat, "other_stat": other,
+            "other_fit": fit_summary(other_table), "other_table": other_table}
 
 
 def check_parameters(*, scale: str, p_idle: float, p_max: float, beta_mem: float, server_cpu: float,
                      server_mem: float, w_pow: float, load_lo: float, load_hi: float, epoch_s: float,
-                     holdout_frac: float) -> None:
+                     holdout_frac: float, cell_stat: str) -> None:
     """The notebook's parameters, checked right after ``start`` so that a bad value fails before the live
     profile with a :class:`ParameterError` (exit 2) naming the parameter, its value and what is allowed."""
     s = default_server()
@@ -691,6 +697,7 @@ def check_parameters(*, scale: str, p_idle: float, p_max: float, beta_mem: float
     check_range(epoch_s, "epoch_s", low=0, low_open=True,
                 high=float(load_azure().t.max()) / 2, error=ParameterError)  # >= 2 epochs of the Azure trace (quasi_dynamic)
     check_range(holdout_frac, "holdout_frac", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
+    check_choice(cell_stat, "cell_stat", CELL_STATS, error=ParameterError)
     # the fit may use the live grid of this scale or the recorded profile (the default grid; smoke always)
     for grid in dict.fromkeys(("default", "paper" if scale == "paper" else "default")):
         cpus, mem, _, _ = GRIDS[grid]

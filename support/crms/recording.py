@@ -35,7 +35,9 @@ def record_fit_claims(nb, pf: dict[str, Any]) -> None:
                     + ", ".join(f"{w} {v:.3f}" for w, v in zip(tab.workload, tab.adj_r2_held_back))
                     + "; worst repetition spread of CPU time per request (median max/min over cells): "
                     + ", ".join(f"{w} {v:.2f}x" for w, v in zip(tab.workload, tab.cpu_time_spread))
-                    + f" on this shared VM; plain (unadjusted) held-back R^2 worst {fit['worst_r2_held_back']:.3f}")
+                    + f" on this shared VM; plain (unadjusted) held-back R^2 worst {fit['worst_r2_held_back']:.3f}"
+                    + f"; each cell is the {pf['stat']} of its rounds (with the {pf['other_stat']}: worst "
+                    + f"{pf['other_fit']['worst_adj_r2_held_back']:.3f})")
     nb.record("fit_adj_r2", fit["worst_adj_r2_held_back"], note=note_fit)
     nb.record("paper_form_r2", fit["worst_paper_form_r2_held_back"],
               note="literal form as quoted (its exp(k3 m) term grows with memory and is at least 1 s)")

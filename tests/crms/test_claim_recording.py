@@ -32,7 +32,8 @@ FIT_TABLE = pd.DataFrame({"workload": ["matmul", "join"], "adj_r2_held_back": [0
 def _pf(live: bool, reason: str = "") -> dict:
     source = "live cgroup v1" if live else "recorded (data/crms/profile_recorded.csv)"
     return {"live": live, "profile": SimpleNamespace(source=source, reason=reason), "table": FIT_TABLE,
-            "fit_source": "this run's live cgroup v1 profile"}
+            "fit_source": "this run's live cgroup v1 profile", "stat": "min", "other_stat": "median",
+            "other_fit": {"worst_adj_r2_held_back": 0.81}}
 
 
 def test_fit_claims_without_a_live_profile_are_not_applicable_and_say_why(tmp_path):
@@ -57,7 +58,7 @@ def test_fit_claims_on_a_live_profile_record_the_worst_held_back_workload_with_e
     assert _claim(nb, "fit_adj_r2") == (0.96, Verdict.REPRODUCED, (
         "fit on this run's live cgroup v1 profile; per workload: matmul 0.990, join 0.960; worst repetition spread of "
         "CPU time per request (median max/min over cells): matmul 1.10x, join 1.25x on this shared VM; plain "
-        "(unadjusted) held-back R^2 worst 0.970"))
+        "(unadjusted) held-back R^2 worst 0.970; each cell is the min of its rounds (with the median: worst 0.810)"))
     assert _claim(nb, "paper_form_r2") == (0.7, Verdict.NOT_REPRODUCED, (
         "literal form as quoted (its exp(k3 m) term grows with memory and is at least 1 s)"))
 

@@ -10,7 +10,7 @@ from support.validate import ParameterError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "06_crms.ipynb"
 CHECKED = ("p_idle", "p_max", "beta_mem", "server_cpu", "server_mem", "w_pow", "load_lo", "load_hi", "epoch_s",
-           "holdout_frac")
+           "holdout_frac", "cell_stat")
 
 
 def _defaults(**changes):
@@ -41,6 +41,8 @@ def test_notebook_defaults_pass_the_parameter_check_at_every_scale(scale):
     ({"holdout_frac": 0.77}, "holdout_frac"),  # 7 training cells for 6 coefficients
     ({"holdout_frac": 1.5}, "holdout_frac"),
     ({"holdout_frac": "a third"}, "holdout_frac"),
+    ({"cell_stat": "mean"}, "cell_stat"),  # only the fastest repetition or the median
+    ({"cell_stat": "Min"}, "cell_stat"),
 ])
 def test_bad_value_raises_a_parameter_error_naming_the_parameter(changes, name):
     with pytest.raises(ParameterError, match=name) as e:

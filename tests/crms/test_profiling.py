@@ -7,7 +7,7 @@ import pytest
 
 from support.cgroups import detect
 from support.cgroups.profile import load_profile
-from support.crms.profiling import RECORDED, profile
+from support.crms.profiling import RECORDED, cell_table, profile
 
 
 @pytest.mark.skipif(not detect().usable, reason="cgroups not usable here")
@@ -92,3 +92,16 @@ def test_workers_warm_up_at_the_default_weight_and_are_measured_at_the_priority_
     default = round(1024 / 10.24) * 10.24 if detect().version == 2 else 1024
     assert [w for what, w in seen if what == "warm-up"] == [round(default)] * 2
     assert [w for what, w in seen if what == "request"] == [prof.PRIORITY_WEIGHT] * 2
+
+
+def test_cell_table_takes_the_fastest_repetition_by_default_and_the_median_on_request():
+    df = pd.DataFrame({"workload": ["w"] * 4 + ["v"] * 3, "cpus": [0.5] * 7, "mem_mb": [128] * 7,
+                       "rep": [0, 1, 2, 3, 0, 1, 2], "latency_s": [0.30, 0.10, 0.50, 0.20, 2.0, 3.0, 1.0],
+                       "cpu_s": [0.06, 0.05, 0.09, 0.07, 1.0, 1.5, 0.5]})
+    fast = cell_table(df).set_index("workload")
+    assert fast.loc["w", "latency_s"] == 0.10 and fast.loc["v", "latency_s"] == 1.0  # one slowed request cannot lift it
+    assert fast.loc["w", "cpu_s"] == 0.05 and fast.loc["w", "reps"] == 4
+    mid = cell_table(df, "median").set_index("workload")
+    assert mid.loc["w", "latency_s"] == pytest.approx(0.25) and mid.loc["v", "latency_s"] == 2.0
+    with pytest.raises(ValueError, match="mean"):
+        cell_table(df, "mean")

@@ -143,7 +143,7 @@ def test_crms_finds_a_feasible_allocation_that_lies_next_to_its_start_counts():
     from support.crms.solver import start_counts
     from support.seeding import derive
 
-    models = recorded_models(0, 1 / 3)
+    models = recorded_models(0, 1 / 3, stat="median")  # the models the instance was found with
     p = random_small_problem(models, derive(11, "oracle", 12))
     st = Stage1(p)
     assert all(not np.isfinite(st.solve(n, p.lam)[0]) for n in start_counts(p))
