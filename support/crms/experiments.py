@@ -672,11 +672,10 @@ def profile_and_fit(scale: str, seed: int, holdout_frac: float = 1 / 3, stat: st
         fit_df, fit_source = prof.data, f"this run's {prof.source} profile"
     table, models, cells = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"), stat)
     other = next(s for s in CELL_STATS if s != stat)
-    other_table = fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"), other)[0]
     return {"profile": prof, "profile_seconds": t_prof, "profile_load_1min": (load_before, load_after),
             "live": prof.source.startswith("live"), "fit_source": fit_source, "fit_data": fit_df,
             "table": table, "models": models, "cells": cells, "stat": stat, "other_stat": other,
-            "other_fit": fit_summary(other_table), "other_table": other_table}
+            "other_fit": fit_summary(fit_profiles(fit_df, holdout_frac, derive(seed, "holdout"), other)[0])}
 
 
 def check_parameters(*, scale: str, p_idle: float, p_max: float, beta_mem: float, server_cpu: float,

@@ -32,6 +32,7 @@ from support.crms.workloads import WORKLOADS
 from support.paths import REPO_ROOT
 from support.progress import progress_bar
 from support.seeding import derive
+from support.validate import check_choice
 
 WORKLOAD_SCRIPT = Path(__file__).with_name("workloads.py")
 RECORDED = REPO_ROOT / "data" / "crms" / "profile_recorded.csv"
@@ -110,8 +111,7 @@ CELL_STATS = ("min", "median")  # per-cell statistics over rounds; the first is 
 def cell_table(df: pd.DataFrame, stat: str = CELL_STATS[0]) -> pd.DataFrame:
     """Latency per (workload, cpus, mem_mb) over repetitions: ``stat`` = "min" (the fastest repetition, as
     ``timeit`` reports it: on a shared VM, other load and the host only ever slow a request down) or "median"."""
-    if stat not in CELL_STATS:
-        raise ValueError(f"stat must be one of {CELL_STATS}, got {stat!r}")
+    check_choice(stat, "stat", CELL_STATS)
     return (df.groupby(["workload", "cpus", "mem_mb"], as_index=False)
               .agg(latency_s=("latency_s", stat), cpu_s=("cpu_s", stat), reps=("rep", "count")))
 
