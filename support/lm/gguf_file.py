@@ -21,7 +21,10 @@ DEFAULT_ALIGNMENT = 32
 
 # metadata value types of the GGUF spec: type id -> struct format (little-endian); 8 = string, 9 = array
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
-_NUMPY = {0: "<u1", 1: "<i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 7: "?", 10: "<u8", 11: "<i8", 12: "<f8"}
+_NUMPY = {t: np.dtype(fmt) for t, fmt in _SCALARS.items()}  # the same types for arrays (numpy reads struct codes)
+# tensor types GGUFReader exposes as elements (gguf.GGMLQuantizationType names); the others are quantized blocks
+_PLAIN = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int8, "I16": np.int16, "I32": np.int32,
+          "I64": np.int64}
 STRING, ARRAY = 8, 9
 
 
@@ -77,7 +80,7 @@ class _Cursor:
             if sub == STRING:
                 return [self.string() for _ in range(count)]
             if sub in _NUMPY:
-                dt = np.dtype(_NUMPY[sub])
+                dt = _NUMPY[sub]
                 return np.frombuffer(self.take(count * dt.itemsize), dt).tolist()
             if sub == ARRAY:
                 return [self.value(ARRAY, key) for _ in range(count)]
@@ -98,8 +101,7 @@ def _tensor_view(mm: np.memmap, start: int, ggml_type: int, dims: tuple[int, ...
         raise GGUFFormatError(f"{path}: tensor {name!r} has unknown type {ggml_type}") from None
     n_elems = int(np.prod(dims, dtype=np.int64))
     np_dims = tuple(reversed(dims))
-    plain = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int8, "I16": np.int16,
-             "I32": np.int32, "I64": np.int64}.get(qtype.name)
+    plain = _PLAIN.get(qtype.name)
     if plain is not None:
         dtype, count = np.dtype(plain), n_elems
     else:
