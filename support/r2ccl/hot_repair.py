@@ -44,20 +44,35 @@ class HotRepair:
     def _alive(self, peer: int) -> list[bool]:
         return [not self.tr.conns[(peer, i)].dead.is_set() for i in range(self.tr.k)]
 
-    def on_dead(self, conn: Conn, reason: str):
-        """Declare ``conn`` dead (once) and send the peer where to resume the lanes it sends to us."""
+    def _declare(self, conn: Conn, reason: str | None) -> bool:
+        """Kill ``conn`` (once) and send the peer where to resume the lanes it sends to us; record the detection
+        unless ``reason`` is None. False when ``conn`` was dead already."""
         tr = self.tr
         with self.lock:
             with tr.rx_lock:
                 if conn.dead.is_set():
-                    return
+                    return False
                 conn.kill()
                 exp = {str(lane): seq for (p, lane), seq in tr.rx_expected.items() if p == conn.peer}
-            tr.stats.detections.append((time.time(), conn.peer, conn.nic, reason))
+            if reason is not None:
+                tr.stats.detections.append((time.time(), conn.peer, conn.nic, reason))
         try:
             tr.oob_send(conn.peer, {"t": "resync", "nic": conn.nic, "exp": exp})
         except OSError:
             pass
+        return True
+
+    def on_closing_failure(self, conn: Conn):
+        """``conn`` failed while this rank closes: no frame of ours needs it any more, but the peer may still
+        hold frames whose acks died with it. The resync tells it what arrived, so its drain ends now instead of
+        at its timeout (and the peer's own resync, answered by nobody once ``conn`` is dead, cannot do that)."""
+        self._declare(conn, None)
+
+    def on_dead(self, conn: Conn, reason: str):
+        """Declare ``conn`` dead (once) and send the peer where to resume the lanes it sends to us."""
+        tr = self.tr
+        if not self._declare(conn, reason):
+            return
         # lanes of ours that never sent on the dead NIC, or have nothing unacked, can move now
         with self.lock:
             for (p, _), st in list(tr.lanes.items()):
@@ -67,10 +82,15 @@ class HotRepair:
                             self._move(conn.peer, st, resend_from=None, why="idle")
 
     def on_resync(self, peer: int, msg: dict):
-        """The peer declared our connection on ``msg['nic']`` dead and says what it expects next."""
+        """The peer declared our connection on ``msg['nic']`` dead and says what it expects next. While this rank
+        closes, only lanes with frames left to re-send move: the others will send nothing more."""
         tr = self.tr
         nic = int(msg["nic"])
-        self.on_dead(tr.conns[(peer, nic)], "peer resync")
+        conn = tr.conns[(peer, nic)]
+        if tr.closing:
+            self.on_closing_failure(conn)
+        else:
+            self.on_dead(conn, "peer resync")
         exp = {int(k): v for k, v in msg["exp"].items()}
         from support.r2ccl.transport import _drop_below
 
@@ -80,7 +100,7 @@ class HotRepair:
                     continue
                 with st.lock:
                     _drop_below(st.retained, exp.get(lane, 0))
-                    if st.route == nic:
+                    if st.route == nic and (st.retained or not tr.closing):
                         self._move(peer, st, resend_from=exp.get(lane, 0), why="resync")
 
     def _move(self, peer: int, st: _Lane, resend_from: int | None, why: str):

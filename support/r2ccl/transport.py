@@ -515,7 +515,10 @@ class Transport:
 
     def _conn_failed(self, conn: Conn, reason: str):
         if self.closing:
-            conn.kill()
+            if self.cfg.reliable:
+                self.repair.on_closing_failure(conn)
+            else:
+                conn.kill()
             return
         if not self.cfg.reliable:
             conn.kill()
