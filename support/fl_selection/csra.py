@@ -307,36 +307,44 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
     # (robust to an occasional failed solve), then golden section between the best point's neighbours
     solo = solo_round(system, m)[0]
     T_a = 0.5 * float(np.sort(solo)[m - 1])
-    if T_hint is not None and T_hint > 0:
-        grid = math.log(T_hint) + np.array([-0.4, 0.0, 0.4])
-    else:
-        grid = np.linspace(math.log(T_a), math.log(20 * T_a), n_grid)
-    costs = [cost_at(x) for x in grid]
-    i = int(np.argmin(costs))
-    step = grid[1] - grid[0]
-    while (i == len(grid) - 1 and costs[i] < 1e29) or costs[i] >= 1e29:  # extend upwards (edge or infeasible)
-        if grid[-1] > math.log(1e3 * T_a):
-            break
-        grid = np.append(grid, grid[-1] + step)
-        costs.append(cost_at(grid[-1]))
+
+    def search() -> float:
+        """The relaxed problem's best deadline (log seconds) under the present constraint; a grid point
+        where it is infeasible costs 1e30, so when every point is, the result means nothing (the caller checks)."""
+        if T_hint is not None and T_hint > 0:
+            grid = math.log(T_hint) + np.array([-0.4, 0.0, 0.4])
+        else:
+            grid = np.linspace(math.log(T_a), math.log(20 * T_a), n_grid)
+        costs = [cost_at(x) for x in grid]
         i = int(np.argmin(costs))
-    while i == 0 and costs[0] < 1e29 and grid[0] > math.log(T_a) - 1:  # optimum at the lower edge
-        grid = np.insert(grid, 0, grid[0] - step)
-        costs.insert(0, cost_at(grid[0]))
-        i = int(np.argmin(costs))
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    logT = golden_section(cost_at, lo, hi, tol=logT_tol) if costs[i] < 1e29 else grid[i]
-    if cost_at(logT) > costs[i]:
-        logT = grid[i]
-    T_rel = math.exp(logT)
+        step = grid[1] - grid[0]
+        while (i == len(grid) - 1 and costs[i] < 1e29) or costs[i] >= 1e29:  # extend upwards (edge or infeasible)
+            if grid[-1] > math.log(1e3 * T_a):
+                break
+            grid = np.append(grid, grid[-1] + step)
+            costs.append(cost_at(grid[-1]))
+            i = int(np.argmin(costs))
+        while i == 0 and costs[0] < 1e29 and grid[0] > math.log(T_a) - 1:  # optimum at the lower edge
+            grid = np.insert(grid, 0, grid[0] - step)
+            costs.insert(0, cost_at(grid[0]))
+            i = int(np.argmin(costs))
+        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        logT = golden_section(cost_at, lo, hi, tol=logT_tol) if costs[i] < 1e29 else grid[i]
+        if cost_at(logT) > costs[i]:
+            logT = grid[i]
+        return logT
+
+    T_rel = math.exp(search())
     E_rel = energy_at(T_rel)
     relaxed_gen = True
     if not math.isfinite(E_rel):
         # the linearised (inner) generalization constraint can be empty even when some m-subset is feasible:
-        # relax without it and let the rounding repair enforce the exact constraint
+        # relax without it and let the rounding repair enforce the exact constraint. The deadline is searched
+        # again: the first search ranked nothing but infeasibility penalties
         relaxed_gen = False
         pr.V.value, pr.Dg.value, pr.g0.value = np.zeros_like(pr.V.value), np.zeros(K), 0.0
         solved.clear()
+        T_rel = math.exp(search())
         E_rel = energy_at(T_rel)
         if not math.isfinite(E_rel):
             raise InfeasibleError(f"the relaxed CSRA problem is infeasible at the round deadline {T_rel:.4g} s",

@@ -127,12 +127,17 @@ def test_csra_keeps_the_relaxed_a_of_t_rel_when_the_search_ends_on_an_earlier_gr
 
 
 def test_csra_relaxes_without_the_generalization_constraint_when_its_linearisation_is_empty(instance):
-    """Linearising sqrt(n) at n0 = 1 leaves no relaxed point: T_rel is solved again without the constraint (a new
-    program, not the infeasible answer just had) and the rounding repair meets the exact constraint."""
+    """Linearising sqrt(n) at n0 = 1 leaves no relaxed point: the deadline is searched again without the constraint
+    (the first search ranked only infeasibility penalties, and picked the grid point nearest 1 s), so the relaxed
+    deadline and cost are those of a constraint that never binds, and the rounding repair meets the exact one."""
     system, P, D = instance(8, 3, alpha=0.3)
     gen = GenConstraint.from_targets(0.731, 1.686, 0.3, 3 * D.mean())
-    res = csra(system, P, 3, gen, replace(reference_units(system, 3), w=0.5), n0=1.0)
+    w = replace(reference_units(system, 3), w=0.5)
+    res = csra(system, P, 3, gen, w, n0=1.0)
     assert gen.feasible(P, D, res.S) and len(res.S) == 3
+    free = csra(system, P, 3, GenConstraint(0.0, 0.0, 1.0), w)  # 0 <= 1: the same program without the constraint
+    assert res.T_relaxed == pytest.approx(free.T_relaxed, rel=1e-6)
+    assert res.relaxed_cost == pytest.approx(free.relaxed_cost, rel=1e-3)  # equal programs, solver tolerance
 
 def test_csra_meets_the_generalization_constraint_and_reports_infeasible_targets(instance):
     system, P, D = instance(10, 7, alpha=0.1)
