@@ -76,16 +76,28 @@ class PowerOfChoice(Policy):
 
     def choose(self, ctx, system):
         d = min(system.K, self.d or 2 * self.m)
+        if d < self.m:
+            raise ValueError(f"Power-of-Choice samples d = {self.d} candidates, fewer than the m = {self.m} it must "
+                             "keep; use d >= m (0 means 2m)")
         cand = ctx.rng.choice(system.K, d, replace=False, p=system.D / system.D.sum())
         loss = np.array([ctx.client_loss(int(k)) for k in cand])
         return joint_allocation(system, np.sort(cand[np.argsort(-loss)[: self.m]]), self.weights)
 
 
+def oort_temporal_bonus(t: int, last_round: np.ndarray) -> np.ndarray:
+    """Oort's temporal-uncertainty term sqrt(0.1 ln R / L(i)) (Lai et al., OSDI'21, Alg. 1): R is the current
+    round and L(i) the round client i last took part in (both 1-based here), so a client left out longest gains most.
+    ``t`` and ``last_round`` are the 0-based rounds of FedAvg."""
+    R = t + 1
+    L = np.asarray(last_round, float) + 1
+    return np.sqrt(0.1 * math.log(max(R, 2)) / L)
+
+
 @dataclass
 class OortStyle(Policy):
-    """Oort's utility: D_k * last training loss (statistical) plus a staleness bonus, times
-    (T_pref / t_k)^alpha for clients slower than the preferred round time; a fraction ``explore`` of the
-    slots goes to never-selected clients (fastest first)."""
+    """Oort's utility: D_k * last training loss (statistical) plus the temporal-uncertainty bonus
+    (:func:`oort_temporal_bonus`), times (T_pref / t_k)^alpha for clients slower than the preferred round time;
+    a fraction ``explore`` of the slots goes to never-selected clients (fastest first)."""
 
     alpha: float = 2.0
     explore: float = 0.2
@@ -99,8 +111,8 @@ class OortStyle(Policy):
         T_pref = float(np.quantile(t_k, self.pref_quantile))
         seen = ~np.isnan(ctx.last_loss)
         util = np.where(seen, system.D * np.nan_to_num(ctx.last_loss), 0.0)
-        stale = np.array([ctx.t - self.last_round.get(k, 0) for k in range(K)], float)
-        util = util + np.where(seen, np.sqrt(0.1 * math.log(max(ctx.t, 2)) / np.maximum(stale, 1.0)) * util.max(), 0)
+        last = np.array([self.last_round.get(k, 0) for k in range(K)], float)
+        util = util + np.where(seen, oort_temporal_bonus(ctx.t, last) * util.max(), 0)
         util = util * np.where(t_k > T_pref, (T_pref / t_k) ** self.alpha, 1.0)
         n_exp = min(round(self.explore * m), int((~seen).sum()))
         if seen.sum() < m - n_exp:

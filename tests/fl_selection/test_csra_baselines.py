@@ -170,6 +170,8 @@ def test_best_channel_and_power_of_choice_pick_what_they_promise(instance):
     losses = np.array([ctx.client_loss(k) for k in range(10)])
     assert set(poc.S) == set(np.argsort(-losses)[:3])
     assert len(Bl.AllClients(3, w).choose(ctx, system).S) == 10
+    with pytest.raises(ValueError, match=r"^Power-of-Choice samples d = 2 candidates, fewer than the m = 3"):
+        Bl.PowerOfChoice(3, w, d=2).choose(ctx, system)  # it returned 2 clients for m = 3
 
 
 def test_oort_explores_unseen_clients_and_prefers_high_utility_fast_ones(instance):
@@ -182,3 +184,22 @@ def test_oort_explores_unseen_clients_and_prefers_high_utility_fast_ones(instanc
     ctx.last_loss[[2, 5]] = 50.0
     pol = Bl.OortStyle(4, w, alpha=0.0, explore=0.0)
     assert {2, 5} <= set(pol.choose(ctx, system).S)
+
+
+def test_oort_temporal_bonus_is_largest_for_the_client_left_out_longest():
+    # sqrt(0.1 ln R / L): at round R = 11, a client last in round 1 against one last in round 10
+    b = Bl.oort_temporal_bonus(10, np.array([0, 9]))
+    assert b == pytest.approx([np.sqrt(0.1 * np.log(11) / 1), np.sqrt(0.1 * np.log(11) / 10)])
+    assert b[0] > b[1]
+
+
+def test_oort_picks_the_long_unselected_clients_when_their_utilities_are_equal(instance):
+    """Equal statistical utility (D_k * loss the same for all) and no speed penalty or exploration: the temporal
+    bonus decides, and it must favour clients 0-4 (last picked in round 0) over 5-9 (picked last round)."""
+    system, _, _ = instance(10, 9)
+    w = reference_units(system, 4)
+    ctx = _ctx(system, t=10)
+    ctx.last_loss[:] = 1.0 / system.D
+    pol = Bl.OortStyle(4, w, alpha=0.0, explore=0.0)
+    pol.last_round = {k: (0 if k < 5 else 9) for k in range(10)}
+    assert set(pol.choose(ctx, system).S) <= {0, 1, 2, 3, 4}
