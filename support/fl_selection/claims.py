@@ -21,7 +21,8 @@ CLAIMS = ClaimSet("07_fl_selection", [
           AtLeast(0.9, partly=0.75), scales=DEFAULT_UP),
     Claim("bound_fit_r2", "The generalization bound e0 + c1 delta + c2/sqrt(n) fits the measured test error of "
           "label-skewed training sets (learning-curve calibration): R^2", 0.8, "",
-          ABS + " (bound linking heterogeneity to generalization); threshold ours", AtLeast(0.8, partly=0.6)),
+          ABS + " (bound linking heterogeneity to generalization); threshold ours", AtLeast(0.8, partly=0.6),
+          scales=DEFAULT_UP),  # smoke fits 3 constants to about 4 points: noise alone passes 0.8 in ~1 draw of 5
     Claim("acc_vs_random", "Final test accuracy of CSRA minus random selection (alpha = 0.1, K = 50, 20% "
           "participation, mean over seeds)", -0.5, "pp", ISSUE + "; " + ABS + " (higher test accuracy)",
           AtLeast(-0.5, partly=-2.0), scales=DEFAULT_UP),

@@ -84,6 +84,10 @@ class Setup:
         check_choice(self.model, "model", MODELS, error=ParameterError)
         check_range(self.c1, "c1", low=0, error=ParameterError)
         check_range(self.c2, "c2", low=0, error=ParameterError)
+        if self.c1 == 0 and self.c2 == 0:
+            raise ParameterError("c1 and c2 are both 0: the generalization constraint c1 delta + c2 / sqrt(n) <= eps "
+                                 "would constrain nothing (a calibration fit that gives both 0 found no dependence "
+                                 "of the error on delta or n)")
         check_int(self.min_size, "min_size", minimum=1, error=ParameterError)
         check_range(self.alpha, "alpha", low=0, low_open=True, error=ParameterError)
         check_range(self.participation, "participation", low=0, high=1, low_open=True, error=ParameterError)
@@ -114,7 +118,7 @@ class Env:
     """A built scenario: data, partition, label distributions, the cell, cost units and the constraints: ``gen`` is
     CSRA's (Sec. III; eps from ``delta_max`` at n_min = m x mean D); ``gen_no_het``, the ablation's (csra_no_het),
     drops the heterogeneity term from both sides of the generalization constraint (c1 = 0, eps = c2 / sqrt(n_min)),
-    leaving a data-volume floor D_S >= n_min."""
+    leaving a data-volume floor D_S >= n_min (written with c2 = 1 when c2 = 0)."""
 
     setup: Setup
     data: Dataset
@@ -152,8 +156,11 @@ def build_env(setup: Setup, seed: int) -> Env:
     weights = replace(units, w=setup.w)
     n_min = setup.m * float(D.mean())
     gen = GenConstraint.from_targets(setup.c1, setup.c2, setup.delta_max, n_min)
-    # the ablation (csra_no_het): c1 = 0 on both sides, i.e. a data-volume floor D_S >= n_min (see Env)
-    gen_no_het = GenConstraint(0.0, setup.c2, setup.c2 / math.sqrt(n_min))
+    # the ablation (csra_no_het): c1 = 0 on both sides, i.e. a data-volume floor D_S >= n_min (see Env). The floor
+    # is the same for every c2 > 0; when c2 = 0 (a calibration may fit it) it is written with c2 = 1, as
+    # 0 <= 0 would be no floor (and eps = 0 no valid constraint)
+    c2_floor = setup.c2 if setup.c2 > 0 else 1.0
+    gen_no_het = GenConstraint(0.0, c2_floor, c2_floor / math.sqrt(n_min))
     return Env(setup, data, parts, P, D, system, weights, gen, gen_no_het, seed)
 
 
@@ -213,7 +220,7 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
                "fallback": getattr(policy, "fallbacks", 0) > fallbacks}
         if method == "random":
             opt = joint_allocation(sys_t, alloc.S, env.weights)
-            row.update({"T_opt": opt.T, "E_opt": opt.energy})
+            row.update({"T_opt": opt.T, "E_opt": opt.energy, "E_cmp_opt": opt.energy_cmp, "E_com_opt": opt.energy_com})
         log.append(row)
         return alloc.S.tolist()
 
@@ -223,8 +230,8 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
     df = pd.DataFrame(res.history)[["round", "test_acc", "test_loss"]].merge(pd.DataFrame(log), on="round")
     out = [df.assign(method=method)]
     if method == "random":
-        out.append(df.assign(method="random_opt", T=df.T_opt, E=df.E_opt))
-    df = pd.concat(out, ignore_index=True).drop(columns=["T_opt", "E_opt"], errors="ignore")
+        out.append(df.assign(method="random_opt", T=df.T_opt, E=df.E_opt, E_cmp=df.E_cmp_opt, E_com=df.E_com_opt))
+    df = pd.concat(out, ignore_index=True).drop(columns=["T_opt", "E_opt", "E_cmp_opt", "E_com_opt"], errors="ignore")
     df["cum_T"] = df.groupby("method").T.cumsum()
     df["cum_E"] = df.groupby("method").E.cumsum()
     return df.assign(seed=env.seed)

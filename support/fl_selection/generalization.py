@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from support import fits
-from support.fl_selection.heterogeneity import mixture_discrepancy
+from support.fl_selection.heterogeneity import mixture_discrepancy, selection_weights
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class GenConstraint:
     eps: float
 
     def __post_init__(self):
-        if self.c1 < 0 or self.c2 < 0 or not self.eps > 0:
-            raise ValueError(f"need c1, c2 >= 0 and eps > 0; got {self}")
+        if not all(math.isfinite(v) for v in (self.c1, self.c2, self.eps)) or self.c1 < 0 or self.c2 < 0 \
+                or not self.eps > 0:
+            raise ValueError(f"need finite c1, c2 >= 0 and eps > 0; got {self}")
 
     def value(self, delta: float, n: float) -> float:
         if n <= 0:
@@ -39,8 +40,7 @@ class GenConstraint:
 
     def of_selection(self, P, sizes, S) -> float:
         D = np.asarray(sizes, float)
-        a = np.zeros(D.size)
-        a[np.asarray(S, np.int64)] = 1.0
+        a = selection_weights(S, D.size)
         return self.value(mixture_discrepancy(P, D, a), float(a @ D))
 
     def feasible(self, P, sizes, S, tol: float = 1e-9) -> bool:

@@ -47,13 +47,22 @@ def client_heterogeneity(P, sizes, metric: str = "tv") -> np.ndarray:
 
 
 def selection_weights(S_or_a, K: int) -> np.ndarray:
-    """A 0/1 (or relaxed) selection vector from an index list or a length-K weight vector."""
+    """A 0/1 (or relaxed) selection vector from a list of distinct client indices in 0..K-1, a length-K boolean
+    mask or a length-K float weight vector. An integer 0/1 array is read as indices, so one that repeats an index
+    (as a 0/1 mask would) is refused rather than misread."""
     x = np.asarray(S_or_a)
     if x.dtype == bool or (x.shape == (K,) and x.dtype.kind == "f"):
+        if x.shape != (K,):
+            raise ValueError(f"a boolean selection mask needs length {K}; got shape {x.shape}")
         a = x.astype(float)
     else:
+        idx = x.astype(np.int64).ravel()
+        if x.dtype.kind not in "iuf" or np.any(idx != x.ravel()) or np.any((idx < 0) | (idx >= K)) \
+                or len(np.unique(idx)) != idx.size:
+            raise ValueError(f"a selection must be distinct client indices in 0..{K - 1}, a length-{K} boolean mask "
+                             f"or a length-{K} float weight vector; got {x.tolist()!r}")
         a = np.zeros(K)
-        a[x.astype(np.int64)] = 1.0
+        a[idx] = 1.0
     if a.shape != (K,) or np.any(a < 0):
         raise ValueError("selection must be client indices or a non-negative length-K weight vector")
     return a

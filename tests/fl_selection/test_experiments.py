@@ -159,6 +159,23 @@ def test_ablation_drops_the_heterogeneity_term_from_both_sides_and_shares_everyt
     assert type(abl) is type(full) and abl.m == full.m and abl.weights == full.weights and abl.P is full.P
 
 
+def test_a_calibrated_c2_of_zero_keeps_the_ablations_data_volume_floor():
+    """The non-negative calibration fit may return c2 = 0. CSRA's constraint is then c1 delta <= c1 delta_max, and
+    the ablation keeps its floor D_S >= n_min (before, eps = 0 made building the scenario raise)."""
+    setup = X.Setup(dataset="digits", n_clients=8, participation=0.5, rounds=2, min_size=5, alpha=0.3, c1=0.7,
+                    c2=0.0, delta_max=0.25)
+    env = X.build_env(setup, 0)
+    n_min = env.m * float(env.D.mean())
+    assert env.gen.eps == pytest.approx(0.7 * 0.25, rel=1e-12)
+    g = env.gen_no_het
+    assert g.c1 == 0 and g.c2 > 0 and g.eps == pytest.approx(g.c2 / math.sqrt(n_min), rel=1e-12)
+
+
+def test_setup_refuses_c1_and_c2_both_zero_naming_them():
+    with pytest.raises(ParameterError, match="^c1 and c2 are both 0: the generalization constraint"):
+        X.Setup(c1=0.0, c2=0.0)
+
+
 def test_run_method_refuses_zero_rounds_instead_of_running_the_full_budget():
     setup = X.Setup(dataset="digits", n_clients=6, participation=0.5, rounds=2, min_size=5, alpha=1.0)
     env = X.build_env(setup, 0)
@@ -275,11 +292,13 @@ def test_setup_refuses_a_value_outside_its_range_naming_the_parameter_and_the_va
 
 def test_setup_accepts_the_bounds_its_intervals_include():
     """participation 1 (every client), w 0 or 1 (energy or latency only) and delta_max 1 (the largest TV) are valid,
-    as are a zero constant (the non-negative calibration fit may return one), one client, one round, the MLP and shards."""
+    as are a zero constant (the non-negative calibration fit may return one), one client, one round, the MLP and shards.
+    (Both constants zero is refused: see test_setup_refuses_c1_and_c2_both_zero_naming_them.)"""
     assert X.Setup(participation=1.0, w=0.0, delta_max=1.0).m == X.Setup().n_clients
     assert X.Setup(w=1.0, dataset="digits").w == 1.0
-    assert X.Setup(c1=0.0, c2=0.0, n_clients=1, rounds=1, batch_size=1, min_size=1, model="mlp",
+    assert X.Setup(c1=0.0, c2=1.0, n_clients=1, rounds=1, batch_size=1, min_size=1, model="mlp",
                    partition="shards").m == 1
+    assert X.Setup(c1=1.0, c2=0.0).c2 == 0.0
 
 
 def test_notebook_07_defaults_and_every_dataset_its_comment_lists_pass_the_setup_check():

@@ -88,3 +88,25 @@ def test_generalization_constraint_boundary_and_validation():
     assert g.value(0.1, 400) < g.eps < g.value(0.2, 300)
     with pytest.raises(ValueError):
         GenConstraint(-1.0, 1.0, 0.1)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="need finite c1, c2 >= 0 and eps > 0"):
+            GenConstraint(bad, 1.0, 0.1)
+        with pytest.raises(ValueError, match="need finite c1, c2 >= 0 and eps > 0"):
+            GenConstraint(1.0, 1.0, bad)
+
+
+def test_a_selection_is_distinct_indices_or_a_full_length_mask_never_a_misread_mix():
+    """Four one-class clients, the last holding half the data: the 0/1 integer array [0, 0, 1, 1] was read as the
+    indices {0, 1}; a boolean mask of clients {2, 3} now means them, and index lists that repeat, fall outside
+    0..K-1 or are not whole numbers are refused instead of collapsing or wrapping."""
+    P = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1.0]])
+    D = np.array([10.0, 10, 10, 30])
+    g = GenConstraint(1.0, 2.0, 0.5)
+    mask = np.array([False, False, True, True])
+    assert mixture_discrepancy(P, D, mask) == pytest.approx(mixture_discrepancy(P, D, [2, 3]))
+    assert g.of_selection(P, D, mask) == pytest.approx(g.of_selection(P, D, [2, 3]))
+    for bad in ([0, 0, 1, 1], [3, 3, 3], [-1], [4], [1.5], np.array([True, False])):
+        with pytest.raises(ValueError, match="selection"):
+            mixture_discrepancy(P, D, bad)
+        with pytest.raises(ValueError, match="selection"):
+            g.of_selection(P, D, bad)
