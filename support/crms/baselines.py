@@ -1,6 +1,7 @@
 """Baselines for CRMS: four heuristics and two search methods with a wall-clock budget.
 
-Heuristics split the server's CPU and memory over apps by a rule, then (as a fair best effort) pick
+Heuristics split the server's CPU and memory over apps by a rule (a share below one minimum container is
+raised to it, the others giving way in proportion: :func:`floored_shares`), then (as a fair best effort) pick
 per app the container count 1..n_max that minimizes that app's own mean latency within its share:
 
 * :func:`equal_share` — every app gets C/N CPUs and M/N GB.
@@ -54,8 +55,34 @@ def _best_count_in_share(p: Problem, i: int, cpu_share: float, mem_share: float)
     return best[1:]
 
 
+def floored_shares(total: float, shares, floor: float) -> np.ndarray:
+    """``shares`` (summing to ``total``) with every share below ``floor`` raised to it and the rest of ``total``
+    split over the other apps in their original proportions, repeated until none is below: an app's share must
+    hold at least one minimum container, or the heuristic would give it one on top of everyone's full shares and
+    overrun the server. When even ``N x floor`` exceeds ``total`` every share is ``floor`` (the caller's
+    allocation is then infeasible, as it must be)."""
+    w = np.asarray(shares, float)
+    out = w.copy()
+    low = np.zeros(w.size, bool)
+    while True:
+        new_low = low | (out < floor)
+        left = total - floor * new_low.sum()
+        if left <= 0 or new_low.all():
+            return np.full(w.size, float(floor))
+        rest = w * ~new_low
+        if rest.sum() <= 0:  # every app left has zero weight: split what is left equally among them
+            rest = (~new_low).astype(float)
+        out = np.where(new_low, floor, left * rest / rest.sum())
+        if (new_low == low).all():
+            return out
+        low = new_low
+
+
 def _share_alloc(p: Problem, cpu_shares, mem_shares, name: str) -> Allocation:
     t0 = time.perf_counter()
+    s = p.server
+    cpu_shares = floored_shares(s.cpu, cpu_shares, s.c_min)
+    mem_shares = floored_shares(s.mem, mem_shares, s.m_min)
     n, c, m = zip(*[_best_count_in_share(p, i, cs, ms) for i, (cs, ms) in enumerate(zip(cpu_shares, mem_shares))])
     return evaluate(p, np.array(n), np.array(c), np.array(m), name, time.perf_counter() - t0)
 

@@ -26,6 +26,32 @@ def test_heuristics_fit_the_server_and_crms_beats_them_on_its_objective(problem)
         assert a.objective <= h.objective + 1e-9
 
 
+def test_floored_shares_give_every_app_a_minimum_container_and_split_the_rest_in_proportion():
+    out = B.floored_shares(4.0, [3.9, 0.05, 0.05], 0.15)
+    assert out == pytest.approx([3.7, 0.15, 0.15])
+    out = B.floored_shares(4.0, [3.4, 0.6, 0.0, 0.0], 0.5)  # the two zeros are raised, then 0.6 x 3/4 < 0.5 too
+    assert out == pytest.approx([2.5, 0.5, 0.5, 0.5])
+    out = B.floored_shares(4.0, [2.0, 1.0, 0.9, 0.1], 0.5)  # no cascade: the rest keep their proportions
+    assert out[3] == 0.5 and out[:3] == pytest.approx([2.0 * 3.5 / 3.9, 1.0 * 3.5 / 3.9, 0.9 * 3.5 / 3.9])
+    assert B.floored_shares(0.5, [0.3, 0.1, 0.1, 0.0], 0.15) == pytest.approx([0.15] * 4)  # 4 x 0.15 > 0.5
+    assert B.floored_shares(4.0, [1.0] * 4, 0.15) == pytest.approx([1.0] * 4)  # nothing to raise
+
+
+def test_share_heuristics_stay_within_the_server_when_an_app_is_nearly_idle(models):
+    """Three busy apps and one at 1e-3 req/s (as a trace class without requests in an epoch): the idle app's
+    load-proportional share (1e-4 CPU) is below one minimum container. Before, it got a c_min container on top of
+    the others' full shares, the total overran the server and the whole heuristic was scored infeasible."""
+    from support.crms.experiments import default_server
+    from support.crms.problem import App, Problem
+
+    m = models["cpu_bound"]
+    p = Problem((App("a", m, 12.0), App("b", m, 12.0), App("c", m, 12.0), App("idle", m, 1e-3)), default_server())
+    for f in (B.proportional_share, B.demand_proportional):
+        h = f(p)
+        assert h.cpu_used <= p.server.cpu + 1e-9, (h.name, h.cpu_used)
+        assert np.isfinite(h.latency) and not h.info["infeasible"], (h.name, h.info["infeasible"])
+
+
 def test_search_baselines_honour_the_budget(problem):
     import time
 
