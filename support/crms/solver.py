@@ -102,8 +102,11 @@ def _app_terms(p: Problem, i: int, n, cs, ms, nu_c, nu_m, Lam):
     pm = p.server.power_model
     d = a.model(cs, ms)
     rho = a.lam * d / n
-    lat = np.where(p.stable(rho), a.lam * mm1_sojourn_array(a.lam / n, 1 / d), np.inf)
-    return (p.w_lat / Lam) * lat + n * cs * (p.w_pow * pm.watts_per_cpu + nu_c) + n * ms * (p.w_pow * pm.beta_mem + nu_m)
+    # unstable is inf after the weight: w_lat = 0 (allowed) times inf would be NaN, which the screening sorts
+    # (the discarded branch of the where still computes 0 x inf there, hence the errstate)
+    with np.errstate(invalid="ignore"):
+        lat = np.where(p.stable(rho), (p.w_lat / Lam) * a.lam * mm1_sojourn_array(a.lam / n, 1 / d), np.inf)
+    return lat + n * cs * (p.w_pow * pm.watts_per_cpu + nu_c) + n * ms * (p.w_pow * pm.beta_mem + nu_m)
 
 
 def _fits_minimums(p: Problem, n) -> bool:

@@ -156,3 +156,18 @@ def test_crms_finds_a_feasible_allocation_that_lies_next_to_its_start_counts():
     assert e.value.binding == "cpu_and_memory_capacity"
     with pytest.raises(InfeasibleError):
         scip_optimum(q, time_limit=30)
+
+
+def test_screening_estimate_of_an_unstable_move_is_infinite_not_nan_when_latency_has_no_weight(models):
+    """w_lat = 0 is allowed. The shadow-price screening (N >= 7) ranks moves by _app_terms; an unstable candidate
+    gave (0 / Lambda) x inf = NaN, and sorting NaN estimates cost up to 4.6% against the exhaustive search."""
+    import warnings
+
+    from support.crms.solver import _app_terms
+
+    p = Problem((App("x", models["cpu_bound"], 30.0),), Server(), w_lat=0.0)
+    cs = np.array([Server().c_min, Server().c_max])  # one container at c_min cannot serve 30 req/s
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = _app_terms(p, 0, 1, cs, np.full(2, Server().m_max), 0.0, 0.0, 30.0)
+    assert np.isinf(t[0]) and not np.isnan(t).any()
