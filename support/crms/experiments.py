@@ -558,7 +558,10 @@ def runtime_at(df: pd.DataFrame, N: int = 50) -> float | None:
 def epoch_study(models: dict, server: Server, w_pow: float, load: float, epoch_s: float = 300.0,
                 max_epochs: int | None = None) -> pd.DataFrame:
     """Re-solve CRMS every epoch as the trace's rates change (warm-started from the previous counts) and
-    compare with the heuristics re-applied each epoch, plus CRMS's first-epoch allocation kept static."""
+    compare with the heuristics re-applied each epoch, plus CRMS's first-epoch allocation kept static. An epoch
+    whose demand the server cannot hold (the trace's peaks can exceed the mean load) is a row with CRMS at inf and
+    the binding constraint in ``infeasible``, not the end of the study; the static allocation is then the first
+    feasible epoch's."""
     rates, classes, starts = trace_rates(epoch_s)
     E = rates.shape[0] if max_epochs is None else min(max_epochs, rates.shape[0])
     rows, prev, st, first = [], None, None, None
@@ -567,14 +570,19 @@ def epoch_study(models: dict, server: Server, w_pow: float, load: float, epoch_s
         if st is None:
             st = Stage1(p)
         t0 = time.perf_counter()
-        a = crms(p, stage1=st, n0=prev)
+        try:
+            a, why = crms(p, stage1=st, n0=prev), ""
+        except InfeasibleError as err:
+            a, why = None, err.binding or str(err)
         dt = time.perf_counter() - t0
-        prev = a.n
-        first = a if first is None else first
-        stat = evaluate(p, first.n, first.c, first.m)
-        row = {"epoch": e, "t_min": starts[e] / 60, "total_rate": float(p.lam.sum()), "CRMS": a.latency,
-               "CRMS power": a.power, "CRMS static (epoch 0)": stat.latency, "resolve_s": dt,
-               "containers": int(a.n.sum())}
+        if a is not None:
+            prev = a.n
+            first = a if first is None else first
+        stat = evaluate(p, first.n, first.c, first.m) if first is not None else None
+        row = {"epoch": e, "t_min": starts[e] / 60, "total_rate": float(p.lam.sum()),
+               "CRMS": a.latency if a is not None else np.inf, "CRMS power": a.power if a is not None else np.nan,
+               "CRMS static (epoch 0)": stat.latency if stat is not None else np.inf, "resolve_s": dt,
+               "containers": int(a.n.sum()) if a is not None else 0, "infeasible": why}
         for name, f in B.HEURISTICS.items():
             h = f(p)
             row[name] = h.latency

@@ -312,3 +312,15 @@ def test_infeasible_check_on_a_servable_demand_raises_nothing_and_names_the_cons
 def test_runtime_at_takes_the_slowest_repetition_at_n_or_none():
     rt = pd.DataFrame({"N": [2, 50, 50], "seconds": [0.1, 0.2, 0.3]})
     assert X.runtime_at(rt, 50) == 0.3 and X.runtime_at(rt, 75) is None
+
+
+def test_epoch_study_records_an_epoch_the_server_cannot_hold_and_goes_on():
+    """At load 0.9 (the notebook accepts any load below 1) the Azure trace's epochs 5 and 6 ask for more CPU than
+    the server has: before, crms raised InfeasibleError there and ended the notebook."""
+    ep = X.epoch_study(X.recorded_models(0, 1 / 3, "min"), X.default_server(), 0.002, 0.9, max_epochs=7)
+    assert len(ep) == 7
+    bad = ep[ep["infeasible"] != ""]
+    assert list(bad["epoch"]) == [5, 6] and set(bad["infeasible"]) == {"cpu_capacity"}
+    assert np.isinf(bad["CRMS"]).all() and np.isfinite(ep.loc[ep["infeasible"] == "", "CRMS"]).all()
+    s = X.epoch_summary(ep)
+    assert s["epochs"] == 7 and np.isnan(s["margins"][5]) and np.isnan(s["margins"][6])  # not counted as wins
