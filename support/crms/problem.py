@@ -89,10 +89,20 @@ class Problem:
         it; stage 1, SCIP and diagnose write the same <=."""
         return np.asarray(rho) <= 1 - self.stability_margin
 
+    def per_app(self, x, name: str) -> np.ndarray:
+        """``x`` as one float per app; a length other than N is an error (zip would drop apps, NumPy would
+        broadcast one app's value to all)."""
+        a = np.asarray(x, float)
+        if a.shape != (self.N,):
+            raise ValueError(f"{name} needs one value per app ({self.N}); got shape {a.shape}")
+        return a
+
     def with_rates(self, lam) -> Problem:
+        lam = self.per_app(lam, "lam")
         return replace(self, apps=tuple(replace(a, lam=float(x)) for a, x in zip(self.apps, lam)))
 
     def d(self, c, m) -> np.ndarray:
+        c, m = self.per_app(c, "c"), self.per_app(m, "m")
         return np.array([a.model(ci, mi) for a, ci, mi in zip(self.apps, c, m)], float)
 
 
@@ -123,9 +133,17 @@ class Allocation:
 
 def evaluate(p: Problem, n, c, m, method: str = "", seconds: float = 0.0, strict: bool = False) -> Allocation:
     """Objective of an allocation. Unstable (by :meth:`Problem.stable`, the margin included) or over-capacity
-    allocations get ``inf`` latency/objective (or raise :class:`InfeasibleError` with ``strict``)."""
-    n = np.asarray(n, float); c = np.asarray(c, float); m = np.asarray(m, float)
+    allocations get ``inf`` latency/objective (or raise :class:`InfeasibleError` with ``strict``, which also refuses
+    counts, CPUs or memory outside the server's per-container bounds with a ValueError)."""
+    n, c, m = p.per_app(n, "n"), p.per_app(c, "c"), p.per_app(m, "m")
     s = p.server
+    if strict:
+        tol = 1e-9
+        for name, x, lo, hi in (("n", n, 1, s.n_max), ("c", c, s.c_min, s.c_max), ("m", m, s.m_min, s.m_max)):
+            if np.any(x < lo - tol * max(1.0, abs(lo))) or np.any(x > hi + tol * max(1.0, abs(hi))):
+                raise ValueError(f"{name} must lie in [{lo}, {hi}] per container; got {x.tolist()}")
+        if np.any(n != np.round(n)):
+            raise ValueError(f"n must be whole container counts; got {n.tolist()}")
     d = p.d(c, m)
     rho = p.lam * d / n
     over = []

@@ -61,6 +61,27 @@ def test_unstable_allocation_is_infinite_and_strict_mode_names_it(models):
         evaluate(p, [1], [0.5], [0.25], strict=True)
 
 
+def test_evaluate_and_rates_refuse_a_vector_that_is_not_one_value_per_app(models):
+    """Before, evaluate broadcast app 0's values to all four apps and with_rates returned a 2-app problem."""
+    m = models["cpu_bound"]
+    p = Problem(tuple(App(f"a{i}", m, 2.0) for i in range(4)), Server())
+    with pytest.raises(ValueError, match=r"^n needs one value per app \(4\); got shape \(1,\)$"):
+        evaluate(p, [2], [0.5], [0.25], strict=True)
+    with pytest.raises(ValueError, match=r"^lam needs one value per app \(4\); got shape \(2,\)$"):
+        p.with_rates([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^c needs one value per app"):
+        p.d([0.5] * 3, [0.25] * 4)
+
+
+@pytest.mark.parametrize("n, c, mem, bad", [([11], [0.5], [0.25], "n"), ([1.5], [0.5], [0.25], "n"),
+                                            ([1], [2.0], [0.25], "c"), ([1], [0.5], [0.01], "m")])
+def test_strict_evaluate_refuses_containers_outside_the_servers_bounds(models, n, c, mem, bad):
+    p = Problem((App("x", models["cpu_bound"], 1.0),), Server())
+    assert np.isfinite(evaluate(p, [1], [0.5], [0.25], strict=True).objective)
+    with pytest.raises(ValueError, match=f"^{bad} must "):
+        evaluate(p, n, c, mem, strict=True)
+
+
 def test_evaluate_applies_the_stability_margin_as_crms_does(models):
     """rho = 0.995 is stable for an M/M/1 queue but not within a 0.01 margin: evaluate used to score it (it only
     rejected rho >= 1), so search baselines and SCIP's answers were judged by a looser rule than CRMS."""
