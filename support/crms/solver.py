@@ -2,13 +2,13 @@
 
 Stage 1 (convex): for fixed container counts n, choose c, m by a DCP program in cvxpy:
 
-    min  (w_lat/Lambda) * sum_i n_i (inv_pos(1 - rho_i d_i) - 1)  +  w_pow * P(sum n c, sum n m)
+    min  (w_lat/Lambda) * sum_i lam_i (d_i + rho_i quad_over_lin(d_i, 1 - rho_i d_i))  +  w_pow * P(sum n c, sum n m)
     s.t. d_i >= a_i + b_i exp(-beta_i c_i) + h_i/c_i + g_i exp(-gamma_i m_i)
          rho_i d_i <= 1 - margin,  sum n c <= C,  sum n m <= M,  box bounds
 
-with rho_i = lam_i / n_i, since lam_i T_i = n_i (1/(1 - rho_i d_i) - 1) for M/M/1 containers. The
-counts enter as cvxpy Parameters (the program is DPP), so re-solves for new n or new rates reuse the
-compiled problem.
+with rho_i = lam_i / n_i, since T_i = d_i / (1 - rho_i d_i) = d_i + rho_i d_i^2 / (1 - rho_i d_i) for M/M/1
+containers (the quad_over_lin terms as second-order cones). The counts enter as cvxpy Parameters (the program
+is DPP), so re-solves for new n or new rates reuse the compiled problem.
 
 Stage 2 (greedy refinement): from a stable start, try n_i +/- 1 moves (and, for small N, exchange
 moves n_i + 1, n_j - 1 when no single move improves). Moves are screened with the
@@ -42,10 +42,15 @@ class Stage1:
         N = p.N
         self.n = cp.Parameter(N, nonneg=True, name="n")
         self.rho = cp.Parameter(N, nonneg=True, name="rho")
-        self.q = cp.Parameter(N, nonneg=True, name="w_lat_n_over_Lambda")  # w_lat * n_i / Lambda
+        # the weighted mean latency w_lat sum_i lam_i T_i / Lambda, with T_i = d_i / (1 - rho_i d_i) written as
+        # d_i + rho_i d_i^2 / (1 - rho_i d_i): both terms are small when the load is, so no cancellation (the
+        # form n_i (1 / (1 - rho_i d_i) - 1), weighted by w_lat n_i / Lambda, lost the answer to it below about
+        # 1e-6 requests/s in all)
+        self.a = cp.Parameter(N, nonneg=True, name="w_lat_lam_over_Lambda")  # w_lat * lam_i / Lambda
+        self.b = cp.Parameter(N, nonneg=True, name="w_lat_lam_rho_over_Lambda")  # ... * rho_i
         self.c = cp.Variable(N, name="c")
         self.m = cp.Variable(N, name="m")
-        self.dv = cp.Variable(N, name="d")
+        self.dv = cp.Variable(N, nonneg=True, name="d")
         pm = s.power_model
         cons = [self.c >= s.c_min, self.c <= s.c_max, self.m >= s.m_min, self.m <= s.m_max]
         for i, a in enumerate(p.apps):
@@ -54,9 +59,11 @@ class Stage1:
         self.cap_cpu = self.n @ self.c <= s.cpu
         self.cap_mem = self.n @ self.m <= s.mem
         cons += [self.stab, self.cap_cpu, self.cap_mem]
-        self.t = cp.Variable(N, name="t")  # t_i >= 1 / (1 - rho_i d_i) = T_i / d_i
-        cons.append(self.t >= cp.inv_pos(1 - cp.multiply(self.rho, self.dv)))
-        lat = self.q @ self.t - cp.sum(self.q)
+        self.sq = cp.Variable(N, name="queueing")  # sq_i >= d_i^2 / (1 - rho_i d_i) = (T_i - d_i) / rho_i
+        slack = 1 - cp.multiply(self.rho, self.dv)  # 1 - rho_i d_i > 0 (the stability constraint)
+        # sq_i (1 - rho_i d_i) >= d_i^2 as N second-order cones ||(2 d_i, sq_i - slack_i)|| <= sq_i + slack_i
+        cons.append(cp.SOC(self.sq + slack, cp.vstack([2 * self.dv, self.sq - slack]), axis=0))
+        lat = self.a @ self.dv + self.b @ self.sq
         powr = p.w_pow * (pm.p_idle + pm.watts_per_cpu * (self.n @ self.c) + pm.beta_mem * (self.n @ self.m))
         self.prob = cp.Problem(cp.Minimize(lat + powr), cons)
         self.is_dcp = self.prob.is_dcp()
@@ -69,7 +76,8 @@ class Stage1:
         n = np.asarray(n, float)
         self.n.value = n
         self.rho.value = lam / n
-        self.q.value = self.p.w_lat * n / float(lam.sum())
+        self.a.value = self.p.w_lat * lam / float(lam.sum())
+        self.b.value = self.a.value * lam / n
         self.solves += 1
         try:
             r = solve_convex(self.prob, self.solvers, require_dpp=True, raise_infeasible=False)

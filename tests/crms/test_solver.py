@@ -171,3 +171,14 @@ def test_screening_estimate_of_an_unstable_move_is_infinite_not_nan_when_latency
         warnings.simplefilter("error")
         t = _app_terms(p, 0, 1, cs, np.full(2, Server().m_max), 0.0, 0.0, 30.0)
     assert np.isinf(t[0]) and not np.isnan(t).any()
+
+
+@pytest.mark.parametrize("lam", [1e-6, 1e-9])
+def test_crms_is_not_above_the_grid_dp_at_a_tiny_total_load(models, lam):
+    """Stage 1 wrote the latency as n (1 / (1 - rho d) - 1) weighted by w_lat n / Lambda: at 1e-6 req/s the
+    solver's tolerance on 1 / (1 - rho d) ~ 1 swamped the answer and CRMS came out 14-234% above the exact grid
+    DP (at 1e-9 it chose 0.18 CPUs where 1 CPU is optimal). Now written d + rho d^2 / (1 - rho d)."""
+    for name in ("cpu_bound", "mem_join"):
+        p = Problem((App("x", models[name], lam),), Server())
+        a, g = crms(p), grid_dp_optimum(p)
+        assert a.objective <= g.objective * (1 + 1e-6), (name, a.objective, g.objective, a.c, g.c)
