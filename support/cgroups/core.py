@@ -30,10 +30,11 @@ class CgroupInfo:
     memory_parent: Path | None  # where child groups with a memory limit are created (v1: own memory cgroup)
     writable: bool
     reason: str = ""
+    controllers_enabled: bool = True  # v2: cpu and memory listed in the parent's cgroup.subtree_control
 
     @property
     def usable(self) -> bool:
-        return self.version is not None and self.writable
+        return self.version is not None and self.writable and self.controllers_enabled
 
 
 def _own_paths(proc_cgroup: str) -> dict[str, str]:
@@ -58,8 +59,22 @@ def detect(root: Path = CGROUP_ROOT, proc_self: Path = Path("/proc/self/cgroup")
         ctrls = (root / "cgroup.controllers").read_text().split()
         if "cpu" in ctrls and "memory" in ctrls:
             parent = root / own.get("", "/").lstrip("/")
-            return CgroupInfo(2, parent, parent, os.access(parent, os.W_OK),
-                              "" if os.access(parent, os.W_OK) else f"{parent} not writable")
+            if not os.access(parent, os.W_OK):
+                return CgroupInfo(2, parent, parent, False, f"{parent} not writable")
+            # a child group has cpu.max / memory.max only if the parent hands those controllers down
+            sub = parent / "cgroup.subtree_control"
+            try:
+                enabled = sub.read_text().split()
+            except OSError:
+                enabled = []
+            missing = [c for c in ("cpu", "memory") if c not in enabled]
+            if missing:
+                return CgroupInfo(2, parent, parent, True,
+                                  f"the {' and '.join(missing)} controller{'s are' if len(missing) > 1 else ' is'} not "
+                                  f"enabled for child groups of {parent} ({sub} lists {' '.join(enabled) or 'none'}); "
+                                  f"as root: echo '+cpu +memory' > {sub} (a group holding processes itself cannot "
+                                  "enable them: run from a child group)", controllers_enabled=False)
+            return CgroupInfo(2, parent, parent, True)
     cpu_dir, mem_dir = root / "cpu", root / "memory"
     if (cpu_dir / "cpu.cfs_quota_us").is_file():
         cpu_parent = cpu_dir / own.get("cpu", "/").lstrip("/")

@@ -34,10 +34,26 @@ def _fake_tree(tmp_path, files: dict[str, str], proc: str):
 
 def test_detect_finds_v2_and_nests_under_this_process_own_group(tmp_path):
     root, proc = _fake_tree(tmp_path, {"cgroup.controllers": "cpuset cpu io memory pids",
-                                       "user.slice/me/cgroup.procs": ""}, "0::/user.slice/me\n")
+                                       "user.slice/me/cgroup.procs": "",
+                                       "user.slice/me/cgroup.subtree_control": "cpu io memory\n"},
+                            "0::/user.slice/me\n")
     info = detect(root, proc)
     assert (info.version, info.cpu_parent, info.memory_parent) == (2, root / "user.slice/me", root / "user.slice/me")
     assert info.writable and info.usable and info.reason == ""
+
+
+@pytest.mark.parametrize("subtree, missing", [("", "cpu and memory controllers are"), ("memory", "cpu controller is"),
+                                              (None, "cpu and memory controllers are")])
+def test_detect_v2_needs_the_parent_to_hand_cpu_and_memory_down(tmp_path, subtree, missing):
+    """Child groups get cpu.max and memory.max only when the parent's cgroup.subtree_control lists the controllers;
+    before, detect said usable and the profile failed at its first quota write."""
+    files = {"cgroup.controllers": "cpu memory", "me/cgroup.procs": ""}
+    if subtree is not None:
+        files["me/cgroup.subtree_control"] = subtree
+    root, proc = _fake_tree(tmp_path, files, "0::/me\n")
+    info = detect(root, proc)
+    assert info.version == 2 and info.writable and not info.usable
+    assert info.reason.startswith(f"the {missing} not enabled for child groups of {root / 'me'}")
 
 
 def test_detect_v2_without_the_memory_controller_is_not_v2(tmp_path):
