@@ -214,9 +214,16 @@ class HPA:
         return desired
 
     def _store_event(self, now: float, prev: int, new: int) -> None:
-        longest_up = max((p.period_s for p in self.cfg.scale_up.policies), default=0)
-        longest_down = max((p.period_s for p in self.cfg.scale_down.policies), default=0)
-        if new > prev:
-            self.up_events = [e for e in self.up_events if e[0] > now - longest_up] + [(now, new - prev)]
+        """storeScaleEvent: the direction's events from before its longest policy period are outdated, and the new
+        event takes the last outdated slot (or is appended). Outdated events are not dropped: the other direction's
+        rate limits (getReplicasChangePerPeriod reads timestamps only) still count them over their own periods."""
+        up = new > prev
+        events = self.up_events if up else self.down_events
+        longest = max((p.period_s for p in (self.cfg.scale_up if up else self.cfg.scale_down).policies), default=0)
+        # markScaleEventsOutdated: timestamp.Before(now - longest); Go keeps the last such index
+        old = [i for i, (ts, _) in enumerate(events) if ts < now - longest]
+        event = (now, abs(new - prev))
+        if old:
+            events[old[-1]] = event
         else:
-            self.down_events = [e for e in self.down_events if e[0] > now - longest_down] + [(now, prev - new)]
+            events.append(event)

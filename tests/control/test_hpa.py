@@ -113,3 +113,25 @@ def test_a_ratio_exactly_at_the_tolerance_is_within_it():
     # replica_calculator.go: no change while |1 - ratio| <= tolerance (1.25 and 0.25 are exact in binary)
     assert replica_recommendation(4, 5, 4, tolerance=0.25) == 4
     assert replica_recommendation(4, 5.01, 4, tolerance=0.25) == 6  # ceil(5.01)
+
+
+def test_scale_downs_older_than_their_own_period_still_count_in_a_longer_scale_up_period():
+    """Scale-up "1 pod per 120 s", scale-down "100 % per 15 s", no windows. Kubernetes keeps a scale event until its
+    slot is reused (storeScaleEvent marks events outdated after the direction's longest period, 15 s here, and reuses
+    one), and the scale-up limit counts every event of the last 120 s: after 20 -> 10 at t = 0 and 10 -> 5 at
+    t = 15, at t = 30 the 120 s period started at 5 + 10 + 5 = 20 replicas, so the limit is 21 and the ratio's 20
+    is allowed. Dropping the t = 0 event at t = 15 gave a period start of 10, a limit of 11, and 11."""
+    cfg = HPAConfig(50, 1, 100, scale_up=ScalingRules(0, (ScalingPolicy("Pods", 1, 120),)),
+                    scale_down=ScalingRules(0, (ScalingPolicy("Percent", 100, 15),)))
+    h = HPA(cfg)
+    assert h.step(0, 20, 25) == 10
+    assert h.step(15, 10, 25) == 5
+    assert h.step(30, 5, 200) == 20
+
+
+def test_a_new_scale_event_reuses_the_last_outdated_slot_and_keeps_the_others():
+    cfg = HPAConfig(50, 1, 100, scale_down=ScalingRules(0, (ScalingPolicy("Pods", 100, 15),)))
+    h = HPA(cfg)
+    h.down_events = [(0.0, 1), (5.0, 2), (40.0, 3)]
+    h._store_event(50.0, 10, 6)  # cutoff 35: events at 0 and 5 are outdated, the one at 5 is replaced
+    assert h.down_events == [(0.0, 1), (50.0, 4), (40.0, 3)]
