@@ -25,7 +25,7 @@ import numpy as np
 from support.control.forecast import Forecaster
 from support.control.hpa import HPA, HPAConfig, utilization_percent, whole_percent
 from support.multicluster.decision import decide, static_weights
-from support.multicluster.federation import Federation
+from support.multicluster.federation import Federation, hpa_can_scale_up
 from support.multicluster.latency import mean_latency, min_replicas_for, slo_load
 from support.multicluster.policies import PolicyAudit
 from support.progress import progress
@@ -145,6 +145,9 @@ def run_hpa(fed: Federation, start: int | None = None, stop: int | None = None,
     tgt_pct = whole_percent(tgt)  # averageUtilization of the HPA spec is an integer percent
     if tgt_pct is None or not 0 < tgt_pct <= 100:
         raise ValueError(f"the HPA target utilisation must be a whole percent in (0, 1], got {tgt}")
+    if not hpa_can_scale_up(tgt):
+        raise ValueError(f"an HPA at target {tgt} can never scale up (utilisation cannot exceed 100 %, so its ratio "
+                         f"stays within the tolerance); use a target below {1 / (1 + HPAConfig.tolerance):.3f}")
     W = static_weights(pol)
     K = fed.k
     load0 = fed.rates[start] @ W
@@ -237,6 +240,9 @@ def run_proactive(fed: Federation, forecaster_factory, start: int | None = None,
             n_released += 1
         for k in range(K):
             pods[k].advance(now)
+        # the plan is one action: its scale-downs are made before its scale-ups, so an increase is audited (the
+        # budget) with the other clusters' decreases already in, not against counts the plan is about to lower
+        for k in sorted(range(K), key=lambda k: int(n_new[k]) - pods[k].spec):
             n_k = int(n_new[k])
             if n_k != pods[k].spec:
                 audit.check(k, base[k], n_k, shares[k, k], _specs(pods, k, n_k), kind="plan")

@@ -102,3 +102,6 @@ def test_a_held_scale_down_is_released_when_holding_it_would_break_the_budget():
     assert pro.info["antiflap_budget_releases"] >= 1  # not vacuous: the fallback fired
     cost = pro.spec @ np.asarray(fed.policy.cost, float)
     assert float(cost.max()) <= fed.policy.budget + 1e-9
+    # and every action within it: a plan's scale-up was audited before another cluster's scale-down in the same
+    # plan, and the audit recorded budget violations the federation never had
+    assert pro.audit.summary(engine=False)["violating_actions"] == 0
