@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from support.control.hpa import whole_percent
+from support.control.hpa import HPAConfig, whole_percent
 from support.multicluster.decision import FederationPolicy, Weights
 from support.traces.alibaba import gateway_qps_series
 from support.traces.azure import request_rates
@@ -80,10 +80,21 @@ class FederationConfig:
         if whole_percent(self.hpa_target) is None:  # averageUtilization is an integer
             raise ParameterError(f"hpa_target must be a whole percent (the HPA spec's averageUtilization is an "
                                  f"integer), got {self.hpa_target!r}")
+        if not hpa_can_scale_up(self.hpa_target):
+            raise ParameterError(f"hpa_target must be below 1 / (1 + the HPA's tolerance {HPAConfig.tolerance}) = "
+                                 f"{1 / (1 + HPAConfig.tolerance):.3f}: utilisation cannot exceed 100 %, so at "
+                                 f"{self.hpa_target!r} the HPA's ratio never leaves its tolerance and it never scales "
+                                 "up")
         check_range(self.margin_quantile, "margin_quantile", low=0, high=1, low_open=True, high_open=True, error=ParameterError)
         check_range(self.tolerance, "tolerance", low=0, high=1, high_open=True, error=ParameterError)
         check_int(self.downscale_stabilisation_s, "downscale_stabilisation_s", minimum=0, error=ParameterError)
         check_int(self.horizon, "horizon", minimum=2, what="an integer >= 2 (decision + pre-warm)", error=ParameterError)
+
+
+def hpa_can_scale_up(target: float, tolerance: float = HPAConfig.tolerance) -> bool:
+    """Whether an HPA at utilisation ``target`` can ever scale up: the usage ratio is at most 1 / target (pods are
+    at most 100 % busy), and it acts only beyond 1 + ``tolerance``."""
+    return 1 / target > 1 + tolerance
 
 
 @dataclass
@@ -113,14 +124,21 @@ class Federation:
 
 def build_federation(cpu: np.ndarray, cfg: FederationConfig, names=NAMES, period: int = 288) -> Federation:
     """Scale the ``[T, K]`` cluster CPU series into origin demand and derive the policies from training data
-    (``period``: the forecasters' season in intervals; training must hold 1.5 seasons)."""
+    (``period``: the forecasters' season in intervals; training must hold two seasons and two points, what
+    Holt-Winters needs, so that no forecaster fails after the others have run). A series with empty intervals
+    needs a :attr:`Federation.burst_floor` (burst detection works on log-changes), as the bursty builder sets."""
     cpu = np.asarray(cpu, float)
     T, K = cpu.shape
     if len(cfg.busy) != K or len(cfg.residency) != K or len(cfg.cost) != K:
         raise ValueError(f"busy, residency and cost need {K} entries (one per cluster)")
+    if not np.all(np.isfinite(cpu)) or np.any(cpu < 0):
+        raise ValueError(f"the cluster series must be finite and non-negative; {int(np.sum(~(cpu >= 0)))} values "
+                         "are not")
     t0 = round(cfg.train_frac * T)
-    if t0 < 3 * period // 2 or T - t0 < 10:
-        raise ValueError(f"window of {T} intervals too short for a 70/30 split with a season of {period}")
+    if t0 < 2 * period + 2 or T - t0 < 10:
+        raise ValueError(f"window of {T} intervals too short for a {cfg.train_frac:.0%} training split with a "
+                         f"season of {period}: training needs at least {2 * period + 2} intervals (Holt-Winters) "
+                         "and the held-back part 10")
     rel = cpu / cpu[:t0].mean(0)
     busy = np.asarray(cfg.busy, float)
     rates = rel * busy * cfg.mu
@@ -135,7 +153,11 @@ def build_federation(cpu: np.ndarray, cfg: FederationConfig, names=NAMES, period
 
 
 def load_federation(cfg: FederationConfig, length: int | None = None, offsets=(0, 0, 0)) -> Federation:
-    """The three real traces (Alibaba 2018, Google 2019, Azure v2 at 300 s) aligned on one clock."""
+    """The three real traces (Alibaba 2018, Google 2019, Azure v2 at 300 s) aligned on one clock; ``cfg.interval_s``
+    must be their 300 s (another interval would replay 5-minute rows at that stride)."""
+    if cfg.interval_s != 300:
+        raise ValueError(f"the cluster traces are 300 s series: load_federation needs interval_s = 300, got "
+                         f"{cfg.interval_s} (the bursty federation is built by build_bursty_federation)")
     traces = load_clusters(NAMES, 300)
     return build_federation(aligned_window(traces, length, offsets), cfg)
 

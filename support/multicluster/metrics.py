@@ -55,8 +55,12 @@ def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = BURS
     (the HPA's tolerance test on the ratio)."""
     if not min_change >= 0:
         raise ValueError(f"min_change must be >= 0, got {min_change}")
+    r = np.asarray(rates[start:stop + 1], float)
+    if np.any(~(r > 0)):
+        raise ValueError(f"burst detection needs positive demand (log-changes); {int(np.sum(~(r > 0)))} held-back "
+                         "values are zero or not finite: give the federation a burst_floor")
     out = []
-    d = np.diff(np.log(rates[start:stop + 1]), axis=0)
+    d = np.diff(np.log(r), axis=0)
     big = np.abs(np.expm1(d)) > min_change
     d = np.abs(d)
     for k in range(rates.shape[1]):
@@ -76,7 +80,11 @@ def settle_time(spec: np.ndarray, dt: float, band: float = 0.05) -> float:
 def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: float, interval_s: int,
               window_intervals: int = 3, quantile: float = BURST_QUANTILE, capacity=None) -> dict:
     """All metrics of one trajectory (per cluster and over the federation); ``capacity`` (replicas per
-    cluster) adds the cluster-fill Jain index, nan without it."""
+    cluster) adds the cluster-fill Jain index, nan without it. ``start`` must be the trajectory's first interval
+    (its bursts are looked up in ``rates`` from there)."""
+    if tr.t.size and not np.isclose(tr.t[0], start * interval_s):
+        raise ValueError(f"the trajectory starts at {tr.t[0]:g} s, not at interval {start} ({start * interval_s} s): "
+                         "its bursts would be read from the wrong part of the trace")
     busy = np.minimum(tr.load / mu, tr.ready)
     dt = float(tr.t[1] - tr.t[0]) if tr.t.size > 1 else float(interval_s)
     steps = round(interval_s / dt)
@@ -95,9 +103,10 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
         jain_fill = float("nan")
     hours = tr.t.size * dt / 3600
     stop = start + tr.t.size // steps
-    large = set(burst_times(rates, start, stop - window_intervals, quantile, LARGE_BURST))
+    last = stop - window_intervals + 1  # a burst at boundary t needs intervals t .. t + window - 1 simulated
+    large = set(burst_times(rates, start, last, quantile, LARGE_BURST))
     settle, settle_large = [], []
-    for t, k in burst_times(rates, start, stop - window_intervals, quantile):
+    for t, k in burst_times(rates, start, last, quantile):
         a = (t - start) * steps
         seg = tr.spec[a:a + window_intervals * steps, k]
         if seg.size == window_intervals * steps:

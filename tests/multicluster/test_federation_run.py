@@ -92,9 +92,33 @@ def test_federation_config_refuses_a_bad_value_naming_the_parameter_and_the_valu
 
 
 def test_federation_config_accepts_the_bounds_its_intervals_include():
-    cfg = FederationConfig(hpa_target=1.0, tolerance=0.0, startup_s=0, downscale_stabilisation_s=0)
-    assert (cfg.hpa_target, cfg.startup_s) == (1.0, 0)
+    cfg = FederationConfig(hpa_target=0.9, tolerance=0.0, startup_s=0, downscale_stabilisation_s=0)
+    assert (cfg.hpa_target, cfg.startup_s) == (0.9, 0)
     assert FederationConfig(interval_s=60, startup_s=45).startup_s == 45
+
+
+@pytest.mark.parametrize("target", [0.91, 0.95, 1.0])
+def test_an_hpa_target_at_which_the_hpa_can_never_scale_up_is_refused(target):
+    """Utilisation cannot exceed 100 %, so the HPA's ratio is at most 1 / target; above 1 / 1.1 = 0.909 it never
+    leaves the 10 % tolerance and the baseline would never scale up (at 91-100 % it stayed at its start replicas)."""
+    with pytest.raises(ParameterError, match=r"^hpa_target must be below 1 / \(1 \+ the HPA's tolerance 0.1\) = 0.909"):
+        FederationConfig(hpa_target=target)
+    fed = load_federation(FederationConfig())
+    with pytest.raises(ValueError, match="can never scale up"):
+        run_hpa(fed, stop=fed.t0 + 2, target=target)
+
+
+def test_load_federation_refuses_an_interval_other_than_the_traces_300_s():
+    with pytest.raises(ValueError, match="load_federation needs interval_s = 300, got 60"):
+        load_federation(FederationConfig(interval_s=60, startup_s=45))
+
+
+def test_a_window_too_short_for_holt_winters_training_is_refused_up_front():
+    """Training must hold two seasons and two points (Holt-Winters); 1.5 seasons used to pass, and Holt-Winters then
+    failed after the HPA and ridge runs."""
+    with pytest.raises(ValueError, match=r"training needs at least 578 intervals"):
+        load_federation(FederationConfig(), length=700)
+    assert load_federation(FederationConfig(), length=830).t0 >= 578
 
 
 def test_bursty_config_refuses_a_startup_that_does_not_fit_in_the_bursty_interval_naming_both():

@@ -27,7 +27,7 @@ def traj():
     lat = np.full((S, 2), 0.12)
     lat[:, 0] = 0.1
     lat[10, 0] = 0.2                                 # one SLO violation (> 0.15 s) on cluster 0
-    t = 6000.0 + DT * np.arange(S)
+    t = DT * np.arange(S)  # from interval 0, the start summarize is given
     return Trajectory("hand", t, spec, spec.copy(), load, lat, audit=None)
 
 
@@ -91,3 +91,40 @@ def test_summarize_times_the_large_bursts_apart(traj):
     m = summarize(traj, r, 0, MU, SLO, INTERVAL)
     assert (m["bursts"], m["stabilization_s"]) == (2, pytest.approx(30.0))
     assert (m["bursts_large"], m["stabilization_large_s"]) == (1, pytest.approx(45.0))
+
+
+def _one_cluster_jump(jump_at: int, start: int = 0):
+    """6 simulated intervals of 4 sync steps from interval ``start``; demand doubles at boundary ``jump_at`` and the
+    replicas follow within two steps."""
+    S = 24
+    spec = np.full((S, 1), 4)
+    a = (jump_at - start) * 4
+    spec[a:a + 2, 0] = [6, 7]
+    spec[a + 2:, 0] = 8
+    tr = Trajectory("hand", start * INTERVAL + DT * np.arange(S), spec, spec.copy(), np.full((S, 1), 30.0),
+                    np.full((S, 1), 0.12), audit=None)
+    r = np.array([[30.0]] * (jump_at + 1) + [[60.0]] * (start + 7 - jump_at - 1))
+    return tr, r
+
+
+@pytest.mark.parametrize("jump_at", [2, 3])
+def test_a_burst_whose_whole_window_was_simulated_is_counted_up_to_the_last_boundary(jump_at):
+    """With 6 intervals and a 3-interval window, a jump at boundary 3 (intervals 3-5 simulated) counts; the search
+    used to stop one boundary early and found no burst at all there."""
+    tr, r = _one_cluster_jump(jump_at)
+    m = summarize(tr, r, 0, MU, SLO, INTERVAL)
+    # 6 7 8 8 ...: 6 is 2 replicas off the settled 8 (band max(5 %, 1 replica)), 7 within it: one 15 s step
+    assert m["bursts"] == 1 and m["stabilization_s"] == pytest.approx(15.0)
+
+
+def test_summarize_refuses_a_trajectory_that_does_not_start_at_the_given_interval():
+    tr, r = _one_cluster_jump(4, start=2)
+    assert summarize(tr, r, 2, MU, SLO, INTERVAL)["bursts"] == 1
+    with pytest.raises(ValueError, match=r"starts at 120 s, not at interval 0 \(0 s\)"):
+        summarize(tr, r, 0, MU, SLO, INTERVAL)
+
+
+def test_burst_detection_refuses_zero_demand_instead_of_finding_no_burst():
+    r = np.array([[10.0], [0.0], [40.0], [40.0]])  # an empty interval: log 0 made every change nan, so no burst
+    with pytest.raises(ValueError, match="burst detection needs positive demand.*1 held-back values are zero"):
+        burst_times(r, 0, 3)
