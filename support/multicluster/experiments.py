@@ -227,7 +227,8 @@ def per_cluster_table(rows: list[dict], names) -> pd.DataFrame:
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
     """Federation-level metrics per controller, averaged over windows."""
-    cols = ["efficiency", "stabilization_s", "bursts", "stabilization_large_s", "bursts_large", "latency_cv",
+    cols = ["efficiency", "stabilization_s", "bursts", "stabilization_large_s", "bursts_large", "recovery_s",
+            "latency_cv",
             "mean_latency_ms", "jain", "one_minus_cv", "jain_fill", "events_per_hour", "slo_violation",
             "policy_actions", "policy_violations"]
     df = pd.DataFrame([{c: r[c] for c in ["key", "controller", *cols]} for r in rows])
@@ -337,6 +338,9 @@ def headline(rows: list[dict], names, key: str = HEADLINE) -> dict:
         "stabilization_large_s": {"hpa": float(B.stabilization_large_s), key: float(P.stabilization_large_s),
                                   "bursts": float(B.bursts_large), "of_bursts": float(B.bursts),
                                   "tolerance": LARGE_BURST},
+        # a companion, not a claim: time until the latency meets the SLO for good after a burst (metrics.recovery_time)
+        "recovery_s": {"hpa": float(B.recovery_s), key: float(P.recovery_s),
+                       "oracle": float(oracle.recovery_s) if oracle is not None else float("nan")},
         "policies_hold": bool(all(r["policy_violations"] == 0 and not r["z3_disagreements"] for r in pro)),
     }
 

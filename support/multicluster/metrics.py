@@ -5,7 +5,10 @@
   replica) of their settled value, the settled value being the mean over the last third of a
   ``window_intervals`` window after the burst; the same over the "large" bursts only, those beyond the HPA's
   10 % tolerance (``stabilization_large_s``: a sensitivity, not a claim; many top-2.5 % changes of a smooth
-  trace are smaller than that, and the HPA ignores those);
+  trace are smaller than that, and the HPA ignores those). It follows the notes' definition, which measures the
+  replicas, not the service: a controller that never scales scores 0 s and one that follows a ramp is charged
+  for following it. Hence a companion, not a claim: ``recovery_s``, the time after a burst until the cluster's
+  latency meets the SLO for the rest of the window (0 s when it never breaks it);
 * latency variability = coefficient of variation of the per-step mean response time of each cluster;
 * balance = Jain's index of the cluster utilisations (and 1 - CV), averaged over steps; Jain on pod
   utilisation (busy / requested) saturates near 1 when every cluster is sized to its own load, so Jain of the
@@ -77,6 +80,13 @@ def settle_time(spec: np.ndarray, dt: float, band: float = 0.05) -> float:
     return 0.0 if out.size == 0 else float((out[-1] + 1) * dt)
 
 
+def recovery_time(latency: np.ndarray, slo_s: float, dt: float) -> float:
+    """Seconds until ``latency`` (one cluster, after a burst) stays within ``slo_s`` to the end: 0 when it never
+    breaks it, the whole window when it ends broken."""
+    out = np.nonzero(latency > slo_s + 1e-12)[0]
+    return 0.0 if out.size == 0 else float((out[-1] + 1) * dt)
+
+
 def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: float, interval_s: int,
               window_intervals: int = 3, quantile: float = BURST_QUANTILE, capacity=None) -> dict:
     """All metrics of one trajectory (per cluster and over the federation); ``capacity`` (replicas per
@@ -105,12 +115,13 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
     stop = start + tr.t.size // steps
     last = stop - window_intervals + 1  # a burst at boundary t needs intervals t .. t + window - 1 simulated
     large = set(burst_times(rates, start, last, quantile, LARGE_BURST))
-    settle, settle_large = [], []
+    settle, settle_large, recover = [], [], []
     for t, k in burst_times(rates, start, last, quantile):
         a = (t - start) * steps
         seg = tr.spec[a:a + window_intervals * steps, k]
         if seg.size == window_intervals * steps:
             settle.append(settle_time(seg, dt))
+            recover.append(recovery_time(lat[a:a + window_intervals * steps, k], slo_s, dt))
             if (t, k) in large:
                 settle_large.append(settle[-1])
     return {
@@ -130,5 +141,6 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
         "bursts": len(settle),
         "stabilization_large_s": float(np.mean(settle_large)) if settle_large else float("nan"),
         "bursts_large": len(settle_large),
+        "recovery_s": float(np.mean(recover)) if recover else float("nan"),
         "replica_hours": float(tr.spec.sum() * dt / 3600),
     }

@@ -30,8 +30,12 @@ def _stabilization_note(h: dict, key: str, cfg: FederationConfig) -> list[str]:
              f"tolerance (a sensitivity): HPA {sl['hpa']:.0f} s, {key} {sl[key]:.0f} s ({h['stabilization_large']:+.0%})"
              if sl["bursts"] > 0 else
              f"none of the {sl['of_bursts']:.0f} bursts goes beyond the HPA's {sl['tolerance']:.0%} tolerance")
+    rc = h["recovery_s"]
+    recovery = (f"this measures the replicas, not the service (a controller that never scales scores 0 s); time "
+                f"until the latency meets the SLO for good after a burst (a companion, not a claim): HPA "
+                f"{rc['hpa']:.0f} s, {key} {rc[key]:.0f} s")
     return [times, f"bursts are each cluster's top {1 - BURST_QUANTILE:.1%} of interval-to-interval changes",
-            "a change of 0 (no faster) reads partly", large]
+            "a change of 0 (no faster) reads partly", large, recovery]
 
 
 def headline_notes(h: dict, key: str, cfg: FederationConfig) -> dict[str, list[str]]:

@@ -27,17 +27,17 @@ def _row(key, window, eff_k, slo_k, **fields):
 def rows():
     """Two windows, so that a mean over windows differs from the first window's value."""
     return [
-        _row("hpa", "w1", [0.5, 0.8], [0.0, 0.01], efficiency=0.7, stabilization_s=300.0, stabilization_large_s=600.0, bursts=6, bursts_large=3, latency_cv=0.2, jain=0.9,
+        _row("hpa", "w1", [0.5, 0.8], [0.0, 0.01], efficiency=0.7, stabilization_s=300.0, stabilization_large_s=600.0, bursts=6, bursts_large=3, recovery_s=60.0, latency_cv=0.2, jain=0.9,
              one_minus_cv=0.70, jain_fill=0.5, events_per_hour=2.0, policy_violations=3),  # the HPA's do not count
-        _row("hpa", "w2", [0.6, 0.8], [0.02, 0.0], efficiency=0.8, stabilization_s=500.0, stabilization_large_s=400.0, bursts=8, bursts_large=5, latency_cv=0.2, jain=0.92,
+        _row("hpa", "w2", [0.6, 0.8], [0.02, 0.0], efficiency=0.8, stabilization_s=500.0, stabilization_large_s=400.0, bursts=8, bursts_large=5, recovery_s=100.0, latency_cv=0.2, jain=0.92,
              one_minus_cv=0.72, jain_fill=0.6, events_per_hour=4.0),
-        _row("ridge", "w1", [0.6, 0.82], [0.005, 0.02], efficiency=0.8, stabilization_s=100.0, stabilization_large_s=200.0, bursts=6, bursts_large=3, latency_cv=0.25,
+        _row("ridge", "w1", [0.6, 0.82], [0.005, 0.02], efficiency=0.8, stabilization_s=100.0, stabilization_large_s=200.0, bursts=6, bursts_large=3, recovery_s=30.0, latency_cv=0.25,
              jain=0.95, one_minus_cv=0.88, jain_fill=0.7, events_per_hour=1.0),
-        _row("ridge", "w2", [0.66, 0.96], [0.04, 0.01], efficiency=1.0, stabilization_s=300.0, stabilization_large_s=300.0, bursts=8, bursts_large=5, latency_cv=0.35,
+        _row("ridge", "w2", [0.66, 0.96], [0.04, 0.01], efficiency=1.0, stabilization_s=300.0, stabilization_large_s=300.0, bursts=8, bursts_large=5, recovery_s=50.0, latency_cv=0.35,
              jain=0.97, one_minus_cv=0.90, jain_fill=0.8, events_per_hour=2.0),
-        _row("oracle", "w1", [0.9, 0.95], [0.001, 0.001], efficiency=0.95, stabilization_s=150.0, stabilization_large_s=100.0, bursts=7, bursts_large=4, latency_cv=0.1,
+        _row("oracle", "w1", [0.9, 0.95], [0.001, 0.001], efficiency=0.95, stabilization_s=150.0, stabilization_large_s=100.0, bursts=7, bursts_large=4, recovery_s=0.0, latency_cv=0.1,
              jain=0.99, one_minus_cv=0.9, events_per_hour=6.0),
-        _row("oracle", "w2", [0.9, 0.95], [0.001, 0.001], efficiency=0.95, stabilization_s=150.0, stabilization_large_s=100.0, bursts=7, bursts_large=4, latency_cv=0.1,
+        _row("oracle", "w2", [0.9, 0.95], [0.001, 0.001], efficiency=0.95, stabilization_s=150.0, stabilization_large_s=100.0, bursts=7, bursts_large=4, recovery_s=0.0, latency_cv=0.1,
              jain=0.99, one_minus_cv=0.9, events_per_hour=6.0),
     ]
 
@@ -54,6 +54,7 @@ def test_headline_gives_every_claim_value_of_the_proactive_controller_against_th
     assert h["stabilization_large"] == pytest.approx(250 / 500 - 1)
     assert h["stabilization_large_s"] == pytest.approx({"hpa": 500.0, "ridge": 250.0, "bursts": 4.0, "of_bursts": 7.0,
                                                   "tolerance": 0.1})
+    assert h["recovery_s"] == pytest.approx({"hpa": 80.0, "ridge": 40.0, "oracle": 0.0})  # a companion, means
     assert h["latency_cv"] == pytest.approx(0.3 / 0.2 - 1)
     assert h["balance_higher"] == pytest.approx(0.96 - 0.91)            # positive: ridge balances better
     assert h["balance_score"] is True                                   # 0.89 within 10 % of 0.88, above 0.71

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from support.multicluster.metrics import LARGE_BURST, burst_times, summarize
+from support.multicluster.metrics import LARGE_BURST, burst_times, recovery_time, summarize
 from support.multicluster.simulate import Trajectory
 
 MU, SLO, INTERVAL, DT = 10.0, 0.15, 60, 15  # 4 steps of 15 s per 60 s interval; 6 intervals = 24 steps
@@ -64,6 +64,9 @@ def test_summarize_gives_every_metric_as_computed_by_hand(traj, rates):
     # cluster 1 from step 0: 2 4 4 ... after 1 step = 15 s
     assert m["bursts"] == 2
     assert m["stabilization_s"] == pytest.approx(30.0)
+    # latency within the SLO for good: cluster 0's window (steps 4-15) breaks it at step 10 (the 7th of the window),
+    # so 7 x 15 s; cluster 1 never breaks it: 0 s
+    assert m["recovery_s"] == pytest.approx((105.0 + 0.0) / 2)
     assert m["replica_hours"] == pytest.approx(248 * 15 / 3600)
 
 
@@ -128,3 +131,9 @@ def test_burst_detection_refuses_zero_demand_instead_of_finding_no_burst():
     r = np.array([[10.0], [0.0], [40.0], [40.0]])  # an empty interval: log 0 made every change nan, so no burst
     with pytest.raises(ValueError, match="burst detection needs positive demand.*1 held-back values are zero"):
         burst_times(r, 0, 3)
+
+
+def test_recovery_time_is_when_latency_meets_the_slo_for_good():
+    assert recovery_time(np.array([0.1, 0.1, 0.1]), 0.15, 15.0) == 0.0
+    assert recovery_time(np.array([0.3, 0.1, 0.2, 0.1, 0.1]), 0.15, 15.0) == 45.0  # a relapse at step 2 counts
+    assert recovery_time(np.array([0.1, 0.1, 0.3]), 0.15, 15.0) == 45.0  # broken at the end: the whole window
