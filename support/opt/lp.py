@@ -18,6 +18,7 @@ class LPResult:
     value: float
     status: str
     duals_ub: np.ndarray | None  # row duals of the <= rows (LP only)
+    mip_gap: float | None = None  # the relative gap HiGHS proved (MILP only; at most solve_lp's mip_rel_gap)
 
 
 _banner_shown = False
@@ -50,10 +51,12 @@ def _finite_array(name: str, a, ndim: int) -> np.ndarray:
 
 
 def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), integrality=None,
-             time_limit: float = 60.0) -> LPResult:
+             time_limit: float = 60.0, mip_rel_gap: float = 1e-9) -> LPResult:
     """Solve an LP, or a MILP when ``integrality`` (1 = integer per column) is given, with HiGHS.
 
     ``bounds`` is one (lb, ub) pair for all columns or a list of pairs; ``None`` means unbounded.
+    A MILP is solved to a relative gap of ``mip_rel_gap`` (HiGHS's default 1e-4 let "Optimal" answers lie up to
+    1e-4 above the optimum on near-ties), and what HiGHS writes to stdout while solving it is captured.
     Raises :class:`ValueError` naming the argument whose shape disagrees with ``c`` (or with its matrix)
     or that holds a non-finite value, :class:`InfeasibleError` (problem infeasible) or :class:`OptError`
     (unbounded, other).
@@ -95,6 +98,8 @@ def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), 
         raise ValueError("bounds contain NaN (use None or +-inf for an unbounded side)")
     if integrality is not None and np.size(integrality) != n:
         raise ValueError(f"integrality has {np.size(integrality)} flags, c has {n} columns")
+    if not (np.isfinite(mip_rel_gap) and 0 <= mip_rel_gap < 1):
+        raise ValueError(f"mip_rel_gap must be in [0, 1), got {mip_rel_gap!r}")
 
     h = _new_highs()
     h.setOptionValue("time_limit", float(time_limit))
@@ -112,7 +117,12 @@ def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), 
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
                                 np.array([highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
                                           for v in integ]))
-    h.run()
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        h.setOptionValue("mip_abs_gap", 0.0)
+        with native_output_to_file((1,)):  # HiGHS's MIP solver prints some diagnostics despite output_flag
+            h.run()
+    else:
+        h.run()
     status = h.modelStatusToString(h.getModelStatus())
     if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
         raise InfeasibleError("HiGHS: the LP/MILP is infeasible")
@@ -121,4 +131,5 @@ def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), 
     sol = h.getSolution()
     x = np.array(sol.col_value)
     duals = np.array(sol.row_dual)[:n_ub] if integrality is None and n_ub else None
-    return LPResult(x, float(c @ x), status, duals)
+    gap = float(h.getInfo().mip_gap) if integrality is not None else None
+    return LPResult(x, float(c @ x), status, duals, gap)

@@ -43,15 +43,24 @@ def grid_knapsack_dp(costs: Sequence[np.ndarray], usages: Sequence[np.ndarray], 
     array (options x resources) of resource units. Each item must pick exactly one option. Runs in
     O(sum_i options_i * prod(capacity+1)). Returns ``(value, choice list)``; ``(inf, None)`` if infeasible.
     """
+    if len(costs) != len(usages):
+        raise ValueError(f"costs has {len(costs)} items, usages {len(usages)}: one cost and usage array per item")
     cap = tuple(int(c) for c in capacity)
     R = len(cap)
     shape = tuple(c + 1 for c in cap)
     dp = np.full(shape, np.inf)
     dp[(0,) * R] = 0.0
     back = []
-    for cost, use in zip(costs, usages):
+    for i, (cost, use) in enumerate(zip(costs, usages)):
         cost = np.asarray(cost, float)
-        use = np.asarray(use, int).reshape(cost.size, R)
+        if np.isnan(cost).any() or (cost == -np.inf).any():
+            raise ValueError(f"item {i}: costs must be finite or +inf (forbidden), got NaN or -inf")
+        use = np.asarray(use)
+        if use.shape not in ((cost.size, R), (cost.size,) if R == 1 else ()):
+            raise ValueError(f"item {i}: usages must be (options x resources) = ({cost.size}, {R}), got {use.shape}")
+        if use.dtype.kind not in "iu" and not (use.dtype.kind == "f" and np.all(use == np.round(use))):
+            raise ValueError(f"item {i}: usages must be whole resource units (the DP indexes by them), got {use.dtype}")
+        use = use.astype(int).reshape(cost.size, R)
         new = np.full(shape, np.inf)
         arg = np.full(shape, -1, dtype=np.int64)
         for k in np.nonzero(np.isfinite(cost))[0]:

@@ -20,10 +20,19 @@ def _value(fn: Callable[[float], float], x: float, who: str) -> float:
     return v
 
 
+def _bracket(lo: float, hi: float, who: str, strict: bool) -> None:
+    """A finite bracket with ``lo < hi`` (``lo <= hi`` unless ``strict``), else a ValueError naming it: a reversed
+    one passed the width test at once and returned a point outside it."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or (lo >= hi if strict else lo > hi):
+        raise ValueError(f"{who}: need finite lo {'<' if strict else '<='} hi; got lo={lo!r}, hi={hi!r}")
+
+
 def bisect(g: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10, max_iter: int = 200) -> float:
     """Root of a monotone ``g`` on ``[lo, hi]`` (``g(lo)`` and ``g(hi)`` must differ in sign).
 
-    Raises ValueError when the signs agree or ``g`` returns NaN at a probed point."""
+    Raises ValueError when the bracket is not finite with lo < hi, the signs agree or ``g`` returns NaN at a probed
+    point."""
+    _bracket(lo, hi, "bisect", strict=True)
     glo, ghi = _value(g, lo, "bisect"), _value(g, hi, "bisect")
     if glo == 0:
         return lo
@@ -71,7 +80,8 @@ def golden_section(f: Callable[[float], float], lo: float, hi: float, tol: float
                    max_iter: int = 300) -> float:
     """Minimizer of a unimodal ``f`` on ``[lo, hi]``.
 
-    Raises ValueError when ``f`` returns NaN at a probed point."""
+    Raises ValueError when the bracket is not finite with lo <= hi or ``f`` returns NaN at a probed point."""
+    _bracket(lo, hi, "golden_section", strict=False)
     r = (math.sqrt(5) - 1) / 2
     a, b = lo, hi
     c, d = b - r * (b - a), a + r * (b - a)

@@ -209,3 +209,47 @@ def test_solve_lp_prints_no_highs_banner_and_leaves_stdout_working():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HiGHS" not in out
     assert out.strip().splitlines() == ["x = [0.0, 1.0]"]
+
+
+def _knapsack_dp(values, weights, cap: int) -> float:
+    """Exact 0/1 knapsack optimum by dynamic programming over integer capacities (the oracle)."""
+    best = np.zeros(cap + 1)
+    for v, w in zip(values, weights.astype(int)):
+        best[w:] = np.maximum(best[w:], best[:-w] + v)
+    return float(best.max())
+
+
+@pytest.mark.parametrize("seed", [1, 7, 11])
+def test_a_milp_called_optimal_is_the_optimum_on_near_tie_knapsacks(seed):
+    """Values almost proportional to weights make many near-optimal packings. Under HiGHS's default relative gap
+    (1e-4) solve_lp returned packings up to 9.8e-5 below the DP optimum (these seeds: 6.8e-5, 9.6e-5, 9.8e-5) and
+    still said "Optimal"; it now solves to 1e-9 and reports the gap it proved."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1000, 2000, 40).astype(float)
+    v = w * 1000 + rng.integers(0, 50, 40)
+    cap = float(np.floor(w.sum() / 2))
+    r = solve_lp(-v, [w], [cap], bounds=(0, 1), integrality=np.ones(40))
+    opt = _knapsack_dp(v, w, int(cap))
+    assert -r.value == pytest.approx(opt, rel=1e-12, abs=0)
+    assert r.status == "Optimal" and r.mip_gap <= 1e-9
+
+
+@pytest.mark.parametrize("lo, hi", [(5.0, 0.0), (0.0, float("inf")), (float("nan"), 1.0)])
+def test_bisect_and_golden_section_refuse_a_reversed_or_infinite_bracket(lo, hi):
+    """bisect(x - 1, 5, 0) returned 1.25 after one step (the negative width passed the stop test), golden_section
+    on a reversed bracket returned its midpoint without a probe, and bisect on [0, inf] returned inf."""
+    with pytest.raises(ValueError, match="bisect: need finite lo < hi"):
+        bisect(lambda x: x - 1, lo, hi)
+    with pytest.raises(ValueError, match="golden_section: need finite lo <= hi"):
+        golden_section(lambda x: (x - 0.7) ** 2, lo, hi)
+
+
+@pytest.mark.parametrize("costs, usages, cap, message", [
+    ([np.array([1.0, 6.0])], [np.array([[1.6], [0.0]])], (2,), "whole resource units"),  # 1.6 was truncated to 1
+    ([np.array([1.0]), np.array([2.0])], [np.array([[1]])], (2,), "costs has 2 items, usages 1"),  # zip dropped one
+    ([np.array([1.0, 2.0])], [np.array([[1, 0]])], (2, 2), r"must be \(options x resources\) = \(2, 2\)"),  # transposed
+    ([np.array([np.nan, 2.0])], [np.array([[1], [0]])], (2,), "NaN or -inf"),  # NaN was read as forbidden
+])
+def test_knapsack_dp_refuses_input_it_would_misread(costs, usages, cap, message):
+    with pytest.raises(ValueError, match=message):
+        grid_knapsack_dp(costs, usages, cap)
