@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def _servers(c, what: str = "number of servers") -> np.ndarray:
+    """``c`` as an integer array of server counts >= 1; a fractional, boolean or non-numeric count is an error (the
+    int cast used to read c = 1.99 as one server)."""
+    a = np.asarray(c)
+    if a.dtype == bool or a.dtype.kind not in "iuf" or np.any(~np.isfinite(a)) or np.any(a != np.round(a)):
+        raise ValueError(f"{what} must be whole numbers, got {c!r}")
+    return a.astype(np.int64)
+
+
 def _check(lam, mu, c=1):
+    if np.any(_servers(c) < 1):
+        raise ValueError(f"number of servers must be >= 1, got {c!r}")
     lam, mu = np.asarray(lam, float), np.asarray(mu, float)
     if not np.all(np.isfinite(lam)):
         raise ValueError(f"arrival rate must be finite, got {lam}")
@@ -59,8 +70,8 @@ def mm1_sojourn_quantile(lam, mu, q: float):
 
 def erlang_b(c: int, a: float) -> float:
     """Erlang-B blocking probability for c servers and offered load a = lam/mu (stable recursion)."""
-    if int(c) != c or c < 1:
-        raise ValueError(f"number of servers must be a positive integer, got {c}")
+    if isinstance(c, bool) or _servers(c).ndim or int(c) < 1:
+        raise ValueError(f"number of servers must be a positive integer, got {c!r}")
     if not (np.isfinite(a) and a >= 0):
         raise ValueError(f"offered load a = lam/mu must be finite and >= 0, got {a}")
     b = 1.0
@@ -80,7 +91,7 @@ def erlang_c(c: int, lam: float, mu: float) -> float:
 def erlang_c_array(c, lam, mu: float) -> np.ndarray:
     """Erlang-C waiting probability for arrays of server counts ``c`` and loads ``lam``: the vectorised
     :func:`erlang_c`, returning nan (not raising) where a queue is unstable or has no server."""
-    c = np.asarray(c, dtype=np.int64)
+    c = _servers(c, "server counts")
     lam = np.asarray(lam, float)
     c, lam = np.broadcast_arrays(c, lam)
     if not (np.isfinite(mu) and mu > 0):
@@ -116,7 +127,7 @@ def mm1_sojourn_array(lam, mu) -> np.ndarray:
 def mmc_sojourn_array(c, lam, mu: float) -> np.ndarray:
     """Mean time in system C(c, a)/(c mu - lam) + 1/mu of M/M/c queues over arrays of server counts and loads:
     the vectorised :func:`mmc_sojourn`, returning inf (not raising) where a queue is unstable or has no server."""
-    c = np.asarray(c, dtype=np.int64)
+    c = _servers(c, "server counts")
     lam = np.asarray(lam, float)
     pc = erlang_c_array(c, lam, mu)  # validates; nan where c mu <= lam or c = 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -155,12 +166,15 @@ def mg1_sojourn(lam, mean_s, scv):
 
 def little_L(lam, W):
     """Little's law: mean number in system L = lam W."""
-    return _out(np.asarray(lam, float) * np.asarray(W, float))
+    lam, W = np.asarray(lam, float), np.asarray(W, float)
+    if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(W))) or np.any(lam < 0) or np.any(W < 0):
+        raise ValueError(f"Little's law L = lam W needs finite lam >= 0 and W >= 0, got lam={lam}, W={W}")
+    return _out(lam * W)
 
 
 def little_W(L, lam):
     """Little's law solved for the mean time in system: W = L / lam."""
-    lam = np.asarray(lam, float)
-    if np.any(lam <= 0):
-        raise ValueError("Little's law W = L/lam needs lam > 0")
-    return _out(np.asarray(L, float) / lam)
+    lam, L = np.asarray(lam, float), np.asarray(L, float)
+    if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(L))) or np.any(lam <= 0) or np.any(L < 0):
+        raise ValueError(f"Little's law W = L/lam needs finite lam > 0 and L >= 0, got L={L}, lam={lam}")
+    return _out(L / lam)

@@ -155,3 +155,24 @@ def test_nan_and_infinite_inputs_are_refused_by_name(f, args, what):
 def test_erlang_b_refuses_a_negative_or_non_finite_load(a):
     with pytest.raises(ValueError, match="offered load"):
         erlang_b(2, a)
+
+
+def test_server_counts_must_be_whole_and_littles_law_needs_meaningful_inputs():
+    """erlang_c_array and mmc_sojourn_array cast c to int: c = 1.99 was computed as M/M/1; utilization accepted
+    c = -2 (-0.5); erlang_b took True as one server; little_W(-3, 1) gave -3 and little_W(3, nan) NaN."""
+    import support.queueing.formulas as F
+
+    with pytest.raises(ValueError, match="whole numbers"):
+        F.erlang_c_array([1.99], [0.5], 1.0)
+    with pytest.raises(ValueError, match="whole numbers"):
+        F.mmc_sojourn_array([1.99], [0.9], 1.0)
+    np.testing.assert_allclose(F.erlang_c_array([3.0], [2.5], 1.0), [F.erlang_c(3, 2.5, 1.0)])  # 3.0 is whole
+    with pytest.raises(ValueError, match="number of servers must be >= 1"):
+        F.utilization(1.0, 1.0, c=-2)
+    with pytest.raises(ValueError, match="positive integer, got True"):
+        F.erlang_b(True, 1.0)
+    for L, lam in ((-3.0, 1.0), (3.0, float("nan"))):
+        with pytest.raises(ValueError, match="Little's law W = L/lam needs"):
+            F.little_W(L, lam)
+    with pytest.raises(ValueError, match="Little's law L = lam W needs"):
+        F.little_L(-2.0, 1.0)
