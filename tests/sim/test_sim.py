@@ -58,9 +58,9 @@ def test_summarize_ci_uses_the_t_quantile_with_batches_minus_one_degrees_of_free
     assert summarize(x, batches=batches).ci95 == pytest.approx(want, rel=1e-12)
 
 
-def test_summarize_refuses_fewer_than_two_batches():
-    with pytest.raises(ValueError, match="batches must be an integer >= 2"):
-        summarize(np.ones(100), batches=1)
+def test_summarize_refuses_fewer_than_five_batches():
+    with pytest.raises(ValueError, match="batches must be an integer >= 5"):
+        summarize(np.ones(100), batches=4)
 
 
 def test_simpy_run_fills_the_recorder():
@@ -75,12 +75,60 @@ def test_nhpp_thinning_matches_the_piecewise_rates():
     assert np.sum(t < 100) == pytest.approx(200, rel=0.15) and np.sum(t >= 100) == pytest.approx(50, rel=0.3)
 
 
+def test_recorder_ci_widens_with_autocorrelation_and_is_unknown_without_enough_samples():
+    """Queueing samples are autocorrelated: on an AR(1) series with phi = 0.9 the variance of the mean is (1 + phi) /
+    (1 - phi) = 19 times the i.i.d. one, so the batch-means half-width must be well above 1.96 s / sqrt(n). Below 50
+    samples there are not 5 batches of 10: the half-width is inf, not the i.i.d. formula (which covered the M/M/1
+    mean 8% of the time at load 0.9 with 150 samples)."""
+    from support.sim.recorder import summarize
+
+    rng = np.random.default_rng(9)
+    e = rng.normal(size=20_000)
+    x = np.empty_like(e)
+    x[0] = e[0]
+    for k in range(1, x.size):
+        x[k] = 0.9 * x[k - 1] + e[k]
+    s = summarize(x)
+    iid = 1.96 * x.std(ddof=1) / np.sqrt(x.size)
+    assert s.ci95 > 3 * iid and s.batches >= 5
+    assert summarize(rng.normal(size=49)).ci95 == float("inf")
+    assert summarize(rng.normal(size=49)).batches == 0
+
+
 def test_poisson_split_keeps_every_arrival():
     t = np.sort(np.random.default_rng(5).uniform(0, 10, 1000))
     parts = poisson_split(t, 3, np.random.default_rng(6))
     assert sum(p.size for p in parts) == 1000
 
 
+def test_poisson_split_routes_uniformly_or_by_probs_and_each_part_is_poisson():
+    """Each arrival goes to part j with probability p_j independently: the counts are binomial (within 5 sigma), and
+    a part of a Poisson stream is Poisson (its gaps are exponential with rate p_j lam: Kolmogorov-Smirnov)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    lam, n = 50.0, 60_000
+    t = np.cumsum(rng.exponential(1 / lam, n))
+    for probs in (None, [0.6, 0.3, 0.1]):
+        parts = poisson_split(t, 3, np.random.default_rng(8), probs=probs)
+        p = np.full(3, 1 / 3) if probs is None else np.asarray(probs)
+        for j, part in enumerate(parts):
+            assert abs(part.size - n * p[j]) <= 5 * np.sqrt(n * p[j] * (1 - p[j]))
+            assert stats.kstest(np.diff(part), "expon", args=(0, 1 / (lam * p[j]))).pvalue > 1e-3
+
+
 def test_length_mismatch_is_refused():
     with pytest.raises(ValueError, match="differ in length"):
         lindley([1.0], [1.0, 2.0])
+
+
+def test_fifo_refuses_nan_or_negative_times_and_a_fractional_server_count():
+    """A NaN service time passed into the output, and the Lindley recursion's max(0, nan) made the next wait 0;
+    servers = 1.5 ran as 2 servers."""
+    for f in (lindley, simulate_fifo):
+        with pytest.raises(ValueError, match="services must be finite and >= 0"):
+            f([1.0, 1.0, 1.0], [np.nan, 1.0, 1.0])
+        with pytest.raises(ValueError, match="interarrivals must be finite and >= 0"):
+            f([1.0, -1.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="servers must be a whole number >= 1, got 1.5"):
+        simulate_fifo([0.0, 0.0], [5.0, 5.0], servers=1.5)
