@@ -23,7 +23,7 @@ def z3_value(f, v) -> z3.ExprRef:
     if f.type == "int":
         return z3.IntVal(int(v))
     if f.type == "real":
-        q = Fraction(v)
+        q = Fraction(float(v))  # NumPy scalars (np.float32) included
         return z3.Q(q.numerator, q.denominator) if q.denominator != 1 else z3.RealVal(q.numerator)
     if f.type == "bool":
         return z3.BoolVal(bool(v))
@@ -116,7 +116,9 @@ class _RegoWriter:
             args = [self.term(a) for a in node.args]
             if node.func.id == "abs":
                 return f"abs({args[0]})"
-            return f"{node.func.id}([{args[0]}, {args[1]}])"
+            # our own two-argument helpers: regopy's built-in min/max order negative numbers wrongly
+            # (max([-3, -1]) gave -3), while its comparisons are right
+            return f"{'mn' if node.func.id == 'min' else 'mx'}({args[0]}, {args[1]})"
         raise PolicyError(f"cannot compile {ast.dump(node)} to a Rego term")  # pragma: no cover
 
     def cond(self, node: ast.expr) -> str:
@@ -187,7 +189,8 @@ def to_rego(schema: Schema, rules: list[Rule], package: str) -> str:
     w = _RegoWriter(schema)
     checks = {"int": "is_number", "real": "is_number", "bool": "is_boolean", "enum": "is_string"}
     body = "; ".join(f"{checks[f.type]}(s.{n})" for n, f in sorted(schema.fields.items()))
-    out = [f"package {package}", "", "import rego.v1", "", f"complete(s) if {{ {body} }}", ""]
+    out = [f"package {package}", "", "import rego.v1", "", f"complete(s) if {{ {body} }}", "",
+           "mn(a, b) := a if { a <= b } else := b", "mx(a, b) := a if { a >= b } else := b", ""]
     for r in rules:
         w.lines.append(f"v_{r.id}(s) if {{ " + "; ".join(w.lits(r.when) + ["not " + w.atom(r.require)]) + " }")
         w.lines.append(f'vio("{r.id}", s) if v_{r.id}(s)')

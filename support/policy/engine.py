@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,10 @@ class Policy:
     def _validate(self, state: dict, action: dict, partial: bool) -> dict[str, object]:
         if not isinstance(state, dict) or not isinstance(action, dict):
             raise PolicyError("state and action must be dicts")
+        for root, src in (("state", state), ("action", action)):
+            unknown = sorted(set(src) - {n.split(".")[1] for n in self.schema.fields if n.startswith(root + ".")})
+            if unknown:  # a misspelt key would otherwise be taken for missing telemetry
+                raise PolicyError(f"{root} has keys the schema does not declare: {unknown}")
         vals: dict[str, object] = {}
         for name, f in self.schema.fields.items():
             root, key = name.split(".")
@@ -159,13 +164,17 @@ class Policy:
         return exprs[0] if isinstance(exprs[0], dict) else {}
 
     def check_rego(self, state: dict, action: dict) -> Decision:
-        """Decide with the Rego module in regopy; an undefined decision counts as ``deny``."""
+        """Decide with the Rego module in regopy; an undefined decision counts as ``deny``. Inputs are checked as for
+        z3 (a value outside its enum or type is an error, not a decision)."""
+        self._validate(state, action, partial=True)
         pkg = self._query_pkg({"state": _plain(state), "action": _plain(action)})
         verdict = pkg.get("decision", "deny")
         return Decision(verdict if verdict in VERDICTS else "deny", tuple(pkg.get("violated") or ()), (), "rego")
 
     def check_rego_many(self, pairs) -> list[Decision]:
         """Rego decisions for many pairs in one query (``decisions`` over ``input.cases``)."""
+        for s, a in pairs:
+            self._validate(s, a, partial=False)
         cases = [{"state": _plain(s), "action": _plain(a)} for s, a in pairs]
         pkg = self._query_pkg({"cases": cases})
         res = pkg.get("decisions")
@@ -205,7 +214,12 @@ def _valid(f, x) -> bool:
     if f.type == "int":
         return is_int(x)
     if f.type == "real":
-        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and bool(np.isfinite(x))
+        if not isinstance(x, (int, float, np.integer, np.floating)) or isinstance(x, bool):
+            return False
+        try:
+            return math.isfinite(float(x))
+        except OverflowError:  # an int beyond any float
+            return False
     if f.type == "bool":
         return isinstance(x, (bool, np.bool_))
     return isinstance(x, str) and x in f.values

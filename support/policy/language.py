@@ -7,6 +7,7 @@ than ``abs/min/max``, attribute access on non-fields, division, ...) raises :cla
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,9 @@ def type_of(node: ast.expr, schema: Schema, where: str) -> str:
         if isinstance(v, bool):
             return "bool"
         if isinstance(v, (int, float)):
+            too_big = abs(v) > 1e300 if isinstance(v, int) else not math.isfinite(v)  # 1e400 parses as inf
+            if too_big:
+                raise PolicyError(f"{where}: constant {v!r} is not a finite number of moderate size")
             return "num"
         if isinstance(v, str):
             return "str"
@@ -246,8 +250,8 @@ def load_schema(path: Path) -> Schema:
 def load_rule(path: Path, schema: Schema) -> Rule:
     doc = _read_yaml(path)
     rid = doc.get("id")
-    if not isinstance(rid, str) or not rid.isidentifier():
-        raise PolicyError(f"{path}: 'id' must be an identifier, got {rid!r}")
+    if not isinstance(rid, str) or not rid.isidentifier() or not rid.isascii():
+        raise PolicyError(f"{path}: 'id' must be an ASCII identifier (Rego names are ASCII), got {rid!r}")
     effect = doc.get("effect", "deny")
     if effect not in EFFECTS:
         raise PolicyError(f"{path}: effect must be one of {EFFECTS}, got {effect!r}")

@@ -117,6 +117,22 @@ def test_new_rule_file_is_enforced_without_code_change(tmp_path, policy):
     assert p2.check_rego(BASE_S, a).verdict == "deny"
 
 
+@pytest.mark.parametrize("delta, violated", [(-2, False), (-6, True), (3, False)])
+def test_min_and_max_of_negative_operands_agree_in_z3_rego_and_python(tmp_path, delta, violated):
+    """regopy's built-in max([-3, -1]) returns -3: compiled to it, this rule escalated delta -2 in Rego while z3
+    and plain Python allowed it. The compiler now emits its own two-argument min/max."""
+    d = tmp_path / "pol"
+    shutil.copytree(POLICIES, d)
+    (d / "shrink_cap.yaml").write_text('id: shrink_cap\neffect: approval\n'
+                                       'require: "max(action.delta_workers, -8) >= -4 and min(action.delta_workers, -1) <= -1"\n')
+    p2 = load_policy(d)
+    a = {**BASE_A, "delta_workers": delta}
+    assert (max(delta, -8) < -4) == violated  # the rule by hand (min(..., -1) <= -1 always holds)
+    z, r = p2.check(BASE_S, a), p2.check_rego(BASE_S, a)
+    assert ("shrink_cap" in z.violated) == violated and ("shrink_cap" in r.violated) == violated
+    assert z.verdict == r.verdict
+
+
 @pytest.mark.parametrize("text, msg", [
     ('id: r\nrequire: "state.workers / 2 < 3"\n', "division"),
     ('id: r\nrequire: "state.nope < 3"\n', "unknown field"),
@@ -211,3 +227,29 @@ def test_one_unknown_field_matches_brute_force_even_off_grid(policy):
         s, a = _without(s, a, missing)
         d = policy.check(s, a)
         assert (d.verdict, set(d.violated), set(d.uncertain)) == brute_force(policy, s, a, missing), (s, a, missing)
+
+
+def test_inputs_either_decide_alike_in_both_engines_or_raise_one_policy_error(policy, tmp_path):
+    """np.float32 crashed z3 with a TypeError; a misspelt key was taken for missing telemetry (z3 escalated, Rego
+    denied); Rego allowed region 'mars', which z3 refused; 10**400 as a real raised OverflowError."""
+    import numpy as np
+
+    s32 = {**BASE_S, "price_per_worker_hour": np.float32(0.5)}
+    assert policy.check(s32, BASE_A).verdict == policy.check_rego(s32, BASE_A).verdict == "allow"
+    bad = [({**BASE_S, "worker": 8}, BASE_A, r"state has keys the schema does not declare: \['worker'\]"),
+           ({**BASE_S, "region": "mars"}, BASE_A, "region"),
+           ({**BASE_S, "price_per_worker_hour": 10**400}, BASE_A, "price_per_worker_hour")]
+    for s, a, msg in bad:
+        for check in (policy.check, policy.check_rego):
+            with pytest.raises(PolicyError, match=msg):
+                check(s, a)
+        with pytest.raises(PolicyError, match=msg):
+            policy.check_rego_many([(s, a)])
+    d = tmp_path / "pol"
+    shutil.copytree(POLICIES, d)
+    (d / "big.yaml").write_text('id: big\nrequire: "state.workers < 1e400"\n')
+    with pytest.raises(PolicyError, match="not a finite number"):
+        load_policy(d)
+    (d / "big.yaml").write_text('id: größe\nrequire: "state.workers < 3"\n')
+    with pytest.raises(PolicyError, match="ASCII identifier"):
+        load_policy(d)
