@@ -326,6 +326,7 @@ def des_checks(n_jobs: int, seed: int) -> dict:
 
 def differential(n_pairs: int, seed: int, directory: Path = POLICY_DIR) -> dict:
     """z3 vs Rego on ``n_pairs`` random pairs: mismatches and the verdict mix."""
+    check_int(n_pairs, "n_pairs", minimum=1)
     pol = load_policy(directory)
     pairs = pol.sample_pairs(n_pairs, np.random.default_rng(seed))
     t0 = time.perf_counter()

@@ -68,6 +68,8 @@ def test_engines_agree_only_without_a_mismatch(tmp_path, mismatches, verdict):
 def test_engines_agree_refuses_a_comparison_of_no_pair():
     with pytest.raises(ValueError, match="at least one compared pair, got pairs=0"):
         X.engines_agree({"pairs": 0, "mismatches": 0})
+    with pytest.raises(ValueError, match="n_pairs must be an integer >= 1, got 0"):
+        X.differential(0, 1)  # raised ZeroDivisionError before engines_agree could refuse it
 
 
 RED = {"mttr": 0.5, "mttr_batch": 0.6, "mttr_stream": 0.25}
