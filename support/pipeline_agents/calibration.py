@@ -25,11 +25,12 @@ def calibrate(workers: int = 8, attempts_per_hour: float = 5.0, assumed: dict | 
     rates = {"worker_loss": pods["per_pod_hour"] * workers, "transient": req["p_fail"] * attempts_per_hour, **a}
     sources = {
         "worker_loss": f"data: Alibaba openb {pods['failed']} failed pods / {pods['pod_hours']:.0f} pod-hours "
-                       f"= {pods['per_pod_hour']:.4f} per worker-hour x {workers} workers",
+                       f"= {pods['per_pod_hour']:.4f} per worker-hour x {workers} workers "
+                       "(the batch; the stream's rate is scaled to its own workers)",
         "transient": f"data: Alibaba LoRA trace {req['failed']}/{req['requests']} failed requests "
                      f"= {req['p_fail']:.4f} per attempt x {attempts_per_hour:g} stage attempts per hour",
     }
     sources.update({k: "assumed (no public rate data)" for k in a})
     evidence = {"alibaba_pods": pods, "alibaba_requests": req, "loghub_episodes": eps,
                 "loghub_worker_loss_share": float(mix.get("worker_loss", 0) / max(1, mix.sum()))}
-    return FaultTable(rates, sources), evidence
+    return FaultTable(rates, sources, workers=workers), evidence

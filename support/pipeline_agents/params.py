@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
+import numpy as np
 import pandas as pd
 
 from support.sim import FaultSpec, scale_rates
@@ -82,6 +83,9 @@ class Params:
                 check_int(v, f"parameter {k}", minimum=0)
             elif f.type in ("float", float) and not (k in UNBOUNDED and v == math.inf):
                 check_range(v, f"parameter {k}", low=0.0, low_open=k in POSITIVE)
+            elif f.type in ("bool", bool) and not isinstance(v, (bool, np.bool_)):
+                # "False" or "no" are truthy strings: they turned backoff on and let PII flow to the sink
+                raise ValueError(f"parameter {k} must be True or False, got {v!r}")
         if self.horizon_h <= 0 or self.batch_workers < 1 or self.worker_rate <= 0 or not 0 < self.target_util <= 1:
             raise ValueError("horizon_h > 0, batch_workers >= 1, worker_rate > 0 and 0 < target_util <= 1 required")
         if self.stream_replacement_delta not in (0, 1):
@@ -105,10 +109,13 @@ ALL_KINDS = FAILURE_KINDS + ("cost_spike",)
 
 @dataclass(frozen=True)
 class FaultTable:
-    """Fault rates per pipeline and hour, with the source of each number."""
+    """Fault rates per pipeline and hour, with the source of each number. ``workers``: the pipeline size the
+    ``worker_loss`` rate was calibrated for (a rate per worker-hour times it); :meth:`for_workers` rescales it to
+    another pipeline's workers (None: the rate is used as it is, for every pipeline)."""
 
     rates: dict[str, float]
     sources: dict[str, str] = field(default_factory=dict)
+    workers: int | None = None
 
     def __post_init__(self):
         missing = set(ALL_KINDS) - set(self.rates)
@@ -117,6 +124,15 @@ class FaultTable:
 
     def specs(self, kinds=FAILURE_KINDS) -> list[FaultSpec]:
         return [FaultSpec(k, self.rates[k]) for k in kinds]
+
+    def for_workers(self, workers: int) -> FaultTable:
+        """The table of a pipeline of ``workers`` workers: ``worker_loss`` scales with the worker count (each worker
+        fails at the calibrated per-worker-hour rate), every other rate is per pipeline-hour and stays."""
+        if self.workers is None:
+            return self
+        check_int(workers, "workers", minimum=1)
+        return replace(self, rates={**self.rates, "worker_loss": self.rates["worker_loss"] * workers / self.workers},
+                       workers=workers)
 
     def scaled(self, factor: float) -> FaultTable:
         """The same table with every rate times ``factor`` (the shared :func:`support.sim.scale_rates`: finite, >= 0)."""

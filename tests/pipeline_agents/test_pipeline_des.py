@@ -182,3 +182,29 @@ def test_sizing_sweep_applies_each_setting_and_more_headroom_costs_more_streamin
     # same seed and faults: the agent with 50% more headroom runs more workers, so it saves less on streaming
     assert sz.cost_stream.iloc[0] > sz.cost_stream.iloc[1]
     assert (sz.executed_violations == 0).all()
+
+
+@pytest.mark.parametrize("field, value", [("exponential_backoff", "False"), ("sink_pii_certified", "no"),
+                                          ("exponential_backoff", 1)])
+def test_boolean_parameters_must_be_booleans(field, value):
+    """exponential_backoff="False" was accepted and turned backoff on; sink_pii_certified="no" counted as true."""
+    with pytest.raises(ValueError, match=f"parameter {field} must be True or False"):
+        Params(**{field: value})
+
+
+def test_worker_loss_scales_with_each_pipelines_workers(inputs):
+    """The table's worker-loss rate is per worker-hour times the batch's 8 workers; the stream (21 static workers at
+    the defaults) used to get the batch's rate: 2.6 times too few worker losses."""
+    inp, t = inputs, inputs.faults
+    assert t.workers == 8
+    sw = X.static_stream_workers(inp, Params())
+    assert sw == 21
+    assert t.for_workers(sw).rates["worker_loss"] == pytest.approx(t.rates["worker_loss"] * 21 / 8)
+    assert {k: v for k, v in t.for_workers(sw).rates.items() if k != "worker_loss"} == \
+        {k: v for k, v in t.rates.items() if k != "worker_loss"}
+    n = {pipe: [] for pipe in ("batch", "stream")}
+    for seed in range(30):
+        sc = X.scenario(inp, Params(), t, seed)
+        n["batch"].append(sum(f.kind == "worker_loss" for f in sc.batch_faults))
+        n["stream"].append(sum(f.kind == "worker_loss" for f in sc.stream_faults))
+    assert np.mean(n["stream"]) > 1.8 * np.mean(n["batch"])  # expected 21/8 = 2.6 times as many
