@@ -482,7 +482,9 @@ class World:
         yield self.env.timeout(p.spike_s)
         self.spiked -= 1
         self._rebill()
-        if self.ctl == "agentic":
+        # the spot price is back to normal only when no other (overlapping) spike is still on: before, the end of
+        # the first of two moved the agents back to spot at the spiked price, above on-demand
+        if self.ctl == "agentic" and self.spiked == 0:
             for pipe in ("batch", "stream"):
                 self.env.process(self._tier(pipe, "spike_end", "spot"))
 

@@ -77,3 +77,17 @@ def test_zero_periods_are_refused_instead_of_hanging_the_simulation(name):
     # window_s and checkpoint_s = 0 divide by zero
     with pytest.raises(ValueError, match=name):
         Params(**{name: 0.0})
+
+
+def test_the_cost_agent_stays_on_demand_until_the_last_of_two_overlapping_spikes_ends():
+    """Spikes at 100 s and 2000 s, each 3600 s long: spot is 1.5 x 2.5 = 3.75 USD/h on [100, 5600), above on-demand's
+    3.0. The end of the first (3700 s) used to signal 'spike_end', and the cost agent moved back to spot at 3.75; it
+    may only move back once no spike is on (5600 s)."""
+    p = Params(horizon_h=2.0, batch_workers=2, spike_s=3600.0)
+    sc = Scenario(np.array([14000.0]), ("ingest",), np.zeros(1), [], [],
+                  [_f(100.0, "cost_spike", 0), _f(2000.0, "cost_spike", 1)], [], per_fault(1.0), per_fault(1.0), 0)
+    w = World(p, sc, "agentic", POLICY, stream=False).run()
+    to_spot = [t for t, k, i in w.rec.events if k == "proposal" and i["pipeline"] == "batch" and i["action"] == "to_spot"]
+    assert to_spot == [5600.0 + p.detect_s], to_spot  # before: 3700 + 30 s, at the spiked 3.75 USD/h
+    prices = [(t, i["price"]) for t, k, i in w.rec.events if k == "bill" and i["pipeline"] == "batch" and i["workers"]]
+    assert all(price <= 3.0 for t, price in prices if t > 145.0), prices  # never above on-demand after the switch
