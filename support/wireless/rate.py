@@ -58,6 +58,15 @@ def bandwidth_for_rate(rate_bps, gain, p_watt, n0_w_per_hz):
     ok = (c > 0) & (c < 1)
     cc = c[ok]
     z = -cc - np.real(lambertw(-cc * np.exp(-cc), k=-1))  # z = ln y > 0
+    # near the limit (c -> 1) the k = -1 branch returns about -1 and z comes out half its value or 0: start from
+    # the series z = 2 d (1 + d / 3), d = 1 - c, there, and polish every root with Newton on z - c expm1(z) = 0
+    d = 1.0 - cc
+    z = np.where(d < 1e-3, 2.0 * d * (1.0 + d / 3.0), z)
+    for _ in range(4):
+        with np.errstate(invalid="ignore", over="ignore"):
+            fp = 1.0 - cc * np.exp(z)
+            step = (z - cc * np.expm1(z)) / fp
+        z = np.where(np.isfinite(step) & (fp != 0), z - step, z)
     with np.errstate(invalid="ignore", divide="ignore"):
         val = a[ok] / np.expm1(z)
     out[ok] = np.where(np.isfinite(val) & (z > 0), val, np.inf)  # c -> 1 (branch point): no finite bandwidth

@@ -1,5 +1,7 @@
 """support.wireless against hand-computed values and reference distributions."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -81,3 +83,16 @@ def test_users_are_uniform_by_area_in_the_annulus():
     assert np.mean(d**2) == pytest.approx((0.05**2 + 0.5**2) / 2, rel=0.01)
     with pytest.raises(ValueError):
         uniform_disk_distances(3, np.random.default_rng(0), 0.1, 0.2)
+
+
+@pytest.mark.parametrize("k", [4, 5, 6, 8, 9, 10])
+def test_bandwidth_for_rate_meets_its_rate_even_next_to_the_infinite_bandwidth_limit(k):
+    """A rate 1e-k below the limit a / ln 2: the Lambert W k = -1 branch returned about -1 there, so the bandwidth
+    came out twice the answer (k = 5, 9) or inf (k = 8, where the answer is 2.5e14 Hz). The forward formula
+    b log2(1 + a / b), evaluated with log1p, is the oracle."""
+    n0, a = 4e-21, 5e6
+    R = a / math.log(2) * (1 - 10.0 ** -k)
+    b = bandwidth_for_rate(R, 1.0, a * n0, n0)
+    assert math.isfinite(b)
+    assert b * math.log1p(a / b) / math.log(2) == pytest.approx(R, rel=1e-9)
+    assert b == pytest.approx(a / (2 * 10.0 ** -k), rel=1e-3)  # b ~ a / (2 (1 - c)) near the limit
