@@ -40,5 +40,5 @@ def _key_word(key: str) -> int:
 
 def derive(seed: int, *keys: int | str) -> np.random.Generator:
     """An independent Generator for a sub-stream (trial i, component 'net', ...) of ``seed``."""
-    words = [seed] + [k if isinstance(k, int) else _key_word(k) for k in keys]
+    words = [seed] + [int(k) if isinstance(k, (int, np.integer)) else _key_word(k) for k in keys]
     return np.random.default_rng(np.random.SeedSequence(words))

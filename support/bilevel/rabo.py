@@ -9,6 +9,7 @@ written separately, so tests can check that all-ones masks reproduce it exactly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ from support.bilevel.estimators import Estimator, fd_cross, fd_hvp
 from support.bilevel.federation import Federation
 from support.fl.masks import coverage, coverage_aggregate
 from support.progress import progress
+from support.validate import check_int
 from support.xp import blas_threads
 
 MaskSchedule = Callable[[int], tuple[np.ndarray, np.ndarray]]
@@ -35,10 +37,10 @@ class RunConfig:
     desc: str = ""
 
     def __post_init__(self):
-        if self.rounds < 1 or self.eval_every < 1 or self.local_steps < 0:
-            raise ValueError(f"rounds and eval_every must be >= 1 and local_steps >= 0: {self}")
-        if not self.outer_lr > 0:
-            raise ValueError(f"outer_lr must be > 0; got {self.outer_lr}")
+        for name in ("rounds", "eval_every", "local_steps"):
+            check_int(getattr(self, name), name, minimum=0 if name == "local_steps" else 1)
+        if not (math.isfinite(self.outer_lr) and self.outer_lr > 0):  # inf gave NaN iterates
+            raise ValueError(f"outer_lr must be finite and > 0; got {self.outer_lr}")
 
 
 @dataclass

@@ -8,6 +8,7 @@ callback (default: data-size weighted average), which masked/submodel aggregatio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -31,10 +32,12 @@ class FedConfig:
     stop_at_target: bool = False
 
     def __post_init__(self):
-        if self.rounds < 1 or self.local_epochs < 1 or self.batch_size < 1 or self.eval_every < 1:
-            raise ValueError(f"rounds, local_epochs, batch_size, eval_every must be >= 1: {self}")
-        if not self.lr > 0 or not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr must be > 0 and lr_decay in (0, 1]; got lr={self.lr}, lr_decay={self.lr_decay}")
+        if any(not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1
+               for v in (self.rounds, self.local_epochs, self.batch_size, self.eval_every)):
+            raise ValueError(f"rounds, local_epochs, batch_size, eval_every must be integers >= 1: {self}")
+        if not (math.isfinite(self.lr) and self.lr > 0) or not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr must be finite and > 0 and lr_decay in (0, 1]; got lr={self.lr}, "
+                             f"lr_decay={self.lr_decay}")
 
 
 @dataclass

@@ -151,8 +151,7 @@ def masks_with_coverage(n: int, n_clients: int, c_star: int, round_index: int = 
     Needs n divisible by M; used by the convergence-rate experiment (C* in {1, 2, 4, 8}).
     """
     n, M = check_int(n, "the parameter count n", minimum=1), check_int(n_clients, "n_clients", minimum=1)
-    if not 1 <= c_star <= M:
-        raise ValueError(f"c_star must be in 1..{M}; got {c_star}")
+    c_star = check_int(c_star, "c_star", minimum=1, maximum=M)  # 2.5 alternated coverage 3 and 2
     if n % M:
         raise ValueError(f"exact coverage needs n ({n}) divisible by the number of clients ({M})")
     return client_masks(n, [c_star / M] * M, "rolling", round_index=round_index)

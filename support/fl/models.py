@@ -66,13 +66,16 @@ def softmax_xent(logits, y):
     return loss, d / n
 
 
-def _check_xy(X, y, n_features: int):
+def _check_xy(X, y, n_features: int, n_classes: int):
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(f"X must have shape (n, {n_features}); got {tuple(X.shape)}")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},); got {tuple(y.shape)}")
     if X.shape[0] == 0:
         raise ValueError("X is empty")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= n_classes:  # a label of -1 would index the last class's logit and pass unnoticed
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}; got {lo}..{hi}")
 
 
 class _Classifier:
@@ -119,7 +122,7 @@ class LogisticRegression(_Classifier):
 
     def loss_grad(self, w, X, y):
         """(loss, gradient) at ``w`` on the batch (X, y)."""
-        _check_xy(X, y, self.n_features)
+        _check_xy(X, y, self.n_features, self.n_classes)
         xp = array_module(w)
         W, b = self._unpack(w)
         loss, d = softmax_xent(X @ W + b, y)
@@ -172,7 +175,7 @@ class MLP(_Classifier):
 
     def loss_grad(self, w, X, y):
         """(loss, gradient) at ``w`` on the batch (X, y), by backpropagation."""
-        _check_xy(X, y, self.n_features)
+        _check_xy(X, y, self.n_features, self.n_classes)
         xp = array_module(w)
         W1, b1, W2, b2 = self._unpack(w)
         pre = X @ W1 + b1

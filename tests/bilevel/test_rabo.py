@@ -165,3 +165,15 @@ def test_horizon_scaled_step_is_alpha0_sqrt_c_over_m_sqrt_q0_over_q_and_equals_t
 def test_a_non_positive_rate_step_is_refused_naming_the_notebook_parameter(alpha0):
     with pytest.raises(ParameterError, match="rate_alpha0"):
         RateConfig(alpha0=alpha0)
+
+
+@pytest.mark.parametrize("kw", [{"outer_lr": float("inf")}, {"rounds": 2.5}, {"local_steps": -1}])
+def test_run_config_refuses_an_infinite_step_or_a_fractional_count(kw):
+    with pytest.raises(ValueError):  # outer_lr = inf gave NaN iterates
+        RunConfig(**kw)
+
+
+def test_a_numpy_integer_key_draws_the_same_stream_as_the_int():
+    """rate_experiment(c_stars=np.array([1, 2])) raised AttributeError: 'numpy.int64' object has no attribute
+    'encode'."""
+    assert derive(3, "cstar", np.int64(2)).random() == derive(3, "cstar", 2).random()

@@ -325,3 +325,20 @@ def test_mnist5k_loader_equals_mlxtends_own_parser():
     ours = np.vstack([d.X_train, d.X_test]) * 255
     key = lambda A: A[np.lexsort(A.T[::-1])]  # order-free comparison of the rows
     assert np.array_equal(key(ours.round()), key(X)) and sorted(np.r_[d.y_train, d.y_test]) == sorted(y)
+
+
+@pytest.mark.parametrize("model", [LogisticRegression(4, 3), MLP(4, 5, 3)])
+def test_models_refuse_labels_outside_their_classes(model):
+    """A label of -1 indexed the last class's logit: its loss equalled class C-1's and nothing said so."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=model.n_params) * 0.1
+    X = rng.normal(size=(4, 4))
+    for y in (np.array([0, 1, -1, 2]), np.array([0, 1, 3, 2])):
+        with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
+            model.loss_grad(w, X, y)
+
+
+@pytest.mark.parametrize("kw", [{"lr": float("inf")}, {"rounds": 2.5}, {"batch_size": True}])
+def test_fed_config_refuses_an_infinite_step_or_a_fractional_count(kw):
+    with pytest.raises(ValueError):
+        FedConfig(**kw)

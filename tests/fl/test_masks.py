@@ -107,3 +107,10 @@ def test_bad_inputs_raise_clear_errors():
         mk.masks_with_coverage(10, 8, 2)
     with pytest.raises(ValueError, match="permutation"):
         mk.nested_mask(3, 0.5, order=np.array([0, 0, 1]))
+
+
+def test_exact_coverage_needs_a_whole_c_star():
+    """c_star = 2.5 was accepted and the coverage alternated between 3 and 2."""
+    with pytest.raises(ValueError, match="c_star must be an integer"):
+        mk.masks_with_coverage(8, 4, 2.5)
+    assert (mk.coverage(mk.masks_with_coverage(8, 4, 2)) == 2).all()
