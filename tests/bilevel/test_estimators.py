@@ -92,3 +92,18 @@ def test_quadratic_client_charges_its_x_mask_size_per_x_oracle_and_its_y_mask_si
         before = c.work
         getattr(c, name)(*((x, y, y) if name in ("hvp", "cross") else (x, y)))
         assert c.work - before == n, name
+
+
+def test_f2sa_penalty_grows_by_its_schedule_and_the_step_uses_it():
+    """h = grad_x f(x, w) + lam_q (grad_x g(x, w) - grad_x g(x, z)), lam_q = min(lam0 + growth q, lam_max): with
+    oracles whose y-gradients vanish (w = 2, z = 1 stay put) and grad_x g(x, v) = v, h = 1 + lam_q."""
+    from types import SimpleNamespace
+
+    est = make_estimator("f2sa", InnerConfig(inner_steps=1, inner_lr=0.1))
+    o = SimpleNamespace(grad_y_g=lambda x, y: 0 * y, grad_y_f=lambda x, y: 0 * y,
+                        grad_x_f=lambda x, y: np.ones(1), grad_x_g=lambda x, y: y.copy())
+    state = {"y": np.ones(1), "w": np.full(1, 2.0)}
+    for q in (0, 10, 10_000):
+        h, _ = est.step(o, np.zeros(1), state, q)
+        assert h == pytest.approx(1 + min(est.lam0 + est.growth * q, est.lam_max))
+    assert est.lam(10) > est.lam(0) and est.lam(10_000) == est.lam_max

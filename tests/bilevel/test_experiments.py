@@ -130,3 +130,26 @@ def test_notebook_parameters_no_config_checks_are_usage_errors_naming_the_parame
     assert X.check_parameters(**good) == (1.0, 1.0, 0.5)
     with pytest.raises(ParameterError, match=name):
         X.check_parameters(**{**good, **kw})
+
+
+def test_baselines_choose_their_penalty_without_the_test_set():
+    """The tuned uncleaned baseline and the validation-only reference may read the test set only to report their
+    accuracy: with the test labels shuffled, the chosen penalty and the validation / CV accuracy are unchanged."""
+    from dataclasses import replace
+
+    kw = {"n_pool": 200, "n_val": 100, "batch": 50, "val_batch": 50, "dataset": "digits"}
+    s = X.cleaning_setup(2, **kw)
+    s2 = replace(s, y_test=np.random.default_rng(0).permutation(s.y_test))
+    for run, key in ((lambda t: X.tuned_uncleaned(t), "val_acc"), (lambda t: X.validation_only(t, 2), "cv_acc")):
+        a, b = run(s), run(s2)
+        assert (a["lam"], a[key]) == (b["lam"], b[key])
+
+
+def test_summary_table_work_ratios_are_each_budget_groups_mean_over_the_full_clients_mean():
+    b = [1.0, 1.0, 0.5, 0.5, 0.25]
+    runs = {"m": {"work": np.array([10.0, 30.0, 9.0, 11.0, 4.0]), "final_objective": 1.0, "test_acc": 0.9,
+                  "c_x_star": 2, "c_y_star": 2}}
+    row = X.summary_table(runs, budgets=b).loc["m"]
+    assert row["work_half_vs_full"] == pytest.approx(10.0 / 20.0)  # mean(9, 11) over mean(10, 30)
+    assert row["work_quarter_vs_full"] == pytest.approx(4.0 / 20.0)
+    assert row["work_total"] == pytest.approx(64.0)

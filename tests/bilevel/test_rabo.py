@@ -177,3 +177,12 @@ def test_a_numpy_integer_key_draws_the_same_stream_as_the_int():
     """rate_experiment(c_stars=np.array([1, 2])) raised AttributeError: 'numpy.int64' object has no attribute
     'encode'."""
     assert derive(3, "cstar", np.int64(2)).random() == derive(3, "cstar", 2).random()
+
+
+def test_stationarity_is_the_mean_over_rounds_of_the_squared_hypergradient_norm():
+    """(1/Q) sum_q |grad F(x_q)|^2 (the rate theorem's left side), not the last iterate's: grad F(x) = 2x here."""
+    from types import SimpleNamespace
+
+    prob = SimpleNamespace(hypergradient=lambda x: 2 * x)
+    xs = [np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([0.5, 0.5])]
+    assert stationarity(prob, xs) == pytest.approx((4.0 + 16.0 + 2.0) / 3)
