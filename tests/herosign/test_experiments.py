@@ -77,8 +77,12 @@ def test_cpu_throughput_divides_each_signers_signature_count_by_its_cpu_time(mon
     sign = ours.sign_internal_batch
     monkeypatch.setattr(ours, "sign_internal_batch", lambda p, sks, msgs, *a, **k: batches.append(len(msgs))
                         or sign(p, sks, msgs, *a, **k))
+    made = []
+    each = ex._each
+    monkeypatch.setattr(ex, "_each", lambda fn, items: made.append(each(fn, items)) or made[-1])
     row = ex.cpu_throughput(["sha2-128f"], 2, 1, np.random.default_rng(0)).iloc[0]
     assert batches == [2]  # ours signs the whole batch in one call
+    assert made == [1, 4]  # the peers really sign 1 and 4 messages (pqcrypto signed 2 of 4 when batch was 2)
     assert (row["ours_sig_s"], row["slh-dsa_sig_s"], row["pqcrypto_sig_s"]) == (2, 1, 4)  # pqcrypto signs 4x
     assert (row["ours/slh-dsa"], row["ours/pqcrypto"]) == (2, 0.5)
 
