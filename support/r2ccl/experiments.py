@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -411,9 +412,12 @@ def calibrate_on_testbed(tb: Testbed, sizes: list[int], reps: int = 3) -> tuple[
 
 
 def predicted_slowdowns(cl: sim.Cluster, nbytes: float, methods=METHODS) -> dict:
-    """Steady-state slowdown per method. With alpha = 0 the fitted bandwidth cancels: this is the
-    closed-form load ratio (plus one chunk of fill), not a test of the calibration."""
-    return {m: sim.slowdown(cl, m, nbytes) for m in methods}
+    """Steady-state slowdown per method at alpha = 0, where the fitted bandwidth cancels: the closed-form load
+    ratio (plus one chunk of fill), not a test of the calibration, as the claim sim_predicts_testbed says. (It
+    used the fitted alpha: a smoke fit of 13.8 ms per step predicted 1.34x for every method against 1.87-2.11x
+    measured, where the closed form gives 1.86x.)"""
+    cl0 = replace(cl, alpha=0.0)
+    return {m: sim.slowdown(cl0, m, nbytes) for m in methods}
 
 
 def predicted_times(cl: sim.Cluster, nbytes: float, methods=METHODS) -> dict:

@@ -208,13 +208,19 @@ class Testbed:
         return [n for n in out if n.startswith(self.prefix)]
 
     # ------------------------------------------------------------------ faults
-    def inject(self, fault: Fault):
-        """Make NIC ``fault.nic`` of host ``fault.host`` fail silently, as ``fault.kind`` says."""
+    def check_fault(self, fault: Fault) -> None:
+        """Raise unless this testbed can inject ``fault``: its NIC exists and its kind is available here."""
         if not (0 <= fault.host < self.hosts and 0 <= fault.nic < self.nics):
             raise ValueError(f"no NIC {fault.nic} on host {fault.host} in a {self.hosts}x{self.nics} testbed")
+        if self.mode == "loopback" and fault.kind != "transport":
+            raise RuntimeError(f"fault {fault.kind!r} needs the netns testbed; loopback supports only 'transport'")
+        if fault.kind == "nft_drop" and not nft_available():
+            raise RuntimeError("nft is not installed (Debian package: nftables); use another fault kind")
+
+    def inject(self, fault: Fault):
+        """Make NIC ``fault.nic`` of host ``fault.host`` fail silently, as ``fault.kind`` says."""
+        self.check_fault(fault)
         kind = fault.kind
-        if self.mode == "loopback" and kind != "transport":
-            raise RuntimeError(f"fault {kind!r} needs the netns testbed; loopback supports only 'transport'")
         ns, dev = (self.host_ns(fault.host), f"nic{fault.nic}") if self.mode == "netns" else (None, None)
         if kind == "transport":
             self.flags[fault.host * self.nics + fault.nic] = 1
@@ -225,8 +231,6 @@ class Testbed:
                 if g != fault.host:
                     _sh("ip", "-n", ns, "route", "add", "blackhole", f"10.77.{fault.nic}.{g + 1}/32")
         elif kind == "nft_drop":
-            if not nft_available():
-                raise RuntimeError("nft is not installed (Debian package: nftables); use another fault kind")
             tb = f"r2f{fault.nic}"
             _sh("ip", "netns", "exec", ns, "nft", "add", "table", "inet", tb)
             _sh("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", tb, "out",
@@ -452,10 +456,19 @@ def run_job(tb: Testbed, ops: list[dict], policy: str = "balance", faults: list[
     cfg = cfg or TransportConfig(reliable=policy != "none")
     if tb.mode == "loopback" and cfg.pace_mbit == 0:
         cfg = TransportConfig(**{**cfg.__dict__, "pace_mbit": tb.rate_mbit})
+    if cfg.pace_mbit > 0:
+        # the user-space pacer holds a whole frame (and the heartbeats queued behind it) for its transmission time:
+        # at half of t_det or more, a healthy link falls silent long enough to be declared dead
+        frame_s = (cfg.chunk_bytes + 64) * 8 / (cfg.pace_mbit * 1e6)
+        if frame_s >= cfg.t_det / 2:
+            raise ValueError(f"a {cfg.pace_mbit:g} Mbit/s paced link takes {frame_s:.2f} s per {cfg.chunk_bytes}-byte "
+                             f"frame, at least half of t_det = {cfg.t_det} s: healthy links would look dead; use at "
+                             f"least {(cfg.chunk_bytes + 64) * 16 / cfg.t_det / 1e6:.2f} Mbit/s or smaller chunks")
     faults = list(faults or [])
     for f in faults:
         if not 0 <= f.at_op < len(ops):
             raise ValueError(f"fault at op {f.at_op} but the job has {len(ops)} ops")
+        tb.check_fault(f)  # here, not in the timer thread, where the error was lost and the job ran fault-free
     # hold: op j+1 of every rank waits for a ("go", j+1) on its pipe, sent once op j's faults are injected
     pending = {}
     if hold:

@@ -125,6 +125,9 @@ class Conn:
                                          name=f"ack{peer}.{nic}")]
 
     def start(self):
+        # the silence clock starts with the channel: stamped at construction, it ran through the start barrier,
+        # and a rank that waited there longer than t_det declared every link dead on its reader's first quiet poll
+        self.last_rx = time.monotonic()
         for t in self.threads:
             t.start()
 
@@ -603,6 +606,11 @@ class Transport:
                 raise
         for c in self.conns.values():
             c.kill()
+            for s in (c.tx, c.rx):  # kill only shuts them down: the descriptors stayed open until collected
+                try:
+                    s.close()
+                except OSError:
+                    pass
         for s in self.oob.values():
             try:
                 s.shutdown(socket.SHUT_RDWR)

@@ -81,6 +81,18 @@ def test_bad_policy_and_buffer():
         Communicator(T(), "balance")._check([[1, 2]])
 
 
+@pytest.mark.budget(30)
+def test_a_fault_the_testbed_cannot_inject_is_refused_before_any_rank_starts():
+    """An out-of-range NIC, or a kind loopback cannot inject, raised inside the injection timer's thread: the job
+    then ran without the fault and reported errors=none, exact=True."""
+    with Testbed(2, 2, rate_mbit=50, mode="loopback") as tb:
+        ops = [{"kind": "allreduce", "n": 1000}] * 2
+        with pytest.raises(ValueError, match="no NIC 5 on host 0"):
+            run_job(tb, ops, faults=[Fault("transport", 0, 5, at_op=1, frac=0.5)])
+        with pytest.raises(RuntimeError, match="needs the netns testbed"):
+            run_job(tb, ops, faults=[Fault("link_down", 0, 1, at_op=1, frac=0.5)])
+
+
 def test_fault_outside_the_job_is_rejected():
     with Testbed(2, 2, mode="loopback") as tb, pytest.raises(ValueError, match="fault at op 5"):
         run_job(tb, [{"kind": "allreduce", "n": 10}], "balance", [Fault("transport", 0, 0, 5)])
@@ -110,3 +122,13 @@ def test_no_fault_overhead_without_timed_ops_is_rejected(monkeypatch, reps, roun
     monkeypatch.setattr(ex, "run_job", lambda *a, **k: pytest.fail("a job ran"))
     with pytest.raises(ValueError, match="reps >= 2"):
         ex.no_fault_overhead(SimpleNamespace(hosts=2, nics=2), 1000, reps, rounds)
+
+
+@pytest.mark.budget(30)
+def test_a_paced_rate_so_low_that_one_frame_outlasts_half_of_t_det_is_refused():
+    """At 0.5 Mbit/s a 64 KiB frame takes about 1 s to pace: the receiver heard nothing for longer than t_det and
+    declared a healthy link dead."""
+    with Testbed(2, 2, rate_mbit=50, mode="loopback") as tb:
+        cfg = TransportConfig(pace_mbit=0.5, t_det=0.6, chunk_bytes=64 * 1024)
+        with pytest.raises(ValueError, match="healthy links would look dead"):
+            run_job(tb, [{"kind": "allreduce", "n": 1000}], cfg=cfg)

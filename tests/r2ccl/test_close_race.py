@@ -102,3 +102,41 @@ def test_a_resync_arriving_in_teardown_moves_no_idle_lane_and_records_no_failure
     finally:
         tr0.closing = False
         _close_both(tr0, tr1)
+
+
+@pytest.mark.budget(40)
+def test_close_releases_every_socket_of_the_mesh():
+    """Conn.kill only shuts the NIC sockets down; close() left their descriptors open until garbage collection."""
+    tr0, tr1 = _two_connected_ranks([0] * (2 * NICS))
+    socks = [s for tr in (tr0, tr1) for c in tr.conns.values() for s in (c.tx, c.rx)]
+    assert all(s.fileno() >= 0 for s in socks)
+    _close_both(tr0, tr1)
+    assert all(s.fileno() == -1 for s in socks)
+
+
+@pytest.mark.budget(20)
+def test_the_silence_clock_starts_when_the_channel_starts_not_when_it_was_built():
+    """A connection is built before the start barrier and started after it. Its last_rx was stamped at build time,
+    so a barrier longer than t_det (0.6 s) made the reader declare the link dead on its first quiet 50 ms poll,
+    before the peer's first heartbeat (0.1 s) could arrive."""
+    import socket
+    import types
+
+    from support.r2ccl.transport import Conn, Stats
+
+    failed = []
+    tr = types.SimpleNamespace(cfg=TransportConfig(), pacers=None, stats=Stats(nic_bytes=[0]),
+                               stats_lock=threading.Lock(), closing=False, fault_in=lambda nic: False,
+                               fault_out=lambda nic: False, _on_data=lambda *a: None, _on_ack=lambda *a: None,
+                               _conn_failed=lambda conn, why: (failed.append(why), conn.kill()))
+    a_tx, b_rx = socket.socketpair()
+    b_tx, a_rx = socket.socketpair()
+    conns = [Conn(tr, 1, 0, a_tx, a_rx), Conn(tr, 0, 0, b_tx, b_rx)]
+    time.sleep(0.8)  # the start barrier, longer than t_det
+    for c in conns:
+        c.start()
+    time.sleep(0.5)  # heartbeats flow every 0.1 s from here on
+    tr.closing = True
+    for c in conns:
+        c.kill()
+    assert failed == []
