@@ -15,6 +15,7 @@ Write strategies (``coalesce``):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -112,6 +113,9 @@ class StagingPool:
 
     def __init__(self, size: int, count: int):
         self.size, self.count = size, count
+        # a save holds the pool for its whole write: two saves staging into the same buffers at once each wrote
+        # the other's bytes under their own checksums, and the corrupt file replaced the good one
+        self.lease = threading.Lock()
         self.buffers = [posix.aligned_buffer(size) for _ in range(count)]
         for b in self.buffers:  # fault pages in once, outside any timed write
             b[:] = 0
@@ -287,6 +291,26 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
 
     tmp = _tmp_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | (os.O_DIRECT if use_direct else 0)
+    with pool.lease if pool is not None else contextlib.nullcontext():
+        file_size = _write_file(tmp, flags, be, qd, mode, use_direct, chunk_bytes, pool, w, layout, align,
+                                checksum, meta, fsync)
+    try:
+        os.replace(tmp, path)
+    except BaseException:  # e.g. the path is a directory: the full temporary copy must not stay behind
+        tmp.unlink(missing_ok=True)
+        raise
+    if fsync:
+        posix.fsync_dir(path.parent)
+    return SaveStats(str(path), len(items), sum(f.nbytes for f in flats), file_size, w.requests + 2,
+                     time.perf_counter() - t0, be, use_direct, align, mode, chunk_bytes, qd, checksum,
+                     metadata_ops=4 if fsync else 2)
+
+
+def _write_file(tmp: Path, flags: int, be: str, qd: int, mode: str, use_direct: bool, chunk_bytes: int,
+                pool: StagingPool | None, w: _Writer, layout: F.Layout, align: int, checksum: str, meta,
+                fsync: bool) -> int:
+    """Write the whole checkpoint to ``tmp`` (data, header, superblock last; fsync if asked); its file size. On any
+    error the file this call created is removed."""
     # the ring first: if its setup fails (ENOMEM, a locked-memory limit) no temporary file or fd exists yet
     ring = uring.Ring(max(2, qd)) if be == "uring" else None
     fd = -1
@@ -325,12 +349,7 @@ def save(path: str | os.PathLike, tensors: Mapping[str, Any], *, alignment: int 
     os.close(fd)
     if ring:
         ring.close()
-    os.replace(tmp, path)
-    if fsync:
-        posix.fsync_dir(path.parent)
-    return SaveStats(str(path), len(items), sum(f.nbytes for f in flats), file_size, w.requests + 2,
-                     time.perf_counter() - t0, be, use_direct, align, mode, chunk_bytes, qd, checksum,
-                     metadata_ops=4 if fsync else 2)
+    return file_size
 
 
 # ------------------------------------------------------------------------------------------ read

@@ -114,7 +114,9 @@ def as_bytes(x: Any) -> tuple[np.ndarray, str, list[int]]:
         name = x.dtype.name
         if name not in _NP:
             raise CheckpointError(f"unsupported dtype {name!r}")
-        a = np.ascontiguousarray(x)
+        # stored in native byte order: the header records only the dtype's name, which is "float32" for '>f4' too,
+        # so a big-endian array came back byte-swapped with a valid checksum
+        a = np.ascontiguousarray(x if x.dtype.isnative else x.astype(x.dtype.newbyteorder("=")))
         return a.reshape(-1).view(np.uint8), name, list(a.shape)
     raise CheckpointError(f"expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
 

@@ -248,3 +248,45 @@ def test_bad_bucket_size_raises_before_creating_the_directory(tmp_path, bucket):
     with pytest.raises(CheckpointError, match="bucket_bytes"):
         engine.save_buckets(tmp_path / "bk", {"a": torch.ones(3)}, bucket)
     assert not (tmp_path / "bk").exists()
+
+
+def test_two_saves_at_once_each_write_their_own_bytes(tmp_path):
+    """Both saves lease the process-wide staging pool of their (size, count): before, they staged into the same
+    buffers at once, and every file failed its checksum on load (8 of 8 with pwrite at queue depth 1)."""
+    import threading
+
+    data = [{"x": np.full(8 << 20, i + 1, np.uint8)} for i in range(2)]
+    errors = []
+
+    def run(i):
+        try:
+            engine.save(tmp_path / f"r{i}.ckpt", data[i], chunk_bytes=1 << 20, queue_depth=1, backend="pwrite",
+                        coalesce="stage", fsync=False)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    for _ in range(3):
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors, errors
+        for i in range(2):
+            assert (engine.load(tmp_path / f"r{i}.ckpt")["x"] == i + 1).all()
+
+
+def test_a_big_endian_array_comes_back_with_its_values(tmp_path):
+    """The header records the dtype's name only ('float32' for '>f4' too): the bytes came back swapped."""
+    x = np.array([0.5, 1.5, 2.5], dtype=">f4")
+    engine.save(tmp_path / "be.ckpt", {"x": x}, fsync=False)
+    back = engine.load(tmp_path / "be.ckpt")["x"]
+    assert back.tolist() == [0.5, 1.5, 2.5] and back.dtype.isnative
+
+
+def test_a_failed_final_rename_leaves_no_temporary_copy(tmp_path):
+    target = tmp_path / "ckpt"
+    target.mkdir()  # the path is a directory: os.replace fails after the whole file was written
+    with pytest.raises(OSError):
+        engine.save(target, {"x": np.ones(1000, np.float32)}, fsync=False)
+    assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []
