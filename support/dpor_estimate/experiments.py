@@ -167,8 +167,8 @@ def estimate_runs(spec: str, policy: str, budget: int, trials: int, runs: int, s
 
 
 def band_row(rs: RunSet, exact: float, after: int | None = None) -> dict:
-    """Fraction of runs within +/-20 % after ``after`` trials, median error and 10-90 % quantiles."""
-    n = rs.trials if after is None else after
+    """Fraction of runs within +/-20 % after ``after`` trials (1..trials), median error and 10-90 % quantiles."""
+    n = rs.trials if after is None else check_int(after, "after", minimum=1, maximum=rs.trials)
     est = rs.classes[:, :n].mean(axis=1)
     err = est / exact - 1
     return {"benchmark": rs.spec, "order": rs.policy, "estimator": rs.label, "trials": n, "runs": rs.runs,
