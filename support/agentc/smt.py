@@ -18,6 +18,7 @@ One :class:`SmtMonitor` per episode keeps one incremental solver (push/pop per c
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -57,6 +58,21 @@ _V.declare("o", ("ov", z3.IntSort()))
 Val = _V.create()
 _MEM = z3.Function("mem", Val, Val, z3.BoolSort())  # membership in a container the candidate has not fixed
 
+
+
+_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,6})\}")
+
+
+def _zstr(v: str) -> z3.ExprRef:
+    """z3 string literal of ``v`` taken literally: z3 reads escape sequences in StringVal, so a trace value
+    "\\u{41}" compared equal to "A"; a backslash is written as its own escape first."""
+    return z3.StringVal(v.replace("\\", "\\u{5c}"))
+
+
+def _unzstr(text: str) -> str:
+    """The Python string of z3's ``as_string()``, which writes non-ASCII characters (and backslashes) as
+    \\u{hex} escapes (a witness '日本' came back as '\\u{65e5}\\u{672c}')."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 class _Missing:
     pass
@@ -99,7 +115,7 @@ class _Interner:
         elif v is None:
             e = Val.null
         elif isinstance(v, str):
-            e = Val.s(z3.StringVal(v))
+            e = Val.s(_zstr(v))
         elif isinstance(v, (int, float)):
             f = Fraction(v) if isinstance(v, int) else Fraction(repr(float(v)))
             e = Val.n(z3.RealVal(f"{f.numerator}/{f.denominator}"))
@@ -119,7 +135,7 @@ class _Interner:
             if z3.is_true(z3.simplify(getattr(Val, "is_" + name)(e))):
                 x = z3.simplify(acc(e))
                 if name == "s":
-                    return x.as_string()
+                    return _unzstr(x.as_string())
                 if name == "n":
                     fr = Fraction(x.as_fraction()) if hasattr(x, "as_fraction") else Fraction(str(x))
                     return int(fr) if fr.denominator == 1 else float(fr)
@@ -264,7 +280,7 @@ class _Translator:
                 if isinstance(c, dict):
                     return z3.Or([self.eq(a, _Conc(str(k))) for k in c]) if c else z3.BoolVal(False)
                 if isinstance(c, str):
-                    return z3.And(Val.is_s(za), z3.Contains(z3.StringVal(c), Val.sv(za)))
+                    return z3.And(Val.is_s(za), z3.Contains(_zstr(c), Val.sv(za)))
                 return z3.BoolVal(False)
             if isinstance(b, tuple) and b and b[0] == "list":
                 return z3.Or([self.eq(a, x) for x in b[1]]) if b[1] else z3.BoolVal(False)
