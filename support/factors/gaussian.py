@@ -87,6 +87,7 @@ def from_moments(discrete: Sequence[str], continuous: Sequence[tuple[str, int]],
     cov = np.asarray(cov, dtype=float)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
         raise FactorError("from_moments: mean and covariance must be finite (got NaN or inf)")
+    _check_symmetric(cov, "from_moments: the covariance")
     L = _cholesky(cov, "covariance")
     K = _sym(np.linalg.inv(cov))
     h = np.einsum("...ij,...j->...i", K, mean)
@@ -113,6 +114,7 @@ def linear_gaussian(child: tuple[str, int], parents: Sequence[tuple[str, int]], 
     A = np.broadcast_to(A, batch + A.shape[-2:])
     b = np.broadcast_to(b, batch + (dc,))
     Q = np.broadcast_to(Q, batch + (dc, dc))
+    _check_symmetric(Q, f"linear_gaussian for {child[0]!r}: the noise covariance Q")
     L = _cholesky(Q, "noise covariance")
     Qi = _sym(np.linalg.inv(Q))
     M = np.concatenate([np.broadcast_to(np.eye(dc), batch + (dc, dc)), -A], axis=-1)
@@ -130,6 +132,15 @@ def linear_gaussian(child: tuple[str, int], parents: Sequence[tuple[str, int]], 
 
 def _sym(K: np.ndarray) -> np.ndarray:
     return 0.5 * (K + np.swapaxes(K, -1, -2))
+
+
+def _check_symmetric(M: np.ndarray, what: str) -> None:
+    """A covariance must be symmetric: the Cholesky factor reads only its lower triangle and the inverse all of
+    it, so a non-symmetric one gave a normalizer and a precision of two different matrices (log mass 0.11 where a
+    normalized density has 0)."""
+    scale = max(1.0, float(np.abs(M).max())) if M.size else 1.0
+    if not np.allclose(M, np.swapaxes(M, -1, -2), rtol=0.0, atol=1e-12 * scale):
+        raise FactorError(f"{what} must be symmetric")
 
 
 def _cholesky(K: np.ndarray, what: str) -> np.ndarray:

@@ -195,3 +195,16 @@ def test_projecting_particles_to_n_particles_without_resampling_is_refused_not_i
         ops.project(p, "particles", n=2, rng=np.random.default_rng(0))
     assert ops.project(p, "particles", n=2, rng=np.random.default_rng(0), resample_=True).n == 2
     assert ops.project(p, "particles", rng=np.random.default_rng(0)).n == 4
+
+
+def test_a_non_symmetric_covariance_is_refused():
+    """The Cholesky factor read the lower triangle, the inverse the whole matrix: N(0, cov) with cov non-symmetric
+    got a log mass of 0.113 instead of 0, and a linear_gaussian with such a Q 0.598."""
+    from support.factors.errors import FactorError
+
+    cov = np.array([[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(FactorError, match="covariance must be symmetric"):
+        G.from_moments((), (("x", 2),), np.zeros(2), cov)
+    with pytest.raises(FactorError, match="noise covariance Q must be symmetric"):
+        G.linear_gaussian(("y", 2), (("x", 2),), np.eye(2), np.zeros(2), cov)
+    G.from_moments((), (("x", 2),), np.zeros(2), np.array([[1.0, 0.5], [0.5, 1.0]]))  # symmetric: fine
