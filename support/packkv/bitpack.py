@@ -156,7 +156,19 @@ class PackedTiles:
             raise PackedFormatError(f"buffer length {len(buf)} does not match its header "
                                     f"({pos + n_planes * dt.itemsize})")
         planes = np.frombuffer(buf, dt, n_planes, pos).astype(PLANE_DTYPES[pack])
-        return cls(T, H, D, block, pack, raw, wb, mins, widths, planes, offsets)
+        tiles = cls(T, H, D, block, pack, raw, wb, mins, widths, planes, offsets)
+        # the fields must describe the planes: a flipped bit in them decoded silently to codes above the raw range
+        # (NumPy) or read other tiles' planes (the CUDA kernel, which follows the offsets)
+        m, w = tiles.fields()
+        if np.any(w > raw):
+            raise PackedFormatError(f"corrupt PackKV width fields: a width above the {raw}-bit code range")
+        if not np.array_equal(w.reshape(len(w), -1).sum(axis=1), np.diff(offsets.astype(np.int64))):
+            raise PackedFormatError("corrupt PackKV width fields or offsets: a tile's widths do not add up to its "
+                                    "planes")
+        # a width w > 0 means the largest residual is at least 2^(w-1): the min plus that must still be a code
+        if np.any((w > 0) & (m + (np.int64(1) << np.maximum(w - 1, 0)) > (np.int64(1) << raw) - 1)):
+            raise PackedFormatError(f"corrupt PackKV min fields: a min plus its pack's residual exceeds {raw} bits")
+        return tiles
 
     def fields(self) -> tuple[np.ndarray, np.ndarray]:
         """Unpacked ``(mins, widths)``, each int64 ``(n_tiles, groups, head_dim)``."""

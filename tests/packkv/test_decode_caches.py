@@ -69,3 +69,20 @@ def test_median_order_of_a_layer_is_each_blocks_own_median_order(hi):
     part = quantize_tokens(x[:250], 1 / hi)  # a partial last block of 58 tokens sorts on its own
     per_block = np.concatenate([b0 + median_order(part.codes[b0:b0 + 64]) for b0 in range(0, 250, 64)])
     np.testing.assert_array_equal(block_order(part, part, "median", block=64), per_block)
+
+
+def test_corrupt_width_or_min_fields_are_refused_not_decoded():
+    """from_bytes promised a PackedFormatError for anything but what to_bytes wrote, yet checked only the header,
+    the offsets' shape and the length: a flipped bit in the width fields decoded to 15,047 wrong codes, and a width
+    above the code range raised a bare IndexError."""
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 16, size=(64, 24))
+    p = bitpack.encode(codes, 3, block=32, pack=8)
+    buf = bytearray(p.to_bytes())
+    wstart = bitpack.PackedTiles.HEADER.size + p.offsets.nbytes + p.mins.nbytes
+    for pos, mask in ((wstart, 0x01), (wstart + p.widths.nbytes - 1, 0xFF)):
+        bad = bytearray(buf)
+        bad[pos] ^= mask
+        with pytest.raises(bitpack.PackedFormatError, match="corrupt PackKV width fields"):
+            bitpack.PackedTiles.from_bytes(bytes(bad))
+    np.testing.assert_array_equal(bitpack.decode(bitpack.PackedTiles.from_bytes(bytes(buf))), codes)
