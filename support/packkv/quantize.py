@@ -41,16 +41,20 @@ def check_rel(rel: float) -> float:
 
 
 def step16(mn: np.ndarray, mx: np.ndarray, rel: float) -> np.ndarray:
-    """Float16 step ``rel * (max - min)`` per group (floor ``2**-14``). A constant group (``max == min``) gets the
-    step ``|min|`` (code 0, zero point +-1), so it is reproduced to float16 precision; a step beyond float16 is
-    refused rather than turned into NaN."""
+    """Float16 step ``rel * (max - min)`` per group (floor ``2**-14``, and at least ``|min| / 32767`` so that the
+    int16 zero point holds: a nearly constant group far from zero, e.g. [3.0] * 7 + [3.0001], was refused). A
+    constant group (``max == min``) gets the step ``|min|`` (code 0, zero point +-1), so it is reproduced to float16
+    precision; a step beyond float16 is refused rather than turned into NaN."""
     with np.errstate(over="ignore"):
         s16 = ((mx - mn) * np.float32(rel)).astype(np.float16)
         const = np.abs(mn).astype(np.float16)
     if not np.all(np.isfinite(s16)):
         raise ValueError("a group's range times rel exceeds the float16 range of the stored scale")
     const = np.where(np.isfinite(const) & (const > 0), const, np.float16(1.0))
-    return np.where(mx > mn, np.maximum(s16, np.float16(2.0 ** -14)), const).astype(np.float16)
+    # the zero-point floor, raised by 2^-10 so that rounding to float16 cannot take it below |min| / 32767
+    zfloor = (np.abs(mn).astype(np.float32) / np.float32(32767) * np.float32(1 + 2.0 ** -10)).astype(np.float16)
+    floor = np.maximum(np.float16(2.0 ** -14), zfloor)
+    return np.where(mx > mn, np.maximum(s16, floor), const).astype(np.float16)
 
 
 @dataclass
