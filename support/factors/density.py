@@ -57,6 +57,12 @@ def product(a: LogDensity, b: LogDensity) -> LogDensity:
     for c, d in b.continuous:
         if dims.setdefault(c, d) != d:
             raise FactorError(f"continuous variable {c!r} has dimension {dims[c]} and {d}")
+    clash = sorted(k for k in set(a.fixed) & set(b.fixed) if not np.array_equal(a.fixed[k], b.fixed[k]))
+    half = sorted(((set(a.fixed) - set(b.fixed)) & set(dict(b.continuous)))
+                  | ((set(b.fixed) - set(a.fixed)) & set(dict(a.continuous))))
+    if clash or half:  # one side's conditioned value silently replaced the other's, or fixed a free variable
+        raise FactorError(f"product of log densities: {clash or half} fixed to different values on the two sides"
+                          if clash else f"product of log densities: {half} fixed on one side and free on the other")
     fixed = {**a.fixed, **b.fixed}
 
     def fn(v, a=a, b=b):

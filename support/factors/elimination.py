@@ -105,7 +105,14 @@ def variable_elimination(factors: Sequence, query: Sequence[str], evidence: Mapp
         conditioned.append(ops.condition(f, ev) if ev else f)
     scopes = [ops.scope(f) for f in conditioned]
     elim = set().union(*scopes) - set(query) if scopes else set()
-    order = list(order) if order is not None else min_fill_order(scopes, elim, sizes)
+    if order is not None:  # a caller's order must eliminate exactly the non-query variables (pruned ones may stay)
+        order = list(order)
+        queried, missing = sorted(set(order) & set(query)), sorted(elim - set(order))
+        if queried or missing:
+            raise ValueError(f"elimination order must not contain the query variables {queried} and must contain "
+                             f"every variable to eliminate; missing {missing}")
+    else:
+        order = min_fill_order(scopes, elim, sizes)
     pool = list(conditioned)
     for v in order:
         touching = [f for f in pool if v in ops.scope(f)]

@@ -208,3 +208,32 @@ def test_a_non_symmetric_covariance_is_refused():
     with pytest.raises(FactorError, match="noise covariance Q must be symmetric"):
         G.linear_gaussian(("y", 2), (("x", 2),), np.eye(2), np.zeros(2), cov)
     G.from_moments((), (("x", 2),), np.zeros(2), np.array([[1.0, 0.5], [0.5, 1.0]]))  # symmetric: fine
+
+
+def test_a_product_of_log_densities_that_disagree_on_a_fixed_value_is_refused():
+    """One sensor model conditioned on z = 0 times the same model on z = 5 evaluated as if both read 5 (-25 where
+    -12.5 is right); a factor with x fixed times one with x free evaluated the free one at the fixed value."""
+    from support.factors.density import LogDensity
+    from support.factors.errors import FactorError
+
+    f = LogDensity((("x", 1), ("z", 1)), lambda v: -0.5 * (v["x"][:, 0] - v["z"][:, 0]) ** 2, label="sensor")
+    with pytest.raises(FactorError, match="fixed to different values"):
+        ops.product(ops.condition(f, {"z": 0.0}), ops.condition(f, {"z": 5.0}))
+    g = LogDensity((("x", 1),), lambda v: -0.5 * v["x"][:, 0] ** 2, label="prior")
+    with pytest.raises(FactorError, match="fixed on one side and free on the other"):
+        ops.product(ops.condition(f, {"x": 1.0}), g)
+    ops.product(ops.condition(f, {"z": 0.0}), ops.condition(f, {"z": 0.0}))  # the same reading twice: fine
+
+
+def test_a_variable_elimination_order_must_eliminate_exactly_the_non_query_variables():
+    """order=['smoke'] for a query on 'lung' returned a posterior over four variables; an order that included
+    'lung' returned one without it."""
+    from support.factors import elimination as E
+
+    fs, heads = M.load_discrete("asia").factors()
+    for order in (["smoke"], ["smoke", "lung", "tub", "either", "asia", "bronc", "dysp"]):
+        with pytest.raises(ValueError, match="elimination order must not contain the query"):
+            E.variable_elimination(fs, ["lung"], {"xray": 0}, heads, order=order)
+    auto = E.variable_elimination(fs, ["lung"], {"xray": 0}, heads)
+    given = E.variable_elimination(fs, ["lung"], {"xray": 0}, heads, order=list(auto.order))
+    assert given.posterior.names == ("lung",) and np.allclose(given.posterior.logp, auto.posterior.logp)
