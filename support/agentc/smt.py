@@ -58,8 +58,6 @@ _V.declare("o", ("ov", z3.IntSort()))
 Val = _V.create()
 _MEM = z3.Function("mem", Val, Val, z3.BoolSort())  # membership in a container the candidate has not fixed
 
-
-
 _ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,6})\}")
 
 
@@ -73,6 +71,7 @@ def _unzstr(text: str) -> str:
     """The Python string of z3's ``as_string()``, which writes non-ASCII characters (and backslashes) as
     \\u{hex} escapes (a witness '日本' came back as '\\u{65e5}\\u{672c}')."""
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
 
 class _Missing:
     pass

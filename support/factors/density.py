@@ -61,7 +61,7 @@ def product(a: LogDensity, b: LogDensity) -> LogDensity:
     half = sorted(((set(a.fixed) - set(b.fixed)) & set(dict(b.continuous)))
                   | ((set(b.fixed) - set(a.fixed)) & set(dict(a.continuous))))
     if clash or half:  # one side's conditioned value silently replaced the other's, or fixed a free variable
-        raise FactorError(f"product of log densities: {clash or half} fixed to different values on the two sides"
+        raise FactorError(f"product of log densities: {clash} fixed to different values on the two sides"
                           if clash else f"product of log densities: {half} fixed on one side and free on the other")
     fixed = {**a.fixed, **b.fixed}
 

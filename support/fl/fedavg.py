@@ -16,6 +16,7 @@ from types import ModuleType
 import numpy as np
 
 from support.fl.models import Model
+from support.validate import check_int
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,8 @@ class FedConfig:
     stop_at_target: bool = False
 
     def __post_init__(self):
-        if any(not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1
-               for v in (self.rounds, self.local_epochs, self.batch_size, self.eval_every)):
-            raise ValueError(f"rounds, local_epochs, batch_size, eval_every must be integers >= 1: {self}")
+        for name in ("rounds", "local_epochs", "batch_size", "eval_every"):
+            check_int(getattr(self, name), name, minimum=1)
         if not (math.isfinite(self.lr) and self.lr > 0) or not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr must be finite and > 0 and lr_decay in (0, 1]; got lr={self.lr}, "
                              f"lr_decay={self.lr_decay}")

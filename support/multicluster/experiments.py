@@ -228,8 +228,7 @@ def per_cluster_table(rows: list[dict], names) -> pd.DataFrame:
 def summary_table(rows: list[dict]) -> pd.DataFrame:
     """Federation-level metrics per controller, averaged over windows."""
     cols = ["efficiency", "stabilization_s", "bursts", "stabilization_large_s", "bursts_large", "recovery_s",
-            "latency_cv",
-            "mean_latency_ms", "jain", "one_minus_cv", "jain_fill", "events_per_hour", "slo_violation",
+            "latency_cv", "mean_latency_ms", "jain", "one_minus_cv", "jain_fill", "events_per_hour", "slo_violation",
             "policy_actions", "policy_violations"]
     df = pd.DataFrame([{c: r[c] for c in ["key", "controller", *cols]} for r in rows])
     return df.groupby(["key", "controller"], sort=False)[cols].mean().reset_index()

@@ -72,19 +72,22 @@ def burst_times(rates: np.ndarray, start: int, stop: int, quantile: float = BURS
     return sorted(out)
 
 
+def _seconds_until_good(bad: np.ndarray, dt: float) -> float:
+    """Seconds of ``dt``-long steps up to and including the last ``bad`` one (0 when none is)."""
+    out = np.nonzero(bad)[0]
+    return 0.0 if out.size == 0 else float((out[-1] + 1) * dt)
+
+
 def settle_time(spec: np.ndarray, dt: float, band: float = 0.05) -> float:
     """Seconds until ``spec`` (one cluster, after a burst) stays within the band around its settled value."""
     final = spec[-max(1, spec.size // 3):].mean()
-    tol = max(band * final, 1.0)
-    out = np.nonzero(np.abs(spec - final) > tol)[0]
-    return 0.0 if out.size == 0 else float((out[-1] + 1) * dt)
+    return _seconds_until_good(np.abs(spec - final) > max(band * final, 1.0), dt)
 
 
 def recovery_time(latency: np.ndarray, slo_s: float, dt: float) -> float:
     """Seconds until ``latency`` (one cluster, after a burst) stays within ``slo_s`` to the end: 0 when it never
     breaks it, the whole window when it ends broken."""
-    out = np.nonzero(latency > slo_s + 1e-12)[0]
-    return 0.0 if out.size == 0 else float((out[-1] + 1) * dt)
+    return _seconds_until_good(latency > slo_s + 1e-12, dt)
 
 
 def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: float, interval_s: int,
@@ -117,11 +120,11 @@ def summarize(tr: Trajectory, rates: np.ndarray, start: int, mu: float, slo_s: f
     large = set(burst_times(rates, start, last, quantile, LARGE_BURST))
     settle, settle_large, recover = [], [], []
     for t, k in burst_times(rates, start, last, quantile):
-        a = (t - start) * steps
-        seg = tr.spec[a:a + window_intervals * steps, k]
+        win = slice((t - start) * steps, (t - start + window_intervals) * steps)
+        seg = tr.spec[win, k]
         if seg.size == window_intervals * steps:
             settle.append(settle_time(seg, dt))
-            recover.append(recovery_time(lat[a:a + window_intervals * steps, k], slo_s, dt))
+            recover.append(recovery_time(lat[win, k], slo_s, dt))
             if (t, k) in large:
                 settle_large.append(settle[-1])
     return {
