@@ -54,13 +54,16 @@ class Policy:
         self._interp = None
         self._lits: dict = {}
         self._var_list = list(self._vars.items())
+        # the keys each of state / action may carry (an undeclared one is refused by _validate)
+        self._keys = {root: {n.split(".")[1] for n in schema.fields if n.startswith(root + ".")}
+                      for root in ("state", "action")}
 
     # ------------------------------------------------------------------------------------ inputs
     def _validate(self, state: dict, action: dict, partial: bool) -> dict[str, object]:
         if not isinstance(state, dict) or not isinstance(action, dict):
             raise PolicyError("state and action must be dicts")
         for root, src in (("state", state), ("action", action)):
-            unknown = sorted(set(src) - {n.split(".")[1] for n in self.schema.fields if n.startswith(root + ".")})
+            unknown = sorted(set(src) - self._keys[root])
             if unknown:  # a misspelt key would otherwise be taken for missing telemetry
                 raise PolicyError(f"{root} has keys the schema does not declare: {unknown}")
         vals: dict[str, object] = {}
