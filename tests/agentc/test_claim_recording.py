@@ -252,3 +252,29 @@ def test_check_claims_without_data_are_not_applicable(tmp_path):
                       gold_rewards=(), agreement={"agree": 0, "total": 0, "mismatches": []})
     for name in ("smt_matches_reference", "check_latency_ms", "recorded_reward_agreement", "gold_replay"):
         assert m[name].verdict == Verdict.NOT_APPLICABLE.value, name
+
+
+def test_summarize_intervention_rate_is_the_share_of_trajectories_with_an_intervention():
+    """interventions (0, 2, 0, 1): two of four trajectories were intervened on, so the rate is 0.5 (not the share of
+    rows, 1.0, nor the mean count, 0.75)."""
+    s = _summary(_rows([1.0] * 4, [1.0] * 4, interventions=[0, 2, 0, 1]))
+    assert s["intervention_rate"] == 0.5
+    assert X.summary_table({"x": s})["interventions %"].iloc[0] == "50.0"
+
+
+def test_check_latency_is_the_median_over_write_calls_not_the_mean(tmp_path):
+    """Write calls taking 3, 5 and 100 ms and a 0.1 ms read: the median over the writes is 5 ms (their mean, 36 ms,
+    and the median over all four calls, 4 ms, are other numbers), so one slow outlier does not fail the 20 ms bar."""
+    lat = pd.DataFrame({"tool": ["book_reservation", "get_user_details", "cancel_reservation", "cancel_reservation"],
+                        "smt_ms": [3.0, 0.1, 5.0, 100.0]})
+    m = _check_claims(tmp_path, {"latency": lat})["check_latency_ms"]
+    assert m.measured == 5.0 and m.verdict == Verdict.REPRODUCED.value
+
+
+def test_summarize_reports_each_sides_own_conformance_and_harm():
+    """Unrestricted: 2 of 4 trajectories conformant and 1 harmful; enforced: all conformant, none harmful. Each side's
+    share comes from its own columns (0.5 / 0.25 unrestricted, 1.0 / 0.0 enforced)."""
+    df = _rows([1.0] * 4, [1.0] * 4, u_conformant=[False, True, False, True], u_harmful=[True, False, False, False])
+    s = _summary(df)
+    assert (s["u_conformance"][0], s["u_harm"][0]) == (0.5, 0.25)
+    assert (s["e_conformance"][0], s["e_harm"][0]) == (1.0, 0.0)

@@ -206,3 +206,21 @@ def test_call_made_compliant_by_the_last_allowed_repair_is_issued():
     assert [e.name for e in out.events if e.is_call] == ["get_reservation_details", "cancel_reservation"]
     _issued_calls_all_pass(pol, out)
     assert lookup.args == out.events[1].args
+
+
+def test_a_call_a_blind_monitor_accepts_is_re_checked_and_not_issued(monkeypatch):
+    """The reference re-check before issuing is the safety net behind the 0-harm claim: with an SMT monitor that
+    accepts every call, the write the reference rejects (an order cancelled with no authentication and no "yes")
+    is counted as a disagreement and never reaches the environment: the order stays pending."""
+    from support.agentc import monitor
+    from support.agentc.smt import CheckResult
+
+    monkeypatch.setattr(monitor.SmtMonitor, "check", lambda self, cand, prefer=None, exclude=None:
+                        CheckResult(True, [], {}, 0.0))
+    pol = builtin_policy("retail")
+    t = tasks("retail", "test")[0]
+    cancel = Event("cancel_pending_order", {"order_id": "#W6247578", "reason": "no longer needed"})
+    assert ref.check_candidate(pol, [user_event("hi")], cancel)  # the reference rejects it after this prefix
+    out = Enforcer(pol, "retail", t).run([user_event("hi"), cancel])
+    assert out.disagreements == 1 and [e.name for e in out.events if e.is_call] == []
+    assert out.env.db["orders"]["#W6247578"]["status"] == "pending"

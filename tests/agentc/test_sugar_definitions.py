@@ -87,6 +87,9 @@ LIVENESS = [
     ("After(close(*), respond(*))", [read()], True),
     ("After(pay(key=k), ship(key=j) where j == k)", [pay("a"), ship("b")], False),
     ("After(pay(key=k), ship(key=j) where j == k)", [pay("a"), ship("b"), ship("a")], True),
+    # a and b matching the same event: the trigger is not its own "later b"
+    ("After(pay(*), pay(*))", [pay()], False),
+    ("After(pay(*), pay(*))", [pay(), pay()], False),
 ]
 
 
@@ -126,3 +129,36 @@ def test_reference_evaluates_a_shorthand_without_its_kernel_expansion():
     broken = dataclasses.replace(rule, formula=Quant("forall", rule.formula.pat, None, FalseF()))
     trace = [pay("a"), pay("a")]
     assert ref.step_ok(broken, trace, 1) and not ref.step_ok(broken, trace + [pay("a")], 2)
+
+
+# kernel forms no shipped policy writes, so the random-trace comparison never reaches them: the kernel's own
+# "Exists p without w" (a p earlier than the trigger, no w strictly between them) and a nested AtMost
+KERNEL_WITHOUT = "Forall pay(*): Exists user(yes=true) without user | pay(*)"
+KERNEL = [
+    (KERNEL_WITHOUT, [user(True), pay()], True),  # nothing between: the witness itself is no "w between"
+    (KERNEL_WITHOUT, [user(True), RESPOND, pay()], True),
+    (KERNEL_WITHOUT, [user(True), user(False), pay()], False),  # a user turn between
+    (KERNEL_WITHOUT, [user(True), RESPOND, user(False), pay()], False),  # two positions after the witness
+    (KERNEL_WITHOUT, [user(True), pay(), pay()], False),  # a pay between
+    (KERNEL_WITHOUT, [user(True), user(False), user(True), pay()], True),  # the later "yes" is a witness
+    (KERNEL_WITHOUT, [pay()], False),
+    # AtMost nested in a formula is no top-level shorthand: both evaluators read its kernel (Forall + CountLess)
+    ("Forall ship(*): AtMost(1, pay(*))", [ship()], True),
+    ("Forall ship(*): AtMost(1, pay(*))", [pay(), ship()], True),
+    ("Forall ship(*): AtMost(1, pay(*))", [pay(), pay(), ship()], False),  # the second pay is the second so far
+    ("Forall ship(*): AtMost(2, pay(*))", [pay(), pay(), ship()], True),
+    ("Forall ship(*): AtMost(2, pay(*))", [pay(), read(), pay(), pay(), ship()], False),
+]
+
+
+@pytest.mark.parametrize(("rule", "trace", "ok"), KERNEL)
+def test_kernel_forms_verdict_follows_their_definition(rule, trace, ok):
+    """``Exists ... without`` outside a Before, and AtMost inside a formula (CountLess), are evaluated by each
+    evaluator's own kernel code, which no shipped policy reaches: verdicts written from the definitions, for both."""
+    pol = _policy(rule)
+    assert pol.rules[0].sugar is None
+    j = len(trace) - 1
+    assert (ref.violated_at(pol, trace, j) == []) is ok, "reference evaluator"
+    mon = SmtMonitor(pol)
+    mon.reset(trace[:j])
+    assert mon.check(trace[j]).ok is ok, "z3"

@@ -266,3 +266,17 @@ def test_a_fed_back_call_follows_the_whole_previous_prompt_including_its_last_to
     assert len(seen) == 2 * 3  # check off and on, three calls each
     for (held, _), (held_next, n_next) in itertools.pairwise(seen[:3]):  # the check-off job's three calls
         assert held_next == held + n_next  # + the previous prompt's last token + all but the last of the new one
+
+
+def test_a_cut_off_call_is_not_counted_as_violating_even_if_it_lists_a_violation():
+    """``violating`` is complete AND violates: an incomplete row is counted as incomplete only, whatever its
+    ``violations`` column holds (hand-made rows: 1 complete violating, 1 incomplete with a listed rule)."""
+    import pandas as pd
+
+    from support.agentc.experiments import token_violation_counts
+
+    rows = pd.DataFrame([
+        {"enforce": False, "complete": True, "compliant": False, "violations": ["authenticate_first"]},
+        {"enforce": False, "complete": False, "compliant": False, "violations": ["authenticate_first"]},
+    ])
+    assert token_violation_counts(rows) == {"calls": 2, "violating": 1, "incomplete": 1}

@@ -122,3 +122,9 @@ def test_library_exact_expectation_agrees_with_the_independent_oracle():
     for spec in ("lastzero(3)", "casrot(4)"):
         p = make(spec)
         assert lib_expectation(p, "classes") == exact_expectation(knuth_probe, p, "classes") == spec_count(spec)
+
+
+@pytest.mark.parametrize("zs", [[1.0, 4.0], [4.0, 1.0], [0.5, 4.0, 2.0]])
+def test_worst_z_is_the_largest_z_whatever_the_row_order(zs):
+    """se_unbiased is judged on two benchmarks: the worse of them (4.0 > AtMost(3)) decides, wherever its row is."""
+    assert worst_z(pd.DataFrame({"benchmark": [f"b{i}" for i in range(len(zs))], "z": zs})) == 4.0

@@ -84,7 +84,7 @@ def test_band_row_scores_each_runs_mean_against_the_20pct_band():
 
 def test_band_row_after_n_trials_uses_the_first_n_and_keeps_the_band_edge():
     row = band_row(_runset(THREE_RUNS, seconds=[3.0, 3.0, 3.0]), exact=50, after=1)
-    # first trials 30, 60, 10: errors -0.4, +0.2 (on the edge: inside), -0.8
+    # first trials 30, 60, 10: errors -0.4, +0.2 (60/50 - 1 is 0.19999999999999996 in floating point: inside), -0.8
     assert row["within ±20%"] == pytest.approx(1 / 3)
     assert row["trials"] == 1 and row["s/run"] == pytest.approx(1.0)
     for bad in (0, 500):  # 500 reported 'trials: 500' while scoring the set's few; 0 gave NaN errors

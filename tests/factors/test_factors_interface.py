@@ -115,3 +115,16 @@ def test_unsupported_pair_and_bad_names():
     with pytest.raises(Exception, match="rng"):
         m = slds_1d(2)
         filtering.forward_filter(m.with_data(np.zeros(3)), filtering.bootstrap_pf(10))
+
+
+def test_an_exact_engine_that_projects_fails_the_check(tmp_path, monkeypatch):
+    """five_ops also needs exact runs to make no ``project`` call: a sum-product that draws (and discards) particles
+    from each marginal keeps its answers and calls every op through the interface, yet is refused on the op count."""
+    _install_sum_product_variant(tmp_path, monkeypatch, "        marginals[v], lz = ops.normalize(prod)\n",
+                                 "        marginals[v], lz = ops.normalize(prod)\n"
+                                 '        ops.project(marginals[v], "particles", n=2,'
+                                 ' rng=__import__("numpy").random.default_rng(0))\n')
+    assert experiments.engine_bypasses()["sum_product"] == []
+    ok, df = experiments.interface_check(seed=0)
+    assert df.set_index("engine").loc["sum_product (Gaussian chain)", "project"] > 0
+    assert not ok

@@ -230,3 +230,37 @@ def test_funsor_speedup_is_the_geometric_mean_of_the_runtime_ratios(tmp_path, ra
 def test_funsor_speedup_refuses_no_ratio_or_one_that_is_not_positive_and_finite(tmp_path, ratios):
     with pytest.raises(ValueError, match=r"^funsor/ours must be non-empty, positive and finite runtime ratios"):
         X.record_funsor_speedup(ClaimRecorder(CLAIMS, "default", tmp_path), pd.DataFrame({"funsor/ours": ratios}))
+
+
+def test_kalman_check_reports_a_planted_error_in_the_reference_covariances(monkeypatch):
+    """The claim's error includes the filtered covariances: the reference's covariances scaled by 1.001 give a
+    relative error of 0.001 / 1.001 at every step (means and log Z untouched)."""
+    real = reference.kalman
+
+    def scaled(*a):
+        ll, means, covs = real(*a)
+        return ll, means, covs * 1.001
+
+    monkeypatch.setattr(reference, "kalman", scaled)
+    assert X.kalman_check(T=8, seed=0) == pytest.approx(0.001 / 1.001, rel=1e-6)
+
+
+def test_pf_slope_and_error_at_n_use_the_mean_over_seeds_not_a_median_or_maximum():
+    """Three seeds per N where mean, median and maximum differ: at N = 100 errors (1, 1, 4) have mean 2, at N = 400
+    errors (1, 1, 1) mean 1, so the log-log slope of the means is log(1/2) / log(4) = -0.5 (medians would give 0)."""
+    rows = [{"instance": 0, "N": n, "seed": s, "abs_err_log_z": e}
+            for n, errs in ((100, (1.0, 1.0, 4.0)), (400, (1.0, 1.0, 1.0))) for s, e in enumerate(errs)]
+    df = pd.DataFrame(rows)
+    assert X.loglog_slope(df) == pytest.approx(-0.5, abs=1e-12)
+    per = X.pf_per_instance(df, 100)
+    assert per.err_at_n.tolist() == [2.0] and per.slope.tolist() == [pytest.approx(-0.5, abs=1e-12)]
+
+
+@pytest.mark.parametrize("summary", ["log_z", "mode_posterior", "mean", "cov"])
+def test_slds_sweep_max_err_reports_a_planted_error_in_each_summary_of_the_reference(monkeypatch, summary):
+    """hybrid_vs_enumeration is the max over log Z, P(s_T|y), E[x_T|y] and Cov[x_T|y]: an error of PLANT added to
+    any one of them in the enumeration reference shows up as max_err = PLANT (the exact map is at round-off)."""
+    real = reference.slds_enumerate
+    monkeypatch.setattr(reference, "slds_enumerate", lambda m: {**real(m), summary: real(m)[summary] + PLANT})
+    sweep = X.slds_sweep([(2, 3)], [("exact", 0)], seed=0, funsor=False)
+    assert abs(sweep.max_err.iloc[0] - PLANT) <= 1e-9

@@ -130,3 +130,21 @@ def test_product_of_clg_factors_equals_the_sum_of_their_log_densities_at_a_point
                 expect = (np.log(w[s]) + log_mvn(np.concatenate([x, y]), means[s], covs[s])
                           + log_mvn(z, A[t] @ y + b[t], Q[t]))
                 assert np.isclose(float(got.logp), expect, atol=1e-12), (s, t)
+
+
+@pytest.mark.parametrize("drop", [["u"], ["v"]])
+def test_gaussian_marginalize_keeps_the_mass_when_it_integrates_out_a_block_of_another_size(drop):
+    """exp(0.7) N(x; m, S) over u (2-D) and v (3-D): integrating out either block leaves mass exp(0.7) and the
+    density exp(0.7) N(y; m_y, S_yy) of the rest (scipy's logpdf at a point); the 2π term counts the integrated
+    dimensions, which only shows when the two blocks differ in size."""
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(4)
+    m, S = rng.standard_normal(5), random_spd(rng, 5)
+    f = G.from_moments((), (("u", 2), ("v", 3)), m, S, log_mass=0.7)
+    keep = slice(2, 5) if drop == ["u"] else slice(0, 2)
+    mg = ops.marginalize(f, drop)
+    assert np.isclose(float(G.log_normalizers(mg)), 0.7, atol=1e-12)
+    y = rng.standard_normal(keep.stop - keep.start)
+    log_density = float(mg.g + mg.h @ y - 0.5 * y @ mg.K @ y)
+    assert np.isclose(log_density, 0.7 + multivariate_normal(m[keep], S[keep, keep]).logpdf(y), atol=1e-12)
