@@ -72,3 +72,30 @@ def test_large_dynamic_shared_memory_needs_the_opt_in(add_one):
     add_one.max_dynamic_shared_size_bytes = 64 * 1024
     add_one((1,), (8,), (x, np.int32(5)), shared_mem=64 * 1024)
     assert x.tolist() == [1] * 5
+
+
+def test_dynamic_shared_memory_up_to_48_kib_needs_no_opt_in_and_one_byte_more_does():
+    """CUDA's default limit of dynamic shared memory per block is 48 KiB (CUDA C++ Programming Guide); above it a
+    kernel needs cudaFuncAttributeMaxDynamicSharedMemorySize (CuPy: max_dynamic_shared_size_bytes)."""
+    k = cp.RawModule(code=SRC).get_function("add_one")  # a fresh kernel: no opt-in set by another test
+    x = cp.zeros(5, cp.int32)
+    k((1,), (8,), (x, np.int32(5)), shared_mem=48 * 1024)
+    assert x.tolist() == [1] * 5
+    with pytest.raises(RuntimeError, match="max_dynamic_shared_size_bytes"):
+        k((1,), (8,), (x, np.int32(5)), shared_mem=48 * 1024 + 1)
+
+
+def test_a_stream_refuses_a_second_capture_a_synchronize_while_capturing_and_ending_twice(add_one):
+    """What CUDA refuses: cudaStreamBeginCapture on a capturing stream, cudaStreamSynchronize during a capture
+    (cudaErrorStreamCaptureUnsupported), cudaStreamEndCapture without a capture."""
+    s = cp.cuda.Stream()
+    with s:
+        s.begin_capture()
+        with pytest.raises(cp.CaptureError, match="already capturing"):
+            s.begin_capture()
+        with pytest.raises(cp.CaptureError, match="synchronize on a capturing stream"):
+            s.synchronize()
+        s.end_capture()
+        with pytest.raises(cp.CaptureError, match="did not begin the capture"):
+            s.end_capture()
+    s.synchronize()  # after the capture: fine

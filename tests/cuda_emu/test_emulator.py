@@ -168,3 +168,15 @@ def test_bad_arguments_are_named(mod):
         mod.get_function("nope")
     with pytest.raises(EmulationError, match="compile failed"):
         EmuModule(code='extern "C" __global__ void k() { undefined_thing(); }')
+
+
+def test_a_strided_array_or_a_zero_grid_or_block_dimension_is_refused_by_name(mod):
+    """The kernel sees a raw pointer: a strided view would hand it the wrong elements; a zero dimension is no launch."""
+    k = mod.get_function("count")
+    acc, n = np.zeros(4, np.float32), np.zeros(1, np.uint32)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        k((1,), (1,), (acc[::2], n))
+    for grid, block in (((0,), (1,)), ((1,), (4, 0)), ((1, 1, 1, 1), (1,))):
+        with pytest.raises(ValueError, match="1-3 positive integers"):
+            k(grid, block, (acc, n))
+    assert acc[0] == 0 and n[0] == 0  # nothing ran

@@ -319,3 +319,31 @@ def test_worst_of_is_the_largest_value_and_nan_when_any_value_is_nan():
         worst_of()
     with pytest.raises(ValueError, match="at least one value"):
         worst_of(np.array([]))
+
+
+def test_a_boolean_measurement_reads_yes_or_no_in_the_claims_table(tmp_path):
+    """An IsTrue claim's measured value is a bool: the table says "yes" / "no", not Python's "True" / "False"."""
+    assert format_value(True) == "yes" and format_value(False) == "no"
+    rec = ClaimRecorder(_one_claim(IsTrue(), True), "smoke", tmp_path)
+    rec.record("x", False)
+    assert rec.table().loc[0, "ours"] == "no"
+
+
+def test_within_describes_its_partly_band_by_the_partly_tolerance():
+    """The rule column must state both bands: ±10% reproduces, ±30% is partly (not ±10% twice)."""
+    assert Within(rel=0.1, partly_rel=0.3).describe(2.0) == "within ±10% of 2.0 (partly: ±30%)"
+    assert Within(rel=0.05, partly_rel=0.2).describe(-0.5) == "within ±5% of -0.5 (partly: ±20%)"
+
+
+@pytest.mark.parametrize("rule,measured,shown", [
+    (AtLeast(1), 0.99999999, "0.99999999"),  # 4 digits would show "1" beside ">= 1" and "not reproduced"
+    (AtMost(2), 2.0000001, "2.0000001"),
+    (Above(0, partly=-1), -0.99999999, "-0.99999999"),
+])
+def test_table_digits_respect_an_integer_rule_bound_too(tmp_path, rule, measured, shown):
+    """Thresholds are often written as ints (AtLeast(1)); their bounds are ints in results.json. A value just on the
+    failing side must not be rounded onto the bound. Oracle: the value's own repr, the fewest digits that keep its side."""
+    rec = ClaimRecorder(_one_claim(rule, None), "smoke", tmp_path)
+    rec.record("x", measured)
+    assert rec.table().loc[0, "ours"] == shown
+    assert format_value(measured, "", rule.bounds(None)) == shown

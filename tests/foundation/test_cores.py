@@ -22,6 +22,28 @@ def test_cupy_backend_without_gpu_raises_a_clear_error():
     assert X.device_info("auto")["backend"] == "numpy"
 
 
+def test_auto_and_cupy_pick_a_usable_cupy_and_numpy_stays_numpy(monkeypatch):
+    """Without a GPU here, a stand-in module plays "CuPy imports and sees a device" (what _cupy_or_none reports)."""
+    import types
+
+    fake = types.ModuleType("cupy")
+    monkeypatch.setattr(X, "_cupy_or_none", lambda: fake)
+    assert X.get_xp("auto") is fake and X.get_xp("cupy") is fake and X.get_xp("numpy") is np
+    assert X.gpu_available()
+
+
+def test_to_numpy_copies_a_device_array_to_the_host_with_get_and_passes_host_arrays_through():
+    """A CuPy array is brought back with .get() (np.asarray refuses it); a NumPy array, list or scalar as is."""
+
+    class DeviceArray:  # the part of cupy.ndarray to_numpy relies on
+        def get(self):
+            return np.array([1.0, 2.0])
+
+    assert X.to_numpy(DeviceArray()).tolist() == [1.0, 2.0]
+    a = np.arange(3)
+    assert X.to_numpy(a) is a and X.to_numpy([1, 2]).tolist() == [1, 2]
+
+
 @pytest.mark.gpu
 def test_cupy_backend_runs_on_the_device():
     cp = X.get_xp("cupy")

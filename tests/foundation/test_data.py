@@ -117,3 +117,68 @@ def test_it_rebuilds_the_registry_from_the_mirror_manifests(registry_copy, tmp_p
     assert D.main([]) == 0
     assert json.loads(registry_copy.read_text()) == {"demo/a.txt": {
         "url": "https://example.org/dir/a.txt", "sha256": "0" * 64, "size": 3, "license": "MIT"}}
+
+
+def test_sha256_of_a_file_larger_than_one_read_chunk_is_hashlibs_digest_of_all_its_bytes(tmp_path):
+    """Oracle: hashlib over the whole content; 2.5 MiB spans three of sha256_of's 1 MiB reads."""
+    import hashlib
+
+    content = bytes(range(256)) * (10 * 1024 + 1)  # 2.5 MiB + 256 bytes, each chunk different from the last
+    path = tmp_path / "big.bin"
+    path.write_bytes(content)
+    assert D.sha256_of(path) == hashlib.sha256(content).hexdigest()
+
+
+def _registered(monkeypatch, key, sha256, url="https://example.org/x"):
+    """Make the registry hold only ``key`` with the given digest (the real registry stays untouched)."""
+    monkeypatch.setattr(D, "_registry", lambda: {key: D.DataFile(key, url, sha256, 1, "MIT")})
+
+
+def test_a_mirror_copy_whose_digest_differs_only_after_the_shown_prefix_is_still_corrupt(tmp_path, monkeypatch):
+    """The full 64-hex digest is compared, not the 12 characters the message shows."""
+    import hashlib
+
+    key = "demo/a.txt"
+    (tmp_path / "demo").mkdir()
+    (tmp_path / key).write_bytes(b"abc")
+    real = hashlib.sha256(b"abc").hexdigest()
+    last = "0" if real[-1] != "0" else "1"
+    _registered(monkeypatch, key, real[:-1] + last)
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
+    with pytest.raises(D.DataError, match="corrupt"):
+        D.fetch(key)
+    _registered(monkeypatch, key, real)
+    assert D.fetch(key) == tmp_path / key
+
+
+def test_a_download_is_verified_against_the_registered_sha256(tmp_path, monkeypatch):
+    """Without a mirror copy, pooch must be given the registry's digest (pooch refuses a file that does not match);
+    a folder where the file should be is no mirror copy."""
+    import pooch
+
+    key, digest = "demo/a.txt", "ab" * 32
+    _registered(monkeypatch, key, digest)
+    (tmp_path / key).mkdir(parents=True)  # a directory, not a file: not a mirror copy
+    monkeypatch.setenv(D.DATA_ENV, str(tmp_path))
+    seen = {}
+
+    def fake_retrieve(url, known_hash, **kw):
+        seen.update(url=url, known_hash=known_hash)
+        return str(tmp_path / "downloaded")
+
+    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
+    assert D.fetch(key) == tmp_path / "downloaded"
+    assert seen == {"url": "https://example.org/x", "known_hash": f"sha256:{digest}"}
+
+
+def test_manifests_listing_no_file_leave_the_registry_alone_and_exit_1(registry_copy, tmp_path, monkeypatch,
+                                                                          capsys):
+    before = registry_copy.read_bytes()
+    mirror = tmp_path / "mirror"
+    (mirror / "demo").mkdir(parents=True)
+    (mirror / "MANIFEST.md").write_text("| demo/ | https://example.org | MIT | demo |\n")
+    (mirror / "demo/MANIFEST.md").write_text("no table here\n")
+    monkeypatch.setenv(D.DATA_ENV, str(mirror))
+    assert D.main([]) == 1
+    assert "list no file" in capsys.readouterr().err
+    assert registry_copy.read_bytes() == before

@@ -72,3 +72,26 @@ def test_r2_refuses_mismatched_or_single_points_and_adjusted_r2_too_few_points()
         adjusted_r2([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], 2)
     with pytest.raises(ValueError, match="n_params must be an integer >= 0"):
         adjusted_r2([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], -1)
+
+
+def test_loglog_slope_matches_scipy_linregress_on_curved_log_log_data():
+    """Oracle: scipy.stats.linregress on the logs. The points are not on a line nor on a parabola with zero curvature in
+    log-log space (1, 0.8, 0.5, 0.36: 0.36 != 0.8 * 0.5), so a quadratic or a wrong-degree fit reads differently."""
+    stats = pytest.importorskip("scipy.stats")
+    x, y = np.array([1.0, 2.0, 4.0, 8.0, 16.0]), np.array([1.0, 0.8, 0.5, 0.36, 0.3])
+    assert loglog_slope(x, y) == pytest.approx(stats.linregress(np.log(x), np.log(y)).slope, rel=1e-12)
+
+
+@pytest.mark.parametrize("x,y", [([0.0, 1.0, 2.0], [1.0, 2.0, 3.0]), ([-1.0, 1.0, 2.0], [1.0, 2.0, 3.0]),
+                                 ([1.0, 2.0, 3.0], [1.0, -2.0, 3.0])])
+def test_loglog_slope_refuses_a_zero_or_negative_x_as_well_as_y(x, y):
+    with pytest.raises(ValueError, match="strictly positive"):
+        loglog_slope(x, y)
+
+
+def test_loglog_slope_refuses_a_single_point_and_arrays_of_different_shape():
+    """One point fixes no slope; a (2, 2) x beside a length-4 y is not one series of pairs."""
+    with pytest.raises(ValueError, match="at least 2 points"):
+        loglog_slope([2.0], [3.0])
+    with pytest.raises(ValueError, match="equally long"):
+        loglog_slope(np.ones((2, 2)), np.ones(4))

@@ -587,3 +587,27 @@ def test_looking_up_the_cache_drops_nothing(reports_dir):
     _ok_then_failed(reports_dir, failed_key="typo")
     assert cached(RunSpec("00_tour", b"{}", {}, "00_tour"), "good", reports_dir).status == "cached"
     assert (reports_dir / "00_tour/failed/run.json").is_file()
+
+
+def test_cache_key_changes_when_a_shared_source_is_renamed_or_a_new_empty_module_appears(tree):
+    """Same bytes under another name, or an empty ``__init__.py`` that makes a folder a package, change what a
+    notebook imports: the key covers each file's path, not only the concatenated contents."""
+    spec = RunSpec("00_tour", b"{}", {}, "00_tour")
+    keys = [cache_key(spec)]
+    (tree / "support/core.py").rename(tree / "support/core2.py")
+    keys.append(cache_key(spec))
+    (tree / "support/extra").mkdir()
+    (tree / "support/extra/__init__.py").write_text("")
+    keys.append(cache_key(spec))
+    assert len(set(keys)) == 3
+
+
+def test_a_cached_ok_run_whose_page_was_deleted_is_run_again(reports_dir):
+    """The cache serves a result only while its page exists: run.json alone (the HTML removed by hand) is a miss."""
+    from support.runner import RunResult, cached, write_result
+
+    spec = RunSpec("00_tour", b"{}", {}, "00_tour")
+    write_result(RunResult("00_tour", "00_tour", {}, "ok", 1.0, files={"00_tour.html": b"page"}), "k", reports=reports_dir)
+    assert cached(spec, "k", reports_dir).status == "cached"
+    (reports_dir / "00_tour/00_tour.html").unlink()
+    assert cached(spec, "k", reports_dir) is None

@@ -88,3 +88,28 @@ def test_tour_with_another_year_marks_the_textbook_claims_not_applicable_with_th
         assert claims[name]["verdict"] == "not applicable here" and claims[name]["measured"] is None
         assert claims[name]["note"] == f"textbook value is for 365 days; days=100; {notes[name]}"
     assert claims["mc_z"]["verdict"] == "reproduced"  # the simulation still agrees with the formula
+
+
+def _brute_force_shared(n, days):
+    """P(a repeat among n birthdays over ``days`` days), exactly, by enumerating every assignment."""
+    groups = list(itertools.product(range(days), repeat=n))
+    return Fraction(sum(len(set(g)) < n for g in groups), len(groups))
+
+
+@pytest.mark.parametrize("days", [1, 2, 3, 4, 5, 6, 7])
+def test_smallest_group_over_half_is_the_first_size_whose_brute_force_chance_exceeds_one_half(days):
+    """Oracle: exact enumeration. At 2 days two people share with chance exactly 1/2, which does not exceed it: 3."""
+    expected = next(n for n in range(1, days + 2) if _brute_force_shared(n, days) > Fraction(1, 2))
+    assert smallest_group_over_half(days) == expected
+    if days == 2:
+        assert expected == 3
+
+
+@pytest.mark.parametrize("n,days", [(2, 2), (2, 3), (3, 4)])
+def test_simulation_draws_every_day_of_a_short_year_alike(n, days):
+    """The estimate is within 4 standard errors of the enumerated chance (1/2, 1/3, 5/8): a draw that leaves a day
+    out (or adds one) moves it far outside at these year lengths."""
+    trials = 20_000
+    p = float(_brute_force_shared(n, days))
+    est = simulate_shared_probability(n, trials, np.random.default_rng(1), days=days)
+    assert abs(est - p) < 4 * np.sqrt(p * (1 - p) / trials)

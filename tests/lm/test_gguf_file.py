@@ -126,3 +126,16 @@ def test_the_loader_turns_a_format_error_into_a_model_file_error(tmp_path):
     f.write_bytes(smollm2_path().read_bytes()[:5000])
     with pytest.raises(ModelFileError, match="x.gguf is not a readable GGUF file: .*truncated"):
         load_gguf(f)
+
+
+def test_a_tensor_name_given_twice_is_refused_as_the_reference_reader_does(tmp_path):
+    """Two tensor infos named "w" (F32, 1 element, offsets 0 and 32): the second would silently replace the first.
+    Oracle: gguf.GGUFReader refuses the same file."""
+    info = struct.pack("<Q", 1) + b"w" + struct.pack("<IQIQ", 1, 1, 0, 0)
+    head = b"GGUF" + struct.pack("<IQQ", 3, 2, 0) + info + info[:-8] + struct.pack("<Q", 32)
+    f = tmp_path / "dup.gguf"
+    f.write_bytes(head + bytes(-len(head) % 32) + np.arange(16, dtype=np.float32).tobytes())
+    with pytest.raises(ValueError, match="(?i)duplicat"):
+        gguf.GGUFReader(str(f))
+    with pytest.raises(GGUFFormatError, match="dup.gguf: tensor 'w' appears twice"):
+        read_gguf(f)

@@ -275,6 +275,16 @@ def test_windows_are_disjoint_consecutive_slices_in_text_order():
     assert len(set().union(*map(set, ws))) == 800
 
 
+@pytest.mark.parametrize("n,ok", [(24, False), (25, True)])
+def test_windows_need_exactly_start_plus_length_times_count_tokens(n, ok):
+    """2 windows of 10 from token 5 end at token 24: 25 tokens suffice, 24 would leave the last window one short."""
+    if ok:
+        assert [len(w) for w in text.windows(list(range(n)), 10, 2, start=5)] == [10, 10]
+    else:
+        with pytest.raises(ValueError, match=r"text has 24 tokens; 2 windows of 10 from 5 need 25"):
+            text.windows(list(range(n)), 10, 2, start=5)
+
+
 def test_bad_inputs_give_one_clear_error(model, tmp_path):
     with pytest.raises(ValueError, match="token ids"):
         model.forward([60000])

@@ -47,3 +47,28 @@ def test_kl_divergence_matches_scipy_rel_entr_and_is_never_negative():
 def test_top1_agreement_counts_rows_with_the_same_most_likely_token():
     # argmax of P rows: 0 (tie broken to the first index), 0; of Q rows: 1, 0 (tie) -> one of two rows agrees
     assert top1_agreement(P, Q) == 0.5
+
+
+def test_log_softmax_of_huge_logits_stays_finite_and_matches_the_shift_invariant_answer():
+    """Softmax ignores a common shift: [1000, 1001, 999] has the log-probabilities of [1, 2, 0] (scipy on the small
+    row), where exp(1000) alone overflows to inf."""
+    got = log_softmax(np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1001.0, -999.0]]))
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, scipy_log_softmax(np.array([[1.0, 2.0, 0.0], [-1.0, -2.0, 0.0]]), axis=-1),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_perplexity_is_the_exponent_of_the_mean_nll_by_hand():
+    """NLLs 0, 0 and 3 ln 2 nats: mean ln 2, perplexity 2 (their median, 0, would give 1; their max 8)."""
+    from support.lm.perplexity import perplexity_from_nll
+
+    assert perplexity_from_nll([0.0, 0.0, 3 * np.log(2.0)]) == pytest.approx(2.0, rel=1e-12)
+
+
+def test_token_nll_scores_each_next_token_under_the_previous_rows_distribution():
+    """Row t predicts id t+1. Rows: uniform over 4 (ln 4 for any id), then p(2) = e^2 / (e^2 + 3) by hand."""
+    from support.lm.perplexity import token_nll
+
+    logits = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [9.0, 0.0, 0.0, 0.0]])
+    got = token_nll(logits, [3, 1, 2])
+    np.testing.assert_allclose(got, [np.log(4.0), -np.log(np.exp(2.0) / (np.exp(2.0) + 3.0))], rtol=1e-12)
