@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import itertools
 import json
 import re
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,16 +65,15 @@ def _cell_parameters(source: str) -> dict[str, ParamSpec]:
     """Each ``name = literal  # comment`` of a parameters cell's ``source`` as a :class:`ParamSpec`."""
     specs: dict[str, ParamSpec] = {}
     tree = ast.parse(source)
-    lines = source.splitlines()
+    comments = {t.start[0]: t.string[1:].strip() for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type == tokenize.COMMENT}  # by line; a "#" inside a string literal is no comment
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             target = node.targets[0] if isinstance(node, ast.Assign) else node.target
             if not isinstance(target, ast.Name) or node.value is None:
                 continue
             default = ast.literal_eval(node.value)
-            line = lines[node.lineno - 1]
-            comment = line.split("#", 1)[1].strip() if "#" in line else ""
-            specs[target.id] = ParamSpec(target.id, default, type(default), comment)
+            specs[target.id] = ParamSpec(target.id, default, type(default), comments.get(node.lineno, ""))
     return specs
 
 

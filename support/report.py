@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -123,6 +124,8 @@ def collect(reports: Path = REPORTS_DIR) -> list[PaperView]:
 
 
 def _num(v: Any) -> float | None:
+    if v in ("nan", "inf", "-inf"):  # results.json stores a non-finite measurement as its string
+        return float(v)
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
@@ -150,7 +153,10 @@ def aggregate(runs: list[RunView]) -> list[dict[str, Any]]:
     for row in rows.values():
         nums = [x for x in map(_num, row["values"]) if x is not None]
         row["mean"] = statistics.fmean(nums) if nums else None
-        row["std"] = statistics.stdev(nums) if len(nums) > 1 else 0.0 if nums else None
+        if not all(map(math.isfinite, nums)):  # a NaN / inf run: the spread is undefined (and stdev fails on NaN)
+            row["std"] = math.nan
+        else:
+            row["std"] = statistics.stdev(nums) if len(nums) > 1 else 0.0 if nums else None
         row["n"] = sum(v != NOT_APPLICABLE for v in row["verdicts"])
         row["reproduced"] = sum(v == "reproduced" for v in row["verdicts"])
         row["counts"] = _verdict_counts(row["verdicts"])

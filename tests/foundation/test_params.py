@@ -290,3 +290,25 @@ def test_a_check_given_its_own_error_class_raises_that_one():
 
     with pytest.raises(CheckpointError, match="got 'x'"):
         check_choice("x", "alignment", ["page"], error=CheckpointError)
+
+
+@pytest.mark.parametrize("raw,expected", [("true", True), ("True", True), (" YES ", True), ("1", True),
+                                          ("false", False), ("No", False), ("0", False)])
+def test_a_bool_parameter_takes_true_yes_1_and_false_no_0_in_any_case(raw, expected):
+    spec = P.ParamSpec("fast", True, bool, "")
+    assert P.coerce(raw, spec) is expected
+
+
+@pytest.mark.parametrize("raw", ["", " ", "maybe", "2", "on"])
+def test_a_bool_parameter_refuses_an_empty_or_other_word(raw):
+    """``-p fast=`` must not silently read as False."""
+    with pytest.raises(P.ParameterError, match="parameter 'fast' expects bool"):
+        P.coerce(raw, P.ParamSpec("fast", True, bool, ""))
+
+
+def test_a_hash_inside_a_string_default_is_not_taken_for_the_help_comment(tmp_path):
+    """The help text is the line's comment token: a default like "#f00" or a comment naming "#4" stays whole."""
+    specs = P.notebook_parameters(_notebook(tmp_path / "h.ipynb", 'color = "#f00"  # plot colour\n'
+                                                                   'level = 2  # see issue #4\nn = 3\n'))
+    assert specs["color"].default == "#f00" and specs["color"].help == "plot colour"
+    assert specs["level"].help == "see issue #4" and specs["n"].help == ""

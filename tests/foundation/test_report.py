@@ -377,3 +377,14 @@ def test_index_links_each_raw_measurement_table_a_run_saved_and_no_line_without_
     section = build_index(reports_dir).read_text().split('id="00_tour"')[1]
     line = section.split("Raw measurements")[1].split("</p>")[0]
     assert line.index("00_tour/tables/a_profile.csv") < line.index("00_tour/tables/timings.csv")  # sorted by name
+
+
+@pytest.mark.parametrize("bad,mean", [(float("nan"), "n/a"), (float("inf"), "inf")])
+def test_sweep_mean_is_not_the_mean_of_the_other_runs_when_one_run_measured_nan_or_inf(reports_dir, bad, mean):
+    """results.json stores a non-finite measurement as "nan" / "inf". Skipping it would show the other runs' mean
+    (0.6, std 0) beside "1 not reproduced", as Python's max skips a NaN (see claims.worst_of): the mean of {0.6, nan}
+    is nan ("n/a"), of {0.6, inf} inf, and their spread is undefined ("n/a")."""
+    _sweep(reports_dir, {"seed=0": {"claims": SWEEP_CLAIMS, "p23": 0.6}, "seed=1": {"claims": SWEEP_CLAIMS, "p23": bad}})
+    assert _sweep_row(reports_dir, "claim A") == (f"<td>claim A</td><td>0.5</td><td class=num>{mean}</td>"
+                                                  "<td class=num>n/a</td><td class=num>1/2</td>"
+                                                  "<td>1 reproduced · 1 not reproduced</td>")
