@@ -223,3 +223,26 @@ def test_set_weight_writes_the_groups_cpu_priority_in_its_versions_units():
             assert (d / "cpu.weight").read_text().strip() == "200"  # 2048 / 10.24
         else:
             assert (d / "cpu.shares").read_text().strip() == "2048"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_limited_writes_the_quota_in_the_given_period_and_clamps_the_weight(tmp_path, monkeypatch, version):
+    """On a fake hierarchy (runs without cgroups). Kernel interface: v2 cpu.max is "$QUOTA $PERIOD" and cpu.weight
+    lies in [1, 10000] (= shares / 10.24); v1 takes cpu.cfs_period_us and cpu.cfs_quota_us and cpu.shares in
+    [2, 262144]. 0.25 CPU at a 20 ms period is a 5000 us quota; a weight of 10**6 is clamped to each range's top."""
+    monkeypatch.setattr(core, "_cleanup", lambda dirs, parents: [])  # plain directories cannot be rmdir'ed full
+    info = core.CgroupInfo(version, tmp_path, tmp_path, True)
+    with limited(cpus=0.25, name="g", info=info, weight=10**6, period_us=20_000) as g:
+        d = g.dirs[0]
+        if version == 2:
+            assert (d / "cpu.max").read_text() == "5000 20000"
+            assert (d / "cpu.weight").read_text() == "10000"
+        else:
+            assert (d / "cpu.cfs_period_us").read_text() == "20000"
+            assert (d / "cpu.cfs_quota_us").read_text() == "5000"
+            assert (d / "cpu.shares").read_text() == "262144"
+    with limited(cpus=0.5, name="h", info=info, weight=2048) as g:
+        if version == 2:
+            assert (g.dirs[0] / "cpu.weight").read_text() == "200"  # 2048 / 10.24
+        else:
+            assert (g.dirs[0] / "cpu.shares").read_text() == "2048"

@@ -159,3 +159,13 @@ def test_holt_winters_refuses_smoothing_parameters_outside_0_1(kw, name):
 def test_holt_winters_rolling_needs_fit_first():
     with pytest.raises(ForecastError, match="fit"):
         HoltWinters(12, 0.3, 0.05, 0.2).rolling(np.ones(40), 20, 1)
+
+
+def test_holt_winters_initial_state_is_the_simple_textbook_initialisation():
+    """Hyndman & Athanasopoulos' simple initialisation (statsmodels' _initialization_simple): level = mean of the
+    first season, trend = (mean of season 2 - mean of season 1) / m (per step), seasonal = first season - level.
+    y = 0 1 2 3 | 8 9 10 11 with m = 4: level 1.5, trend (9.5 - 1.5) / 4 = 2, seasonal -1.5 -0.5 0.5 1.5."""
+    y = np.array([0, 1, 2, 3, 8, 9, 10, 11], float)
+    level, trend, season = HoltWinters(4, 0.3, 0.1, 0.1)._init_state(y)
+    assert level == pytest.approx(1.5) and trend == pytest.approx(2.0)
+    np.testing.assert_allclose(season, [-1.5, -0.5, 0.5, 1.5])

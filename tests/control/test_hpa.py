@@ -9,6 +9,7 @@ from support.control.hpa import (
     ScalingPolicy,
     ScalingRules,
     replica_recommendation,
+    utilization_percent,
 )
 
 
@@ -135,3 +136,26 @@ def test_a_new_scale_event_reuses_the_last_outdated_slot_and_keeps_the_others():
     h.down_events = [(0.0, 1), (5.0, 2), (40.0, 3)]
     h._store_event(50.0, 10, 6)  # cutoff 35: events at 0 and 5 are outdated, the one at 5 is replaced
     assert h.down_events == [(0.0, 1), (50.0, 4), (40.0, 3)]
+
+
+def test_scale_up_stabilisation_window_takes_the_min_recommendation_in_the_window():
+    """horizontal.go, stabilizeRecommendationWithBehaviors: with a scale-up window the recommendation is the minimum
+    of those in the window. Window 60 s, no scale-down window: at t = 0 the ratio is 1 (recommendation 4); at t = 30
+    the metric doubles (proposal 8) but min(4, 8) = 4 holds the count; at t = 61 the t = 0 entry has left the window,
+    min(8, 8) = 8, and the default policy allows 4 -> 8."""
+    cfg = HPAConfig(0.5, 1, 100, scale_up=ScalingRules(60, (ScalingPolicy("Percent", 100, 15),
+                                                            ScalingPolicy("Pods", 4, 15))),
+                    scale_down=ScalingRules(0, (ScalingPolicy("Percent", 100, 15),)))
+    h = HPA(cfg)
+    assert h.step(0, 4, 0.5) == 4
+    assert h.step(30, 4, 1.0) == 4
+    assert h.step(61, 4, 1.0) == 8
+
+
+def test_utilization_percent_truncates_like_the_go_integer_conversion():
+    """metrics/utilization.go: int32(usage * 100 / requests) on milli-units truncates: 999m of 1000m is 99 %,
+    1999m of 2000m is 99 %, 2000m of 3000m is 66 % (not rounded to 100 / 67)."""
+    assert utilization_percent(999, 1000) == 99
+    assert utilization_percent(1999, 2000) == 99
+    assert utilization_percent(2000, 3000) == 66
+    assert utilization_percent(1500, 1000) == 150

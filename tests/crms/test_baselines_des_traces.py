@@ -136,6 +136,28 @@ def test_frontier_summary_compares_with_each_seeds_best_heuristic_by_hand():
     assert s.loc[1.0, "power_ratio_mean"] == pytest.approx(0.9)
 
 
+def test_frontier_summary_divides_each_seed_by_its_own_best_heuristic():
+    """Two seeds with different best heuristics: seed 0 best 0.5 s (CRMS 0.4: reduction 0.2, power 110/100), seed 1
+    best 2.0 s (CRMS 1.0: reduction 0.5, power 45/50). Median reduction 0.35, mean power ratio (1.1 + 0.9) / 2 = 1.0;
+    dividing by the seeds' mean best (1.25 s) would give 0.68 and 0.2."""
+    import pandas as pd
+
+    from support.crms.experiments import frontier_summary
+
+    fr = pd.DataFrame([
+        {"seed": 0, "method": "h1", "w_pow": np.nan, "latency_s": 0.5, "power_w": 100.0},
+        {"seed": 0, "method": "h2", "w_pow": np.nan, "latency_s": 0.9, "power_w": 10.0},
+        {"seed": 0, "method": "CRMS", "w_pow": 0.1, "latency_s": 0.4, "power_w": 110.0},
+        {"seed": 1, "method": "h1", "w_pow": np.nan, "latency_s": 3.0, "power_w": 10.0},
+        {"seed": 1, "method": "h2", "w_pow": np.nan, "latency_s": 2.0, "power_w": 50.0},
+        {"seed": 1, "method": "CRMS", "w_pow": 0.1, "latency_s": 1.0, "power_w": 45.0},
+    ])
+    s = frontier_summary(fr)
+    assert list(s.seeds) == [2]
+    assert s.loc[0.1, "latency_reduction_median"] == pytest.approx(0.35)
+    assert s.loc[0.1, "power_ratio_mean"] == pytest.approx(1.0)
+
+
 def test_power_weight_grid_sweeps_multiples_of_w_pow_and_still_moves_when_w_pow_is_zero():
     import dataclasses
 

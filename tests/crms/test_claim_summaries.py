@@ -324,3 +324,21 @@ def test_epoch_study_records_an_epoch_the_server_cannot_hold_and_goes_on():
     assert np.isinf(bad["CRMS"]).all() and np.isfinite(ep.loc[ep["infeasible"] == "", "CRMS"]).all()
     s = X.epoch_summary(ep)
     assert s["epochs"] == 7 and np.isnan(s["margins"][5]) and np.isnan(s["margins"][6])  # not counted as wins
+
+
+def test_a_reduction_exactly_at_the_margin_counts_in_the_epoch_and_named_heuristic_fractions():
+    """quasi_dynamic and the named-heuristics margin read "at least 10 %": a reduction equal to the margin counts.
+    1 - 0.75 / 1.0 = 0.25 exactly in binary, so with margin 0.25 each of these epochs / seeds is at the margin."""
+    ep = pd.DataFrame({"CRMS": [0.75, 0.8], "best heuristic": [1.0, 1.0], "CRMS static (epoch 0)": [0.75, 0.8]})
+    assert X.epoch_summary(ep, margin=0.25)["frac_margin"] == 0.5  # 0.25 counts, 0.2 does not
+    rows = pd.DataFrame([
+        {"seed": 0, "method": "CRMS", "latency_s": 0.75, "power_w": 90.0},
+        *({"seed": 0, "method": h, "latency_s": 1.0, "power_w": 100.0} for h in B.HEURISTICS),
+    ])
+    assert X.margin_without(rows, margin=0.25)["seeds_margin"] == 1.0
+
+
+def test_oracle_summary_counts_a_gap_of_exactly_two_percent_as_within_it():
+    """scip_2pct: "within 2 %" includes 2 % (0.02 is compared as the same float)."""
+    orc = pd.DataFrame({"instance": [0, 1], "scip_status": ["optimal", "optimal"], "gap": [0.02, 0.03]})
+    assert X.oracle_summary(orc)["frac_2pct"] == 0.5

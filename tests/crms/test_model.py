@@ -61,6 +61,22 @@ def test_unstable_allocation_is_infinite_and_strict_mode_names_it(models):
         evaluate(p, [1], [0.5], [0.25], strict=True)
 
 
+@pytest.mark.parametrize("n, c, mem, binding", [
+    ([4, 4], [0.5, 0.50025], [0.125, 0.125], "CPU capacity"),   # 4.001 CPUs on a 4-CPU server (0.025 % over)
+    ([4, 4], [0.25, 0.25], [0.25, 0.251], "memory capacity"),  # 2.004 GB on a 2-GB server
+])
+def test_evaluate_calls_an_allocation_just_over_cpu_or_memory_capacity_infeasible(models, n, c, mem, binding):
+    """sum n c <= C and sum n m <= M are the MINLP's capacity constraints (tolerance 1e-6 relative): a stable
+    allocation 0.025 % over the CPUs or 0.2 % over the memory must score inf and be named in strict mode, or a
+    baseline that over-commits would be judged as feasible."""
+    p = Problem((App("x", models["cpu_bound"], 1.0), App("y", models["mem_join"], 1.0)), Server(cpu=4.0, mem=2.0))
+    a = evaluate(p, n, c, mem)
+    assert a.objective == np.inf and a.latency == np.inf
+    assert any(binding in why for why in a.info["infeasible"])
+    with pytest.raises(ValueError, match=binding):
+        evaluate(p, n, c, mem, strict=True)
+
+
 def test_evaluate_and_rates_refuse_a_vector_that_is_not_one_value_per_app(models):
     """Before, evaluate broadcast app 0's values to all four apps and with_rates returned a 2-app problem."""
     m = models["cpu_bound"]

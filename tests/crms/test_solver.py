@@ -54,6 +54,16 @@ def test_stage1_at_each_count_vector_equals_enumeration_minimum(models):
     assert crms(p).objective == pytest.approx(best, rel=1e-4)
 
 
+@pytest.mark.parametrize("seed", [2, 5])
+def test_greedy_counts_match_enumeration_on_three_app_instances(models, seed):
+    """Brute force over all 4**3 count vectors (stage 1 at each): CRMS must land on the best one. On these two
+    seeds a greedy that stops on an improvement below 1 % ends 3.9 % / 6.8 % above it (a 2 % SCIP bar misses that)."""
+    p = random_small_problem(models, np.random.default_rng(seed), n_apps=(2, 3), n_max=4)
+    st = Stage1(p)
+    best = min(st.solve(np.array(n))[0] for n in itertools.product(range(1, 5), repeat=p.N))
+    assert crms(p).objective == pytest.approx(best, rel=1e-4)
+
+
 def test_fifty_apps_solve_quickly(models):
     import time
 

@@ -66,6 +66,18 @@ def test_enough_capacity_means_no_slo_slack_and_the_slo_holds_at_the_chosen_repl
     assert np.all(curve[d.n[0] - 1] < np.array([200.0, 330.0]))  # and no replica more than needed
 
 
+def test_decision_shares_are_each_origins_split_of_its_own_demand():
+    """shares[j, k] = x[0, j, k] / D[0, j], the fraction of origin j's requests sent to cluster k: each row sums to 1
+    (every request goes somewhere). Cluster 1 is capped at 2 replicas (about 14 req/s within the SLO), so 90 req/s
+    of its origin spill to cluster 0 and the column sums differ from 1."""
+    pol = FederationPolicy((30, 2), (1, 1), (0.0, 0.0), (1.0, 1.0), (30, 30), 100.0)
+    D = np.array([[20.0, 100.0]])
+    d = decide(D, [3, 2], pol, CURVE)
+    np.testing.assert_allclose(d.shares.sum(1), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(d.shares * D[0][:, None], d.x[0], rtol=1e-7, atol=1e-7)
+    assert d.shares[1, 0] > 0.5  # most of origin 1 is served by cluster 0
+
+
 def test_static_weights_keep_residency_and_sum_to_one():
     pol = FederationPolicy((10, 30), (1, 1), (0.5, 0.8), (1.0, 1.0), (3, 3), 100.0)
     W = static_weights(pol)

@@ -22,6 +22,12 @@ def test_settle_time_counts_until_the_series_stays_in_the_band():
     assert settle_time(np.full(9, 7.0), 15.0) == 0.0
 
 
+def test_settle_time_settles_on_the_mean_of_the_last_third_not_the_last_value():
+    """Settled value = mean of the last third (19, 21 -> 20), band max(5 % of 20, 1) = 1: only the first step (30) is
+    outside, so 60 s. Settling on the last value (21) would put 19 outside too and give 5 steps = 300 s."""
+    assert settle_time(np.array([30, 20, 20, 20, 19, 21], float), 60.0) == 60.0
+
+
 def test_policy_audit_direct_check_agrees_with_z3_and_rego_on_mixed_actions():
     pol = FederationPolicy((20, 20), (2, 2), (0.5, 0.6), (1.0, 1.0), (4, 4), 30.0)
     a = PolicyAudit(pol)

@@ -70,6 +70,13 @@ def test_summarize_gives_every_metric_as_computed_by_hand(traj, rates):
     assert m["replica_hours"] == pytest.approx(248 * 15 / 3600)
 
 
+def test_a_latency_a_fraction_of_a_percent_above_the_slo_is_a_violation(traj, rates):
+    """The SLO is a hard bound: 0.1505 s (0.33 % above 0.15 s) at one step of cluster 1 is a violation (1 / 24)."""
+    traj.latency[12, 1] = 0.1505
+    m = summarize(traj, rates, 0, MU, SLO, INTERVAL)
+    assert m["slo_violation_per_cluster"] == pytest.approx([1 / 24, 1 / 24])
+
+
 def test_summarize_without_capacity_leaves_the_fill_index_undefined_and_refuses_a_bad_capacity(traj, rates):
     assert math.isnan(summarize(traj, rates, 0, MU, SLO, INTERVAL)["jain_fill"])
     with pytest.raises(ValueError, match="capacity"):

@@ -136,6 +136,14 @@ def test_knapsack_dp_equals_brute_force_enumeration():
     assert val == pytest.approx(best[0]) and tuple(choice) == best[1]
 
 
+def test_knapsack_dp_takes_an_option_that_fills_the_capacity_exactly():
+    """Capacity is inclusive (sum of usages <= capacity): with capacity (3, 2) an option using exactly (3, 2) is
+    feasible. Item 0 can use (3, 2) at cost 1 or (4, 0) at cost 0 (over capacity); item 1 costs 0 at (0, 0)."""
+    costs = [np.array([1.0, 0.0]), np.array([0.0])]
+    usages = [np.array([[3, 2], [4, 0]]), np.array([[0, 0]])]
+    assert grid_knapsack_dp(costs, usages, (3, 2)) == (1.0, [0, 0])
+
+
 def test_knapsack_dp_reports_infeasible():
     assert grid_knapsack_dp([np.array([1.0])], [np.array([[5]])], (3,)) == (np.inf, None)
 

@@ -176,3 +176,23 @@ def test_server_counts_must_be_whole_and_littles_law_needs_meaningful_inputs():
             F.little_W(L, lam)
     with pytest.raises(ValueError, match="Little's law L = lam W needs"):
         F.little_L(-2.0, 1.0)
+
+
+def test_formulas_with_a_service_rate_other_than_one_match_textbook_values():
+    """Every other test uses mu = 1, where rho = lam and a = lam: these hand-derived values tell them apart.
+
+    M/M/1, lam = 1.5, mu = 2: rho = 0.75, W = 1/(mu - lam) = 2, Wq = rho/(mu - lam) = 1.5, L = rho/(1 - rho) = 3,
+    the sojourn is exponential with rate 0.5, so its 0.9-quantile is ln(10)/0.5.
+    M/M/3, lam = 4, mu = 2: a = lam/mu = 2, so C(3, 2) = 4/9 (as for mu = 1), Wq = C/(c mu - lam) = 2/9 and
+    W = Wq + 1/mu = 13/18.
+    M/G/1, lam = 0.5, E[S] = 1.5 (rho = 0.75): P-K Wq = lam E[S^2] / (2 (1 - rho)) with E[S^2] = (1 + scv) E[S]^2:
+    scv = 0 gives 0.5 * 2.25 / 0.5 = 2.25, scv = 1 gives 4.5, i.e. W = 6 = 1/(mu - lam) with mu = 2/3 (M/M/1)."""
+    assert mm1_sojourn(1.5, 2.0) == pytest.approx(2.0, rel=1e-14)
+    assert mm1_wait(1.5, 2.0) == pytest.approx(1.5, rel=1e-14)
+    assert mm1_number(1.5, 2.0) == pytest.approx(3.0, rel=1e-14)
+    assert mm1_sojourn_quantile(1.5, 2.0, 0.9) == pytest.approx(np.log(10) / 0.5, rel=1e-14)
+    assert erlang_c(3, 4.0, 2.0) == pytest.approx(4 / 9, rel=1e-14)
+    assert mmc_sojourn(3, 4.0, 2.0) == pytest.approx(13 / 18, rel=1e-14)
+    np.testing.assert_allclose(mmc_sojourn_array([3], [4.0], 2.0), [13 / 18], rtol=1e-14)
+    assert mg1_sojourn(0.5, 1.5, 0.0) - 1.5 == pytest.approx(2.25, rel=1e-14)
+    assert mg1_sojourn(0.5, 1.5, 1.0) == pytest.approx(6.0, rel=1e-14)

@@ -65,6 +65,16 @@ def test_azure_binnings_share_one_rule_complete_bins_only():
     assert rate_profile(t, 10.0)[1].tolist() == [1.0, 1.0, 1.0]
 
 
+def test_epoch_rates_give_a_class_that_stops_early_zero_rate_in_the_later_epochs():
+    """Every class is binned up to the trace's last request: class "a" sends one request per second for 38 s, class
+    "b" only for its first 15 s, so with 10 s epochs (three complete ones) b's rates are 10/10, 5/10 and 0."""
+    t = np.concatenate([np.arange(0.0, 38.0), np.arange(0.0, 15.0)])
+    df = pd.DataFrame({"t": t, "cls": ["a"] * 38 + ["b"] * 15})
+    rates, classes, starts = epoch_rates(df, 10.0)
+    assert classes == ["a", "b"] and starts.tolist() == [0.0, 10.0, 20.0]
+    assert rates[:, 0].tolist() == [1.0, 1.0, 1.0] and rates[:, 1].tolist() == [1.0, 0.5, 0.0]
+
+
 def test_fine_grained_loaders_reject_bad_input():
     with pytest.raises(ValueError, match="unknown Azure LLM trace"):
         request_rates("chat")
