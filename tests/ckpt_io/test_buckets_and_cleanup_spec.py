@@ -95,3 +95,15 @@ def test_save_whose_ring_setup_fails_leaves_no_temporary_file_or_descriptor(tmp_
         engine.save(tmp_path / "c.ckpt", _three(), backend="uring")
     assert list(tmp_path.iterdir()) == []
     assert set(os.listdir("/proc/self/fd")) <= fds  # no new descriptor (one leaked earlier may close meanwhile)
+
+
+@pytest.mark.parametrize(("bucket_bytes", "files"), [(40, [["a", "b"], ["c"]]), (39, [["a"], ["b", "c"]]),
+                                                     (52, [["a", "b", "c"]]), (28, [["a"], ["b"], ["c"]])])
+def test_a_bucket_holds_tensors_up_to_exactly_bucket_bytes(tmp_path, bucket_bytes, files):
+    """a, b, c are 16, 24 and 12 bytes (4 float32, 6 int32, 3 float32): with 40-byte buckets a + b = 40 fills the
+    first bucket exactly and c starts the second; with 39, 16 + 24 > 39 puts b in a new bucket that c then joins
+    (24 + 12 = 36); 52 (the total) takes all three in one; with 28 every tensor goes alone (16 + 24, 24 + 12 > 28)."""
+    d = tmp_path / "bk"
+    r = engine.save_buckets(d, _three(), bucket_bytes)
+    assert r["files"] == len(files)
+    assert [sorted(engine.load(p)) for p in r["paths"]] == files

@@ -207,3 +207,23 @@ def test_crash_check_fails_when_the_path_does_not_load_as_the_previous_checkpoin
     monkeypatch.setattr(engine, "load", lambda p, **kw: Altered(real_load(p, **kw)))
     r = X.crash_consistency(tmp_path, seed=0, timeout=60)
     assert r["killed_mid_write"] and r["previous_intact"] is False and r["ok"] is False
+
+
+def test_disk_limit_rate_counts_the_bytes_its_whole_16_mib_requests_wrote(tmp_path, monkeypatch):
+    """The disk-limit case writes the mix's bytes rounded up to whole 16 MiB requests: a mix under 16 MiB is one
+    16,777,216-byte request, so at a (stubbed) 0.5 s its rate is 16,777,216 / 0.5 s = 0.0336 GB/s, not the mix's
+    own byte count over that time."""
+    from support.ckpt_io import measure
+
+    mix = mixes.many_small(8, seed=1)
+    assert mix.nbytes < 16 * MiB
+    written = []
+
+    def stub(path, src, size, *, total, **kw):
+        written.append((size, total))
+        return 0.5
+
+    monkeypatch.setattr(measure, "write_pattern", stub)
+    df = X.end_to_end(tmp_path, mix, repeats=1, warmup=0, include=())
+    assert written == [(16 * MiB, 16 * MiB)]
+    assert df.loc[df.engine == "disk limit", "write_gbps"].tolist() == [pytest.approx(16 * MiB / 0.5 / 1e9)]

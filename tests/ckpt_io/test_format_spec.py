@@ -98,3 +98,52 @@ def test_bad_inputs_name_the_problem(tmp_path, tensors):
     with pytest.raises(F.CheckpointCorruptError, match="not a ckpt_io checkpoint"):
         (tmp_path / "junk.ckpt").write_bytes(b"PK\x03\x04" + bytes(200))
         engine.load(tmp_path / "junk.ckpt")
+
+
+def test_trailing_bytes_after_the_recorded_file_size_are_refused(tmp_path, tensors):
+    """A file longer than the size its superblock records (e.g. a torn overwrite of a longer old file) is corrupt:
+    load and the header-only read both refuse it instead of returning data."""
+    p = tmp_path / "c.ckpt"
+    engine.save(p, tensors)
+    with open(p, "ab") as f:
+        f.write(b"\x00" * 4096)
+    with pytest.raises(F.CheckpointCorruptError, match="trailing bytes"):
+        engine.load(p)
+    with pytest.raises(F.CheckpointCorruptError, match="trailing bytes"):
+        engine.read_header(p)
+
+
+def _hand_built(offset: int, nbytes: int, align: int = 4096) -> tuple[bytes, bytes, int]:
+    """Superblock, JSON header and file size of a one-tensor checkpoint built here with struct and zlib from the
+    documented layout: data region [align, 2 * align), header at 2 * align, file 3 * align bytes."""
+    doc = {"format": "ckpt_io", "version": 1, "alignment": align, "checksum": "crc32", "meta": {},
+           "tensors": [{"key": "t", "dtype": "uint8", "shape": [nbytes], "offset": offset, "nbytes": nbytes,
+                        "checksum": 0}]}
+    header = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    hoff, fsize = 2 * align, 3 * align
+    body = struct.pack("<8sIIQQQQQI", b"CKPTIO\x00\x01", 1, 0, align, align, hoff, len(header), fsize,
+                       zlib.crc32(header))
+    return body + struct.pack("<I", zlib.crc32(body)), header, fsize
+
+
+@pytest.mark.parametrize(("offset", "nbytes"), [(0, 16), (32, 16), (4095, 16), (8184, 16), (4096, 4097)])
+def test_a_header_entry_outside_the_data_region_is_refused(offset, nbytes):
+    """Valid checksums, but the tensor starts inside the superblock's aligned block [0, 4096) or runs past the data
+    region's end at the header offset 8192 (8184 + 16, 4096 + 4097): refused, never read as data."""
+    sb, header, fsize = _hand_built(offset, nbytes)
+    with pytest.raises(F.CheckpointCorruptError, match="outside the data region"):
+        F.parse_header(sb, header, fsize)
+
+
+@pytest.mark.parametrize(("offset", "nbytes"), [(4096, 16), (8176, 16), (4096, 4096)])
+def test_a_header_entry_inside_the_data_region_parses(offset, nbytes):
+    sb, header, fsize = _hand_built(offset, nbytes)
+    assert F.parse_header(sb, header, fsize).entries["t"].offset == offset
+
+
+def test_a_superblock_of_another_format_version_is_refused_naming_the_version():
+    """A superblock with a valid checksum but version 2 (built here with struct and zlib from the documented layout)
+    is refused as unsupported, not parsed as version 1."""
+    body = struct.pack("<8sIIQQQQQI", b"CKPTIO\x00\x01", 2, 0, 4096, 4096, 8192, 10, 12288, 0)
+    with pytest.raises(F.CheckpointError, match="format version 2 is not supported"):
+        F.parse_superblock(body + struct.pack("<I", zlib.crc32(body)))

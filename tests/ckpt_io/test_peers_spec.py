@@ -85,3 +85,13 @@ def test_bitwise_equal_sees_one_flipped_bit_and_dtype_changes():
     assert not peers.bitwise_equal(a, b)
     assert not peers.bitwise_equal(a, {"x": a["x"].double()})
     assert not peers.bitwise_equal(a, {"y": a["x"]})
+
+
+@pytest.mark.parametrize("as_dtype", ["float16", "int16", "uint16"])
+def test_bitwise_equal_tells_a_bfloat16_tensor_from_the_same_bits_under_another_dtype(as_dtype):
+    """The same bytes and shape under another 2-byte dtype (a bfloat16 restored as float16, or as its raw uint16
+    bits) is not a bitwise-equal restore: the dtype is part of what must come back."""
+    a = {"x": torch.arange(6, dtype=torch.bfloat16)}
+    b = {"x": a["x"].view(getattr(torch, as_dtype))}
+    assert b["x"].view(torch.uint8).tolist() == a["x"].view(torch.uint8).tolist()
+    assert not peers.bitwise_equal(a, b)

@@ -227,3 +227,18 @@ def test_bitflip_claim_needs_a_valid_original_and_no_accepted_flip(original_vali
     flips = {"original_valid": original_valid, "flips": 24, "accepted": accepted, "by_region": {}}
     assert ex.bitflip_claim(flips) == (holds, "24 flips")
     assert type(ex.bitflip_claim(flips)[0]) is bool  # IsTrue takes only a real bool
+
+
+def test_gpu_table_derives_each_rows_ratios_and_fors_share_by_hand():
+    """One throughput row worked by hand: batch 1000 signed at 2000 sig/s takes 0.5 s, of which the fused FORS kernel
+    takes 0.1 s (share 0.2); naive FORS takes 0.3 s (fusion gain 3), the naive signer 1250 sig/s (ratio 1.6); with a
+    0.25 s host phase the batch ends after 0.75 s: 1333 sig/s end to end."""
+    row = {"batch": 1000, "fused_sig_s": 2000.0, "naive_sig_s": 1250.0, "fors_fused_s": 0.1, "fors_naive_s": 0.3,
+           "host_s": 0.25}
+    study = {"sets": {"sha2-128f": {"device": "GPU X", "throughput": [row], "builds": {"chosen": {"fors": "nvrtc"}},
+                                    "tuning": {"tree_threads": 32, "fors_threads": 256}}}}
+    r = ex.gpu_table(study).iloc[0]
+    assert r["fors_share"] == pytest.approx(0.2)
+    assert r["fors_fusion_gain"] == pytest.approx(3.0) and r["pipeline_ratio"] == pytest.approx(1.6)
+    assert (r["fors_fused_ms"], r["fors_naive_ms"]) == (pytest.approx(100.0), pytest.approx(300.0))
+    assert r["end_to_end_sig_s"] == 1333 and r["fors_layout"] == "32 threads/tree"

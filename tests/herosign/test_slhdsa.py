@@ -136,6 +136,15 @@ def test_single_bit_flips_fail(signed_128f):
     assert not any(ok)
 
 
+def test_a_signature_with_extra_trailing_bytes_is_rejected_not_raised(signed_128f):
+    """FIPS 205 Alg. 20 line 1: a signature whose length is not n(1 + k(1 + a) + h + d len) is invalid, longer ones
+    included; the valid signature beside it in the same batch still verifies."""
+    p, pk, msg, sig = signed_128f
+    longer = sig + b"\x00"
+    assert ours.verify_internal(p, pk, msg, longer) is False
+    assert ours.verify_internal_batch(p, [pk] * 3, [msg] * 3, [sig, longer, sig[:-1]]) == [True, False, False]
+
+
 def test_batch_signing_is_order_independent(signed_128f):
     p, _pk, msg, sig = signed_128f
     sk, _ = ours.keygen_internal(p, bytes(range(16)), bytes(range(1, 17)), bytes(range(2, 18)))

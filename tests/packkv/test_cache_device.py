@@ -78,3 +78,17 @@ def test_accuracy_windows_and_a_compressed_evaluation_run_on_a_device_model_as_o
     np.testing.assert_array_equal(dw.logp, hw.logp)
     for a, b in zip(dw.captured, hw.captured):
         assert all(isinstance(x, np.ndarray) and np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_growing_cache_reports_a_window_that_reaches_recent_plus_block_tokens_as_out_of_range(monkeypatch):
+    """The rule keeps recent..recent+block-1 fp tokens; a cache that waits one token too long before packing (its
+    window then holds recent + block = 48 tokens before each pack) must be reported as out of range."""
+    from support.packkv import blocks
+
+    monkeypatch.setattr(blocks, "n_compressed", lambda n, recent=128, block=64: max(0, (n - recent - 1) // block * block))
+    w = tiny_llama_weights(context_length=256)
+    prompt = np.random.default_rng(1).integers(0, 97, 56)
+    st = E.Setup(Llama(w, np), [SimpleNamespace(ctx=prompt)], [], recent=16, block=32, pack=16)
+    res = E.growing_cache(st, prompt_len=56, n_new=30, rel_k=0.05, rel_v=0.2)
+    assert res["bytes"]["window_tokens"].max() == 48  # the planted fault shows in the figures
+    assert res["window_in_range"] is False

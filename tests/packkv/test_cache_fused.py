@@ -36,6 +36,41 @@ def test_reorderings_are_permutations():
     assert np.all(np.diff(med) <= 0)
 
 
+def _summed_widths(k, v, order, pack):
+    """Bits of every pack's per-channel range, summed over packs and K and V channels (Python int.bit_length)."""
+    x = np.concatenate([k, v], axis=1)[np.asarray(order)]
+    return sum(int(c.max() - c.min()).bit_length() for g in range(0, len(x), pack) for c in x[g:g + pack].T)
+
+
+def test_greedy_packs_two_clusters_of_tokens_as_tightly_as_the_best_pairing():
+    """Brute force over all 6! orders (packs of 2): tokens from two code clusters (around 0 and around 50) pair inside
+    their cluster at best; GREEDY, which adds the token that least widens the pack, reaches that minimum."""
+    import itertools
+
+    k = np.array([[0], [50], [1], [51], [3], [48]])
+    v = np.array([[0], [50], [2], [49], [1], [52]])
+    best = min(_summed_widths(k, v, o, 2) for o in itertools.permutations(range(6)))
+    order = greedy_order(k, v, 2)
+    assert sorted(order.tolist()) == list(range(6))
+    assert _summed_widths(k, v, order, 2) == best < _summed_widths(k, v, range(6), 2)
+
+
+def test_greedy_seeds_each_pack_with_the_remaining_token_closest_in_cosine_to_their_mean():
+    """The seed rule, checked with scipy's cosine distance: every pack starts with the remaining token whose codes
+    point most nearly along the mean of the remaining tokens (here never the first one left)."""
+    from scipy.spatial.distance import cosine
+
+    rng = np.random.default_rng(4)
+    k, v = rng.integers(0, 16, (8, 3)), rng.integers(0, 16, (8, 2))
+    x = np.concatenate([k, v], axis=1).astype(float)
+    order = greedy_order(k, v, 2).tolist()
+    for g in range(0, 8, 2):
+        left = order[g:]
+        mean = x[left].mean(axis=0)
+        assert order[g] == min(left, key=lambda i: cosine(x[i], mean))
+    assert any(order[g] != min(order[g:]) for g in range(0, 8, 2))  # the rule is not "first token left"
+
+
 @pytest.mark.parametrize("reorder", ["none", "median", "greedy"])
 @pytest.mark.parametrize("per_head", [False, True])
 def test_fused_equals_decompress_then_matmul(reorder, per_head):

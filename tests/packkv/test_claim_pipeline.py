@@ -29,6 +29,18 @@ def test_plain_quantizer_width_is_bit_length_of_round_inverse_rel():
     assert raw_bits_for(0.3) == 3 and raw_bits_for(0.68) == 2
 
 
+@pytest.mark.parametrize("rel", [0.0635, 0.13, 0.27, 0.55, 0.6, 0.1, 0.3, 0.4, 0.68])
+def test_plain_quantizer_width_holds_the_largest_code_it_emits_where_round_and_floor_differ(rel):
+    """Brute force: a token spread evenly over [0, 1] quantized by the plain quantizer itself (step = float16 of
+    rel * range, codes round((x - min) / s)) must have every code within plain_bits_for(rel) bits, and its top code
+    round(1 / s) must need all of them. At rel 0.27 (1/rel = 3.7), 0.55 (1.8), 0.13 (7.7), 0.0635 (15.7) the top
+    code rounds up to a power of two, one bit more than floor(1 / rel) needs."""
+    x = np.linspace(0.0, 1.0, 4097)
+    s = float(np.float16(rel * (x.max() - x.min())))
+    codes = np.rint((x - x.min()) / s).astype(np.int64)
+    assert plain_bits_for(rel) == int(codes.max()).bit_length()
+
+
 def test_integer_zero_point_needs_one_more_level_than_the_plain_quantizer_on_a_hand_example():
     # token [0.1, 1.1], rel 0.3: s = 0.3 (float16 0.2999), z = rint(0.1 / s) = 0,
     # codes rint(x / s) - z = [0, rint(3.67)] = [0, 4] -> 3 bits; plain round((x - 0.1) / s) = [0, 3] -> 2 bits
@@ -178,6 +190,15 @@ def test_heldback_decides_when_every_row_passes_or_a_resolved_row_fails():
     assert E.heldback_metrics(mixed) == {"heldback_dppl_pct": pytest.approx(0.29), "heldback_dppl_hi_pct":
                                          pytest.approx(6.33), "heldback_ci_half_width_pct": pytest.approx(5.865),
                                          "heldback_tokens": 63}
+
+
+def test_a_failing_row_whose_half_width_is_exactly_the_limit_decides_the_heldback_claim():
+    """Half-width (0.10 - 0.00) / 2 = 0.05 = PPL_THRESHOLD: a zero change with that interval would end at +5 % and pass,
+    so the row resolves the limit and its failing upper end (+10 %) is the value, not 'cannot resolve'."""
+    assert (0.10 - 0.0) / 2 == accuracy.PPL_THRESHOLD  # exact in binary floating point
+    value, note = summarize(hb=hb_rows(("K", 0.05, 0.0, 0.10)))["heldback_dppl"]
+    assert value == pytest.approx(10.0) and "cannot resolve" not in note
+    assert CLAIMS["heldback_dppl"].judge(value) is Verdict.NOT_REPRODUCED
 
 
 def test_heldback_claim_and_metrics_describe_the_same_worst_row_the_one_with_the_largest_upper_end():

@@ -19,6 +19,14 @@ def test_turning_point_is_the_coarsest_setting_within_the_threshold():
     assert accuracy.turning_point([0.05, 0.1], 0.02, [3, 4]) is None
 
 
+def test_turning_point_counts_a_setting_exactly_at_the_threshold_as_within_it():
+    """The pre-registered rule is mean KL <= 0.02 (accuracy.KL_THRESHOLD): a setting whose KL equals the threshold
+    exactly is still within it, so it is the turning point when it is the coarsest such setting."""
+    t = accuracy.KL_THRESHOLD
+    assert accuracy.turning_point([0.001, t, 0.03], t, [3, 4, 5]) == 1
+    assert accuracy.turning_point([t], t, [2]) == 0
+
+
 def test_settings_validate():
     with pytest.raises(ValueError, match="bits"):
         Setting("kivi", "K", rel=0.1)

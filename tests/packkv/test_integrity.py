@@ -75,6 +75,22 @@ def test_integrity_reports_a_serialized_store_that_does_not_read_back(monkeypatc
     assert E.integrity(layers(), REL_K, REL_V)["lossless"] is False
 
 
+def test_integrity_checks_the_median_reordered_store_too(monkeypatch):
+    """A planted fault only in MEDIAN-reordered layers (one flipped bit of the last bit plane, the unreordered layers
+    left exact) must still be reported: integrity covers both stores the notebook compresses with."""
+    exact = E.compress_layer
+
+    def median_faulty(*a, **kw):
+        pl = exact(*a, **kw)
+        reorder = kw.get("reorder", a[6] if len(a) > 6 else "none")
+        if reorder == "median":
+            pl.v.planes[-1] ^= 1
+        return pl
+
+    monkeypatch.setattr(E, "compress_layer", median_faulty)
+    assert E.integrity(layers(), REL_K, REL_V)["lossless"] is False
+
+
 @pytest.mark.parametrize(("name", "key"), [("qk_packed", "fused_qk_rel_err"), ("wv_packed", "fused_wv_rel_err")])
 def test_integrity_measures_the_fused_operator_against_decompress_then_multiply(monkeypatch, name, key):
     exact = getattr(fused, name)

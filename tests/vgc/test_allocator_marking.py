@@ -90,3 +90,16 @@ def test_a_linked_list_gains_nothing_from_a_second_marker_and_a_wide_tree_about_
     m = mark(tree, np.array([0]), np.ones(n, bool))
     assert m.work / 2 <= m.parallel_even(2) <= m.work / 2 + d
     assert m.parallel_by_owner(2) == m.work  # a single zone is marked by a single worker
+
+
+def test_zones_are_marked_in_parallel_round_robin_over_the_workers():
+    """Hand count: zone 0 is the chain 0 -> 1, zone 1 the chain 2 -> 3, zone 2 the lone object 4 (work = 1 per object
+    + 1 per non-null slot). Level 0 marks 0, 2, 4 (work 2, 2, 1), level 1 marks 1, 3 (1, 1). With 2 workers zone z
+    goes to worker z % 2: level 0 costs max(2 + 1, 2) = 3, level 1 max(1, 1) = 1, so 4 in all (7 on one worker)."""
+    ptr = np.array([[1], [-1], [3], [-1], [-1]], dtype=np.int32)
+    owner = np.array([0, 0, 1, 1, 2])
+    m = mark(ptr, np.array([0, 2, 4]), np.ones(5, bool), owner, 3)
+    assert m.level_work.tolist() == [[2, 2, 1], [1, 1, 0]] and m.work == 7
+    assert m.parallel_by_owner(1) == 7
+    assert m.parallel_by_owner(2) == 4
+    assert m.parallel_by_owner(3) == 2 + 1  # one zone per worker: the largest zone's work per level

@@ -152,3 +152,40 @@ def test_pause_work_reads_the_one_or_two_worker_record_and_refuses_other_counts(
         with pytest.raises(ValueError, match=rf"^workers must be 1 or 2 \(the simulator records pause work for 1 "
                                              rf"and 2 workers\), got {bad!r}$"):
             r.pause_work(bad)
+
+
+@pytest.mark.parametrize(("external", "counts"), [(44, (4, 2, 1)), (48, (5, 2, 0)), (0, (4, 2, 1))])
+def test_gen_runs_a_full_collection_unless_pending_objects_are_under_a_quarter_of_the_long_lived(external, counts):
+    """CPython's long-lived rule (gcmodule.c: skip generation 2 while long_lived_pending < long_lived_total / 4),
+    counted by hand on 14 rooted allocations with thresholds 1/1/1 (a collection when a count exceeds 1, before the
+    triggering object is allocated): gen0 at allocations 1, 3; gen1 at 5 promotes objects 0-4 (pending 5); gen0 at
+    7, 9; gen1 at 11 promotes 5-10 (pending 11); at 13 generation 2 is due. long_lived_total is the ``external``
+    objects: 44 // 4 = 11 is not above the 11 pending, so the full collection runs; 48 // 4 = 12 is, so it is skipped
+    and a gen0 collection runs instead."""
+    n = 14
+    t = make_trace("ll_rule", [(ALLOC, i, 0, 0, 0) for i in range(n)], [64] * n, [0] * n)
+    r = simulate(t, GCConfig(kind="GEN", threshold0=1, threshold1=1, threshold2=1, external_tracked=external))
+    assert r.gen_counts == counts
+
+
+def test_zone_collects_its_ephemeral_zone_when_the_zones_count_exceeds_threshold0_as_gen_does():
+    """12 rooted 64-byte allocations in one ephemeral zone, threshold0 = 2: as GEN's generation 0, a collection when
+    the zone's count exceeds 2, before the triggering object is allocated: at allocations 2, 5, 8, 11. Nothing is
+    promoted out of a zone, so each collection traces the whole zone: 2, 5, 8, 11 objects, each charged a root seed,
+    a mark and one 64-byte sweep unit (tracing charge, module docstring): work 3 per object."""
+    n = 12
+    t = make_trace("zone_trigger", [(ALLOC, i, 0, 0, 0) for i in range(n)], [64] * n, [0] * n)
+    z = simulate(t, GCConfig(kind="ZONE", threshold0=2, static_zone=False), site_class=np.array([0]))
+    assert z.pauses["pos"].tolist() == [2, 5, 8, 11] and z.gen_counts == (4, 0, 0)
+    assert z.pauses["work"].tolist() == [3 * 2, 3 * 5, 3 * 8, 3 * 11]
+    g = simulate(t, GCConfig(kind="GEN", threshold0=2, external_tracked=10 ** 9))
+    assert g.pauses["pos"].tolist() == z.pauses["pos"].tolist()
+
+
+@pytest.mark.parametrize("samples", [400, 4])
+def test_peak_live_of_a_heap_that_only_grows_is_every_byte_allocated(samples):
+    """10 rooted 100-byte objects, never released: the reachable heap peaks after the last event at 1000 bytes
+    (by hand), whatever the number of sample points."""
+    n = 10
+    t = make_trace("grows", [(ALLOC, i, 0, 0, 0) for i in range(n)], [100] * n, [0] * n)
+    assert peak_live_bytes(t, samples) == 1000

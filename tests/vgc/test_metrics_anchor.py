@@ -91,6 +91,23 @@ def test_mmu_of_a_run_counts_the_mutator_time_after_its_last_pause():
     assert row["mmu_1ms"] == 0.0
 
 
+def test_mmu_window_longer_than_the_mutator_time_alone_still_divides_by_the_window():
+    """The run lasts its events plus its pauses: 970 events x 0.1 ms = 97 ms of mutator time and one 5 ms pause at
+    70 ms (700 rooted objects, 2800 units) make a 102 ms run, so a 100 ms window fits inside it and the worst one
+    holds the whole pause: MMU = 1 - 5 / 100 (by hand; 1 - 5 / 97 if the run ended with its last event)."""
+    from support.vgc.collectors import GCConfig, simulate
+    from support.vgc.experiments import summarize
+    from support.vgc.trace import ALLOC, ROOT_ADD, ROOT_DEL, make_trace
+
+    ev = [(ALLOC, i, 0, 0, 0) for i in range(701)] + [(ROOT_ADD if k % 2 == 0 else ROOT_DEL, 0, 0, 0, 0)
+                                                       for k in range(269)]
+    res = simulate(make_trace("short_tail", ev, [64] * 701, [0] * 701), GCConfig(kind="GEN"))
+    assert res.n_events == 970 and res.pauses["work"].tolist() == [2800]
+    row = summarize(res, "GEN", 1, {"ns_per_event": 1e5, "ns_per_work": 5e6 / 2800})
+    assert row["mmu_100ms"] == pytest.approx(1 - 5 / 100)
+    assert row["mmu_10ms"] == pytest.approx(1 - 5 / 10)
+
+
 @pytest.mark.parametrize(("kw", "message"), [
     ({"groups": np.array([0, 0])}, r"^groups must name the group of each of the 3 runs"),  # used to resample 2 runs
     ({"n_boot": 0}, r"^n_boot must be an integer >= 40"),  # used to be an IndexError
