@@ -81,13 +81,19 @@ KAT_128F = ("sha2-128f", "shake-128f")  # the sets of claim kat_128f; every othe
 
 def kat_claims(kats: pd.DataFrame, old: pd.DataFrame | None) -> tuple[dict[str, tuple[bool | None, str]], dict]:
     """KAT claims from :func:`kat_digests` tables (``old``: the 3.1 order or None): claim -> (holds, note),
-    or (None, reason) where none of its sets ran (kat_128f: not both 128f sets); and partial-run metrics."""
+    or (None, reason) where none of its sets ran (kat_128f: not both 128f sets); and partial-run metrics.
+
+    An empty table is refused, and no 128f row gives no 128f metric: "all of no digests match" checks nothing."""
+    if kats.empty:
+        raise ValueError("kat_claims: the KAT table has no rows (no KAT was run)")
     small = kats[kats["set"].isin(KAT_128F)]
     big = kats[~kats["set"].isin(KAT_128F)]
     out: dict[str, tuple[bool | None, str]] = {}
     metrics: dict = {}
     if len(small) == len(KAT_128F):
         out["kat_128f"] = (bool(small["match"].all()), ", ".join(small["set"]))
+    elif small.empty:
+        out["kat_128f"] = (None, "no 128f KAT was run")
     else:  # smoke: sha2-128f only (shake-128f's KAT adds about 7 s of CPU)
         metrics["kat_sha2_128f_match"] = bool(small["match"].all())
         why = f"smoke runs only the sha2-128f KAT (digest {'matches' if small['match'].all() else 'differs'}); " \
@@ -171,7 +177,11 @@ def pqcrypto_cross(names, rounds: int = 2) -> pd.DataFrame:
 
 def oracle_claims(oracle: pd.DataFrame, cross: pd.DataFrame) -> tuple[dict[str, tuple[bool | None, str]], dict]:
     """slhdsa_byte_exact and pqcrypto_cross from the :func:`slhdsa_oracle` and :func:`pqcrypto_cross` tables: (holds,
-    note) when all six f sets ran (the statements say "per f set"), else (None, reason) and a metric of the sets run."""
+    note) when all six f sets ran (the statements say "per f set"), else (None, reason) and a metric of the sets run.
+    An empty table is refused ("0 cases, all pass" would check nothing)."""
+    for what, df in (("slh-dsa oracle", oracle), ("pqcrypto cross-check", cross)):
+        if df.empty:
+            raise ValueError(f"oracle_claims: the {what} table has no rows (no set was run)")
     exact = bool((oracle[["pk_equal", "deterministic_equal", "hedged_equal"]].min(axis=1) == oracle["cases"]).all())
     crossed = bool(((cross["pqcrypto_accepts_ours"] == cross["rounds"]) &
                     (cross["ours_accepts_pqcrypto"] == cross["rounds"])).all())

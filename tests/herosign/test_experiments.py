@@ -242,3 +242,18 @@ def test_gpu_table_derives_each_rows_ratios_and_fors_share_by_hand():
     assert r["fors_fusion_gain"] == pytest.approx(3.0) and r["pipeline_ratio"] == pytest.approx(1.6)
     assert (r["fors_fused_ms"], r["fors_naive_ms"]) == (pytest.approx(100.0), pytest.approx(300.0))
     assert r["end_to_end_sig_s"] == 1333 and r["fors_layout"] == "32 threads/tree"
+
+
+def test_kat_and_oracle_claims_refuse_empty_tables_and_claim_nothing_for_an_unrun_128f_kat():
+    """"All of no digests match" checks nothing: empty tables are refused (as acvp_claim does), and a run with only
+    192f/256f KATs records no sha2-128f match metric and says no 128f KAT was run."""
+    cols = pd.DataFrame(columns=["set", "order", "match"])
+    with pytest.raises(ValueError, match="kat_claims: the KAT table has no rows"):
+        ex.kat_claims(cols, None)
+    claims, metrics = ex.kat_claims(_kats({"sha2-192f": True}), None)
+    assert claims["kat_128f"] == (None, "no 128f KAT was run") and metrics == {}
+    assert claims["kat_192f_256f"] == (True, "sha2-192f")
+    with pytest.raises(ValueError, match="the slh-dsa oracle table has no rows"):
+        ex.oracle_claims(_oracle([]), _cross(F_SETS))
+    with pytest.raises(ValueError, match="the pqcrypto cross-check table has no rows"):
+        ex.oracle_claims(_oracle(F_SETS), _cross([]))
