@@ -242,7 +242,8 @@ def joint_allocation(system: WirelessSystem, S, weights: CostWeights) -> Allocat
 
 
 def reference_units(system: WirelessSystem, m: int) -> CostWeights:
-    """Cost units from the conventional scheme: mean T and E of equal allocation to m average clients."""
+    """Cost units from the conventional scheme: the median T and E of equal allocation over consecutive blocks of m
+    clients (a median, so one block of far clients does not set the scale)."""
     T = []
     E = []
     for start in range(0, system.K - m + 1, max(1, m)):

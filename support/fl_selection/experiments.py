@@ -291,8 +291,9 @@ def fallback_note(summary: pd.DataFrame, method: str = "csra") -> str:
 
 
 def savings(summary: pd.DataFrame, method: str = "csra", reference: str = "random") -> dict:
-    """Relative savings of ``method`` over ``reference`` (mean over seeds where both reach the target), and
-    the accuracy gap with its per-seed values and paired standard error (what the seed count can resolve)."""
+    """Relative savings of ``method`` over ``reference`` (ratio of the means over seeds; NaN unless both reach the
+    target on every seed, so a claim is never judged on the seeds that happened to reach it), and the accuracy gap
+    with its per-seed values and paired standard error (what the seed count can resolve)."""
     a = summary[summary.method == method].set_index("seed")
     b = summary[summary.method == reference].set_index("seed")
     both = a.index[a.rounds_to_target.notna()].intersection(b.index[b.rounds_to_target.notna()])

@@ -59,6 +59,15 @@ def test_quadratic_fd_errors_claim_is_round_off_small_and_solves_with_fd_product
     assert set(seen) == {1e-4, 1e-2, 1.0, 10.0}
 
 
+def test_quadratic_fd_errors_sees_a_hypergradient_that_is_off_by_a_tenth_of_a_percent(monkeypatch):
+    """The claim's error is measured against the closed form: with the cross term 0.1% too large the FD
+    hypergradient is off by about 1e-3 relative at every step, and the reported errors show it (a measure that
+    compared the estimate with itself would report 0 and pass the 1e-6 bar whatever the estimator did)."""
+    monkeypatch.setattr(X, "fd_cross", lambda *a: 1.001 * estimators.fd_cross(*a))
+    df = X.quadratic_fd_errors(0)
+    assert len(df) == 12 and df.rel_err.min() > 1e-5
+
+
 def test_logistic_fd_error_claim_is_tiny_at_small_steps_and_visible_at_large_ones(digits_setup):
     """Central differences on the logistic problem: 2e-10 at step 1e-4 but 2e-4 at 1e-1 (a comparison of the
     reference with itself would give 0 at every step)."""
@@ -79,6 +88,20 @@ def test_full_masks_claim_holds_and_fails_when_the_unpruned_run_is_missing_or_tr
     for cut in (slice(0, 0), slice(0, 1), slice(0, -1)):
         monkeypatch.setattr(X, "run_unpruned", lambda *a, cut=cut: real(*a)[cut])
         assert X.full_masks_reproduce_unpruned(0) is False
+
+
+def test_full_masks_claim_fails_when_one_unpruned_iterate_differs_in_the_last_bits(monkeypatch):
+    """The claim is "the same iterates" (bit for bit): one coordinate of the last unpruned iterate moved by one ulp
+    must fail it, as a tolerance-based comparison would not."""
+    real = X.run_unpruned
+
+    def nudged(*a):
+        xs = real(*a)
+        xs[-1] = xs[-1].copy()
+        xs[-1][0] = np.nextafter(xs[-1][0], np.inf)
+        return xs
+    monkeypatch.setattr(X, "run_unpruned", nudged)
+    assert X.full_masks_reproduce_unpruned(0) is False
 
 
 def test_cleaning_over_seeds_reuses_known_rows_and_runs_every_other_seed_on_its_own_setup():

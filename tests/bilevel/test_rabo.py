@@ -1,6 +1,7 @@
 """RABO rounds: exact reduction to the unpruned algorithm, coverage-aware server step, variants, rate slope."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from support.bilevel.estimators import InnerConfig, make_estimator
@@ -8,6 +9,7 @@ from support.bilevel.quadratic import QuadraticBilevel, make_quadratic
 from support.bilevel.rabo import RunConfig, full_schedule, run_rabo, run_unpruned
 from support.bilevel.rate import (
     RateConfig,
+    local_slopes,
     loglog_slope,
     rate_experiment,
     rate_run,
@@ -74,6 +76,36 @@ def test_local_update_variant_with_one_client_and_one_step_equals_the_global_rou
     a = run_rabo(prob, est, full_schedule(prob), RunConfig(8, 0.2, local_steps=1), np.random.default_rng(0))
     b = run_rabo(prob, est, full_schedule(prob), RunConfig(8, 0.2), np.random.default_rng(0))
     assert np.allclose(a.x, b.x, atol=1e-14)
+
+
+def test_metrics_are_recorded_every_eval_every_rounds_and_after_the_last():
+    """5 rounds with eval_every = 2: records after rounds 2, 4 and 5 (the last, though not a multiple of 2)."""
+    prob = make_quadratic(np.random.default_rng(1), n_clients=2, nx=3, ny=3)
+    est = make_estimator("fd_hvp", InnerConfig(2, 0.2, 2, 0.2, 1e-2))
+    res = run_rabo(prob, est, full_schedule(prob), RunConfig(5, 0.1, eval_every=2), np.random.default_rng(0),
+                   evaluate=lambda x, y: {"value": prob.value(x)})
+    assert [r["round"] for r in res.records] == [2, 4, 5]
+    assert res.records[-1]["value"] == prob.value(res.x)
+
+
+def test_local_update_server_averages_each_y_coordinate_over_the_clients_that_hold_it():
+    """One round of the local-update variant, y-masks [1 1 1 1] and [1 1 0 0]: client i runs T = 3 inner steps
+    y <- y - 0.2 (A_i y + C_i' x0 + b_i) on its own coordinates (written out here from the problem's matrices);
+    the server's y is their mean on coordinates 0-1 and client 0's alone on 2-3, which only client 0 holds (a plain
+    mean would halve those with the other client's untouched zeros)."""
+    prob = make_quadratic(np.random.default_rng(5), n_clients=2, nx=3, ny=4)
+    mx = np.ones((2, 3), bool)
+    my = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    est = make_estimator("fd_hvp", InnerConfig(3, 0.2, 2, 0.2, 1e-2))
+    res = run_rabo(prob, est, lambda q: (mx, my), RunConfig(1, 0.1, local_steps=1), np.random.default_rng(0))
+    ys = []
+    for i in range(2):
+        y = np.zeros(4)
+        for _ in range(3):
+            y = y - 0.2 * (prob.A[i] @ y + prob.b[i]) * my[i]  # x0 = 0
+        ys.append(y)
+    want = np.concatenate([(ys[0][:2] + ys[1][:2]) / 2, ys[0][2:]])
+    np.testing.assert_allclose(res.y, want, rtol=1e-12, atol=1e-15)
 
 
 def test_with_identical_clients_rolling_pruning_follows_the_full_model_path_to_the_minimizer():
@@ -186,3 +218,11 @@ def test_stationarity_is_the_mean_over_rounds_of_the_squared_hypergradient_norm(
     prob = SimpleNamespace(hypergradient=lambda x: 2 * x)
     xs = [np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([0.5, 0.5])]
     assert stationarity(prob, xs) == pytest.approx((4.0 + 16.0 + 2.0) / 3)
+
+
+def test_loglog_slope_fits_the_log_of_the_seed_means():
+    """Seeds at C* = 1 give 1, 1, 4 (mean 2, median 1) and at C* = 2 give 1, 1, 1: the slope of log(mean) is
+    log(1/2) / log(2) = -1 exactly (medians would give 0); the local slope between the two points is the same."""
+    df = pd.DataFrame({"c_star": [1, 1, 1, 2, 2, 2], "seed": [0, 1, 2] * 2, "grad_sq": [1.0, 1.0, 4.0, 1.0, 1.0, 1.0]})
+    assert loglog_slope(df) == pytest.approx(-1.0, rel=1e-12)
+    assert local_slopes(df).tolist() == pytest.approx([-1.0], rel=1e-12)

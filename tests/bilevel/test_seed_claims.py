@@ -54,6 +54,13 @@ def test_rep_vs_drop_is_the_mean_of_the_per_seed_loss_differences_not_one_seed()
     assert CLAIMS["rep_beats_drop"].judge(X.rep_vs_drop(rep_table([0.5], [0.25]))[0]) is Verdict.NOT_REPRODUCED
 
 
+def test_rep_vs_drop_over_three_seeds_is_the_mean_not_the_median_of_the_differences():
+    """Differences -0.25, -0.125 and +0.75 (exact in binary): mean +0.125 (keeping the weak clients is better), median
+    -0.125 (it would say the opposite); with two seeds the two coincide, so three are needed to tell them apart."""
+    gap = X.rep_vs_drop(rep_table([0.5, 0.5, 0.25], [0.25, 0.375, 1.0]))[0]
+    assert gap == 0.125 and CLAIMS["rep_beats_drop"].judge(gap) is Verdict.REPRODUCED
+
+
 def test_rep_vs_drop_with_a_diverged_seed_is_nan_and_not_reproduced():
     # a NaN final loss on one seed must not be skipped by the mean (pandas' default would judge the other seed)
     gap = X.rep_vs_drop(rep_table([0.3, float("nan")], [0.6, 0.4]))[0]

@@ -58,6 +58,15 @@ def test_dirichlet_partition_covers_every_sample_once_and_respects_min_size(alph
     assert min(len(p) for p in parts) >= 10
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_dirichlet_partition_gives_no_share_to_a_client_already_above_n_over_k(seed):
+    """NIID-Bench cap: a client holding more than N/K samples gets no share of later classes, so it ends below
+    N/K plus one whole class (100 + 100 here); at alpha = 0.05 an uncapped split hands some client 2-3 classes."""
+    y = np.repeat(np.arange(10), 100)
+    parts = dirichlet_partition(y, 10, 0.05, np.random.default_rng(seed), min_size=0)
+    assert max(len(p) for p in parts) < y.size / 10 + 100
+
+
 def test_dirichlet_skew_falls_as_alpha_grows():
     y = np.repeat(np.arange(10), 400)
     tv = []
@@ -75,6 +84,15 @@ def test_shard_partition_gives_each_client_at_most_shards_per_client_labels():
     cnt = label_counts(y, parts, 10)
     assert (cnt > 0).sum(axis=1).max() <= 2
     assert {len(p) for p in parts} == {80}
+
+
+def test_shard_partition_deals_the_samples_left_over_by_the_shard_size_round_robin():
+    """1,003 labels in 20 shards of 50 (two per client): the 3 left over go to clients 0, 1, 2, so every index is
+    used exactly once and the sizes are 101 for those three and 100 for the other 7 clients."""
+    y = np.concatenate([np.repeat(np.arange(10), 100), [9, 9, 9]])
+    parts = shard_partition(y, 10, 2, np.random.default_rng(0))
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(1003))
+    assert [len(p) for p in parts] == [101] * 3 + [100] * 7
 
 
 def test_partitioners_reject_bad_input():
@@ -180,6 +198,19 @@ def test_one_client_full_batch_fedavg_equals_gradient_descent(digits):
     assert np.allclose(res.params, w)
 
 
+def test_one_client_full_batch_fedavg_with_lr_decay_is_gradient_descent_with_geometric_steps(digits):
+    """lr_decay d: round t steps with lr d^t (0.5, 0.25, 0.125, ...), as gradient descent written out here."""
+    X, y = digits.X_train[:200], digits.y_train[:200]
+    m = LogisticRegression(64, 10)
+    data = make_client_data(X, y, [np.arange(200)])
+    cfg = FedConfig(rounds=4, batch_size=200, lr=0.5, lr_decay=0.5)
+    res = fedavg(m, data, cfg, lambda ctx: [0], np.random.default_rng(0))
+    w = np.zeros(m.n_params)
+    for t in range(4):
+        w = w - 0.5 * 0.5**t * m.loss_grad(w, X, y)[1]
+    assert np.allclose(res.params, w)
+
+
 def test_fedavg_weights_each_selected_client_by_its_sample_count(digits):
     """FedAvg (McMahan et al. 2017, Alg. 1): w <- sum_k n_k w_k / sum_k n_k; two clients of 1 and 3 samples,
     two rounds, batch = all data, local models from hand-run ``local_sgd`` on the same client streams."""
@@ -221,6 +252,35 @@ def test_fedavg_rejects_an_invalid_selection(digits):
     data = make_client_data(digits.X_train, digits.y_train, [np.arange(10), np.arange(10, 20)])
     with pytest.raises(ValueError, match="invalid selection"):
         fedavg(LogisticRegression(64, 10), data, FedConfig(rounds=1), lambda ctx: [0, 5], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="invalid selection"):  # a client twice would count its update twice
+        fedavg(LogisticRegression(64, 10), data, FedConfig(rounds=1), lambda ctx: [1, 1], np.random.default_rng(0))
+
+
+def test_rounds_to_target_is_the_first_round_whose_accuracy_equals_or_exceeds_the_target():
+    """Two separable points, tested on themselves: accuracy is 0, 0.5 or 1 exactly, and a target of 1.0 is reached
+    (>=, not >) in the first logged round with accuracy 1.0."""
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = np.array([0, 1])
+    data = make_client_data(X, y, [np.array([0]), np.array([1])])
+    cfg = FedConfig(rounds=6, batch_size=1, lr=1.0, target_accuracy=1.0)
+    res = fedavg(LogisticRegression(2, 2), data, cfg, lambda ctx: [0, 1], np.random.default_rng(0), X, y)
+    accs = [r["test_acc"] for r in res.history]
+    assert 1.0 in accs and res.rounds_to_target == accs.index(1.0) + 1
+
+
+def test_round_training_loss_is_the_sample_weighted_mean_of_the_clients_losses(digits):
+    """Clients of 30 and 10 samples: the logged train_loss is (30 l_0 + 10 l_1) / 40 with l_k each client's mean
+    minibatch loss, recomputed here by running local_sgd on the same per-client streams."""
+    X, y = digits.X_train[:40], digits.y_train[:40]
+    data = make_client_data(X, y, [np.arange(30), np.arange(30, 40)])
+    m = LogisticRegression(64, 10)
+    cfg = FedConfig(rounds=1, batch_size=8, lr=0.3)
+    res = fedavg(m, data, cfg, lambda ctx: [0, 1], np.random.default_rng(0),
+                 client_rng=lambda t, k: np.random.default_rng(100 + k))
+    w0 = m.init(np.random.default_rng(0), np)
+    l0 = local_sgd(m, w0, X[:30], y[:30], 1, 8, 0.3, np.random.default_rng(100))[1]
+    l1 = local_sgd(m, w0, X[30:], y[30:], 1, 8, 0.3, np.random.default_rng(101))[1]
+    assert res.history[0]["train_loss"] == pytest.approx((30 * l0 + 10 * l1) / 40, rel=1e-12)
 
 
 def test_local_sgd_reduces_loss(digits):

@@ -35,6 +35,15 @@ def test_summary_counts_latency_and_energy_up_to_the_first_round_at_target():
     assert np.isnan(s.loc["csra_no_het", "rounds_to_target"])
 
 
+def test_summary_final_accuracy_is_the_mean_of_the_last_tail_rounds_and_per_round_costs_are_means():
+    """csra's accuracies 0.5, 0.8, 0.9: tail 2 gives (0.8 + 0.9) / 2 = 0.85 and tail 3 gives 2.2 / 3 (neither the
+    best round nor the last one alone); random's T 2, 2, 2 and E 4, 4, 4 give per-round means 2 and 4."""
+    for tail, want in ((2, 0.85), (3, 2.2 / 3)):
+        s = X.summarize(_runs(), target=0.75, tail=tail).set_index("method")
+        assert s.loc["csra", "final_acc"] == pytest.approx(want)
+    assert s.loc["random", "T_per_round_s"] == 2 and s.loc["random", "E_per_round_J"] == 4
+
+
 def test_summary_counts_the_rounds_a_policy_fell_back_and_the_note_says_how_many():
     s = X.summarize(_runs(), target=0.75, tail=1).set_index("method")
     assert s.loc["csra", "fallback_rounds"] == 1 and s.loc["random", "fallback_rounds"] == 0
@@ -68,6 +77,16 @@ def test_savings_are_relative_to_the_reference_and_undefined_when_a_target_is_mi
     assert sv["energy_saving"] == pytest.approx(1 - 4 / 12) and sv["latency_saving"] == pytest.approx(1 - 2 / 6)
     assert sv["acc_gap_pp"] == pytest.approx(10.0)
     assert np.isnan(X.savings(s, "csra", "csra_no_het")["energy_saving"])
+
+
+def test_savings_are_undefined_when_one_seed_of_several_missed_the_target():
+    """Seed 0: both reach 0.75 (csra energy 4 J, random 12 J); seed 1: random never does. The to-target saving is
+    NaN (the claim records "reached by both on 1 of 2 seeds"), not the saving of the one seed where both did."""
+    runs = pd.concat([_runs().assign(seed=k) for k in range(2)], ignore_index=True)
+    runs.loc[(runs.seed == 1) & (runs.method == "random"), "test_acc"] = 0.5
+    sv = X.savings(X.summarize(runs, target=0.75, tail=1), "csra", "random")
+    assert sv["seeds_both_reached"] == 1 and sv["seeds"] == 2
+    assert np.isnan(sv["energy_saving"]) and np.isnan(sv["latency_saving"])
 
 
 def test_accuracy_gap_reports_per_seed_values_and_the_paired_standard_error():
@@ -209,6 +228,18 @@ def test_constraint_sweep_reuses_headline_runs_and_a_tighter_constraint_selects_
     # the constraint bounds the selected label discrepancy (fallback: the least-discrepant set)
     assert tight.delta_mean.iloc[0] <= reused.delta_mean.iloc[0] + 1e-9
     assert (cs.energy_J > 0).all() and (cs.latency_s > 0).all()
+
+
+def test_constraint_sweep_totals_energy_and_latency_over_the_rounds_run_from_the_summary():
+    """Everything from ``summary`` (only the headline's delta_max swept, nothing trained): per run, energy_J =
+    E_per_round_J x rounds_run and latency_s = T_per_round_s x rounds_run (3 J x 4 rounds = 12 J, 0.5 s x 4 = 2 s)."""
+    setup = X.Setup(dataset="digits", n_clients=8, participation=0.5, rounds=4, min_size=5, delta_max=0.4)
+    summ = pd.DataFrame({"seed": [0, 0], "method": ["csra", "random"], "final_acc": [0.8, 0.7],
+                         "E_per_round_J": [3.0, 5.0], "T_per_round_s": [0.5, 1.5], "rounds_run": [4, 4],
+                         "delta_mean": [0.1, 0.3]})
+    cs = X.constraint_sweep(setup, [0.4], [0], summ).set_index("method")
+    assert cs.loc["csra", "energy_J"] == 12.0 and cs.loc["csra", "latency_s"] == 2.0
+    assert cs.loc["random", "energy_J"] == 20.0 and cs.loc["random", "latency_s"] == 6.0
 
 
 def test_methods_share_fading_selection_draws_and_each_clients_batch_order_per_round(monkeypatch):

@@ -289,6 +289,26 @@ def test_summarize_counts_a_hand_built_event_log_exactly():
     assert (s["proposals"], s["executed"]) == (3, 2) and math.isnan(s["policy_check_ms_p95"])
 
 
+def test_a_run_or_window_exactly_at_its_slo_counts_as_fresh():
+    """The SLOs are "done within": a batch run of exactly 3600 s and a window lag of exactly 120 s meet them, one of
+    3601 s and 121 s do not (1 of 2 fresh each)."""
+    ev = [(0.0, "bill", {"pipeline": "batch", "workers": 1, "price": 1.0}),
+          (60.0, "window", {"lag": 120.0}), (120.0, "window", {"lag": 121.0}),
+          (3600.0, "run", {"scheduled": 0.0, "done": 3600.0}),
+          (7201.0, "run", {"scheduled": 3600.0, "done": 7201.0}),
+          (7201.0, "bill", {"pipeline": "batch", "workers": 0, "price": 1.0})]
+    s = summarize(SimpleNamespace(rec=SimpleNamespace(events=ev), p=Params(), audit=_audit()))
+    assert (s["batch_fresh"], s["stream_fresh"]) == (0.5, 0.5)
+
+
+def test_manual_reduction_is_the_exact_ratio_of_the_page_totals():
+    """Pages 7, 7, 6 (static) and 5, 4, 4 (agentic): 1 - 13/20 = 0.35, the claim's partly bar, exactly (a ratio of
+    float seed means gives 0.3500000000000001)."""
+    static = {**STATIC, "manual": [7, 7, 6]}
+    agentic = {**AGENTIC, "manual": [5, 4, 4]}
+    assert X.reductions(_frame(static, agentic))["manual"] == 0.35
+
+
 def test_a_replacement_checked_at_the_configured_size_is_not_a_spend_increase():
     w = _stream_world("agentic", [_f(100.0, "worker_loss")], stream_replacement_delta=0, **CEILING)
     (e,) = [e for e in w.audit.entries if e.kind == "restart_checkpoint"]
@@ -306,6 +326,30 @@ def test_the_replacement_sensitivity_reruns_the_same_seeds_without_ceiling_pages
     assert sens["agentic_pages_worker_loss_cost_ceiling"] == 0
     assert sens["manual_verdict"] == CLAIMS["manual_reduction"].judge(sens["manual"]).value
     assert sens["executed_violations"] == 0
+
+
+def test_autoscaling_leaves_change_reserve_changes_of_the_hourly_budget_to_remediation():
+    """Load ramping up for 2 h wants a new stream size at every 5-min cadence. The change_rate rule escalates a 7th
+    configuration change within an hour (changes_last_hour >= 6); optional autoscaling keeps change_reserve = 2 of
+    them back, so in any rolling hour at most 6 - 2 = 4 scale actions execute (and the cap is reached)."""
+    p = Params(horizon_h=2, autoscale_every_s=300.0)
+    sc = Scenario(np.ones(1), ("ingest",), np.linspace(6_000.0, 90_000.0, 120), [], [], [], [], per_fault(1.0),
+                  per_fault(1.0), 10)
+    w = World(p, sc, "agentic", POLICY).run()
+    ts = [e.t for e in w.audit.entries if e.kind == "scale" and e.executed]
+    per_hour = max(sum(t <= u < t + 3600.0 for u in ts) for t in ts)
+    assert per_hour == 6 - p.change_reserve
+
+
+def test_restarts_from_a_checkpoint_do_not_spend_the_hourly_change_budget():
+    """Six stream workers lost in 10 min, each restarted from its checkpoint, then an OOM: the change_rate rule
+    exempts noop, restart_checkpoint and retry, so the raise_memory that follows is the hour's first configuration
+    change and is allowed (no page). Load that keeps the stream at its 4 workers leaves the autoscaler idle."""
+    faults = [_f(100.0 * (i + 1), "worker_loss", i) for i in range(6)] + [_f(700.0, "oom", 6)]
+    w = _stream_world("agentic", faults, arrivals=13_200.0, stream_replacement_delta=0)
+    kinds = [(e.kind, e.verdict) for e in w.audit.entries]
+    assert kinds == [("restart_checkpoint", "allow")] * 6 + [("raise_memory", "allow")]
+    assert w.manual == 0
 
 
 def test_autoscaler_never_configures_more_workers_than_the_quota_while_a_worker_is_down():

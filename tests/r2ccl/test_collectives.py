@@ -107,3 +107,66 @@ def test_a_result_off_by_one_on_one_rank_makes_the_job_and_the_campaign_inexact(
         camp = ex.fault_campaign(tb, 2, np.random.default_rng(1), n_elems=30_000, ops_per_job=3, faults_per_job=1,
                                  cfg=fault_cfg())
     assert len(camp) == 2 and camp["completed"].all() and not camp["exact"].any()
+
+
+def test_a_lost_nics_backup_is_the_next_alive_nic_cyclically():
+    """hot_repair.backup_nic: NIC 1 of 4 moves to NIC 2, or to 3 when 2 is dead too; NIC 3 wraps round to 0; with
+    every other NIC dead there is no backup."""
+    from support.r2ccl.hot_repair import backup_nic
+
+    assert backup_nic([True, False, True, True], 1) == 2
+    assert backup_nic([True, False, False, True], 1) == 3
+    assert backup_nic([True, True, True, False], 3) == 0
+    assert backup_nic([False, True, False, False], 1) is None
+
+
+def test_resilient_allreduce_puts_the_sub_ring_share_w_on_the_lost_rail_and_spreads_the_rest():
+    """R2CCL-AllReduce's side part, on a healthy host (4 hosts x 3 NICs, host 0 lost NIC 1): the healthy sub-ring
+    carries a share w of it on the rail host 0 lost and (1 - w) / 2 on each good rail, w from the split
+    (resilient_split, checked against brute force elsewhere; here w = 1, the whole sub-ring on the lost rail, as at
+    every size the split picks w near 1); the main part [0, f N) takes the global ring on the good rails only.
+    Recorded from the ring calls of a stand-in communicator (no sockets)."""
+    from types import SimpleNamespace
+
+    from support.r2ccl.balance import View, resilient_split
+    from support.r2ccl.collectives import LANE_PARTS
+    from support.r2ccl.resilient_allreduce import MAIN, SUB, resilient_allreduce
+
+    class Comm:
+        world, k, rank, bandwidth = 4, 3, 2, [1.0, 1.0, 1.0]
+        t = SimpleNamespace(cfg=SimpleNamespace(op_timeout=5.0))
+
+        def __init__(self):
+            self.elems = {}
+
+        def ring(self, lane, coll, ring, buf, segs, do_rs, do_ag, on_final=None):
+            self.elems[lane] = self.elems.get(lane, 0) + sum(b - a for a, b in segs)
+            for a, b in segs:
+                if on_final:
+                    on_final(a, b)
+
+        def _chunks(self, a, b, itemsize):
+            return [(a, b)] if b > a else []
+
+        def _send(self, *a):
+            pass
+
+        def _recv(self, *a):
+            return np.zeros(1)
+
+        def run_lanes(self, jobs):
+            for job in jobs:
+                job()
+
+    n = 120_000
+    comm = Comm()
+    view = View(4, 3, ((0, 1, 1), (0, 2, 1), (0, 3, 1)), frozenset({1}), {1: 0})
+    resilient_allreduce(comm, 0, view, np.zeros(n))
+    f, w = resilient_split(4, 3)
+    side = n - round(f * n)
+    main = {r: comm.elems.get(MAIN * LANE_PARTS + r, 0) for r in range(3)}
+    sub = {r: comm.elems.get(SUB * LANE_PARTS + r, 0) for r in range(3)}
+    assert main[1] == 0 and main[0] + main[2] == round(f * n)
+    assert sum(sub.values()) == side
+    assert abs(sub[1] - w * side) <= 3
+    assert abs(sub[0] - (1 - w) / 2 * side) <= 3 and abs(sub[2] - (1 - w) / 2 * side) <= 3

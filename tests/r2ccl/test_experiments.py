@@ -73,6 +73,17 @@ def test_failover_slowdowns_alternate_the_methods_and_divide_the_post_failure_me
     assert set(jobs) == set(ex.METHODS)
 
 
+def test_the_healthy_time_leaves_out_the_warm_up_op(monkeypatch):
+    """Ops 1 and 2 take 1.0 s and 1.2 s, the warm-up op 0 takes 9 s: the healthy time is their median 1.1 s (with op 0
+    it would be 1.2 s), so the slowdown of a 2.2 s post-failure op is exactly 2."""
+    def run_job(tb, ops, method, faults, seed, **kw):
+        return _job([9.0, 1.0, 1.2, 5.0, 3.0, 2.2, 2.2, 2.2], faults, land_in=3, algo=method)
+    monkeypatch.setattr(ex, "run_job", run_job)
+    per_rep, _ = ex.failover_slowdowns(TB, 1000, methods=("balance",))
+    assert per_rep["healthy_s"].tolist() == pytest.approx([1.1], rel=1e-12)
+    assert per_rep["slowdown"].tolist() == pytest.approx([2.0], rel=1e-12)
+
+
 def test_balance_over_hot_repair_and_the_model_error_are_judged_on_per_method_medians_over_reps(monkeypatch):
     monkeypatch.setattr(ex, "run_job", _scripted_run_job([]))
     per_rep, _ = ex.failover_slowdowns(TB, 1000, reps=3)
@@ -135,9 +146,11 @@ def test_a_fault_that_misses_the_failure_op_twice_is_an_error_naming_the_method(
 
 
 @pytest.mark.parametrize("land_in,frac,inside", [(3, 0.5, True), (3, 1.0, True), (2, 0.9, False), (4, 0.1, False),
-                                                  (None, 0.5, False)])
+                                                  (None, 0.5, False), (2, 1.0, False)])
 def test_a_fault_is_in_op_j_when_it_lands_after_every_rank_ended_op_j_minus_1_and_before_all_ended_op_j(
         land_in, frac, inside):
+    # the ops' spans are half-open, (end of op j-1, end of op j]: a fault at the very end of op 2 (frac 1.0) is op
+    # 2's, as one at the end of op 3 is op 3's, and never both
     r = _job(_failover_script(1.0, 2.0), [Fault("link_down", 1, 2, at_op=3)], land_in=land_in, frac=frac)
     assert ex.fault_in_op(r, 3) is inside
 

@@ -176,3 +176,25 @@ def test_the_testbed_prediction_is_the_closed_form_whatever_the_fitted_alpha():
     fitted = predicted_slowdowns(sim.Cluster(3, 3, 2.5e6, alpha=0.0138, chunk=32 * 1024), 8e6)
     closed = {m: sim.slowdown(sim.Cluster(3, 3, 2.5e6, alpha=0.0, chunk=32 * 1024), m, 8e6) for m in METHODS}
     assert fitted == pytest.approx(closed, rel=1e-12)
+
+
+def test_failure_during_a_collective_also_pays_the_resent_window_at_the_nic_rate():
+    """Same case with an in-flight window of 4 MB re-sent after the migration: 4e6 B / 1e9 B/s = 4 ms more."""
+    cl = sim.Cluster(servers=2, nics=2, bw=1e9, alpha=0.0, chunk=1)
+    t = sim.failure_collective_time(1e9, cl, 0.5, t_det=0.5, t_mig=0.25, window_bytes=4e6)
+    h = sim.collective_time(1e9, cl, "healthy")
+    assert t == pytest.approx(0.5 * h + 0.5 + 0.25 + 4e-3 + 0.5 * 2 * h, rel=1e-9)
+
+
+@pytest.mark.parametrize(("k", "m", "lanes"), [(8, 1, 2), (8, 2, 2), (4, 2, 2), (3, 2, 3), (4, 3, 4), (5, 3, 3)])
+def test_hot_repair_spreads_m_lost_lanes_evenly_over_the_k_minus_m_survivors(k, m, lanes):
+    """Pigeonhole: m migrated lanes over k - m surviving NICs put ceil(m / (k - m)) extra lanes on the busiest, which
+    then carries 1 + ceil(m / (k - m)) lanes' worth of the healthy per-NIC load (k=8, m=2: 2; k=3, m=2: 3)."""
+    assert sim.nic_load("hot_repair", 4, k, m) == pytest.approx(lanes * sim.nic_load("healthy", 4, k), rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 3, 8])
+def test_two_hosts_keep_the_plain_ring_since_no_split_lowers_the_load(k):
+    """With 2 hosts there is no healthy sub-ring (b = 0) and the global ring plus chain carries a = f + (1 - f) = 1
+    whatever f: every split ties, and the tie goes to the plain ring f = 1 (Balance), with no sub-ring weight."""
+    assert resilient_split(2, k) == (1.0, 0.0)
