@@ -175,21 +175,6 @@ def _pack(tq: TokenQuantized, order: np.ndarray, n_heads: int, block: int, pack:
     return tq, bitpack.encode(tq.codes, n_heads, block, pack, raw_bits_for(rel))
 
 
-def fake_compress(k: np.ndarray, v: np.ndarray, rel_k: float | None, rel_v: float | None, recent: int = 128,
-                  block: int = 64, per_head: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """What attention sees after compression of the older tokens (packing is lossless, so only quantization
-    matters): ``(K_hat, V_hat)`` with the last ``recent..recent+block-1`` tokens left exact. ``None`` = keep."""
-    H, T, _ = k.shape
-    n = n_compressed(T, recent, block)
-    k2, v2 = np.array(k, np.float32), np.array(v, np.float32)
-    if n:
-        if rel_k is not None:
-            k2[:, :n] = head_major(quantize_tokens(token_major(k2[:, :n]), rel_k, per_head, H).dequantize(), H)
-        if rel_v is not None:
-            v2[:, :n] = head_major(quantize_tokens(token_major(v2[:, :n]), rel_v, per_head, H).dequantize(), H)
-    return k2, v2
-
-
 def _check_layout(n_layers: int, recent: int, block: int, pack: int) -> None:
     """Refuse a cache layout that would only fail at the first compression (after tokens were counted)."""
     for name, val, lo in (("n_layers", n_layers, 1), ("recent", recent, 0), ("block", block, 1), ("pack", pack, 1)):
