@@ -174,6 +174,9 @@ def power_frontier(models: dict, seeds, server: Server, w_pows, load_range=(0.5,
     """CRMS on the headline's scenarios with the power weight swept over ``w_pows``, beside the heuristics
     (which do not depend on the weight): latency and power per (seed, method, w_pow). Shows whether CRMS's
     extra power at the preset weight is a choice of operating point or a cost of the method."""
+    w_pows = list(w_pows)
+    if not w_pows:
+        raise ValueError("power_frontier needs at least one power weight in w_pows")
     rates, classes, _ = trace_rates(epoch_s)
     rows = []
     for seed in progress(list(seeds), desc="power weights"):

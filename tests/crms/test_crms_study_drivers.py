@@ -67,6 +67,13 @@ def test_power_frontier_solves_crms_at_every_weight_and_each_heuristic_once_per_
         assert h.latency_s.iloc[0] == pytest.approx(total, rel=1e-12) and h.power_w.iloc[0] == 7.0
 
 
+@pytest.mark.parametrize("weights", [[], ()])
+def test_power_frontier_refuses_an_empty_weight_list(models, weights):
+    """With no weight the heuristics' rows read a problem that was never drawn (an unbound name): one clear error."""
+    with pytest.raises(ValueError, match="power_frontier needs at least one power weight"):
+        X.power_frontier(models, [0], X.default_server(), weights)
+
+
 def test_runtime_vs_n_runs_each_size_reps_times_on_distinct_instances_of_that_size(models, monkeypatch):
     seen = []
 
