@@ -38,7 +38,7 @@ CLAIMS = ClaimSet("13_herosign", [
           IsTrue()),
     Claim("acvp_keygen", "NIST ACVP SLH-DSA keyGen vectors: all cases of the sets run give the expected keys", True, "",
           "usnistgov/ACVP-Server SLH-DSA-keyGen-FIPS205", IsTrue()),
-    Claim("bitflip_rejected", "Any single flipped bit in R, a FORS auth node or a WOTS chain value fails verification",
+    Claim("bitflip_rejected", "Any single flipped bit in R, the FORS signature or the hypertree signature fails verification",
           True, "", ISSUE, IsTrue()),
     Claim("hash_calls_128f", "Tweakable-hash calls per sha2-128f signature (FORS + HT, full trees)", 105194, "calls",
           "FIPS 205 Alg. 9/15/16; notes §2", Within(0.0)),

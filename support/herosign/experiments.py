@@ -236,17 +236,22 @@ def bitflip_claim(flips: dict) -> tuple[bool, str]:
     return bool(flips["original_valid"] and flips["accepted"] == 0), f"{flips['flips']} flips"
 
 
+def signature_parts(p) -> dict[str, tuple[int, int]]:
+    """Byte ranges [lo, hi) of the three parts of an SLH-DSA signature (FIPS 205 Alg. 19: R, SIG_FORS, SIG_HT), so
+    that the bit-flip check can flip anywhere in each."""
+    return {"R": (0, p.n), "FORS": (p.n, p.n + p.fors_sig_bytes), "hypertree": (p.n + p.fors_sig_bytes, p.sig_bytes)}
+
+
 def bitflips(name: str, rng: np.random.Generator, random_flips: int = 16) -> dict:
-    """Flip ``random_flips`` (>= 1) single bits in each of R, FORS auth nodes and WOTS chain values; count how many
+    """Flip ``random_flips`` (>= 1) single bits in each part of the signature (FIPS 205 Alg. 19: R, the FORS signature
+    of secret leaves and auth paths, the hypertree signature of WOTS+ chains and XMSS auth paths); count how many
     verify (should be 0)."""
     check_int(random_flips, "bitflips random_flips", minimum=1)
     p = get_params(name)
     sk, pk = ours.keygen(p, rng.bytes)
     msg = b"flip me"
     sig = ours.sign_internal(p, sk, msg)
-    n = p.n
-    regions = {"R": (0, n), "FORS auth": (2 * n, n + p.fors_sig_bytes),
-               "WOTS chains": (n + p.fors_sig_bytes, p.sig_bytes)}
+    regions = signature_parts(p)
     sigs, labels = [], []
     for label, (lo, hi) in regions.items():
         for pos in rng.integers(lo, hi, random_flips):

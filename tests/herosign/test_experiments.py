@@ -36,6 +36,13 @@ def test_bitflips_rejects_every_flipped_bit_of_a_valid_signature():
     assert r["original_valid"] and r["flips"] == 6 and r["accepted"] == 0
 
 
+def test_signature_parts_are_fips_205_sizes_and_cover_the_whole_signature():
+    """FIPS 205 Table 2, sha2-128f: n = 16, k = 33, a = 6, h = 66, d = 22, len = 35, signature 17,088 bytes;
+    SIG_FORS is k(a + 1)n = 3,696 bytes and SIG_HT (h + d len)n = 13,376 bytes."""
+    assert ex.signature_parts(get_params("sha2-128f")) == {"R": (0, 16), "FORS": (16, 16 + 3696),
+                                                           "hypertree": (16 + 3696, 17088)}
+
+
 def test_bitflips_counts_a_flipped_signature_that_verifies_as_accepted(monkeypatch):
     # planted fault: the flip is lost before verification, so each "flipped" signature is the valid one
     signed = []
@@ -45,7 +52,7 @@ def test_bitflips_counts_a_flipped_signature_that_verifies_as_accepted(monkeypat
                         lambda p, pks, msgs, sigs: verify(p, pks, msgs, [signed[0]] * len(sigs)))
     r = ex.bitflips("sha2-128f", np.random.default_rng(0), random_flips=2)
     assert r["accepted"] == r["flips"] == 6
-    assert r["by_region"] == {"R": 2, "FORS auth": 2, "WOTS chains": 2}
+    assert r["by_region"] == {"R": 2, "FORS": 2, "hypertree": 2}
 
 
 @pytest.mark.parametrize(("order", "digest", "match"), [
