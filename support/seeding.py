@@ -39,6 +39,10 @@ def _key_word(key: str) -> int:
 
 
 def derive(seed: int, *keys: int | str) -> np.random.Generator:
-    """An independent Generator for a sub-stream (trial i, component 'net', ...) of ``seed``."""
+    """An independent Generator for a sub-stream (trial i, component 'net', ...) of ``seed``.
+
+    Trailing integer keys equal to 0 name the same stream as none (NumPy's SeedSequence pads its words with
+    zeros): ``derive(s, "k", 0)`` is ``derive(s, "k")``, so never use both forms for two different streams.
+    """
     words = [seed] + [int(k) if isinstance(k, (int, np.integer)) else _key_word(k) for k in keys]
     return np.random.default_rng(np.random.SeedSequence(words))

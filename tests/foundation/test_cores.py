@@ -104,6 +104,12 @@ def test_derived_stream_is_the_seed_sequence_of_seed_and_key_bytes():
     assert derive(7, "net", 3).random(4).tolist() == want.tolist()
 
 
+def test_a_trailing_zero_key_names_the_same_stream_as_none_as_the_docstring_warns():
+    """NumPy's SeedSequence pads its entropy words with zeros, so [7, w] and [7, w, 0] are one stream."""
+    assert derive(7, "net", 0).random(3).tolist() == derive(7, "net").random(3).tolist()
+    assert derive(7, "net", 1).random(3).tolist() != derive(7, "net").random(3).tolist()
+
+
 def test_derive_refuses_two_keys_that_would_share_a_stream():
     derive(0, "shared-prefix one")
     derive(0, "shared-prefix one")  # the same key again is fine
