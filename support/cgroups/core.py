@@ -182,7 +182,8 @@ def limited(cpus: float | None = None, mem_bytes: int | None = None, name: str |
     raises the group's priority against other load on a shared machine, so that the quota, not
     contention, is what limits the workload. ``period_us`` is the CFS period (default 100 ms, as
     Docker and Kubernetes use); a shorter period makes short jobs' latency less quantized by throttling.
-    Yields a :class:`Group`. Everything created is removed on exit, also when the body raises.
+    Yields a :class:`Group`. Everything created is removed on exit, also when the body raises (then the
+    body's error propagates, with any removal failure added as a note).
     Raises :class:`CgroupError` when cgroups are not usable here (callers fall back to a recorded profile).
     """
     info = info or detect()
@@ -222,10 +223,15 @@ def limited(cpus: float | None = None, mem_bytes: int | None = None, name: str |
                 g.dirs.append(dm); parents.append(info.memory_parent)
                 _write(dm / "memory.limit_in_bytes", int(mem_bytes))
         yield g
-    finally:
+    except BaseException as err:
+        # the body's (or set-up's) error is the one the caller must see; a failed removal is added to it
         errs = _cleanup(g.dirs, parents)
         if errs:
-            raise CgroupError("could not remove cgroup(s): " + "; ".join(errs))
+            err.add_note("also, could not remove cgroup(s): " + "; ".join(errs))
+        raise
+    errs = _cleanup(g.dirs, parents)
+    if errs:
+        raise CgroupError("could not remove cgroup(s): " + "; ".join(errs))
 
 
 @dataclass

@@ -89,3 +89,15 @@ def test_a_child_that_overruns_its_timeout_is_killed_and_named(tmp_path, no_clea
     info = core.CgroupInfo(2, tmp_path, None, True)
     with pytest.raises(CgroupError, match=r"exceeded 0.3 s under cpus=0.5"):
         run_limited([sys.executable, "-c", "import time; time.sleep(30)"], cpus=0.5, timeout=0.3, info=info)
+
+
+def test_the_body_error_survives_a_failed_removal_and_carries_it_as_a_note(tmp_path, monkeypatch):
+    """A failing body must not be masked by the clean-up: the caller sees its own error, with the removal
+    failure attached; without a body error the removal failure is the error."""
+    monkeypatch.setattr(core, "_cleanup", lambda dirs, parents: [f"{dirs[0]}: Device or resource busy"])
+    info = core.CgroupInfo(2, tmp_path, None, True)
+    with pytest.raises(RuntimeError, match="the body failed") as caught, limited(cpus=0.5, name="g", info=info):
+        raise RuntimeError("the body failed")
+    assert caught.value.__notes__ == [f"also, could not remove cgroup(s): {tmp_path / 'g'}: Device or resource busy"]
+    with pytest.raises(CgroupError, match="could not remove cgroup"), limited(cpus=0.5, name="h", info=info):
+        pass
