@@ -66,6 +66,7 @@ class _Stage:
         self.work, self.progress, self.mem, self.skew = work, 0.0, 1.0, 1.0
         self.hits: list[Fault] = []
         self.skew_episode: int | None = None
+        self.failed_tries = 0  # static: failed tries of this task instance since it was (re)started or cleared
 
 
 class World:
@@ -308,17 +309,24 @@ class World:
         self._set_bill("batch", 0)
 
     def _static_batch(self, f: Fault, st: _Stage, w: int):
+        """Airflow's retries, counted per task instance (the stage of this run): every failed try (lost worker,
+        transient error, OOM, schema mismatch) uses one of ``retries``; its ``retries`` + 1-th failed try fails the
+        task for good and pages a human, whose clear grants ``retries`` again (max_tries = try_number + retries - 1)."""
         p = self.p
-        if f.kind in ("worker_loss", "transient"):
-            yield self.env.timeout(p.retry_delay(1))
-            st.progress = 0.0
-            return
-        # oom / schema drift: every retry fails the same way, then a human
-        fail_after = max(p.fail_fast_s, st.progress / w) if f.kind == "oom" else p.fail_fast_s
-        for k in range(1, p.retries + 1):
-            yield self.env.timeout(p.retry_delay(k))
-            yield from self._doomed_attempt(fail_after, w)
+        st.failed_tries += 1  # the try this fault failed
+        if f.kind in ("worker_loss", "transient"):  # the retry runs clean (the stage restarts from scratch)
+            if st.failed_tries <= p.retries:
+                yield self.env.timeout(p.retry_delay(st.failed_tries))
+                st.progress = 0.0
+                return
+        else:  # oom / schema drift: every remaining retry fails the same way
+            fail_after = max(p.fail_fast_s, st.progress / w) if f.kind == "oom" else p.fail_fast_s
+            while st.failed_tries <= p.retries:
+                yield self.env.timeout(p.retry_delay(st.failed_tries))
+                yield from self._doomed_attempt(fail_after, w)
+                st.failed_tries += 1
         yield from self._human(f"{f.kind} after {p.retries} retries", "batch", f)
+        st.failed_tries = 0  # the human clears the task instance
         if f.kind == "oom":
             st.mem = p.memory_factor
         st.progress = 0.0

@@ -55,6 +55,48 @@ def test_static_oom_exhausts_three_retries_then_pages_a_human():
     assert cost_from_log(w.rec.events)["batch"] == pytest.approx(expected, rel=1e-12)
 
 
+def _faults_world(retries, faults, controller="static"):
+    """One 1000 s stage (2000 worker-s on 2 workers, 1 USD/worker-h), the given (t, kind) faults, humans take 1000 s;
+    returns (pages, recovery time of each fault, run completion)."""
+    p = Params(horizon_h=0.5, batch_workers=2, spot_price=1.0, retries=retries)
+    fs = [Fault(t, kind, None, i, 0.5, {}) for i, (t, kind) in enumerate(faults)]
+    sc = Scenario(np.array([2000.0]), ("ingest",), np.zeros(1), fs, [], [], [], per_fault(1000.0), per_fault(1.0), 0)
+    w = World(p, sc, controller, POLICY if controller == "agentic" else None, stream=False).run()
+    done = next(i["done"] for t, k, i in w.rec.events if k == "run")
+    return w.manual, list(episodes(w.rec.events).ttr_s), done
+
+
+TWO_TRANSIENTS = [(100.0, "transient"), (500.0, "transient")]
+
+
+@pytest.mark.parametrize(("retries", "faults", "expected"), [
+    (1, TWO_TRANSIENTS, (1, [300.0, 1000.0], 2500.0)),
+    (2, TWO_TRANSIENTS, (0, [300.0, 300.0], 1800.0)),
+    (1, [(100.0, "worker_loss"), (500.0, "worker_loss")], (1, [300.0, 1000.0], 2500.0)),
+    (0, [(100.0, "transient")], (1, [1000.0], 2100.0)),
+    (3, [(100.0, "transient"), (600.0, "oom")], (1, [300.0, 2000.0], 3600.0)),
+])
+def test_static_retries_are_counted_per_task_instance_as_airflow_does(retries, faults, expected):
+    """Airflow gives a task instance ``retries`` retries in all: each failed try (a lost worker is a heartbeat timeout,
+    failed or retried like any failure) raises try_number; up_for_retry while try_number <= max_tries (= retries),
+    then failed, and a human is paged. By hand, retry_delay 300 s, human 1000 s:
+    - two transients at 100 s and 500 s, retries=1: retry at 400 s (ttr 300), the second try fails at 500 s with no
+      retry left -> page, cleared at 1500 s (ttr 1000), the stage reruns 1000 s -> done 2500 s, one page;
+      retries=2: the second failure is retry 2 -> rerun at 800 s, done 1800 s, no page. Same for two lost workers.
+    - retries=0: the first transient fails the task: page at 100 s, rerun at 1100 s, done 2100 s.
+    - retries=3, a transient (retry 1, rerun at 400 s), then an OOM at 600 s (200 s into the try, progress 400
+      worker-s): 2 retries left, each 300 s wait + 200 s doomed try (t = 1100, 1600), then the page -> fixed at
+      2600 s (ttr 2000), rerun 1000 s -> done 3600 s. The old per-fault count gave 3 retries (ttr 2500)."""
+    assert _faults_world(retries, faults) == expected
+
+
+def test_agentic_transient_retries_ignore_the_airflow_retry_budget():
+    """The agents are not Airflow: with retries=0 both transients are retried by the recovery agent, no page.
+    By hand: detect 30 + actuate 15 + backoff 10 = 55 s each; resume from the 60 s x 2 worker checkpoints: 120
+    worker-s at 155 s, then 120 + 345 x 2 = 810 -> 720 at 555 s, 1280 worker-s left -> done 555 + 640 = 1195 s."""
+    assert _faults_world(0, TWO_TRANSIENTS, "agentic") == (0, [55.0, 55.0], 1195.0)
+
+
 def test_agentic_oom_raises_memory_without_a_human():
     w = _one_fault_world("agentic", "oom")
     assert w.manual == 0
