@@ -1,12 +1,13 @@
 """R2CCL-AllReduce: move the degraded server's share onto the remaining bandwidth, and get the exact sum.
 
-With host d down to k-1 NICs, the buffer is split at ratio f (:func:`support.r2ccl.balance.resilient_split`):
+With host d down to k-m NICs, the buffer is split at ratio f (:func:`support.r2ccl.balance.resilient_split`
+with ``failed=m``; :func:`degraded_plan` says which host is d when several lost NICs):
 
-- **main part** ``[0, f N)``: ordinary ring allreduce over all hosts, on the k-1 rails d still has;
+- **main part** ``[0, f N)``: ordinary ring allreduce over all hosts, on the rails every host still has;
 - **side part** ``[f N, N)``: the healthy hosts reduce it among themselves (reduce-scatter +
-  allgather on a sub-ring that skips d, using all k rails, more of it on the rail d lost); then a
-  pipelined chain carries d's own contribution through every healthy host, each adds it to its
-  healthy sum, and the last one sends the final sum back to d. The chain of the sub-ring segment
+  allgather on a sub-ring that skips d, on those rails and the m rails d lost, a share w of it spread
+  evenly over the m lost rails); then a pipelined chain carries d's own contribution through every
+  healthy host, each adds it to its healthy sum, and the last one sends the final sum back to d. The chain of the sub-ring segment
   owned by healthy host o *ends at o* (d -> ... -> o -> d, one chain per segment): o holds that
   segment's healthy sum as soon as the reduce-scatter delivers it, so the final hop back to d
   overlaps the sub-ring instead of waiting for its allgather. The other hosts forward d's chunks
@@ -31,20 +32,34 @@ from support.r2ccl.balance import View, resilient_split, shares, split_range
 MAIN, SUB, CHAIN = 0, 1, 2
 
 
+def degraded_plan(view: View) -> tuple[int, list[int], list[int]]:
+    """(d, the rails d lost, the rails no host lost) for a view with localized failures: d is the host that lost
+    the most NICs (ties: the one whose lost rail is lowest), so the sub-ring gets the most rails of its own.
+
+    Rails lost by other hosts, or rail-wide, are used by no part: those hosts sit in the sub-ring. The schedule is
+    then the one-host model with k' = good + m NICs of which m = len(lost) are lost (what resilient_split plans)."""
+    if not view.degraded:
+        raise ValueError("the resilient allreduce needs a localized degraded host (view.degraded is empty)")
+    by_host: dict[int, list[int]] = {}
+    for rail, host in sorted(view.degraded.items()):
+        by_host.setdefault(host, []).append(rail)
+    d = min(by_host, key=lambda h: (-len(by_host[h]), by_host[h][0]))
+    return d, by_host[d], view.healthy_rails
+
+
 def resilient_allreduce(comm, coll: int, view: View, buf):
     from support.r2ccl.collectives import LANE_PARTS, OpRecord, tag
 
-    world, k, me = comm.world, comm.k, comm.rank
-    rail_lost, d = min(view.degraded.items())
-    good = [i for i in range(k) if i not in view.failed_rails]
-    f, w = resilient_split(world, k)
+    world, me = comm.world, comm.rank
+    d, lost, good = degraded_plan(view)
+    sh = shares(comm.bandwidth, view.failed_rails)  # raises when no rail is left to every host
+    f, w = resilient_split(world, len(good) + len(lost), failed=len(lost))
     n = len(buf)
     na = round(f * n)
     healthy = [(d + j) % world for j in range(1, world)]  # ring order after d
     jobs = []
 
     # main part: global ring on good rails, bandwidth-proportional
-    sh = shares(comm.bandwidth, view.failed_rails)
     glanes = [(i, sh[i]) for i in good]
     gsegs = split_range(0, na, [1] * world)
     cut = [split_range(a, b, [s for _, s in glanes]) for a, b in gsegs]
@@ -54,7 +69,7 @@ def resilient_allreduce(comm, coll: int, view: View, buf):
         jobs.append(lambda lane=MAIN * LANE_PARTS + rail, segs=segs:
                     comm.ring(lane, coll, ring_all, buf, segs, True, True))
 
-    # side part, step 1: healthy sub-ring on all k rails (weight w on the rail d lost); each element's
+    # side part, step 1: healthy sub-ring on the good rails and d's lost ones (w spread over these); each element's
     # final healthy sum is flagged in `ready`, so the chain below proceeds chunk by chunk (pipelined)
     ready = np.zeros(n, dtype=bool)
     cv = threading.Condition()
@@ -66,9 +81,8 @@ def resilient_allreduce(comm, coll: int, view: View, buf):
 
     sub_jobs = []
     if me != d and len(healthy) > 1:
-        wts = [w if i == rail_lost else (1 - w) / max(1, len(good)) for i in range(k)]
-        wts = [x if i not in view.failed_rails or i == rail_lost else 0.0 for i, x in enumerate(wts)]
-        slanes = [(i, x) for i, x in enumerate(wts) if x > 0]
+        wts = {i: w / len(lost) for i in lost} | {i: (1 - w) / len(good) for i in good}
+        slanes = [(i, x) for i, x in sorted(wts.items()) if x > 0]
         ssegs = split_range(na, n, [1] * len(healthy))
         scut = [split_range(a, b, [x for _, x in slanes]) for a, b in ssegs]
         for j, (rail, _) in enumerate(slanes):
@@ -124,4 +138,4 @@ def resilient_allreduce(comm, coll: int, view: View, buf):
             jobs.append(lambda lane=lane, order=order, a=a, b=b: chain_lane(lane, order, a, b))
     comm.run_lanes(jobs)
     return OpRecord("allreduce", coll, buf.nbytes, glanes, view, algo="resilient",
-                    extra={"f": f, "w": w, "degraded": d, "rail_lost": rail_lost})
+                    extra={"f": f, "w": w, "degraded": d, "rails_lost": lost})
