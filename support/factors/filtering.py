@@ -151,22 +151,18 @@ def _predict(belief, model, t: int, rmap: RepresentationMap, rng):
 
 
 def _initial(model, rmap: RepresentationMap, rng):
-    """Product of the initial factors; sampled maps draw particles (RBPF draws only the mode and keeps
-    the state exactly, per particle)."""
+    """Product of the initial factors; sampled maps draw particles (RBPF draws only the mode, from its exact
+    marginal, and keeps the state's conditional exactly per particle, so any mass the x1 factors carry counts once)."""
     factors = model.initial()
     belief = factors[0]
     for f in factors[1:]:
         belief = ops.product(belief, f)
     if not rmap.sampled:
         return belief
+    names = None
     if rmap.continuous == "gaussian" and getattr(model, "discrete_name", None):
-        x1 = model.x(1)
-        belief = ops.project(ops.marginalize(belief, [x1]), "particles", n=rmap.n_particles, rng=rng)
-        for f in factors:
-            if x1 in ops.scope(f):
-                belief = ops.product(belief, f)
-        return belief
-    return ops.project(belief, "particles", n=rmap.n_particles, rng=rng)
+        names = sorted(ops.scope(belief) - {model.x(1)})
+    return ops.project(belief, "particles", n=rmap.n_particles, names=names, rng=rng)
 
 
 def forward_filter(model, rmap: RepresentationMap, rng: np.random.Generator | None = None,

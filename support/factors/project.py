@@ -1,8 +1,9 @@
 """Op 5, ``project``: the only place approximation enters (notes §1.2-1.3).
 
-Conversions: Gaussian/Table -> Particles (sample), Particles -> Particles (sample attached
-variables, resample), Particles -> Gaussian (moment match), CLG mixture -> Gaussian (collapse /
-weak marginalization, Lauritzen 1992; GPB), Gaussian/Particles/LogDensity -> Table (discretize on a grid).
+Conversions: Gaussian/Table -> Particles (sample all variables, or only the discrete ones with the
+continuous kept attached: Rao-Blackwellised), Particles -> Particles (sample attached variables, resample),
+Particles -> Gaussian (moment match), CLG mixture -> Gaussian (collapse / weak marginalization, Lauritzen 1992;
+GPB), Gaussian/Particles/LogDensity -> Table (discretize on a grid).
 """
 
 from __future__ import annotations
@@ -133,11 +134,31 @@ def moment_match(p: Particles) -> G.Gaussian:
 
 # ----------------------------------------------------------------------------- sampling
 
-def sample(f: Table | G.Gaussian, n: int, rng: np.random.Generator) -> Particles:
-    """Draw ``n`` joint samples of a full-rank Table/CLG; equal weights carrying the total mass."""
+def _rao_blackwellised(gf: G.Gaussian, names: Sequence[str] | None) -> bool:
+    """Whether ``names`` asks to draw only the discrete variables of ``gf`` (the continuous ones stay attached);
+    ``None`` or every variable means a full joint draw, anything else is refused."""
+    if names is None or set(names) == gf.scope:
+        return False
+    unknown = sorted(set(names) - gf.scope)
+    if unknown:
+        raise FactorError(f"sample: {unknown} are not variables of the factor (scope {sorted(gf.scope)})")
+    if set(names) != set(gf.discrete):
+        raise FactorError("sample: names must be every variable of the factor (joint draw) or exactly its discrete "
+                          f"variables {sorted(gf.discrete)} (Rao-Blackwellised draw); got {sorted(names)}")
+    return gf.n > 0
+
+
+def sample(f: Table | G.Gaussian, n: int, rng: np.random.Generator,
+           names: Sequence[str] | None = None) -> Particles:
+    """Draw ``n`` joint samples of a full-rank Table/CLG; equal weights carrying the total mass.
+
+    With ``names`` = the discrete variables only, those are drawn from their exact marginal and each particle keeps
+    its component's Gaussian attached, normalized, so that component's mass is carried once, by the weight.
+    """
     if n <= 0:
         raise FactorError(f"number of particles must be positive, got {n}")
     gf = G.lift(f) if isinstance(f, Table) else f
+    rao_blackwellised = _rao_blackwellised(gf, names)
     lz = G.log_normalizers(gf)
     flat = lz.ravel()
     tot = logsumexp(flat)
@@ -147,6 +168,10 @@ def sample(f: Table | G.Gaussian, n: int, rng: np.random.Generator) -> Particles
     idx = np.unravel_index(comp, lz.shape) if lz.ndim else ()
     for d, k, i in zip(gf.discrete, lz.shape, idx):
         kinds[d], values[d] = ("discrete", k), i
+    if rao_blackwellised:  # the conditional of the continuous variables given each particle's component
+        g = gf.g.reshape(-1)[comp] - flat[comp]
+        att = G.Gaussian((AXIS,), gf.continuous, g, gf.h.reshape(-1, gf.n)[comp], gf.K.reshape(-1, gf.n, gf.n)[comp])
+        return Particles(values, kinds, np.full(n, tot - np.log(n)), att)
     if gf.n:
         _, mean, cov = G.moments(gf)
         mu = mean.reshape(-1, gf.n)[comp]
@@ -248,13 +273,23 @@ def _check_grid_axes(grid: Grid, dim: int) -> None:
         raise FactorError(f"grid has {len(grid.edges)} axes but {grid.var!r} has dimension {dim}")
 
 
+def _log_mass_with_attached(p: Particles) -> np.ndarray:
+    """Each particle's log weight times the total mass of its attached factor (the weights ``normalize`` folds in)."""
+    if p.attached is None:
+        return p.logw
+    lz = G.log_normalizers(p.attached) if p.attached.n else p.attached.g  # (N, *attached discrete)
+    return p.logw + (logsumexp(lz, axis=tuple(range(1, lz.ndim))) if lz.ndim > 1 else lz)
+
+
 def discretize(f, grid: Grid) -> Table:
     """Mass of ``f`` per grid cell as a Table over ``grid.name``: a Gaussian's exact box probabilities in
     1-D and 2-D (density x cell volume above that), a particle histogram, or density x cell volume for a
-    LogDensity. For particles with other columns, those are summed out."""
+    LogDensity. For particles, other columns and the attached variables are summed out (each particle counts
+    with its weight times its attached mass)."""
     if isinstance(f, Particles):
         if f.kinds.get(grid.var, ("", 0))[0] != "continuous":
             raise FactorError(f"discretize: particles have no continuous column {grid.var!r}")
+        logw = _log_mass_with_attached(f)
         X = f.values[grid.var]
         _check_grid_axes(grid, X.shape[1])
         ids = []
@@ -264,9 +299,9 @@ def discretize(f, grid: Grid) -> Table:
         ids = np.stack(ids, axis=1)
         inside = np.all((ids >= 0) & (ids < np.array(grid.shape)), axis=1)
         flat = np.ravel_multi_index(tuple(np.clip(ids, 0, np.array(grid.shape) - 1).T), grid.shape)
-        w = np.exp(f.logw - logsumexp(f.logw)) * inside
+        w = np.exp(logw - logsumexp(logw)) * inside
         mass = np.bincount(flat, weights=w, minlength=int(np.prod(grid.shape)))
-        return Table((grid.name,), safe_log(mass) + logsumexp(f.logw))
+        return Table((grid.name,), safe_log(mass) + logsumexp(logw))
     if isinstance(f, G.Gaussian):
         if set(f.dims) != {grid.var} or f.discrete:
             raise FactorError("discretize: the Gaussian must be over the grid variable only")
@@ -334,7 +369,7 @@ def project(f, target: str, *, over: Sequence[str] | None = None, keep_weights: 
         if isinstance(f, (Table, G.Gaussian)):
             if n is None:
                 raise FactorError("project(..., 'particles') from a parametric factor needs n")
-            return sample(f, n, rng)
+            return sample(f, n, rng, names)
         if isinstance(f, Particles):
             if n is not None and not resample_:
                 raise FactorError("project(Particles, 'particles', n=...) changes the number of particles only "

@@ -7,8 +7,10 @@ from scipy.stats import multivariate_normal, norm
 from support.factors import gaussian as G
 from support.factors import grid as GR
 from support.factors import models as M
+from support.factors import ops
 from support.factors.particles import Particles
 from support.factors.project import Grid, discretize
+from support.factors.table import Table
 
 
 def prior_paths(m: M.RangeTracking, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -115,3 +117,26 @@ def test_particle_discretize_is_the_weighted_histogram_and_drops_points_outside(
     got = np.exp(discretize(p, Grid("x", edges)).logp).reshape(2, 3)
     expect = 2.0 * np.array([[0.1, 0.0, 0.2], [0.4, 0.0, 0.0]])  # last particle lies outside the box
     assert np.allclose(got, expect, atol=1e-14)
+
+
+def test_particle_discretize_counts_the_attached_tables_mass_of_each_particle():
+    """An attached table t(s) = (1, 3) multiplies every particle's mass by 4 (hand-derived: 4 x the plain
+    weighted histogram)."""
+    p = Particles({"x": [[0.2], [0.7], [1.4], [1.6]]}, {"x": ("continuous", 1)}, np.log([0.1, 0.2, 0.3, 0.4]))
+    q = ops.product(p, Table(("s",), np.log([1.0, 3.0])))
+    got = np.exp(discretize(q, Grid("x", (np.array([0.0, 1.0, 2.0]),))).logp)
+    assert np.allclose(got, [4 * 0.3, 4 * 0.7], rtol=1e-13, atol=0)
+
+
+def test_particle_discretize_with_an_attached_clg_is_the_histogram_weighted_by_each_particles_attached_mass():
+    """Attached f(s, x, z) = exp(x [s = 0] - z²/2): particle i has attached mass c_i = sqrt(2π) (e^{x_i} + 1), so the
+    table is np.histogram(x, weights=w c) (not the plain weighted histogram: the shape moves too)."""
+    x = np.array([0.2, 0.7, 1.4, 1.6])
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    p = Particles({"x": x[:, None]}, {"x": ("continuous", 1)}, np.log(w))
+    f = G.Gaussian(("s",), (("x", 1), ("z", 1)), np.zeros(2), np.array([[1.0, 0.0], [0.0, 0.0]]),
+                   np.array([np.diag([0.0, 1.0])] * 2))
+    edges = np.array([0.0, 1.0, 2.0])
+    got = np.exp(discretize(ops.product(p, f), Grid("x", (edges,))).logp)
+    want, _ = np.histogram(x, bins=edges, weights=w * np.sqrt(2 * np.pi) * (np.exp(x) + 1.0))
+    assert np.allclose(got, want, rtol=1e-12, atol=0)
