@@ -4,6 +4,7 @@ Features phi = tanh(X W1 + b1) with x = [W1 (d x h), b1 (h)]; head y = W2 ((h+1)
 g_i(x, y) = mean CE on client i's training shard + mu/2 |W2|^2 (strongly convex in y);
 f_i(x, y) = mean CE on client i's validation shard. Width pruning keeps a nested (or rolling) set of hidden
 units: the x-mask holds their columns of W1 and entries of b1, the y-mask their rows of W2 plus the bias row.
+A client's submodel is what its two masks hold: absent units give zero features, absent head rows zero weights.
 """
 
 from __future__ import annotations
@@ -27,11 +28,22 @@ class RepData:
 
 
 class RepClient:
-    """Client view on a submodel of active hidden units ``units`` (other units are absent: zero features)."""
+    """Client view on a submodel of hidden units ``units`` (held in x; other units are absent: zero features) and
+    head rows ``rows`` (held in y, sorted, row h = bias; other rows are absent: zero weights). ``rows=None``: the
+    units' rows plus the bias row (none when no unit is held), the submodel of :meth:`RepTask.masks_from_units`."""
 
-    def __init__(self, data: RepData, units: np.ndarray, d: int, h: int, C: int, mu: float):
+    def __init__(self, data: RepData, units: np.ndarray, d: int, h: int, C: int, mu: float,
+                 rows: np.ndarray | None = None):
         self.D, self.u, self.d, self.h, self.C, self.mu = data, units, d, h, C, mu
-        self.rows = np.append(units, h)  # rows of W2 incl. bias row
+        if rows is None:
+            rows = np.append(units, h) if units.size else units[:0]
+        self.rows = np.asarray(rows, int)  # rows of W2 held, incl. the bias row h when held
+        upos = {int(u): k for k, u in enumerate(units)}
+        rpos = {int(r): k for k, r in enumerate(self.rows)}
+        # column of [phi, 0, 1] that feeds each held row: its unit's feature, zero (unit absent), or 1 (bias row)
+        self._fcols = np.array([upos.get(int(r), units.size) if r < h else units.size + 1 for r in self.rows], int)
+        # row of [W2 held rows; 0] that each held unit feeds: its head row, or zero (head row absent)
+        self._hrows = np.array([rpos.get(int(u), self.rows.size) for u in units], int)
         self.work = 0.0
         self._feats: dict = {}  # id(X) -> (X, x bytes, phi, [phi, 1]): see _feat
 
@@ -51,7 +63,8 @@ class RepClient:
             return hit[2], hit[3]
         W1, b1 = self._x(x)
         phi = np.tanh(X @ W1 + b1)
-        Phi1 = np.hstack([phi, np.ones((X.shape[0], 1))])
+        cols = np.hstack([phi, np.zeros((X.shape[0], 1)), np.ones((X.shape[0], 1))])
+        Phi1 = np.ascontiguousarray(cols[:, self._fcols])  # C order, so full submodels match bit for bit
         phi.flags.writeable = Phi1.flags.writeable = False  # served again to later calls
         self._feats[id(X)] = (X, key, phi, Phi1)
         return phi, Phi1
@@ -62,6 +75,10 @@ class RepClient:
         W[:, self.u] = dW1
         out[self.d * self.h:][self.u] = db1
         return out
+
+    def _head(self, W2):
+        """The held head rows (|rows| x C) -> the rows the held units feed (|units| x C; zero where absent)."""
+        return np.vstack([W2, np.zeros((1, self.C))])[self._hrows]
 
     def _py(self, G):
         out = np.zeros((self.h + 1, self.C))
@@ -77,7 +94,7 @@ class RepClient:
         return P / len(labels)
 
     def _gy(self, X, labels, x, y, reg):
-        if self.u.size == 0:
+        if self.rows.size == 0:
             return np.zeros_like(y)
         self._count(len(labels))
         _, Phi1 = self._feat(X, x)
@@ -85,12 +102,12 @@ class RepClient:
         return self._py(Phi1.T @ self._resid(Phi1, W2, labels) + reg * W2)
 
     def _gx(self, X, labels, x, y):
-        if self.u.size == 0:
+        if self.u.size == 0 or self.rows.size == 0:
             return np.zeros_like(x)
         self._count(len(labels))
         phi, Phi1 = self._feat(X, x)
         W2 = self._y(y)
-        dphi = self._resid(Phi1, W2, labels) @ W2[:-1].T
+        dphi = self._resid(Phi1, W2, labels) @ self._head(W2).T
         dA = dphi * (1 - phi ** 2)
         return self._px(X.T @ dA, dA.sum(axis=0))
 
@@ -107,7 +124,7 @@ class RepClient:
         return self._gx(self.D.Xv, self.D.labels_v, x, y)
 
     def hvp(self, x, y, v):
-        if self.u.size == 0:
+        if self.rows.size == 0:
             return np.zeros_like(y)
         self._count(len(self.D.labels))
         _, Phi1 = self._feat(self.D.X, x)
@@ -119,7 +136,7 @@ class RepClient:
 
     def cross(self, x, y, v):
         """d/dx <V, grad_y g(x, y)> by backpropagation through the features (exact second-order oracle)."""
-        if self.u.size == 0:
+        if self.u.size == 0 or self.rows.size == 0:
             return np.zeros_like(x)
         self._count(len(self.D.labels))
         X, labels = self.D.X, self.D.labels
@@ -131,7 +148,7 @@ class RepClient:
         R = P * U - P * (P * U).sum(axis=1, keepdims=True)
         Res = P.copy()
         Res[np.arange(n), labels] -= 1.0
-        dphi = (Res @ V[:-1].T + R @ W2[:-1].T) / n
+        dphi = (Res @ self._head(V).T + R @ self._head(W2).T) / n
         dA = dphi * (1 - phi ** 2)
         return self._px(X.T @ dA, dA.sum(axis=0))
 
@@ -174,12 +191,27 @@ class RepTask:
         return mx, my
 
     def clients(self, mask_x, mask_y, rng=None):
+        """Client views on the submodels their masks hold (``None``: the full model): units held in x (a W1 column
+        with its b1 entry), head rows held in y (whole rows of W2). A mask splitting a unit or a row is refused."""
         M = self.n_clients
         mx = np.ones((M, self.nx), bool) if mask_x is None else np.asarray(mask_x, bool)
+        my = np.ones((M, self.ny), bool) if mask_y is None else np.asarray(mask_y, bool)
+        if mx.shape != (M, self.nx) or my.shape != (M, self.ny):
+            raise ValueError(f"masks must be ({M}, {self.nx}) and ({M}, {self.ny}); got {mx.shape}, {my.shape}")
         out = []
         for i in range(M):
-            units = np.flatnonzero(mx[i][self.d * self.h:])
-            out.append(RepClient(self.shards[i], units, self.d, self.h, self.C, self.mu))
+            b1 = mx[i][self.d * self.h:]
+            split = np.flatnonzero((mx[i][: self.d * self.h].reshape(self.d, self.h) != b1).any(axis=0))
+            if split.size:
+                raise ValueError(f"client {i}: the x-mask splits hidden units {split.tolist()}; RepTask prunes whole "
+                                 "units (a column of W1 with its entry of b1)")
+            Y = my[i].reshape(self.h + 1, self.C)
+            split = np.flatnonzero(Y.any(axis=1) != Y.all(axis=1))
+            if split.size:
+                raise ValueError(f"client {i}: the y-mask splits head rows {split.tolist()}; RepTask prunes whole "
+                                 f"rows of W2 (all {self.C} classes; row {self.h} is the bias)")
+            out.append(RepClient(self.shards[i], np.flatnonzero(b1), self.d, self.h, self.C, self.mu,
+                                 rows=np.flatnonzero(Y[:, 0])))
         return out
 
     def evaluate(self, x, y, X, labels) -> dict:

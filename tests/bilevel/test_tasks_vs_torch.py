@@ -126,21 +126,15 @@ def torch_rep(task, sh, x, y, train=True, mu=True):
     return loss + (0.5 * task.mu * (y * y).sum() if mu else 0.0)
 
 
-@pytest.mark.parametrize("units", [np.arange(6), np.array([0, 2, 5])])
-def test_hyper_representation_oracles_match_torch_autograd(units):
-    task, sh = rep_task()
-    um = np.zeros(6, bool)
-    um[units] = True
-    mx, my = task.masks_from_units(um[None])
-    c = task.clients(mx, my)[0]
+def assert_rep_client_matches_torch(task, sh, c, mx, my):
+    """All six oracles of client view ``c`` against torch autograd on the submodel its masks ``mx``, ``my`` hold:
+    absent units contribute nothing (zero their W1 columns and b1 entries), absent head rows are zero."""
     rng = np.random.default_rng(5)
     x, y, v = task.x0(), rng.normal(size=task.ny), rng.normal(size=task.ny)
-    # torch reference on the submodel: absent units contribute nothing (zero their head rows and features)
-    keep_rows = np.append(um, True)
     xt = torch.tensor(x, requires_grad=True)
     yt = torch.tensor(y, requires_grad=True)
-    ymask = torch.tensor(np.repeat(keep_rows, task.C).astype(float))
-    xmask = torch.tensor(mx[0].astype(float))
+    ymask = torch.tensor(my.astype(float))
+    xmask = torch.tensor(mx.astype(float))
     g = torch_rep(task, sh, xt * xmask, yt * ymask)
     gx, gy = torch.autograd.grad(g, (xt, yt), create_graph=True)
     assert np.allclose(c.grad_y_g(x, y), gy.detach().numpy(), atol=1e-10)
@@ -148,9 +142,32 @@ def test_hyper_representation_oracles_match_torch_autograd(units):
     s = (gy * torch.tensor(v)).sum()
     hv, = torch.autograd.grad(s, yt, retain_graph=True)
     cr, = torch.autograd.grad(s, xt)
-    assert np.allclose(c.hvp(x, y, v), hv.numpy() * my[0], atol=1e-10)
+    assert np.allclose(c.hvp(x, y, v), hv.numpy() * my, atol=1e-10)
     assert np.allclose(c.cross(x, y, v), cr.numpy(), atol=1e-10)
     f = torch_rep(task, sh, xt * xmask, yt * ymask, train=False, mu=False)
     fx, fy = torch.autograd.grad(f, (xt, yt))
     assert np.allclose(c.grad_x_f(x, y), fx.numpy(), atol=1e-10)
     assert np.allclose(c.grad_y_f(x, y), fy.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("units", [np.arange(6), np.array([0, 2, 5])])
+def test_hyper_representation_oracles_match_torch_autograd(units):
+    task, sh = rep_task()
+    um = np.zeros(6, bool)
+    um[units] = True
+    mx, my = task.masks_from_units(um[None])
+    assert_rep_client_matches_torch(task, sh, task.clients(mx, my)[0], mx[0], my[0])
+
+
+@pytest.mark.parametrize("units, rows", [([0, 2, 5], range(7)), (range(6), [1, 2, 6]), ([0, 1], [1, 3]),
+                                         ([], range(7)), (range(6), [])],
+                         ids=["rows-without-units", "units-without-rows", "no-bias", "head-only", "no-head"])
+def test_hyper_representation_oracles_follow_the_y_mask_when_it_differs_from_the_x_units(units, rows):
+    """The y-mask is honoured on its own: head rows held without their unit see a zero feature (g keeps their
+    ridge term), units held without their head row feed nothing; torch autograd on that submodel agrees."""
+    task, sh = rep_task()
+    um, rm = np.zeros(6, bool), np.zeros(7, bool)
+    um[list(units)], rm[list(rows)] = True, True
+    mx = task.masks_from_units(um[None])[0]
+    my = np.repeat(rm, task.C)[None]
+    assert_rep_client_matches_torch(task, sh, task.clients(mx, my)[0], mx[0], my[0])
