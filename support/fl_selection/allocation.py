@@ -28,6 +28,7 @@ from support.wireless.rate import bandwidth_for_rate, shannon_rate
 LN2 = math.log(2.0)
 TIME_UNIT_S = 1e-2  # the allocation programs' unit of time (10 ms)
 DEADLINE_RTOL = 1e-6  # how far past its deadline a min_energy answer may end (the solver's accuracy)
+CAP_RTOL = 1e-8  # energy a min_energy deadline cap may cost, relative (CLARABEL's own gap tolerance)
 
 
 @dataclass(frozen=True)
@@ -197,20 +198,44 @@ def _problem(m: int, joint: bool) -> _FixedSProblem:
     return _FixedSProblem(m, joint)
 
 
-def _finish(system: WirelessSystem, S: np.ndarray, pr: _FixedSProblem, method: str) -> Allocation:
+def _finish(system: WirelessSystem, S: np.ndarray, pr: _FixedSProblem, method: str,
+            round_s: float | None = None) -> Allocation:
     """The solved bandwidths, with CPU frequencies f = A / (T - tu) (at most f_max) from the true upload time tu at
-    those bandwidths, as in the KKT optimum (the solver's tu meets the rate cone only to 2e-5, so T overshot)."""
+    those bandwidths, as in the KKT optimum (the solver's tu meets the rate cone only to 2e-5, so T overshot).
+    ``round_s``: the round time T to fill (seconds) when not the solved one (a capped deadline)."""
     b = np.maximum(pr.b.value, 0.0) * 1e6
     b = b * min(1.0, system.B / b.sum())
     tu = upload_time(system.s, shannon_rate(b, system.gain[S], system.p[S], system.n0))
-    tc = np.maximum(float(pr.T.value) * TIME_UNIT_S - tu, system.t_cmp_min[S])
+    T = float(pr.T.value) * TIME_UNIT_S if round_s is None else round_s
+    tc = np.maximum(T - tu, system.t_cmp_min[S])
     f = np.minimum(system.cycles[S] / tc, system.f_max[S])
     return evaluate(system, S, b, f, method)
 
 
-def min_energy(system: WirelessSystem, S, T: float) -> Allocation:
-    """Minimum-energy allocation of S for a fixed round deadline ``T`` (seconds), solved by cvxpy."""
+def deadline_cap(system: WirelessSystem, S) -> float:
+    """A deadline (s) past which a longer one saves S less than ``CAP_RTOL`` of its minimum energy, so
+    :func:`min_energy` solves at it (at 1e6 s the deadline is ~1e8 upload times and ECOS called it infeasible).
+
+    With no minimum CPU frequency every deadline binds, but ever less. Let E*(T) be the minimum energy (nonincreasing
+    in T), E_lb = sum_k p_k s / r_k(B) <= E*(T) (upload energy alone, each client given the whole band), and E_eq,
+    T_eq the energy and round time of :func:`equal_allocation`, so E*(T) <= E_eq for T >= T_eq. For T' >= T_c, the
+    T'-optimal bandwidths (upload times tu'_k, with p_k tu'_k <= E*(T') <= E_eq, so tu'_k <= U = E_eq / min_k p_k)
+    are feasible at T_c = T_eq + U + sqrt(sum_k kappa A_k^3 / (CAP_RTOL E_lb)) (tc_k >= T_c - U >= T_eq), hence
+    E*(T_c) <= sum_k kappa A_k^3 / (T_c - U)^2 + E*(T') <= CAP_RTOL E_lb + E*(T') <= (1 + CAP_RTOL) E*(T')."""
     S = _check_S(system, S)
+    eq = equal_allocation(system, S)
+    whole_band = shannon_rate(np.full(S.size, system.B), system.gain[S], system.p[S], system.n0)
+    e_lb = float(np.sum(upload_energy(system.p[S], system.s, whole_band)))
+    cpu = float(np.sum(system.kappa * system.cycles[S] ** 3))
+    return eq.T + eq.energy / float(system.p[S].min()) + math.sqrt(cpu / (CAP_RTOL * e_lb))
+
+
+def min_energy(system: WirelessSystem, S, T: float) -> Allocation:
+    """Minimum-energy allocation of S for a fixed round deadline ``T`` (seconds), solved by cvxpy. A deadline past
+    :func:`deadline_cap` is solved at the cap (within ``CAP_RTOL`` of the optimum), the CPUs then filling ``T``."""
+    S = _check_S(system, S)
+    if not math.isfinite(T):
+        raise ValueError(f"deadline T must be a finite number of seconds; got {T}")
     fastest = float(system.t_cmp_min[S].min())
     if not T > fastest:
         raise InfeasibleError(f"deadline T = {T:.4g} s is below the fastest selected client's compute time "
@@ -221,9 +246,10 @@ def min_energy(system: WirelessSystem, S, T: float) -> Allocation:
                               f"selection (all CPUs at f_max, bandwidth split optimally)", binding="deadline")
     pr = _problem(S.size, False)
     pr.set(system, S)
-    pr.deadline.value = max(T, Tmin * (1 + 1e-7)) / TIME_UNIT_S
+    cap = deadline_cap(system, S)  # >= T_eq >= Tmin
+    pr.deadline.value = max(min(T, cap), Tmin * (1 + 1e-7)) / TIME_UNIT_S
     r = solve_convex(pr.problem, require_dpp=True)
-    alloc = _finish(system, S, pr, "min_energy")
+    alloc = _finish(system, S, pr, "min_energy", round_s=T if T > cap else None)
     if alloc.T > T * (1 + DEADLINE_RTOL):  # within ~1e-4 of Tmin the feasible set is nearly a point
         raise OptError(f"no allocation returned: the deadline T = {T:.6g} s is only {T / Tmin - 1:.1e} above the "
                        f"minimum round time {Tmin:.6g} s, and the solver's answer ({r.status}) takes {alloc.T:.6g} s; "

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from support.fl_selection.allocation import (
+    CAP_RTOL,
     CostWeights,
+    deadline_cap,
     equal_allocation,
     evaluate,
     joint_allocation,
@@ -103,6 +105,28 @@ def test_infeasible_deadline_and_zero_bandwidth_raise_clear_errors(instance):
         joint_allocation(system, [], CostWeights())
     with pytest.raises(ValueError, match="weight"):
         CostWeights(w=1.5)
+
+
+def test_min_energy_at_an_absurd_deadline_is_the_kkt_optimum_not_infeasible(instance):
+    """A 1e6 s deadline only relaxes the problem (ECOS called it infeasible): the answer fills the deadline at the
+    energy of the scipy KKT oracle and of a 1e5 s deadline, and the oracle confirms the cap's bound
+    E*(cap) <= (1 + CAP_RTOL) E*(1e6) that lets min_energy solve there."""
+    system, _, _ = instance(6, 6)
+    S = np.array([0, 1, 2])
+    a = min_energy(system, S, 1e6)
+    assert a.T == pytest.approx(1e6, rel=1e-9) and a.T <= 1e6 * (1 + 1e-9)
+    far = kkt_min_energy(system, S, 1e6).energy
+    assert a.energy == pytest.approx(far, rel=1e-6)
+    assert a.energy == pytest.approx(min_energy(system, S, 1e5).energy, rel=1e-6)
+    cap = deadline_cap(system, S)
+    assert 0.0 <= kkt_min_energy(system, S, cap).energy - far <= CAP_RTOL * far
+
+
+def test_min_energy_refuses_a_deadline_that_is_not_finite(instance):
+    system, _, _ = instance(6, 6)
+    for T in (float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="finite"):
+            min_energy(system, [0, 1, 2], T)
 
 
 def _random_case(instance, seed):

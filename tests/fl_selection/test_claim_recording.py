@@ -31,6 +31,14 @@ def test_brute_force_fraction_counts_gaps_up_to_5_percent_and_a_failed_csra_as_o
     assert X.brute_force_fraction(sel, tol=0.1) == 0.75
 
 
+def test_brute_force_fraction_counts_a_cost_exactly_5_percent_above_the_optimum_as_within():
+    """Costs 21, 42, 105 are exactly 5% above optima 20, 40, 100 (hand-derived), though the gap c/opt - 1 rounds
+    to 0.05 + 4e-17; a cost a relative 1e-9 beyond the bar stays outside."""
+    opt = pd.Series([20.0, 40.0, 100.0, 20.0])
+    cost = pd.Series([21.0, 42.0, 105.0, 21.0 * (1 + 1e-9)])
+    assert X.brute_force_fraction(pd.DataFrame({"gap": cost / opt - 1})) == 0.75
+
+
 def test_brute_force_fraction_refuses_a_study_without_instances():
     with pytest.raises(ValueError, match="at least one instance"):
         X.brute_force_fraction(pd.DataFrame())
