@@ -287,8 +287,11 @@ class ClaimRecorder:
         return v
 
     def not_applicable(self, name: str, reason: str) -> None:
-        """Mark claim ``name`` as not checkable in this run, with the reason."""
+        """Mark claim ``name`` as not checkable in this run, with the reason (required: a claim is never set aside
+        without saying why)."""
         c = self.claims[name]
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"claim {name!r} marked not applicable without a reason; say why it cannot be judged")
         self.measurements[name] = _measurement(c, None, Verdict.NOT_APPLICABLE, reason)
         self.save()
 

@@ -292,6 +292,17 @@ def test_record_all_judges_each_value_by_its_rule_and_marks_none_not_applicable_
     assert saved == {"speedup": "partly", "loss": "reproduced", "count": "not applicable here"}
 
 
+@pytest.mark.parametrize("reason", ["", "  ", None])
+def test_a_claim_is_never_marked_not_applicable_without_a_reason(tmp_path, reason):
+    """Directly or as a None value in record_all, an empty reason is refused and nothing is recorded."""
+    rec = ClaimRecorder(_three_claims(), "default", tmp_path)
+    with pytest.raises(ValueError, match="'count' marked not applicable without a reason"):
+        rec.not_applicable("count", reason)
+    with pytest.raises(ValueError, match="without a reason"):
+        rec.record_all({"count": (None, reason)})
+    assert "count" not in rec.measurements
+
+
 def test_notebook_record_all_records_through_its_recorder(tmp_path, monkeypatch):
     from support.notebook import start
 
