@@ -16,6 +16,10 @@ once to **z3** (the primary engine, also able to answer "uncertain" when telemet
 **Rego**, evaluated offline by ``regopy`` for differential checking. Verdicts: ``allow``, ``escalate``
 (an ``approval`` rule is violated, or z3 cannot decide because a field is unknown) and ``deny``.
 
+Numbers (:mod:`support.policy.numbers`): every literal and input value is the exact rational of its shortest
+decimal form (``3.2`` is 16/5, not the double nearest it), and ``+ - *`` and comparisons are exact, in both
+engines: 15 workers at 3.2 USD/h cost exactly 48 USD/h and pass ``next.cost_per_hour <= 48``.
+
 Public API (stable): :func:`load_policy`, :class:`Policy` (``check``, ``check_rego``, ``check_many``,
 ``check_rego_many``, ``rego_source``, ``sample_pairs``, ``rules``), :class:`Decision`, :class:`Rule`,
 :class:`PolicyError`.

@@ -1,4 +1,7 @@
-"""Compile rule ASTs to z3 terms and to a Rego module (one source of truth, two engines)."""
+"""Compile rule ASTs to z3 terms and to a Rego module (one source of truth, two engines).
+
+Numbers follow :mod:`support.policy.numbers` (exact decimals) in both: z3 rationals, and in Rego integers
+scaled by a power of ten that each input carries (``num.unit`` = 10**E for 1, see :func:`to_rego`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from fractions import Fraction
 import z3
 
 from support.policy.language import PolicyError, Rule, Schema, dotted
+from support.policy.numbers import decimal_places, decimal_value, scaled
 
 # ------------------------------------------------------------------------------------------------ z3
 
@@ -18,13 +22,16 @@ def z3_var(f) -> z3.ExprRef:
     return mk(f.name)
 
 
+def _z3_rational(q: Fraction) -> z3.ExprRef:
+    return z3.Q(q.numerator, q.denominator) if q.denominator != 1 else z3.RealVal(q.numerator)
+
+
 def z3_value(f, v) -> z3.ExprRef:
-    """Exact z3 literal for a Python value of field ``f`` (floats become their exact binary fraction)."""
+    """Exact z3 literal for a Python value of field ``f`` (a float is the rational of its shortest decimal)."""
     if f.type == "int":
         return z3.IntVal(int(v))
     if f.type == "real":
-        q = Fraction(float(v))  # NumPy scalars (np.float32) included
-        return z3.Q(q.numerator, q.denominator) if q.denominator != 1 else z3.RealVal(q.numerator)
+        return _z3_rational(decimal_value(v))  # NumPy scalars (np.float32) included
     if f.type == "bool":
         return z3.BoolVal(bool(v))
     return z3.StringVal(str(v))
@@ -36,8 +43,7 @@ def _z3_const(v):
     if isinstance(v, int):
         return z3.IntVal(v)
     if isinstance(v, float):
-        q = Fraction(v)
-        return z3.Q(q.numerator, q.denominator) if q.denominator != 1 else z3.RealVal(q.numerator)
+        return _z3_rational(decimal_value(v))
     return z3.StringVal(v)
 
 
@@ -83,11 +89,23 @@ def to_z3(node: ast.expr, schema: Schema, vars_: dict[str, z3.ExprRef]) -> z3.Ex
 # ---------------------------------------------------------------------------------------------- Rego
 
 
-class _RegoWriter:
-    """Emits helper functions ``b<k>(s)`` for every boolean sub-expression (Rego has no and/or operators)."""
+def literal_places(schema: Schema, rules: list[Rule]) -> int:
+    """Decimal places of the finest decimal literal in the rules and derived fields (0 when there is none)."""
+    roots = [r.when for r in rules] + [r.require for r in rules] + list(schema.derived.values())
+    return max([decimal_places(decimal_value(n.value)) for root in roots for n in ast.walk(root)
+                if isinstance(n, ast.Constant) and isinstance(n.value, float)], default=0)
 
-    def __init__(self, schema: Schema):
+
+class _RegoWriter:
+    """Emits helper functions ``b<k>(s)`` for every boolean sub-expression (Rego has no and/or operators).
+
+    Numeric terms are Rego integers: a term of *degree* d stands for value * unit**d (``unit`` = ``s.num.unit``),
+    real fields have degree 1, int fields and int literals 0, a decimal literal c is ``c * 10**places`` times
+    ``s.num.lit`` (degree 1); sums, min, max and comparisons first lift both sides to the same degree."""
+
+    def __init__(self, schema: Schema, places: int):
         self.schema = schema
+        self.places = places
         self.lines: list[str] = []
         self.k = 0
 
@@ -96,30 +114,57 @@ class _RegoWriter:
         return f"b{self.k}"
 
     def term(self, node: ast.expr) -> str:
-        """A Rego term for a numeric or string expression."""
+        """A Rego term for a string expression (an enum field, a string literal or a derived one)."""
+        if isinstance(node, ast.Constant):
+            return json.dumps(node.value)
+        name = dotted(node)
+        if name is not None and name in self.schema.fields:
+            return "s." + name
+        if name is not None:
+            return self.term(self.schema.derived[name])
+        raise PolicyError(f"cannot compile {ast.dump(node)} to a Rego string term")  # pragma: no cover
+
+    def num(self, node: ast.expr) -> tuple[str, int]:
+        """A Rego integer term for a numeric expression and its degree (see the class docstring)."""
         if isinstance(node, ast.Constant):
             v = node.value
-            if isinstance(v, str):
-                return json.dumps(v)
-            return repr(float(v)) if isinstance(v, float) else str(int(v))
+            if isinstance(v, float):
+                return f"({scaled(decimal_value(v), self.places)} * s.num.lit)", 1
+            return str(int(v)), 0
         name = dotted(node)
         if name is not None:
             if name in self.schema.fields:
-                return "s." + name
-            return "(" + self.term(self.schema.derived[name]) + ")"
+                return "s." + name, int(self.schema.fields[name].type == "real")
+            return self.num(self.schema.derived[name])
         if isinstance(node, ast.UnaryOp):
-            return f"(0 - {self.term(node.operand)})"
+            t, d = self.num(node.operand)
+            return f"(0 - {t})", d
         if isinstance(node, ast.BinOp):
-            op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}[type(node.op)]
-            return f"({self.term(node.left)} {op} {self.term(node.right)})"
+            (a, da), (b, db) = self.num(node.left), self.num(node.right)
+            if isinstance(node.op, ast.Mult):
+                return f"({a} * {b})", da + db
+            (a, b), d = self._align((a, da), (b, db))
+            return f"({a} {'+' if isinstance(node.op, ast.Add) else '-'} {b})", d
         if isinstance(node, ast.Call):
-            args = [self.term(a) for a in node.args]
             if node.func.id == "abs":
-                return f"abs({args[0]})"
+                t, d = self.num(node.args[0])
+                return f"abs({t})", d
             # our own two-argument helpers: regopy's built-in min/max order negative numbers wrongly
             # (max([-3, -1]) gave -3), while its comparisons are right
-            return f"{'mn' if node.func.id == 'min' else 'mx'}({args[0]}, {args[1]})"
+            (a, b), d = self._align(self.num(node.args[0]), self.num(node.args[1]))
+            return f"{'mn' if node.func.id == 'min' else 'mx'}({a}, {b})", d
         raise PolicyError(f"cannot compile {ast.dump(node)} to a Rego term")  # pragma: no cover
+
+    @staticmethod
+    def _align(*terms: tuple[str, int]) -> tuple[list[str], int]:
+        """The terms lifted to their highest degree (multiplied by ``s.num.unit`` as often as needed)."""
+        top = max(d for _, d in terms)
+        out = []
+        for t, d in terms:
+            for _ in range(top - d):
+                t = f"({t} * s.num.unit)"
+            out.append(t)
+        return out, top
 
     def cond(self, node: ast.expr) -> str:
         """Name of a helper function ``b<k>(s)`` that is true exactly when the condition holds."""
@@ -141,6 +186,9 @@ class _RegoWriter:
                     return f"{self.term(node.left)} in {members}"
                 return f"{self.cond(node)}(s)"
             sym = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}[type(op)]
+            if self._type(node.left) == "num":
+                (a, b), _ = self._align(self.num(node.left), self.num(rhs))
+                return f"{a} {sym} {b}"
             return f"{self.term(node.left)} {sym} {self.term(rhs)}"
         name = dotted(node)
         if name is not None and name in self.schema.fields:
@@ -178,18 +226,30 @@ class _RegoWriter:
             return [self.atom(node)]
         raise PolicyError(f"cannot compile {ast.dump(node)} to a Rego condition")  # pragma: no cover
 
-    def _is_bool(self, node: ast.expr) -> bool:
+    def _type(self, node: ast.expr) -> str:
         from support.policy.language import type_of
-        return type_of(node, self.schema, "rego") == "bool"
+        return type_of(node, self.schema, "rego")
+
+    def _is_bool(self, node: ast.expr) -> bool:
+        return self._type(node) == "bool"
 
 
 def to_rego(schema: Schema, rules: list[Rule], package: str) -> str:
-    """A self-contained Rego v1 module: ``decision`` / ``violated`` for ``input = {state, action}`` and
-    ``decisions`` for ``input = {cases: [...]}`` (batch)."""
-    w = _RegoWriter(schema)
+    """A self-contained Rego v1 module: ``decision`` / ``violated`` for ``input = {state, action, num}`` and
+    ``decisions`` for ``input = {cases: [...]}`` (batch). Numbers are exact decimals on integers: a real field
+    x arrives as the integer x * 10**E and ``num = {unit: 10**E, lit: 10**(E - K)}``, where E is at least the
+    decimal places of every real in that input and K = :func:`literal_places` (written into the module)."""
+    k = literal_places(schema, rules)
+    w = _RegoWriter(schema, k)
     checks = {"int": "is_number", "real": "is_number", "bool": "is_boolean", "enum": "is_string"}
-    body = "; ".join(f"{checks[f.type]}(s.{n})" for n, f in sorted(schema.fields.items()))
-    out = [f"package {package}", "", "import rego.v1", "", f"complete(s) if {{ {body} }}", "",
+    body = "; ".join([f"{checks[f.type]}(s.{n})" for n, f in sorted(schema.fields.items())]
+                     + ["is_number(s.num.unit)", "is_number(s.num.lit)"])
+    out = [f"package {package}", "", "import rego.v1", "",
+           "# Numbers are exact decimals, computed on integers only. A real field x arrives as the integer",
+           "# x * num.unit with num.unit = 10^E, E at least the decimal places of every real in the input and at",
+           f"# least K = {k}, those of the finest decimal literal below; num.lit = 10^(E - K). Ints arrive as they are.",
+           "",
+           f"complete(s) if {{ {body} }}", "",
            "mn(a, b) := a if { a <= b } else := b", "mx(a, b) := a if { a >= b } else := b", ""]
     for r in rules:
         w.lines.append(f"v_{r.id}(s) if {{ " + "; ".join(w.lits(r.when) + ["not " + w.atom(r.require)]) + " }")

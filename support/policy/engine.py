@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import z3
 
-from support.policy.compile import to_rego, to_z3, z3_value, z3_var
+from support.policy.compile import literal_places, to_rego, to_z3, z3_value, z3_var
 from support.policy.language import PolicyError, Rule, Schema, fields_used, load_rule, load_schema
+from support.policy.numbers import decimal_places, decimal_value, scaled
 from support.validate import is_int
 
 VERDICTS = ("allow", "escalate", "deny")
@@ -51,6 +52,7 @@ class Policy:
         self._domain = {n: _domain(f, self._vars[n]) for n, f in schema.fields.items()}
         self._needs = [fields_used(r.when, schema) | fields_used(r.require, schema) for r in rules]
         self._rego_src = to_rego(schema, rules, self.package)
+        self._places = literal_places(schema, rules)
         self._interp = None
         self._lits: dict = {}
         self._var_list = list(self._vars.items())
@@ -170,7 +172,7 @@ class Policy:
         """Decide with the Rego module in regopy; an undefined decision counts as ``deny``. Inputs are checked as for
         z3 (a value outside its enum or type is an error, not a decision)."""
         self._validate(state, action, partial=True)
-        pkg = self._query_pkg({"state": _plain(state), "action": _plain(action)})
+        pkg = self._query_pkg(self._rego_case(state, action))
         verdict = pkg.get("decision", "deny")
         return Decision(verdict if verdict in VERDICTS else "deny", tuple(pkg.get("violated") or ()), (), "rego")
 
@@ -178,12 +180,32 @@ class Policy:
         """Rego decisions for many pairs in one query (``decisions`` over ``input.cases``)."""
         for s, a in pairs:
             self._validate(s, a, partial=False)
-        cases = [{"state": _plain(s), "action": _plain(a)} for s, a in pairs]
+        cases = [self._rego_case(s, a) for s, a in pairs]
         pkg = self._query_pkg({"cases": cases})
         res = pkg.get("decisions")
         if not isinstance(res, list) or len(res) != len(cases):
             raise PolicyError(f"Rego returned no batch decisions for {len(cases)} cases")
         return [Decision(v if v in VERDICTS else "deny", tuple(vio), (), "rego") for v, vio in res]
+
+    def _rego_case(self, state: dict, action: dict) -> dict:
+        """The Rego input of one validated pair: reals as exact integers x * 10**E, E the most decimal places of
+        any real in it or of the rules' literals, and ``num`` = {unit: 10**E, lit: 10**(E - literal places)}."""
+        out: dict = {"state": {}, "action": {}}
+        reals = {}
+        for root, src in (("state", state), ("action", action)):
+            for key, v in src.items():
+                f = self.schema.fields[f"{root}.{key}"]
+                if v is None:  # unknown telemetry: left out, so the module's complete(s) fails (deny)
+                    continue
+                if f.type == "real":
+                    reals[root, key] = decimal_value(v)
+                else:
+                    out[root][key] = int(v) if f.type == "int" else bool(v) if f.type == "bool" else v
+        e = max([self._places] + [decimal_places(q) for q in reals.values()])
+        for (root, key), q in reals.items():
+            out[root][key] = scaled(q, e)
+        out["num"] = {"unit": 10 ** e, "lit": 10 ** (e - self._places)}
+        return out
 
     # ------------------------------------------------------------------------------------ helpers
     def sample_pairs(self, n: int, rng: np.random.Generator) -> list[tuple[dict, dict]]:
@@ -194,9 +216,10 @@ class Policy:
                 cols[name] = [f.values[i] for i in rng.integers(0, len(f.values), n)]
             elif f.type == "bool":
                 cols[name] = [bool(x) for x in rng.integers(0, 2, n)]
-            else:
-                k = int(np.floor((f.hi - f.lo) / f.step + 1e-9))
-                g = f.lo + f.step * rng.integers(0, k + 1, n)
+            else:  # grid points lo + i * step computed exactly on decimals (0.1 * 3 is 0.3, not 0.30000000000000004)
+                lo, step = decimal_value(f.lo), decimal_value(f.step)
+                k = int((decimal_value(f.hi) - lo) // step)
+                g = [lo + step * int(i) for i in rng.integers(0, k + 1, n)]
                 cols[name] = [int(x) for x in g] if f.type == "int" else [float(x) for x in g]
         pairs = []
         for j in range(n):
@@ -235,20 +258,6 @@ def _domain(f, v) -> list:
     if f.type == "enum":
         return [z3.Or(*[v == z3.StringVal(x) for x in f.values])]
     return []
-
-
-def _plain(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, (np.bool_, bool)):
-            out[k] = bool(v)
-        elif isinstance(v, np.integer):
-            out[k] = int(v)
-        elif isinstance(v, np.floating):
-            out[k] = float(v)
-        else:
-            out[k] = v
-    return out
 
 
 def load_policy(directory) -> Policy:

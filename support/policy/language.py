@@ -33,7 +33,7 @@ class Field:
     type: str
     lo: float = 0.0
     hi: float = 1.0
-    step: float = 1.0  # sampling grid (dyadic steps keep float arithmetic exact in both engines)
+    step: float = 1.0  # sampling grid lo, lo + step, ..., hi (exact decimals: a step of 0.1 gives 0.3)
     values: tuple[str, ...] = ()
 
 
