@@ -28,7 +28,8 @@ Semantics (both evaluators implement exactly this):
   is not visible, so the trigger pattern may not bind ``->``). Otherwise (``After``, top-level
   ``Exists``) it is a *liveness* rule, judged on complete traces only.
 * A term is a JSON value or undefined (missing key, index out of range, arithmetic on non-numbers);
-  an atom with an undefined operand is false. ``==`` is structural (numbers by exact decimal value,
+  an atom with an undefined operand is false. A number is the exact decimal it is written as and ``+ - *``
+  are exact (no rounding: 1 + 1e-16 > 1, 0.1 + 0.2 == 0.3). ``==`` is structural (numbers by exact decimal value,
   booleans are not numbers); ``<`` compares two numbers or two strings; ``x in y`` is list
   membership, dict-key membership or substring; ``len`` of list, dict or string.
 

@@ -44,10 +44,13 @@ UNDEF = _Undef()
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    return isinstance(x, (int, float, Fraction)) and not isinstance(x, bool)
 
 
 def _num(x: Any) -> Fraction:
+    """Exact value of a number: a float is its shortest decimal; an arithmetic result is kept as a Fraction."""
+    if isinstance(x, Fraction):
+        return x
     return Fraction(x) if isinstance(x, int) else Fraction(repr(float(x)))
 
 
@@ -96,7 +99,7 @@ def eval_term(t: Any, env: dict[str, Any]) -> Any:
             return UNDEF
         x, y = _num(a), _num(b)
         r = x + y if t.op == "+" else x - y if t.op == "-" else x * y
-        return int(r) if r.denominator == 1 else float(r)
+        return int(r) if r.denominator == 1 else r  # exact: a float would round 1 + 1e-16 to 1
     if isinstance(t, ListLit):
         items = [eval_term(x, env) for x in t.items]
         return UNDEF if any(x is UNDEF for x in items) else items
