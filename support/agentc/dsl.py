@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +241,7 @@ class PolicyError(ValueError):
     """A policy text does not parse or does not type-check; the message shows the offending token."""
 
     def __init__(self, msg: str, text: str = "", line: int = 0, column: int = 0, token: str = ""):
-        self.line, self.column, self.token = line, column, token
+        self.msg, self.line, self.column, self.token = msg, line, column, token
         where = ""
         if line:
             src = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
@@ -462,7 +463,13 @@ class _Build(Transformer):
 
     def number(self, meta, c):
         s = str(c[0])
-        return Lit(int(s) if "." not in s else float(s))
+        if "." not in s:
+            return Lit(int(s))
+        x = float(s)
+        if Fraction(repr(x)) != Fraction(s):  # a number is the decimal it is written as: never round it silently
+            raise PolicyError(f"number {s} has more significant digits than a float keeps (it would be read as "
+                              f"{x!r}); write it with at most 17", "", c[0].line, c[0].column, s)
+        return Lit(x)
 
     def string(self, meta, c):
         return Lit(json.loads(str(c[0])))
@@ -659,8 +666,11 @@ def parse_policy(text: str, tools: dict[str, dict] | list | None = None, domain:
                           len(lines), len(lines[-1]) + 1, "") from None
     except UnexpectedInput as e:  # pragma: no cover - other lark errors
         raise PolicyError(str(e), text, getattr(e, "line", 0), getattr(e, "column", 0)) from None
-    except VisitError as e:  # pragma: no cover
-        raise PolicyError(str(e.orig_exc), text) from None
+    except VisitError as e:
+        o = e.orig_exc
+        if isinstance(o, PolicyError):  # raised while building, with its position: show the line
+            raise PolicyError(o.msg, text, o.line, o.column, o.token) from None
+        raise PolicyError(str(o), text) from None  # pragma: no cover
     lets: dict[str, frozenset] = {}
     res = _Resolver(text, schemas, lets)
     rules: list[Rule] = []

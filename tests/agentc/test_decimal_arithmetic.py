@@ -43,3 +43,15 @@ def test_an_exact_sum_is_equal_to_the_same_number_in_a_list():
     for amount, fee, want in ((0.1, 0.2, []), (1, 1e-16, ["cap"]), (0.5, 0.5, [])):
         ev = Event("pay", {"amount": amount, "fee": fee})
         assert ref.check_candidate(pol, [], ev) == SmtMonitor(pol).violations(ev) == want
+
+
+def test_a_number_literal_a_float_cannot_hold_is_refused_at_its_position_not_rounded():
+    """0.30000000000000000001 would parse to the float 0.3, a different decimal; 0.1000 is the decimal 0.1 exactly."""
+    from support.agentc.dsl import PolicyError
+
+    with pytest.raises(PolicyError, match=r"number 0\.30000000000000000001 has more significant digits") as e:
+        parse_policy("rule cap: Forall pay(amount=a, fee=f):\n  a <= 0.30000000000000000001", TOOLS)
+    assert (e.value.line, e.value.column) == (2, 8)
+    assert "line 2, column 8" in str(e.value)
+    pol = parse_policy("rule cap: Forall pay(amount=a, fee=f): a <= 0.1000", TOOLS)
+    assert ref.check_candidate(pol, [], Event("pay", {"amount": 0.1, "fee": 0})) == []
