@@ -51,7 +51,7 @@ class FederationConfig:
     margin_window: int = 288         # residuals kept (intervals)
     guard_margin: float = 0.05       # feedback guard sizes for the observed load x (1 + this)
     # anti-flapping of the proactive controller, mirroring the HPA's defaults (simulate.AntiFlap): a change
-    # within tolerance x current replicas is not made (downward: within max(1 replica, that)); a scale-down
+    # within tolerance x current replicas is not made (either way); a scale-down
     # goes no lower than the highest recommendation of the last downscale_stabilisation_s; 0 and 0 = none
     tolerance: float = 0.1
     downscale_stabilisation_s: int = 300

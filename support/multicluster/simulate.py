@@ -79,9 +79,10 @@ class AntiFlap:
     """The HPA's anti-flapping for one cluster of the proactive controller: tolerance and scale-down window.
 
     Mirrors horizontal.go / replica_calculator.go: a proposal within ``tolerance`` x current replicas is not
-    made (downward within max(1 replica, that), as the HPA's ceil keeps a small cut); a scale-down goes no lower
-    than the highest recommendation of the last ``window_s`` seconds (inclusive: a plan made one 300 s interval
-    ago held for all of the last 300 s); a scale-up past the tolerance is made at once. ``tolerance = 0`` and
+    made, either way (a proposal is already a whole number of replicas, as the HPA's ceil(current x ratio) is:
+    at 5 replicas and ratio 0.8 the HPA cuts to 4, so a one-replica cut below 10 replicas is made); a
+    scale-down goes no lower than the highest recommendation of the last ``window_s`` seconds (inclusive: a
+    plan made one 300 s interval ago held for all of the last 300 s); a scale-up past the tolerance is made at once. ``tolerance = 0`` and
     ``window_s = 0`` switch it off. Pre-warm and guard are scale-ups only (``up_only``); the guard acts when the
     observed load already breaks the SLO, so it skips the tolerance (``slo_at_risk``), like an HPA whose metric
     has left its band; both are recorded, so the next plans cannot cut them within the window.
@@ -105,8 +106,7 @@ class AntiFlap:
             held = not slo_at_risk and proposal - current <= self.tolerance * current
             return current if held else proposal
         stabilised = max(r for _, r in self.history)
-        band = max(1.0, self.tolerance * current) if self.tolerance > 0 else 0.0
-        if stabilised >= current or current - stabilised <= band:
+        if stabilised >= current or current - stabilised <= self.tolerance * current:
             return current
         return stabilised
 

@@ -19,7 +19,9 @@ def test_antiflap_holds_a_change_within_the_tolerance_and_scales_up_past_it_at_o
     assert f.step(0, 20, 22) == 20      # +10 %: inside the tolerance, no change (HPA: |ratio - 1| <= 0.1)
     assert f.step(15, 20, 23) == 23     # +15 %: past it, made at once (no scale-up window)
     assert AntiFlap(0.1, 300).step(0, 20, 18) == 20   # -10 %: held
-    assert AntiFlap(0.1, 300).step(0, 5, 4) == 5      # one replica down is always held (max(1, 10 %))
+    # 5 -> 4 is -20 %: the HPA at ratio 0.8 sets ceil(5 x 0.8) = 4 (tolerance 10 %), so it is made; 10 -> 9 is held
+    assert AntiFlap(0.1, 300).step(0, 5, 4) == 4
+    assert AntiFlap(0.1, 300).step(0, 10, 9) == 10
     assert AntiFlap(0.1, 300).step(0, 20, 17) == 17   # -15 % with nothing higher in the window: made
 
 
