@@ -71,7 +71,8 @@ class Stage1:
         self.solves = 0
 
     def solve(self, n, lam=None):
-        """Optimal (objective, c, m, cpu price, mem price) for counts ``n``; objective inf if infeasible."""
+        """Optimal (objective, c, m, cpu price, mem price) for counts ``n``; objective inf if infeasible, or if
+        only an inaccurate answer came back and its point is infeasible."""
         lam = self.p.lam if lam is None else np.asarray(lam, float)
         n = np.asarray(n, float)
         self.n.value = n
@@ -87,6 +88,10 @@ class Stage1:
             return np.inf, None, None, 0.0, 0.0
         c = np.clip(self.c.value, self.p.server.c_min, self.p.server.c_max)
         m = np.clip(self.m.value, self.p.server.m_min, self.p.server.m_max)
+        if r.status != cp.OPTIMAL and not np.isfinite(evaluate(self.p, n, c, m).objective):
+            # every solver was inaccurate and the point it left breaks stability or capacity: no proof of a
+            # feasible point at these counts (taking it would let CRMS return an infeasible allocation)
+            return np.inf, None, None, 0.0, 0.0
         nu_c = float(self.cap_cpu.dual_value or 0.0)
         nu_m = float(self.cap_mem.dual_value or 0.0)
         return r.value, c, m, max(nu_c, 0.0), max(nu_m, 0.0)

@@ -39,3 +39,17 @@ def test_crms_reaches_the_scip_proven_optimum_where_a_stage2_device_is_needed(mo
     a = crms(p)
     assert opt.info["dual_bound"] * (1 - 1e-9) <= a.objective <= opt.objective * (1 + 1e-6), NEEDS[key]
     assert a.n.tolist() == opt.n.tolist(), NEEDS[key]
+
+
+@pytest.mark.parametrize("seed", [46, 145])
+def test_crms_raises_infeasible_where_scip_proves_it_even_when_a_solver_answers_inaccurately(models, seed):
+    """On these N = 7 instances every count vector is infeasible (SCIP proves it), but stage 1 at one start count
+    gets only CLARABEL's 'optimal_inaccurate' answer, whose point breaks stability (utilization 1.0006 and 0.99996
+    against 0.999). CRMS took it and returned an allocation with objective inf; it must name the infeasibility."""
+    from support.opt import InfeasibleError
+
+    p = random_small_problem(models, np.random.default_rng(seed), n_apps=(7, 7), n_max=3)
+    with pytest.raises(InfeasibleError, match="proved the MINLP infeasible"):
+        scip_optimum(p, time_limit=60)
+    with pytest.raises(InfeasibleError, match="no stable allocation"):
+        crms(p)
