@@ -159,18 +159,20 @@ def _planted(tmp_path: Path, **change) -> Path:
     for name, value in {"p23": 0.5073, "n_half": 23, "mc_z": 2.0, **change.get("measured", {})}.items():
         if value is not None:
             rec.record(name, value)
-    for name, reason in change.get("not_applicable", {}).items():
-        rec.not_applicable(name, reason)
+    for name in change.get("not_applicable", {}):
+        rec.not_applicable(name, "a reason, replaced below")
     (folder / "figures").mkdir()
     for f in change.get("figures", ["curve.png", "curve.svg"]):
         (folder / "figures" / f).write_text("x")
     (folder / "tables").mkdir()
     for f, text in change.get("tables", {"live.csv": "x,y\n1,2\n"}).items():
         (folder / "tables" / f).write_text(text)
+    res = json.loads((folder / "results.json").read_text())
     if "verdict" in change:  # a verdict typed into results.json, not the rule's
-        res = json.loads((folder / "results.json").read_text())
         res["claims"][0]["verdict"] = change["verdict"]
-        (folder / "results.json").write_text(json.dumps(res))
+    for c in res["claims"]:  # a reason typed into results.json (the recorder refuses a blank one)
+        c["note"] = change.get("not_applicable", {}).get(c["name"], c["note"])
+    (folder / "results.json").write_text(json.dumps(res))
     return folder
 
 
