@@ -53,9 +53,17 @@ class Rule:
         return ()
 
 
+# relative slack at an inclusive bar for rounding alone: the decimals of a value and a bar are not binary fractions, so
+# a value exactly on the bar computes a few ulps off it (1.3 beside "within ±30% of 1.0" gives an error of 0.3 + 4e-17,
+# a 10% reduction 1 - 0.9 gives 0.1 - 2e-17); a value on the bar counts as on it, a relative 1e-12 beyond stays out.
+# Within, AtLeast and AtMost use it; the strict Above and Below do not (a tie is no gain), nor does a bar of 0
+ROUNDING = 1e-12
+
+
 @dataclass(frozen=True)
 class Within(Rule):
-    """Reproduced when ``|measured - paper| <= rel * |paper|``; partly within ``partly_rel``."""
+    """Reproduced when ``|measured - paper| <= rel * |paper|`` (a value on the bar included, float rounding aside:
+    :data:`ROUNDING`); partly within ``partly_rel``."""
 
     rel: float
     partly_rel: float | None = None
@@ -65,9 +73,9 @@ class Within(Rule):
         if not math.isfinite(m):
             return Verdict.NOT_REPRODUCED
         err = abs(m - p) / abs(p) if p != 0 else abs(m)
-        if err <= self.rel:
+        if err <= self.rel * (1 + ROUNDING):
             return Verdict.REPRODUCED
-        if self.partly_rel is not None and err <= self.partly_rel:
+        if self.partly_rel is not None and err <= self.partly_rel * (1 + ROUNDING):
             return Verdict.PARTLY
         return Verdict.NOT_REPRODUCED
 
@@ -116,22 +124,24 @@ class _Bound(Rule):
 
 @dataclass(frozen=True)
 class AtLeast(_Bound):
-    """Reproduced when ``measured >= threshold``; partly when ``measured >= partly``."""
+    """Reproduced when ``measured >= threshold``; partly when ``measured >= partly`` (a value on the bar included, float
+    rounding aside: :data:`ROUNDING`)."""
 
     _symbol = ">="
 
     def _ok(self, m: float, bound: float) -> bool:
-        return m >= bound
+        return m >= bound - ROUNDING * abs(bound)
 
 
 @dataclass(frozen=True)
 class AtMost(_Bound):
-    """Reproduced when ``measured <= threshold``; partly when ``measured <= partly``."""
+    """Reproduced when ``measured <= threshold``; partly when ``measured <= partly`` (a value on the bar included, float
+    rounding aside: :data:`ROUNDING`)."""
 
     _symbol = "<="
 
     def _ok(self, m: float, bound: float) -> bool:
-        return m <= bound
+        return m <= bound + ROUNDING * abs(bound)
 
 
 @dataclass(frozen=True)

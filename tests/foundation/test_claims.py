@@ -2,6 +2,7 @@
 
 import json
 import math
+from fractions import Fraction
 
 import pytest
 
@@ -56,6 +57,40 @@ def test_within_judges_a_negative_paper_value_by_its_magnitude():
     assert Within(0.3).verdict(-0.6, -0.5) is Verdict.REPRODUCED
     assert Within(0.3, partly_rel=0.7).verdict(-0.8, -0.5) is Verdict.PARTLY
     assert Within(0.3).verdict(-0.2, -0.5) is Verdict.NOT_REPRODUCED
+
+
+def test_within_counts_a_value_exactly_on_its_decimal_bar_as_within():
+    """Audit s27 (silent): 1.3 is exactly 30% above 1.0 and 0.55 exactly 10% above 0.5 (the claims' "within" is
+    inclusive), but |m - p| / |p| of their doubles is a few ulps above the bar, and the rule said not reproduced."""
+    assert Within(0.3).verdict(1.3, 1.0) is Verdict.REPRODUCED
+    assert Within(0.1).verdict(0.55, 0.5) is Verdict.REPRODUCED
+    assert Within(0.1, partly_rel=0.3).verdict(0.65, 0.5) is Verdict.PARTLY
+    assert Within(0.3).verdict(1.3 * (1 + 1e-9), 1.0) is Verdict.NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("rel", [0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.43, 0.6])
+def test_within_matches_exact_decimal_arithmetic_at_and_beyond_the_bar(rel):
+    """Oracle: exact rational arithmetic. For paper values 0.01..9.99, the double nearest the exact decimal
+    p (1 +- rel) is within; the double nearest p (1 +- rel (1 + 1e-9)) is not (old code: about 40% failed)."""
+    r, beyond = Fraction(str(rel)), Fraction(str(rel)) * (1 + Fraction(1, 10**9))
+    for k in range(1, 1000):
+        p = Fraction(k, 100)
+        for sign in (1, -1):
+            assert Within(rel).verdict(float(p * (1 + sign * r)), float(p)) is Verdict.REPRODUCED, (p, sign)
+            assert Within(rel).verdict(float(p * (1 + sign * beyond)), float(p)) is Verdict.NOT_REPRODUCED, (p, sign)
+
+
+def test_at_least_and_at_most_count_a_computed_value_exactly_on_the_bar_as_on_it():
+    """A 10% reduction computed as 1 - 0.9 is 0.1 - 2e-17 and 0.1 + 0.2 is 0.3 + 4e-17 (the decimals are exactly on
+    the bars); a relative 1e-9 past the bar stays out, and a bar of 0 stays exact (no violations means none)."""
+    assert 1 - 0.9 < 0.1 and 0.1 + 0.2 > 0.3  # the doubles really are off the bar
+    assert AtLeast(0.1).verdict(1 - 0.9, None) is Verdict.REPRODUCED
+    assert AtLeast(0.2, partly=0.1).verdict(1 - 0.9, None) is Verdict.PARTLY
+    assert AtMost(0.3).verdict(0.1 + 0.2, None) is Verdict.REPRODUCED
+    assert AtLeast(0.1).verdict(0.1 * (1 - 1e-9), None) is Verdict.NOT_REPRODUCED
+    assert AtMost(0.3).verdict(0.3 * (1 + 1e-9), None) is Verdict.NOT_REPRODUCED
+    assert AtMost(0.0).verdict(1e-300, None) is Verdict.NOT_REPRODUCED
+    assert AtLeast(0.0).verdict(-1e-300, None) is Verdict.NOT_REPRODUCED
 
 
 def test_strict_rules_refuse_a_tie_at_the_threshold():
