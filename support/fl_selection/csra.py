@@ -356,8 +356,10 @@ def csra(system: WirelessSystem, P: np.ndarray, m: int, gen: GenConstraint, weig
         n_lin = n_new
         pr.set_gen(gen, D, n_lin)
         solved.clear()
+        a_rel = np.array(pr.a.value, copy=True)
         E_new = energy_at(T_rel)
-        if not math.isfinite(E_new):
+        if not math.isfinite(E_new):  # the failed step left no point (None) or a stale one: round E_rel's own a
+            pr.a.value = a_rel
             break
         E_rel = E_new
     a = np.clip(np.asarray(pr.a.value, float), 0, 1)

@@ -126,6 +126,36 @@ def test_csra_keeps_the_relaxed_a_of_t_rel_when_the_search_ends_on_an_earlier_gr
     assert np.array_equal(res.a_relaxed, np.clip(a_rel, 0, 1))
 
 
+def test_csra_rounds_the_last_linearisation_s_a_when_an_sca_step_comes_back_infeasible(instance, monkeypatch):
+    """Audit s27 (silent): a failed SCA step ends the SCA loop, so CSRA must round the relaxed a that E_rel belongs
+    to, i.e. answer as with no SCA step (sca_iters=0). The old code rounded what the failed solve left in pr.a
+    (None after an infeasible status: a_relaxed NaN) and silently returned a worse selection."""
+    import cvxpy as cp
+
+    from support.fl_selection import csra as C
+    from support.opt import ConvexResult
+
+    system, P, D = instance(8, 3, alpha=0.3)
+    gen = GenConstraint.from_targets(0.731, 1.686, 0.3, 3 * D.mean())
+    w = replace(reference_units(system, 3), w=0.5)
+    no_sca = csra(system, P, 3, gen, w, sca_iters=0)
+    pr, real, g0 = C._relaxed(8, 3, P.shape[1]), C.solve_convex, []
+
+    def sca_infeasible(problem, **kw):  # a re-linearised program is infeasible; cvxpy then clears the variables
+        if g0 and float(pr.g0.value) != g0[0]:
+            pr.a.value = None
+            return ConvexResult(float("inf"), cp.INFEASIBLE, "CLARABEL", 0.0)
+        g0.append(float(pr.g0.value))
+        return real(problem, **kw)
+
+    monkeypatch.setattr(C, "solve_convex", sca_infeasible)
+    res = csra(system, P, 3, gen, w)
+    assert len(set(g0)) == 1  # the scenario: the first SCA step was the one that failed
+    assert np.array_equal(res.a_relaxed, no_sca.a_relaxed)
+    assert np.array_equal(np.sort(res.S), np.sort(no_sca.S))
+    assert res.allocation.cost(w) == pytest.approx(no_sca.allocation.cost(w), rel=1e-9)  # solver round-off only
+
+
 def test_csra_relaxes_without_the_generalization_constraint_when_its_linearisation_is_empty(instance):
     """Linearising sqrt(n) at n0 = 1 leaves no relaxed point: the deadline is searched again without the constraint
     (the first search ranked only infeasibility penalties, and picked the grid point nearest 1 s), so the relaxed
