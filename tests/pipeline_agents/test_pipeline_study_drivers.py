@@ -131,3 +131,28 @@ def test_tpch_generate_fails_on_an_error_exit_or_a_missing_table_and_leaves_no_p
     with pytest.raises(tpch.TpchError, match=rf"failed \({rc}\): generator says hi"):
         tpch.generate(0.02, tmp_path / "cache")
     assert list((tmp_path / "cache" / "paper_repro_tpch").iterdir()) == []
+
+
+def test_drift_outcomes_count_a_failed_transform_as_not_fixed_but_let_a_bug_raise(monkeypatch):
+    """The measured quantity is whether the real DuckDB transform runs on the reconciled table: a DuckDB error means
+    "not fixed"; any other exception is a bug in our code and must not be recorded as a drift outcome."""
+    import duckdb
+
+    from support.pipeline_agents import schema
+
+    data = tpch.generate(0.01)
+
+    def sql_fails(con):
+        raise duckdb.BinderException("planted: column not found")
+
+    monkeypatch.setattr(tpch, "transform_join", sql_fails)
+    out = schema.drift_outcomes(data)
+    fixable = out.action.isin(["map_column", "cast_column", "add_column"])
+    assert fixable.any() and not out.fixed.any()
+
+    def bug(con):
+        raise TypeError("planted bug")
+
+    monkeypatch.setattr(tpch, "transform_join", bug)
+    with pytest.raises(TypeError, match="planted bug"):
+        schema.drift_outcomes(data)
