@@ -557,6 +557,10 @@ def rounds_vs_ablation(summary: pd.DataFrame, cap: int, alphas, method: str = "c
             g = summary[(summary.alpha == a) & (summary.method == name)]
             if g.empty:
                 raise ValueError(f"no {name!r} runs at alpha = {a:g} in the summary")
+            seen = g.rounds_to_target.max()
+            if seen >= cap:  # a run never reaching the target must count as slower than every run that did
+                raise ValueError(f"cap = {cap} must exceed every observed round count ({name!r} at alpha = {a:g} "
+                                 f"reached the target in round {seen:g})")
             rounds[name] = g.set_index("seed").rounds_to_target.fillna(cap).sort_index()
         x, y = rounds[method], rounds[ablation]
         if list(x.index) != list(y.index):

@@ -145,6 +145,16 @@ def test_rounds_claim_counts_a_never_reached_run_as_the_cap():
     assert fewer is True and table.loc[0.1, "ablation_mean"] == 8.5 and table.loc[0.1, "pairs"] == [(5, 6), (9, 11)]
 
 
+def test_rounds_claim_refuses_a_cap_that_does_not_exceed_every_observed_round_count():
+    """With cap 9, the miss (counted as 9) would tie CSRA's seed that reached the target in round 9, though it is
+    slower; with cap 10 the miss counts as slower, as it must."""
+    ar = _alpha_frame({(0.1, "csra"): [5, 9], (0.1, "csra_no_het"): [6, np.nan]})
+    with pytest.raises(ValueError, match=r"cap = 9 must exceed every observed round count \('csra' at alpha = 0.1 "
+                                         r"reached the target in round 9\)"):
+        X.rounds_vs_ablation(ar, 9, [0.1])
+    assert X.rounds_vs_ablation(ar, 10, [0.1])[1].loc[0.1, "pairs"] == [(5, 6), (9, 10)]
+
+
 @pytest.mark.parametrize("alphas, match", [((), "at least one alpha <= 0.5"), ((100.0,), "at least one alpha <= 0.5"),
                                            ((0.1, 0.3), "no 'csra' runs at alpha = 0.3")])
 def test_rounds_claim_refuses_no_covered_alpha_and_an_alpha_missing_from_the_runs(alphas, match):
