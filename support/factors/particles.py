@@ -141,15 +141,21 @@ def condition(p: Particles, evidence: Mapping[str, object]) -> Particles:
     return Particles(vals, kinds, logw, att)
 
 
+def attached_log_mass(att: G.Gaussian) -> np.ndarray:
+    """Each particle's log total mass of its attached factor (components summed out): what :func:`normalize` folds
+    into the weights, and what a particle histogram weighs each particle by."""
+    lz = G.log_normalizers(att)
+    return logsumexp(lz, axis=tuple(range(1, lz.ndim))) if lz.ndim > 1 else lz
+
+
 def normalize(p: Particles) -> tuple[Particles, float]:
     """Fold the attached per-particle mass into the weights; log Z = logsumexp(logw) (op 4)."""
     logw, att = p.logw, p.attached
     if att is not None:
-        lz = G.log_normalizers(att)
-        lzp = logsumexp(lz, axis=tuple(range(1, lz.ndim))) if lz.ndim > 1 else lz
+        lzp = attached_log_mass(att)
         logw = logw + lzp
         shift = np.where(np.isfinite(lzp), lzp, 0.0)  # a particle with zero attached mass keeps g = -inf, not NaN
-        att = G.Gaussian(att.discrete, att.continuous, att.g - shift.reshape((-1,) + (1,) * (lz.ndim - 1)),
+        att = G.Gaussian(att.discrete, att.continuous, att.g - shift.reshape((-1,) + (1,) * (att.g.ndim - 1)),
                          att.h, att.K)
     logz = float(logsumexp(logw))
     if not np.isfinite(logz):

@@ -17,7 +17,7 @@ from support.factors import gaussian as G
 from support.factors.density import LogDensity
 from support.factors.errors import FactorError
 from support.factors.logmath import logsumexp, safe_log
-from support.factors.particles import AXIS, Particles
+from support.factors.particles import AXIS, Particles, attached_log_mass
 from support.factors.table import Table
 
 
@@ -273,14 +273,6 @@ def _check_grid_axes(grid: Grid, dim: int) -> None:
         raise FactorError(f"grid has {len(grid.edges)} axes but {grid.var!r} has dimension {dim}")
 
 
-def _log_mass_with_attached(p: Particles) -> np.ndarray:
-    """Each particle's log weight times the total mass of its attached factor (the weights ``normalize`` folds in)."""
-    if p.attached is None:
-        return p.logw
-    lz = G.log_normalizers(p.attached) if p.attached.n else p.attached.g  # (N, *attached discrete)
-    return p.logw + (logsumexp(lz, axis=tuple(range(1, lz.ndim))) if lz.ndim > 1 else lz)
-
-
 def discretize(f, grid: Grid) -> Table:
     """Mass of ``f`` per grid cell as a Table over ``grid.name``: a Gaussian's exact box probabilities in
     1-D and 2-D (density x cell volume above that), a particle histogram, or density x cell volume for a
@@ -289,7 +281,7 @@ def discretize(f, grid: Grid) -> Table:
     if isinstance(f, Particles):
         if f.kinds.get(grid.var, ("", 0))[0] != "continuous":
             raise FactorError(f"discretize: particles have no continuous column {grid.var!r}")
-        logw = _log_mass_with_attached(f)
+        logw = f.logw if f.attached is None else f.logw + attached_log_mass(f.attached)
         X = f.values[grid.var]
         _check_grid_axes(grid, X.shape[1])
         ids = []
