@@ -60,6 +60,17 @@ class Rule:
 ROUNDING = 1e-12
 
 
+def at_most(value, bar: float):
+    """``value <= bar`` with a value on the bar included, float rounding aside (:data:`ROUNDING`); elementwise on
+    arrays and Series, for claim values computed outside a rule (a share of instances within a bar)."""
+    return value <= bar + ROUNDING * abs(bar)
+
+
+def at_least(value, bar: float):
+    """``value >= bar`` with a value on the bar included, float rounding aside (:data:`ROUNDING`)."""
+    return value >= bar - ROUNDING * abs(bar)
+
+
 @dataclass(frozen=True)
 class Within(Rule):
     """Reproduced when ``|measured - paper| <= rel * |paper|`` (a value on the bar included, float rounding aside:
@@ -73,9 +84,9 @@ class Within(Rule):
         if not math.isfinite(m):
             return Verdict.NOT_REPRODUCED
         err = abs(m - p) / abs(p) if p != 0 else abs(m)
-        if err <= self.rel * (1 + ROUNDING):
+        if at_most(err, self.rel):
             return Verdict.REPRODUCED
-        if self.partly_rel is not None and err <= self.partly_rel * (1 + ROUNDING):
+        if self.partly_rel is not None and at_most(err, self.partly_rel):
             return Verdict.PARTLY
         return Verdict.NOT_REPRODUCED
 
@@ -130,7 +141,7 @@ class AtLeast(_Bound):
     _symbol = ">="
 
     def _ok(self, m: float, bound: float) -> bool:
-        return m >= bound - ROUNDING * abs(bound)
+        return at_least(m, bound)
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,7 @@ class AtMost(_Bound):
     _symbol = "<="
 
     def _ok(self, m: float, bound: float) -> bool:
-        return m <= bound + ROUNDING * abs(bound)
+        return at_most(m, bound)
 
 
 @dataclass(frozen=True)

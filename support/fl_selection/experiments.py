@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from support.claims import at_most
 from support.fl.datasets import LOADERS, Dataset, load
 from support.fl.fedavg import FedConfig, fedavg, make_client_data
 from support.fl.models import LogisticRegression, make_model
@@ -47,9 +48,6 @@ RUNNABLE = tuple(m for m in METHODS if m not in BY_PRODUCTS)  # what run_method 
 # blind since it drops the heterogeneity term; random is the separate acc_vs_random claim
 BLIND_SELECTORS = ("best_channel", "power_of_choice", "oort", "csra_no_het", "all_clients")
 BRUTE_FORCE_TOL = 0.05  # brute_force_5pct: CSRA's cost at most 5% above the exhaustive optimum
-# slack on the gap c/opt - 1 for rounding alone: its float error is ~1 ulp (c = 21, opt = 20 gives 0.05 + 4e-17),
-# so a cost exactly at the bar counts as within while anything a relative 1e-12 beyond stays outside
-GAP_ROUNDING = 1e-12
 MODELS = ("logreg", "mlp")  # support.fl.models.make_model's kinds
 PARTITIONS = ("dirichlet", "shards")
 ROUNDS_CLAIM_MAX_ALPHA = 0.5  # issue 11: fewer rounds than the ablation at every alpha <= 0.5 tested
@@ -447,7 +445,7 @@ def brute_force_fraction(sel: pd.DataFrame, tol: float = BRUTE_FORCE_TOL) -> flo
     if sel.empty:
         raise ValueError("brute_force_fraction needs at least one instance; the selection study kept none (no "
                          "instance had a feasible subset)")
-    return float((sel.gap <= tol + GAP_ROUNDING).mean())
+    return float(at_most(sel.gap, tol).mean())  # c = 21, opt = 20: the gap is 0.05 + 4e-17, on the bar
 
 
 # ------------------------------------------------------------------------------------ sweeps
