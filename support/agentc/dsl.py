@@ -57,6 +57,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from support.policy.numbers import decimal_value
+
 PSEUDO_TOOLS: dict[str, dict[str, Any]] = {
     "user": {"type": "object", "properties": {"text": {"type": "string"}, "yes": {"type": "boolean"}}},
     "respond": {"type": "object", "properties": {"text": {"type": "string"}}},
@@ -466,7 +468,7 @@ class _Build(Transformer):
         if "." not in s:
             return Lit(int(s))
         x = float(s)
-        if Fraction(repr(x)) != Fraction(s):  # a number is the decimal it is written as: never round it silently
+        if decimal_value(x) != Fraction(s):  # a number is the decimal it is written as: never round it silently
             raise PolicyError(f"number {s} has more significant digits than a float keeps (it would be read as "
                               f"{x!r}); write it with at most 17", "", c[0].line, c[0].column, s)
         return Lit(x)

@@ -33,6 +33,7 @@ from support.agentc.dsl import (
     TrueF,
     Var,
 )
+from support.policy.numbers import decimal_value
 
 
 class _Undef:
@@ -49,9 +50,7 @@ def _is_num(x: Any) -> bool:
 
 def _num(x: Any) -> Fraction:
     """Exact value of a number: a float is its shortest decimal; an arithmetic result is kept as a Fraction."""
-    if isinstance(x, Fraction):
-        return x
-    return Fraction(x) if isinstance(x, int) else Fraction(repr(float(x)))
+    return x if isinstance(x, Fraction) else decimal_value(x)
 
 
 def values_equal(a: Any, b: Any) -> bool:

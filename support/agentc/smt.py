@@ -46,6 +46,7 @@ from support.agentc.dsl import (
     TrueF,
     Var,
 )
+from support.policy.numbers import decimal_value
 
 # ------------------------------------------------------------------------------------------------ sorts
 _V = z3.Datatype("Val")
@@ -85,7 +86,7 @@ def _canon(v: Any) -> Any:
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return v
     if isinstance(v, (int, float)):
-        f = Fraction(v) if isinstance(v, int) else Fraction(repr(float(v)))
+        f = decimal_value(v)
         return {"#n": str(f)}
     if isinstance(v, list):
         return [_canon(x) for x in v]
@@ -116,7 +117,7 @@ class _Interner:
         elif isinstance(v, str):
             e = Val.s(_zstr(v))
         elif isinstance(v, (int, float)):
-            f = Fraction(v) if isinstance(v, int) else Fraction(repr(float(v)))
+            f = decimal_value(v)
             e = Val.n(z3.RealVal(f"{f.numerator}/{f.denominator}"))
         else:
             if key not in self.ids:
