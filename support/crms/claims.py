@@ -36,8 +36,21 @@ CLAIMS = ClaimSet("06_crms", [
           "load-proportional, demand-proportional (VPA-style), static request=limit; best per seed by latency), "
           "default scenario, median over seeds", 0.14, "", ABS,
           AtLeast(0.14, partly=0.10)),
-    Claim("seeds_10pct", "Fraction of seeds on which CRMS cuts mean latency by >= 10% vs the best heuristic", 0.8,
-          "of seeds", ISSUE, AtLeast(0.8, partly=0.6)),
+    Claim("seeds_10pct", "Fraction of seeds on which CRMS cuts mean latency by >= 10% vs the best heuristic, the "
+          "VPA-style share we added included", 0.8, "of seeds",
+          ISSUE + " bar, applied also to the VPA-style share we added", AtLeast(0.8, partly=0.6)),
+    # Issue 10's acceptance as written: its Build section names the heuristic baselines (equal share,
+    # load-proportional share, static request=limit sizing); the VPA-style share was added by an audit on
+    # 2026-11-29. Declared on 2026-12-01, after sixteen notes had asked which reading the issue meant and got no
+    # answer; the values on that reading had been seen (reported as metrics since 2026-11-30: 90% of seeds in
+    # every default run). The stricter rows above stay judged beside these two.
+    Claim("seeds_10pct_named", "Issue 10's acceptance with the issue's own heuristic baselines (equal share, "
+          "load-proportional, static request=limit; not the VPA-style share we added): fraction of seeds on which "
+          "CRMS cuts mean latency by >= 10% vs the best of them", 0.8, "of seeds", ISSUE + " (its named heuristics)",
+          AtLeast(0.8, partly=0.6)),
+    Claim("power_not_worse_named", "Issue 10's acceptance, power not worse: modeled power (reserved CPUs and memory) "
+          "of CRMS relative to the best of the issue's three named heuristics by latency (mean over the seeds where "
+          "one is stable)", 1.0, "x", ISSUE + " (its named heuristics)", AtMost(1.0)),
     Claim("latency_vs_search", "Mean latency reduction of CRMS over the best search baseline (random search, "
           "dual annealing) with the same wall-clock budget, median over seeds", 0.14, "", ABS, AtLeast(0.14, partly=0.05)),
     # No partly band: when every method reserves all CPUs the ratio cannot exceed ~1.008, so a 1.05 band

@@ -150,7 +150,8 @@ def test_screened_claims_when_scip_proves_nothing_are_not_applicable_with_the_du
 HL = {"seeds": 4, "latency_vs_heuristic": 0.14, "mean_vs_heuristic": 0.1234, "seeds_10pct": 0.75,
       "latency_vs_search": 0.2, "heuristics_all_unstable": 1, "searches_all_unstable": 0, "crms_seconds_median": 0.0123,
       "random_search_evaluations_median": 456.0, "annealing_evaluations_median": 78.0}
-NAMED = {"median": 0.158, "seeds_margin": 1.0, "power_ratio_mean": 1.0156}
+NAMED = {"median": 0.158, "seeds_margin": 1.0, "power_ratio_mean": 1.0156, "seeds": 4,
+         "heuristics": ("equal share", "load-proportional", "static request=limit")}
 
 
 def test_headline_claims_record_the_summary_with_the_named_heuristics_and_the_fit_source_in_the_notes(tmp_path):
@@ -160,12 +161,35 @@ def test_headline_claims_record_the_summary_with_the_named_heuristics_and_the_fi
     assert _claim(nb, "latency_vs_heuristic") == (0.14, Verdict.REPRODUCED, (
         "median over 4 seeds (mean 0.123); on 1 seeds every heuristic is unstable (reduction 1); on the recorded "
         "profile 0.100; against the issue's three named heuristics alone (no VPA-style share) 0.158, 100% of seeds "
-        ">= 10%, power 1.016x (metrics)" + src))
+        ">= 10%, power 1.016x (claims seeds_10pct_named, power_not_worse_named)" + src))
     assert _claim(nb, "seeds_10pct") == (0.75, Verdict.PARTLY, "4 seeds" + src)
+    assert _claim(nb, "seeds_10pct_named") == (1.0, Verdict.REPRODUCED, (
+        "4 seeds; best per seed of equal share, load-proportional, static request=limit; median reduction 0.158"
+        + src))
+    assert _claim(nb, "power_not_worse_named") == (1.0156, Verdict.NOT_REPRODUCED, (
+        "mean over the seeds where one of them is stable; reserved CPUs and memory" + src))
     assert _claim(nb, "latency_vs_search") == (0.2, Verdict.REPRODUCED, (
         "median over 4 seeds; same wall-clock budget as CRMS (median 12 ms: 456 random search and 78 annealing "
         "evaluations, so the value moves with the machine's load); on 0 seeds both searches are unstable (reduction 1)"
         + src))
+
+
+def test_issue_acceptance_with_the_named_heuristics_judges_the_seed_fraction_at_80_percent_and_power_at_1(tmp_path):
+    nb = _nb(tmp_path)
+    R.record_headline_claims(nb, HL, dict(NAMED, seeds_margin=0.7, power_ratio_mean=1.0), "x")
+    assert _claim(nb, "seeds_10pct_named")[:2] == (0.7, Verdict.PARTLY)  # 0.6 <= 0.7 < 0.8
+    assert _claim(nb, "power_not_worse_named")[:2] == (1.0, Verdict.REPRODUCED)  # not worse: a tie holds
+    nb = _nb(tmp_path)
+    R.record_headline_claims(nb, HL, dict(NAMED, seeds_margin=0.8, power_ratio_mean=0.99), "x")
+    assert _claim(nb, "seeds_10pct_named")[:2] == (0.8, Verdict.REPRODUCED)
+
+
+def test_power_against_the_named_heuristics_is_not_applicable_where_none_of_them_is_stable(tmp_path):
+    nb = _nb(tmp_path)
+    R.record_headline_claims(nb, HL, dict(NAMED, power_ratio_mean=float("nan")), "x")
+    assert _claim(nb, "power_not_worse_named") == (None, Verdict.NOT_APPLICABLE, (
+        "none of the issue's named heuristics is stable on any seed, so there is no power to compare with"))
+    assert _claim(nb, "seeds_10pct_named")[0] == 1.0
 
 
 # ----------------------------------------------------------------------------------------------- power
