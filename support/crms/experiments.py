@@ -293,7 +293,7 @@ def margin_without(rows: pd.DataFrame, left_out: tuple[str, ...] = (B.VPA_STYLE,
     """CRMS's latency reduction against the per-seed best heuristic when ``left_out`` heuristics are not offered (a
     metric, not a claim): by default the issue's named heuristics only, without the VPA-style share that we added.
     Median over seeds and the fraction of seeds with a reduction >= ``margin``; no stable heuristic reads 1. Also
-    the mean power ratio to that best heuristic over the seeds where it is stable (NaN where none is)."""
+    the power ratio to that best heuristic per seed where it is stable and its mean (NaN where none is)."""
     kept = _kept_heuristics(left_out)
     best = best_by_seed(rows[rows.method.isin(kept)])
     crm = rows[rows.method == "CRMS"].set_index("seed").reindex(best.index)
@@ -302,7 +302,8 @@ def margin_without(rows: pd.DataFrame, left_out: tuple[str, ...] = (B.VPA_STYLE,
     power = (crm.power_w / best.power_w)[stable]
     return {"heuristics": kept, "seeds": len(r), "median": float(r.median()),
             "seeds_margin": float((r >= margin).mean()),
-            "power_ratio_mean": float(power.mean()) if len(power) else np.nan}
+            "power_ratio_mean": float(power.mean()) if len(power) else np.nan,
+            "power_ratios": [float(x) for x in power]}
 
 
 def method_summary(rows: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from support.crms.experiments import QUASI_MARGIN, des_summary, fit_summary, loglog_slope, runtime_at
+from support.crms.experiments import (
+    QUASI_MARGIN,
+    des_summary,
+    fit_summary,
+    loglog_slope,
+    power_summary,
+    runtime_at,
+)
 from support.wording import count, number
 
 RUNTIME_CLAIM_N = 50  # runtime_n50: the number of apps the 10 s bar is stated for
@@ -117,8 +124,10 @@ def record_headline_claims(nb, hl: dict[str, Any], named: dict[str, Any], fit_so
         nb.not_applicable("power_not_worse_named", "none of the issue's named heuristics is stable on any seed, so "
                                                    "there is no power to compare with")
     else:
+        ps = power_summary(pd.DataFrame({"power_ratio": named["power_ratios"]}))
         nb.record("power_not_worse_named", named["power_ratio_mean"],
-                  note=f"mean over the seeds where one of them is stable; reserved CPUs and memory{src}")
+                  note=f"mean over the {count(ps['seeds'], 'seed')} where one of them is stable; reserved CPUs and "
+                       f"memory; {ci_text(ps)}; CRMS above 1 on {ps['above_1']} of {ps['seeds']}{src}")
     nb.record("latency_vs_search", hl["latency_vs_search"],
               note=f"median over {hl['seeds']} seeds; same wall-clock budget as CRMS (median "
                    f"{1000 * hl['crms_seconds_median']:.0f} ms: {hl['random_search_evaluations_median']:.0f} random "

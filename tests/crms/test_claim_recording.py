@@ -150,7 +150,7 @@ def test_screened_claims_when_scip_proves_nothing_are_not_applicable_with_the_du
 HL = {"seeds": 4, "latency_vs_heuristic": 0.14, "mean_vs_heuristic": 0.1234, "seeds_10pct": 0.75,
       "latency_vs_search": 0.2, "heuristics_all_unstable": 1, "searches_all_unstable": 0, "crms_seconds_median": 0.0123,
       "random_search_evaluations_median": 456.0, "annealing_evaluations_median": 78.0}
-NAMED = {"median": 0.158, "seeds_margin": 1.0, "power_ratio_mean": 1.0156, "seeds": 4,
+NAMED = {"median": 0.158, "seeds_margin": 1.0, "power_ratio_mean": 1.0156, "power_ratios": [1.0, 1.0312], "seeds": 4,
          "heuristics": ("equal share", "load-proportional", "static request=limit")}
 
 
@@ -166,8 +166,10 @@ def test_headline_claims_record_the_summary_with_the_named_heuristics_and_the_fi
     assert _claim(nb, "seeds_10pct_named") == (1.0, Verdict.REPRODUCED, (
         "4 seeds; best per seed of equal share, load-proportional, static request=limit; median reduction 0.158"
         + src))
+    # t-CI by hand: mean 1.0156, sem = 0.0312 / 2 = 0.0156, t(0.975, 1 dof) = 12.7062: 1.0156 -+ 0.1982
     assert _claim(nb, "power_not_worse_named") == (1.0156, Verdict.NOT_REPRODUCED, (
-        "mean over the seeds where one of them is stable; reserved CPUs and memory" + src))
+        "mean over the 2 seeds where one of them is stable; reserved CPUs and memory; 95% t-CI over seeds "
+        "[0.8174, 1.2138], not resolved by 2 seeds (95% t-CI includes 1); CRMS above 1 on 1 of 2" + src))
     assert _claim(nb, "latency_vs_search") == (0.2, Verdict.REPRODUCED, (
         "median over 4 seeds; same wall-clock budget as CRMS (median 12 ms: 456 random search and 78 annealing "
         "evaluations, so the value moves with the machine's load); on 0 seeds both searches are unstable (reduction 1)"

@@ -201,6 +201,7 @@ def test_margin_without_nothing_left_out_is_the_headlines_own_reduction_and_the_
     assert every["median"] == pytest.approx(X.headline_summary(summ)["latency_vs_heuristic"])
     assert every["seeds_margin"] == pytest.approx(X.headline_summary(summ)["seeds_10pct"])
     assert every["power_ratio_mean"] == pytest.approx(X.power_summary(summ, "power_ratio")["mean"])
+    assert every["power_ratios"] == pytest.approx(list(summ.power_ratio.dropna()))  # per seed, as the headline's
     named = X.margin_without(rows)
     assert VPA not in named["heuristics"] and len(named["heuristics"]) == len(B.HEURISTICS) - 1
     assert named["median"] == pytest.approx(0.2)  # seeds: 1 - 0.4/0.5, 1 (none stable), 1 - 0.4/0.5
