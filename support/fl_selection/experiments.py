@@ -452,8 +452,9 @@ def brute_force_fraction(sel: pd.DataFrame, tol: float = BRUTE_FORCE_TOL) -> flo
 
 @one_blas_thread
 def per_round_costs(env: Env, n_draws: int, methods=("csra", "random", "random_opt", "best_channel")) -> pd.DataFrame:
-    """Mean per-round latency and energy over ``n_draws`` fading draws (no training: selection + allocation
-    only; loss-based selectors are excluded)."""
+    """Per-round latency and energy of each method on each of ``n_draws`` fading draws (no training: selection +
+    allocation only; loss-based selectors are excluded). A method with no feasible selection or allocation on a
+    draw gets a row with ``failed`` True and NaN costs, so that callers compare methods on the same draws."""
     rows = []
     policies = {m: _policy(env, m) for m in methods if m in ("csra", "csra_no_het", "best_channel", "all_clients")}
     for t in range(n_draws):
@@ -469,23 +470,38 @@ def per_round_costs(env: Env, n_draws: int, methods=("csra", "random", "random_o
                 else:
                     raise ValueError(f"per_round_costs does not support {method!r}")
             except (InfeasibleError, OptError):
+                rows.append({"draw": t, "method": method, "T": np.nan, "E": np.nan, "delta": np.nan, "failed": True})
                 continue
             rows.append({"draw": t, "method": method, "T": a.T, "E": a.energy,
-                         "delta": mixture_discrepancy(env.P, env.D, a.S)})
-    return pd.DataFrame(rows)
+                         "delta": mixture_discrepancy(env.P, env.D, a.S), "failed": False})
+    return pd.DataFrame(rows, columns=["draw", "method", "T", "E", "delta", "failed"])
+
+
+def common_draw_means(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Per method, the mean T, E and delta of :func:`per_round_costs` over the draws on which every method
+    succeeded (NaN where there is none), and how many draws were dropped because some method failed on them."""
+    failed_draws = set(df.draw[df.failed.astype(bool)])
+    kept = df[~df.draw.isin(failed_draws)]
+    means = kept.groupby("method")[["T", "E", "delta"]].mean().reindex(sorted(set(df.method)))
+    return means, len(failed_draws)
 
 
 def sweep(setup: Setup, param: str, values, seeds, n_draws: int) -> pd.DataFrame:
-    """Per-round latency/energy of CSRA and baselines as one Setup field varies (mean over draws and seeds)."""
+    """Per-round latency/energy of CSRA and baselines as one Setup field varies: the mean over seeds of each
+    seed's mean over the draws where every method is feasible (:func:`common_draw_means`); ``dropped_draws``
+    counts, over the seeds, the draws left out, and a value whose seed kept no draw is NaN."""
     rows = []
     for v in progress(list(values), desc=f"sweep {param}"):
         for seed in seeds:
             env = build_env(replace(setup, **{param: v}), seed)
-            df = per_round_costs(env, n_draws)
-            for method, g in df.groupby("method"):
-                rows.append({param: v, "seed": seed, "method": method, "T": g["T"].mean(), "E": g["E"].mean(),
-                             "delta": g.delta.mean()})
-    return pd.DataFrame(rows).groupby([param, "method"], as_index=False)[["T", "E", "delta"]].mean()
+            means, dropped = common_draw_means(per_round_costs(env, n_draws))
+            for method, g in means.iterrows():
+                rows.append({param: v, "seed": seed, "method": method, "T": g["T"], "E": g["E"], "delta": g.delta,
+                             "dropped_draws": dropped})
+    df = pd.DataFrame(rows)
+    out = df.groupby([param, "method"], as_index=False)[["T", "E", "delta"]].agg(lambda x: x.mean(skipna=False))
+    dropped = df.groupby([param, "method"], as_index=False).dropped_draws.sum()
+    return out.merge(dropped, on=[param, "method"])
 
 
 def constraint_sweep(setup: Setup, delta_maxes, seeds, summary: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -512,12 +528,13 @@ def constraint_sweep(setup: Setup, delta_maxes, seeds, summary: pd.DataFrame | N
 
 
 def weight_tradeoff(setup: Setup, ws, seed: int, n_draws: int) -> pd.DataFrame:
-    """CSRA's mean per-round latency and energy as the latency weight w varies."""
+    """CSRA's mean per-round latency and energy as the latency weight w varies, over the draws where it is
+    feasible (``dropped_draws``: the others)."""
     rows = []
     for w in progress(list(ws), desc="weight sweep"):
         env = build_env(replace(setup, w=w), seed)
-        df = per_round_costs(env, n_draws, methods=("csra",))
-        rows.append({"w": w, "T": df["T"].mean(), "E": df["E"].mean()})
+        means, dropped = common_draw_means(per_round_costs(env, n_draws, methods=("csra",)))
+        rows.append({"w": w, "T": means.loc["csra", "T"], "E": means.loc["csra", "E"], "dropped_draws": dropped})
     return pd.DataFrame(rows)
 
 

@@ -63,8 +63,8 @@ def test_sweep_averages_each_seeds_draws_then_the_seeds_per_value_and_method(mon
 
     def costs(e, n_draws):
         T = {0: [1.0, 3.0], 1: [6.0], 2: [1.0]}[e.seed]
-        return pd.DataFrame({"method": ["csra"] * len(T), "T": [t * e.v for t in T], "E": [2 * t for t in T],
-                             "delta": [0.1 * t for t in T]})
+        return pd.DataFrame({"draw": range(len(T)), "method": ["csra"] * len(T), "T": [t * e.v for t in T],
+                             "E": [2 * t for t in T], "delta": [0.1 * t for t in T], "failed": False})
 
     monkeypatch.setattr(X, "build_env", env)
     monkeypatch.setattr(X, "per_round_costs", costs)
@@ -72,7 +72,57 @@ def test_sweep_averages_each_seeds_draws_then_the_seeds_per_value_and_method(mon
     assert built == [(10, 0), (10, 1), (10, 2), (20, 0), (20, 1), (20, 2)]
     assert sw.n_clients.tolist() == [10, 20] and sw.method.tolist() == ["csra", "csra"]
     assert sw["T"].tolist() == pytest.approx([30.0, 60.0]) and sw["E"].tolist() == pytest.approx([6.0, 6.0])
-    assert sw.delta.tolist() == pytest.approx([0.3, 0.3])
+    assert sw.delta.tolist() == pytest.approx([0.3, 0.3]) and sw.dropped_draws.tolist() == [0, 0]
+
+
+def _draws(rows):
+    """per_round_costs-shaped rows from (draw, method, T) triples; None for T marks a failed draw."""
+    return pd.DataFrame([{"draw": d, "method": m, "T": np.nan if t is None else t, "E": np.nan if t is None else 10 * t,
+                          "delta": np.nan if t is None else t / 100, "failed": t is None} for d, m, t in rows],
+                        columns=["draw", "method", "T", "E", "delta", "failed"])
+
+
+def test_sweep_compares_methods_on_the_draws_where_every_method_is_feasible_and_counts_the_dropped(monkeypatch):
+    """Seed 0: CSRA fails on draw 1, where random's T is 100; averaging each method over its own draws would give
+    random (1 + 100) / 2 = 50.5 against CSRA's 2. Kept: draw 0 only (CSRA 2, random 1). Seed 1 loses every draw:
+    its means are NaN, and so is the value's mean over seeds (not the surviving seed's alone)."""
+    frames = {(10, 0): _draws([(0, "csra", 2.0), (0, "random", 1.0), (1, "csra", None), (1, "random", 100.0)]),
+              (20, 0): _draws([(0, "csra", 4.0), (0, "random", 3.0), (1, "csra", 6.0), (1, "random", 5.0)]),
+              (10, 1): _draws([(0, "csra", None), (0, "random", 7.0)]),
+              (20, 1): _draws([(0, "csra", 8.0), (0, "random", 9.0)])}
+    monkeypatch.setattr(X, "build_env", lambda setup, seed: SimpleNamespace(key=(setup.n_clients, seed)))
+    monkeypatch.setattr(X, "per_round_costs", lambda e, n_draws: frames[e.key])
+    sw = X.sweep(X.Setup(), "n_clients", [10, 20], [0], n_draws=2).set_index(["n_clients", "method"])
+    assert sw.loc[(10, "csra"), "T"] == 2.0 and sw.loc[(10, "random"), "T"] == 1.0
+    assert sw.loc[(10, "random"), "E"] == 10.0 and sw.loc[(10, "random"), "delta"] == pytest.approx(0.01)
+    assert sw.loc[(10, "random"), "dropped_draws"] == 1 and sw.loc[(20, "random"), "dropped_draws"] == 0
+    assert sw.loc[(20, "csra"), "T"] == 5.0 and sw.loc[(20, "random"), "T"] == 4.0
+    sw2 = X.sweep(X.Setup(), "n_clients", [10, 20], [0, 1], n_draws=2).set_index(["n_clients", "method"])
+    assert np.isnan(sw2.loc[(10, "csra"), "T"]) and np.isnan(sw2.loc[(10, "random"), "T"])
+    assert sw2.loc[(10, "csra"), "dropped_draws"] == 2  # one on each seed
+    assert sw2.loc[(20, "csra"), "T"] == pytest.approx((5.0 + 8.0) / 2)
+
+
+def test_per_round_costs_marks_a_draw_where_a_method_has_no_feasible_allocation_as_failed(monkeypatch):
+    """equal_allocation raising InfeasibleError on draw 1 gives random a failed row there with NaN costs; the other
+    methods keep their rows on both draws."""
+    env = X.build_env(X.Setup(dataset="digits", n_clients=8, alpha=0.3, participation=0.375), 3)
+    real, calls = X.equal_allocation, []
+
+    def flaky(sys_t, S):
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise X.InfeasibleError("no feasible round time")
+        return real(sys_t, S)
+
+    monkeypatch.setattr(X, "equal_allocation", flaky)
+    df = X.per_round_costs(env, 2, methods=("random", "best_channel"))
+    assert df[["draw", "method", "failed"]].values.tolist() == [
+        [0, "random", False], [0, "best_channel", False], [1, "random", True], [1, "best_channel", False]]
+    failed = df[df.failed.astype(bool)].iloc[0]
+    assert np.isnan(failed["T"]) and np.isnan(failed["E"]) and np.isnan(failed["delta"])
+    means, dropped = X.common_draw_means(df)
+    assert dropped == 1 and means.loc["best_channel", "T"] == df[(df.draw == 0) & (df.method == "best_channel")]["T"].item()
 
 
 def test_weight_tradeoff_runs_csra_alone_at_each_weight(monkeypatch):
@@ -81,7 +131,8 @@ def test_weight_tradeoff_runs_csra_alone_at_each_weight(monkeypatch):
 
     def costs(e, n_draws, methods):
         seen.append(methods)
-        return pd.DataFrame({"T": [e.w, 3 * e.w], "E": [1 - e.w, 1 - e.w]})
+        return pd.DataFrame({"draw": [0, 1], "method": "csra", "T": [e.w, 3 * e.w], "E": [1 - e.w, 1 - e.w],
+                             "delta": 0.0, "failed": False})
 
     monkeypatch.setattr(X, "per_round_costs", costs)
     wt = X.weight_tradeoff(X.Setup(), [0.2, 0.8], seed=0, n_draws=2)
