@@ -250,14 +250,19 @@ def cleaned_vs_validation_only(cs: pd.DataFrame) -> tuple[float, str]:
 
 def inapplicable(budgets, c_x_star: int) -> dict[str, str]:
     """Claims these budgets leave nothing to measure for, with the reason: no half-width client
-    (``half_width_work``), no weak client (``rep_beats_drop``: dropping none is the full model), C_x* < M/2."""
+    (``half_width_work``), no weak client (``rep_beats_drop``: dropping none is the full model; ``objective_vs_full``
+    and ``rep_vs_full``: RABO prunes nothing, so its run is the full model's, an identity, not a measurement),
+    C_x* < M/2."""
     b = np.asarray(budgets, float)
     out = {}
     if not (b == 0.5).any():
         out["half_width_work"] = f"no client has budget 0.5 (budgets {b.tolist()})"
     if not (b < 1).any():
         out["rep_beats_drop"] = "no client has budget < 1, so dropping the weak clients is the full model"
-    if c_x_star < b.size / 2:
+        for name in ("objective_vs_full", "rep_vs_full"):
+            out[name] = ("no client has budget < 1, so RABO prunes nothing and its run is the full model's "
+                         "(all-ones masks give the unpruned iterates): nothing to compare")
+    elif c_x_star < b.size / 2:
         out["objective_vs_full"] = f"these budgets give C_x* = {c_x_star} < M/2"
     return out
 

@@ -122,13 +122,26 @@ def test_cleaning_over_seeds_reuses_known_rows_and_runs_every_other_seed_on_its_
 @pytest.mark.parametrize("budgets, c_x_star, expect", [
     (X.BUDGETS, 4, set()),
     ((1, 1, 0.25, 0.25), 2, {"half_width_work"}),
-    ((1, 1, 1, 1), 4, {"half_width_work", "rep_beats_drop"}),
+    ((1, 1, 1, 1), 4, {"half_width_work", "rep_beats_drop", "objective_vs_full", "rep_vs_full"}),
     ((1, 0.5, 0.5, 0.25), 1, {"objective_vs_full"}),
 ])
 def test_claims_without_a_half_width_or_weak_client_or_half_coverage_are_inapplicable(budgets, c_x_star, expect):
     """No budget 0.5: no half-width work ratio (it was NaN, judged "not reproduced"); no budget < 1: dropping
     the weak clients drops none (it was False, "not reproduced"); C_x* < M/2: outside the claim's premise."""
     assert set(X.inapplicable(budgets, c_x_star)) == expect
+
+
+def test_rabo_is_not_compared_with_the_full_model_when_no_client_is_pruned(digits_setup):
+    """budgets='1,1' (every client full): RABO nested prunes nothing, so its run is the full model's and
+    objective_vs_full (0.0) and rep_vs_full (1.0) were judged "reproduced" on an identity. The oracle: the two runs
+    give the same objective and accuracy, so the claims must be inapplicable, not judged."""
+    ones = (1.0,) * 8
+    nested, full = (X.cleaning_run(digits_setup, m, 3, 0, ones, eval_every=3)
+                    for m in ("RABO nested", "full model (upper bound)"))
+    assert nested["final_objective"] == full["final_objective"] and nested["test_acc"] == full["test_acc"]
+    skip = X.inapplicable(ones, nested["c_x_star"])
+    assert {"objective_vs_full", "rep_vs_full", "rep_beats_drop"} <= set(skip)
+    assert "prunes nothing" in skip["objective_vs_full"] and "prunes nothing" in skip["rep_vs_full"]
 
 
 @pytest.mark.parametrize("mu", [float("nan"), float("inf"), 0.0, -1.0])
