@@ -108,6 +108,19 @@ def test_an_hpa_target_at_which_the_hpa_can_never_scale_up_is_refused(target):
         run_hpa(fed, stop=fed.t0 + 2, target=target)
 
 
+def test_the_hpa_target_range_notebook_11_documents_is_the_range_its_checks_accept():
+    """`paper-repro params 11` showed "in (0, 1]", but `-p hpa_target=1.0` (or 0.95) is refused with exit 2: the range
+    written in the parameter's comment must be the one FederationConfig enforces, its upper end accepted and the
+    next whole percent refused."""
+    help_text = notebook_parameters(REPO_ROOT / "notebooks" / "11_multicluster.ipynb")["hpa_target"].help
+    m = re.search(r"in \(0, ([0-9.]+)\]", help_text)
+    assert m, help_text
+    top = float(m.group(1))
+    assert FederationConfig(hpa_target=top).hpa_target == top
+    with pytest.raises(ParameterError, match="^hpa_target must"):
+        FederationConfig(hpa_target=round(top + 0.01, 2))
+
+
 def test_load_federation_refuses_an_interval_other_than_the_traces_300_s():
     with pytest.raises(ValueError, match="load_federation needs interval_s = 300, got 60"):
         load_federation(FederationConfig(interval_s=60, startup_s=45))
