@@ -312,6 +312,21 @@ def savings(summary: pd.DataFrame, method: str = "csra", reference: str = "rando
     return out
 
 
+# the claims that compare CSRA's selection with another selector's on the same allocation or training: with every
+# client selected every round they compare identical runs (energy/latency vs random still differ by allocation)
+SELECTION_CLAIMS = ("acc_vs_random", "energy_vs_random_opt", "acc_vs_blind_best", "rounds_vs_ablation")
+
+
+def every_client_selected(setup: Setup) -> str | None:
+    """None unless ``setup`` selects every client every round (m = n_clients, e.g. participation 1): then every
+    selector picks the same clients, which train on the same streams, so the :data:`SELECTION_CLAIMS` compare a run
+    with itself; the reason, for ``record_unless``."""
+    if setup.m < setup.n_clients:
+        return None
+    return (f"participation {setup.participation:g} selects all {setup.n_clients} clients every round (m = K), so "
+            "every selector picks the same clients: the comparison is of a run with itself")
+
+
 def blind_gap(table: pd.DataFrame, method: str = "csra") -> tuple[float, str]:
     """acc_vs_blind_best from :func:`method_table`: ``method``'s final accuracy minus the best of the
     :data:`BLIND_SELECTORS` that were run, in percentage points, and that selector's name."""

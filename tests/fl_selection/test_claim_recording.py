@@ -175,3 +175,26 @@ def test_saving_claim_keeps_a_finite_saving_as_it_is():
     value, note = R.saving_claim(_sv(latency=-0.3), "latency_saving", "n")
     assert value == -0.3 and note == "n; per-round saving -0.150"
     assert np.isnan(R.saving_claim(_sv(latency=-math.inf), "latency_saving", "n")[0])
+
+
+def test_selection_claims_are_not_applicable_when_every_client_is_selected_every_round(tmp_path):
+    """participation = 1 (documented valid): every selector picks all K clients, so CSRA and random train the same
+    clients (acc_vs_random 0.0, "reproduced"), random_opt is CSRA's own allocation (energy_vs_random_opt 0.0, "not
+    reproduced") and every blind selector ties (acc_vs_blind_best 0.0). The oracle: a real tiny run at m = K gives
+    equal accuracy and equal per-round energy; those claims must then be not applicable, the allocation savings
+    over equal bandwidth (a real difference) still judged."""
+    setup = X.Setup(dataset="digits", n_clients=5, participation=1.0, rounds=2, min_size=5, alpha=1.0)
+    _runs, summ = X.headline(setup, [0], ("csra", "random", "best_channel"))
+    s = summ.set_index("method")
+    assert s.final_acc.nunique() == 1  # csra, random, random_opt and best_channel: one accuracy
+    assert s.loc["csra", "E_per_round_J"] == pytest.approx(s.loc["random_opt", "E_per_round_J"], rel=1e-9)
+    why = X.every_client_selected(setup)
+    assert why and X.every_client_selected(X.Setup(dataset="digits", n_clients=5, participation=0.8)) is None
+    nb = _nb(tmp_path)
+    sv, sv_opt = X.savings(summ, "csra", "random"), X.savings(summ, "csra", "random_opt")
+    R.record_headline_claims(nb, X.method_table(summ), sv, sv_opt, NOTE, same_clients=why)
+    for name in ("acc_vs_random", "energy_vs_random_opt", "acc_vs_blind_best"):
+        measured, verdict, note = _claim(nb, name)
+        assert verdict is Verdict.NOT_APPLICABLE and note.startswith(why), name
+    assert _claim(nb, "energy_vs_random")[1] is not Verdict.NOT_APPLICABLE
+    assert "rounds_vs_ablation" in X.SELECTION_CLAIMS
