@@ -322,12 +322,19 @@ def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["unstable_seeds", "latency_s (stable seeds)"])
 
 
+POWER_TIE = 1e-9  # relative: a per-seed power or efficiency ratio this close to 1 is a tie
+
+
 def power_summary(summ: pd.DataFrame, column: str = "power_ratio") -> dict:
     """A per-seed ratio of :func:`headline` (``power_ratio``, ``efficiency_ratio``, ``power_ratio_busy``) over the
-    seeds where it is defined: mean, 95% t-CI over seeds, seeds above / below 1, and whether the CI resolves 1."""
+    seeds where it is defined: mean, 95% t-CI over seeds, seeds above / below 1, and whether the CI resolves 1; a
+    ratio within :data:`POWER_TIE` of 1 counts as exactly 1 (a tie) in all of them."""
     if column not in summ:
         raise ValueError(f"power_summary: no column {column!r}; headline's summary has {list(summ.columns)}")
     v = summ[column].dropna().to_numpy(float)
+    # a ratio within POWER_TIE of 1 is a tie (equal reservations up to solver tolerance): exactly 1, so neither the
+    # counts nor the mean read solver noise as more or less power (energy_efficiency's "> 1" took 1 + 4e-10 as better)
+    v = np.where(np.abs(v - 1) <= POWER_TIE, 1.0, v)
     n, nan = len(v), float("nan")
     mean = float(v.mean()) if n else nan
     if n < 2:
@@ -342,7 +349,7 @@ def power_summary(summ: pd.DataFrame, column: str = "power_ratio") -> dict:
         resolution = (f"not resolved by {count(n, 'seed')} (95% t-CI includes 1)" if n >= 2 else
                       f"not resolved by {count(n, 'seed')} (no t-CI from fewer than 2 seeds)")
     return {"column": column, "seeds": n, "mean": mean, "ci_low": lo, "ci_high": hi,
-            "above_1": int((v > 1 + 1e-9).sum()), "below_1": int((v < 1 - 1e-9).sum()),
+            "above_1": int((v > 1).sum()), "below_1": int((v < 1).sum()),
             "min": float(v.min()) if n else nan, "max": float(v.max()) if n else nan,
             "ci_includes_1": includes_1, "resolution": resolution}
 
