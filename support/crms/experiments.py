@@ -300,6 +300,7 @@ def margin_without(rows: pd.DataFrame, left_out: tuple[str, ...] = (B.VPA_STYLE,
     r = 1 - crm.latency_s / best.latency_s
     stable = np.isfinite(best.latency_s)
     power = (crm.power_w / best.power_w)[stable]
+    power = power.where((power - 1).abs() > POWER_TIE, 1.0)  # a tie up to solver tolerance is 1 (power_summary)
     return {"heuristics": kept, "seeds": len(r), "median": float(r.median()),
             "seeds_margin": float((r >= margin).mean()),
             "power_ratio_mean": float(power.mean()) if len(power) else np.nan,

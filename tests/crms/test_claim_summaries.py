@@ -360,3 +360,16 @@ def test_power_ratios_within_solver_noise_of_1_are_ties_when_crms_and_the_heuris
     assert CLAIMS["power_not_worse"].judge(pw["mean"]) is Verdict.REPRODUCED
     beyond = X.power_summary(pd.DataFrame({"efficiency_ratio": [1 + 2e-9, 1 + 3e-9]}), "efficiency_ratio")
     assert beyond["mean"] == pytest.approx(1 + 2.5e-9, rel=0, abs=1e-15) and beyond["above_1"] == 2  # not a tie
+
+
+def test_power_ratio_against_the_named_heuristics_within_solver_noise_of_1_is_a_tie():
+    """The same tie for power_not_worse_named (<= 1), judged on margin_without's mean: CRMS reserving 4e-10 more
+    power than the named heuristic (equal reservations up to solver tolerance) would read "not reproduced"."""
+    rows = pd.DataFrame([
+        {"seed": 0, "method": "CRMS", "latency_s": 0.3, "power_w": 60.0 * (1 + 4e-10)},
+        {"seed": 0, "method": "equal share", "latency_s": 0.4, "power_w": 60.0},
+        {"seed": 1, "method": "CRMS", "latency_s": 0.3, "power_w": 61.0 * (1 + 5e-10)},
+        {"seed": 1, "method": "equal share", "latency_s": 0.5, "power_w": 61.0},
+    ])
+    named = X.margin_without(rows)
+    assert named["power_ratios"] == [1.0, 1.0] and named["power_ratio_mean"] == 1.0
