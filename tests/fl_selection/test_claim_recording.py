@@ -195,6 +195,6 @@ def test_selection_claims_are_not_applicable_when_every_client_is_selected_every
     R.record_headline_claims(nb, X.method_table(summ), sv, sv_opt, NOTE, same_clients=why)
     for name in ("acc_vs_random", "energy_vs_random_opt", "acc_vs_blind_best"):
         measured, verdict, note = _claim(nb, name)
-        assert verdict is Verdict.NOT_APPLICABLE and note.startswith(why), name
+        assert measured is None and verdict is Verdict.NOT_APPLICABLE and note.startswith(why), name
     assert _claim(nb, "energy_vs_random")[1] is not Verdict.NOT_APPLICABLE
     assert "rounds_vs_ablation" in X.SELECTION_CLAIMS
