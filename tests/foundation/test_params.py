@@ -1,7 +1,9 @@
 """Reading the parameters cell, coercing -p values and expanding sweeps."""
 
+import ast
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -312,3 +314,21 @@ def test_a_hash_inside_a_string_default_is_not_taken_for_the_help_comment(tmp_pa
                                                                    'level = 2  # see issue #4\nn = 3\n'))
     assert specs["color"].default == "#f00" and specs["color"].help == "plot colour"
     assert specs["level"].help == "see issue #4" and specs["n"].help == ""
+
+
+NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_papermill_reads_every_parameter_of_each_notebook_as_paper_repro_params_does(notebook):
+    """papermill's own parser (``papermill --help-notebook``, ``inspect_notebook``) skips a line it cannot parse, e.g. a
+    help comment holding ``>= 0``, and then warns "Passed unknown parameter" on every run that sets it; both parsers
+    must see the same names and defaults."""
+    import papermill
+
+    path = NOTEBOOKS / notebook
+    ours = P.notebook_parameters(path)
+    theirs = papermill.inspect_notebook(str(path))
+    assert list(theirs) == list(ours)
+    for name, spec in ours.items():
+        assert ast.literal_eval(theirs[name]["default"]) == spec.default, name  # papermill keeps the source text
