@@ -326,6 +326,16 @@ def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
 POWER_TIE = 1e-9  # relative: a per-seed power or efficiency ratio this close to 1 is a tie
 
 
+def constant_power(p_idle: float, p_max: float, beta_mem: float) -> str | None:
+    """None unless the linear power model draws the same power for every allocation (p_idle == p_max and
+    beta_mem == 0): then the power and efficiency claims would compare a constant with itself; the reason, for
+    ``record_unless``."""
+    if p_idle == p_max and beta_mem == 0:
+        return (f"the power model is constant (p_idle = p_max = {p_idle:g} W, beta_mem = 0): every allocation draws "
+                f"the same power, so the ratio is 1 by construction")
+    return None
+
+
 def power_summary(summ: pd.DataFrame, column: str = "power_ratio") -> dict:
     """A per-seed ratio of :func:`headline` (``power_ratio``, ``efficiency_ratio``, ``power_ratio_busy``) over the
     seeds where it is defined: mean, 95% t-CI over seeds, seeds above / below 1, and whether the CI resolves 1; a

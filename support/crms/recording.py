@@ -104,11 +104,12 @@ def fit_source_note(fit_source: str) -> str:
 
 
 def record_headline_claims(nb, hl: dict[str, Any], named: dict[str, Any], fit_source: str,
-                           recorded_note: str = "") -> None:
+                           recorded_note: str = "", constant_power: str | None = None) -> None:
     """latency_vs_heuristic, seeds_10pct and latency_vs_search from :func:`~support.crms.experiments.headline_summary`
     (``hl``); seeds_10pct_named and power_not_worse_named (issue 10's acceptance with its own named heuristics) from
     :func:`~support.crms.experiments.margin_without`'s result (``named``; power not applicable where none of them
-    is stable on any seed), and ``recorded_note`` (the same seeds on the recorded profile, or "")."""
+    is stable on any seed, or ``constant_power``'s reason), and ``recorded_note`` (the same seeds on the recorded
+    profile, or "")."""
     src = fit_source_note(fit_source)
     nb.record("latency_vs_heuristic", hl["latency_vs_heuristic"],
               note=f"median over {hl['seeds']} seeds (mean {hl['mean_vs_heuristic']:.3f}); on "
@@ -125,9 +126,9 @@ def record_headline_claims(nb, hl: dict[str, Any], named: dict[str, Any], fit_so
                                                    "there is no power to compare with")
     else:
         ps = power_summary(pd.DataFrame({"power_ratio": named["power_ratios"]}))
-        nb.record("power_not_worse_named", named["power_ratio_mean"],
-                  note=f"mean over the {count(ps['seeds'], 'seed')} where one of them is stable; reserved CPUs and "
-                       f"memory; {ci_text(ps)}; CRMS above 1 on {ps['above_1']} of {ps['seeds']}{src}")
+        nb.record_unless(constant_power, "power_not_worse_named", named["power_ratio_mean"],
+                         f"mean over the {count(ps['seeds'], 'seed')} where one of them is stable; reserved CPUs and "
+                         f"memory; {ci_text(ps)}; CRMS above 1 on {ps['above_1']} of {ps['seeds']}{src}")
     nb.record("latency_vs_search", hl["latency_vs_search"],
               note=f"median over {hl['seeds']} seeds; same wall-clock budget as CRMS (median "
                    f"{1000 * hl['crms_seconds_median']:.0f} ms: {hl['random_search_evaluations_median']:.0f} random "
@@ -143,21 +144,23 @@ def ci_text(s: dict[str, Any]) -> str:
             + (f", {s['resolution']}" if s["resolution"] else ""))
 
 
-def record_power_claims(nb, power_sums: dict[str, dict[str, Any]], summ: pd.DataFrame) -> None:
+def record_power_claims(nb, power_sums: dict[str, dict[str, Any]], summ: pd.DataFrame,
+                        constant_power: str | None = None) -> None:
     """power_not_worse and energy_efficiency from the :func:`~support.crms.experiments.power_summary` of each
-    column of the headline's per-seed summary ``summ`` (keyed by column), and the busy-CPU reading as metrics."""
+    column of the headline's per-seed summary ``summ`` (keyed by column), and the busy-CPU reading as metrics; both
+    not applicable with ``constant_power``'s reason (:func:`~support.crms.experiments.constant_power`)."""
     pw, ef, pb = (power_sums[col] for col in ("power_ratio", "efficiency_ratio", "power_ratio_busy"))
     note_pow = (f"reserved CPUs and memory (the notes' formula); mean {number(pw['mean'], '.4f')} over the "
                 f"{count(pw['seeds'], 'seed')} where some heuristic is stable (on the other {len(summ) - pw['seeds']} "
                 f"no heuristic serves the load, so there is no power to compare with), {ci_text(pw)}; CRMS above 1 on "
                 f"{pw['above_1']} of {pw['seeds']}; at the preset w_pow, see Figure 3b; read as busy CPUs the ratio is "
                 f"{number(pb['mean'], '.4f')} (metric power_ratio_busy_mean)")
-    nb.record("power_not_worse", pw["mean"], note=note_pow)
-    nb.record("energy_efficiency", ef["mean"],
-              note=f"requests per joule at equal throughput (every stable method serves the same load) = 1 / the power "
-                   f"ratio per seed: the same measurement as power_not_worse, not independent evidence; mean over "
-                   f"{count(ef['seeds'], 'seed')}, {ci_text(ef)}; CRMS above 1 (more efficient) on {ef['above_1']} of "
-                   f"{ef['seeds']}")
+    nb.record_unless(constant_power, "power_not_worse", pw["mean"], note_pow)
+    nb.record_unless(constant_power, "energy_efficiency", ef["mean"],
+                     f"requests per joule at equal throughput (every stable method serves the same load) = 1 / the "
+                     f"power ratio per seed: the same measurement as power_not_worse, not independent evidence; mean "
+                     f"over {count(ef['seeds'], 'seed')}, {ci_text(ef)}; CRMS above 1 (more efficient) on "
+                     f"{ef['above_1']} of {ef['seeds']}")
     nb.metric("power_ratio_busy_mean", round(pb["mean"], 4))
     nb.metric("power_ratio_busy_per_seed", [round(float(x), 4) for x in summ.power_ratio_busy.dropna()])
 

@@ -228,6 +228,26 @@ def test_power_claims_record_the_means_over_seeds_with_a_stable_heuristic(tmp_pa
     assert nb.metrics["power_ratio_busy_per_seed"] == [0.9877, 0.99]
 
 
+def test_power_claims_are_not_applicable_when_the_power_model_is_constant(tmp_path):
+    """p_idle = p_max with beta_mem = 0 (each allowed alone): the linear model gives every allocation the same watts,
+    so a ratio of 1 says nothing about CRMS; the three power claims are not applicable, the values kept in the note."""
+    from support.power import LinearPowerModel
+
+    flat = LinearPowerModel(p_idle=50.0, p_max=50.0, cpu_total=4.0, beta_mem=0.0)
+    assert flat.power(0.6, 0.5) == flat.power(4.0, 2.0) == 50.0  # the oracle: constant
+    why = X.constant_power(50.0, 50.0, 0.0)
+    assert why and X.constant_power(50.0, 50.0, 0.5) is None and X.constant_power(30.0, 90.0, 0.0) is None
+    nb = _nb(tmp_path)
+    sums = {c: _ps(1.0, 2, 1.0, 1.0) for c in ("power_ratio", "efficiency_ratio", "power_ratio_busy")}
+    R.record_power_claims(nb, sums, pd.DataFrame({"power_ratio_busy": [1.0, 1.0]}), why)
+    R.record_headline_claims(nb, HL, dict(NAMED, power_ratio_mean=1.0, power_ratios=[1.0, 1.0]), "x",
+                             constant_power=why)
+    for name in ("power_not_worse", "energy_efficiency", "power_not_worse_named"):
+        measured, verdict, note = _claim(nb, name)
+        assert measured is None and verdict is Verdict.NOT_APPLICABLE and note.startswith(why + "; measured 1"), name
+    assert _claim(nb, "seeds_10pct_named")[1] is Verdict.REPRODUCED  # latency claims stay judged
+
+
 # ----------------------------------------------------------------------------------------------- runtime
 
 def test_runtime_claims_take_the_slowest_run_at_50_apps_and_the_log_log_slope(tmp_path):
