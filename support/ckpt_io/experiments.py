@@ -736,9 +736,23 @@ def mixes_table(p: dict) -> pd.DataFrame:
     return pd.DataFrame([m.summary() for m in ms.values()]).set_index("mix").round(3)
 
 
+MEMORY_FS = ("tmpfs", "ramfs")  # file systems held in RAM: a write there never reaches a storage device
+
+
+def memory_target(directory: str | os.PathLike) -> str | None:
+    """None unless ``directory`` is on a RAM file system (:data:`MEMORY_FS`; /tmp is tmpfs on several
+    distributions, and tmpfs takes O_DIRECT since Linux 6.6), else why the storage claims cannot be judged there."""
+    kind = posix.fs_type(directory)
+    if kind not in MEMORY_FS:
+        return None
+    return (f"the target directory is on {kind} (memory, not a storage device), so this I/O ratio says nothing about "
+            f"a disk; give -p target_dir=<a directory on a local disk>")
+
+
 def claim_values(f1: pd.DataFrame, f2: pd.DataFrame, f2_mix: str, f4: pd.DataFrame, t1: pd.DataFrame,
-                 t1tab: pd.DataFrame) -> dict[str, tuple[float | None, str]]:
-    """Measured value and note of each throughput claim (None with the reason where it cannot be measured)."""
+                 t1tab: pd.DataFrame, memory: str | None = None) -> dict[str, tuple[float | None, str]]:
+    """Measured value and note of each throughput claim (None with the reason where it cannot be measured, and
+    every one of them where the target is in memory: ``memory``, :func:`memory_target`'s reason)."""
     out: dict[str, tuple[float | None, str]] = {}
     over, new = f1_ratios(f1, "O_DIRECT, overwrite"), f1_ratios(f1, "O_DIRECT, new file")
     src = over or new
@@ -799,6 +813,9 @@ def claim_values(f1: pd.DataFrame, f2: pd.DataFrame, f2_mix: str, f4: pd.DataFra
     if "disk limit" in w and ours in w:
         out["disk_fraction"] = (w[ours] / w["disk limit"],
                                 f"ours {w[ours]:.2f} GB/s, disk limit {w['disk limit']:.2f} GB/s (same rounds)")
+    if memory:  # not applicable, with what was measured kept in the reason
+        out = {k: (None, f"{memory}; " + (f"measured {v:.4g} ({note})" if v is not None else note))
+               for k, (v, note) in out.items()}
     return out
 
 

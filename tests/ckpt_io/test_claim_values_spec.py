@@ -5,6 +5,7 @@ hand-computed quotient of the right two medians."""
 from __future__ import annotations
 
 import math
+import os
 
 import pandas as pd
 import pytest
@@ -237,3 +238,31 @@ def test_end_to_end_reports_an_engine_that_raises_as_failed_not_unavailable(tmp_
     assert set(t1.engine) == {"ours"} and "boom" in t1.attrs["failed"]["broken"]
     ok, note = X.roundtrip_check(t1, X.t1_table(t1), "many-small-8")
     assert ok is False and "broken" in note
+
+
+def test_every_throughput_claim_is_not_applicable_on_a_ram_file_system_with_the_value_kept(monkeypatch):
+    """On tmpfs (the default /tmp of several distributions; O_DIRECT works there since Linux 6.6) the ratios measure
+    memory: each claim of claim_values reads None with the reason, the measured value and its note kept."""
+    monkeypatch.setattr(X.posix, "fs_type", lambda d: "tmpfs")
+    why = X.memory_target("/anywhere")
+    assert why.startswith("the target directory is on tmpfs (memory, not a storage device)")
+    t1 = _t1()
+    plain = X.claim_values(_f1(), _f2(), "m", _f4(), t1, X.t1_table(t1))
+    v = X.claim_values(_f1(), _f2(), "m", _f4(), t1, X.t1_table(t1), memory=why)
+    assert set(v) == set(plain) and all(value is None for value, _ in v.values())
+    assert v["halving"][1] == f"{why}; measured 0.25 ({plain['halving'][1]})"
+    assert v["vs_torchsnapshot"][1] == f"{why}; torchsnapshot is not installed"  # nothing measured: the old reason
+    monkeypatch.setattr(X.posix, "fs_type", lambda d: "ext4")
+    assert X.memory_target("/anywhere") is None
+
+
+def test_fs_type_names_dev_shm_tmpfs_as_stat_does():
+    """The oracle is coreutils' stat -f (statfs's magic number), not /proc/mounts, which fs_type reads."""
+    import shutil
+    import subprocess
+
+    if not os.path.isdir("/dev/shm") or shutil.which("stat") is None:
+        pytest.skip("no /dev/shm or no stat here")
+    kind = subprocess.run(["stat", "-f", "-c", "%T", "/dev/shm"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert (X.memory_target("/dev/shm") is not None) == (kind in ("tmpfs", "ramfs"))
