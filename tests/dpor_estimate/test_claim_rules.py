@@ -45,6 +45,18 @@ def test_protocol_mismatch_is_none_only_at_the_pre_registered_300_trials_of_se8(
     assert "se_budget=4 (pre-registered 8)" in off and "trials" not in off.split("used")[1]
 
 
+def test_protocol_mismatch_counts_the_event_order_as_part_of_the_pre_registered_protocol():
+    """The issue fixes the order policy before running, as trials and budget; the notebook's default is that order."""
+    from support.dpor_estimate.experiments import PRE_ORDER
+    from support.params import notebook_parameters
+    from support.paths import REPO_ROOT
+
+    assert notebook_parameters(REPO_ROOT / "notebooks" / "04_dpor_estimate.ipynb")["order_policy"].default == PRE_ORDER
+    assert protocol_mismatch(300, 8, "writers_first") is None
+    off = protocol_mismatch(300, 8, "reversed")
+    assert off.endswith("this run used order_policy=reversed (pre-registered writers_first)")
+
+
 # claim -> the tested experiments function whose result the notebook records for it
 RECORDED_THROUGH = {"exact_counts": "counts_match", "knuth_unbiased": "expectation_mismatches",
                     "se_unbiased": "worst_z", "within_20pct": "benchmarks_in_band",
