@@ -288,10 +288,20 @@ def _kept_heuristics(left_out: tuple[str, ...]) -> list[str]:
     return kept
 
 
+POWER_TIE = 1e-9  # relative: a per-seed power or efficiency ratio this close to 1 is a tie
+
+
+def ties_to_one(ratios: np.ndarray) -> np.ndarray:
+    """Per-seed power or efficiency ratios with those within :data:`POWER_TIE` of 1 set to exactly 1: equal
+    reservations up to solver tolerance are a tie, so no mean, count or strict rule reads that noise as a difference
+    (energy_efficiency's "> 1" once took 1 + 4e-10 as better)."""
+    return np.where(np.abs(ratios - 1) <= POWER_TIE, 1.0, ratios)
+
+
 def margin_without(rows: pd.DataFrame, left_out: tuple[str, ...] = (B.VPA_STYLE,),
                    margin: float = HEADLINE_MARGIN) -> dict:
-    """CRMS's latency reduction against the per-seed best heuristic when ``left_out`` heuristics are not offered (a
-    metric, not a claim): by default the issue's named heuristics only, without the VPA-style share that we added.
+    """CRMS's latency reduction against the per-seed best heuristic when ``left_out`` heuristics are not offered: by
+    default the issue's named heuristics only, without the VPA-style share that we added (issue 10's acceptance).
     Median over seeds and the fraction of seeds with a reduction >= ``margin``; no stable heuristic reads 1. Also
     the power ratio to that best heuristic per seed where it is stable and its mean (NaN where none is)."""
     kept = _kept_heuristics(left_out)
@@ -300,7 +310,7 @@ def margin_without(rows: pd.DataFrame, left_out: tuple[str, ...] = (B.VPA_STYLE,
     r = 1 - crm.latency_s / best.latency_s
     stable = np.isfinite(best.latency_s)
     power = (crm.power_w / best.power_w)[stable]
-    power = power.where((power - 1).abs() > POWER_TIE, 1.0)  # a tie up to solver tolerance is 1 (power_summary)
+    power = ties_to_one(power.to_numpy(float))
     return {"heuristics": kept, "seeds": len(r), "median": float(r.median()),
             "seeds_margin": float((r >= margin).mean()),
             "power_ratio_mean": float(power.mean()) if len(power) else np.nan,
@@ -323,9 +333,6 @@ def method_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["unstable_seeds", "latency_s (stable seeds)"])
 
 
-POWER_TIE = 1e-9  # relative: a per-seed power or efficiency ratio this close to 1 is a tie
-
-
 def constant_power(p_idle: float, p_max: float, beta_mem: float) -> str | None:
     """None unless the linear power model draws the same power for every allocation (p_idle == p_max and
     beta_mem == 0): then the power and efficiency claims would compare a constant with itself; the reason, for
@@ -342,10 +349,7 @@ def power_summary(summ: pd.DataFrame, column: str = "power_ratio") -> dict:
     ratio within :data:`POWER_TIE` of 1 counts as exactly 1 (a tie) in all of them."""
     if column not in summ:
         raise ValueError(f"power_summary: no column {column!r}; headline's summary has {list(summ.columns)}")
-    v = summ[column].dropna().to_numpy(float)
-    # a ratio within POWER_TIE of 1 is a tie (equal reservations up to solver tolerance): exactly 1, so neither the
-    # counts nor the mean read solver noise as more or less power (energy_efficiency's "> 1" took 1 + 4e-10 as better)
-    v = np.where(np.abs(v - 1) <= POWER_TIE, 1.0, v)
+    v = ties_to_one(summ[column].dropna().to_numpy(float))
     n, nan = len(v), float("nan")
     mean = float(v.mean()) if n else nan
     if n < 2:
