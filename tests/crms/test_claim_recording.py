@@ -145,6 +145,47 @@ def test_screened_claims_when_scip_proves_nothing_are_not_applicable_with_the_du
     assert nb.metrics["screened_proven"] == "0 of 3 (SCIP limit 20 s)"
 
 
+def test_screened_claims_on_fewer_than_half_proven_are_not_applicable_with_the_counts(tmp_path):
+    # the make reproduce of 2026-12-01: SCIP proved 2 of 20 within its 20 s on a loaded VM, and both claims read
+    # "reproduced" on those two
+    nb = _nb(tmp_path)
+    R.record_screened_claims(nb, _scr(feasible=20, proven=2, frac_2pct=1.0, worst_gap=7e-6, with_bound=20,
+                                      worst_gap_dual=0.884), 20.0)
+    for name in ("screened_scip_2pct", "screened_scip_5pct_all"):
+        assert _claim(nb, name) == (None, Verdict.NOT_APPLICABLE, (
+            "SCIP proved only 2 of the 20 feasible N = 7-8 instances optimal within 20 s, fewer than half: too few "
+            "(and the easiest) to judge a fraction of them; worst gap on those 7.00e-06, worst gap to SCIP's dual "
+            "bound over all 20 with a bound 8.84e-01"))
+    assert nb.metrics["screened_proven"] == "2 of 20 (SCIP limit 20 s)"
+
+
+def test_screened_claims_on_exactly_half_proven_are_judged(tmp_path):
+    nb = _nb(tmp_path)
+    R.record_screened_claims(nb, _scr(feasible=4, proven=2), 20.0)
+    assert _claim(nb, "screened_scip_2pct")[1] is Verdict.REPRODUCED
+
+
+def test_oracle_claims_when_scip_settles_fewer_than_half_of_the_askable_instances_are_not_applicable(tmp_path):
+    # 10 instances, 2 infeasible for both (not asked), 3 of the other 8 judged
+    nb = _nb(tmp_path)
+    R.record_oracle_claims(nb, _osum(instances=10, both_infeasible=2, judged=3, scip_errors=5, frac_2pct=1.0,
+                                     worst_gap=1e-7))
+    for name in ("scip_2pct", "scip_5pct_all"):
+        measured, verdict, note = _claim(nb, name)
+        assert measured is None and verdict is Verdict.NOT_APPLICABLE
+        assert note.startswith("SCIP settled fewer than half of the 8 instances it was asked: too few (and the "
+                               "easiest) to judge a fraction of them; worst gap on those 1.00e-07: 3 of 10 instances "
+                               "judged;")
+    assert _claim(nb, "grid_dp")[1] is Verdict.REPRODUCED  # the grid DP oracle does not depend on SCIP
+
+
+def test_oracle_claims_on_half_of_the_askable_instances_are_judged(tmp_path):
+    nb = _nb(tmp_path)
+    R.record_oracle_claims(nb, _osum(instances=10, both_infeasible=2, judged=4, frac_2pct=1.0, worst_gap=1e-7))
+    assert _claim(nb, "scip_2pct") == (1.0, Verdict.REPRODUCED, R.oracle_note(_osum(
+        instances=10, both_infeasible=2, judged=4, frac_2pct=1.0, worst_gap=1e-7)))
+
+
 # ----------------------------------------------------------------------------------------------- headline
 
 HL = {"seeds": 4, "latency_vs_heuristic": 0.14, "mean_vs_heuristic": 0.1234, "seeds_10pct": 0.75,
