@@ -54,8 +54,8 @@ system:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
 # --dist worksteal: an idle worker takes queued tests from the busy one. With the default (load) the 14 smoke
-# notebooks (30-60 s each) sat in one worker's queue and ran one after another while the other worker was idle
-# for about 400 s (timeline of 2026-12-01).
+# notebooks (15-60 s each) sat in one worker's queue and ran one after another while the other worker was idle
+# for about 350 s (timeline of 2026-12-01).
 test: setup system
 	PAPER_REPRO_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 --dist worksteal -q -p no:cacheprovider --durations=25
 
