@@ -75,11 +75,11 @@ def record_oracle_claims(nb, osum: dict[str, Any]) -> None:
     note = oracle_note(osum)
     askable = osum["instances"] - osum["both_infeasible"]
     if too_few_proven(osum["judged"], askable):
+        why = ("no instance to judge" if not osum["judged"] else
+               f"SCIP settled fewer than half of the {askable} instances it was asked: too few (and the easiest) to "
+               f"judge a fraction of them; worst gap on those {osum['worst_gap']:.2e}")
         for name in ("scip_2pct", "scip_5pct_all"):
-            nb.not_applicable(name, ("no instance to judge: " if not osum["judged"] else
-                                     f"SCIP settled fewer than half of the {askable} instances it was asked: too few "
-                                     f"(and the easiest) to judge a fraction of them; worst gap on those "
-                                     f"{osum['worst_gap']:.2e}: ") + note)
+            nb.not_applicable(name, f"{why}: {note}")
     else:
         nb.record("scip_2pct", osum["frac_2pct"], note=note)
         nb.record("scip_5pct_all", osum["worst_gap"], note=note)
@@ -94,23 +94,22 @@ def record_screened_claims(nb, scr_sum: dict[str, Any], scip_limit_s: float) -> 
     on the instances SCIP proved optimal within ``scip_limit_s`` (not applicable where it proved none or fewer than
     half, :func:`too_few_proven`), and the dual-bound gaps as metrics."""
     s = scr_sum
-    if s["proven"] and too_few_proven(s["proven"], s["feasible"]):
+    if too_few_proven(s["proven"], s["feasible"]):
+        why = (f"SCIP proved none of the {s['feasible']} feasible N = 7-8 instances optimal within {scip_limit_s:g} s; "
+               f"worst gap to its dual bound {s['worst_gap_dual']:.2e}" if not s["proven"] else
+               f"SCIP proved only {s['proven']} of the {s['feasible']} feasible N = 7-8 instances optimal within "
+               f"{scip_limit_s:g} s, fewer than half: too few (and the easiest) to judge a fraction of them; worst gap "
+               f"on those {s['worst_gap']:.2e}, worst gap to SCIP's dual bound over all {s['with_bound']} with a bound "
+               f"{s['worst_gap_dual']:.2e}")
         for name in ("screened_scip_2pct", "screened_scip_5pct_all"):
-            nb.not_applicable(name, f"SCIP proved only {s['proven']} of the {s['feasible']} feasible N = 7-8 instances "
-                                    f"optimal within {scip_limit_s:g} s, fewer than half: too few (and the easiest) to "
-                                    f"judge a fraction of them; worst gap on those {s['worst_gap']:.2e}, worst gap to "
-                                    f"SCIP's dual bound over all {s['with_bound']} with a bound {s['worst_gap_dual']:.2e}")
-    elif s["proven"]:
+            nb.not_applicable(name, why)
+    else:
         note = (f"judged on the {s['proven']} of {s['feasible']} feasible N = 7-8 instances SCIP proved optimal within "
                 f"{scip_limit_s:g} s ({s['feasible'] - s['proven']} unproven left out, {s['scip_errors']} SCIP "
                 f"errors); gap to SCIP's dual bound, an upper bound on the true gap, over all {s['with_bound']} with a "
                 f"bound: worst {s['worst_gap_dual']:.2e}, within 2% on {s['frac_2pct_dual']:.0%}")
         nb.record("screened_scip_2pct", s["frac_2pct"], note=note)
         nb.record("screened_scip_5pct_all", s["worst_gap"], note=note)
-    else:
-        for name in ("screened_scip_2pct", "screened_scip_5pct_all"):
-            nb.not_applicable(name, f"SCIP proved none of the {s['feasible']} feasible N = 7-8 instances optimal "
-                                    f"within {scip_limit_s:g} s; worst gap to its dual bound {s['worst_gap_dual']:.2e}")
     nb.metric("screened_worst_gap_dual", s["worst_gap_dual"])
     nb.metric("screened_frac_2pct_dual", s["frac_2pct_dual"])
     nb.metric("screened_proven", f"{s['proven']} of {s['feasible']} (SCIP limit {scip_limit_s:g} s)")
