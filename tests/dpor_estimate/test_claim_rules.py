@@ -49,9 +49,9 @@ def test_protocol_mismatch_counts_the_event_order_as_part_of_the_pre_registered_
     """The issue fixes the order policy before running, as trials and budget; the notebook's default is that order."""
     from support.dpor_estimate.experiments import PRE_ORDER
     from support.params import notebook_parameters
-    from support.paths import REPO_ROOT
+    from support.paths import NOTEBOOKS_DIR
 
-    assert notebook_parameters(REPO_ROOT / "notebooks" / "04_dpor_estimate.ipynb")["order_policy"].default == PRE_ORDER
+    assert notebook_parameters(NOTEBOOKS_DIR / "04_dpor_estimate.ipynb")["order_policy"].default == PRE_ORDER
     assert protocol_mismatch(300, 8, "writers_first") is None
     off = protocol_mismatch(300, 8, "reversed")
     assert off.endswith("this run used order_policy=reversed (pre-registered writers_first)")

@@ -3,13 +3,13 @@
 import ast
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from support import params as P
 from support.papers import UnknownPaper, resolve
+from support.paths import NOTEBOOKS_DIR
 
 
 def _notebook(path, parameters: str, heading: bool = True):
@@ -316,7 +316,7 @@ def test_a_hash_inside_a_string_default_is_not_taken_for_the_help_comment(tmp_pa
     assert specs["level"].help == "see issue #4" and specs["n"].help == ""
 
 
-NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
+NOTEBOOKS = NOTEBOOKS_DIR
 
 
 @pytest.mark.parametrize("notebook", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
