@@ -33,6 +33,17 @@ class ClientOracle(Protocol):
     def grad_y_g(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
 
 
+def client_masks(n_clients: int, nx: int, ny: int, mask_x: np.ndarray | None,
+                 mask_y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean ``(n_clients, nx)`` and ``(n_clients, ny)`` masks for one round; ``None`` means the full model.
+    A mask of another shape is refused, naming both shapes (shared by every task's ``clients``)."""
+    mx = np.ones((n_clients, nx), bool) if mask_x is None else np.asarray(mask_x, bool)
+    my = np.ones((n_clients, ny), bool) if mask_y is None else np.asarray(mask_y, bool)
+    if mx.shape != (n_clients, nx) or my.shape != (n_clients, ny):
+        raise ValueError(f"masks must be ({n_clients}, {nx}) and ({n_clients}, {ny}); got {mx.shape}, {my.shape}")
+    return mx, my
+
+
 class Federation:
     """Aggregated oracle over M client views: each call is one communication (clients -> server) step.
 

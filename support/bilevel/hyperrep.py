@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from support.bilevel.federation import client_masks
 from support.fl.masks import unit_mask_to_params
 from support.fl.models import cross_entropy, softmax
 
@@ -194,10 +195,7 @@ class RepTask:
         """Client views on the submodels their masks hold (``None``: the full model): units held in x (a W1 column
         with its b1 entry), head rows held in y (whole rows of W2). A mask splitting a unit or a row is refused."""
         M = self.n_clients
-        mx = np.ones((M, self.nx), bool) if mask_x is None else np.asarray(mask_x, bool)
-        my = np.ones((M, self.ny), bool) if mask_y is None else np.asarray(mask_y, bool)
-        if mx.shape != (M, self.nx) or my.shape != (M, self.ny):
-            raise ValueError(f"masks must be ({M}, {self.nx}) and ({M}, {self.ny}); got {mx.shape}, {my.shape}")
+        mx, my = client_masks(M, self.nx, self.ny, mask_x, mask_y)
         out = []
         for i in range(M):
             b1 = mx[i][self.d * self.h:]

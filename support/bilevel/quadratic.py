@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from support.bilevel.federation import Federation
+from support.bilevel.federation import Federation, client_masks
 from support.fl.masks import coverage_average
 
 
@@ -157,10 +157,7 @@ class QuadraticBilevel:
                 rng: np.random.Generator | None = None) -> list[QuadraticClient]:
         """Client views for one round; ``None`` masks mean the full model. Draws the round's noise from rng."""
         M = self.n_clients
-        mx = np.ones((M, self.nx), bool) if mask_x is None else np.asarray(mask_x, bool)
-        my = np.ones((M, self.ny), bool) if mask_y is None else np.asarray(mask_y, bool)
-        if mx.shape != (M, self.nx) or my.shape != (M, self.ny):
-            raise ValueError(f"masks must be ({M}, {self.nx}) and ({M}, {self.ny}); got {mx.shape}, {my.shape}")
+        mx, my = client_masks(M, self.nx, self.ny, mask_x, mask_y)
         out = []
         for i in range(M):
             b, c, d = self.b[i], self.c[i], self.d[i]

@@ -1,8 +1,10 @@
 """RABO's aggregated oracle (arXiv 2512.24667 Sec. 3): each coordinate is the mean over the clients covering it."""
 
 import numpy as np
+import pytest
 
-from support.bilevel.federation import Federation
+from support.bilevel.federation import Federation, client_masks
+from support.bilevel.quadratic import make_quadratic
 
 
 class _Client:
@@ -37,3 +39,18 @@ def test_federation_averages_only_the_coordinates_each_client_holds():
     assert fed.grad_y_f(x, y).tolist() == [3.0, 5.0]
     assert fed.grad_y_g(x, y).tolist() == [3.0, 5.0]
     assert fed.calls == 4
+
+
+def test_client_masks_default_to_the_full_model_and_refuse_another_shape():
+    mx, my = client_masks(3, 4, 2, None, None)
+    assert mx.shape == (3, 4) and my.shape == (3, 2) and mx.all() and my.all()
+    given = np.array([[True, False, True, True]] * 3)
+    assert np.array_equal(client_masks(3, 4, 2, given, None)[0], given)
+    with pytest.raises(ValueError, match=r"masks must be \(3, 4\) and \(3, 2\); got \(3, 4\), \(2, 2\)"):
+        client_masks(3, 4, 2, None, np.ones((2, 2), bool))
+
+
+def test_quadratic_clients_refuse_masks_of_the_wrong_shape():
+    task = make_quadratic(np.random.default_rng(0), n_clients=2, nx=3, ny=3)
+    with pytest.raises(ValueError, match="masks must be"):
+        task.clients(np.ones((1, 3), bool), None)
