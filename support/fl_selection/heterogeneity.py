@@ -49,7 +49,8 @@ def client_heterogeneity(P, sizes, metric: str = "tv") -> np.ndarray:
 def selection_weights(S_or_a, K: int) -> np.ndarray:
     """A 0/1 (or relaxed) selection vector from a list of distinct client indices in 0..K-1, a length-K boolean
     mask or a length-K float weight vector. An integer 0/1 array is read as indices, so one that repeats an index
-    (as a 0/1 mask would) is refused rather than misread."""
+    (as a 0/1 mask would) is refused rather than misread; indices must be integers, since a float array of length K
+    is read as weights (float indices [0., 1., 2.] with K = 3 would otherwise mean weights 0, 1, 2)."""
     x = np.asarray(S_or_a)
     if x.dtype == bool or (x.shape == (K,) and x.dtype.kind == "f"):
         if x.shape != (K,):
@@ -57,7 +58,7 @@ def selection_weights(S_or_a, K: int) -> np.ndarray:
         a = x.astype(float)
     else:
         idx = x.astype(np.int64).ravel()
-        if x.dtype.kind not in "iuf" or np.any(idx != x.ravel()) or np.any((idx < 0) | (idx >= K)) \
+        if (x.size and x.dtype.kind not in "iu") or np.any(idx != x.ravel()) or np.any((idx < 0) | (idx >= K)) \
                 or len(np.unique(idx)) != idx.size:
             raise ValueError(f"a selection must be distinct client indices in 0..{K - 1}, a length-{K} boolean mask "
                              f"or a length-{K} float weight vector; got {x.tolist()!r}")

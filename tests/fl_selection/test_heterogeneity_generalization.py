@@ -110,3 +110,14 @@ def test_a_selection_is_distinct_indices_or_a_full_length_mask_never_a_misread_m
             mixture_discrepancy(P, D, bad)
         with pytest.raises(ValueError, match="selection"):
             g.of_selection(P, D, bad)
+
+
+def test_a_float_array_is_weights_only_at_full_length_and_never_indices():
+    """Float [0., 1., 2.] with K = 3 is the weight vector (0, 1, 2); float [0., 2.] was silently read as the index set
+    {0, 2}, so the same dtype meant two kinds of thing by its length alone. Indices must be integers."""
+    P = np.eye(3)
+    D = np.array([10.0, 10, 10])
+    assert mixture_discrepancy(P, D, np.array([0.0, 1.0, 2.0])) == pytest.approx(1 / 3)
+    assert mixture_discrepancy(P, D, np.array([0, 2])) == pytest.approx(mixture_discrepancy(P, D, [True, False, True]))
+    with pytest.raises(ValueError, match="selection"):
+        mixture_discrepancy(P, D, np.array([0.0, 2.0]))
