@@ -1,7 +1,7 @@
 """The Kubernetes HorizontalPodAutoscaler (autoscaling/v2) replica algorithm, step for step.
 
-Mirrors ``pkg/controller/podautoscaler`` (horizontal.go, replica_calculator.go): the ratio rule
-``desired = ceil(current * metric / target)`` with a tolerance (0.1), the per-HPA recommendation history
+Mirrors ``pkg/controller/podautoscaler`` (horizontal.go, replica_calculator.go) as of Kubernetes v1.33 and later:
+the ratio rule ``desired = ceil(current * metric / target)`` with a tolerance band (0.1), the per-HPA recommendation history
 used for stabilisation windows (scale-down default 300 s, scale-up 0 s), the scale-event history used by
 the rate policies (default scale-up ``max(100 %, 4 pods) per 15 s``, scale-down ``100 % per 15 s``) and
 min/max replicas. The controller is called once per sync period (default 15 s). All pods are assumed
@@ -103,13 +103,17 @@ def utilization_percent(usage_milli: int, request_milli: int) -> int:
 
 def replica_recommendation(current: int, metric: float, target: float, tolerance: float = 0.1) -> int:
     """Replica calculator: ``ceil(current * metric / target)``, or ``current`` when the usage ratio is
-    within ``tolerance`` of 1 (replica_calculator.go, GetResourceReplicas with all pods ready)."""
+    within ``tolerance`` of 1 (replica_calculator.go, GetResourceReplicas with all pods ready).
+
+    The band test is that of ``Tolerances.isWithin`` (v1.33+), ``1 - tolerance <= ratio <= 1 + tolerance`` in
+    floating point, so both edges are inside: 88 % and 72 % of an 80 % target keep the replicas. The form of
+    v1.32 and earlier, ``abs(ratio - 1) <= tolerance``, put 88/80 outside, as 88/80 - 1 rounds to 0.10000000000000009."""
     if current < 0:
         raise ValueError(f"current replicas must be >= 0, got {current}")
     if target <= 0 or metric < 0 or not math.isfinite(metric):
         raise ValueError(f"need target > 0 and a finite metric >= 0, got metric={metric}, target={target}")
     ratio = metric / target
-    if abs(ratio - 1.0) <= tolerance:
+    if 1.0 - tolerance <= ratio <= 1.0 + tolerance:
         return current
     return math.ceil(ratio * current)
 

@@ -116,6 +116,16 @@ def test_a_ratio_exactly_at_the_tolerance_is_within_it():
     assert replica_recommendation(4, 5.01, 4, tolerance=0.25) == 6  # ceil(5.01)
 
 
+def test_both_edges_of_the_default_band_keep_the_replicas_as_kubernetes_v1_33_does():
+    # Tolerances.isWithin(r) = (1 - down) <= r && r <= (1 + up): 88/80 and 1 + 0.1 are the same double, so 88 % of
+    # an 80 % target is inside the band like 72 %; abs(88/80 - 1) = 0.10000000000000009 put it outside
+    assert replica_recommendation(10, 88, 80) == 10
+    assert replica_recommendation(10, 72, 80) == 10
+    assert replica_recommendation(10, 89, 80) == 12  # ceil(11.125)
+    assert replica_recommendation(10, 71, 80) == 9  # ceil(8.875)
+    assert HPA(HPAConfig(80, 1, 100)).step(0, 10, 88) == 10
+
+
 def test_scale_downs_older_than_their_own_period_still_count_in_a_longer_scale_up_period():
     """Scale-up "1 pod per 120 s", scale-down "100 % per 15 s", no windows. Kubernetes keeps a scale event until its
     slot is reused (storeScaleEvent marks events outdated after the direction's longest period, 15 s here, and reuses
