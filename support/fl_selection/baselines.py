@@ -36,6 +36,10 @@ class Policy:
     def choose(self, ctx: RoundContext, system: WirelessSystem) -> Allocation:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def aggregation_weights(self, sizes: np.ndarray) -> np.ndarray:
+        """FedAvg's weights for the selected clients' models, given their data sizes: the sizes (McMahan et al.)."""
+        return np.asarray(sizes, float)
+
 
 @dataclass
 class RandomEqual(Policy):
@@ -69,7 +73,9 @@ class AllClients(Policy):
 
 @dataclass
 class PowerOfChoice(Policy):
-    """Sample d candidates with probability proportional to D_k, keep the m with the highest current loss."""
+    """Sample d candidates with probability proportional to D_k, keep the m with the highest current loss, and
+    average their models with equal weights (Cho, Wang, Joshi, Sec. 2: the data share is already in the sampling,
+    so weighting by D_k again, as FedAvg does for the other selectors, would count it twice)."""
 
     d: int = 0  # 0: 2m
     name: str = "power_of_choice"
@@ -82,6 +88,9 @@ class PowerOfChoice(Policy):
         cand = ctx.rng.choice(system.K, d, replace=False, p=system.D / system.D.sum())
         loss = np.array([ctx.client_loss(int(k)) for k in cand])
         return joint_allocation(system, np.sort(cand[np.argsort(-loss)[: self.m]]), self.weights)
+
+    def aggregation_weights(self, sizes: np.ndarray) -> np.ndarray:
+        return np.ones(len(sizes))
 
 
 def oort_temporal_bonus(t: int, last_round: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from scipy.optimize import minimize
 
 from support.claims import at_most
 from support.fl.datasets import LOADERS, Dataset, load
-from support.fl.fedavg import FedConfig, fedavg, make_client_data
+from support.fl.fedavg import FedConfig, fedavg, make_client_data, weighted_average
 from support.fl.models import LogisticRegression, make_model
 from support.fl.partition import dirichlet_partition, label_distribution, shard_partition
 from support.fl_selection import baselines as Bl
@@ -226,8 +226,11 @@ def run_method(env: Env, method: str, rounds: int | None = None) -> pd.DataFrame
         return alloc.S.tolist()
 
     cfg = FedConfig(rounds=R, local_epochs=s.local_epochs, batch_size=s.batch_size, lr=s.lr)
+    def aggregate(w, local_models, sizes, selected):
+        return weighted_average(w, local_models, policy.aggregation_weights(sizes), selected)
+
     res = fedavg(model, cdata, cfg, select, derive(env.seed, "fedavg"), env.data.X_test, env.data.y_test,
-                 client_rng=lambda t, k: local_sgd_rng(env.seed, t, k))
+                 aggregate=aggregate, client_rng=lambda t, k: local_sgd_rng(env.seed, t, k))
     df = pd.DataFrame(res.history)[["round", "test_acc", "test_loss"]].merge(pd.DataFrame(log), on="round")
     out = [df.assign(method=method)]
     if method == "random":

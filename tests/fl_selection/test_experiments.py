@@ -275,6 +275,9 @@ def test_methods_share_fading_selection_draws_and_each_clients_batch_order_per_r
             events.append(("round", ctx.t, system.gain.copy(), first_draw, list(alloc.S)))
             return alloc
 
+        def aggregation_weights(self, sizes):
+            return self.inner.aggregation_weights(sizes)
+
     def spy_sgd(model, w, Xk, yk, epochs, batch_size, lr, rng):
         events.append(("train", copy.deepcopy(rng).permutation(len(yk))))
         return real_sgd(model, w, Xk, yk, epochs, batch_size, lr, rng)
@@ -390,3 +393,26 @@ def test_experiment_entry_points_compute_with_one_blas_thread_when_the_caller_al
         call()
         assert blas_limit() == 2  # given back afterwards
     assert seen and set(seen) == {1}
+
+
+def test_power_of_choice_averages_its_clients_equally_and_the_others_by_data_size(monkeypatch):
+    """Power-of-Choice samples its candidates in proportion to D_k, so it averages the chosen models with equal
+    weights (Cho, Wang, Joshi, Sec. 2); every other selector keeps FedAvg's D_k weights. Spied at the aggregation."""
+    env = _tiny_env()
+    sizes = np.array([len(p) for p in env.parts], float)
+    assert np.ptp(sizes) > 0  # unequal shards, so the two weightings differ
+    seen = []
+    real = X.weighted_average
+
+    def spy(w, local_models, weights, selected):
+        seen.append((list(selected), np.asarray(weights, float)))
+        return real(w, local_models, weights, selected)
+
+    monkeypatch.setattr(X, "weighted_average", spy)
+    for method, expect in (("power_of_choice", lambda S: np.ones(len(S))), ("random", lambda S: sizes[S]),
+                           ("csra", lambda S: sizes[S])):
+        seen.clear()
+        X.run_method(env, method)
+        assert len(seen) == 1
+        S, weights = seen[0]
+        assert np.array_equal(weights, expect(S)), method
