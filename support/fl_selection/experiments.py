@@ -387,6 +387,21 @@ def calibrate(dataset: str = "mnist5k", ns=(100, 200, 400, 800, 1600), skews=(0.
     return df, fit_bound(df.n, df.delta, df.test_err)
 
 
+def calibration_residuals(cal: pd.DataFrame, fit: BoundFit) -> pd.DataFrame:
+    """Per skew level of :func:`calibrate`'s samples: mean discrepancy, mean residual (measured - fitted test error)
+    and the measured error at the smallest and largest n. Shows where the additive form e0 + c1 delta + c2 / sqrt(n)
+    misfits: a curve that stays flat as n grows (labels missing from the sample) cannot share c2 with the others."""
+    if cal.empty:
+        raise ValueError("no calibration samples")
+    res = cal.test_err - fit.predict(cal.delta, cal.n)
+    rows = []
+    for skew, g in cal.assign(residual=res).groupby("skew"):
+        lo, hi = g[g.n == g.n.min()], g[g.n == g.n.max()]
+        rows.append({"skew": float(skew), "delta": float(g.delta.mean()), "mean_residual": float(g.residual.mean()),
+                     "err_smallest_n": float(lo.test_err.mean()), "err_largest_n": float(hi.test_err.mean())})
+    return pd.DataFrame(rows)
+
+
 # ------------------------------------------------------------------------------------ oracles
 
 def _random_system(K: int, seed: int, alpha: float = 0.5, dataset_y: np.ndarray | None = None):

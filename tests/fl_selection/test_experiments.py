@@ -416,3 +416,21 @@ def test_power_of_choice_averages_its_clients_equally_and_the_others_by_data_siz
         assert len(seen) == 1
         S, weights = seen[0]
         assert np.array_equal(weights, expect(S)), method
+
+
+def test_calibration_residuals_show_a_flat_curve_that_the_additive_bound_cannot_follow():
+    """Two skews on the same n: one curve falls as 1/sqrt(n), the other stays flat (its labels are missing). A fit
+    with fixed e0 = 0.1, c1 = 1, c2 = 1 matches the first exactly, so its residuals are 0, and the flat curve's are
+    its measured error minus 0.1 + 0.5 + 1/sqrt(n), by hand."""
+    from support.fl_selection.generalization import BoundFit
+
+    n = np.array([100.0, 400.0])
+    cal = pd.DataFrame({"n": np.r_[n, n], "skew": [0.0, 0.0, 1.0, 1.0], "delta": [0.0, 0.0, 0.5, 0.5],
+                        "test_err": np.r_[0.1 + 1 / np.sqrt(n), [0.65, 0.65]]})
+    table = X.calibration_residuals(cal, BoundFit(0.1, 1.0, 1.0, r2=0.0, rmse=0.0)).set_index("skew")
+    assert table.loc[0.0, "mean_residual"] == pytest.approx(0.0, abs=1e-12)
+    assert table.loc[1.0, "mean_residual"] == pytest.approx(np.mean([0.65 - 0.7, 0.65 - 0.65]))
+    assert table.loc[1.0, "err_smallest_n"] == table.loc[1.0, "err_largest_n"] == 0.65
+    assert table.loc[0.0, "err_smallest_n"] == pytest.approx(0.2) and table.loc[0.0, "err_largest_n"] == pytest.approx(0.15)
+    with pytest.raises(ValueError, match="no calibration samples"):
+        X.calibration_residuals(cal.iloc[:0], BoundFit(0.1, 1.0, 1.0, 0.0, 0.0))
